@@ -1,0 +1,180 @@
+//! The provenance manifest written last, atomically, beside every output.
+
+use crate::FileDigest;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the manifest layout; bumped on any incompatible change.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// A run's provenance record. Everything except [`Manifest::run`] is a pure function of the
+/// inputs, the config and the tool version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Layout version ([`MANIFEST_VERSION`]).
+    pub manifest_version: u32,
+    /// The tool that wrote it.
+    pub tool: ToolInfo,
+    /// Algorithms behind every hash in this file.
+    pub hashes: HashAlgorithms,
+    /// The normalized config and its fingerprint.
+    pub config: ConfigRecord,
+    /// Every input file read, sorted by path.
+    pub inputs: Vec<InputFile>,
+    /// Model files used, sorted by path.
+    #[serde(default)]
+    pub models: Vec<ModelFile>,
+    /// Every output file written, sorted by path.
+    pub outputs: Vec<OutputFile>,
+    /// Per-stage counts, in pipeline order.
+    pub stages: Vec<StageCounts>,
+    /// Ids of mixes this one was derived from.
+    #[serde(default)]
+    pub parents: Vec<String>,
+    /// The only part that changes between identical runs.
+    pub run: RunInfo,
+}
+
+/// Tool identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolInfo {
+    /// Always `loam`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit the binary was built from, when known.
+    pub git_commit: Option<String>,
+}
+
+/// Hash algorithm names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashAlgorithms {
+    /// File contents.
+    pub content: String,
+    /// Config fingerprints.
+    pub fingerprint: String,
+}
+
+impl Default for HashAlgorithms {
+    fn default() -> Self {
+        HashAlgorithms {
+            content: crate::CONTENT_HASH.into(),
+            fingerprint: crate::FINGERPRINT_HASH.into(),
+        }
+    }
+}
+
+/// The config as run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigRecord {
+    /// Path of the config file as given.
+    pub path: String,
+    /// SHA-256 of the config file's bytes.
+    pub sha256: String,
+    /// Fingerprint of the normalized config (runtime-only keys removed).
+    pub fingerprint: String,
+    /// The normalized config.
+    pub normalized: serde_json::Value,
+}
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// Path as listed.
+    pub path: String,
+    /// `documents` or `attributes`.
+    pub role: String,
+    /// Size and checksum.
+    #[serde(flatten)]
+    pub digest: FileDigest,
+    /// Lines (documents) read.
+    pub lines: u64,
+}
+
+/// One model file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    /// Path as configured.
+    pub path: String,
+    /// Which tagger used it.
+    pub used_by: String,
+    /// Size and checksum.
+    #[serde(flatten)]
+    pub digest: FileDigest,
+}
+
+/// One output file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputFile {
+    /// Path relative to the manifest's directory.
+    pub path: String,
+    /// What it holds: `documents`, `attributes`, `ledger`.
+    pub kind: String,
+    /// Documents (lines) in it.
+    pub documents: u64,
+    /// Whitespace tokens of the documents' text, for document shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    /// Size and checksum.
+    #[serde(flatten)]
+    pub digest: FileDigest,
+}
+
+/// Counts for one stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StageCounts {
+    /// Stage name (`tag:<tagger>`, `dedup:<name>`, `mix:<stream>`).
+    pub stage: String,
+    /// Documents that entered the stage.
+    pub documents_in: u64,
+    /// Documents that left it.
+    pub documents_out: u64,
+    /// Text bytes (UTF-8) in.
+    pub text_bytes_in: u64,
+    /// Text bytes out.
+    pub text_bytes_out: u64,
+    /// Documents removed or edited, by rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_rule: BTreeMap<String, RuleCounts>,
+}
+
+/// What one rule did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCounts {
+    /// Documents it dropped.
+    pub documents_dropped: u64,
+    /// Text bytes it dropped.
+    pub text_bytes_dropped: u64,
+}
+
+/// The run-specific part: excluded from reproducibility comparisons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInfo {
+    /// Start time, RFC 3339 UTC.
+    pub started_at: String,
+    /// Wall time in seconds.
+    pub duration_secs: f64,
+    /// Host name.
+    pub host: String,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+impl Manifest {
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}

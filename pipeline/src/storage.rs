@@ -1,0 +1,317 @@
+//! Storage behind one trait: sorted listing, streaming reads, atomic writes.
+//!
+//! Local files today; object stores plug in behind the same trait. Every write goes to a
+//! temporary name and becomes visible only on [`AtomicWrite::commit`], so readers never see
+//! half a file and a killed run leaves no partial output.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A storage failure, naming the location.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct StorageError {
+    /// The location involved.
+    pub path: String,
+    /// The underlying I/O error.
+    #[source]
+    pub source: io::Error,
+}
+
+impl StorageError {
+    /// Wraps an I/O error with its location.
+    pub fn new(path: impl Into<String>, source: io::Error) -> Self {
+        StorageError {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectInfo {
+    /// Full location (a path for local storage).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A write that is invisible until committed.
+pub trait AtomicWrite: Write + Send {
+    /// Flushes, syncs and publishes the object under its final name.
+    fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+/// Where shards live. Implementations must list in sorted order (byte order of the path),
+/// stream reads without loading whole objects, and make writes atomic.
+pub trait Storage: Send + Sync {
+    /// Every object under `prefix` (recursively), sorted by path. A missing prefix lists
+    /// nothing.
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError>;
+    /// Opens an object for streaming reads.
+    fn open(&self, path: &str) -> Result<Box<dyn Read + Send>, StorageError>;
+    /// Starts an atomic write; parents are created as needed.
+    fn create(&self, path: &str) -> Result<Box<dyn AtomicWrite>, StorageError>;
+    /// The object's size, or `None` when it does not exist.
+    fn size(&self, path: &str) -> Result<Option<u64>, StorageError>;
+    /// Deletes an object; deleting a missing object is not an error.
+    fn delete(&self, path: &str) -> Result<(), StorageError>;
+    /// A local filesystem path for the object when it has one (random access for Parquet).
+    fn local_path(&self, path: &str) -> Option<PathBuf>;
+}
+
+/// The local filesystem.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalStorage;
+
+impl LocalStorage {
+    fn walk(dir: &Path, out: &mut Vec<ObjectInfo>) -> io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            // Skip our own bookkeeping and temporary files.
+            if name.to_string_lossy().starts_with(".loam") {
+                continue;
+            }
+            let ft = entry.file_type()?;
+            let path = entry.path();
+            if ft.is_dir() {
+                Self::walk(&path, out)?;
+            } else {
+                let meta = fs::metadata(&path)?;
+                if meta.is_file() {
+                    out.push(ObjectInfo {
+                        path: path.to_string_lossy().into_owned(),
+                        size: meta.len(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Storage for LocalStorage {
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+        let p = Path::new(prefix);
+        let mut out = Vec::new();
+        match fs::metadata(p) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(StorageError::new(prefix, e)),
+            Ok(m) if m.is_file() => out.push(ObjectInfo {
+                path: prefix.to_string(),
+                size: m.len(),
+            }),
+            Ok(_) => Self::walk(p, &mut out).map_err(|e| StorageError::new(prefix, e))?,
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn open(&self, path: &str) -> Result<Box<dyn Read + Send>, StorageError> {
+        let f = File::open(path).map_err(|e| StorageError::new(path, e))?;
+        Ok(Box::new(f))
+    }
+
+    fn create(&self, path: &str) -> Result<Box<dyn AtomicWrite>, StorageError> {
+        Ok(Box::new(
+            LocalAtomicFile::create(Path::new(path)).map_err(|e| StorageError::new(path, e))?,
+        ))
+    }
+
+    fn size(&self, path: &str) -> Result<Option<u64>, StorageError> {
+        match fs::metadata(path) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StorageError::new(path, e)),
+        }
+    }
+
+    fn delete(&self, path: &str) -> Result<(), StorageError> {
+        match fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::new(path, e)),
+        }
+    }
+
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        Some(PathBuf::from(path))
+    }
+}
+
+/// A local file written under a temporary name in the same directory and renamed on commit.
+/// Dropped without commit, the temporary file is removed.
+pub struct LocalAtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl LocalAtomicFile {
+    /// Creates the temporary file (and any missing parent directories).
+    pub fn create(dest: &Path) -> io::Result<Self> {
+        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = parent {
+            fs::create_dir_all(dir)?;
+        }
+        let name = dest
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
+        let tmp_name = format!(
+            ".loam-tmp.{}.{}.{}",
+            std::process::id(),
+            next_tmp_id(),
+            name.to_string_lossy()
+        );
+        let tmp = match parent {
+            Some(dir) => dir.join(tmp_name),
+            None => PathBuf::from(tmp_name),
+        };
+        let file = File::create(&tmp)?;
+        Ok(LocalAtomicFile {
+            tmp,
+            dest: dest.to_path_buf(),
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let Some(w) = self.file.take() else {
+            return Err(io::Error::other("already committed"));
+        };
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&self.tmp, &self.dest)?;
+        Ok(())
+    }
+}
+
+fn next_tmp_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Write for LocalAtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Err(io::Error::other("write after commit")),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.write_all(buf),
+            None => Err(io::Error::other("write after commit")),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl AtomicWrite for LocalAtomicFile {
+    fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
+        let dest = self.dest.to_string_lossy().into_owned();
+        self.finish().map_err(|e| StorageError::new(dest, e))
+    }
+}
+
+impl Drop for LocalAtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes a whole object atomically.
+pub fn write_atomic(storage: &dyn Storage, path: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    let mut w = storage.create(path)?;
+    w.write_all(bytes).map_err(|e| StorageError::new(path, e))?;
+    w.commit()
+}
+
+/// Reads a whole (small) object.
+pub fn read_all(storage: &dyn Storage, path: &str) -> Result<Vec<u8>, StorageError> {
+    let mut r = storage.open(path)?;
+    let mut buf = Vec::new();
+    r.read_to_end(&mut buf)
+        .map_err(|e| StorageError::new(path, e))?;
+    Ok(buf)
+}
+
+/// The storage that serves a location. Only local paths exist today; `s3://` and friends
+/// are refused with a clear message rather than misread as local names.
+pub fn storage_for(location: &str) -> Result<&'static dyn Storage, StorageError> {
+    if let Some((scheme, _)) = location.split_once("://") {
+        if scheme != "file" {
+            return Err(StorageError::new(
+                location,
+                io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("the `{scheme}://` object store is not supported by this build"),
+                ),
+            ));
+        }
+    }
+    static LOCAL: LocalStorage = LocalStorage;
+    Ok(&LOCAL)
+}
+
+/// Strips a `file://` scheme, if any.
+pub fn local_part(location: &str) -> &str {
+    location.strip_prefix("file://").unwrap_or(location)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_is_invisible_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a/b/out.txt");
+        let s = LocalStorage;
+        let mut w = s.create(dest.to_str().unwrap()).unwrap();
+        w.write_all(b"hello").unwrap();
+        assert!(!dest.exists());
+        w.commit().unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"hello");
+        // Dropped without commit: nothing appears, nothing left behind.
+        let dest2 = dir.path().join("a/b/out2.txt");
+        {
+            let mut w = s.create(dest2.to_str().unwrap()).unwrap();
+            w.write_all(b"partial").unwrap();
+        }
+        assert!(!dest2.exists());
+        let names: Vec<_> = fs::read_dir(dir.path().join("a/b"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn listing_is_sorted_and_recursive() {
+        let dir = tempfile::tempdir().unwrap();
+        for p in ["b/2.jsonl", "a/1.jsonl", "b/1.jsonl", "c.jsonl"] {
+            let full = dir.path().join(p);
+            fs::create_dir_all(full.parent().unwrap()).unwrap();
+            fs::write(full, "x").unwrap();
+        }
+        let l = LocalStorage.list(dir.path().to_str().unwrap()).unwrap();
+        let names: Vec<String> = l
+            .iter()
+            .map(|o| o.path[dir.path().to_str().unwrap().len() + 1..].to_string())
+            .collect();
+        assert_eq!(names, ["a/1.jsonl", "b/1.jsonl", "b/2.jsonl", "c.jsonl"]);
+    }
+}

@@ -1,0 +1,125 @@
+//! The tagger contract and the stage that runs taggers over a shard.
+
+use crate::document::{attribute_key, AttributeRecord, Document, Span};
+use crate::executor::Progress;
+use crate::shard::{scan, ScanReport};
+use crate::storage::Storage;
+use crate::writer::{JsonlWriter, WrittenShard};
+use std::path::PathBuf;
+
+/// A tagger failed on one document.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("tagger {tagger}: {message}")]
+pub struct TagError {
+    /// Tagger name.
+    pub tagger: String,
+    /// What failed.
+    pub message: String,
+}
+
+/// Signals produced for one document by one tagger: `(signal name, spans)`.
+#[derive(Debug, Default, Clone)]
+pub struct Signals {
+    items: Vec<(String, Vec<Span>)>,
+}
+
+impl Signals {
+    /// Adds spans for a signal (appending if the signal is already present).
+    pub fn push(&mut self, signal: &str, span: Span) {
+        match self.items.iter_mut().find(|(s, _)| s == signal) {
+            Some((_, v)) => v.push(span),
+            None => self.items.push((signal.to_string(), vec![span])),
+        }
+    }
+    /// Sets a signal's spans, replacing earlier ones.
+    pub fn set(&mut self, signal: &str, spans: Vec<Span>) {
+        match self.items.iter_mut().find(|(s, _)| s == signal) {
+            Some((_, v)) => *v = spans,
+            None => self.items.push((signal.to_string(), spans)),
+        }
+    }
+    /// The signals, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &(String, Vec<Span>)> {
+        self.items.iter()
+    }
+    /// Removes everything.
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+}
+
+/// Adds signals to documents, never drops them. Must be deterministic for
+/// (document, config, model): the same document always gets the same signals.
+pub trait Tagger: Send + Sync {
+    /// The versioned name used in attribute keys, e.g. `gopher_v1`.
+    fn name(&self) -> &str;
+    /// Computes this tagger's signals for one document.
+    fn tag(&self, doc: &Document, out: &mut Signals) -> Result<(), TagError>;
+    /// Model files the tagger reads (recorded with checksums in manifests).
+    fn models(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+}
+
+/// The result of tagging one shard.
+#[derive(Debug, Clone)]
+pub struct TagReport {
+    /// The input side.
+    pub scan: ScanReport,
+    /// The attribute file, when published.
+    pub output: Option<WrittenShard>,
+}
+
+/// Tags every document of `input` and writes one attribute line per document line to
+/// `output`, keys `<experiment>__<tagger>__<signal>`. Nothing is published if any line was bad.
+pub fn tag_shard(
+    storage: &dyn Storage,
+    input: &str,
+    output: &str,
+    experiment: &str,
+    taggers: &[Box<dyn Tagger>],
+    progress: &dyn Progress,
+) -> TagReport {
+    let mut writer = match JsonlWriter::create(storage, output) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            let mut scan = ScanReport {
+                path: input.to_string(),
+                ..Default::default()
+            };
+            scan.record(e.to_string(), true);
+            return TagReport { scan, output: None };
+        }
+    };
+    let mut signals = Signals::default();
+    let scan = scan(storage, input, |line, doc| {
+        let mut rec = AttributeRecord::new(doc.id.clone());
+        for t in taggers {
+            signals.clear();
+            t.tag(doc, &mut signals)
+                .map_err(|e| format!("{input}:{line}: {e}"))?;
+            for (signal, spans) in signals.iter() {
+                rec.attributes
+                    .insert(attribute_key(experiment, t.name(), signal), spans.clone());
+            }
+        }
+        progress.advance(1, doc.text.len() as u64);
+        match writer.as_mut() {
+            Some(w) => w.write(&rec).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    });
+    let output = match (scan.failed(), writer.take()) {
+        (false, Some(w)) => match w.finish() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let mut scan = scan;
+                scan.record(e.to_string(), true);
+                return TagReport { scan, output: None };
+            }
+        },
+        // Dropping the writer discards the temporary file.
+        _ => None,
+    };
+    TagReport { scan, output }
+}
