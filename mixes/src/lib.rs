@@ -1,1 +1,10 @@
-//! placeholder
+//! Mixing for loam: the `loam mix` command, compatible with Ai2 dolma's `dolma mix`.
+//!
+//! [`config`] holds the typed, validated config that accepts dolma 1.2.1's mixer config files
+//! (the Python CLI's YAML and the Rust mixer's JSON).
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod mix;
+pub mod rules;

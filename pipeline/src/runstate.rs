@@ -54,9 +54,13 @@ pub struct Marker {
     /// Records in the output, once done.
     #[serde(default)]
     pub records: u64,
-    /// Digest of the output, once done.
+    /// Digest of the output, once done (`None` when the unit legitimately wrote nothing).
     #[serde(default)]
     pub digest: Option<FileDigest>,
+    /// Stage-specific summary of the unit (counts, input digest), so a skipped unit still
+    /// contributes to reports and manifests.
+    #[serde(default)]
+    pub info: serde_json::Value,
 }
 
 /// What to do with one output.
@@ -147,6 +151,7 @@ impl<'a> RunState<'a> {
             {
                 Ok(UnitStatus::Done(m))
             }
+            (Some(m), None) if m.state == "done" && m.digest.is_none() => Ok(UnitStatus::Done(m)),
             // Ours, but unfinished or changed since: make it again.
             (Some(_), _) => Ok(UnitStatus::Todo),
         }
@@ -161,17 +166,25 @@ impl<'a> RunState<'a> {
                 fingerprint: self.fingerprint.clone(),
                 records: 0,
                 digest: None,
+                info: serde_json::Value::Null,
             },
         )
     }
 
-    /// Records a committed output.
-    pub fn done(&self, output: &str, shard: &WrittenShard) -> Result<Marker, StateError> {
+    /// Records a finished unit: its committed output (or `None` when it rightly wrote
+    /// nothing) and a summary to replay when the unit is skipped later.
+    pub fn done(
+        &self,
+        output: &str,
+        shard: Option<&WrittenShard>,
+        info: serde_json::Value,
+    ) -> Result<Marker, StateError> {
         let m = Marker {
             state: "done".into(),
             fingerprint: self.fingerprint.clone(),
-            records: shard.records,
-            digest: Some(shard.digest.clone()),
+            records: shard.map_or(0, |s| s.records),
+            digest: shard.map(|s| s.digest.clone()),
+            info,
         };
         self.write(output, &m)?;
         Ok(m)
@@ -209,7 +222,8 @@ mod tests {
             records: 1,
             digest: loam_manifests::digest_bytes(b"hello\n"),
         };
-        st.done(&out, &shard).unwrap();
+        st.done(&out, Some(&shard), serde_json::Value::Null)
+            .unwrap();
         assert!(matches!(st.status(&out).unwrap(), UnitStatus::Done(_)));
         let other = RunState::new(&LocalStorage, root, "tag", "f2", false);
         assert!(matches!(

@@ -1,0 +1,227 @@
+//! Exact document dedup by a key (`$.text`, `$.id`, `$.metadata.url`, …).
+//!
+//! Three phases keep the survivor deterministic whatever the thread count: (1) shards are
+//! hashed in parallel; (2) keys are checked and inserted sequentially in canonical order
+//! (sorted shard path, then line), so the first copy in that order survives; (3) attribute
+//! files are written in parallel. A duplicate gets `[[0, len(text) in code points, 1.0]]`
+//! under the configured attribute name; a first occurrence gets no attribute.
+
+use loam_pipeline::document::{AttributeRecord, Document, Span};
+use loam_pipeline::executor::{Executor, Progress};
+use loam_pipeline::shard::{scan, ScanReport};
+use loam_pipeline::storage::Storage;
+use loam_pipeline::writer::{JsonlWriter, WrittenShard};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Which part of a document identifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DedupKey {
+    /// The text.
+    Text,
+    /// The id.
+    Id,
+    /// A field reached by a path of object keys (`$.metadata.url` → `["metadata", "url"]`).
+    Field(Vec<String>),
+}
+
+/// A key selector that cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "unsupported dedup key `{0}`: use a simple path such as `$.text`, `$.id` or `$.metadata.url`"
+)]
+pub struct BadKey(pub String);
+
+impl DedupKey {
+    /// Parses dolma's key syntax, a simple JSONPath (`$.metadata.url`).
+    pub fn parse(s: &str) -> Result<DedupKey, BadKey> {
+        let body = s.strip_prefix("$.").unwrap_or(s);
+        let parts: Vec<String> = body.split('.').map(str::to_string).collect();
+        if body.is_empty()
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || p.contains(['[', ']', '*', '?', '@', '$']))
+        {
+            return Err(BadKey(s.to_string()));
+        }
+        Ok(match parts.as_slice() {
+            [one] if one == "text" => DedupKey::Text,
+            [one] if one == "id" => DedupKey::Id,
+            _ => DedupKey::Field(parts),
+        })
+    }
+
+    /// The key's value for a document, or an error naming what is missing.
+    pub fn extract<'a>(&self, doc: &'a Document) -> Result<Cow<'a, str>, String> {
+        match self {
+            DedupKey::Text => Ok(Cow::Borrowed(&doc.text)),
+            DedupKey::Id => Ok(Cow::Borrowed(&doc.id)),
+            DedupKey::Field(parts) => {
+                let mut cur: Option<&Value> = doc.fields.get(&parts[0]);
+                for p in &parts[1..] {
+                    cur = cur.and_then(|v| v.get(p));
+                }
+                match cur {
+                    Some(Value::String(s)) => Ok(Cow::Borrowed(s)),
+                    Some(other) => Err(format!(
+                        "dedup key `$.{}` is {}, not a string",
+                        parts.join("."),
+                        loam_pipeline::document::json_type(other)
+                    )),
+                    None => Err(format!("dedup key `$.{}` is missing", parts.join("."))),
+                }
+            }
+        }
+    }
+}
+
+/// What happened to one shard.
+#[derive(Debug, Clone)]
+pub struct ShardDedup {
+    /// The input scan (first pass).
+    pub scan: ScanReport,
+    /// Documents marked duplicate.
+    pub duplicates: u64,
+    /// Text bytes of those documents.
+    pub duplicate_text_bytes: u64,
+    /// The attribute file, when published.
+    pub output: Option<WrittenShard>,
+}
+
+/// One unit of work: an input shard and its attribute file.
+#[derive(Debug, Clone)]
+pub struct DedupUnit {
+    /// Document shard.
+    pub input: String,
+    /// Attribute file to write.
+    pub output: String,
+}
+
+/// Marks exact duplicates across all `units` (in the given order, which must be canonical)
+/// and writes one attribute file per unit. Shards that fail to read are reported and
+/// excluded; their documents never claim a key.
+pub fn dedupe_documents(
+    storage: &dyn Storage,
+    units: &[DedupUnit],
+    key: &DedupKey,
+    attribute: &str,
+    exec: &Executor,
+    progress: &dyn Progress,
+) -> Vec<ShardDedup> {
+    // Phase 1: hash keys in parallel.
+    let hashed: Vec<(ScanReport, Vec<u128>)> = exec.map(units, |u| {
+        let mut hashes = Vec::new();
+        let rep = scan(storage, &u.input, |line, doc| {
+            let k = key
+                .extract(doc)
+                .map_err(|e| format!("{}:{line}: {e}", u.input))?;
+            hashes.push(xxhash_rust::xxh3::xxh3_128(k.as_bytes()));
+            progress.advance(1, doc.text.len() as u64);
+            Ok(())
+        });
+        (rep, hashes)
+    });
+    // Phase 2: first in canonical order wins.
+    let mut seen: HashMap<u128, (usize, u64)> = HashMap::new();
+    let mut dup_flags: Vec<Vec<bool>> = Vec::with_capacity(units.len());
+    for (i, (rep, hashes)) in hashed.iter().enumerate() {
+        let mut flags = vec![false; hashes.len()];
+        if !rep.failed() {
+            for (line, h) in hashes.iter().enumerate() {
+                match seen.entry(*h) {
+                    std::collections::hash_map::Entry::Occupied(_) => flags[line] = true,
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert((i, line as u64 + 1));
+                    }
+                }
+            }
+        }
+        dup_flags.push(flags);
+    }
+    // Phase 3: write attributes in parallel.
+    let work: Vec<(usize, &DedupUnit)> = units.iter().enumerate().collect();
+    exec.map(&work, |(i, u)| {
+        let (first, _) = &hashed[*i];
+        if first.failed() {
+            return ShardDedup {
+                scan: first.clone(),
+                duplicates: 0,
+                duplicate_text_bytes: 0,
+                output: None,
+            };
+        }
+        let flags = &dup_flags[*i];
+        write_marks(storage, u, flags, attribute, first.clone())
+    })
+}
+
+fn write_marks(
+    storage: &dyn Storage,
+    unit: &DedupUnit,
+    flags: &[bool],
+    attribute: &str,
+    first: ScanReport,
+) -> ShardDedup {
+    let mut out = ShardDedup {
+        scan: first,
+        duplicates: 0,
+        duplicate_text_bytes: 0,
+        output: None,
+    };
+    let mut writer = match JsonlWriter::create(storage, &unit.output) {
+        Ok(w) => w,
+        Err(e) => {
+            out.scan.record(e.to_string(), true);
+            return out;
+        }
+    };
+    let mut n = 0usize;
+    let rescan = scan(storage, &unit.input, |line, doc| {
+        let mut rec = AttributeRecord::new(doc.id.clone());
+        if flags.get(n).copied().unwrap_or(false) {
+            rec.attributes.insert(
+                attribute.to_string(),
+                vec![Span::new(0, doc.text.chars().count(), 1.0)],
+            );
+            out.duplicates += 1;
+            out.duplicate_text_bytes += doc.text.len() as u64;
+        }
+        n += 1;
+        writer
+            .write(&rec)
+            .map_err(|e| format!("{}:{line}: {e}", unit.input))
+    });
+    if rescan.failed() || n != flags.len() {
+        // The file changed between passes or failed now: publish nothing.
+        let msg = rescan
+            .fatal
+            .clone()
+            .or_else(|| rescan.errors.first().cloned())
+            .unwrap_or_else(|| format!("{}: changed while being deduplicated", unit.input));
+        out.scan.record(msg, true);
+        return out;
+    }
+    match writer.finish() {
+        Ok(s) => out.output = Some(s),
+        Err(e) => out.scan.record(e.to_string(), true),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys() {
+        assert_eq!(DedupKey::parse("$.text").unwrap(), DedupKey::Text);
+        assert_eq!(DedupKey::parse("$.id").unwrap(), DedupKey::Id);
+        assert_eq!(
+            DedupKey::parse("$.metadata.url").unwrap(),
+            DedupKey::Field(vec!["metadata".into(), "url".into()])
+        );
+        assert!(DedupKey::parse("$.a[0]").is_err());
+        assert!(DedupKey::parse("$.").is_err());
+    }
+}

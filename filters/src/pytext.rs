@@ -1,0 +1,227 @@
+//! The few Python `str` semantics that dolma's taggers rely on, reimplemented for `&str`.
+//!
+//! dolma 1.2.1 runs on CPython (3.11 in our goldens), so its signals depend on what CPython's
+//! string functions mean:
+//!
+//! - `str.split()` / `str.strip()` and the `re` module's `\s` use CPython's whitespace
+//!   (`Py_UNICODE_ISSPACE`): Unicode `White_Space` **plus** U+001C..U+001F (the information
+//!   separators, bidi class B/S). Rust's [`char::is_whitespace`] lacks those four.
+//! - `str.isalpha()` is true for general categories `L*` (Lu, Ll, Lt, Lm, Lo); Rust's
+//!   [`char::is_alphabetic`] is the wider `Alphabetic` property (adds Nl and combining vowel
+//!   signs), so we ask for `\p{L}` instead.
+//! - `len()` counts code points: every offset here is in code points.
+//!
+//! Unicode versions differ slightly (CPython 3.11: 14.0, the `regex` package dolma uses for
+//! `\w`: 17.0, Rust's `regex` crate: 16.0); only characters assigned after 14.0 can differ.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// CPython's `str.isspace()` for one character (what `str.split()`, `str.strip()` and `re`'s
+/// `\s` use).
+#[inline]
+pub fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// The character class matching [`is_py_space`], for use inside a `regex` character class
+/// (`[...]`), replacing Python's `\s`.
+pub const PY_SPACE_CLASS: &str = r"\s\x1C-\x1F";
+
+/// `str.split()` without arguments: runs of whitespace separate words, no empty words.
+pub fn py_split_whitespace(s: &str) -> impl Iterator<Item = &str> {
+    s.split(is_py_space).filter(|w| !w.is_empty())
+}
+
+/// `str.strip()` without arguments.
+#[inline]
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(is_py_space)
+}
+
+/// `str.isalpha()` for one character: general category `L*`.
+pub fn is_py_alpha(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    // `Alphabetic` is a superset of `L*`: a cheap negative answer.
+    if !c.is_alphabetic() {
+        return false;
+    }
+    static LETTER: OnceLock<Regex> = OnceLock::new();
+    let re = LETTER.get_or_init(|| Regex::new(r"\p{L}").expect("static regex"));
+    let mut buf = [0u8; 4];
+    re.is_match(c.encode_utf8(&mut buf))
+}
+
+/// `str.lower()`: full Unicode lowercase mapping (U+0130 becomes two code points), with the
+/// final-sigma rule, as CPython does.
+pub fn py_lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// `len(s)` in Python: the number of code points.
+#[inline]
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// One paragraph of a text, as dolma's `split_paragraphs` returns it
+/// (`python/dolma/core/utils.py`): offsets in code points, the trailing `\n` included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paragraph<'a> {
+    /// First code point.
+    pub start: usize,
+    /// One past the last code point (after the `\n`, when there is one).
+    pub end: usize,
+    /// Byte offset of the paragraph in the document.
+    pub byte_start: usize,
+    /// The paragraph's text, with its trailing `\n` if any.
+    pub text: &'a str,
+}
+
+/// dolma's `split_paragraphs(text, remove_empty)`: the matches of `[^\n]*\n|[^\n]+$`, i.e.
+/// every line with its `\n`, plus a last line without one when it is not empty. With
+/// `remove_empty`, paragraphs whose `str.strip()` is empty (whitespace only) are dropped.
+pub fn split_paragraphs(text: &str, remove_empty: bool) -> Vec<Paragraph<'_>> {
+    let mut out = Vec::new();
+    let mut byte = 0usize;
+    let mut cp = 0usize;
+    while byte < text.len() {
+        let rest = &text[byte..];
+        let len = match rest.find('\n') {
+            Some(i) => i + 1,
+            None => rest.len(),
+        };
+        let piece = &rest[..len];
+        let n = char_len(piece);
+        if !remove_empty || !py_strip(piece).is_empty() {
+            out.push(Paragraph {
+                start: cp,
+                end: cp + n,
+                byte_start: byte,
+                text: piece,
+            });
+        }
+        byte += len;
+        cp += n;
+    }
+    out
+}
+
+/// Converts increasing byte offsets of one text into code-point offsets in amortized O(1).
+#[derive(Debug)]
+pub struct CharOffsets<'a> {
+    text: &'a str,
+    byte: usize,
+    cp: usize,
+}
+
+impl<'a> CharOffsets<'a> {
+    /// A converter at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        CharOffsets {
+            text,
+            byte: 0,
+            cp: 0,
+        }
+    }
+
+    /// The code-point offset of byte offset `byte` (a char boundary). Offsets may go
+    /// backwards; that costs a rescan from the start.
+    pub fn at(&mut self, byte: usize) -> usize {
+        if byte < self.byte {
+            self.byte = 0;
+            self.cp = 0;
+        }
+        self.cp += char_len(&self.text[self.byte..byte]);
+        self.byte = byte;
+        self.cp
+    }
+}
+
+/// Python's `a / b` for two non-negative integers as a float (correctly rounded for values
+/// below 2^53, like CPython's true division).
+#[inline]
+pub fn div(a: usize, b: usize) -> f64 {
+    a as f64 / b as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_matches_cpython() {
+        // The complete list of `str.isspace()` code points in CPython 3.11.
+        let py: Vec<u32> = vec![
+            0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000,
+            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a,
+            0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+        ];
+        let ours: Vec<u32> = (0u32..0x110000)
+            .filter_map(char::from_u32)
+            .filter(|c| is_py_space(*c))
+            .map(|c| c as u32)
+            .collect();
+        assert_eq!(ours, py);
+        let re = Regex::new(&format!("^[{PY_SPACE_CLASS}]$")).unwrap();
+        for c in (0u32..0x110000).filter_map(char::from_u32) {
+            assert_eq!(re.is_match(&c.to_string()), is_py_space(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn split_and_strip_like_python() {
+        let s = "\u{1c}a\u{a0}b  c\u{200b}d\n";
+        assert_eq!(py_split_whitespace(s).collect::<Vec<_>>(), ["a", "b", "c\u{200b}d"]);
+        assert_eq!(py_strip(" \u{1f}x \u{3000}"), "x");
+        assert_eq!(py_split_whitespace("").count(), 0);
+        assert_eq!(py_split_whitespace(" \t ").count(), 0);
+    }
+
+    #[test]
+    fn isalpha_like_python() {
+        assert!(is_py_alpha('a'));
+        assert!(is_py_alpha('é'));
+        assert!(is_py_alpha('中'));
+        assert!(!is_py_alpha('1'));
+        assert!(!is_py_alpha('_'));
+        // Roman numeral twelve: Alphabetic (Nl) in Rust, not isalpha in Python.
+        assert!(!is_py_alpha('\u{216b}'));
+        // Devanagari vowel sign AA (Mc): Alphabetic in Rust, not isalpha in Python.
+        assert!(!is_py_alpha('\u{093e}'));
+    }
+
+    #[test]
+    fn lower_like_python() {
+        assert_eq!(py_lower("ABC"), "abc");
+        assert_eq!(char_len(&py_lower("\u{130}")), 2);
+        assert_eq!(py_lower("ΑΣ ΑΣ"), "ας ας");
+    }
+
+    #[test]
+    fn paragraphs_like_dolma() {
+        let t = "a\n\n  \nbé\nc";
+        let p = split_paragraphs(t, true);
+        let got: Vec<_> = p.iter().map(|p| (p.start, p.end, p.text)).collect();
+        assert_eq!(got, [(0, 2, "a\n"), (5, 8, "bé\n"), (8, 9, "c")]);
+        let all = split_paragraphs(t, false);
+        assert_eq!(all.len(), 5);
+        assert_eq!(split_paragraphs("", false).len(), 0);
+        assert_eq!(split_paragraphs("x\n", false).len(), 1);
+    }
+
+    #[test]
+    fn char_offsets() {
+        let t = "é1é2";
+        let mut c = CharOffsets::new(t);
+        assert_eq!(c.at(2), 1);
+        assert_eq!(c.at(6), 4);
+        assert_eq!(c.at(0), 0);
+    }
+}

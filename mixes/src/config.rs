@@ -1,0 +1,1020 @@
+//! Typed config for `loam mix`, accepting Ai2 dolma 1.2.1's `dolma mix` config files.
+//!
+//! dolma has two readers of this config and both shapes load here:
+//! - the Python CLI (`python/dolma/cli/mixer.py`: `MixerConfig`, `StreamConfig`,
+//!   `StreamOutputConfig`, `FilterConfig`, `SpanReplacementConfig`; `WorkDirConfig`,
+//!   `CompressionConfig` from `python/dolma/cli/shared.py`), which takes YAML or JSON through
+//!   OmegaConf, fills in defaults, rejects unknown keys, checks a few things and hands a JSON
+//!   dict to
+//! - the Rust mixer (`src/mixer.rs`, module `mixer_config`; `StreamConfig` and friends in
+//!   `src/shard.rs`, module `shard_config`), which is what dolma's own JSON test configs
+//!   target: it requires some keys the Python side defaults and takes `null` for every
+//!   `Option`.
+//!
+//! The key names are the same on both sides; where they differ in optionality the more lenient
+//! one wins and the default is the one dolma applies. Unknown keys are rejected (OmegaConf does;
+//! dolma's Rust serde structs would ignore them).
+
+use loam_pipeline::config::{index, join, Problems, Validate};
+use serde::{Deserialize, Serialize};
+
+fn default_processes() -> usize {
+    1
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// dolma's default `max_size_in_bytes`: 2 GiB (`2 * 2**30`, `python/dolma/cli/mixer.py`).
+pub const DEFAULT_MAX_SIZE_IN_BYTES: u64 = 2 * (1 << 30);
+
+fn default_max_size_in_bytes() -> u64 {
+    DEFAULT_MAX_SIZE_IN_BYTES
+}
+
+/// Config of `dolma mix` (Python `MixerConfig`, `python/dolma/cli/mixer.py`; Rust
+/// `mixer_config::MixerConfig`, `src/mixer.rs`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixerConfig {
+    /// The streams to mix, each written separately (Python `streams: List[StreamConfig] = []`;
+    /// Rust `streams: Vec<StreamConfig>`, required).
+    #[serde(default)]
+    pub streams: Vec<StreamConfig>,
+    /// Scratch directories (Python `work_dir: WorkDirConfig = WorkDirConfig()`, temporary
+    /// directories when absent; Rust `work_dir: WorkDirConfig`, both paths required).
+    #[serde(default)]
+    pub work_dir: WorkDirConfig,
+    /// Worker threads (Python `processes: int = 1`; Rust `processes: usize`, required).
+    #[serde(default = "default_processes", deserialize_with = "omega::req")]
+    pub processes: usize,
+    /// Despite the name, nothing is shuffled: `true` packs the inputs of a stream, in glob
+    /// order, into outputs of about `max_size_in_bytes` named `<path>/<name>-NNNN.json[l]<ext>`
+    /// (`Shard::split_streams`); `false` writes one output per input at
+    /// `<path>/documents/<part of the input path after /documents/>`
+    /// (`Shard::split_streams_unshuffled`) (Python `shuffle: bool = True`; Rust
+    /// `#[serde(default = "shuffle_default")] shuffle: bool`, true).
+    #[serde(default = "default_true", deserialize_with = "omega::req")]
+    pub shuffle: bool,
+    /// Only print the config and exit (Python only: `dryrun: bool = False`).
+    #[serde(default, deserialize_with = "omega::req")]
+    pub dryrun: bool,
+}
+
+/// One stream (Python `StreamConfig`; Rust `shard_config::StreamConfig`, `src/shard.rs:534`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// Stream name, the prefix of its output files (`name: str`, required on both sides).
+    #[serde(deserialize_with = "omega::req")]
+    pub name: String,
+    /// Document paths or globs, all local or all `s3://` (Python `documents: List[str] = []`;
+    /// Rust `documents: Vec<String>`, required).
+    #[serde(default, deserialize_with = "omega::req")]
+    pub documents: Vec<String>,
+    /// Attribute sets merged into each document, read from the document path with
+    /// `/documents/` replaced by `/attributes/<name>/` (Python `attributes: List[str] = []`;
+    /// Rust `attributes: Vec<String>`, required).
+    #[serde(default, deserialize_with = "omega::req")]
+    pub attributes: Vec<String>,
+    /// Which documents to keep (Python `filter: Optional[FilterConfig] = None`; Rust
+    /// `Option<FilterConfig>`); all of them when absent.
+    #[serde(default)]
+    pub filter: Option<FilterConfig>,
+    /// Span replacements applied to kept documents (Python
+    /// `span_replacement: List[SpanReplacementConfig] = []`; Rust
+    /// `Option<Vec<SpanReplacementConfig>>`).
+    #[serde(default, deserialize_with = "omega::null_or_default")]
+    pub span_replacement: Vec<SpanReplacementConfig>,
+    /// Where and how to write (Python `output: StreamOutputConfig`, whose `path` is required;
+    /// Rust `output: StreamOutputConfig`, required).
+    pub output: StreamOutputConfig,
+    /// Input/output compression (Python `compression: CompressionConfig =
+    /// CompressionConfig()`; Rust `compression: Option<CompressionConfig>`).
+    #[serde(default, deserialize_with = "omega::null_or_default")]
+    pub compression: CompressionConfig,
+}
+
+/// Output of a stream (Python `StreamOutputConfig`; Rust `shard_config::StreamOutputConfig`,
+/// `src/shard.rs:564`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamOutputConfig {
+    /// Output directory, local or `s3://` (`path: str`, required on both sides).
+    #[serde(deserialize_with = "omega::req")]
+    pub path: String,
+    /// Approximate output file size: inputs are grouped until their summed *input* file sizes
+    /// exceed it, so a file never splits and 0 means one output per input (Python
+    /// `max_size_in_bytes: int = 2 * 2**30`; Rust `max_size_in_bytes: usize`, required).
+    #[serde(default = "default_max_size_in_bytes", deserialize_with = "omega::req")]
+    pub max_size_in_bytes: u64,
+    /// Top-level fields removed from written documents (Python
+    /// `discard_fields: List[str] = []`; Rust `Option<Vec<String>>`).
+    #[serde(default, deserialize_with = "omega::or_default")]
+    pub discard_fields: Vec<String>,
+    /// Documents whose `text`, after span replacement and trimmed, has fewer UTF-8 bytes than
+    /// this are dropped (Python `min_text_length: Optional[int] = 0`; Rust `Option<usize>`).
+    #[serde(default, deserialize_with = "omega::or_default")]
+    pub min_text_length: u64,
+}
+
+/// Expression language of filters and span selectors. dolma's Python CLI takes the strings
+/// `jsonpath` and `jq` and rejects others; its Rust side treats a missing one as `jsonpath`
+/// (`DocFilter::new`, `Selector::new`, `src/filters.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterSyntax {
+    /// JSONPath (`jsonpath_rust`): a pattern matches when it finds anything.
+    #[default]
+    Jsonpath,
+    /// jq (`jaq`): a pattern matches when every result is truthy.
+    Jq,
+}
+
+/// Document filter of a stream (Python `FilterConfig`; Rust `shard_config::FilterConfig`,
+/// `src/shard.rs:578`). A document is kept when `include` is empty or one of its patterns
+/// matches, and none of the `exclude` patterns matches.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Keep patterns (Python `include: List[str] = []`; Rust `include: Vec<String>`,
+    /// required).
+    #[serde(default, deserialize_with = "omega::req")]
+    pub include: Vec<String>,
+    /// Drop patterns (Python `exclude: List[str] = []`; Rust `exclude: Vec<String>`,
+    /// required).
+    #[serde(default, deserialize_with = "omega::req")]
+    pub exclude: Vec<String>,
+    /// Pattern syntax (Python `syntax: str = "jsonpath"`; Rust `Option<String>`).
+    #[serde(default, deserialize_with = "omega::null_or_default")]
+    pub syntax: FilterSyntax,
+}
+
+/// A span replacement (Python `SpanReplacementConfig`; Rust
+/// `shard_config::SpanReplacementConfig`, `src/shard.rs:585`): every `[start, end, score]`
+/// span found by `span` with `min_score <= score < max_score` is replaced.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpanReplacementConfig {
+    /// Selector of an attribute holding `[start, end, score]` spans, offsets in chars
+    /// (`span: str`, required on both sides).
+    #[serde(deserialize_with = "omega::req")]
+    pub span: String,
+    /// Inclusive lower bound on the span score; no bound when absent
+    /// (`min_score: Optional[float] = None`).
+    #[serde(default, deserialize_with = "omega::opt")]
+    pub min_score: Option<f64>,
+    /// *Exclusive* upper bound on the span score (`score < max_score`,
+    /// `src/shard.rs:658`); no bound when absent (`max_score: Optional[float] = None`).
+    #[serde(default, deserialize_with = "omega::opt")]
+    pub max_score: Option<f64>,
+    /// Replacement text: `{}` stands for the replaced text; a leading `$` makes the rest a jq
+    /// selector on the document (`Replacement::new`, `src/shard.rs:612`); empty removes the
+    /// span (Python `replacement: str = ""`; Rust `replacement: String`, required).
+    #[serde(default, deserialize_with = "omega::req")]
+    pub replacement: String,
+    /// Syntax of `span` (Python `syntax: str = "jsonpath"`; Rust `Option<String>`).
+    #[serde(default, deserialize_with = "omega::null_or_default")]
+    pub syntax: FilterSyntax,
+}
+
+/// Scratch directories (Python `WorkDirConfig`, `python/dolma/cli/shared.py`, both optional;
+/// Rust `shard_config::WorkDirConfig`, `src/shard.rs:572`, both required).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkDirConfig {
+    /// Where `s3://` inputs are downloaded (`input: Optional[str] = None`).
+    #[serde(default, deserialize_with = "omega::opt")]
+    pub input: Option<String>,
+    /// Where `s3://` outputs are staged; at start dolma skips every output already present
+    /// here (`output: Optional[str] = None`, `src/mixer.rs:21`).
+    #[serde(default, deserialize_with = "omega::opt")]
+    pub output: Option<String>,
+}
+
+/// Compression of a stream (Python `CompressionConfig`, `python/dolma/cli/shared.py`; Rust
+/// `shard_config::CompressionConfig`, `src/shard.rs:549`). dolma knows `gz` and `zst`; any
+/// other value means uncompressed (`MultiStream::new`, `src/io.rs:136`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompressionConfig {
+    /// Compression of documents and attributes; from each file's extension when absent
+    /// (`input: Optional[str] = None`).
+    #[serde(default, deserialize_with = "omega::opt")]
+    pub input: Option<String>,
+    /// Output compression and extension: absent means `.gz`, `""` means none, any other
+    /// value `.<value>` (`Shard::get_output_extension`, `src/shard.rs:509`)
+    /// (`output: Optional[str] = None`).
+    #[serde(default, deserialize_with = "omega::opt")]
+    pub output: Option<String>,
+}
+
+impl MixerConfig {
+    /// Top-level keys that do not change the bytes written, left out of config fingerprints.
+    pub fn runtime_keys() -> &'static [&'static str] {
+        &["processes", "work_dir", "dryrun"]
+    }
+}
+
+impl CompressionConfig {
+    /// Extension dolma appends to packed output names: `.gz` by default, none for `""`
+    /// (`Shard::get_output_extension`, `src/shard.rs:509`).
+    pub fn output_extension(&self) -> String {
+        match self.output.as_deref() {
+            None => ".gz".to_string(),
+            Some("") => String::new(),
+            Some(ext) => format!(".{ext}"),
+        }
+    }
+}
+
+fn has_glob(p: &str) -> bool {
+    p.contains(['*', '?', '['])
+}
+
+impl Validate for MixerConfig {
+    fn validate(&self, problems: &mut Problems) {
+        // `MixerCli.run`: "No streams to mix".
+        if self.streams.is_empty() {
+            problems.push("streams", "no streams given");
+        }
+        for (i, s) in self.streams.iter().enumerate() {
+            let at = index("streams", i);
+            validate_stream(s, &at, problems);
+            // Two streams writing the same files would clobber each other.
+            if let Some(j) = self.streams[..i]
+                .iter()
+                .position(|o| o.name == s.name && o.output.path == s.output.path)
+            {
+                problems.push(
+                    join(&at, "name"),
+                    format!(
+                        "same name and output.path as streams[{j}]; their output files would collide"
+                    ),
+                );
+            }
+        }
+        // `ThreadPool::new(0)` panics.
+        if self.processes == 0 {
+            problems.push("processes", "must be at least 1");
+        }
+
+        if let Ok(tree) = serde_json::to_value(self) {
+            report_interpolations(&tree, "", problems);
+        }
+    }
+}
+
+/// Reports strings holding an OmegaConf interpolation (`${oc.env:HOME}`, `${d.procs:}`, …).
+/// dolma's Python CLI resolves them (`om.resolve`, `python/dolma/cli/__init__.py`); loam does
+/// not, and would otherwise take them as literal paths.
+fn report_interpolations(value: &serde_json::Value, path: &str, problems: &mut Problems) {
+    match value {
+        serde_json::Value::String(s) => {
+            let unescaped = s
+                .match_indices("${")
+                .any(|(i, _)| i == 0 || s.as_bytes()[i - 1] != b'\\');
+            if unescaped {
+                problems.push(
+                    path,
+                    format!(
+                        "OmegaConf interpolation in {s:?} is not supported; write the value out"
+                    ),
+                );
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                report_interpolations(item, &index(path, i), problems);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                report_interpolations(v, &join(path, k), problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn validate_stream(s: &StreamConfig, at: &str, problems: &mut Problems) {
+    let docs = join(at, "documents");
+    // `MixerCli.run`: "No documents to mix"; Rust indexes the first input and panics.
+    if s.documents.is_empty() {
+        problems.push(&docs, "no document paths given");
+    }
+    // `find_objects_matching_patterns` (`src/shard.rs:821`): "Cannot mix S3 and local paths".
+    let s3 = s
+        .documents
+        .iter()
+        .filter(|p| p.starts_with("s3://"))
+        .count();
+    if s3 != 0 && s3 != s.documents.len() {
+        problems.push(&docs, "cannot mix s3:// and local paths");
+    }
+    // Attribute paths replace `/documents/` in each input path (`src/shard.rs:53`); without it
+    // dolma reads the document file itself as the attribute file and fails.
+    if !s.attributes.is_empty() {
+        for (k, d) in s.documents.iter().enumerate() {
+            if !d.contains("/documents/") && !has_glob(d) {
+                problems.push(
+                    index(&docs, k),
+                    "no `/documents/` directory to derive attribute paths from",
+                );
+            }
+        }
+    }
+    for (k, a) in s.attributes.iter().enumerate() {
+        if a.trim().is_empty() {
+            problems.push(index(&join(at, "attributes"), k), "empty attribute name");
+        }
+    }
+    // `MixerCli.run`: "Either `filter` or `span_replacement` must be specified".
+    if s.filter.is_none() && s.span_replacement.is_empty() {
+        problems.push(
+            at,
+            "neither `filter` nor `span_replacement` is configured; dolma refuses a stream that \
+             only copies",
+        );
+    }
+    if let Some(f) = &s.filter {
+        // `MixerCli.run`: "Either `include` or `exclude` must be specified for filter".
+        if f.include.is_empty() && f.exclude.is_empty() {
+            problems.push(
+                join(at, "filter"),
+                "neither `include` nor `exclude` has a pattern",
+            );
+        }
+    }
+    let spans = join(at, "span_replacement");
+    for (k, r) in s.span_replacement.iter().enumerate() {
+        let rat = index(&spans, k);
+        if r.span.trim().is_empty() {
+            problems.push(join(&rat, "span"), "empty selector");
+        }
+        match (r.min_score, r.max_score) {
+            // `MixerCli.run`: "Either min_score or max_score must be specified".
+            (None, None) => problems.push(
+                &rat,
+                "neither `min_score` nor `max_score` is set; dolma needs at least one",
+            ),
+            // `min_score <= score < max_score` can never hold.
+            (Some(lo), Some(hi)) if lo >= hi => problems.push(
+                join(&rat, "max_score"),
+                format!("{hi} is not above min_score {lo} (max_score is exclusive); nothing would be replaced"),
+            ),
+            _ => {}
+        }
+    }
+    // `"{path}/{name}-0000.json.gz"` would land at the file-system root.
+    if s.output.path.trim().is_empty() {
+        problems.push(join(at, "output.path"), "empty output path");
+    }
+}
+
+/// OmegaConf-compatible scalar coercion.
+///
+/// dolma's Python CLI loads YAML with PyYAML (YAML 1.1) and merges it into OmegaConf structured
+/// configs, whose typed nodes convert scalars (`omegaconf/nodes.py`): an `int` field takes an int
+/// or a string `int()` accepts (`"1_000_000_000"`, as in dolma's own
+/// `docs/examples/wikipedia-mixer.yaml`), a `float` field takes an int, a float or a string
+/// `float()` accepts (PyYAML reads `1e-06` as a string), a `bool` field takes a bool, an int
+/// (`!= 0`) or one of `yes/y/on/true/no/n/off/false` (any case), and a `str` field takes any
+/// scalar (`str(value)`). Lists and mappings are never coerced. The dolma Rust binary reads JSON
+/// strictly; everything it accepts is accepted here too.
+mod omega {
+    use serde::de::{Deserialize, Deserializer, Error};
+    use serde_json::{Number, Value};
+
+    /// A scalar type with OmegaConf's conversions.
+    pub(super) trait Scalar: Sized {
+        /// Converts a parsed scalar; `Err` carries the message.
+        fn convert(v: &Value) -> Result<Self, String>;
+    }
+
+    fn found(v: &Value) -> String {
+        match v {
+            Value::Null => "null".to_string(),
+            Value::Bool(b) => format!("boolean `{b}`"),
+            Value::Number(n) => format!("number `{n}`"),
+            Value::String(s) => format!("string {s:?}"),
+            Value::Array(_) => "a list".to_string(),
+            Value::Object(_) => "a mapping".to_string(),
+        }
+    }
+
+    /// Python `int(s)` for base 10: surrounding whitespace, one sign, digits with single
+    /// underscores between them.
+    fn py_int(s: &str) -> Option<i128> {
+        let t = s.trim();
+        let (neg, digits) = match t.as_bytes().first()? {
+            b'-' => (true, &t[1..]),
+            b'+' => (false, &t[1..]),
+            _ => (false, t),
+        };
+        if digits.is_empty()
+            || digits.starts_with('_')
+            || digits.ends_with('_')
+            || digits.contains("__")
+            || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        {
+            return None;
+        }
+        let v: i128 = digits.replace('_', "").parse().ok()?;
+        Some(if neg { -v } else { v })
+    }
+
+    /// Python `float(s)`: like Rust's parser, plus underscores between digits.
+    fn py_float(s: &str) -> Option<f64> {
+        let t = s.trim();
+        let b = t.as_bytes();
+        for (i, c) in b.iter().enumerate() {
+            if *c == b'_' {
+                let ok = i > 0
+                    && i + 1 < b.len()
+                    && b[i - 1].is_ascii_digit()
+                    && b[i + 1].is_ascii_digit();
+                if !ok {
+                    return None;
+                }
+            }
+        }
+        t.replace('_', "").parse().ok()
+    }
+
+    /// Python `repr(float)`: shortest round-trip digits, scientific notation outside
+    /// `1e-4 <= |x| < 1e16`.
+    fn py_float_repr(x: f64) -> String {
+        if x.is_nan() {
+            return "nan".to_string();
+        }
+        if x.is_infinite() {
+            return if x > 0.0 { "inf" } else { "-inf" }.to_string();
+        }
+        let sci = format!("{x:e}");
+        let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        if (-4..16).contains(&exp) {
+            let fixed = format!("{x}");
+            if fixed.contains('.') {
+                fixed
+            } else {
+                format!("{fixed}.0")
+            }
+        } else {
+            let sign = if exp < 0 { '-' } else { '+' };
+            format!("{mantissa}e{sign}{:02}", exp.abs())
+        }
+    }
+
+    fn integer(v: &Value) -> Result<i128, String> {
+        let bad = || format!("expected an integer, found {}", found(v));
+        match v {
+            Value::Number(n) => n
+                .as_u64()
+                .map(i128::from)
+                .or_else(|| n.as_i64().map(i128::from))
+                .ok_or_else(bad),
+            Value::String(s) => py_int(s).ok_or_else(bad),
+            _ => Err(bad()),
+        }
+    }
+
+    impl Scalar for u64 {
+        fn convert(v: &Value) -> Result<Self, String> {
+            let i = integer(v)?;
+            u64::try_from(i).map_err(|_| format!("expected a non-negative integer, found {i}"))
+        }
+    }
+
+    impl Scalar for usize {
+        fn convert(v: &Value) -> Result<Self, String> {
+            let i = integer(v)?;
+            usize::try_from(i).map_err(|_| format!("expected a non-negative integer, found {i}"))
+        }
+    }
+
+    impl Scalar for f64 {
+        fn convert(v: &Value) -> Result<Self, String> {
+            let bad = || format!("expected a number, found {}", found(v));
+            match v {
+                Value::Number(n) => n.as_f64().ok_or_else(bad),
+                Value::String(s) => py_float(s).ok_or_else(bad),
+                _ => Err(bad()),
+            }
+        }
+    }
+
+    impl Scalar for bool {
+        fn convert(v: &Value) -> Result<Self, String> {
+            let bad = || format!("expected a boolean, found {}", found(v));
+            match v {
+                Value::Bool(b) => Ok(*b),
+                Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                    (Some(i), _) => Ok(i != 0),
+                    (_, Some(u)) => Ok(u != 0),
+                    _ => Err(bad()),
+                },
+                Value::String(s) => {
+                    if let Some(i) = py_int(s) {
+                        return Ok(i != 0);
+                    }
+                    match s.to_ascii_lowercase().as_str() {
+                        "yes" | "y" | "on" | "true" => Ok(true),
+                        "no" | "n" | "off" | "false" => Ok(false),
+                        _ => Err(bad()),
+                    }
+                }
+                _ => Err(bad()),
+            }
+        }
+    }
+
+    impl Scalar for String {
+        fn convert(v: &Value) -> Result<Self, String> {
+            match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Bool(true) => Ok("True".to_string()),
+                Value::Bool(false) => Ok("False".to_string()),
+                Value::Number(n) => Ok(number_to_py(n)),
+                _ => Err(format!("expected a string, found {}", found(v))),
+            }
+        }
+    }
+
+    fn number_to_py(n: &Number) -> String {
+        if n.is_f64() {
+            py_float_repr(n.as_f64().unwrap_or(f64::NAN))
+        } else {
+            n.to_string()
+        }
+    }
+
+    impl Scalar for Vec<String> {
+        fn convert(v: &Value) -> Result<Self, String> {
+            match v {
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| String::convert(item).map_err(|e| format!("[{i}]: {e}")))
+                    .collect(),
+                _ => Err(format!("expected a list of strings, found {}", found(v))),
+            }
+        }
+    }
+
+    /// A value that must not be null.
+    pub(super) fn req<'de, D: Deserializer<'de>, T: Scalar>(d: D) -> Result<T, D::Error> {
+        let v = Value::deserialize(d)?;
+        T::convert(&v).map_err(D::Error::custom)
+    }
+
+    /// An optional value: null means `None`.
+    pub(super) fn opt<'de, D: Deserializer<'de>, T: Scalar>(d: D) -> Result<Option<T>, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(None),
+            v => T::convert(&v).map(Some).map_err(D::Error::custom),
+        }
+    }
+
+    /// A value whose null means its default (a Rust `Option` that dolma unwraps with a default).
+    pub(super) fn or_default<'de, D: Deserializer<'de>, T: Scalar + Default>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        Ok(opt(d)?.unwrap_or_default())
+    }
+
+    /// A value whose null means its default, for structs, enums and lists of structs (a Rust
+    /// `Option<T>` that dolma unwraps with a default).
+    pub(super) fn null_or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Default,
+    {
+        Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loam_pipeline::config::{from_value_validated, parse_text, ConfigProblem};
+    use std::path::Path;
+
+    fn load(text: &str, file: &str) -> Result<MixerConfig, Vec<ConfigProblem>> {
+        let value = parse_text(text, Some(Path::new(file))).expect("config text parses");
+        from_value_validated::<MixerConfig>(&value)
+    }
+
+    fn paths(problems: &[ConfigProblem]) -> Vec<&str> {
+        problems.iter().map(|p| p.path.as_str()).collect()
+    }
+
+    /// Structural errors come in the order serde meets them (map keys sorted).
+    fn sorted_paths(problems: &[ConfigProblem]) -> Vec<&str> {
+        let mut p = paths(problems);
+        p.sort_unstable();
+        p
+    }
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            load(
+                include_str!(concat!("../../tests/fixtures/dolma/config/", $name)),
+                $name,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e:?}", $name))
+        };
+    }
+
+    #[test]
+    fn dolma_fixture_mixer() {
+        let c = fixture!("mixer.json");
+        assert_eq!(c.processes, 1);
+        assert!(c.shuffle);
+        assert_eq!(
+            c.work_dir.output.as_deref(),
+            Some("tests/work/temp/mixer/output")
+        );
+        let s = &c.streams[0];
+        assert_eq!(s.name, "mixer-test");
+        assert_eq!(s.documents, ["tests/data/provided/documents/*.gz"]);
+        assert_eq!(s.attributes, ["pii", "toxicity"]);
+        assert_eq!(s.output.path, "tests/work/output/mixer");
+        assert_eq!(s.output.max_size_in_bytes, 100_000);
+        assert!(s.output.discard_fields.is_empty());
+        assert_eq!(s.output.min_text_length, 0);
+        let f = s.filter.as_ref().unwrap();
+        assert_eq!(f.include, ["$.metadata[?(@.length < 10000)]"]);
+        assert_eq!(f.exclude.len(), 3);
+        assert_eq!(f.syntax, FilterSyntax::Jsonpath);
+        assert!(s.span_replacement.is_empty());
+        assert_eq!(s.compression.output_extension(), ".gz");
+    }
+
+    #[test]
+    fn dolma_fixture_span_replacements() {
+        let c = fixture!("c4-cleaned.json");
+        let s = &c.streams[0];
+        assert_eq!(s.attributes, ["c4_rules"]);
+        assert!(s.filter.is_none());
+        assert_eq!(s.span_replacement.len(), 2);
+        assert_eq!(
+            s.span_replacement[1].span,
+            "$.attributes.c4_rules__c4_v1__lines_with_too_few_words"
+        );
+        assert_eq!(s.span_replacement[0].min_score, Some(0.5));
+        assert_eq!(s.span_replacement[0].max_score, None);
+        assert_eq!(s.span_replacement[0].syntax, FilterSyntax::Jsonpath);
+
+        let c = fixture!("email-spans.json");
+        let r = &c.streams[0].span_replacement;
+        assert_eq!(r[0].replacement, "[B-EMAIL]{}[E-EMAIL]");
+        assert_eq!(r[1].replacement, "");
+
+        let c = fixture!("paragraph-spans.json");
+        assert_eq!(
+            c.streams[0].span_replacement[0].span,
+            "$.attributes.bff_duplicate_paragraph_spans"
+        );
+    }
+
+    #[test]
+    fn dolma_fixture_jq_span_replacements() {
+        let c = fixture!("email-spans-jq.yaml");
+        let s = &c.streams[0];
+        assert_eq!(s.name, "email-spans-jq");
+        assert_eq!(s.output.max_size_in_bytes, 100_000);
+        let r = &s.span_replacement;
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].span, ".attributes?.pii?.email?");
+        assert_eq!(r[0].syntax, FilterSyntax::Jq);
+        assert_eq!((r[0].min_score, r[0].max_score), (Some(0.5), Some(0.9)));
+        assert_eq!(r[0].replacement, "[B-EMAIL]{}[E-EMAIL]");
+    }
+
+    #[test]
+    fn dolma_fixture_filter_by_spans() {
+        let c = fixture!("filter-by-spans.json");
+        let s = &c.streams[0];
+        assert_eq!(
+            s.output.discard_fields,
+            ["attributes", "metadata", "added", "created"]
+        );
+        let f = s.filter.as_ref().unwrap();
+        assert_eq!(
+            f.include,
+            ["$.attributes[?(@.sample__random_number_v1__random[0][2] < 0.5)]"]
+        );
+        assert_eq!(f.exclude.len(), 1);
+    }
+
+    #[test]
+    fn dolma_fixture_mixer_validators() {
+        let jq = fixture!("mixer-validator-jq.yaml");
+        let jsonpath = fixture!("mixer-validator-jsonpath.yaml");
+        for c in [&jq, &jsonpath] {
+            assert_eq!(c.processes, 16);
+            let s = &c.streams[0];
+            assert_eq!(s.name, "cc_tiny_subset");
+            assert_eq!(s.output.max_size_in_bytes, 4_294_967_296);
+            assert_eq!(s.output.discard_fields, ["attributes"]);
+            assert_eq!(s.span_replacement.len(), 3);
+            assert_eq!(s.span_replacement[2].replacement, " |||IP_ADDRESS||| ");
+            let f = s.filter.as_ref().unwrap();
+            assert!(f.include.is_empty());
+            assert_eq!(f.exclude.len(), 9);
+        }
+        assert_eq!(
+            jq.streams[0].filter.as_ref().unwrap().syntax,
+            FilterSyntax::Jq
+        );
+        assert_eq!(
+            jsonpath.streams[0].filter.as_ref().unwrap().syntax,
+            FilterSyntax::Jsonpath
+        );
+    }
+
+    /// dolma's `configs/c4-replication/mixer.yaml` (YAML 1.1 `100_000_000`, unquoted
+    /// JSONPath scalars) with `shuffle`, `compression` and the other documented keys.
+    const REALISTIC_YAML: &str = r#"
+streams:
+  - name: dcnlp_beta_ai2
+
+    documents:
+      - s3://ai2-llm/experimental/dcnlp_beta_ai2/v0/documents/*.jsonl.gz
+
+    output:
+      path: s3://ai2-llm/experimental/dcnlp_beta_ai2/v1/documents
+
+      # this should result in files around ~100MB.
+      max_size_in_bytes: 100_000_000
+      min_text_length: 1
+      discard_fields:
+        - attributes
+        - metadata
+
+    attributes:
+      - c4_v2
+      - ft_lang_id_en_doc_v2
+    filter:
+      exclude:
+        # remove documents whose English score is less than 0.5 according to fasttext
+        - $.attributes[?(@.ft_lang_id_en_doc_v2__ft_lang_id_en_doc_v2__en && @.ft_lang_id_en_doc_v2__ft_lang_id_en_doc_v2__en[0] && @.ft_lang_id_en_doc_v2__ft_lang_id_en_doc_v2__en[0][2] < 0.5)]
+
+        # exclude documents that contain a curly brace
+        - $.attributes[?(@.c4_v2__c4_v2__has_curly_brace && @.c4_v2__c4_v2__has_curly_brace[0] && @.c4_v2__c4_v2__has_curly_brace[0][2] > 0.5)]
+
+    span_replacement:
+      # remove lines that do not end in punctuation
+      - span: $.attributes.c4_v2__c4_v2__lines_with_no_ending_punctuation
+        min_score: 0.5
+        replacement: ""
+      - span: .attributes.c4_v2__c4_v2__lines_with_too_few_words
+        syntax: jq
+        min_score: 0.5
+        max_score: 1.01
+        replacement: "$.metadata.placeholder"
+
+    compression:
+      input: gz
+      output: zst
+
+work_dir:
+  input: /tmp/mix/input
+  output: /tmp/mix/output
+shuffle: false
+processes: 8
+"#;
+
+    #[test]
+    fn realistic_yaml_parses() {
+        let c = load(REALISTIC_YAML, "mixer.yaml").unwrap();
+        assert!(!c.shuffle);
+        assert_eq!(c.processes, 8);
+        let s = &c.streams[0];
+        assert_eq!(s.output.max_size_in_bytes, 100_000_000);
+        assert_eq!(s.output.min_text_length, 1);
+        assert_eq!(s.output.discard_fields, ["attributes", "metadata"]);
+        let f = s.filter.as_ref().unwrap();
+        assert!(f.include.is_empty());
+        assert_eq!(f.exclude.len(), 2);
+        assert!(f.exclude[1].starts_with("$.attributes[?(@.c4_v2__c4_v2__has_curly_brace"));
+        assert_eq!(s.span_replacement[1].syntax, FilterSyntax::Jq);
+        assert_eq!(s.span_replacement[1].max_score, Some(1.01));
+        assert_eq!(s.compression.input.as_deref(), Some("gz"));
+        assert_eq!(s.compression.output_extension(), ".zst");
+    }
+
+    #[test]
+    fn python_defaults_and_rust_nulls() {
+        // Python shape: keys the Rust mixer requires are defaulted
+        let c = load(
+            "streams:\n  - name: s\n    documents: [a/documents/x.gz]\n    output: {path: out}\n    filter: {include: [$.x]}\n",
+            "m.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.processes, 1);
+        assert!(c.shuffle && !c.dryrun);
+        let s = &c.streams[0];
+        assert_eq!(s.output.max_size_in_bytes, DEFAULT_MAX_SIZE_IN_BYTES);
+        assert_eq!(s.output.max_size_in_bytes, 2_147_483_648);
+        assert!(s.attributes.is_empty());
+        assert!(s.filter.as_ref().unwrap().exclude.is_empty());
+        // Rust shape: every Option may be null
+        let c = load(
+            r#"{"streams": [{"name": "s", "documents": ["a/documents/x.gz"], "attributes": [],
+                 "filter": null,
+                 "span_replacement": [{"span": "$.a", "min_score": null, "max_score": 0.3,
+                                       "replacement": "", "syntax": null}],
+                 "output": {"path": "o", "max_size_in_bytes": 1, "discard_fields": null,
+                            "min_text_length": null},
+                 "compression": null}],
+                "processes": 1, "work_dir": {"input": "i", "output": "o"}}"#,
+            "m.json",
+        )
+        .unwrap();
+        let s = &c.streams[0];
+        assert!(s.filter.is_none());
+        assert_eq!(s.span_replacement[0].syntax, FilterSyntax::Jsonpath);
+        assert!(s.output.discard_fields.is_empty());
+        assert_eq!(s.compression.output_extension(), ".gz");
+        // `span_replacement: null` is an empty list: with no filter, dolma refuses the stream
+        let errs = load(
+            r#"{"streams": [{"name": "s", "documents": ["a/documents/x.gz"], "span_replacement": null,
+                 "output": {"path": "o"}}]}"#,
+            "m.json",
+        )
+        .unwrap_err();
+        assert_eq!(paths(&errs), ["streams[0]"], "{errs:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_path() {
+        let errs = load(
+            "streams:\n  - name: s\n    documents: [a/documents/x.gz]\n    output: {path: o, max_size: 3}\n    filter: {includ: [$.x], exclude: [$.y]}\n    span_replacement:\n      - {span: $.a, min_score: 0.1, replace: x}\nprocesess: 2\n",
+            "m.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            sorted_paths(&errs),
+            [
+                "procesess",
+                "streams[0].filter.includ",
+                "streams[0].output.max_size",
+                "streams[0].span_replacement[0].replace"
+            ],
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().all(|e| e.message.contains("unknown field")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_missing_fields_are_reported_with_their_path() {
+        let errs = load(
+            r#"
+streams:
+  - name: ok
+    documents: a/documents/x.gz
+    output: {path: o, max_size_in_bytes: big}
+    filter: {exclude: [$.x], syntax: jmespath}
+  - documents: [a/documents/y.gz]
+    span_replacement: [{min_score: 0.5}]
+    output: {max_size_in_bytes: 10}
+shuffle: sometimes
+"#,
+            "m.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            sorted_paths(&errs),
+            [
+                "shuffle",
+                "streams[0].documents",
+                "streams[0].filter.syntax",
+                "streams[0].output.max_size_in_bytes",
+                "streams[1].name",
+                "streams[1].output.path",
+                "streams[1].span_replacement[0].span"
+            ],
+            "{errs:?}"
+        );
+        let missing: Vec<&str> = errs
+            .iter()
+            .filter(|e| e.message.starts_with("missing required field"))
+            .map(|e| e.path.as_str())
+            .collect();
+        assert_eq!(missing.len(), 3, "{errs:?}");
+    }
+
+    #[test]
+    fn semantic_problems_are_reported_together() {
+        let errs = load(
+            r#"
+streams:
+  - name: a
+    documents: []
+    output: {path: out}
+  - name: b
+    documents: [s3://bucket/documents/x.gz, local/documents/y.gz, local/raw/z.gz]
+    attributes: [pii, " "]
+    filter: {include: [], exclude: []}
+    span_replacement:
+      - {span: $.attributes.pii, replacement: ""}
+      - {span: $.attributes.pii, min_score: 0.5, max_score: 0.5}
+    output: {path: ""}
+  - name: a
+    documents: [data/documents/x.gz]
+    output: {path: out}
+    filter: {exclude: [$.x]}
+processes: 0
+"#,
+            "m.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            paths(&errs),
+            [
+                "streams[0].documents",
+                "streams[0]",
+                "streams[1].documents",
+                "streams[1].documents[2]",
+                "streams[1].attributes[1]",
+                "streams[1].filter",
+                "streams[1].span_replacement[0]",
+                "streams[1].span_replacement[1].max_score",
+                "streams[1].output.path",
+                "streams[2].name",
+                "processes"
+            ],
+            "{errs:?}"
+        );
+        let errs = load("{}", "m.yaml").unwrap_err();
+        assert_eq!(paths(&errs), ["streams"], "{errs:?}");
+    }
+
+    /// dolma's `docs/examples/wikipedia-mixer.yaml`, verbatim: `1_000_000_000` loads, the
+    /// `${oc.env:HOME}` interpolations are reported.
+    #[test]
+    fn omegaconf_interpolations_are_reported() {
+        let errs = load(
+            r#"
+streams:
+    - name: getting-started
+      documents:
+        - ${oc.env:HOME}/wikipedia/v0/documents/*.gz
+
+      output:
+        path: ${oc.env:HOME}/wikipedia/example0/documents
+        max_size_in_bytes: 1_000_000_000
+      attributes:
+        - exp
+        - bff_duplicate_paragraph_spans
+      filter:
+        include:
+          - "$.attributes[?(@.exp__whitespace_tokenizer_with_paragraphs_v1__document[0][2] < 100000)]"
+        exclude:
+          - "$.attributes[?(@.exp__whitespace_tokenizer_with_paragraphs_v1__document[0][2] < 50)]"
+          - "$.attributes[?(@.exp__ft_lang_id_en_paragraph_with_doc_score_v2__doc_en[0][2] <= 0.5)]"
+          - "$@.attributes[?(@.bff_duplicate_paragraph_spans && @.bff_duplicate_paragraph_spans[0] && @.bff_duplicate_paragraph_spans[0][2] >= 1.0)]"
+
+      span_replacement:
+        - span: "$.attributes.exp__cld2_en_paragraph_with_doc_score_v2__not_en"
+          min_score: 0.1
+          replacement: ''
+
+processes: 1
+"#,
+            "wikipedia-mixer.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            sorted_paths(&errs),
+            ["streams[0].documents[0]", "streams[0].output.path"],
+            "{errs:?}"
+        );
+        // once written out, it loads, `1_000_000_000` included
+        let c = load(
+            "streams:\n  - name: g\n    documents: [/home/u/wikipedia/v0/documents/*.gz]\n    output: {path: /home/u/out, max_size_in_bytes: 1_000_000_000}\n    filter: {exclude: [\"$.x\"]}\n    span_replacement: [{span: $.a, min_score: 0.1, replacement: '\\${literal}'}]\n",
+            "m.yaml",
+        )
+        .unwrap();
+        assert_eq!(c.streams[0].output.max_size_in_bytes, 1_000_000_000);
+    }
+
+    #[test]
+    fn runtime_keys_are_top_level_fields() {
+        let c = load(REALISTIC_YAML, "mixer.yaml").unwrap();
+        let v = serde_json::to_value(&c).unwrap();
+        for k in MixerConfig::runtime_keys() {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+        assert_eq!(v["streams"][0]["span_replacement"][1]["syntax"], "jq");
+        let back: MixerConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(back.streams[0].name, "dcnlp_beta_ai2");
+    }
+}

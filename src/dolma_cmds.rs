@@ -1,0 +1,401 @@
+//! Commands that take dolma's own config files: `tag`, `dedupe`, `mix`, and `validate`.
+
+use crate::run::RunOptions;
+use crate::ui::{self, Failure, Outcome, StageLine};
+use crate::{Kind, UsageError};
+use anyhow::Result;
+use loam_dedup::config::DedupeConfig;
+use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
+use loam_filters::config::TagConfig;
+use loam_manifests::{fingerprint, RuleCounts};
+use loam_mixes::config::MixerConfig;
+use loam_pipeline::config::{self, ConfigErrors, Validate};
+use loam_pipeline::executor::Executor;
+use loam_pipeline::layout;
+use loam_pipeline::runstate::{RunState, StateError, UnitStatus};
+use loam_pipeline::storage::{storage_for, Storage};
+use loam_pipeline::tagger::{tag_shard, Tagger};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(UsageError(e.to_string()))
+}
+
+fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<(T, Value)> {
+    config::load::<T>(path).map_err(|e: ConfigErrors| usage(e))
+}
+
+/// Markers for an output live beside it, in `<dir>/.loam/<stage>/`.
+fn state_for<'a>(
+    storage: &'a dyn Storage,
+    output: &str,
+    stage: &str,
+    fp: &str,
+    overwrite: bool,
+) -> RunState<'a> {
+    let dir = output.rsplit_once('/').map(|(d, _)| d).unwrap_or(".");
+    RunState::new(storage, dir, stage, fp, overwrite)
+}
+
+fn check_all<'a>(states: &[RunState<'a>], outputs: &[String]) -> Result<Vec<UnitStatus>> {
+    let mut st = Vec::new();
+    let mut errs: Vec<StateError> = Vec::new();
+    for (s, o) in states.iter().zip(outputs) {
+        match s.status(o) {
+            Ok(x) => st.push(x),
+            Err(e) => errs.push(e),
+        }
+    }
+    if errs.is_empty() {
+        return Ok(st);
+    }
+    let mut msg = format!("refusing to write over {} existing output(s):", errs.len());
+    for e in errs.iter().take(10) {
+        msg.push_str(&format!("\n  - {e}"));
+    }
+    Err(usage(msg))
+}
+
+/// Where dolma puts a derived file: the document path with its `documents` directory
+/// replaced by `attributes/<name>`.
+fn derived(path: &str, name: &str) -> Result<String> {
+    layout::attribute_path(path, name).map_err(usage)
+}
+
+/// `loam tag -c CONFIG` with a dolma tagger config.
+pub fn tag(path: &Path, opts: RunOptions) -> Result<Outcome> {
+    let started = Instant::now();
+    let (cfg, _raw) = load::<TagConfig>(path)?;
+    if !cfg.tagger_modules.is_empty() {
+        return Err(usage(
+            "tagger_modules: loam cannot load Python tagger modules; use built-in taggers (`loam taggers`)",
+        ));
+    }
+    let taggers: Vec<Box<dyn Tagger>> = cfg
+        .taggers
+        .iter()
+        .map(|n| loam_filters::registry::build(n))
+        .collect::<Result<_, _>>()
+        .map_err(usage)?;
+    // dolma: one experiment for all taggers, or each tagger under its own name.
+    let groups: Vec<(String, Vec<&dyn Tagger>)> = match &cfg.experiment {
+        Some(e) => vec![(e.clone(), taggers.iter().map(|t| t.as_ref()).collect())],
+        None => taggers
+            .iter()
+            .map(|t| (t.name().to_string(), vec![t.as_ref()]))
+            .collect(),
+    };
+    let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let exec = Executor::new(opts.threads)?;
+    let mut stages = Vec::new();
+    let mut failures = Vec::new();
+    for (experiment, group) in &groups {
+        let names: Vec<&str> = group.iter().map(|t| t.name()).collect();
+        let fp = fingerprint(&json!({
+            "stage": "tag", "loam": loam_pipeline::VERSION, "experiment": experiment,
+            "taggers": names,
+        }));
+        let outputs: Vec<String> = match &cfg.destination {
+            None => inputs
+                .iter()
+                .map(|p| derived(p, experiment))
+                .collect::<Result<_>>()?,
+            Some(dests) => destinations(&cfg.documents, dests, &inputs, groups.len())?,
+        };
+        let states: Vec<RunState> = outputs
+            .iter()
+            .map(|o| {
+                state_for(
+                    storage,
+                    o,
+                    "tag",
+                    &fp,
+                    opts.overwrite || cfg.ignore_existing,
+                )
+            })
+            .collect();
+        let st = check_all(&states, &outputs)?;
+        let todo: Vec<usize> = (0..inputs.len())
+            .filter(|&i| matches!(st[i], UnitStatus::Todo))
+            .collect();
+        let owned: Vec<Box<dyn Tagger>> = names
+            .iter()
+            .map(|n| loam_filters::registry::build(n))
+            .collect::<Result<_, _>>()
+            .map_err(usage)?;
+        let bar = ui::stage_bar("tag");
+        let results = exec.map(&todo, |&i| {
+            states[i].start(&outputs[i]).map_err(|e| e.to_string())?;
+            let rep = tag_shard(storage, &inputs[i], &outputs[i], experiment, &owned, &bar);
+            match (&rep.output, rep.scan.failed()) {
+                (Some(o), false) => {
+                    let info =
+                        json!({"documents": rep.scan.documents, "text_bytes": rep.scan.text_bytes});
+                    states[i]
+                        .done(&outputs[i], Some(o), info)
+                        .map_err(|e| e.to_string())?;
+                    Ok((rep.scan.documents, rep.scan.text_bytes))
+                }
+                _ => Err(ui::scan_errors(&rep.scan)),
+            }
+        });
+        bar.finish_and_clear();
+        let (mut docs, mut bytes) = (0u64, 0u64);
+        for (k, r) in results.into_iter().enumerate() {
+            match r {
+                Ok((d, b)) => {
+                    docs += d;
+                    bytes += b;
+                }
+                Err(e) => failures.push(Failure::new("tag", &inputs[todo[k]], e)),
+            }
+        }
+        for s in &st {
+            if let UnitStatus::Done(m) = s {
+                docs += m.info.get("documents").and_then(Value::as_u64).unwrap_or(0);
+                bytes += m
+                    .info
+                    .get("text_bytes")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+            }
+        }
+        stages.push(StageLine::new(
+            format!("tag {experiment} ({})", names.join(", ")),
+            docs,
+            docs,
+            bytes,
+            bytes,
+            BTreeMap::new(),
+            todo.len(),
+            inputs.len(),
+        ));
+    }
+    Ok(Outcome {
+        title: format!("loam tag ({})", path.display()),
+        shards: inputs.len(),
+        stages,
+        failures,
+        manifest: None,
+        elapsed: started.elapsed(),
+        threads: exec.threads(),
+    })
+}
+
+/// dolma's explicit `destination`: one directory per `documents` pattern; each file keeps
+/// its path relative to the pattern's fixed prefix.
+fn destinations(
+    patterns: &[String],
+    dests: &[String],
+    inputs: &[String],
+    groups: usize,
+) -> Result<Vec<String>> {
+    if dests.len() != patterns.len() {
+        return Err(usage(format!(
+            "destination: {} entries for {} documents patterns; give one per pattern",
+            dests.len(),
+            patterns.len()
+        )));
+    }
+    if groups > 1 {
+        return Err(usage(
+            "destination: with several taggers and no experiment, each tagger needs its own directory; set `experiment` or drop `destination`",
+        ));
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        let mut found = None;
+        for (pat, dest) in patterns.iter().zip(dests) {
+            let fixed = &pat[..pat.find(['*', '?', '[', '{']).unwrap_or(pat.len())];
+            let base = fixed.rsplit_once('/').map_or("", |(b, _)| b);
+            if let Some(rel) = p.strip_prefix(base) {
+                found = Some(format!(
+                    "{}/{}",
+                    dest.trim_end_matches('/'),
+                    rel.trim_start_matches('/')
+                ));
+                break;
+            }
+        }
+        out.push(found.ok_or_else(|| usage(format!("{p}: matches no documents pattern")))?);
+    }
+    Ok(out)
+}
+
+/// `loam dedupe -c CONFIG` with a dolma deduper config (document dedup).
+pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
+    let started = Instant::now();
+    let (cfg, raw) = load::<DedupeConfig>(path)?;
+    let d = &cfg.dedupe;
+    if d.paragraphs.is_some() {
+        return Err(usage(
+            "dedupe.paragraphs: paragraph and n-gram dedup are not in this build yet (documents only)",
+        ));
+    }
+    if d.skip_empty || d.min_length > 0 || d.min_words > 0 || d.num_partitions > 1 {
+        return Err(usage(
+            "dedupe: skip_empty, min_length, min_words and partitions are not in this build yet; remove them to dedupe every document",
+        ));
+    }
+    let Some(docs_cfg) = &d.documents else {
+        return Err(usage("dedupe.documents: missing"));
+    };
+    let key = DedupKey::parse(&docs_cfg.key).map_err(usage)?;
+    let name = d
+        .effective_name()
+        .unwrap_or(docs_cfg.attribute_name.as_str())
+        .to_string();
+    let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let units: Vec<DedupUnit> = inputs
+        .iter()
+        .map(|p| {
+            Ok(DedupUnit {
+                input: p.clone(),
+                output: derived(p, &name)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let mut normalized = raw.clone();
+    if let Value::Object(m) = &mut normalized {
+        for k in DedupeConfig::runtime_keys() {
+            m.remove(*k);
+        }
+    }
+    let fp = fingerprint(&json!({
+        "stage": "dedupe", "loam": loam_pipeline::VERSION, "config": normalized, "inputs": inputs,
+    }));
+    let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
+    let states: Vec<RunState> = outputs
+        .iter()
+        .map(|o| state_for(storage, o, "dedupe", &fp, opts.overwrite))
+        .collect();
+    let st = check_all(&states, &outputs)?;
+    let exec = Executor::new(opts.threads)?;
+    let mut failures = Vec::new();
+    let (mut docs, mut bytes, mut dups, mut dup_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let all_done = st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
+    let ran = if all_done { 0 } else { units.len() };
+    if all_done {
+        for s in &st {
+            if let UnitStatus::Done(m) = s {
+                let g = |k: &str| m.info.get(k).and_then(Value::as_u64).unwrap_or(0);
+                docs += g("documents");
+                bytes += g("text_bytes");
+                dups += g("duplicates");
+                dup_bytes += g("duplicate_text_bytes");
+            }
+        }
+    } else {
+        for (s, o) in states.iter().zip(&outputs) {
+            s.start(o)?;
+        }
+        let bar = ui::stage_bar("dedupe");
+        let reps = dedupe_documents(storage, &units, &key, &docs_cfg.attribute_name, &exec, &bar);
+        bar.finish_and_clear();
+        for (k, rep) in reps.into_iter().enumerate() {
+            match (&rep.output, rep.scan.failed()) {
+                (Some(o), false) => {
+                    let info = json!({
+                        "documents": rep.scan.documents, "text_bytes": rep.scan.text_bytes,
+                        "duplicates": rep.duplicates, "duplicate_text_bytes": rep.duplicate_text_bytes,
+                    });
+                    states[k].done(&outputs[k], Some(o), info)?;
+                    docs += rep.scan.documents;
+                    bytes += rep.scan.text_bytes;
+                    dups += rep.duplicates;
+                    dup_bytes += rep.duplicate_text_bytes;
+                }
+                _ => failures.push(Failure::new(
+                    "dedupe",
+                    &units[k].input,
+                    ui::scan_errors(&rep.scan),
+                )),
+            }
+        }
+    }
+    let mut by_rule = BTreeMap::new();
+    by_rule.insert(
+        docs_cfg.attribute_name.clone(),
+        RuleCounts {
+            documents_dropped: dups,
+            text_bytes_dropped: dup_bytes,
+        },
+    );
+    Ok(Outcome {
+        title: format!("loam dedupe ({})", path.display()),
+        shards: inputs.len(),
+        stages: vec![StageLine::new(
+            format!("dedupe {name} by {}", docs_cfg.key),
+            docs,
+            docs - dups,
+            bytes,
+            bytes - dup_bytes,
+            by_rule,
+            ran,
+            units.len(),
+        )],
+        failures,
+        manifest: None,
+        elapsed: started.elapsed(),
+        threads: exec.threads(),
+    })
+}
+
+/// `loam mix -c CONFIG` with a dolma mixer config: validated here; running dolma filter
+/// expressions comes with the mixer work.
+pub fn mix(path: &Path, _opts: RunOptions) -> Result<Outcome> {
+    let (_cfg, _raw) = load::<MixerConfig>(path)?;
+    Err(usage(
+        "the config is valid, but running dolma mixer configs (JSONPath/jq filters, span replacement) is not in this build yet; `loam run` mixes with structured rules",
+    ))
+}
+
+fn guess_kind(v: &Value) -> Option<Kind> {
+    let has = |k: &str| v.get(k).is_some();
+    if has("mix") {
+        Some(Kind::Pipeline)
+    } else if has("streams") {
+        Some(Kind::Mix)
+    } else if has("taggers") {
+        Some(Kind::Tag)
+    } else if has("dedupe") || has("bloom_filter") {
+        Some(Kind::Dedupe)
+    } else {
+        None
+    }
+}
+
+fn check<T: DeserializeOwned + Validate>(path: &Path, v: &Value) -> Result<()> {
+    config::from_value_validated::<T>(v).map_err(|problems| {
+        usage(ConfigErrors {
+            file: Some(path.to_path_buf()),
+            problems,
+        })
+    })?;
+    Ok(())
+}
+
+/// `loam validate -c CONFIG`: parses and checks without touching data.
+pub fn validate(path: &Path, kind: Option<Kind>) -> Result<()> {
+    let v = config::read_value(path).map_err(usage)?;
+    let kind = kind.or_else(|| guess_kind(&v)).ok_or_else(|| {
+        usage(format!(
+            "{}: cannot tell which kind of config this is; pass --kind pipeline|tag|dedupe|mix",
+            path.display()
+        ))
+    })?;
+    match kind {
+        Kind::Pipeline => check::<crate::pipeline_config::PipelineConfig>(path, &v)?,
+        Kind::Tag => check::<TagConfig>(path, &v)?,
+        Kind::Dedupe => check::<DedupeConfig>(path, &v)?,
+        Kind::Mix => check::<MixerConfig>(path, &v)?,
+    }
+    println!("{}: valid {:?} config", path.display(), kind);
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `loam run`'s own pipeline config: read → tag → dedupe → mix in one file.
+
+use loam_mixes::rules::{validate_rules, Rule};
+use loam_pipeline::config::{index, join, Problems, Validate};
+use serde::{Deserialize, Serialize};
+
+/// A staged pipeline. Paths are relative to the working directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Pipeline name (used in messages).
+    pub name: String,
+    /// Input document shards: files, directories, or globs (`*` within a directory, `**`
+    /// across).
+    pub documents: Vec<String>,
+    /// Output root: `attributes/`, run state and the mix are written under it.
+    pub output: String,
+    /// Tagging stage.
+    #[serde(default)]
+    pub tag: Option<TagStage>,
+    /// Exact document dedup stage.
+    #[serde(default)]
+    pub dedupe: Option<DedupeStage>,
+    /// The mix.
+    pub mix: MixStage,
+}
+
+/// Taggers to run; attributes go to `<output>/attributes/<experiment>/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagStage {
+    /// Experiment name: the first part of every attribute key.
+    pub experiment: String,
+    /// Tagger names (dolma's, e.g. `gopher_v1`).
+    pub taggers: Vec<String>,
+}
+
+/// Exact document dedup; marks go to `<output>/attributes/<name>/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupeStage {
+    /// Attribute directory name.
+    pub name: String,
+    /// Document-level dedup, as in dolma's `dedupe.documents`.
+    pub documents: DocumentDedupe,
+}
+
+/// Which key identifies a document and where duplicates are marked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentDedupe {
+    /// Attribute key set on duplicates.
+    pub attribute_name: String,
+    /// Key path, e.g. `$.text`, `$.id`, `$.metadata.url`.
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+fn default_key() -> String {
+    "$.text".into()
+}
+
+/// The mix: written to `<output>/<name>/<version>/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixStage {
+    /// Mix name.
+    pub name: String,
+    /// Version label.
+    pub version: String,
+    /// Drop rules; the first that fires decides.
+    #[serde(default)]
+    pub drop: Vec<Rule>,
+}
+
+fn check_name(s: &str, path: &str, problems: &mut Problems) {
+    if s.is_empty()
+        || s == "."
+        || s == ".."
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        problems.push(
+            path,
+            format!("`{s}` is not a usable name (letters, digits, `_`, `-`, `.`)"),
+        );
+    }
+}
+
+impl Validate for PipelineConfig {
+    fn validate(&self, p: &mut Problems) {
+        check_name(&self.name, "name", p);
+        if self.documents.is_empty() {
+            p.push("documents", "no input documents given");
+        }
+        for (i, d) in self.documents.iter().enumerate() {
+            if d.trim().is_empty() {
+                p.push(index("documents", i), "empty path");
+            }
+        }
+        if self.output.trim().is_empty() {
+            p.push("output", "empty path");
+        }
+        let known = loam_filters::registry::names();
+        let mut produced: Vec<String> = Vec::new();
+        if let Some(t) = &self.tag {
+            check_name(&t.experiment, "tag.experiment", p);
+            if t.taggers.is_empty() {
+                p.push("tag.taggers", "no taggers given");
+            }
+            for (i, name) in t.taggers.iter().enumerate() {
+                if !known.contains(&name.as_str()) {
+                    p.push(
+                        index("tag.taggers", i),
+                        format!("unknown tagger `{name}` (known: {})", known.join(", ")),
+                    );
+                }
+                produced.push(format!("{}__{}__", t.experiment, name));
+            }
+        }
+        if let Some(d) = &self.dedupe {
+            check_name(&d.name, "dedupe.name", p);
+            if let Some(t) = &self.tag {
+                if t.experiment == d.name {
+                    p.push(
+                        "dedupe.name",
+                        "must differ from tag.experiment (both are attribute directories)",
+                    );
+                }
+            }
+            if d.documents.attribute_name.is_empty() {
+                p.push("dedupe.documents.attribute_name", "empty");
+            }
+            if let Err(e) = loam_dedup::exact::DedupKey::parse(&d.documents.key) {
+                p.push("dedupe.documents.key", e.to_string());
+            }
+            produced.push(d.documents.attribute_name.clone());
+        }
+        check_name(&self.mix.name, "mix.name", p);
+        check_name(&self.mix.version, "mix.version", p);
+        validate_rules(&self.mix.drop, "mix.drop", p);
+        for (i, r) in self.mix.drop.iter().enumerate() {
+            let ok = produced.iter().any(|x| {
+                r.attribute == *x || (x.ends_with("__") && r.attribute.starts_with(x.as_str()))
+            });
+            if !r.attribute.is_empty() && !ok {
+                p.push(
+                    join(&index("mix.drop", i), "attribute"),
+                    format!(
+                        "`{}` is not produced by this pipeline (expected `<experiment>__<tagger>__<signal>` for a listed tagger, or the dedupe attribute)",
+                        r.attribute
+                    ),
+                );
+            }
+        }
+    }
+}

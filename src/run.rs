@@ -1,0 +1,579 @@
+//! `loam run`: the staged pipeline (tag → dedupe → mix) with resumable units, a summary
+//! table and the provenance manifest.
+
+use crate::pipeline_config::PipelineConfig;
+use crate::ui::{self, Failure, Outcome, StageLine};
+use anyhow::{Context, Result};
+use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
+use loam_manifests::{
+    fingerprint, ConfigRecord, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile,
+    OutputFile, RuleCounts, StageCounts, ToolInfo, MANIFEST_VERSION,
+};
+use loam_mixes::mix::{mix_shard, AttributeInput, MixUnit};
+use loam_pipeline::executor::Executor;
+use loam_pipeline::layout;
+use loam_pipeline::runstate::{RunState, StateError, UnitStatus};
+use loam_pipeline::storage::{storage_for, write_atomic, Storage};
+use loam_pipeline::tagger::{tag_shard, Tagger};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// Options shared by every data command.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Replace outputs made by another config.
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct TagInfo {
+    input: String,
+    input_digest: Option<FileDigest>,
+    documents: u64,
+    text_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct DedupInfo {
+    documents: u64,
+    text_bytes: u64,
+    duplicates: u64,
+    duplicate_text_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct MixInfo {
+    documents: u64,
+    text_bytes: u64,
+    kept: u64,
+    kept_text_bytes: u64,
+    kept_tokens: u64,
+    by_rule: BTreeMap<String, RuleCounts>,
+    attributes: Vec<AttributeInput>,
+}
+
+/// One shard's path through the stages.
+struct Shard {
+    input: String,
+    rel: String,
+    tag: Option<TagInfo>,
+    tag_output: Option<(String, Option<FileDigest>, u64)>,
+    dedup: Option<DedupInfo>,
+    mix: Option<MixInfo>,
+    mix_output: Option<(String, FileDigest, u64)>,
+    failed: bool,
+}
+
+fn info_of<T: for<'de> Deserialize<'de> + Default>(v: &serde_json::Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+/// Checks every unit's status up front so that all conflicts are reported together and
+/// nothing is written when any exists.
+fn statuses(state: &RunState, outputs: &[String]) -> Result<Vec<UnitStatus>, Vec<StateError>> {
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    for o in outputs {
+        match state.status(o) {
+            Ok(s) => out.push(s),
+            Err(e) => errs.push(e),
+        }
+    }
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        Err(errs)
+    }
+}
+
+fn refuse(errs: Vec<StateError>) -> anyhow::Error {
+    let n = errs.len();
+    let mut msg = format!("refusing to write over {n} existing output(s):");
+    for e in errs.iter().take(10) {
+        msg.push_str(&format!("\n  - {e}"));
+    }
+    if n > 10 {
+        msg.push_str(&format!("\n  … and {} more", n - 10));
+    }
+    anyhow::Error::new(crate::UsageError(msg))
+}
+
+fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
+    let mut rels = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        let rel = match layout::relative_to_documents(p) {
+            Ok(r) => r.to_string(),
+            Err(_) => p.rsplit('/').next().unwrap_or(p).to_string(),
+        };
+        rels.push(rel);
+    }
+    let mut sorted = rels.clone();
+    sorted.sort();
+    for w in sorted.windows(2) {
+        if w[0] == w[1] {
+            return Err(anyhow::Error::new(crate::UsageError(format!(
+                "two inputs map to the same output name `{}`; put inputs under a `documents/` directory so their relative paths differ",
+                w[0]
+            ))));
+        }
+    }
+    Ok(rels)
+}
+
+/// Runs a pipeline config. Returns whether every shard succeeded.
+pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
+    let started = Instant::now();
+    let started_at = ui::now_rfc3339();
+    let (cfg, raw) = loam_pipeline::config::load::<PipelineConfig>(config_path)
+        .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+    let config_bytes =
+        std::fs::read(config_path).with_context(|| format!("reading {}", config_path.display()))?;
+    let storage: &dyn Storage = storage_for(&cfg.output)?;
+    let inputs = layout::expand(storage, &cfg.documents)
+        .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+    let rels = relative_names(&inputs)?;
+    let exec = Executor::new(opts.threads)?;
+    let out_root = cfg.output.trim_end_matches('/').to_string();
+    let mut shards: Vec<Shard> = inputs
+        .iter()
+        .zip(&rels)
+        .map(|(i, r)| Shard {
+            input: i.clone(),
+            rel: r.clone(),
+            tag: None,
+            tag_output: None,
+            dedup: None,
+            mix: None,
+            mix_output: None,
+            failed: false,
+        })
+        .collect();
+    let mut failures: Vec<Failure> = Vec::new();
+    let mut stage_lines: Vec<StageLine> = Vec::new();
+    let mut models: Vec<ModelFile> = Vec::new();
+    let version = loam_pipeline::VERSION;
+
+    // ---- tag ----
+    let mut attr_dirs: Vec<(String, String)> = Vec::new(); // (stage name, attribute dir name)
+    let mut tag_fp = String::new();
+    if let Some(tcfg) = &cfg.tag {
+        let taggers: Vec<Box<dyn Tagger>> = tcfg
+            .taggers
+            .iter()
+            .map(|n| loam_filters::registry::build(n))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+        for t in &taggers {
+            for m in t.models() {
+                let f = std::fs::File::open(&m)
+                    .with_context(|| format!("model {} for {}", m.display(), t.name()))?;
+                let digest = loam_manifests::digest_reader(std::io::BufReader::new(f))?;
+                models.push(ModelFile {
+                    path: m.display().to_string(),
+                    used_by: t.name().to_string(),
+                    digest,
+                });
+            }
+        }
+        tag_fp = fingerprint(&json!({
+            "stage": "tag", "loam": version, "experiment": tcfg.experiment,
+            "taggers": tcfg.taggers,
+        }));
+        let dir = format!("{out_root}/attributes/{}", tcfg.experiment);
+        let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);
+        let outputs: Vec<String> = rels.iter().map(|r| format!("{dir}/{r}")).collect();
+        let st = statuses(&state, &outputs).map_err(refuse)?;
+        let bar = ui::stage_bar("tag");
+        let todo: Vec<usize> = (0..shards.len())
+            .filter(|&i| matches!(st[i], UnitStatus::Todo))
+            .collect();
+        let results = exec.map(&todo, |&i| {
+            if let Err(e) = state.start(&outputs[i]) {
+                return Err(e.to_string());
+            }
+            let rep = tag_shard(
+                storage,
+                &shards[i].input,
+                &outputs[i],
+                &tcfg.experiment,
+                &taggers,
+                &bar,
+            );
+            let info = TagInfo {
+                input: shards[i].input.clone(),
+                input_digest: rep.scan.digest.clone(),
+                documents: rep.scan.documents,
+                text_bytes: rep.scan.text_bytes,
+            };
+            match (&rep.output, rep.scan.failed()) {
+                (Some(o), false) => {
+                    let v = serde_json::to_value(&info).unwrap_or_default();
+                    state
+                        .done(&outputs[i], Some(o), v)
+                        .map_err(|e| e.to_string())?;
+                    Ok((info, o.digest.clone(), o.records))
+                }
+                _ => Err(ui::scan_errors(&rep.scan)),
+            }
+        });
+        bar.finish_and_clear();
+        let mut done: BTreeMap<usize, Result<(TagInfo, FileDigest, u64), String>> =
+            todo.iter().copied().zip(results).collect();
+        for (i, s) in shards.iter_mut().enumerate() {
+            match (&st[i], done.remove(&i)) {
+                (UnitStatus::Done(m), _) => {
+                    s.tag = Some(info_of(&m.info));
+                    s.tag_output = Some((outputs[i].clone(), m.digest.clone(), m.records));
+                }
+                (_, Some(Ok((info, d, n)))) => {
+                    s.tag = Some(info);
+                    s.tag_output = Some((outputs[i].clone(), Some(d), n));
+                }
+                (_, Some(Err(e))) => {
+                    s.failed = true;
+                    failures.push(Failure::new("tag", &s.input, e));
+                }
+                (_, None) => {}
+            }
+        }
+        let docs: u64 = shards
+            .iter()
+            .filter_map(|s| s.tag.as_ref())
+            .map(|t| t.documents)
+            .sum();
+        let bytes: u64 = shards
+            .iter()
+            .filter_map(|s| s.tag.as_ref())
+            .map(|t| t.text_bytes)
+            .sum();
+        stage_lines.push(StageLine::new(
+            format!("tag ({})", tcfg.taggers.join(", ")),
+            docs,
+            docs,
+            bytes,
+            bytes,
+            BTreeMap::new(),
+            todo.len(),
+            shards.len(),
+        ));
+        attr_dirs.push(("tag".into(), tcfg.experiment.clone()));
+    }
+
+    // ---- dedupe ----
+    let mut dedupe_fp = String::new();
+    if let Some(dcfg) = &cfg.dedupe {
+        let key = DedupKey::parse(&dcfg.documents.key)
+            .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+        let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
+        dedupe_fp = fingerprint(&json!({
+            "stage": "dedupe", "loam": version, "config": dcfg,
+            "inputs": live.iter().map(|&i| &rels[i]).collect::<Vec<_>>(),
+        }));
+        let dir = format!("{out_root}/attributes/{}", dcfg.name);
+        let state = RunState::new(storage, &dir, "dedupe", &dedupe_fp, opts.overwrite);
+        let units: Vec<DedupUnit> = live
+            .iter()
+            .map(|&i| DedupUnit {
+                input: shards[i].input.clone(),
+                output: format!("{dir}/{}", rels[i]),
+            })
+            .collect();
+        let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
+        let st = statuses(&state, &outputs).map_err(refuse)?;
+        let all_done = st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
+        let mut ran = 0;
+        if all_done {
+            for (k, &i) in live.iter().enumerate() {
+                if let UnitStatus::Done(m) = &st[k] {
+                    shards[i].dedup = Some(info_of(&m.info));
+                }
+            }
+        } else {
+            // First occurrence depends on every earlier shard: redo the stage as a whole.
+            ran = units.len();
+            for o in &outputs {
+                state.start(o)?;
+            }
+            let bar = ui::stage_bar("dedupe");
+            let reps = dedupe_documents(
+                storage,
+                &units,
+                &key,
+                &dcfg.documents.attribute_name,
+                &exec,
+                &bar,
+            );
+            bar.finish_and_clear();
+            for (k, rep) in reps.into_iter().enumerate() {
+                let i = live[k];
+                match (&rep.output, rep.scan.failed()) {
+                    (Some(o), false) => {
+                        let info = DedupInfo {
+                            documents: rep.scan.documents,
+                            text_bytes: rep.scan.text_bytes,
+                            duplicates: rep.duplicates,
+                            duplicate_text_bytes: rep.duplicate_text_bytes,
+                        };
+                        let v = serde_json::to_value(&info).unwrap_or_default();
+                        state.done(&outputs[k], Some(o), v)?;
+                        shards[i].dedup = Some(info);
+                    }
+                    _ => {
+                        shards[i].failed = true;
+                        failures.push(Failure::new(
+                            "dedupe",
+                            &shards[i].input,
+                            ui::scan_errors(&rep.scan),
+                        ));
+                    }
+                }
+            }
+        }
+        let infos: Vec<&DedupInfo> = shards.iter().filter_map(|s| s.dedup.as_ref()).collect();
+        let docs: u64 = infos.iter().map(|d| d.documents).sum();
+        let bytes: u64 = infos.iter().map(|d| d.text_bytes).sum();
+        let dups: u64 = infos.iter().map(|d| d.duplicates).sum();
+        let dup_bytes: u64 = infos.iter().map(|d| d.duplicate_text_bytes).sum();
+        let mut by_rule = BTreeMap::new();
+        by_rule.insert(
+            dcfg.documents.attribute_name.clone(),
+            RuleCounts {
+                documents_dropped: dups,
+                text_bytes_dropped: dup_bytes,
+            },
+        );
+        stage_lines.push(StageLine::new(
+            format!("dedupe ({} by {})", dcfg.name, dcfg.documents.key),
+            docs,
+            docs - dups,
+            bytes,
+            bytes - dup_bytes,
+            by_rule,
+            ran,
+            units.len(),
+        ));
+        attr_dirs.push(("dedupe".into(), dcfg.name.clone()));
+    }
+
+    // ---- mix ----
+    let mcfg = &cfg.mix;
+    let mix_dir = format!("{out_root}/{}/{}", mcfg.name, mcfg.version);
+    let mix_fp = fingerprint(&json!({
+        "stage": "mix", "loam": version, "mix": mcfg, "tag": tag_fp, "dedupe": dedupe_fp,
+    }));
+    let state = RunState::new(storage, &mix_dir, "mix", &mix_fp, opts.overwrite);
+    let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
+    let units: Vec<MixUnit> = live
+        .iter()
+        .map(|&i| MixUnit {
+            input: shards[i].input.clone(),
+            attributes: attr_dirs
+                .iter()
+                .map(|(_, d)| format!("{out_root}/attributes/{d}/{}", rels[i]))
+                .collect(),
+            output: format!("{mix_dir}/documents/{}", rels[i]),
+        })
+        .collect();
+    let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
+    let st = statuses(&state, &outputs).map_err(refuse)?;
+    let todo: Vec<usize> = (0..units.len())
+        .filter(|&k| matches!(st[k], UnitStatus::Todo))
+        .collect();
+    let bar = ui::stage_bar("mix");
+    let results = exec.map(&todo, |&k| {
+        state.start(&outputs[k]).map_err(|e| e.to_string())?;
+        let rep = mix_shard(storage, &units[k], &mcfg.drop, &bar);
+        if rep.scan.failed() {
+            return Err(ui::scan_errors(&rep.scan));
+        }
+        let info = MixInfo {
+            documents: rep.scan.documents,
+            text_bytes: rep.scan.text_bytes,
+            kept: rep.kept,
+            kept_text_bytes: rep.kept_text_bytes,
+            kept_tokens: rep.kept_tokens,
+            by_rule: rep.by_rule.clone(),
+            attributes: rep.attributes.clone(),
+        };
+        let v = serde_json::to_value(&info).unwrap_or_default();
+        let m = state
+            .done(&outputs[k], rep.output.as_ref(), v)
+            .map_err(|e| e.to_string())?;
+        Ok((info, m))
+    });
+    bar.finish_and_clear();
+    let mut done: BTreeMap<usize, _> = todo.iter().copied().zip(results).collect();
+    for (k, &i) in live.iter().enumerate() {
+        let marker = match (&st[k], done.remove(&k)) {
+            (UnitStatus::Done(m), _) => Some(m.clone()),
+            (_, Some(Ok((_, m)))) => Some(m),
+            (_, Some(Err(e))) => {
+                shards[i].failed = true;
+                failures.push(Failure::new("mix", &shards[i].input, e));
+                None
+            }
+            (_, None) => None,
+        };
+        if let Some(m) = marker {
+            let info: MixInfo = info_of(&m.info);
+            if let Some(d) = &m.digest {
+                shards[i].mix_output = Some((outputs[k].clone(), d.clone(), m.records));
+            }
+            shards[i].mix = Some(info);
+        }
+    }
+    let infos: Vec<&MixInfo> = shards.iter().filter_map(|s| s.mix.as_ref()).collect();
+    let mut by_rule: BTreeMap<String, RuleCounts> = BTreeMap::new();
+    for inf in &infos {
+        for (r, c) in &inf.by_rule {
+            let e = by_rule.entry(r.clone()).or_default();
+            e.documents_dropped += c.documents_dropped;
+            e.text_bytes_dropped += c.text_bytes_dropped;
+        }
+    }
+    stage_lines.push(StageLine::new(
+        format!("mix ({}/{})", mcfg.name, mcfg.version),
+        infos.iter().map(|m| m.documents).sum(),
+        infos.iter().map(|m| m.kept).sum(),
+        infos.iter().map(|m| m.text_bytes).sum(),
+        infos.iter().map(|m| m.kept_text_bytes).sum(),
+        by_rule,
+        todo.len(),
+        units.len(),
+    ));
+
+    // ---- manifest: only for a complete mix ----
+    let manifest_path = format!("{mix_dir}/manifest.json");
+    let manifest = if failures.is_empty() {
+        let m = build_manifest(
+            &cfg,
+            config_path,
+            &config_bytes,
+            &raw,
+            &shards,
+            &mix_dir,
+            &stage_lines,
+            models,
+            ui::RunMeta {
+                started_at,
+                duration_secs: started.elapsed().as_secs_f64(),
+                threads: exec.threads(),
+            },
+        );
+        write_atomic(storage, &manifest_path, m.to_json().as_bytes())?;
+        Some(manifest_path)
+    } else {
+        None
+    };
+    Ok(Outcome {
+        title: format!("loam run {}", cfg.name),
+        shards: shards.len(),
+        stages: stage_lines,
+        failures,
+        manifest,
+        elapsed: started.elapsed(),
+        threads: exec.threads(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_manifest(
+    cfg: &PipelineConfig,
+    config_path: &Path,
+    config_bytes: &[u8],
+    raw: &serde_json::Value,
+    shards: &[Shard],
+    mix_dir: &str,
+    stages: &[StageLine],
+    mut models: Vec<ModelFile>,
+    meta: ui::RunMeta,
+) -> Manifest {
+    let mut inputs = Vec::new();
+    for s in shards {
+        if let Some(t) = &s.tag {
+            if let Some(d) = &t.input_digest {
+                inputs.push(InputFile {
+                    path: s.input.clone(),
+                    role: "documents".into(),
+                    digest: d.clone(),
+                    lines: t.documents,
+                });
+            }
+        }
+        if let Some(m) = &s.mix {
+            for a in &m.attributes {
+                inputs.push(InputFile {
+                    path: a.path.clone(),
+                    role: "attributes".into(),
+                    digest: a.digest.clone(),
+                    lines: a.lines,
+                });
+            }
+        }
+        let _ = &s.rel;
+        let _ = &s.tag_output;
+    }
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut outputs: Vec<OutputFile> = shards
+        .iter()
+        .filter_map(|s| {
+            let (path, digest, records) = s.mix_output.as_ref()?;
+            Some(OutputFile {
+                path: path
+                    .strip_prefix(mix_dir)
+                    .unwrap_or(path)
+                    .trim_start_matches('/')
+                    .to_string(),
+                kind: "documents".into(),
+                documents: *records,
+                tokens: s.mix.as_ref().map(|m| m.kept_tokens),
+                digest: digest.clone(),
+            })
+        })
+        .collect();
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    models.sort_by(|a, b| a.path.cmp(&b.path));
+    let normalized = raw.clone();
+    let _ = cfg;
+    Manifest {
+        manifest_version: MANIFEST_VERSION,
+        tool: ToolInfo {
+            name: "loam".into(),
+            version: loam_pipeline::VERSION.into(),
+            git_commit: option_env!("LOAM_GIT_COMMIT").map(str::to_string),
+        },
+        hashes: HashAlgorithms::default(),
+        config: ConfigRecord {
+            path: config_path.display().to_string(),
+            sha256: loam_manifests::digest_bytes(config_bytes).sha256,
+            fingerprint: fingerprint(&normalized),
+            normalized,
+        },
+        inputs,
+        models,
+        outputs,
+        stages: stages
+            .iter()
+            .map(|s| StageCounts {
+                stage: s.name.clone(),
+                documents_in: s.docs_in,
+                documents_out: s.docs_out,
+                text_bytes_in: s.bytes_in,
+                text_bytes_out: s.bytes_out,
+                by_rule: s.by_rule.clone(),
+            })
+            .collect(),
+        parents: Vec::new(),
+        run: loam_manifests::RunInfo {
+            started_at: meta.started_at,
+            duration_secs: meta.duration_secs,
+            host: ui::hostname(),
+            threads: meta.threads,
+        },
+    }
+}

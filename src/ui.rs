@@ -1,0 +1,251 @@
+//! Terminal output: progress bars on stderr, the summary table on stdout, failures on
+//! stderr.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use loam_manifests::RuleCounts;
+use loam_pipeline::executor::Progress;
+use loam_pipeline::shard::ScanReport;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A stage's progress bar (hidden when stderr is not a terminal).
+pub struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, documents: u64, _bytes: u64) {
+        self.0.inc(documents);
+    }
+}
+
+impl Bar {
+    /// Removes the bar.
+    pub fn finish_and_clear(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// A spinner counting documents for one stage.
+pub fn stage_bar(stage: &str) -> Bar {
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {prefix:>8} {human_pos} docs  {per_sec}  {elapsed}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_prefix(stage.to_string());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    Bar(pb)
+}
+
+/// A shard that failed in some stage.
+pub struct Failure {
+    /// Stage.
+    pub stage: String,
+    /// Input shard.
+    pub input: String,
+    /// What went wrong (possibly several lines).
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure record.
+    pub fn new(stage: &str, input: &str, message: String) -> Self {
+        Failure {
+            stage: stage.into(),
+            input: input.into(),
+            message,
+        }
+    }
+}
+
+/// The errors of a failed scan, one per line, with the total count.
+pub fn scan_errors(scan: &ScanReport) -> String {
+    let mut lines: Vec<String> = scan.errors.clone();
+    if scan.bad_lines as usize > scan.errors.len() {
+        lines.push(format!("… {} bad lines in all", scan.bad_lines));
+    } else if scan.bad_lines > 0 {
+        lines.push(format!("{} bad line(s)", scan.bad_lines));
+    }
+    if let Some(f) = &scan.fatal {
+        lines.push(f.clone());
+    }
+    if lines.is_empty() {
+        lines.push("failed".into());
+    }
+    lines.join("\n")
+}
+
+/// One row of the summary.
+pub struct StageLine {
+    /// Stage label.
+    pub name: String,
+    /// Documents in.
+    pub docs_in: u64,
+    /// Documents out.
+    pub docs_out: u64,
+    /// Text bytes in.
+    pub bytes_in: u64,
+    /// Text bytes out.
+    pub bytes_out: u64,
+    /// Drops by rule.
+    pub by_rule: BTreeMap<String, RuleCounts>,
+    /// Units run now (others were already done).
+    pub ran: usize,
+    /// Units in all.
+    pub units: usize,
+}
+
+impl StageLine {
+    /// A row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        docs_in: u64,
+        docs_out: u64,
+        bytes_in: u64,
+        bytes_out: u64,
+        by_rule: BTreeMap<String, RuleCounts>,
+        ran: usize,
+        units: usize,
+    ) -> Self {
+        StageLine {
+            name,
+            docs_in,
+            docs_out,
+            bytes_in,
+            bytes_out,
+            by_rule,
+            ran,
+            units,
+        }
+    }
+}
+
+/// What a command did.
+pub struct Outcome {
+    /// Heading.
+    pub title: String,
+    /// Input shards.
+    pub shards: usize,
+    /// Per-stage rows.
+    pub stages: Vec<StageLine>,
+    /// Failed shards.
+    pub failures: Vec<Failure>,
+    /// Manifest written, if any.
+    pub manifest: Option<String>,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Threads used.
+    pub threads: usize,
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.2}", bytes as f64 / 1e6)
+}
+
+impl Outcome {
+    /// Prints the summary table to stdout and failures to stderr.
+    pub fn print(&self) {
+        println!(
+            "{}: {} shard(s), {} thread(s), {:.2} s",
+            self.title,
+            self.shards,
+            self.threads,
+            self.elapsed.as_secs_f64()
+        );
+        println!();
+        println!(
+            "{:<44} {:>10} {:>10} {:>10} {:>9} {:>9}  {}",
+            "stage / rule", "docs in", "docs out", "dropped", "MB in", "MB out", "units run"
+        );
+        for s in &self.stages {
+            println!(
+                "{:<44} {:>10} {:>10} {:>10} {:>9} {:>9}  {}/{}",
+                s.name,
+                s.docs_in,
+                s.docs_out,
+                s.docs_in.saturating_sub(s.docs_out),
+                mb(s.bytes_in),
+                mb(s.bytes_out),
+                s.ran,
+                s.units
+            );
+            for (rule, c) in &s.by_rule {
+                println!(
+                    "{:<44} {:>10} {:>10} {:>10} {:>9} {:>9}",
+                    format!("  - {rule}"),
+                    "",
+                    "",
+                    c.documents_dropped,
+                    "",
+                    format!("-{}", mb(c.text_bytes_dropped))
+                );
+            }
+        }
+        println!();
+        match &self.manifest {
+            Some(m) => println!("manifest: {m}"),
+            None if !self.failures.is_empty() => {
+                println!(
+                    "no manifest written: {} shard(s) failed",
+                    self.failures.len()
+                )
+            }
+            None => {}
+        }
+        if !self.failures.is_empty() {
+            eprintln!();
+            eprintln!("{} shard(s) failed:", self.failures.len());
+            for f in &self.failures {
+                eprintln!("  [{}] {}", f.stage, f.input);
+                for line in f.message.lines() {
+                    eprintln!("      {line}");
+                }
+            }
+        }
+    }
+}
+
+/// Run metadata for the manifest's `run` object.
+pub struct RunMeta {
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// Wall time.
+    pub duration_secs: f64,
+    /// Threads.
+    pub threads: usize,
+}
+
+/// The host name, from the kernel.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The current UTC time as RFC 3339 (seconds).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
