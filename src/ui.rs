@@ -155,13 +155,25 @@ impl Outcome {
             self.elapsed.as_secs_f64()
         );
         println!();
+        let w = self
+            .stages
+            .iter()
+            .map(|s| s.name.chars().count())
+            .chain(
+                self.stages
+                    .iter()
+                    .flat_map(|s| s.by_rule.keys().map(|k| k.chars().count() + 4)),
+            )
+            .max()
+            .unwrap_or(0)
+            .max(12);
         println!(
-            "{:<44} {:>10} {:>10} {:>10} {:>9} {:>9}  {}",
-            "stage / rule", "docs in", "docs out", "dropped", "MB in", "MB out", "units run"
+            "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  units run",
+            "stage / rule", "docs in", "docs out", "dropped", "MB in", "MB out"
         );
         for s in &self.stages {
             println!(
-                "{:<44} {:>10} {:>10} {:>10} {:>9} {:>9}  {}/{}",
+                "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  {}/{}",
                 s.name,
                 s.docs_in,
                 s.docs_out,
@@ -173,7 +185,7 @@ impl Outcome {
             );
             for (rule, c) in &s.by_rule {
                 println!(
-                    "{:<44} {:>10} {:>10} {:>10} {:>9} {:>9}",
+                    "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}",
                     format!("  - {rule}"),
                     "",
                     "",

@@ -18,7 +18,7 @@
 //! Naming: dolma calls the whole file `DeduperConfig` and its `dedupe` section `DedupeConfig`;
 //! here the whole file is [`DedupeConfig`] and the section is [`DedupeSection`].
 
-use loam_pipeline::config::{index, join, Problems, Validate};
+use loam_pipeline::config::{index, join, omega, Problems, Validate};
 use serde::{Deserialize, Serialize};
 
 fn default_processes() -> usize {
@@ -135,7 +135,7 @@ pub struct DedupeSection {
     /// `document_dir: Optional[str] = "documents"`; Rust `Option<String>`).
     #[serde(
         default = "default_document_dir",
-        deserialize_with = "omega::document_dir"
+        deserialize_with = "document_dir_or_default"
     )]
     pub document_dir: String,
 }
@@ -171,7 +171,7 @@ pub struct ParagraphDedupeConfig {
     /// Rust `Option<String>`, `unwrap_or("\n")`).
     #[serde(
         default = "default_paragraph_separator",
-        deserialize_with = "omega::separator"
+        deserialize_with = "paragraph_separator_or_default"
     )]
     pub paragraph_separator: String,
 }
@@ -522,248 +522,18 @@ fn report_interpolations(value: &serde_json::Value, path: &str, problems: &mut P
     }
 }
 
-/// OmegaConf-compatible scalar coercion.
-///
-/// dolma's Python CLI loads YAML with PyYAML (YAML 1.1) and merges it into OmegaConf structured
-/// configs, whose typed nodes convert scalars (`omegaconf/nodes.py`): an `int` field takes an int
-/// or a string `int()` accepts (`"1_000_000_000"`, as in dolma's own
-/// `docs/examples/wikipedia-mixer.yaml`), a `float` field takes an int, a float or a string
-/// `float()` accepts (PyYAML reads `1e-06` as a string), a `bool` field takes a bool, an int
-/// (`!= 0`) or one of `yes/y/on/true/no/n/off/false` (any case), and a `str` field takes any
-/// scalar (`str(value)`). Lists and mappings are never coerced. The dolma Rust binary reads JSON
-/// strictly; everything it accepts is accepted here too.
-mod omega {
-    use serde::de::{Deserialize, Deserializer, Error};
-    use serde_json::{Number, Value};
+/// `document_dir` deserializer: OmegaConf scalar coercion ([`omega`]), null means `"documents"`
+/// (`src/deduper.rs:138`).
+fn document_dir_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(omega::opt(d)?.unwrap_or_else(default_document_dir))
+}
 
-    /// A scalar type with OmegaConf's conversions.
-    pub(super) trait Scalar: Sized {
-        /// Converts a parsed scalar; `Err` carries the message.
-        fn convert(v: &Value) -> Result<Self, String>;
-    }
-
-    fn found(v: &Value) -> String {
-        match v {
-            Value::Null => "null".to_string(),
-            Value::Bool(b) => format!("boolean `{b}`"),
-            Value::Number(n) => format!("number `{n}`"),
-            Value::String(s) => format!("string {s:?}"),
-            Value::Array(_) => "a list".to_string(),
-            Value::Object(_) => "a mapping".to_string(),
-        }
-    }
-
-    /// Python `int(s)` for base 10: surrounding whitespace, one sign, digits with single
-    /// underscores between them.
-    fn py_int(s: &str) -> Option<i128> {
-        let t = s.trim();
-        let (neg, digits) = match t.as_bytes().first()? {
-            b'-' => (true, &t[1..]),
-            b'+' => (false, &t[1..]),
-            _ => (false, t),
-        };
-        if digits.is_empty()
-            || digits.starts_with('_')
-            || digits.ends_with('_')
-            || digits.contains("__")
-            || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
-        {
-            return None;
-        }
-        let v: i128 = digits.replace('_', "").parse().ok()?;
-        Some(if neg { -v } else { v })
-    }
-
-    /// Python `float(s)`: like Rust's parser, plus underscores between digits.
-    fn py_float(s: &str) -> Option<f64> {
-        let t = s.trim();
-        let b = t.as_bytes();
-        for (i, c) in b.iter().enumerate() {
-            if *c == b'_' {
-                let ok = i > 0
-                    && i + 1 < b.len()
-                    && b[i - 1].is_ascii_digit()
-                    && b[i + 1].is_ascii_digit();
-                if !ok {
-                    return None;
-                }
-            }
-        }
-        t.replace('_', "").parse().ok()
-    }
-
-    /// Python `repr(float)`: shortest round-trip digits, scientific notation outside
-    /// `1e-4 <= |x| < 1e16`.
-    fn py_float_repr(x: f64) -> String {
-        if x.is_nan() {
-            return "nan".to_string();
-        }
-        if x.is_infinite() {
-            return if x > 0.0 { "inf" } else { "-inf" }.to_string();
-        }
-        let sci = format!("{x:e}");
-        let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        if (-4..16).contains(&exp) {
-            let fixed = format!("{x}");
-            if fixed.contains('.') {
-                fixed
-            } else {
-                format!("{fixed}.0")
-            }
-        } else {
-            let sign = if exp < 0 { '-' } else { '+' };
-            format!("{mantissa}e{sign}{:02}", exp.abs())
-        }
-    }
-
-    fn integer(v: &Value) -> Result<i128, String> {
-        let bad = || format!("expected an integer, found {}", found(v));
-        match v {
-            Value::Number(n) => n
-                .as_u64()
-                .map(i128::from)
-                .or_else(|| n.as_i64().map(i128::from))
-                .ok_or_else(bad),
-            Value::String(s) => py_int(s).ok_or_else(bad),
-            _ => Err(bad()),
-        }
-    }
-
-    impl Scalar for u64 {
-        fn convert(v: &Value) -> Result<Self, String> {
-            let i = integer(v)?;
-            u64::try_from(i).map_err(|_| format!("expected a non-negative integer, found {i}"))
-        }
-    }
-
-    impl Scalar for usize {
-        fn convert(v: &Value) -> Result<Self, String> {
-            let i = integer(v)?;
-            usize::try_from(i).map_err(|_| format!("expected a non-negative integer, found {i}"))
-        }
-    }
-
-    impl Scalar for f64 {
-        fn convert(v: &Value) -> Result<Self, String> {
-            let bad = || format!("expected a number, found {}", found(v));
-            match v {
-                Value::Number(n) => n.as_f64().ok_or_else(bad),
-                Value::String(s) => py_float(s).ok_or_else(bad),
-                _ => Err(bad()),
-            }
-        }
-    }
-
-    impl Scalar for f32 {
-        fn convert(v: &Value) -> Result<Self, String> {
-            // dolma's Rust side stores this as `f32` (serde_json rounds the decimal to f32).
-            f64::convert(v).map(|x| x as f32)
-        }
-    }
-
-    impl Scalar for bool {
-        fn convert(v: &Value) -> Result<Self, String> {
-            let bad = || format!("expected a boolean, found {}", found(v));
-            match v {
-                Value::Bool(b) => Ok(*b),
-                Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-                    (Some(i), _) => Ok(i != 0),
-                    (_, Some(u)) => Ok(u != 0),
-                    _ => Err(bad()),
-                },
-                Value::String(s) => {
-                    if let Some(i) = py_int(s) {
-                        return Ok(i != 0);
-                    }
-                    match s.to_ascii_lowercase().as_str() {
-                        "yes" | "y" | "on" | "true" => Ok(true),
-                        "no" | "n" | "off" | "false" => Ok(false),
-                        _ => Err(bad()),
-                    }
-                }
-                _ => Err(bad()),
-            }
-        }
-    }
-
-    impl Scalar for String {
-        fn convert(v: &Value) -> Result<Self, String> {
-            match v {
-                Value::String(s) => Ok(s.clone()),
-                Value::Bool(true) => Ok("True".to_string()),
-                Value::Bool(false) => Ok("False".to_string()),
-                Value::Number(n) => Ok(number_to_py(n)),
-                _ => Err(format!("expected a string, found {}", found(v))),
-            }
-        }
-    }
-
-    fn number_to_py(n: &Number) -> String {
-        if n.is_f64() {
-            py_float_repr(n.as_f64().unwrap_or(f64::NAN))
-        } else {
-            n.to_string()
-        }
-    }
-
-    impl Scalar for Vec<String> {
-        fn convert(v: &Value) -> Result<Self, String> {
-            match v {
-                Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| String::convert(item).map_err(|e| format!("[{i}]: {e}")))
-                    .collect(),
-                _ => Err(format!("expected a list of strings, found {}", found(v))),
-            }
-        }
-    }
-
-    /// A value that must not be null.
-    pub(super) fn req<'de, D: Deserializer<'de>, T: Scalar>(d: D) -> Result<T, D::Error> {
-        let v = Value::deserialize(d)?;
-        T::convert(&v).map_err(D::Error::custom)
-    }
-
-    /// An optional value: null means `None`.
-    pub(super) fn opt<'de, D: Deserializer<'de>, T: Scalar>(d: D) -> Result<Option<T>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            v => T::convert(&v).map(Some).map_err(D::Error::custom),
-        }
-    }
-
-    /// A value whose null means its default (a Rust `Option` that dolma unwraps with a default).
-    pub(super) fn or_default<'de, D: Deserializer<'de>, T: Scalar + Default>(
-        d: D,
-    ) -> Result<T, D::Error> {
-        Ok(opt(d)?.unwrap_or_default())
-    }
-
-    /// An unsigned integer whose null means `N` (a Rust `Option<u64>` unwrapped with `N`).
-    pub(super) fn u64_or<'de, D: Deserializer<'de>, const N: u64>(d: D) -> Result<u64, D::Error> {
-        Ok(opt(d)?.unwrap_or(N))
-    }
-
-    /// A string whose null means `"documents"` (`document_dir`, `src/deduper.rs:138`).
-    pub(super) fn document_dir<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Ok(opt(d)?.unwrap_or_else(super::default_document_dir))
-    }
-
-    /// A string whose null means `"\n"` (`paragraph_separator`, `src/deduper.rs:322`).
-    pub(super) fn separator<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Ok(opt(d)?.unwrap_or_else(super::default_paragraph_separator))
-    }
-
-    /// A value whose null means its default, for structs (a Rust `Option<Struct>`).
-    pub(super) fn null_or_default<'de, D, T>(d: D) -> Result<T, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: Deserialize<'de> + Default,
-    {
-        Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-    }
+/// `paragraph_separator` deserializer: OmegaConf scalar coercion ([`omega`]), null means `"\n"`
+/// (`src/deduper.rs:322`).
+fn paragraph_separator_or_default<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<String, D::Error> {
+    Ok(omega::opt(d)?.unwrap_or_else(default_paragraph_separator))
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@
 //! `dolma.core.runtime.create_and_run_tagger` (`python/dolma/core/runtime.py`).
 //!
 //! dolma merges the file into an OmegaConf structured config, which rejects unknown keys (so do
-//! we, `deny_unknown_fields`) and converts scalars (see the private `omega` module).
+//! we, `deny_unknown_fields`) and converts scalars (see [`loam_pipeline::config::omega`]).
 //!
 //! Note: `skip_on_failure`, `retries_on_error` and `seed` are parameters of
 //! `create_and_run_tagger` but **not** keys of dolma 1.2.1's `TaggerConfig`, so `dolma tag`
 //! rejects them in a config file; so does this struct.
 
-use loam_pipeline::config::{index, join, Problems, Validate};
+use loam_pipeline::config::{index, join, omega, Problems, Validate};
 use serde::{Deserialize, Serialize};
 
 /// The experiment name dolma reserves for "no experiment given"
@@ -317,183 +317,6 @@ fn report_interpolations(value: &serde_json::Value, path: &str, problems: &mut P
             }
         }
         _ => {}
-    }
-}
-
-/// OmegaConf-compatible scalar coercion.
-///
-/// dolma's Python CLI loads YAML with PyYAML (YAML 1.1) and merges it into OmegaConf structured
-/// configs, whose typed nodes convert scalars (`omegaconf/nodes.py`): an `int` field takes an int
-/// or a string `int()` accepts (`"1_000_000_000"`, as in dolma's own
-/// `docs/examples/wikipedia-mixer.yaml`), a `float` field takes an int, a float or a string
-/// `float()` accepts (PyYAML reads `1e-06` as a string), a `bool` field takes a bool, an int
-/// (`!= 0`) or one of `yes/y/on/true/no/n/off/false` (any case), and a `str` field takes any
-/// scalar (`str(value)`). Lists and mappings are never coerced. The dolma Rust binary reads JSON
-/// strictly; everything it accepts is accepted here too.
-mod omega {
-    use serde::de::{Deserialize, Deserializer, Error};
-    use serde_json::{Number, Value};
-
-    /// A scalar type with OmegaConf's conversions.
-    pub(super) trait Scalar: Sized {
-        /// Converts a parsed scalar; `Err` carries the message.
-        fn convert(v: &Value) -> Result<Self, String>;
-    }
-
-    fn found(v: &Value) -> String {
-        match v {
-            Value::Null => "null".to_string(),
-            Value::Bool(b) => format!("boolean `{b}`"),
-            Value::Number(n) => format!("number `{n}`"),
-            Value::String(s) => format!("string {s:?}"),
-            Value::Array(_) => "a list".to_string(),
-            Value::Object(_) => "a mapping".to_string(),
-        }
-    }
-
-    /// Python `int(s)` for base 10: surrounding whitespace, one sign, digits with single
-    /// underscores between them.
-    fn py_int(s: &str) -> Option<i128> {
-        let t = s.trim();
-        let (neg, digits) = match t.as_bytes().first()? {
-            b'-' => (true, &t[1..]),
-            b'+' => (false, &t[1..]),
-            _ => (false, t),
-        };
-        if digits.is_empty()
-            || digits.starts_with('_')
-            || digits.ends_with('_')
-            || digits.contains("__")
-            || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
-        {
-            return None;
-        }
-        let v: i128 = digits.replace('_', "").parse().ok()?;
-        Some(if neg { -v } else { v })
-    }
-
-    /// Python `repr(float)`: shortest round-trip digits, scientific notation outside
-    /// `1e-4 <= |x| < 1e16`.
-    fn py_float_repr(x: f64) -> String {
-        if x.is_nan() {
-            return "nan".to_string();
-        }
-        if x.is_infinite() {
-            return if x > 0.0 { "inf" } else { "-inf" }.to_string();
-        }
-        let sci = format!("{x:e}");
-        let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        if (-4..16).contains(&exp) {
-            let fixed = format!("{x}");
-            if fixed.contains('.') {
-                fixed
-            } else {
-                format!("{fixed}.0")
-            }
-        } else {
-            let sign = if exp < 0 { '-' } else { '+' };
-            format!("{mantissa}e{sign}{:02}", exp.abs())
-        }
-    }
-
-    fn integer(v: &Value) -> Result<i128, String> {
-        let bad = || format!("expected an integer, found {}", found(v));
-        match v {
-            Value::Number(n) => n
-                .as_u64()
-                .map(i128::from)
-                .or_else(|| n.as_i64().map(i128::from))
-                .ok_or_else(bad),
-            Value::String(s) => py_int(s).ok_or_else(bad),
-            _ => Err(bad()),
-        }
-    }
-
-    impl Scalar for i64 {
-        fn convert(v: &Value) -> Result<Self, String> {
-            let i = integer(v)?;
-            i64::try_from(i).map_err(|_| format!("integer {i} is out of range"))
-        }
-    }
-
-    impl Scalar for usize {
-        fn convert(v: &Value) -> Result<Self, String> {
-            let i = integer(v)?;
-            usize::try_from(i).map_err(|_| format!("expected a non-negative integer, found {i}"))
-        }
-    }
-
-    impl Scalar for bool {
-        fn convert(v: &Value) -> Result<Self, String> {
-            let bad = || format!("expected a boolean, found {}", found(v));
-            match v {
-                Value::Bool(b) => Ok(*b),
-                Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-                    (Some(i), _) => Ok(i != 0),
-                    (_, Some(u)) => Ok(u != 0),
-                    _ => Err(bad()),
-                },
-                Value::String(s) => {
-                    if let Some(i) = py_int(s) {
-                        return Ok(i != 0);
-                    }
-                    match s.to_ascii_lowercase().as_str() {
-                        "yes" | "y" | "on" | "true" => Ok(true),
-                        "no" | "n" | "off" | "false" => Ok(false),
-                        _ => Err(bad()),
-                    }
-                }
-                _ => Err(bad()),
-            }
-        }
-    }
-
-    impl Scalar for String {
-        fn convert(v: &Value) -> Result<Self, String> {
-            match v {
-                Value::String(s) => Ok(s.clone()),
-                Value::Bool(true) => Ok("True".to_string()),
-                Value::Bool(false) => Ok("False".to_string()),
-                Value::Number(n) => Ok(number_to_py(n)),
-                _ => Err(format!("expected a string, found {}", found(v))),
-            }
-        }
-    }
-
-    fn number_to_py(n: &Number) -> String {
-        if n.is_f64() {
-            py_float_repr(n.as_f64().unwrap_or(f64::NAN))
-        } else {
-            n.to_string()
-        }
-    }
-
-    impl Scalar for Vec<String> {
-        fn convert(v: &Value) -> Result<Self, String> {
-            match v {
-                Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| String::convert(item).map_err(|e| format!("[{i}]: {e}")))
-                    .collect(),
-                _ => Err(format!("expected a list of strings, found {}", found(v))),
-            }
-        }
-    }
-
-    /// A value that must not be null.
-    pub(super) fn req<'de, D: Deserializer<'de>, T: Scalar>(d: D) -> Result<T, D::Error> {
-        let v = Value::deserialize(d)?;
-        T::convert(&v).map_err(D::Error::custom)
-    }
-
-    /// An optional value: null means `None`.
-    pub(super) fn opt<'de, D: Deserializer<'de>, T: Scalar>(d: D) -> Result<Option<T>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            v => T::convert(&v).map(Some).map_err(D::Error::custom),
-        }
     }
 }
 

@@ -45,7 +45,10 @@ impl Tagger for CharLengthWithParagraphsV1 {
     }
     fn tag(&self, doc: &Document, out: &mut Signals) -> Result<(), TagError> {
         for p in split_paragraphs(&doc.text, true) {
-            out.push("paragraph", Span::new(p.start, p.end, (p.end - p.start) as f64));
+            out.push(
+                "paragraph",
+                Span::new(p.start, p.end, (p.end - p.start) as f64),
+            );
         }
         let n = char_len(&doc.text);
         out.push("document", Span::new(0, n, n as f64));

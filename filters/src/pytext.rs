@@ -160,8 +160,8 @@ mod tests {
         // The complete list of `str.isspace()` code points in CPython 3.11.
         let py: Vec<u32> = vec![
             0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000,
-            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a,
-            0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028,
+            0x2029, 0x202f, 0x205f, 0x3000,
         ];
         let ours: Vec<u32> = (0u32..0x110000)
             .filter_map(char::from_u32)
@@ -178,7 +178,10 @@ mod tests {
     #[test]
     fn split_and_strip_like_python() {
         let s = "\u{1c}a\u{a0}b  c\u{200b}d\n";
-        assert_eq!(py_split_whitespace(s).collect::<Vec<_>>(), ["a", "b", "c\u{200b}d"]);
+        assert_eq!(
+            py_split_whitespace(s).collect::<Vec<_>>(),
+            ["a", "b", "c\u{200b}d"]
+        );
         assert_eq!(py_strip(" \u{1f}x \u{3000}"), "x");
         assert_eq!(py_split_whitespace("").count(), 0);
         assert_eq!(py_split_whitespace(" \t ").count(), 0);
@@ -209,7 +212,7 @@ mod tests {
         let t = "a\n\n  \nbé\nc";
         let p = split_paragraphs(t, true);
         let got: Vec<_> = p.iter().map(|p| (p.start, p.end, p.text)).collect();
-        assert_eq!(got, [(0, 2, "a\n"), (5, 8, "bé\n"), (8, 9, "c")]);
+        assert_eq!(got, [(0, 2, "a\n"), (6, 9, "bé\n"), (9, 10, "c")]);
         let all = split_paragraphs(t, false);
         assert_eq!(all.len(), 5);
         assert_eq!(split_paragraphs("", false).len(), 0);

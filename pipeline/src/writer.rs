@@ -139,7 +139,7 @@ impl JsonlWriter {
 /// Writes documents in any supported format.
 pub enum DocumentWriter {
     /// JSON lines.
-    Jsonl(JsonlWriter),
+    Jsonl(Box<JsonlWriter>),
     /// Parquet.
     Parquet(Box<ParquetDocWriter>),
 }
@@ -148,7 +148,9 @@ impl DocumentWriter {
     /// Creates a writer; the format follows the extension.
     pub fn create(storage: &dyn Storage, path: &str) -> Result<DocumentWriter, WriteError> {
         Ok(match Format::from_path(path)? {
-            Format::Jsonl(_) => DocumentWriter::Jsonl(JsonlWriter::create(storage, path)?),
+            Format::Jsonl(_) => {
+                DocumentWriter::Jsonl(Box::new(JsonlWriter::create(storage, path)?))
+            }
             Format::Parquet => {
                 DocumentWriter::Parquet(Box::new(ParquetDocWriter::create(storage, path)?))
             }

@@ -1,0 +1,365 @@
+//! C4 rule signals: dolma 1.2.1's `python/dolma/taggers/c4.py` (`c4_v1`, `c4_v2`), after
+//! Raffel et al. 2020 (C4).
+//!
+//! Lines are `text.split("\n")`; a line span covers the line and its `\n` (the last line has
+//! none). Each line is compared lowercased (`str.lower()`) and stripped (`str.strip()`).
+//!
+//! | signal | spans |
+//! |---|---|
+//! | `lines_with_no_ending_punctuation` | `[line start, line end, 1]` for each line not ending with `.` `?` `!` or `"` (blank lines included) |
+//! | `lines_with_too_few_words` | the same for each line with fewer than 3 words (`str.split()`) |
+//! | `has_naughty_word` | `[0, len, 1]` when a word equals a listed word, or a listed phrase (an entry with a space) occurs in a line |
+//! | `has_javascript` | `[0, len, 1]`: `c4_v1` when a word equals `javascript`; `c4_v2` when `javascript` occurs anywhere (also inside `javascripts`, `nojavascript`) |
+//! | `has_lorem_ipsum` | `[0, len, 1]` when `lorem ipsum` occurs |
+//! | `has_curly_brace` | `[0, len, 1]` when `{` occurs |
+//! | `line_count` | `[0, len, number of lines]` (`""` has one line) |
+//!
+//! The flags are absent, not 0, when false; dolma emits no span for them either.
+//!
+//! # The word list
+//!
+//! dolma does not download its list: it reads `dolma/data/naughty_words_en.txt`, a file inside
+//! the `dolma` package on PyPI (the English "List of Dirty, Naughty, Obscene, and Otherwise Bad
+//! Words", LDNOOBW, CC BY 4.0). loam embeds that file, byte for byte as shipped in the
+//! `dolma==1.2.1` wheel (`filters/data/naughty_words_en.txt`, sha256 in
+//! [`NAUGHTY_WORDS_EN_SHA256`]); [`C4Tagger::with_word_list`] takes another list in the same
+//! format (one entry a line).
+//!
+//! # Known dolma bug: `c4_v2` line offsets after lowercasing
+//!
+//! `c4_v2` lowercases the whole text first and computes line offsets on the lowercased copy.
+//! `str.lower()` maps `İ` (U+0130) to two code points, so in dolma every line after an `İ` is
+//! shifted right by one per `İ` (and the last line may reach past the document's end). loam's
+//! `c4_v2` gives offsets in the document itself; [`C4Tagger::v2_dolma_offsets`] reproduces
+//! dolma's shifted offsets.
+
+use crate::pytext::{char_len, py_lower, py_split_whitespace, py_strip};
+use loam_pipeline::document::{Document, Span};
+use loam_pipeline::tagger::{Signals, TagError, Tagger};
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+/// dolma's C4 word list (from the `dolma==1.2.1` wheel, `dolma/data/naughty_words_en.txt`).
+pub const NAUGHTY_WORDS_EN: &str = include_str!("../data/naughty_words_en.txt");
+/// sha256 of [`NAUGHTY_WORDS_EN`].
+pub const NAUGHTY_WORDS_EN_SHA256: &str =
+    "af851ecef1d5f212caba17339b12ac39cc2fef7d78c74876f67237644fcee8bd";
+
+const MIN_WORDS_PER_LINE: usize = 3;
+
+/// A bad-word list: single words (matched against whole words) and phrases (substrings).
+#[derive(Debug)]
+pub struct WordList {
+    words: HashSet<String>,
+    phrases: Option<Regex>,
+}
+
+impl WordList {
+    /// Parses a list as dolma does: `str.splitlines()`, entries with a space are phrases.
+    pub fn parse(list: &str) -> Self {
+        let mut words = HashSet::new();
+        let mut phrases = Vec::new();
+        for entry in py_splitlines(list) {
+            if entry.contains(' ') {
+                phrases.push(regex::escape(entry));
+            } else {
+                words.insert(entry.to_string());
+            }
+        }
+        phrases.sort();
+        phrases.dedup();
+        let phrases = if phrases.is_empty() {
+            None
+        } else {
+            Some(Regex::new(&phrases.join("|")).expect("escaped literals always compile"))
+        };
+        WordList { words, phrases }
+    }
+
+    /// dolma's list, parsed once.
+    pub fn dolma_en() -> Arc<WordList> {
+        static LIST: OnceLock<Arc<WordList>> = OnceLock::new();
+        LIST.get_or_init(|| Arc::new(WordList::parse(NAUGHTY_WORDS_EN)))
+            .clone()
+    }
+
+    fn has_word<'a>(&self, mut words: impl Iterator<Item = &'a str>) -> bool {
+        words.any(|w| self.words.contains(w))
+    }
+
+    fn has_phrase(&self, text: &str) -> bool {
+        self.phrases.as_ref().is_some_and(|r| r.is_match(text))
+    }
+}
+
+/// Python's `str.splitlines()` (line boundaries `\n \r \r\n \v \f \x1c \x1d \x1e \x85 \u2028
+/// \u2029`), without the line ends.
+fn py_splitlines(s: &str) -> Vec<&str> {
+    let is_break = |c: char| {
+        matches!(
+            c,
+            '\n' | '\r'
+                | '\u{b}'
+                | '\u{c}'
+                | '\u{1c}'
+                | '\u{1d}'
+                | '\u{1e}'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut it = s.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        if is_break(c) {
+            out.push(&s[start..i]);
+            let mut next = i + c.len_utf8();
+            if c == '\r' {
+                if let Some((j, '\n')) = it.peek().copied() {
+                    it.next();
+                    next = j + 1;
+                }
+            }
+            start = next;
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+/// The C4 tagger (`c4_v1`, `c4_v2`).
+#[derive(Debug, Clone)]
+pub struct C4Tagger {
+    name: &'static str,
+    version: Version,
+    list: Arc<WordList>,
+    dolma_lowercase_offsets: bool,
+}
+
+impl C4Tagger {
+    /// `c4_v1` with dolma's word list.
+    pub fn v1() -> Self {
+        C4Tagger {
+            name: "c4_v1",
+            version: Version::V1,
+            list: WordList::dolma_en(),
+            dolma_lowercase_offsets: false,
+        }
+    }
+    /// `c4_v2` with dolma's word list; line offsets in the document (see the module docs).
+    pub fn v2() -> Self {
+        C4Tagger {
+            name: "c4_v2",
+            version: Version::V2,
+            list: WordList::dolma_en(),
+            dolma_lowercase_offsets: false,
+        }
+    }
+    /// `c4_v2` with dolma 1.2.1's line offsets, counted in the lowercased text (compatibility
+    /// switch; see "Known dolma bug" in the module docs).
+    pub fn v2_dolma_offsets() -> Self {
+        C4Tagger {
+            dolma_lowercase_offsets: true,
+            ..Self::v2()
+        }
+    }
+    /// The same tagger with another word list (dolma's format: one entry a line, entries
+    /// containing a space are phrases).
+    pub fn with_word_list(mut self, list: &str) -> Self {
+        self.list = Arc::new(WordList::parse(list));
+        self
+    }
+}
+
+impl Tagger for C4Tagger {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn tag(&self, doc: &Document, out: &mut Signals) -> Result<(), TagError> {
+        let text = &doc.text;
+        let len = char_len(text);
+        let mut no_punct = Vec::new();
+        let mut too_few = Vec::new();
+        let (mut naughty, mut javascript, mut lorem, mut curly) = (false, false, false, false);
+        let mut line_count = 0usize;
+        let mut offset = 0usize;
+        let mut lines = text.split('\n').peekable();
+        while let Some(original) = lines.next() {
+            let last = lines.peek().is_none();
+            let lower = py_lower(original);
+            let n = if self.dolma_lowercase_offsets {
+                char_len(&lower)
+            } else {
+                char_len(original)
+            };
+            let end = offset + n + usize::from(!last);
+            let line = py_strip(&lower);
+            if !line.ends_with(['.', '?', '!', '"']) {
+                no_punct.push(Span::new(offset, end, 1.0));
+            }
+            if py_split_whitespace(line)
+                .nth(MIN_WORDS_PER_LINE - 1)
+                .is_none()
+            {
+                too_few.push(Span::new(offset, end, 1.0));
+            }
+            if !naughty
+                && (self.list.has_word(py_split_whitespace(line)) || self.list.has_phrase(line))
+            {
+                naughty = true;
+            }
+            match self.version {
+                Version::V1 => {
+                    javascript |= py_split_whitespace(line).any(|w| w == "javascript");
+                }
+                Version::V2 => javascript |= lower.contains("javascript"),
+            }
+            lorem |= line.contains("lorem ipsum");
+            curly |= line.contains('{');
+            line_count += 1;
+            offset = end;
+        }
+        let flag = |out: &mut Signals, on: bool, key: &str| {
+            if on {
+                out.push(key, Span::new(0, len, 1.0));
+            }
+        };
+        match self.version {
+            Version::V1 => {
+                if !no_punct.is_empty() {
+                    out.set("lines_with_no_ending_punctuation", no_punct);
+                }
+                if !too_few.is_empty() {
+                    out.set("lines_with_too_few_words", too_few);
+                }
+                flag(out, naughty, "has_naughty_word");
+                flag(out, javascript, "has_javascript");
+                flag(out, lorem, "has_lorem_ipsum");
+                flag(out, curly, "has_curly_brace");
+            }
+            Version::V2 => {
+                flag(out, curly, "has_curly_brace");
+                flag(out, lorem, "has_lorem_ipsum");
+                flag(out, javascript, "has_javascript");
+                flag(out, naughty, "has_naughty_word");
+                if !no_punct.is_empty() {
+                    out.set("lines_with_no_ending_punctuation", no_punct);
+                }
+                if !too_few.is_empty() {
+                    out.set("lines_with_too_few_words", too_few);
+                }
+            }
+        }
+        out.push("line_count", Span::new(0, len, line_count as f64));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{bad_inputs, run, score, spans, ten_mb_line};
+
+    #[test]
+    fn word_list_is_dolmas() {
+        let l = WordList::parse(NAUGHTY_WORDS_EN);
+        assert_eq!(
+            l.words.len()
+                + py_splitlines(NAUGHTY_WORDS_EN)
+                    .iter()
+                    .filter(|e| e.contains(' '))
+                    .count(),
+            403
+        );
+        assert!(l.words.contains("🖕"));
+    }
+
+    #[test]
+    fn lines_and_flags() {
+        let t = "Hello there my friend.\nshort line\n\nUse JavaScript {now}";
+        for tagger in [C4Tagger::v1(), C4Tagger::v2()] {
+            let s = run(&tagger, t);
+            assert_eq!(
+                spans(&s, "lines_with_no_ending_punctuation"),
+                [(23, 34, 1.0), (34, 35, 1.0), (35, 55, 1.0)]
+            );
+            assert_eq!(
+                spans(&s, "lines_with_too_few_words"),
+                [(23, 34, 1.0), (34, 35, 1.0)]
+            );
+            assert_eq!(score(&s, "has_javascript"), 1.0);
+            assert_eq!(score(&s, "has_curly_brace"), 1.0);
+            assert!(spans(&s, "has_lorem_ipsum").is_empty());
+            assert!(spans(&s, "has_naughty_word").is_empty());
+            assert_eq!(score(&s, "line_count"), 4.0);
+        }
+        // v1 wants the word, v2 any substring.
+        let s1 = run(&C4Tagger::v1(), "nojavascript here");
+        let s2 = run(&C4Tagger::v2(), "nojavascript here");
+        assert!(spans(&s1, "has_javascript").is_empty());
+        assert_eq!(score(&s2, "has_javascript"), 1.0);
+    }
+
+    #[test]
+    fn naughty_words_and_phrases() {
+        let s = run(&C4Tagger::v1(), "this is a 🖕 line");
+        assert_eq!(score(&s, "has_naughty_word"), 1.0);
+        let s = run(&C4Tagger::v2(), "he was a Two Girls One Cup fan");
+        assert_eq!(score(&s, "has_naughty_word"), 1.0);
+        let s = run(&C4Tagger::v2().with_word_list("zebra\n"), "A ZEBRA here.");
+        assert_eq!(score(&s, "has_naughty_word"), 1.0);
+    }
+
+    #[test]
+    fn v2_offsets_differ_from_dolma_after_dotted_capital_i() {
+        // "İ".lower() is two code points: dolma shifts the next line by one.
+        let t = "İstanbul\nnext";
+        let ours = run(&C4Tagger::v2(), t);
+        let dolma = run(&C4Tagger::v2_dolma_offsets(), t);
+        assert_eq!(
+            spans(&ours, "lines_with_no_ending_punctuation"),
+            [(0, 9, 1.0), (9, 13, 1.0)]
+        );
+        assert_eq!(
+            spans(&dolma, "lines_with_no_ending_punctuation"),
+            [(0, 10, 1.0), (10, 14, 1.0)]
+        );
+    }
+
+    #[test]
+    fn bad_inputs_have_defined_values() {
+        for text in bad_inputs() {
+            for t in [C4Tagger::v1(), C4Tagger::v2()] {
+                let s = run(&t, &text);
+                let n = char_len(&text);
+                let lines = text.split('\n').count() as f64;
+                assert_eq!(spans(&s, "line_count"), [(0, n, lines)]);
+                for (_, v) in s.iter() {
+                    assert!(v.iter().all(|x| x.end <= n && x.start <= x.end));
+                }
+            }
+        }
+        let s = run(&C4Tagger::v1(), "");
+        assert_eq!(spans(&s, "lines_with_no_ending_punctuation"), [(0, 0, 1.0)]);
+        assert_eq!(score(&s, "line_count"), 1.0);
+    }
+
+    #[test]
+    fn ten_mb_single_line() {
+        let t = ten_mb_line();
+        let s = run(&C4Tagger::v2(), &t);
+        assert_eq!(score(&s, "line_count"), 1.0);
+    }
+}

@@ -1,0 +1,409 @@
+//! Gopher quality signals: dolma 1.2.1's `python/dolma/taggers/gopher.py` (`gopher_v1`,
+//! `gopher_v2`), after Rae et al. 2021 (Gopher), table A1.
+//!
+//! Every signal is one document-level span `[0, len(text), value]`. Words are `str.split()`
+//! (CPython whitespace, see [`crate::pytext`]); lengths are in code points.
+//!
+//! | signal | value |
+//! |---|---|
+//! | `fraction_of_characters_in_most_common_{n}grams`, n = 2, 3, 4 | characters (sum of word lengths) of the most frequent word n-gram times its count, over the characters of all words; ties go to the n-gram seen first. Absent when the text has fewer than n words |
+//! | `fraction_of_characters_in_duplicate_{n}grams`, n = 5..10 | characters of all n-gram occurrences whose n-gram occurs more than once, over the characters of all n-gram occurrences. Absent when fewer than n words |
+//! | `character_count` | `len(text)` |
+//! | `word_count` | number of words |
+//! | `median_word_length` | median word length (0 without words) |
+//! | `symbol_to_word_ratio` | words containing `#` or `…`, over words |
+//! | `fraction_of_words_with_alpha_character` | words with a `str.isalpha()` character, over words |
+//! | `required_word_count` | words equal to one of `the be to of and that have with` (case-sensitive) |
+//! | `fraction_of_lines_starting_with_bullet_point` | lines starting with `*` or `-`, over lines |
+//! | `fraction_of_lines_ending_with_ellipsis` | lines ending with `…` (U+2026), over lines |
+//! | `fraction_of_duplicate_lines` | lines whose exact text occurs more than once, over lines |
+//! | `fraction_of_characters_in_duplicate_lines` | code points of those lines, over the characters **of all words** (dolma divides by the word-character count, not the text length; values can exceed 1) |
+//!
+//! Lines: `gopher_v1` splits on every `\n` (blank lines count, and are duplicates of each
+//! other); `gopher_v2` splits on runs of `\n` (`re.split(r"\n+")`, so only a leading or trailing
+//! empty line remains). An empty text gets zeros for the ten plain signals and no n-gram
+//! signal; `word_count` 0 makes every word ratio 0.
+//!
+//! # Known dolma bug: n-gram signal names
+//!
+//! dolma names these signals `fraction_of_characters_in_most_common_2grams` (…`_3grams`,
+//! `_4grams`) and `fraction_of_characters_in_duplicate_5grams` … `_10grams`, and loam keeps those
+//! names so that existing attribute files and filters keep working. dolma's own Gopher mixer
+//! configs (for example `configs/dolma-v1_5/mixing/*.yaml`, rules such as
+//! `$.attributes[?(@.…__gopher_v1__fraction_of_characters_in_most_common_2gram__…)]`) ask for the
+//! singular `…_2gram` form, which no tagger produces: the rules on the top 2-, 3- and 4-gram
+//! fractions never fire in dolma. A loam mix that should apply them must use the names above.
+
+use crate::pytext::{char_len, div, is_py_alpha, py_split_whitespace};
+use loam_pipeline::document::{Document, Span};
+use loam_pipeline::tagger::{Signals, TagError, Tagger};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+const REQUIRED_ENGLISH_WORDS: [&str; 8] = ["the", "be", "to", "of", "and", "that", "have", "with"];
+const ELLIPSIS: char = '\u{2026}';
+
+/// How `gopher_*` splits lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineSplit {
+    /// `text.split("\n")` (`gopher_v1`).
+    EveryNewline,
+    /// `re.split(r"\n+", text)` (`gopher_v2`).
+    NewlineRuns,
+}
+
+/// The Gopher tagger; [`GopherTagger::v1`] and [`GopherTagger::v2`] differ in line splitting.
+#[derive(Debug, Clone)]
+pub struct GopherTagger {
+    name: &'static str,
+    lines: LineSplit,
+}
+
+impl GopherTagger {
+    /// `gopher_v1`.
+    pub fn v1() -> Self {
+        GopherTagger {
+            name: "gopher_v1",
+            lines: LineSplit::EveryNewline,
+        }
+    }
+    /// `gopher_v2`.
+    pub fn v2() -> Self {
+        GopherTagger {
+            name: "gopher_v2",
+            lines: LineSplit::NewlineRuns,
+        }
+    }
+}
+
+impl Tagger for GopherTagger {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn tag(&self, doc: &Document, out: &mut Signals) -> Result<(), TagError> {
+        let a = attributes(&doc.text, self.lines);
+        let end = a.character_count;
+        for (n, v) in &a.most_common_ngram {
+            out.push(
+                &format!("fraction_of_characters_in_most_common_{n}grams"),
+                Span::new(0, end, *v),
+            );
+        }
+        for (n, v) in &a.duplicate_ngrams {
+            out.push(
+                &format!("fraction_of_characters_in_duplicate_{n}grams"),
+                Span::new(0, end, *v),
+            );
+        }
+        let plain = [
+            ("character_count", a.character_count as f64),
+            ("word_count", a.word_count as f64),
+            ("median_word_length", a.median_word_length),
+            ("symbol_to_word_ratio", a.symbol_to_word_ratio),
+            (
+                "fraction_of_words_with_alpha_character",
+                a.fraction_of_words_with_alpha_character,
+            ),
+            ("required_word_count", a.required_word_count as f64),
+            (
+                "fraction_of_lines_starting_with_bullet_point",
+                a.fraction_of_lines_starting_with_bullet_point,
+            ),
+            (
+                "fraction_of_lines_ending_with_ellipsis",
+                a.fraction_of_lines_ending_with_ellipsis,
+            ),
+            ("fraction_of_duplicate_lines", a.fraction_of_duplicate_lines),
+            (
+                "fraction_of_characters_in_duplicate_lines",
+                a.fraction_of_characters_in_duplicate_lines,
+            ),
+        ];
+        for (k, v) in plain {
+            out.push(k, Span::new(0, end, v));
+        }
+        Ok(())
+    }
+}
+
+/// The Gopher values of one text (unrounded).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GopherAttributes {
+    /// `(n, value)` for n = 2, 3, 4 when there are at least n words.
+    pub most_common_ngram: Vec<(usize, f64)>,
+    /// `(n, value)` for n = 5..=10 when there are at least n words.
+    pub duplicate_ngrams: Vec<(usize, f64)>,
+    /// `len(text)` in code points.
+    pub character_count: usize,
+    /// Number of words.
+    pub word_count: usize,
+    /// Median word length.
+    pub median_word_length: f64,
+    /// Words with `#` or `…`, over words.
+    pub symbol_to_word_ratio: f64,
+    /// Words with an alphabetic character, over words.
+    pub fraction_of_words_with_alpha_character: f64,
+    /// Words that are one of the required English words.
+    pub required_word_count: usize,
+    /// Lines starting with `*` or `-`, over lines.
+    pub fraction_of_lines_starting_with_bullet_point: f64,
+    /// Lines ending with `…`, over lines.
+    pub fraction_of_lines_ending_with_ellipsis: f64,
+    /// Duplicate lines, over lines.
+    pub fraction_of_duplicate_lines: f64,
+    /// Code points in duplicate lines, over word characters.
+    pub fraction_of_characters_in_duplicate_lines: f64,
+}
+
+/// A small fast hasher for word-id n-grams (not persisted, so not required to be stable).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(*b as u64);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// Computes the Gopher values of `text` (dolma's `get_attributes`).
+pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
+    let mut a = GopherAttributes {
+        character_count: char_len(text),
+        ..Default::default()
+    };
+    if a.character_count == 0 {
+        return a;
+    }
+    let words: Vec<&str> = py_split_whitespace(text).collect();
+    let lens: Vec<usize> = words.iter().map(|w| char_len(w)).collect();
+    let word_count = words.len();
+    let word_chars: usize = lens.iter().sum();
+    let denom_words = word_count.max(1);
+    a.word_count = word_count;
+    a.median_word_length = median(&lens);
+    a.symbol_to_word_ratio = div(
+        words
+            .iter()
+            .filter(|w| w.contains('#') || w.contains(ELLIPSIS))
+            .count(),
+        denom_words,
+    );
+    a.fraction_of_words_with_alpha_character = div(
+        words.iter().filter(|w| w.chars().any(is_py_alpha)).count(),
+        denom_words,
+    );
+    a.required_word_count = words
+        .iter()
+        .filter(|w| REQUIRED_ENGLISH_WORDS.contains(w))
+        .count();
+
+    // n-grams over interned word ids.
+    let mut ids: FastMap<&str, u32> = FastMap::default();
+    let word_ids: Vec<u32> = words
+        .iter()
+        .map(|w| {
+            let next = ids.len() as u32;
+            *ids.entry(w).or_insert(next)
+        })
+        .collect();
+    drop(ids);
+    let mut prefix = Vec::with_capacity(word_count + 1);
+    prefix.push(0usize);
+    for l in &lens {
+        prefix.push(prefix.last().copied().unwrap_or(0) + l);
+    }
+    let mut counts: FastMap<&[u32], u32> = FastMap::default();
+    for n in 2..=10usize {
+        if word_count < n {
+            continue;
+        }
+        counts.clear();
+        let windows = word_count - n + 1;
+        for i in 0..windows {
+            *counts.entry(&word_ids[i..i + n]).or_insert(0) += 1;
+        }
+        let chars_of = |i: usize| prefix[i + n] - prefix[i];
+        if n <= 4 {
+            // Counter.most_common(1): the highest count, first inserted on ties, i.e. the
+            // first window (in text order) whose n-gram has the highest count.
+            let max = counts.values().copied().max().unwrap_or(0);
+            let first = (0..windows)
+                .find(|&i| counts[&word_ids[i..i + n]] == max)
+                .unwrap_or(0);
+            let value = div(max as usize * chars_of(first), word_chars.max(1));
+            a.most_common_ngram.push((n, value));
+        } else {
+            let mut all = 0usize;
+            let mut dup = 0usize;
+            for i in 0..windows {
+                let c = chars_of(i);
+                all += c;
+                if counts[&word_ids[i..i + n]] > 1 {
+                    dup += c;
+                }
+            }
+            a.duplicate_ngrams.push((n, div(dup, all.max(1))));
+        }
+    }
+    drop(counts);
+
+    let lines: Vec<&str> = match line_split {
+        LineSplit::EveryNewline => text.split('\n').collect(),
+        LineSplit::NewlineRuns => {
+            let pieces: Vec<&str> = text.split('\n').collect();
+            let last = pieces.len() - 1;
+            pieces
+                .into_iter()
+                .enumerate()
+                .filter(|(i, p)| *i == 0 || *i == last || !p.is_empty())
+                .map(|(_, p)| p)
+                .collect()
+        }
+    };
+    let line_count = lines.len().max(1);
+    a.fraction_of_lines_starting_with_bullet_point = div(
+        lines
+            .iter()
+            .filter(|l| l.starts_with('*') || l.starts_with('-'))
+            .count(),
+        line_count,
+    );
+    a.fraction_of_lines_ending_with_ellipsis = div(
+        lines.iter().filter(|l| l.ends_with(ELLIPSIS)).count(),
+        line_count,
+    );
+    let mut line_counts: FastMap<&str, usize> = FastMap::default();
+    for l in &lines {
+        *line_counts.entry(l).or_insert(0) += 1;
+    }
+    let mut dup_lines = 0usize;
+    let mut dup_line_chars = 0usize;
+    for (l, c) in &line_counts {
+        if *c > 1 {
+            dup_lines += c;
+            dup_line_chars += char_len(l) * c;
+        }
+    }
+    a.fraction_of_duplicate_lines = div(dup_lines, line_count);
+    a.fraction_of_characters_in_duplicate_lines = div(dup_line_chars, word_chars.max(1));
+    a
+}
+
+/// `statistics.median` of the values (0.0 when empty).
+fn median(values: &[usize]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{bad_inputs, run, score, spans, ten_mb_line};
+
+    #[test]
+    fn basic_values() {
+        let t = "the cat the cat the dog\n* item…\n* item…\n";
+        let s = run(&GopherTagger::v1(), t);
+        let n = char_len(t);
+        assert_eq!(spans(&s, "character_count"), [(0, n, n as f64)]);
+        assert_eq!(score(&s, "word_count"), 10.0);
+        // words: the cat the cat the dog * item… * item…: lengths 3 3 3 3 3 3 1 5 1 5
+        assert_eq!(score(&s, "median_word_length"), 3.0);
+        assert_eq!(score(&s, "symbol_to_word_ratio"), 0.2);
+        assert_eq!(score(&s, "fraction_of_words_with_alpha_character"), 0.8);
+        assert_eq!(score(&s, "required_word_count"), 3.0);
+        // lines: 3 texts + trailing "" -> 4 lines
+        assert_eq!(
+            score(&s, "fraction_of_lines_starting_with_bullet_point"),
+            0.5
+        );
+        assert_eq!(score(&s, "fraction_of_lines_ending_with_ellipsis"), 0.5);
+        assert_eq!(score(&s, "fraction_of_duplicate_lines"), 0.5);
+        // 2 × "* item…" (7 chars) over 30 word characters
+        assert_eq!(
+            score(&s, "fraction_of_characters_in_duplicate_lines"),
+            0.46667
+        );
+        // most common 2-gram: "the cat" (first of the two with count 2: "the cat", "cat the")
+        assert_eq!(
+            score(&s, "fraction_of_characters_in_most_common_2grams"),
+            0.4
+        );
+        assert!(spans(&s, "fraction_of_characters_in_duplicate_10grams").len() == 1);
+    }
+
+    #[test]
+    fn tie_goes_to_first_ngram() {
+        // "aa b" and "b aa" both occur twice; "aa b" comes first: (2+1)*2/... ; word chars 9
+        let s = run(&GopherTagger::v1(), "aa b aa b aa");
+        // 2-grams: (aa,b)×2, (b,aa)×2 -> first is (aa,b): 3 chars × 2 / 8
+        assert_eq!(
+            score(&s, "fraction_of_characters_in_most_common_2grams"),
+            0.75
+        );
+    }
+
+    #[test]
+    fn v2_splits_newline_runs() {
+        let t = "\n\na\n\n\nb\n\n";
+        let a1 = attributes(t, LineSplit::EveryNewline);
+        let a2 = attributes(t, LineSplit::NewlineRuns);
+        // v1: ['', '', 'a', '', '', 'b', '', ''] -> 6 duplicate lines of 8
+        assert_eq!(a1.fraction_of_duplicate_lines, 0.75);
+        // v2: ['', 'a', 'b', ''] -> 2 of 4
+        assert_eq!(a2.fraction_of_duplicate_lines, 0.5);
+    }
+
+    #[test]
+    fn bad_inputs_have_defined_values() {
+        for text in bad_inputs() {
+            for t in [GopherTagger::v1(), GopherTagger::v2()] {
+                let s = run(&t, &text);
+                let n = char_len(&text);
+                assert_eq!(spans(&s, "character_count"), [(0, n, n as f64)]);
+                for (_, v) in s.iter() {
+                    assert!(v.iter().all(|x| x.score.is_finite()));
+                }
+            }
+        }
+        let s = run(&GopherTagger::v1(), "");
+        assert_eq!(s.iter().count(), 10);
+        assert_eq!(score(&s, "median_word_length"), 0.0);
+        let s = run(&GopherTagger::v1(), " \n ");
+        assert_eq!(score(&s, "word_count"), 0.0);
+        assert_eq!(score(&s, "fraction_of_duplicate_lines"), 1.0);
+    }
+
+    #[test]
+    fn ten_mb_single_line() {
+        let t = ten_mb_line();
+        let s = run(&GopherTagger::v2(), &t);
+        assert!(score(&s, "word_count") > 1e6);
+        assert_eq!(score(&s, "fraction_of_duplicate_lines"), 0.0);
+    }
+}

@@ -1,0 +1,422 @@
+//! End-to-end tests of the `loam` binary on the bundled real documents.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn loam(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run loam")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A work directory holding a copy of the quickstart documents under `documents/`.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for e in std::fs::read_dir(repo().join("examples/quickstart/documents")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), docs.join(e.file_name())).unwrap();
+    }
+    dir
+}
+
+const PIPELINE: &str = r#"
+name: t
+documents: [documents/*]
+output: out
+tag:
+  experiment: exp
+  taggers: [char_length_v1, whitespace_tokenizer_v1]
+dedupe:
+  name: dd
+  documents: {attribute_name: dup, key: $.text}
+mix:
+  name: m
+  version: v1
+  drop:
+    - {rule: duplicate, attribute: dup, op: exists}
+    - {rule: short, attribute: exp__whitespace_tokenizer_v1__length, op: lt, value: THRESHOLD}
+"#;
+
+fn write_config(dir: &Path, threshold: u32) -> PathBuf {
+    let p = dir.join("pipeline.yaml");
+    std::fs::write(&p, PIPELINE.replace("THRESHOLD", &threshold.to_string())).unwrap();
+    p
+}
+
+/// Every file under `root` (relative path → bytes), skipping run-state markers.
+fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn manifest_without_run(path: &Path) -> Value {
+    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let run = v.as_object_mut().unwrap().remove("run");
+    assert!(run.is_some(), "manifest has a run object");
+    v
+}
+
+#[test]
+fn quickstart_runs_and_reruns_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("examples");
+    std::fs::create_dir_all(examples.join("quickstart/documents")).unwrap();
+    std::fs::copy(
+        repo().join("examples/quickstart.yaml"),
+        examples.join("quickstart.yaml"),
+    )
+    .unwrap();
+    for e in std::fs::read_dir(repo().join("examples/quickstart/documents")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(
+            e.path(),
+            examples.join("quickstart/documents").join(e.file_name()),
+        )
+        .unwrap();
+    }
+    let o = loam(dir.path(), &["run", "examples/quickstart.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("duplicate"), "{stdout}");
+    let manifest = dir
+        .path()
+        .join("out/quickstart/quickstart/v1/manifest.json");
+    let first = manifest_without_run(&manifest);
+    let bytes1 = std::fs::read(&manifest).unwrap();
+    // Counts add up: what the mix kept plus what each rule dropped is what came in.
+    let mix = first["stages"].as_array().unwrap().last().unwrap().clone();
+    let dropped: u64 = mix["by_rule"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["documents_dropped"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        mix["documents_in"].as_u64().unwrap(),
+        mix["documents_out"].as_u64().unwrap() + dropped
+    );
+    assert_eq!(mix["documents_in"].as_u64().unwrap(), 327);
+    let outputs_docs: u64 = first["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["documents"].as_u64().unwrap())
+        .sum();
+    assert_eq!(outputs_docs, mix["documents_out"].as_u64().unwrap());
+    // Every output checksum in the manifest matches the file on disk.
+    for out in first["outputs"].as_array().unwrap() {
+        let p = manifest
+            .parent()
+            .unwrap()
+            .join(out["path"].as_str().unwrap());
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(bytes.len() as u64, out["bytes"].as_u64().unwrap());
+        let d = loam_sha256(&bytes);
+        assert_eq!(d, out["sha256"].as_str().unwrap());
+    }
+    // Rerun: everything is skipped, and the manifest differs only in `run`.
+    let o2 = loam(dir.path(), &["run", "examples/quickstart.yaml"]);
+    assert!(o2.status.success(), "{}", text(&o2));
+    assert!(
+        String::from_utf8_lossy(&o2.stdout).contains("0/3"),
+        "{}",
+        text(&o2)
+    );
+    assert_eq!(first, manifest_without_run(&manifest));
+    let bytes2 = std::fs::read(&manifest).unwrap();
+    // Outside the run object, the bytes are identical too.
+    let strip = |b: &[u8]| {
+        let s = String::from_utf8_lossy(b).to_string();
+        s[..s.find("\"run\"").unwrap()].to_string()
+    };
+    assert_eq!(strip(&bytes1), strip(&bytes2));
+}
+
+fn loam_sha256(bytes: &[u8]) -> String {
+    // sha256 via the system tool keeps this test independent of loam's own hashing.
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn thread_count_does_not_change_a_byte() {
+    let a = workdir();
+    let b = workdir();
+    write_config(a.path(), 100);
+    write_config(b.path(), 100);
+    let oa = loam(a.path(), &["run", "pipeline.yaml", "--threads", "1"]);
+    assert!(oa.status.success(), "{}", text(&oa));
+    let ob = loam(b.path(), &["run", "pipeline.yaml", "--threads", "2"]);
+    assert!(ob.status.success(), "{}", text(&ob));
+    let mut ta = tree(&a.path().join("out"));
+    let mut tb = tree(&b.path().join("out"));
+    let ma = manifest_without_run(&a.path().join("out/m/v1/manifest.json"));
+    let mb = manifest_without_run(&b.path().join("out/m/v1/manifest.json"));
+    assert_eq!(ma, mb);
+    ta.remove("m/v1/manifest.json");
+    tb.remove("m/v1/manifest.json");
+    assert!(ta.len() > 9, "{:?}", ta.keys().collect::<Vec<_>>());
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (k, v) in &ta {
+        assert!(
+            tb[k] == *v,
+            "{k} differs between --threads 1 and --threads 2"
+        );
+    }
+}
+
+#[test]
+fn changed_config_is_refused_unless_overwrite() {
+    let dir = workdir();
+    write_config(dir.path(), 100);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    write_config(dir.path(), 200);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("different config"), "{err}");
+    assert!(err.contains("--overwrite"), "{err}");
+    let o = loam(dir.path(), &["run", "pipeline.yaml", "--overwrite"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Back to the first config: refused again, since the outputs now carry the second one.
+    write_config(dir.path(), 100);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn foreign_outputs_are_not_overwritten() {
+    let dir = workdir();
+    write_config(dir.path(), 100);
+    let attr = dir.path().join("out/attributes/exp/cc_misc.jsonl.gz");
+    std::fs::create_dir_all(attr.parent().unwrap()).unwrap();
+    std::fs::write(&attr, b"made by someone else").unwrap();
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not made by loam"));
+    assert_eq!(std::fs::read(&attr).unwrap(), b"made by someone else");
+}
+
+#[test]
+fn bad_shards_fail_loudly_and_the_others_finish() {
+    let dir = workdir();
+    let docs = dir.path().join("documents");
+    let gz = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let good_line =
+        |id: &str| format!("{{\"id\":\"{id}\",\"text\":\"a perfectly fine document {id}\"}}\n");
+    let mut many = String::new();
+    for i in 0..3000 {
+        many.push_str(&good_line(&format!("n{i}")));
+    }
+    let full = gz(many.as_bytes());
+    std::fs::write(docs.join("z_truncated.jsonl.gz"), &full[..full.len() / 2]).unwrap();
+    let z = zstd::encode_all(many.as_bytes(), 3).unwrap();
+    std::fs::write(docs.join("z_truncated.jsonl.zst"), &z[..z.len() / 2]).unwrap();
+    std::fs::write(docs.join("z_empty.jsonl"), b"").unwrap();
+    let mut bad = good_line("ok").into_bytes();
+    bad.extend_from_slice(b"{\"id\": 7, \"text\": \"numeric id\"}\n");
+    bad.extend_from_slice(b"this is not json\n");
+    bad.extend_from_slice(b"{\"id\":\"x\",\"text\":\"\xc3\x28\"}\n");
+    bad.extend_from_slice(b"{\"id\":\"no text\"}\n");
+    std::fs::write(docs.join("z_badlines.jsonl"), &bad).unwrap();
+    write_config(dir.path(), 10);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "z_truncated.jsonl.gz: gzip stream is corrupt or truncated",
+        "z_truncated.jsonl.zst: zstd stream is corrupt or truncated",
+        "z_empty.jsonl: empty file",
+        "z_badlines.jsonl:2: field `id` must be a string",
+        "z_badlines.jsonl:3: not a JSON object",
+        "z_badlines.jsonl:4: invalid UTF-8",
+        "z_badlines.jsonl:5: missing field `text`",
+        "4 shard(s) failed",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+    // The good shards went all the way through; the bad ones left nothing behind.
+    let out = dir.path().join("out");
+    assert!(out.join("m/v1/documents/cc2019.jsonl.gz").exists());
+    assert!(!out.join("attributes/exp/z_badlines.jsonl").exists());
+    assert!(
+        !out.join("m/v1/manifest.json").exists(),
+        "no manifest for an incomplete mix"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("no manifest written"), "{stdout}");
+}
+
+#[test]
+fn config_errors_name_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.yaml");
+    std::fs::write(
+        &p,
+        r#"
+name: t
+documents: [documents/*]
+output: out
+outptu: typo
+tag:
+  experiment: exp
+  taggers: [char_length_v1, no_such_tagger]
+mix:
+  name: m
+  version: v1
+  drop:
+    - {rule: a, attribute: exp__char_length_v1__length, op: lt}
+    - {rule: b, attribute: nothing_makes_this, op: exists, extra: 1}
+"#,
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for path in ["outptu", "mix.drop[1].extra"] {
+        assert!(err.contains(path), "missing `{path}` in:\n{err}");
+    }
+    // Structural problems first; once fixed, the semantic ones are all listed together.
+    std::fs::write(
+        &p,
+        r#"
+name: t
+documents: [documents/*]
+output: out
+tag:
+  experiment: exp
+  taggers: [char_length_v1, no_such_tagger]
+mix:
+  name: m
+  version: v1
+  drop:
+    - {rule: a, attribute: exp__char_length_v1__length, op: lt}
+    - {rule: b, attribute: nothing_makes_this, op: exists}
+"#,
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for path in [
+        "tag.taggers[1]",
+        "mix.drop[0].value",
+        "mix.drop[1].attribute",
+    ] {
+        assert!(err.contains(path), "missing `{path}` in:\n{err}");
+    }
+    // `run` reports the same problems without touching data.
+    let o = loam(dir.path(), &["run", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn dolma_configs_validate() {
+    let fixtures = repo().join("tests/fixtures/dolma/config");
+    for name in [
+        "dedupe-by-url.json",
+        "dedupe-paragraphs.json",
+        "dedupe-paragraph-ngrams.json",
+        "mixer.json",
+        "email-spans.json",
+        "filter-by-spans.json",
+    ] {
+        let o = loam(&fixtures, &["validate", "-c", name]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mix.json");
+    std::fs::write(
+        &p,
+        r#"{"streams":[{"name":"s","documents":["d/*.gz"],"output":{"path":"o","max_size_in_bytes":1},"attributes":["a"],"filter":{"include":[],"exclud":[]}}],"processes":1}"#,
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "mix.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("streams[0].filter.exclud"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn dolma_tag_config_writes_dolma_layout() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("tag.yaml"),
+        "documents: [documents/*.gz]\nexperiment: lens\ntaggers: [char_length_v1]\nprocesses: 2\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "tag.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let attr = dir.path().join("attributes/lens/cc_misc.jsonl.gz");
+    let mut s = String::new();
+    use std::io::Read;
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&attr).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines.len(), 40);
+    let first: Value = serde_json::from_str(lines[0]).unwrap();
+    assert!(
+        first["attributes"]["lens__char_length_v1__length"].is_array(),
+        "{first}"
+    );
+    // Same config again: nothing to do.
+    let o = loam(dir.path(), &["tag", "-c", "tag.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0/2"),
+        "{}",
+        text(&o)
+    );
+}
