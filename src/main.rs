@@ -1,5 +1,6 @@
 //! The `loam` command line.
 
+mod cmd_dedupe;
 mod dolma_cmds;
 mod pipeline_config;
 mod run;
@@ -110,7 +111,7 @@ fn main() -> ExitCode {
             ))),
         },
         Command::Tag { config } => dolma_cmds::tag(&config, opts).map(Some),
-        Command::Dedupe { config } => dolma_cmds::dedupe(&config, opts).map(Some),
+        Command::Dedupe { config } => cmd_dedupe::dedupe(&config, opts).map(Some),
         Command::Mix { config } => dolma_cmds::mix(&config, opts).map(Some),
         Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
         Command::Taggers => {
