@@ -71,6 +71,26 @@ pub struct MixStage {
     /// Drop rules; the first that fires decides.
     #[serde(default)]
     pub drop: Vec<Rule>,
+    /// Sampling of the documents that pass every rule.
+    #[serde(default)]
+    pub sample: Option<SampleSpec>,
+    /// Seed for sampling draws.
+    #[serde(default)]
+    pub seed: u64,
+    /// Content ids of mixes this one derives from (recorded in the manifest).
+    #[serde(default)]
+    pub parents: Vec<String>,
+}
+
+/// How to sample after the rules: a fixed rate, or a whitespace-token budget from which
+/// the rate is computed (the result lands within sampling error of the budget).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SampleSpec {
+    /// Expected copies per document: < 1 downsamples, > 1 upsamples by repetition.
+    Rate(f64),
+    /// Target whitespace tokens for the mix.
+    MaxTokens(u64),
 }
 
 fn check_name(s: &str, path: &str, problems: &mut Problems) {
@@ -140,6 +160,13 @@ impl Validate for PipelineConfig {
         check_name(&self.mix.name, "mix.name", p);
         check_name(&self.mix.version, "mix.version", p);
         validate_rules(&self.mix.drop, "mix.drop", p);
+        match self.mix.sample {
+            Some(SampleSpec::Rate(r)) if !(r.is_finite() && r > 0.0 && r <= 1000.0) => {
+                p.push("mix.sample.rate", "must be a number in (0, 1000]")
+            }
+            Some(SampleSpec::MaxTokens(0)) => p.push("mix.sample.max_tokens", "must be positive"),
+            _ => {}
+        }
         for (i, r) in self.mix.drop.iter().enumerate() {
             let ok = produced.iter().any(|x| {
                 r.attribute == *x || (x.ends_with("__") && r.attribute.starts_with(x.as_str()))

@@ -1,7 +1,7 @@
 //! `loam run`: the staged pipeline (tag → dedupe → mix) with resumable units, a summary
 //! table and the provenance manifest.
 
-use crate::pipeline_config::PipelineConfig;
+use crate::pipeline_config::{PipelineConfig, SampleSpec};
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::{Context, Result};
 use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
@@ -9,7 +9,7 @@ use loam_manifests::{
     fingerprint, ConfigRecord, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile,
     OutputFile, RuleCounts, StageCounts, ToolInfo, MANIFEST_VERSION,
 };
-use loam_mixes::mix::{mix_shard, AttributeInput, MixUnit};
+use loam_mixes::mix::{mix_shard, AttributeInput, MixSpec, MixUnit, Sampling};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::{RunState, StateError, UnitStatus};
@@ -50,19 +50,19 @@ struct DedupInfo {
 struct MixInfo {
     documents: u64,
     text_bytes: u64,
+    eligible_tokens: u64,
     kept: u64,
     kept_text_bytes: u64,
     kept_tokens: u64,
     by_rule: BTreeMap<String, RuleCounts>,
     attributes: Vec<AttributeInput>,
+    ledger: Option<(String, FileDigest, u64)>,
 }
 
 /// One shard's path through the stages.
 struct Shard {
     input: String,
-    rel: String,
     tag: Option<TagInfo>,
-    tag_output: Option<(String, Option<FileDigest>, u64)>,
     dedup: Option<DedupInfo>,
     mix: Option<MixInfo>,
     mix_output: Option<(String, FileDigest, u64)>,
@@ -141,12 +141,9 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let out_root = cfg.output.trim_end_matches('/').to_string();
     let mut shards: Vec<Shard> = inputs
         .iter()
-        .zip(&rels)
-        .map(|(i, r)| Shard {
+        .map(|i| Shard {
             input: i.clone(),
-            rel: r.clone(),
             tag: None,
-            tag_output: None,
             dedup: None,
             mix: None,
             mix_output: None,
@@ -228,11 +225,9 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             match (&st[i], done.remove(&i)) {
                 (UnitStatus::Done(m), _) => {
                     s.tag = Some(info_of(&m.info));
-                    s.tag_output = Some((outputs[i].clone(), m.digest.clone(), m.records));
                 }
-                (_, Some(Ok((info, d, n)))) => {
+                (_, Some(Ok((info, _, _)))) => {
                     s.tag = Some(info);
-                    s.tag_output = Some((outputs[i].clone(), Some(d), n));
                 }
                 (_, Some(Err(e))) => {
                     s.failed = true;
@@ -362,12 +357,28 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
 
     // ---- mix ----
     let mcfg = &cfg.mix;
-    let mix_dir = format!("{out_root}/{}/{}", mcfg.name, mcfg.version);
+    let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
+    // The content id covers the normalized config, every input's checksum and the tool
+    // version: a different mix can never land in an existing version's directory.
+    let digests = input_digests(storage, &shards, &live, &exec);
+    let content_id = fingerprint(&json!({
+        "config": raw, "loam": version,
+        "inputs": live.iter().zip(&digests).map(|(&i, d)| json!([rels[i], d])).collect::<Vec<_>>(),
+    }));
+    let version_dir = format!("{}-{}", mcfg.version, &content_id[..12]);
+    let mix_root = format!("{out_root}/{}", mcfg.name);
+    refuse_other_versions(
+        storage,
+        &mix_root,
+        &mcfg.version,
+        &version_dir,
+        opts.overwrite,
+    )?;
+    let mix_dir = format!("{mix_root}/{version_dir}");
     let mix_fp = fingerprint(&json!({
         "stage": "mix", "loam": version, "mix": mcfg, "tag": tag_fp, "dedupe": dedupe_fp,
     }));
     let state = RunState::new(storage, &mix_dir, "mix", &mix_fp, opts.overwrite);
-    let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
     let units: Vec<MixUnit> = live
         .iter()
         .map(|&i| MixUnit {
@@ -377,28 +388,76 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .map(|(_, d)| format!("{out_root}/attributes/{d}/{}", rels[i]))
                 .collect(),
             output: format!("{mix_dir}/documents/{}", rels[i]),
+            ledger: Some(format!("{mix_dir}/ledger/{}.parquet", rels[i])),
         })
         .collect();
+    let dup_attrs: Vec<String> = cfg
+        .dedupe
+        .iter()
+        .map(|d| d.documents.attribute_name.clone())
+        .collect();
+    let mut spec = MixSpec {
+        rules: &mcfg.drop,
+        duplicate_attributes: &dup_attrs,
+        sampling: None,
+    };
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let st = statuses(&state, &outputs).map_err(refuse)?;
     let todo: Vec<usize> = (0..units.len())
         .filter(|&k| matches!(st[k], UnitStatus::Todo))
         .collect();
+    let mut sampling_record = None;
+    match mcfg.sample {
+        None => {}
+        Some(SampleSpec::Rate(rate)) => {
+            spec.sampling = Some(Sampling {
+                rate,
+                seed: mcfg.seed,
+            });
+        }
+        Some(SampleSpec::MaxTokens(target)) => {
+            // A counting pass over what passes the rules sets the rate for the budget.
+            let bar = ui::stage_bar("budget");
+            let counts = exec.map(&units, |u| mix_shard(storage, u, spec, true, &bar));
+            bar.finish_and_clear();
+            let eligible: u64 = counts.iter().map(|r| r.eligible_tokens).sum();
+            let rate = if eligible == 0 {
+                0.0
+            } else {
+                target as f64 / eligible as f64
+            };
+            spec.sampling = Some(Sampling {
+                rate,
+                seed: mcfg.seed,
+            });
+            sampling_record = Some(loam_manifests::SamplingRecord {
+                rate,
+                seed: mcfg.seed,
+                target_tokens: Some(target),
+                eligible_tokens: eligible,
+            });
+        }
+    }
     let bar = ui::stage_bar("mix");
     let results = exec.map(&todo, |&k| {
         state.start(&outputs[k]).map_err(|e| e.to_string())?;
-        let rep = mix_shard(storage, &units[k], &mcfg.drop, &bar);
+        let rep = mix_shard(storage, &units[k], spec, false, &bar);
         if rep.scan.failed() {
             return Err(ui::scan_errors(&rep.scan));
         }
         let info = MixInfo {
             documents: rep.scan.documents,
             text_bytes: rep.scan.text_bytes,
+            eligible_tokens: rep.eligible_tokens,
             kept: rep.kept,
             kept_text_bytes: rep.kept_text_bytes,
             kept_tokens: rep.kept_tokens,
             by_rule: rep.by_rule.clone(),
             attributes: rep.attributes.clone(),
+            ledger: rep
+                .ledger
+                .as_ref()
+                .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
         };
         let v = serde_json::to_value(&info).unwrap_or_default();
         let m = state
@@ -427,6 +486,18 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             shards[i].mix = Some(info);
         }
     }
+    if let (Some(SampleSpec::Rate(rate)), None) = (mcfg.sample, &sampling_record) {
+        sampling_record = Some(loam_manifests::SamplingRecord {
+            rate,
+            seed: mcfg.seed,
+            target_tokens: None,
+            eligible_tokens: shards
+                .iter()
+                .filter_map(|s| s.mix.as_ref())
+                .map(|m| m.eligible_tokens)
+                .sum(),
+        });
+    }
     let infos: Vec<&MixInfo> = shards.iter().filter_map(|s| s.mix.as_ref()).collect();
     let mut by_rule: BTreeMap<String, RuleCounts> = BTreeMap::new();
     for inf in &infos {
@@ -437,7 +508,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         }
     }
     stage_lines.push(StageLine::new(
-        format!("mix ({}/{})", mcfg.name, mcfg.version),
+        format!("mix ({}/{})", mcfg.name, version_dir),
         infos.iter().map(|m| m.documents).sum(),
         infos.iter().map(|m| m.kept).sum(),
         infos.iter().map(|m| m.text_bytes).sum(),
@@ -459,6 +530,12 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             &mix_dir,
             &stage_lines,
             models,
+            loam_manifests::MixRecord {
+                name: mcfg.name.clone(),
+                label: mcfg.version.clone(),
+                content_id: content_id.clone(),
+                sampling: sampling_record,
+            },
             ui::RunMeta {
                 started_at,
                 duration_secs: started.elapsed().as_secs_f64(),
@@ -491,6 +568,7 @@ fn build_manifest(
     mix_dir: &str,
     stages: &[StageLine],
     mut models: Vec<ModelFile>,
+    mix: loam_manifests::MixRecord,
     meta: ui::RunMeta,
 ) -> Manifest {
     let mut inputs = Vec::new();
@@ -515,8 +593,6 @@ fn build_manifest(
                 });
             }
         }
-        let _ = &s.rel;
-        let _ = &s.tag_output;
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
     let mut outputs: Vec<OutputFile> = shards
@@ -536,10 +612,24 @@ fn build_manifest(
             })
         })
         .collect();
+    for s in shards {
+        if let Some((path, digest, rows)) = s.mix.as_ref().and_then(|m| m.ledger.as_ref()) {
+            outputs.push(OutputFile {
+                path: path
+                    .strip_prefix(mix_dir)
+                    .unwrap_or(path)
+                    .trim_start_matches('/')
+                    .to_string(),
+                kind: "ledger".into(),
+                documents: *rows,
+                tokens: None,
+                digest: digest.clone(),
+            });
+        }
+    }
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     models.sort_by(|a, b| a.path.cmp(&b.path));
     let normalized = raw.clone();
-    let _ = cfg;
     Manifest {
         manifest_version: MANIFEST_VERSION,
         tool: ToolInfo {
@@ -547,6 +637,7 @@ fn build_manifest(
             version: loam_pipeline::VERSION.into(),
             git_commit: option_env!("LOAM_GIT_COMMIT").map(str::to_string),
         },
+        mix,
         hashes: HashAlgorithms::default(),
         config: ConfigRecord {
             path: config_path.display().to_string(),
@@ -568,7 +659,7 @@ fn build_manifest(
                 by_rule: s.by_rule.clone(),
             })
             .collect(),
-        parents: Vec::new(),
+        parents: cfg.mix.parents.clone(),
         run: loam_manifests::RunInfo {
             started_at: meta.started_at,
             duration_secs: meta.duration_secs,
@@ -576,4 +667,51 @@ fn build_manifest(
             threads: meta.threads,
         },
     }
+}
+
+/// Input checksums: from the tag stage when it ran (it read every byte), else computed.
+fn input_digests(
+    storage: &dyn Storage,
+    shards: &[Shard],
+    live: &[usize],
+    exec: &Executor,
+) -> Vec<Option<FileDigest>> {
+    exec.map(live, |&i| {
+        if let Some(d) = shards[i].tag.as_ref().and_then(|t| t.input_digest.clone()) {
+            return Some(d);
+        }
+        let r = storage.open(&shards[i].input).ok()?;
+        loam_manifests::digest_reader(std::io::BufReader::new(r)).ok()
+    })
+}
+
+/// A version label names one mix: another content under the same label is refused.
+fn refuse_other_versions(
+    storage: &dyn Storage,
+    mix_root: &str,
+    label: &str,
+    version_dir: &str,
+    overwrite: bool,
+) -> Result<()> {
+    if overwrite {
+        return Ok(());
+    }
+    let prefix = format!("{mix_root}/{label}-");
+    let mut others: Vec<String> = storage
+        .list(mix_root)?
+        .into_iter()
+        .filter_map(|o| {
+            let rest = o.path.strip_prefix(&prefix)?;
+            let (dir, file) = rest.split_once('/')?;
+            (file == "manifest.json" && dir.len() == 12 && format!("{label}-{dir}") != version_dir)
+                .then(|| format!("{label}-{dir}"))
+        })
+        .collect();
+    others.sort();
+    if let Some(o) = others.first() {
+        return Err(anyhow::Error::new(crate::UsageError(format!(
+            "version `{label}` of this mix already exists as {mix_root}/{o} with different content (a different config, different inputs or another loam version: made by a different config); choose a new version label, or rerun with --overwrite to write {version_dir} beside it"
+        ))));
+    }
+    Ok(())
 }

@@ -81,6 +81,22 @@ fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// The one version directory `<root>/<label>-<content id>/`.
+fn version_dir(root: &Path, label: &str) -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{label}-"))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.pop().unwrap()
+}
+
 fn manifest_without_run(path: &Path) -> Value {
     let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let run = v.as_object_mut().unwrap().remove("run");
@@ -110,9 +126,8 @@ fn quickstart_runs_and_reruns_identically() {
     assert!(o.status.success(), "{}", text(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("duplicate"), "{stdout}");
-    let manifest = dir
-        .path()
-        .join("out/quickstart/quickstart/v1/manifest.json");
+    let manifest =
+        version_dir(&dir.path().join("out/quickstart/quickstart"), "v1").join("manifest.json");
     let first = manifest_without_run(&manifest);
     let bytes1 = std::fs::read(&manifest).unwrap();
     // Counts add up: what the mix kept plus what each rule dropped is what came in.
@@ -128,13 +143,18 @@ fn quickstart_runs_and_reruns_identically() {
         mix["documents_out"].as_u64().unwrap() + dropped
     );
     assert_eq!(mix["documents_in"].as_u64().unwrap(), 327);
-    let outputs_docs: u64 = first["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["documents"].as_u64().unwrap())
-        .sum();
-    assert_eq!(outputs_docs, mix["documents_out"].as_u64().unwrap());
+    let count = |kind: &str| -> u64 {
+        first["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .map(|o| o["documents"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(count("documents"), mix["documents_out"].as_u64().unwrap());
+    // The ledger has one row per input document.
+    assert_eq!(count("ledger"), 327);
     // Every output checksum in the manifest matches the file on disk.
     for out in first["outputs"].as_array().unwrap() {
         let p = manifest
@@ -192,11 +212,18 @@ fn thread_count_does_not_change_a_byte() {
     assert!(ob.status.success(), "{}", text(&ob));
     let mut ta = tree(&a.path().join("out"));
     let mut tb = tree(&b.path().join("out"));
-    let ma = manifest_without_run(&a.path().join("out/m/v1/manifest.json"));
-    let mb = manifest_without_run(&b.path().join("out/m/v1/manifest.json"));
+    let va = version_dir(&a.path().join("out/m"), "v1");
+    let vb = version_dir(&b.path().join("out/m"), "v1");
+    assert_eq!(va.file_name(), vb.file_name());
+    let ma = manifest_without_run(&va.join("manifest.json"));
+    let mb = manifest_without_run(&vb.join("manifest.json"));
     assert_eq!(ma, mb);
-    ta.remove("m/v1/manifest.json");
-    tb.remove("m/v1/manifest.json");
+    let key = format!(
+        "m/{}/manifest.json",
+        va.file_name().unwrap().to_string_lossy()
+    );
+    ta.remove(&key);
+    tb.remove(&key);
     assert!(ta.len() > 9, "{:?}", ta.keys().collect::<Vec<_>>());
     assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
     for (k, v) in &ta {
@@ -284,10 +311,12 @@ fn bad_shards_fail_loudly_and_the_others_finish() {
     }
     // The good shards went all the way through; the bad ones left nothing behind.
     let out = dir.path().join("out");
-    assert!(out.join("m/v1/documents/cc2019.jsonl.gz").exists());
+    let v = version_dir(&out.join("m"), "v1");
+    assert!(v.join("documents/cc2019.jsonl.gz").exists());
+    assert!(v.join("ledger/cc2019.jsonl.gz.parquet").exists());
     assert!(!out.join("attributes/exp/z_badlines.jsonl").exists());
     assert!(
-        !out.join("m/v1/manifest.json").exists(),
+        !v.join("manifest.json").exists(),
         "no manifest for an incomplete mix"
     );
     let stdout = String::from_utf8_lossy(&o.stdout);

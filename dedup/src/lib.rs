@@ -6,5 +6,8 @@
 
 #![warn(missing_docs)]
 
+pub mod bloom;
 pub mod config;
+pub mod engine;
 pub mod exact;
+pub mod text;

@@ -164,9 +164,16 @@ impl Hasher for IdHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(*b as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
         }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        self.write_u64(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
     }
     fn write_u32(&mut self, i: u32) {
         self.write_u64(i as u64);
@@ -228,40 +235,53 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
     for l in &lens {
         prefix.push(prefix.last().copied().unwrap_or(0) + l);
     }
-    let mut counts: FastMap<&[u32], u32> = FastMap::default();
+    // An n-gram's id is the id of its (n-1)-gram prefix paired with its last word's id, so
+    // each level is one exact hash lookup per window (no collisions, no slice hashing).
+    let mut prev: Vec<u32> = word_ids.clone();
+    let mut pairs: FastMap<u64, u32> = FastMap::default();
+    let mut counts: Vec<u32> = Vec::new();
     for n in 2..=10usize {
         if word_count < n {
-            continue;
+            break;
         }
-        counts.clear();
         let windows = word_count - n + 1;
+        pairs.clear();
+        counts.clear();
+        let mut ids = Vec::with_capacity(windows);
         for i in 0..windows {
-            *counts.entry(&word_ids[i..i + n]).or_insert(0) += 1;
+            let key = (u64::from(prev[i]) << 32) | u64::from(word_ids[i + n - 1]);
+            let next = counts.len() as u32;
+            let id = *pairs.entry(key).or_insert(next);
+            if id == next {
+                counts.push(0);
+            }
+            counts[id as usize] += 1;
+            ids.push(id);
         }
         let chars_of = |i: usize| prefix[i + n] - prefix[i];
         if n <= 4 {
             // Counter.most_common(1): the highest count, first inserted on ties, i.e. the
             // first window (in text order) whose n-gram has the highest count.
-            let max = counts.values().copied().max().unwrap_or(0);
+            let max = counts.iter().copied().max().unwrap_or(0);
             let first = (0..windows)
-                .find(|&i| counts[&word_ids[i..i + n]] == max)
+                .find(|&i| counts[ids[i] as usize] == max)
                 .unwrap_or(0);
             let value = div(max as usize * chars_of(first), word_chars.max(1));
             a.most_common_ngram.push((n, value));
         } else {
             let mut all = 0usize;
             let mut dup = 0usize;
-            for i in 0..windows {
+            for (i, id) in ids.iter().enumerate() {
                 let c = chars_of(i);
                 all += c;
-                if counts[&word_ids[i..i + n]] > 1 {
+                if counts[*id as usize] > 1 {
                     dup += c;
                 }
             }
             a.duplicate_ngrams.push((n, div(dup, all.max(1))));
         }
+        prev = ids;
     }
-    drop(counts);
 
     let lines: Vec<&str> = match line_split {
         LineSplit::EveryNewline => text.split('\n').collect(),

@@ -16,6 +16,8 @@ pub struct Manifest {
     pub manifest_version: u32,
     /// The tool that wrote it.
     pub tool: ToolInfo,
+    /// Which mix this is.
+    pub mix: MixRecord,
     /// Algorithms behind every hash in this file.
     pub hashes: HashAlgorithms,
     /// The normalized config and its fingerprint.
@@ -34,6 +36,37 @@ pub struct Manifest {
     pub parents: Vec<String>,
     /// The only part that changes between identical runs.
     pub run: RunInfo,
+}
+
+/// Identity of a mix version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixRecord {
+    /// Mix name.
+    pub name: String,
+    /// The user's version label.
+    pub label: String,
+    /// Content id: fingerprint of the normalized config, the input checksums and the tool
+    /// version. The mix lives in `<output>/<name>/<label>-<content_id[..12]>/`.
+    pub content_id: String,
+    /// Sampling applied after the rules, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<SamplingRecord>,
+}
+
+/// The sampling a mix used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingRecord {
+    /// Expected copies per eligible document.
+    pub rate: f64,
+    /// Seed of the draws.
+    pub seed: u64,
+    /// The token budget the rate was computed from, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_tokens: Option<u64>,
+    /// Whitespace tokens of the documents that passed every rule.
+    pub eligible_tokens: u64,
 }
 
 /// Tool identity.

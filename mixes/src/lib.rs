@@ -6,5 +6,6 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod ledger;
 pub mod mix;
 pub mod rules;

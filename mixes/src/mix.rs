@@ -1,10 +1,11 @@
-//! Mixing one document shard: merge its attribute files line by line, apply the rules,
-//! write the kept documents.
+//! Mixing one document shard: merge its attribute files line by line, apply the rules and
+//! sampling, write the kept documents and one ledger row per input document.
 //!
 //! Loud where dolma is silent: a missing attribute file, one with fewer or more lines than
 //! the document file, or a line whose id differs is an error naming both files and the line.
 
-use crate::rules::{first_match, Rule};
+use crate::ledger::{Decision, LedgerRow, LedgerWriter};
+use crate::rules::{first_match, Op, Rule};
 use loam_manifests::{FileDigest, RuleCounts};
 use loam_pipeline::executor::Progress;
 use loam_pipeline::reader::LineReader;
@@ -24,6 +25,51 @@ pub struct MixUnit {
     pub attributes: Vec<String>,
     /// Output shard.
     pub output: String,
+    /// Ledger file (one row per input document).
+    pub ledger: Option<String>,
+}
+
+/// Seeded sampling: each document that passes the rules is written `floor(rate)` times,
+/// plus once more with probability `rate - floor(rate)`, decided by a hash of
+/// (seed, id, line) — the same documents whatever the thread count or machine.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Expected copies per eligible document (< 1 downsamples, > 1 upsamples).
+    pub rate: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Sampling {
+    /// The draw in [0, 1) for a document.
+    pub fn draw(&self, id: &str, line: u64) -> f64 {
+        let mut key = Vec::with_capacity(id.len() + 9);
+        key.extend_from_slice(id.as_bytes());
+        key.push(0);
+        key.extend_from_slice(&line.to_le_bytes());
+        let h = xxhash_rust::xxh3::xxh3_64_with_seed(&key, self.seed);
+        // 53 high bits → uniform double in [0, 1).
+        (h >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Copies to write, and the draw that decided.
+    pub fn copies(&self, id: &str, line: u64) -> (u32, f64) {
+        let whole = self.rate.floor();
+        let frac = self.rate - whole;
+        let u = self.draw(id, line);
+        (whole as u32 + u32::from(u < frac), u)
+    }
+}
+
+/// What to apply to every document.
+#[derive(Debug, Clone, Copy)]
+pub struct MixSpec<'a> {
+    /// Drop rules, first match decides.
+    pub rules: &'a [Rule],
+    /// Attributes that mark duplicates: a rule on one of them records `duplicate`.
+    pub duplicate_attributes: &'a [String],
+    /// Optional sampling after the rules.
+    pub sampling: Option<Sampling>,
 }
 
 /// An attribute file that was read, with its digest.
@@ -44,16 +90,22 @@ pub struct MixReport {
     pub scan: ScanReport,
     /// Attribute files read in full.
     pub attributes: Vec<AttributeInput>,
-    /// Documents kept.
+    /// Documents that passed every rule (before sampling).
+    pub eligible: u64,
+    /// Whitespace tokens of those documents.
+    pub eligible_tokens: u64,
+    /// Document copies written.
     pub kept: u64,
-    /// Text bytes kept.
+    /// Text bytes written.
     pub kept_text_bytes: u64,
-    /// Whitespace tokens kept.
+    /// Whitespace tokens written.
     pub kept_tokens: u64,
-    /// Drops by deciding rule.
+    /// Drops by deciding rule (`sample` for sampling).
     pub by_rule: BTreeMap<String, RuleCounts>,
     /// The output shard, when anything was kept and nothing failed.
     pub output: Option<WrittenShard>,
+    /// The ledger, when written.
+    pub ledger: Option<WrittenShard>,
 }
 
 #[derive(Deserialize)]
@@ -63,12 +115,18 @@ struct AttrLine {
     attributes: Map<String, Value>,
 }
 
+/// Counts whitespace-separated tokens (Python `str.split()` semantics: Unicode whitespace).
+pub fn whitespace_tokens(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
 /// Mixes one shard. Nothing is published if anything failed; an output with no kept
-/// documents is not created.
+/// documents is not created. With `dry_run`, only counts are produced (for token budgets).
 pub fn mix_shard(
     storage: &dyn Storage,
     unit: &MixUnit,
-    rules: &[Rule],
+    spec: MixSpec<'_>,
+    dry_run: bool,
     progress: &dyn Progress,
 ) -> MixReport {
     let mut rep = MixReport {
@@ -77,11 +135,14 @@ pub fn mix_shard(
             ..Default::default()
         },
         attributes: Vec::new(),
+        eligible: 0,
+        eligible_tokens: 0,
         kept: 0,
         kept_text_bytes: 0,
         kept_tokens: 0,
         by_rule: BTreeMap::new(),
         output: None,
+        ledger: None,
     };
     let mut readers = Vec::with_capacity(unit.attributes.len());
     for a in &unit.attributes {
@@ -96,6 +157,16 @@ pub fn mix_shard(
             }
         }
     }
+    let mut ledger = match (&unit.ledger, dry_run) {
+        (Some(path), false) => match LedgerWriter::create(storage, path) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return rep;
+            }
+        },
+        _ => None,
+    };
     let mut writer: Option<DocumentWriter> = None;
     let mut merged = Map::new();
     let scan_rep = scan(storage, &unit.input, |line, doc| {
@@ -123,31 +194,75 @@ pub fn mix_shard(
             merged.extend(parsed.attributes);
         }
         progress.advance(1, doc.text.len() as u64);
-        if let Some(d) = first_match(rules, &merged) {
+        let mut row = LedgerRow {
+            id: doc.id.clone(),
+            file: unit.input.clone(),
+            line,
+            decision: Decision::Kept,
+            rule: None,
+            value: None,
+            threshold: None,
+            copies: 0,
+        };
+        let bytes = doc.text.len() as u64;
+        if let Some(d) = first_match(spec.rules, &merged) {
             let c = rep.by_rule.entry(d.rule.rule.clone()).or_default();
             c.documents_dropped += 1;
-            c.text_bytes_dropped += doc.text.len() as u64;
-            return Ok(());
+            c.text_bytes_dropped += bytes;
+            let dup =
+                d.rule.op == Op::Exists && spec.duplicate_attributes.contains(&d.rule.attribute);
+            row.decision = if dup {
+                Decision::Duplicate
+            } else {
+                Decision::Dropped
+            };
+            row.rule = Some(d.rule.rule.clone());
+            row.value = d.value;
+            row.threshold = d.rule.value;
+        } else {
+            let tokens = whitespace_tokens(&doc.text);
+            rep.eligible += 1;
+            rep.eligible_tokens += tokens;
+            let (copies, u) = match spec.sampling {
+                Some(s) => s.copies(&doc.id, line),
+                None => (1, 0.0),
+            };
+            row.copies = copies;
+            if copies == 0 {
+                let c = rep.by_rule.entry("sample".into()).or_default();
+                c.documents_dropped += 1;
+                c.text_bytes_dropped += bytes;
+                row.decision = Decision::SampledOut;
+                row.rule = Some("sample".into());
+                row.value = Some(u);
+                row.threshold = spec.sampling.map(|s| s.rate - s.rate.floor());
+            } else if !dry_run {
+                if writer.is_none() {
+                    writer = Some(
+                        DocumentWriter::create(storage, &unit.output).map_err(|e| e.to_string())?,
+                    );
+                }
+                if let Some(w) = writer.as_mut() {
+                    for _ in 0..copies {
+                        w.write(doc).map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            rep.kept += u64::from(copies);
+            rep.kept_text_bytes += bytes * u64::from(copies);
+            rep.kept_tokens += tokens * u64::from(copies);
         }
-        if writer.is_none() {
-            writer =
-                Some(DocumentWriter::create(storage, &unit.output).map_err(|e| e.to_string())?);
+        if let Some(l) = ledger.as_mut() {
+            l.push(row).map_err(|e| e.to_string())?;
         }
-        if let Some(w) = writer.as_mut() {
-            w.write(doc).map_err(|e| e.to_string())?;
-        }
-        rep.kept += 1;
-        rep.kept_text_bytes += doc.text.len() as u64;
-        rep.kept_tokens += doc.text.split_whitespace().count() as u64;
         Ok(())
     });
     rep.scan = scan_rep;
     if rep.scan.failed() {
         return rep;
     }
-    for r in readers {
+    for mut r in readers {
         let path = r.path().to_string();
-        let mut r = r;
         let lines = r.lines_read();
         if let Some(extra) = r.next_line() {
             let at = match extra {
@@ -178,8 +293,42 @@ pub fn mix_shard(
     if let Some(w) = writer {
         match w.finish() {
             Ok(s) => rep.output = Some(s),
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return rep;
+            }
+        }
+    }
+    if let Some(l) = ledger {
+        match l.finish() {
+            Ok(s) => rep.ledger = Some(s),
             Err(e) => rep.scan.record(e.to_string(), true),
         }
     }
     rep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_is_seeded_and_near_the_rate() {
+        let s = Sampling { rate: 0.3, seed: 7 };
+        let kept: u32 = (0..100_000u64)
+            .map(|i| s.copies(&format!("d{i}"), i + 1).0)
+            .sum();
+        assert!((29_000..31_000).contains(&kept), "{kept}");
+        assert_eq!(s.copies("x", 3), s.copies("x", 3));
+        let up = Sampling { rate: 2.5, seed: 7 };
+        let copies: u32 = (0..100_000u64)
+            .map(|i| up.copies(&format!("d{i}"), i + 1).0)
+            .sum();
+        assert!((248_000..252_000).contains(&copies), "{copies}");
+        let other = Sampling { rate: 0.3, seed: 8 };
+        let same = (0..1000u64)
+            .filter(|&i| s.copies(&format!("d{i}"), i).0 == other.copies(&format!("d{i}"), i).0)
+            .count();
+        assert!(same < 1000, "a different seed draws differently");
+    }
 }

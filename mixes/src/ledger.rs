@@ -1,0 +1,296 @@
+//! The decision ledger: one compact Parquet row per input document — where it came from,
+//! what happened to it, and which rule decided with which value against which threshold.
+//! It answers "why is this document gone?" without reading any text again.
+
+use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, UInt32Type, UInt64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use loam_manifests::HashingWriter;
+use loam_pipeline::storage::{AtomicWrite, Storage};
+use loam_pipeline::writer::{WriteError, WrittenShard};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use std::sync::Arc;
+
+const BATCH: usize = 8192;
+
+/// What happened to a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Decision {
+    /// Written to the mix (possibly several times when upsampled).
+    Kept,
+    /// Removed by a filter rule.
+    Dropped,
+    /// Removed as a duplicate by a dedup attribute.
+    Duplicate,
+    /// Passed every rule but was not drawn by sampling or the token budget.
+    SampledOut,
+}
+
+impl Decision {
+    /// The name stored in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Kept => "kept",
+            Decision::Dropped => "dropped",
+            Decision::Duplicate => "duplicate",
+            Decision::SampledOut => "sampled_out",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Decision> {
+        Some(match s {
+            "kept" => Decision::Kept,
+            "dropped" => Decision::Dropped,
+            "duplicate" => Decision::Duplicate,
+            "sampled_out" => Decision::SampledOut,
+            _ => return None,
+        })
+    }
+}
+
+/// One ledger row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerRow {
+    /// Document id.
+    pub id: String,
+    /// Input document file.
+    pub file: String,
+    /// 1-based line in that file.
+    pub line: u64,
+    /// What happened.
+    pub decision: Decision,
+    /// The deciding rule (`sample` for sampling), when not kept.
+    pub rule: Option<String>,
+    /// The value the rule saw.
+    pub value: Option<f64>,
+    /// The rule's threshold.
+    pub threshold: Option<f64>,
+    /// Copies written to the mix (0 unless kept; more than 1 when upsampled).
+    pub copies: u32,
+}
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, false),
+        Field::new("decision", DataType::Utf8, false),
+        Field::new("rule", DataType::Utf8, true),
+        Field::new("value", DataType::Float64, true),
+        Field::new("threshold", DataType::Float64, true),
+        Field::new("copies", DataType::UInt32, false),
+    ]))
+}
+
+/// Streams ledger rows into a Parquet file, committed atomically on finish.
+pub struct LedgerWriter {
+    path: String,
+    writer: ArrowWriter<HashingWriter<Box<dyn AtomicWrite>>>,
+    rows: Vec<LedgerRow>,
+    count: u64,
+}
+
+impl LedgerWriter {
+    /// Creates a ledger file.
+    pub fn create(storage: &dyn Storage, path: &str) -> Result<Self, WriteError> {
+        let sink = HashingWriter::new(storage.create(path)?);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let writer =
+            ArrowWriter::try_new(sink, schema(), Some(props)).map_err(|e| WriteError::Encode {
+                path: path.into(),
+                message: e.to_string(),
+            })?;
+        Ok(LedgerWriter {
+            path: path.into(),
+            writer,
+            rows: Vec::with_capacity(BATCH),
+            count: 0,
+        })
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: LedgerRow) -> Result<(), WriteError> {
+        self.rows.push(row);
+        self.count += 1;
+        if self.rows.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), WriteError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let n = self.rows.len();
+        let mut id = StringBuilder::with_capacity(n, n * 32);
+        let mut file = StringBuilder::with_capacity(n, n * 32);
+        let mut line = UInt64Builder::with_capacity(n);
+        let mut decision = StringBuilder::with_capacity(n, n * 8);
+        let mut rule = StringBuilder::with_capacity(n, n * 8);
+        let mut value = Float64Builder::with_capacity(n);
+        let mut threshold = Float64Builder::with_capacity(n);
+        let mut copies = UInt32Builder::with_capacity(n);
+        for r in self.rows.drain(..) {
+            id.append_value(&r.id);
+            file.append_value(&r.file);
+            line.append_value(r.line);
+            decision.append_value(r.decision.as_str());
+            rule.append_option(r.rule.as_deref());
+            value.append_option(r.value);
+            threshold.append_option(r.threshold);
+            copies.append_value(r.copies);
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(id.finish()),
+            Arc::new(file.finish()),
+            Arc::new(line.finish()),
+            Arc::new(decision.finish()),
+            Arc::new(rule.finish()),
+            Arc::new(value.finish()),
+            Arc::new(threshold.finish()),
+            Arc::new(copies.finish()),
+        ];
+        let enc = |e: String| WriteError::Encode {
+            path: self.path.clone(),
+            message: e,
+        };
+        let batch = RecordBatch::try_new(schema(), cols).map_err(|e| enc(e.to_string()))?;
+        self.writer.write(&batch).map_err(|e| enc(e.to_string()))
+    }
+
+    /// Writes the footer and publishes the file.
+    pub fn finish(mut self) -> Result<WrittenShard, WriteError> {
+        self.flush()?;
+        let path = self.path.clone();
+        let sink = self.writer.into_inner().map_err(|e| WriteError::Encode {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let (atomic, digest) = sink.into_parts();
+        atomic.commit()?;
+        Ok(WrittenShard {
+            path,
+            records: self.count,
+            digest,
+        })
+    }
+}
+
+/// A ledger that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: not a loam ledger: {message}")]
+pub struct LedgerError {
+    /// File.
+    pub path: String,
+    /// Why.
+    pub message: String,
+}
+
+/// Reads every row of a ledger file, calling `f` for each.
+pub fn read_ledger(
+    path: &std::path::Path,
+    mut f: impl FnMut(LedgerRow),
+) -> Result<(), LedgerError> {
+    let err = |m: String| LedgerError {
+        path: path.display().to_string(),
+        message: m,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| err(e.to_string()))?
+        .with_batch_size(BATCH)
+        .build()
+        .map_err(|e| err(e.to_string()))?;
+    for batch in reader {
+        let b = batch.map_err(|e| err(e.to_string()))?;
+        let col = |name: &str| -> Result<&ArrayRef, LedgerError> {
+            b.column_by_name(name)
+                .ok_or_else(|| err(format!("no `{name}` column")))
+        };
+        let id = col("id")?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| err("id".into()))?;
+        let file = col("file")?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| err("file".into()))?;
+        let line = col("line")?
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| err("line".into()))?;
+        let decision = col("decision")?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| err("decision".into()))?;
+        let rule = col("rule")?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| err("rule".into()))?;
+        let value = col("value")?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| err("value".into()))?;
+        let threshold = col("threshold")?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| err("threshold".into()))?;
+        let copies = col("copies")?
+            .as_primitive_opt::<UInt32Type>()
+            .ok_or_else(|| err("copies".into()))?;
+        for i in 0..b.num_rows() {
+            let d = decision.value(i);
+            f(LedgerRow {
+                id: id.value(i).to_string(),
+                file: file.value(i).to_string(),
+                line: line.value(i),
+                decision: Decision::parse(d)
+                    .ok_or_else(|| err(format!("unknown decision `{d}`")))?,
+                rule: (!rule.is_null(i)).then(|| rule.value(i).to_string()),
+                value: (!value.is_null(i)).then(|| value.value(i)),
+                threshold: (!threshold.is_null(i)).then(|| threshold.value(i)),
+                copies: copies.value(i),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loam_pipeline::storage::LocalStorage;
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.parquet");
+        let mut w = LedgerWriter::create(&LocalStorage, path.to_str().unwrap()).unwrap();
+        let rows: Vec<LedgerRow> = (0..20000)
+            .map(|i| LedgerRow {
+                id: format!("id{i}"),
+                file: "documents/a.jsonl.gz".into(),
+                line: i + 1,
+                decision: if i % 3 == 0 {
+                    Decision::Dropped
+                } else {
+                    Decision::Kept
+                },
+                rule: (i % 3 == 0).then(|| "short".to_string()),
+                value: (i % 3 == 0).then_some(i as f64 / 7.0),
+                threshold: (i % 3 == 0).then_some(50.0),
+                copies: u32::from(i % 3 != 0),
+            })
+            .collect();
+        for r in &rows {
+            w.push(r.clone()).unwrap();
+        }
+        let s = w.finish().unwrap();
+        assert_eq!(s.records, 20000);
+        let mut back = Vec::new();
+        read_ledger(&path, |r| back.push(r)).unwrap();
+        assert_eq!(back, rows);
+    }
+}

@@ -1,0 +1,493 @@
+//! Span replacement of dolma mixer configs (`span_replacement[]`), with dolma 1.2.1's
+//! semantics (`SpanReplacer`, `Replacement` and the rewrite loop of `Shard::process`, in
+//! `src/shard.rs` of allenai/dolma at v1.2.1), made strict where dolma panics or silently
+//! garbles text.
+//!
+//! What dolma does, and so does loam:
+//! - each replacer selects a value of the document (attributes merged) with its JSONPath or
+//!   jq `span`; `null` means no spans; otherwise it must be an array of `[start, end, score]`
+//!   spans, offsets in characters (Unicode code points), `end` exclusive;
+//! - a span is replaced when `min_score <= score < max_score` (missing bounds are infinite);
+//! - the replacement is the configured text, or, when it starts with `$`, the string the rest
+//!   (a jq program) yields on the document; every `{}` in it stands for the replaced text, and
+//!   an empty replacement deletes the span;
+//! - spans of all replacers are applied together, sorted by start (stably: replacers in config
+//!   order, spans in attribute order); a span that starts inside an earlier applied span is
+//!   skipped.
+//!
+//! Where loam differs (each is an error naming the document line in dolma's silence or panic):
+//! - a span that is not `[start, end, score]` with integer offsets and a numeric score
+//!   (dolma panics on `unwrap`);
+//! - a selected span past the end of the text or ending before it starts (dolma replaces up to
+//!   the end of the text, or pastes a stale piece of text);
+//! - a selected span that starts inside an earlier one and reaches past its end: dolma keeps
+//!   that tail unreplaced, against the config's intent; loam refuses rather than guess;
+//! - a jq replacement that does not yield one string (dolma panics).
+//!
+//! A selected span of length zero selects no text and is ignored (dolma deletes the
+//! character after it and stops applying every later span of the document).
+
+use crate::config::SpanReplacementConfig;
+use crate::filter::{DocView, ExprError, JqProgram, Selector};
+use serde_json::Value;
+
+/// A span replacement, compiled.
+#[derive(Debug, Clone)]
+pub struct SpanReplacer {
+    /// Position in the stream's `span_replacement` list.
+    pub index: usize,
+    selector: Selector,
+    min_score: f64,
+    max_score: f64,
+    replacement: Replacement,
+}
+
+/// What replaces a span.
+#[derive(Debug, Clone)]
+pub enum Replacement {
+    /// Fixed text (`{}` is the replaced text).
+    Text(String),
+    /// A jq program on the document (`"$<program>"`).
+    Jq(JqProgram),
+}
+
+/// One span to rewrite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edit {
+    /// First character.
+    pub start: usize,
+    /// One past the last character.
+    pub end: usize,
+    /// Which replacer selected it.
+    pub replacer: usize,
+    /// Replacement text (`{}` still in it).
+    pub replacement: String,
+}
+
+/// A span problem in one document.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("span_replacement[{replacer}] `{selector}`: {message}")]
+pub struct SpanError {
+    /// Replacer index.
+    pub replacer: usize,
+    /// Its selector.
+    pub selector: String,
+    /// What is wrong.
+    pub message: String,
+    /// The selected value, to find which attribute file it came from.
+    pub selected: Option<Value>,
+}
+
+impl SpanReplacer {
+    /// Compiles one `span_replacement` entry; `at` is its field path.
+    pub fn new(
+        index: usize,
+        cfg: &SpanReplacementConfig,
+        at: &str,
+    ) -> Result<SpanReplacer, Vec<ExprError>> {
+        let mut errs = Vec::new();
+        let selector = Selector::new(&cfg.span, cfg.syntax, &format!("{at}.span"));
+        // dolma: "Users should escape leading $ in replacement strings" — there is no escape;
+        // a leading `$` always makes a jq program (`Replacement::new`).
+        let replacement = match cfg.replacement.strip_prefix('$') {
+            Some(program) => JqProgram::new(program, &format!("{at}.replacement"))
+                .map(Replacement::Jq)
+                .map_err(|mut e| {
+                    // positions count from after the `$`
+                    e.position = e.position.map(|p| p + 1);
+                    e.expr = cfg.replacement.clone();
+                    e
+                }),
+            None => Ok(Replacement::Text(cfg.replacement.clone())),
+        };
+        let selector = selector.map_err(|e| errs.push(e)).ok();
+        let replacement = replacement.map_err(|e| errs.push(e)).ok();
+        match (selector, replacement) {
+            (Some(selector), Some(replacement)) => Ok(SpanReplacer {
+                index,
+                selector,
+                min_score: cfg.min_score.unwrap_or(f64::NEG_INFINITY),
+                max_score: cfg.max_score.unwrap_or(f64::INFINITY),
+                replacement,
+            }),
+            _ => Err(errs),
+        }
+    }
+
+    fn error(&self, message: String, selected: Option<&Value>) -> SpanError {
+        SpanError {
+            replacer: self.index,
+            selector: self.selector.source().to_string(),
+            message,
+            selected: selected.cloned(),
+        }
+    }
+
+    /// Adds the spans this replacer selects in `doc` to `out`. `chars` gives the text's
+    /// length in characters (computed once per document, on demand).
+    pub fn collect(
+        &self,
+        doc: &mut DocView,
+        chars: &mut dyn FnMut() -> usize,
+        out: &mut Vec<Edit>,
+    ) -> Result<(), SpanError> {
+        let owned;
+        let selected: &Value = match &self.selector {
+            Selector::JsonPath(p) => match p.select(doc.json) {
+                crate::filter::Selected::Null => return Ok(()),
+                crate::filter::Selected::Borrowed(v) => v,
+                crate::filter::Selected::Owned(v) => {
+                    owned = v;
+                    &owned
+                }
+            },
+            Selector::Jq(p) => {
+                owned = p
+                    .select(doc.jq())
+                    .map_err(|e| self.error(format!("jq error: {e}"), None))?;
+                &owned
+            }
+        };
+        let spans = match selected {
+            Value::Null => return Ok(()),
+            Value::Array(a) => a,
+            other => {
+                return Err(self.error(
+                    format!(
+                        "selects {}, not an array of [start, end, score] spans or null",
+                        short(other)
+                    ),
+                    Some(other),
+                ))
+            }
+        };
+        let mut replacement: Option<String> = None;
+        for (k, span) in spans.iter().enumerate() {
+            let bad = || {
+                self.error(
+                    format!("span {k} is {}, not [start, end, score]", short(span)),
+                    Some(selected),
+                )
+            };
+            let parts = span.as_array().ok_or_else(bad)?;
+            if parts.len() != 3 {
+                return Err(bad());
+            }
+            let (Some(start), Some(end), Some(score)) =
+                (parts[0].as_u64(), parts[1].as_u64(), parts[2].as_f64())
+            else {
+                return Err(bad());
+            };
+            if !(score >= self.min_score && score < self.max_score) {
+                continue;
+            }
+            let (start, end) = (start as usize, end as usize);
+            let n = chars();
+            if start > end || end > n {
+                return Err(self.error(
+                    format!(
+                        "span {k} [{start}, {end}] is out of range for a text of {n} characters"
+                    ),
+                    Some(selected),
+                ));
+            }
+            if start == end {
+                continue;
+            }
+            let text = match &mut replacement {
+                Some(t) => t.clone(),
+                None => {
+                    let t = self.replacement_text(doc, selected)?;
+                    replacement = Some(t.clone());
+                    t
+                }
+            };
+            out.push(Edit {
+                start,
+                end,
+                replacer: self.index,
+                replacement: text,
+            });
+        }
+        Ok(())
+    }
+
+    fn replacement_text(&self, doc: &mut DocView, selected: &Value) -> Result<String, SpanError> {
+        match &self.replacement {
+            Replacement::Text(t) => Ok(t.clone()),
+            Replacement::Jq(p) => match p.select(doc.jq()) {
+                Ok(Value::String(s)) => Ok(s),
+                Ok(other) => Err(self.error(
+                    format!(
+                        "replacement `${}` yields {}, not a string",
+                        p.source(),
+                        short(&other)
+                    ),
+                    Some(selected),
+                )),
+                Err(e) => Err(self.error(
+                    format!("replacement `${}`: jq error: {e}", p.source()),
+                    Some(selected),
+                )),
+            },
+        }
+    }
+}
+
+/// A short rendering of a value for messages.
+pub fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// An overlap that dolma would resolve by leaving part of a selected span unreplaced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("span [{start}, {end}] of span_replacement[{replacer}] starts inside span [{kept_start}, {kept_end}] of span_replacement[{kept_replacer}] and reaches past it; dolma would leave characters {kept_end}..{end} unreplaced")]
+pub struct OverlapError {
+    /// The skipped span.
+    pub start: usize,
+    /// Its end.
+    pub end: usize,
+    /// Its replacer.
+    pub replacer: usize,
+    /// The span applied before it.
+    pub kept_start: usize,
+    /// Its end.
+    pub kept_end: usize,
+    /// Its replacer.
+    pub kept_replacer: usize,
+}
+
+/// Applies `edits` (all within `text`, none empty) to `text` in dolma's order. Returns the
+/// new text.
+pub fn apply(text: &str, edits: &mut [Edit]) -> Result<String, OverlapError> {
+    // Stable: equal starts keep replacer order, then attribute order (dolma's `sort_by`).
+    edits.sort_by_key(|e| e.start);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices();
+    let mut char_pos = 0usize; // characters consumed from `chars`
+    let mut byte_pos = 0usize; // byte offset of `char_pos`
+    let mut copied = 0usize; // bytes of `text` already handled
+    let mut last: Option<&Edit> = None;
+    let mut byte_at = |target: usize, char_pos: &mut usize, byte_pos: &mut usize| -> usize {
+        while *char_pos < target {
+            match chars.next() {
+                Some((_, c)) => {
+                    *byte_pos += c.len_utf8();
+                    *char_pos += 1;
+                }
+                None => break,
+            }
+        }
+        *byte_pos
+    };
+    for e in edits.iter() {
+        if let Some(l) = last {
+            if e.start < l.end {
+                if e.end > l.end {
+                    return Err(OverlapError {
+                        start: e.start,
+                        end: e.end,
+                        replacer: e.replacer,
+                        kept_start: l.start,
+                        kept_end: l.end,
+                        kept_replacer: l.replacer,
+                    });
+                }
+                continue;
+            }
+        }
+        let b_start = byte_at(e.start, &mut char_pos, &mut byte_pos);
+        let b_end = byte_at(e.end, &mut char_pos, &mut byte_pos);
+        out.push_str(&text[copied..b_start]);
+        if e.replacement.contains("{}") {
+            out.push_str(&e.replacement.replace("{}", &text[b_start..b_end]));
+        } else {
+            out.push_str(&e.replacement);
+        }
+        copied = b_end;
+        last = Some(e);
+    }
+    out.push_str(&text[copied..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FilterSyntax;
+    use serde_json::json;
+
+    fn edit(start: usize, end: usize, replacer: usize, r: &str) -> Edit {
+        Edit {
+            start,
+            end,
+            replacer,
+            replacement: r.into(),
+        }
+    }
+
+    /// dolma 1.2.1's rewrite loop (`Shard::process`), transcribed for comparison on inputs
+    /// where it is well-defined.
+    fn dolma_apply(old_text: &str, reps: &mut [Edit]) -> String {
+        reps.sort_by(|a, b| a.start.cmp(&b.start));
+        let mut new_text = String::new();
+        let (mut span_index, mut i, mut span_start_byte_index) = (0usize, 0usize, 0usize);
+        for (byte_index, c) in old_text.char_indices() {
+            if span_index < reps.len() {
+                let inside = i >= reps[span_index].start && i < reps[span_index].end;
+                if i == reps[span_index].start {
+                    span_start_byte_index = byte_index;
+                }
+                if !inside {
+                    if i == reps[span_index].end {
+                        if !reps[span_index].replacement.is_empty() {
+                            new_text.push_str(
+                                &reps[span_index]
+                                    .replacement
+                                    .replace("{}", &old_text[span_start_byte_index..byte_index]),
+                            );
+                        }
+                        while span_index < reps.len() && reps[span_index].start < i {
+                            span_index += 1;
+                        }
+                    }
+                    if span_index < reps.len() && reps[span_index].start == i {
+                        span_start_byte_index = byte_index;
+                    } else {
+                        new_text.push(c);
+                    }
+                }
+            } else {
+                new_text.push(c);
+            }
+            i += 1;
+        }
+        if span_index < reps.len() && !reps[span_index].replacement.is_empty() {
+            new_text.push_str(
+                &reps[span_index]
+                    .replacement
+                    .replace("{}", &old_text[span_start_byte_index..]),
+            );
+        }
+        new_text
+    }
+
+    #[test]
+    fn matches_dolma_on_well_formed_spans() {
+        let text = "héllo wörld, this is ä test of spans — ok.";
+        let n = text.chars().count();
+        let cases: Vec<Vec<Edit>> = vec![
+            vec![edit(0, 5, 0, "[{}]")],
+            vec![edit(6, 11, 0, "")],
+            vec![edit(0, 5, 0, "<{}>"), edit(5, 6, 1, "_")],
+            vec![edit(13, 17, 0, "X"), edit(0, 2, 1, "{}{}")],
+            vec![edit(30, n, 0, "[{}]")],
+            vec![edit(0, n, 0, "")],
+            vec![edit(0, 10, 0, "A"), edit(2, 4, 1, "B"), edit(10, 12, 0, "C")],
+            vec![edit(3, 9, 0, "A"), edit(3, 5, 1, "B")],
+            vec![edit(1, 2, 0, "a"), edit(2, 3, 0, "b"), edit(3, 4, 0, "")],
+        ];
+        for mut c in cases {
+            let want = dolma_apply(text, &mut c.clone());
+            assert_eq!(apply(text, &mut c).unwrap(), want, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn partial_overlap_is_an_error() {
+        let mut e = vec![edit(0, 5, 0, ""), edit(3, 8, 1, "")];
+        let err = apply("abcdefghij", &mut e).unwrap_err();
+        assert_eq!((err.kept_end, err.end), (5, 8));
+        // equal starts: the shorter one first leaves the longer one's tail
+        let mut e = vec![edit(2, 4, 0, ""), edit(2, 6, 1, "")];
+        assert!(apply("abcdefghij", &mut e).is_err());
+        let mut e = vec![edit(2, 6, 0, ""), edit(2, 4, 1, "")];
+        assert_eq!(apply("abcdefghij", &mut e).unwrap(), "abghij");
+    }
+
+    fn replacer(span: &str, syntax: FilterSyntax, min: Option<f64>, max: Option<f64>, r: &str) -> SpanReplacer {
+        let cfg = SpanReplacementConfig {
+            span: span.into(),
+            min_score: min,
+            max_score: max,
+            replacement: r.into(),
+            syntax,
+        };
+        SpanReplacer::new(0, &cfg, "streams[0].span_replacement[0]").unwrap()
+    }
+
+    fn collect(r: &SpanReplacer, doc: &Value) -> Result<Vec<Edit>, SpanError> {
+        let n = doc["text"].as_str().unwrap().chars().count();
+        let mut out = Vec::new();
+        r.collect(&mut DocView::new(doc), &mut || n, &mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn selects_by_score_with_exclusive_max() {
+        let doc = json!({"text": "0123456789", "attributes": {"s": [[0, 2, 0.5], [2, 4, 0.9], [4, 6, 0.1]]}});
+        for syntax in [FilterSyntax::Jsonpath, FilterSyntax::Jq] {
+            let sel = if syntax == FilterSyntax::Jq { ".attributes.s" } else { "$.attributes.s" };
+            let r = replacer(sel, syntax, Some(0.5), Some(0.9), "x");
+            let got = collect(&r, &doc).unwrap();
+            assert_eq!(got, vec![edit(0, 2, 0, "x")], "{syntax:?}");
+        }
+        let r = replacer("$.attributes.missing", FilterSyntax::Jsonpath, Some(0.5), None, "x");
+        assert!(collect(&r, &doc).unwrap().is_empty());
+    }
+
+    #[test]
+    fn jq_replacement_reads_the_document() {
+        let doc = json!({"text": "abcdef", "metadata": {"p": "<P>"}, "attributes": {"s": [[1, 3, 1.0]]}});
+        let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "$.metadata.p");
+        let mut e = collect(&r, &doc).unwrap();
+        assert_eq!(apply("abcdef", &mut e).unwrap(), "a<P>def");
+        let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "$.metadata");
+        assert!(collect(&r, &doc).unwrap_err().message.contains("not a string"));
+    }
+
+    #[test]
+    fn malformed_spans_are_errors() {
+        for bad in [
+            json!({"text": "abc", "attributes": {"s": [[0, 2]]}}),
+            json!({"text": "abc", "attributes": {"s": [[0, "2", 1.0]]}}),
+            json!({"text": "abc", "attributes": {"s": [[-1, 2, 1.0]]}}),
+            json!({"text": "abc", "attributes": {"s": [[0.0, 2, 1.0]]}}),
+            json!({"text": "abc", "attributes": {"s": [7]}}),
+            json!({"text": "abc", "attributes": {"s": "x"}}),
+            json!({"text": "abc", "attributes": {"s": [[0, 4, 1.0]]}}),
+            json!({"text": "abc", "attributes": {"s": [[2, 1, 1.0]]}}),
+        ] {
+            let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "");
+            assert!(collect(&r, &bad).is_err(), "{bad}");
+        }
+        // out of range but not selected: not an error
+        let doc = json!({"text": "abc", "attributes": {"s": [[0, 9, 0.1]]}});
+        let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "");
+        assert!(collect(&r, &doc).unwrap().is_empty());
+        // empty spans are ignored
+        let doc = json!({"text": "abc", "attributes": {"s": [[1, 1, 1.0]]}});
+        assert!(collect(&r, &doc).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_replacement_program_points_into_it() {
+        let cfg = SpanReplacementConfig {
+            span: "$.a[".into(),
+            min_score: Some(0.5),
+            max_score: None,
+            replacement: "$.x | (".into(),
+            syntax: FilterSyntax::Jsonpath,
+        };
+        let errs = SpanReplacer::new(2, &cfg, "streams[0].span_replacement[2]").unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].field, "streams[0].span_replacement[2].span");
+        assert_eq!(errs[1].field, "streams[0].span_replacement[2].replacement");
+    }
+}
