@@ -1,11 +1,13 @@
-//! `loam dedupe -c CONFIG`: dolma deduper configs.
+//! `loam dedupe -c CONFIG` and `loam dedupe plan -c CONFIG`: dolma deduper configs.
 
 use crate::dolma_cmds::{check_all, derived, load, state_for, usage};
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::Result;
+use loam_dedup::bloom::{BloomFilter, REGIONS};
 use loam_dedup::config::DedupeConfig;
-use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
+use loam_dedup::engine::{self, Job, Mode};
+use loam_dedup::exact::DedupUnit;
 use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
@@ -16,29 +18,68 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-/// `loam dedupe -c CONFIG` with a dolma deduper config (document dedup).
+fn job_of(cfg: &DedupeConfig) -> Result<Job> {
+    Job::from_config(cfg).map_err(usage)
+}
+
+fn describe(job: &Job) -> String {
+    match &job.mode {
+        Mode::Documents { key } => format!("documents by {key:?}"),
+        Mode::Paragraphs { ngrams: None, .. } => "paragraphs".into(),
+        Mode::Paragraphs {
+            ngrams: Some(n), ..
+        } => format!(
+            "paragraphs by {}-grams (stride {}, overlap >= {})",
+            n.length, n.stride, n.overlap_threshold
+        ),
+    }
+}
+
+/// `loam dedupe plan -c CONFIG`: the filter's memory and expected false-positive rate, the
+/// inputs and outputs, and any warning, before any work.
+pub fn plan(path: &Path) -> Result<()> {
+    let (cfg, _raw) = load::<DedupeConfig>(path)?;
+    let job = job_of(&cfg)?;
+    let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let name = cfg.dedupe.effective_name().unwrap_or("").to_string() + &cfg.dedupe.partition_suffix();
+    println!("mode: {}", describe(&job));
+    println!("attribute: {} (attributes/{name}/…)", job.attribute);
+    println!("inputs: {} shard(s)", inputs.len());
+    println!(
+        "partition: {} of {} (hash ranges of {} filter regions)",
+        job.partition_index, job.num_partitions, REGIONS
+    );
+    let p = &job.plan;
+    if job.filter_file.exists() {
+        let f = BloomFilter::load(&job.filter_file, false).map_err(usage)?;
+        println!("bloom filter: {} (existing, loaded with mmap{})", job.filter_file.display(),
+            if job.read_only { ", read-only" } else { "" });
+        println!("memory: {} bytes ({:.1} MiB)", f.size_bytes(), f.size_bytes() as f64 / 1048576.0);
+        println!("hash functions: {}", f.hashes());
+        println!("keys held: {}", f.inserted());
+        println!("false-positive rate now: {:.3e}", f.current_fp_rate());
+    } else {
+        println!("bloom filter: {} (new{})", job.filter_file.display(),
+            if job.read_only { ", read-only: stays empty" } else { "" });
+        println!("memory: {} bytes ({:.1} MiB)", p.size_bytes, p.size_bytes as f64 / 1048576.0);
+        println!("hash functions: {}", p.hashes);
+        println!("expected keys: {}", p.expected_keys);
+        println!("expected false-positive rate: {:.3e}", p.expected_fp_rate);
+    }
+    for w in job.warnings() {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// `loam dedupe -c CONFIG` with a dolma deduper config.
 pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
     let (cfg, raw) = load::<DedupeConfig>(path)?;
+    let job = job_of(&cfg)?;
     let d = &cfg.dedupe;
-    if d.paragraphs.is_some() {
-        return Err(usage(
-            "dedupe.paragraphs: paragraph and n-gram dedup are not in this build yet (documents only)",
-        ));
-    }
-    if d.skip_empty || d.min_length > 0 || d.min_words > 0 || d.num_partitions > 1 {
-        return Err(usage(
-            "dedupe: skip_empty, min_length, min_words and partitions are not in this build yet; remove them to dedupe every document",
-        ));
-    }
-    let Some(docs_cfg) = &d.documents else {
-        return Err(usage("dedupe.documents: missing"));
-    };
-    let key = DedupKey::parse(&docs_cfg.key).map_err(usage)?;
-    let name = d
-        .effective_name()
-        .unwrap_or(docs_cfg.attribute_name.as_str())
-        .to_string();
+    let name = d.effective_name().unwrap_or(job.attribute.as_str()).to_string() + &d.partition_suffix();
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
     let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
     let units: Vec<DedupUnit> = inputs
@@ -65,9 +106,12 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
         .map(|o| state_for(storage, o, "dedupe", &fp, opts.overwrite))
         .collect();
     let st = check_all(&states, &outputs)?;
-    let exec = Executor::new(opts.threads)?;
+    // `--threads` wins; else the config's `processes`.
+    let threads = if opts.threads > 0 { opts.threads } else { cfg.processes };
+    let exec = Executor::new(threads)?;
+    let whole_documents = matches!(job.mode, Mode::Documents { .. });
     let mut failures = Vec::new();
-    let (mut docs, mut bytes, mut dups, mut dup_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let (mut docs, mut bytes, mut dups, mut dup_bytes, mut spans) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let all_done = st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
     let ran = if all_done { 0 } else { units.len() };
     if all_done {
@@ -76,29 +120,40 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
                 let g = |k: &str| m.info.get(k).and_then(Value::as_u64).unwrap_or(0);
                 docs += g("documents");
                 bytes += g("text_bytes");
-                dups += g("duplicates");
-                dup_bytes += g("duplicate_text_bytes");
+                dups += g("duplicate_documents");
+                dup_bytes += g("duplicate_document_bytes");
+                spans += g("duplicate_spans");
             }
         }
     } else {
+        for w in job.warnings() {
+            eprintln!("warning: {w}");
+        }
         for (s, o) in states.iter().zip(&outputs) {
             s.start(o)?;
         }
         let bar = ui::stage_bar("dedupe");
-        let reps = dedupe_documents(storage, &units, &key, &docs_cfg.attribute_name, &exec, &bar);
+        let out = engine::run(storage, &units, &job, &exec, &bar).map_err(usage)?;
         bar.finish_and_clear();
-        for (k, rep) in reps.into_iter().enumerate() {
+        for w in &out.warnings {
+            eprintln!("warning: {w}");
+        }
+        for (k, rep) in out.shards.into_iter().enumerate() {
             match (&rep.output, rep.scan.failed()) {
                 (Some(o), false) => {
                     let info = json!({
                         "documents": rep.scan.documents, "text_bytes": rep.scan.text_bytes,
-                        "duplicates": rep.duplicates, "duplicate_text_bytes": rep.duplicate_text_bytes,
+                        "duplicate_documents": rep.duplicate_documents,
+                        "duplicate_document_bytes": rep.duplicate_document_bytes,
+                        "duplicate_spans": rep.duplicate_spans,
+                        "duplicate_chars": rep.duplicate_chars,
                     });
                     states[k].done(&outputs[k], Some(o), info)?;
                     docs += rep.scan.documents;
                     bytes += rep.scan.text_bytes;
-                    dups += rep.duplicates;
-                    dup_bytes += rep.duplicate_text_bytes;
+                    dups += rep.duplicate_documents;
+                    dup_bytes += rep.duplicate_document_bytes;
+                    spans += rep.duplicate_spans;
                 }
                 _ => failures.push(Failure::new(
                     "dedupe",
@@ -110,21 +165,26 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
     }
     let mut by_rule = BTreeMap::new();
     by_rule.insert(
-        docs_cfg.attribute_name.clone(),
+        job.attribute.clone(),
         RuleCounts {
-            documents_dropped: dups,
-            text_bytes_dropped: dup_bytes,
+            documents_dropped: if whole_documents { dups } else { 0 },
+            text_bytes_dropped: if whole_documents { dup_bytes } else { 0 },
         },
     );
+    let (docs_out, bytes_out) = if whole_documents {
+        (docs - dups, bytes - dup_bytes)
+    } else {
+        (docs, bytes)
+    };
     Ok(Outcome {
         title: format!("loam dedupe ({})", path.display()),
         shards: inputs.len(),
         stages: vec![StageLine::new(
-            format!("dedupe {name} by {}", docs_cfg.key),
+            format!("dedupe {name}: {} ({spans} duplicate spans)", describe(&job)),
             docs,
-            docs - dups,
+            docs_out,
             bytes,
-            bytes - dup_bytes,
+            bytes_out,
             by_rule,
             ran,
             units.len(),

@@ -229,15 +229,6 @@ fn destinations(
     Ok(out)
 }
 
-/// `loam mix -c CONFIG` with a dolma mixer config: validated here; running dolma filter
-/// expressions comes with the mixer work.
-pub fn mix(path: &Path, _opts: RunOptions) -> Result<Outcome> {
-    let (_cfg, _raw) = load::<MixerConfig>(path)?;
-    Err(usage(
-        "the config is valid, but running dolma mixer configs (JSONPath/jq filters, span replacement) is not in this build yet; `loam run` mixes with structured rules",
-    ))
-}
-
 fn guess_kind(v: &Value) -> Option<Kind> {
     let has = |k: &str| v.get(k).is_some();
     if has("mix") {

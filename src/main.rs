@@ -1,6 +1,8 @@
 //! The `loam` command line.
 
 mod cmd_dedupe;
+mod cmd_mix;
+mod cmd_manifest;
 mod dolma_cmds;
 mod pipeline_config;
 mod run;
@@ -49,6 +51,16 @@ pub(crate) enum Kind {
 }
 
 #[derive(Subcommand)]
+enum DedupeAction {
+    /// Print the Bloom filter's memory and expected false-positive rate; touch no data.
+    Plan {
+        /// dolma deduper config.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run a staged pipeline (read → tag → dedupe → mix) from loam's pipeline config.
     Run {
@@ -65,11 +77,14 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
-    /// Deduplicate with a dolma `dedupe` config.
+    /// Deduplicate with a dolma `dedupe` config (`loam dedupe plan -c …` sizes it first).
+    #[command(args_conflicts_with_subcommands = true)]
     Dedupe {
         /// dolma deduper config.
         #[arg(short, long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: Option<DedupeAction>,
     },
     /// Mix with a dolma `mix` config.
     Mix {
@@ -88,6 +103,38 @@ enum Command {
     },
     /// List the built-in taggers.
     Taggers,
+    /// Check or compare mixes through their manifests.
+    Manifest {
+        #[command(subcommand)]
+        action: ManifestAction,
+    },
+    /// Rebuild a mix from its manifest and compare every output byte.
+    Reproduce {
+        /// The manifest (or its mix directory).
+        manifest: PathBuf,
+        /// Where to rebuild (default: out/reproduce-<content id>).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ManifestAction {
+    /// Recompute every checksum; report missing, changed and unlisted files.
+    Verify {
+        /// Mix directory or manifest file.
+        dir: PathBuf,
+        /// Check only the mix's own files, not its inputs and models.
+        #[arg(long)]
+        outputs_only: bool,
+    },
+    /// Per-stage and per-rule deltas between two mixes, from their ledgers.
+    Diff {
+        /// First mix directory or manifest.
+        a: PathBuf,
+        /// Second mix directory or manifest.
+        b: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -111,9 +158,32 @@ fn main() -> ExitCode {
             ))),
         },
         Command::Tag { config } => dolma_cmds::tag(&config, opts).map(Some),
-        Command::Dedupe { config } => cmd_dedupe::dedupe(&config, opts).map(Some),
-        Command::Mix { config } => dolma_cmds::mix(&config, opts).map(Some),
+        Command::Dedupe { action: Some(DedupeAction::Plan { config }), .. } => {
+            cmd_dedupe::plan(&config).map(|_| None)
+        }
+        Command::Dedupe { config: Some(c), .. } => cmd_dedupe::dedupe(&c, opts).map(Some),
+        Command::Dedupe { config: None, .. } => Err(anyhow::Error::new(UsageError(
+            "loam dedupe: give -c CONFIG (or `loam dedupe plan -c CONFIG`)".into(),
+        ))),
+        Command::Mix { config } => cmd_mix::mix(&config, opts).map(Some),
         Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
+        Command::Manifest {
+            action: ManifestAction::Verify { dir, outputs_only },
+        } => match cmd_manifest::verify(&dir, outputs_only, cli.threads) {
+            Ok(true) => Ok(None),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Manifest {
+            action: ManifestAction::Diff { a, b },
+        } => cmd_manifest::diff(&a, &b).map(|_| None),
+        Command::Reproduce { manifest, output } => {
+            match cmd_manifest::reproduce(&manifest, output, opts) {
+                Ok(true) => Ok(None),
+                Ok(false) => return ExitCode::from(1),
+                Err(e) => Err(e),
+            }
+        }
         Command::Taggers => {
             for n in loam_filters::registry::names() {
                 println!("{n}");

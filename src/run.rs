@@ -362,7 +362,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     // version: a different mix can never land in an existing version's directory.
     let digests = input_digests(storage, &shards, &live, &exec);
     let content_id = fingerprint(&json!({
-        "config": raw, "loam": version,
+        "config": content_config(&raw), "loam": version,
         "inputs": live.iter().zip(&digests).map(|(&i, d)| json!([rels[i], d])).collect::<Vec<_>>(),
     }));
     let version_dir = format!("{}-{}", mcfg.version, &content_id[..12]);
@@ -410,28 +410,25 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     match mcfg.sample {
         None => {}
         Some(SampleSpec::Rate(rate)) => {
-            spec.sampling = Some(Sampling {
-                rate,
-                seed: mcfg.seed,
-            });
+            spec.sampling = Some(Sampling::from_rate(rate, mcfg.seed));
         }
         Some(SampleSpec::MaxTokens(target)) => {
-            // A counting pass over what passes the rules sets the rate for the budget.
+            // A counting pass collects each eligible document's draw and tokens; documents
+            // are then taken in draw order until the budget is met.
+            spec.sampling = Some(Sampling::from_rate(1.0, mcfg.seed));
             let bar = ui::stage_bar("budget");
             let counts = exec.map(&units, |u| mix_shard(storage, u, spec, true, &bar));
             bar.finish_and_clear();
+            if let Some(r) = counts.iter().find(|r| r.scan.failed()) {
+                return Err(anyhow::anyhow!("{}", ui::scan_errors(&r.scan)));
+            }
             let eligible: u64 = counts.iter().map(|r| r.eligible_tokens).sum();
-            let rate = if eligible == 0 {
-                0.0
-            } else {
-                target as f64 / eligible as f64
-            };
-            spec.sampling = Some(Sampling {
-                rate,
-                seed: mcfg.seed,
-            });
+            let mut draws: Vec<(f64, u64)> =
+                counts.into_iter().flat_map(|r| r.draws).collect();
+            let sampling = Sampling::for_budget(target, &mut draws, mcfg.seed);
+            spec.sampling = Some(sampling);
             sampling_record = Some(loam_manifests::SamplingRecord {
-                rate,
+                rate: sampling.rate(),
                 seed: mcfg.seed,
                 target_tokens: Some(target),
                 eligible_tokens: eligible,
@@ -714,4 +711,15 @@ fn refuse_other_versions(
         ))));
     }
     Ok(())
+}
+
+/// The config as far as it decides the mix's content: where inputs are read from and where
+/// outputs go do not (the inputs themselves enter the content id by name and checksum).
+fn content_config(raw: &serde_json::Value) -> serde_json::Value {
+    let mut v = raw.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("output");
+        m.remove("documents");
+    }
+    v
 }

@@ -180,7 +180,14 @@ impl BloomPlan {
             bytes
         };
         let bits = size_bytes as f64 * 8.0;
-        let hashes = best_hashes(bits, expected_keys);
+        let mut hashes = best_hashes(bits, expected_keys);
+        // Every hash is a memory access: use the fewest that reach the target.
+        if desired_fp_rate > 0.0 && expected_keys > 0 {
+            let n = expected_keys as f64;
+            if let Some(k) = (1..hashes).find(|&k| fp_rate(bits, k, n) <= desired_fp_rate) {
+                hashes = k;
+            }
+        }
         BloomPlan {
             size_bytes,
             hashes,

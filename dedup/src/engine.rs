@@ -214,6 +214,8 @@ pub struct ShardOutcome {
     pub duplicate_spans: u64,
     /// Code points under duplicate spans.
     pub duplicate_chars: u64,
+    /// Text bytes of documents marked whole (documents mode).
+    pub duplicate_document_bytes: u64,
     /// The attribute file, when published.
     pub output: Option<WrittenShard>,
 }
@@ -258,7 +260,7 @@ enum DocPlan {
     /// `{}`.
     Nothing,
     /// A whole-document key; `[[0, chars, 1]]` when present.
-    Key { key: u32, chars: u64 },
+    Key { key: u32, chars: u64, bytes: u64 },
     /// Paragraph spans `paras[first..first+n]`.
     Paras { first: u32, n: u32 },
 }
@@ -324,7 +326,7 @@ impl Planner<'_> {
                 && (words(s).take(j.min_words as usize).count() as u64) < j.min_words)
     }
 
-    fn document(&mut self, key: &str, text_chars: u64) -> DocPlan {
+    fn document(&mut self, key: &str, text_chars: u64, text_bytes: u64) -> DocPlan {
         let key_chars = key.chars().count();
         let j = self.job;
         if j.dolma_bugs {
@@ -345,6 +347,7 @@ impl Planner<'_> {
                 Some(k) => DocPlan::Key {
                     key: k,
                     chars: key.len() as u64,
+                    bytes: text_bytes,
                 },
                 None => DocPlan::Empty,
             };
@@ -357,6 +360,7 @@ impl Planner<'_> {
             Some(k) => DocPlan::Key {
                 key: k,
                 chars: text_chars,
+                bytes: text_bytes,
             },
             None => DocPlan::Empty,
         }
@@ -467,7 +471,7 @@ fn plan_shard(
                     .extract(doc)
                     .map_err(|e| format!("{}:{line}: {e}", unit.input))?;
                 let chars = doc.text.chars().count() as u64;
-                p.document(&k, chars)
+                p.document(&k, chars, doc.text.len() as u64)
             }
             Mode::Paragraphs { separator, ngrams } => {
                 if doc.text.chars().count() > u32::MAX as usize {
@@ -708,6 +712,7 @@ fn write_shard(
         duplicate_documents: 0,
         duplicate_spans: 0,
         duplicate_chars: 0,
+        duplicate_document_bytes: 0,
         output: None,
     };
     if plan.scan.failed() {
@@ -728,8 +733,9 @@ fn write_shard(
         let attribute = match *d {
             DocPlan::Nothing => None,
             DocPlan::Empty => Some((name, &spans[..])),
-            DocPlan::Key { key, chars } => {
+            DocPlan::Key { key, chars, bytes } => {
                 if hit(key) {
+                    out.duplicate_document_bytes += bytes;
                     spans.push(OutSpan(0, chars as u32, Score::One));
                     Some((name, &spans[..]))
                 } else {

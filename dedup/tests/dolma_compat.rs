@@ -142,37 +142,94 @@ fn dedupe_by_url_matches_dolma_except_span_in_code_points_of_the_text() {
     assert_eq!(r.outcome.shards[0].duplicate_documents, 1);
 }
 
+/// Numbers compare as numbers (`1 == 1.0`), as dolma's Python test compares them.
+fn numeric(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        Value::Array(a) => Value::Array(a.iter().map(numeric).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), numeric(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 #[test]
-fn dedupe_paragraphs_matches_dolma_bytes() {
+fn dedupe_paragraphs_matches_dolma_except_the_last_span_past_the_text() {
     let r = run_fixture("dedupe-paragraphs", 1, |_| {});
     let ours = gunzip(&r.output);
     let dolma = gunzip(Path::new(&format!(
         "{FIX}/data/dolma-1.2.1-output/dedupe-paragraphs.json.gz"
     )));
-    assert_eq!(ours, dolma);
+    // dolma ends document 2's last paragraph at 5836, past its 5835 code points (it adds a
+    // separator when `offset < text bytes - 1`, comparing code points with bytes).
+    assert_eq!(documents()[1].text.chars().count(), 5835);
+    assert!(dolma.contains("[5788,5836,1]]"));
+    assert_eq!(ours, dolma.replace("[5788,5836,1]]", "[5788,5835,1]]"));
     let exp = lines(Path::new(&format!(
         "{FIX}/data/expected/dedupe-paragraphs.json.gz"
     )));
-    let got: Vec<Value> = ours
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(exp, got);
+    let got: Vec<Value> = ours.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(exp.len(), got.len());
+    for (e, g) in exp.iter().zip(&got) {
+        let e = serde_json::to_string(e).unwrap().replace("[5788,5836,1]]", "[5788,5835,1]]");
+        assert_eq!(e, serde_json::to_string(g).unwrap());
+    }
 }
 
 #[test]
-fn dedupe_paragraph_ngrams_matches_the_golden() {
+fn dedupe_paragraph_ngrams_differs_from_dolma_only_where_pinned() {
     let r = run_fixture("dedupe-paragraph-ngrams", 1, |_| {});
-    std::fs::copy(&r.output, "/tmp/ours-ngrams.json.gz").unwrap();
-    let ours = gunzip(&r.output);
-    let exp = lines(Path::new(&format!(
-        "{FIX}/data/expected/dedupe-paragraph-ngrams.json.gz"
-    )));
-    let got: Vec<Value> = ours
+    let got: Vec<Value> = gunzip(&r.output)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(exp, got);
+    let dolma = lines(Path::new(&format!(
+        "{FIX}/data/dolma-1.2.1-output/dedupe-paragraph-ngrams.json.gz"
+    )));
+    let exp = lines(Path::new(&format!(
+        "{FIX}/data/expected/dedupe-paragraph-ngrams.json.gz"
+    )));
+    let spans = |v: &Value| v["attributes"]["bff_duplicate_paragraph_spans"].clone();
+    let j = |s: &str| -> Value { serde_json::from_str(s).unwrap() };
+    for i in 0..10 {
+        let (g, d, e) = (spans(&got[i]), spans(&dolma[i]), spans(&exp[i]));
+        match i {
+            // the last span past the text (see the paragraphs test)
+            1 => {
+                let last = g.as_array().unwrap().last().unwrap().clone();
+                assert_eq!(last, j("[5788, 5835, 1.0]"));
+                assert_eq!(d.as_array().unwrap().last().unwrap(), &j("[5788, 5836, 1.0]"));
+                let (ng, ne) = (numeric(&g), numeric(&e));
+                assert_eq!(ng.as_array().unwrap()[..42], ne.as_array().unwrap()[..42]);
+            }
+            // "Sort results by Relevance Date (oldest first) Date (newest first) Title"
+            // repeats "Sort By: Relevance Date (oldest first) …" two lines above: n-grams
+            // starting at words 0, 3, 6, 9 (stride 3) → 3 of 4 seen. dolma samples 0, 1, 4, 7
+            // → 2 of 4. The golden (an older dolma) has no span; dolma's test zips spans and
+            // so never checks it.
+            2 => {
+                assert_eq!(g, j("[[2174, 2246, 0.75]]"));
+                assert_eq!(d, j("[[2174, 2246, 0.5]]"));
+                assert_eq!(e, j("[]"));
+            }
+            // stride again: 2 of 3 sampled n-grams (dolma 2 of 4), golden none
+            9 => {
+                assert_eq!(g, j("[[1768, 1833, 0.66667]]"));
+                assert_eq!(d, j("[[1768, 1833, 0.5]]"));
+                assert_eq!(e, j("[]"));
+            }
+            // stride, and scores: 33/37 rounded to 5 decimals, where dolma writes the f32
+            // 33/38 widened to f64
+            7 => {
+                assert_eq!(g, j("[[3207, 3907, 0.89189]]"));
+                assert_eq!(d, j("[[3207, 3907, 0.8684210777282715]]"));
+                assert_eq!(numeric(&e), numeric(&d));
+            }
+            _ => {
+                assert_eq!(g, d, "line {}", i + 1);
+                assert_eq!(numeric(&g), numeric(&e), "line {}", i + 1);
+            }
+        }
+    }
 }
 
 /// With `dolma_bugs`, loam writes exactly the bytes dolma 1.2.1 writes: the engine is the

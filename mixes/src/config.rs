@@ -371,6 +371,36 @@ fn validate_stream(s: &StreamConfig, at: &str, problems: &mut Problems) {
     if s.output.path.trim().is_empty() {
         problems.push(join(at, "output.path"), "empty output path");
     }
+    // dolma reads `text` after discarding fields and panics when it is gone.
+    for (k, f) in s.output.discard_fields.iter().enumerate() {
+        if f == "text" {
+            problems.push(
+                index(&join(at, "output.discard_fields"), k),
+                "`text` cannot be discarded (dolma panics on it)",
+            );
+        }
+    }
+    // dolma names the file `.<value>` but writes anything other than gz/zst uncompressed
+    // (`MultiStream::new`, `src/io.rs`).
+    for (key, value) in [
+        ("compression.input", &s.compression.input),
+        ("compression.output", &s.compression.output),
+    ] {
+        if let Some(v) = value {
+            if !matches!(v.as_str(), "gz" | "zst" | "") {
+                problems.push(
+                    join(at, key),
+                    format!("{v:?}: expected \"gz\", \"zst\" or \"\" (none)"),
+                );
+            }
+        }
+    }
+    // Filter and span expressions must parse and compile (dolma finds out per document).
+    if let Err(errs) = crate::dolma_mix::CompiledStream::new(s, at) {
+        for e in errs {
+            problems.push(e.field.clone(), e.describe());
+        }
+    }
 }
 
 #[cfg(test)]

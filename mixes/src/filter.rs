@@ -50,6 +50,19 @@ pub struct ExprError {
     pub message: String,
 }
 
+impl ExprError {
+    /// The message without the field path (for reports that print the path apart).
+    pub fn describe(&self) -> String {
+        format!(
+            "invalid {} expression {:?}{}: {}",
+            self.language,
+            self.expr,
+            at_char(self.position),
+            self.message
+        )
+    }
+}
+
 fn at_char(p: Option<usize>) -> String {
     match p {
         Some(p) => format!(" at character {}", p + 1),

@@ -6,6 +6,9 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod dolma_mix;
+pub mod filter;
 pub mod ledger;
 pub mod mix;
+pub mod replace;
 pub mod rules;

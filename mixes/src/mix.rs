@@ -29,18 +29,66 @@ pub struct MixUnit {
     pub ledger: Option<String>,
 }
 
-/// Seeded sampling: each document that passes the rules is written `floor(rate)` times,
-/// plus once more with probability `rate - floor(rate)`, decided by a hash of
-/// (seed, id, line) — the same documents whatever the thread count or machine.
+/// Seeded sampling: each document that passes the rules is written `whole` times, plus once
+/// more when its draw — a hash of (seed, id, line) mapped to [0, 1) — is below `frac`: the
+/// same documents whatever the thread count or machine.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Sampling {
-    /// Expected copies per eligible document (< 1 downsamples, > 1 upsamples).
-    pub rate: f64,
+    /// Copies every eligible document gets.
+    pub whole: u32,
+    /// Draws below this get one more copy.
+    pub frac: f64,
     /// Seed.
     pub seed: u64,
 }
 
 impl Sampling {
+    /// Expected `rate` copies per document (< 1 downsamples, > 1 upsamples).
+    pub fn from_rate(rate: f64, seed: u64) -> Sampling {
+        let whole = rate.floor();
+        Sampling {
+            whole: whole as u32,
+            frac: rate - whole,
+            seed,
+        }
+    }
+
+    /// Expected copies per document.
+    pub fn rate(&self) -> f64 {
+        f64::from(self.whole) + self.frac
+    }
+
+    /// The sampling that meets a token budget as closely as whole documents allow: every
+    /// document `target / total` times, then the remainder filled in draw order. `draws`
+    /// holds (draw, tokens) of every eligible document.
+    pub fn for_budget(target: u64, draws: &mut [(f64, u64)], seed: u64) -> Sampling {
+        let total: u64 = draws.iter().map(|d| d.1).sum();
+        if total == 0 {
+            return Sampling {
+                whole: 0,
+                frac: 0.0,
+                seed,
+            };
+        }
+        let whole = target / total;
+        let mut rest = target - whole * total;
+        draws.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut frac = 0.0;
+        for (u, t) in draws.iter() {
+            if rest == 0 {
+                break;
+            }
+            // Take this document: the threshold moves just past its draw.
+            frac = u.next_up();
+            rest = rest.saturating_sub(*t);
+        }
+        Sampling {
+            whole: u32::try_from(whole).unwrap_or(u32::MAX),
+            frac,
+            seed,
+        }
+    }
+
     /// The draw in [0, 1) for a document.
     pub fn draw(&self, id: &str, line: u64) -> f64 {
         let mut key = Vec::with_capacity(id.len() + 9);
@@ -54,10 +102,8 @@ impl Sampling {
 
     /// Copies to write, and the draw that decided.
     pub fn copies(&self, id: &str, line: u64) -> (u32, f64) {
-        let whole = self.rate.floor();
-        let frac = self.rate - whole;
         let u = self.draw(id, line);
-        (whole as u32 + u32::from(u < frac), u)
+        (self.whole + u32::from(u < self.frac), u)
     }
 }
 
@@ -94,6 +140,8 @@ pub struct MixReport {
     pub eligible: u64,
     /// Whitespace tokens of those documents.
     pub eligible_tokens: u64,
+    /// (draw, tokens) of each eligible document, collected in dry runs with sampling.
+    pub draws: Vec<(f64, u64)>,
     /// Document copies written.
     pub kept: u64,
     /// Text bytes written.
@@ -137,6 +185,7 @@ pub fn mix_shard(
         attributes: Vec::new(),
         eligible: 0,
         eligible_tokens: 0,
+        draws: Vec::new(),
         kept: 0,
         kept_text_bytes: 0,
         kept_tokens: 0,
@@ -227,6 +276,9 @@ pub fn mix_shard(
                 Some(s) => s.copies(&doc.id, line),
                 None => (1, 0.0),
             };
+            if dry_run && spec.sampling.is_some() {
+                rep.draws.push((u, tokens));
+            }
             row.copies = copies;
             if copies == 0 {
                 let c = rep.by_rule.entry("sample".into()).or_default();
@@ -235,7 +287,7 @@ pub fn mix_shard(
                 row.decision = Decision::SampledOut;
                 row.rule = Some("sample".into());
                 row.value = Some(u);
-                row.threshold = spec.sampling.map(|s| s.rate - s.rate.floor());
+                row.threshold = spec.sampling.map(|s| s.frac);
             } else if !dry_run {
                 if writer.is_none() {
                     writer = Some(
@@ -314,21 +366,44 @@ mod tests {
 
     #[test]
     fn sampling_is_seeded_and_near_the_rate() {
-        let s = Sampling { rate: 0.3, seed: 7 };
+        let s = Sampling::from_rate(0.3, 7);
         let kept: u32 = (0..100_000u64)
             .map(|i| s.copies(&format!("d{i}"), i + 1).0)
             .sum();
         assert!((29_000..31_000).contains(&kept), "{kept}");
         assert_eq!(s.copies("x", 3), s.copies("x", 3));
-        let up = Sampling { rate: 2.5, seed: 7 };
+        let up = Sampling::from_rate(2.5, 7);
         let copies: u32 = (0..100_000u64)
             .map(|i| up.copies(&format!("d{i}"), i + 1).0)
             .sum();
         assert!((248_000..252_000).contains(&copies), "{copies}");
-        let other = Sampling { rate: 0.3, seed: 8 };
+        let other = Sampling::from_rate(0.3, 8);
         let same = (0..1000u64)
             .filter(|&i| s.copies(&format!("d{i}"), i).0 == other.copies(&format!("d{i}"), i).0)
             .count();
         assert!(same < 1000, "a different seed draws differently");
+    }
+
+    #[test]
+    fn budgets_are_met_to_within_one_document() {
+        let s = Sampling::from_rate(1.0, 3);
+        let docs: Vec<(String, u64)> = (0..5000u64).map(|i| (format!("d{i}"), 1 + i % 997)).collect();
+        let mut draws: Vec<(f64, u64)> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, (id, t))| (s.draw(id, i as u64 + 1), *t))
+            .collect();
+        let total: u64 = docs.iter().map(|d| d.1).sum();
+        for target in [1000, total / 3, total, total * 2 + 12345] {
+            let b = Sampling::for_budget(target, &mut draws.clone(), 3);
+            let got: u64 = docs
+                .iter()
+                .enumerate()
+                .map(|(i, (id, t))| u64::from(b.copies(id, i as u64 + 1).0) * t)
+                .sum();
+            assert!(got >= target && got < target + 997, "target {target}, got {got}");
+        }
+        draws.clear();
+        assert_eq!(Sampling::for_budget(10, &mut draws, 3).rate(), 0.0);
     }
 }
