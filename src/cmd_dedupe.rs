@@ -42,7 +42,8 @@ pub fn plan(path: &Path) -> Result<()> {
     let job = job_of(&cfg)?;
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
     let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
-    let name = cfg.dedupe.effective_name().unwrap_or("").to_string() + &cfg.dedupe.partition_suffix();
+    let name =
+        cfg.dedupe.effective_name().unwrap_or("").to_string() + &cfg.dedupe.partition_suffix();
     println!("mode: {}", describe(&job));
     println!("attribute: {} (attributes/{name}/…)", job.attribute);
     println!("inputs: {} shard(s)", inputs.len());
@@ -53,16 +54,34 @@ pub fn plan(path: &Path) -> Result<()> {
     let p = &job.plan;
     if job.filter_file.exists() {
         let f = BloomFilter::load(&job.filter_file, false).map_err(usage)?;
-        println!("bloom filter: {} (existing, loaded with mmap{})", job.filter_file.display(),
-            if job.read_only { ", read-only" } else { "" });
-        println!("memory: {} bytes ({:.1} MiB)", f.size_bytes(), f.size_bytes() as f64 / 1048576.0);
+        println!(
+            "bloom filter: {} (existing, loaded with mmap{})",
+            job.filter_file.display(),
+            if job.read_only { ", read-only" } else { "" }
+        );
+        println!(
+            "memory: {} bytes ({:.1} MiB)",
+            f.size_bytes(),
+            f.size_bytes() as f64 / 1048576.0
+        );
         println!("hash functions: {}", f.hashes());
         println!("keys held: {}", f.inserted());
         println!("false-positive rate now: {:.3e}", f.current_fp_rate());
     } else {
-        println!("bloom filter: {} (new{})", job.filter_file.display(),
-            if job.read_only { ", read-only: stays empty" } else { "" });
-        println!("memory: {} bytes ({:.1} MiB)", p.size_bytes, p.size_bytes as f64 / 1048576.0);
+        println!(
+            "bloom filter: {} (new{})",
+            job.filter_file.display(),
+            if job.read_only {
+                ", read-only: stays empty"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "memory: {} bytes ({:.1} MiB)",
+            p.size_bytes,
+            p.size_bytes as f64 / 1048576.0
+        );
         println!("hash functions: {}", p.hashes);
         println!("expected keys: {}", p.expected_keys);
         println!("expected false-positive rate: {:.3e}", p.expected_fp_rate);
@@ -79,7 +98,11 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
     let (cfg, raw) = load::<DedupeConfig>(path)?;
     let job = job_of(&cfg)?;
     let d = &cfg.dedupe;
-    let name = d.effective_name().unwrap_or(job.attribute.as_str()).to_string() + &d.partition_suffix();
+    let name = d
+        .effective_name()
+        .unwrap_or(job.attribute.as_str())
+        .to_string()
+        + &d.partition_suffix();
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
     let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
     let units: Vec<DedupUnit> = inputs
@@ -107,7 +130,11 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
         .collect();
     let st = check_all(&states, &outputs)?;
     // `--threads` wins; else the config's `processes`.
-    let threads = if opts.threads > 0 { opts.threads } else { cfg.processes };
+    let threads = if opts.threads > 0 {
+        opts.threads
+    } else {
+        cfg.processes
+    };
     let exec = Executor::new(threads)?;
     let whole_documents = matches!(job.mode, Mode::Documents { .. });
     let mut failures = Vec::new();
@@ -180,7 +207,10 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
         title: format!("loam dedupe ({})", path.display()),
         shards: inputs.len(),
         stages: vec![StageLine::new(
-            format!("dedupe {name}: {} ({spans} duplicate spans)", describe(&job)),
+            format!(
+                "dedupe {name}: {} ({spans} duplicate spans)",
+                describe(&job)
+            ),
             docs,
             docs_out,
             bytes,

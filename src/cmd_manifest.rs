@@ -78,7 +78,11 @@ pub fn verify(path: &Path, outputs_only: bool, threads: usize) -> Result<bool> {
     }
     if !outputs_only {
         for i in &m.inputs {
-            items.push((format!("input ({})", i.role), PathBuf::from(&i.path), i.digest.clone()));
+            items.push((
+                format!("input ({})", i.role),
+                PathBuf::from(&i.path),
+                i.digest.clone(),
+            ));
         }
         for md in &m.models {
             items.push(("model".into(), PathBuf::from(&md.path), md.digest.clone()));
@@ -234,7 +238,10 @@ pub fn diff(a: &Path, b: &Path) -> Result<()> {
     if moves.is_empty() {
         println!("no document changed its decision");
     } else {
-        println!("{:<36} {:<36} {:>10}", "decision in A", "decision in B", "documents");
+        println!(
+            "{:<36} {:<36} {:>10}",
+            "decision in A", "decision in B", "documents"
+        );
         for ((x, y), n) in &moves {
             println!("{x:<36} {y:<36} {n:>10}");
         }
@@ -273,9 +280,8 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, opts: RunOptions) -> Resu
             "{bad} input(s) differ from the manifest; the mix cannot be reproduced byte for byte"
         )));
     }
-    let out = output.unwrap_or_else(|| {
-        PathBuf::from(format!("out/reproduce-{}", &m.mix.content_id[..12]))
-    });
+    let out = output
+        .unwrap_or_else(|| PathBuf::from(format!("out/reproduce-{}", &m.mix.content_id[..12])));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut config = m.config.normalized.clone();
     let obj = config
@@ -301,10 +307,16 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, opts: RunOptions) -> Resu
             m.mix.content_id, n.mix.content_id
         );
     }
-    let old: BTreeMap<&str, &FileDigest> =
-        m.outputs.iter().map(|o| (o.path.as_str(), &o.digest)).collect();
-    let new: BTreeMap<&str, &FileDigest> =
-        n.outputs.iter().map(|o| (o.path.as_str(), &o.digest)).collect();
+    let old: BTreeMap<&str, &FileDigest> = m
+        .outputs
+        .iter()
+        .map(|o| (o.path.as_str(), &o.digest))
+        .collect();
+    let new: BTreeMap<&str, &FileDigest> = n
+        .outputs
+        .iter()
+        .map(|o| (o.path.as_str(), &o.digest))
+        .collect();
     for (p, d) in &old {
         match new.get(p) {
             None => {
@@ -313,7 +325,11 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, opts: RunOptions) -> Resu
             }
             Some(d2) if d2 != d => {
                 same = false;
-                println!("DIFFERS  {p}  ({} vs {})", &d.sha256[..16], &d2.sha256[..16]);
+                println!(
+                    "DIFFERS  {p}  ({} vs {})",
+                    &d.sha256[..16],
+                    &d2.sha256[..16]
+                );
             }
             _ => {}
         }

@@ -154,7 +154,11 @@ pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
     }
     for (i, s) in st.iter().enumerate() {
         if let UnitStatus::Done(m) = s {
-            let c = m.info.get("counts").map(counts_from_json).unwrap_or_default();
+            let c = m
+                .info
+                .get("counts")
+                .map(counts_from_json)
+                .unwrap_or_default();
             per_stream[units[i].stream].add(&c);
         }
     }

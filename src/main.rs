@@ -1,8 +1,8 @@
 //! The `loam` command line.
 
 mod cmd_dedupe;
-mod cmd_mix;
 mod cmd_manifest;
+mod cmd_mix;
 mod dolma_cmds;
 mod pipeline_config;
 mod run;
@@ -158,10 +158,13 @@ fn main() -> ExitCode {
             ))),
         },
         Command::Tag { config } => dolma_cmds::tag(&config, opts).map(Some),
-        Command::Dedupe { action: Some(DedupeAction::Plan { config }), .. } => {
-            cmd_dedupe::plan(&config).map(|_| None)
-        }
-        Command::Dedupe { config: Some(c), .. } => cmd_dedupe::dedupe(&c, opts).map(Some),
+        Command::Dedupe {
+            action: Some(DedupeAction::Plan { config }),
+            ..
+        } => cmd_dedupe::plan(&config).map(|_| None),
+        Command::Dedupe {
+            config: Some(c), ..
+        } => cmd_dedupe::dedupe(&c, opts).map(Some),
         Command::Dedupe { config: None, .. } => Err(anyhow::Error::new(UsageError(
             "loam dedupe: give -c CONFIG (or `loam dedupe plan -c CONFIG`)".into(),
         ))),

@@ -423,8 +423,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 return Err(anyhow::anyhow!("{}", ui::scan_errors(&r.scan)));
             }
             let eligible: u64 = counts.iter().map(|r| r.eligible_tokens).sum();
-            let mut draws: Vec<(f64, u64)> =
-                counts.into_iter().flat_map(|r| r.draws).collect();
+            let mut draws: Vec<(f64, u64)> = counts.into_iter().flat_map(|r| r.draws).collect();
             let sampling = Sampling::for_budget(target, &mut draws, mcfg.seed);
             spec.sampling = Some(sampling);
             sampling_record = Some(loam_manifests::SamplingRecord {

@@ -494,8 +494,14 @@ fn manifest_verify_reproduce_and_diff() {
     let o = loam(dir.path(), &["manifest", "verify", v1s]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("CHANGED") && out.contains("cc_misc.jsonl.gz"), "{out}");
-    assert!(out.contains("EXTRA") && out.contains("stray.jsonl"), "{out}");
+    assert!(
+        out.contains("CHANGED") && out.contains("cc_misc.jsonl.gz"),
+        "{out}"
+    );
+    assert!(
+        out.contains("EXTRA") && out.contains("stray.jsonl"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -521,10 +527,21 @@ fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
             .filter_map(|o| o["tokens"].as_u64())
             .sum();
         // Within sampling error of the budget (documents are large, so allow 15%).
-        assert!((85_000..=115_000).contains(&tokens), "{tokens} tokens for a 100000 budget");
+        assert!(
+            (85_000..=115_000).contains(&tokens),
+            "{tokens} tokens for a 100000 budget"
+        );
         let mix = m["stages"].as_array().unwrap().last().unwrap();
-        assert!(mix["by_rule"]["sample"]["documents_dropped"].as_u64().unwrap() > 0);
+        assert!(
+            mix["by_rule"]["sample"]["documents_dropped"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
         kept_by_threads.push((tree(&v.join("documents")), m["outputs"].clone()));
     }
-    assert!(kept_by_threads[0] == kept_by_threads[1], "sampling depends on threads");
+    assert!(
+        kept_by_threads[0] == kept_by_threads[1],
+        "sampling depends on threads"
+    );
 }

@@ -167,10 +167,15 @@ fn dedupe_paragraphs_matches_dolma_except_the_last_span_past_the_text() {
     let exp = lines(Path::new(&format!(
         "{FIX}/data/expected/dedupe-paragraphs.json.gz"
     )));
-    let got: Vec<Value> = ours.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let got: Vec<Value> = ours
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(exp.len(), got.len());
     for (e, g) in exp.iter().zip(&got) {
-        let e = serde_json::to_string(e).unwrap().replace("[5788,5836,1]]", "[5788,5835,1]]");
+        let e = serde_json::to_string(e)
+            .unwrap()
+            .replace("[5788,5836,1]]", "[5788,5835,1]]");
         assert_eq!(e, serde_json::to_string(g).unwrap());
     }
 }
@@ -197,7 +202,10 @@ fn dedupe_paragraph_ngrams_differs_from_dolma_only_where_pinned() {
             1 => {
                 let last = g.as_array().unwrap().last().unwrap().clone();
                 assert_eq!(last, j("[5788, 5835, 1.0]"));
-                assert_eq!(d.as_array().unwrap().last().unwrap(), &j("[5788, 5836, 1.0]"));
+                assert_eq!(
+                    d.as_array().unwrap().last().unwrap(),
+                    &j("[5788, 5836, 1.0]")
+                );
                 let (ng, ne) = (numeric(&g), numeric(&e));
                 assert_eq!(ng.as_array().unwrap()[..42], ne.as_array().unwrap()[..42]);
             }
@@ -236,7 +244,11 @@ fn dedupe_paragraph_ngrams_differs_from_dolma_only_where_pinned() {
 /// same algorithm, and the fixes below are the only differences.
 #[test]
 fn with_dolma_bugs_the_bytes_are_dolmas() {
-    for cfg in ["dedupe-by-url", "dedupe-paragraphs", "dedupe-paragraph-ngrams"] {
+    for cfg in [
+        "dedupe-by-url",
+        "dedupe-paragraphs",
+        "dedupe-paragraph-ngrams",
+    ] {
         let r = run_fixture_with(cfg, 1, |_| {}, true);
         let ours = gunzip(&r.output);
         let dolma = gunzip(Path::new(&format!(

@@ -71,7 +71,9 @@ fn run(c: &Corpus, job: &Job, out_name: &str, threads: usize) -> (Outcome, Vec<S
 }
 
 fn lines(s: &str) -> Vec<Value> {
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// Many keys, a tiny filter (so false positives happen), several shards.
@@ -123,7 +125,11 @@ fn the_first_copy_in_canonical_order_survives() {
         &[doc("a1", "x"), doc("a2", "y"), doc("a3", "x")],
         &[doc("b1", "y"), doc("b2", "z")],
     ]);
-    let j = job(&c, "  documents: {attribute_name: dup, key: $.text}", "f.bin");
+    let j = job(
+        &c,
+        "  documents: {attribute_name: dup, key: $.text}",
+        "f.bin",
+    );
     let (o, out) = run(&c, &j, "d", 2);
     assert_eq!(
         out[0],
@@ -196,7 +202,11 @@ fn four_partitions_add_up_to_one_task() {
 #[test]
 fn read_only_checks_a_prebuilt_filter_without_inserting() {
     let train = corpus(&[&[doc("t1", "secret test question"), doc("t2", "other")]]);
-    let j = job(&train, "  documents: {attribute_name: d, key: $.text}", "f.bin");
+    let j = job(
+        &train,
+        "  documents: {attribute_name: d, key: $.text}",
+        "f.bin",
+    );
     run(&train, &j, "d", 1);
     let filter: PathBuf = train.dir.path().join("f.bin");
     let before = std::fs::read(&filter).unwrap();
@@ -205,7 +215,11 @@ fn read_only_checks_a_prebuilt_filter_without_inserting() {
         doc("x2", "new"),
         doc("x3", "new"),
     ]]);
-    let mut j = job(&data, "  documents: {attribute_name: d, key: $.text}", "unused.bin");
+    let mut j = job(
+        &data,
+        "  documents: {attribute_name: d, key: $.text}",
+        "unused.bin",
+    );
     j.filter_file = filter.clone();
     j.read_only = true;
     let (_, out) = run(&data, &j, "d", 2);
@@ -222,23 +236,44 @@ fn a_bad_key_names_file_and_line() {
         json!({"id": "1", "text": "a", "metadata": {"url": "u"}}),
         json!({"id": "2", "text": "b", "metadata": {"url": 7}}),
     ]]);
-    let j = job(&c, "  documents: {attribute_name: d, key: $.metadata.url}", "f.bin");
+    let j = job(
+        &c,
+        "  documents: {attribute_name: d, key: $.metadata.url}",
+        "f.bin",
+    );
     let (o, out) = run(&c, &j, "d", 1);
     let fatal = o.shards[0].scan.fatal.clone().unwrap();
-    assert!(fatal.ends_with("000.jsonl:2: dedup key `$.metadata.url` is a number, not a string"), "{fatal}");
+    assert!(
+        fatal.ends_with("000.jsonl:2: dedup key `$.metadata.url` is a number, not a string"),
+        "{fatal}"
+    );
     assert!(o.shards[0].output.is_none());
     assert_eq!(out[0], "");
     let c = corpus(&[&[json!({"id": "1", "text": "a"})]]);
-    let j = job(&c, "  documents: {attribute_name: d, key: $.metadata.url}", "f.bin");
+    let j = job(
+        &c,
+        "  documents: {attribute_name: d, key: $.metadata.url}",
+        "f.bin",
+    );
     let (o, _) = run(&c, &j, "d", 1);
-    assert!(o.shards[0].scan.fatal.as_deref().unwrap().contains("000.jsonl:1: dedup key `$.metadata.url` is missing"));
+    assert!(o.shards[0]
+        .scan
+        .fatal
+        .as_deref()
+        .unwrap()
+        .contains("000.jsonl:1: dedup key `$.metadata.url` is missing"));
 }
 
 #[test]
 fn empty_documents_and_paragraphs_as_configured() {
     let docs: &[Value] = &[doc("1", ""), doc("2", "a\n\nb\n\n\nc"), doc("3", "   ")];
     let c = corpus(&[docs]);
-    let (_, out) = run(&c, &job(&c, "  paragraphs: {attribute_name: p}", "f1.bin"), "p1", 1);
+    let (_, out) = run(
+        &c,
+        &job(&c, "  paragraphs: {attribute_name: p}", "f1.bin"),
+        "p1",
+        1,
+    );
     let l = lines(&out[0]);
     // empty text: no attribute at all (as dolma)
     assert_eq!(l[0]["attributes"], json!({}));
@@ -246,7 +281,11 @@ fn empty_documents_and_paragraphs_as_configured() {
     assert_eq!(l[1]["attributes"]["p"], json!([[5, 6, 1], [6, 7, 1]]));
     let (_, out) = run(
         &c,
-        &job(&c, "  paragraphs: {attribute_name: p}\n  skip_empty: true", "f2.bin"),
+        &job(
+            &c,
+            "  paragraphs: {attribute_name: p}\n  skip_empty: true",
+            "f2.bin",
+        ),
         "p2",
         1,
     );
@@ -256,7 +295,11 @@ fn empty_documents_and_paragraphs_as_configured() {
     // documents mode: skipped documents get an empty list, as dolma
     let (_, out) = run(
         &c,
-        &job(&c, "  documents: {attribute_name: d, key: $.text}\n  skip_empty: true", "f3.bin"),
+        &job(
+            &c,
+            "  documents: {attribute_name: d, key: $.text}\n  skip_empty: true",
+            "f3.bin",
+        ),
         "d",
         1,
     );
@@ -267,7 +310,12 @@ fn empty_documents_and_paragraphs_as_configured() {
 
 #[test]
 fn min_words_dedupes_where_dolma_marks_nothing() {
-    let c = corpus(&[&[doc("1", "one two three"), doc("2", "one two three"), doc("3", "one"), doc("4", "one")]]);
+    let c = corpus(&[&[
+        doc("1", "one two three"),
+        doc("2", "one two three"),
+        doc("3", "one"),
+        doc("4", "one"),
+    ]]);
     let m = "  documents: {attribute_name: d, key: $.text}\n  min_words: 2";
     let (o, out) = run(&c, &job(&c, m, "f1.bin"), "a", 1);
     let l = lines(&out[0]);
@@ -278,10 +326,17 @@ fn min_words_dedupes_where_dolma_marks_nothing() {
     j.dolma_bugs = true;
     let (o, out) = run(&c, &j, "b", 1);
     assert_eq!(
-        lines(&out[0]).iter().map(|l| l["attributes"].clone()).collect::<Vec<_>>(),
+        lines(&out[0])
+            .iter()
+            .map(|l| l["attributes"].clone())
+            .collect::<Vec<_>>(),
         [json!({}), json!({}), json!({"d": []}), json!({"d": []})]
     );
-    assert!(o.warnings[0].contains("nothing was marked"), "{:?}", o.warnings);
+    assert!(
+        o.warnings[0].contains("nothing was marked"),
+        "{:?}",
+        o.warnings
+    );
 }
 
 #[test]
@@ -307,12 +362,20 @@ fn multi_character_separators_and_stride() {
     ]]);
     let (_, out) = run(
         &c,
-        &job(&c, "  paragraphs: {attribute_name: p, paragraph_separator: \"\\n\\n\"}", "f1.bin"),
+        &job(
+            &c,
+            "  paragraphs: {attribute_name: p, paragraph_separator: \"\\n\\n\"}",
+            "f1.bin",
+        ),
         "a",
         1,
     );
     assert_eq!(lines(&out[0])[1]["attributes"]["p"], json!([[3, 8, 1]]));
-    let mut j = job(&c, "  paragraphs: {attribute_name: p, paragraph_separator: \"\\n\\n\"}", "f2.bin");
+    let mut j = job(
+        &c,
+        "  paragraphs: {attribute_name: p, paragraph_separator: \"\\n\\n\"}",
+        "f2.bin",
+    );
     j.dolma_bugs = true;
     let (_, out) = run(&c, &j, "b", 1);
     // dolma adds 1 for a 2-character separator (and 1 past the last paragraph here)
@@ -330,19 +393,46 @@ fn multi_character_separators_and_stride() {
 #[test]
 fn configs_that_would_mark_nothing_warn() {
     let c = corpus(&[&[doc("1", "a"), doc("2", "b")]]);
-    let mut j = job(&c, "  documents: {attribute_name: d, key: $.text}", "missing.bin");
+    let mut j = job(
+        &c,
+        "  documents: {attribute_name: d, key: $.text}",
+        "missing.bin",
+    );
     j.read_only = true;
-    assert!(j.warnings()[0].contains("does not exist"), "{:?}", j.warnings());
+    assert!(
+        j.warnings()[0].contains("does not exist"),
+        "{:?}",
+        j.warnings()
+    );
     let (o, _) = run(&c, &j, "a", 1);
-    assert!(o.warnings[0].contains("none of the 2 keys is in the read-only filter"), "{:?}", o.warnings);
+    assert!(
+        o.warnings[0].contains("none of the 2 keys is in the read-only filter"),
+        "{:?}",
+        o.warnings
+    );
     let j = job(&c, "  documents: {attribute_name: d, key: $.id}", "f.bin");
     assert!(j.warnings().iter().any(|w| w.contains("$.id")));
     let (o, _) = run(&c, &j, "b", 1);
-    assert!(o.warnings[0].contains("each of the 2 keys occurs once"), "{:?}", o.warnings);
-    let j = job(&c, "  documents: {attribute_name: d, key: $.text}\n  min_length: 5", "g.bin");
+    assert!(
+        o.warnings[0].contains("each of the 2 keys occurs once"),
+        "{:?}",
+        o.warnings
+    );
+    let j = job(
+        &c,
+        "  documents: {attribute_name: d, key: $.text}\n  min_length: 5",
+        "g.bin",
+    );
     let (o, _) = run(&c, &j, "c", 1);
-    assert!(o.warnings[0].contains("all 2 keys were skipped"), "{:?}", o.warnings);
+    assert!(
+        o.warnings[0].contains("all 2 keys were skipped"),
+        "{:?}",
+        o.warnings
+    );
     // an existing filter with insertion: everything seen before is a duplicate
     let j = job(&c, "  documents: {attribute_name: d, key: $.id}", "f.bin");
-    assert!(j.warnings().iter().any(|w| w.contains("exists and keeps its keys")));
+    assert!(j
+        .warnings()
+        .iter()
+        .any(|w| w.contains("exists and keeps its keys")));
 }

@@ -415,7 +415,16 @@ pub fn mix_unit(
     };
     let mut writer: Option<JsonlWriter> = None;
     for input in &unit.inputs {
-        if !mix_input(storage, unit, input, stream, &rules, &mut writer, &mut rep, progress) {
+        if !mix_input(
+            storage,
+            unit,
+            input,
+            stream,
+            &rules,
+            &mut writer,
+            &mut rep,
+            progress,
+        ) {
             return rep;
         }
     }
@@ -453,7 +462,8 @@ fn mix_input(
                 return false;
             }
             Err(e) => {
-                rep.scan.record(format!("{e} (attributes for {doc_path})"), true);
+                rep.scan
+                    .record(format!("{e} (attributes for {doc_path})"), true);
                 return false;
             }
         }
@@ -558,8 +568,16 @@ fn mix_input(
             continue;
         }
         progress.advance(1, doc.text.len() as u64);
-        match process_document(doc, &mut attrs_buf, stream, rules, &mut edits, provenance, line, rep)
-        {
+        match process_document(
+            doc,
+            &mut attrs_buf,
+            stream,
+            rules,
+            &mut edits,
+            provenance,
+            line,
+            rep,
+        ) {
             Ok(None) => {}
             Ok(Some(value)) => {
                 if writer.is_none() {
@@ -701,7 +719,26 @@ fn process_document(
             }
         }
         if !edits.is_empty() {
-            let new_text = apply(text, edits).map_err(|e| DocError::Plain(e.to_string()))?;
+            let new_text = match apply(text, edits) {
+                Ok(t) => t,
+                Err(e) => {
+                    let selected = stream
+                        .replacers
+                        .get(e.replacer)
+                        .and_then(|r| r.selected(&mut view));
+                    let err = crate::replace::SpanError {
+                        replacer: e.replacer,
+                        selector: stream
+                            .replacers
+                            .get(e.replacer)
+                            .map(|r| r.source().to_string())
+                            .unwrap_or_default(),
+                        message: e.to_string(),
+                        selected,
+                    };
+                    return Err(DocError::Span(err, value.get("attributes").cloned()));
+                }
+            };
             drop(view);
             if let Some(t) = value.get_mut("text") {
                 if t.as_str() != Some(new_text.as_str()) {

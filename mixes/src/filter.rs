@@ -170,7 +170,9 @@ fn compact(message: &str) -> String {
         if t.is_empty() || t.starts_with("-->") || t.starts_with('|') || t.starts_with('^') {
             continue;
         }
-        if t.split_once(" | ").is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit())) {
+        if t.split_once(" | ")
+            .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+        {
             continue;
         }
         out.push(t.trim_start_matches("= "));
@@ -248,8 +250,7 @@ impl JqProgram {
             }
             // Checked in `new`; a failure here cannot happen, an empty filter is harmless.
             let compiled = Rc::new(compile_jq(&self.source, "").unwrap_or_default());
-            c.borrow_mut()
-                .insert(self.source.clone(), compiled.clone());
+            c.borrow_mut().insert(self.source.clone(), compiled.clone());
             compiled
         });
         f(&filter)
@@ -530,13 +531,17 @@ mod tests {
     }
 
     fn keep(f: &DocFilter, doc: &Value) -> Result<bool, String> {
-        f.decide(&mut DocView::new(doc)).map(|d| d == Decision::Keep)
+        f.decide(&mut DocView::new(doc))
+            .map(|d| d == Decision::Keep)
     }
 
     #[test]
     fn jsonpath_filters_an_object_like_dolma() {
         // jsonpath-rust 0.3: a filter on an object tests the object itself.
-        let f = jsonpath(&["$.metadata[?(@.length < 10000)]"], &["$.metadata[?(@.length < 500)]"]);
+        let f = jsonpath(
+            &["$.metadata[?(@.length < 10000)]"],
+            &["$.metadata[?(@.length < 500)]"],
+        );
         assert!(keep(&f, &json!({"metadata": {"length": 5000}})).unwrap());
         assert!(!keep(&f, &json!({"metadata": {"length": 20000}})).unwrap());
         assert!(!keep(&f, &json!({"metadata": {"length": 100}})).unwrap());
@@ -563,8 +568,16 @@ mod tests {
     #[test]
     fn dolma_jq_tests() {
         let doc = json!({"attributes": {"foo": "bar", "baz": "qux"}});
-        assert!(keep(&jq(&[".attributes.foo"], &[r#".attributes.baz == "quac""#]), &doc).unwrap());
-        assert!(!keep(&jq(&[".attributes.foo"], &[r#".attributes.baz == "qux""#]), &doc).unwrap());
+        assert!(keep(
+            &jq(&[".attributes.foo"], &[r#".attributes.baz == "quac""#]),
+            &doc
+        )
+        .unwrap());
+        assert!(!keep(
+            &jq(&[".attributes.foo"], &[r#".attributes.baz == "qux""#]),
+            &doc
+        )
+        .unwrap());
         let doc = json!({"attributes": {"foo": [1.0, 2.0, 3.0], "baz": [4.0, 5.0]}});
         assert!(keep(&jq(&[".attributes.foo | length >= 3"], &[]), &doc).unwrap());
         assert!(keep(&jq(&[".attributes.foo | add >= 6"], &[]), &doc).unwrap());
@@ -615,7 +628,11 @@ mod tests {
     fn errors_point_into_the_expression() {
         let cfg = FilterConfig {
             include: vec!["$.ok".into()],
-            exclude: vec!["$.a".into(), "$.b".into(), "$.metadata[?(@.length <)]".into()],
+            exclude: vec![
+                "$.a".into(),
+                "$.b".into(),
+                "$.metadata[?(@.length <)]".into(),
+            ],
             syntax: FilterSyntax::Jsonpath,
         };
         let errs = DocFilter::new(Some(&cfg), "streams[0].filter").unwrap_err();
@@ -623,7 +640,10 @@ mod tests {
         assert_eq!(errs[0].field, "streams[0].filter.exclude[2]");
         assert!(errs[0].position.is_some(), "{errs:?}");
         let text = errs[0].to_string();
-        assert!(text.starts_with("streams[0].filter.exclude[2]: invalid JSONPath"), "{text}");
+        assert!(
+            text.starts_with("streams[0].filter.exclude[2]: invalid JSONPath"),
+            "{text}"
+        );
 
         let cfg = FilterConfig {
             include: vec![".x | sum".into(), ".a | (".into()],

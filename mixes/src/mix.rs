@@ -387,7 +387,9 @@ mod tests {
     #[test]
     fn budgets_are_met_to_within_one_document() {
         let s = Sampling::from_rate(1.0, 3);
-        let docs: Vec<(String, u64)> = (0..5000u64).map(|i| (format!("d{i}"), 1 + i % 997)).collect();
+        let docs: Vec<(String, u64)> = (0..5000u64)
+            .map(|i| (format!("d{i}"), 1 + i % 997))
+            .collect();
         let mut draws: Vec<(f64, u64)> = docs
             .iter()
             .enumerate()
@@ -401,7 +403,10 @@ mod tests {
                 .enumerate()
                 .map(|(i, (id, t))| u64::from(b.copies(id, i as u64 + 1).0) * t)
                 .sum();
-            assert!(got >= target && got < target + 997, "target {target}, got {got}");
+            assert!(
+                got >= target && got < target + 997,
+                "target {target}, got {got}"
+            );
         }
         draws.clear();
         assert_eq!(Sampling::for_budget(10, &mut draws, 3).rate(), 0.0);

@@ -114,6 +114,19 @@ impl SpanReplacer {
         }
     }
 
+    /// The span selector as written.
+    pub fn source(&self) -> &str {
+        self.selector.source()
+    }
+
+    /// What the selector picks in `doc` (error reports only).
+    pub fn selected(&self, doc: &mut DocView) -> Option<Value> {
+        match &self.selector {
+            Selector::JsonPath(p) => Some(p.select(doc.json).value().clone()),
+            Selector::Jq(p) => p.select(doc.jq()).ok(),
+        }
+    }
+
     fn error(&self, message: String, selected: Option<&Value>) -> SpanError {
         SpanError {
             replacer: self.index,
@@ -389,7 +402,11 @@ mod tests {
             vec![edit(13, 17, 0, "X"), edit(0, 2, 1, "{}{}")],
             vec![edit(30, n, 0, "[{}]")],
             vec![edit(0, n, 0, "")],
-            vec![edit(0, 10, 0, "A"), edit(2, 4, 1, "B"), edit(10, 12, 0, "C")],
+            vec![
+                edit(0, 10, 0, "A"),
+                edit(2, 4, 1, "B"),
+                edit(10, 12, 0, "C"),
+            ],
             vec![edit(3, 9, 0, "A"), edit(3, 5, 1, "B")],
             vec![edit(1, 2, 0, "a"), edit(2, 3, 0, "b"), edit(3, 4, 0, "")],
         ];
@@ -411,7 +428,13 @@ mod tests {
         assert_eq!(apply("abcdefghij", &mut e).unwrap(), "abghij");
     }
 
-    fn replacer(span: &str, syntax: FilterSyntax, min: Option<f64>, max: Option<f64>, r: &str) -> SpanReplacer {
+    fn replacer(
+        span: &str,
+        syntax: FilterSyntax,
+        min: Option<f64>,
+        max: Option<f64>,
+        r: &str,
+    ) -> SpanReplacer {
         let cfg = SpanReplacementConfig {
             span: span.into(),
             min_score: min,
@@ -433,23 +456,49 @@ mod tests {
     fn selects_by_score_with_exclusive_max() {
         let doc = json!({"text": "0123456789", "attributes": {"s": [[0, 2, 0.5], [2, 4, 0.9], [4, 6, 0.1]]}});
         for syntax in [FilterSyntax::Jsonpath, FilterSyntax::Jq] {
-            let sel = if syntax == FilterSyntax::Jq { ".attributes.s" } else { "$.attributes.s" };
+            let sel = if syntax == FilterSyntax::Jq {
+                ".attributes.s"
+            } else {
+                "$.attributes.s"
+            };
             let r = replacer(sel, syntax, Some(0.5), Some(0.9), "x");
             let got = collect(&r, &doc).unwrap();
             assert_eq!(got, vec![edit(0, 2, 0, "x")], "{syntax:?}");
         }
-        let r = replacer("$.attributes.missing", FilterSyntax::Jsonpath, Some(0.5), None, "x");
+        let r = replacer(
+            "$.attributes.missing",
+            FilterSyntax::Jsonpath,
+            Some(0.5),
+            None,
+            "x",
+        );
         assert!(collect(&r, &doc).unwrap().is_empty());
     }
 
     #[test]
     fn jq_replacement_reads_the_document() {
-        let doc = json!({"text": "abcdef", "metadata": {"p": "<P>"}, "attributes": {"s": [[1, 3, 1.0]]}});
-        let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "$.metadata.p");
+        let doc =
+            json!({"text": "abcdef", "metadata": {"p": "<P>"}, "attributes": {"s": [[1, 3, 1.0]]}});
+        let r = replacer(
+            "$.attributes.s",
+            FilterSyntax::Jsonpath,
+            Some(0.5),
+            None,
+            "$.metadata.p",
+        );
         let mut e = collect(&r, &doc).unwrap();
         assert_eq!(apply("abcdef", &mut e).unwrap(), "a<P>def");
-        let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "$.metadata");
-        assert!(collect(&r, &doc).unwrap_err().message.contains("not a string"));
+        let r = replacer(
+            "$.attributes.s",
+            FilterSyntax::Jsonpath,
+            Some(0.5),
+            None,
+            "$.metadata",
+        );
+        assert!(collect(&r, &doc)
+            .unwrap_err()
+            .message
+            .contains("not a string"));
     }
 
     #[test]
@@ -464,12 +513,24 @@ mod tests {
             json!({"text": "abc", "attributes": {"s": [[0, 4, 1.0]]}}),
             json!({"text": "abc", "attributes": {"s": [[2, 1, 1.0]]}}),
         ] {
-            let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "");
+            let r = replacer(
+                "$.attributes.s",
+                FilterSyntax::Jsonpath,
+                Some(0.5),
+                None,
+                "",
+            );
             assert!(collect(&r, &bad).is_err(), "{bad}");
         }
         // out of range but not selected: not an error
         let doc = json!({"text": "abc", "attributes": {"s": [[0, 9, 0.1]]}});
-        let r = replacer("$.attributes.s", FilterSyntax::Jsonpath, Some(0.5), None, "");
+        let r = replacer(
+            "$.attributes.s",
+            FilterSyntax::Jsonpath,
+            Some(0.5),
+            None,
+            "",
+        );
         assert!(collect(&r, &doc).unwrap().is_empty());
         // empty spans are ignored
         let doc = json!({"text": "abc", "attributes": {"s": [[1, 1, 1.0]]}});

@@ -77,7 +77,11 @@ const GOLDENS: [(&str, &str, &str); 5] = [
     ("email-spans.json", "email-spans", "email-spans"),
     ("email-spans-jq.yaml", "email-spans-jq", "email-spans-jq"),
     ("filter-by-spans.json", "filter-by-spans", "filter-by-spans"),
-    ("paragraph-spans.json", "remove-paragraphs", "paragraph-spans"),
+    (
+        "paragraph-spans.json",
+        "remove-paragraphs",
+        "paragraph-spans",
+    ),
 ];
 
 #[test]
@@ -129,7 +133,10 @@ fn drop_counts_name_the_rule() {
         rules,
         [
             ("filter.exclude[0] $.metadata[?(@.length < 500)]", 1),
-            ("filter.exclude[1] $.attributes[?(@.pii.too_much_pii == true)]", 1),
+            (
+                "filter.exclude[1] $.attributes[?(@.pii.too_much_pii == true)]",
+                1
+            ),
             ("filter.exclude[2] $.attributes[?(@.toxicity > 0.8)]", 1),
             ("filter.include", 1)
         ]
@@ -162,7 +169,12 @@ impl Data {
     fn docs(&self, rel: &str, texts: &[(&str, &str)]) -> String {
         let body: String = texts
             .iter()
-            .map(|(id, t)| format!("{}\n", serde_json::json!({"id": id, "text": t, "source": "s"})))
+            .map(|(id, t)| {
+                format!(
+                    "{}\n",
+                    serde_json::json!({"id": id, "text": t, "source": "s"})
+                )
+            })
             .collect();
         self.write(rel, &body)
     }
@@ -211,10 +223,16 @@ fn missing_attribute_file_is_an_error() {
 #[test]
 fn short_and_long_attribute_files_are_errors() {
     let d = Data::new();
-    let doc = d.docs("documents/a.jsonl", &[("1", "one"), ("2", "two"), ("3", "three")]);
+    let doc = d.docs(
+        "documents/a.jsonl",
+        &[("1", "one"), ("2", "two"), ("3", "three")],
+    );
     let a = d.write("attributes/t/a.jsonl", &(attr("1", 0.1) + &attr("2", 0.9)));
     let err = failure(&d.config(FILTER));
-    assert!(err.contains(&a) && err.contains(&doc) && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains(&a) && err.contains(&doc) && err.contains("line 3"),
+        "{err}"
+    );
     assert!(err.contains("fewer lines"), "{err}");
 
     let a = d.write(
@@ -222,7 +240,10 @@ fn short_and_long_attribute_files_are_errors() {
         &(attr("1", 0.1) + &attr("2", 0.9) + &attr("3", 0.1) + &attr("4", 0.1)),
     );
     let err = failure(&d.config(FILTER));
-    assert!(err.contains(&format!("{a}:4")) && err.contains(&doc), "{err}");
+    assert!(
+        err.contains(&format!("{a}:4")) && err.contains(&doc),
+        "{err}"
+    );
     assert!(err.contains("more lines"), "{err}");
 }
 
@@ -232,7 +253,10 @@ fn id_mismatch_is_an_error() {
     let doc = d.docs("documents/a.jsonl", &[("1", "one"), ("2", "two")]);
     let a = d.write("attributes/t/a.jsonl", &(attr("1", 0.1) + &attr("X", 0.9)));
     let err = failure(&d.config(FILTER));
-    assert!(err.contains(&format!("{a}:2")) && err.contains(&format!("{doc}:2")), "{err}");
+    assert!(
+        err.contains(&format!("{a}:2")) && err.contains(&format!("{doc}:2")),
+        "{err}"
+    );
     assert!(err.contains("does not match"), "{err}");
 }
 
@@ -299,7 +323,10 @@ fn thread_count_does_not_change_a_byte() {
             .map(|i| {
                 (
                     format!("f{f}-{i}"),
-                    format!("document {i} of file {f} with some words {}", "x ".repeat(i)),
+                    format!(
+                        "document {i} of file {f} with some words {}",
+                        "x ".repeat(i)
+                    ),
                 )
             })
             .collect();
@@ -336,7 +363,13 @@ fn thread_count_does_not_change_a_byte() {
     let first = lines(&format!("{}/one/s-0000.jsonl.gz", d.root()));
     let v: Value = serde_json::from_str(&first[0]).unwrap();
     assert_eq!(v["metadata"]["provenance"], "00.jsonl:1");
-    assert_eq!(v["text"], "<d>ocument 0 of file 0 with some words ");
+    assert_eq!(v["text"], "document 0 of file 0 with some words ");
+    let v: Value = serde_json::from_str(&first[3]).unwrap();
+    assert_eq!(v["metadata"]["provenance"], "00.jsonl:4");
+    assert_eq!(
+        v["text"],
+        format!("<d>ocument 3 of file 0 with some words {}", "x ".repeat(3))
+    );
 }
 
 #[test]
@@ -345,17 +378,27 @@ fn packing_follows_input_sizes_and_names_every_shard_jsonl() {
     for f in 0..5 {
         d.write(
             &format!("documents/{f}.jsonl"),
-            &format!("{}\n", serde_json::json!({"id": f.to_string(), "text": "y".repeat(100)})),
+            &format!(
+                "{}\n",
+                serde_json::json!({"id": f.to_string(), "text": "y".repeat(100)})
+            ),
         );
     }
     let mut cfg = d.config("    filter: {exclude: [$.nothing]}\n");
-    let size = std::fs::metadata(format!("{}/documents/0.jsonl", d.root())).unwrap().len();
+    let size = std::fs::metadata(format!("{}/documents/0.jsonl", d.root()))
+        .unwrap()
+        .len();
     // two inputs fit, a third would exceed
     cfg.streams[0].output.max_size_in_bytes = 2 * size + 1;
     let units = plan(&LocalStorage, &cfg).unwrap();
     let shape: Vec<(String, usize)> = units
         .iter()
-        .map(|u| (u.output.rsplit('/').next().unwrap().to_string(), u.inputs.len()))
+        .map(|u| {
+            (
+                u.output.rsplit('/').next().unwrap().to_string(),
+                u.inputs.len(),
+            )
+        })
         .collect();
     assert_eq!(
         shape,
@@ -370,7 +413,10 @@ fn packing_follows_input_sizes_and_names_every_shard_jsonl() {
     // shuffle: false keeps each input's path below documents/
     cfg.shuffle = false;
     let units = plan(&LocalStorage, &cfg).unwrap();
-    assert_eq!(units[0].output, format!("{}/out/documents/0.jsonl", d.root()));
+    assert_eq!(
+        units[0].output,
+        format!("{}/out/documents/0.jsonl", d.root())
+    );
 }
 
 #[test]
@@ -386,10 +432,12 @@ fn provenance_keeps_subdirectories_apart() {
     let reps = run(&cfg, 1);
     let got: Vec<String> = lines(&reps[0].0)
         .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["metadata"]["provenance"]
-            .as_str()
-            .unwrap()
-            .to_string())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["metadata"]["provenance"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(got, ["a/000.jsonl:1", "b/000.jsonl:1"]);
 }
