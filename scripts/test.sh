@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 echo "== fmt";    cargo fmt --all --check
 echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== models"; ./scripts/fetch-models.sh models
+echo "== chromium (the report test renders HTML in it)"
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update && apt-get install -y --no-install-recommends chromium
+fi
+echo "== s3 server"  # SeaweedFS for tests/s3.rs (endpoint and credentials in the env)
+S3_DIR=$(mktemp -d)
+trap './scripts/s3-server.sh stop "$S3_DIR"; rm -rf "$S3_DIR"' EXIT
+eval "$(./scripts/s3-server.sh start "$S3_DIR")"
 echo "== tests";  LOAM_MODELS_DIR="$PWD/models" cargo test --workspace --release --locked
 echo "== quickstart"
 rm -rf out/quickstart

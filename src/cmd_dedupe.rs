@@ -39,6 +39,23 @@ fn describe(job: &Job) -> String {
 /// inputs and outputs, and any warning, before any work.
 pub fn plan(path: &Path) -> Result<()> {
     let (cfg, _raw) = load::<DedupeConfig>(path)?;
+    if let Some(m) = &cfg.dedupe.minhash {
+        let k = m.num_bands * m.rows_per_band;
+        println!(
+            "mode: MinHash near-duplicates ({:?} {}-grams, {} bands x {} rows)",
+            m.shingle, m.ngram_length, m.num_bands, m.rows_per_band
+        );
+        println!(
+            "memory: {} bytes of signature per document, plus {} band keys",
+            8 * k,
+            m.num_bands
+        );
+        println!(
+            "candidate at 50% odds from similarity {:.2}",
+            (1.0 / m.num_bands as f64).powf(1.0 / m.rows_per_band as f64)
+        );
+        return Ok(());
+    }
     let job = job_of(&cfg)?;
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
     let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
@@ -96,6 +113,9 @@ pub fn plan(path: &Path) -> Result<()> {
 pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
     let (cfg, raw) = load::<DedupeConfig>(path)?;
+    if cfg.dedupe.minhash.is_some() {
+        return minhash(path, &cfg, raw, opts, started);
+    }
     let job = job_of(&cfg)?;
     let d = &cfg.dedupe;
     let name = d
@@ -217,6 +237,116 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
             bytes_out,
             by_rule,
             ran,
+            units.len(),
+        )],
+        failures,
+        manifest: None,
+        elapsed: started.elapsed(),
+        threads: exec.threads(),
+    })
+}
+
+/// The loam-only `dedupe.minhash` mode.
+fn minhash(
+    path: &Path,
+    cfg: &DedupeConfig,
+    raw: Value,
+    opts: RunOptions,
+    started: Instant,
+) -> Result<Outcome> {
+    let Some(m) = &cfg.dedupe.minhash else {
+        return Err(usage("dedupe.minhash: missing"));
+    };
+    let name = cfg
+        .dedupe
+        .effective_name()
+        .unwrap_or(m.attribute_name.as_str())
+        .to_string();
+    let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let units: Vec<DedupUnit> = inputs
+        .iter()
+        .map(|p| {
+            Ok(DedupUnit {
+                input: p.clone(),
+                output: derived(p, &name)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let mut normalized = raw;
+    if let Value::Object(o) = &mut normalized {
+        for k in DedupeConfig::runtime_keys() {
+            o.remove(*k);
+        }
+    }
+    let fp = fingerprint(&json!({
+        "stage": "dedupe", "loam": loam_pipeline::VERSION, "config": normalized, "inputs": inputs,
+    }));
+    let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
+    let states: Vec<RunState> = outputs
+        .iter()
+        .map(|o| state_for(storage, o, "dedupe", &fp, opts.overwrite))
+        .collect();
+    check_all(&states, &outputs)?;
+    let threads = if opts.threads > 0 {
+        opts.threads
+    } else {
+        cfg.processes
+    };
+    let exec = Executor::new(threads)?;
+    for (s, o) in states.iter().zip(&outputs) {
+        s.start(o)?;
+    }
+    let bar = ui::stage_bar("dedupe");
+    let out = loam_dedup::minhash::run(storage, &units, m, &m.attribute_name, &exec, &bar);
+    bar.finish_and_clear();
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    let (mut docs, mut bytes, mut dups, mut dup_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let mut failures = Vec::new();
+    for (k, rep) in out.shards.into_iter().enumerate() {
+        match (&rep.output, rep.scan.failed()) {
+            (Some(o), false) => {
+                let info = json!({
+                    "documents": rep.scan.documents, "text_bytes": rep.scan.text_bytes,
+                    "duplicate_documents": rep.duplicates, "duplicate_document_bytes": rep.duplicate_bytes,
+                });
+                states[k].done(&outputs[k], Some(o), info)?;
+                docs += rep.scan.documents;
+                bytes += rep.scan.text_bytes;
+                dups += rep.duplicates;
+                dup_bytes += rep.duplicate_bytes;
+            }
+            _ => failures.push(Failure::new(
+                "dedupe",
+                &units[k].input,
+                ui::scan_errors(&rep.scan),
+            )),
+        }
+    }
+    let mut by_rule = BTreeMap::new();
+    by_rule.insert(
+        m.attribute_name.clone(),
+        RuleCounts {
+            documents_dropped: dups,
+            text_bytes_dropped: dup_bytes,
+        },
+    );
+    Ok(Outcome {
+        title: format!("loam dedupe ({})", path.display()),
+        shards: inputs.len(),
+        stages: vec![StageLine::new(
+            format!(
+                "dedupe {name}: MinHash near-duplicates ({} clusters)",
+                out.clusters
+            ),
+            docs,
+            docs - dups,
+            bytes,
+            bytes - dup_bytes,
+            by_rule,
+            units.len(),
             units.len(),
         )],
         failures,

@@ -1,8 +1,12 @@
 //! The `loam` command line.
 
 mod cmd_dedupe;
+mod cmd_explain;
 mod cmd_manifest;
 mod cmd_mix;
+mod cmd_report;
+mod cmd_slurm;
+mod cmd_stat;
 mod dolma_cmds;
 mod pipeline_config;
 mod run;
@@ -70,6 +74,15 @@ enum Command {
         /// Same as the positional argument.
         #[arg(short, long, conflicts_with = "pipeline")]
         config: Option<PathBuf>,
+        /// Run only this stage (cluster tasks); earlier stages must be complete.
+        #[arg(long, value_enum)]
+        stage: Option<run::Stage>,
+        /// This task's index among --world tasks (needs --stage).
+        #[arg(long, default_value_t = 0, requires = "stage")]
+        rank: usize,
+        /// Number of tasks sharing the stage's units (needs --stage).
+        #[arg(long, default_value_t = 1, requires = "stage")]
+        world: usize,
     },
     /// Tag documents with a dolma `tag` config.
     Tag {
@@ -103,6 +116,60 @@ enum Command {
     },
     /// List the built-in taggers.
     Taggers,
+    /// One document's story: source, attributes, every rule with value and threshold.
+    Explain {
+        /// Mix directory (or a dolma tree with documents/ and attributes/).
+        mix: PathBuf,
+        /// Document id.
+        id: String,
+    },
+    /// Show documents one rule removed, with the spans that triggered it highlighted.
+    Sample {
+        /// Mix directory.
+        mix: PathBuf,
+        /// Rule name (as in the config and the summary).
+        #[arg(long)]
+        rule: String,
+        /// How many.
+        #[arg(short, default_value_t = 5)]
+        n: usize,
+        /// Seed of the (deterministic) choice.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// A self-contained HTML report of a mix (or of two mixes, compared).
+    Report {
+        /// Mix directory (with manifest.json), or a dolma tree with attributes/.
+        mix: PathBuf,
+        /// A second mix to compare with.
+        mix_b: Option<PathBuf>,
+        /// Output HTML file.
+        #[arg(short, long, default_value = "report.html")]
+        output: PathBuf,
+    },
+    /// Attribute histograms, dolma `stat` compatible (`summaries.jsonl.gz`).
+    Stat {
+        /// dolma analyzer config (attributes, report, bins, regex).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Attribute files, directories or globs (replaces the config's).
+        #[arg(long, num_args = 1..)]
+        attributes: Vec<String>,
+        /// Directory for summaries.jsonl.gz.
+        #[arg(long)]
+        report: Option<String>,
+        /// Histogram bins (default 1000).
+        #[arg(long)]
+        bins: Option<usize>,
+        /// Only attribute names containing this (`a|b` for alternatives).
+        #[arg(long)]
+        regex: Option<String>,
+    },
+    /// Run a pipeline on Slurm: chained job arrays, one per stage.
+    Slurm {
+        #[command(subcommand)]
+        action: SlurmAction,
+    },
     /// Check or compare mixes through their manifests.
     Manifest {
         #[command(subcommand)]
@@ -115,6 +182,32 @@ enum Command {
         /// Where to rebuild (default: out/reproduce-<content id>).
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlurmAction {
+    /// Write and submit one job array per stage, chained with afterok.
+    Submit {
+        /// Pipeline config.
+        pipeline: PathBuf,
+        /// Tasks per array.
+        #[arg(long, default_value_t = 4)]
+        tasks: usize,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Memory per task (e.g. 8G).
+        #[arg(long)]
+        mem: Option<String>,
+        /// Time limit per task (e.g. 04:00:00).
+        #[arg(long)]
+        time: Option<String>,
+    },
+    /// Queue state and completed units per stage.
+    Status {
+        /// Pipeline config.
+        pipeline: PathBuf,
     },
 }
 
@@ -138,6 +231,12 @@ enum ManifestAction {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`loam sample … | head`) like other Unix tools, instead
+    // of panicking on the next write.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -146,13 +245,26 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let opts = run::RunOptions {
+    let mut opts = run::RunOptions {
         threads: cli.threads,
         overwrite: cli.overwrite,
+        part: run::Part::default(),
     };
     let result = match cli.command {
-        Command::Run { pipeline, config } => match pipeline.or(config) {
-            Some(p) => run::run_pipeline(&p, opts).map(Some),
+        Command::Run {
+            pipeline,
+            config,
+            stage,
+            rank,
+            world,
+        } => match pipeline.or(config) {
+            Some(_) if world == 0 || rank >= world => Err(anyhow::Error::new(UsageError(format!(
+                "--rank {rank} must be below --world {world}"
+            )))),
+            Some(p) => {
+                opts.part = run::Part { stage, rank, world };
+                run::run_pipeline(&p, opts).map(Some)
+            }
             None => Err(anyhow::Error::new(UsageError(
                 "no pipeline config given".into(),
             ))),
@@ -170,6 +282,29 @@ fn main() -> ExitCode {
         ))),
         Command::Mix { config } => cmd_mix::mix(&config, opts).map(Some),
         Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
+        Command::Slurm {
+            action:
+                SlurmAction::Submit {
+                    pipeline,
+                    tasks,
+                    partition,
+                    mem,
+                    time,
+                },
+        } => cmd_slurm::submit(
+            &pipeline,
+            &cmd_slurm::SubmitOptions {
+                tasks,
+                threads: cli.threads,
+                partition,
+                mem,
+                time,
+            },
+        )
+        .map(|_| None),
+        Command::Slurm {
+            action: SlurmAction::Status { pipeline },
+        } => cmd_slurm::status(&pipeline).map(|_| None),
         Command::Manifest {
             action: ManifestAction::Verify { dir, outputs_only },
         } => match cmd_manifest::verify(&dir, outputs_only, cli.threads) {
@@ -187,6 +322,30 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Explain { mix, id } => cmd_explain::explain(&mix, &id).map(|_| None),
+        Command::Sample { mix, rule, n, seed } => {
+            cmd_explain::sample(&mix, &rule, n, seed).map(|_| None)
+        }
+        Command::Report { mix, mix_b, output } => {
+            cmd_report::report(&mix, mix_b.as_deref(), &output, cli.threads).map(|_| None)
+        }
+        Command::Stat {
+            config,
+            attributes,
+            report,
+            bins,
+            regex,
+        } => cmd_stat::stat(
+            cmd_stat::StatArgs {
+                config,
+                attributes,
+                report,
+                bins,
+                regex,
+            },
+            cli.threads,
+        )
+        .map(|_| None),
         Command::Taggers => {
             for n in loam_filters::registry::names() {
                 println!("{n}");

@@ -28,6 +28,61 @@ pub struct RunOptions {
     pub threads: usize,
     /// Replace outputs made by another config.
     pub overwrite: bool,
+    /// Which part of a pipeline this process runs (cluster tasks).
+    pub part: Part,
+}
+
+/// A pipeline stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// Taggers.
+    Tag,
+    /// Document dedup.
+    Dedupe,
+    /// The mix.
+    Mix,
+}
+
+/// The share of a pipeline one process runs: every stage (the default), or one stage's
+/// units `i` with `i % world == rank`. Units are whole shards and deterministic, so any split
+/// gives the same bytes; a final run without `--stage` finds every unit done and writes the
+/// manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Only this stage, or all of them.
+    pub stage: Option<Stage>,
+    /// This task's index.
+    pub rank: usize,
+    /// Number of tasks.
+    pub world: usize,
+}
+
+impl Default for Part {
+    fn default() -> Self {
+        Part {
+            stage: None,
+            rank: 0,
+            world: 1,
+        }
+    }
+}
+
+impl Part {
+    /// Whether this process does `stage`'s work (otherwise it only reads its results).
+    fn runs(&self, stage: Stage) -> bool {
+        self.stage.is_none_or(|s| s == stage)
+    }
+    /// Whether unit `i` is this process's.
+    fn mine(&self, i: usize) -> bool {
+        i % self.world.max(1) == self.rank
+    }
+}
+
+/// An earlier stage's results are needed but some of its units are not done.
+fn incomplete(stage: &str, missing: usize) -> anyhow::Error {
+    anyhow::Error::new(crate::UsageError(format!(
+        "stage `{stage}` is not complete ({missing} unit(s) not done); run `loam run … --stage {stage}` (or without --stage) first"
+    )))
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -57,6 +112,7 @@ struct MixInfo {
     by_rule: BTreeMap<String, RuleCounts>,
     attributes: Vec<AttributeInput>,
     ledger: Option<(String, FileDigest, u64)>,
+    index: Option<(String, FileDigest, u64)>,
 }
 
 /// One shard's path through the stages.
@@ -125,6 +181,26 @@ fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
     Ok(rels)
 }
 
+/// The outcome of a run that stopped after one stage (a cluster task).
+fn partial(
+    name: &str,
+    shards: &[Shard],
+    stages: Vec<StageLine>,
+    failures: Vec<Failure>,
+    started: Instant,
+    threads: usize,
+) -> Outcome {
+    Outcome {
+        title: format!("loam run {name} (one stage)"),
+        shards: shards.len(),
+        stages,
+        failures,
+        manifest: None,
+        elapsed: started.elapsed(),
+        threads,
+    }
+}
+
 /// Runs a pipeline config. Returns whether every shard succeeded.
 pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
@@ -185,9 +261,13 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);
         let outputs: Vec<String> = rels.iter().map(|r| format!("{dir}/{r}")).collect();
         let st = statuses(&state, &outputs).map_err(refuse)?;
+        let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
+        if !opts.part.runs(Stage::Tag) && pending > 0 {
+            return Err(incomplete("tag", pending));
+        }
         let bar = ui::stage_bar("tag");
         let todo: Vec<usize> = (0..shards.len())
-            .filter(|&i| matches!(st[i], UnitStatus::Todo))
+            .filter(|&i| matches!(st[i], UnitStatus::Todo) && opts.part.mine(i))
             .collect();
         let results = exec.map(&todo, |&i| {
             if let Err(e) = state.start(&outputs[i]) {
@@ -259,6 +339,17 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         attr_dirs.push(("tag".into(), tcfg.experiment.clone()));
     }
 
+    if opts.part.stage == Some(Stage::Tag) {
+        return Ok(partial(
+            &cfg.name,
+            &shards,
+            stage_lines,
+            failures,
+            started,
+            exec.threads(),
+        ));
+    }
+
     // ---- dedupe ----
     let mut dedupe_fp = String::new();
     if let Some(dcfg) = &cfg.dedupe {
@@ -281,8 +372,15 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
         let st = statuses(&state, &outputs).map_err(refuse)?;
         let all_done = st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
+        if !all_done && !opts.part.runs(Stage::Dedupe) {
+            let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
+            return Err(incomplete("dedupe", pending));
+        }
         let mut ran = 0;
-        if all_done {
+        // Dedupe is one global decision: with several tasks, task 0 makes it.
+        if !all_done && opts.part.rank != 0 {
+            // Nothing to do here; the stage line reports what is known.
+        } else if all_done {
             for (k, &i) in live.iter().enumerate() {
                 if let UnitStatus::Done(m) = &st[k] {
                     shards[i].dedup = Some(info_of(&m.info));
@@ -355,6 +453,17 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         attr_dirs.push(("dedupe".into(), dcfg.name.clone()));
     }
 
+    if opts.part.stage == Some(Stage::Dedupe) {
+        return Ok(partial(
+            &cfg.name,
+            &shards,
+            stage_lines,
+            failures,
+            started,
+            exec.threads(),
+        ));
+    }
+
     // ---- mix ----
     let mcfg = &cfg.mix;
     let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
@@ -403,8 +512,12 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     };
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let st = statuses(&state, &outputs).map_err(refuse)?;
+    let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
+    if !opts.part.runs(Stage::Mix) && pending > 0 {
+        return Err(incomplete("mix", pending));
+    }
     let todo: Vec<usize> = (0..units.len())
-        .filter(|&k| matches!(st[k], UnitStatus::Todo))
+        .filter(|&k| matches!(st[k], UnitStatus::Todo) && opts.part.mine(k))
         .collect();
     let mut sampling_record = None;
     match mcfg.sample {
@@ -452,6 +565,10 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             attributes: rep.attributes.clone(),
             ledger: rep
                 .ledger
+                .as_ref()
+                .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
+            index: rep
+                .index
                 .as_ref()
                 .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
         };
@@ -516,7 +633,8 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
 
     // ---- manifest: only for a complete mix ----
     let manifest_path = format!("{mix_dir}/manifest.json");
-    let manifest = if failures.is_empty() {
+    let complete = shards.iter().all(|s| s.failed || s.mix.is_some());
+    let manifest = if failures.is_empty() && opts.part.stage.is_none() && complete {
         let m = build_manifest(
             &cfg,
             config_path,
@@ -609,18 +727,21 @@ fn build_manifest(
         })
         .collect();
     for s in shards {
-        if let Some((path, digest, rows)) = s.mix.as_ref().and_then(|m| m.ledger.as_ref()) {
-            outputs.push(OutputFile {
-                path: path
-                    .strip_prefix(mix_dir)
-                    .unwrap_or(path)
-                    .trim_start_matches('/')
-                    .to_string(),
-                kind: "ledger".into(),
-                documents: *rows,
-                tokens: None,
-                digest: digest.clone(),
-            });
+        let Some(m) = s.mix.as_ref() else { continue };
+        for (kind, file) in [("ledger", &m.ledger), ("index", &m.index)] {
+            if let Some((path, digest, rows)) = file {
+                outputs.push(OutputFile {
+                    path: path
+                        .strip_prefix(mix_dir)
+                        .unwrap_or(path)
+                        .trim_start_matches('/')
+                        .to_string(),
+                    kind: kind.into(),
+                    documents: *rows,
+                    tokens: None,
+                    digest: digest.clone(),
+                });
+            }
         }
     }
     outputs.sort_by(|a, b| a.path.cmp(&b.path));

@@ -545,3 +545,97 @@ fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
         "sampling depends on threads"
     );
 }
+
+#[test]
+fn explain_and_sample_tell_why() {
+    let dir = workdir();
+    write_config(dir.path(), 100);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let vs = v.to_str().unwrap();
+    // Find a short document (dropped by `short`) and a long one (kept) from the source.
+    let mut s = String::new();
+    use std::io::Read;
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(dir.path().join("documents/cc2019.jsonl.gz")).unwrap(),
+    )
+    .read_to_string(&mut s)
+    .unwrap();
+    let docs: Vec<Value> = s
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let words = |d: &Value| d["text"].as_str().unwrap().split_whitespace().count();
+    let (short_line, short) = docs
+        .iter()
+        .enumerate()
+        .find(|(_, d)| words(d) < 20)
+        .unwrap();
+    let long = docs.iter().find(|d| words(d) > 2000).unwrap();
+    let o = loam(dir.path(), &["explain", vs, short["id"].as_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("cc2019.jsonl.gz:{}", short_line + 1)),
+        "{out}"
+    );
+    assert!(out.contains("dropped by rule `short`"), "{out}");
+    assert!(
+        out.contains(&format!("value {} vs threshold 100", words(short))),
+        "{out}"
+    );
+    assert!(out.contains("FIRES"), "{out}");
+    assert!(out.contains("exp__char_length_v1__length"), "{out}");
+    let o = loam(dir.path(), &["explain", vs, long["id"].as_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("decision   kept"));
+    // An unknown id: a clear message, exit 2, and near ids.
+    let o = loam(dir.path(), &["explain", vs, "no-such-document"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not in mix"));
+    // Sample: deterministic for a seed, plain text when piped, spans marked.
+    let a = loam(
+        dir.path(),
+        &["sample", vs, "--rule", "short", "-n", "3", "--seed", "5"],
+    );
+    let b = loam(
+        dir.path(),
+        &["sample", vs, "--rule", "short", "-n", "3", "--seed", "5"],
+    );
+    assert!(a.status.success(), "{}", text(&a));
+    assert_eq!(a.stdout, b.stdout);
+    let out = String::from_utf8_lossy(&a.stdout);
+    assert!(out.starts_with("3 of "), "{out}");
+    assert!(!out.contains('\x1b'), "no terminal colors when piped");
+    assert_eq!(out.matches("── ").count(), 3, "{out}");
+    let o = loam(dir.path(), &["sample", vs, "--rule", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("short"));
+}
+
+#[test]
+fn explain_without_a_manifest_reads_attributes() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("tag.yaml"),
+        "documents: [documents/*.gz]\nexperiment: lens\ntaggers: [char_length_v1]\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "tag.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut s = String::new();
+    use std::io::Read;
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(dir.path().join("documents/cc_misc.jsonl.gz")).unwrap(),
+    )
+    .read_to_string(&mut s)
+    .unwrap();
+    let third: Value = serde_json::from_str(s.lines().nth(2).unwrap()).unwrap();
+    let o = loam(dir.path(), &["explain", ".", third["id"].as_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no manifest"));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("cc_misc.jsonl.gz:3"), "{out}");
+    assert!(out.contains("lens__char_length_v1__length"), "{out}");
+}

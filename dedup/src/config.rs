@@ -59,8 +59,10 @@ pub struct DedupeConfig {
     /// `dedupe: DedupeConfig`).
     pub dedupe: DedupeSection,
     /// The Bloom filter (Python `bloom_filter: BloomFilterConfig`, required; Rust
-    /// `bloom_filter: BloomFilterConfig`, `src/bloom_filter.rs`).
-    pub bloom_filter: BloomFilterConfig,
+    /// `bloom_filter: BloomFilterConfig`, `src/bloom_filter.rs`). loam requires it except for
+    /// the loam-only `dedupe.minhash` mode.
+    #[serde(default)]
+    pub bloom_filter: Option<BloomFilterConfig>,
     /// Worker threads (Python `processes: int = 1`; Rust `processes: usize`, required).
     #[serde(default = "default_processes", deserialize_with = "omega::req")]
     pub processes: usize,
@@ -102,6 +104,11 @@ pub struct DedupeSection {
     /// `Option`).
     #[serde(default)]
     pub paragraphs: Option<ParagraphDedupeConfig>,
+    /// **loam only** (dolma has no near-duplicate dedup and rejects this key): MinHash
+    /// near-duplicate documents, see [`MinHashConfig`]. Exclusive with `documents` and
+    /// `paragraphs`; needs no `bloom_filter`.
+    #[serde(default)]
+    pub minhash: Option<MinHashConfig>,
     /// Skip documents/paragraphs that are empty after trimming whitespace (Python
     /// `skip_empty: Optional[bool] = False`; Rust `Option<bool>`, `unwrap_or(false)`). Not
     /// consulted when `min_words > 0` (an `else if` chain, `src/deduper.rs:261-276,339-352`).
@@ -174,6 +181,56 @@ pub struct ParagraphDedupeConfig {
         deserialize_with = "paragraph_separator_or_default"
     )]
     pub paragraph_separator: String,
+}
+
+fn default_minhash_ngram() -> usize {
+    5
+}
+fn default_bands() -> usize {
+    20
+}
+fn default_rows() -> usize {
+    10
+}
+
+/// What MinHash shingles are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ShingleKind {
+    /// n-grams of words (dolma's tokenizer, lowercased).
+    #[default]
+    Words,
+    /// n-grams of characters (lowercased, whitespace runs collapsed to one space).
+    Chars,
+}
+
+/// **loam only**: MinHash near-duplicate documents (`dedupe.minhash`). Documents whose
+/// signatures share a band are linked; each connected component keeps its first document in
+/// canonical order (sorted path, then line) and the others get
+/// `[[0, len(text), estimated Jaccard with the survivor]]` under `attribute_name`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinHashConfig {
+    /// Attribute set on near-duplicates.
+    #[serde(deserialize_with = "omega::req")]
+    pub attribute_name: String,
+    /// `words` (default) or `chars`.
+    #[serde(default)]
+    pub shingle: ShingleKind,
+    /// Words or characters per shingle (default 5).
+    #[serde(default = "default_minhash_ngram", deserialize_with = "omega::req")]
+    pub ngram_length: usize,
+    /// Bands (default 20).
+    #[serde(default = "default_bands", deserialize_with = "omega::req")]
+    pub num_bands: usize,
+    /// Rows per band (default 10); `num_bands × rows_per_band` hash functions. The
+    /// similarity at which a pair becomes a candidate with probability 1/2 is about
+    /// `(1/num_bands)^(1/rows_per_band)` (0.74 for 20 × 10).
+    #[serde(default = "default_rows", deserialize_with = "omega::req")]
+    pub rows_per_band: usize,
+    /// Seed of the hash functions (default 0); part of the output's identity.
+    #[serde(default, deserialize_with = "omega::or_default")]
+    pub seed: u64,
 }
 
 /// N-gram overlap dedupe of paragraphs (Python `NgramDedupeConfig`; Rust
@@ -280,6 +337,8 @@ pub enum DedupeMode<'a> {
     Documents(&'a DocumentDedupeConfig),
     /// Paragraphs, whole or by n-gram overlap.
     Paragraphs(&'a ParagraphDedupeConfig),
+    /// MinHash near-duplicate documents (loam only).
+    MinHash(&'a MinHashConfig),
 }
 
 impl<'a> DedupeMode<'a> {
@@ -288,6 +347,7 @@ impl<'a> DedupeMode<'a> {
         match self {
             DedupeMode::Documents(d) => &d.attribute_name,
             DedupeMode::Paragraphs(p) => &p.attribute_name,
+            DedupeMode::MinHash(m) => &m.attribute_name,
         }
     }
 }
@@ -299,7 +359,7 @@ impl DedupeSection {
         match (&self.documents, &self.paragraphs) {
             (Some(d), _) => Some(DedupeMode::Documents(d)),
             (None, Some(p)) => Some(DedupeMode::Paragraphs(p)),
-            (None, None) => None,
+            (None, None) => self.minhash.as_ref().map(DedupeMode::MinHash),
         }
     }
 
@@ -418,16 +478,45 @@ impl Validate for DedupeConfig {
         }
         // `src/deduper.rs:29`: "Must dedupe either paragraphs or documents" (the Python CLI
         // silently drops `paragraphs` when both are given; the Rust deduper refuses).
-        match (&d.documents, &d.paragraphs) {
-            (None, None) => problems.push(
+        let modes = [
+            d.documents.is_some(),
+            d.paragraphs.is_some(),
+            d.minhash.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        match modes {
+            0 => problems.push(
                 "dedupe",
                 "neither `documents` nor `paragraphs` is configured; dolma needs exactly one",
             ),
-            (Some(_), Some(_)) => problems.push(
+            1 => {}
+            _ if d.minhash.is_some() => problems.push(
+                "dedupe",
+                "`minhash` (loam only) cannot be combined with `documents` or `paragraphs`",
+            ),
+            _ => problems.push(
                 "dedupe",
                 "both `documents` and `paragraphs` are configured; dolma needs exactly one",
             ),
-            _ => {}
+        }
+        if let Some(m) = &d.minhash {
+            if m.ngram_length == 0 {
+                problems.push("dedupe.minhash.ngram_length", "must be at least 1");
+            }
+            if m.num_bands == 0 || m.rows_per_band == 0 || m.num_bands * m.rows_per_band > 4096 {
+                problems.push(
+                    "dedupe.minhash",
+                    "num_bands and rows_per_band must be at least 1, with at most 4096 hash functions in all",
+                );
+            }
+            if d.num_partitions > 1 {
+                problems.push(
+                    "dedupe.num_partitions",
+                    "minhash runs as one task (clusters span partitions)",
+                );
+            }
         }
         if let Some(docs) = &d.documents {
             // `JsonPathFinder::from_str(.., "")` fails and dolma unwraps it.
@@ -458,7 +547,15 @@ impl Validate for DedupeConfig {
                 ),
             );
         }
-        let bf = &self.bloom_filter;
+        let Some(bf) = &self.bloom_filter else {
+            if d.minhash.is_none() {
+                problems.push("bloom_filter", "missing (required unless dedupe.minhash)");
+            }
+            if let Ok(tree) = serde_json::to_value(self) {
+                report_interpolations(&tree, "", problems);
+            }
+            return;
+        };
         // `Path::new("").parent()` is `None`; dolma unwraps it writing the filter.
         if bf.file.trim().is_empty() {
             problems.push("bloom_filter.file", "empty path");
@@ -579,10 +676,13 @@ mod tests {
         };
         assert_eq!(d.attribute_name, "bff_duplicate_url");
         assert_eq!(d.key, "$.metadata.url");
-        assert_eq!(c.bloom_filter.size_in_bytes, 0);
-        assert!(!c.bloom_filter.read_only);
-        assert_eq!(c.bloom_filter.estimated_doc_count, 1000);
-        assert_eq!(c.bloom_filter.desired_false_positive_rate, 0.001);
+        assert_eq!(c.bloom_filter.as_ref().unwrap().size_in_bytes, 0);
+        assert!(!c.bloom_filter.as_ref().unwrap().read_only);
+        assert_eq!(c.bloom_filter.as_ref().unwrap().estimated_doc_count, 1000);
+        assert_eq!(
+            c.bloom_filter.as_ref().unwrap().desired_false_positive_rate,
+            0.001
+        );
         assert_eq!(c.processes, 1);
         // defaults of the keys the fixture leaves out
         assert_eq!(c.dedupe.num_partitions, 1);
@@ -612,7 +712,10 @@ mod tests {
         assert!(p.by_ngram.is_none());
         assert_eq!(p.paragraph_separator, "\n");
         assert_eq!(c.dedupe.effective_name(), Some("dedupe_paragraphs"));
-        assert_eq!(c.bloom_filter.file, "tests/work/para_bloom_filter.bin");
+        assert_eq!(
+            c.bloom_filter.as_ref().unwrap().file,
+            "tests/work/para_bloom_filter.bin"
+        );
     }
 
     #[test]
@@ -690,9 +793,15 @@ processes: 188
         assert!(n.skip_short_paragraphs);
         assert!(c.dedupe.skip_empty);
         assert_eq!(c.dedupe.min_words, 3);
-        assert_eq!(c.bloom_filter.estimated_doc_count, 30_000_000_000);
-        assert_eq!(c.bloom_filter.desired_false_positive_rate, 1e-6);
-        assert_eq!(c.bloom_filter.size_in_bytes, 0);
+        assert_eq!(
+            c.bloom_filter.as_ref().unwrap().estimated_doc_count,
+            30_000_000_000
+        );
+        assert_eq!(
+            c.bloom_filter.as_ref().unwrap().desired_false_positive_rate,
+            1e-6
+        );
+        assert_eq!(c.bloom_filter.as_ref().unwrap().size_in_bytes, 0);
         assert_eq!(c.processes, 188);
         assert!(c.work_dir.input.is_none());
     }
@@ -706,7 +815,10 @@ processes: 188
         .unwrap();
         assert!(c.dedupe.name.is_none());
         assert_eq!(c.dedupe.effective_name(), Some("dup_url"));
-        assert_eq!(c.bloom_filter.desired_false_positive_rate, 0.0);
+        assert_eq!(
+            c.bloom_filter.as_ref().unwrap().desired_false_positive_rate,
+            0.0
+        );
     }
 
     #[test]

@@ -101,6 +101,11 @@ impl Job {
                 },
                 doc.attribute_name.clone(),
             ),
+            Some(DedupeMode::MinHash(_)) => {
+                return Err(
+                    "dedupe.minhash: not a Bloom filter job (see loam_dedup::minhash)".into(),
+                )
+            }
             Some(DedupeMode::Paragraphs(p)) => {
                 if p.paragraph_separator.is_empty() {
                     return Err("dedupe.paragraphs.paragraph_separator: empty".into());
@@ -148,7 +153,10 @@ impl Job {
         } else {
             attr
         };
-        let bf = &cfg.bloom_filter;
+        let bf = cfg
+            .bloom_filter
+            .as_ref()
+            .ok_or("bloom_filter: missing (required unless dedupe.minhash)")?;
         Ok(Job {
             mode,
             attribute,
@@ -474,11 +482,8 @@ fn plan_shard(
                 p.document(&k, chars, doc.text.len() as u64)
             }
             Mode::Paragraphs { separator, ngrams } => {
-                if doc.text.chars().count() > u32::MAX as usize {
-                    return Err(format!(
-                        "{}:{line}: text longer than 2^32 code points",
-                        unit.input
-                    ));
+                if doc.text.len() > u32::MAX as usize {
+                    return Err(format!("{}:{line}: text longer than 4 GiB", unit.input));
                 }
                 p.paragraphs(&doc.text, separator, ngrams.as_ref())
             }
@@ -779,11 +784,14 @@ fn write_shard(
                 Some((name, &spans[..]))
             }
         };
-        let marked: Vec<&OutSpan> = spans.iter().filter(|s| s.2 != Score::Float(0.0)).collect();
-        if !marked.is_empty() {
+        let mut marked = 0;
+        for s in spans.iter().filter(|s| s.2 != Score::Float(0.0)) {
+            marked += 1;
+            out.duplicate_chars += (s.1 - s.0) as u64;
+        }
+        if marked > 0 {
             out.duplicate_documents += 1;
-            out.duplicate_spans += marked.len() as u64;
-            out.duplicate_chars += marked.iter().map(|s| (s.1 - s.0) as u64).sum::<u64>();
+            out.duplicate_spans += marked;
         }
         if let Err(e) = writer.write(&Record { attribute, id }) {
             out.scan.record(e.to_string(), true);

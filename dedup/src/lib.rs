@@ -10,4 +10,5 @@ pub mod bloom;
 pub mod config;
 pub mod engine;
 pub mod exact;
+pub mod minhash;
 pub mod text;

@@ -207,9 +207,25 @@ fn compile_jq(source: &str, field: &str) -> Result<Filter, ExprError> {
     };
     let (main, errs) = jaq_parse::parse(source, jaq_parse::main());
     if let Some(e) = errs.first() {
-        let mut message = e.to_string();
+        // chumsky's own message lists expected tokens in hash order; sort them.
+        let mut message = match e.found() {
+            Some(t) => format!("unexpected `{t}`"),
+            None => "unexpected end of input".to_string(),
+        };
+        let mut expected: Vec<String> = e
+            .expected()
+            .map(|t| match t {
+                Some(t) => format!("`{t}`"),
+                None => "end of input".to_string(),
+            })
+            .collect();
+        expected.sort();
+        expected.dedup();
+        if !expected.is_empty() {
+            message.push_str(&format!(", expected {}", expected.join(" ")));
+        }
         if errs.len() > 1 {
-            message.push_str(&format!(" (and {} more problems)", errs.len() - 1));
+            message.push_str(&format!(" ({} more problem(s) after it)", errs.len() - 1));
         }
         return Err(err(Some(e.span().start), message));
     }
@@ -598,8 +614,7 @@ mod tests {
         // `test_jq_missing_attr`: an evaluation error is an error
         let f = jq(&[".attributes.b.b != null"], &[]);
         let doc = json!({"text": "test", "id": "0", "attributes": {"a": [[0, 3, 1]]}});
-        let r = keep(&f, &doc);
-        let _ = r; // jaq 1.2: indexing null yields null; dolma's test expects an error
+        assert!(keep(&f, &doc).is_err(), "{:?}", keep(&f, &doc));
     }
 
     #[test]

@@ -196,8 +196,23 @@ pub struct LedgerError {
 }
 
 /// Reads every row of a ledger file, calling `f` for each.
-pub fn read_ledger(
+pub fn read_ledger(path: &std::path::Path, f: impl FnMut(LedgerRow)) -> Result<(), LedgerError> {
+    read_rows(path, None, f)
+}
+
+/// Reads one row (0-based) of a ledger file, decoding only the pages that hold it.
+pub fn read_ledger_row(path: &std::path::Path, row: u64) -> Result<LedgerRow, LedgerError> {
+    let mut out = None;
+    read_rows(path, Some(row), |r| out = Some(r))?;
+    out.ok_or_else(|| LedgerError {
+        path: path.display().to_string(),
+        message: format!("no row {row}"),
+    })
+}
+
+fn read_rows(
     path: &std::path::Path,
+    only: Option<u64>,
     mut f: impl FnMut(LedgerRow),
 ) -> Result<(), LedgerError> {
     let err = |m: String| LedgerError {
@@ -205,11 +220,21 @@ pub fn read_ledger(
         message: m,
     };
     let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| err(e.to_string()))?
-        .with_batch_size(BATCH)
-        .build()
-        .map_err(|e| err(e.to_string()))?;
+        .with_batch_size(BATCH);
+    if let Some(row) = only {
+        use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+        let total = builder.metadata().file_metadata().num_rows() as u64;
+        if row >= total {
+            return Err(err(format!("no row {row} (the ledger has {total})")));
+        }
+        builder = builder.with_row_selection(RowSelection::from(vec![
+            RowSelector::skip(row as usize),
+            RowSelector::select(1),
+        ]));
+    }
+    let reader = builder.build().map_err(|e| err(e.to_string()))?;
     for batch in reader {
         let b = batch.map_err(|e| err(e.to_string()))?;
         let col = |name: &str| -> Result<&ArrayRef, LedgerError> {
@@ -292,5 +317,9 @@ mod tests {
         let mut back = Vec::new();
         read_ledger(&path, |r| back.push(r)).unwrap();
         assert_eq!(back, rows);
+        for i in [0u64, 8191, 8192, 19999] {
+            assert_eq!(read_ledger_row(&path, i).unwrap(), rows[i as usize]);
+        }
+        assert!(read_ledger_row(&path, 20000).is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! Loud where dolma is silent: a missing attribute file, one with fewer or more lines than
 //! the document file, or a line whose id differs is an error naming both files and the line.
 
+use crate::index::IndexBuilder;
 use crate::ledger::{Decision, LedgerRow, LedgerWriter};
 use crate::rules::{first_match, Op, Rule};
 use loam_manifests::{FileDigest, RuleCounts};
@@ -25,8 +26,13 @@ pub struct MixUnit {
     pub attributes: Vec<String>,
     /// Output shard.
     pub output: String,
-    /// Ledger file (one row per input document).
+    /// Ledger file (one row per input document); its id index goes beside it (`.idx`).
     pub ledger: Option<String>,
+}
+
+/// The id index path for a ledger path.
+pub fn index_path(ledger: &str) -> String {
+    format!("{}.idx", ledger.strip_suffix(".parquet").unwrap_or(ledger))
 }
 
 /// Seeded sampling: each document that passes the rules is written `whole` times, plus once
@@ -154,6 +160,8 @@ pub struct MixReport {
     pub output: Option<WrittenShard>,
     /// The ledger, when written.
     pub ledger: Option<WrittenShard>,
+    /// The ledger's id index, when written.
+    pub index: Option<WrittenShard>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +200,7 @@ pub fn mix_shard(
         by_rule: BTreeMap::new(),
         output: None,
         ledger: None,
+        index: None,
     };
     let mut readers = Vec::with_capacity(unit.attributes.len());
     for a in &unit.attributes {
@@ -216,6 +225,8 @@ pub fn mix_shard(
         },
         _ => None,
     };
+    let mut index = ledger.as_ref().map(|_| IndexBuilder::default());
+    let mut row_no: u32 = 0;
     let mut writer: Option<DocumentWriter> = None;
     let mut merged = Map::new();
     let scan_rep = scan(storage, &unit.input, |line, doc| {
@@ -304,6 +315,10 @@ pub fn mix_shard(
             rep.kept_text_bytes += bytes * u64::from(copies);
             rep.kept_tokens += tokens * u64::from(copies);
         }
+        if let Some(ix) = index.as_mut() {
+            ix.push(&row.id, row_no);
+            row_no += 1;
+        }
         if let Some(l) = ledger.as_mut() {
             l.push(row).map_err(|e| e.to_string())?;
         }
@@ -351,9 +366,16 @@ pub fn mix_shard(
             }
         }
     }
-    if let Some(l) = ledger {
+    if let (Some(l), Some(ix), Some(path)) = (ledger, index, unit.ledger.as_ref()) {
         match l.finish() {
             Ok(s) => rep.ledger = Some(s),
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return rep;
+            }
+        }
+        match ix.write(storage, &index_path(path)) {
+            Ok(s) => rep.index = Some(s),
             Err(e) => rep.scan.record(e.to_string(), true),
         }
     }

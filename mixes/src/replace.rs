@@ -348,7 +348,7 @@ mod tests {
     /// dolma 1.2.1's rewrite loop (`Shard::process`), transcribed for comparison on inputs
     /// where it is well-defined.
     fn dolma_apply(old_text: &str, reps: &mut [Edit]) -> String {
-        reps.sort_by(|a, b| a.start.cmp(&b.start));
+        reps.sort_by_key(|a| a.start); // dolma: sort_by(|a, b| a.start.cmp(&b.start))
         let mut new_text = String::new();
         let (mut span_index, mut i, mut span_start_byte_index) = (0usize, 0usize, 0usize);
         for (byte_index, c) in old_text.char_indices() {

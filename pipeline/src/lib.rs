@@ -11,6 +11,7 @@ pub mod document;
 pub mod executor;
 pub mod format;
 pub mod layout;
+pub mod object;
 pub mod parquet_io;
 pub mod reader;
 pub mod runstate;
@@ -22,7 +23,7 @@ pub mod writer;
 pub use document::{AttributeRecord, Document, Span};
 pub use format::{Compression, Format};
 pub use reader::{DocumentReader, LineReader, ReadError};
-pub use storage::{LocalStorage, Storage};
+pub use storage::{AnyStorage, LocalStorage, Storage};
 pub use writer::{DocumentWriter, JsonlWriter, WriteError, WrittenShard};
 
 /// The tool's version, recorded in manifests and fingerprints.

@@ -33,7 +33,7 @@ const STRING_FIELDS: [&str; 3] = ["source", "added", "created"];
 /// Reads documents from a Parquet file, one record batch at a time.
 pub struct ParquetDocReader {
     path: String,
-    local: std::path::PathBuf,
+    local: Option<std::path::PathBuf>,
     batches: ParquetRecordBatchReader,
     batch: Option<RecordBatch>,
     row: usize,
@@ -41,30 +41,121 @@ pub struct ParquetDocReader {
     done: bool,
 }
 
-impl ParquetDocReader {
-    /// Opens a Parquet file (it needs random access: a local path).
-    pub fn open(storage: &dyn Storage, path: &str) -> Result<Self, ReadError> {
-        let perr = |m: String| ReadError::Parquet {
-            path: path.to_string(),
-            message: m,
-        };
-        let local = storage
-            .local_path(path)
-            .ok_or_else(|| perr("Parquet needs random access; copy it locally first".into()))?;
-        let file = std::fs::File::open(&local)
-            .map_err(|e| ReadError::Storage(crate::storage::StorageError::new(path, e)))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| perr(format!("not a readable Parquet file: {e}")))?;
-        let schema = builder.schema().clone();
-        for required in ["id", "text"] {
-            if schema.column_with_name(required).is_none() {
-                return Err(perr(format!("no `{required}` column")));
+/// Random access to a Parquet file that has no local path (an object store): the footer and
+/// column chunks by ranged reads, page headers through a small read window.
+struct RangeChunks {
+    path: String,
+    size: u64,
+}
+
+const RANGE_WINDOW_BYTES: u64 = 64 << 10;
+
+fn external(e: crate::storage::StorageError) -> parquet::errors::ParquetError {
+    parquet::errors::ParquetError::External(Box::new(e))
+}
+
+impl parquet::file::reader::Length for RangeChunks {
+    fn len(&self) -> u64 {
+        self.size
+    }
+}
+
+impl parquet::file::reader::ChunkReader for RangeChunks {
+    type T = RangeRead;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<RangeRead> {
+        Ok(RangeRead {
+            path: self.path.clone(),
+            pos: start,
+            end: self.size,
+            buf: Vec::new(),
+            off: 0,
+        })
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        crate::storage::AnyStorage
+            .read_range(&self.path, start, length as u64)
+            .map(bytes::Bytes::from)
+            .map_err(external)
+    }
+}
+
+/// Sequential reads from an offset, fetched in windows of [`RANGE_WINDOW_BYTES`].
+struct RangeRead {
+    path: String,
+    pos: u64,
+    end: u64,
+    buf: Vec<u8>,
+    off: usize,
+}
+
+impl std::io::Read for RangeRead {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.off == self.buf.len() {
+            if self.pos >= self.end {
+                return Ok(0);
             }
+            let n = RANGE_WINDOW_BYTES.min(self.end - self.pos);
+            self.buf = crate::storage::AnyStorage
+                .read_range(&self.path, self.pos, n)
+                .map_err(std::io::Error::other)?;
+            self.pos += n;
+            self.off = 0;
         }
-        let batches = builder
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(|e| perr(e.to_string()))?;
+        let n = out.len().min(self.buf.len() - self.off);
+        out[..n].copy_from_slice(&self.buf[self.off..self.off + n]);
+        self.off += n;
+        Ok(n)
+    }
+}
+
+fn record_batches<T: parquet::file::reader::ChunkReader + 'static>(
+    source: T,
+    path: &str,
+) -> Result<ParquetRecordBatchReader, ReadError> {
+    let perr = |m: String| ReadError::Parquet {
+        path: path.to_string(),
+        message: m,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(source)
+        .map_err(|e| perr(format!("not a readable Parquet file: {e}")))?;
+    let schema = builder.schema().clone();
+    for required in ["id", "text"] {
+        if schema.column_with_name(required).is_none() {
+            return Err(perr(format!("no `{required}` column")));
+        }
+    }
+    builder
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| perr(e.to_string()))
+}
+
+impl ParquetDocReader {
+    /// Opens a Parquet file: a local file directly, an object by ranged reads (Parquet needs
+    /// random access; objects without a local path are read through
+    /// [`crate::storage::AnyStorage`]).
+    pub fn open(storage: &dyn Storage, path: &str) -> Result<Self, ReadError> {
+        let local = storage.local_path(path);
+        let batches = match &local {
+            Some(local) => {
+                let file = std::fs::File::open(local)
+                    .map_err(|e| ReadError::Storage(crate::storage::StorageError::new(path, e)))?;
+                record_batches(file, path)?
+            }
+            None => {
+                let size = storage.size(path)?.ok_or_else(|| {
+                    ReadError::Storage(crate::storage::StorageError::new(
+                        path,
+                        std::io::Error::new(std::io::ErrorKind::NotFound, "no such object"),
+                    ))
+                })?;
+                let source = RangeChunks {
+                    path: path.to_string(),
+                    size,
+                };
+                record_batches(source, path)?
+            }
+        };
         Ok(ParquetDocReader {
             path: path.to_string(),
             local,
@@ -128,9 +219,13 @@ impl ParquetDocReader {
 
     /// Checksums the file.
     pub fn finish(self) -> Result<FileDigest, ReadError> {
-        let f = std::fs::File::open(&self.local)
-            .map_err(|e| ReadError::Storage(crate::storage::StorageError::new(&self.path, e)))?;
-        loam_manifests::digest_reader(std::io::BufReader::new(f))
+        let r: Box<dyn std::io::Read> = match &self.local {
+            Some(local) => Box::new(std::fs::File::open(local).map_err(|e| {
+                ReadError::Storage(crate::storage::StorageError::new(&self.path, e))
+            })?),
+            None => crate::storage::AnyStorage.open(&self.path)?,
+        };
+        loam_manifests::digest_reader(std::io::BufReader::new(r))
             .map_err(|e| ReadError::Storage(crate::storage::StorageError::new(&self.path, e)))
     }
 }

@@ -1,8 +1,11 @@
 //! Storage behind one trait: sorted listing, streaming reads, atomic writes.
 //!
-//! Local files today; object stores plug in behind the same trait. Every write goes to a
-//! temporary name and becomes visible only on [`AtomicWrite::commit`], so readers never see
-//! half a file and a killed run leaves no partial output.
+//! Local files ([`LocalStorage`]) and object stores (`s3://bucket/key`, [`crate::object`])
+//! behind the same trait; [`storage_for`] gives [`AnyStorage`], which routes every call by
+//! the location's scheme, so inputs and outputs may live in different places. Every write
+//! goes to a temporary name (or an uncompleted upload) and becomes visible only on
+//! [`AtomicWrite::commit`], so readers never see half a file and a killed run leaves no
+//! partial output.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -60,6 +63,17 @@ pub trait Storage: Send + Sync {
     fn delete(&self, path: &str) -> Result<(), StorageError>;
     /// A local filesystem path for the object when it has one (random access for Parquet).
     fn local_path(&self, path: &str) -> Option<PathBuf>;
+    /// `len` bytes starting at byte `start` (random access, e.g. Parquet on an object
+    /// store). Fails if the object is shorter. The default reads through [`Storage::open`].
+    fn read_range(&self, path: &str, start: u64, len: u64) -> Result<Vec<u8>, StorageError> {
+        let mut r = self.open(path)?;
+        io::copy(&mut (&mut r).take(start), &mut io::sink())
+            .map_err(|e| StorageError::new(path, e))?;
+        let mut buf = vec![0; len as usize];
+        r.read_exact(&mut buf)
+            .map_err(|e| StorageError::new(path, e))?;
+        Ok(buf)
+    }
 }
 
 /// The local filesystem.
@@ -248,22 +262,91 @@ pub fn read_all(storage: &dyn Storage, path: &str) -> Result<Vec<u8>, StorageErr
     Ok(buf)
 }
 
-/// The storage that serves a location. Only local paths exist today; `s3://` and friends
-/// are refused with a clear message rather than misread as local names.
-pub fn storage_for(location: &str) -> Result<&'static dyn Storage, StorageError> {
-    if let Some((scheme, _)) = location.split_once("://") {
-        if scheme != "file" {
-            return Err(StorageError::new(
-                location,
-                io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    format!("the `{scheme}://` object store is not supported by this build"),
+/// Every location's storage: local paths (plain or `file://`) go to [`LocalStorage`],
+/// `s3://bucket/key` (and `s3a://`) to the object store client for that bucket
+/// ([`crate::object`]); any other scheme is refused with a message naming it, never misread
+/// as a local name. Each call routes on its own path, so one run may read from a bucket and
+/// write locally, or the other way round.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AnyStorage;
+
+enum Route<'a> {
+    Local(&'a str),
+    Object,
+}
+
+fn route(location: &str) -> Result<Route<'_>, StorageError> {
+    match location.split_once("://") {
+        None => Ok(Route::Local(location)),
+        Some(("file", rest)) => Ok(Route::Local(rest)),
+        Some(("s3" | "s3a", _)) => Ok(Route::Object),
+        Some((scheme, _)) => Err(StorageError::new(
+            location,
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "the `{scheme}://` object store is not supported by this build (supported: local paths, file://, s3://)"
                 ),
-            ));
+            ),
+        )),
+    }
+}
+
+impl Storage for AnyStorage {
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+        match route(prefix)? {
+            Route::Local(p) => LocalStorage.list(p),
+            Route::Object => crate::object::list(prefix),
         }
     }
-    static LOCAL: LocalStorage = LocalStorage;
-    Ok(&LOCAL)
+    fn open(&self, path: &str) -> Result<Box<dyn Read + Send>, StorageError> {
+        match route(path)? {
+            Route::Local(p) => LocalStorage.open(p),
+            Route::Object => crate::object::open(path),
+        }
+    }
+    fn create(&self, path: &str) -> Result<Box<dyn AtomicWrite>, StorageError> {
+        match route(path)? {
+            Route::Local(p) => LocalStorage.create(p),
+            Route::Object => crate::object::create(path),
+        }
+    }
+    fn size(&self, path: &str) -> Result<Option<u64>, StorageError> {
+        match route(path)? {
+            Route::Local(p) => LocalStorage.size(p),
+            Route::Object => crate::object::size(path),
+        }
+    }
+    fn delete(&self, path: &str) -> Result<(), StorageError> {
+        match route(path)? {
+            Route::Local(p) => LocalStorage.delete(p),
+            Route::Object => crate::object::delete(path),
+        }
+    }
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        match route(path) {
+            Ok(Route::Local(p)) => LocalStorage.local_path(p),
+            _ => None,
+        }
+    }
+    fn read_range(&self, path: &str, start: u64, len: u64) -> Result<Vec<u8>, StorageError> {
+        match route(path)? {
+            Route::Local(p) => LocalStorage.read_range(p, start, len),
+            Route::Object => crate::object::read_range(path, start, len),
+        }
+    }
+}
+
+/// The storage that serves a location (and, through [`AnyStorage`], every other location
+/// of the run). Checks up front that the location's scheme is supported and, for an object
+/// store, that its client can be configured (credentials are first used by the first
+/// request).
+pub fn storage_for(location: &str) -> Result<&'static dyn Storage, StorageError> {
+    if let Route::Object = route(location)? {
+        crate::object::check(location)?;
+    }
+    static ANY: AnyStorage = AnyStorage;
+    Ok(&ANY)
 }
 
 /// Strips a `file://` scheme, if any.
@@ -297,6 +380,23 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn routes_by_scheme() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.txt");
+        let s = storage_for(p.to_str().unwrap()).unwrap();
+        write_atomic(s, &format!("file://{}", p.display()), b"abc").unwrap();
+        assert_eq!(read_all(s, p.to_str().unwrap()).unwrap(), b"abc");
+        assert_eq!(s.read_range(p.to_str().unwrap(), 1, 2).unwrap(), b"bc");
+        assert!(s.read_range(p.to_str().unwrap(), 2, 5).is_err());
+        let e = storage_for("hdfs://nn/x").err().unwrap().to_string();
+        assert!(
+            e.contains("hdfs://nn/x") && e.contains("not supported"),
+            "{e}"
+        );
+        assert!(s.local_path("s3://b/k").is_none());
     }
 
     #[test]

@@ -1,0 +1,714 @@
+//! HTML → text: the page's main text (boilerplate removed), or all of its visible text.
+//!
+//! Main text, in four steps over the [`Dom`]:
+//! 1. **Prune** what is never article text: `nav`, `aside`, `footer`, `header`, forms'
+//!    controls, hidden elements, ARIA boilerplate roles, and elements whose `class`/`id`
+//!    says sidebar, comments, share bar, related links, cookie banner, … (unless it also says
+//!    article/content/body/main, as in `article-sidebar-content`).
+//! 2. **Score** containers like Readability: every paragraph-like block with 25+ characters
+//!    adds `1 + commas + min(len/100, 3)` to its parent, half to its grandparent, less further
+//!    up; containers start from a tag prior and a `class`/`id` prior (strong for
+//!    `itemprop=articleBody`, `article-body`, `entry-content`, `story-body`, …); scores are
+//!    scaled by `1 − link density`.
+//! 3. **Select** the best container, plus its siblings that score near it or are clean
+//!    paragraphs (text density: long, few links).
+//! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
+//!    stock boilerplate lines ("Advertisement", "Share this article", …).
+//!
+//! If that yields under [`MIN_MAIN_CHARS`], the class/id pruning is relaxed, then the whole
+//! pruned body is used: short pages keep their text rather than losing it.
+
+use crate::dom::{flags, Dom, Kind, NodeId, T};
+
+/// Below this many characters the main-text result is distrusted and a wider net is cast.
+pub const MIN_MAIN_CHARS: usize = 250;
+
+/// What to extract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The main text (boilerplate removed).
+    Main,
+    /// Everything a reader would see, navigation and footers included.
+    Full,
+}
+
+const NEGATIVE: &[&str] = &[
+    "comment",
+    "sidebar",
+    "side-bar",
+    "widget",
+    "footer",
+    "masthead",
+    "menu",
+    "breadcrumb",
+    "share",
+    "sharing",
+    "social",
+    "related",
+    "recommend",
+    "promo",
+    "advert",
+    "sponsor",
+    "banner",
+    "cookie",
+    "consent",
+    "gdpr",
+    "popup",
+    "modal",
+    "newsletter",
+    "subscribe",
+    "signup",
+    "sign-up",
+    "login",
+    "toolbar",
+    "pagination",
+    "pager",
+    "disqus",
+    "outbrain",
+    "taboola",
+    "skip",
+    "most-popular",
+    "mostpopular",
+    "trending",
+    "rss",
+    "tag-list",
+    "tags",
+    "byline",
+    "author-info",
+    "author-bio",
+    "caption",
+    "credit",
+    "nav",
+    "navbar",
+    "topbar",
+    "dropdown",
+    "print",
+    "hidden",
+    "sr-only",
+    "visually-hidden",
+    "read-more",
+    "readmore",
+    "more-stories",
+    "next-post",
+    "prev-post",
+    "jump",
+    "lightbox",
+    "tooltip",
+    "rail",
+    "overlay",
+    "alert",
+    "notice",
+    "survey",
+    "paywall",
+    "inline-ad",
+    "ad-container",
+    "adslot",
+    "ad-slot",
+    "dfp",
+    "gpt-ad",
+    "legal",
+    "copyright",
+    "share-tools",
+];
+
+const POSITIVE_STRONG: &[&str] = &[
+    "article-body",
+    "articlebody",
+    "article__body",
+    "article-content",
+    "article_content",
+    "articlecontent",
+    "article-text",
+    "article__content",
+    "story-body",
+    "storybody",
+    "story-content",
+    "story__body",
+    "entry-content",
+    "entry_content",
+    "post-content",
+    "post_content",
+    "postcontent",
+    "post-body",
+    "post-entry",
+    "blog-content",
+    "main-content",
+    "body-text",
+    "bodytext",
+    "article-main",
+    "content-body",
+    "news-body",
+    "text-content",
+    "td-post-content",
+    "c-entry-content",
+    "rich-text",
+    "paywall-article",
+];
+
+const POSITIVE: &[&str] = &[
+    "article", "content", "entry", "main", "post", "story", "text", "body", "blog", "column",
+    "news", "page",
+];
+
+fn has_word(hints: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| hints.contains(w))
+}
+
+/// `ad`/`ads` as a whole word or a `-`/`_` part.
+fn ad_word(hints: &str) -> bool {
+    hints
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w == "ad" || w == "ads" || w == "advertisement")
+}
+
+#[derive(Clone, Copy, Default)]
+struct Stat {
+    chars: u32,
+    link_chars: u32,
+    commas: u32,
+}
+
+struct Ctx<'a> {
+    dom: &'a Dom,
+    removed: Vec<bool>,
+    stat: Vec<Stat>,
+}
+
+fn normalized_len(s: &str) -> (u32, u32) {
+    let mut n = 0u32;
+    let mut commas = 0u32;
+    let mut prev_space = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !prev_space {
+                n += 1;
+                prev_space = true;
+            }
+        } else {
+            n += 1;
+            prev_space = false;
+            if c == ',' || c == '，' || c == '、' {
+                commas += 1;
+            }
+        }
+    }
+    (n, commas)
+}
+
+fn element(dom: &Dom, id: NodeId) -> Option<(T, &str, u8)> {
+    match &dom.nodes[id as usize].kind {
+        Kind::Element { tag, hints, flags } => Some((*tag, hints, *flags)),
+        Kind::Text(_) => None,
+    }
+}
+
+/// True when an element is boilerplate by its tag, flags or class/id.
+fn is_boilerplate(tag: T, hints: &str, fl: u8, use_hints: bool) -> bool {
+    match tag {
+        T::Dropped
+        | T::Head
+        | T::Title
+        | T::Nav
+        | T::Aside
+        | T::Footer
+        | T::Header
+        | T::Button
+        | T::Select
+        | T::Option
+        | T::Textarea
+        | T::Input
+        | T::Label
+        | T::Figcaption => return true,
+        T::Root | T::Html | T::Body | T::Main => return false,
+        _ => {}
+    }
+    if fl & flags::HIDDEN != 0 {
+        return true;
+    }
+    if fl & flags::ARTICLE_BODY != 0 || fl & flags::ROLE_MAIN != 0 {
+        return false;
+    }
+    if fl & flags::ROLE_BOILERPLATE != 0 {
+        return true;
+    }
+    if !use_hints || hints.is_empty() || tag == T::Article {
+        return false;
+    }
+    if has_word(hints, POSITIVE_STRONG) {
+        return false;
+    }
+    (has_word(hints, NEGATIVE) || ad_word(hints)) && !has_word(hints, POSITIVE)
+}
+
+fn full_dropped(tag: T, fl: u8) -> bool {
+    matches!(
+        tag,
+        T::Dropped | T::Head | T::Title | T::Select | T::Option | T::Textarea | T::Input
+    ) || fl & flags::HIDDEN != 0
+}
+
+impl<'a> Ctx<'a> {
+    fn new(dom: &'a Dom, mode: Mode, use_hints: bool) -> Self {
+        let n = dom.nodes.len();
+        let mut removed = vec![false; n];
+        // Parents come before children in the arena: one forward pass propagates removal.
+        for i in 1..n {
+            let p = dom.nodes[i].parent as usize;
+            removed[i] = removed[p]
+                || match element(dom, i as NodeId) {
+                    Some((t, h, f)) => match mode {
+                        Mode::Main => is_boilerplate(t, h, f, use_hints),
+                        Mode::Full => full_dropped(t, f),
+                    },
+                    None => false,
+                };
+        }
+        let mut stat = vec![Stat::default(); n];
+        // Children come after parents: one backward pass sums up.
+        for i in (1..n).rev() {
+            if removed[i] {
+                continue;
+            }
+            if let Kind::Text(t) = &dom.nodes[i].kind {
+                let (c, commas) = normalized_len(t);
+                stat[i].chars += c;
+                stat[i].commas += commas;
+            }
+            if dom.tag(i as NodeId) == Some(T::A) {
+                stat[i].link_chars = stat[i].chars;
+            }
+            let p = dom.nodes[i].parent as usize;
+            let s = stat[i];
+            stat[p].chars += s.chars;
+            stat[p].link_chars += s.link_chars;
+            stat[p].commas += s.commas;
+        }
+        Ctx { dom, removed, stat }
+    }
+
+    fn link_density(&self, id: NodeId) -> f64 {
+        let s = self.stat[id as usize];
+        if s.chars == 0 {
+            0.0
+        } else {
+            s.link_chars as f64 / s.chars as f64
+        }
+    }
+
+    fn has_direct_text(&self, id: NodeId) -> bool {
+        self.dom.nodes[id as usize].children.iter().any(
+            |&c| matches!(&self.dom.nodes[c as usize].kind, Kind::Text(t) if t.trim().len() > 0),
+        )
+    }
+
+    fn prior(&self, id: NodeId) -> f64 {
+        let Some((tag, hints, fl)) = element(self.dom, id) else {
+            return 0.0;
+        };
+        let mut s = match tag {
+            T::Div | T::Article | T::Main | T::Section => 5.0,
+            T::Pre | T::Td | T::Blockquote => 3.0,
+            T::OtherBlock | T::Ol | T::Ul | T::Dl | T::Dd | T::Dt | T::Li | T::Form => -3.0,
+            T::H1 | T::H2 | T::H3 | T::H4 | T::H5 | T::H6 | T::Th => -5.0,
+            _ => 0.0,
+        };
+        if tag == T::Article {
+            s += 10.0;
+        }
+        if fl & (flags::ARTICLE_BODY | flags::ROLE_MAIN) != 0 {
+            s += 50.0;
+        }
+        if !hints.is_empty() {
+            if has_word(hints, POSITIVE_STRONG) {
+                s += 50.0;
+            } else if has_word(hints, POSITIVE) {
+                s += 25.0;
+            }
+            if has_word(hints, NEGATIVE) {
+                s -= 25.0;
+            }
+        }
+        s
+    }
+
+    /// The best container and its score table.
+    fn select(&self) -> Option<Vec<NodeId>> {
+        let n = self.dom.nodes.len();
+        let mut score = vec![0.0f64; n];
+        let mut is_cand = vec![false; n];
+        for i in 1..n {
+            if self.removed[i] {
+                continue;
+            }
+            let id = i as NodeId;
+            let Some((tag, _, _)) = element(self.dom, id) else {
+                continue;
+            };
+            let para = match tag {
+                T::P | T::Pre | T::Td | T::Blockquote | T::Dd => true,
+                T::Div | T::Section | T::Article | T::Li | T::OtherBlock | T::Main => {
+                    self.has_direct_text(id)
+                }
+                _ => false,
+            };
+            if !para {
+                continue;
+            }
+            let st = self.stat[i];
+            if st.chars < 25 {
+                continue;
+            }
+            let s = 1.0 + st.commas as f64 + (st.chars as f64 / 100.0).floor().min(3.0);
+            let mut anc = self.dom.nodes[i].parent;
+            for level in 0..5 {
+                if anc == 0 {
+                    break;
+                }
+                let a = anc as usize;
+                if !is_cand[a] {
+                    is_cand[a] = true;
+                    score[a] = self.prior(anc);
+                }
+                let div = match level {
+                    0 => 1.0,
+                    1 => 2.0,
+                    l => l as f64 * 3.0,
+                };
+                score[a] += s / div;
+                anc = self.dom.nodes[a].parent;
+            }
+        }
+        let mut best: Option<(usize, f64)> = None;
+        for i in 0..n {
+            if !is_cand[i] {
+                continue;
+            }
+            score[i] *= 1.0 - self.link_density(i as NodeId);
+            if best.is_none_or(|(_, b)| score[i] > b) {
+                best = Some((i, score[i]));
+            }
+        }
+        let (top, top_score) = best?;
+        // If the parent's score is close to the best, the text is spread over siblings: go up.
+        let mut top = top;
+        let mut top_score = top_score;
+        loop {
+            let p = self.dom.nodes[top].parent as usize;
+            if p == 0 || !is_cand[p] || matches!(self.dom.tag(p as NodeId), Some(T::Body | T::Html))
+            {
+                break;
+            }
+            // A parent that holds much more text of the same quality is the real container.
+            if score[p] >= top_score * 0.95 {
+                top = p;
+                top_score = score[p];
+            } else {
+                break;
+            }
+        }
+        let parent = self.dom.nodes[top].parent as usize;
+        let threshold = (top_score * 0.2).max(10.0);
+        let mut out = Vec::new();
+        if parent == 0 {
+            return Some(vec![top as NodeId]);
+        }
+        for &sib in &self.dom.nodes[parent].children {
+            let s = sib as usize;
+            if self.removed[s] {
+                continue;
+            }
+            if s == top {
+                out.push(sib);
+                continue;
+            }
+            let Some((tag, _, _)) = element(self.dom, sib) else {
+                continue;
+            };
+            let ld = self.link_density(sib);
+            let chars = self.stat[s].chars;
+            let keep = (is_cand[s] && score[s] >= threshold)
+                || (tag == T::P && chars > 80 && ld < 0.25)
+                || (tag == T::P && chars > 0 && ld == 0.0 && chars <= 80 && {
+                    // A short clean paragraph ending a sentence.
+                    self.sentence_end(sib)
+                });
+            if keep {
+                out.push(sib);
+            }
+        }
+        Some(out)
+    }
+
+    fn sentence_end(&self, id: NodeId) -> bool {
+        let mut t = String::new();
+        self.collect_raw(id, &mut t);
+        let t = t.trim_end();
+        t.ends_with('.') || t.ends_with('!') || t.ends_with('?') || t.ends_with('。')
+    }
+
+    fn collect_raw(&self, id: NodeId, out: &mut String) {
+        let mut stack = vec![id];
+        while let Some(x) = stack.pop() {
+            if self.removed[x as usize] {
+                continue;
+            }
+            match &self.dom.nodes[x as usize].kind {
+                Kind::Text(t) => out.push_str(t),
+                Kind::Element { .. } => {
+                    stack.extend(self.dom.nodes[x as usize].children.iter().rev());
+                }
+            }
+        }
+    }
+}
+
+/// One line of output while linearizing.
+#[derive(Default)]
+struct Block {
+    text: String,
+    link_chars: usize,
+    chars: usize,
+    pre: bool,
+}
+
+struct Lines {
+    blocks: Vec<Block>,
+    cur: Block,
+    pending_space: bool,
+}
+
+impl Lines {
+    fn new() -> Self {
+        Lines {
+            blocks: Vec::new(),
+            cur: Block::default(),
+            pending_space: false,
+        }
+    }
+
+    fn brk(&mut self) {
+        if !self.cur.text.is_empty() {
+            self.blocks.push(std::mem::take(&mut self.cur));
+        }
+        self.pending_space = false;
+    }
+
+    fn push(&mut self, s: &str, in_link: bool, pre: bool) {
+        if pre {
+            for (k, line) in s.split('\n').enumerate() {
+                if k > 0 {
+                    self.cur.pre = true;
+                    self.brk();
+                }
+                let l = line.trim_end();
+                if !l.is_empty() {
+                    self.cur.text.push_str(l);
+                    let c = l.chars().count();
+                    self.cur.chars += c;
+                    if in_link {
+                        self.cur.link_chars += c;
+                    }
+                }
+            }
+            return;
+        }
+        for (k, w) in s.split_whitespace().enumerate() {
+            if (k > 0 || self.pending_space || s.starts_with(char::is_whitespace))
+                && !self.cur.text.is_empty()
+            {
+                self.cur.text.push(' ');
+                self.cur.chars += 1;
+            }
+            self.cur.text.push_str(w);
+            let c = w.chars().count();
+            self.cur.chars += c;
+            if in_link {
+                self.cur.link_chars += c;
+            }
+            self.pending_space = false;
+        }
+        if s.ends_with(char::is_whitespace) && !s.trim().is_empty() {
+            self.pending_space = true;
+        } else if s.trim().is_empty() && !s.is_empty() {
+            self.pending_space = true;
+        }
+    }
+}
+
+fn linearize(ctx: &Ctx, roots: &[NodeId], lines: &mut Lines) {
+    enum Step {
+        Enter(NodeId, bool, bool),
+        Leave(bool),
+    }
+    let mut stack: Vec<Step> = roots
+        .iter()
+        .rev()
+        .map(|&r| Step::Enter(r, false, false))
+        .collect();
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Leave(block) => {
+                if block {
+                    lines.brk();
+                }
+            }
+            Step::Enter(id, in_link, in_pre) => {
+                if ctx.removed[id as usize] {
+                    continue;
+                }
+                let node = &ctx.dom.nodes[id as usize];
+                match &node.kind {
+                    Kind::Text(t) => lines.push(t, in_link, in_pre),
+                    Kind::Element { tag, .. } => {
+                        let tag = *tag;
+                        if tag == T::Br {
+                            lines.brk();
+                            continue;
+                        }
+                        let block = tag.is_block();
+                        if block {
+                            lines.brk();
+                        } else if matches!(tag, T::Td | T::Th) {
+                            lines.push(" ", in_link, false);
+                        }
+                        stack.push(Step::Leave(block));
+                        let l = in_link || tag == T::A;
+                        let p = in_pre || tag == T::Pre;
+                        for &c in node.children.iter().rev() {
+                            stack.push(Step::Enter(c, l, p));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    lines.brk();
+}
+
+const STOCK_LINES: &[&str] = &[
+    "advertisement",
+    "advertisements",
+    "ad",
+    "share",
+    "share this",
+    "share this article",
+    "share this story",
+    "tweet",
+    "email",
+    "print",
+    "related",
+    "related articles",
+    "related stories",
+    "read more",
+    "continue reading",
+    "read next",
+    "more on this",
+    "skip to content",
+    "skip to main content",
+    "comments",
+    "leave a comment",
+    "subscribe",
+    "sign up",
+    "log in",
+    "loading...",
+    "scroll to continue with content",
+];
+
+fn finish(blocks: Vec<Block>, filter: bool) -> String {
+    let mut out = String::new();
+    for b in blocks {
+        let t = b.text.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if filter {
+            let ld = if b.chars == 0 {
+                0.0
+            } else {
+                b.link_chars as f64 / b.chars as f64
+            };
+            if ld > 0.5 && !b.pre {
+                continue;
+            }
+            let lower = t.to_lowercase();
+            if b.chars < 40
+                && STOCK_LINES.contains(&lower.trim_end_matches([':', '.', '»', '›']).trim())
+            {
+                continue;
+            }
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(t);
+    }
+    out
+}
+
+/// Extracts text from a parsed page.
+pub fn extract(dom: &Dom, mode: Mode) -> String {
+    match mode {
+        Mode::Full => {
+            let ctx = Ctx::new(dom, Mode::Full, false);
+            let mut lines = Lines::new();
+            linearize(&ctx, &[0], &mut lines);
+            finish(lines.blocks, false)
+        }
+        Mode::Main => {
+            let mut best = String::new();
+            for use_hints in [true, false] {
+                let ctx = Ctx::new(dom, Mode::Main, use_hints);
+                if let Some(roots) = ctx.select() {
+                    let mut lines = Lines::new();
+                    linearize(&ctx, &roots, &mut lines);
+                    let text = finish(lines.blocks, true);
+                    if text.chars().count() >= MIN_MAIN_CHARS {
+                        return text;
+                    }
+                    if text.len() > best.len() {
+                        best = text;
+                    }
+                }
+            }
+            // Still short: the whole pruned page, link lists dropped.
+            let ctx = Ctx::new(dom, Mode::Main, true);
+            let mut lines = Lines::new();
+            linearize(&ctx, &[0], &mut lines);
+            let all = finish(lines.blocks, true);
+            if all.len() > best.len() {
+                all
+            } else {
+                best
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dom::parse;
+
+    #[test]
+    fn keeps_article_drops_boilerplate() {
+        let body = "This is a long paragraph of article text, with commas, and enough words to count as content. ".repeat(3);
+        let html = format!(
+            r#"<html><head><title>T</title><style>p{{}}</style></head><body>
+            <nav><a href="/">Home</a> <a href="/x">News</a></nav>
+            <div class="sidebar"><p>{body}</p></div>
+            <article><h1>Headline</h1><p>{body}</p><p>{body}</p>
+            <p><a href="a">Link one</a> <a href="b">Link two</a></p></article>
+            <footer>Copyright 2020</footer></body></html>"#
+        );
+        let dom = parse(&html).unwrap();
+        let main = extract(&dom, Mode::Main);
+        assert!(main.contains("article text"), "{main}");
+        assert!(!main.contains("Home"), "{main}");
+        assert!(!main.contains("Copyright"), "{main}");
+        assert!(!main.contains("Link one"), "{main}");
+        assert_eq!(main.matches("This is a long").count(), 6, "{main}");
+        let full = extract(&dom, Mode::Full);
+        assert!(full.contains("Home") && full.contains("Copyright") && full.contains("Link one"));
+        assert!(!full.contains("p{}"));
+    }
+}

@@ -1,0 +1,448 @@
+//! `loam explain` (one document's story) and `loam sample` (documents one rule removed),
+//! answered from the mix's manifest, ledgers and id indexes — no scan of the text to find a
+//! document.
+
+use crate::cmd_manifest::load_manifest;
+use crate::UsageError;
+use anyhow::Result;
+use loam_manifests::Manifest;
+use loam_mixes::index;
+use loam_mixes::ledger::{read_ledger, read_ledger_row, Decision, LedgerRow};
+use loam_mixes::mix::index_path;
+use loam_mixes::rules::{attribute_value, Op, Rule};
+use loam_pipeline::document::Document;
+use loam_pipeline::layout;
+use loam_pipeline::reader::{DocumentReader, LineReader};
+use loam_pipeline::storage::LocalStorage;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+fn rel_name(path: &str) -> String {
+    match layout::relative_to_documents(path) {
+        Ok(r) => r.to_string(),
+        Err(_) => path.rsplit('/').next().unwrap_or(path).to_string(),
+    }
+}
+
+fn rules_of(m: &Manifest) -> Vec<Rule> {
+    m.config
+        .normalized
+        .get("mix")
+        .and_then(|x| x.get("drop"))
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// The attribute files the manifest lists for one document file.
+fn attribute_files(m: &Manifest, doc_file: &str) -> Vec<String> {
+    let rel = rel_name(doc_file);
+    m.inputs
+        .iter()
+        .filter(|i| i.role == "attributes" && i.path.ends_with(&format!("/{rel}")))
+        .map(|i| i.path.clone())
+        .collect()
+}
+
+/// Reads given lines (1-based) of several aligned attribute files, merged per line.
+fn attributes_at(
+    files: &[String],
+    lines: &BTreeSet<u64>,
+) -> Result<BTreeMap<u64, Map<String, Value>>> {
+    let mut out: BTreeMap<u64, Map<String, Value>> = BTreeMap::new();
+    for f in files {
+        let mut r = LineReader::open(&LocalStorage, f)?;
+        let last = lines.iter().next_back().copied().unwrap_or(0);
+        while let Some(item) = r.next_line() {
+            let (n, text) = item?;
+            if lines.contains(&n) {
+                let v: Value = serde_json::from_str(text)
+                    .map_err(|e| anyhow::anyhow!("{f}:{n}: not an attribute record: {e}"))?;
+                if let Some(a) = v.get("attributes").and_then(Value::as_object) {
+                    out.entry(n).or_default().extend(a.clone());
+                }
+            }
+            if n >= last {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads given lines (1-based) of a document file.
+fn documents_at(file: &str, lines: &BTreeSet<u64>) -> Result<BTreeMap<u64, Document>> {
+    let mut out = BTreeMap::new();
+    let last = lines.iter().next_back().copied().unwrap_or(0);
+    let mut r = DocumentReader::open(&LocalStorage, file)?;
+    while let Some(item) = r.next_document() {
+        let (n, d) = item?;
+        if lines.contains(&n) {
+            out.insert(n, d);
+        }
+        if n >= last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn op_str(op: Op) -> &'static str {
+    match op {
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Eq => "==",
+        Op::Ne => "!=",
+        Op::Exists => "exists",
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x:.5}")
+    }
+}
+
+fn find_rows(m: &Manifest, dir: &Path, id: &str) -> Result<Vec<(PathBuf, LedgerRow)>> {
+    let mut hits = Vec::new();
+    for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
+        let ledger = dir.join(&o.path);
+        let idx = PathBuf::from(index_path(&ledger.to_string_lossy()));
+        let bytes = std::fs::read(&idx)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read id index: {e}", idx.display()))?;
+        for row in index::lookup(&bytes, &idx.to_string_lossy(), id)? {
+            let r = read_ledger_row(&ledger, u64::from(row))?;
+            if r.id == id {
+                hits.push((ledger.clone(), r));
+            }
+        }
+    }
+    Ok(hits)
+}
+
+fn nearest_ids(m: &Manifest, dir: &Path, id: &str) -> Vec<String> {
+    let mut best: Vec<(usize, String)> = Vec::new();
+    for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
+        let _ = read_ledger(&dir.join(&o.path), |r| {
+            let common =
+                r.id.chars()
+                    .zip(id.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+            if common > 0 {
+                best.push((common, r.id));
+            }
+        });
+    }
+    best.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    best.dedup_by(|a, b| a.1 == b.1);
+    best.into_iter().take(5).map(|x| x.1).collect()
+}
+
+/// `loam explain MIX_DIR ID`.
+pub fn explain(mix: &Path, id: &str) -> Result<()> {
+    if !mix.join("manifest.json").exists() && !mix.is_file() {
+        return explain_without_manifest(mix, id);
+    }
+    let (m, dir) = load_manifest(mix)?;
+    let hits = find_rows(&m, &dir, id)?;
+    if hits.is_empty() {
+        let near = nearest_ids(&m, &dir, id);
+        let mut msg = format!(
+            "id {id:?} is not in mix {} {} ({} input documents)",
+            m.mix.name,
+            m.mix.label,
+            m.outputs
+                .iter()
+                .filter(|o| o.kind == "ledger")
+                .map(|o| o.documents)
+                .sum::<u64>()
+        );
+        if !near.is_empty() {
+            msg.push_str("; nearest ids:");
+            for n in near {
+                msg.push_str(&format!("\n  {n}"));
+            }
+        }
+        return Err(usage(msg));
+    }
+    let rules = rules_of(&m);
+    for (ledger, row) in hits {
+        println!("document   {}", row.id);
+        let input = m.inputs.iter().find(|i| i.path == row.file);
+        match input {
+            Some(i) => println!(
+                "source     {}:{}  (sha256 {}…, {} bytes, {} lines)",
+                row.file,
+                row.line,
+                &i.digest.sha256[..16],
+                i.digest.bytes,
+                i.lines
+            ),
+            None => println!("source     {}:{}", row.file, row.line),
+        }
+        println!("ledger     {}", ledger.display());
+        let verdict = match (row.decision, &row.rule) {
+            (Decision::Kept, _) if row.copies > 1 => format!("kept ({} copies)", row.copies),
+            (Decision::Kept, _) => "kept".to_string(),
+            (d, Some(r)) => {
+                let mut s = format!("{} by rule `{r}`", d.as_str());
+                match (row.value, row.threshold) {
+                    (Some(v), Some(t)) => s.push_str(&format!(
+                        ": value {} vs threshold {}",
+                        fmt_num(v),
+                        fmt_num(t)
+                    )),
+                    (None, None) => {}
+                    (v, t) => s.push_str(&format!(": value {v:?}, threshold {t:?}")),
+                }
+                s
+            }
+            (d, None) => d.as_str().to_string(),
+        };
+        println!("decision   {verdict}");
+        let files = attribute_files(&m, &row.file);
+        let lines: BTreeSet<u64> = [row.line].into_iter().collect();
+        let attrs = attributes_at(&files, &lines)?
+            .remove(&row.line)
+            .unwrap_or_default();
+        if !rules.is_empty() {
+            println!("rules      (in order; the first that fires decides)");
+            let mut decided = false;
+            for r in &rules {
+                let fired = r.fires(&attrs).is_some();
+                let seen = attrs.get(&r.attribute);
+                let shown = match (r.op, seen) {
+                    (_, None) => "absent".to_string(),
+                    (Op::Exists, Some(v)) => format!("present {v}"),
+                    (_, Some(v)) => attribute_value(v)
+                        .map(fmt_num)
+                        .unwrap_or_else(|| v.to_string()),
+                };
+                let cond = match r.value {
+                    Some(t) => format!("{} {} {}", r.attribute, op_str(r.op), fmt_num(t)),
+                    None => format!("{} {}", r.attribute, op_str(r.op)),
+                };
+                let mark = if fired && !decided {
+                    decided = true;
+                    "FIRES  ← decided"
+                } else if fired {
+                    "fires (after the deciding rule)"
+                } else {
+                    "passes"
+                };
+                println!("  {:<28} {cond}  [value: {shown}]  {mark}", r.rule);
+            }
+        }
+        println!("attributes ({} file(s))", files.len());
+        for (k, v) in &attrs {
+            println!("  {k} = {v}");
+        }
+        println!();
+    }
+    Ok(())
+}
+
+/// Without a manifest (e.g. a dolma-made tree): find the document by scanning
+/// `documents/` and show its attributes from every `attributes/<name>/` directory.
+fn explain_without_manifest(dir: &Path, id: &str) -> Result<()> {
+    let docs_dir = dir.join("documents");
+    if !docs_dir.is_dir() {
+        return Err(usage(format!(
+            "{}: no manifest.json (not a loam mix) and no documents/ directory to search",
+            dir.display()
+        )));
+    }
+    eprintln!(
+        "{}: no manifest or ledger (not made by loam): scanning documents/ for the id and reading attributes/*; rules and decisions are unknown without the mixer config",
+        dir.display()
+    );
+    let files = layout::expand(&LocalStorage, &[docs_dir.to_string_lossy().to_string()])?;
+    for f in files {
+        let mut r = DocumentReader::open(&LocalStorage, &f)?;
+        while let Some(item) = r.next_document() {
+            let Ok((line, d)) = item else { continue };
+            if d.id != id {
+                continue;
+            }
+            println!("document   {id}\nsource     {f}:{line}");
+            let rel = layout::relative_to_documents(&f)?.to_string();
+            let mut attr_files = Vec::new();
+            if let Ok(rd) = std::fs::read_dir(dir.join("attributes")) {
+                let mut names: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+                names.sort();
+                for n in names {
+                    let p = n.join(&rel);
+                    if p.exists() {
+                        attr_files.push(p.to_string_lossy().to_string());
+                    }
+                }
+            }
+            let lines: BTreeSet<u64> = [line].into_iter().collect();
+            let attrs = attributes_at(&attr_files, &lines)?
+                .remove(&line)
+                .unwrap_or_default();
+            println!("attributes ({} file(s))", attr_files.len());
+            for (k, v) in &attrs {
+                println!("  {k} = {v}");
+            }
+            return Ok(());
+        }
+    }
+    Err(usage(format!(
+        "id {id:?} not found under {}",
+        docs_dir.display()
+    )))
+}
+
+/// Renders text with spans highlighted (ANSI when `color`, else `[[…]]` markers), cut to
+/// windows around the spans when long.
+fn highlight(text: &str, spans: &[(usize, usize)], color: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let (open, close) = if color {
+        ("\x1b[1;31m", "\x1b[0m")
+    } else {
+        ("[[", "]]")
+    };
+    let mut marks = vec![0i8; chars.len() + 1];
+    for &(s, e) in spans {
+        let (s, e) = (s.min(chars.len()), e.min(chars.len()));
+        if s < e {
+            marks[s] += 1;
+            marks[e] -= 1;
+        }
+    }
+    let mut out = String::new();
+    let mut depth = 0i32;
+    let limit = 1500;
+    for (i, c) in chars.iter().enumerate() {
+        let before = depth > 0;
+        depth += i32::from(marks[i]);
+        let now = depth > 0;
+        if !before && now {
+            out.push_str(open);
+        } else if before && !now {
+            out.push_str(close);
+        }
+        if i >= limit {
+            out.push_str(&format!(
+                "{}… ({} more characters)",
+                if now { close } else { "" },
+                chars.len() - i
+            ));
+            return out;
+        }
+        out.push(*c);
+    }
+    if depth > 0 {
+        out.push_str(close);
+    }
+    out
+}
+
+/// `loam sample MIX_DIR --rule RULE [-n N] [--seed S]`.
+pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
+    let (m, dir) = load_manifest(mix)?;
+    let mut candidates: Vec<(u64, LedgerRow)> = Vec::new();
+    let mut seen_rules: BTreeSet<String> = BTreeSet::new();
+    for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
+        read_ledger(&dir.join(&o.path), |r| {
+            if let Some(x) = &r.rule {
+                seen_rules.insert(x.clone());
+            }
+            if r.rule.as_deref() == Some(rule) {
+                let key = format!("{}\0{}\0{}", r.file, r.line, r.id);
+                let h = xxhash_rust::xxh3::xxh3_64_with_seed(key.as_bytes(), seed);
+                candidates.push((h, r));
+            }
+        })?;
+    }
+    if candidates.is_empty() {
+        return Err(usage(format!(
+            "rule `{rule}` removed no document in this mix; rules that did: {}",
+            seen_rules.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let total = candidates.len();
+    candidates.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.file.cmp(&b.1.file))
+            .then(a.1.line.cmp(&b.1.line))
+    });
+    candidates.truncate(n);
+    let rules = rules_of(&m);
+    let attribute = rules
+        .iter()
+        .find(|r| r.rule == rule)
+        .map(|r| r.attribute.clone());
+    let mut by_file: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for (_, r) in &candidates {
+        by_file.entry(r.file.clone()).or_default().insert(r.line);
+    }
+    let mut texts: BTreeMap<(String, u64), Document> = BTreeMap::new();
+    let mut attrs: BTreeMap<(String, u64), Map<String, Value>> = BTreeMap::new();
+    for (file, lines) in &by_file {
+        for (l, d) in documents_at(file, lines)? {
+            texts.insert((file.clone(), l), d);
+        }
+        for (l, a) in attributes_at(&attribute_files(&m, file), lines)? {
+            attrs.insert((file.clone(), l), a);
+        }
+    }
+    let color = std::io::stdout().is_terminal();
+    println!(
+        "{} of {total} documents removed by `{rule}` (seed {seed})\n",
+        candidates.len()
+    );
+    for (_, r) in &candidates {
+        let key = (r.file.clone(), r.line);
+        let spans: Vec<(usize, usize)> = attribute
+            .as_ref()
+            .and_then(|a| attrs.get(&key).and_then(|m| m.get(a)))
+            .and_then(Value::as_array)
+            .map(|arr| {
+                arr.iter()
+                    .filter_map(|s| {
+                        let s = s.as_array()?;
+                        Some((s.first()?.as_u64()? as usize, s.get(1)?.as_u64()? as usize))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let vt = match (r.value, r.threshold) {
+            (Some(v), Some(t)) => format!("  value {} vs threshold {}", fmt_num(v), fmt_num(t)),
+            _ => String::new(),
+        };
+        println!("── {}  ({}:{}){vt}", r.id, r.file, r.line);
+        match texts.get(&key) {
+            Some(d) => println!("{}\n", highlight(&d.text, &spans, color)),
+            None => println!("(document text not found)\n"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::highlight;
+
+    #[test]
+    fn highlights_spans_in_code_points() {
+        assert_eq!(
+            highlight("héllo wörld", &[(6, 11)], false),
+            "héllo [[wörld]]"
+        );
+        assert_eq!(highlight("abcdef", &[(0, 2), (1, 4)], false), "[[abcd]]ef");
+        assert_eq!(highlight("abc", &[(2, 99)], false), "ab[[c]]");
+        assert!(highlight("abc", &[(0, 1)], true).contains("\x1b[1;31ma\x1b[0m"));
+    }
+}

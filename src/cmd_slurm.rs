@@ -1,0 +1,267 @@
+//! `loam slurm submit|status`: a pipeline as chained Slurm job arrays.
+//!
+//! One array per stage (tag → dedupe → mix), each task running
+//! `loam run PIPELINE --stage S --rank $SLURM_ARRAY_TASK_ID --world N` on its deterministic
+//! share of units, chained with `afterok`; a last one-task job runs `loam run PIPELINE`, which
+//! finds every unit done and writes the manifest. Completion markers make a resubmission skip
+//! finished units, and the bytes are those of a single-machine run.
+
+use crate::pipeline_config::PipelineConfig;
+use crate::UsageError;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// Options of `loam slurm submit`.
+#[derive(Debug, Clone)]
+pub struct SubmitOptions {
+    /// Tasks per array.
+    pub tasks: usize,
+    /// Worker threads per task (also `--cpus-per-task`).
+    pub threads: usize,
+    /// Slurm partition.
+    pub partition: Option<String>,
+    /// Memory per task, e.g. `4G`.
+    pub mem: Option<String>,
+    /// Time limit per task, e.g. `02:00:00`.
+    pub time: Option<String>,
+}
+
+/// Job ids of one submission, kept in `<output>/.loam/slurm/jobs.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Jobs {
+    stages: Vec<(String, String)>,
+}
+
+fn state_dir(cfg: &PipelineConfig) -> PathBuf {
+    PathBuf::from(cfg.output.trim_end_matches('/'))
+        .join(".loam")
+        .join("slurm")
+}
+
+fn load(config: &Path) -> Result<PipelineConfig> {
+    let (cfg, _) =
+        loam_pipeline::config::load::<PipelineConfig>(config).map_err(|e| usage(e.to_string()))?;
+    if cfg.output.contains("://") {
+        return Err(usage(
+            "slurm: the pipeline's output must be on a file system the nodes share (job logs and state live there)",
+        ));
+    }
+    Ok(cfg)
+}
+
+fn sbatch(script: &Path, after: Option<&str>) -> Result<String> {
+    let mut cmd = Command::new("sbatch");
+    cmd.arg("--parsable");
+    if let Some(j) = after {
+        cmd.arg(format!("--dependency=afterok:{j}"));
+    }
+    cmd.arg(script);
+    let out = cmd
+        .output()
+        .map_err(|e| usage(format!("cannot run sbatch (is Slurm installed?): {e}")))?;
+    if !out.status.success() {
+        return Err(anyhow::anyhow!(
+            "sbatch {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let id = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(anyhow::anyhow!(
+            "sbatch printed no job id: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    Ok(id)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Writes the batch scripts and submits them, chained. Prints and returns the job ids.
+pub fn submit(config: &Path, opts: &SubmitOptions) -> Result<()> {
+    if opts.tasks == 0 {
+        return Err(usage("--tasks must be at least 1"));
+    }
+    let cfg = load(config)?;
+    let exe = std::env::current_exe().context("locating the loam binary")?;
+    let cwd = std::env::current_dir()?;
+    let dir = cwd.join(state_dir(&cfg));
+    std::fs::create_dir_all(dir.join("logs"))?;
+    let mut stages: Vec<(&str, usize)> = Vec::new();
+    if cfg.tag.is_some() {
+        stages.push(("tag", opts.tasks));
+    }
+    if cfg.dedupe.is_some() {
+        // One global decision (first copy in canonical order): one task.
+        stages.push(("dedupe", 1));
+    }
+    stages.push(("mix", opts.tasks));
+    stages.push(("finalize", 1));
+    let mut jobs = Jobs::default();
+    let mut prev: Option<String> = None;
+    for (stage, n) in stages {
+        let mut s = String::from("#!/bin/bash\n");
+        s.push_str(&format!("#SBATCH --job-name=loam-{}-{stage}\n", cfg.name));
+        s.push_str(&format!("#SBATCH --array=0-{}\n", n - 1));
+        s.push_str(&format!(
+            "#SBATCH --output={}\n",
+            dir.join("logs").join(format!("{stage}-%a.log")).display()
+        ));
+        s.push_str(&format!("#SBATCH --chdir={}\n", cwd.display()));
+        s.push_str("#SBATCH --ntasks=1\n");
+        if opts.threads > 0 {
+            s.push_str(&format!("#SBATCH --cpus-per-task={}\n", opts.threads));
+        }
+        if let Some(p) = &opts.partition {
+            s.push_str(&format!("#SBATCH --partition={p}\n"));
+        }
+        if let Some(m) = &opts.mem {
+            s.push_str(&format!("#SBATCH --mem={m}\n"));
+        }
+        if let Some(t) = &opts.time {
+            s.push_str(&format!("#SBATCH --time={t}\n"));
+        }
+        s.push_str("set -euo pipefail\n");
+        let base = format!(
+            "exec {} --threads {} run {}",
+            shell_quote(&exe.to_string_lossy()),
+            opts.threads,
+            // As given: tasks start in this directory, and the manifest records the path.
+            shell_quote(&config.to_string_lossy())
+        );
+        if stage == "finalize" {
+            s.push_str(&format!("{base}\n"));
+        } else {
+            s.push_str(&format!(
+                "{base} --stage {stage} --rank \"$SLURM_ARRAY_TASK_ID\" --world {n}\n"
+            ));
+        }
+        let script = dir.join(format!("{stage}.sbatch"));
+        std::fs::write(&script, s)?;
+        let id = sbatch(&script, prev.as_deref())?;
+        println!("{stage:<9} job {id}  ({n} task(s))");
+        jobs.stages.push((stage.to_string(), id.clone()));
+        prev = Some(id);
+    }
+    std::fs::write(dir.join("jobs.json"), serde_json::to_vec_pretty(&jobs)?)?;
+    println!(
+        "logs in {}; follow with `loam slurm status {}`",
+        dir.join("logs").display(),
+        config.display()
+    );
+    Ok(())
+}
+
+fn squeue_states(job: &str) -> Vec<String> {
+    Command::new("squeue")
+        .args(["-h", "-j", job, "-o", "%T"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn count_done(dir: &Path) -> usize {
+    fn walk(d: &Path, n: &mut usize) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, n);
+            } else if std::fs::read(&p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .is_some_and(|v| v["state"] == "done")
+            {
+                *n += 1;
+            }
+        }
+    }
+    let mut n = 0;
+    walk(dir, &mut n);
+    n
+}
+
+/// Prints each stage's queue state and completed units (from completion markers). Returns
+/// whether the whole submission has left the queue.
+pub fn status(config: &Path) -> Result<bool> {
+    let cfg = load(config)?;
+    let dir = state_dir(&cfg);
+    let jobs: Jobs = match std::fs::read(dir.join("jobs.json")) {
+        Ok(b) => serde_json::from_slice(&b)?,
+        Err(_) => {
+            return Err(usage(format!(
+                "no submission recorded in {} (run `loam slurm submit` first)",
+                dir.display()
+            )))
+        }
+    };
+    let out = PathBuf::from(cfg.output.trim_end_matches('/'));
+    let mut finished = true;
+    for (stage, id) in &jobs.stages {
+        let states = squeue_states(id);
+        let queue = if states.is_empty() {
+            "not in queue (finished or failed)".to_string()
+        } else {
+            finished = false;
+            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+            for s in &states {
+                *counts.entry(s.as_str()).or_default() += 1;
+            }
+            counts
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let markers = match stage.as_str() {
+            "tag" => cfg
+                .tag
+                .as_ref()
+                .map(|t| out.join("attributes").join(&t.experiment).join(".loam/tag")),
+            "dedupe" => cfg
+                .dedupe
+                .as_ref()
+                .map(|d| out.join("attributes").join(&d.name).join(".loam/dedupe")),
+            _ => None,
+        };
+        let done = match (stage.as_str(), markers) {
+            (_, Some(m)) => format!("{} unit(s) done", count_done(&m)),
+            ("mix", None) => {
+                let root = out.join(&cfg.mix.name);
+                let mut n = 0;
+                if let Ok(rd) = std::fs::read_dir(&root) {
+                    for e in rd.flatten() {
+                        let name = e.file_name().to_string_lossy().to_string();
+                        if name.starts_with(&format!("{}-", cfg.mix.version)) {
+                            n += count_done(&e.path().join(".loam/mix"));
+                        }
+                    }
+                }
+                format!("{n} unit(s) done")
+            }
+            _ => String::new(),
+        };
+        println!("{stage:<9} job {id:<8} {queue:<36} {done}");
+    }
+    Ok(finished)
+}

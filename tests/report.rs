@@ -1,0 +1,514 @@
+//! `loam report`: the HTML is rendered in headless Chromium and the rendered page is
+//! checked — every chart present and sized, the funnel's numbers equal to the manifest's,
+//! the threshold lines drawn, markup in the data shown as text — not only the HTML string.
+//!
+//! Chromium is Debian's `chromium` (`scripts/test.sh` installs it). Without it the browser
+//! tests fail, unless `LOAM_SKIP_BROWSER=1`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn loam(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run loam")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const PIPELINE: &str = r#"
+name: t
+documents: [documents/*]
+output: out
+tag:
+  experiment: exp
+  taggers: [char_length_v1, whitespace_tokenizer_v1, gopher_v1]
+dedupe:
+  name: dd
+  documents: {attribute_name: dup, key: $.text}
+mix:
+  name: m
+  version: LABEL
+  drop:
+    - {rule: duplicate, attribute: dup, op: exists}
+    - {rule: too_few_words, attribute: exp__whitespace_tokenizer_v1__length, op: lt, value: WORDS}
+    - {rule: symbols, attribute: exp__gopher_v1__symbol_to_word_ratio, op: gt, value: 0.1}
+    - {rule: alpha_words, attribute: exp__gopher_v1__fraction_of_words_with_alpha_character, op: lt, value: 0.8}
+"#;
+
+/// The quickstart documents plus a shard whose `source` and text carry markup, mixed twice
+/// (thresholds 50 and 100 words). Returns (workdir, mix A, mix B).
+fn two_mixes() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for e in std::fs::read_dir(repo().join("examples/quickstart/documents")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), docs.join(e.file_name())).unwrap();
+    }
+    let evil = [
+        r#"{"id":"evil-1","source":"<script>window.__pwned=1</script>","text":"</pre></script><script>window.__pwned=2</script><img src=x onerror=\"window.__pwned=3\"> short"}"#,
+        r#"{"id":"evil-2","source":"<script>window.__pwned=1</script>","text":"</pre></script><script>window.__pwned=2</script><img src=x onerror=\"window.__pwned=3\"> short"}"#,
+    ];
+    std::fs::write(docs.join("zz_markup.jsonl"), evil.join("\n") + "\n").unwrap();
+    for (label, words) in [("v1", 50), ("v2", 100)] {
+        let cfg = dir.path().join(format!("{label}.yaml"));
+        std::fs::write(
+            &cfg,
+            PIPELINE
+                .replace("LABEL", label)
+                .replace("WORDS", &words.to_string()),
+        )
+        .unwrap();
+        let o = loam(dir.path(), &["run", cfg.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let a = version_dir(&dir.path().join("out/m"), "v1");
+    let b = version_dir(&dir.path().join("out/m"), "v2");
+    (dir, a, b)
+}
+
+fn version_dir(root: &Path, label: &str) -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{label}-"))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.pop().unwrap()
+}
+
+/// `None` when the browser tests are skipped; panics when Chromium is missing otherwise.
+fn chromium() -> Option<&'static str> {
+    if Path::new(CHROMIUM).exists() {
+        return Some(CHROMIUM);
+    }
+    if std::env::var("LOAM_SKIP_BROWSER").as_deref() == Ok("1") {
+        eprintln!("LOAM_SKIP_BROWSER=1: skipping the headless-browser checks");
+        return None;
+    }
+    panic!(
+        "{CHROMIUM} not found: the report test renders the page in headless Chromium. \
+         Run scripts/test.sh (it installs Debian's chromium), or \
+         `apt-get install -y --no-install-recommends chromium`; \
+         set LOAM_SKIP_BROWSER=1 to skip these checks."
+    );
+}
+
+fn browser(bin: &str, profile: &Path, args: &[String]) -> Output {
+    let mut c = Command::new(bin);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(args);
+    c.output().expect("start chromium")
+}
+
+/// The DOM after scripts ran.
+fn dump_dom(bin: &str, html: &Path, work: &Path) -> String {
+    let profile = tempfile::tempdir_in(work).unwrap();
+    let o = browser(
+        bin,
+        profile.path(),
+        &[
+            "--window-size=1400,2000".into(),
+            "--dump-dom".into(),
+            format!("file://{}", html.display()),
+        ],
+    );
+    assert!(o.status.success(), "chromium --dump-dom: {}", text(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// The JSON the report's script wrote into `<pre id="measured">`.
+fn measured(dom: &str) -> Value {
+    let start = dom
+        .find("<pre id=\"measured\">")
+        .expect("the measurement element is in the DOM")
+        + "<pre id=\"measured\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let raw = unescape(&dom[start..end]);
+    assert!(
+        !raw.trim().is_empty(),
+        "the report's script did not run (no measurements)"
+    );
+    serde_json::from_str(&raw).unwrap_or_else(|e| panic!("measurements: {e}: {raw}"))
+}
+
+fn number(s: &str) -> i64 {
+    let t: String = s
+        .trim()
+        .replace('−', "-")
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '-' || *c == '+')
+        .collect();
+    t.parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
+}
+
+fn cell<'a>(m: &'a Value, funnel: &str, step: &str, field: &str) -> &'a str {
+    m["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["funnel"] == funnel && c["step"] == step && c["field"] == field)
+        .unwrap_or_else(|| panic!("no funnel cell {funnel}/{step}/{field}"))["text"]
+        .as_str()
+        .unwrap()
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn report_renders_in_chromium_and_matches_the_manifest() {
+    let (work, a, b) = two_mixes();
+    let html = work.path().join("report.html");
+    let o = loam(
+        work.path(),
+        &["report", a.to_str().unwrap(), "-o", html.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let src = std::fs::read_to_string(&html).unwrap();
+
+    // Self-contained: nothing fetched from anywhere.
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "@import",
+        "url(http",
+        "<script src",
+    ] {
+        assert!(
+            !src.contains(bad),
+            "report references an external resource: {bad}"
+        );
+    }
+    // Markup in the data is text, never markup.
+    assert!(
+        !src.contains("<script>window.__pwned"),
+        "unescaped markup in the report"
+    );
+    assert!(src.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"));
+    assert_eq!(
+        src.matches("<script").count(),
+        1,
+        "one script: the measurer"
+    );
+
+    // Same mix → same bytes, whatever the thread count.
+    let again = work.path().join("again.html");
+    let o = loam(
+        work.path(),
+        &[
+            "-j",
+            "1",
+            "report",
+            a.to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        src.as_bytes(),
+        "report is not deterministic"
+    );
+
+    let Some(bin) = chromium() else { return };
+    let dom = dump_dom(bin, &html, work.path());
+    assert!(
+        !dom.contains("<script>window.__pwned"),
+        "markup from the data became DOM"
+    );
+    let m = measured(&dom);
+
+    // Every chart is present and has a size on the page.
+    let charts = m["charts"].as_array().unwrap();
+    let names: Vec<&str> = charts
+        .iter()
+        .map(|c| c["chart"].as_str().unwrap())
+        .collect();
+    for want in ["funnel-documents-a", "funnel-tokens-a", "duplicates"] {
+        assert!(names.contains(&want), "chart {want} missing: {names:?}");
+    }
+    let hists = names.iter().filter(|n| n.starts_with("hist-")).count();
+    assert!(
+        hists >= 10,
+        "expected a histogram per numeric attribute, got {hists}"
+    );
+    for c in charts {
+        for k in ["width", "height", "bbox_width", "bbox_height"] {
+            assert!(
+                c[k].as_f64().unwrap() > 10.0,
+                "chart {} has {k} {}",
+                c["chart"],
+                c[k]
+            );
+        }
+        assert!(
+            c["visible_bars"].as_u64().unwrap() > 0,
+            "chart {} draws no visible bar",
+            c["chart"]
+        );
+        assert_eq!(
+            c["bars"], c["visible_bars"],
+            "chart {} has empty bars",
+            c["chart"]
+        );
+    }
+
+    // The funnel's rendered numbers are the manifest's.
+    let man = manifest(&a);
+    let stage = man["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"].as_str().unwrap().starts_with("mix"))
+        .unwrap();
+    let docs_in = stage["documents_in"].as_i64().unwrap();
+    let docs_out = stage["documents_out"].as_i64().unwrap();
+    assert_eq!(number(cell(&m, "a", "input", "documents_after")), docs_in);
+    assert_eq!(number(cell(&m, "a", "output", "documents_after")), docs_out);
+    let bytes_out = stage["text_bytes_out"].as_i64().unwrap();
+    assert_eq!(number(cell(&m, "a", "output", "bytes_after")), bytes_out);
+    let mut remaining = docs_in;
+    for rule in ["duplicate", "too_few_words", "symbols", "alpha_words"] {
+        let want = stage["by_rule"][rule]["documents_dropped"]
+            .as_i64()
+            .unwrap_or(0);
+        assert_eq!(
+            number(cell(&m, "a", rule, "documents_removed")),
+            want,
+            "rule {rule}"
+        );
+        remaining -= want;
+        assert_eq!(number(cell(&m, "a", rule, "documents_after")), remaining);
+    }
+    assert_eq!(remaining, docs_out);
+    let tokens_out: i64 = man["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["tokens"].as_i64())
+        .sum();
+    assert_eq!(number(cell(&m, "a", "output", "tokens_after")), tokens_out);
+
+    // Bar lengths are proportional to the counts.
+    let width = |chart: &str, step: &str| -> f64 {
+        m["bars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["chart"] == chart && b["step"] == step)
+            .unwrap_or_else(|| panic!("no bar {chart}/{step}"))["width"]
+            .as_f64()
+            .unwrap()
+    };
+    let (w_in, w_out) = (
+        width("funnel-documents-a", "input"),
+        width("funnel-documents-a", "output"),
+    );
+    let expect = w_in * docs_out as f64 / docs_in as f64;
+    assert!(
+        (w_out - expect).abs() < 1.5,
+        "output bar {w_out}px, expected {expect}px"
+    );
+
+    // Thresholds drawn on their attributes' histograms.
+    for rule in ["too_few_words", "symbols", "alpha_words"] {
+        assert!(
+            dom.contains(&format!("data-rule=\"{rule}\"")) && dom.contains("class=\"thr\""),
+            "no threshold line for {rule}"
+        );
+    }
+    // Languages: none in this mix, said so.
+    assert!(dom.contains("id=\"no-languages\""));
+    // Removed examples for every rule that removed something.
+    for rule in ["duplicate", "too_few_words"] {
+        assert!(
+            dom.contains(&format!("data-examples=\"{rule}\"")),
+            "no examples for {rule}"
+        );
+    }
+
+    // A screenshot anyone can look at.
+    let png = work.path().join("report.png");
+    let profile = tempfile::tempdir_in(work.path()).unwrap();
+    let o = browser(
+        bin,
+        profile.path(),
+        &[
+            "--window-size=1400,2000".into(),
+            format!("--screenshot={}", png.display()),
+            format!("file://{}", html.display()),
+        ],
+    );
+    assert!(o.status.success(), "chromium --screenshot: {}", text(&o));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+        "screenshot"
+    );
+
+    // Two mixes: per-rule differences.
+    let both = work.path().join("both.html");
+    let o = loam(
+        work.path(),
+        &[
+            "report",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "-o",
+            both.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let dom = dump_dom(bin, &both, work.path());
+    let m = measured(&dom);
+    let names: Vec<&str> = m["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chart"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"compare-rules") && names.contains(&"funnel-documents-b"));
+    let mb = manifest(&b);
+    let sb = mb["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"].as_str().unwrap().starts_with("mix"))
+        .unwrap();
+    let (x, y) = (
+        stage["by_rule"]["too_few_words"]["documents_dropped"]
+            .as_i64()
+            .unwrap(),
+        sb["by_rule"]["too_few_words"]["documents_dropped"]
+            .as_i64()
+            .unwrap(),
+    );
+    assert!(y > x, "a higher word threshold drops more");
+    let row_start = dom
+        .find("<tr data-rule=\"too_few_words\">")
+        .expect("rule row");
+    let row = &dom[row_start..row_start + dom[row_start..].find("</tr>").unwrap()];
+    assert!(row.contains(&format!("+{}", y - x)), "delta in {row}");
+    assert!(
+        dom.contains("data-compare=\"moves\""),
+        "decision changes table"
+    );
+}
+
+#[test]
+fn dolma_tree_without_manifest_gets_histograms_and_an_explanation() {
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("dolma");
+    let provided = repo().join("tests/fixtures/dolma/data/provided");
+    std::fs::create_dir_all(tree.join("documents")).unwrap();
+    std::fs::copy(
+        provided.join("documents/000.json.gz"),
+        tree.join("documents/000.json.gz"),
+    )
+    .unwrap();
+    for name in ["pii", "toxicity", "sample", "duplicate_paragraphs"] {
+        std::fs::create_dir_all(tree.join("attributes").join(name)).unwrap();
+        std::fs::copy(
+            provided.join("attributes").join(name).join("000.json.gz"),
+            tree.join("attributes").join(name).join("000.json.gz"),
+        )
+        .unwrap();
+    }
+    let html = work.path().join("r.html");
+    let o = loam(
+        work.path(),
+        &[
+            "report",
+            tree.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no manifest"));
+    let src = std::fs::read_to_string(&html).unwrap();
+    assert!(src.contains("id=\"no-manifest\""));
+    assert!(
+        src.contains("data-chart=\"hist-0\""),
+        "histograms from attributes alone"
+    );
+
+    // Nothing to report on: a clear usage error.
+    let empty = work.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = loam(
+        work.path(),
+        &[
+            "report",
+            empty.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no manifest.json and no attribute files"),
+        "{err}"
+    );
+
+    let o = loam(
+        work.path(),
+        &["report", "does/not/exist", "-o", html.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    if let Some(bin) = chromium() {
+        let dom = dump_dom(bin, &html, work.path());
+        let m = measured(&dom);
+        assert!(m["charts"].as_array().unwrap().iter().all(|c| {
+            c["width"].as_f64().unwrap() > 10.0 && c["height"].as_f64().unwrap() > 10.0
+        }));
+    }
+}
