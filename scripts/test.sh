@@ -12,8 +12,11 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 echo "== s3 server"  # SeaweedFS for tests/s3.rs (endpoint and credentials in the env)
 S3_DIR=$(mktemp -d)
-trap './scripts/s3-server.sh stop "$S3_DIR"; rm -rf "$S3_DIR"' EXIT
+trap './scripts/s3-server.sh stop "$S3_DIR"; rm -rf "$S3_DIR"; ./scripts/slurm-down.sh' EXIT
 eval "$(./scripts/s3-server.sh start "$S3_DIR")"
+echo "== slurm"  # a single-node slurmctld/slurmd on localhost for tests/slurm.rs
+./scripts/slurm-up.sh
+export LOAM_SLURM=1
 echo "== tests";  LOAM_MODELS_DIR="$PWD/models" cargo test --workspace --release --locked
 echo "== quickstart"
 rm -rf out/quickstart

@@ -1,0 +1,149 @@
+//! A 4-task pipeline on a real single-node Slurm (started by `scripts/test.sh` through
+//! `scripts/slurm-up.sh`) gives the bytes of a local run; a resubmission skips every unit.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn loam(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn setup() -> tempfile::TempDir {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for e in std::fs::read_dir(repo.join("examples/quickstart/documents")).unwrap() {
+        let e = e.unwrap();
+        for k in 0..2 {
+            std::fs::copy(
+                e.path(),
+                docs.join(format!("{k}_{}", e.file_name().to_string_lossy())),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: s\ndocuments: [documents/*]\noutput: out\n\
+         tag: {experiment: e, taggers: [char_length_v1, whitespace_tokenizer_v1]}\n\
+         dedupe: {name: d, documents: {attribute_name: dup, key: $.text}}\n\
+         mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 100}]}\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn snapshot(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
+            if rel.contains(".loam") {
+                continue; // run state and Slurm logs
+            }
+            if p.is_dir() {
+                walk(base, &p, out);
+                continue;
+            }
+            let mut bytes = std::fs::read(&p).unwrap();
+            if rel.ends_with("manifest.json") {
+                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                v.as_object_mut().unwrap().remove("run");
+                bytes = serde_json::to_vec(&v).unwrap();
+            }
+            out.insert(rel, bytes);
+        }
+    }
+    let mut m = BTreeMap::new();
+    walk(out, out, &mut m);
+    m
+}
+
+fn wait_for(dir: &Path) {
+    let t0 = Instant::now();
+    loop {
+        let o = loam(dir, &["slurm", "status", "p.yaml"]);
+        let s = String::from_utf8_lossy(&o.stdout).to_string();
+        if s.lines().all(|l| l.contains("not in queue")) && !s.is_empty() {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "Slurm jobs still queued:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn slurm_job_arrays_give_the_local_bytes() {
+    if std::env::var("LOAM_SLURM").as_deref() != Ok("1") {
+        if std::env::var("LOAM_SKIP_SLURM").as_deref() == Ok("1") {
+            eprintln!("SKIPPED: LOAM_SKIP_SLURM=1");
+            return;
+        }
+        panic!("no Slurm cluster: run the tests through scripts/test.sh (it starts one), or set LOAM_SKIP_SLURM=1");
+    }
+    let local = setup();
+    let o = loam(local.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cluster = setup();
+    let o = loam(
+        cluster.path(),
+        &[
+            "--threads",
+            "1",
+            "slurm",
+            "submit",
+            "p.yaml",
+            "--tasks",
+            "4",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    wait_for(cluster.path());
+    let want = snapshot(&local.path().join("out"));
+    let got = snapshot(&cluster.path().join("out"));
+    assert!(
+        want.keys().any(|k| k.ends_with("manifest.json")),
+        "{:?}",
+        want.keys().collect::<Vec<_>>()
+    );
+    if want != got {
+        let logs = cluster.path().join("out/.loam/slurm/logs");
+        let mut msg = String::new();
+        for e in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+            msg.push_str(&format!(
+                "--- {}\n{}\n",
+                e.path().display(),
+                std::fs::read_to_string(e.path()).unwrap_or_default()
+            ));
+        }
+        panic!(
+            "Slurm output differs from the local run\nlocal: {:?}\nslurm: {:?}\n{msg}",
+            want.keys().collect::<Vec<_>>(),
+            got.keys().collect::<Vec<_>>()
+        );
+    }
+    // Resubmitting skips every finished unit and changes nothing.
+    let o = loam(
+        cluster.path(),
+        &["slurm", "submit", "p.yaml", "--tasks", "4"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    wait_for(cluster.path());
+    assert!(snapshot(&cluster.path().join("out")) == want);
+    let tag_log = std::fs::read_to_string(cluster.path().join("out/.loam/slurm/logs/tag-0.log"))
+        .unwrap_or_default();
+    assert!(
+        tag_log.contains("0/6"),
+        "rerun tag task did work:\n{tag_log}"
+    );
+}
