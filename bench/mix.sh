@@ -29,10 +29,10 @@ fi
 export NLTK_DATA=${NLTK_DATA:-$WORK/nltk}
 mkdir -p "$NLTK_DATA/tokenizers/punkt"
 LOAM=${LOAM:-$ROOT/target/release/loam}
-[ -x "$LOAM" ] || (cd "$ROOT" && cargo build --release --bin loam)
+[ -n "${DOCS_ONLY:-}" ] || [ -x "$LOAM" ] || (cd "$ROOT" && cargo build --release --bin loam)
 
 corpus="$WORK/corpus-$COPIES"
-if [ ! -f "$corpus/.done" ]; then
+if [ ! -f "$corpus/.docs" ]; then
   rm -rf "$corpus"; mkdir -p "$corpus/documents"
   python3 - "$DATA" "$corpus/documents" "$COPIES" <<'PY'
 import glob, gzip, json, sys
@@ -53,6 +53,11 @@ for s in shards:
     s.close()
 print(f"{n} documents in 16 shards", file=sys.stderr)
 PY
+  touch "$corpus/.docs"
+fi
+[ -z "${DOCS_ONLY:-}" ] || exit 0
+if [ ! -f "$corpus/.done" ]; then
+  rm -rf "$corpus/attributes"
   cat > "$corpus/tag.yaml" <<YAML
 documents: ["$corpus/documents/*.jsonl.gz"]
 experiment: bench

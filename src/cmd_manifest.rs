@@ -136,12 +136,12 @@ pub fn verify(path: &Path, outputs_only: bool, threads: usize) -> Result<bool> {
     }
 }
 
+/// A document's place: input file name and line.
 type LedgerKey = (String, u64);
+/// What the ledger says of it: decision, rule, id.
+type LedgerEntry = (Decision, Option<String>, String);
 
-fn ledger_decisions(
-    m: &Manifest,
-    dir: &Path,
-) -> Result<HashMap<LedgerKey, (Decision, Option<String>, String)>> {
+fn ledger_decisions(m: &Manifest, dir: &Path) -> Result<HashMap<LedgerKey, LedgerEntry>> {
     let mut out = HashMap::new();
     let ledgers: Vec<&loam_manifests::OutputFile> =
         m.outputs.iter().filter(|o| o.kind == "ledger").collect();

@@ -307,11 +307,11 @@ fn render(a: &MixData, b: Option<&MixData>) -> Result<String> {
         Some(b) => format!("loam report: {} vs {}", mix_title(a), mix_title(b)),
         None => format!("loam report: {}", mix_title(a)),
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"loam {}\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n",
+         <meta name=\"generator\" content=\"loam {}\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>",
         env!("CARGO_PKG_VERSION"),
         esc(&title),
         CSS
@@ -323,9 +323,9 @@ fn render(a: &MixData, b: Option<&MixData>) -> Result<String> {
         ),
         None => format!("{} · no manifest (attributes only)", a.dir.display()),
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<header><h1>{}</h1><div class=\"sub\">{}</div></header>\n",
+        "<header><h1>{}</h1><div class=\"sub\">{}</div></header>",
         esc(&title),
         esc(&sub)
     );
@@ -346,7 +346,7 @@ fn render(a: &MixData, b: Option<&MixData>) -> Result<String> {
     }
     h.push_str("</nav>\n<main>\n");
     if a.manifest.is_none() {
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<div class=\"note\" id=\"no-manifest\"><b>No loam manifest in {}.</b> This looks \
              like a tree made by dolma (or attribute files alone). From attributes alone the \
@@ -354,12 +354,12 @@ fn render(a: &MixData, b: Option<&MixData>) -> Result<String> {
              thresholds, duplicate rates and removed examples need the manifest and ledger \
              that <code>loam run</code> writes. Run the same pipeline with loam (it reads \
              dolma configs) to get them, or <code>loam stat</code> for dolma-compatible \
-             summaries.</div>\n",
+             summaries.</div>",
             esc(&a.dir.display().to_string())
         );
     }
     for n in &a.notes {
-        let _ = write!(h, "<div class=\"note\">{}</div>\n", esc(n));
+        let _ = writeln!(h, "<div class=\"note\">{}</div>", esc(n));
     }
     let steps = funnel(a);
     cards(&mut h, a, steps.as_deref());
@@ -461,11 +461,11 @@ fn section_funnel(h: &mut String, d: &MixData, steps: Option<&[Step]>, tag: &str
         );
     }
     let total = steps[0].docs_after;
-    let _ = write!(
+    let _ = writeln!(
         h,
         "\n<table class=\"funnel\" data-funnel-table=\"{tag}\"><thead><tr><th>step</th><th>rule</th>\
          <th class=\"n\">documents removed</th><th class=\"n\">documents after</th><th class=\"n\">% of input</th>\
-         <th class=\"n\">text bytes removed</th><th class=\"n\">text bytes after</th><th class=\"n\">tokens removed</th><th class=\"n\">tokens after</th></tr></thead><tbody>\n"
+         <th class=\"n\">text bytes removed</th><th class=\"n\">text bytes after</th><th class=\"n\">tokens removed</th><th class=\"n\">tokens after</th></tr></thead><tbody>"
     );
     for s in steps {
         let cell = |field: &str, text: String| {
@@ -475,9 +475,9 @@ fn section_funnel(h: &mut String, d: &MixData, steps: Option<&[Step]>, tag: &str
                 esc(&text)
             )
         };
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>{}</td><td><code>{}</code></td>{}{}{}{}{}{}{}</tr>\n",
+            "<tr><td>{}</td><td><code>{}</code></td>{}{}{}{}{}{}{}</tr>",
             esc(&s.label),
             esc(&s
                 .rule
@@ -537,9 +537,9 @@ fn section_funnel(h: &mut String, d: &MixData, steps: Option<&[Step]>, tag: &str
                 .iter()
                 .map(|(r, c)| format!("{r}: {}", int(c.documents_dropped)))
                 .collect();
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+                "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                 esc(&s.stage),
                 int(s.documents_in),
                 int(s.documents_out),
@@ -572,13 +572,12 @@ fn section_attributes(h: &mut String, d: &MixData) {
     } else {
         ("documents", "removed")
     };
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"muted\">Value of each document-level attribute (the first span's score, as \
-         the rules read it), {} equal bins{}. Dashed red: a rule's threshold.</p>\
-         <p class=\"legend\"><span style=\"background:var(--keep)\"></span>{}{}</p>\n<div class=\"grid\">\n",
+         the rules read it), {} equal bins (log scale for long-tailed counts). Dashed red: a rule's threshold.</p>\
+         <p class=\"legend\"><span style=\"background:var(--keep)\"></span>{}{}</p>\n<div class=\"grid\">",
         collect::BINS,
-        " (log scale for long-tailed counts)",
         s0,
         if d.has_ledger {
             format!("<span style=\"background:var(--cut)\"></span>{s1}")
@@ -605,9 +604,9 @@ fn section_attributes(h: &mut String, d: &MixData) {
             .filter(|r| r.attribute == hist.attribute && r.op == Op::Exists)
             .map(|r| r.rule.as_str())
             .collect();
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<figure data-attribute=\"{}\">{}<figcaption><b>{}</b><br>{} documents · min {} · max {}{}{}{}</figcaption></figure>\n",
+            "<figure data-attribute=\"{}\">{}<figcaption><b>{}</b><br>{} documents · min {} · max {}{}{}{}</figcaption></figure>",
             esc(&hist.attribute),
             svg::histogram(
                 &format!("hist-{i}"),
@@ -674,9 +673,9 @@ fn section_languages(h: &mut String, d: &MixData) {
                 note: format!("{} ({})", int(other.0), pct(other.0, total)),
             });
         }
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<h3><code>{}</code></h3><p class=\"muted\">Most probable label per document ({} documents).</p>{}\n",
+            "<h3><code>{}</code></h3><p class=\"muted\">Most probable label per document ({} documents).</p>{}",
             esc(group),
             int(total),
             svg::hbars(&format!("languages-{gi}"), &rows)
@@ -723,9 +722,9 @@ fn section_duplicates(h: &mut String, d: &MixData) {
     h.push_str(&svg::hbars("duplicates", &rows));
     h.push_str("<table><thead><tr><th>source</th><th class=\"n\">documents</th><th class=\"n\">duplicates</th><th class=\"n\">duplicate rate</th><th class=\"n\">removed (any rule)</th></tr></thead><tbody>\n");
     for (s, (n, dup, rem)) in &d.sources {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({})</td></tr>\n",
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({})</td></tr>",
             esc(s),
             int(*n),
             int(*dup),
@@ -816,9 +815,9 @@ fn section_examples(h: &mut String, d: &MixData) {
         });
         return;
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p class=\"muted\">Up to {} documents per rule, chosen by the smallest xxh3 hash of their id (deterministic, spread over the mix). Highlighted: the rule attribute's spans; a document-level attribute covers the whole text, so nothing is highlighted and the beginning is shown.</p>\n",
+        "<p class=\"muted\">Up to {} documents per rule, chosen by the smallest xxh3 hash of their id (deterministic, spread over the mix). Highlighted: the rule attribute's spans; a document-level attribute covers the whole text, so nothing is highlighted and the beginning is shown.</p>",
         collect::EXAMPLES
     );
     let mut order: Vec<&String> = Vec::new();
@@ -834,9 +833,9 @@ fn section_examples(h: &mut String, d: &MixData) {
     }
     for rule in order {
         let exs = &d.examples[rule];
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<h3 data-examples=\"{}\">{} <span class=\"muted\"><code>{}</code></span></h3>\n",
+            "<h3 data-examples=\"{}\">{} <span class=\"muted\"><code>{}</code></span></h3>",
             esc(rule),
             esc(rule),
             esc(&rule_desc(d, rule))
@@ -861,9 +860,9 @@ fn section_examples(h: &mut String, d: &MixData) {
                     }
                 )
             };
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<div class=\"ex\" data-rule=\"{}\"><div class=\"meta\">id <code>{}</code> · {}:{} · {} characters · value {} · threshold {} · spans: {}</div>{}</div>\n",
+                "<div class=\"ex\" data-rule=\"{}\"><div class=\"meta\">id <code>{}</code> · {}:{} · {} characters · value {} · threshold {} · spans: {}</div>{}</div>",
                 esc(rule),
                 esc(&ex.id),
                 esc(&ex.file),
@@ -942,9 +941,9 @@ fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<()> {
         } else {
             ""
         };
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr data-rule=\"{}\"><td>{}</td><td{changed}><code>{}</code></td><td{changed}><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+            "<tr data-rule=\"{}\"><td>{}</td><td{changed}><code>{}</code></td><td{changed}><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(r),
             esc(r),
             esc(if da.is_empty() { "–" } else { &da }),
@@ -959,9 +958,9 @@ fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<()> {
             note: signed(y as i64 - x as i64),
         });
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<tr><td><b>in the mix</b></td><td></td><td></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+        "<tr><td><b>in the mix</b></td><td></td><td></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
         int(out_a),
         int(out_b),
         signed(out_b as i64 - out_a as i64)
@@ -1005,9 +1004,9 @@ fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<()> {
             let mut v: Vec<_> = moves.into_iter().collect();
             v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
             for ((x, y), n) in v {
-                let _ = write!(
+                let _ = writeln!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>\n",
+                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
                     esc(&x),
                     esc(&y),
                     int(n)
@@ -1060,9 +1059,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
     };
     h.push_str("<table data-manifest=\"summary\"><tbody>\n");
     let mut kv = |k: &str, v: String| {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><th>{}</th><td><code>{}</code></td></tr>\n",
+            "<tr><th>{}</th><td><code>{}</code></td></tr>",
             esc(k),
             esc(&v)
         );
@@ -1136,9 +1135,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
     }
     h.push_str("<h3>Inputs and outputs</h3><table data-manifest=\"files\"><thead><tr><th></th><th>role / kind</th><th class=\"n\">files</th><th class=\"n\">lines / documents</th><th class=\"n\">tokens</th><th class=\"n\">bytes</th></tr></thead><tbody>\n");
     for (r, (n, l, b)) in &roles {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>input</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">–</td><td class=\"n\">{}</td></tr>\n",
+            "<tr><td>input</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">–</td><td class=\"n\">{}</td></tr>",
             esc(r),
             int(*n),
             int(*l),
@@ -1146,9 +1145,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
         );
     }
     for (k, (n, docs, t, b)) in &kinds {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>output</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+            "<tr><td>output</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(k),
             int(*n),
             int(*docs),
@@ -1157,9 +1156,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
         );
     }
     if !m.models.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>model</td><td></td><td class=\"n\">{}</td><td></td><td></td><td class=\"n\">{}</td></tr>\n",
+            "<tr><td>model</td><td></td><td class=\"n\">{}</td><td></td><td></td><td class=\"n\">{}</td></tr>",
             m.models.len(),
             int(m.models.iter().map(|x| x.digest.bytes).sum())
         );
@@ -1167,9 +1166,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
     h.push_str("</tbody></table>\n");
     h.push_str("<details><summary>Every file with its checksum</summary><table><thead><tr><th></th><th>path</th><th>role / kind</th><th class=\"n\">bytes</th><th>sha256</th></tr></thead><tbody>\n");
     for i in &m.inputs {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>input</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>\n",
+            "<tr><td>input</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
             esc(&i.path),
             esc(&i.role),
             int(i.digest.bytes),
@@ -1177,9 +1176,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
         );
     }
     for md in &m.models {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>model</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>\n",
+            "<tr><td>model</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
             esc(&md.path),
             esc(&md.used_by),
             int(md.digest.bytes),
@@ -1187,9 +1186,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
         );
     }
     for o in &m.outputs {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>output</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>\n",
+            "<tr><td>output</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
             esc(&o.path),
             esc(&o.kind),
             int(o.digest.bytes),
@@ -1198,9 +1197,9 @@ fn section_manifest(h: &mut String, d: &MixData) {
     }
     h.push_str("</tbody></table></details>\n");
     let cfg = serde_json::to_string_pretty(&m.config.normalized).unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<details><summary>Normalized config</summary><pre class=\"doc\">{}</pre></details>\n",
+        "<details><summary>Normalized config</summary><pre class=\"doc\">{}</pre></details>",
         esc(&cfg)
     );
     h.push_str("</section>\n");

@@ -137,11 +137,8 @@ pub fn frexp(x: f64) -> (f64, i32) {
 
 /// `2**e` as Python computes it (exact for the exponents of finite doubles).
 fn pow2(e: i32) -> f64 {
-    if e >= 0 {
-        2f64.powi(e)
-    } else {
-        1.0 / 2f64.powi(-e)
-    }
+    // exp2 is exact at integers, subnormal results included.
+    f64::from(e).exp2()
 }
 
 /// dolma's `FixedBucketsValTracker(n=5)`: buckets keyed by the value's binary exponent and

@@ -814,6 +814,25 @@ processes: 1
     }
 
     #[test]
+    fn expressions_compressions_and_text_discard_are_checked() {
+        let errs = load(
+            "streams:\n  - name: s\n    documents: [a/documents/x.gz]\n    output: {path: o, discard_fields: [metadata, text]}\n    filter: {syntax: jq, exclude: [\".a | (\"]}\n    compression: {input: bz2, output: lz4}\n",
+            "m.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            sorted_paths(&errs),
+            [
+                "streams[0].compression.input",
+                "streams[0].compression.output",
+                "streams[0].filter.exclude[0]",
+                "streams[0].output.discard_fields[1]"
+            ],
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn runtime_keys_are_top_level_fields() {
         let c = load(REALISTIC_YAML, "mixer.yaml").unwrap();
         let v = serde_json::to_value(&c).unwrap();

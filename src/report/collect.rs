@@ -412,6 +412,9 @@ fn language_score(v: &Value) -> Option<f64> {
     (den > 0.0).then(|| num / den)
 }
 
+/// A rule attribute's spans in one document: `(start, end, score)`.
+type Spans = Vec<(usize, usize, f64)>;
+
 /// Per-shard results of pass 1.
 #[derive(Default)]
 struct ShardOut {
@@ -423,7 +426,7 @@ struct ShardOut {
     tokens_by_code: Vec<u64>,
     sources: BTreeMap<String, (u64, u64, u64)>,
     /// (rule, line) → spans, text
-    spans: BTreeMap<(String, u64), Vec<(usize, usize, f64)>>,
+    spans: BTreeMap<(String, u64), Spans>,
     texts: BTreeMap<u64, (String, usize)>,
     read_documents: bool,
 }
@@ -732,7 +735,7 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
     let mut removed: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut any_docs = false;
-    let mut spans_all: BTreeMap<(String, usize, u64), Vec<(usize, usize, f64)>> = BTreeMap::new();
+    let mut spans_all: BTreeMap<(String, usize, u64), Spans> = BTreeMap::new();
     let mut texts_all: BTreeMap<(usize, u64), (String, usize)> = BTreeMap::new();
     for (si, o) in outs.into_iter().enumerate() {
         problems.extend(o.problems);
