@@ -71,26 +71,27 @@ echo "data: $(du -sh "$corpus/documents" | cut -f1) gzip documents ($(zcat "$cor
 
 a='bench__'
 if [ "$SYNTAX" = jq ]; then
+  # dolma's tests/config/mixer-validator-jq.yaml style; spans stay JSONPath, as there
   filter=$(cat <<JQ
-    syntax: jq
-    exclude:
-      - '.attributes.${a}char_length_with_paragraphs_v1__document[0][2] < 100'
-      - '.attributes.${a}gopher_v2__word_count[0][2] < 50'
-      - '.attributes.${a}gopher_v2__symbol_to_word_ratio[0][2] > 0.1'
-      - '.attributes.${a}c4_v2__line_bullets[0][2] > 0.5'
-      - '.attributes.${a}c4_v2__phrase_repeat[0][2] > 0.3'
+      syntax: jq
+      exclude:
+        - "(.attributes.${a}char_length_with_paragraphs_v1__document | if type == \"array\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] < 100 else false end)"
+        - "(.attributes.${a}gopher_v2__word_count | if type == \"array\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] < 50 else false end)"
+        - "(.attributes.${a}gopher_v2__symbol_to_word_ratio | if type == \"array\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] > 0.1 else false end)"
+        - "(.attributes.${a}c4_v2__line_bullets | if type == \"array\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] > 0.5 else false end)"
+        - "(.attributes.${a}c4_v2__phrase_repeat | if type == \"array\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] > 0.3 else false end)"
 JQ
 )
-  sel='.attributes.'
-  sx='      syntax: jq'
+  sel='$.attributes.'
+  sx=''
 else
   filter=$(cat <<JP
-    exclude:
-      - "\$.attributes[?(@.${a}char_length_with_paragraphs_v1__document && @.${a}char_length_with_paragraphs_v1__document[0] && @.${a}char_length_with_paragraphs_v1__document[0][2] < 100)]"
-      - "\$.attributes[?(@.${a}gopher_v2__word_count && @.${a}gopher_v2__word_count[0] && @.${a}gopher_v2__word_count[0][2] < 50)]"
-      - "\$.attributes[?(@.${a}gopher_v2__symbol_to_word_ratio && @.${a}gopher_v2__symbol_to_word_ratio[0] && @.${a}gopher_v2__symbol_to_word_ratio[0][2] > 0.1)]"
-      - "\$.attributes[?(@.${a}c4_v2__line_bullets && @.${a}c4_v2__line_bullets[0] && @.${a}c4_v2__line_bullets[0][2] > 0.5)]"
-      - "\$.attributes[?(@.${a}c4_v2__phrase_repeat && @.${a}c4_v2__phrase_repeat[0] && @.${a}c4_v2__phrase_repeat[0][2] > 0.3)]"
+      exclude:
+        - "\$.attributes[?(@.${a}char_length_with_paragraphs_v1__document && @.${a}char_length_with_paragraphs_v1__document[0] && @.${a}char_length_with_paragraphs_v1__document[0][2] < 100)]"
+        - "\$.attributes[?(@.${a}gopher_v2__word_count && @.${a}gopher_v2__word_count[0] && @.${a}gopher_v2__word_count[0][2] < 50)]"
+        - "\$.attributes[?(@.${a}gopher_v2__symbol_to_word_ratio && @.${a}gopher_v2__symbol_to_word_ratio[0] && @.${a}gopher_v2__symbol_to_word_ratio[0][2] > 0.1)]"
+        - "\$.attributes[?(@.${a}c4_v2__line_bullets && @.${a}c4_v2__line_bullets[0] && @.${a}c4_v2__line_bullets[0][2] > 0.5)]"
+        - "\$.attributes[?(@.${a}c4_v2__phrase_repeat && @.${a}c4_v2__phrase_repeat[0] && @.${a}c4_v2__phrase_repeat[0][2] > 0.3)]"
 JP
 )
   sel='$.attributes.'

@@ -18,7 +18,8 @@ use std::time::Instant;
 fn counts_to_json(c: &MixCounts) -> Value {
     json!({
         "documents": c.documents, "text_bytes": c.text_bytes, "kept": c.kept,
-        "kept_text_bytes": c.kept_text_bytes, "edited": c.edited, "dropped": c.dropped,
+        "kept_text_bytes": c.kept_text_bytes, "edited": c.edited,
+        "overlapping_spans": c.overlapping_spans, "dropped": c.dropped,
     })
 }
 
@@ -30,6 +31,7 @@ fn counts_from_json(v: &Value) -> MixCounts {
         kept: g("kept"),
         kept_text_bytes: g("kept_text_bytes"),
         edited: g("edited"),
+        overlapping_spans: g("overlapping_spans"),
         dropped: v
             .get("dropped")
             .and_then(|d| serde_json::from_value(d.clone()).ok())
@@ -173,6 +175,15 @@ pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
                 // Edited documents are kept: shown with no drops.
                 by_rule.insert(
                     format!("span_replacement (edited {} docs)", c.edited),
+                    Default::default(),
+                );
+            }
+            if c.overlapping_spans > 0 {
+                by_rule.insert(
+                    format!(
+                        "span_replacement: {} span(s) skipped, overlapping another replacer's span (dolma's rule; tail kept)",
+                        c.overlapping_spans
+                    ),
                     Default::default(),
                 );
             }

@@ -7,6 +7,7 @@ mod cmd_mix;
 mod cmd_report;
 mod cmd_slurm;
 mod cmd_stat;
+mod cmd_warc;
 mod dolma_cmds;
 mod pipeline_config;
 mod run;
@@ -102,6 +103,12 @@ enum Command {
     /// Mix with a dolma `mix` config.
     Mix {
         /// dolma mixer config.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Extract documents from WARC/WET files with a dolma `warc` config.
+    Warc {
+        /// dolma warc config.
         #[arg(short, long)]
         config: PathBuf,
     },
@@ -281,6 +288,7 @@ fn main() -> ExitCode {
             "loam dedupe: give -c CONFIG (or `loam dedupe plan -c CONFIG`)".into(),
         ))),
         Command::Mix { config } => cmd_mix::mix(&config, opts).map(Some),
+        Command::Warc { config } => cmd_warc::warc(&config, opts),
         Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
         Command::Slurm {
             action:

@@ -137,6 +137,8 @@ fn statuses(state: &RunState, outputs: &[String]) -> Result<Vec<UnitStatus>, Vec
     for o in outputs {
         match state.status(o) {
             Ok(s) => out.push(s),
+            // Storage failing is not a refusal: report it as the I/O error it is.
+            Err(StateError::Storage(e)) => return Err(vec![StateError::Storage(e)]),
             Err(e) => errs.push(e),
         }
     }
@@ -148,6 +150,9 @@ fn statuses(state: &RunState, outputs: &[String]) -> Result<Vec<UnitStatus>, Vec
 }
 
 fn refuse(errs: Vec<StateError>) -> anyhow::Error {
+    if let [StateError::Storage(e)] = errs.as_slice() {
+        return anyhow::anyhow!("cannot check existing outputs: {e}");
+    }
     let n = errs.len();
     let mut msg = format!("refusing to write over {n} existing output(s):");
     for e in errs.iter().take(10) {

@@ -418,13 +418,17 @@ impl BloomFilter {
             .all(|(i, m)| w[i].load(Ordering::Relaxed) & m != 0)
     }
 
-    /// Sets the key's bits; returns whether all were already set ("was present"). Each bit is
-    /// one atomic `fetch_or`. Must not be called on a filter loaded read-only.
+    /// Sets the key's bits; returns whether all were already set ("was present"). Each unset
+    /// bit is set with one atomic `fetch_or` (whose old value decides "present", so two
+    /// threads racing on a bit cannot both see it unset and lose it). Must not be called on a filter loaded read-only.
     pub fn check_and_insert(&self, h: u128) -> bool {
         let w = self.words();
         let mut present = true;
         for (i, m) in self.positions(h) {
-            present &= w[i].fetch_or(m, Ordering::Relaxed) & m != 0;
+            // Test first: a set bit needs no read-modify-write (most probes of duplicates).
+            if w[i].load(Ordering::Relaxed) & m == 0 {
+                present &= w[i].fetch_or(m, Ordering::Relaxed) & m != 0;
+            }
         }
         if !present {
             self.inserted.fetch_add(1, Ordering::Relaxed);

@@ -551,25 +551,31 @@ pub fn run(
     for r in 1..counts.len() {
         counts[r] += counts[r - 1];
     }
-    let mut order = vec![0u32; all.len()];
     if all.len() > u32::MAX as usize {
         // u32 indices: 4 billion keys per task; more needs partitions.
         panic!("more than 2^32 keys in one task: use dedupe.num_partitions");
     }
+    // Keys laid out region by region (canonical order within each), so the walk below reads
+    // memory sequentially and each region's bits stay in cache.
+    let mut sorted_keys = vec![0u128; all.len()];
+    let mut sorted_idx = vec![0u32; all.len()];
     {
         let mut next = counts.clone();
         for (i, &h) in all.iter().enumerate() {
             let r = region_of(h) as usize;
-            order[next[r]] = i as u32;
+            sorted_keys[next[r]] = h;
+            sorted_idx[next[r]] = i as u32;
             next[r] += 1;
         }
     }
-    let present = Flags::new(all.len());
+    let keys = all.len() as u64;
+    drop(all);
+    let present = Flags::new(keys as usize);
     exec.install(|| {
         use rayon::prelude::*;
         (0..REGIONS as usize).into_par_iter().for_each(|r| {
-            for &i in &order[counts[r]..counts[r + 1]] {
-                let h = all[i as usize];
+            let span = counts[r]..counts[r + 1];
+            for (&h, &i) in sorted_keys[span.clone()].iter().zip(&sorted_idx[span]) {
                 let hit = if job.read_only {
                     filter.contains(h)
                 } else {
@@ -581,10 +587,9 @@ pub fn run(
             }
         });
     });
-    drop(order);
-    let keys_present = (0..all.len()).filter(|&i| present.get(i)).count() as u64;
-    let keys = all.len() as u64;
-    drop(all);
+    drop(sorted_keys);
+    drop(sorted_idx);
+    let keys_present = (0..keys as usize).filter(|&i| present.get(i)).count() as u64;
     // Phase 3.
     let work: Vec<usize> = (0..units.len()).collect();
     let shards = exec.map(&work, |&i| {

@@ -250,12 +250,39 @@ fn full_dropped(tag: T, fl: u8) -> bool {
 impl<'a> Ctx<'a> {
     fn new(dom: &'a Dom, mode: Mode, use_hints: bool) -> Self {
         let n = dom.nodes.len();
+        let mut keep_headers = vec![false; n];
+        let mut ctx = Self::build(dom, mode, use_hints, &keep_headers);
+        if mode == Mode::Main {
+            // `<header>` is usually a masthead, but some sites wrap real content in one: keep
+            // the ones that hold a lot of text and few links.
+            let mut any = false;
+            let probe = Self::build(dom, mode, use_hints, &vec![true; n]);
+            for i in 1..n {
+                if dom.tag(i as NodeId) == Some(T::Header)
+                    && !probe.removed[i]
+                    && probe.stat[i].chars >= 400
+                    && probe.link_density(i as NodeId) < 0.3
+                {
+                    keep_headers[i] = true;
+                    any = true;
+                }
+            }
+            if any {
+                ctx = Self::build(dom, mode, use_hints, &keep_headers);
+            }
+        }
+        ctx
+    }
+
+    fn build(dom: &'a Dom, mode: Mode, use_hints: bool, keep_headers: &[bool]) -> Self {
+        let n = dom.nodes.len();
         let mut removed = vec![false; n];
         // Parents come before children in the arena: one forward pass propagates removal.
         for i in 1..n {
             let p = dom.nodes[i].parent as usize;
             removed[i] = removed[p]
                 || match element(dom, i as NodeId) {
+                    Some((T::Header, _, _)) if keep_headers[i] => false,
                     Some((t, h, f)) => match mode {
                         Mode::Main => is_boilerplate(t, h, f, use_hints),
                         Mode::Full => full_dropped(t, f),
@@ -675,11 +702,12 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let all = finish(lines.blocks, true);
-            if all.len() > best.len() {
-                all
-            } else {
-                best
+            let best = if all.len() > best.len() { all } else { best };
+            if best.trim().is_empty() {
+                // Nothing survived boilerplate removal: better the whole text than nothing.
+                return extract(dom, Mode::Full);
             }
+            best
         }
     }
 }

@@ -425,9 +425,9 @@ mod tests {
     #[test]
     fn ten_mb_single_line() {
         let t = ten_mb_line();
-        for tagger in all() {
-            let s = run(tagger.as_ref(), &t);
-            assert!(!s.iter().next().unwrap().1.is_empty());
-        }
+        let s = run(&PiiRegexTagger::v2(PiiCompat::default()), &t);
+        assert!(score(&s, "doc") > 0.0);
+        let s = run(&FastPiiRegexTagger::new(PiiCompat::default()), &t);
+        assert!(score(&s, "doc_count") > 0.0);
     }
 }

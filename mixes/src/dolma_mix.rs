@@ -325,6 +325,9 @@ pub struct MixCounts {
     pub kept_text_bytes: u64,
     /// Written documents whose text span replacement changed.
     pub edited: u64,
+    /// Selected spans skipped because they start inside a span of another replacer and
+    /// reach past it (dolma's rule: their tail stays in the text).
+    pub overlapping_spans: u64,
     /// Drops by deciding rule (`filter.include`, `filter.exclude[i] <expr>`,
     /// `output.min_text_length`).
     pub dropped: BTreeMap<String, RuleCounts>,
@@ -338,6 +341,7 @@ impl MixCounts {
         self.kept += o.kept;
         self.kept_text_bytes += o.kept_text_bytes;
         self.edited += o.edited;
+        self.overlapping_spans += o.overlapping_spans;
         for (k, v) in &o.dropped {
             let c = self.dropped.entry(k.clone()).or_default();
             c.documents_dropped += v.documents_dropped;
@@ -719,26 +723,9 @@ fn process_document(
             }
         }
         if !edits.is_empty() {
-            let new_text = match apply(text, edits) {
-                Ok(t) => t,
-                Err(e) => {
-                    let selected = stream
-                        .replacers
-                        .get(e.replacer)
-                        .and_then(|r| r.selected(&mut view));
-                    let err = crate::replace::SpanError {
-                        replacer: e.replacer,
-                        selector: stream
-                            .replacers
-                            .get(e.replacer)
-                            .map(|r| r.source().to_string())
-                            .unwrap_or_default(),
-                        message: e.to_string(),
-                        selected,
-                    };
-                    return Err(DocError::Span(err, value.get("attributes").cloned()));
-                }
-            };
+            let applied = apply(text, edits);
+            rep.counts.overlapping_spans += applied.overlapping;
+            let new_text = applied.text;
             drop(view);
             if let Some(t) = value.get_mut("text") {
                 if t.as_str() != Some(new_text.as_str()) {

@@ -20,12 +20,17 @@
 //!   (dolma panics on `unwrap`);
 //! - a selected span past the end of the text or ending before it starts (dolma replaces up to
 //!   the end of the text, or pastes a stale piece of text);
-//! - a selected span that starts inside an earlier one and reaches past its end: dolma keeps
-//!   that tail unreplaced, against the config's intent; loam refuses rather than guess;
+//! - two selected spans *of the same selection* (one tagger's list) that overlap without one
+//!   containing the other: a malformed attribute (dolma keeps the second span's tail);
 //! - a jq replacement that does not yield one string (dolma panics).
 //!
 //! A selected span of length zero selects no text and is ignored (dolma deletes the
 //! character after it and stops applying every later span of the document).
+//!
+//! Spans of *different* replacers overlap on real data (a PII e-mail span ending one
+//! character into a phone-number span, say). dolma's rule is kept for them, so outputs stay
+//! dolma's: the later-starting span is skipped and its tail stays in the text. It is not
+//! silent: [`apply`] counts each such span and `loam mix` reports the count per stream.
 
 use crate::config::SpanReplacementConfig;
 use crate::filter::{DocView, ExprError, JqProgram, Selector};
@@ -119,14 +124,6 @@ impl SpanReplacer {
         self.selector.source()
     }
 
-    /// What the selector picks in `doc` (error reports only).
-    pub fn selected(&self, doc: &mut DocView) -> Option<Value> {
-        match &self.selector {
-            Selector::JsonPath(p) => Some(p.select(doc.json).value().clone()),
-            Selector::Jq(p) => p.select(doc.jq()).ok(),
-        }
-    }
-
     fn error(&self, message: String, selected: Option<&Value>) -> SpanError {
         SpanError {
             replacer: self.index,
@@ -175,6 +172,7 @@ impl SpanReplacer {
             }
         };
         let mut replacement: Option<String> = None;
+        let first_new = out.len();
         for (k, span) in spans.iter().enumerate() {
             let bad = || {
                 self.error(
@@ -222,6 +220,27 @@ impl SpanReplacer {
                 replacement: text,
             });
         }
+        // One selection's spans must nest or be disjoint.
+        if out.len() > first_new + 1 {
+            let mut mine: Vec<(usize, usize)> =
+                out[first_new..].iter().map(|e| (e.start, e.end)).collect();
+            mine.sort_by_key(|&(s, _)| s);
+            let mut cover = mine[0];
+            for &(s, e) in &mine[1..] {
+                if s < cover.1 && e > cover.1 {
+                    return Err(self.error(
+                        format!(
+                            "spans [{}, {}] and [{s}, {e}] overlap without one containing the other; dolma would leave characters {}..{e} unreplaced",
+                            cover.0, cover.1, cover.1
+                        ),
+                        Some(selected),
+                    ));
+                }
+                if e > cover.1 {
+                    cover = (s, e);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -258,27 +277,18 @@ pub fn short(v: &Value) -> String {
     }
 }
 
-/// An overlap that dolma would resolve by leaving part of a selected span unreplaced.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("span [{start}, {end}] of span_replacement[{replacer}] starts inside span [{kept_start}, {kept_end}] of span_replacement[{kept_replacer}] and reaches past it; dolma would leave characters {kept_end}..{end} unreplaced")]
-pub struct OverlapError {
-    /// The skipped span.
-    pub start: usize,
-    /// Its end.
-    pub end: usize,
-    /// Its replacer.
-    pub replacer: usize,
-    /// The span applied before it.
-    pub kept_start: usize,
-    /// Its end.
-    pub kept_end: usize,
-    /// Its replacer.
-    pub kept_replacer: usize,
+/// The result of [`apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The new text.
+    pub text: String,
+    /// Spans skipped because they start inside an applied span yet reach past it (dolma's
+    /// rule leaves their tail in the text).
+    pub overlapping: u64,
 }
 
-/// Applies `edits` (all within `text`, none empty) to `text` in dolma's order. Returns the
-/// new text.
-pub fn apply(text: &str, edits: &mut [Edit]) -> Result<String, OverlapError> {
+/// Applies `edits` (all within `text`, none empty) to `text` in dolma's order.
+pub fn apply(text: &str, edits: &mut [Edit]) -> Applied {
     // Stable: equal starts keep replacer order, then attribute order (dolma's `sort_by`).
     edits.sort_by_key(|e| e.start);
     let mut out = String::with_capacity(text.len());
@@ -286,7 +296,8 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> Result<String, OverlapError> {
     let mut char_pos = 0usize; // characters consumed from `chars`
     let mut byte_pos = 0usize; // byte offset of `char_pos`
     let mut copied = 0usize; // bytes of `text` already handled
-    let mut last: Option<&Edit> = None;
+    let mut last_end: Option<usize> = None;
+    let mut overlapping = 0u64;
     let mut byte_at = |target: usize, char_pos: &mut usize, byte_pos: &mut usize| -> usize {
         while *char_pos < target {
             match chars.next() {
@@ -300,17 +311,10 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> Result<String, OverlapError> {
         *byte_pos
     };
     for e in edits.iter() {
-        if let Some(l) = last {
-            if e.start < l.end {
-                if e.end > l.end {
-                    return Err(OverlapError {
-                        start: e.start,
-                        end: e.end,
-                        replacer: e.replacer,
-                        kept_start: l.start,
-                        kept_end: l.end,
-                        kept_replacer: l.replacer,
-                    });
+        if let Some(end) = last_end {
+            if e.start < end {
+                if e.end > end {
+                    overlapping += 1;
                 }
                 continue;
             }
@@ -324,10 +328,13 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> Result<String, OverlapError> {
             out.push_str(&e.replacement);
         }
         copied = b_end;
-        last = Some(e);
+        last_end = Some(e.end);
     }
     out.push_str(&text[copied..]);
-    Ok(out)
+    Applied {
+        text: out,
+        overlapping,
+    }
 }
 
 #[cfg(test)]
@@ -412,20 +419,24 @@ mod tests {
         ];
         for mut c in cases {
             let want = dolma_apply(text, &mut c.clone());
-            assert_eq!(apply(text, &mut c).unwrap(), want, "{c:?}");
+            assert_eq!(apply(text, &mut c).text, want, "{c:?}");
         }
     }
 
     #[test]
-    fn partial_overlap_is_an_error() {
-        let mut e = vec![edit(0, 5, 0, ""), edit(3, 8, 1, "")];
-        let err = apply("abcdefghij", &mut e).unwrap_err();
-        assert_eq!((err.kept_end, err.end), (5, 8));
-        // equal starts: the shorter one first leaves the longer one's tail
-        let mut e = vec![edit(2, 4, 0, ""), edit(2, 6, 1, "")];
-        assert!(apply("abcdefghij", &mut e).is_err());
-        let mut e = vec![edit(2, 6, 0, ""), edit(2, 4, 1, "")];
-        assert_eq!(apply("abcdefghij", &mut e).unwrap(), "abghij");
+    fn partial_overlap_across_replacers_follows_dolma_and_is_counted() {
+        for mut e in [
+            vec![edit(0, 5, 0, "A"), edit(3, 8, 1, "B")],
+            // equal starts: the shorter one first leaves the longer one's tail
+            vec![edit(2, 4, 0, "A"), edit(2, 6, 1, "B")],
+            vec![edit(2, 6, 0, "A"), edit(2, 4, 1, "B")],
+        ] {
+            let want = dolma_apply("abcdefghij", &mut e.clone());
+            let got = apply("abcdefghij", &mut e);
+            assert_eq!(got.text, want);
+            let partial = u64::from(e[0].end < e[1].end);
+            assert_eq!(got.overlapping, partial, "{e:?}");
+        }
     }
 
     fn replacer(
@@ -487,7 +498,7 @@ mod tests {
             "$.metadata.p",
         );
         let mut e = collect(&r, &doc).unwrap();
-        assert_eq!(apply("abcdef", &mut e).unwrap(), "a<P>def");
+        assert_eq!(apply("abcdef", &mut e).text, "a<P>def");
         let r = replacer(
             "$.attributes.s",
             FilterSyntax::Jsonpath,
@@ -512,6 +523,7 @@ mod tests {
             json!({"text": "abc", "attributes": {"s": "x"}}),
             json!({"text": "abc", "attributes": {"s": [[0, 4, 1.0]]}}),
             json!({"text": "abc", "attributes": {"s": [[2, 1, 1.0]]}}),
+            json!({"text": "abcdef", "attributes": {"s": [[0, 3, 1.0], [2, 5, 1.0]]}}),
         ] {
             let r = replacer(
                 "$.attributes.s",
@@ -535,6 +547,10 @@ mod tests {
         // empty spans are ignored
         let doc = json!({"text": "abc", "attributes": {"s": [[1, 1, 1.0]]}});
         assert!(collect(&r, &doc).unwrap().is_empty());
+        // nested spans of one selection are fine (the inner one is skipped)
+        let doc =
+            json!({"text": "abcdef", "attributes": {"s": [[0, 4, 1.0], [1, 2, 1.0], [4, 6, 1.0]]}});
+        assert_eq!(collect(&r, &doc).unwrap().len(), 3);
     }
 
     #[test]

@@ -270,7 +270,10 @@ fn malformed_spans_name_file_and_line() {
         (r#"[[0, "2", 1.0]]"#, "not [start, end, score]"),
         (r#"[[0, 9, 1.0]]"#, "out of range"),
         (r#"[[3, 1, 1.0]]"#, "out of range"),
-        (r#"[[0, 3, 1.0], [2, 5, 1.0]]"#, "starts inside"),
+        (
+            r#"[[0, 3, 1.0], [2, 5, 1.0]]"#,
+            "overlap without one containing the other",
+        ),
         (r#""oops""#, "not an array"),
     ] {
         let a = d.write(
@@ -286,6 +289,29 @@ fn malformed_spans_name_file_and_line() {
         assert!(err.contains(what), "{bad}: {err}");
         assert!(err.contains("span_replacement[0]"), "{bad}: {err}");
     }
+}
+
+#[test]
+fn overlapping_spans_of_two_replacers_follow_dolma_and_are_counted() {
+    let d = Data::new();
+    d.docs("documents/a.jsonl", &[("1", "mail a@b.c 555-1234 end")]);
+    // e-mail [5, 14) and phone [13, 19): dolma applies the e-mail, skips the phone span
+    d.write(
+        "attributes/t/a.jsonl",
+        &format!(
+            "{}\n",
+            serde_json::json!({"id": "1", "attributes": {"e": [[5, 14, 1.0]], "p": [[13, 19, 1.0]]}})
+        ),
+    );
+    let cfg = d.config(
+        "    attributes: [t]\n    span_replacement:\n      - {span: $.attributes.e, min_score: 0.5, replacement: '<E>'}\n      - {span: $.attributes.p, min_score: 0.5, replacement: '<P>'}\n",
+    );
+    let reps = run(&cfg, 1);
+    let rep = &reps[0].1;
+    assert!(!rep.scan.failed(), "{:?}", rep.scan);
+    assert_eq!(rep.counts.overlapping_spans, 1);
+    let v: Value = serde_json::from_str(&lines(&reps[0].0)[0]).unwrap();
+    assert_eq!(v["text"], "mail <E>-1234 end");
 }
 
 #[test]

@@ -170,6 +170,7 @@ impl LocalAtomicFile {
         let parent = dest.parent().filter(|p| !p.as_os_str().is_empty());
         if let Some(dir) = parent {
             fs::create_dir_all(dir)?;
+            sweep_dead_temporaries(dir);
         }
         let name = dest
             .file_name()
@@ -201,6 +202,38 @@ impl LocalAtomicFile {
         drop(f);
         fs::rename(&self.tmp, &self.dest)?;
         Ok(())
+    }
+}
+
+/// Deletes `.loam-tmp.<pid>.…` files whose writing process is gone (a killed run), once per
+/// directory per process. A process on another machine sharing the directory cannot be
+/// seen from here, so its files are kept unless its pid is also unused locally — they are
+/// recreated by the resumed unit anyway, and never listed as data.
+fn sweep_dead_temporaries(dir: &std::path::Path) {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static SWEPT: Mutex<Option<HashSet<std::path::PathBuf>>> = Mutex::new(None);
+    {
+        let Ok(mut g) = SWEPT.lock() else { return };
+        if !g.get_or_insert_with(HashSet::new).insert(dir.to_path_buf()) {
+            return;
+        }
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let me = std::process::id();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix(".loam-tmp.") else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != me && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
