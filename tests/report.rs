@@ -5,32 +5,14 @@
 //! Chromium is Debian's `chromium` (`scripts/test.sh` installs it). Without it the browser
 //! tests fail, unless `LOAM_SKIP_BROWSER=1`.
 
+mod common;
+use common::*;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn loam(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loam"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run loam")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 const PIPELINE: &str = r#"
 name: t
@@ -82,21 +64,6 @@ fn two_mixes() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let a = version_dir(&dir.path().join("out/m"), "v1");
     let b = version_dir(&dir.path().join("out/m"), "v2");
     (dir, a, b)
-}
-
-fn version_dir(root: &Path, label: &str) -> PathBuf {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&format!("{label}-"))
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    found.pop().unwrap()
 }
 
 /// `None` when the browser tests are skipped; panics when Chromium is missing otherwise.

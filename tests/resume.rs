@@ -1,14 +1,12 @@
 //! A run killed with SIGKILL at random points resumes to exactly the bytes of an
 //! uninterrupted run: nothing duplicated, nothing lost, no temporary files left behind.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -44,30 +42,6 @@ fn run(dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
-/// Every file under `out/`, with the manifest's `run` object removed.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-                continue;
-            }
-            let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
-            let mut bytes = std::fs::read(&p).unwrap();
-            if rel.ends_with("manifest.json") {
-                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                v.as_object_mut().unwrap().remove("run");
-                bytes = serde_json::to_vec(&v).unwrap();
-            }
-            out.insert(rel, bytes);
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(&dir.join("out"), &dir.join("out"), &mut out);
-    out
-}
-
 #[test]
 fn killed_runs_resume_to_identical_bytes() {
     let reference = setup();
@@ -75,7 +49,7 @@ fn killed_runs_resume_to_identical_bytes() {
     let o = run(reference.path());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let full = t0.elapsed();
-    let want = snapshot(reference.path());
+    let want = snapshot(&reference.path().join("out"), false);
     // Kill points spread over the run (fixed fractions: the test is repeatable).
     for frac in [0.15, 0.4, 0.65, 0.9] {
         let dir = setup();
@@ -95,7 +69,7 @@ fn killed_runs_resume_to_identical_bytes() {
             "resume after a kill at {frac}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let got = snapshot(dir.path());
+        let got = snapshot(&dir.path().join("out"), false);
         let stray: Vec<&String> = got.keys().filter(|k| k.contains(".loam-tmp.")).collect();
         assert!(stray.is_empty(), "temporary files left: {stray:?}");
         assert_eq!(

@@ -1,18 +1,11 @@
 //! A 4-task pipeline on a real single-node Slurm (started by `scripts/test.sh` through
 //! `scripts/slurm-up.sh`) gives the bytes of a local run; a resubmission skips every unit.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod common;
+use common::*;
 
-fn loam(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_loam"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 fn setup() -> tempfile::TempDir {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -38,32 +31,6 @@ fn setup() -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-fn snapshot(out: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
-            if rel.contains(".loam") {
-                continue; // run state and Slurm logs
-            }
-            if p.is_dir() {
-                walk(base, &p, out);
-                continue;
-            }
-            let mut bytes = std::fs::read(&p).unwrap();
-            if rel.ends_with("manifest.json") {
-                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                v.as_object_mut().unwrap().remove("run");
-                bytes = serde_json::to_vec(&v).unwrap();
-            }
-            out.insert(rel, bytes);
-        }
-    }
-    let mut m = BTreeMap::new();
-    walk(out, out, &mut m);
-    m
 }
 
 fn wait_for(dir: &Path) {
@@ -109,8 +76,8 @@ fn slurm_job_arrays_give_the_local_bytes() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     wait_for(cluster.path());
-    let want = snapshot(&local.path().join("out"));
-    let got = snapshot(&cluster.path().join("out"));
+    let want = snapshot(&local.path().join("out"), true);
+    let got = snapshot(&cluster.path().join("out"), true);
     assert!(
         want.keys().any(|k| k.ends_with("manifest.json")),
         "{:?}",
@@ -139,7 +106,7 @@ fn slurm_job_arrays_give_the_local_bytes() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     wait_for(cluster.path());
-    assert!(snapshot(&cluster.path().join("out")) == want);
+    assert!(snapshot(&cluster.path().join("out"), true) == want);
     let tag_log = std::fs::read_to_string(cluster.path().join("out/.loam/slurm/logs/tag-0.log"))
         .unwrap_or_default();
     assert!(

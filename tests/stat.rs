@@ -1,30 +1,11 @@
 //! `loam stat`: dolma's `stat` (analyzer) — same config keys, same `summaries.jsonl.gz`.
 
+mod common;
+use common::*;
+
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn loam(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loam"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run loam")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn summaries(dir: &Path) -> Vec<Value> {
     let f = std::fs::File::open(dir.join("summaries.jsonl.gz")).unwrap();

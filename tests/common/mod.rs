@@ -1,0 +1,106 @@
+//! Helpers shared by the end-to-end tests (each test file uses a subset).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `loam` binary in `dir`.
+pub fn loam(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run loam")
+}
+
+/// Exit code, stdout and stderr, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Copies the bundled quickstart shards into `dir/documents/`, `copies` times each
+/// (copy `k` prefixed `k_` when `copies > 1`).
+pub fn copy_quickstart_documents(dir: &Path, copies: usize) {
+    let docs = dir.join("documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for e in std::fs::read_dir(repo().join("examples/quickstart/documents")).unwrap() {
+        let e = e.unwrap();
+        for k in 0..copies {
+            let name = e.file_name().to_string_lossy().to_string();
+            let name = if copies > 1 {
+                format!("{k}_{name}")
+            } else {
+                name
+            };
+            std::fs::copy(e.path(), docs.join(name)).unwrap();
+        }
+    }
+}
+
+/// A temporary work directory holding the quickstart shards under `documents/`.
+pub fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart_documents(dir.path(), 1);
+    dir
+}
+
+/// The one version directory `<root>/<label>-<content id>/`.
+pub fn version_dir(root: &Path, label: &str) -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{label}-"))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.pop().unwrap()
+}
+
+/// A manifest without its `run` object (the only part that differs between runs).
+pub fn manifest_without_run(bytes: &[u8]) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let run = v.as_object_mut().unwrap().remove("run");
+    assert!(run.is_some(), "manifest has a run object");
+    v
+}
+
+/// Every file under `root` (relative path → bytes), manifests without their `run` object;
+/// with `skip_state`, run state and logs (`.loam`) are left out.
+pub fn snapshot(root: &Path, skip_state: bool) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, d: &Path, skip: bool, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
+            if skip && rel.contains(".loam") {
+                continue;
+            }
+            if p.is_dir() {
+                walk(base, &p, skip, out);
+                continue;
+            }
+            let mut bytes = std::fs::read(&p).unwrap();
+            if rel.ends_with("manifest.json") {
+                bytes = serde_json::to_vec(&manifest_without_run(&bytes)).unwrap();
+            }
+            out.insert(rel, bytes);
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, skip_state, &mut out);
+    out
+}
