@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: `loam dedupe` vs `dolma dedupe` (dolma 1.2.1) on the same real data at equal
-# threads; prints wall time, peak memory (max RSS) and the speed ratio per mode.
+# threads; prints wall and CPU time, peak memory (max RSS) and the speed ratios per mode.
+# On a shared machine the CPU-time ratio is the steadier figure.
 #
 #   bench/dedup.sh [THREADS] [COPIES]
 #
@@ -55,6 +56,7 @@ measure() {
   /usr/bin/time -v "$@" > "$WORK/last.out" 2> "$log" || { cat "$log" >&2; exit 1; }
   WALL=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$log")
   RSS=$(awk -F': ' '/Maximum resident set size/{printf "%.0f", $2/1024}' "$log")
+  CPU=$(awk -F': ' '/User time|System time/{s+=$2} END{printf "%.2f", s}' "$log")
 }
 
 run_mode() { # MODE DEDUPE_JSON
@@ -72,18 +74,18 @@ run_mode() { # MODE DEDUPE_JSON
 JSON
     if [ $tool = dolma ]; then
       measure "$mode-dolma" "$DOLMA_VENV/bin/dolma" -c "$dir/config.json" dedupe
-      DW=$WALL; DR=$RSS
+      DW=$WALL; DR=$RSS; DC=$CPU
     else
       measure "$mode-loam" "$LOAM" --threads "$THREADS" dedupe -c "$dir/config.json"
-      LW=$WALL; LR=$RSS
+      LW=$WALL; LR=$RSS; LC=$CPU
     fi
   done
   # same duplicate marks? (loam's documented fixes aside: compare counts of marked lines)
   local dm lm
   dm=$(zcat "$WORK/run-$mode-dolma"/attributes/*/*.gz | grep -c '\[\[' || true)
   lm=$(zcat "$WORK/run-$mode-loam"/attributes/*/*.gz | grep -c '\[\[' || true)
-  printf "%-11s dolma %6.2f s %6s MB | loam %6.2f s %6s MB | speedup %5.2fx | lines marked dolma %s loam %s\n" \
-    "$mode" "$DW" "$DR" "$LW" "$LR" "$(echo "$DW / $LW" | bc -l)" "$dm" "$lm"
+  printf "%-10s dolma %6.2f s (cpu %6.2f s) %4s MB | loam %6.2f s (cpu %6.2f s) %4s MB | speedup %4.2fx wall, %4.2fx cpu | marked lines dolma %s loam %s\n" \
+    "$mode" "$DW" "$DC" "$DR" "$LW" "$LC" "$LR" "$(echo "$DW / $LW" | bc -l)" "$(echo "$DC / $LC" | bc -l)" "$dm" "$lm"
 }
 
 run_mode documents '{"name": "dups", "documents": {"attribute_name": "dup", "key": "$.text"}}'

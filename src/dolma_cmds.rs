@@ -69,7 +69,12 @@ pub(crate) fn derived(path: &str, name: &str) -> Result<String> {
 }
 
 /// `loam tag -c CONFIG` with a dolma tagger config.
-pub fn tag(path: &Path, opts: RunOptions) -> Result<Outcome> {
+pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
+    let bugs = if dolma_bugs {
+        loam_filters::registry::DolmaBugs::all()
+    } else {
+        loam_filters::registry::DolmaBugs::default()
+    };
     let started = Instant::now();
     let (cfg, _raw) = load::<TagConfig>(path)?;
     if !cfg.tagger_modules.is_empty() {
@@ -80,7 +85,7 @@ pub fn tag(path: &Path, opts: RunOptions) -> Result<Outcome> {
     let taggers: Vec<Box<dyn Tagger>> = cfg
         .taggers
         .iter()
-        .map(|n| loam_filters::registry::build(n))
+        .map(|n| loam_filters::registry::build_with(n, bugs))
         .collect::<Result<_, _>>()
         .map_err(usage)?;
     // dolma: one experiment for all taggers, or each tagger under its own name.
@@ -100,7 +105,7 @@ pub fn tag(path: &Path, opts: RunOptions) -> Result<Outcome> {
         let names: Vec<&str> = group.iter().map(|t| t.name()).collect();
         let fp = fingerprint(&json!({
             "stage": "tag", "loam": loam_pipeline::VERSION, "experiment": experiment,
-            "taggers": names,
+            "taggers": names, "dolma_bugs": dolma_bugs,
         }));
         let outputs: Vec<String> = match &cfg.destination {
             None => inputs
@@ -127,7 +132,7 @@ pub fn tag(path: &Path, opts: RunOptions) -> Result<Outcome> {
             .collect();
         let owned: Vec<Box<dyn Tagger>> = names
             .iter()
-            .map(|n| loam_filters::registry::build(n))
+            .map(|n| loam_filters::registry::build_with(n, bugs))
             .collect::<Result<_, _>>()
             .map_err(usage)?;
         let bar = ui::stage_bar("tag");

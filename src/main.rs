@@ -90,6 +90,10 @@ enum Command {
         /// dolma tagger config.
         #[arg(short, long)]
         config: PathBuf,
+        /// Reproduce dolma 1.2.1's tagger bugs (PII URL regex, doc_frac, c4_v2 offsets) to
+        /// rebuild a published dolma mix; off by default (loam's values are the correct ones).
+        #[arg(long)]
+        dolma_bugs: bool,
     },
     /// Deduplicate with a dolma `dedupe` config (`loam dedupe plan -c …` sizes it first).
     #[command(args_conflicts_with_subcommands = true)]
@@ -276,7 +280,7 @@ fn main() -> ExitCode {
                 "no pipeline config given".into(),
             ))),
         },
-        Command::Tag { config } => dolma_cmds::tag(&config, opts).map(Some),
+        Command::Tag { config, dolma_bugs } => dolma_cmds::tag(&config, dolma_bugs, opts).map(Some),
         Command::Dedupe {
             action: Some(DedupeAction::Plan { config }),
             ..

@@ -33,6 +33,21 @@ pub struct TagStage {
     pub experiment: String,
     /// Tagger names (dolma's, e.g. `gopher_v1`).
     pub taggers: Vec<String>,
+    /// Reproduce dolma 1.2.1's tagger bugs (PII URL regex, `doc_frac`, `c4_v2` offsets), only
+    /// to rebuild a mix published from dolma's attributes. Default false: correct values.
+    #[serde(default)]
+    pub dolma_bugs: bool,
+}
+
+impl TagStage {
+    /// The dolma bugs to reproduce.
+    pub fn bugs(&self) -> loam_filters::registry::DolmaBugs {
+        if self.dolma_bugs {
+            loam_filters::registry::DolmaBugs::all()
+        } else {
+            loam_filters::registry::DolmaBugs::default()
+        }
+    }
 }
 
 /// Exact document dedup; marks go to `<output>/attributes/<name>/`.

@@ -243,7 +243,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         let taggers: Vec<Box<dyn Tagger>> = tcfg
             .taggers
             .iter()
-            .map(|n| loam_filters::registry::build(n))
+            .map(|n| loam_filters::registry::build_with(n, tcfg.bugs()))
             .collect::<Result<_, _>>()
             .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
         for t in &taggers {
@@ -260,7 +260,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         }
         tag_fp = fingerprint(&json!({
             "stage": "tag", "loam": version, "experiment": tcfg.experiment,
-            "taggers": tcfg.taggers,
+            "taggers": tcfg.taggers, "dolma_bugs": tcfg.dolma_bugs,
         }));
         let dir = format!("{out_root}/attributes/{}", tcfg.experiment);
         let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);

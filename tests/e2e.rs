@@ -594,3 +594,35 @@ fn explain_without_a_manifest_reads_attributes() {
     assert!(out.contains("cc_misc.jsonl.gz:3"), "{out}");
     assert!(out.contains("lens__char_length_v1__length"), "{out}");
 }
+
+#[test]
+fn dolma_bug_switch_is_explicit_and_fingerprinted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("documents")).unwrap();
+    std::fs::write(
+        dir.path().join("documents/a.jsonl"),
+        "{\"id\":\"a\",\"text\":\"Mail someone@example.com or see https://example.com/page today, call 555-123-4567.\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "documents: [documents/*.jsonl]\ntaggers: [pii_regex_v2]\n",
+    )
+    .unwrap();
+    let read =
+        || std::fs::read_to_string(dir.path().join("attributes/pii_regex_v2/a.jsonl")).unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "t.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let correct = read();
+    // Switching dolma's bugs on is a different config: refused over the old output...
+    let o = loam(dir.path(), &["tag", "-c", "t.yaml", "--dolma-bugs"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // ...and with --overwrite it gives dolma's values, which differ here: dolma's URL regex
+    // never matches, which changes how phone numbers are judged in a text with a URL.
+    let o = loam(
+        dir.path(),
+        &["tag", "-c", "t.yaml", "--dolma-bugs", "--overwrite"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_ne!(correct, read());
+}

@@ -11,10 +11,13 @@
 #![warn(missing_docs)]
 
 pub mod charset;
+#[cfg(feature = "pipeline")]
 pub mod config;
 pub mod date;
 pub mod dom;
+#[cfg(feature = "pipeline")]
 pub mod record;
+#[cfg(feature = "pipeline")]
 pub mod shard;
 pub mod text;
 pub mod urlnorm;

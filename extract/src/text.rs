@@ -252,18 +252,19 @@ impl<'a> Ctx<'a> {
         let n = dom.nodes.len();
         let mut keep_headers = vec![false; n];
         let mut ctx = Self::build(dom, mode, use_hints, &keep_headers);
-        if mode == Mode::Main {
+        let has_header = (1..n).any(|i| dom.tag(i as NodeId) == Some(T::Header));
+        if mode == Mode::Main && has_header {
             // `<header>` is usually a masthead, but some sites wrap real content in one: keep
             // the ones that hold a lot of text and few links.
             let mut any = false;
             let probe = Self::build(dom, mode, use_hints, &vec![true; n]);
-            for i in 1..n {
+            for (i, keep) in keep_headers.iter_mut().enumerate().skip(1) {
                 if dom.tag(i as NodeId) == Some(T::Header)
                     && !probe.removed[i]
                     && probe.stat[i].chars >= 400
                     && probe.link_density(i as NodeId) < 0.3
                 {
-                    keep_headers[i] = true;
+                    *keep = true;
                     any = true;
                 }
             }
@@ -324,7 +325,7 @@ impl<'a> Ctx<'a> {
 
     fn has_direct_text(&self, id: NodeId) -> bool {
         self.dom.nodes[id as usize].children.iter().any(
-            |&c| matches!(&self.dom.nodes[c as usize].kind, Kind::Text(t) if t.trim().len() > 0),
+            |&c| matches!(&self.dom.nodes[c as usize].kind, Kind::Text(t) if !t.trim().is_empty()),
         )
     }
 
@@ -554,9 +555,7 @@ impl Lines {
             }
             self.pending_space = false;
         }
-        if s.ends_with(char::is_whitespace) && !s.trim().is_empty() {
-            self.pending_space = true;
-        } else if s.trim().is_empty() && !s.is_empty() {
+        if s.ends_with(char::is_whitespace) {
             self.pending_space = true;
         }
     }

@@ -29,10 +29,10 @@
 //! dolma names these signals `fraction_of_characters_in_most_common_2grams` (…`_3grams`,
 //! `_4grams`) and `fraction_of_characters_in_duplicate_5grams` … `_10grams`, and loam keeps those
 //! names so that existing attribute files and filters keep working. dolma's own Gopher mixer
-//! configs (for example `configs/dolma-v1_5/mixing/*.yaml`, rules such as
-//! `$.attributes[?(@.…__gopher_v1__fraction_of_characters_in_most_common_2gram__…)]`) ask for the
-//! singular `…_2gram` form, which no tagger produces: the rules on the top 2-, 3- and 4-gram
-//! fractions never fire in dolma. A loam mix that should apply them must use the names above.
+//! configs (for example `configs/dolma-v1_5/mixing/c4.yaml` line 55 and `cc-head.yaml` line 52:
+//! `$.attributes[?(@.gopher_rules__gopher_v1__fraction_of_characters_in_most_common_2gram && …)]`)
+//! ask for the singular `…_2gram` form, which no tagger produces: the rules on the top 2-, 3-
+//! and 4-gram fractions never fire in dolma. A loam mix that should apply them must use the names above.
 
 use crate::pytext::{char_len, div, is_py_alpha, py_split_whitespace};
 use loam_pipeline::document::{Document, Span};

@@ -21,6 +21,17 @@ pub struct UnknownTagger {
     pub known: Vec<&'static str>,
 }
 
+/// Why a tagger could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Not a built-in name.
+    #[error(transparent)]
+    Unknown(#[from] UnknownTagger),
+    /// A language-ID tagger whose model is missing or unreadable.
+    #[error(transparent)]
+    Model(#[from] crate::langid::LangIdError),
+}
+
 /// Which dolma 1.2.1 bugs to reproduce. All off by default: loam's values are the correct
 /// ones, and each module's docs say what dolma does instead. Turn a switch on only to
 /// reproduce a mix that was made from dolma's attributes.
@@ -62,18 +73,21 @@ const NAMES: &[&str] = &[
     "fineweb_quality_v1",
 ];
 
-/// Names of every built-in tagger.
+/// Names of every built-in tagger: the rule taggers, then the fastText language taggers.
 pub fn names() -> Vec<&'static str> {
-    NAMES.to_vec()
+    NAMES.iter().chain(crate::langid::NAMES).copied().collect()
 }
 
 /// Builds a tagger by its dolma name; unknown names are an error listing the known ones.
-pub fn build(name: &str) -> Result<Box<dyn Tagger>, UnknownTagger> {
+pub fn build(name: &str) -> Result<Box<dyn Tagger>, BuildError> {
     build_with(name, DolmaBugs::default())
 }
 
 /// Builds a tagger by its dolma name, reproducing the chosen dolma bugs.
-pub fn build_with(name: &str, bugs: DolmaBugs) -> Result<Box<dyn Tagger>, UnknownTagger> {
+pub fn build_with(name: &str, bugs: DolmaBugs) -> Result<Box<dyn Tagger>, BuildError> {
+    if let Some(t) = crate::langid::build(name) {
+        return Ok(t?);
+    }
     let pii = PiiCompat {
         url_regex: bugs.pii_url_regex,
         doc_frac: bugs.pii_doc_frac,
@@ -95,10 +109,10 @@ pub fn build_with(name: &str, bugs: DolmaBugs) -> Result<Box<dyn Tagger>, Unknow
         "paragraph_repetitions_v1" => Box::new(ParagraphRepetitionsV1),
         "fineweb_quality_v1" => Box::new(FineWebQualityV1),
         _ => {
-            return Err(UnknownTagger {
+            return Err(BuildError::Unknown(UnknownTagger {
                 name: name.to_string(),
                 known: names(),
-            })
+            }))
         }
     })
 }
@@ -109,7 +123,7 @@ mod tests {
 
     #[test]
     fn every_name_builds_with_its_own_name() {
-        for n in names() {
+        for n in NAMES.iter().copied() {
             assert_eq!(build(n).unwrap().name(), n);
             assert_eq!(build_with(n, DolmaBugs::all()).unwrap().name(), n);
         }

@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# loam against dolma 1.2.1 and datatrove 0.10.1, side by side, on the same real data, in one
+# command. See BENCHMARKS.md for what each stage runs and the last results.
+#
+#   bench/run.sh [--size-mb N] [--repeats R] [--threads T] [--stages LIST] [--smoke]
+#
+#   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
+#   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
+#   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
+#   --stages LIST comma-separated subset of: tag,filter,dedupe-docs,dedupe-paras,minhash,
+#                 mix,run,scaling (default: all)
+#   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
+#
+# Environment: BENCH_DIR (work folder, default /tmp/loam-bench, or /tmp/loam-bench-smoke),
+# BENCH_VENVS (where peer virtualenvs are created, default ~/.cache/loam-bench), DOLMA_VENV,
+# DATATROVE_VENV (use these virtualenvs instead), DATA_DIR (source documents, default
+# ../shared/data/web next to the repository, then /work/shared/data/web).
+#
+# The corpus is the source documents *replicated* with new ids up to the size (copies after
+# the first are exact duplicates, which the dedup stages find). Each stage runs loam and the
+# peer on the same files at equal threads/processes, alternating which goes first; outputs are
+# checked for agreement after the first repeat, and the table says what was found. Peak
+# memory is the proportional set size (PSS) summed over the process tree, polled every 0.1 s.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SIZE_MB=300 REPEATS=3 THREADS=$(nproc) SMOKE=0 STAGES=all
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size-mb) SIZE_MB=$2; shift 2 ;;
+    --repeats) REPEATS=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --stages) STAGES=$2; shift 2 ;;
+    --smoke) SMOKE=1; SIZE_MB=2; REPEATS=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
+
+if [ $SMOKE = 1 ]; then W=${BENCH_DIR:-/tmp/loam-bench-smoke}; else W=${BENCH_DIR:-/tmp/loam-bench}; fi
+DATA=${DATA_DIR:-}
+[ -n "$DATA" ] || for d in "$ROOT/../shared/data/web" /work/shared/data/web; do
+  [ -d "$d" ] && DATA=$(cd "$d" && pwd) && break
+done
+[ -n "$DATA" ] && ls "$DATA"/*.jsonl.gz > /dev/null || { echo "no source documents (set DATA_DIR)" >&2; exit 2; }
+LIB="python3 $ROOT/bench/lib.py"
+export LOAM_MODELS_DIR=$ROOT/models
+LOAM=$ROOT/target/release/loam
+mkdir -p "$W"
+RESULTS=$W/results.jsonl AGREE=$W/agreement.jsonl CMDS=$W/commands.txt
+rm -f "$RESULTS" "$AGREE" "$CMDS"
+log() { printf '\n== %s\n' "$*"; }
+
+# ------------------------------------------------------------------ peers
+VENVS=${BENCH_VENVS:-$HOME/.cache/loam-bench}
+usable_dolma() { [ -x "$1/bin/dolma" ] && [ "$("$1/bin/python" -c 'import importlib.metadata as m; print(m.version("dolma"))' 2>/dev/null)" = 1.2.1 ]; }
+usable_datatrove() { [ -x "$1/bin/python" ] && [ "$("$1/bin/python" -c 'import importlib.metadata as m; print(m.version("datatrove"))' 2>/dev/null)" = 0.10.1 ] && "$1/bin/python" -c 'import spacy' 2>/dev/null; }
+DOLMA= DATATROVE=
+for v in ${DOLMA_VENV:-} /work/venv-dolma "$VENVS/venv-dolma"; do usable_dolma "$v" && { DOLMA=$v; break; }; done
+for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do usable_datatrove "$v" && { DATATROVE=$v; break; }; done
+if [ $SMOKE = 0 ]; then
+  if [ -z "$DOLMA" ]; then
+    log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
+    python3 -m venv "$VENVS/venv-dolma" && "$VENVS/venv-dolma/bin/pip" install -q dolma==1.2.1
+    DOLMA=$VENVS/venv-dolma
+  fi
+  if [ -z "$DATATROVE" ]; then
+    log "installing datatrove[io,processing,cli]==0.10.1 and spacy in $VENVS/venv-datatrove"
+    python3 -m venv "$VENVS/venv-datatrove" && "$VENVS/venv-datatrove/bin/pip" install -q 'datatrove[io,processing,cli]==0.10.1' spacy
+    DATATROVE=$VENVS/venv-datatrove
+  fi
+  [ -x /usr/bin/time ] || true  # peak memory is polled from /proc (bench/lib.py), no `time` needed
+else
+  DOLMA= DATATROVE=  # the smoke run is loam only: fast, and no network
+fi
+# dolma imports nltk's punkt at start and fails offline without it: an empty folder does.
+export NLTK_DATA=$W/nltk HF_HUB_OFFLINE=1
+mkdir -p "$NLTK_DATA/tokenizers/punkt" "$W/pymod"
+# dolma's fastText taggers download lid.176.bin; point them at our lid.176.ftz instead (as
+# scripts/make-langid-goldens.sh does), so both tools run the same model.
+cat > "$W/pymod/loam_local_lid.py" <<'PY'
+import os
+from dolma.taggers.language import FastTextAllLanguagesDocumentTagger
+FastTextAllLanguagesDocumentTagger.MODEL_PATH = os.environ["LOAM_LID_MODEL"]
+PY
+export LOAM_LID_MODEL=$ROOT/models/lid.176.ftz PYTHONPATH=$W/pymod
+
+# ------------------------------------------------------------------ loam
+log "building loam (release)"
+(cd "$ROOT" && cargo build --release --locked --bin loam 2>&1 | tail -1)
+[ -f "$LOAM_LID_MODEL" ] || "$ROOT/scripts/fetch-models.sh" "$ROOT/models" > /dev/null
+
+# ------------------------------------------------------------------ corpus
+SHARDS=16; [ $SMOKE = 1 ] && SHARDS=4
+C=$W/corpus-$SIZE_MB-$SHARDS
+if [ ! -f "$C/stats.json" ]; then
+  log "preparing the corpus: $SIZE_MB MB of text from $DATA"
+  rm -rf "$C"; $LIB corpus "$DATA" "$C" "$SIZE_MB" "$SHARDS" > /dev/null
+fi
+STATS=$(cat "$C/stats.json")
+stat() { python3 -c "import json,sys; print(json.load(open('$C/stats.json'))['$1'])"; }
+log "corpus: $(stat documents) documents, $(stat text_bytes) bytes of text ($(stat jsonl_bytes) of JSON lines, $(stat gzip_bytes) gzip) in $SHARDS shards"
+echo "   REPLICATED: $(stat source_documents) real documents ($(stat source_text_bytes) bytes of text) from $DATA,"
+echo "   copied $(stat replication)x with new ids (<id>#r<copy>); later copies are exact duplicates."
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# run STAGE TOOL REP DIR CMD...: fresh DIR (documents linked in), then a timed CMD
+run() {
+  local stage=$1 tool=$2 rep=$3 dir=$4; shift 4
+  rm -rf "$dir"; mkdir -p "$dir"; ln -s "$C/documents" "$dir/documents"
+  [ "$rep" = 1 ] && printf '%-22s %-10s %s\n' "$stage" "$tool" "$*" >> "$CMDS"
+  (cd "$dir" && $LIB measure "$RESULTS" "$stage" "$tool" "$rep" "$dir/run.log" -- "$@")
+}
+agree() { # STAGE RESULT-LINE
+  echo "  agreement ($1): $2"
+  python3 -c 'import json,sys; print(json.dumps({"stage": sys.argv[1], "result": sys.argv[2]}))' "$1" "$2" >> "$AGREE"
+}
+# both STAGE PEER LOAM_FN PEER_FN CHECK_FN: R alternating repeats of loam and the peer
+both() {
+  local stage=$1 peer=$2 lf=$3 pf=$4 cf=$5
+  log "$stage: loam vs ${peer:-nothing (peer not installed)}"
+  for rep in $(seq "$REPEATS"); do
+    if [ -z "$peer" ]; then $lf "$rep"
+    elif [ $((rep % 2)) = 1 ]; then $lf "$rep"; $pf "$rep"
+    else $pf "$rep"; $lf "$rep"; fi
+    if [ "$rep" = 1 ] && [ -n "$peer" ]; then agree "$stage" "$($cf)"; fi
+  done
+}
+R=$W/runs
+T=$THREADS
+LID=ft_lang_id_en_paragraph_with_doc_score_v2
+TAGGERS="gopher_v1, c4_v1, pii_regex_v2, char_length_v1, whitespace_tokenizer_v1"
+if "$LOAM" taggers | grep -qx "$LID"; then TAGGERS="$TAGGERS, $LID"
+else LID=; echo "note: this loam has no fastText language tagger yet; it is left out of every stage" >&2; fi
+
+# ------------------------------------------------------------------ tag
+tag_cfg() { # DIR [extra line]
+  printf 'documents: ["%s/documents/*.jsonl.gz"]\nexperiment: bench\ntaggers: [%s]\nprocesses: %s\n%s\n' \
+    "$1" "$TAGGERS" "$T" "${2:-}"
+}
+tag_loam() { local d=$R/tag-loam
+  tag_cfg "$d" > "$W/tag.yaml"
+  run tag loam "$1" "$d" "$LOAM" --threads "$T" tag -c "$W/tag.yaml"; }
+tag_dolma() { local d=$R/tag-dolma
+  tag_cfg "$d" "tagger_modules: [loam_local_lid]" > "$W/tag-dolma.yaml"
+  run tag dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-dolma.yaml" tag; }
+tag_check() { $LIB check-tag "$R/tag-loam/attributes/bench" "$R/tag-dolma/attributes/bench" 4000; }
+if want tag || want mix; then
+  both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
+  # The mix stage reads these attributes (loam's, checked above against dolma's).
+  rm -rf "$W/mixdata"; mkdir -p "$W/mixdata/attributes"
+  ln -s "$C/documents" "$W/mixdata/documents"
+  mv "$R/tag-loam/attributes/bench" "$W/mixdata/attributes/bench"
+fi
+
+# ------------------------------------------------------------------ filter (vs datatrove)
+# datatrove: GopherRepetitionFilter + GopherQualityFilter + C4QualityFilter (defaults).
+# loam: `loam run` tagging gopher_v1 + c4_v1 and dropping on the same thresholds as far as
+# dolma's signals express them (median for datatrove's mean word length; datatrove's C4 also
+# edits lines, which a document filter does not): different algorithms, so the agreement is
+# reported as a share of equal keep/drop decisions.
+filter_rules() {
+  local a=bench__gopher_v1__ c=bench__c4_v1__
+  cat <<YAML
+    - {rule: dup_line_frac, attribute: ${a}fraction_of_duplicate_lines, op: gt, value: 0.3}
+    - {rule: dup_line_char_frac, attribute: ${a}fraction_of_characters_in_duplicate_lines, op: gt, value: 0.2}
+    - {rule: top_2gram, attribute: ${a}fraction_of_characters_in_most_common_2grams, op: gt, value: 0.2}
+    - {rule: top_3gram, attribute: ${a}fraction_of_characters_in_most_common_3grams, op: gt, value: 0.18}
+    - {rule: top_4gram, attribute: ${a}fraction_of_characters_in_most_common_4grams, op: gt, value: 0.16}
+    - {rule: dup_5gram, attribute: ${a}fraction_of_characters_in_duplicate_5grams, op: gt, value: 0.15}
+    - {rule: dup_6gram, attribute: ${a}fraction_of_characters_in_duplicate_6grams, op: gt, value: 0.14}
+    - {rule: dup_7gram, attribute: ${a}fraction_of_characters_in_duplicate_7grams, op: gt, value: 0.13}
+    - {rule: dup_8gram, attribute: ${a}fraction_of_characters_in_duplicate_8grams, op: gt, value: 0.12}
+    - {rule: dup_9gram, attribute: ${a}fraction_of_characters_in_duplicate_9grams, op: gt, value: 0.11}
+    - {rule: dup_10gram, attribute: ${a}fraction_of_characters_in_duplicate_10grams, op: gt, value: 0.10}
+    - {rule: few_words, attribute: ${a}word_count, op: lt, value: 50}
+    - {rule: many_words, attribute: ${a}word_count, op: gt, value: 100000}
+    - {rule: short_words, attribute: ${a}median_word_length, op: lt, value: 3}
+    - {rule: long_words, attribute: ${a}median_word_length, op: gt, value: 10}
+    - {rule: symbols, attribute: ${a}symbol_to_word_ratio, op: gt, value: 0.1}
+    - {rule: bullets, attribute: ${a}fraction_of_lines_starting_with_bullet_point, op: gt, value: 0.9}
+    - {rule: ellipsis, attribute: ${a}fraction_of_lines_ending_with_ellipsis, op: gt, value: 0.3}
+    - {rule: alpha, attribute: ${a}fraction_of_words_with_alpha_character, op: lt, value: 0.8}
+    - {rule: stop_words, attribute: ${a}required_word_count, op: lt, value: 2}
+    - {rule: lorem_ipsum, attribute: ${c}has_lorem_ipsum, op: exists}
+    - {rule: curly_brace, attribute: ${c}has_curly_brace, op: exists}
+YAML
+}
+filter_loam() { local d=$R/filter-loam
+  cat > "$W/filter.yaml" <<YAML
+name: bench-filter
+documents: ["$C/documents/*.jsonl.gz"]
+output: $d/out
+tag: {experiment: bench, taggers: [gopher_v1, c4_v1]}
+mix:
+  name: filtered
+  version: v1
+  drop:
+$(filter_rules)
+YAML
+  run filter loam "$1" "$d" "$LOAM" --threads "$T" run "$W/filter.yaml"; }
+filter_dt() { local d=$R/filter-datatrove
+  run filter datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" filter "$C/documents" "$d/out" "$T"; }
+filter_check() { $LIB check-kept "$(ls -d "$R"/filter-loam/out/filtered/v1-*/documents)" "$R/filter-datatrove/out/documents" "$C/documents" datatrove; }
+want filter && both filter "${DATATROVE:+datatrove}" filter_loam filter_dt filter_check
+
+# ------------------------------------------------------------------ dedupe (vs dolma)
+dedupe_cfg() { # DIR DEDUPE-JSON
+  cat <<JSON
+{"documents": ["$1/documents/*.jsonl.gz"],
+ "dedupe": $2,
+ "bloom_filter": {"file": "$1/filter.bin", "read_only": false, "size_in_bytes": 0,
+                  "estimated_doc_count": 20000000, "desired_false_positive_rate": 1e-6},
+ "processes": $T}
+JSON
+}
+DD_DOCS='{"name": "dups", "documents": {"attribute_name": "dup", "key": "$.text"}}'
+DD_PARAS='{"name": "dups", "paragraphs": {"attribute_name": "dup"}}'
+dd_run() { # STAGE TOOL REP JSON
+  local d=$R/$1-$2
+  dedupe_cfg "$d" "$4" > "$W/$1-$2.json"
+  if [ "$2" = loam ]; then run "$1" loam "$3" "$d" "$LOAM" --threads "$T" dedupe -c "$W/$1-$2.json"
+  else run "$1" dolma "$3" "$d" "$DOLMA/bin/dolma" -c "$W/$1-$2.json" dedupe; fi
+}
+ddd_loam() { dd_run dedupe-docs loam "$1" "$DD_DOCS"; }
+ddd_dolma() { dd_run dedupe-docs dolma "$1" "$DD_DOCS"; }
+ddd_check() { $LIB check-dedupe documents "$R/dedupe-docs-loam/attributes/dups" "$R/dedupe-docs-dolma/attributes/dups" "$C/documents"; }
+ddp_loam() { dd_run dedupe-paras loam "$1" "$DD_PARAS"; }
+ddp_dolma() { dd_run dedupe-paras dolma "$1" "$DD_PARAS"; }
+ddp_check() { $LIB check-dedupe paragraphs "$R/dedupe-paras-loam/attributes/dups" "$R/dedupe-paras-dolma/attributes/dups" "$C/documents"; }
+want dedupe-docs && both dedupe-docs "${DOLMA:+dolma}" ddd_loam ddd_dolma ddd_check
+want dedupe-paras && both dedupe-paras "${DOLMA:+dolma}" ddp_loam ddp_dolma ddp_check
+
+# ------------------------------------------------------------------ MinHash (vs datatrove)
+# Same parameters on both sides: word 5-grams, 14 bands x 8 rows (datatrove's defaults).
+mh_loam() { local d=$R/minhash-loam
+  cat > "$W/minhash.yaml" <<YAML
+documents: ["$d/documents/*.jsonl.gz"]
+dedupe:
+  name: near_dups
+  minhash: {attribute_name: near_dup, shingle: words, ngram_length: 5, num_bands: 14, rows_per_band: 8, seed: 0}
+processes: $T
+YAML
+  run minhash loam "$1" "$d" "$LOAM" --threads "$T" dedupe -c "$W/minhash.yaml"; }
+mh_dt() { local d=$R/minhash-datatrove
+  run minhash datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" minhash "$C/documents" "$d/out" "$T"; }
+mh_check() { $LIB check-minhash "$R/minhash-loam/attributes/near_dups" "$R/minhash-datatrove/out/documents" "$C/documents"; }
+want minhash && both minhash "${DATATROVE:+datatrove}" mh_loam mh_dt mh_check
+
+# ------------------------------------------------------------------ mix (vs dolma)
+# One dolma mixer config, run unchanged by both (`loam mix -c`): jq filters on the tag
+# stage's attributes, PII span replacement, discard_fields (shaped like bench/mix.sh and
+# dolma's tests/config/mixer-validator-jq.yaml).
+jqx() { # ATTRIBUTE OP VALUE
+  printf '        - "(.attributes.bench__%s | if type == \\"array\\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] %s %s else false end)"\n' "$1" "$2" "$3"
+}
+mix_cfg() { # TOOL
+  local d=$R/mix-$1
+  cat > "$W/mix-$1.yaml" <<YAML
+streams:
+  - name: bench
+    documents: ["$W/mixdata/documents/*.jsonl.gz"]
+    attributes: [bench]
+    output:
+      path: $d/out
+      max_size_in_bytes: 20000000
+      discard_fields: [attributes]
+    filter:
+      syntax: jq
+      exclude:
+$(jqx char_length_v1__length '<' 100)
+$(jqx whitespace_tokenizer_v1__length '<' 50)
+$(jqx gopher_v1__symbol_to_word_ratio '>' 0.1)
+$(jqx gopher_v1__fraction_of_characters_in_duplicate_lines '>' 0.2)
+${LID:+$(jqx ${LID}__doc_en '<' 0.5)}
+    span_replacement:
+      - {span: "\$.attributes.bench__pii_regex_v2__EMAIL_ADDRESS", min_score: 0.5, replacement: " |||EMAIL_ADDRESS||| "}
+      - {span: "\$.attributes.bench__pii_regex_v2__PHONE_NUMBER", min_score: 0.5, replacement: " |||PHONE_NUMBER||| "}
+      - {span: "\$.attributes.bench__pii_regex_v2__IP_ADDRESS", min_score: 0.5, replacement: " |||IP_ADDRESS||| "}
+work_dir: {input: $d/work-in, output: $d/work-out}
+processes: $T
+YAML
+}
+mix_loam() { mix_cfg loam; run mix loam "$1" "$R/mix-loam" "$LOAM" --threads "$T" mix -c "$W/mix-loam.yaml"; }
+mix_dolma() { mix_cfg dolma; run mix dolma "$1" "$R/mix-dolma" "$DOLMA/bin/dolma" -c "$W/mix-dolma.yaml" mix; }
+mix_check() { $LIB check-mix "$R/mix-loam/out" "$R/mix-dolma/out"; }
+want mix && both mix "${DOLMA:+dolma}" mix_loam mix_dolma mix_check
+
+# ------------------------------------------------------------------ loam run, all stages
+run_cfg() { # OUT
+  cat <<YAML
+name: bench
+documents: ["$C/documents/*.jsonl.gz"]
+output: $1
+tag: {experiment: bench, taggers: [$TAGGERS]}
+dedupe: {name: dedupe_text, documents: {attribute_name: duplicate_text, key: \$.text}}
+mix:
+  name: bench
+  version: v1
+  drop:
+    - {rule: duplicate, attribute: duplicate_text, op: exists}
+    - {rule: short, attribute: bench__char_length_v1__length, op: lt, value: 100}
+    - {rule: few_words, attribute: bench__whitespace_tokenizer_v1__length, op: lt, value: 50}
+    - {rule: symbols, attribute: bench__gopher_v1__symbol_to_word_ratio, op: gt, value: 0.1}
+    - {rule: dup_lines, attribute: bench__gopher_v1__fraction_of_characters_in_duplicate_lines, op: gt, value: 0.2}
+${LID:+    - {rule: not_english, attribute: bench__${LID}__doc_en, op: lt, value: 0.5\}}
+YAML
+}
+fused() { # STAGE THREADS REP
+  local d=$R/$1
+  run_cfg "$d/out" > "$W/run.yaml"
+  run "$1" loam "$3" "$d" "$LOAM" --threads "$2" run "$W/run.yaml"
+}
+if want run; then
+  log "loam run: tag (6 taggers) + document dedup + mix (6 rules) in one command"
+  for rep in $(seq "$REPEATS"); do fused "run (all stages)" "$T" "$rep"; done
+fi
+if want scaling; then
+  log "scaling: loam run (all stages) at 1..$(nproc) threads"
+  ts=1; t=2; while [ $t -lt "$(nproc)" ]; do ts="$ts $t"; t=$((t * 2)); done
+  [ "$(nproc)" -gt 1 ] && ts="$ts $(nproc)"
+  for rep in $(seq "$REPEATS"); do
+    for t in $ts; do fused "scaling: run -j$t" "$t" "$rep"; done
+  done
+fi
+
+# ------------------------------------------------------------------ report
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+OUT=$W/results.md
+{
+  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`bench/run.sh --size-mb $SIZE_MB --repeats $REPEATS --threads $T$([ "$STAGES" = all ] || echo " --stages $STAGES")\`$([ $SMOKE = 1 ] && echo ' (smoke)')."
+  echo
+  echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo) RAM, $(uname -sr)."
+  echo "- Load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER (the machine is shared; runs alternate so both tools see the same load)."
+  echo "- loam $("$LOAM" --version | cut -d' ' -f2) (git $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' || echo '+local changes')); dolma ${DOLMA:+1.2.1}${DOLMA:-not run}; datatrove ${DATATROVE:+0.10.1}${DATATROVE:-not run}."
+  echo "- Corpus: $(stat documents) documents, $(stat text_bytes) bytes of text ($(stat jsonl_bytes) bytes of JSON lines, $(stat gzip_bytes) gzip) in $SHARDS gzip shards: **replicated** — $(stat source_documents) real web documents copied $(stat replication)× with new ids, so copies after the first are exact duplicates."
+  echo "- Throughput is MB of document text (10^6 bytes) per second of wall time; peak memory is PSS summed over the process tree; $REPEATS repeat(s), median shown; loam/peer time < 1 means loam is faster."
+  echo
+  $LIB table "$RESULTS" "$C/stats.json" "$AGREE" "$T"
+  echo
+  echo "Commands (each from a fresh folder holding a \`documents\` link to the corpus; configs in \`$W\`):"
+  echo
+  echo '```'
+  cat "$CMDS"
+  echo '```'
+} > "$OUT"
+log "results ($OUT)"
+cat "$OUT"
+if grep -q '"DIFF' "$AGREE" 2>/dev/null; then echo "some outputs disagree: see the agreement column" >&2; fi
+if [ $SMOKE = 0 ]; then
+  # Replace the generated part of BENCHMARKS.md (between the markers), keep the rest.
+  B=$ROOT/BENCHMARKS.md
+  python3 - "$B" "$OUT" <<'PY'
+import os, sys
+b, out = sys.argv[1], open(sys.argv[2]).read()
+begin, end = "<!-- bench/run.sh results: begin -->", "<!-- bench/run.sh results: end -->"
+text = open(b).read() if os.path.exists(b) else "# Benchmarks\n\n" + begin + "\n" + end + "\n"
+if begin not in text:
+    text += "\n" + begin + "\n" + end + "\n"
+head, rest = text.split(begin, 1)
+tail = rest.split(end, 1)[1]
+open(b, "w").write(head + begin + "\n" + out + end + tail)
+PY
+  echo "written to $B"
+fi
