@@ -13,7 +13,7 @@
 #
 # Environment: BENCH_DIR (work folder, default /tmp/loam-bench, or /tmp/loam-bench-smoke),
 # BENCH_VENVS (where peer virtualenvs are created, default ~/.cache/loam-bench), DOLMA_VENV,
-# DATATROVE_VENV (use these virtualenvs instead), DATA_DIR (source documents, default
+# DATATROVE_VENV (use these virtualenvs instead), BENCH_NO_WRITE=1 (leave BENCHMARKS.md alone), DATA_DIR (source documents, default
 # ../shared/data/web next to the repository, then /work/shared/data/web).
 #
 # The corpus is the source documents *replicated* with new ids up to the size (copies after
@@ -144,7 +144,11 @@ tag_loam() { local d=$R/tag-loam
 tag_dolma() { local d=$R/tag-dolma
   tag_cfg "$d" "tagger_modules: [loam_local_lid]" > "$W/tag-dolma.yaml"
   run tag dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-dolma.yaml" tag; }
-tag_check() { $LIB check-tag "$R/tag-loam/attributes/bench" "$R/tag-dolma/attributes/bench" 4000; }
+tag_check() { # loam --dolma-bugs on pii_regex_v2 (untimed) tells documented differences apart
+  local d=$R/tag-bugs; rm -rf "$d"; mkdir -p "$d"; ln -s "$C/documents" "$d/documents"
+  printf 'documents: ["%s/documents/*.jsonl.gz"]\nexperiment: bench\ntaggers: [pii_regex_v2]\nprocesses: %s\n' "$d" "$T" > "$d/tag.yaml"
+  "$LOAM" --threads "$T" tag --dolma-bugs -c "$d/tag.yaml" > /dev/null
+  $LIB check-tag "$R/tag-loam/attributes/bench" "$R/tag-dolma/attributes/bench" 4000 "$d/attributes/bench"; }
 if want tag || want mix; then
   both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
   # The mix stage reads these attributes (loam's, checked above against dolma's).
@@ -291,7 +295,7 @@ run_cfg() { # OUT
   cat <<YAML
 name: bench
 documents: ["$C/documents/*.jsonl.gz"]
-output: $1
+output: "$1"
 tag: {experiment: bench, taggers: [$TAGGERS]}
 dedupe: {name: dedupe_text, documents: {attribute_name: duplicate_text, key: \$.text}}
 mix:
@@ -307,7 +311,7 @@ ${LID:+    - {rule: not_english, attribute: bench__${LID}__doc_en, op: lt, value
 YAML
 }
 fused() { # STAGE THREADS REP
-  local d=$R/$1
+  local d=$R/run-j$2
   run_cfg "$d/out" > "$W/run.yaml"
   run "$1" loam "$3" "$d" "$LOAM" --threads "$2" run "$W/run.yaml"
 }
@@ -332,7 +336,7 @@ OUT=$W/results.md
   echo
   echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo) RAM, $(uname -sr)."
   echo "- Load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER (the machine is shared; runs alternate so both tools see the same load)."
-  echo "- loam $("$LOAM" --version | cut -d' ' -f2) (git $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' || echo '+local changes')); dolma ${DOLMA:+1.2.1}${DOLMA:-not run}; datatrove ${DATATROVE:+0.10.1}${DATATROVE:-not run}."
+  echo "- loam $("$LOAM" --version | cut -d' ' -f2) (git $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' || echo '+local changes')); dolma $([ -n "$DOLMA" ] && echo 1.2.1 || echo "not run"); datatrove $([ -n "$DATATROVE" ] && echo "0.10.1 (with spaCy $("$DATATROVE/bin/python" -c "import spacy; print(spacy.__version__)"))" || echo "not run")."
   echo "- Corpus: $(stat documents) documents, $(stat text_bytes) bytes of text ($(stat jsonl_bytes) bytes of JSON lines, $(stat gzip_bytes) gzip) in $SHARDS gzip shards: **replicated** — $(stat source_documents) real web documents copied $(stat replication)× with new ids, so copies after the first are exact duplicates."
   echo "- Throughput is MB of document text (10^6 bytes) per second of wall time; peak memory is PSS summed over the process tree; $REPEATS repeat(s), median shown; loam/peer time < 1 means loam is faster."
   echo
@@ -347,7 +351,7 @@ OUT=$W/results.md
 log "results ($OUT)"
 cat "$OUT"
 if grep -q '"DIFF' "$AGREE" 2>/dev/null; then echo "some outputs disagree: see the agreement column" >&2; fi
-if [ $SMOKE = 0 ]; then
+if [ $SMOKE = 0 ] && [ -z "${BENCH_NO_WRITE:-}" ]; then
   # Replace the generated part of BENCHMARKS.md (between the markers), keep the rest.
   B=$ROOT/BENCHMARKS.md
   python3 - "$B" "$OUT" <<'PY'

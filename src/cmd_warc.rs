@@ -113,11 +113,10 @@ fn common_dir(paths: &[String]) -> String {
                     end = i + a.len_utf8();
                 }
                 let prefix = &c[..end];
-                if dir.len() == end && c.len() == end {
-                    prefix
-                } else if (c.len() == end && dir[end..].starts_with('/'))
-                    || (dir.len() == end && c[end..].starts_with('/'))
-                {
+                let at_boundary = |a: &str, b: &str| {
+                    a.len() == end && (b.len() == end || b[end..].starts_with('/'))
+                };
+                if at_boundary(c, dir) || at_boundary(dir, c) {
                     prefix
                 } else {
                     prefix.rsplit_once('/').map_or("", |(d, _)| d)

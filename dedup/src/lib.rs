@@ -1,8 +1,16 @@
-//! Bloom-filter deduplication for loam: the `loam dedupe` command, compatible with Ai2
-//! dolma's `dolma dedupe`.
+//! Deduplication for loam: the `loam dedupe` command, compatible with Ai2 dolma's
+//! `dolma dedupe`, plus MinHash near-duplicates.
 //!
-//! [`config`] holds the typed, validated config that accepts dolma 1.2.1's deduper config
-//! files (the Python CLI's YAML and the Rust deduper's JSON).
+//! - [`config`]: the typed, validated config that accepts dolma 1.2.1's deduper config files
+//!   (the Python CLI's YAML and the Rust deduper's JSON), plus loam's `dedupe.minhash`.
+//! - [`engine`]: document and paragraph (whole or n-gram) dedup over a Bloom filter, writing
+//!   dolma's attributes; deterministic survivor whatever the threads; hash-range partitions.
+//! - [`bloom`]: the lock-free, region-split Bloom filter and its portable file format.
+//! - [`text`]: dolma's word tokenizer and paragraph spans in code points.
+//! - [`minhash`]: MinHash near-duplicate clusters.
+//! - [`exact`]: exact (hash-set) document dedup used by `loam run`'s dedupe stage.
+//!
+//! See `docs/dedup.md` for the differences from dolma and the measurements.
 
 #![warn(missing_docs)]
 

@@ -28,27 +28,68 @@ pub struct Paragraph<'a> {
 /// points. Unlike dolma, the span always includes the whole separator after the paragraph
 /// (dolma adds 1, whatever the separator's length, and compares a code-point offset with a
 /// byte length to decide whether the last paragraph gets one).
-pub fn paragraphs<'a>(text: &'a str, separator: &'a str) -> impl Iterator<Item = Paragraph<'a>> {
-    let sep_chars = separator.chars().count();
-    let mut offset = 0usize;
-    let mut consumed = 0usize;
-    text.split(separator).map(move |p| {
-        let chars = p.chars().count();
-        let start = offset;
-        consumed += p.len();
-        let last = consumed >= text.len();
-        offset += chars;
-        if !last {
-            offset += sep_chars;
-            consumed += separator.len();
+pub fn paragraphs<'a>(text: &'a str, separator: &'a str) -> Paragraphs<'a> {
+    let mut chars = separator.chars();
+    let single = match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    };
+    Paragraphs {
+        text,
+        separator,
+        single,
+        sep_chars: separator.chars().count(),
+        pos: 0,
+        offset: 0,
+        done: false,
+    }
+}
+
+/// Iterator of [`paragraphs`].
+#[derive(Debug, Clone)]
+pub struct Paragraphs<'a> {
+    text: &'a str,
+    separator: &'a str,
+    /// A one-character separator is searched with `memchr` (a `&str` pattern is not).
+    single: Option<char>,
+    sep_chars: usize,
+    pos: usize,
+    offset: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for Paragraphs<'a> {
+    type Item = Paragraph<'a>;
+
+    fn next(&mut self) -> Option<Paragraph<'a>> {
+        if self.done {
+            return None;
         }
-        Paragraph {
+        let rest = &self.text[self.pos..];
+        let found = match self.single {
+            Some(c) => rest.find(c),
+            None => rest.find(self.separator),
+        };
+        let (p, last) = match found {
+            Some(i) => (&rest[..i], false),
+            None => (rest, true),
+        };
+        let chars = p.chars().count();
+        let start = self.offset;
+        self.offset += chars;
+        if last {
+            self.done = true;
+        } else {
+            self.offset += self.sep_chars;
+            self.pos += p.len() + self.separator.len();
+        }
+        Some(Paragraph {
             text: p,
             start,
-            end: offset,
+            end: self.offset,
             chars,
-        }
-    })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -436,3 +436,63 @@ fn configs_that_would_mark_nothing_warn() {
         .iter()
         .any(|w| w.contains("exists and keeps its keys")));
 }
+
+#[test]
+fn minhash_clusters_are_deterministic_and_keep_the_first() {
+    let base = "the quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat by the door";
+    let c = corpus(&[
+        &[
+            doc(
+                "a",
+                "an unrelated text about cooking pasta with tomatoes and basil in a small kitchen",
+            ),
+            doc("b", &format!("{base} today")),
+        ],
+        &[doc("c", &format!("{base} tonight")), doc("d", base)],
+    ]);
+    let cfg = loam_dedup::config::MinHashConfig {
+        attribute_name: "near".into(),
+        shingle: loam_dedup::config::ShingleKind::Words,
+        ngram_length: 3,
+        num_bands: 20,
+        rows_per_band: 5,
+        seed: 0,
+    };
+    let mut outs = Vec::new();
+    for (t, threads) in [1usize, 2].iter().enumerate() {
+        let units: Vec<DedupUnit> = c
+            .shards
+            .iter()
+            .map(|s| DedupUnit {
+                input: s.clone(),
+                output: s.replace("/documents/", &format!("/attributes/mh{t}/")),
+            })
+            .collect();
+        let o = loam_dedup::minhash::run(
+            storage_for(&c.shards[0]).unwrap(),
+            &units,
+            &cfg,
+            "near",
+            &Executor::new(*threads).unwrap(),
+            &CountingProgress::default(),
+        );
+        assert_eq!(o.clusters, 1);
+        outs.push(
+            units
+                .iter()
+                .map(|u| std::fs::read_to_string(&u.output).unwrap())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(outs[0], outs[1]);
+    let l0 = lines(&outs[0][0]);
+    let l1 = lines(&outs[0][1]);
+    assert_eq!(l0[0]["attributes"], json!({}));
+    // "b" is first in canonical order: it survives, "c" and "d" are marked
+    assert_eq!(l0[1]["attributes"], json!({}));
+    assert!(l1[0]["attributes"]["near"][0][2].as_f64().unwrap() > 0.5);
+    assert_eq!(
+        l1[1]["attributes"]["near"][0][1],
+        json!(base.chars().count())
+    );
+}

@@ -25,7 +25,8 @@
 //! - a jq replacement that does not yield one string (dolma panics).
 //!
 //! A selected span of length zero selects no text and is ignored (dolma deletes the
-//! character after it and stops applying every later span of the document).
+//! character at its position, applies no later span of the document, and appends the
+//! replacement once more at the end with `{}` standing for the rest of the text).
 //!
 //! Spans of *different* replacers overlap on real data (a PII e-mail span ending one
 //! character into a phone-number span, say). dolma's rule is kept for them, so outputs stay
@@ -421,6 +422,16 @@ mod tests {
             let want = dolma_apply(text, &mut c.clone());
             assert_eq!(apply(text, &mut c).text, want, "{c:?}");
         }
+    }
+
+    #[test]
+    fn dolma_garbles_zero_length_spans_loam_ignores_them() {
+        let mut e = vec![edit(2, 2, 0, "X{}"), edit(4, 5, 1, "Y")];
+        // dolma: deletes `c`, never applies the later span, appends the replacement again
+        // with `{}` = the rest of the text
+        assert_eq!(dolma_apply("abcdef", &mut e.clone()), "abXdefXcdef");
+        e.retain(|x| x.start < x.end); // what `collect` keeps
+        assert_eq!(apply("abcdef", &mut e).text, "abcdYf");
     }
 
     #[test]
