@@ -13,7 +13,7 @@
 #
 # Environment: BENCH_DIR (work folder, default /tmp/loam-bench, or /tmp/loam-bench-smoke),
 # BENCH_VENVS (where peer virtualenvs are created, default ~/.cache/loam-bench), DOLMA_VENV,
-# DATATROVE_VENV (use these virtualenvs instead), BENCH_NO_WRITE=1 (leave BENCHMARKS.md alone), DATA_DIR (source documents, default
+# DATATROVE_VENV (use these virtualenvs instead), LOAM_BIN (use this loam binary, no build), BENCH_NO_WRITE=1 (leave BENCHMARKS.md alone), DATA_DIR (source documents, default
 # ../shared/data/web next to the repository, then /work/shared/data/web).
 #
 # The corpus is the source documents *replicated* with new ids up to the size (copies after
@@ -45,7 +45,6 @@ done
 [ -n "$DATA" ] && ls "$DATA"/*.jsonl.gz > /dev/null || { echo "no source documents (set DATA_DIR)" >&2; exit 2; }
 LIB="python3 $ROOT/bench/lib.py"
 export LOAM_MODELS_DIR=$ROOT/models
-LOAM=$ROOT/target/release/loam
 mkdir -p "$W"
 RESULTS=$W/results.jsonl AGREE=$W/agreement.jsonl CMDS=$W/commands.txt
 rm -f "$RESULTS" "$AGREE" "$CMDS"
@@ -86,8 +85,15 @@ PY
 export LOAM_LID_MODEL=$ROOT/models/lid.176.ftz PYTHONPATH=$W/pymod
 
 # ------------------------------------------------------------------ loam
-log "building loam (release)"
-(cd "$ROOT" && cargo build --release --locked --bin loam 2>&1 | tail -1)
+if [ -n "${LOAM_BIN:-}" ]; then
+  log "using the loam binary $LOAM_BIN (LOAM_BIN; not rebuilt)"; cp "$LOAM_BIN" "$W/loam"
+else
+  log "building loam (release)"
+  (cd "$ROOT" && cargo build --release --locked --bin loam 2>&1 | tail -1)
+  cp "$ROOT/target/release/loam" "$W/loam"
+fi
+# A private copy: a rebuild in the work tree during the benchmark does not change what runs.
+LOAM=$W/loam
 [ -f "$LOAM_LID_MODEL" ] || "$ROOT/scripts/fetch-models.sh" "$ROOT/models" > /dev/null
 
 # ------------------------------------------------------------------ corpus
@@ -130,7 +136,7 @@ R=$W/runs
 T=$THREADS
 LID=ft_lang_id_en_paragraph_with_doc_score_v2
 TAGGERS="gopher_v1, c4_v1, pii_regex_v2, char_length_v1, whitespace_tokenizer_v1"
-if "$LOAM" taggers | grep -qx "$LID"; then TAGGERS="$TAGGERS, $LID"
+if "$LOAM" taggers | grep -x "$LID" > /dev/null; then TAGGERS="$TAGGERS, $LID"
 else LID=; echo "note: this loam has no fastText language tagger yet; it is left out of every stage" >&2; fi
 
 # ------------------------------------------------------------------ tag

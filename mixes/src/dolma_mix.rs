@@ -23,6 +23,7 @@
 //! names both files and the line. A bad document line fails the output shard, as in dolma,
 //! but every bad line is reported.
 
+use crate::align::AlignedAttributes;
 use crate::config::{CompressionConfig, MixerConfig, StreamConfig};
 use crate::filter::{Decision, DocFilter, DocView, ExprError};
 use crate::mix::AttributeInput;
@@ -37,7 +38,6 @@ use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
 use loam_pipeline::writer::{JsonlWriter, WrittenShard};
 use loam_pipeline::Document;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -365,14 +365,6 @@ impl MixCounts {
     }
 }
 
-#[derive(Deserialize)]
-struct AttrLine {
-    #[serde(default)]
-    id: Value,
-    #[serde(default)]
-    attributes: Value,
-}
-
 /// How an input file is named in `metadata.provenance`.
 pub fn provenance_name(path: &str) -> &str {
     match layout::relative_to_documents(path) {
@@ -454,32 +446,13 @@ fn mix_input(
     progress: &dyn Progress,
 ) -> bool {
     let doc_path = input.documents.as_str();
-    let mut readers = Vec::with_capacity(input.attributes.len());
-    for a in &input.attributes {
-        match storage.size(a) {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                rep.scan.record(
-                    format!("{a}: attribute file for {doc_path} does not exist"),
-                    true,
-                );
-                return false;
-            }
-            Err(e) => {
-                rep.scan
-                    .record(format!("{e} (attributes for {doc_path})"), true);
-                return false;
-            }
+    let mut aligned = match AlignedAttributes::open(storage, doc_path, &input.attributes) {
+        Ok(x) => x,
+        Err(e) => {
+            rep.scan.record(e, true);
+            return false;
         }
-        match LineReader::open(storage, a) {
-            Ok(r) => readers.push(r),
-            Err(e) => {
-                rep.scan
-                    .record(format!("{e} (attribute file for {doc_path})"), true);
-                return false;
-            }
-        }
-    }
+    };
     let mut docs = match DocumentReader::open(storage, doc_path) {
         Ok(r) => r,
         Err(e) => {
@@ -489,7 +462,7 @@ fn mix_input(
     };
     let provenance = provenance_name(doc_path);
     let mut edits: Vec<Edit> = Vec::new();
-    let mut attrs_buf: Vec<Map<String, Value>> = Vec::with_capacity(readers.len());
+    let mut attrs_buf: Vec<Map<String, Value>> = Vec::with_capacity(input.attributes.len());
     let mut doc_lines = 0u64;
     while let Some(item) = docs.next_document() {
         let (line, doc) = match item {
@@ -504,9 +477,7 @@ fn mix_input(
                 // Keep the attribute files aligned so later lines are still checked.
                 if let Some(line) = line {
                     doc_lines = line;
-                    for r in readers.iter_mut() {
-                        let _ = r.next_line();
-                    }
+                    aligned.skip();
                 }
                 continue;
             }
@@ -514,58 +485,9 @@ fn mix_input(
         doc_lines = line;
         // Attribute lines first: their problems name both files.
         attrs_buf.clear();
-        for r in readers.iter_mut() {
-            let apath = r.path().to_string();
-            let (aline, text) = match r.next_line() {
-                None => {
-                    rep.scan.record(
-                        format!(
-                            "{apath} has fewer lines than {doc_path} (ends before line {line})"
-                        ),
-                        true,
-                    );
-                    return false;
-                }
-                Some(Err(e)) => {
-                    rep.scan
-                        .record(format!("{e} (attributes for {doc_path}:{line})"), true);
-                    return false;
-                }
-                Some(Ok(x)) => x,
-            };
-            let parsed: AttrLine = match serde_json::from_str(text) {
-                Ok(p) => p,
-                Err(e) => {
-                    rep.scan.record(
-                        format!("{apath}:{aline}: not an attribute record: {e}"),
-                        true,
-                    );
-                    return false;
-                }
-            };
-            if parsed.id.as_str() != Some(doc.id.as_str()) {
-                rep.scan.record(
-                    format!(
-                        "{apath}:{aline}: id {} does not match id {:?} at {doc_path}:{line}",
-                        parsed.id, doc.id
-                    ),
-                    true,
-                );
-                return false;
-            }
-            match parsed.attributes {
-                Value::Object(m) => attrs_buf.push(m),
-                other => {
-                    rep.scan.record(
-                        format!(
-                            "{apath}:{aline}: `attributes` is {}, not an object (document {doc_path}:{line})",
-                            crate::replace::short(&other)
-                        ),
-                        true,
-                    );
-                    return false;
-                }
-            }
+        if let Err(e) = aligned.next(&doc.id, line, &mut attrs_buf) {
+            rep.scan.record(e, true);
+            return false;
         }
         if rep.scan.failed() {
             // Bad document lines before: keep checking alignment, write nothing.
@@ -624,33 +546,11 @@ fn mix_input(
         lines: doc_lines,
         digest,
     });
-    for r in readers {
-        let path = r.path().to_string();
-        let mut r = r;
-        let lines = r.lines_read();
-        if let Some(extra) = r.next_line() {
-            let at = match extra {
-                Ok((l, _)) => l,
-                Err(_) => lines + 1,
-            };
-            rep.scan.record(
-                format!(
-                    "{path}:{at}: attribute file has more lines than {doc_path} ({doc_lines} lines)"
-                ),
-                true,
-            );
+    match aligned.finish(doc_lines) {
+        Ok(a) => rep.attributes.extend(a),
+        Err(e) => {
+            rep.scan.record(e, true);
             return false;
-        }
-        match r.finish() {
-            Ok(digest) => rep.attributes.push(AttributeInput {
-                path,
-                lines,
-                digest,
-            }),
-            Err(e) => {
-                rep.scan.record(e.to_string(), true);
-                return false;
-            }
         }
     }
     !rep.scan.failed()
@@ -802,8 +702,8 @@ fn locate(
         };
         while let Some(Ok((l, text))) = r.next_line() {
             if l == line {
-                if let Ok(p) = serde_json::from_str::<AttrLine>(text) {
-                    if p.attributes.get(&key).is_some() {
+                if let Ok(p) = serde_json::from_str::<Value>(text) {
+                    if p.get("attributes").and_then(|x| x.get(&key)).is_some() {
                         found = Some(a.clone());
                     }
                 }

@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod align;
 pub mod config;
 pub mod dolma_mix;
 pub mod filter;

@@ -1,15 +1,15 @@
 //! Mixing one document shard: merge its attribute files line by line, apply the rules and
 //! sampling, write the kept documents and one ledger row per input document.
 //!
-//! Loud where dolma is silent: a missing attribute file, one with fewer or more lines than
-//! the document file, or a line whose id differs is an error naming both files and the line.
+//! Attribute files are read in step with the documents ([`crate::align`]): any misalignment
+//! is an error naming both files and the line.
 
+use crate::align::AlignedAttributes;
 use crate::index::IndexBuilder;
 use crate::ledger::{Decision, LedgerRow, LedgerWriter};
 use crate::rules::{first_match, Op, Rule};
 use loam_manifests::{FileDigest, RuleCounts};
 use loam_pipeline::executor::Progress;
-use loam_pipeline::reader::LineReader;
 use loam_pipeline::shard::{scan, ScanReport};
 use loam_pipeline::storage::Storage;
 use loam_pipeline::writer::{DocumentWriter, WrittenShard};
@@ -164,13 +164,6 @@ pub struct MixReport {
     pub index: Option<WrittenShard>,
 }
 
-#[derive(Deserialize)]
-struct AttrLine {
-    id: Value,
-    #[serde(default)]
-    attributes: Map<String, Value>,
-}
-
 /// Counts whitespace-separated tokens (Python `str.split()` semantics: Unicode whitespace).
 pub fn whitespace_tokens(text: &str) -> u64 {
     text.split_whitespace().count() as u64
@@ -202,19 +195,14 @@ pub fn mix_shard(
         ledger: None,
         index: None,
     };
-    let mut readers = Vec::with_capacity(unit.attributes.len());
-    for a in &unit.attributes {
-        match LineReader::open(storage, a) {
-            Ok(r) => readers.push(r),
-            Err(e) => {
-                rep.scan.record(
-                    format!("attribute file for {} cannot be read: {e}", unit.input),
-                    true,
-                );
-                return rep;
-            }
+    let mut aligned = match AlignedAttributes::open(storage, &unit.input, &unit.attributes) {
+        Ok(x) => x,
+        Err(e) => {
+            rep.scan.record(e, true);
+            return rep;
         }
-    }
+    };
+    let mut parts: Vec<Map<String, Value>> = Vec::with_capacity(unit.attributes.len());
     let mut ledger = match (&unit.ledger, dry_run) {
         (Some(path), false) => match LedgerWriter::create(storage, path) {
             Ok(w) => Some(w),
@@ -231,27 +219,10 @@ pub fn mix_shard(
     let mut merged = Map::new();
     let scan_rep = scan(storage, &unit.input, |line, doc| {
         merged.clear();
-        for r in readers.iter_mut() {
-            let apath = r.path().to_string();
-            let (aline, text) = match r.next_line() {
-                None => {
-                    return Err(format!(
-                        "{apath} has fewer lines than {} (ends before line {line})",
-                        unit.input
-                    ))
-                }
-                Some(Err(e)) => return Err(format!("{e} (attributes for {})", unit.input)),
-                Some(Ok(x)) => x,
-            };
-            let parsed: AttrLine = serde_json::from_str(text)
-                .map_err(|e| format!("{apath}:{aline}: not an attribute record: {e}"))?;
-            if parsed.id.as_str() != Some(doc.id.as_str()) {
-                return Err(format!(
-                    "{apath}:{aline}: id {} does not match id {:?} at {}:{line}",
-                    parsed.id, doc.id, unit.input
-                ));
-            }
-            merged.extend(parsed.attributes);
+        parts.clear();
+        aligned.next(&doc.id, line, &mut parts)?;
+        for p in parts.drain(..) {
+            merged.extend(p);
         }
         progress.advance(1, doc.text.len() as u64);
         let mut row = LedgerRow {
@@ -328,33 +299,11 @@ pub fn mix_shard(
     if rep.scan.failed() {
         return rep;
     }
-    for mut r in readers {
-        let path = r.path().to_string();
-        let lines = r.lines_read();
-        if let Some(extra) = r.next_line() {
-            let at = match extra {
-                Ok((l, _)) => l,
-                Err(_) => lines + 1,
-            };
-            rep.scan.record(
-                format!(
-                    "{path}:{at}: attribute file has more lines than {} ({} documents)",
-                    unit.input, rep.scan.documents
-                ),
-                true,
-            );
+    match aligned.finish(rep.scan.documents) {
+        Ok(a) => rep.attributes = a,
+        Err(e) => {
+            rep.scan.record(e, true);
             return rep;
-        }
-        match r.finish() {
-            Ok(digest) => rep.attributes.push(AttributeInput {
-                path,
-                lines,
-                digest,
-            }),
-            Err(e) => {
-                rep.scan.record(e.to_string(), true);
-                return rep;
-            }
         }
     }
     if let Some(w) = writer {

@@ -1,0 +1,65 @@
+//! Every built-in tagger (`loam_filters::registry::build`) on real documents.
+//!
+//!   cargo bench -p loam-filters --bench taggers [-- NAME]
+//!
+//! Data: the quickstart's Common Crawl documents (`examples/quickstart/documents/`).
+//! fastText language taggers need `lid.176.ftz` (`scripts/fetch-models.sh models`, or
+//! `LOAM_MODELS_DIR`); without it they are skipped with a note.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use loam_filters::registry;
+use loam_pipeline::reader::DocumentReader;
+use loam_pipeline::tagger::Signals;
+use loam_pipeline::{Document, LocalStorage};
+use std::hint::black_box;
+
+fn sample() -> Vec<Document> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/documents"
+    );
+    ["cc2019.jsonl.gz", "cc_misc.jsonl.gz", "warc_main.jsonl.zst"]
+        .iter()
+        .flat_map(|f| {
+            DocumentReader::open(&LocalStorage, &format!("{dir}/{f}"))
+                .expect("quickstart sample")
+                .map(|d| d.expect("valid document").1)
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    if std::env::var_os("LOAM_MODELS_DIR").is_none() {
+        // The workspace's models/ folder, wherever cargo runs the bench from.
+        let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+        std::env::set_var("LOAM_MODELS_DIR", models);
+    }
+    let docs = sample();
+    let bytes: u64 = docs.iter().map(|d| d.text.len() as u64).sum();
+    let mut g = c.benchmark_group("tagger");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    for name in registry::names() {
+        let tagger = match registry::build(name) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("skipping {name}: {e}");
+                continue;
+            }
+        };
+        g.bench_function(name, |b| {
+            let mut out = Signals::default();
+            b.iter(|| {
+                for d in &docs {
+                    out.clear();
+                    tagger.tag(black_box(d), &mut out).unwrap();
+                }
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(taggers, benches);
+criterion_main!(taggers);
