@@ -20,3 +20,8 @@ test:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# The benchmark flow on ~2 MB, loam only (CI runs it so bench/run.sh cannot rot).
+# The full comparison with dolma and datatrove: bench/run.sh (see BENCHMARKS.md).
+bench-smoke: build
+	./bench/run.sh --smoke

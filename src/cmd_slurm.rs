@@ -102,6 +102,9 @@ pub fn submit(config: &Path, opts: &SubmitOptions) -> Result<()> {
     let dir = cwd.join(state_dir(&cfg));
     std::fs::create_dir_all(dir.join("logs"))?;
     let mut stages: Vec<(&str, usize)> = Vec::new();
+    if cfg.warc.is_some() {
+        stages.push(("warc", opts.tasks));
+    }
     if cfg.tag.is_some() {
         stages.push(("tag", opts.tasks));
     }

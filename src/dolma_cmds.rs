@@ -244,6 +244,8 @@ fn guess_kind(v: &Value) -> Option<Kind> {
         Some(Kind::Tag)
     } else if has("dedupe") || has("bloom_filter") {
         Some(Kind::Dedupe)
+    } else if has("source_name") || has("linearizer") || has("pre") || has("post") {
+        Some(Kind::Warc)
     } else {
         None
     }
@@ -264,7 +266,7 @@ pub fn validate(path: &Path, kind: Option<Kind>) -> Result<()> {
     let v = config::read_value(path).map_err(usage)?;
     let kind = kind.or_else(|| guess_kind(&v)).ok_or_else(|| {
         usage(format!(
-            "{}: cannot tell which kind of config this is; pass --kind pipeline|tag|dedupe|mix",
+            "{}: cannot tell which kind of config this is; pass --kind pipeline|tag|dedupe|mix|warc",
             path.display()
         ))
     })?;
@@ -273,6 +275,7 @@ pub fn validate(path: &Path, kind: Option<Kind>) -> Result<()> {
         Kind::Tag => check::<TagConfig>(path, &v)?,
         Kind::Dedupe => check::<DedupeConfig>(path, &v)?,
         Kind::Mix => check::<MixerConfig>(path, &v)?,
+        Kind::Warc => check::<loam_extract::config::WarcConfig>(path, &v)?,
     }
     println!("{}: valid {:?} config", path.display(), kind);
     Ok(())

@@ -53,6 +53,7 @@ pub(crate) enum Kind {
     Tag,
     Dedupe,
     Mix,
+    Warc,
 }
 
 #[derive(Subcommand)]

@@ -15,6 +15,10 @@ pub struct PipelineConfig {
     pub documents: Vec<String>,
     /// Output root: `attributes/`, run state and the mix are written under it.
     pub output: String,
+    /// Start from raw web shards: `documents` are WARC/WET files, converted first into
+    /// `<output>/documents/`.
+    #[serde(default)]
+    pub warc: Option<WarcStage>,
     /// Tagging stage.
     #[serde(default)]
     pub tag: Option<TagStage>,
@@ -23,6 +27,29 @@ pub struct PipelineConfig {
     pub dedupe: Option<DedupeStage>,
     /// The mix.
     pub mix: MixStage,
+}
+
+/// WARC/WET → Dolma documents (as `loam warc` does).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarcStage {
+    /// `source` of the documents.
+    #[serde(default = "default_source")]
+    pub source_name: String,
+    /// Main text (boilerplate removed) or all visible text.
+    #[serde(default)]
+    pub extraction: loam_extract::config::Extraction,
+    /// Records with a larger payload are skipped (counted).
+    #[serde(default = "default_max_payload")]
+    pub max_payload_size_bytes: u64,
+}
+
+fn default_source() -> String {
+    "common-crawl".into()
+}
+
+fn default_max_payload() -> u64 {
+    loam_extract::config::DEFAULT_MAX_PAYLOAD_BYTES
 }
 
 /// Taggers to run; attributes go to `<output>/attributes/<experiment>/`.

@@ -12,7 +12,7 @@ use loam_manifests::{
 use loam_mixes::mix::{mix_shard, AttributeInput, MixSpec, MixUnit, Sampling};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
-use loam_pipeline::runstate::{RunState, StateError, UnitStatus};
+use loam_pipeline::runstate::{Marker, RunState, StateError, UnitStatus};
 use loam_pipeline::storage::{storage_for, write_atomic, Storage};
 use loam_pipeline::tagger::{tag_shard, Tagger};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,8 @@ pub struct RunOptions {
 /// A pipeline stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Stage {
+    /// WARC/WET → documents.
+    Warc,
     /// Taggers.
     Tag,
     /// Document dedup.
@@ -186,6 +188,148 @@ fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
     Ok(rels)
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct WarcInfo {
+    digest: Option<FileDigest>,
+    records: u64,
+    documents: u64,
+    text_bytes: u64,
+    skipped: BTreeMap<String, u64>,
+}
+
+/// Converts WARC/WET inputs into `<output>/documents/…` (units resumable like every stage);
+/// returns the document shards and their relative names for the stages after it.
+#[allow(clippy::too_many_arguments)]
+fn warc_stage(
+    storage: &dyn Storage,
+    w: &crate::pipeline_config::WarcStage,
+    inputs: &[String],
+    rels: &[String],
+    out_root: &str,
+    exec: &Executor,
+    opts: RunOptions,
+    failures: &mut Vec<Failure>,
+    stage_lines: &mut Vec<StageLine>,
+    warc_inputs: &mut Vec<InputFile>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let dir = format!("{out_root}/documents");
+    let fp = fingerprint(&json!({"stage": "warc", "loam": loam_pipeline::VERSION, "warc": w}));
+    let state = RunState::new(storage, &dir, "warc", &fp, opts.overwrite);
+    let out_rels: Vec<String> = rels
+        .iter()
+        .map(|r| match r.rsplit_once('/') {
+            Some((d, f)) => format!("{d}/{}", loam_extract::shard::output_name(f)),
+            None => loam_extract::shard::output_name(r),
+        })
+        .collect();
+    let outputs: Vec<String> = out_rels.iter().map(|r| format!("{dir}/{r}")).collect();
+    let st = statuses(&state, &outputs).map_err(refuse)?;
+    let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
+    if !opts.part.runs(Stage::Warc) && pending > 0 {
+        return Err(incomplete("warc", pending));
+    }
+    let options = loam_extract::record::Options {
+        source: w.source_name.clone(),
+        mode: match w.extraction {
+            loam_extract::config::Extraction::Main => loam_extract::Mode::Main,
+            loam_extract::config::Extraction::Full => loam_extract::Mode::Full,
+        },
+        store_html: false,
+        max_payload_bytes: w.max_payload_size_bytes,
+    };
+    let todo: Vec<usize> = (0..inputs.len())
+        .filter(|&i| matches!(st[i], UnitStatus::Todo) && opts.part.mine(i))
+        .collect();
+    let bar = ui::stage_bar("warc");
+    let results = exec.map(&todo, |&i| -> Result<(WarcInfo, Marker), String> {
+        state.start(&outputs[i]).map_err(|e| e.to_string())?;
+        let rep = loam_extract::shard::process_file(
+            storage,
+            &inputs[i],
+            &outputs[i],
+            &options,
+            &loam_extract::shard::NoHooks,
+            |n| loam_pipeline::executor::Progress::advance(&bar, n, 0),
+        );
+        if rep.failed() {
+            let mut lines = rep.problems.clone();
+            lines.extend(rep.fatal.clone());
+            return Err(lines.join("\n"));
+        }
+        let digest = storage
+            .open(&inputs[i])
+            .ok()
+            .and_then(|r| loam_manifests::digest_reader(std::io::BufReader::new(r)).ok());
+        let info = WarcInfo {
+            digest,
+            records: rep.records.values().sum(),
+            documents: rep.documents,
+            text_bytes: rep.text_bytes,
+            skipped: rep.skipped.clone(),
+        };
+        let v = serde_json::to_value(&info).unwrap_or_default();
+        // An input without any HTML record gives no shard; later stages skip it.
+        let shard = rep.output.as_ref().filter(|o| o.records > 0);
+        let m = state
+            .done(&outputs[i], shard, v)
+            .map_err(|e| e.to_string())?;
+        Ok((info, m))
+    });
+    bar.finish_and_clear();
+    let mut done: BTreeMap<usize, _> = todo.iter().copied().zip(results).collect();
+    let (mut next_inputs, mut next_rels) = (Vec::new(), Vec::new());
+    let (mut records, mut docs, mut bytes) = (0u64, 0u64, 0u64);
+    let mut skipped: BTreeMap<String, RuleCounts> = BTreeMap::new();
+    for i in 0..inputs.len() {
+        let marker = match (&st[i], done.remove(&i)) {
+            (UnitStatus::Done(m), _) => Some(m.clone()),
+            (_, Some(Ok((_, m)))) => Some(m),
+            (_, Some(Err(e))) => {
+                failures.push(Failure::new("warc", &inputs[i], e));
+                None
+            }
+            (_, None) => None,
+        };
+        let Some(m) = marker else { continue };
+        let info: WarcInfo = info_of(&m.info);
+        records += info.records;
+        docs += info.documents;
+        bytes += info.text_bytes;
+        for (reason, n) in &info.skipped {
+            skipped.entry(reason.clone()).or_default().documents_dropped += n;
+        }
+        if let Some(d) = info.digest.clone() {
+            warc_inputs.push(InputFile {
+                path: inputs[i].clone(),
+                role: "warc".into(),
+                digest: d,
+                lines: info.records,
+            });
+        }
+        if m.digest.is_some() {
+            next_inputs.push(outputs[i].clone());
+            next_rels.push(out_rels[i].clone());
+        }
+    }
+    stage_lines.push(StageLine::new(
+        format!(
+            "warc (records → {} text)",
+            match w.extraction {
+                loam_extract::config::Extraction::Main => "main",
+                loam_extract::config::Extraction::Full => "full",
+            }
+        ),
+        records,
+        docs,
+        0,
+        bytes,
+        skipped,
+        todo.len(),
+        inputs.len(),
+    ));
+    Ok((next_inputs, next_rels))
+}
+
 /// The outcome of a run that stopped after one stage (a cluster task).
 fn partial(
     name: &str,
@@ -220,6 +364,37 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let rels = relative_names(&inputs)?;
     let exec = Executor::new(opts.threads)?;
     let out_root = cfg.output.trim_end_matches('/').to_string();
+    let mut failures: Vec<Failure> = Vec::new();
+    let mut stage_lines: Vec<StageLine> = Vec::new();
+    let mut warc_inputs: Vec<InputFile> = Vec::new();
+    let (inputs, rels) = match &cfg.warc {
+        None => (inputs, rels),
+        Some(w) => {
+            let converted = warc_stage(
+                storage,
+                w,
+                &inputs,
+                &rels,
+                &out_root,
+                &exec,
+                opts,
+                &mut failures,
+                &mut stage_lines,
+                &mut warc_inputs,
+            )?;
+            if opts.part.stage == Some(Stage::Warc) {
+                return Ok(partial(
+                    &cfg.name,
+                    &[],
+                    stage_lines,
+                    failures,
+                    started,
+                    exec.threads(),
+                ));
+            }
+            converted
+        }
+    };
     let mut shards: Vec<Shard> = inputs
         .iter()
         .map(|i| Shard {
@@ -231,8 +406,6 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             failed: false,
         })
         .collect();
-    let mut failures: Vec<Failure> = Vec::new();
-    let mut stage_lines: Vec<StageLine> = Vec::new();
     let mut models: Vec<ModelFile> = Vec::new();
     let version = loam_pipeline::VERSION;
 
@@ -649,6 +822,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             &mix_dir,
             &stage_lines,
             models,
+            warc_inputs,
             loam_manifests::MixRecord {
                 name: mcfg.name.clone(),
                 label: mcfg.version.clone(),
@@ -687,10 +861,11 @@ fn build_manifest(
     mix_dir: &str,
     stages: &[StageLine],
     mut models: Vec<ModelFile>,
+    warc_inputs: Vec<InputFile>,
     mix: loam_manifests::MixRecord,
     meta: ui::RunMeta,
 ) -> Manifest {
-    let mut inputs = Vec::new();
+    let mut inputs = warc_inputs;
     for s in shards {
         if let Some(t) = &s.tag {
             if let Some(d) = &t.input_digest {

@@ -686,3 +686,47 @@ fn dolma_mixer_config_runs_through_the_binary() {
     assert!(!want.is_empty());
     assert_eq!(got, want, "loam mix differs from dolma's expected output");
 }
+
+#[test]
+fn pipeline_can_start_from_warc() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo().join("tests/fixtures/warc"),
+        &dir.path().join("warc"),
+    );
+    std::fs::remove_file(dir.path().join("warc/README.md")).unwrap();
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: w\ndocuments: [warc/*]\noutput: out\nwarc: {extraction: main}\n\
+         tag: {experiment: e, taggers: [whitespace_tokenizer_v1]}\n\
+         mix: {name: m, version: v1, drop: [{rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 30}]}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
+    let roles: Vec<&str> = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles.iter().filter(|r| **r == "warc").count(),
+        3,
+        "{roles:?}"
+    );
+    assert!(roles.contains(&"documents"));
+    // dolma's sample WARC has 22 HTML responses with main text.
+    let docs: u64 = m["stages"][0]["documents_out"].as_u64().unwrap();
+    assert!(docs >= 22, "{docs}");
+    // Rerun: every unit, WARC conversion included, is already done.
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0/3"),
+        "{}",
+        text(&o)
+    );
+}

@@ -33,7 +33,7 @@ fn attributes(i: u64) -> Map<String, Value> {
         "e__ft_lang_id_en_paragraph_with_doc_score_v2__doc_en".into(),
         span(1.0 - x),
     );
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         m.insert("duplicate_text".into(), span(1.0));
     }
     m
