@@ -128,6 +128,40 @@ enum Command {
     },
     /// List the built-in taggers.
     Taggers,
+    /// Train a fastText classifier from labelled JSON lines (`{"text": …, "label": …}`), for
+    /// use as a `tag.classifiers` entry.
+    TrainClassifier {
+        /// Labelled JSON-lines files.
+        #[arg(long = "input", required = true)]
+        inputs: Vec<PathBuf>,
+        /// Model file to write (`.bin`; `.ftz` with --quantize).
+        #[arg(long)]
+        output: PathBuf,
+        /// Field holding the text.
+        #[arg(long, default_value = "text")]
+        text_field: String,
+        /// Field holding the label (a string, or a list for several labels).
+        #[arg(long, default_value = "label")]
+        label_field: String,
+        /// Training epochs.
+        #[arg(long, default_value_t = 25)]
+        epoch: i32,
+        /// Learning rate.
+        #[arg(long, default_value_t = 0.5)]
+        lr: f64,
+        /// Vector dimension.
+        #[arg(long, default_value_t = 64)]
+        dim: i32,
+        /// Word n-gram length.
+        #[arg(long, default_value_t = 2)]
+        word_ngrams: i32,
+        /// Hash buckets for word n-grams (model size grows with bucket × dim).
+        #[arg(long, default_value_t = 200_000)]
+        bucket: i32,
+        /// Quantize the model (smaller; fastText `.ftz`).
+        #[arg(long)]
+        quantize: bool,
+    },
     /// One document's story: source, attributes, every rule with value and threshold.
     Explain {
         /// Mix directory (or a dolma tree with documents/ and attributes/).
@@ -359,6 +393,49 @@ fn main() -> ExitCode {
             cli.threads,
         )
         .map(|_| None),
+        Command::TrainClassifier {
+            inputs,
+            output,
+            text_field,
+            label_field,
+            epoch,
+            lr,
+            dim,
+            word_ngrams,
+            bucket,
+            quantize,
+        } => {
+            let o = loam_filters::classifier::TrainOptions {
+                text_field,
+                label_field,
+                epoch,
+                lr,
+                dim,
+                word_ngrams,
+                bucket,
+                quantize,
+            };
+            loam_filters::classifier::train(&inputs, &output, &o)
+                .map(|r| {
+                    println!(
+                        "trained {} on {} example(s): {}",
+                        output.display(),
+                        r.examples,
+                        r.labels
+                            .iter()
+                            .map(|(l, n)| format!("{l} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    None
+                })
+                .map_err(|e| match e {
+                    loam_filters::classifier::ClassifierError::Input { .. } => {
+                        anyhow::Error::new(UsageError(e.to_string()))
+                    }
+                    other => anyhow::Error::new(other),
+                })
+        }
         Command::Taggers => {
             for n in loam_filters::registry::names() {
                 println!("{n}");

@@ -59,11 +59,28 @@ pub struct TagStage {
     /// Experiment name: the first part of every attribute key.
     pub experiment: String,
     /// Tagger names (dolma's, e.g. `gopher_v1`).
+    #[serde(default)]
     pub taggers: Vec<String>,
     /// Reproduce dolma 1.2.1's tagger bugs (PII URL regex, `doc_frac`, `c4_v2` offsets), only
     /// to rebuild a mix published from dolma's attributes. Default false: correct values.
     #[serde(default)]
     pub dolma_bugs: bool,
+    /// fastText classifiers (any supervised `.bin`/`.ftz`) run as taggers.
+    #[serde(default)]
+    pub classifiers: Vec<ClassifierSpec>,
+}
+
+/// A fastText classifier used as a tagger: keys `<experiment>__<name>__<label>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierSpec {
+    /// Tagger name in attribute keys.
+    pub name: String,
+    /// Model file (`.bin` or `.ftz`).
+    pub model: String,
+    /// One prediction per document, paragraph or sentence.
+    #[serde(default)]
+    pub granularity: loam_filters::classifier::Granularity,
 }
 
 impl TagStage {
@@ -168,8 +185,22 @@ impl Validate for PipelineConfig {
         let mut produced: Vec<String> = Vec::new();
         if let Some(t) = &self.tag {
             check_name(&t.experiment, "tag.experiment", p);
-            if t.taggers.is_empty() {
-                p.push("tag.taggers", "no taggers given");
+            if t.taggers.is_empty() && t.classifiers.is_empty() {
+                p.push("tag.taggers", "no taggers or classifiers given");
+            }
+            for (i, c) in t.classifiers.iter().enumerate() {
+                let at = index("tag.classifiers", i);
+                check_name(&c.name, &join(&at, "name"), p);
+                if known.contains(&c.name.as_str()) {
+                    p.push(
+                        join(&at, "name"),
+                        "must differ from the built-in tagger names",
+                    );
+                }
+                if c.model.trim().is_empty() {
+                    p.push(join(&at, "model"), "empty path");
+                }
+                produced.push(format!("{}__{}__", t.experiment, c.name));
             }
             for (i, name) in t.taggers.iter().enumerate() {
                 if !known.contains(&name.as_str()) {

@@ -413,12 +413,21 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let mut attr_dirs: Vec<(String, String)> = Vec::new(); // (stage name, attribute dir name)
     let mut tag_fp = String::new();
     if let Some(tcfg) = &cfg.tag {
-        let taggers: Vec<Box<dyn Tagger>> = tcfg
+        let mut taggers: Vec<Box<dyn Tagger>> = tcfg
             .taggers
             .iter()
             .map(|n| loam_filters::registry::build_with(n, tcfg.bugs()))
             .collect::<Result<_, _>>()
             .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+        for c in &tcfg.classifiers {
+            let t = loam_filters::classifier::FastTextClassifier::new(
+                &c.name,
+                Path::new(&c.model),
+                c.granularity,
+            )
+            .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+            taggers.push(Box::new(t));
+        }
         for t in &taggers {
             for m in t.models() {
                 let f = std::fs::File::open(&m)
@@ -434,6 +443,9 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         tag_fp = fingerprint(&json!({
             "stage": "tag", "loam": version, "experiment": tcfg.experiment,
             "taggers": tcfg.taggers, "dolma_bugs": tcfg.dolma_bugs,
+            "classifiers": tcfg.classifiers,
+            // A retrained model changes the signals: its checksum is part of the config.
+            "models": models.iter().map(|m| &m.digest.sha256).collect::<Vec<_>>(),
         }));
         let dir = format!("{out_root}/attributes/{}", tcfg.experiment);
         let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);
@@ -505,7 +517,14 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             .map(|t| t.text_bytes)
             .sum();
         stage_lines.push(StageLine::new(
-            format!("tag ({})", tcfg.taggers.join(", ")),
+            format!(
+                "tag ({})",
+                taggers
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             docs,
             docs,
             bytes,
@@ -650,6 +669,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let digests = input_digests(storage, &shards, &live, &exec);
     let content_id = fingerprint(&json!({
         "config": content_config(&raw), "loam": version,
+        "models": models.iter().map(|m| &m.digest.sha256).collect::<Vec<_>>(),
         "inputs": live.iter().zip(&digests).map(|(&i, d)| json!([rels[i], d])).collect::<Vec<_>>(),
     }));
     let version_dir = format!("{}-{}", mcfg.version, &content_id[..12]);

@@ -730,3 +730,88 @@ fn pipeline_can_start_from_warc() {
         text(&o)
     );
 }
+
+#[test]
+fn train_a_classifier_and_tag_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("documents")).unwrap();
+    // Two topics with disjoint vocabularies; a seeded LCG picks words.
+    let food = "apple banana bread butter cheese cook dinner eat flour fruit garlic kitchen lunch meal oven pasta recipe salt soup sugar";
+    let cars = "brake car clutch diesel drive engine fuel gear highway motor oil park piston race road speed tire truck wheel wrench";
+    let (food, cars): (Vec<&str>, Vec<&str>) =
+        (food.split(' ').collect(), cars.split(' ').collect());
+    let mut x: u64 = 7;
+    let mut words = |vocab: &[&str], n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                vocab[(x >> 33) as usize % vocab.len()]
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut train = String::new();
+    for i in 0..400 {
+        let (label, v) = if i % 2 == 0 {
+            ("food", &food)
+        } else {
+            ("cars", &cars)
+        };
+        train.push_str(&serde_json::json!({"text": words(v, 20), "label": label}).to_string());
+        train.push('\n');
+    }
+    std::fs::write(dir.path().join("train.jsonl"), train).unwrap();
+    let mut docs = String::new();
+    for i in 0..20 {
+        let v = if i % 2 == 0 { &food } else { &cars };
+        docs.push_str(
+            &serde_json::json!({"id": format!("d{i}"), "text": words(v, 30)}).to_string(),
+        );
+        docs.push('\n');
+    }
+    std::fs::write(dir.path().join("documents/d.jsonl"), docs).unwrap();
+    let train_args = [
+        "train-classifier",
+        "--input",
+        "train.jsonl",
+        "--output",
+        "topic.bin",
+        "--dim",
+        "16",
+        "--bucket",
+        "10000",
+    ];
+    let o = loam(dir.path(), &train_args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("cars 200, food 200"));
+    // Training is single-threaded: the same input gives the same model bytes.
+    let first = std::fs::read(dir.path().join("topic.bin")).unwrap();
+    let o = loam(dir.path(), &train_args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(first == std::fs::read(dir.path().join("topic.bin")).unwrap());
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: c\ndocuments: [documents/*]\noutput: out\n\
+         tag: {experiment: e, classifiers: [{name: topic, model: topic.bin}]}\n\
+         mix: {name: m, version: v1, drop: [{rule: cars, attribute: e__topic__cars, op: gt, value: 0.5}]}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
+    // Every "cars" document is dropped, every "food" one kept; the model is in the manifest.
+    assert_eq!(
+        m["stages"][1]["by_rule"]["cars"]["documents_dropped"], 10,
+        "{m}"
+    );
+    assert_eq!(m["stages"][1]["documents_out"], 10, "{m}");
+    assert_eq!(m["models"][0]["used_by"], "topic");
+    // A missing model is a clear configuration error.
+    std::fs::remove_file(dir.path().join("topic.bin")).unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml", "--overwrite"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("topic.bin"));
+}

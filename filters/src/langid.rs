@@ -347,7 +347,11 @@ pub fn fasttext_input(text: &str) -> String {
 
 /// fastText's `predict(line, k, threshold=0.0)` on a line from [`fasttext_input`]:
 /// `(label without "__label__", probability)`, most probable first.
-fn predict_line(model: &FastText, line: &str, k: i32) -> Result<Vec<(String, f64)>, String> {
+pub(crate) fn predict_line(
+    model: &FastText,
+    line: &str,
+    k: i32,
+) -> Result<Vec<(String, f64)>, String> {
     let preds = model.predict(line, k, 0.0)?;
     Ok(preds
         .into_iter()
@@ -376,7 +380,7 @@ const FASTTEXT_MAGIC: i32 = 793_712_314;
 
 /// Loads the model at `path` once per process (per path); later calls share it while any
 /// tagger holds it.
-fn load_shared(path: &Path) -> Result<Arc<FastText>, LangIdError> {
+pub(crate) fn load_shared(path: &Path) -> Result<Arc<FastText>, LangIdError> {
     /// Loaded models by canonical path; an entry dies with the last tagger holding it.
     type Cache = Mutex<Vec<(PathBuf, Weak<FastText>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();

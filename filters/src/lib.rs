@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod c4;
+pub mod classifier;
 pub mod config;
 pub mod fineweb;
 pub mod gopher;
