@@ -62,6 +62,12 @@ def corpus(src, out, size_mb, shards):
             if isinstance(d.get("metadata"), dict):
                 doc["metadata"] = d["metadata"]
             base.append(doc)
+    # Source files share some ids (one page through several extractors): make them unique.
+    seen = {}
+    for doc in base:
+        n = seen[doc["id"]] = seen.get(doc["id"], 0) + 1
+        if n > 1:
+            doc["id"] = f"{doc['id']}~{n}"
     random.Random(0).shuffle(base)
     os.makedirs(os.path.join(out, "documents"), exist_ok=True)
     outs = [gzip.open(os.path.join(out, "documents", f"{i:03d}.jsonl.gz"), "wt",
@@ -145,7 +151,10 @@ def measure(results, stage, tool, rep, cmd, log):
                     todo.extend(kids.get(x, []))
                 scanned = now
             peak = max(peak, sum(_mem_kb(x) for x in tree))
-            time.sleep(0.2)
+            try:  # returns as soon as the command ends, so wall time is not rounded up
+                p.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
     wall = time.monotonic() - t0
     rec = {"stage": stage, "tool": tool, "rep": int(rep), "wall": round(wall, 3),
            "peak_mb": round(peak / 1024, 1), "rc": p.returncode,

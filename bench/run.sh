@@ -36,6 +36,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
+[ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
+  case $s in tag|filter|dedupe-docs|dedupe-paras|minhash|mix|run|scaling) ;;
+    *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
+done
 
 if [ $SMOKE = 1 ]; then W=${BENCH_DIR:-/tmp/loam-bench-smoke}; else W=${BENCH_DIR:-/tmp/loam-bench}; fi
 DATA=${DATA_DIR:-}
@@ -68,7 +72,6 @@ if [ $SMOKE = 0 ]; then
     python3 -m venv "$VENVS/venv-datatrove" && "$VENVS/venv-datatrove/bin/pip" install -q 'datatrove[io,processing,cli]==0.10.1' spacy
     DATATROVE=$VENVS/venv-datatrove
   fi
-  [ -x /usr/bin/time ] || true  # peak memory is polled from /proc (bench/lib.py), no `time` needed
 else
   DOLMA= DATATROVE=  # the smoke run is loam only: fast, and no network
 fi
@@ -85,8 +88,10 @@ PY
 export LOAM_LID_MODEL=$ROOT/models/lid.176.ftz PYTHONPATH=$W/pymod
 
 # ------------------------------------------------------------------ loam
+BUILT="git $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' || echo '+local changes')"
 if [ -n "${LOAM_BIN:-}" ]; then
   log "using the loam binary $LOAM_BIN (LOAM_BIN; not rebuilt)"; cp "$LOAM_BIN" "$W/loam"
+  BUILT="binary from LOAM_BIN; work tree at $BUILT"
 else
   log "building loam (release)"
   (cd "$ROOT" && cargo build --release --locked --bin loam 2>&1 | tail -1)
@@ -98,7 +103,7 @@ LOAM=$W/loam
 
 # ------------------------------------------------------------------ corpus
 SHARDS=16; [ $SMOKE = 1 ] && SHARDS=4
-C=$W/corpus-$SIZE_MB-$SHARDS
+C=$W/corpus-v2-$SIZE_MB-$SHARDS
 if [ ! -f "$C/stats.json" ]; then
   log "preparing the corpus: $SIZE_MB MB of text from $DATA"
   rm -rf "$C"; $LIB corpus "$DATA" "$C" "$SIZE_MB" "$SHARDS" > /dev/null
@@ -349,7 +354,7 @@ OUT=$W/results.md
   echo
   echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo) RAM, $(uname -sr)."
   echo "- Load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER (the machine is shared; runs alternate so both tools see the same load)."
-  echo "- loam $("$LOAM" --version | cut -d' ' -f2) (git $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' || echo '+local changes')); dolma $([ -n "$DOLMA" ] && echo 1.2.1 || echo "not run"); datatrove $([ -n "$DATATROVE" ] && echo "0.10.1 (with spaCy $("$DATATROVE/bin/python" -c "import spacy; print(spacy.__version__)"))" || echo "not run")."
+  echo "- loam $("$LOAM" --version | cut -d' ' -f2) ($BUILT); dolma $([ -n "$DOLMA" ] && echo 1.2.1 || echo "not run"); datatrove $([ -n "$DATATROVE" ] && echo "0.10.1 (with spaCy $("$DATATROVE/bin/python" -c "import spacy; print(spacy.__version__)"))" || echo "not run")."
   echo "- Corpus: $(stat documents) documents, $(stat text_bytes) bytes of text ($(stat jsonl_bytes) bytes of JSON lines, $(stat gzip_bytes) gzip) in $SHARDS gzip shards: $CORPUS_NOTE."
   echo "- Throughput is MB of document text (10^6 bytes) per second of wall time; peak memory is PSS summed over the process tree; $REPEATS repeat(s), median shown; loam/peer time < 1 means loam is faster."
   echo

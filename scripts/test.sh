@@ -18,7 +18,7 @@ echo "== slurm"  # a single-node slurmctld/slurmd on localhost for tests/slurm.r
 ./scripts/slurm-up.sh
 export LOAM_SLURM=1
 echo "== tests";  LOAM_MODELS_DIR="$PWD/models" cargo test --workspace --release --locked
-echo "== bench smoke"; ./bench/run.sh --smoke > /tmp/loam-bench-smoke.log 2>&1 && sed -n '/^| stage/,/^$/p' /tmp/loam-bench-smoke.log || { tail -40 /tmp/loam-bench-smoke.log; exit 1; }
+echo "== bench smoke"; LOAM_BIN=target/release/loam ./bench/run.sh --smoke > /tmp/loam-bench-smoke.log 2>&1 && sed -n '/^| stage/,/^$/p' /tmp/loam-bench-smoke.log || { tail -40 /tmp/loam-bench-smoke.log; exit 1; }
 echo "== quickstart"
 rm -rf out/quickstart
 ./target/release/loam run examples/quickstart.yaml
