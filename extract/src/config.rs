@@ -7,6 +7,7 @@
 //! optional: `extraction` (`main` or `full`) and `max_payload_size_bytes`.
 
 use crate::text::Mode;
+pub use loam_pipeline::config::dolma::WorkDirConfig;
 use loam_pipeline::config::{index, omega, Problems, Validate};
 use serde::{Deserialize, Serialize};
 
@@ -20,18 +21,6 @@ pub struct HookConfig {
     /// Drop documents for which the taggers return no spans at all.
     #[serde(default, deserialize_with = "omega::req")]
     pub skip: bool,
-}
-
-/// Scratch directories (dolma `WorkDirConfig`); accepted, unused.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkDirConfig {
-    /// Input scratch directory.
-    #[serde(default, deserialize_with = "omega::opt")]
-    pub input: Option<String>,
-    /// Output scratch directory.
-    #[serde(default, deserialize_with = "omega::opt")]
-    pub output: Option<String>,
 }
 
 fn default_processes() -> usize {

@@ -12,6 +12,8 @@
 //! `create_and_run_tagger` but **not** keys of dolma 1.2.1's `TaggerConfig`, so `dolma tag`
 //! rejects them in a config file; so does this struct.
 
+use loam_pipeline::config::dolma::report_interpolations;
+pub use loam_pipeline::config::dolma::WorkDirConfig;
 use loam_pipeline::config::{index, join, omega, Problems, Validate};
 use serde::{Deserialize, Serialize};
 
@@ -127,20 +129,6 @@ impl Default for ProfilerConfig {
             lines: default_profile_lines(),
         }
     }
-}
-
-/// Scratch directories (dolma `WorkDirConfig`, `python/dolma/cli/shared.py`); dolma creates
-/// temporary ones for those not given.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkDirConfig {
-    /// Scratch directory for downloaded inputs (`input: Optional[str] = None`).
-    #[serde(default, deserialize_with = "omega::opt")]
-    pub input: Option<String>,
-    /// Scratch directory for outputs; the tagger keeps its progress metadata here
-    /// (`output: Optional[str] = None`).
-    #[serde(default, deserialize_with = "omega::opt")]
-    pub output: Option<String>,
 }
 
 impl TagConfig {
@@ -285,38 +273,6 @@ impl Validate for TagConfig {
         if let Ok(tree) = serde_json::to_value(self) {
             report_interpolations(&tree, "", problems);
         }
-    }
-}
-
-/// Reports strings holding an OmegaConf interpolation (`${oc.env:HOME}`, `${d.procs:}`, …).
-/// dolma's Python CLI resolves them (`om.resolve`, `python/dolma/cli/__init__.py`); loam does
-/// not, and would otherwise take them as literal paths.
-fn report_interpolations(value: &serde_json::Value, path: &str, problems: &mut Problems) {
-    match value {
-        serde_json::Value::String(s) => {
-            let unescaped = s
-                .match_indices("${")
-                .any(|(i, _)| i == 0 || s.as_bytes()[i - 1] != b'\\');
-            if unescaped {
-                problems.push(
-                    path,
-                    format!(
-                        "OmegaConf interpolation in {s:?} is not supported; write the value out"
-                    ),
-                );
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                report_interpolations(item, &index(path, i), problems);
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                report_interpolations(v, &join(path, k), problems);
-            }
-        }
-        _ => {}
     }
 }
 

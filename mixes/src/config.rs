@@ -15,6 +15,8 @@
 //! one wins and the default is the one dolma applies. Unknown keys are rejected (OmegaConf does;
 //! dolma's Rust serde structs would ignore them).
 
+use loam_pipeline::config::dolma::report_interpolations;
+pub use loam_pipeline::config::dolma::WorkDirConfig;
 use loam_pipeline::config::{index, join, omega, Problems, Validate};
 use serde::{Deserialize, Serialize};
 
@@ -179,20 +181,6 @@ pub struct SpanReplacementConfig {
     pub syntax: FilterSyntax,
 }
 
-/// Scratch directories (Python `WorkDirConfig`, `python/dolma/cli/shared.py`, both optional;
-/// Rust `shard_config::WorkDirConfig`, `src/shard.rs:572`, both required).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkDirConfig {
-    /// Where `s3://` inputs are downloaded (`input: Optional[str] = None`).
-    #[serde(default, deserialize_with = "omega::opt")]
-    pub input: Option<String>,
-    /// Where `s3://` outputs are staged; at start dolma skips every output already present
-    /// here (`output: Optional[str] = None`, `src/mixer.rs:21`).
-    #[serde(default, deserialize_with = "omega::opt")]
-    pub output: Option<String>,
-}
-
 /// Compression of a stream (Python `CompressionConfig`, `python/dolma/cli/shared.py`; Rust
 /// `shard_config::CompressionConfig`, `src/shard.rs:549`). dolma knows `gz` and `zst`; any
 /// other value means uncompressed (`MultiStream::new`, `src/io.rs:136`).
@@ -263,38 +251,6 @@ impl Validate for MixerConfig {
         if let Ok(tree) = serde_json::to_value(self) {
             report_interpolations(&tree, "", problems);
         }
-    }
-}
-
-/// Reports strings holding an OmegaConf interpolation (`${oc.env:HOME}`, `${d.procs:}`, …).
-/// dolma's Python CLI resolves them (`om.resolve`, `python/dolma/cli/__init__.py`); loam does
-/// not, and would otherwise take them as literal paths.
-fn report_interpolations(value: &serde_json::Value, path: &str, problems: &mut Problems) {
-    match value {
-        serde_json::Value::String(s) => {
-            let unescaped = s
-                .match_indices("${")
-                .any(|(i, _)| i == 0 || s.as_bytes()[i - 1] != b'\\');
-            if unescaped {
-                problems.push(
-                    path,
-                    format!(
-                        "OmegaConf interpolation in {s:?} is not supported; write the value out"
-                    ),
-                );
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                report_interpolations(item, &index(path, i), problems);
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                report_interpolations(v, &join(path, k), problems);
-            }
-        }
-        _ => {}
     }
 }
 

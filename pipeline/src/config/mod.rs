@@ -11,6 +11,7 @@ use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod dolma;
 pub mod omega;
 
 /// One problem in a config, located by its field path (`streams[0].filter.include[2]`).
