@@ -7,13 +7,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use loam_manifests::HashingWriter;
-use loam_pipeline::storage::{AtomicWrite, Storage};
+use loam_pipeline::parquet_io::{commit_arrow_writer, create_arrow_writer, AtomicArrowWriter};
+use loam_pipeline::storage::Storage;
 use loam_pipeline::writer::{WriteError, WrittenShard};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use std::sync::Arc;
 
 const BATCH: usize = 8192;
@@ -91,7 +88,7 @@ fn schema() -> SchemaRef {
 /// Streams ledger rows into a Parquet file, committed atomically on finish.
 pub struct LedgerWriter {
     path: String,
-    writer: ArrowWriter<HashingWriter<Box<dyn AtomicWrite>>>,
+    writer: AtomicArrowWriter,
     rows: Vec<LedgerRow>,
     count: u64,
 }
@@ -99,15 +96,7 @@ pub struct LedgerWriter {
 impl LedgerWriter {
     /// Creates a ledger file.
     pub fn create(storage: &dyn Storage, path: &str) -> Result<Self, WriteError> {
-        let sink = HashingWriter::new(storage.create(path)?);
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let writer =
-            ArrowWriter::try_new(sink, schema(), Some(props)).map_err(|e| WriteError::Encode {
-                path: path.into(),
-                message: e.to_string(),
-            })?;
+        let writer = create_arrow_writer(storage, path, schema())?;
         Ok(LedgerWriter {
             path: path.into(),
             writer,
@@ -170,18 +159,7 @@ impl LedgerWriter {
     /// Writes the footer and publishes the file.
     pub fn finish(mut self) -> Result<WrittenShard, WriteError> {
         self.flush()?;
-        let path = self.path.clone();
-        let sink = self.writer.into_inner().map_err(|e| WriteError::Encode {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let (atomic, digest) = sink.into_parts();
-        atomic.commit()?;
-        Ok(WrittenShard {
-            path,
-            records: self.count,
-            digest,
-        })
+        commit_arrow_writer(self.writer, &self.path, self.count)
     }
 }
 

@@ -352,7 +352,7 @@ fn schema() -> SchemaRef {
 /// batches; committed atomically on finish.
 pub struct ParquetDocWriter {
     path: String,
-    writer: ArrowWriter<HashingWriter<Box<dyn AtomicWrite>>>,
+    writer: AtomicArrowWriter,
     schema: SchemaRef,
     pending: Vec<Document>,
     records: u64,
@@ -361,17 +361,8 @@ pub struct ParquetDocWriter {
 impl ParquetDocWriter {
     /// Creates a writer for `path`.
     pub fn create(storage: &dyn Storage, path: &str) -> Result<Self, WriteError> {
-        let sink = HashingWriter::new(storage.create(path)?);
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
         let schema = schema();
-        let writer = ArrowWriter::try_new(sink, schema.clone(), Some(props)).map_err(|e| {
-            WriteError::Encode {
-                path: path.into(),
-                message: e.to_string(),
-            }
-        })?;
+        let writer = create_arrow_writer(storage, path, schema.clone())?;
         Ok(ParquetDocWriter {
             path: path.to_string(),
             writer,
@@ -450,17 +441,45 @@ impl ParquetDocWriter {
     /// Writes the footer and publishes the file.
     pub fn finish(mut self) -> Result<WrittenShard, WriteError> {
         self.flush_batch()?;
-        let path = self.path.clone();
-        let sink = self.writer.into_inner().map_err(|e| WriteError::Encode {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let (atomic, digest) = sink.into_parts();
-        atomic.commit()?;
-        Ok(WrittenShard {
-            path,
-            records: self.records,
-            digest,
-        })
+        commit_arrow_writer(self.writer, &self.path, self.records)
     }
+}
+
+/// A Parquet writer whose stored bytes are hashed and published atomically.
+pub type AtomicArrowWriter = ArrowWriter<HashingWriter<Box<dyn AtomicWrite>>>;
+
+/// Opens a zstd Parquet writer for `schema` at `path`; nothing is visible until
+/// [`commit_arrow_writer`].
+pub fn create_arrow_writer(
+    storage: &dyn Storage,
+    path: &str,
+    schema: SchemaRef,
+) -> Result<AtomicArrowWriter, WriteError> {
+    let sink = HashingWriter::new(storage.create(path)?);
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    ArrowWriter::try_new(sink, schema, Some(props)).map_err(|e| WriteError::Encode {
+        path: path.into(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes the footer, publishes the file and returns what it holds.
+pub fn commit_arrow_writer(
+    writer: AtomicArrowWriter,
+    path: &str,
+    records: u64,
+) -> Result<WrittenShard, WriteError> {
+    let sink = writer.into_inner().map_err(|e| WriteError::Encode {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    let (atomic, digest) = sink.into_parts();
+    atomic.commit()?;
+    Ok(WrittenShard {
+        path: path.into(),
+        records,
+        digest,
+    })
 }
