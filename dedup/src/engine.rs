@@ -728,7 +728,11 @@ fn write_shard(
     if plan.scan.failed() {
         return out;
     }
-    let mut writer = match JsonlWriter::create(storage, &unit.output) {
+    let mut writer = match JsonlWriter::with_gzip_level(
+        storage,
+        &unit.output,
+        loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL,
+    ) {
         Ok(w) => w,
         Err(e) => {
             out.scan.record(e.to_string(), true);

@@ -285,7 +285,11 @@ pub fn run(
         if p.scan.failed() {
             return out;
         }
-        let mut w = match JsonlWriter::create(storage, &units[s].output) {
+        let mut w = match JsonlWriter::with_gzip_level(
+            storage,
+            &units[s].output,
+            loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL,
+        ) {
             Ok(w) => w,
             Err(e) => {
                 out.scan.record(e.to_string(), true);

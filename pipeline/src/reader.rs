@@ -226,7 +226,12 @@ impl LineReader {
             }
         }
         let line = self.line;
-        match std::str::from_utf8(&self.buf) {
+        // The SIMD check is the fast path; std's only runs on bad input, for the offset.
+        let checked = match simdutf8::basic::from_utf8(&self.buf) {
+            Ok(s) => Ok(s),
+            Err(_) => std::str::from_utf8(&self.buf),
+        };
+        match checked {
             Err(e) => Some(Err(ReadError::InvalidUtf8 {
                 path: self.path.clone(),
                 line,

@@ -80,17 +80,18 @@ pub fn tag_shard(
     taggers: &[Box<dyn Tagger>],
     progress: &dyn Progress,
 ) -> TagReport {
-    let mut writer = match JsonlWriter::create(storage, output) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            let mut scan = ScanReport {
-                path: input.to_string(),
-                ..Default::default()
-            };
-            scan.record(e.to_string(), true);
-            return TagReport { scan, output: None };
-        }
-    };
+    let mut writer =
+        match JsonlWriter::with_gzip_level(storage, output, crate::writer::ATTRIBUTE_GZIP_LEVEL) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let mut scan = ScanReport {
+                    path: input.to_string(),
+                    ..Default::default()
+                };
+                scan.record(e.to_string(), true);
+                return TagReport { scan, output: None };
+            }
+        };
     let mut signals = Signals::default();
     let scan = scan(storage, input, |line, doc| {
         let mut rec = AttributeRecord::new(doc.id.clone());

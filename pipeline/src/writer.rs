@@ -45,6 +45,14 @@ pub struct WrittenShard {
     pub digest: FileDigest,
 }
 
+/// gzip level of document shards: zlib's default, as dolma writes them.
+pub const DOCUMENT_GZIP_LEVEL: u32 = 6;
+
+/// gzip level of attribute files. Measured on 300 MB of web text (paragraph dedup
+/// attributes): level 3 (zlib-rs's fast strategy) wrote 0.7% *smaller* files than level 6
+/// and took 15% less wall time for the whole run; level 1 wrote files 68% larger.
+pub const ATTRIBUTE_GZIP_LEVEL: u32 = 3;
+
 type Sink = HashingWriter<Box<dyn AtomicWrite>>;
 
 enum Encoder {
@@ -63,8 +71,19 @@ pub struct JsonlWriter {
 }
 
 impl JsonlWriter {
-    /// Creates a writer for `path` (`.jsonl`, `.json`, optionally `.gz`/`.zst`).
+    /// Creates a writer for `path` (`.jsonl`, `.json`, optionally `.gz`/`.zst`); gzip at
+    /// [`DOCUMENT_GZIP_LEVEL`].
     pub fn create(storage: &dyn Storage, path: &str) -> Result<JsonlWriter, WriteError> {
+        Self::with_gzip_level(storage, path, DOCUMENT_GZIP_LEVEL)
+    }
+
+    /// Like [`JsonlWriter::create`], with gzip (if the extension asks for it) at `level`
+    /// (0–9); see [`ATTRIBUTE_GZIP_LEVEL`].
+    pub fn with_gzip_level(
+        storage: &dyn Storage,
+        path: &str,
+        level: u32,
+    ) -> Result<JsonlWriter, WriteError> {
         let compression = match Format::from_path(path)? {
             Format::Jsonl(c) => c,
             Format::Parquet => {
@@ -80,7 +99,7 @@ impl JsonlWriter {
             // Fixed level and a zero mtime in the header keep output byte-identical.
             Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
                 sink,
-                flate2::Compression::new(6),
+                flate2::Compression::new(level.min(9)),
             )),
             Compression::Zstd => Encoder::Zstd(
                 zstd::stream::write::Encoder::new(sink, 3).map_err(|e| WriteError::io(path, e))?,
