@@ -49,12 +49,18 @@ fn attribute_files(m: &Manifest, doc_file: &str) -> Vec<String> {
         .collect()
 }
 
+/// What the attribute files say about one document line.
+#[derive(Default)]
+struct LineAttributes {
+    /// The merged `attributes` objects.
+    attributes: Map<String, Value>,
+    /// The merged `duplicate_of` objects (loam's exact dedup: attribute → kept copy).
+    duplicate_of: Map<String, Value>,
+}
+
 /// Reads given lines (1-based) of several aligned attribute files, merged per line.
-fn attributes_at(
-    files: &[String],
-    lines: &BTreeSet<u64>,
-) -> Result<BTreeMap<u64, Map<String, Value>>> {
-    let mut out: BTreeMap<u64, Map<String, Value>> = BTreeMap::new();
+fn attributes_at(files: &[String], lines: &BTreeSet<u64>) -> Result<BTreeMap<u64, LineAttributes>> {
+    let mut out: BTreeMap<u64, LineAttributes> = BTreeMap::new();
     for f in files {
         let mut r = LineReader::open(&LocalStorage, f)?;
         let last = lines.iter().next_back().copied().unwrap_or(0);
@@ -63,8 +69,12 @@ fn attributes_at(
             if lines.contains(&n) {
                 let v: Value = serde_json::from_str(text)
                     .map_err(|e| anyhow::anyhow!("{f}:{n}: not an attribute record: {e}"))?;
+                let e = out.entry(n).or_default();
                 if let Some(a) = v.get("attributes").and_then(Value::as_object) {
-                    out.entry(n).or_default().extend(a.clone());
+                    e.attributes.extend(a.clone());
+                }
+                if let Some(a) = v.get("duplicate_of").and_then(Value::as_object) {
+                    e.duplicate_of.extend(a.clone());
                 }
             }
             if n >= last {
@@ -212,9 +222,18 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
         println!("decision   {verdict}");
         let files = attribute_files(&m, &row.file);
         let lines: BTreeSet<u64> = [row.line].into_iter().collect();
-        let attrs = attributes_at(&files, &lines)?
+        let line_attrs = attributes_at(&files, &lines)?
             .remove(&row.line)
             .unwrap_or_default();
+        if row.decision == Decision::Duplicate {
+            let attribute = rules
+                .iter()
+                .find(|r| Some(&r.rule) == row.rule.as_ref())
+                .map(|r| r.attribute.as_str());
+            let kept = attribute.and_then(|a| line_attrs.duplicate_of.get(a));
+            println!("kept copy  {}", kept_copy(&m, &dir, kept));
+        }
+        let attrs = line_attrs.attributes;
         if !rules.is_empty() {
             println!("rules      (in order; the first that fires decides)");
             let mut decided = false;
@@ -250,6 +269,38 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
         println!();
     }
     Ok(())
+}
+
+/// Describes the surviving copy of a duplicate from its `duplicate_of` entry: its id and
+/// decision from the ledger of its file (row = line − 1), and its location.
+fn kept_copy(m: &Manifest, dir: &Path, kept: Option<&Value>) -> String {
+    let Some((file, line)) = kept.and_then(|k| {
+        Some((
+            k.get("file")?.as_str()?.to_string(),
+            k.get("line")?.as_u64()?,
+        ))
+    }) else {
+        return "unknown (the dedup attribute does not say; made by dolma or an older loam)"
+            .to_string();
+    };
+    let want = format!("ledger/{}.parquet", rel_name(&file));
+    let row = m
+        .outputs
+        .iter()
+        .find(|o| o.kind == "ledger" && o.path == want)
+        .and_then(|o| read_ledger_row(&dir.join(&o.path), line.saturating_sub(1)).ok())
+        .filter(|r| r.file == file && r.line == line);
+    match row {
+        Some(r) => {
+            let fate = match (r.decision, &r.rule) {
+                (Decision::Kept, _) => "kept in the mix".to_string(),
+                (d, Some(rule)) => format!("itself {} by rule `{rule}`", d.as_str()),
+                (d, None) => format!("itself {}", d.as_str()),
+            };
+            format!("{}  ({file}:{line}; {fate})", r.id)
+        }
+        None => format!("{file}:{line} (not in this mix's ledgers)"),
+    }
 }
 
 /// Without a manifest (e.g. a dolma-made tree): find the document by scanning
@@ -290,7 +341,8 @@ fn explain_without_manifest(dir: &Path, id: &str) -> Result<()> {
             let lines: BTreeSet<u64> = [line].into_iter().collect();
             let attrs = attributes_at(&attr_files, &lines)?
                 .remove(&line)
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .attributes;
             println!("attributes ({} file(s))", attr_files.len());
             for (k, v) in &attrs {
                 println!("  {k} = {v}");
@@ -395,7 +447,7 @@ pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
             texts.insert((file.clone(), l), d);
         }
         for (l, a) in attributes_at(&attribute_files(&m, file), lines)? {
-            attrs.insert((file.clone(), l), a);
+            attrs.insert((file.clone(), l), a.attributes);
         }
     }
     let color = std::io::stdout().is_terminal();

@@ -500,10 +500,6 @@ fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
 fn explain_and_sample_tell_why() {
     let dir = workdir();
     write_config(dir.path(), 100);
-    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let v = version_dir(&dir.path().join("out/m"), "v1");
-    let vs = v.to_str().unwrap();
     // Find a short document (dropped by `short`) and a long one (kept) from the source.
     let mut s = String::new();
     use std::io::Read;
@@ -522,7 +518,23 @@ fn explain_and_sample_tell_why() {
         .enumerate()
         .find(|(_, d)| words(d) < 20)
         .unwrap();
-    let long = docs.iter().find(|d| words(d) > 2000).unwrap();
+    let (long_line, long) = docs
+        .iter()
+        .enumerate()
+        .find(|(_, d)| words(d) > 2000)
+        .unwrap();
+    // A copy of the long one under another id, in a shard that sorts after it.
+    let mut copy = long.clone();
+    copy["id"] = Value::from("copy-of-long");
+    std::fs::write(
+        dir.path().join("documents/zz_copy.jsonl"),
+        format!("{copy}\n"),
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let vs = v.to_str().unwrap();
     let o = loam(dir.path(), &["explain", vs, short["id"].as_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -545,6 +557,23 @@ fn explain_and_sample_tell_why() {
     let o = loam(dir.path(), &["explain", vs, long["id"].as_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("decision   kept"));
+    // The copy: a duplicate, and explain names the survivor, where it is, and its fate.
+    let o = loam(dir.path(), &["explain", vs, "copy-of-long"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("duplicate by rule `duplicate`"), "{out}");
+    let kept = out
+        .lines()
+        .find(|l| l.starts_with("kept copy"))
+        .unwrap_or_else(|| panic!("no kept copy in {out}"));
+    assert!(kept.contains(long["id"].as_str().unwrap()), "{kept}");
+    assert!(
+        kept.contains(&format!(
+            "cc2019.jsonl.gz:{}; kept in the mix",
+            long_line + 1
+        )),
+        "{kept}"
+    );
     // An unknown id: a clear message, exit 2, and near ids.
     let o = loam(dir.path(), &["explain", vs, "no-such-document"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -4,9 +4,11 @@
 //! hashed in parallel; (2) keys are checked and inserted sequentially in canonical order
 //! (sorted shard path, then line), so the first copy in that order survives; (3) attribute
 //! files are written in parallel. A duplicate gets `[[0, len(text) in code points, 1.0]]`
-//! under the configured attribute name; a first occurrence gets no attribute.
+//! under the configured attribute name, and the record's `duplicate_of` names the file and
+//! line of the copy that survived (what `loam explain` shows); a first occurrence gets no
+//! attribute.
 
-use loam_pipeline::document::{AttributeRecord, Document, Span};
+use loam_pipeline::document::{AttributeRecord, Document, KeptCopy, Span};
 use loam_pipeline::executor::{Executor, Progress};
 use loam_pipeline::shard::{scan, ScanReport};
 use loam_pipeline::storage::Storage;
@@ -123,14 +125,15 @@ pub fn dedupe_documents(
         (rep, hashes)
     });
     // Phase 2: first in canonical order wins.
+    // The survivor's (unit, line) per key; a duplicate's flag is where its survivor is.
     let mut seen: HashMap<u128, (usize, u64)> = HashMap::new();
-    let mut dup_flags: Vec<Vec<bool>> = Vec::with_capacity(units.len());
+    let mut dup_flags: Vec<Vec<Option<(usize, u64)>>> = Vec::with_capacity(units.len());
     for (i, (rep, hashes)) in hashed.iter().enumerate() {
-        let mut flags = vec![false; hashes.len()];
+        let mut flags = vec![None; hashes.len()];
         if !rep.failed() {
             for (line, h) in hashes.iter().enumerate() {
                 match seen.entry(*h) {
-                    std::collections::hash_map::Entry::Occupied(_) => flags[line] = true,
+                    std::collections::hash_map::Entry::Occupied(o) => flags[line] = Some(*o.get()),
                     std::collections::hash_map::Entry::Vacant(v) => {
                         v.insert((i, line as u64 + 1));
                     }
@@ -152,14 +155,15 @@ pub fn dedupe_documents(
             };
         }
         let flags = &dup_flags[*i];
-        write_marks(storage, u, flags, attribute, first.clone())
+        write_marks(storage, units, u, flags, attribute, first.clone())
     })
 }
 
 fn write_marks(
     storage: &dyn Storage,
+    units: &[DedupUnit],
     unit: &DedupUnit,
-    flags: &[bool],
+    flags: &[Option<(usize, u64)>],
     attribute: &str,
     first: ScanReport,
 ) -> ShardDedup {
@@ -183,10 +187,17 @@ fn write_marks(
     let mut n = 0usize;
     let rescan = scan(storage, &unit.input, |line, doc| {
         let mut rec = AttributeRecord::new(doc.id.clone());
-        if flags.get(n).copied().unwrap_or(false) {
+        if let Some((kept_unit, kept_line)) = flags.get(n).copied().flatten() {
             rec.attributes.insert(
                 attribute.to_string(),
                 vec![Span::new(0, doc.text.chars().count(), 1.0)],
+            );
+            rec.duplicate_of.insert(
+                attribute.to_string(),
+                KeptCopy {
+                    file: units[kept_unit].input.clone(),
+                    line: kept_line,
+                },
             );
             out.duplicates += 1;
             out.duplicate_text_bytes += doc.text.len() as u64;

@@ -243,6 +243,21 @@ pub struct AttributeRecord {
     pub id: String,
     /// Signals by full attribute name.
     pub attributes: BTreeMap<String, Vec<Span>>,
+    /// Where the surviving copy is, for a document that loam's exact dedup marked as a
+    /// duplicate, keyed by the dedup attribute's name. Not part of dolma's format (its mixer
+    /// reads only `id` and `attributes`); written only when set, so dolma-compatible files
+    /// stay byte-identical.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub duplicate_of: BTreeMap<String, KeptCopy>,
+}
+
+/// The copy of a duplicate that survived: its document file and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptCopy {
+    /// Document file, as the run named it.
+    pub file: String,
+    /// 1-based line in that file.
+    pub line: u64,
 }
 
 impl AttributeRecord {
@@ -251,6 +266,7 @@ impl AttributeRecord {
         AttributeRecord {
             id: id.into(),
             attributes: BTreeMap::new(),
+            duplicate_of: BTreeMap::new(),
         }
     }
 }
@@ -314,6 +330,7 @@ mod tests {
             )]
             .into_iter()
             .collect(),
+            duplicate_of: BTreeMap::new(),
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
