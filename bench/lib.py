@@ -4,6 +4,9 @@ between loam and its peers, and the results table. Standard library only (runs o
 system Python, outside the peers' virtualenvs).
 
     lib.py corpus SRC_DIR OUT_DIR SIZE_MB SHARDS      -> OUT_DIR/documents/*.jsonl.gz, stats.json
+    lib.py small-corpus SRC_DIR OUT_DIR N SHARDS       -> N short real-text documents (explain)
+    lib.py pick-ids DOCS_DIR N SEED                    -> N ids, one per line, seeded
+    lib.py ledger-size MANIFEST                        -> ledger + index bytes vs mix bytes
     lib.py measure RESULTS STAGE TOOL REP -- CMD...   -> one JSON line appended to RESULTS
     lib.py check-tag LOAM_ATTR DOLMA_ATTR MAX_LINES
     lib.py check-dedupe MODE LOAM_ATTR DOLMA_ATTR DOCS
@@ -44,15 +47,29 @@ def files(d, pat="*.gz"):
 # ---------------------------------------------------------------- corpus
 
 
-def corpus(src, out, size_mb, shards):
-    """Real documents from SRC (shuffled once with a fixed seed), replicated with new ids
-    (`<id>#r<copy>`) until the text reaches SIZE_MB, interleaved into SHARDS gzip shards."""
-    size = int(float(size_mb) * 1e6)
-    shards = int(shards)
-    base = []
+EXCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exclude.txt")
+
+
+def excluded_ids():
+    """Source ids left out of every benchmark corpus, with the reason in bench/exclude.txt."""
+    out = set()
+    if os.path.exists(EXCLUDE):
+        for line in open(EXCLUDE, encoding="utf-8"):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                out.add(line)
+    return out
+
+
+def source_documents(src):
+    excluded = excluded_ids()
+    base, left_out = [], []
     for f in sorted(glob.glob(os.path.join(src, "*.jsonl.gz"))):
         for d in read_jsonl(f):
             if not isinstance(d.get("text"), str) or not d["text"]:
+                continue
+            if str(d["id"]) in excluded:
+                left_out.append(str(d["id"]))
                 continue
             doc = {"id": str(d["id"]), "text": d["text"],
                    "source": str(d.get("source") or os.path.basename(f).split(".")[0])}
@@ -62,6 +79,15 @@ def corpus(src, out, size_mb, shards):
             if isinstance(d.get("metadata"), dict):
                 doc["metadata"] = d["metadata"]
             base.append(doc)
+    return base, left_out
+
+
+def corpus(src, out, size_mb, shards):
+    """Real documents from SRC (shuffled once with a fixed seed), replicated with new ids
+    (`<id>#r<copy>`) until the text reaches SIZE_MB, interleaved into SHARDS gzip shards."""
+    size = int(float(size_mb) * 1e6)
+    shards = int(shards)
+    base, left_out = source_documents(src)
     # Source files share some ids (one page through several extractors): make them unique.
     seen = {}
     for doc in base:
@@ -90,10 +116,56 @@ def corpus(src, out, size_mb, shards):
     base_text = sum(len(d["text"].encode("utf-8")) for d in base)
     stats = {"documents": n, "text_bytes": text, "jsonl_bytes": raw, "gzip_bytes": gz,
              "shards": shards, "source_documents": len(base), "source_text_bytes": base_text,
-             "replication": round(text / base_text, 2)}
+             "replication": round(text / base_text, 2), "excluded": sorted(left_out)}
     with open(os.path.join(out, "stats.json"), "w") as f:
         json.dump(stats, f)
     print(json.dumps(stats))
+
+
+def small_corpus(src, out, n, shards):
+    """N short documents (200-800 bytes of real text: windows of the source documents at
+    seeded offsets, ids `s<n>`) in SHARDS gzip shards: a mix with many documents and little
+    text, for the explain latency."""
+    n, shards = int(n), int(shards)
+    base, _ = source_documents(src)
+    rnd = random.Random(1)
+    os.makedirs(os.path.join(out, "documents"), exist_ok=True)
+    outs = [gzip.open(os.path.join(out, "documents", f"{i:03d}.jsonl.gz"), "wt",
+                      encoding="utf-8", compresslevel=1) for i in range(shards)]
+    text = 0
+    for i in range(n):
+        t = base[rnd.randrange(len(base))]["text"]
+        w = rnd.randrange(200, 800)
+        start = rnd.randrange(max(1, len(t) - w))
+        body = t[start:start + w]
+        outs[i % shards].write(json.dumps({"id": f"s{i}", "text": body, "source": "bench"},
+                                          ensure_ascii=False) + "\n")
+        text += len(body.encode("utf-8"))
+    for o in outs:
+        o.close()
+    stats = {"documents": n, "text_bytes": text, "shards": shards}
+    with open(os.path.join(out, "stats.json"), "w") as f:
+        json.dump(stats, f)
+    print(json.dumps(stats))
+
+
+def pick_ids(docs_dir, n, seed):
+    ids = [d["id"] for f in files(docs_dir) for d in read_jsonl(f)]
+    for i in random.Random(int(seed)).sample(ids, min(int(n), len(ids))):
+        print(i)
+
+
+def ledger_size(manifest):
+    """The ledger's share of the mix: ledger + id index bytes against document bytes."""
+    m = json.load(open(manifest))
+    by = {}
+    for o in m["outputs"]:
+        by[o["kind"]] = by.get(o["kind"], 0) + o["bytes"]
+    led = by.get("ledger", 0) + by.get("index", 0)
+    docs = by.get("documents", 0)
+    print(f"info: ledger + id index {led:,} bytes = {100 * led / max(docs, 1):.2f}% of the "
+          f"{docs:,} bytes of mix documents ({by.get('ledger', 0):,} ledger, "
+          f"{by.get('index', 0):,} index)")
 
 
 # ---------------------------------------------------------------- measure
@@ -364,13 +436,21 @@ def table(results, stats_path, agreement, threads):
                 ratio = f"{loam_t / w:.3f} ({w / loam_t:.1f}× faster)"
             reps = len(v)
             ag = agree.get(s, "") if t != "loam" or len(by_tool) == 1 else ""
-            print(f"| {s} | {t} | {w:.2f} (n={reps}) | {mb / w:.1f} | {docs / w:,.0f} | {peak:,.0f} | {ratio} | {ag} |")
+            # Throughput is of the main corpus; the explain stages run on their own mix.
+            mbs, dps = ("–", "–") if s.startswith("explain") else (f"{mb / w:.1f}", f"{docs / w:,.0f}")
+            print(f"| {s} | {t} | {w:.2f} (n={reps}) | {mbs} | {dps} | {peak:,.0f} | {ratio} | {ag} |")
 
 
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "corpus":
         corpus(*args)
+    elif cmd == "small-corpus":
+        small_corpus(*args)
+    elif cmd == "pick-ids":
+        pick_ids(*args)
+    elif cmd == "ledger-size":
+        ledger_size(*args)
     elif cmd == "measure":
         i = args.index("--")
         results, stage, tool, rep, log = args[:5]

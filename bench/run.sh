@@ -7,8 +7,9 @@
 #   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
-#   --stages LIST comma-separated subset of: tag,filter,dedupe-docs,dedupe-paras,minhash,
-#                 mix,run,scaling (default: all)
+#   --stages LIST comma-separated subset of: tag,tag-langid,filter,dedupe-docs,dedupe-paras,
+#                 minhash,mix,run,scaling,explain (default: all)
+#   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
 #
 # Environment: BENCH_DIR (work folder, default /tmp/loam-bench, or /tmp/loam-bench-smoke),
@@ -23,21 +24,22 @@
 # memory is the proportional set size (PSS) summed over the process tree, polled every 0.2 s.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SIZE_MB=300 REPEATS=3 THREADS=$(nproc) SMOKE=0 STAGES=all
+SIZE_MB=300 REPEATS=3 THREADS=$(nproc) SMOKE=0 STAGES=all EXPLAIN_DOCS=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB=$2; shift 2 ;;
     --repeats) REPEATS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --stages) STAGES=$2; shift 2 ;;
-    --smoke) SMOKE=1; SIZE_MB=2; REPEATS=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --explain-docs) EXPLAIN_DOCS=$2; shift 2 ;;
+    --smoke) SMOKE=1; SIZE_MB=2; REPEATS=1; EXPLAIN_DOCS=20000; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|filter|dedupe-docs|dedupe-paras|minhash|mix|run|scaling) ;;
+  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|run|scaling|explain) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -103,7 +105,7 @@ LOAM=$W/loam
 
 # ------------------------------------------------------------------ corpus
 SHARDS=16; [ $SMOKE = 1 ] && SHARDS=4
-C=$W/corpus-v2-$SIZE_MB-$SHARDS
+C=$W/corpus-v3-$SIZE_MB-$SHARDS
 if [ ! -f "$C/stats.json" ]; then
   log "preparing the corpus: $SIZE_MB MB of text from $DATA"
   rm -rf "$C"; $LIB corpus "$DATA" "$C" "$SIZE_MB" "$SHARDS" > /dev/null
@@ -119,6 +121,11 @@ else
   echo "   NOT replicated at this size: a fixed-seed sample ($(stat replication) of the text) of the"
   echo "   $(stat source_documents) real documents in $DATA, ids suffixed #r0."
   CORPUS_NOTE="real web documents, not replicated at this size: a fixed-seed sample ($(stat replication) of the text) of the $(stat source_documents) documents in the source folder"
+fi
+EXCLUDED=$(python3 -c "import json; print(', '.join(json.load(open('$C/stats.json'))['excluded']))")
+if [ -n "$EXCLUDED" ]; then
+  echo "   left out of the source (bench/exclude.txt says why): $EXCLUDED"
+  CORPUS_NOTE="$CORPUS_NOTE; left out: $EXCLUDED (dolma's PII tagger runs for over 10 minutes on it, see bench/exclude.txt)"
 fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -147,32 +154,44 @@ both() {
 R=$W/runs
 T=$THREADS
 LID=ft_lang_id_en_paragraph_with_doc_score_v2
-TAGGERS="gopher_v1, c4_v1, pii_regex_v2, char_length_v1, whitespace_tokenizer_v1"
+RULE_TAGGERS="gopher_v1, c4_v1, pii_regex_v2, char_length_v1, whitespace_tokenizer_v1"
+TAGGERS=$RULE_TAGGERS
 if "$LOAM" taggers | grep -x "$LID" > /dev/null; then TAGGERS="$TAGGERS, $LID"
 else LID=; echo "note: this loam has no fastText language tagger yet; it is left out of every stage" >&2; fi
 
 # ------------------------------------------------------------------ tag
-tag_cfg() { # DIR [extra line]
-  printf 'documents: ["%s/documents/*.jsonl.gz"]\nexperiment: bench\ntaggers: [%s]\nprocesses: %s\n%s\n' \
-    "$1" "$TAGGERS" "$T" "${2:-}"
+# Two stages: the five rule taggers (experiment `bench`), and the fastText language tagger
+# alone (experiment `benchlid`), so the rule taggers' ratio is not hidden behind fastText.
+tag_cfg() { # DIR EXPERIMENT TAGGERS [extra line]
+  printf 'documents: ["%s/documents/*.jsonl.gz"]\nexperiment: %s\ntaggers: [%s]\nprocesses: %s\n%s\n' \
+    "$1" "$2" "$3" "$T" "${4:-}"
 }
 tag_loam() { local d=$R/tag-loam
-  tag_cfg "$d" > "$W/tag.yaml"
+  tag_cfg "$d" bench "$RULE_TAGGERS" > "$W/tag.yaml"
   run tag loam "$1" "$d" "$LOAM" --threads "$T" tag -c "$W/tag.yaml"; }
 tag_dolma() { local d=$R/tag-dolma
-  tag_cfg "$d" "tagger_modules: [loam_local_lid]" > "$W/tag-dolma.yaml"
+  tag_cfg "$d" bench "$RULE_TAGGERS" > "$W/tag-dolma.yaml"
   run tag dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-dolma.yaml" tag; }
+lid_loam() { local d=$R/tag-langid-loam
+  tag_cfg "$d" benchlid "$LID" > "$W/tag-langid.yaml"
+  run tag-langid loam "$1" "$d" "$LOAM" --threads "$T" tag -c "$W/tag-langid.yaml"; }
+lid_dolma() { local d=$R/tag-langid-dolma
+  tag_cfg "$d" benchlid "$LID" "tagger_modules: [loam_local_lid]" > "$W/tag-langid-dolma.yaml"
+  run tag-langid dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-langid-dolma.yaml" tag; }
+lid_check() { $LIB check-tag "$R/tag-langid-loam/attributes/benchlid" "$R/tag-langid-dolma/attributes/benchlid" 4000; }
 tag_check() { # loam --dolma-bugs on pii_regex_v2 (untimed) tells documented differences apart
   local d=$R/tag-bugs; rm -rf "$d"; mkdir -p "$d"; ln -s "$C/documents" "$d/documents"
   printf 'documents: ["%s/documents/*.jsonl.gz"]\nexperiment: bench\ntaggers: [pii_regex_v2]\nprocesses: %s\n' "$d" "$T" > "$d/tag.yaml"
   "$LOAM" --threads "$T" tag --dolma-bugs -c "$d/tag.yaml" > /dev/null
   $LIB check-tag "$R/tag-loam/attributes/bench" "$R/tag-dolma/attributes/bench" 4000 "$d/attributes/bench"; }
-if want tag || want mix; then
-  both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
+want tag || want mix && both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
+[ -n "$LID" ] && { want tag-langid || want mix; } && both tag-langid "${DOLMA:+dolma}" lid_loam lid_dolma lid_check
+if want mix; then
   # The mix stage reads these attributes (loam's, checked above against dolma's).
   rm -rf "$W/mixdata"; mkdir -p "$W/mixdata/attributes"
   ln -s "$C/documents" "$W/mixdata/documents"
   mv "$R/tag-loam/attributes/bench" "$W/mixdata/attributes/bench"
+  [ -n "$LID" ] && mv "$R/tag-langid-loam/attributes/benchlid" "$W/mixdata/attributes/benchlid"
 fi
 
 # ------------------------------------------------------------------ filter (vs datatrove)
@@ -274,7 +293,7 @@ want minhash && both minhash "${DATATROVE:+datatrove}" mh_loam mh_dt mh_check
 # stage's attributes, PII span replacement, discard_fields (shaped like bench/mix.sh and
 # dolma's tests/config/mixer-validator-jq.yaml).
 jqx() { # ATTRIBUTE OP VALUE
-  printf '        - "(.attributes.bench__%s | if type == \\"array\\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] %s %s else false end)"\n' "$1" "$2" "$3"
+  printf '        - "(.attributes.%s | if type == \\"array\\" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] %s %s else false end)"\n' "$1" "$2" "$3"
 }
 mix_cfg() { # TOOL
   local d=$R/mix-$1
@@ -282,7 +301,7 @@ mix_cfg() { # TOOL
 streams:
   - name: bench
     documents: ["$W/mixdata/documents/*.jsonl.gz"]
-    attributes: [bench]
+    attributes: [bench${LID:+, benchlid}]
     output:
       path: $d/out
       max_size_in_bytes: 20000000
@@ -290,11 +309,11 @@ streams:
     filter:
       syntax: jq
       exclude:
-$(jqx char_length_v1__length '<' 100)
-$(jqx whitespace_tokenizer_v1__length '<' 50)
-$(jqx gopher_v1__symbol_to_word_ratio '>' 0.1)
-$(jqx gopher_v1__fraction_of_characters_in_duplicate_lines '>' 0.2)
-${LID:+$(jqx ${LID}__doc_en '<' 0.5)}
+$(jqx bench__char_length_v1__length '<' 100)
+$(jqx bench__whitespace_tokenizer_v1__length '<' 50)
+$(jqx bench__gopher_v1__symbol_to_word_ratio '>' 0.1)
+$(jqx bench__gopher_v1__fraction_of_characters_in_duplicate_lines '>' 0.2)
+${LID:+$(jqx benchlid__${LID}__doc_en '<' 0.5)}
     span_replacement:
       - {span: "\$.attributes.bench__pii_regex_v2__EMAIL_ADDRESS", min_score: 0.5, replacement: " |||EMAIL_ADDRESS||| "}
       - {span: "\$.attributes.bench__pii_regex_v2__PHONE_NUMBER", min_score: 0.5, replacement: " |||PHONE_NUMBER||| "}
@@ -336,6 +355,7 @@ fused() { # STAGE THREADS REP
 if want run; then
   log "loam run: tag (6 taggers) + document dedup + mix (6 rules) in one command"
   for rep in $(seq "$REPEATS"); do fused "run (all stages)" "$T" "$rep"; done
+  agree "run (all stages)" "$($LIB ledger-size "$(ls -d "$R"/run-j"$T"/out/bench/v1-*)/manifest.json")"
 fi
 if want scaling; then
   log "scaling: loam run (all stages) at 1..$(nproc) threads"
@@ -344,6 +364,43 @@ if want scaling; then
   for rep in $(seq "$REPEATS"); do
     for t in $ts; do fused "scaling: run -j$t" "$t" "$rep"; done
   done
+fi
+
+# ------------------------------------------------------------------ explain latency
+# A mix of EXPLAIN_DOCS short documents (real text windows), then `loam explain` on 20
+# seeded ids: each answer is a separate process (start-up included), from the id index.
+if want explain; then
+  E=$W/explain-$EXPLAIN_DOCS
+  if [ ! -f "$E/stats.json" ]; then
+    log "explain: preparing $EXPLAIN_DOCS short documents"
+    rm -rf "$E"; $LIB small-corpus "$DATA" "$E" "$EXPLAIN_DOCS" 16 > /dev/null
+  fi
+  log "explain: building a mix of $EXPLAIN_DOCS documents, then explaining 20 ids"
+  cat > "$W/explain.yaml" <<YAML
+name: explain
+documents: ["$E/documents/*.jsonl.gz"]
+output: "$R/explain/out"
+tag: {experiment: bench, taggers: [char_length_v1]}
+dedupe: {name: dedupe_text, documents: {attribute_name: duplicate_text, key: \$.text}}
+mix:
+  name: explain
+  version: v1
+  drop:
+    - {rule: duplicate, attribute: duplicate_text, op: exists}
+    - {rule: short, attribute: bench__char_length_v1__length, op: lt, value: 300}
+YAML
+  rm -rf "$R/explain"; mkdir -p "$R/explain"
+  (cd "$R/explain" && $LIB measure "$RESULTS" "explain: build the mix" loam 1 "$R/explain/run.log" -- "$LOAM" --threads "$T" run "$W/explain.yaml")
+  XV=$(ls -d "$R"/explain/out/explain/v1-*)
+  i=0
+  for id in $($LIB pick-ids "$E/documents" 20 7); do
+    i=$((i + 1))
+    $LIB measure "$RESULTS" "explain: one id" loam "$i" "$R/explain/explain-$i.log" -- "$LOAM" explain "$XV" "$id" > /dev/null
+  done
+  for f in "$R"/explain/explain-*.log; do
+    grep -q '^decision' "$f" || { echo "explain printed no decision (see $f)" >&2; exit 1; }
+  done
+  agree "explain: one id" "ok: $EXPLAIN_DOCS documents in the mix; every answer printed the document's decision (e.g. \`$(grep '^decision' "$R/explain/explain-1.log" | head -1 | cut -c12- )\`)"
 fi
 
 # ------------------------------------------------------------------ report
