@@ -59,6 +59,51 @@ fn benches(c: &mut Criterion) {
         });
     }
     g.finish();
+    langid_vs_raw_predict(c, &docs, bytes);
+}
+
+/// The yardstick for language ID: the paragraph tagger against fastText's own
+/// `predict(line, k=-1)` on the same paragraphs, with nothing else (the least any paragraph
+/// tagger must do). The ratio of the two times is the tagger's overhead.
+fn langid_vs_raw_predict(c: &mut Criterion, docs: &[Document], bytes: u64) {
+    let name = "ft_lang_id_en_paragraph_with_doc_score_v2";
+    let Ok(tagger) = registry::build(name) else {
+        eprintln!("skipping the raw-predict comparison: no fastText model");
+        return;
+    };
+    let dir = std::env::var("LOAM_MODELS_DIR").unwrap_or_default();
+    let mut model = fasttext::FastText::new();
+    if model.load_model(&format!("{dir}/lid.176.ftz")).is_err() {
+        eprintln!("skipping the raw-predict comparison: cannot load lid.176.ftz");
+        return;
+    }
+    let lines: Vec<String> = docs
+        .iter()
+        .flat_map(|d| d.text.split('\n'))
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("{p}\n"))
+        .collect();
+    let mut g = c.benchmark_group("langid vs raw fastText");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("fastText predict(k=-1) per paragraph", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(model.predict(black_box(l), -1, 0.0).unwrap());
+            }
+        })
+    });
+    g.bench_function(name, |b| {
+        let mut out = Signals::default();
+        b.iter(|| {
+            for d in docs {
+                out.clear();
+                tagger.tag(black_box(d), &mut out).unwrap();
+            }
+            black_box(&out);
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(taggers, benches);
