@@ -162,6 +162,13 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
     let all_done = st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
     let ran = if all_done { 0 } else { units.len() };
     if all_done {
+        // A run killed after its markers but before publishing the filter left only that.
+        if engine::commit_filter(&job).map_err(usage)? {
+            eprintln!(
+                "dedupe: published {} from the interrupted run that wrote these attributes",
+                job.filter_file.display()
+            );
+        }
         for s in &st {
             if let UnitStatus::Done(m) = s {
                 let g = |k: &str| m.info.get(k).and_then(Value::as_u64).unwrap_or(0);
@@ -219,6 +226,13 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
                     ui::scan_errors(&rep.scan),
                 )),
             }
+        }
+        // Only a complete run publishes its filter: after a failure the rerun redoes every
+        // shard and must start from the filter as it was.
+        if failures.is_empty() {
+            engine::commit_filter(&job).map_err(usage)?;
+        } else {
+            let _ = std::fs::remove_file(engine::pending_filter_path(&job.filter_file));
         }
     }
     let mut by_rule = BTreeMap::new();

@@ -82,3 +82,96 @@ fn killed_runs_resume_to_identical_bytes() {
         }
     }
 }
+
+/// `loam dedupe -c` with a saved Bloom filter: the filter is published only after every
+/// attribute file and its marker, so a run killed on either side of that step resumes to the
+/// same attributes and the same filter — never a filter that already holds the interrupted
+/// run's keys (which would mark every document of the rerun as a duplicate).
+#[test]
+fn a_killed_dedupe_never_leaves_a_filter_ahead_of_its_attributes() {
+    let setup = || {
+        let dir = tempfile::tempdir().unwrap();
+        copy_quickstart_documents(dir.path(), 2);
+        std::fs::write(
+            dir.path().join("d.yaml"),
+            "documents: [documents/*]\n\
+             dedupe: {name: dd, documents: {attribute_name: dup, key: $.text}}\n\
+             bloom_filter: {file: filter.bin, read_only: false, estimated_doc_count: 10000, desired_false_positive_rate: 1.0e-6}\n",
+        )
+        .unwrap();
+        dir
+    };
+    let attrs = |d: &Path| snapshot(&d.join("attributes"), true);
+    let reference = setup();
+    let o = loam(reference.path(), &["dedupe", "-c", "d.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let want_attrs = attrs(reference.path());
+    let want_filter = std::fs::read(reference.path().join("filter.bin")).unwrap();
+    assert!(!want_attrs.is_empty());
+    assert!(
+        !reference.path().join("filter.bin.pending").exists(),
+        "published"
+    );
+
+    // Killed after the markers, before the filter was published: only the rename is left.
+    let dir = setup();
+    assert!(loam(dir.path(), &["dedupe", "-c", "d.yaml"])
+        .status
+        .success());
+    std::fs::rename(
+        dir.path().join("filter.bin"),
+        dir.path().join("filter.bin.pending"),
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["dedupe", "-c", "d.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("published"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(dir.path().join("filter.bin")).unwrap(),
+        want_filter
+    );
+    assert_eq!(attrs(dir.path()), want_attrs);
+
+    // Killed before the markers: the new filter is only pending, so the rerun starts from
+    // the old (here: no) filter and marks exactly what an uninterrupted run marks.
+    let dir = setup();
+    assert!(loam(dir.path(), &["dedupe", "-c", "d.yaml"])
+        .status
+        .success());
+    std::fs::rename(
+        dir.path().join("filter.bin"),
+        dir.path().join("filter.bin.pending"),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(dir.path().join("attributes/dd")).unwrap();
+    for e in walk_dirs(dir.path()) {
+        if e.ends_with(".loam") {
+            std::fs::remove_dir_all(&e).unwrap();
+        }
+    }
+    let o = loam(dir.path(), &["dedupe", "-c", "d.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(attrs(dir.path()), want_attrs);
+    assert_eq!(
+        std::fs::read(dir.path().join("filter.bin")).unwrap(),
+        want_filter
+    );
+    assert!(!dir.path().join("filter.bin.pending").exists());
+}
+
+/// Every directory under `root`, parents first.
+fn walk_dirs(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                if e.path().is_dir() {
+                    todo.push(e.path());
+                    out.push(e.path());
+                }
+            }
+        }
+    }
+    out
+}

@@ -25,7 +25,7 @@ use loam_pipeline::writer::{JsonlWriter, WrittenShard};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple};
 use serde::{Serialize, Serializer};
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// n-gram overlap settings.
@@ -521,9 +521,35 @@ pub fn open_filter(job: &Job) -> Result<BloomFilter, BloomError> {
     }
 }
 
+/// Where [`run`] saves the updated filter until [`commit_filter`] moves it into place.
+pub fn pending_filter_path(filter_file: &Path) -> PathBuf {
+    let mut s = filter_file.as_os_str().to_owned();
+    s.push(".pending");
+    PathBuf::from(s)
+}
+
+/// Publishes the filter a completed run saved at [`pending_filter_path`] (a rename); returns
+/// whether there was one. Call it once every attribute file and its completion marker is
+/// written: a run killed before that reruns from the old filter and so marks the same
+/// duplicates (had the new filter been in place, every key would look seen); a run killed
+/// after that finds its markers done and only this rename left to do.
+pub fn commit_filter(job: &Job) -> Result<bool, BloomError> {
+    let pending = pending_filter_path(&job.filter_file);
+    if job.read_only || !pending.exists() {
+        return Ok(false);
+    }
+    std::fs::rename(&pending, &job.filter_file).map_err(|source| BloomError::Io {
+        path: job.filter_file.clone(),
+        source,
+    })?;
+    Ok(true)
+}
+
 /// Runs the job over `units` (in canonical order: sorted input paths) and writes one
 /// attribute file per unit. Shards that fail to read are reported and publish nothing; their
-/// keys never enter the filter. The filter is saved (unless read-only) after the attributes.
+/// keys never enter the filter. The updated filter (unless read-only) is saved beside the old
+/// one ([`pending_filter_path`]); the caller publishes it with [`commit_filter`] once the
+/// outputs are recorded as done, and only if every shard succeeded.
 pub fn run(
     storage: &dyn Storage,
     units: &[DedupUnit],
@@ -596,7 +622,7 @@ pub fn run(
         write_shard(storage, &units[i], &plans[i], offsets[i], &present, job)
     });
     if !job.read_only {
-        filter.save(&job.filter_file)?;
+        filter.save(&pending_filter_path(&job.filter_file))?;
     }
     let keys_skipped = plans.iter().map(|p| p.skipped).sum();
     let keys_other_partitions = plans.iter().map(|p| p.other).sum();

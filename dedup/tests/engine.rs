@@ -63,6 +63,7 @@ fn run(c: &Corpus, job: &Job, out_name: &str, threads: usize) -> (Outcome, Vec<S
         &CountingProgress::default(),
     )
     .unwrap();
+    engine::commit_filter(job).unwrap();
     let outs = units
         .iter()
         .map(|u| std::fs::read_to_string(&u.output).unwrap_or_default())
