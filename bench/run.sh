@@ -14,7 +14,9 @@
 #
 # Environment: BENCH_DIR (work folder, default /tmp/loam-bench, or /tmp/loam-bench-smoke),
 # BENCH_VENVS (where peer virtualenvs are created, default ~/.cache/loam-bench), DOLMA_VENV,
-# DATATROVE_VENV (use these virtualenvs instead), LOAM_BIN (use this loam binary, no build), BENCH_NO_WRITE=1 (leave BENCHMARKS.md alone), DATA_DIR (source documents, default
+# DATATROVE_VENV (use these virtualenvs instead), LOAM_BIN (use this loam binary, no build),
+# BENCH_NO_WRITE=1 (leave BENCHMARKS.md alone), BENCH_APPEND=1 (add this run's section after
+# the ones in BENCHMARKS.md instead of replacing them), DATA_DIR (source documents, default
 # ../shared/data/web next to the repository, then /work/shared/data/web).
 #
 # The corpus is the source documents *replicated* with new ids up to the size (copies after
@@ -407,6 +409,8 @@ fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 OUT=$W/results.md
 {
+  echo "### $([ "$STAGES" = all ] && echo "All stages" || echo "${STAGES//,/, }"): $SIZE_MB MB, $REPEATS repeat(s)"
+  echo
   echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`bench/run.sh --size-mb $SIZE_MB --repeats $REPEATS --threads $T$([ "$STAGES" = all ] || echo " --stages $STAGES")\`$([ $SMOKE = 1 ] && echo ' (smoke)')."
   echo
   echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo) RAM, $(uname -sr)."
@@ -427,17 +431,20 @@ log "results ($OUT)"
 cat "$OUT"
 DISAGREE=0; grep -q '"DIFF' "$AGREE" 2>/dev/null && DISAGREE=1
 if [ $SMOKE = 0 ] && [ -z "${BENCH_NO_WRITE:-}" ]; then
-  # Replace the generated part of BENCHMARKS.md (between the markers), keep the rest.
+  # Replace the generated part of BENCHMARKS.md (between the markers), keep the rest;
+  # BENCH_APPEND=1 adds this run after the runs already there instead.
   B=$ROOT/BENCHMARKS.md
-  python3 - "$B" "$OUT" <<'PY'
+  python3 - "$B" "$OUT" "${BENCH_APPEND:-}" <<'PY'
 import os, sys
-b, out = sys.argv[1], open(sys.argv[2]).read()
+b, out, append = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3] == "1"
 begin, end = "<!-- bench/run.sh results: begin -->", "<!-- bench/run.sh results: end -->"
 text = open(b).read() if os.path.exists(b) else "# Benchmarks\n\n" + begin + "\n" + end + "\n"
 if begin not in text:
     text += "\n" + begin + "\n" + end + "\n"
 head, rest = text.split(begin, 1)
-tail = rest.split(end, 1)[1]
+old, tail = rest.split(end, 1)
+if append:
+    out = old.strip("\n") + "\n\n" + out
 open(b, "w").write(head + begin + "\n" + out + end + tail)
 PY
   echo "written to $B"
