@@ -228,6 +228,7 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
 
     // n-grams over interned word ids.
     let mut ids: FastMap<&str, u32> = FastMap::default();
+    ids.reserve(word_count);
     let word_ids: Vec<u32> = words
         .iter()
         .map(|w| {
@@ -244,8 +245,10 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
     // An n-gram's id is the id of its (n-1)-gram prefix paired with its last word's id, so
     // each level is one exact hash lookup per window (no collisions, no slice hashing).
     let mut prev: Vec<u32> = word_ids.clone();
+    // Sized once for the most windows (n = 2), so no level rehashes while it grows.
     let mut pairs: FastMap<u64, u32> = FastMap::default();
-    let mut counts: Vec<u32> = Vec::new();
+    pairs.reserve(word_count);
+    let mut counts: Vec<u32> = Vec::with_capacity(word_count);
     for n in 2..=10usize {
         if word_count < n {
             break;
@@ -315,6 +318,7 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
         line_count,
     );
     let mut line_counts: FastMap<&str, usize> = FastMap::default();
+    line_counts.reserve(lines.len());
     for l in &lines {
         *line_counts.entry(l).or_insert(0) += 1;
     }
@@ -336,13 +340,17 @@ fn median(values: &[usize]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
+    // Selection instead of a sort: linear time; the lower middle of an even count is the
+    // largest value left of the upper middle.
     let mut v = values.to_vec();
-    v.sort_unstable();
     let n = v.len();
+    let (left, upper, _) = v.select_nth_unstable(n / 2);
+    let upper = *upper;
     if n % 2 == 1 {
-        v[n / 2] as f64
+        upper as f64
     } else {
-        (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0
+        let lower = left.iter().copied().max().unwrap_or(upper);
+        (lower + upper) as f64 / 2.0
     }
 }
 
