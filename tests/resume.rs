@@ -113,16 +113,22 @@ fn a_killed_dedupe_never_leaves_a_filter_ahead_of_its_attributes() {
         "published"
     );
 
+    // A run stopped just before publishing: its new filter is still pending.
+    let unpublished = || {
+        let dir = setup();
+        assert!(loam(dir.path(), &["dedupe", "-c", "d.yaml"])
+            .status
+            .success());
+        std::fs::rename(
+            dir.path().join("filter.bin"),
+            dir.path().join("filter.bin.pending"),
+        )
+        .unwrap();
+        dir
+    };
+
     // Killed after the markers, before the filter was published: only the rename is left.
-    let dir = setup();
-    assert!(loam(dir.path(), &["dedupe", "-c", "d.yaml"])
-        .status
-        .success());
-    std::fs::rename(
-        dir.path().join("filter.bin"),
-        dir.path().join("filter.bin.pending"),
-    )
-    .unwrap();
+    let dir = unpublished();
     let o = loam(dir.path(), &["dedupe", "-c", "d.yaml"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("published"), "{}", text(&o));
@@ -134,15 +140,7 @@ fn a_killed_dedupe_never_leaves_a_filter_ahead_of_its_attributes() {
 
     // Killed before the markers: the new filter is only pending, so the rerun starts from
     // the old (here: no) filter and marks exactly what an uninterrupted run marks.
-    let dir = setup();
-    assert!(loam(dir.path(), &["dedupe", "-c", "d.yaml"])
-        .status
-        .success());
-    std::fs::rename(
-        dir.path().join("filter.bin"),
-        dir.path().join("filter.bin.pending"),
-    )
-    .unwrap();
+    let dir = unpublished();
     std::fs::remove_dir_all(dir.path().join("attributes/dd")).unwrap();
     for e in walk_dirs(dir.path()) {
         if e.ends_with(".loam") {
