@@ -256,6 +256,13 @@ pub fn diff(a: &Path, b: &Path) -> Result<()> {
 /// directory and compares every output. Returns whether the result is byte-identical.
 pub fn reproduce(path: &Path, output: Option<PathBuf>, opts: RunOptions) -> Result<bool> {
     let (m, _dir) = load_manifest(path)?;
+    if m.mix.label == crate::cmd_mix::DOLMA_MIX_LABEL {
+        return Err(usage(format!(
+            "{}: made by `loam mix -c` from a dolma mixer config ({}); `loam reproduce` reruns `loam run` pipelines only (`loam manifest verify` checks this mix's files and inputs)",
+            path.display(),
+            m.config.path
+        )));
+    }
     // Inputs first: changed inputs cannot give the same bytes.
     let docs: Vec<&loam_manifests::InputFile> =
         m.inputs.iter().filter(|i| i.role == "documents").collect();

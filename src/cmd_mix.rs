@@ -1,46 +1,128 @@
-//! `loam mix -c CONFIG`: runs dolma mixer configs (`docs/mix.md`).
+//! `loam mix -c CONFIG`: runs dolma mixer configs (`docs/mix.md`), with loam's per-stream
+//! sampling and token budgets, and writes the provenance dolma does not: a decision ledger
+//! per input and, last, a `manifest.json` in the manifest directory.
 
 use crate::dolma_cmds::{check_all, load, state_for, usage};
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
-use anyhow::Result;
-use loam_manifests::fingerprint;
-use loam_mixes::config::MixerConfig;
-use loam_mixes::dolma_mix::{mix_unit, plan, CompiledStream, MixCounts, OutputUnit};
+use anyhow::{Context, Result};
+use loam_manifests::{
+    fingerprint, ConfigRecord, FileDigest, HashAlgorithms, InputFile, Manifest, MixRecord,
+    OutputFile, RunInfo, SamplingRecord, StageCounts, ToolInfo, MANIFEST_VERSION,
+};
+use loam_mixes::config::{MixerConfig, StreamConfig};
+use loam_mixes::dolma_mix::{
+    common_dir, ledger_paths, mix_unit_with, plan, provenance_name, stream_labels, stream_sampling,
+    CompiledStream, LedgerFiles, MixCounts, MixOptions, OutputUnit,
+};
+use loam_mixes::mix::{index_path, AttributeInput, Sampling};
 use loam_pipeline::config::index;
 use loam_pipeline::executor::Executor;
-use loam_pipeline::runstate::{RunState, UnitStatus};
-use loam_pipeline::storage::{storage_for, Storage};
+use loam_pipeline::runstate::{Marker, RunState, UnitStatus};
+use loam_pipeline::storage::{storage_for, write_atomic, Storage};
+use loam_pipeline::writer::WrittenShard;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
-fn counts_to_json(c: &MixCounts) -> Value {
-    json!({
-        "documents": c.documents, "text_bytes": c.text_bytes, "kept": c.kept,
-        "kept_text_bytes": c.kept_text_bytes, "edited": c.edited,
-        "overlapping_spans": c.overlapping_spans, "dropped": c.dropped,
-    })
+/// The `label` of every mix `loam mix -c` writes (`loam run` uses the config's version).
+pub const DOLMA_MIX_LABEL: &str = "dolma-mix";
+
+/// A file a unit wrote, as its completion marker keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileRecord {
+    path: String,
+    records: u64,
+    digest: FileDigest,
 }
 
-fn counts_from_json(v: &Value) -> MixCounts {
-    let g = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-    MixCounts {
-        documents: g("documents"),
-        text_bytes: g("text_bytes"),
-        kept: g("kept"),
-        kept_text_bytes: g("kept_text_bytes"),
-        edited: g("edited"),
-        overlapping_spans: g("overlapping_spans"),
-        dropped: v
-            .get("dropped")
-            .and_then(|d| serde_json::from_value(d.clone()).ok())
-            .unwrap_or_default(),
+impl From<&WrittenShard> for FileRecord {
+    fn from(s: &WrittenShard) -> Self {
+        FileRecord {
+            path: s.path.clone(),
+            records: s.records,
+            digest: s.digest.clone(),
+        }
     }
 }
 
+/// One input's ledger and id index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct LedgerRecord {
+    ledger: FileRecord,
+    index: FileRecord,
+}
+
+impl From<&LedgerFiles> for LedgerRecord {
+    fn from(l: &LedgerFiles) -> Self {
+        LedgerRecord {
+            ledger: (&l.ledger).into(),
+            index: (&l.index).into(),
+        }
+    }
+}
+
+/// A [`Sampling`] as a marker keeps it: the threshold's bits, since serde_json's default
+/// float parsing may be one unit in the last place off, and a budget's threshold sits just
+/// above one document's draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct ExactSampling {
+    whole: u32,
+    frac_bits: u64,
+    seed: u64,
+}
+
+impl From<Sampling> for ExactSampling {
+    fn from(s: Sampling) -> Self {
+        ExactSampling {
+            whole: s.whole,
+            frac_bits: s.frac.to_bits(),
+            seed: s.seed,
+        }
+    }
+}
+
+impl From<ExactSampling> for Sampling {
+    fn from(s: ExactSampling) -> Self {
+        Sampling {
+            whole: s.whole,
+            frac: f64::from_bits(s.frac_bits),
+            seed: s.seed,
+        }
+    }
+}
+
+/// What a unit's completion marker records (`info`), so a skipped unit still contributes
+/// its counts, input digests and ledgers to the summary and the manifest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct UnitInfo {
+    counts: MixCounts,
+    inputs: Vec<AttributeInput>,
+    attributes: Vec<AttributeInput>,
+    ledgers: Vec<LedgerRecord>,
+    sampling: Option<ExactSampling>,
+}
+
+/// The sampling a done unit was made with.
+fn recorded_sampling(m: &Marker) -> Option<Sampling> {
+    serde_json::from_value::<UnitInfo>(m.info.clone())
+        .ok()
+        .and_then(|x| x.sampling)
+        .map(Sampling::from)
+}
+
+/// A unit's results, from this run or from its marker.
+struct UnitResult {
+    info: UnitInfo,
+    output: Option<FileRecord>,
+}
+
 /// The fingerprint of a stream's outputs: its normalized config (defaults filled, runtime
-/// keys left out) and its planned units with their input sizes.
+/// keys left out; the sampling keys only when given) and its planned units with their input
+/// sizes.
 fn stream_fingerprint(cfg: &MixerConfig, si: usize, units: &[OutputUnit]) -> String {
     let stream = serde_json::to_value(&cfg.streams[si]).unwrap_or(Value::Null);
     let plan: Vec<Value> = units
@@ -59,9 +141,98 @@ fn stream_fingerprint(cfg: &MixerConfig, si: usize, units: &[OutputUnit]) -> Str
     }))
 }
 
-/// `loam mix -c CONFIG` with a dolma mixer config.
-pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
+/// Whether the ledgers a done unit's marker lists are the ones this run would write, and
+/// still there with their recorded sizes; otherwise the unit is made again.
+fn ledgers_present(storage: &dyn Storage, m: &Marker, want: &[String]) -> bool {
+    let Ok(info) = serde_json::from_value::<UnitInfo>(m.info.clone()) else {
+        return false;
+    };
+    info.ledgers.len() == want.len()
+        && info.ledgers.iter().zip(want).all(|(l, w)| {
+            l.ledger.path == *w
+                && l.index.path == index_path(w)
+                && [&l.ledger, &l.index]
+                    .iter()
+                    .all(|f| matches!(storage.size(&f.path), Ok(Some(n)) if n == f.digest.bytes))
+        })
+}
+
+/// `path` relative to the directory `base`: below it when it is there, else with `..`
+/// (local paths, made absolute from the current directory), else as given.
+fn relative_to(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    if let Some(rest) = path.strip_prefix(base).and_then(|r| r.strip_prefix('/')) {
+        return rest.to_string();
+    }
+    if base.contains("://") || path.contains("://") {
+        return path.to_string();
+    }
+    let abs = |p: &str| -> Vec<String> {
+        let p = Path::new(p);
+        let full = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        let mut out: Vec<String> = Vec::new();
+        for c in full.components() {
+            match c {
+                std::path::Component::Normal(s) => out.push(s.to_string_lossy().to_string()),
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                _ => {}
+            }
+        }
+        out
+    };
+    let (b, p) = (abs(base), abs(path));
+    let common = b.iter().zip(&p).take_while(|(x, y)| x == y).count();
+    let mut rel: Vec<String> = vec!["..".to_string(); b.len() - common];
+    rel.extend(p[common..].iter().cloned());
+    rel.join("/")
+}
+
+/// The name of an input in the content id: its path below `documents/` (or below
+/// `attributes/`, for attribute files), else its file name.
+fn content_name(path: &str) -> &str {
+    match path.rfind("/attributes/") {
+        Some(i) => &path[i + "/attributes/".len()..],
+        None => provenance_name(path),
+    }
+}
+
+/// The config as far as it decides the mix's content: where inputs are read and outputs
+/// written does not (the inputs enter the content id by name and checksum).
+fn content_config(normalized: &Value) -> Value {
+    let mut v = normalized.clone();
+    if let Some(Value::Array(streams)) = v.get_mut("streams") {
+        for s in streams {
+            if let Some(m) = s.as_object_mut() {
+                m.remove("documents");
+                if let Some(Value::Object(o)) = m.get_mut("output") {
+                    o.remove("path");
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The manifest's `mix.sampling` for the one stream that samples.
+fn sampling_record(s: &StreamConfig, sampling: &Sampling, c: &MixCounts) -> SamplingRecord {
+    SamplingRecord {
+        rate: sampling.rate(),
+        seed: s.seed.unwrap_or(0),
+        target_tokens: s.max_tokens,
+        eligible_tokens: c.eligible_tokens,
+    }
+}
+
+/// `loam mix -c CONFIG [--manifest-dir DIR]` with a dolma mixer config.
+pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
+    let started_at = ui::now_rfc3339();
     // Loading validates everything, filter and span expressions included.
     let (cfg, _raw) = load::<MixerConfig>(path)?;
     let threads = if opts.threads > 0 {
@@ -81,6 +252,8 @@ pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
             threads,
         });
     }
+    let config_bytes =
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let streams: Vec<CompiledStream> = cfg
         .streams
         .iter()
@@ -102,24 +275,137 @@ pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
         .map_or(".", |s| s.as_str());
     let storage: &dyn Storage = storage_for(first)?;
     let units = plan(storage, &cfg).map_err(usage)?;
+
+    // Where the manifest and the ledgers go.
+    let mdir = match manifest_dir {
+        Some(d) if !d.trim_end_matches('/').is_empty() => d.trim_end_matches('/').to_string(),
+        Some(_) => return Err(usage("--manifest-dir: empty path")),
+        None => {
+            let outs: Vec<&str> = cfg.streams.iter().map(|s| s.output.path.as_str()).collect();
+            common_dir(&outs).ok_or_else(|| {
+                usage(format!(
+                    "the streams' output paths ({}) share no directory to put the manifest and ledgers in; give --manifest-dir DIR",
+                    outs.join(", ")
+                ))
+            })?
+        }
+    };
+    let manifest_path = format!("{mdir}/manifest.json");
+    let ledgers = ledger_paths(&cfg, &units, &mdir);
+    let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
+    {
+        let outs: BTreeSet<&str> = outputs.iter().map(String::as_str).collect();
+        let ledger_dir = format!("{mdir}/ledger/");
+        let clash = outputs
+            .iter()
+            .find(|o| o.starts_with(&ledger_dir) || **o == manifest_path)
+            .cloned()
+            .or_else(|| {
+                ledgers.iter().flatten().find_map(|l| {
+                    let idx = index_path(l);
+                    (outs.contains(l.as_str()) || outs.contains(idx.as_str())).then(|| l.clone())
+                })
+            });
+        if let Some(c) = clash {
+            return Err(usage(format!(
+                "{c}: an output would collide with the manifest or the ledgers in {mdir}; give another --manifest-dir"
+            )));
+        }
+    }
+
     let fps: Vec<String> = (0..cfg.streams.len())
         .map(|si| stream_fingerprint(&cfg, si, &units))
         .collect();
-    let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let states: Vec<RunState> = units
         .iter()
         .map(|u| state_for(storage, &u.output, "mix", &fps[u.stream], opts.overwrite))
         .collect();
-    let st = check_all(&states, &outputs)?;
-    let todo: Vec<usize> = (0..units.len())
-        .filter(|&i| matches!(st[i], UnitStatus::Todo))
-        .collect();
+    let mut st = check_all(&states, &outputs)?;
+    // A done unit whose ledgers are missing (made before loam wrote them, or for another
+    // manifest directory) is made again: same bytes, and its ledgers.
+    for (i, s) in st.iter_mut().enumerate() {
+        if let UnitStatus::Done(m) = s {
+            if !ledgers_present(storage, m, &ledgers[i]) {
+                *s = UnitStatus::Todo;
+            }
+        }
+    }
     let exec = Executor::new(threads)?;
+    let mut failures: Vec<Failure> = Vec::new();
+
+    // Sampling per stream: a fixed rate, or the rate a token budget needs, from a counting
+    // pass over the stream's eligible documents (or from the markers when every unit is
+    // done).
+    let mut samplings: Vec<Option<Sampling>> = cfg.streams.iter().map(stream_sampling).collect();
+    let mut blocked = vec![false; cfg.streams.len()];
+    for (si, s) in cfg.streams.iter().enumerate() {
+        let Some(target) = s.max_tokens else { continue };
+        let mine: Vec<usize> = (0..units.len())
+            .filter(|&i| units[i].stream == si)
+            .collect();
+        let recorded = mine.iter().find_map(|&i| match &st[i] {
+            UnitStatus::Done(m) => recorded_sampling(m),
+            UnitStatus::Todo => None,
+        });
+        let all_done = mine.iter().all(|&i| matches!(st[i], UnitStatus::Done(_)));
+        if let (true, Some(r)) = (all_done, recorded) {
+            samplings[si] = Some(r);
+            continue;
+        }
+        let seed = s.seed.unwrap_or(0);
+        let count = MixOptions {
+            sampling: Some(Sampling::from_rate(1.0, seed)),
+            dry_run: true,
+            ledgers: Vec::new(),
+        };
+        let bar = ui::stage_bar("budget");
+        let reps = exec.map(&mine, |&i| {
+            mix_unit_with(storage, &units[i], &streams[si], &count, &bar)
+        });
+        bar.finish_and_clear();
+        let mut draws: Vec<(f64, u64)> = Vec::new();
+        for (k, r) in reps.into_iter().enumerate() {
+            if r.scan.failed() {
+                blocked[si] = true;
+                failures.push(Failure::new(
+                    "mix (token budget)",
+                    &units[mine[k]].output,
+                    ui::scan_errors(&r.scan),
+                ));
+            }
+            draws.extend(r.draws);
+        }
+        samplings[si] = Some(Sampling::for_budget(target, &mut draws, seed));
+    }
+
+    // A done unit sampled otherwise than this run would sample (a budget's rate computed
+    // from inputs that changed without changing size) is made again.
+    for (i, s) in st.iter_mut().enumerate() {
+        if let UnitStatus::Done(m) = s {
+            if recorded_sampling(m) != samplings[units[i].stream] {
+                *s = UnitStatus::Todo;
+            }
+        }
+    }
+    let todo: Vec<usize> = (0..units.len())
+        .filter(|&i| matches!(st[i], UnitStatus::Todo) && !blocked[units[i].stream])
+        .collect();
+    if !todo.is_empty() || !failures.is_empty() {
+        // The manifest describes a complete mix: an old one goes before anything changes.
+        storage
+            .delete(&manifest_path)
+            .with_context(|| format!("removing the previous {manifest_path}"))?;
+    }
     let bar = ui::stage_bar("mix");
-    let results = exec.map(&todo, |&i| -> Result<MixCounts, String> {
+    let results = exec.map(&todo, |&i| -> Result<UnitResult, String> {
         let u = &units[i];
         states[i].start(&u.output).map_err(|e| e.to_string())?;
-        let rep = mix_unit(storage, u, &streams[u.stream], &bar);
+        let mo = MixOptions {
+            sampling: samplings[u.stream],
+            dry_run: false,
+            ledgers: ledgers[i].clone(),
+        };
+        let rep = mix_unit_with(storage, u, &streams[u.stream], &mo, &bar);
         if rep.scan.failed() {
             return Err(ui::scan_errors(&rep.scan));
         }
@@ -129,41 +415,57 @@ pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
                 storage.delete(&u.output).map_err(|e| e.to_string())?;
             }
         }
-        let info = json!({
-            "counts": counts_to_json(&rep.counts),
-            "inputs": rep.inputs, "attributes": rep.attributes,
-        });
+        let info = UnitInfo {
+            counts: rep.counts.clone(),
+            inputs: rep.inputs.clone(),
+            attributes: rep.attributes.clone(),
+            ledgers: rep.ledgers.iter().map(LedgerRecord::from).collect(),
+            sampling: samplings[u.stream].map(ExactSampling::from),
+        };
+        let v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
         states[i]
-            .done(&u.output, rep.output.as_ref(), info)
+            .done(&u.output, rep.output.as_ref(), v)
             .map_err(|e| e.to_string())?;
-        Ok(rep.counts)
+        Ok(UnitResult {
+            info,
+            output: rep.output.as_ref().map(FileRecord::from),
+        })
     });
     bar.finish_and_clear();
-    let mut per_stream: Vec<MixCounts> = vec![MixCounts::default(); cfg.streams.len()];
+
+    // Every unit's results, in plan order: this run's, or its marker's.
+    let mut done: BTreeMap<usize, UnitResult> = BTreeMap::new();
     let mut ran = vec![0usize; cfg.streams.len()];
     let mut total = vec![0usize; cfg.streams.len()];
-    let mut failures = Vec::new();
     for u in &units {
         total[u.stream] += 1;
     }
     for (k, r) in results.into_iter().enumerate() {
-        let u = &units[todo[k]];
-        ran[u.stream] += 1;
+        let i = todo[k];
+        ran[units[i].stream] += 1;
         match r {
-            Ok(c) => per_stream[u.stream].add(&c),
-            Err(e) => failures.push(Failure::new("mix", &u.output, e)),
+            Ok(x) => {
+                done.insert(i, x);
+            }
+            Err(e) => failures.push(Failure::new("mix", &units[i].output, e)),
         }
     }
     for (i, s) in st.iter().enumerate() {
         if let UnitStatus::Done(m) = s {
-            let c = m
-                .info
-                .get("counts")
-                .map(counts_from_json)
-                .unwrap_or_default();
-            per_stream[units[i].stream].add(&c);
+            let info: UnitInfo = serde_json::from_value(m.info.clone()).unwrap_or_default();
+            let output = m.digest.as_ref().map(|d| FileRecord {
+                path: units[i].output.clone(),
+                records: m.records,
+                digest: d.clone(),
+            });
+            done.insert(i, UnitResult { info, output });
         }
     }
+    let mut per_stream: Vec<MixCounts> = vec![MixCounts::default(); cfg.streams.len()];
+    for (&i, r) in &done {
+        per_stream[units[i].stream].add(&r.info.counts);
+    }
+    let labels = stream_labels(&cfg);
     let stages = cfg
         .streams
         .iter()
@@ -187,8 +489,12 @@ pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
                     Default::default(),
                 );
             }
+            let name = match &samplings[si] {
+                Some(x) => format!("mix {} (sample rate {:.6})", s.name, x.rate()),
+                None => format!("mix {}", s.name),
+            };
             StageLine::new(
-                format!("mix {}", s.name),
+                name,
                 c.documents,
                 c.kept,
                 c.text_bytes,
@@ -199,13 +505,230 @@ pub fn mix(path: &Path, opts: RunOptions) -> Result<Outcome> {
             )
         })
         .collect();
+
+    // ---- manifest: only for a complete mix, written last ----
+    let manifest = if failures.is_empty() && done.len() == units.len() {
+        let m = build_manifest(
+            path,
+            &config_bytes,
+            &cfg,
+            &units,
+            &done,
+            &per_stream,
+            &samplings,
+            &labels,
+            &mdir,
+            ui::RunMeta {
+                started_at,
+                duration_secs: started.elapsed().as_secs_f64(),
+                threads: exec.threads(),
+            },
+        );
+        write_atomic(storage, &manifest_path, m.to_json().as_bytes())?;
+        Some(manifest_path)
+    } else {
+        None
+    };
     Ok(Outcome {
         title: format!("loam mix ({})", path.display()),
         shards: units.iter().map(|u| u.inputs.len()).sum(),
         stages,
         failures,
-        manifest: None,
+        manifest,
         elapsed: started.elapsed(),
         threads: exec.threads(),
     })
+}
+
+/// The manifest of a complete `loam mix -c` run: `loam run`'s [`Manifest`], with
+/// `mix.label` [`DOLMA_MIX_LABEL`], a `mix:<stream>` stage per stream (and an
+/// `edit:<stream>` stage for streams with span replacements), and output paths relative to
+/// the manifest directory.
+#[allow(clippy::too_many_arguments)]
+fn build_manifest(
+    config_path: &Path,
+    config_bytes: &[u8],
+    cfg: &MixerConfig,
+    units: &[OutputUnit],
+    done: &BTreeMap<usize, UnitResult>,
+    per_stream: &[MixCounts],
+    samplings: &[Option<Sampling>],
+    labels: &[String],
+    mdir: &str,
+    meta: ui::RunMeta,
+) -> Manifest {
+    let mut normalized = serde_json::to_value(cfg).unwrap_or(Value::Null);
+    if let Some(o) = normalized.as_object_mut() {
+        for k in MixerConfig::runtime_keys() {
+            o.remove(*k);
+        }
+    }
+    // Inputs: every document and attribute file, with its checksum and line count.
+    let mut inputs: BTreeMap<String, InputFile> = BTreeMap::new();
+    let mut content_inputs: Vec<Value> = Vec::new();
+    for (&i, r) in done {
+        let stream = units[i].stream;
+        for (role, files) in [
+            ("documents", &r.info.inputs),
+            ("attributes", &r.info.attributes),
+        ] {
+            for f in files {
+                content_inputs.push(json!([
+                    stream,
+                    role,
+                    content_name(&f.path),
+                    f.digest.sha256
+                ]));
+                inputs.insert(
+                    f.path.clone(),
+                    InputFile {
+                        path: f.path.clone(),
+                        role: role.into(),
+                        digest: f.digest.clone(),
+                        lines: f.lines,
+                    },
+                );
+            }
+        }
+    }
+    let content_id = fingerprint(&json!({
+        "config": content_config(&normalized), "loam": loam_pipeline::VERSION,
+        "inputs": content_inputs,
+    }));
+    // Outputs: document shards, ledgers, id indexes.
+    let mut outputs: Vec<OutputFile> = Vec::new();
+    for r in done.values() {
+        if let Some(o) = &r.output {
+            outputs.push(OutputFile {
+                path: relative_to(mdir, &o.path),
+                kind: "documents".into(),
+                documents: o.records,
+                tokens: Some(r.info.counts.kept_tokens),
+                digest: o.digest.clone(),
+            });
+        }
+        for l in &r.info.ledgers {
+            for (kind, f) in [("ledger", &l.ledger), ("index", &l.index)] {
+                outputs.push(OutputFile {
+                    path: relative_to(mdir, &f.path),
+                    kind: kind.into(),
+                    documents: f.records,
+                    tokens: None,
+                    digest: f.digest.clone(),
+                });
+            }
+        }
+    }
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut stages = Vec::new();
+    for (si, s) in cfg.streams.iter().enumerate() {
+        let c = &per_stream[si];
+        let label = &labels[si];
+        let stage = match &samplings[si] {
+            Some(x) => match s.max_tokens {
+                Some(t) => format!(
+                    "mix:{label} (sample rate {} for max_tokens {t} of {} eligible tokens, seed {})",
+                    x.rate(),
+                    c.eligible_tokens,
+                    x.seed
+                ),
+                None => format!("mix:{label} (sample rate {}, seed {})", x.rate(), x.seed),
+            },
+            None => format!("mix:{label}"),
+        };
+        stages.push(StageCounts {
+            stage,
+            documents_in: c.documents,
+            documents_out: c.kept,
+            text_bytes_in: c.text_bytes,
+            text_bytes_out: c.kept_text_bytes,
+            by_rule: c.dropped.clone(),
+        });
+        if !s.span_replacement.is_empty() {
+            // Span replacement removes no document: this stage counts the documents it ran
+            // on (those the filter passed) and, out, those whose text it changed, with their
+            // text bytes before and after.
+            stages.push(StageCounts {
+                stage: format!("edit:{label}"),
+                documents_in: c.passed_filter,
+                documents_out: c.edited,
+                text_bytes_in: c.edited_text_bytes_in,
+                text_bytes_out: c.edited_text_bytes_out,
+                by_rule: BTreeMap::new(),
+            });
+        }
+    }
+    let sampled: Vec<usize> = (0..cfg.streams.len())
+        .filter(|&si| samplings[si].is_some())
+        .collect();
+    let sampling = match sampled.as_slice() {
+        [si] => samplings[*si]
+            .as_ref()
+            .map(|x| sampling_record(&cfg.streams[*si], x, &per_stream[*si])),
+        _ => None,
+    };
+    let name = config_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| cfg.streams.first().map(|s| s.name.clone()))
+        .unwrap_or_else(|| "mix".into());
+    Manifest {
+        manifest_version: MANIFEST_VERSION,
+        tool: ToolInfo {
+            name: "loam".into(),
+            version: loam_pipeline::VERSION.into(),
+            git_commit: option_env!("LOAM_GIT_COMMIT").map(str::to_string),
+        },
+        mix: MixRecord {
+            name,
+            label: DOLMA_MIX_LABEL.into(),
+            content_id,
+            sampling,
+        },
+        hashes: HashAlgorithms::default(),
+        config: ConfigRecord {
+            path: config_path.display().to_string(),
+            sha256: loam_manifests::digest_bytes(config_bytes).sha256,
+            fingerprint: fingerprint(&normalized),
+            normalized,
+        },
+        inputs: inputs.into_values().collect(),
+        models: Vec::new(),
+        outputs,
+        stages,
+        parents: Vec::new(),
+        run: RunInfo {
+            started_at: meta.started_at,
+            duration_secs: meta.duration_secs,
+            host: ui::hostname(),
+            threads: meta.threads,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_from_the_manifest_directory() {
+        assert_eq!(relative_to("out", "out/a/x.gz"), "a/x.gz");
+        assert_eq!(relative_to("out/", "out/x.gz"), "x.gz");
+        assert_eq!(relative_to("/m/p", "/m/q/x.gz"), "../q/x.gz");
+        assert_eq!(relative_to("/m/p", "/x.gz"), "../../x.gz");
+        assert_eq!(relative_to("s3://b/m", "s3://b/m/x.gz"), "x.gz");
+        assert_eq!(relative_to("s3://b/m", "s3://b/o/x.gz"), "s3://b/o/x.gz");
+    }
+
+    #[test]
+    fn content_config_leaves_out_locations() {
+        let v = json!({"streams": [{"name": "s", "documents": ["a"], "output": {"path": "o", "max_size_in_bytes": 1}}], "shuffle": true});
+        assert_eq!(
+            content_config(&v),
+            json!({"streams": [{"name": "s", "output": {"max_size_in_bytes": 1}}], "shuffle": true})
+        );
+        assert_eq!(content_name("/d/attributes/pii/a/0.gz"), "pii/a/0.gz");
+        assert_eq!(content_name("/d/documents/a/0.gz"), "a/0.gz");
+    }
 }

@@ -110,6 +110,10 @@ enum Command {
         /// dolma mixer config.
         #[arg(short, long)]
         config: PathBuf,
+        /// Where manifest.json and ledger/ go (default: the deepest directory holding every
+        /// stream's output.path).
+        #[arg(long, value_name = "DIR")]
+        manifest_dir: Option<String>,
     },
     /// Extract documents from WARC/WET files with a dolma `warc` config.
     Warc {
@@ -326,7 +330,10 @@ fn main() -> ExitCode {
         Command::Dedupe { config: None, .. } => Err(anyhow::Error::new(UsageError(
             "loam dedupe: give -c CONFIG (or `loam dedupe plan -c CONFIG`)".into(),
         ))),
-        Command::Mix { config } => cmd_mix::mix(&config, opts).map(Some),
+        Command::Mix {
+            config,
+            manifest_dir,
+        } => cmd_mix::mix(&config, manifest_dir.as_deref(), opts).map(Some),
         Command::Warc { config } => cmd_warc::warc(&config, opts),
         Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
         Command::Slurm {

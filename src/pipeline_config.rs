@@ -139,6 +139,28 @@ pub struct MixStage {
     /// Content ids of mixes this one derives from (recorded in the manifest).
     #[serde(default)]
     pub parents: Vec<String>,
+    /// A global shuffle of the kept documents over fixed output shards; off when absent
+    /// (then each input shard gives one output shard, documents in input order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle: Option<ShuffleSpec>,
+}
+
+/// Largest `mix.shuffle.shards`: output names have five digits.
+pub const MAX_SHUFFLE_SHARDS: u32 = 100_000;
+
+/// `mix.shuffle`: the kept documents, with their sampling copies, are written to `shards`
+/// output shards `documents/shuffled-NNNNN.jsonl.gz` in a seeded pseudo-random order that
+/// depends only on the seed and each copy's (input file, id, line, copy index).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShuffleSpec {
+    /// Output shards; default: one per input shard of the mix. A shard holds about
+    /// 1/`shards` of the mix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
+    /// Seed of the order; default `mix.seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 /// How to sample after the rules: a fixed rate, or a whitespace-token budget from which
@@ -239,6 +261,17 @@ impl Validate for PipelineConfig {
             }
             Some(SampleSpec::MaxTokens(0)) => p.push("mix.sample.max_tokens", "must be positive"),
             _ => {}
+        }
+        if let Some(ShuffleSpec {
+            shards: Some(n), ..
+        }) = self.mix.shuffle
+        {
+            if !(1..=MAX_SHUFFLE_SHARDS).contains(&n) {
+                p.push(
+                    "mix.shuffle.shards",
+                    format!("must be between 1 and {MAX_SHUFFLE_SHARDS}"),
+                );
+            }
         }
         for (i, r) in self.mix.drop.iter().enumerate() {
             let ok = produced.iter().any(|x| {

@@ -1,7 +1,7 @@
 //! `loam run`: the staged pipeline (tag → dedupe → mix) with resumable units, a summary
 //! table and the provenance manifest.
 
-use crate::pipeline_config::{PipelineConfig, SampleSpec};
+use crate::pipeline_config::{PipelineConfig, SampleSpec, MAX_SHUFFLE_SHARDS};
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::{Context, Result};
 use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
@@ -9,7 +9,10 @@ use loam_manifests::{
     fingerprint, ConfigRecord, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile,
     OutputFile, RuleCounts, StageCounts, ToolInfo, MANIFEST_VERSION,
 };
-use loam_mixes::mix::{mix_shard, AttributeInput, MixSpec, MixUnit, Sampling};
+use loam_mixes::mix::{mix_shard, AttributeInput, MixOutput, MixSpec, MixUnit, Sampling};
+use loam_mixes::shuffle::{
+    remove_scratch, write_bucket, BucketJob, Shuffle, SpoolInfo, SORT_MEMORY_BYTES,
+};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::{Marker, RunState, StateError, UnitStatus};
@@ -115,6 +118,17 @@ struct MixInfo {
     attributes: Vec<AttributeInput>,
     ledger: Option<(String, FileDigest, u64)>,
     index: Option<(String, FileDigest, u64)>,
+    /// The shuffle spool written instead of an output shard (`mix.shuffle`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spool: Option<SpoolInfo>,
+}
+
+/// What a shuffle bucket (pass 2) wrote; kept in its marker.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ShuffleInfo {
+    documents: u64,
+    text_bytes: u64,
+    tokens: u64,
 }
 
 /// One shard's path through the stages.
@@ -682,10 +696,27 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         opts.overwrite,
     )?;
     let mix_dir = format!("{mix_root}/{version_dir}");
-    let mix_fp = fingerprint(&json!({
+    // `mix.shuffle`: the seed defaults to `mix.seed`, the shard count to one per input.
+    let shuffle = mcfg.shuffle.map(|s| Shuffle {
+        seed: s.seed.unwrap_or(mcfg.seed),
+        buckets: s.shards.unwrap_or_else(|| {
+            u32::try_from(live.len())
+                .unwrap_or(MAX_SHUFFLE_SHARDS)
+                .clamp(1, MAX_SHUFFLE_SHARDS)
+        }),
+    });
+    let mut mix_fp_value = json!({
         "stage": "mix", "loam": version, "mix": mcfg, "tag": tag_fp, "dedupe": dedupe_fp,
-    }));
+    });
+    if let Some(sh) = shuffle {
+        // Only when on: an unshuffled mix keeps the fingerprint it always had.
+        mix_fp_value["shuffle"] = json!(sh);
+    }
+    let mix_fp = fingerprint(&mix_fp_value);
     let state = RunState::new(storage, &mix_dir, "mix", &mix_fp, opts.overwrite);
+    // The shuffle's scratch area (spools, sorted runs): hidden like all run state, removed
+    // once every output shard is written.
+    let scratch = format!("{mix_dir}/.loam/shuffle-scratch");
     let units: Vec<MixUnit> = live
         .iter()
         .map(|&i| MixUnit {
@@ -694,7 +725,14 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .iter()
                 .map(|(_, d)| format!("{out_root}/attributes/{d}/{}", rels[i]))
                 .collect(),
-            output: format!("{mix_dir}/documents/{}", rels[i]),
+            output: match shuffle {
+                None => MixOutput::Shard(format!("{mix_dir}/documents/{}", rels[i])),
+                Some(sh) => MixOutput::Spool {
+                    path: format!("{scratch}/spools/{}.spool", rels[i]),
+                    name: rels[i].clone(),
+                    shuffle: sh,
+                },
+            },
             ledger: Some(format!("{mix_dir}/ledger/{}.parquet", rels[i])),
         })
         .collect();
@@ -708,8 +746,36 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         duplicate_attributes: &dup_attrs,
         sampling: None,
     };
-    let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
-    let st = statuses(&state, &outputs).map_err(refuse)?;
+    // A unit's marker is keyed by its output shard, or, when shuffling, by its ledger (the
+    // unit's lasting output; its spool is scratch).
+    let outputs: Vec<String> = units
+        .iter()
+        .map(|u| match (&u.output, &u.ledger) {
+            (MixOutput::Spool { .. }, Some(l)) => l.clone(),
+            (MixOutput::Spool { path, .. }, None) => path.clone(),
+            (MixOutput::Shard(p), _) => p.clone(),
+        })
+        .collect();
+    // Pass 2 of the shuffle: one output shard per bucket, each with its own marker.
+    let shuffle_fp = fingerprint(&json!({"stage": "shuffle", "mix": mix_fp}));
+    let shuffle_state = RunState::new(storage, &mix_dir, "shuffle", &shuffle_fp, opts.overwrite);
+    let bucket_outputs: Vec<String> = (0..shuffle.map_or(0, |s| s.buckets))
+        .map(|b| format!("{mix_dir}/documents/{}", Shuffle::output_name(b)))
+        .collect();
+    let bucket_st = statuses(&shuffle_state, &bucket_outputs).map_err(refuse)?;
+    let shuffled = bucket_st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
+    let mut st = statuses(&state, &outputs).map_err(refuse)?;
+    if !shuffled {
+        // Pass 2 still needs every spool: a done unit whose spool is gone is done again.
+        for s in st.iter_mut() {
+            let UnitStatus::Done(m) = s else { continue };
+            if let Some(sp) = info_of::<MixInfo>(&m.info).spool {
+                if storage.size(&sp.path)? != Some(sp.bytes) {
+                    *s = UnitStatus::Todo;
+                }
+            }
+        }
+    }
     let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
     if !opts.part.runs(Stage::Mix) && pending > 0 {
         return Err(incomplete("mix", pending));
@@ -769,10 +835,15 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .index
                 .as_ref()
                 .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
+            spool: rep.spool.clone(),
         };
         let v = serde_json::to_value(&info).unwrap_or_default();
+        let written = match units[k].output {
+            MixOutput::Shard(_) => rep.output.as_ref(),
+            MixOutput::Spool { .. } => rep.ledger.as_ref(),
+        };
         let m = state
-            .done(&outputs[k], rep.output.as_ref(), v)
+            .done(&outputs[k], written, v)
             .map_err(|e| e.to_string())?;
         Ok((info, m))
     });
@@ -791,7 +862,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         };
         if let Some(m) = marker {
             let info: MixInfo = info_of(&m.info);
-            if let Some(d) = &m.digest {
+            if let (Some(d), None) = (&m.digest, shuffle) {
                 shards[i].mix_output = Some((outputs[k].clone(), d.clone(), m.records));
             }
             shards[i].mix = Some(info);
@@ -829,9 +900,99 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         units.len(),
     ));
 
+    // ---- shuffle, pass 2: every bucket's copies, sorted by key, into its output shard ----
+    let complete = shards.iter().all(|s| s.failed || s.mix.is_some());
+    let mut shuffled_outputs: Vec<OutputFile> = Vec::new();
+    let mut shuffle_complete = shuffle.is_none();
+    // A cluster task that has only its share of the units leaves pass 2 to the final run,
+    // which finds every unit done.
+    if let (Some(sh), true) = (
+        shuffle,
+        failures.is_empty() && complete && opts.part.world <= 1,
+    ) {
+        // Canonical input order: the order equal keys keep.
+        let spools: Vec<SpoolInfo> = shards
+            .iter()
+            .filter_map(|s| s.mix.as_ref()?.spool.clone())
+            .collect();
+        let runs_dir = format!("{scratch}/runs");
+        let todo: Vec<usize> = (0..bucket_outputs.len())
+            .filter(|&b| matches!(bucket_st[b], UnitStatus::Todo))
+            .collect();
+        let bar = ui::stage_bar("shuffle");
+        let results = exec.map(&todo, |&b| -> Result<Marker, String> {
+            let out = &bucket_outputs[b];
+            shuffle_state.start(out).map_err(|e| e.to_string())?;
+            let job = BucketJob {
+                shuffle: sh,
+                bucket: b as u32,
+                spools: &spools,
+                output: out,
+                scratch: &runs_dir,
+                memory: SORT_MEMORY_BYTES,
+            };
+            let rep = write_bucket(storage, &job, &bar).map_err(|e| e.to_string())?;
+            let info = ShuffleInfo {
+                documents: rep.documents,
+                text_bytes: rep.text_bytes,
+                tokens: rep.tokens,
+            };
+            let v = serde_json::to_value(&info).unwrap_or_default();
+            shuffle_state
+                .done(out, rep.output.as_ref(), v)
+                .map_err(|e| e.to_string())
+        });
+        bar.finish_and_clear();
+        let mut done: BTreeMap<usize, _> = todo.iter().copied().zip(results).collect();
+        let (mut docs, mut bytes, mut written) = (0u64, 0u64, 0usize);
+        for (b, out) in bucket_outputs.iter().enumerate() {
+            let marker = match (&bucket_st[b], done.remove(&b)) {
+                (UnitStatus::Done(m), _) => m.clone(),
+                (_, Some(Ok(m))) => m,
+                (_, Some(Err(e))) => {
+                    failures.push(Failure::new("shuffle", out, e));
+                    continue;
+                }
+                (_, None) => continue,
+            };
+            written += 1;
+            let info: ShuffleInfo = info_of(&marker.info);
+            docs += info.documents;
+            bytes += info.text_bytes;
+            if let Some(d) = marker.digest {
+                shuffled_outputs.push(OutputFile {
+                    path: out
+                        .strip_prefix(&mix_dir)
+                        .unwrap_or(out)
+                        .trim_start_matches('/')
+                        .to_string(),
+                    kind: "documents".into(),
+                    documents: marker.records,
+                    tokens: Some(info.tokens),
+                    digest: d,
+                });
+            }
+        }
+        shuffle_complete = written == bucket_outputs.len();
+        if shuffle_complete {
+            remove_scratch(storage, &scratch)
+                .with_context(|| format!("removing the shuffle's scratch files in {scratch}"))?;
+        }
+        stage_lines.push(StageLine::new(
+            format!("shuffle ({} shards, seed {})", sh.buckets, sh.seed),
+            docs,
+            docs,
+            bytes,
+            bytes,
+            BTreeMap::new(),
+            todo.len(),
+            bucket_outputs.len(),
+        ));
+    }
+
     // ---- manifest: only for a complete mix ----
     let manifest_path = format!("{mix_dir}/manifest.json");
-    let complete = shards.iter().all(|s| s.failed || s.mix.is_some());
+    let complete = complete && shuffle_complete;
     let manifest = if failures.is_empty() && opts.part.stage.is_none() && complete {
         let m = build_manifest(
             &cfg,
@@ -843,6 +1004,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             &stage_lines,
             models,
             warc_inputs,
+            shuffled_outputs,
             loam_manifests::MixRecord {
                 name: mcfg.name.clone(),
                 label: mcfg.version.clone(),
@@ -882,6 +1044,7 @@ fn build_manifest(
     stages: &[StageLine],
     mut models: Vec<ModelFile>,
     warc_inputs: Vec<InputFile>,
+    shuffled: Vec<OutputFile>,
     mix: loam_manifests::MixRecord,
     meta: ui::RunMeta,
 ) -> Manifest {
@@ -926,6 +1089,8 @@ fn build_manifest(
             })
         })
         .collect();
+    // A shuffled mix's document shards are the buckets, not one per input.
+    outputs.extend(shuffled);
     for s in shards {
         let Some(m) = s.mix.as_ref() else { continue };
         for (kind, file) in [("ledger", &m.ledger), ("index", &m.index)] {

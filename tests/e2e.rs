@@ -844,3 +844,737 @@ fn train_a_classifier_and_tag_with_it() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("topic.bin"));
 }
+
+/// `PIPELINE` (short-document threshold 10) with `extra` (lines indented two spaces) added to
+/// the `mix:` block.
+fn mix_config(extra: &str) -> String {
+    PIPELINE
+        .replace("THRESHOLD", "10")
+        .replace("  drop:", &format!("{extra}  drop:"))
+}
+
+/// Runs `config` at `threads` in a fresh directory holding `copies` of the quickstart shards;
+/// returns the directory and the mix's version directory.
+fn run_mix(config: &str, copies: usize, threads: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart_documents(dir.path(), copies);
+    std::fs::write(dir.path().join("p.yaml"), config).unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml", "--threads", threads]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    (dir, v)
+}
+
+/// The JSON lines of every document shard of a mix (decompressed), by file name.
+fn mix_documents(version: &Path) -> BTreeMap<String, Vec<String>> {
+    use std::io::Read;
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(version.join("documents")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let raw = std::fs::read(&p).unwrap();
+        let mut s = String::new();
+        if name.ends_with(".gz") {
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_string(&mut s)
+                .unwrap();
+        } else if name.ends_with(".zst") {
+            s = String::from_utf8(zstd::stream::decode_all(&raw[..]).unwrap()).unwrap();
+        } else {
+            s = String::from_utf8(raw).unwrap();
+        }
+        out.insert(name, s.lines().map(str::to_string).collect());
+    }
+    out
+}
+
+/// All lines of a mix, sorted: its documents as a multiset.
+fn multiset(docs: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut all: Vec<String> = docs.values().flatten().cloned().collect();
+    all.sort();
+    all
+}
+
+/// All lines of a mix in file-name order, then line order.
+fn in_order(docs: &BTreeMap<String, Vec<String>>) -> Vec<&String> {
+    docs.values().flatten().collect()
+}
+
+#[test]
+fn shuffle_is_a_seeded_thread_independent_permutation_of_the_mix() {
+    let sample = "  sample: {rate: 1.5}\n  seed: 3\n";
+    let plain_cfg = mix_config(sample);
+    let shuffled_cfg = mix_config(&format!("{sample}  shuffle: {{shards: 3, seed: 7}}\n"));
+    let (_p, vp) = run_mix(&plain_cfg, 1, "2");
+    let (a, va) = run_mix(&shuffled_cfg, 1, "1");
+    let (b, vb) = run_mix(&shuffled_cfg, 1, "2");
+
+    // --threads 1 and --threads 2: the same bytes, run state included.
+    assert_eq!(va.file_name(), vb.file_name());
+    let ta = snapshot(&a.path().join("out"), false);
+    let tb = snapshot(&b.path().join("out"), false);
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (k, v) in &ta {
+        assert!(
+            tb[k] == *v,
+            "{k} differs between --threads 1 and --threads 2"
+        );
+    }
+
+    // The shuffled shards hold exactly the unshuffled mix's documents, copies included.
+    let plain = mix_documents(&vp);
+    let shuffled = mix_documents(&va);
+    assert_eq!(
+        shuffled.keys().collect::<Vec<_>>(),
+        [
+            "shuffled-00000.jsonl.gz",
+            "shuffled-00001.jsonl.gz",
+            "shuffled-00002.jsonl.gz"
+        ]
+    );
+    let all = multiset(&plain);
+    assert!(all.len() > 300, "{}", all.len());
+    assert!(all.windows(2).any(|w| w[0] == w[1]), "upsampled copies");
+    assert_eq!(all, multiset(&shuffled));
+
+    // The order is not the input order, and each shard mixes documents of every input
+    // (three: 250, 40 and 37 documents before the rules; in input order, two changes).
+    assert_ne!(in_order(&plain), in_order(&shuffled));
+    let origin: BTreeMap<&str, &str> = plain
+        .iter()
+        .flat_map(|(f, ls)| ls.iter().map(move |l| (l.as_str(), f.as_str())))
+        .collect();
+    for (name, lines) in &shuffled {
+        let from: Vec<&str> = lines.iter().map(|l| origin[l.as_str()]).collect();
+        let inputs: std::collections::BTreeSet<&str> = from.iter().copied().collect();
+        let switches = from.windows(2).filter(|w| w[0] != w[1]).count();
+        assert_eq!(inputs.len(), 3, "{name}: documents of {inputs:?} only");
+        assert!(
+            switches * 4 > from.len(),
+            "{name}: {switches} changes of input in {} documents",
+            from.len()
+        );
+    }
+
+    // Provenance: the ledgers are the unshuffled mix's, byte for byte; the manifest lists the
+    // shuffled shards with their counts and tokens, and verifies; no scratch file is left.
+    assert_eq!(
+        snapshot(&vp.join("ledger"), false),
+        snapshot(&va.join("ledger"), false)
+    );
+    let mp = manifest_without_run(&std::fs::read(vp.join("manifest.json")).unwrap());
+    let ma = manifest_without_run(&std::fs::read(va.join("manifest.json")).unwrap());
+    let docs_out = |m: &Value, key: &str| -> u64 {
+        m["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["kind"] == "documents")
+            .map(|o| o[key].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(docs_out(&ma, "documents"), all.len() as u64);
+    assert_eq!(docs_out(&ma, "tokens"), docs_out(&mp, "tokens"));
+    let stages = ma["stages"].as_array().unwrap();
+    assert_eq!(
+        stages[stages.len() - 2]["documents_out"],
+        all.len() as u64,
+        "{ma}"
+    );
+    assert_eq!(
+        stages[stages.len() - 1]["stage"],
+        "shuffle (3 shards, seed 7)"
+    );
+    assert_eq!(ma["config"]["normalized"]["mix"]["shuffle"]["seed"], 7);
+    assert!(!va.join(".loam/shuffle-scratch").exists());
+    let o = loam(a.path(), &["manifest", "verify", va.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = loam(
+        a.path(),
+        &["explain", va.to_str().unwrap(), "cc_en_head-0091/9"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("decision   kept"));
+
+    // Another seed: another order (and another mix), the same documents.
+    let (_c, vc) = run_mix(&shuffled_cfg.replace("seed: 7", "seed: 8"), 1, "2");
+    assert_ne!(vc.file_name(), va.file_name());
+    let other = mix_documents(&vc);
+    assert_eq!(all, multiset(&other));
+    for (x, y) in other.values().zip(shuffled.values()) {
+        assert_ne!(x, y, "a different seed gives a different order");
+    }
+    // The seed defaults to mix.seed.
+    let (_d, vd) = run_mix(
+        &mix_config(&format!("{sample}  shuffle: {{shards: 3}}\n")),
+        1,
+        "2",
+    );
+    let (_e, ve) = run_mix(&shuffled_cfg.replace("seed: 7", "seed: 3"), 1, "2");
+    assert!(mix_documents(&vd) == mix_documents(&ve));
+
+    // A rerun does nothing and changes nothing.
+    let o = loam(a.path(), &["run", "p.yaml", "--threads", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("shuffle"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.ends_with("0/3"), "{line}");
+    assert!(snapshot(&a.path().join("out"), false) == ta);
+}
+
+#[test]
+fn shuffle_into_many_small_shards_splits_over_tasks_and_resumes() {
+    let cfg = mix_config("  sample: {rate: 2.5}\n  shuffle: {shards: 400}\n");
+    let (a, va) = run_mix(&cfg, 1, "2");
+    let want = snapshot(&a.path().join("out"), false);
+    let docs = mix_documents(&va);
+    // About two copies per bucket: most shards exist, empty buckets write no file.
+    assert!((250..400).contains(&docs.len()), "{} shards", docs.len());
+    assert!(docs
+        .keys()
+        .all(|k| k.starts_with("shuffled-") && k.ends_with(".jsonl.gz")));
+    let m = manifest_without_run(&std::fs::read(va.join("manifest.json")).unwrap());
+    let listed: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "documents")
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    let present: Vec<String> = docs.keys().map(|k| format!("documents/{k}")).collect();
+    assert_eq!(listed, present);
+    let copies: u64 = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "documents")
+        .map(|o| o["documents"].as_u64().unwrap())
+        .sum();
+    assert_eq!(copies, docs.values().map(|d| d.len() as u64).sum::<u64>());
+    assert!(copies > 500, "{copies}");
+    let vs = va.to_str().unwrap();
+    let o = loam(a.path(), &["manifest", "verify", vs]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = loam(
+        a.path(),
+        &["reproduce", vs, "--output", "rebuilt", "--threads", "1"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("byte-identical"));
+
+    // Split over cluster tasks (three units, two tasks): pass 1 in two tasks leaves spools and no shard; the final
+    // plain run shuffles, and the bytes are a single run's.
+    let b = tempfile::tempdir().unwrap();
+    copy_quickstart_documents(b.path(), 1);
+    std::fs::write(b.path().join("p.yaml"), &cfg).unwrap();
+    for args in [
+        &["--stage", "tag"][..],
+        &["--stage", "dedupe"],
+        &["--stage", "mix", "--rank", "0", "--world", "2"],
+        &["--stage", "mix", "--rank", "1", "--world", "2"],
+    ] {
+        let mut all = vec!["run", "p.yaml"];
+        all.extend_from_slice(args);
+        let o = loam(b.path(), &all);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    }
+    let vb = version_dir(&b.path().join("out/m"), "v1");
+    assert!(!vb.join("documents").exists());
+    assert!(!vb.join("manifest.json").exists());
+    assert!(vb.join(".loam/shuffle-scratch/spools").is_dir());
+    let o = loam(b.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(snapshot(&b.path().join("out"), false) == want);
+
+    // A lost shard after the scratch files are gone: the units are redone for their spools,
+    // only that bucket is written again, and the bytes are the same.
+    let lost = docs.keys().nth(7).unwrap();
+    std::fs::remove_file(va.join("documents").join(lost)).unwrap();
+    let o = loam(a.path(), &["run", "p.yaml", "--threads", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let shuffle_line = out.lines().find(|l| l.starts_with("shuffle")).unwrap();
+    assert!(shuffle_line.ends_with("1/400"), "{out}");
+    let mix_line = out.lines().find(|l| l.starts_with("mix")).unwrap();
+    assert!(mix_line.ends_with("3/3"), "{out}");
+    assert!(snapshot(&a.path().join("out"), false) == want);
+    assert!(!va.join(".loam/shuffle-scratch").exists());
+}
+
+#[test]
+fn shuffle_config_errors_name_the_field() {
+    let dir = workdir();
+    for (shuffle, path) in [
+        ("{shards: 0}", "mix.shuffle.shards"),
+        ("{shards: 100001}", "mix.shuffle.shards"),
+        ("{shards: 4, sed: 1}", "mix.shuffle"),
+        ("true", "mix.shuffle"),
+    ] {
+        std::fs::write(
+            dir.path().join("p.yaml"),
+            mix_config(&format!("  shuffle: {shuffle}\n")),
+        )
+        .unwrap();
+        let o = loam(dir.path(), &["validate", "-c", "p.yaml"]);
+        assert_eq!(o.status.code(), Some(2), "{shuffle}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(path), "{shuffle}: no `{path}` in\n{err}");
+    }
+}
+
+// ---------------------------------------------------------------- `loam mix -c`: provenance
+
+/// dolma's test layout in a fresh directory (`tests/data/…`) with dolma's `mixer.json`.
+fn dolma_mix_workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo().join("tests/fixtures/dolma/data"),
+        &dir.path().join("tests/data"),
+    );
+    std::fs::copy(
+        repo().join("tests/fixtures/dolma/config/mixer.json"),
+        dir.path().join("mixer.json"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Every row of the ledgers a manifest lists.
+fn dolma_mix_ledger_rows(mdir: &Path) -> Vec<loam_mixes::ledger::LedgerRow> {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(mdir.join("manifest.json")).unwrap()).unwrap();
+    let mut rows = Vec::new();
+    for o in m["outputs"].as_array().unwrap() {
+        if o["kind"] == "ledger" {
+            let p = mdir.join(o["path"].as_str().unwrap());
+            loam_mixes::ledger::read_ledger(&p, |r| rows.push(r)).unwrap();
+        }
+    }
+    rows
+}
+
+#[test]
+fn dolma_mix_writes_a_manifest_and_ledgers_that_verify_explain_and_diff() {
+    let dir = dolma_mix_workdir();
+    let o = loam(dir.path(), &["mix", "-c", "mixer.json", "--threads", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mdir = dir.path().join("tests/work/output/mixer");
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("manifest: tests/work/output/mixer/manifest.json"),
+        "{}",
+        text(&o)
+    );
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(mdir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["mix"]["name"], "mixer");
+    assert_eq!(m["mix"]["label"], "dolma-mix");
+    assert_eq!(m["mix"]["content_id"].as_str().unwrap().len(), 32);
+    assert_eq!(m["config"]["path"], "mixer.json");
+    assert!(m["config"]["normalized"].get("processes").is_none());
+    let roles: Vec<(&str, &str, u64)> = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap(),
+                i["role"].as_str().unwrap(),
+                i["lines"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (
+                "tests/data/provided/attributes/pii/000.json.gz",
+                "attributes",
+                10
+            ),
+            (
+                "tests/data/provided/attributes/toxicity/000.json.gz",
+                "attributes",
+                10
+            ),
+            ("tests/data/provided/documents/000.json.gz", "documents", 10),
+        ]
+    );
+    let kinds: Vec<(&str, &str)> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["path"].as_str().unwrap(), o["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ledger/mixer-test/000.json.gz.idx", "index"),
+            ("ledger/mixer-test/000.json.gz.parquet", "ledger"),
+            ("mixer-test-0000.jsonl.gz", "documents"),
+        ]
+    );
+    let docs = &m["outputs"][2];
+    assert_eq!(docs["documents"], 6);
+    assert!(docs["tokens"].as_u64().unwrap() > 0);
+    let stage = &m["stages"][0];
+    assert_eq!(stage["stage"], "mix:mixer-test");
+    assert_eq!(
+        (
+            stage["documents_in"].as_u64(),
+            stage["documents_out"].as_u64()
+        ),
+        (Some(10), Some(6))
+    );
+    assert_eq!(
+        stage["by_rule"]["filter.exclude[2] $.attributes[?(@.toxicity > 0.8)]"]
+            ["documents_dropped"],
+        1
+    );
+
+    // one ledger row per input document
+    let rows = dolma_mix_ledger_rows(&mdir);
+    assert_eq!(rows.len(), 10);
+
+    // verify passes
+    let o = loam(
+        dir.path(),
+        &["manifest", "verify", "tests/work/output/mixer"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // explain names the expression that dropped a document
+    let toxic = rows
+        .iter()
+        .find(|r| {
+            r.rule
+                .as_deref()
+                .is_some_and(|x| x.starts_with("filter.exclude[2]"))
+        })
+        .unwrap();
+    let o = loam(
+        dir.path(),
+        &["explain", "tests/work/output/mixer", &toxic.id],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("dropped by rule `filter.exclude[2] $.attributes[?(@.toxicity > 0.8)]`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tests/data/provided/documents/000.json.gz:"),
+        "{out}"
+    );
+
+    // diff against a mix whose exclude threshold changed
+    let cfg = std::fs::read_to_string(dir.path().join("mixer.json"))
+        .unwrap()
+        .replace("tests/work/output/mixer", "tests/work/output/mixer2")
+        .replace("@.toxicity > 0.8", "@.toxicity > 0.1");
+    std::fs::write(dir.path().join("mixer2.json"), cfg).unwrap();
+    let o = loam(dir.path(), &["mix", "-c", "mixer2.json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = loam(
+        dir.path(),
+        &[
+            "manifest",
+            "diff",
+            "tests/work/output/mixer",
+            "tests/work/output/mixer2",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.lines().any(|l| l.starts_with("kept")
+            && l.contains("dropped:filter.exclude[2] $.attributes[?(@.toxicity > 0.1)]")),
+        "{out}"
+    );
+
+    // reproduce is for `loam run` mixes: a clear refusal
+    let o = loam(dir.path(), &["reproduce", "tests/work/output/mixer"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("loam mix -c"),
+        "{}",
+        text(&o)
+    );
+
+    // a changed output byte fails verify
+    let shard = mdir.join("mixer-test-0000.jsonl.gz");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&shard, bytes).unwrap();
+    let o = loam(
+        dir.path(),
+        &["manifest", "verify", "tests/work/output/mixer"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("CHANGED  output"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn dolma_mix_manifest_dir_and_failures() {
+    let dir = dolma_mix_workdir();
+    // --manifest-dir elsewhere: outputs are listed relative to it
+    let o = loam(
+        dir.path(),
+        &["mix", "-c", "mixer.json", "--manifest-dir", "prov/m1"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("prov/m1/manifest.json")).unwrap())
+            .unwrap();
+    let docs: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "documents")
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        docs,
+        ["../../tests/work/output/mixer/mixer-test-0000.jsonl.gz"]
+    );
+    assert!(dir
+        .path()
+        .join("prov/m1/ledger/mixer-test/000.json.gz.parquet")
+        .exists());
+    assert!(!dir
+        .path()
+        .join("tests/work/output/mixer/manifest.json")
+        .exists());
+    let o = loam(dir.path(), &["manifest", "verify", "prov/m1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // the same outputs, ledgers moved to the default place: units made again, same bytes
+    let before = std::fs::read(
+        dir.path()
+            .join("tests/work/output/mixer/mixer-test-0000.jsonl.gz"),
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["mix", "-c", "mixer.json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mdir = dir.path().join("tests/work/output/mixer");
+    assert_eq!(
+        std::fs::read(mdir.join("mixer-test-0000.jsonl.gz")).unwrap(),
+        before
+    );
+    assert_eq!(dolma_mix_ledger_rows(&mdir).len(), 10);
+    let o = loam(
+        dir.path(),
+        &["manifest", "verify", "tests/work/output/mixer"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // a failing run writes no manifest and exits 1: an attribute file one line short
+    let attr = dir
+        .path()
+        .join("tests/data/provided/attributes/toxicity/000.json.gz");
+    let mut s = String::new();
+    use std::io::Read;
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&attr).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    let short: String = s.lines().take(9).map(|l| format!("{l}\n")).collect();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(short.as_bytes()).unwrap();
+    std::fs::write(&attr, enc.finish().unwrap()).unwrap();
+    let cfg = std::fs::read_to_string(dir.path().join("mixer.json"))
+        .unwrap()
+        .replace("tests/work/output/mixer", "tests/work/output/failing");
+    std::fs::write(dir.path().join("failing.json"), cfg).unwrap();
+    let o = loam(dir.path(), &["mix", "-c", "failing.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("no manifest written"),
+        "{}",
+        text(&o)
+    );
+    assert!(!dir
+        .path()
+        .join("tests/work/output/failing/manifest.json")
+        .exists());
+    // … and a rerun of a complete mix that now fails removes its old manifest
+    let o = loam(dir.path(), &["mix", "-c", "mixer.json", "--overwrite"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!mdir.join("manifest.json").exists());
+
+    // streams without a common directory need --manifest-dir
+    let two = r#"{"streams": [
+        {"name": "a", "documents": ["tests/data/provided/documents/*.gz"], "filter": {"exclude": ["$.x"]}, "output": {"path": "a"}},
+        {"name": "b", "documents": ["tests/data/provided/documents/*.gz"], "filter": {"exclude": ["$.x"]}, "output": {"path": "b"}}]}"#;
+    std::fs::write(dir.path().join("two.json"), two).unwrap();
+    let o = loam(dir.path(), &["mix", "-c", "two.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--manifest-dir"),
+        "{}",
+        text(&o)
+    );
+    let o = loam(
+        dir.path(),
+        &["mix", "-c", "two.json", "--manifest-dir", "m"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = loam(dir.path(), &["manifest", "verify", "m"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Three streams over six quickstart shards (two output shards each): a rate of 0.5, a rate
+/// of 2.0, and a token budget.
+const DOLMA_SAMPLING: &str = r#"
+streams:
+  - name: half
+    documents: [documents/*]
+    filter: {exclude: ["$.metadata[?(@.nothing == 1)]"]}
+    output: {path: out/half, max_size_in_bytes: 300000}
+    sample_rate: 0.5
+    seed: 7
+  - name: double
+    documents: [documents/*]
+    filter: {exclude: ["$.metadata[?(@.nothing == 1)]"]}
+    output: {path: out/double, max_size_in_bytes: 300000}
+    sample_rate: 2.0
+  - name: budget
+    documents: [documents/*]
+    filter: {exclude: ["$.metadata[?(@.nothing == 1)]"]}
+    output: {path: out/budget, max_size_in_bytes: 300000}
+    max_tokens: 100000
+    seed: 3
+"#;
+
+#[test]
+fn dolma_mix_sampling_and_budgets_are_thread_independent() {
+    let mut snaps = Vec::new();
+    let mut dirs = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_quickstart_documents(dir.path(), 2);
+        std::fs::write(dir.path().join("mix.yaml"), DOLMA_SAMPLING).unwrap();
+        let o = loam(dir.path(), &["mix", "-c", "mix.yaml", "--threads", threads]);
+        assert!(o.status.success(), "{}", text(&o));
+        snaps.push(snapshot(&dir.path().join("out"), false));
+        dirs.push(dir);
+    }
+    assert_eq!(
+        snaps[0].keys().collect::<Vec<_>>(),
+        snaps[1].keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &snaps[0] {
+        assert!(snaps[1][k] == *v, "{k} differs between --threads 1 and 2");
+    }
+    let out = dirs[0].path().join("out");
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["mix"]["name"], "mix");
+    assert!(m["mix"].get("sampling").is_none(), "three streams sample");
+    let stage = |name: &str| -> &Value {
+        m["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["stage"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("mix:{name} "))
+            })
+            .unwrap_or_else(|| panic!("no stage {name}"))
+    };
+    let n = stage("half")["documents_in"].as_u64().unwrap();
+    assert!(n > 500, "{n} documents");
+    // rate 0.5: within 5 standard deviations of n/2, the rest dropped by `sample`
+    let half = stage("half");
+    let kept = half["documents_out"].as_u64().unwrap();
+    let sd = (n as f64 * 0.25).sqrt();
+    assert!(
+        (kept as f64 - n as f64 / 2.0).abs() < 5.0 * sd,
+        "{kept} of {n}"
+    );
+    assert_eq!(
+        half["by_rule"]["sample"]["documents_dropped"]
+            .as_u64()
+            .unwrap(),
+        n - kept
+    );
+    assert!(half["stage"]
+        .as_str()
+        .unwrap()
+        .contains("sample rate 0.5, seed 7"));
+    // rate 2.0: every document twice
+    assert_eq!(stage("double")["documents_out"].as_u64().unwrap(), 2 * n);
+    // budget: the written tokens meet it, within one document
+    let budget = stage("budget");
+    assert!(
+        budget["stage"]
+            .as_str()
+            .unwrap()
+            .contains("max_tokens 100000"),
+        "{budget}"
+    );
+    let tokens: u64 = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "documents" && o["path"].as_str().unwrap().starts_with("budget/"))
+        .map(|o| o["tokens"].as_u64().unwrap())
+        .sum();
+    assert!((100_000..120_000).contains(&tokens), "{tokens} tokens");
+    // one ledger row per input document, per stream
+    let rows = dolma_mix_ledger_rows(&out);
+    assert_eq!(rows.len() as u64, 3 * n);
+    let copies: u64 = rows.iter().map(|r| u64::from(r.copies)).sum();
+    let written: u64 = ["half", "double", "budget"]
+        .iter()
+        .map(|s| stage(s)["documents_out"].as_u64().unwrap())
+        .sum();
+    assert_eq!(copies, written);
+    // explain on a sampled-out document
+    let out_row = rows
+        .iter()
+        .find(|r| r.decision == loam_mixes::ledger::Decision::SampledOut)
+        .unwrap();
+    let o = loam(dirs[0].path(), &["explain", "out", &out_row.id]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("sampled_out by rule `sample`"),
+        "{}",
+        text(&o)
+    );
+    // an identical rerun skips every unit (the budget's rate from the markers) and writes
+    // the same manifest
+    let o = loam(dirs[0].path(), &["mix", "-c", "mix.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let skipped = stdout
+        .lines()
+        .filter(|l| l.starts_with("mix ") && l.ends_with(" 0/4"))
+        .count();
+    assert_eq!(skipped, 3, "{}", text(&o));
+    assert!(snapshot(&out, false) == snaps[0]);
+    let o = loam(dirs[0].path(), &["manifest", "verify", "out"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // a lost output of the budget stream: the counting pass gives the same rate, only that
+    // unit is made again, and the mix is the same
+    std::fs::remove_file(out.join("budget/budget-0001.jsonl.gz")).unwrap();
+    let o = loam(dirs[0].path(), &["mix", "-c", "mix.yaml", "--threads", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("mix budget") && l.ends_with(" 1/4")),
+        "{}",
+        text(&o)
+    );
+    assert!(snapshot(&out, false) == snaps[0]);
+}

@@ -145,3 +145,46 @@ fn quickstart_manifest_matches_the_schema() {
     validate(&schema, &schema, &bad, "$", &mut errs);
     assert_eq!(errs.len(), 2, "{errs:#?}");
 }
+
+#[test]
+fn dolma_mix_manifest_matches_the_schema() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(repo.join("schemas/manifest.schema.json")).unwrap())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo.join("tests/fixtures/dolma/data/provided");
+    let config = format!(
+        r#"{{"streams": [
+          {{"name": "filtered", "documents": ["{d}/documents/*.gz"], "attributes": ["pii", "toxicity"],
+            "filter": {{"exclude": ["$.attributes[?(@.toxicity > 0.8)]"]}},
+            "output": {{"path": "out/filtered", "min_text_length": 600}}, "sample_rate": 0.5, "seed": 1}},
+          {{"name": "budget", "documents": ["{d}/documents/*.gz"],
+            "filter": {{"include": ["$.metadata[?(@.length < 10000)]"]}},
+            "output": {{"path": "out/budget"}}, "max_tokens": 2000}}]}}"#,
+        d = data.display()
+    );
+    std::fs::write(dir.path().join("mix.json"), config).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(["mix", "-c", "mix.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let mut errs = Vec::new();
+    validate(&schema, &schema, &manifest, "$", &mut errs);
+    assert!(errs.is_empty(), "{errs:#?}");
+    let kinds: std::collections::BTreeSet<&str> = manifest["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["documents", "index", "ledger"]
+    );
+}

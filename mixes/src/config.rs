@@ -96,6 +96,41 @@ pub struct StreamConfig {
     /// CompressionConfig()`; Rust `compression: Option<CompressionConfig>`).
     #[serde(default, deserialize_with = "omega::null_or_default")]
     pub compression: CompressionConfig,
+    /// loam only (dolma has no sampling): expected copies of each document that passes the
+    /// filter and `output.min_text_length`. Below 1 downsamples; above 1 upsamples by
+    /// repetition (every document `floor(rate)` times, plus once more for a seeded share of
+    /// `rate - floor(rate)`). Absent: every document once, as dolma writes it.
+    #[serde(
+        default,
+        deserialize_with = "omega::opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sample_rate: Option<f64>,
+    /// loam only: a budget of whitespace tokens (of the text as written, after span
+    /// replacement) for the stream. A counting pass adds up the tokens of the documents that
+    /// pass the filter and `output.min_text_length`, and the rate that meets the budget is
+    /// computed from them (above 1 when the budget exceeds them). Excludes `sample_rate`.
+    #[serde(
+        default,
+        deserialize_with = "omega::opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_tokens: Option<u64>,
+    /// loam only: seed of the sampling draws (0 when absent). A document's draw depends only
+    /// on the seed, its input file (path below `documents/`), its line and its id.
+    #[serde(
+        default,
+        deserialize_with = "omega::opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub seed: Option<u64>,
+}
+
+impl StreamConfig {
+    /// Whether the stream samples (`sample_rate` or `max_tokens` given).
+    pub fn samples(&self) -> bool {
+        self.sample_rate.is_some() || self.max_tokens.is_some()
+    }
 }
 
 /// Output of a stream (Python `StreamOutputConfig`; Rust `shard_config::StreamOutputConfig`,
@@ -351,11 +386,40 @@ fn validate_stream(s: &StreamConfig, at: &str, problems: &mut Problems) {
             }
         }
     }
+    validate_sampling(s, at, problems);
     // Filter and span expressions must parse and compile (dolma finds out per document).
     if let Err(errs) = crate::dolma_mix::CompiledStream::new(s, at) {
         for e in errs {
             problems.push(e.field.clone(), e.describe());
         }
+    }
+}
+
+/// The largest `sample_rate` (as in `loam run`'s `mix.sample.rate`).
+pub const MAX_SAMPLE_RATE: f64 = 1000.0;
+
+fn validate_sampling(s: &StreamConfig, at: &str, problems: &mut Problems) {
+    if let Some(r) = s.sample_rate {
+        if !(r.is_finite() && r > 0.0 && r <= MAX_SAMPLE_RATE) {
+            problems.push(
+                join(at, "sample_rate"),
+                format!("{r}: must be a number in (0, {MAX_SAMPLE_RATE}]"),
+            );
+        }
+    }
+    match (s.sample_rate, s.max_tokens) {
+        (Some(_), Some(_)) => problems.push(
+            join(at, "max_tokens"),
+            "give either `sample_rate` or `max_tokens`, not both",
+        ),
+        (_, Some(0)) => problems.push(join(at, "max_tokens"), "must be at least 1"),
+        _ => {}
+    }
+    if s.seed.is_some() && !s.samples() {
+        problems.push(
+            join(at, "seed"),
+            "has no effect without `sample_rate` or `max_tokens`",
+        );
     }
 }
 

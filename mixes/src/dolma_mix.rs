@@ -22,11 +22,19 @@
 //! as its document file, and carry the same id on every line; each problem is an error that
 //! names both files and the line. A bad document line fails the output shard, as in dolma,
 //! but every bad line is reported.
+//!
+//! Beyond dolma ([`mix_unit_with`], [`MixOptions`]): after step 4, a stream's sampling
+//! ([`crate::mix::Sampling`], from `sample_rate` or a `max_tokens` budget) writes each document
+//! 0, 1 or more times, drawn from (seed, input name, id, line) only; and a ledger per input
+//! ([`crate::ledger`]) records every document's decision (`kept`, `edited`, `dropped` with the
+//! filter expression or `output.min_text_length`, `sampled_out`).
 
 use crate::align::AlignedAttributes;
 use crate::config::{CompressionConfig, MixerConfig, StreamConfig};
 use crate::filter::{Decision, DocFilter, DocView, ExprError};
-use crate::mix::AttributeInput;
+use crate::index::IndexBuilder;
+use crate::ledger::{Decision as LedgerDecision, LedgerRow, LedgerWriter};
+use crate::mix::{index_path, whitespace_tokens, AttributeInput, Sampling};
 use crate::replace::{apply, Edit, SpanReplacer};
 use loam_manifests::RuleCounts;
 use loam_pipeline::config::{index, join};
@@ -38,8 +46,9 @@ use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
 use loam_pipeline::writer::{JsonlWriter, WrittenShard};
 use loam_pipeline::Document;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A problem planning the outputs of a config (before any data is read).
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +167,134 @@ pub fn plan(storage: &dyn Storage, cfg: &MixerConfig) -> Result<Vec<OutputUnit>,
         }
     }
     Ok(units)
+}
+
+/// The deepest directory that holds every path in `paths` (compared by `/`-separated
+/// components; `.` components and repeated slashes are ignored): `out` for `out/a` and
+/// `out/b`, `s3://bucket/x` for `s3://bucket/x/a` and `s3://bucket/x/b`, the path itself for
+/// one path. `None` when they share nothing but the file-system root or the current
+/// directory.
+pub fn common_dir<S: AsRef<str>>(paths: &[S]) -> Option<String> {
+    fn parts(p: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        if let Some(rest) = p.strip_prefix("s3://") {
+            out.push("s3:/");
+            out.extend(rest.split('/').filter(|c| !c.is_empty() && *c != "."));
+            return out;
+        }
+        if p.starts_with('/') {
+            out.push("");
+        }
+        out.extend(p.split('/').filter(|c| !c.is_empty() && *c != "."));
+        out
+    }
+    let mut common: Option<Vec<&str>> = None;
+    for p in paths {
+        let ps = parts(p.as_ref());
+        common = Some(match common {
+            None => ps,
+            Some(c) => c
+                .iter()
+                .zip(&ps)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    let c = common?;
+    match c.as_slice() {
+        [] | [""] | ["s3:/"] => None,
+        ["s3:/", rest @ ..] => Some(format!("s3://{}", rest.join("/"))),
+        _ => Some(c.join("/")),
+    }
+}
+
+/// A name per stream that tells the streams apart, for ledger directories and manifest
+/// stages: the stream's name, `<name>@<index>` when several streams share it, `stream@<index>`
+/// when it is not usable as a relative path (empty, or with `.`/`..` components).
+pub fn stream_labels(cfg: &MixerConfig) -> Vec<String> {
+    cfg.streams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let shared = cfg
+                .streams
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && o.name == s.name);
+            let clean = !s.name.is_empty()
+                && s.name
+                    .split('/')
+                    .all(|c| !c.is_empty() && c != "." && c != "..");
+            if clean && !shared {
+                s.name.clone()
+            } else if clean {
+                format!("{}@{i}", s.name)
+            } else {
+                format!("stream@{i}")
+            }
+        })
+        .collect()
+}
+
+/// Where each input's ledger goes under the manifest directory `dir`, per unit (one path per
+/// input, in the unit's order): `<dir>/ledger/<stream>/<rel>.parquet`, `<rel>` being the
+/// input's path below `documents/` (its `metadata.provenance` name). A stream name used by
+/// several streams becomes `<name>@<index>` for each of them; when two inputs of a stream
+/// share that name, their paths below the inputs' deepest common directory are used.
+pub fn ledger_paths(cfg: &MixerConfig, units: &[OutputUnit], dir: &str) -> Vec<Vec<String>> {
+    let dir = dir.trim_end_matches('/');
+    let stream_dirs = stream_labels(cfg);
+    // Per stream: does the provenance name tell its inputs apart?
+    let mut names: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); cfg.streams.len()];
+    let mut unique = vec![true; cfg.streams.len()];
+    let mut inputs: Vec<Vec<&str>> = vec![Vec::new(); cfg.streams.len()];
+    for u in units {
+        for i in &u.inputs {
+            if let (Some(n), Some(ok)) = (names.get_mut(u.stream), unique.get_mut(u.stream)) {
+                *ok &= n.insert(provenance_name(&i.documents));
+            }
+            if let Some(v) = inputs.get_mut(u.stream) {
+                v.push(i.documents.as_str());
+            }
+        }
+    }
+    let bases: Vec<Option<String>> = inputs
+        .iter()
+        .map(|v| {
+            let dirs: Vec<&str> = v
+                .iter()
+                .map(|p| p.rsplit_once('/').map_or(".", |(d, _)| d))
+                .collect();
+            common_dir(&dirs)
+        })
+        .collect();
+    units
+        .iter()
+        .map(|u| {
+            let sd = stream_dirs.get(u.stream).map_or("stream", String::as_str);
+            u.inputs
+                .iter()
+                .map(|i| {
+                    let p = i.documents.as_str();
+                    let rel = match (unique.get(u.stream), bases.get(u.stream)) {
+                        (Some(false), Some(Some(base))) => p
+                            .strip_prefix(base.as_str())
+                            .map_or(p, |r| r.trim_start_matches('/')),
+                        (Some(false), _) => p.strip_prefix("s3://").unwrap_or(p),
+                        _ => provenance_name(p),
+                    };
+                    // No way out of `ledger/<stream>/`.
+                    let rel: Vec<&str> = rel
+                        .split('/')
+                        .filter(|c| !c.is_empty() && *c != ".")
+                        .map(|c| if c == ".." { "__" } else { c })
+                        .collect();
+                    format!("{dir}/ledger/{sd}/{}.parquet", rel.join("/"))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn compression_name(c: Compression) -> &'static str {
@@ -297,6 +434,44 @@ impl CompiledStream {
     }
 }
 
+/// What [`mix_unit_with`] does beyond dolma: sampling, counting passes and the ledger.
+#[derive(Debug, Clone, Default)]
+pub struct MixOptions {
+    /// Sampling of the documents that pass the filter and `output.min_text_length`
+    /// ([`stream_sampling`] for a stream's `sample_rate`).
+    pub sampling: Option<Sampling>,
+    /// Count only: nothing is written (no output, no ledger). With `sampling`, each eligible
+    /// document's draw and whitespace tokens are collected in [`UnitReport::draws`], what a
+    /// token budget is computed from ([`Sampling::for_budget`]).
+    pub dry_run: bool,
+    /// One ledger file per input of the unit, in the unit's input order (its id index goes
+    /// beside it, [`index_path`]); empty: no ledger.
+    pub ledgers: Vec<String>,
+}
+
+/// The sampling of a stream with a fixed `sample_rate`: `None` without one (a `max_tokens`
+/// budget needs a counting pass first: [`MixOptions::dry_run`], [`Sampling::for_budget`]).
+pub fn stream_sampling(s: &StreamConfig) -> Option<Sampling> {
+    s.sample_rate
+        .map(|r| Sampling::from_rate(r, s.seed.unwrap_or(0)))
+}
+
+/// The key a document's sampling draw is made from, with its line: the input's name in
+/// `metadata.provenance` (its path below `documents/`) and the document id. The draw depends
+/// on nothing else (never on threads or on where the corpus sits).
+pub fn sampling_key(provenance: &str, id: &str) -> String {
+    format!("{provenance}\0{id}")
+}
+
+/// A ledger written for one input, with its id index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerFiles {
+    /// The Parquet ledger (records = rows = input documents).
+    pub ledger: WrittenShard,
+    /// Its id index.
+    pub index: WrittenShard,
+}
+
 /// What happened to one output shard.
 #[derive(Debug, Clone, Default)]
 pub struct UnitReport {
@@ -310,26 +485,45 @@ pub struct UnitReport {
     pub counts: MixCounts,
     /// The output, when anything was kept and nothing failed.
     pub output: Option<WrittenShard>,
+    /// (draw, whitespace tokens) of each eligible document, collected in dry runs with
+    /// sampling.
+    pub draws: Vec<(f64, u64)>,
+    /// The ledgers written, one per input, when [`MixOptions::ledgers`] named them.
+    pub ledgers: Vec<LedgerFiles>,
 }
 
 /// Document counts of one output shard (or a whole stream).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MixCounts {
     /// Documents read.
     pub documents: u64,
     /// Their text bytes.
     pub text_bytes: u64,
-    /// Documents written.
+    /// Document copies written (more than the documents kept when upsampled).
     pub kept: u64,
-    /// Text bytes written (after span replacement).
+    /// Text bytes written (after span replacement, every copy).
     pub kept_text_bytes: u64,
-    /// Written documents whose text span replacement changed.
+    /// Whitespace tokens written (after span replacement, every copy).
+    pub kept_tokens: u64,
+    /// Documents the filter passed (span replacement runs on them).
+    pub passed_filter: u64,
+    /// Documents the filter passed whose text span replacement changed.
     pub edited: u64,
+    /// Text bytes of the edited documents before span replacement.
+    pub edited_text_bytes_in: u64,
+    /// Text bytes of the edited documents after span replacement.
+    pub edited_text_bytes_out: u64,
+    /// Documents that passed the filter and `output.min_text_length` (what sampling draws
+    /// from).
+    pub eligible: u64,
+    /// Their whitespace tokens (after span replacement).
+    pub eligible_tokens: u64,
     /// Selected spans skipped because they start inside a span of another replacer and
     /// reach past it (dolma's rule: their tail stays in the text).
     pub overlapping_spans: u64,
     /// Drops by deciding rule (`filter.include`, `filter.exclude[i] <expr>`,
-    /// `output.min_text_length`).
+    /// `output.min_text_length`, `sample`).
     pub dropped: BTreeMap<String, RuleCounts>,
 }
 
@@ -340,7 +534,13 @@ impl MixCounts {
         self.text_bytes += o.text_bytes;
         self.kept += o.kept;
         self.kept_text_bytes += o.kept_text_bytes;
+        self.kept_tokens += o.kept_tokens;
+        self.passed_filter += o.passed_filter;
         self.edited += o.edited;
+        self.edited_text_bytes_in += o.edited_text_bytes_in;
+        self.edited_text_bytes_out += o.edited_text_bytes_out;
+        self.eligible += o.eligible;
+        self.eligible_tokens += o.eligible_tokens;
         self.overlapping_spans += o.overlapping_spans;
         for (k, v) in &o.dropped {
             let c = self.dropped.entry(k.clone()).or_default();
@@ -365,6 +565,13 @@ impl MixCounts {
     }
 }
 
+/// The rule name of documents dropped by `output.min_text_length`.
+pub const MIN_TEXT_LENGTH_RULE: &str = "output.min_text_length";
+/// The rule name of documents dropped by sampling or a token budget.
+pub const SAMPLE_RULE: &str = "sample";
+/// The rule name of documents no `include` pattern matched.
+pub const INCLUDE_RULE: &str = "filter.include";
+
 /// How an input file is named in `metadata.provenance`.
 pub fn provenance_name(path: &str) -> &str {
     match layout::relative_to_documents(path) {
@@ -373,17 +580,57 @@ pub fn provenance_name(path: &str) -> &str {
     }
 }
 
+/// Rule names of a stream, as counts and ledgers name them.
 struct Rules {
     include: String,
     exclude: Vec<String>,
+    /// `span_replacement[k] <selector>`, by replacer.
+    replacers: Vec<String>,
 }
 
-/// Mixes one output shard. Nothing is published if anything failed; an output that would
-/// hold no documents is not created (dolma writes an empty file).
+impl Rules {
+    fn new(stream: &CompiledStream) -> Rules {
+        Rules {
+            include: INCLUDE_RULE.to_string(),
+            exclude: (0..)
+                .map_while(|i| match &stream.filter {
+                    DocFilter::AllowAll => None,
+                    DocFilter::JsonPath { exclude, .. } => exclude.get(i).map(|p| p.source()),
+                    DocFilter::Jq { exclude, .. } => exclude.get(i).map(|p| p.source()),
+                })
+                .enumerate()
+                .map(|(i, s)| format!("filter.exclude[{i}] {s}"))
+                .collect(),
+            replacers: stream
+                .replacers
+                .iter()
+                .map(|r| format!("span_replacement[{}] {}", r.index, r.source()))
+                .collect(),
+        }
+    }
+}
+
+/// Mixes one output shard as dolma does (no sampling, no ledger). Nothing is published if
+/// anything failed; an output that would hold no documents is not created (dolma writes an
+/// empty file).
 pub fn mix_unit(
     storage: &dyn Storage,
     unit: &OutputUnit,
     stream: &CompiledStream,
+    progress: &dyn Progress,
+) -> UnitReport {
+    mix_unit_with(storage, unit, stream, &MixOptions::default(), progress)
+}
+
+/// Mixes one output shard with sampling and a ledger per input ([`MixOptions`]). Without
+/// sampling the output is byte for byte [`mix_unit`]'s. Nothing is published if anything
+/// failed (a ledger is published when its input is done, before the shard's output; a
+/// failed shard leaves no manifest, and its rerun rewrites them).
+pub fn mix_unit_with(
+    storage: &dyn Storage,
+    unit: &OutputUnit,
+    stream: &CompiledStream,
+    opts: &MixOptions,
     progress: &dyn Progress,
 ) -> UnitReport {
     let mut rep = UnitReport {
@@ -397,30 +644,29 @@ pub fn mix_unit(
         },
         ..Default::default()
     };
-    let rules = Rules {
-        include: "filter.include".to_string(),
-        exclude: (0..)
-            .map_while(|i| match &stream.filter {
-                DocFilter::AllowAll => None,
-                DocFilter::JsonPath { exclude, .. } => exclude.get(i).map(|p| p.source()),
-                DocFilter::Jq { exclude, .. } => exclude.get(i).map(|p| p.source()),
-            })
-            .enumerate()
-            .map(|(i, s)| format!("filter.exclude[{i}] {s}"))
-            .collect(),
+    if !opts.ledgers.is_empty() && opts.ledgers.len() != unit.inputs.len() {
+        rep.scan.record(
+            format!(
+                "{}: {} ledger path(s) for {} input(s)",
+                unit.output,
+                opts.ledgers.len(),
+                unit.inputs.len()
+            ),
+            true,
+        );
+        return rep;
+    }
+    let ctx = Ctx {
+        storage,
+        unit,
+        stream,
+        rules: Rules::new(stream),
+        opts,
+        progress,
     };
     let mut writer: Option<JsonlWriter> = None;
-    for input in &unit.inputs {
-        if !mix_input(
-            storage,
-            unit,
-            input,
-            stream,
-            &rules,
-            &mut writer,
-            &mut rep,
-            progress,
-        ) {
+    for (k, input) in unit.inputs.iter().enumerate() {
+        if !mix_input(&ctx, k, input, &mut writer, &mut rep) {
             return rep;
         }
     }
@@ -433,18 +679,34 @@ pub fn mix_unit(
     rep
 }
 
-/// Processes one input into the shard's writer. Returns false when the shard failed.
-#[allow(clippy::too_many_arguments)]
+/// What every input of a unit shares.
+struct Ctx<'a> {
+    storage: &'a dyn Storage,
+    unit: &'a OutputUnit,
+    stream: &'a CompiledStream,
+    rules: Rules,
+    opts: &'a MixOptions,
+    progress: &'a dyn Progress,
+}
+
+/// An input's ledger while it is being written.
+struct OpenLedger {
+    path: String,
+    writer: LedgerWriter,
+    index: IndexBuilder,
+    rows: u32,
+}
+
+/// Processes one input (the unit's `k`th) into the shard's writer. Returns false when the
+/// shard failed.
 fn mix_input(
-    storage: &dyn Storage,
-    unit: &OutputUnit,
+    ctx: &Ctx<'_>,
+    k: usize,
     input: &InputFiles,
-    stream: &CompiledStream,
-    rules: &Rules,
     writer: &mut Option<JsonlWriter>,
     rep: &mut UnitReport,
-    progress: &dyn Progress,
 ) -> bool {
+    let storage = ctx.storage;
     let doc_path = input.documents.as_str();
     let mut aligned = match AlignedAttributes::open(storage, doc_path, &input.attributes) {
         Ok(x) => x,
@@ -459,6 +721,21 @@ fn mix_input(
             rep.scan.record(e.to_string(), true);
             return false;
         }
+    };
+    let mut ledger = match ctx.opts.ledgers.get(k).filter(|_| !ctx.opts.dry_run) {
+        None => None,
+        Some(path) => match LedgerWriter::create(storage, path) {
+            Ok(w) => Some(OpenLedger {
+                path: path.clone(),
+                writer: w,
+                index: IndexBuilder::default(),
+                rows: 0,
+            }),
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+        },
     };
     let provenance = provenance_name(doc_path);
     let mut edits: Vec<Edit> = Vec::new();
@@ -493,43 +770,56 @@ fn mix_input(
             // Bad document lines before: keep checking alignment, write nothing.
             continue;
         }
-        progress.advance(1, doc.text.len() as u64);
-        match process_document(
-            doc,
-            &mut attrs_buf,
-            stream,
-            rules,
-            &mut edits,
-            provenance,
-            line,
-            rep,
-        ) {
-            Ok(None) => {}
-            Ok(Some(value)) => {
-                if writer.is_none() {
-                    match JsonlWriter::create(storage, &unit.output) {
-                        Ok(w) => *writer = Some(w),
-                        Err(e) => {
-                            rep.scan.record(e.to_string(), true);
-                            return false;
-                        }
-                    }
+        ctx.progress.advance(1, doc.text.len() as u64);
+        let id = ledger.as_ref().map(|_| doc.id.clone());
+        let fate =
+            match process_document(doc, &mut attrs_buf, ctx, &mut edits, provenance, line, rep) {
+                Ok(f) => f,
+                Err(DocError::Plain(e)) => {
+                    rep.scan.record(format!("{doc_path}:{line}: {e}"), true);
+                    return false;
                 }
-                if let Some(w) = writer.as_mut() {
-                    if let Err(e) = w.write(&value) {
+                Err(DocError::Span(e, merged_attrs)) => {
+                    let place = locate(storage, input, line, &e, merged_attrs.as_ref());
+                    rep.scan
+                        .record(format!("{doc_path}:{line}: {e}{place}"), true);
+                    return false;
+                }
+            };
+        if let Some(value) = &fate.write {
+            if writer.is_none() {
+                match JsonlWriter::create(storage, &ctx.unit.output) {
+                    Ok(w) => *writer = Some(w),
+                    Err(e) => {
                         rep.scan.record(e.to_string(), true);
                         return false;
                     }
                 }
             }
-            Err(DocError::Plain(e)) => {
-                rep.scan.record(format!("{doc_path}:{line}: {e}"), true);
-                return false;
+            if let Some(w) = writer.as_mut() {
+                for _ in 0..fate.copies {
+                    if let Err(e) = w.write(value) {
+                        rep.scan.record(e.to_string(), true);
+                        return false;
+                    }
+                }
             }
-            Err(DocError::Span(e, merged_attrs)) => {
-                let place = locate(storage, input, line, &e, merged_attrs.as_ref());
-                rep.scan
-                    .record(format!("{doc_path}:{line}: {e}{place}"), true);
+        }
+        if let (Some(l), Some(id)) = (ledger.as_mut(), id) {
+            l.index.push(&id, l.rows);
+            l.rows = l.rows.saturating_add(1);
+            let row = LedgerRow {
+                id,
+                file: doc_path.to_string(),
+                line,
+                decision: fate.decision,
+                rule: fate.rule,
+                value: fate.value,
+                threshold: fate.threshold,
+                copies: fate.copies,
+            };
+            if let Err(e) = l.writer.push(row) {
+                rep.scan.record(e.to_string(), true);
                 return false;
             }
         }
@@ -553,7 +843,26 @@ fn mix_input(
             return false;
         }
     }
-    !rep.scan.failed()
+    if rep.scan.failed() {
+        return false;
+    }
+    if let Some(l) = ledger {
+        let ledger = match l.writer.finish() {
+            Ok(s) => s,
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+        };
+        match l.index.write(storage, &index_path(&l.path)) {
+            Ok(index) => rep.ledgers.push(LedgerFiles { ledger, index }),
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 enum DocError {
@@ -561,19 +870,41 @@ enum DocError {
     Span(crate::replace::SpanError, Option<Value>),
 }
 
-/// Steps 1–5 of the module doc for one document: `Some(document)` to write, `None` when
-/// dropped.
-#[allow(clippy::too_many_arguments)]
+/// What happened to one document: its ledger row's decision, and what to write.
+struct Fate {
+    /// The document to write `copies` times (`None` when dropped, or in a dry run).
+    write: Option<Value>,
+    copies: u32,
+    decision: LedgerDecision,
+    rule: Option<String>,
+    value: Option<f64>,
+    threshold: Option<f64>,
+}
+
+impl Fate {
+    fn dropped(decision: LedgerDecision, rule: &str) -> Fate {
+        Fate {
+            write: None,
+            copies: 0,
+            decision,
+            rule: Some(rule.to_string()),
+            value: None,
+            threshold: None,
+        }
+    }
+}
+
+/// Steps 1–5 of the module doc for one document, with sampling after step 4.
 fn process_document(
     doc: Document,
     attrs: &mut Vec<Map<String, Value>>,
-    stream: &CompiledStream,
-    rules: &Rules,
+    ctx: &Ctx<'_>,
     edits: &mut Vec<Edit>,
     provenance: &str,
     line: u64,
     rep: &mut UnitReport,
-) -> Result<Option<Value>, DocError> {
+) -> Result<Fate, DocError> {
+    let (stream, rules) = (ctx.stream, &ctx.rules);
     let text_bytes = doc.text.len() as u64;
     rep.counts.documents += 1;
     rep.counts.text_bytes += text_bytes;
@@ -604,13 +935,15 @@ fn process_document(
         Decision::Keep => {}
         Decision::NoInclude => {
             rep.counts.drop(&rules.include, text_bytes);
-            return Ok(None);
+            return Ok(Fate::dropped(LedgerDecision::Dropped, &rules.include));
         }
         Decision::Excluded(i) => {
             rep.counts.drop(&rules.exclude[i], text_bytes);
-            return Ok(None);
+            return Ok(Fate::dropped(LedgerDecision::Dropped, &rules.exclude[i]));
         }
     }
+    rep.counts.passed_filter += 1;
+    let mut edited_by: Option<String> = None;
     if !stream.replacers.is_empty() {
         edits.clear();
         let json: &Value = view.json;
@@ -630,25 +963,74 @@ fn process_document(
             if let Some(t) = value.get_mut("text") {
                 if t.as_str() != Some(new_text.as_str()) {
                     rep.counts.edited += 1;
+                    rep.counts.edited_text_bytes_in += text_bytes;
+                    rep.counts.edited_text_bytes_out += new_text.len() as u64;
+                    let names: Vec<&str> = applied
+                        .replacers
+                        .iter()
+                        .filter_map(|&k| rules.replacers.get(k).map(String::as_str))
+                        .collect();
+                    edited_by = Some(names.join("; "));
                 }
                 *t = Value::String(new_text);
             }
         }
     }
     let Value::Object(map) = &mut value else {
-        return Ok(None);
+        // Unreachable: the document was made an object above.
+        rep.counts.drop("not an object", text_bytes);
+        return Ok(Fate::dropped(LedgerDecision::Dropped, "not an object"));
     };
     for f in &stream.discard_fields {
         map.remove(f);
     }
-    let kept_bytes = map.get("text").and_then(Value::as_str).map_or(0, str::len) as u64;
-    let trimmed = map
-        .get("text")
-        .and_then(Value::as_str)
-        .map_or(0, |t| t.trim().len()) as u64;
+    let text = map.get("text").and_then(Value::as_str).unwrap_or("");
+    let kept_bytes = text.len() as u64;
+    let trimmed = text.trim().len() as u64;
     if trimmed < stream.min_text_length {
-        rep.counts.drop("output.min_text_length", text_bytes);
-        return Ok(None);
+        rep.counts.drop(MIN_TEXT_LENGTH_RULE, text_bytes);
+        let mut f = Fate::dropped(LedgerDecision::Dropped, MIN_TEXT_LENGTH_RULE);
+        f.value = Some(trimmed as f64);
+        f.threshold = Some(stream.min_text_length as f64);
+        return Ok(f);
+    }
+    let tokens = whitespace_tokens(text);
+    rep.counts.eligible += 1;
+    rep.counts.eligible_tokens += tokens;
+    let (copies, draw) = match &ctx.opts.sampling {
+        Some(s) => {
+            let id = map.get("id").and_then(Value::as_str).unwrap_or("");
+            s.copies(&sampling_key(provenance, id), line)
+        }
+        None => (1, 0.0),
+    };
+    if ctx.opts.dry_run && ctx.opts.sampling.is_some() {
+        rep.draws.push((draw, tokens));
+    }
+    if copies == 0 {
+        rep.counts.drop(SAMPLE_RULE, text_bytes);
+        let mut f = Fate::dropped(LedgerDecision::SampledOut, SAMPLE_RULE);
+        f.value = Some(draw);
+        f.threshold = ctx.opts.sampling.map(|s| s.frac);
+        return Ok(f);
+    }
+    rep.counts.kept += u64::from(copies);
+    rep.counts.kept_text_bytes += kept_bytes * u64::from(copies);
+    rep.counts.kept_tokens += tokens * u64::from(copies);
+    let (decision, rule) = match edited_by {
+        Some(r) => (LedgerDecision::Edited, Some(r)),
+        None => (LedgerDecision::Kept, None),
+    };
+    let mut fate = Fate {
+        write: None,
+        copies,
+        decision,
+        rule,
+        value: None,
+        threshold: None,
+    };
+    if ctx.opts.dry_run {
+        return Ok(fate);
     }
     let meta = map
         .entry("metadata")
@@ -662,9 +1044,8 @@ fn process_document(
             Value::String(format!("{provenance}:{line}")),
         );
     }
-    rep.counts.kept += 1;
-    rep.counts.kept_text_bytes += kept_bytes;
-    Ok(Some(value))
+    fate.write = Some(value);
+    Ok(fate)
 }
 
 /// Error path only: names the attribute file (and line) that holds the spans a replacer

@@ -26,6 +26,9 @@ pub enum Decision {
     Duplicate,
     /// Passed every rule but was not drawn by sampling or the token budget.
     SampledOut,
+    /// Written to the mix with its text changed by a span replacement (dolma mixer configs;
+    /// the rule names the replacers that changed it).
+    Edited,
 }
 
 impl Decision {
@@ -36,7 +39,13 @@ impl Decision {
             Decision::Dropped => "dropped",
             Decision::Duplicate => "duplicate",
             Decision::SampledOut => "sampled_out",
+            Decision::Edited => "edited",
         }
+    }
+
+    /// Whether the document is in the mix (kept as it was, or edited).
+    pub fn in_mix(self) -> bool {
+        matches!(self, Decision::Kept | Decision::Edited)
     }
 
     /// Parses a stored name.
@@ -46,6 +55,7 @@ impl Decision {
             "dropped" => Decision::Dropped,
             "duplicate" => Decision::Duplicate,
             "sampled_out" => Decision::SampledOut,
+            "edited" => Decision::Edited,
             _ => return None,
         })
     }

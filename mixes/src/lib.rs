@@ -14,3 +14,4 @@ pub mod ledger;
 pub mod mix;
 pub mod replace;
 pub mod rules;
+pub mod shuffle;

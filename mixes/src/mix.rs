@@ -1,5 +1,6 @@
 //! Mixing one document shard: merge its attribute files line by line, apply the rules and
-//! sampling, write the kept documents and one ledger row per input document.
+//! sampling, write the kept documents (to an output shard, or to a spool for the global
+//! shuffle, [`crate::shuffle`]) and one ledger row per input document.
 //!
 //! Attribute files are read in step with the documents ([`crate::align`]): any misalignment
 //! is an error naming both files and the line.
@@ -8,7 +9,9 @@ use crate::align::AlignedAttributes;
 use crate::index::IndexBuilder;
 use crate::ledger::{Decision, LedgerRow, LedgerWriter};
 use crate::rules::{first_match, Op, Rule};
+use crate::shuffle::{Shuffle, SpoolInfo, SpoolWriter};
 use loam_manifests::{FileDigest, RuleCounts};
+use loam_pipeline::document::Document;
 use loam_pipeline::executor::Progress;
 use loam_pipeline::shard::{scan, ScanReport};
 use loam_pipeline::storage::Storage;
@@ -24,10 +27,26 @@ pub struct MixUnit {
     pub input: String,
     /// Attribute files aligned with it.
     pub attributes: Vec<String>,
-    /// Output shard.
-    pub output: String,
+    /// Where kept documents go.
+    pub output: MixOutput,
     /// Ledger file (one row per input document); its id index goes beside it (`.idx`).
     pub ledger: Option<String>,
+}
+
+/// Where a unit's kept documents go.
+#[derive(Debug, Clone)]
+pub enum MixOutput {
+    /// One output shard, documents in input order.
+    Shard(String),
+    /// A shuffle spool (pass 1 of [`crate::shuffle`]).
+    Spool {
+        /// The spool file.
+        path: String,
+        /// The input's name in shuffle keys: its path below `documents/`.
+        name: String,
+        /// Seed and buckets.
+        shuffle: Shuffle,
+    },
 }
 
 /// The id index path for a ledger path.
@@ -158,6 +177,8 @@ pub struct MixReport {
     pub by_rule: BTreeMap<String, RuleCounts>,
     /// The output shard, when anything was kept and nothing failed.
     pub output: Option<WrittenShard>,
+    /// The shuffle spool instead, when the unit writes one and anything was kept.
+    pub spool: Option<SpoolInfo>,
     /// The ledger, when written.
     pub ledger: Option<WrittenShard>,
     /// The ledger's id index, when written.
@@ -167,6 +188,61 @@ pub struct MixReport {
 /// Counts whitespace-separated tokens (Python `str.split()` semantics: Unicode whitespace).
 pub fn whitespace_tokens(text: &str) -> u64 {
     text.split_whitespace().count() as u64
+}
+
+/// The open destination of a unit's kept documents.
+enum Sink<'a> {
+    Shard(DocumentWriter),
+    Spool(Box<SpoolWriter>, &'a str, Shuffle),
+}
+
+enum Finished {
+    Shard(WrittenShard),
+    Spool(SpoolInfo),
+}
+
+impl<'a> Sink<'a> {
+    fn create(storage: &dyn Storage, output: &'a MixOutput) -> Result<Sink<'a>, String> {
+        Ok(match output {
+            MixOutput::Shard(path) => {
+                Sink::Shard(DocumentWriter::create(storage, path).map_err(|e| e.to_string())?)
+            }
+            MixOutput::Spool {
+                path,
+                name,
+                shuffle,
+            } => Sink::Spool(
+                Box::new(SpoolWriter::create(storage, path, *shuffle).map_err(|e| e.to_string())?),
+                name,
+                *shuffle,
+            ),
+        })
+    }
+
+    /// Writes `copies` copies of the document at `line`.
+    fn write(&mut self, doc: &Document, line: u64, copies: u32, tokens: u64) -> Result<(), String> {
+        match self {
+            Sink::Shard(w) => {
+                for _ in 0..copies {
+                    w.write(doc).map_err(|e| e.to_string())?;
+                }
+            }
+            Sink::Spool(w, name, shuffle) => {
+                for copy in 0..copies {
+                    let key = shuffle.key(name, &doc.id, line, copy);
+                    w.push(key, tokens, doc).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Finished, String> {
+        match self {
+            Sink::Shard(w) => w.finish().map(Finished::Shard).map_err(|e| e.to_string()),
+            Sink::Spool(w, ..) => w.finish().map(Finished::Spool).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// Mixes one shard. Nothing is published if anything failed; an output with no kept
@@ -192,6 +268,7 @@ pub fn mix_shard(
         kept_tokens: 0,
         by_rule: BTreeMap::new(),
         output: None,
+        spool: None,
         ledger: None,
         index: None,
     };
@@ -215,7 +292,7 @@ pub fn mix_shard(
     };
     let mut index = ledger.as_ref().map(|_| IndexBuilder::default());
     let mut row_no: u32 = 0;
-    let mut writer: Option<DocumentWriter> = None;
+    let mut writer: Option<Sink> = None;
     let mut merged = Map::new();
     let scan_rep = scan(storage, &unit.input, |line, doc| {
         merged.clear();
@@ -272,14 +349,10 @@ pub fn mix_shard(
                 row.threshold = spec.sampling.map(|s| s.frac);
             } else if !dry_run {
                 if writer.is_none() {
-                    writer = Some(
-                        DocumentWriter::create(storage, &unit.output).map_err(|e| e.to_string())?,
-                    );
+                    writer = Some(Sink::create(storage, &unit.output)?);
                 }
                 if let Some(w) = writer.as_mut() {
-                    for _ in 0..copies {
-                        w.write(doc).map_err(|e| e.to_string())?;
-                    }
+                    w.write(doc, line, copies, tokens)?;
                 }
             }
             rep.kept += u64::from(copies);
@@ -306,13 +379,13 @@ pub fn mix_shard(
             return rep;
         }
     }
-    if let Some(w) = writer {
-        match w.finish() {
-            Ok(s) => rep.output = Some(s),
-            Err(e) => {
-                rep.scan.record(e.to_string(), true);
-                return rep;
-            }
+    match writer.map(Sink::finish) {
+        None => {}
+        Some(Ok(Finished::Shard(s))) => rep.output = Some(s),
+        Some(Ok(Finished::Spool(s))) => rep.spool = Some(s),
+        Some(Err(e)) => {
+            rep.scan.record(e, true);
+            return rep;
         }
     }
     if let (Some(l), Some(ix), Some(path)) = (ledger, index, unit.ledger.as_ref()) {

@@ -286,6 +286,8 @@ pub struct Applied {
     /// Spans skipped because they start inside an applied span yet reach past it (dolma's
     /// rule leaves their tail in the text).
     pub overlapping: u64,
+    /// The replacers (their `index`) with at least one span applied, ascending.
+    pub replacers: Vec<usize>,
 }
 
 /// Applies `edits` (all within `text`, none empty) to `text` in dolma's order.
@@ -299,6 +301,7 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> Applied {
     let mut copied = 0usize; // bytes of `text` already handled
     let mut last_end: Option<usize> = None;
     let mut overlapping = 0u64;
+    let mut replacers: Vec<usize> = Vec::new();
     let mut byte_at = |target: usize, char_pos: &mut usize, byte_pos: &mut usize| -> usize {
         while *char_pos < target {
             match chars.next() {
@@ -330,11 +333,16 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> Applied {
         }
         copied = b_end;
         last_end = Some(e.end);
+        if !replacers.contains(&e.replacer) {
+            replacers.push(e.replacer);
+        }
     }
     out.push_str(&text[copied..]);
+    replacers.sort_unstable();
     Applied {
         text: out,
         overlapping,
+        replacers,
     }
 }
 
@@ -448,6 +456,20 @@ mod tests {
             let partial = u64::from(e[0].end < e[1].end);
             assert_eq!(got.overlapping, partial, "{e:?}");
         }
+    }
+
+    #[test]
+    fn applied_replacers_are_reported() {
+        // the second replacer's span starts inside the first's: skipped, not reported
+        let got = apply("abcdefghij", &mut [edit(0, 5, 0, "A"), edit(3, 8, 1, "B")]);
+        assert_eq!(got.replacers, [0]);
+        let got = apply(
+            "abcdefghij",
+            &mut [edit(6, 8, 2, "C"), edit(0, 2, 1, "B"), edit(3, 4, 2, "")],
+        );
+        assert_eq!(got.text, "BcefCij");
+        assert_eq!(got.replacers, [1, 2]);
+        assert!(apply("abc", &mut []).replacers.is_empty());
     }
 
     fn replacer(

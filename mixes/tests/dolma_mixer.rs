@@ -467,3 +467,479 @@ fn provenance_keeps_subdirectories_apart() {
         .collect();
     assert_eq!(got, ["a/000.jsonl:1", "b/000.jsonl:1"]);
 }
+
+// ---------------------------------------------------------------- sampling, budgets, ledgers
+// (loam only: dolma has neither)
+
+use loam_mixes::dolma_mix::{
+    common_dir, ledger_paths, mix_unit_with, sampling_key, stream_labels, stream_sampling,
+    MixCounts, MixOptions,
+};
+use loam_mixes::ledger::{read_ledger, Decision as LedgerDecision, LedgerRow};
+use loam_mixes::mix::{whitespace_tokens, Sampling};
+
+/// Runs every unit with `opts(stream index)`; returns (output, report) per unit.
+fn run_with(
+    cfg: &MixerConfig,
+    threads: usize,
+    opts: impl Fn(usize, usize) -> MixOptions + Sync,
+) -> Vec<(String, UnitReport)> {
+    let units = plan(&LocalStorage, cfg).expect("plan");
+    let streams: Vec<CompiledStream> = cfg
+        .streams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| CompiledStream::new(s, &index("streams", i)).expect("compiles"))
+        .collect();
+    let exec = Executor::new(threads).unwrap();
+    let progress = CountingProgress::default();
+    let idx: Vec<usize> = (0..units.len()).collect();
+    let reps = exec.map(&idx, |&i| {
+        let u = &units[i];
+        mix_unit_with(
+            &LocalStorage,
+            u,
+            &streams[u.stream],
+            &opts(i, u.stream),
+            &progress,
+        )
+    });
+    units.into_iter().map(|u| u.output).zip(reps).collect()
+}
+
+/// Eight input files of 250 documents each (texts of 1 to 40 words), with an attribute
+/// `t__x__y` scored 0.0 … 0.9 by line.
+fn sampling_data() -> Data {
+    let d = Data::new();
+    for f in 0..8 {
+        let docs: Vec<(String, String)> = (0..250)
+            .map(|i| {
+                (
+                    format!("f{f}-{i}"),
+                    format!("doc {i} file {f}{}", " w".repeat((i * 7 + f) % 38)),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str)> = docs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        d.docs(&format!("documents/{f:02}.jsonl"), &refs);
+        let attrs: String = (0..250)
+            .map(|i| attr(&format!("f{f}-{i}"), (i % 10) as f64 / 10.0))
+            .collect();
+        d.write(&format!("attributes/t/{f:02}.jsonl"), &attrs);
+    }
+    d
+}
+
+/// Output file name → bytes, for every unit; and the summed counts.
+fn outputs(reps: &[(String, UnitReport)]) -> (Vec<(String, Vec<u8>)>, MixCounts) {
+    let mut total = MixCounts::default();
+    let files = reps
+        .iter()
+        .map(|(o, r)| {
+            assert!(!r.scan.failed(), "{:?}", r.scan);
+            total.add(&r.counts);
+            let bytes = std::fs::read(o).unwrap_or_default();
+            (o.rsplit('/').next().unwrap().to_string(), bytes)
+        })
+        .collect();
+    (files, total)
+}
+
+#[test]
+fn sampling_keys_are_validated_with_their_field_path() {
+    let errs = parse(
+        "streams:\n  - {name: a, documents: [x/documents/a.jsonl], output: {path: o}, filter: {exclude: [$.x]}, sample_rate: 0}\n  - {name: b, documents: [x/documents/a.jsonl], output: {path: o2}, filter: {exclude: [$.x]}, sample_rate: 1001}\n  - {name: c, documents: [x/documents/a.jsonl], output: {path: o3}, filter: {exclude: [$.x]}, sample_rate: 0.5, max_tokens: 10}\n  - {name: d, documents: [x/documents/a.jsonl], output: {path: o4}, filter: {exclude: [$.x]}, max_tokens: 0}\n  - {name: e, documents: [x/documents/a.jsonl], output: {path: o5}, filter: {exclude: [$.x]}, seed: 3}\n",
+        "m.yaml",
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "streams[0].sample_rate",
+            "streams[1].sample_rate",
+            "streams[2].max_tokens",
+            "streams[3].max_tokens",
+            "streams[4].seed"
+        ],
+        "{errs:?}"
+    );
+    // wrong types and unknown keys name the field too; deny_unknown_fields stays
+    let errs = parse(
+        "streams:\n  - {name: a, documents: [x/documents/a.jsonl], output: {path: o}, filter: {exclude: [$.x]}, sample_rate: lots, seeed: 1}\n",
+        "m.yaml",
+    )
+    .unwrap_err();
+    let mut paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        ["streams[0].sample_rate", "streams[0].seeed"],
+        "{errs:?}"
+    );
+    // OmegaConf-style lenient scalars, as every other key
+    let c = parse(
+        "streams:\n  - {name: a, documents: [x/documents/a.jsonl], output: {path: o}, filter: {exclude: [$.x]}, max_tokens: '1_000', seed: '7'}\n",
+        "m.yaml",
+    )
+    .unwrap();
+    assert_eq!(
+        (c.streams[0].max_tokens, c.streams[0].seed),
+        (Some(1000), Some(7))
+    );
+    // absent keys stay out of the serialized config (and so out of fingerprints)
+    let c = parse(
+        "streams:\n  - {name: a, documents: [x/documents/a.jsonl], output: {path: o}, filter: {exclude: [$.x]}}\n",
+        "m.yaml",
+    )
+    .unwrap();
+    let v = serde_json::to_value(&c.streams[0]).unwrap();
+    for k in ["sample_rate", "max_tokens", "seed"] {
+        assert!(v.get(k).is_none(), "{k}");
+    }
+}
+
+#[test]
+fn sample_rates_are_seeded_thread_independent_and_near_the_rate() {
+    let d = sampling_data();
+    let mut cfg = d.config(FILTER);
+    cfg.streams[0].output.max_size_in_bytes = 20_000;
+    let eligible = {
+        let reps = run(&cfg, 1);
+        let (_, c) = outputs(&reps);
+        assert_eq!(c.documents, 2000);
+        c.eligible
+    };
+    assert_eq!(eligible, 1200, "scores 0.6 … 0.9 are excluded");
+    for (rate, seed) in [(0.5, 11u64), (2.0, 0), (1.25, 5)] {
+        cfg.streams[0].sample_rate = Some(rate);
+        cfg.streams[0].seed = Some(seed);
+        let sampling = stream_sampling(&cfg.streams[0]);
+        assert_eq!(sampling, Some(Sampling::from_rate(rate, seed)));
+        let mut runs = Vec::new();
+        for (threads, sub) in [(1, "one"), (2, "two")] {
+            cfg.streams[0].output.path = format!("{}/r{rate}-{sub}", d.root());
+            let reps = run_with(&cfg, threads, |_, _| MixOptions {
+                sampling,
+                ..Default::default()
+            });
+            assert!(reps.len() >= 3, "several shards: {}", reps.len());
+            runs.push(outputs(&reps));
+        }
+        assert_eq!(
+            runs[0].0, runs[1].0,
+            "rate {rate}: --threads 1 and 2 differ"
+        );
+        let c = &runs[0].1;
+        assert_eq!(c.eligible, eligible);
+        // binomial sampling error: 1200 draws, p = frac; 5 standard deviations
+        let frac = rate - rate.floor();
+        let want = eligible as f64 * rate;
+        let sd = (eligible as f64 * frac * (1.0 - frac)).sqrt();
+        assert!(
+            (c.kept as f64 - want).abs() <= 5.0 * sd,
+            "rate {rate}: {} copies, expected {want} ± {}",
+            c.kept,
+            5.0 * sd
+        );
+        let sampled_out = c.dropped.get("sample").map_or(0, |r| r.documents_dropped);
+        if rate < 1.0 {
+            assert_eq!(c.kept + sampled_out, eligible);
+            assert!(sampled_out > 0);
+        } else {
+            assert_eq!(sampled_out, 0);
+        }
+        if rate == 2.0 {
+            // every eligible document exactly twice, the copies side by side
+            assert_eq!(c.kept, 2 * eligible);
+            let first = lines(&format!("{}/r2-one/s-0000.jsonl.gz", d.root()));
+            assert_eq!(first[0], first[1]);
+            assert_ne!(first[1], first[2]);
+        }
+    }
+    // another seed draws other documents
+    cfg.streams[0].sample_rate = Some(0.5);
+    let pick = |seed: u64, sub: &str| {
+        let mut c = cfg.clone();
+        c.streams[0].seed = Some(seed);
+        c.streams[0].output.path = format!("{}/{sub}", d.root());
+        let s = stream_sampling(&c.streams[0]);
+        let reps = run_with(&c, 2, |_, _| MixOptions {
+            sampling: s,
+            ..Default::default()
+        });
+        outputs(&reps).0
+    };
+    assert_ne!(pick(1, "seed1"), pick(2, "seed2"));
+}
+
+#[test]
+fn token_budgets_are_met_from_the_eligible_tokens() {
+    let d = sampling_data();
+    let mut cfg = d.config(FILTER);
+    cfg.streams[0].output.max_size_in_bytes = 20_000;
+    let seed = 4;
+    // The counting pass: every eligible document's draw and tokens.
+    let count = |cfg: &MixerConfig, threads: usize| {
+        let reps = run_with(cfg, threads, |_, _| MixOptions {
+            sampling: Some(Sampling::from_rate(1.0, seed)),
+            dry_run: true,
+            ledgers: Vec::new(),
+        });
+        for (o, r) in &reps {
+            assert!(!r.scan.failed(), "{:?}", r.scan);
+            assert!(!Path::new(o).exists(), "a dry run writes nothing");
+        }
+        let eligible: u64 = reps.iter().map(|r| r.1.counts.eligible_tokens).sum();
+        let draws: Vec<(f64, u64)> = reps.into_iter().flat_map(|r| r.1.draws).collect();
+        (eligible, draws)
+    };
+    let (eligible, draws) = count(&cfg, 1);
+    assert_eq!(draws.len(), 1200);
+    assert_eq!(draws.iter().map(|d| d.1).sum::<u64>(), eligible);
+    assert_eq!(count(&cfg, 2).1, draws, "draws do not depend on threads");
+    let longest = draws.iter().map(|d| d.1).max().unwrap();
+    for (target, sub) in [(eligible / 3, "third"), (eligible * 2 + 1234, "more")] {
+        cfg.streams[0].max_tokens = Some(target);
+        let sampling = Sampling::for_budget(target, &mut draws.clone(), seed);
+        let mut runs = Vec::new();
+        for threads in [1, 2] {
+            cfg.streams[0].output.path = format!("{}/{sub}-{threads}", d.root());
+            let reps = run_with(&cfg, threads, |_, _| MixOptions {
+                sampling: Some(sampling),
+                ..Default::default()
+            });
+            runs.push(outputs(&reps));
+        }
+        assert_eq!(
+            runs[0].0, runs[1].0,
+            "budget {target}: --threads 1 and 2 differ"
+        );
+        let c = &runs[0].1;
+        assert!(
+            c.kept_tokens >= target && c.kept_tokens < target + longest,
+            "budget {target}: {} tokens written",
+            c.kept_tokens
+        );
+        // the tokens counted are those written
+        let written: u64 = runs[0]
+            .0
+            .iter()
+            .map(|(name, _)| {
+                lines(&format!("{}/{sub}-1/{name}", d.root()))
+                    .iter()
+                    .map(|l| {
+                        let v: Value = serde_json::from_str(l).unwrap();
+                        whitespace_tokens(v["text"].as_str().unwrap())
+                    })
+                    .sum::<u64>()
+            })
+            .sum();
+        assert_eq!(written, c.kept_tokens);
+    }
+}
+
+#[test]
+fn goldens_are_unchanged_with_ledgers_and_a_rate_of_one() {
+    for (config, _, dolma_out) in GOLDENS {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cfg = dolma_config(config, tmp.path());
+        cfg.streams[0].sample_rate = Some(1.0);
+        let units = plan(&LocalStorage, &cfg).unwrap();
+        let ledgers = ledger_paths(&cfg, &units, tmp.path().to_str().unwrap());
+        let sampling = stream_sampling(&cfg.streams[0]);
+        let reps = run_with(&cfg, 1, |i, _| MixOptions {
+            sampling,
+            dry_run: false,
+            ledgers: ledgers[i].clone(),
+        });
+        let (output, rep) = &reps[0];
+        assert!(!rep.scan.failed(), "{config}: {:?}", rep.scan);
+        let d = fixtures().join(format!("data/dolma-1.2.1-output/mix-{dolma_out}.json.gz"));
+        assert_eq!(lines(output), lines(d.to_str().unwrap()), "{config}");
+        assert_eq!(rep.ledgers.len(), 1);
+        assert_eq!(rep.ledgers[0].ledger.records, rep.counts.documents);
+    }
+}
+
+fn ledger_rows(path: &str) -> Vec<LedgerRow> {
+    let mut rows = Vec::new();
+    read_ledger(Path::new(path), |r| rows.push(r)).unwrap();
+    rows
+}
+
+#[test]
+fn ledgers_hold_a_row_per_input_document_and_the_deciding_rule() {
+    // filters: dolma's mixer test
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = dolma_config("mixer.json", tmp.path());
+    let units = plan(&LocalStorage, &cfg).unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let ledgers = ledger_paths(&cfg, &units, dir);
+    assert_eq!(
+        ledgers,
+        [[format!("{dir}/ledger/mixer-test/000.json.gz.parquet")]]
+    );
+    let reps = run_with(&cfg, 1, |i, _| MixOptions {
+        ledgers: ledgers[i].clone(),
+        ..Default::default()
+    });
+    let rep = &reps[0].1;
+    assert_eq!(
+        rep.ledgers[0].index.path,
+        format!("{dir}/ledger/mixer-test/000.json.gz.idx")
+    );
+    let rows = ledger_rows(&ledgers[0][0]);
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows.len() as u64, rep.counts.documents);
+    let input = &units[0].inputs[0].documents;
+    for (k, r) in rows.iter().enumerate() {
+        assert_eq!((&r.file, r.line), (input, k as u64 + 1));
+    }
+    let kept = rows
+        .iter()
+        .filter(|r| r.decision == LedgerDecision::Kept)
+        .count() as u64;
+    assert_eq!(kept, rep.counts.kept);
+    for (rule, c) in &rep.counts.dropped {
+        let n = rows
+            .iter()
+            .filter(|r| r.decision == LedgerDecision::Dropped && r.rule.as_deref() == Some(rule))
+            .count() as u64;
+        assert_eq!(n, c.documents_dropped, "{rule}");
+    }
+    let toxic = rows
+        .iter()
+        .find(|r| r.rule.as_deref() == Some("filter.exclude[2] $.attributes[?(@.toxicity > 0.8)]"))
+        .expect("a row names the exclude expression");
+    assert_eq!(toxic.copies, 0);
+
+    // span replacement: edited rows name the selector
+    let cfg = dolma_config("email-spans.json", tmp.path());
+    let units = plan(&LocalStorage, &cfg).unwrap();
+    let ledgers = ledger_paths(&cfg, &units, dir);
+    let reps = run_with(&cfg, 1, |i, _| MixOptions {
+        ledgers: ledgers[i].clone(),
+        ..Default::default()
+    });
+    let rows = ledger_rows(&ledgers[0][0]);
+    let edited: Vec<&LedgerRow> = rows
+        .iter()
+        .filter(|r| r.decision == LedgerDecision::Edited)
+        .collect();
+    assert_eq!(edited.len() as u64, reps[0].1.counts.edited);
+    assert_eq!(edited.len(), 3);
+    assert!(
+        edited.iter().all(|r| {
+            r.copies == 1
+                && r.rule.as_deref().is_some_and(|x| {
+                    x.starts_with("span_replacement[") && x.contains("$.attributes.")
+                })
+        }),
+        "{edited:?}"
+    );
+
+    // min_text_length and sampling: value and threshold
+    let d = Data::new();
+    d.docs(
+        "documents/a.jsonl",
+        &(0..200)
+            .map(|i| {
+                (
+                    format!("{i}"),
+                    if i % 4 == 0 { " x " } else { "some words here" },
+                )
+            })
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|(a, b)| (a.as_str(), *b))
+            .collect::<Vec<_>>(),
+    );
+    let mut cfg = d.config("    filter: {exclude: [$.nothing]}\n");
+    cfg.streams[0].output.min_text_length = 2;
+    cfg.streams[0].sample_rate = Some(0.5);
+    let units = plan(&LocalStorage, &cfg).unwrap();
+    let ledgers = ledger_paths(&cfg, &units, d.root());
+    let sampling = stream_sampling(&cfg.streams[0]);
+    let reps = run_with(&cfg, 1, |i, _| MixOptions {
+        sampling,
+        dry_run: false,
+        ledgers: ledgers[i].clone(),
+    });
+    let c = &reps[0].1.counts;
+    let rows = ledger_rows(&ledgers[0][0]);
+    assert_eq!(rows.len(), 200);
+    let short: Vec<&LedgerRow> = rows
+        .iter()
+        .filter(|r| r.rule.as_deref() == Some("output.min_text_length"))
+        .collect();
+    assert_eq!(short.len(), 50);
+    assert!(short
+        .iter()
+        .all(|r| r.value == Some(1.0) && r.threshold == Some(2.0)));
+    let out: Vec<&LedgerRow> = rows
+        .iter()
+        .filter(|r| r.decision == LedgerDecision::SampledOut)
+        .collect();
+    assert_eq!(out.len() as u64, c.dropped["sample"].documents_dropped);
+    let s = sampling.unwrap();
+    for r in &rows {
+        if r.line % 4 == 1 {
+            continue; // the short ones
+        }
+        let (copies, draw) = s.copies(&sampling_key("a.jsonl", &r.id), r.line);
+        assert_eq!(r.copies, copies, "{r:?}");
+        if copies == 0 {
+            assert_eq!(r.rule.as_deref(), Some("sample"));
+            assert_eq!((r.value, r.threshold), (Some(draw), Some(0.5)));
+        }
+    }
+    assert_eq!(
+        rows.iter().map(|r| u64::from(r.copies)).sum::<u64>(),
+        c.kept
+    );
+}
+
+#[test]
+fn manifest_directory_and_ledger_names() {
+    assert_eq!(common_dir(&["out/a", "out/b/"]).as_deref(), Some("out"));
+    assert_eq!(
+        common_dir(&["./out/a", "out/a/b"]).as_deref(),
+        Some("out/a")
+    );
+    assert_eq!(common_dir(&["/x/y/a", "/x/y/b"]).as_deref(), Some("/x/y"));
+    assert_eq!(
+        common_dir(&["s3://b/m/a", "s3://b/m/b"]).as_deref(),
+        Some("s3://b/m")
+    );
+    assert_eq!(common_dir(&["out/cc"]).as_deref(), Some("out/cc"));
+    for none in [&["a", "b"][..], &["/a", "/b"], &["s3://a/x", "s3://b/x"]] {
+        assert_eq!(common_dir(none), None, "{none:?}");
+    }
+    // two streams of one name, inputs that share a file name in different directories
+    let d = Data::new();
+    d.docs("x/documents/a/000.jsonl", &[("1", "one")]);
+    d.docs("x/documents/b/000.jsonl", &[("2", "two")]);
+    d.docs("y/000.jsonl", &[("3", "three")]);
+    d.docs("z/000.jsonl", &[("4", "four")]);
+    let text = format!(
+        "streams:\n  - {{name: s, documents: ['{r}/x/documents/*/*.jsonl'], output: {{path: '{r}/o1'}}, filter: {{exclude: [$.n]}}}}\n  - {{name: s, documents: ['{r}/y/*.jsonl', '{r}/z/*.jsonl'], output: {{path: '{r}/o2'}}, filter: {{exclude: [$.n]}}}}\n",
+        r = d.root()
+    );
+    let cfg = parse(&text, "m.yaml").unwrap();
+    assert_eq!(stream_labels(&cfg), ["s@0", "s@1"]);
+    let units = plan(&LocalStorage, &cfg).unwrap();
+    let l: Vec<String> = ledger_paths(&cfg, &units, "M")
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        l,
+        [
+            "M/ledger/s@0/a/000.jsonl.parquet",
+            "M/ledger/s@0/b/000.jsonl.parquet",
+            "M/ledger/s@1/y/000.jsonl.parquet",
+            "M/ledger/s@1/z/000.jsonl.parquet"
+        ]
+    );
+}

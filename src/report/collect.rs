@@ -469,7 +469,8 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
         let codes = &mut d.codes;
         let decisions = &mut d.code_decision;
         read_ledger(lp, |row| {
-            if row.decision == Decision::Kept {
+            // Edited documents are in the mix: the report's "removed" figures leave them out.
+            if row.decision.in_mix() {
                 return;
             }
             let name = row
@@ -605,7 +606,7 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
                 if codes.len() <= i {
                     codes.resize(i + 1, UNKNOWN);
                 }
-                codes[i] = if row.decision == Decision::Kept {
+                codes[i] = if row.decision.in_mix() {
                     0
                 } else {
                     let name = row
