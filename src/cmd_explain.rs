@@ -283,13 +283,21 @@ fn kept_copy(m: &Manifest, dir: &Path, kept: Option<&Value>) -> String {
         return "unknown (the dedup attribute does not say; made by dolma or an older loam)"
             .to_string();
     };
-    let want = format!("ledger/{}.parquet", rel_name(&file));
+    // `file` is below `documents/` (or a whole path, for inputs outside one); ledgers are
+    // named after the same relative path.
+    let want = [
+        format!("ledger/{file}.parquet"),
+        format!("ledger/{}.parquet", rel_name(&file)),
+    ];
     let row = m
         .outputs
         .iter()
-        .find(|o| o.kind == "ledger" && o.path == want)
+        .find(|o| o.kind == "ledger" && want.contains(&o.path))
         .and_then(|o| read_ledger_row(&dir.join(&o.path), line.saturating_sub(1)).ok())
-        .filter(|r| r.file == file && r.line == line);
+        .filter(|r| {
+            r.line == line
+                && (r.file == file || layout::relative_to_documents(&r.file).ok() == Some(&file))
+        });
     match row {
         Some(r) => {
             let fate = match (r.decision, &r.rule) {
@@ -297,7 +305,7 @@ fn kept_copy(m: &Manifest, dir: &Path, kept: Option<&Value>) -> String {
                 (d, Some(rule)) => format!("itself {} by rule `{rule}`", d.as_str()),
                 (d, None) => format!("itself {}", d.as_str()),
             };
-            format!("{}  ({file}:{line}; {fate})", r.id)
+            format!("{}  ({}:{line}; {fate})", r.id, r.file)
         }
         None => format!("{file}:{line} (not in this mix's ledgers)"),
     }

@@ -4,8 +4,8 @@
 //! hashed in parallel; (2) keys are checked and inserted sequentially in canonical order
 //! (sorted shard path, then line), so the first copy in that order survives; (3) attribute
 //! files are written in parallel. A duplicate gets `[[0, len(text) in code points, 1.0]]`
-//! under the configured attribute name, and the record's `duplicate_of` names the file and
-//! line of the copy that survived (what `loam explain` shows); a first occurrence gets no
+//! under the configured attribute name, and the record's `duplicate_of` names the file (below
+//! `documents/` when it is under one) and line of the copy that survived (what `loam explain` shows); a first occurrence gets no
 //! attribute.
 
 use loam_pipeline::document::{AttributeRecord, Document, KeptCopy, Span};
@@ -192,10 +192,15 @@ fn write_marks(
                 attribute.to_string(),
                 vec![Span::new(0, doc.text.chars().count(), 1.0)],
             );
+            // Named below `documents/` (like the attribute files themselves), so the
+            // attributes do not depend on where the corpus is stored (local or s3://).
+            let kept_input = &units[kept_unit].input;
+            let file =
+                loam_pipeline::layout::relative_to_documents(kept_input).unwrap_or(kept_input);
             rec.duplicate_of.insert(
                 attribute.to_string(),
                 KeptCopy {
-                    file: units[kept_unit].input.clone(),
+                    file: file.to_string(),
                     line: kept_line,
                 },
             );

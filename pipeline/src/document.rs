@@ -254,7 +254,8 @@ pub struct AttributeRecord {
 /// The copy of a duplicate that survived: its document file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeptCopy {
-    /// Document file, as the run named it.
+    /// Document file: its path below `documents/` (as attribute files are named), or the
+    /// whole path for an input outside a `documents/` folder.
     pub file: String,
     /// 1-based line in that file.
     pub line: u64,
