@@ -455,8 +455,19 @@ pub fn create_arrow_writer(
     path: &str,
     schema: SchemaRef,
 ) -> Result<AtomicArrowWriter, WriteError> {
+    create_arrow_writer_with(storage, path, schema, WriterProperties::builder())
+}
+
+/// Like [`create_arrow_writer`], with per-column settings (encodings, statistics) already in
+/// `props`; zstd compression is set here.
+pub fn create_arrow_writer_with(
+    storage: &dyn Storage,
+    path: &str,
+    schema: SchemaRef,
+    props: parquet::file::properties::WriterPropertiesBuilder,
+) -> Result<AtomicArrowWriter, WriteError> {
     let sink = HashingWriter::new(storage.create(path)?);
-    let props = WriterProperties::builder()
+    let props = props
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
     ArrowWriter::try_new(sink, schema, Some(props)).map_err(|e| WriteError::Encode {
