@@ -7,8 +7,8 @@ use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::{Context, Result};
 use loam_manifests::{
-    fingerprint, ConfigRecord, FileDigest, HashAlgorithms, InputFile, Manifest, MixRecord,
-    OutputFile, RunInfo, SamplingRecord, StageCounts, ToolInfo, MANIFEST_VERSION,
+    fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, MixRecord, OutputFile,
+    SamplingRecord, StageCounts, MANIFEST_VERSION,
 };
 use loam_mixes::config::{MixerConfig, StreamConfig};
 use loam_mixes::dolma_mix::{
@@ -675,11 +675,7 @@ fn build_manifest(
         .unwrap_or_else(|| "mix".into());
     Manifest {
         manifest_version: MANIFEST_VERSION,
-        tool: ToolInfo {
-            name: "loam".into(),
-            version: loam_pipeline::VERSION.into(),
-            git_commit: option_env!("LOAM_GIT_COMMIT").map(str::to_string),
-        },
+        tool: ui::tool_info(),
         mix: MixRecord {
             name,
             label: DOLMA_MIX_LABEL.into(),
@@ -687,23 +683,13 @@ fn build_manifest(
             sampling,
         },
         hashes: HashAlgorithms::default(),
-        config: ConfigRecord {
-            path: config_path.display().to_string(),
-            sha256: loam_manifests::digest_bytes(config_bytes).sha256,
-            fingerprint: fingerprint(&normalized),
-            normalized,
-        },
+        config: ui::config_record(config_path, config_bytes, normalized),
         inputs: inputs.into_values().collect(),
         models: Vec::new(),
         outputs,
         stages,
         parents: Vec::new(),
-        run: RunInfo {
-            started_at: meta.started_at,
-            duration_secs: meta.duration_secs,
-            host: ui::hostname(),
-            threads: meta.threads,
-        },
+        run: meta.info(),
     }
 }
 

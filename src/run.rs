@@ -6,8 +6,8 @@ use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::{Context, Result};
 use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
 use loam_manifests::{
-    fingerprint, ConfigRecord, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile,
-    OutputFile, RuleCounts, StageCounts, ToolInfo, MANIFEST_VERSION,
+    fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile, OutputFile,
+    RuleCounts, StageCounts, MANIFEST_VERSION,
 };
 use loam_mixes::mix::{mix_shard, AttributeInput, MixOutput, MixSpec, MixUnit, Sampling};
 use loam_mixes::shuffle::{
@@ -1111,22 +1111,12 @@ fn build_manifest(
     }
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     models.sort_by(|a, b| a.path.cmp(&b.path));
-    let normalized = raw.clone();
     Manifest {
         manifest_version: MANIFEST_VERSION,
-        tool: ToolInfo {
-            name: "loam".into(),
-            version: loam_pipeline::VERSION.into(),
-            git_commit: option_env!("LOAM_GIT_COMMIT").map(str::to_string),
-        },
+        tool: ui::tool_info(),
         mix,
         hashes: HashAlgorithms::default(),
-        config: ConfigRecord {
-            path: config_path.display().to_string(),
-            sha256: loam_manifests::digest_bytes(config_bytes).sha256,
-            fingerprint: fingerprint(&normalized),
-            normalized,
-        },
+        config: ui::config_record(config_path, config_bytes, raw.clone()),
         inputs,
         models,
         outputs,
@@ -1142,12 +1132,7 @@ fn build_manifest(
             })
             .collect(),
         parents: cfg.mix.parents.clone(),
-        run: loam_manifests::RunInfo {
-            started_at: meta.started_at,
-            duration_secs: meta.duration_secs,
-            host: ui::hostname(),
-            threads: meta.threads,
-        },
+        run: meta.info(),
     }
 }
 

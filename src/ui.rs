@@ -229,6 +229,42 @@ pub struct RunMeta {
     pub threads: usize,
 }
 
+impl RunMeta {
+    /// The manifest's `run` object.
+    pub fn info(self) -> loam_manifests::RunInfo {
+        loam_manifests::RunInfo {
+            started_at: self.started_at,
+            duration_secs: self.duration_secs,
+            host: hostname(),
+            threads: self.threads,
+        }
+    }
+}
+
+/// The manifest's `tool` object: this binary's version and the git commit it was built from.
+pub fn tool_info() -> loam_manifests::ToolInfo {
+    loam_manifests::ToolInfo {
+        name: "loam".into(),
+        version: loam_pipeline::VERSION.into(),
+        git_commit: option_env!("LOAM_GIT_COMMIT").map(str::to_string),
+    }
+}
+
+/// The manifest's `config` object: the file as given with its checksum, and the normalized
+/// config with its fingerprint.
+pub fn config_record(
+    path: &std::path::Path,
+    bytes: &[u8],
+    normalized: serde_json::Value,
+) -> loam_manifests::ConfigRecord {
+    loam_manifests::ConfigRecord {
+        path: path.display().to_string(),
+        sha256: loam_manifests::digest_bytes(bytes).sha256,
+        fingerprint: loam_manifests::fingerprint(&normalized),
+        normalized,
+    }
+}
+
 /// The host name, from the kernel.
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
