@@ -34,11 +34,10 @@
 //! ask for the singular `…_2gram` form, which no tagger produces: the rules on the top 2-, 3-
 //! and 4-gram fractions never fire in dolma. A loam mix that should apply them must use the names above.
 
+use crate::hashing::FastMap;
 use crate::pytext::{char_len, div, is_py_alpha, py_split_whitespace};
 use loam_pipeline::document::{Document, Span};
 use loam_pipeline::tagger::{Signals, TagError, Tagger};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 const REQUIRED_ENGLISH_WORDS: [&str; 8] = ["the", "be", "to", "of", "and", "that", "have", "with"];
 const ELLIPSIS: char = '\u{2026}';
@@ -155,45 +154,6 @@ pub struct GopherAttributes {
     pub fraction_of_characters_in_duplicate_lines: f64,
 }
 
-/// A small fast hasher for word-id n-grams (not persisted, so not required to be stable).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        // murmur3's fmix64: spreads every input bit over the low bits hashbrown uses.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        self.write_u64(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(i as u64);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
-
 /// Computes the Gopher values of `text` (dolma's `get_attributes`).
 pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
     let mut a = GopherAttributes {
@@ -203,52 +163,75 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
     if a.character_count == 0 {
         return a;
     }
-    let words: Vec<&str> = py_split_whitespace(text).collect();
-    let lens: Vec<usize> = words.iter().map(|w| char_len(w)).collect();
-    let word_count = words.len();
+    // One pass over the words: lengths, the per-word counts and the word ids.
+    // About one word per 6 bytes of web text.
+    let mut lens: Vec<usize> = Vec::with_capacity(text.len() / 6);
+    let mut word_ids: Vec<u32> = Vec::with_capacity(text.len() / 6);
+    let mut word_counts: Vec<u32> = Vec::new();
+    let mut ids: FastMap<&str, u32> = FastMap::default();
+    // About one word per 6 bytes of text; distinct words are fewer.
+    ids.reserve(text.len() / 8);
+    let (mut symbols, mut alpha, mut required) = (0usize, 0usize, 0usize);
+    for w in py_split_whitespace(text) {
+        let bytes = w.as_bytes();
+        let len = if w.is_ascii() {
+            bytes.len()
+        } else {
+            char_len(w)
+        };
+        lens.push(len);
+        // `#` is ASCII; `…` (U+2026) is E2 80 A6 and cannot start inside another character.
+        if memchr2(b'#', 0xe2, bytes) && (w.contains('#') || w.contains(ELLIPSIS)) {
+            symbols += 1;
+        }
+        if bytes.iter().any(u8::is_ascii_alphabetic)
+            || (len != bytes.len() && w.chars().any(is_py_alpha))
+        {
+            alpha += 1;
+        }
+        if bytes.len() <= 4 && is_required_word(bytes) {
+            required += 1;
+        }
+        let next = word_counts.len() as u32;
+        let id = *ids.entry(w).or_insert(next);
+        if id == next {
+            word_counts.push(0);
+        }
+        word_counts[id as usize] += 1;
+        word_ids.push(id);
+    }
+    drop(ids);
+    let word_count = lens.len();
     let word_chars: usize = lens.iter().sum();
     let denom_words = word_count.max(1);
     a.word_count = word_count;
     a.median_word_length = median(&lens);
-    a.symbol_to_word_ratio = div(
-        words
-            .iter()
-            .filter(|w| w.contains('#') || w.contains(ELLIPSIS))
-            .count(),
-        denom_words,
-    );
-    a.fraction_of_words_with_alpha_character = div(
-        words.iter().filter(|w| w.chars().any(is_py_alpha)).count(),
-        denom_words,
-    );
-    a.required_word_count = words
-        .iter()
-        .filter(|w| REQUIRED_ENGLISH_WORDS.contains(w))
-        .count();
+    a.symbol_to_word_ratio = div(symbols, denom_words);
+    a.fraction_of_words_with_alpha_character = div(alpha, denom_words);
+    a.required_word_count = required;
 
-    // n-grams over interned word ids.
-    let mut ids: FastMap<&str, u32> = FastMap::default();
-    ids.reserve(word_count);
-    let word_ids: Vec<u32> = words
-        .iter()
-        .map(|w| {
-            let next = ids.len() as u32;
-            *ids.entry(w).or_insert(next)
-        })
-        .collect();
-    drop(ids);
     let mut prefix = Vec::with_capacity(word_count + 1);
     prefix.push(0usize);
     for l in &lens {
         prefix.push(prefix.last().copied().unwrap_or(0) + l);
     }
     // An n-gram's id is the id of its (n-1)-gram prefix paired with its last word's id, so
-    // each level is one exact hash lookup per window (no collisions, no slice hashing).
-    let mut prev: Vec<u32> = word_ids.clone();
-    // Sized once for the most windows (n = 2), so no level rehashes while it grows.
+    // each level is one exact hash lookup per window (no collisions, no slice hashing). An
+    // n-gram can repeat only if both of its (n-1)-grams do, so each level looks only at the
+    // windows whose prefix and suffix (n-1)-grams repeat (`pos`, ascending, with their ids
+    // in `pid`); every other window occurs once. Past n = 3 few windows of real text remain.
+    let mut pos: Vec<u32> = Vec::with_capacity(word_count);
+    let mut pid: Vec<u32> = Vec::with_capacity(word_count);
+    for (i, &id) in word_ids.iter().enumerate() {
+        if word_counts[id as usize] > 1 {
+            pos.push(i as u32);
+            pid.push(id);
+        }
+    }
     let mut pairs: FastMap<u64, u32> = FastMap::default();
-    pairs.reserve(word_count);
-    let mut counts: Vec<u32> = Vec::with_capacity(word_count);
+    pairs.reserve(pos.len());
+    let mut counts: Vec<u32> = Vec::new();
+    let (mut npos, mut nid): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
     for n in 2..=10usize {
         if word_count < n {
             break;
@@ -256,40 +239,60 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
         let windows = word_count - n + 1;
         pairs.clear();
         counts.clear();
-        let mut ids = Vec::with_capacity(windows);
-        for i in 0..windows {
-            let key = (u64::from(prev[i]) << 32) | u64::from(word_ids[i + n - 1]);
+        npos.clear();
+        nid.clear();
+        for k in 1..pos.len() {
+            let i = pos[k - 1] as usize;
+            if pos[k] as usize != i + 1 {
+                continue;
+            }
+            // Window i + 1 of n - 1 words exists, so word i + n - 1 does.
+            let key = (u64::from(pid[k - 1]) << 32) | u64::from(word_ids[i + n - 1]);
             let next = counts.len() as u32;
             let id = *pairs.entry(key).or_insert(next);
             if id == next {
                 counts.push(0);
             }
             counts[id as usize] += 1;
-            ids.push(id);
+            npos.push(i as u32);
+            nid.push(id);
         }
         let chars_of = |i: usize| prefix[i + n] - prefix[i];
         if n <= 4 {
             // Counter.most_common(1): the highest count, first inserted on ties, i.e. the
-            // first window (in text order) whose n-gram has the highest count.
-            let max = counts.iter().copied().max().unwrap_or(0);
-            let first = (0..windows)
-                .find(|&i| counts[ids[i] as usize] == max)
-                .unwrap_or(0);
+            // first window (in text order) whose n-gram has the highest count (window 0
+            // when every n-gram occurs once).
+            let max = counts.iter().copied().max().unwrap_or(1);
+            let first = if max > 1 {
+                (0..npos.len())
+                    .find(|&k| counts[nid[k] as usize] == max)
+                    .map_or(0, |k| npos[k] as usize)
+            } else {
+                0
+            };
             let value = div(max as usize * chars_of(first), word_chars.max(1));
             a.most_common_ngram.push((n, value));
         } else {
-            let mut all = 0usize;
-            let mut dup = 0usize;
-            for (i, id) in ids.iter().enumerate() {
-                let c = chars_of(i);
-                all += c;
-                if counts[*id as usize] > 1 {
-                    dup += c;
-                }
-            }
+            // The characters of all windows, Σ_i prefix[i+n] - prefix[i], telescoped.
+            let all: usize = prefix[windows..windows + n].iter().sum::<usize>()
+                - prefix[..n].iter().sum::<usize>();
+            let dup: usize = npos
+                .iter()
+                .zip(&nid)
+                .filter(|(_, &id)| counts[id as usize] > 1)
+                .map(|(&i, _)| chars_of(i as usize))
+                .sum();
             a.duplicate_ngrams.push((n, div(dup, all.max(1))));
         }
-        prev = ids;
+        // The repeating n-grams are the next level's candidates.
+        pos.clear();
+        pid.clear();
+        for (&i, &id) in npos.iter().zip(&nid) {
+            if counts[id as usize] > 1 {
+                pos.push(i);
+                pid.push(id);
+            }
+        }
     }
 
     let lines: Vec<&str> = match line_split {
@@ -333,6 +336,38 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
     a.fraction_of_duplicate_lines = div(dup_lines, line_count);
     a.fraction_of_characters_in_duplicate_lines = div(dup_line_chars, word_chars.max(1));
     a
+}
+
+/// Whether a word of at most 4 bytes is one of [`REQUIRED_ENGLISH_WORDS`]: the word and the
+/// list packed into integers (with the length), so the test is 8 integer compares.
+#[inline]
+fn is_required_word(bytes: &[u8]) -> bool {
+    const fn pack(b: &[u8]) -> u64 {
+        let mut v = b.len() as u64;
+        let mut i = 0;
+        while i < b.len() {
+            v |= (b[i] as u64) << (8 * (i + 1));
+            i += 1;
+        }
+        v
+    }
+    const PACKED: [u64; 8] = {
+        let mut t = [0u64; 8];
+        let mut i = 0;
+        while i < 8 {
+            t[i] = pack(REQUIRED_ENGLISH_WORDS[i].as_bytes());
+            i += 1;
+        }
+        t
+    };
+    let w = pack(bytes);
+    PACKED.contains(&w)
+}
+
+/// Whether `bytes` contains `a` or `b`.
+#[inline]
+fn memchr2(a: u8, b: u8, bytes: &[u8]) -> bool {
+    bytes.iter().any(|&c| c == a || c == b)
 }
 
 /// `statistics.median` of the values (0.0 when empty).

@@ -17,7 +17,6 @@
 use crate::pytext::{char_len, split_paragraphs};
 use loam_pipeline::document::{Document, Span};
 use loam_pipeline::tagger::{Signals, TagError, Tagger};
-use regex::Regex;
 use std::sync::OnceLock;
 
 /// `char_length_v1`: the document's length in code points.
@@ -57,10 +56,77 @@ impl Tagger for CharLengthWithParagraphsV1 {
 }
 
 /// dolma's whitespace-tokenizer count for a text: matches of `\w+|[^\w\s]+`, plus one.
+///
+/// Each match is a maximal run of word characters or a maximal run of characters that are
+/// neither word characters nor spaces, so the count is the number of places where such a run
+/// starts: one pass over the characters, no regex engine. `\w` is the `regex` crate's Unicode
+/// word class ([`regex_syntax::is_word_character`]), `\s` its `White_Space`
+/// ([`char::is_whitespace`]); a test checks both against the regex for every code point.
 pub fn whitespace_token_count(text: &str) -> usize {
-    static TOKENS: OnceLock<Regex> = OnceLock::new();
-    let re = TOKENS.get_or_init(|| Regex::new(r"\w+|[^\w\s]+").expect("static regex"));
-    re.find_iter(text).count() + 1
+    const SPACE: u8 = 0;
+    const WORD: u8 = 1;
+    const OTHER: u8 = 2;
+    const ASCII: [u8; 128] = {
+        let mut t = [OTHER; 128];
+        let mut c = 0;
+        while c < 128 {
+            let b = c as u8;
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                t[c] = WORD;
+            } else if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+                t[c] = SPACE;
+            }
+            c += 1;
+        }
+        t
+    };
+    let class = |c: char| {
+        if c.is_ascii() {
+            ASCII[c as usize]
+        } else if (c as u32) < 0x10000 {
+            bmp_classes()[c as usize]
+        } else {
+            slow_class(c)
+        }
+    };
+    let mut count = 1;
+    let mut prev = SPACE;
+    if text.is_ascii() {
+        for &b in text.as_bytes() {
+            let k = ASCII[b as usize];
+            count += usize::from(k != SPACE && k != prev);
+            prev = k;
+        }
+    } else {
+        for c in text.chars() {
+            let k = class(c);
+            count += usize::from(k != SPACE && k != prev);
+            prev = k;
+        }
+    }
+    count
+}
+
+/// The token class of one character: 0 space, 1 word, 2 other.
+fn slow_class(c: char) -> u8 {
+    if regex_syntax::try_is_word_character(c).unwrap_or(false) {
+        1
+    } else if c.is_whitespace() {
+        0
+    } else {
+        2
+    }
+}
+
+/// [`slow_class`] of every Basic Multilingual Plane character, computed once (64 KiB): the
+/// word-character test is a binary search, too slow to run per character of non-Latin text.
+fn bmp_classes() -> &'static [u8] {
+    static CLASSES: OnceLock<Box<[u8]>> = OnceLock::new();
+    CLASSES.get_or_init(|| {
+        (0u32..0x10000)
+            .map(|u| char::from_u32(u).map_or(2, slow_class))
+            .collect()
+    })
 }
 
 /// `whitespace_tokenizer_v1`: dolma's whitespace-tokenizer count of the document.
@@ -105,6 +171,38 @@ impl Tagger for WhitespaceTokenizerWithParagraphsV1 {
 mod tests {
     use super::*;
     use crate::testutil::{run, spans};
+
+    #[test]
+    fn token_count_matches_the_regex_for_every_code_point() {
+        let re = regex::Regex::new(r"\w+|[^\w\s]+").unwrap();
+        let by_regex = |t: &str| re.find_iter(t).count() + 1;
+        for c in (0u32..0x110000).filter_map(char::from_u32) {
+            for t in [
+                format!("{c}"),
+                format!("a{c}b"),
+                format!(".{c}."),
+                format!(" {c} "),
+                format!("{c}{c}a"),
+            ] {
+                assert_eq!(
+                    whitespace_token_count(&t),
+                    by_regex(&t),
+                    "U+{:04X}",
+                    c as u32
+                );
+            }
+        }
+        for t in [
+            "",
+            "   ",
+            "hi there!! ok...",
+            "a_b-c d\u{a0}e",
+            "x\u{1c}y",
+            "日本語 テキスト。",
+        ] {
+            assert_eq!(whitespace_token_count(t), by_regex(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn char_length() {

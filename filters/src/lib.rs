@@ -14,6 +14,7 @@ pub mod classifier;
 pub mod config;
 pub mod fineweb;
 pub mod gopher;
+mod hashing;
 pub mod langid;
 pub mod length;
 pub mod pii;

@@ -45,7 +45,7 @@
 //!   fraction. loam gives the true fraction; [`PiiCompat::doc_frac`] restores dolma's value.
 
 use crate::pytext::{
-    char_len, py_split_whitespace, py_strip, split_paragraphs, CharOffsets, PY_SPACE_CLASS,
+    char_len, py_strip, py_word_count, split_paragraphs, CharOffsets, PY_SPACE_CLASS,
 };
 use loam_pipeline::document::{Document, Span};
 use loam_pipeline::tagger::{Signals, TagError, Tagger};
@@ -134,6 +134,53 @@ struct Hit {
     end: usize,
 }
 
+/// Which patterns can match a text at all, from tests far cheaper than the patterns (each is
+/// a necessary condition, so skipping a pattern never changes a result): an e-mail needs an
+/// `@`; a phone number ten decimal digits (`\d`: any Unicode decimal digit); an IP address an ASCII digit, a `.` and another ASCII digit in a row.
+#[derive(Debug, Clone, Copy)]
+struct Prefilter {
+    email: bool,
+    phone: bool,
+    ip: bool,
+}
+
+impl Prefilter {
+    fn of(text: &str) -> Self {
+        let b = text.as_bytes();
+        let ip = memchr::memchr_iter(b'.', b).any(|i| {
+            i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+        });
+        let phone = at_least_digits(text, 10);
+        Prefilter {
+            email: memchr::memchr(b'@', b).is_some(),
+            phone,
+            ip,
+        }
+    }
+}
+
+/// Whether `text` has at least `need` characters that `\d` matches (Unicode `Nd`). ASCII
+/// digits are counted over bytes; other characters are decoded only when those fall short.
+fn at_least_digits(text: &str, need: usize) -> bool {
+    let b = text.as_bytes();
+    let ascii = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if ascii >= need {
+        return true;
+    }
+    if text.is_ascii() {
+        return false;
+    }
+    static DIGIT: OnceLock<Regex> = OnceLock::new();
+    let digit = DIGIT.get_or_init(|| Regex::new(r"^\d$").expect("static regex"));
+    let mut buf = [0u8; 4];
+    let other = text
+        .chars()
+        .filter(|c| !c.is_ascii() && !c.is_alphabetic() && digit.is_match(c.encode_utf8(&mut buf)))
+        .take(need - ascii)
+        .count();
+    ascii + other >= need
+}
+
 /// `pii_regex_v1` / `pii_regex_v2`.
 #[derive(Debug, Clone)]
 pub struct PiiRegexTagger {
@@ -183,7 +230,8 @@ impl Tagger for PiiRegexTagger {
         let p = patterns();
         let text = doc.text.as_str();
         let mut kept: Vec<Hit> = Vec::new();
-        for m in p.email.find_iter(text) {
+        let cheap = Prefilter::of(text);
+        for m in p.email.find_iter(if cheap.email { text } else { "" }) {
             let mention = m.as_str();
             let mut parts = mention.split('@');
             let addressee = parts.next().unwrap_or("");
@@ -197,7 +245,7 @@ impl Tagger for PiiRegexTagger {
             }
         }
         let mut has_url: Option<bool> = None;
-        for m in p.phone.find_iter(text) {
+        for m in p.phone.find_iter(if cheap.phone { text } else { "" }) {
             if context_rejects(text, m.start(), m.end(), WINDOW) {
                 continue;
             }
@@ -210,7 +258,7 @@ impl Tagger for PiiRegexTagger {
                 });
             }
         }
-        for m in p.ip.find_iter(text) {
+        for m in p.ip.find_iter(if cheap.ip { text } else { "" }) {
             if !context_rejects(text, m.start(), m.end(), WINDOW) {
                 kept.push(Hit {
                     kind: IP,
@@ -225,7 +273,7 @@ impl Tagger for PiiRegexTagger {
             let e = offsets.at(h.end);
             out.push(h.kind, Span::new(s, e, 1.0));
         }
-        let words = py_split_whitespace(text).count();
+        let words = py_word_count(text);
         let score = if words == 0 {
             -1.0
         } else {
@@ -333,6 +381,34 @@ impl Tagger for FastPiiRegexTagger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_prefilter_agrees_with_the_regex() {
+        let re = Regex::new(r"\d").unwrap();
+        let mut buf = [0u8; 4];
+        for c in (0u32..0x110000).filter_map(char::from_u32) {
+            if re.is_match(c.encode_utf8(&mut buf)) {
+                assert!(!c.is_alphabetic(), "U+{:04X}", c as u32);
+            }
+        }
+        for t in [
+            "",
+            "123",
+            "12345 6789 0",
+            "١٢٣٤٥٦٧٨٩٠",
+            "abc ٣ 123456789",
+            "१२३ x 4567",
+            "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖",
+        ] {
+            for need in [1, 9, 10, 11] {
+                assert_eq!(
+                    at_least_digits(t, need),
+                    re.find_iter(t).count() >= need,
+                    "{t:?} {need}"
+                );
+            }
+        }
+    }
     use crate::testutil::{bad_inputs, run, score, spans, ten_mb_line};
 
     fn all() -> Vec<Box<dyn Tagger>> {

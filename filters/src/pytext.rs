@@ -29,8 +29,162 @@ pub fn is_py_space(c: char) -> bool {
 pub const PY_SPACE_CLASS: &str = r"\s\x1C-\x1F";
 
 /// `str.split()` without arguments: runs of whitespace separate words, no empty words.
-pub fn py_split_whitespace(s: &str) -> impl Iterator<Item = &str> {
-    s.split(is_py_space).filter(|w| !w.is_empty())
+pub fn py_split_whitespace(s: &str) -> PyWords<'_> {
+    PyWords { text: s, pos: 0 }
+}
+
+/// The words of [`py_split_whitespace`]. Scans bytes: ASCII by table, and only the four lead
+/// bytes that start a non-ASCII CPython space (U+0085, U+00A0, U+1680, U+2000..U+3000) are
+/// decoded, so words are found without decoding every character.
+#[derive(Debug, Clone)]
+pub struct PyWords<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+/// ASCII bytes that are CPython whitespace: `\t \n \v \f \r`, U+001C..U+001F, space.
+const ASCII_SPACE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut c = 0x09;
+    while c <= 0x0d {
+        t[c] = true;
+        c += 1;
+    }
+    let mut c = 0x1c;
+    while c <= 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t
+};
+
+/// The byte length of the CPython space starting at `b[i]` (a char boundary), if it is one.
+#[inline]
+fn space_len(b: &[u8], i: usize) -> Option<usize> {
+    let c = b[i];
+    if c < 0x80 {
+        return ASCII_SPACE[c as usize].then_some(1);
+    }
+    let b1 = b.get(i + 1).copied().unwrap_or(0);
+    let b2 = b.get(i + 2).copied().unwrap_or(0);
+    let space = match c {
+        // U+0085, U+00A0
+        0xc2 => b1 == 0x85 || b1 == 0xa0,
+        // U+1680
+        0xe1 => b1 == 0x9a && b2 == 0x80,
+        // U+2000..U+200A, U+2028, U+2029, U+202F; U+205F
+        0xe2 => {
+            (b1 == 0x80 && (b2 <= 0x8a || matches!(b2, 0xa8 | 0xa9 | 0xaf)))
+                || (b1 == 0x81 && b2 == 0x9f)
+        }
+        // U+3000
+        0xe3 => b1 == 0x80 && b2 == 0x80,
+        _ => false,
+    };
+    space.then_some(if c == 0xc2 { 2 } else { 3 })
+}
+
+/// The byte length of the UTF-8 sequence whose lead byte is `c`.
+#[inline]
+fn utf8_len(c: u8) -> usize {
+    if c < 0x80 {
+        1
+    } else if c < 0xe0 {
+        2
+    } else if c < 0xf0 {
+        3
+    } else {
+        4
+    }
+}
+
+impl<'a> Iterator for PyWords<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.text.as_bytes();
+        let n = b.len();
+        let mut i = self.pos;
+        loop {
+            if i >= n {
+                self.pos = n;
+                return None;
+            }
+            match space_len(b, i) {
+                Some(l) => i += l,
+                None => break,
+            }
+        }
+        let start = i;
+        while i < n {
+            let c = b[i];
+            if c < 0x80 {
+                if ASCII_SPACE[c as usize] {
+                    break;
+                }
+                i += 1;
+            } else {
+                if space_len(b, i).is_some() {
+                    break;
+                }
+                i += utf8_len(c);
+            }
+        }
+        self.pos = i;
+        Some(&self.text[start..i])
+    }
+}
+
+/// `len(s.split())`: the number of [`py_split_whitespace`] words, without producing them.
+///
+/// The text is cut at its non-ASCII spaces (found from their lead bytes with `memchr`); in
+/// each piece a word starts wherever a non-space byte follows an ASCII space byte (or the
+/// piece's start), a branch-free count over byte pairs that the compiler vectorizes. Bytes
+/// of other non-ASCII characters are never spaces, and a continuation byte always follows a
+/// non-space byte, so only lead bytes can start words.
+pub fn py_word_count(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut cuts: Vec<(usize, usize)> = memchr::memchr3_iter(0xc2, 0xe2, 0xe3, b)
+        .filter_map(|i| space_len(b, i).map(|l| (i, i + l)))
+        .collect();
+    if memchr::memchr(0xe1, b).is_some() {
+        cuts.extend(
+            memchr::memchr_iter(0xe1, b).filter_map(|i| space_len(b, i).map(|l| (i, i + l))),
+        );
+        cuts.sort_unstable();
+    }
+    let mut count = 0;
+    let mut from = 0;
+    for (start, end) in cuts {
+        count += ascii_word_count(&b[from..start]);
+        from = end;
+    }
+    count + ascii_word_count(&b[from..])
+}
+
+/// Words in bytes that hold no non-ASCII space, preceded by a space (or nothing).
+fn ascii_word_count(b: &[u8]) -> usize {
+    // 1 for an ASCII space byte, from comparisons only, so the loop below vectorizes.
+    #[inline(always)]
+    fn space(c: u8) -> u8 {
+        u8::from(c == b' ')
+            | u8::from(c.wrapping_sub(0x09) < 5)
+            | u8::from(c.wrapping_sub(0x1c) < 4)
+    }
+    let Some(&first) = b.first() else {
+        return 0;
+    };
+    let mut total = usize::from(space(first) == 0);
+    // Byte-wide counters, emptied every 255 pairs before they can overflow.
+    for (prev, cur) in b.chunks(255).zip(b[1..].chunks(255)) {
+        let mut starts: u8 = 0;
+        for (&p, &c) in prev.iter().zip(cur) {
+            starts += space(p) & (space(c) ^ 1);
+        }
+        total += usize::from(starts);
+    }
+    total
 }
 
 /// `str.strip()` without arguments.
@@ -57,10 +211,37 @@ pub fn is_py_alpha(c: char) -> bool {
 /// `str.lower()`: full Unicode lowercase mapping (U+0130 becomes two code points), with the
 /// final-sigma rule, as CPython does.
 pub fn py_lower(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    py_lower_into(s, &mut out);
+    out
+}
+
+/// [`py_lower`], appended to `out` (so one buffer serves many lines).
+pub fn py_lower_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        s.to_ascii_lowercase()
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+    } else if s.contains('Σ') {
+        // Only capital sigma's mapping depends on its neighbours (final sigma): std's
+        // `str::to_lowercase` implements that rule, as CPython does.
+        out.push_str(&s.to_lowercase());
     } else {
-        s.to_lowercase()
+        // Elsewhere `str::to_lowercase` is exactly the per-character mapping; doing it here
+        // avoids its allocation and copies ASCII runs whole.
+        let mut rest = s;
+        while !rest.is_empty() {
+            let ascii = rest.bytes().position(|b| b >= 0x80).unwrap_or(rest.len());
+            let start = out.len();
+            out.push_str(&rest[..ascii]);
+            out[start..].make_ascii_lowercase();
+            rest = &rest[ascii..];
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                out.extend(c.to_lowercase());
+            }
+            rest = chars.as_str();
+        }
     }
 }
 
@@ -176,6 +357,27 @@ mod tests {
     }
 
     #[test]
+    fn byte_scanner_splits_like_is_py_space() {
+        let reference = |s: &str| -> Vec<String> {
+            s.split(is_py_space)
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        for c in (0u32..0x110000).filter_map(char::from_u32) {
+            for s in [
+                format!("a{c}b"),
+                format!("{c}"),
+                format!("{c}{c} x{c}"),
+                format!("é{c}\u{2000}z"),
+            ] {
+                let got: Vec<String> = py_split_whitespace(&s).map(String::from).collect();
+                assert_eq!(got, reference(&s), "U+{:04X}", c as u32);
+            }
+        }
+    }
+
+    #[test]
     fn split_and_strip_like_python() {
         let s = "\u{1c}a\u{a0}b  c\u{200b}d\n";
         assert_eq!(
@@ -198,6 +400,57 @@ mod tests {
         assert!(!is_py_alpha('\u{216b}'));
         // Devanagari vowel sign AA (Mc): Alphabetic in Rust, not isalpha in Python.
         assert!(!is_py_alpha('\u{093e}'));
+    }
+
+    #[test]
+    fn word_count_matches_split() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "a b",
+            "  a\t\nb\x1c c  ",
+            "x\u{a0}y",
+            "é b",
+            "\u{3000}",
+            "one two three four five six seven eight nine ten eleven twelve thirteen",
+        ] {
+            assert_eq!(py_word_count(s), py_split_whitespace(s).count(), "{s:?}");
+        }
+        for c in (0u32..0x110000).filter_map(char::from_u32) {
+            for s in [
+                format!("a{c}b"),
+                format!("{c}{c}x"),
+                format!("x{c}"),
+                format!("{c}"),
+                format!("é {c}\u{a0}\u{1680}\u{3000}ü{c} z"),
+            ] {
+                assert_eq!(py_word_count(&s), py_split_whitespace(&s).count(), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn lower_into_matches_str_to_lowercase() {
+        for s in [
+            "ABC",
+            "ÀÉÎ x",
+            "\u{130}i",
+            "ΑΣ ΑΣ",
+            "ὈΔΥΣΣΕΎΣ",
+            "Straße ǅ",
+            "MiXeD 123 Ω",
+        ] {
+            let mut out = String::from("prefix");
+            py_lower_into(s, &mut out);
+            assert_eq!(out, format!("prefix{}", s.to_lowercase()), "{s:?}");
+        }
+        for c in (0u32..0x110000).filter_map(char::from_u32) {
+            let s = format!("A{c}b");
+            assert_eq!(py_lower(&s), s.to_lowercase(), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]
