@@ -3,7 +3,7 @@
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use crate::{Kind, UsageError};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use loam_dedup::config::DedupeConfig;
 use loam_filters::config::TagConfig;
 use loam_manifests::fingerprint;
@@ -82,18 +82,27 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
             "tagger_modules: loam cannot load Python tagger modules; use built-in taggers (`loam taggers`)",
         ));
     }
-    let taggers: Vec<Box<dyn Tagger>> = cfg
+    let mut taggers: Vec<Box<dyn Tagger>> = cfg
         .taggers
         .iter()
         .map(|n| loam_filters::registry::build_with(n, bugs))
         .collect::<Result<_, _>>()
         .map_err(usage)?;
+    // Classifier models are part of the fingerprint: a retrained model changes the signals.
+    let mut model_digests: BTreeMap<String, String> = BTreeMap::new();
+    for c in &cfg.classifiers {
+        taggers.push(Box::new(c.build().map_err(usage)?));
+        let f = std::fs::File::open(&c.model)
+            .with_context(|| format!("model {} of classifier {}", c.model, c.name))?;
+        let digest = loam_manifests::digest_reader(std::io::BufReader::new(f))?;
+        model_digests.insert(c.name.clone(), digest.sha256);
+    }
     // dolma: one experiment for all taggers, or each tagger under its own name.
-    let groups: Vec<(String, Vec<&dyn Tagger>)> = match &cfg.experiment {
-        Some(e) => vec![(e.clone(), taggers.iter().map(|t| t.as_ref()).collect())],
+    let groups: Vec<(String, &[Box<dyn Tagger>])> = match &cfg.experiment {
+        Some(e) => vec![(e.clone(), &taggers[..])],
         None => taggers
             .iter()
-            .map(|t| (t.name().to_string(), vec![t.as_ref()]))
+            .map(|t| (t.name().to_string(), std::slice::from_ref(t)))
             .collect(),
     };
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
@@ -101,12 +110,23 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
     let exec = Executor::new(opts.threads)?;
     let mut stages = Vec::new();
     let mut failures = Vec::new();
-    for (experiment, group) in &groups {
-        let names: Vec<&str> = group.iter().map(|t| t.name()).collect();
-        let fp = fingerprint(&json!({
+    for (experiment, owned) in &groups {
+        let names: Vec<&str> = owned.iter().map(|t| t.name()).collect();
+        let classifiers: Vec<_> = cfg
+            .classifiers
+            .iter()
+            .filter(|c| names.contains(&c.name.as_str()))
+            .map(|c| json!({"spec": c, "sha256": model_digests.get(&c.name)}))
+            .collect();
+        let mut fp_input = json!({
             "stage": "tag", "loam": loam_pipeline::VERSION, "experiment": experiment,
             "taggers": names, "dolma_bugs": dolma_bugs,
-        }));
+        });
+        // Only when there are classifiers, so fingerprints of existing runs stay valid.
+        if !classifiers.is_empty() {
+            fp_input["classifiers"] = json!(classifiers);
+        }
+        let fp = fingerprint(&fp_input);
         let outputs: Vec<String> = match &cfg.destination {
             None => inputs
                 .iter()
@@ -130,15 +150,10 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
         let todo: Vec<usize> = (0..inputs.len())
             .filter(|&i| matches!(st[i], UnitStatus::Todo))
             .collect();
-        let owned: Vec<Box<dyn Tagger>> = names
-            .iter()
-            .map(|n| loam_filters::registry::build_with(n, bugs))
-            .collect::<Result<_, _>>()
-            .map_err(usage)?;
         let bar = ui::stage_bar("tag");
         let results = exec.map(&todo, |&i| {
             states[i].start(&outputs[i]).map_err(|e| e.to_string())?;
-            let rep = tag_shard(storage, &inputs[i], &outputs[i], experiment, &owned, &bar);
+            let rep = tag_shard(storage, &inputs[i], &outputs[i], experiment, owned, &bar);
             match (&rep.output, rep.scan.failed()) {
                 (Some(o), false) => {
                     let info =

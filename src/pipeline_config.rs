@@ -71,17 +71,7 @@ pub struct TagStage {
 }
 
 /// A fastText classifier used as a tagger: keys `<experiment>__<name>__<label>`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClassifierSpec {
-    /// Tagger name in attribute keys.
-    pub name: String,
-    /// Model file (`.bin` or `.ftz`).
-    pub model: String,
-    /// One prediction per document, paragraph or sentence.
-    #[serde(default)]
-    pub granularity: loam_filters::classifier::Granularity,
-}
+pub use loam_filters::classifier::ClassifierSpec;
 
 impl TagStage {
     /// The dolma bugs to reproduce.

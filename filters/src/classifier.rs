@@ -29,6 +29,27 @@ pub enum Granularity {
     Sentence,
 }
 
+/// A fastText classifier used as a tagger (`tag.classifiers` in `loam run`, `classifiers` in
+/// `loam tag -c`): attribute keys `<experiment>__<name>__<label>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierSpec {
+    /// Tagger name in attribute keys (must differ from the built-in tagger names).
+    pub name: String,
+    /// Model file (`.bin` or `.ftz`).
+    pub model: String,
+    /// One prediction per document, paragraph or sentence.
+    #[serde(default)]
+    pub granularity: Granularity,
+}
+
+impl ClassifierSpec {
+    /// Loads the model.
+    pub fn build(&self) -> Result<FastTextClassifier, ClassifierError> {
+        FastTextClassifier::new(&self.name, Path::new(&self.model), self.granularity)
+    }
+}
+
 /// A classifier model that cannot be used or trained.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifierError {

@@ -71,6 +71,11 @@ pub struct TagConfig {
     /// Names of the taggers to run (`taggers: List[str] = []`).
     #[serde(default, deserialize_with = "omega::req")]
     pub taggers: Vec<String>,
+    /// fastText classifiers to run as taggers, beside `taggers` (a loam extension: dolma has
+    /// no such key and rejects it). Each is `{name, model, granularity}`; with no
+    /// `experiment` a classifier's attributes go under its own name, like a tagger's.
+    #[serde(default)]
+    pub classifiers: Vec<crate::classifier::ClassifierSpec>,
     /// Experiment name: prefix of attribute names and the `attributes/<experiment>` directory
     /// (`experiment: Optional[str] = None`). When absent, each tagger's own name is used.
     #[serde(default, deserialize_with = "omega::opt")]
@@ -206,8 +211,30 @@ impl Validate for TagConfig {
             }
         }
         // With no taggers dolma walks every file and writes nothing useful.
-        if self.taggers.is_empty() {
+        if self.taggers.is_empty() && self.classifiers.is_empty() {
             problems.push("taggers", "no taggers given; nothing would be tagged");
+        }
+        let known = crate::registry::names();
+        for (i, c) in self.classifiers.iter().enumerate() {
+            let at = index("classifiers", i);
+            if c.name.trim().is_empty() || c.name.contains("__") || c.name.contains('/') {
+                problems.push(
+                    join(&at, "name"),
+                    "a classifier needs a name without `__` or `/` (it is part of attribute keys)",
+                );
+            }
+            if known.contains(&c.name.as_str())
+                || self.taggers.contains(&c.name)
+                || self.classifiers[..i].iter().any(|o| o.name == c.name)
+            {
+                problems.push(
+                    join(&at, "name"),
+                    format!("`{}` is already the name of a tagger or classifier", c.name),
+                );
+            }
+            if c.model.trim().is_empty() {
+                problems.push(join(&at, "model"), "empty path");
+            }
         }
         for (i, t) in self.taggers.iter().enumerate() {
             if t.trim().is_empty() {
