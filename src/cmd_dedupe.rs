@@ -241,6 +241,7 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
         RuleCounts {
             documents_dropped: if whole_documents { dups } else { 0 },
             text_bytes_dropped: if whole_documents { dup_bytes } else { 0 },
+            ..Default::default()
         },
     );
     let (docs_out, bytes_out) = if whole_documents {
@@ -356,6 +357,7 @@ fn minhash(
         RuleCounts {
             documents_dropped: dups,
             text_bytes_dropped: dup_bytes,
+            ..Default::default()
         },
     );
     Ok(Outcome {

@@ -195,7 +195,9 @@ pub fn diff(a: &Path, b: &Path) -> Result<()> {
             let key = s.stage.split(" (").next().unwrap_or(&s.stage).to_string();
             let mut rows = vec![(format!("{key}: out"), s.documents_out as i64)];
             for (r, c) in &s.by_rule {
-                rows.push((format!("{key}:   - {r}"), c.documents_dropped as i64));
+                // A rule drops documents, or (a span replacer) edits them.
+                let n = c.documents_dropped + c.documents_edited;
+                rows.push((format!("{key}:   - {r}"), n as i64));
             }
             for (k, v) in rows {
                 if !stages.contains_key(&k) {
@@ -252,61 +254,122 @@ pub fn diff(a: &Path, b: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `loam reproduce MANIFEST`: reruns the manifest's config on its inputs into a fresh
-/// directory and compares every output. Returns whether the result is byte-identical.
-pub fn reproduce(path: &Path, output: Option<PathBuf>, opts: RunOptions) -> Result<bool> {
-    let (m, _dir) = load_manifest(path)?;
-    if m.mix.label == crate::cmd_mix::DOLMA_MIX_LABEL {
-        return Err(usage(format!(
-            "{}: made by `loam mix -c` from a dolma mixer config ({}); `loam reproduce` reruns `loam run` pipelines only (`loam manifest verify` checks this mix's files and inputs)",
-            path.display(),
-            m.config.path
-        )));
-    }
-    // Inputs first: changed inputs cannot give the same bytes.
-    let docs: Vec<&loam_manifests::InputFile> =
-        m.inputs.iter().filter(|i| i.role == "documents").collect();
-    let exec = Executor::new(opts.threads)?;
-    let checks = exec.map(&docs, |i| check_file(Path::new(&i.path), &i.digest));
-    let mut bad = 0;
-    for (i, c) in docs.iter().zip(&checks) {
+/// Checks the manifest's inputs (all of them, or those of one `role`) against their
+/// checksums, printing each that is missing or changed. Missing inputs end it (a usage
+/// error: nothing can be rerun from them); returns how many changed.
+fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usize> {
+    let inputs: Vec<&loam_manifests::InputFile> = m
+        .inputs
+        .iter()
+        .filter(|i| role.is_none_or(|r| i.role == r))
+        .collect();
+    let exec = Executor::new(threads)?;
+    let checks = exec.map(&inputs, |i| check_file(Path::new(&i.path), &i.digest));
+    let (mut missing, mut changed) = (0usize, 0usize);
+    for (i, c) in inputs.iter().zip(&checks) {
         match c {
             Check::Ok => {}
             Check::Missing => {
-                bad += 1;
-                eprintln!("input missing: {}", i.path);
+                missing += 1;
+                println!("MISSING  input ({})  {}", i.role, i.path);
             }
-            Check::Changed { .. } => {
-                bad += 1;
-                eprintln!("input changed since the manifest: {}", i.path);
+            Check::Changed { found } => {
+                changed += 1;
+                println!(
+                    "CHANGED  input ({})  {}  (manifest: {} bytes sha256 {}, now: {} bytes sha256 {})",
+                    i.role,
+                    i.path,
+                    i.digest.bytes,
+                    &i.digest.sha256[..16],
+                    found.bytes,
+                    &found.sha256[..16]
+                );
             }
         }
     }
-    if bad > 0 {
+    if missing > 0 {
+        let relative = inputs
+            .iter()
+            .any(|i| !i.path.starts_with('/') && !i.path.contains("://"));
         return Err(usage(format!(
-            "{bad} input(s) differ from the manifest; the mix cannot be reproduced byte for byte"
+            "{missing} input(s) of the manifest are missing; nothing to rerun from{}",
+            if relative {
+                " (relative input paths are read from the directory the mix was made in: run `loam reproduce` there)"
+            } else {
+                ""
+            }
         )));
     }
+    Ok(changed)
+}
+
+/// The output directory of a reproduction: `--output`, or `out/reproduce-<content id>`;
+/// refused unless new or empty (a directory with done units would be skipped, not rerun).
+fn fresh_output(m: &Manifest, output: Option<PathBuf>) -> Result<PathBuf> {
     let out = output
         .unwrap_or_else(|| PathBuf::from(format!("out/reproduce-{}", &m.mix.content_id[..12])));
+    if let Ok(mut rd) = std::fs::read_dir(&out) {
+        if rd.next().is_some() {
+            return Err(usage(format!(
+                "{}: not empty; `loam reproduce` rebuilds into a new or empty directory (give --output DIR)",
+                out.display()
+            )));
+        }
+    }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let mut config = m.config.normalized.clone();
-    let obj = config
-        .as_object_mut()
-        .ok_or_else(|| usage("manifest config is not an object"))?;
-    obj.insert(
-        "output".into(),
-        serde_json::Value::String(out.to_string_lossy().to_string()),
-    );
-    let cfg_path = out.join("reproduce-config.json");
-    std::fs::write(&cfg_path, serde_json::to_vec_pretty(&config)?)?;
-    let outcome = run_pipeline(&cfg_path, opts)?;
+    Ok(out)
+}
+
+/// `loam reproduce MANIFEST`: checks the inputs, reruns the manifest's config on them into a
+/// fresh directory and compares every output with the manifest's checksum. Returns whether
+/// the result is byte-identical (changed inputs are reported, and the rerun still shows
+/// which outputs they changed).
+pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> Result<bool> {
+    let (m, dir) = load_manifest(path)?;
+    let dolma = m.mix.label == crate::cmd_mix::DOLMA_MIX_LABEL;
+    if m.tool.version != loam_pipeline::VERSION {
+        println!(
+            "note: made by loam {}, rerun by loam {}: outputs may differ",
+            m.tool.version,
+            loam_pipeline::VERSION
+        );
+    }
+    // Inputs first: changed inputs cannot give the same bytes. `loam run` makes its own
+    // attribute files; a dolma mix reads them as inputs.
+    let role = if dolma { None } else { Some("documents") };
+    let changed_inputs = check_inputs(&m, role, opts.threads)?;
+    let out = fresh_output(&m, output)?;
+    // (old output path, new output path), both relative to their manifest's directory, for
+    // outputs that move; the rest keep their path.
+    let mut moved: Vec<(String, String)> = Vec::new();
+    let outcome = if dolma {
+        let (cfg_path, moves) = dolma_reproduce_config(&m, &dir, &out)?;
+        moved = moves;
+        if opts.threads == 0 {
+            opts.threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        }
+        let out_s = out.to_string_lossy().to_string();
+        crate::cmd_mix::mix(&cfg_path, Some(&out_s), opts)?
+    } else {
+        let mut config = m.config.normalized.clone();
+        let obj = config
+            .as_object_mut()
+            .ok_or_else(|| usage("manifest config is not an object"))?;
+        obj.insert(
+            "output".into(),
+            serde_json::Value::String(out.to_string_lossy().to_string()),
+        );
+        let cfg_path = out.join("reproduce-config.json");
+        std::fs::write(&cfg_path, serde_json::to_vec_pretty(&config)?)?;
+        run_pipeline(&cfg_path, opts)?
+    };
     outcome.print();
     let Some(new_manifest) = outcome.manifest.clone() else {
+        println!("the rerun did not complete (see above): nothing to compare");
         return Ok(false);
     };
-    let (n, _) = load_manifest(Path::new(&new_manifest))?;
-    let mut same = true;
+    let (n, ndir) = load_manifest(Path::new(&new_manifest))?;
+    let mut same = changed_inputs == 0;
     if n.mix.content_id != m.mix.content_id {
         same = false;
         println!(
@@ -314,45 +377,165 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, opts: RunOptions) -> Resu
             m.mix.content_id, n.mix.content_id
         );
     }
-    let old: BTreeMap<&str, &FileDigest> = m
-        .outputs
-        .iter()
-        .map(|o| (o.path.as_str(), &o.digest))
-        .collect();
-    let new: BTreeMap<&str, &FileDigest> = n
-        .outputs
-        .iter()
-        .map(|o| (o.path.as_str(), &o.digest))
-        .collect();
-    for (p, d) in &old {
-        match new.get(p) {
+    // Inputs the rerun read that the manifest does not list (a glob that matches more).
+    let listed: BTreeSet<&str> = m.inputs.iter().map(|i| i.path.as_str()).collect();
+    for i in n.inputs.iter().filter(|i| role.is_none_or(|r| i.role == r)) {
+        if !listed.contains(i.path.as_str()) {
+            same = false;
+            println!("NEW      input ({})  {}", i.role, i.path);
+        }
+    }
+    let rename = |p: &str| -> String {
+        moved
+            .iter()
+            .filter(|(old, _)| p.starts_with(&format!("{old}/")))
+            .max_by_key(|(old, _)| old.len())
+            .map_or_else(
+                || p.to_string(),
+                |(old, new)| format!("{new}{}", &p[old.len()..]),
+            )
+    };
+    let old: BTreeMap<String, &loam_manifests::OutputFile> =
+        m.outputs.iter().map(|o| (rename(&o.path), o)).collect();
+    let new: BTreeMap<&str, &loam_manifests::OutputFile> =
+        n.outputs.iter().map(|o| (o.path.as_str(), o)).collect();
+    let mut differ = 0usize;
+    for (p, o) in &old {
+        match new.get(p.as_str()) {
             None => {
-                same = false;
-                println!("MISSING  {p}");
+                differ += 1;
+                println!("MISSING  {}  {p}", o.kind);
             }
-            Some(d2) if d2 != d => {
-                same = false;
+            Some(o2) if o2.digest != o.digest => {
+                differ += 1;
                 println!(
-                    "DIFFERS  {p}  ({} vs {})",
-                    &d.sha256[..16],
-                    &d2.sha256[..16]
+                    "DIFFERS  {}  {p}  (manifest: {} documents, {} bytes, sha256 {}; now: {} documents, {} bytes, sha256 {})",
+                    o.kind,
+                    o.documents,
+                    o.digest.bytes,
+                    &o.digest.sha256[..16],
+                    o2.documents,
+                    o2.digest.bytes,
+                    &o2.digest.sha256[..16]
                 );
             }
             _ => {}
         }
     }
-    for p in new.keys() {
-        if !old.contains_key(p) {
-            same = false;
-            println!("EXTRA    {p}");
+    for (p, o) in &new {
+        if !old.contains_key(*p) {
+            differ += 1;
+            println!("EXTRA    {}  {p}", o.kind);
         }
     }
-    if same {
+    if differ > 0 {
+        same = false;
+        println!(
+            "{differ} of {} output file(s) differ from {} (rebuilt in {}; `loam manifest diff {} {}` shows how decisions moved)",
+            old.len(),
+            path.display(),
+            ndir.display(),
+            dir.display(),
+            ndir.display()
+        );
+    } else if same {
         println!(
             "reproduced: {} output file(s) byte-identical to {}",
             old.len(),
             path.display()
         );
+    } else {
+        println!(
+            "the {} output file(s) are byte-identical to {}, but not their inputs or content id (above)",
+            old.len(),
+            path.display()
+        );
     }
     Ok(same)
+}
+
+/// The config a `loam mix -c` manifest records, made to write into `out`: every stream's
+/// output directory at its place relative to the manifest directory `mdir`, under `out`
+/// (a directory outside `mdir` — `--manifest-dir` elsewhere — becomes `out/output-<k>`);
+/// the manifest and ledgers go to `out` itself. Written to
+/// `out/.loam/reproduce/<mix name>.json` (a name `loam manifest verify` skips; its stem
+/// names the mix). Returns its path and the output directories that moved, as (old, new)
+/// paths relative to the manifest directories.
+fn dolma_reproduce_config(
+    m: &Manifest,
+    mdir: &Path,
+    out: &Path,
+) -> Result<(PathBuf, Vec<(String, String)>)> {
+    let mut config = m.config.normalized.clone();
+    let streams = config
+        .get_mut("streams")
+        .and_then(|v| v.as_array_mut())
+        .ok_or_else(|| usage("the manifest's config has no `streams`"))?;
+    let mdir_s = mdir.to_string_lossy().to_string();
+    let out_s = out.to_string_lossy().trim_end_matches('/').to_string();
+    let mut moved: Vec<(String, String)> = Vec::new();
+    let mut clean: Vec<String> = Vec::new();
+    for (si, s) in streams.iter_mut().enumerate() {
+        let o = s
+            .get_mut("output")
+            .and_then(|o| o.as_object_mut())
+            .ok_or_else(|| {
+                usage(format!(
+                    "the manifest's config: streams[{si}] has no `output`"
+                ))
+            })?;
+        let old = o
+            .get("path")
+            .and_then(|p| p.as_str())
+            .ok_or_else(|| {
+                usage(format!(
+                    "the manifest's config: streams[{si}].output has no `path`"
+                ))
+            })?
+            .trim_end_matches('/')
+            .to_string();
+        let rel = crate::cmd_mix::relative_to(&mdir_s, &old);
+        let inside =
+            !rel.contains("://") && !rel.starts_with('/') && !rel.split('/').any(|c| c == "..");
+        let new_rel = if inside {
+            clean.push(rel.clone());
+            rel
+        } else {
+            match moved.iter().find(|(o, _)| *o == rel) {
+                Some((_, n)) => n.clone(),
+                None => {
+                    let n = format!("output-{}", moved.len());
+                    moved.push((rel, n.clone()));
+                    n
+                }
+            }
+        };
+        let new_path = if new_rel.is_empty() {
+            out_s.clone()
+        } else {
+            format!("{out_s}/{new_rel}")
+        };
+        o.insert("path".into(), serde_json::Value::String(new_path));
+    }
+    if let Some(c) = clean.iter().find(|c| {
+        moved
+            .iter()
+            .any(|(_, n)| c.split('/').next() == Some(n.as_str()))
+    }) {
+        return Err(usage(format!(
+            "{c}: an output directory of the mix has the name loam gives the directories outside its manifest directory; cannot lay out the reproduction"
+        )));
+    }
+    let rdir = out.join(".loam/reproduce");
+    std::fs::create_dir_all(&rdir).with_context(|| format!("creating {}", rdir.display()))?;
+    let name: String = m
+        .mix
+        .name
+        .chars()
+        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+        .collect();
+    let cfg_path = rdir.join(format!("{name}.json"));
+    std::fs::write(&cfg_path, serde_json::to_vec_pretty(&config)?)
+        .with_context(|| format!("writing {}", cfg_path.display()))?;
+    Ok((cfg_path, moved))
 }

@@ -8,7 +8,7 @@ use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::{Context, Result};
 use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, MixRecord, OutputFile,
-    SamplingRecord, StageCounts, MANIFEST_VERSION,
+    RuleCounts, SamplingRecord, StageCounts, MANIFEST_VERSION,
 };
 use loam_mixes::config::{MixerConfig, StreamConfig};
 use loam_mixes::dolma_mix::{
@@ -159,7 +159,7 @@ fn ledgers_present(storage: &dyn Storage, m: &Marker, want: &[String]) -> bool {
 
 /// `path` relative to the directory `base`: below it when it is there, else with `..`
 /// (local paths, made absolute from the current directory), else as given.
-fn relative_to(base: &str, path: &str) -> String {
+pub(crate) fn relative_to(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(base).and_then(|r| r.strip_prefix('/')) {
         return rest.to_string();
@@ -647,14 +647,26 @@ fn build_manifest(
         if !s.span_replacement.is_empty() {
             // Span replacement removes no document: this stage counts the documents it ran
             // on (those the filter passed) and, out, those whose text it changed, with their
-            // text bytes before and after.
+            // text bytes before and after; by replacer, the documents each changed (one
+            // changed by several counts under each, as its ledger row names them all).
+            let by_rule = c
+                .edited_by
+                .iter()
+                .map(|(r, &n)| {
+                    let counts = RuleCounts {
+                        documents_edited: n,
+                        ..Default::default()
+                    };
+                    (r.clone(), counts)
+                })
+                .collect();
             stages.push(StageCounts {
                 stage: format!("edit:{label}"),
                 documents_in: c.passed_filter,
                 documents_out: c.edited,
                 text_bytes_in: c.edited_text_bytes_in,
                 text_bytes_out: c.edited_text_bytes_out,
-                by_rule: BTreeMap::new(),
+                by_rule,
             });
         }
     }

@@ -649,6 +649,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             RuleCounts {
                 documents_dropped: dups,
                 text_bytes_dropped: dup_bytes,
+                ..Default::default()
             },
         );
         stage_lines.push(StageLine::new(

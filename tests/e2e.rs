@@ -838,9 +838,44 @@ fn train_a_classifier_and_tag_with_it() {
     );
     assert_eq!(m["stages"][1]["documents_out"], 10, "{m}");
     assert_eq!(m["models"][0]["used_by"], "topic");
+    // `loam tag -c` (a dolma tag config) runs it too, beside a built-in tagger; without an
+    // experiment each gets its own attribute directory and key prefix, as in dolma.
+    std::fs::write(
+        dir.path().join("tag.yaml"),
+        "documents: [documents/*]\ntaggers: [char_length_v1]\n\
+         classifiers: [{name: topic, model: topic.bin}]\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "tag.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let attrs = std::fs::read_to_string(dir.path().join("attributes/topic/d.jsonl")).unwrap();
+    assert_eq!(attrs.lines().count(), 20);
+    for (i, line) in attrs.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let cars = v["attributes"]["topic__topic__cars"][0][2]
+            .as_f64()
+            .unwrap();
+        assert_eq!(cars > 0.5, i % 2 == 1, "{line}");
+    }
+    assert!(dir
+        .path()
+        .join("attributes/char_length_v1/d.jsonl")
+        .is_file());
+    // A classifier may not take a built-in tagger's name.
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "documents: [documents/*]\nclassifiers: [{name: gopher_v1, model: topic.bin}]\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("classifiers[0].name"));
     // A missing model is a clear configuration error.
     std::fs::remove_file(dir.path().join("topic.bin")).unwrap();
     let o = loam(dir.path(), &["run", "p.yaml", "--overwrite"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("topic.bin"));
+    let o = loam(dir.path(), &["tag", "-c", "tag.yaml", "--overwrite"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("topic.bin"));
 }
@@ -1295,14 +1330,7 @@ fn dolma_mix_writes_a_manifest_and_ledgers_that_verify_explain_and_diff() {
         "{out}"
     );
 
-    // reproduce is for `loam run` mixes: a clear refusal
-    let o = loam(dir.path(), &["reproduce", "tests/work/output/mixer"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("loam mix -c"),
-        "{}",
-        text(&o)
-    );
+    // (reproduce: `dolma_mix_reproduce_is_byte_identical_or_reports_each_shard`)
 
     // a changed output byte fails verify
     let shard = mdir.join("mixer-test-0000.jsonl.gz");
@@ -1320,6 +1348,179 @@ fn dolma_mix_writes_a_manifest_and_ledgers_that_verify_explain_and_diff() {
         "{}",
         text(&o)
     );
+}
+
+/// Two streams under one manifest directory: dolma's mixer test (filters) and its
+/// email-spans test (span replacement).
+const DOLMA_TWO_STREAMS: &str = r#"{"streams": [
+  {"name": "mixer-test", "documents": ["tests/data/provided/documents/*.gz"],
+   "attributes": ["pii", "toxicity"],
+   "filter": {"include": ["$.metadata[?(@.length < 10000)]"],
+              "exclude": ["$.metadata[?(@.length < 500)]", "$.attributes[?(@.toxicity > 0.8)]"]},
+   "output": {"path": "tests/work/output/mix/filtered", "max_size_in_bytes": 100000}},
+  {"name": "email-spans", "documents": ["tests/data/provided/documents/*.json.gz"],
+   "attributes": ["pii"],
+   "span_replacement": [
+     {"span": "$.attributes.pii.email", "min_score": 0.5, "replacement": "[B-EMAIL]{}[E-EMAIL]"},
+     {"span": "$.attributes.pii.company_name", "min_score": 0.5, "replacement": ""}],
+   "output": {"path": "tests/work/output/mix/edited", "max_size_in_bytes": 100000}}],
+ "processes": 1}"#;
+
+#[test]
+fn dolma_mix_reproduce_is_byte_identical_or_reports_each_shard() {
+    let dir = dolma_mix_workdir();
+    std::fs::write(dir.path().join("two.json"), DOLMA_TWO_STREAMS).unwrap();
+    let o = loam(dir.path(), &["mix", "-c", "two.json", "--threads", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mdir = dir.path().join("tests/work/output/mix");
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(mdir.join("manifest.json")).unwrap()).unwrap();
+
+    // the edit stage counts, per span replacer, the documents it changed, as the ledger
+    // rows name them
+    let edit = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "edit:email-spans")
+        .expect("an edit stage");
+    let by_rule = edit["by_rule"].as_object().unwrap();
+    let email = "span_replacement[0] $.attributes.pii.email";
+    assert!(by_rule.contains_key(email), "{edit}");
+    let rows = dolma_mix_ledger_rows(&mdir);
+    for (rule, c) in by_rule {
+        let n = rows
+            .iter()
+            .filter(|r| {
+                r.decision == loam_mixes::ledger::Decision::Edited
+                    && r.rule
+                        .as_deref()
+                        .is_some_and(|x| x.split("; ").any(|p| p == rule))
+            })
+            .count() as u64;
+        assert!(n > 0);
+        assert_eq!(c["documents_edited"].as_u64(), Some(n), "{rule}");
+        assert_eq!(c["documents_dropped"], 0, "{rule}");
+    }
+
+    // reproduce into a fresh directory: the same bytes, in the same layout
+    let o = loam(
+        dir.path(),
+        &[
+            "reproduce",
+            "tests/work/output/mix",
+            "--output",
+            "rebuilt",
+            "--threads",
+            "2",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let listed = m["outputs"].as_array().unwrap().len();
+    assert!(
+        out.contains(&format!(
+            "reproduced: {listed} output file(s) byte-identical"
+        )),
+        "{}",
+        text(&o)
+    );
+    for f in m["outputs"].as_array().unwrap() {
+        let p = f["path"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read(mdir.join(p)).unwrap(),
+            std::fs::read(dir.path().join("rebuilt").join(p)).unwrap(),
+            "{p}"
+        );
+    }
+    let o = loam(dir.path(), &["manifest", "verify", "rebuilt"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // … only into a new or empty directory
+    let o = loam(
+        dir.path(),
+        &["reproduce", "tests/work/output/mix", "--output", "rebuilt"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not empty"),
+        "{}",
+        text(&o)
+    );
+
+    // a manifest directory apart from the outputs: each output directory is rebuilt as
+    // `output-<k>/`
+    let o = loam(
+        dir.path(),
+        &["mix", "-c", "two.json", "--manifest-dir", "prov"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = loam(
+        dir.path(),
+        &["reproduce", "prov/manifest.json", "--output", "rebuilt2"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("byte-identical"),
+        "{}",
+        text(&o)
+    );
+    for f in [
+        "rebuilt2/output-0/mixer-test-0000.jsonl.gz",
+        "rebuilt2/output-1/email-spans-0000.jsonl.gz",
+        "rebuilt2/ledger/email-spans/000.json.gz.parquet",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+
+    // a changed input: reported, rerun, and every output shard it changed named; exit 1
+    let docs = dir.path().join("tests/data/provided/documents/000.json.gz");
+    let mut s = String::new();
+    use std::io::Read;
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&docs).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    let changed: String = s
+        .lines()
+        .map(|l| {
+            let mut d: Value = serde_json::from_str(l).unwrap();
+            let t = format!("{} (changed)", d["text"].as_str().unwrap());
+            d["text"] = Value::String(t);
+            format!("{d}\n")
+        })
+        .collect();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(changed.as_bytes()).unwrap();
+    std::fs::write(&docs, enc.finish().unwrap()).unwrap();
+    let o = loam(
+        dir.path(),
+        &["reproduce", "tests/work/output/mix", "--output", "rebuilt3"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("CHANGED  input (documents)  tests/data/provided/documents/000.json.gz"),
+        "{}",
+        text(&o)
+    );
+    assert!(out.contains("content id differs"), "{}", text(&o));
+    for shard in [
+        "filtered/mixer-test-0000.jsonl.gz",
+        "edited/email-spans-0000.jsonl.gz",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("DIFFERS  documents  ") && l.contains(shard)),
+            "{shard}: {}",
+            text(&o)
+        );
+    }
+    assert!(
+        out.contains("output file(s) differ from tests/work/output/mix"),
+        "{}",
+        text(&o)
+    );
+    // the decisions did not change (filters read metadata and attributes): no ledger differs
+    assert!(!out.contains("DIFFERS  ledger"), "{}", text(&o));
 }
 
 #[test]

@@ -158,6 +158,7 @@ fn dolma_mix_manifest_matches_the_schema() {
         r#"{{"streams": [
           {{"name": "filtered", "documents": ["{d}/documents/*.gz"], "attributes": ["pii", "toxicity"],
             "filter": {{"exclude": ["$.attributes[?(@.toxicity > 0.8)]"]}},
+            "span_replacement": [{{"span": "$.attributes.pii.email", "min_score": 0.5, "replacement": "[E]"}}],
             "output": {{"path": "out/filtered", "min_text_length": 600}}, "sample_rate": 0.5, "seed": 1}},
           {{"name": "budget", "documents": ["{d}/documents/*.gz"],
             "filter": {{"include": ["$.metadata[?(@.length < 10000)]"]}},
@@ -186,5 +187,18 @@ fn dolma_mix_manifest_matches_the_schema() {
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
         ["documents", "index", "ledger"]
+    );
+    // the edit stage's per-replacer counts are in the schema (and were validated above)
+    let edit = manifest["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "edit:filtered")
+        .expect("an edit stage");
+    assert!(
+        edit["by_rule"]["span_replacement[0] $.attributes.pii.email"]["documents_edited"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{edit}"
     );
 }

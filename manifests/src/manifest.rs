@@ -187,6 +187,14 @@ pub struct RuleCounts {
     pub documents_dropped: u64,
     /// Text bytes it dropped.
     pub text_bytes_dropped: u64,
+    /// Documents whose text it changed and kept (span replacers of `loam mix -c`, in the
+    /// `edit:<stream>` stage); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub documents_edited: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The run-specific part: excluded from reproducibility comparisons.

@@ -525,6 +525,9 @@ pub struct MixCounts {
     /// Drops by deciding rule (`filter.include`, `filter.exclude[i] <expr>`,
     /// `output.min_text_length`, `sample`).
     pub dropped: BTreeMap<String, RuleCounts>,
+    /// Edited documents by span replacer (`span_replacement[k] <selector>`, as the ledger's
+    /// `rule` names them): a document several replacers changed counts under each.
+    pub edited_by: BTreeMap<String, u64>,
 }
 
 impl MixCounts {
@@ -547,6 +550,9 @@ impl MixCounts {
             c.documents_dropped += v.documents_dropped;
             c.text_bytes_dropped += v.text_bytes_dropped;
         }
+        for (k, v) in &o.edited_by {
+            *self.edited_by.entry(k.clone()).or_default() += v;
+        }
     }
 
     fn drop(&mut self, rule: &str, bytes: u64) {
@@ -559,6 +565,7 @@ impl MixCounts {
                 RuleCounts {
                     documents_dropped: 1,
                     text_bytes_dropped: bytes,
+                    ..Default::default()
                 },
             );
         }
@@ -970,6 +977,9 @@ fn process_document(
                         .iter()
                         .filter_map(|&k| rules.replacers.get(k).map(String::as_str))
                         .collect();
+                    for n in &names {
+                        *rep.counts.edited_by.entry((*n).to_string()).or_default() += 1;
+                    }
                     edited_by = Some(names.join("; "));
                 }
                 *t = Value::String(new_text);

@@ -838,6 +838,21 @@ fn ledgers_hold_a_row_per_input_document_and_the_deciding_rule() {
         }),
         "{edited:?}"
     );
+    // per replacer: the documents each changed, as the edited rows name them
+    let by = &reps[0].1.counts.edited_by;
+    assert!(!by.is_empty());
+    for (name, n) in by {
+        let rows_naming = edited
+            .iter()
+            .filter(|r| {
+                r.rule
+                    .as_deref()
+                    .is_some_and(|x| x.split("; ").any(|p| p == name))
+            })
+            .count() as u64;
+        assert_eq!(rows_naming, *n, "{name}");
+    }
+    assert!(by.values().sum::<u64>() >= reps[0].1.counts.edited);
 
     // min_text_length and sampling: value and threshold
     let d = Data::new();

@@ -21,6 +21,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use loam_manifests::{FileDigest, HashingWriter};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -455,22 +456,29 @@ pub fn create_arrow_writer(
     path: &str,
     schema: SchemaRef,
 ) -> Result<AtomicArrowWriter, WriteError> {
-    create_arrow_writer_with(storage, path, schema, WriterProperties::builder())
+    create_arrow_writer_with(storage, path, schema, WriterProperties::builder(), true)
 }
 
-/// Like [`create_arrow_writer`], with per-column settings (encodings, statistics) already in
-/// `props`; zstd compression is set here.
+/// Like [`create_arrow_writer`], with per-column settings (encodings, statistics,
+/// compression levels) already in `props`; zstd compression is set here as the default of
+/// the columns `props` sets none for. `embed_arrow_schema: false` leaves out the footer's
+/// base64 copy of the Arrow schema (`ARROW:schema`), which readers need only for Arrow types
+/// Parquet's own types do not pin (strings, integers and floats read back the same without).
 pub fn create_arrow_writer_with(
     storage: &dyn Storage,
     path: &str,
     schema: SchemaRef,
     props: parquet::file::properties::WriterPropertiesBuilder,
+    embed_arrow_schema: bool,
 ) -> Result<AtomicArrowWriter, WriteError> {
     let sink = HashingWriter::new(storage.create(path)?);
     let props = props
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
-    ArrowWriter::try_new(sink, schema, Some(props)).map_err(|e| WriteError::Encode {
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_skip_arrow_metadata(!embed_arrow_schema);
+    ArrowWriter::try_new_with_options(sink, schema, options).map_err(|e| WriteError::Encode {
         path: path.into(),
         message: e.to_string(),
     })
