@@ -133,6 +133,14 @@ pub struct MixStage {
     /// (then each input shard gives one output shard, documents in input order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shuffle: Option<ShuffleSpec>,
+    /// How tokens are counted for `sample: {max_tokens}` and the manifest: `whitespace`
+    /// (default) or a tiktoken BPE (`cl100k_base`, `o200k_base`, `p50k_base`, `r50k_base`).
+    /// Left out of the normalized config when default, so older mixes keep their ids.
+    #[serde(
+        default,
+        skip_serializing_if = "loam_mixes::tokens::Tokenizer::is_whitespace"
+    )]
+    pub tokenizer: loam_mixes::tokens::Tokenizer,
 }
 
 /// Largest `mix.shuffle.shards`: output names have five digits.

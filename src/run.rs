@@ -746,6 +746,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         rules: &mcfg.drop,
         duplicate_attributes: &dup_attrs,
         sampling: None,
+        tokenizer: mcfg.tokenizer,
     };
     // A unit's marker is keyed by its output shard, or, when shuffling, by its ledger (the
     // unit's lasting output; its spool is scratch).

@@ -494,6 +494,55 @@ fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
         kept_by_threads[0] == kept_by_threads[1],
         "sampling depends on threads"
     );
+    // The same budget in tiktoken cl100k_base tokens (OLMo 2's vocabulary): the manifest
+    // counts BPE tokens, so fewer documents meet it.
+    let count_docs = |outputs: &Value| -> u64 {
+        outputs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["documents"].as_u64())
+            .sum()
+    };
+    let whitespace_docs = count_docs(&kept_by_threads[0].1);
+    let dir = workdir();
+    let cfg = PIPELINE.replace("THRESHOLD", "10").replace(
+        "  drop:",
+        "  sample: {max_tokens: 100000}\n  seed: 42\n  tokenizer: cl100k_base\n  drop:",
+    );
+    std::fs::write(dir.path().join("p.yaml"), cfg).unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
+    assert_eq!(m["config"]["normalized"]["mix"]["tokenizer"], "cl100k_base");
+    let tokens: u64 = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["tokens"].as_u64())
+        .sum();
+    assert!(
+        (85_000..=115_000).contains(&tokens),
+        "{tokens} cl100k_base tokens for a 100000 budget"
+    );
+    let bpe_docs = count_docs(&m["outputs"]);
+    assert!(
+        bpe_docs < whitespace_docs,
+        "{bpe_docs} documents for BPE tokens, {whitespace_docs} for words"
+    );
+    // An unknown tokenizer is a config error naming the field.
+    let cfg = PIPELINE
+        .replace("THRESHOLD", "10")
+        .replace("  drop:", "  tokenizer: gpt5\n  drop:");
+    std::fs::write(dir.path().join("bad.yaml"), cfg).unwrap();
+    let o = loam(dir.path(), &["run", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("tokenizer"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

@@ -116,6 +116,11 @@ pub struct StreamConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_tokens: Option<u64>,
+    /// loam only: how this stream's tokens are counted, for `max_tokens` and the manifest's
+    /// token counts: `whitespace` (the default) or a tiktoken BPE (`cl100k_base`,
+    /// `o200k_base`, `p50k_base`, `r50k_base`; [`crate::tokens`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<crate::tokens::Tokenizer>,
     /// loam only: seed of the sampling draws (0 when absent). A document's draw depends only
     /// on the seed, its input file (path below `documents/`), its line and its id.
     #[serde(

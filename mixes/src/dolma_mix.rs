@@ -34,7 +34,7 @@ use crate::config::{CompressionConfig, MixerConfig, StreamConfig};
 use crate::filter::{Decision, DocFilter, DocView, ExprError};
 use crate::index::IndexBuilder;
 use crate::ledger::{Decision as LedgerDecision, LedgerRow, LedgerWriter};
-use crate::mix::{index_path, whitespace_tokens, AttributeInput, Sampling};
+use crate::mix::{index_path, AttributeInput, Sampling};
 use crate::replace::{apply, Edit, SpanReplacer};
 use loam_manifests::RuleCounts;
 use loam_pipeline::config::{index, join};
@@ -404,6 +404,8 @@ pub struct CompiledStream {
     pub min_text_length: u64,
     /// Whether attribute files are merged (an `attributes` key is then always present).
     pub has_attributes: bool,
+    /// How tokens are counted (budgets, manifest).
+    pub tokenizer: crate::tokens::Tokenizer,
 }
 
 impl CompiledStream {
@@ -428,6 +430,7 @@ impl CompiledStream {
                 discard_fields: s.output.discard_fields.clone(),
                 min_text_length: s.output.min_text_length,
                 has_attributes: !s.attributes.is_empty(),
+                tokenizer: s.tokenizer.unwrap_or_default(),
             }),
             _ => Err(errs),
         }
@@ -1004,7 +1007,7 @@ fn process_document(
         f.threshold = Some(stream.min_text_length as f64);
         return Ok(f);
     }
-    let tokens = whitespace_tokens(text);
+    let tokens = stream.tokenizer.count(text);
     rep.counts.eligible += 1;
     rep.counts.eligible_tokens += tokens;
     let (copies, draw) = match &ctx.opts.sampling {

@@ -15,3 +15,4 @@ pub mod mix;
 pub mod replace;
 pub mod rules;
 pub mod shuffle;
+pub mod tokens;

@@ -141,6 +141,8 @@ pub struct MixSpec<'a> {
     pub duplicate_attributes: &'a [String],
     /// Optional sampling after the rules.
     pub sampling: Option<Sampling>,
+    /// How tokens are counted (budgets, manifest).
+    pub tokenizer: crate::tokens::Tokenizer,
 }
 
 /// An attribute file that was read, with its digest.
@@ -328,7 +330,7 @@ pub fn mix_shard(
             row.value = d.value;
             row.threshold = d.rule.value;
         } else {
-            let tokens = whitespace_tokens(&doc.text);
+            let tokens = spec.tokenizer.count(&doc.text);
             rep.eligible += 1;
             rep.eligible_tokens += tokens;
             let (copies, u) = match spec.sampling {

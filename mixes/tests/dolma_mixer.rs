@@ -4,6 +4,7 @@
 
 use loam_mixes::config::MixerConfig;
 use loam_mixes::dolma_mix::{mix_unit, plan, CompiledStream, UnitReport};
+use loam_mixes::tokens::Tokenizer;
 use loam_pipeline::config::{from_value_validated, index, parse_text, ConfigProblem};
 use loam_pipeline::executor::{CountingProgress, Executor};
 use loam_pipeline::reader::LineReader;
@@ -476,7 +477,7 @@ use loam_mixes::dolma_mix::{
     MixCounts, MixOptions,
 };
 use loam_mixes::ledger::{read_ledger, Decision as LedgerDecision, LedgerRow};
-use loam_mixes::mix::{whitespace_tokens, Sampling};
+use loam_mixes::mix::Sampling;
 
 /// Runs every unit with `opts(stream index)`; returns (output, report) per unit.
 fn run_with(
@@ -675,9 +676,26 @@ fn sample_rates_are_seeded_thread_independent_and_near_the_rate() {
 
 #[test]
 fn token_budgets_are_met_from_the_eligible_tokens() {
+    // Whitespace tokens, and a named BPE (what OLMo 2's tokenizer counts).
+    let mut whitespace_total = 0;
+    for tokenizer in [Tokenizer::Whitespace, Tokenizer::Cl100kBase] {
+        let total = token_budgets_with(tokenizer);
+        if tokenizer == Tokenizer::Whitespace {
+            whitespace_total = total;
+        } else {
+            // BPE pieces are more than words.
+            assert!(total > whitespace_total, "{total} vs {whitespace_total}");
+        }
+    }
+}
+
+/// Runs budgets of a third and of twice the eligible tokens counted by `tokenizer`; returns
+/// the eligible tokens.
+fn token_budgets_with(tokenizer: Tokenizer) -> u64 {
     let d = sampling_data();
     let mut cfg = d.config(FILTER);
     cfg.streams[0].output.max_size_in_bytes = 20_000;
+    cfg.streams[0].tokenizer = Some(tokenizer);
     let seed = 4;
     // The counting pass: every eligible document's draw and tokens.
     let count = |cfg: &MixerConfig, threads: usize| {
@@ -730,13 +748,14 @@ fn token_budgets_are_met_from_the_eligible_tokens() {
                     .iter()
                     .map(|l| {
                         let v: Value = serde_json::from_str(l).unwrap();
-                        whitespace_tokens(v["text"].as_str().unwrap())
+                        tokenizer.count(v["text"].as_str().unwrap())
                     })
                     .sum::<u64>()
             })
             .sum();
         assert_eq!(written, c.kept_tokens);
     }
+    eligible
 }
 
 #[test]
