@@ -187,13 +187,10 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
                     .unwrap_or(0);
             }
         }
-        stages.push(StageLine::new(
+        stages.push(StageLine::pass_through(
             format!("tag {experiment} ({})", names.join(", ")),
             docs,
-            docs,
             bytes,
-            bytes,
-            BTreeMap::new(),
             todo.len(),
             inputs.len(),
         ));

@@ -530,7 +530,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             .filter_map(|s| s.tag.as_ref())
             .map(|t| t.text_bytes)
             .sum();
-        stage_lines.push(StageLine::new(
+        stage_lines.push(StageLine::pass_through(
             format!(
                 "tag ({})",
                 taggers
@@ -540,10 +540,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                     .join(", ")
             ),
             docs,
-            docs,
             bytes,
-            bytes,
-            BTreeMap::new(),
             todo.len(),
             shards.len(),
         ));
@@ -980,13 +977,10 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             remove_scratch(storage, &scratch)
                 .with_context(|| format!("removing the shuffle's scratch files in {scratch}"))?;
         }
-        stage_lines.push(StageLine::new(
+        stage_lines.push(StageLine::pass_through(
             format!("shuffle ({} shards, seed {})", sh.buckets, sh.seed),
             docs,
-            docs,
             bytes,
-            bytes,
-            BTreeMap::new(),
             todo.len(),
             bucket_outputs.len(),
         ));

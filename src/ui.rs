@@ -120,6 +120,11 @@ impl StageLine {
             units,
         }
     }
+
+    /// A row for a stage that keeps every document and byte (tagging, shuffling).
+    pub fn pass_through(name: String, docs: u64, bytes: u64, ran: usize, units: usize) -> Self {
+        Self::new(name, docs, docs, bytes, bytes, BTreeMap::new(), ran, units)
+    }
 }
 
 /// What a command did.

@@ -229,11 +229,10 @@ impl Tagger for C4Tagger {
         let (mut naughty, mut javascript) = (false, false);
         let mut line_count = 0usize;
         let mut offset = 0usize;
-        // The whole text lowercased line by line, `\n` between lines: the substring tests
-        // (phrases, `lorem ipsum`, `{`, v2's `javascript`) run once over it at the end; none of
-        // their needles holds a `\n` or starts or ends with a space, so a match there is a
-        // match in one stripped line. (`str.lower()` of the whole text equals that of each
-        // line: the only context rule, final sigma, never looks across a `\n`.)
+        // Every line lowercased, `\n` between lines: the substring tests (phrases,
+        // `lorem ipsum`, `{`, v2's `javascript`) run once over it at the end; none of their
+        // needles holds a `\n` or starts or ends with a space, so a match there is a match in
+        // one stripped line.
         let mut lowered = String::with_capacity(text.len());
         let mut lines = text.split('\n').peekable();
         while let Some(original) = lines.next() {

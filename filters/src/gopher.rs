@@ -163,13 +163,12 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
     if a.character_count == 0 {
         return a;
     }
-    // One pass over the words: lengths, the per-word counts and the word ids.
-    // About one word per 6 bytes of web text.
+    // One pass over the words: lengths, the per-word counts and the word ids. Web text has
+    // about one word per 6 bytes, and fewer distinct words.
     let mut lens: Vec<usize> = Vec::with_capacity(text.len() / 6);
     let mut word_ids: Vec<u32> = Vec::with_capacity(text.len() / 6);
     let mut word_counts: Vec<u32> = Vec::new();
     let mut ids: FastMap<&str, u32> = FastMap::default();
-    // About one word per 6 bytes of text; distinct words are fewer.
     ids.reserve(text.len() / 8);
     let (mut symbols, mut alpha, mut required) = (0usize, 0usize, 0usize);
     for w in py_split_whitespace(text) {
@@ -181,7 +180,8 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
         };
         lens.push(len);
         // `#` is ASCII; `…` (U+2026) is E2 80 A6 and cannot start inside another character.
-        if memchr2(b'#', 0xe2, bytes) && (w.contains('#') || w.contains(ELLIPSIS)) {
+        if memchr::memchr2(b'#', 0xe2, bytes).is_some() && (w.contains('#') || w.contains(ELLIPSIS))
+        {
             symbols += 1;
         }
         if bytes.iter().any(u8::is_ascii_alphabetic)
@@ -189,7 +189,7 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
         {
             alpha += 1;
         }
-        if bytes.len() <= 4 && is_required_word(bytes) {
+        if is_required_word(bytes) {
             required += 1;
         }
         let next = word_counts.len() as u32;
@@ -338,10 +338,13 @@ pub fn attributes(text: &str, line_split: LineSplit) -> GopherAttributes {
     a
 }
 
-/// Whether a word of at most 4 bytes is one of [`REQUIRED_ENGLISH_WORDS`]: the word and the
-/// list packed into integers (with the length), so the test is 8 integer compares.
+/// Whether a word is one of [`REQUIRED_ENGLISH_WORDS`] (at most 4 bytes each): the word and
+/// the list packed into integers (with the length), so the test is 8 integer compares.
 #[inline]
 fn is_required_word(bytes: &[u8]) -> bool {
+    if bytes.len() > 4 {
+        return false;
+    }
     const fn pack(b: &[u8]) -> u64 {
         let mut v = b.len() as u64;
         let mut i = 0;
@@ -362,12 +365,6 @@ fn is_required_word(bytes: &[u8]) -> bool {
     };
     let w = pack(bytes);
     PACKED.contains(&w)
-}
-
-/// Whether `bytes` contains `a` or `b`.
-#[inline]
-fn memchr2(a: u8, b: u8, bytes: &[u8]) -> bool {
-    bytes.iter().any(|&c| c == a || c == b)
 }
 
 /// `statistics.median` of the values (0.0 when empty).

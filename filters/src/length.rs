@@ -63,68 +63,46 @@ impl Tagger for CharLengthWithParagraphsV1 {
 /// word class ([`regex_syntax::is_word_character`]), `\s` its `White_Space`
 /// ([`char::is_whitespace`]); a test checks both against the regex for every code point.
 pub fn whitespace_token_count(text: &str) -> usize {
-    const SPACE: u8 = 0;
-    const WORD: u8 = 1;
-    const OTHER: u8 = 2;
-    const ASCII: [u8; 128] = {
-        let mut t = [OTHER; 128];
-        let mut c = 0;
-        while c < 128 {
-            let b = c as u8;
-            if b.is_ascii_alphanumeric() || b == b'_' {
-                t[c] = WORD;
-            } else if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
-                t[c] = SPACE;
-            }
-            c += 1;
-        }
-        t
-    };
-    let class = |c: char| {
-        if c.is_ascii() {
-            ASCII[c as usize]
-        } else if (c as u32) < 0x10000 {
-            bmp_classes()[c as usize]
-        } else {
-            slow_class(c)
-        }
-    };
+    let bmp = bmp_classes();
     let mut count = 1;
     let mut prev = SPACE;
+    let mut step = |k: u8| {
+        count += usize::from(k != SPACE && k != prev);
+        prev = k;
+    };
     if text.is_ascii() {
-        for &b in text.as_bytes() {
-            let k = ASCII[b as usize];
-            count += usize::from(k != SPACE && k != prev);
-            prev = k;
-        }
+        text.bytes().for_each(|b| step(bmp[usize::from(b)]));
     } else {
         for c in text.chars() {
-            let k = class(c);
-            count += usize::from(k != SPACE && k != prev);
-            prev = k;
+            step(bmp.get(c as usize).copied().unwrap_or_else(|| class(c)));
         }
     }
     count
 }
 
-/// The token class of one character: 0 space, 1 word, 2 other.
-fn slow_class(c: char) -> u8 {
+/// Token classes of characters.
+const SPACE: u8 = 0;
+const WORD: u8 = 1;
+const OTHER: u8 = 2;
+
+/// The token class of one character.
+fn class(c: char) -> u8 {
     if regex_syntax::try_is_word_character(c).unwrap_or(false) {
-        1
+        WORD
     } else if c.is_whitespace() {
-        0
+        SPACE
     } else {
-        2
+        OTHER
     }
 }
 
-/// [`slow_class`] of every Basic Multilingual Plane character, computed once (64 KiB): the
-/// word-character test is a binary search, too slow to run per character of non-Latin text.
+/// [`class`] of every Basic Multilingual Plane character, computed once (64 KiB): the
+/// word-character test is a binary search, too slow to run per character.
 fn bmp_classes() -> &'static [u8] {
     static CLASSES: OnceLock<Box<[u8]>> = OnceLock::new();
     CLASSES.get_or_init(|| {
         (0u32..0x10000)
-            .map(|u| char::from_u32(u).map_or(2, slow_class))
+            .map(|u| char::from_u32(u).map_or(OTHER, class))
             .collect()
     })
 }

@@ -136,7 +136,8 @@ struct Hit {
 
 /// Which patterns can match a text at all, from tests far cheaper than the patterns (each is
 /// a necessary condition, so skipping a pattern never changes a result): an e-mail needs an
-/// `@`; a phone number ten decimal digits (`\d`: any Unicode decimal digit); an IP address an ASCII digit, a `.` and another ASCII digit in a row.
+/// `@`; a phone number ten decimal digits (`\d`: any Unicode decimal digit); an IP address
+/// an ASCII digit, a `.` and another ASCII digit in a row.
 #[derive(Debug, Clone, Copy)]
 struct Prefilter {
     email: bool,
@@ -170,8 +171,7 @@ fn at_least_digits(text: &str, need: usize) -> bool {
     if text.is_ascii() {
         return false;
     }
-    static DIGIT: OnceLock<Regex> = OnceLock::new();
-    let digit = DIGIT.get_or_init(|| Regex::new(r"^\d$").expect("static regex"));
+    let digit = &patterns().digit;
     let mut buf = [0u8; 4];
     let other = text
         .chars()

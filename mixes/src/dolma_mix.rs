@@ -620,22 +620,11 @@ impl Rules {
     }
 }
 
-/// Mixes one output shard as dolma does (no sampling, no ledger). Nothing is published if
-/// anything failed; an output that would hold no documents is not created (dolma writes an
-/// empty file).
-pub fn mix_unit(
-    storage: &dyn Storage,
-    unit: &OutputUnit,
-    stream: &CompiledStream,
-    progress: &dyn Progress,
-) -> UnitReport {
-    mix_unit_with(storage, unit, stream, &MixOptions::default(), progress)
-}
-
-/// Mixes one output shard with sampling and a ledger per input ([`MixOptions`]). Without
-/// sampling the output is byte for byte [`mix_unit`]'s. Nothing is published if anything
-/// failed (a ledger is published when its input is done, before the shard's output; a
-/// failed shard leaves no manifest, and its rerun rewrites them).
+/// Mixes one output shard with sampling and a ledger per input ([`MixOptions`]). With the
+/// default options it mixes as dolma does (no sampling, no ledger), except that an output
+/// that would hold no documents is not created (dolma writes an empty file). Nothing is
+/// published if anything failed (a ledger is published when its input is done, before the
+/// shard's output; a failed shard leaves no manifest, and its rerun rewrites them).
 pub fn mix_unit_with(
     storage: &dyn Storage,
     unit: &OutputUnit,

@@ -187,7 +187,8 @@ pub struct MixReport {
     pub index: Option<WrittenShard>,
 }
 
-/// Counts whitespace-separated tokens (Python `str.split()` semantics: Unicode whitespace).
+/// Counts whitespace-separated tokens: runs of Unicode `White_Space` separate them (Rust's
+/// `split_whitespace`; Python's `str.split()` also splits on U+001C..U+001F).
 pub fn whitespace_tokens(text: &str) -> u64 {
     text.split_whitespace().count() as u64
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tokenizer {
-    /// Python `str.split()` words ([`crate::mix::whitespace_tokens`]).
+    /// Words separated by Unicode whitespace ([`crate::mix::whitespace_tokens`]).
     #[default]
     Whitespace,
     /// tiktoken `cl100k_base` (GPT-4; OLMo 2's `dolma2-tokenizer` vocabulary).

@@ -1,9 +1,9 @@
 //! `loam mix` on dolma mixer configs: dolma 1.2.1's goldens, loud failures where dolma is
 //! silent, and thread-count independence. Runs the library the command is made of
-//! (`plan` → `CompiledStream` → `mix_unit` on the executor), as `src/cmd_mix.rs` does.
+//! (`plan` → `CompiledStream` → `mix_unit_with` on the executor), as `src/cmd_mix.rs` does.
 
 use loam_mixes::config::MixerConfig;
-use loam_mixes::dolma_mix::{mix_unit, plan, CompiledStream, UnitReport};
+use loam_mixes::dolma_mix::{plan, CompiledStream, UnitReport};
 use loam_mixes::tokens::Tokenizer;
 use loam_pipeline::config::{from_value_validated, index, parse_text, ConfigProblem};
 use loam_pipeline::executor::{CountingProgress, Executor};
@@ -37,19 +37,8 @@ fn dolma_config(name: &str, out: &Path) -> MixerConfig {
 }
 
 fn run(cfg: &MixerConfig, threads: usize) -> Vec<(String, UnitReport)> {
-    let units = plan(&LocalStorage, cfg).expect("plan");
-    let streams: Vec<CompiledStream> = cfg
-        .streams
-        .iter()
-        .enumerate()
-        .map(|(i, s)| CompiledStream::new(s, &index("streams", i)).expect("compiles"))
-        .collect();
-    let exec = Executor::new(threads).unwrap();
-    let progress = CountingProgress::default();
-    let reps = exec.map(&units, |u| {
-        mix_unit(&LocalStorage, u, &streams[u.stream], &progress)
-    });
-    units.into_iter().map(|u| u.output).zip(reps).collect()
+    // The default options: dolma's mixer.
+    run_with(cfg, threads, |_, _| MixOptions::default())
 }
 
 fn lines(path: &str) -> Vec<String> {
