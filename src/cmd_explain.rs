@@ -13,7 +13,7 @@ use loam_mixes::rules::{attribute_value, Op, Rule};
 use loam_pipeline::document::Document;
 use loam_pipeline::layout;
 use loam_pipeline::reader::{DocumentReader, LineReader};
-use loam_pipeline::storage::LocalStorage;
+use loam_pipeline::storage::{read_all, AnyStorage, LocalStorage};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -62,7 +62,7 @@ struct LineAttributes {
 fn attributes_at(files: &[String], lines: &BTreeSet<u64>) -> Result<BTreeMap<u64, LineAttributes>> {
     let mut out: BTreeMap<u64, LineAttributes> = BTreeMap::new();
     for f in files {
-        let mut r = LineReader::open(&LocalStorage, f)?;
+        let mut r = LineReader::open(&AnyStorage, f)?;
         let last = lines.iter().next_back().copied().unwrap_or(0);
         while let Some(item) = r.next_line() {
             let (n, text) = item?;
@@ -89,7 +89,7 @@ fn attributes_at(files: &[String], lines: &BTreeSet<u64>) -> Result<BTreeMap<u64
 fn documents_at(file: &str, lines: &BTreeSet<u64>) -> Result<BTreeMap<u64, Document>> {
     let mut out = BTreeMap::new();
     let last = lines.iter().next_back().copied().unwrap_or(0);
-    let mut r = DocumentReader::open(&LocalStorage, file)?;
+    let mut r = DocumentReader::open(&AnyStorage, file)?;
     while let Some(item) = r.next_document() {
         let (n, d) = item?;
         if lines.contains(&n) {
@@ -127,8 +127,8 @@ fn find_rows(m: &Manifest, dir: &Path, id: &str) -> Result<Vec<(PathBuf, LedgerR
     for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
         let ledger = dir.join(&o.path);
         let idx = PathBuf::from(index_path(&ledger.to_string_lossy()));
-        let bytes = std::fs::read(&idx)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read id index: {e}", idx.display()))?;
+        let bytes = read_all(&AnyStorage, &idx.to_string_lossy())
+            .map_err(|e| anyhow::anyhow!("cannot read id index: {e}"))?;
         for row in index::lookup(&bytes, &idx.to_string_lossy(), id)? {
             let r = read_ledger_row(&ledger, u64::from(row))?;
             if r.id == id {
@@ -160,7 +160,8 @@ fn nearest_ids(m: &Manifest, dir: &Path, id: &str) -> Vec<String> {
 
 /// `loam explain MIX_DIR ID`.
 pub fn explain(mix: &Path, id: &str) -> Result<()> {
-    if !mix.join("manifest.json").exists() && !mix.is_file() {
+    let remote = mix.to_string_lossy().contains("://");
+    if !remote && !mix.join("manifest.json").exists() && !mix.is_file() {
         return explain_without_manifest(mix, id);
     }
     let (m, dir) = load_manifest(mix)?;

@@ -14,21 +14,36 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
-/// Finds and parses `manifest.json` in a mix directory (or the file itself).
+/// Whether a location is in an object store (`s3://…`) rather than on local disk.
+fn is_remote(loc: &str) -> bool {
+    loc.contains("://") && !loc.starts_with("file://")
+}
+
+/// Finds and parses `manifest.json` in a mix directory (or the file itself), on local disk or
+/// in an object store (`s3://bucket/mixes/name/version`). Returns it with its directory.
 pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf)> {
-    let file = if path.is_dir() {
-        path.join("manifest.json")
+    let loc = path.to_string_lossy();
+    let file = if is_remote(&loc) {
+        if loc.ends_with(".json") {
+            loc.to_string()
+        } else {
+            format!("{}/manifest.json", loc.trim_end_matches('/'))
+        }
+    } else if path.is_dir() {
+        path.join("manifest.json").to_string_lossy().to_string()
     } else {
-        path.to_path_buf()
+        loc.to_string()
     };
-    let bytes = std::fs::read(&file)
-        .map_err(|e| usage(format!("{}: cannot read manifest: {e}", file.display())))?;
+    let bytes = loam_pipeline::storage::storage_for(&file)
+        .and_then(|s| loam_pipeline::storage::read_all(s, &file))
+        .map_err(|e| usage(format!("{file}: cannot read manifest: {e}")))?;
     let m: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| usage(format!("{}: not a loam manifest: {e}", file.display())))?;
-    let dir = file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+        .map_err(|e| usage(format!("{file}: not a loam manifest: {e}")))?;
+    let dir = match file.rsplit_once('/') {
+        Some((d, _)) if !d.is_empty() => PathBuf::from(d),
+        Some(_) => PathBuf::from("/"),
+        None => PathBuf::from("."),
+    };
     Ok((m, dir))
 }
 
@@ -37,18 +52,65 @@ pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf)> {
 enum Check {
     Ok,
     Missing,
-    Changed { found: FileDigest },
+    Changed {
+        found: FileDigest,
+    },
+    /// It exists but could not be read (permissions, network, credentials).
+    Unreadable {
+        error: String,
+    },
 }
 
+/// Recomputes the checksum of a file on local disk or in an object store.
 fn check_file(path: &Path, want: &FileDigest) -> Check {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Check::Missing;
+    let loc = path.to_string_lossy();
+    let storage = match loam_pipeline::storage::storage_for(&loc) {
+        Ok(s) => s,
+        Err(e) => {
+            return Check::Unreadable {
+                error: e.to_string(),
+            }
+        }
     };
-    match loam_manifests::digest_reader(std::io::BufReader::with_capacity(1 << 20, f)) {
+    match storage.size(&loc) {
+        Ok(Some(_)) => {}
+        Ok(None) => return Check::Missing,
+        Err(e) => {
+            return Check::Unreadable {
+                error: e.to_string(),
+            }
+        }
+    }
+    let digest = storage.open(&loc).map_err(|e| e.to_string()).and_then(|r| {
+        loam_manifests::digest_reader(std::io::BufReader::with_capacity(1 << 20, r))
+            .map_err(|e| format!("{loc}: {e}"))
+    });
+    match digest {
         Ok(d) if d == *want => Check::Ok,
         Ok(d) => Check::Changed { found: d },
-        Err(_) => Check::Missing,
+        Err(error) => Check::Unreadable { error },
     }
+}
+
+/// The files under a mix directory (local or in an object store), relative to it, without
+/// loam's own bookkeeping (`.loam…` names at any depth).
+fn files_under(dir: &Path) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let loc = dir.to_string_lossy();
+    if !is_remote(&loc) {
+        walk(dir, dir, &mut out);
+        return Ok(out);
+    }
+    let prefix = format!("{}/", loc.trim_end_matches('/'));
+    let storage = loam_pipeline::storage::storage_for(&prefix)?;
+    for o in storage.list(&prefix)? {
+        if let Some(rel) = o.path.strip_prefix(&prefix) {
+            if !rel.split('/').any(|c| c.starts_with(".loam")) {
+                out.insert(rel.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn walk(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
@@ -98,6 +160,10 @@ pub fn verify(path: &Path, outputs_only: bool, threads: usize) -> Result<bool> {
                 problems += 1;
                 println!("MISSING  {kind}  {}", p.display());
             }
+            Check::Unreadable { error } => {
+                problems += 1;
+                println!("UNREADABLE  {kind}  {}  ({error})", p.display());
+            }
             Check::Changed { found } => {
                 problems += 1;
                 println!(
@@ -113,8 +179,7 @@ pub fn verify(path: &Path, outputs_only: bool, threads: usize) -> Result<bool> {
     }
     // Files in the mix directory that the manifest does not list.
     let listed: BTreeSet<String> = m.outputs.iter().map(|o| o.path.clone()).collect();
-    let mut present = BTreeSet::new();
-    walk(&dir, &dir, &mut present);
+    let mut present = files_under(&dir)?;
     present.remove("manifest.json");
     for extra in present.difference(&listed) {
         problems += 1;
@@ -273,6 +338,10 @@ fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usiz
                 missing += 1;
                 println!("MISSING  input ({})  {}", i.role, i.path);
             }
+            Check::Unreadable { error } => {
+                missing += 1;
+                println!("UNREADABLE  input ({})  {}  ({error})", i.role, i.path);
+            }
             Check::Changed { found } => {
                 changed += 1;
                 println!(
@@ -292,7 +361,7 @@ fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usiz
             .iter()
             .any(|i| !i.path.starts_with('/') && !i.path.contains("://"));
         return Err(usage(format!(
-            "{missing} input(s) of the manifest are missing; nothing to rerun from{}",
+            "{missing} input(s) of the manifest are missing or unreadable; nothing to rerun from{}",
             if relative {
                 " (relative input paths are read from the directory the mix was made in: run `loam reproduce` there)"
             } else {

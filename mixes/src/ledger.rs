@@ -229,14 +229,38 @@ pub fn read_ledger_row(path: &std::path::Path, row: u64) -> Result<LedgerRow, Le
 fn read_rows(
     path: &std::path::Path,
     only: Option<u64>,
+    f: impl FnMut(LedgerRow),
+) -> Result<(), LedgerError> {
+    let loc = path.to_string_lossy();
+    let err = |m: String| LedgerError {
+        path: loc.to_string(),
+        message: m,
+    };
+    let storage = loam_pipeline::AnyStorage;
+    if let Some(local) = storage.local_path(&loc) {
+        let file = std::fs::File::open(local).map_err(|e| err(e.to_string()))?;
+        return read_rows_from(file, &loc, only, f);
+    }
+    // In an object store: ranged reads (Parquet needs random access).
+    let size = storage
+        .size(&loc)
+        .map_err(|e| err(e.to_string()))?
+        .ok_or_else(|| err("no such object".into()))?;
+    let source = loam_pipeline::parquet_io::RangeChunks::new(&loc, size);
+    read_rows_from(source, &loc, only, f)
+}
+
+fn read_rows_from<T: parquet::file::reader::ChunkReader + 'static>(
+    source: T,
+    path: &str,
+    only: Option<u64>,
     mut f: impl FnMut(LedgerRow),
 ) -> Result<(), LedgerError> {
     let err = |m: String| LedgerError {
-        path: path.display().to_string(),
+        path: path.to_string(),
         message: m,
     };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(source)
         .map_err(|e| err(e.to_string()))?
         .with_batch_size(BATCH);
     if let Some(row) = only {

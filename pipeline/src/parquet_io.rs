@@ -43,10 +43,21 @@ pub struct ParquetDocReader {
 }
 
 /// Random access to a Parquet file that has no local path (an object store): the footer and
-/// column chunks by ranged reads, page headers through a small read window.
-struct RangeChunks {
+/// column chunks by ranged reads, page headers through a small read window. Reads go
+/// through [`crate::storage::AnyStorage`].
+pub struct RangeChunks {
     path: String,
     size: u64,
+}
+
+impl RangeChunks {
+    /// The object at `path`, which is `size` bytes long.
+    pub fn new(path: &str, size: u64) -> Self {
+        RangeChunks {
+            path: path.to_string(),
+            size,
+        }
+    }
 }
 
 const RANGE_WINDOW_BYTES: u64 = 64 << 10;
@@ -81,7 +92,7 @@ impl parquet::file::reader::ChunkReader for RangeChunks {
 }
 
 /// Sequential reads from an offset, fetched in windows of [`RANGE_WINDOW_BYTES`].
-struct RangeRead {
+pub struct RangeRead {
     path: String,
     pos: u64,
     end: u64,
