@@ -338,6 +338,8 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
     // done).
     let mut samplings: Vec<Option<Sampling>> = cfg.streams.iter().map(stream_sampling).collect();
     let mut blocked = vec![false; cfg.streams.len()];
+    // A BPE's counts from the counting pass, per unit, so the mix pass does not encode again.
+    let mut counted: Vec<Option<std::sync::Arc<[u32]>>> = vec![None; units.len()];
     for (si, s) in cfg.streams.iter().enumerate() {
         let Some(target) = s.max_tokens else { continue };
         let mine: Vec<usize> = (0..units.len())
@@ -357,6 +359,7 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
             sampling: Some(Sampling::from_rate(1.0, seed)),
             dry_run: true,
             ledgers: Vec::new(),
+            counted: None,
         };
         let bar = ui::stage_bar("budget");
         let reps = exec.map(&mine, |&i| {
@@ -372,6 +375,14 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
                     &units[mine[k]].output,
                     ui::scan_errors(&r.scan),
                 ));
+            }
+            if !streams[si].tokenizer.is_whitespace() {
+                counted[mine[k]] = r
+                    .draws
+                    .iter()
+                    .map(|d| u32::try_from(d.1).ok())
+                    .collect::<Option<Vec<u32>>>()
+                    .map(Into::into);
             }
             draws.extend(r.draws);
         }
@@ -404,6 +415,7 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
             sampling: samplings[u.stream],
             dry_run: false,
             ledgers: ledgers[i].clone(),
+            counted: counted[i].clone(),
         };
         let rep = mix_unit_with(storage, u, &streams[u.stream], &mo, &bar);
         if rep.scan.failed() {

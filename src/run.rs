@@ -783,6 +783,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         .filter(|&k| matches!(st[k], UnitStatus::Todo) && opts.part.mine(k))
         .collect();
     let mut sampling_record = None;
+    let mut counted: Vec<Option<Vec<u32>>> = Vec::new();
     match mcfg.sample {
         None => {}
         Some(SampleSpec::Rate(rate)) => {
@@ -793,10 +794,22 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             // are then taken in draw order until the budget is met.
             spec.sampling = Some(Sampling::from_rate(1.0, mcfg.seed));
             let bar = ui::stage_bar("budget");
-            let counts = exec.map(&units, |u| mix_shard(storage, u, spec, true, &bar));
+            let counts = exec.map(&units, |u| mix_shard(storage, u, spec, true, None, &bar));
             bar.finish_and_clear();
             if let Some(r) = counts.iter().find(|r| r.scan.failed()) {
                 return Err(anyhow::anyhow!("{}", ui::scan_errors(&r.scan)));
+            }
+            // A BPE's counts are kept for the mix pass, which would otherwise encode again.
+            if !spec.tokenizer.is_whitespace() {
+                counted = counts
+                    .iter()
+                    .map(|r| {
+                        r.draws
+                            .iter()
+                            .map(|d| u32::try_from(d.1).ok())
+                            .collect::<Option<Vec<u32>>>()
+                    })
+                    .collect();
             }
             let eligible: u64 = counts.iter().map(|r| r.eligible_tokens).sum();
             let mut draws: Vec<(f64, u64)> = counts.into_iter().flat_map(|r| r.draws).collect();
@@ -813,7 +826,8 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let bar = ui::stage_bar("mix");
     let results = exec.map(&todo, |&k| {
         state.start(&outputs[k]).map_err(|e| e.to_string())?;
-        let rep = mix_shard(storage, &units[k], spec, false, &bar);
+        let known = counted.get(k).and_then(|c| c.as_deref());
+        let rep = mix_shard(storage, &units[k], spec, false, known, &bar);
         if rep.scan.failed() {
             return Err(ui::scan_errors(&rep.scan));
         }

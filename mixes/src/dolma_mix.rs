@@ -450,6 +450,11 @@ pub struct MixOptions {
     /// One ledger file per input of the unit, in the unit's input order (its id index goes
     /// beside it, [`index_path`]); empty: no ledger.
     pub ledgers: Vec<String>,
+    /// Tokens of each of the unit's eligible documents, in order, from the counting pass
+    /// ([`UnitReport::draws`]): taken instead of counting again, which for a BPE costs as
+    /// much as the rest of the mix. A unit whose eligible documents are not as many fails:
+    /// its inputs changed between the passes, and the budget was computed from other data.
+    pub counted: Option<std::sync::Arc<[u32]>>,
 }
 
 /// The sampling of a stream with a fixed `sample_rate`: `None` without one (a `max_tokens`
@@ -666,6 +671,20 @@ pub fn mix_unit_with(
     let mut writer: Option<JsonlWriter> = None;
     for (k, input) in unit.inputs.iter().enumerate() {
         if !mix_input(&ctx, k, input, &mut writer, &mut rep) {
+            return rep;
+        }
+    }
+    if let Some(c) = &opts.counted {
+        if c.len() as u64 != rep.counts.eligible {
+            rep.scan.record(
+                format!(
+                    "{}: {} eligible documents now, {} in the token-counting pass: its inputs changed during the run",
+                    unit.output,
+                    rep.counts.eligible,
+                    c.len()
+                ),
+                true,
+            );
             return rep;
         }
     }
@@ -996,7 +1015,15 @@ fn process_document(
         f.threshold = Some(stream.min_text_length as f64);
         return Ok(f);
     }
-    let tokens = stream.tokenizer.count(text);
+    let known = ctx.opts.counted.as_deref().and_then(|c| {
+        usize::try_from(rep.counts.eligible)
+            .ok()
+            .and_then(|i| c.get(i))
+    });
+    let tokens = match known {
+        Some(&t) => u64::from(t),
+        None => stream.tokenizer.count(text),
+    };
     rep.counts.eligible += 1;
     rep.counts.eligible_tokens += tokens;
     let (copies, draw) = match &ctx.opts.sampling {

@@ -250,11 +250,15 @@ impl<'a> Sink<'a> {
 
 /// Mixes one shard. Nothing is published if anything failed; an output with no kept
 /// documents is not created. With `dry_run`, only counts are produced (for token budgets).
+/// `counted`: the tokens of each eligible document, in order, from a counting pass — taken
+/// instead of counting again; a shard whose eligible documents are not as many fails (its
+/// input changed between the passes).
 pub fn mix_shard(
     storage: &dyn Storage,
     unit: &MixUnit,
     spec: MixSpec<'_>,
     dry_run: bool,
+    counted: Option<&[u32]>,
     progress: &dyn Progress,
 ) -> MixReport {
     let mut rep = MixReport {
@@ -331,7 +335,12 @@ pub fn mix_shard(
             row.value = d.value;
             row.threshold = d.rule.value;
         } else {
-            let tokens = spec.tokenizer.count(&doc.text);
+            let known =
+                counted.and_then(|c| usize::try_from(rep.eligible).ok().and_then(|i| c.get(i)));
+            let tokens = match known {
+                Some(&t) => u64::from(t),
+                None => spec.tokenizer.count(&doc.text),
+            };
             rep.eligible += 1;
             rep.eligible_tokens += tokens;
             let (copies, u) = match spec.sampling {
@@ -375,6 +384,20 @@ pub fn mix_shard(
     if rep.scan.failed() {
         return rep;
     }
+    if let Some(c) = counted {
+        if c.len() as u64 != rep.eligible {
+            rep.scan.record(
+                format!(
+                    "{}: {} eligible documents now, {} in the token-counting pass: it changed during the run",
+                    unit.input,
+                    rep.eligible,
+                    c.len()
+                ),
+                true,
+            );
+            return rep;
+        }
+    }
     match aligned.finish(rep.scan.documents) {
         Ok(a) => rep.attributes = a,
         Err(e) => {
@@ -410,6 +433,61 @@ pub fn mix_shard(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_from_the_counting_pass_are_taken_and_checked() {
+        use loam_pipeline::executor::CountingProgress;
+        use loam_pipeline::storage::LocalStorage;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_str().unwrap();
+        let docs: String = (0..40)
+            .map(|i| {
+                format!(
+                    "{{\"id\":\"d{i}\",\"text\":\"{}\"}}\n",
+                    "word ".repeat(i + 1)
+                )
+            })
+            .collect();
+        std::fs::write(format!("{root}/in.jsonl"), docs).unwrap();
+        let unit = |out: &str| MixUnit {
+            input: format!("{root}/in.jsonl"),
+            attributes: Vec::new(),
+            output: MixOutput::Shard(format!("{root}/{out}.jsonl")),
+            ledger: None,
+        };
+        let mut spec = MixSpec {
+            rules: &[],
+            duplicate_attributes: &[],
+            sampling: Some(Sampling::from_rate(1.0, 7)),
+            tokenizer: crate::tokens::Tokenizer::Cl100kBase,
+        };
+        let p = CountingProgress::default();
+        let count = mix_shard(&LocalStorage, &unit("x"), spec, true, None, &p);
+        let mut draws = count.draws.clone();
+        let tokens: Vec<u32> = draws.iter().map(|d| d.1 as u32).collect();
+        spec.sampling = Some(Sampling::for_budget(
+            count.eligible_tokens / 2,
+            &mut draws,
+            7,
+        ));
+        let again = mix_shard(&LocalStorage, &unit("a"), spec, false, None, &p);
+        let taken = mix_shard(&LocalStorage, &unit("b"), spec, false, Some(&tokens), &p);
+        assert!(!taken.scan.failed(), "{:?}", taken.scan);
+        assert_eq!(
+            (taken.kept, taken.kept_tokens, taken.eligible_tokens),
+            (again.kept, again.kept_tokens, again.eligible_tokens)
+        );
+        assert_eq!(
+            std::fs::read(format!("{root}/a.jsonl")).unwrap(),
+            std::fs::read(format!("{root}/b.jsonl")).unwrap()
+        );
+        // Counts for one document fewer than there are: the input changed; nothing published.
+        let short = &tokens[..tokens.len() - 1];
+        let r = mix_shard(&LocalStorage, &unit("c"), spec, false, Some(short), &p);
+        assert!(r.scan.failed());
+        assert!(format!("{:?}", r.scan).contains("token-counting pass"));
+        assert!(!std::path::Path::new(&format!("{root}/c.jsonl")).exists());
+    }
 
     #[test]
     fn sampling_is_seeded_and_near_the_rate() {

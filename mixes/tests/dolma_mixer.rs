@@ -467,8 +467,9 @@ use loam_mixes::dolma_mix::{
 };
 use loam_mixes::ledger::{read_ledger, Decision as LedgerDecision, LedgerRow};
 use loam_mixes::mix::Sampling;
+use std::sync::Arc;
 
-/// Runs every unit with `opts(stream index)`; returns (output, report) per unit.
+/// Runs every unit with `opts(unit index, stream index)`; returns (output, report) per unit.
 fn run_with(
     cfg: &MixerConfig,
     threads: usize,
@@ -691,20 +692,26 @@ fn token_budgets_with(tokenizer: Tokenizer) -> u64 {
         let reps = run_with(cfg, threads, |_, _| MixOptions {
             sampling: Some(Sampling::from_rate(1.0, seed)),
             dry_run: true,
-            ledgers: Vec::new(),
+            ..Default::default()
         });
         for (o, r) in &reps {
             assert!(!r.scan.failed(), "{:?}", r.scan);
             assert!(!Path::new(o).exists(), "a dry run writes nothing");
         }
         let eligible: u64 = reps.iter().map(|r| r.1.counts.eligible_tokens).sum();
+        // Each unit's counts, in order: what the mix pass may take instead of counting again.
+        let per_unit: Vec<Arc<[u32]>> = reps
+            .iter()
+            .map(|r| r.1.draws.iter().map(|d| d.1 as u32).collect())
+            .collect();
         let draws: Vec<(f64, u64)> = reps.into_iter().flat_map(|r| r.1.draws).collect();
-        (eligible, draws)
+        (eligible, draws, per_unit)
     };
-    let (eligible, draws) = count(&cfg, 1);
+    let (eligible, draws, per_unit) = count(&cfg, 1);
     assert_eq!(draws.len(), 1200);
     assert_eq!(draws.iter().map(|d| d.1).sum::<u64>(), eligible);
     assert_eq!(count(&cfg, 2).1, draws, "draws do not depend on threads");
+    assert!(per_unit.len() >= 2, "several units: {}", per_unit.len());
     let longest = draws.iter().map(|d| d.1).max().unwrap();
     for (target, sub) in [(eligible / 3, "third"), (eligible * 2 + 1234, "more")] {
         cfg.streams[0].max_tokens = Some(target);
@@ -722,6 +729,43 @@ fn token_budgets_with(tokenizer: Tokenizer) -> u64 {
             runs[0].0, runs[1].0,
             "budget {target}: --threads 1 and 2 differ"
         );
+        // Taking the counting pass's counts gives the same mix and the same counts.
+        cfg.streams[0].output.path = format!("{}/{sub}-counted", d.root());
+        let reps = run_with(&cfg, 2, |i, _| MixOptions {
+            sampling: Some(sampling),
+            counted: Some(per_unit[i].clone()),
+            ..Default::default()
+        });
+        let counted = outputs(&reps);
+        assert_eq!(
+            counted.0, runs[0].0,
+            "budget {target}: counted vs recounted"
+        );
+        assert_eq!(counted.1.kept_tokens, runs[0].1.kept_tokens);
+        assert_eq!(counted.1.eligible_tokens, runs[0].1.eligible_tokens);
+        // Counts that do not fit the documents (inputs changed between the passes): the
+        // unit fails and publishes nothing.
+        let mut off = per_unit[0].to_vec();
+        off.push(1);
+        let off: Arc<[u32]> = off.into();
+        cfg.streams[0].output.path = format!("{}/{sub}-changed", d.root());
+        let reps = run_with(&cfg, 1, |i, _| MixOptions {
+            sampling: Some(sampling),
+            counted: Some(if i == 0 {
+                off.clone()
+            } else {
+                per_unit[i].clone()
+            }),
+            ..Default::default()
+        });
+        let (o, r) = &reps[0];
+        assert!(r.scan.failed(), "{:?}", r.scan);
+        assert!(
+            format!("{:?}", r.scan).contains("token-counting pass"),
+            "{:?}",
+            r.scan
+        );
+        assert!(!Path::new(o).exists(), "nothing published");
         let c = &runs[0].1;
         assert!(
             c.kept_tokens >= target && c.kept_tokens < target + longest,
@@ -760,6 +804,7 @@ fn goldens_are_unchanged_with_ledgers_and_a_rate_of_one() {
             sampling,
             dry_run: false,
             ledgers: ledgers[i].clone(),
+            counted: None,
         });
         let (output, rep) = &reps[0];
         assert!(!rep.scan.failed(), "{config}: {:?}", rep.scan);
@@ -888,6 +933,7 @@ fn ledgers_hold_a_row_per_input_document_and_the_deciding_rule() {
         sampling,
         dry_run: false,
         ledgers: ledgers[i].clone(),
+        counted: None,
     });
     let c = &reps[0].1.counts;
     let rows = ledger_rows(&ledgers[0][0]);
