@@ -19,6 +19,7 @@ Every check prints one line `ok|DIFF: <summary>`; run.sh records it next to the 
 """
 import glob
 import gzip
+import itertools
 import json
 import math
 import os
@@ -267,11 +268,16 @@ def check_tag(loam_dir, dolma_dir, max_lines, bugs_dir=None):
     per_file = max(1, max_lines // len(lr))
     keys_total, keys_diff, lines, documented = {}, {}, 0, {}
     examples = []
+    # CHECK_TAG_DIFFS=FILE: every undocumented difference, one JSON line each (for sweeps).
+    dump = open(os.environ["CHECK_TAG_DIFFS"], "w") if os.environ.get("CHECK_TAG_DIFFS") else None
     for r in sorted(lr):
         bugs = read_jsonl(br[r]) if r in br else iter(())
-        for i, (a, b) in enumerate(zip(read_jsonl(lr[r]), read_jsonl(dr[r]))):
+        for i, (a, b) in enumerate(itertools.zip_longest(read_jsonl(lr[r]), read_jsonl(dr[r]))):
             if i >= per_file:
                 break
+            if a is None or b is None:
+                print(f"DIFF: {r}: {'loam' if a is None else 'dolma'} has fewer lines ({i})")
+                return
             c = next(bugs, {"attributes": {}})
             lines += 1
             if a["id"] != b["id"]:
@@ -287,6 +293,9 @@ def check_tag(loam_dir, dolma_dir, max_lines, bugs_dir=None):
                         documented[short] = documented.get(short, 0) + 1
                         continue
                     keys_diff[short] = keys_diff.get(short, 0) + 1
+                    if dump:
+                        dump.write(json.dumps({"file": r, "line": i + 1, "id": a["id"], "key": short,
+                                               "loam": aa.get(k), "dolma": ba.get(k)}) + "\n")
                     if len(examples) < 3:
                         examples.append(f"{r}:{i + 1} {short}: loam {aa.get(k)!s:.80} dolma {ba.get(k)!s:.80}")
     values = sum(keys_total.values())
