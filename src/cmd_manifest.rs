@@ -15,7 +15,7 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 }
 
 /// Whether a location is in an object store (`s3://…`) rather than on local disk.
-fn is_remote(loc: &str) -> bool {
+pub fn is_remote(loc: &str) -> bool {
     loc.contains("://") && !loc.starts_with("file://")
 }
 

@@ -58,7 +58,7 @@ pub fn report(a: &Path, b: Option<&Path>, out: &Path, threads: usize) -> Result<
 }
 
 fn load(dir: &Path, threads: usize) -> Result<MixData> {
-    if !dir.exists() {
+    if !crate::cmd_manifest::is_remote(&dir.to_string_lossy()) && !dir.exists() {
         return Err(usage(format!("{}: no such directory", dir.display())));
     }
     let d = collect::collect(dir, threads)?;

@@ -472,6 +472,38 @@ fn pipeline_on_bucket_matches_local_run() {
     let o = loam(dir.path(), &[], &["explain", &mix_dir, &id]);
     assert!(o.status.success(), "explain in the bucket: {}", text(&o));
     assert!(text(&o).contains("decision"), "{}", text(&o));
+    // `loam sample` and `loam report` read the same mix there; the report equals the local
+    // mix's report but for the paths it names.
+    let o = loam(
+        dir.path(),
+        &[],
+        &["sample", &mix_dir, "--rule", "short", "-n", "2"],
+    );
+    assert!(o.status.success(), "sample in the bucket: {}", text(&o));
+    assert!(text(&o).contains("removed by `short`"), "{}", text(&o));
+    let html = |mix: &str, name: &str| {
+        let out = dir.path().join(name);
+        let o = loam(
+            dir.path(),
+            &[],
+            &["report", mix, "-o", out.to_str().unwrap()],
+        );
+        assert!(o.status.success(), "report on {mix}: {}", text(&o));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let remote_html = html(&mix_dir, "remote.html");
+    assert!(!remote_html.contains("not found"), "every listed file read");
+    let local_html = html(local_mix.to_str().unwrap(), "local.html");
+    let strip = |h: &str, root: &str| h.replace(root, "ROOT");
+    let funnel = |h: &str| h.split("<h2").nth(1).unwrap_or("").to_string();
+    assert_eq!(
+        funnel(&strip(&remote_html, &format!("{root}/out"))),
+        funnel(&strip(
+            &local_html,
+            &dir.path().join("out").to_string_lossy()
+        )),
+        "the reports' funnels differ"
+    );
 
     // A changed output object and a changed input object are each named; exit non-zero.
     let shard = remote

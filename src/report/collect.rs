@@ -13,7 +13,7 @@ use loam_mixes::ledger::{read_ledger, Decision};
 use loam_mixes::rules::{attribute_value, Op, Rule};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::reader::{DocumentReader, LineReader};
-use loam_pipeline::storage::LocalStorage;
+use loam_pipeline::storage::AnyStorage;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -154,14 +154,27 @@ impl Resolver {
         Resolver { bases }
     }
 
-    /// The file, if it exists under one of the bases.
+    /// The file, if it exists under one of the bases (or, for an object-store URL, there).
     pub fn find(&self, listed: &str) -> Option<PathBuf> {
         let p = Path::new(listed);
+        if crate::cmd_manifest::is_remote(listed) {
+            return is_file(p).then(|| p.to_path_buf());
+        }
         if p.is_absolute() {
             return p.is_file().then(|| p.to_path_buf());
         }
         self.bases.iter().map(|b| b.join(p)).find(|c| c.is_file())
     }
+}
+
+/// Whether a file exists, on local disk or in an object store.
+fn is_file(p: &Path) -> bool {
+    let loc = p.to_string_lossy();
+    if crate::cmd_manifest::is_remote(&loc) {
+        use loam_pipeline::storage::Storage;
+        return matches!(AnyStorage.size(&loc), Ok(Some(_)));
+    }
+    p.is_file()
 }
 
 /// `…/attributes/<name>/<rel>` → `<rel>`.
@@ -185,7 +198,7 @@ fn documents_rel(path: &str) -> &str {
 fn list_files(dir: &Path) -> Vec<PathBuf> {
     let s = dir.to_string_lossy().to_string();
     use loam_pipeline::storage::Storage;
-    LocalStorage
+    AnyStorage
         .list(&s)
         .map(|v| v.into_iter().map(|o| PathBuf::from(o.path)).collect())
         .unwrap_or_default()
@@ -234,7 +247,7 @@ fn shards_from_manifest(m: &Manifest, dir: &Path, notes: &mut Vec<String>) -> Ve
         let rel = o.path.strip_prefix("ledger/").unwrap_or(&o.path);
         let rel = rel.strip_suffix(".parquet").unwrap_or(rel);
         let p = dir.join(&o.path);
-        if p.is_file() {
+        if is_file(&p) {
             shard_mut(&mut by_rel, rel).ledger = Some(p);
         } else {
             missing.push(p.display().to_string());
@@ -344,7 +357,7 @@ fn first_score(v: &Value) -> Option<(f64, usize)> {
 fn each_attr_line(path: &Path, mut f: impl FnMut(u64, &Map<String, Value>)) -> Vec<String> {
     let p = path.to_string_lossy().to_string();
     let mut problems = Vec::new();
-    let mut r = match LineReader::open(&LocalStorage, &p) {
+    let mut r = match LineReader::open(&AnyStorage, &p) {
         Ok(r) => r,
         Err(e) => return vec![e.to_string()],
     };
@@ -437,12 +450,14 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
         dir: dir.to_path_buf(),
         ..Default::default()
     };
-    let manifest_path = if dir.is_file() {
+    // A mix in an object store is read through its manifest (a bucket has no directories).
+    let remote = crate::cmd_manifest::is_remote(&dir.to_string_lossy());
+    let manifest_path = if dir.is_file() || (remote && dir.to_string_lossy().ends_with(".json")) {
         dir.to_path_buf()
     } else {
         dir.join("manifest.json")
     };
-    if manifest_path.is_file() {
+    if remote || manifest_path.is_file() {
         let (m, mdir) = crate::cmd_manifest::load_manifest(&manifest_path)?;
         d.dir = mdir.clone();
         d.rules = rules_of(&m, &mut d.notes);
@@ -680,7 +695,7 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
         }
         if let Some(dp) = &sh.documents {
             let p = dp.to_string_lossy().to_string();
-            match DocumentReader::open(&LocalStorage, &p) {
+            match DocumentReader::open(&AnyStorage, &p) {
                 Err(e) => out.problems.push(e.to_string()),
                 Ok(mut r) => {
                     out.read_documents = true;
