@@ -160,7 +160,7 @@ fn nearest_ids(m: &Manifest, dir: &Path, id: &str) -> Vec<String> {
 
 /// `loam explain MIX_DIR ID`.
 pub fn explain(mix: &Path, id: &str) -> Result<()> {
-    let remote = mix.to_string_lossy().contains("://");
+    let remote = crate::cmd_manifest::is_remote(&mix.to_string_lossy());
     if !remote && !mix.join("manifest.json").exists() && !mix.is_file() {
         return explain_without_manifest(mix, id);
     }

@@ -14,9 +14,11 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
-/// Whether a location is in an object store (`s3://…`) rather than on local disk.
+/// Whether a location is not on local disk (an object store, `s3://…`), as the storage
+/// layer routes it.
 pub fn is_remote(loc: &str) -> bool {
-    loc.contains("://") && !loc.starts_with("file://")
+    use loam_pipeline::storage::Storage;
+    loam_pipeline::AnyStorage.local_path(loc).is_none()
 }
 
 /// Finds and parses `manifest.json` in a mix directory (or the file itself), on local disk or

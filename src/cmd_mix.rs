@@ -376,14 +376,7 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
                     ui::scan_errors(&r.scan),
                 ));
             }
-            if !streams[si].tokenizer.is_whitespace() {
-                counted[mine[k]] = r
-                    .draws
-                    .iter()
-                    .map(|d| u32::try_from(d.1).ok())
-                    .collect::<Option<Vec<u32>>>()
-                    .map(Into::into);
-            }
+            counted[mine[k]] = streams[si].tokenizer.keep_counts(&r.draws).map(Into::into);
             draws.extend(r.draws);
         }
         samplings[si] = Some(Sampling::for_budget(target, &mut draws, seed));

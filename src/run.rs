@@ -800,17 +800,10 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 return Err(anyhow::anyhow!("{}", ui::scan_errors(&r.scan)));
             }
             // A BPE's counts are kept for the mix pass, which would otherwise encode again.
-            if !spec.tokenizer.is_whitespace() {
-                counted = counts
-                    .iter()
-                    .map(|r| {
-                        r.draws
-                            .iter()
-                            .map(|d| u32::try_from(d.1).ok())
-                            .collect::<Option<Vec<u32>>>()
-                    })
-                    .collect();
-            }
+            counted = counts
+                .iter()
+                .map(|r| spec.tokenizer.keep_counts(&r.draws))
+                .collect();
             let eligible: u64 = counts.iter().map(|r| r.eligible_tokens).sum();
             let mut draws: Vec<(f64, u64)> = counts.into_iter().flat_map(|r| r.draws).collect();
             let sampling = Sampling::for_budget(target, &mut draws, mcfg.seed);

@@ -470,12 +470,7 @@ fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
         let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
         let s = &m["mix"]["sampling"];
         assert_eq!(s["target_tokens"], 100000);
-        let tokens: u64 = m["outputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|o| o["tokens"].as_u64())
-            .sum();
+        let tokens = outputs_sum(&m["outputs"], "tokens");
         // Within sampling error of the budget (documents are large, so allow 15%).
         assert!(
             (85_000..=115_000).contains(&tokens),
@@ -496,15 +491,7 @@ fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
     );
     // The same budget in tiktoken cl100k_base tokens (OLMo 2's vocabulary): the manifest
     // counts BPE tokens, so fewer documents meet it.
-    let count_docs = |outputs: &Value| -> u64 {
-        outputs
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|o| o["documents"].as_u64())
-            .sum()
-    };
-    let whitespace_docs = count_docs(&kept_by_threads[0].1);
+    let whitespace_docs = outputs_sum(&kept_by_threads[0].1, "documents");
     let dir = workdir();
     let cfg = PIPELINE.replace("THRESHOLD", "10").replace(
         "  drop:",
@@ -516,17 +503,12 @@ fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
     let v = version_dir(&dir.path().join("out/m"), "v1");
     let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
     assert_eq!(m["config"]["normalized"]["mix"]["tokenizer"], "cl100k_base");
-    let tokens: u64 = m["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o["tokens"].as_u64())
-        .sum();
+    let tokens = outputs_sum(&m["outputs"], "tokens");
     assert!(
         (85_000..=115_000).contains(&tokens),
         "{tokens} cl100k_base tokens for a 100000 budget"
     );
-    let bpe_docs = count_docs(&m["outputs"]);
+    let bpe_docs = outputs_sum(&m["outputs"], "documents");
     assert!(
         bpe_docs < whitespace_docs,
         "{bpe_docs} documents for BPE tokens, {whitespace_docs} for words"

@@ -294,12 +294,7 @@ fn report_renders_in_chromium_and_matches_the_manifest() {
         assert_eq!(number(cell(&m, "a", rule, "documents_after")), remaining);
     }
     assert_eq!(remaining, docs_out);
-    let tokens_out: i64 = man["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o["tokens"].as_i64())
-        .sum();
+    let tokens_out = outputs_sum(&man["outputs"], "tokens") as i64;
     assert_eq!(number(cell(&m, "a", "output", "tokens_after")), tokens_out);
 
     // Bar lengths are proportional to the counts.

@@ -674,19 +674,10 @@ pub fn mix_unit_with(
             return rep;
         }
     }
-    if let Some(c) = &opts.counted {
-        if c.len() as u64 != rep.counts.eligible {
-            rep.scan.record(
-                format!(
-                    "{}: {} eligible documents now, {} in the token-counting pass: its inputs changed during the run",
-                    unit.output,
-                    rep.counts.eligible,
-                    c.len()
-                ),
-                true,
-            );
-            return rep;
-        }
+    let counted = opts.counted.as_deref();
+    if let Err(e) = crate::tokens::check_counted(counted, rep.counts.eligible, &unit.output) {
+        rep.scan.record(e, true);
+        return rep;
     }
     if let Some(w) = writer {
         match w.finish() {
@@ -1015,15 +1006,10 @@ fn process_document(
         f.threshold = Some(stream.min_text_length as f64);
         return Ok(f);
     }
-    let known = ctx.opts.counted.as_deref().and_then(|c| {
-        usize::try_from(rep.counts.eligible)
-            .ok()
-            .and_then(|i| c.get(i))
-    });
-    let tokens = match known {
-        Some(&t) => u64::from(t),
-        None => stream.tokenizer.count(text),
-    };
+    let tokens =
+        stream
+            .tokenizer
+            .count_or_take(ctx.opts.counted.as_deref(), rep.counts.eligible, text);
     rep.counts.eligible += 1;
     rep.counts.eligible_tokens += tokens;
     let (copies, draw) = match &ctx.opts.sampling {

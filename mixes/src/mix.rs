@@ -335,12 +335,9 @@ pub fn mix_shard(
             row.value = d.value;
             row.threshold = d.rule.value;
         } else {
-            let known =
-                counted.and_then(|c| usize::try_from(rep.eligible).ok().and_then(|i| c.get(i)));
-            let tokens = match known {
-                Some(&t) => u64::from(t),
-                None => spec.tokenizer.count(&doc.text),
-            };
+            let tokens = spec
+                .tokenizer
+                .count_or_take(counted, rep.eligible, &doc.text);
             rep.eligible += 1;
             rep.eligible_tokens += tokens;
             let (copies, u) = match spec.sampling {
@@ -384,19 +381,9 @@ pub fn mix_shard(
     if rep.scan.failed() {
         return rep;
     }
-    if let Some(c) = counted {
-        if c.len() as u64 != rep.eligible {
-            rep.scan.record(
-                format!(
-                    "{}: {} eligible documents now, {} in the token-counting pass: it changed during the run",
-                    unit.input,
-                    rep.eligible,
-                    c.len()
-                ),
-                true,
-            );
-            return rep;
-        }
+    if let Err(e) = crate::tokens::check_counted(counted, rep.eligible, &unit.input) {
+        rep.scan.record(e, true);
+        return rep;
     }
     match aligned.finish(rep.scan.documents) {
         Ok(a) => rep.attributes = a,

@@ -64,6 +64,38 @@ impl Tokenizer {
         };
         n as u64
     }
+
+    /// What a budget's counting pass keeps for the mix pass, from a unit's draws (each
+    /// eligible document's tokens, in order): only a BPE's counts are worth holding (a
+    /// whitespace count is cheaper to redo); `None` also when a count does not fit 32 bits.
+    pub fn keep_counts(self, draws: &[(f64, u64)]) -> Option<Vec<u32>> {
+        if self.is_whitespace() {
+            return None;
+        }
+        draws.iter().map(|d| u32::try_from(d.1).ok()).collect()
+    }
+
+    /// Tokens of a unit's `i`th eligible document: taken from `counted` (the counting pass's,
+    /// [`Tokenizer::keep_counts`]) when it holds them, else counted.
+    pub fn count_or_take(self, counted: Option<&[u32]>, i: u64, text: &str) -> u64 {
+        let known = counted.and_then(|c| usize::try_from(i).ok().and_then(|i| c.get(i)));
+        match known {
+            Some(&t) => u64::from(t),
+            None => self.count(text),
+        }
+    }
+}
+
+/// Fails a unit (`what` names it) whose eligible documents are not as many as the counts its
+/// mix pass took: its input changed between the passes, and the budget came from other data.
+pub fn check_counted(counted: Option<&[u32]>, eligible: u64, what: &str) -> Result<(), String> {
+    match counted {
+        Some(c) if c.len() as u64 != eligible => Err(format!(
+            "{what}: {eligible} eligible documents now, {} in the token-counting pass: its input changed during the run",
+            c.len()
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

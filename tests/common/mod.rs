@@ -79,6 +79,16 @@ pub fn manifest_without_run(bytes: &[u8]) -> serde_json::Value {
     v
 }
 
+/// A number summed over a manifest's `outputs` (`documents`, `tokens`, …).
+pub fn outputs_sum(outputs: &serde_json::Value, field: &str) -> u64 {
+    outputs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o[field].as_u64())
+        .sum()
+}
+
 /// Every file under `root` (relative path → bytes), manifests without their `run` object;
 /// with `skip_state`, run state and logs (`.loam`) are left out.
 pub fn snapshot(root: &Path, skip_state: bool) -> BTreeMap<String, Vec<u8>> {
