@@ -14,7 +14,9 @@ use loam_pipeline::layout;
 use loam_pipeline::runstate::{RunState, StateError, UnitStatus};
 use loam_pipeline::storage::{storage_for, Storage};
 use loam_pipeline::tagger::{tag_shard, Tagger};
+use loam_pipeline::units::{Made, Unit, Units, UnitsError};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -68,15 +70,66 @@ pub(crate) fn derived(path: &str, name: &str) -> Result<String> {
     layout::attribute_path(path, name).map_err(usage)
 }
 
+/// What one tag summary keeps per unit (its marker's `info`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct TagUnitInfo {
+    documents: u64,
+    text_bytes: u64,
+}
+
+/// A stage (or several) of a dolma config, run: summary rows, failures, and the model
+/// files it used (for a recipe's manifest).
+pub struct StageRun {
+    /// Summary rows.
+    pub lines: Vec<StageLine>,
+    /// Failed units.
+    pub failures: Vec<Failure>,
+    /// Input shards.
+    pub shards: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Model files read, with checksums.
+    pub models: Vec<loam_manifests::ModelFile>,
+}
+
+impl StageRun {
+    /// The command's outcome.
+    pub fn outcome(self, title: String, started: Instant) -> Outcome {
+        Outcome {
+            title,
+            shards: self.shards,
+            stages: self.lines,
+            failures: self.failures,
+            manifest: None,
+            elapsed: started.elapsed(),
+            threads: self.threads,
+        }
+    }
+}
+
+/// A refusal is a usage error (exit 2); storage trouble is an I/O error (exit 1).
+pub(crate) fn units_error(e: UnitsError) -> anyhow::Error {
+    match e {
+        UnitsError::Refused(_) => usage(e),
+        UnitsError::Storage(_) => anyhow::Error::new(e),
+    }
+}
+
 /// `loam tag -c CONFIG` with a dolma tagger config.
 pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
+    let started = Instant::now();
+    let (cfg, _raw) = load::<TagConfig>(path)?;
+    let run = tag_config(&cfg, dolma_bugs, opts)?;
+    Ok(run.outcome(format!("loam tag ({})", path.display()), started))
+}
+
+/// Runs a dolma tagger config: every experiment's units, resumable, this task's share.
+pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result<StageRun> {
     let bugs = if dolma_bugs {
         loam_filters::registry::DolmaBugs::all()
     } else {
         loam_filters::registry::DolmaBugs::default()
     };
-    let started = Instant::now();
-    let (cfg, _raw) = load::<TagConfig>(path)?;
     if !cfg.tagger_modules.is_empty() {
         return Err(usage(
             "tagger_modules: loam cannot load Python tagger modules; use built-in taggers (`loam taggers`)",
@@ -97,6 +150,7 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
         let digest = loam_manifests::digest_reader(std::io::BufReader::new(f))?;
         model_digests.insert(c.name.clone(), digest.sha256);
     }
+    let models = model_files(&taggers)?;
     // dolma: one experiment for all taggers, or each tagger under its own name.
     let groups: Vec<(String, &[Box<dyn Tagger>])> = match &cfg.experiment {
         Some(e) => vec![(e.clone(), &taggers[..])],
@@ -108,7 +162,7 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
     let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
     let exec = Executor::new(opts.threads)?;
-    let mut stages = Vec::new();
+    let mut lines = Vec::new();
     let mut failures = Vec::new();
     for (experiment, owned) in &groups {
         let names: Vec<&str> = owned.iter().map(|t| t.name()).collect();
@@ -134,60 +188,38 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
                 .collect::<Result<_>>()?,
             Some(dests) => destinations(&cfg.documents, dests, &inputs, groups.len())?,
         };
-        let states: Vec<RunState> = outputs
-            .iter()
-            .map(|o| {
-                state_for(
-                    storage,
-                    o,
-                    "tag",
-                    &fp,
-                    opts.overwrite || cfg.ignore_existing,
-                )
-            })
-            .collect();
-        let st = check_all(&states, &outputs)?;
-        let todo: Vec<usize> = (0..inputs.len())
-            .filter(|&i| matches!(st[i], UnitStatus::Todo))
-            .collect();
+        let state =
+            RunState::beside_outputs(storage, "tag", &fp, opts.overwrite || cfg.ignore_existing);
+        let units = Units::<TagUnitInfo>::check(state, outputs).map_err(units_error)?;
+        let todo = units.todo(opts.part.units);
         let bar = ui::stage_bar("tag");
-        let results = exec.map(&todo, |&i| {
-            states[i].start(&outputs[i]).map_err(|e| e.to_string())?;
-            let rep = tag_shard(storage, &inputs[i], &outputs[i], experiment, owned, &bar);
-            match (&rep.output, rep.scan.failed()) {
-                (Some(o), false) => {
-                    let info =
-                        json!({"documents": rep.scan.documents, "text_bytes": rep.scan.text_bytes});
-                    states[i]
-                        .done(&outputs[i], Some(o), info)
-                        .map_err(|e| e.to_string())?;
-                    Ok((rep.scan.documents, rep.scan.text_bytes))
-                }
+        let done = units.run(&exec, &todo, |i| {
+            let out = &units.outputs()[i];
+            let rep = tag_shard(storage, &inputs[i], out, experiment, owned, &bar);
+            match (rep.output, rep.scan.failed()) {
+                (Some(o), false) => Ok(Made {
+                    output: Some(o),
+                    info: TagUnitInfo {
+                        documents: rep.scan.documents,
+                        text_bytes: rep.scan.text_bytes,
+                    },
+                }),
                 _ => Err(ui::scan_errors(&rep.scan)),
             }
         });
         bar.finish_and_clear();
         let (mut docs, mut bytes) = (0u64, 0u64);
-        for (k, r) in results.into_iter().enumerate() {
-            match r {
-                Ok((d, b)) => {
-                    docs += d;
-                    bytes += b;
+        for (i, u) in done.iter().enumerate() {
+            match u {
+                Unit::Done { info, .. } => {
+                    docs += info.documents;
+                    bytes += info.text_bytes;
                 }
-                Err(e) => failures.push(Failure::new("tag", &inputs[todo[k]], e)),
+                Unit::Failed(e) => failures.push(Failure::new("tag", &inputs[i], e.clone())),
+                Unit::Skipped => {}
             }
         }
-        for s in &st {
-            if let UnitStatus::Done(m) = s {
-                docs += m.info.get("documents").and_then(Value::as_u64).unwrap_or(0);
-                bytes += m
-                    .info
-                    .get("text_bytes")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
-            }
-        }
-        stages.push(StageLine::pass_through(
+        lines.push(StageLine::pass_through(
             format!("tag {experiment} ({})", names.join(", ")),
             docs,
             bytes,
@@ -195,15 +227,30 @@ pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
             inputs.len(),
         ));
     }
-    Ok(Outcome {
-        title: format!("loam tag ({})", path.display()),
-        shards: inputs.len(),
-        stages,
+    Ok(StageRun {
+        lines,
         failures,
-        manifest: None,
-        elapsed: started.elapsed(),
+        shards: inputs.len(),
         threads: exec.threads(),
+        models,
     })
+}
+
+/// The model files taggers read, with their checksums (for manifests).
+pub(crate) fn model_files(taggers: &[Box<dyn Tagger>]) -> Result<Vec<loam_manifests::ModelFile>> {
+    let mut models = Vec::new();
+    for t in taggers {
+        for m in t.models() {
+            let f = std::fs::File::open(&m)
+                .with_context(|| format!("model {} for {}", m.display(), t.name()))?;
+            models.push(loam_manifests::ModelFile {
+                path: m.display().to_string(),
+                used_by: t.name().to_string(),
+                digest: loam_manifests::digest_reader(std::io::BufReader::new(f))?,
+            });
+        }
+    }
+    Ok(models)
 }
 
 /// dolma's explicit `destination`: one directory per `documents` pattern; each file keeps

@@ -312,7 +312,10 @@ fn main() -> ExitCode {
                 "--rank {rank} must be below --world {world}"
             )))),
             Some(p) => {
-                opts.part = run::Part { stage, rank, world };
+                opts.part = run::Part {
+                    stage,
+                    units: loam_pipeline::units::Part { rank, world },
+                };
                 run::run_pipeline(&p, opts).map(Some)
             }
             None => Err(anyhow::Error::new(UsageError(

@@ -1,6 +1,7 @@
 //! `loam run`: the staged pipeline (tag → dedupe → mix) with resumable units, a summary
 //! table and the provenance manifest.
 
+use crate::dolma_cmds::units_error;
 use crate::pipeline_config::{PipelineConfig, SampleSpec, MAX_SHUFFLE_SHARDS};
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::{Context, Result};
@@ -15,9 +16,10 @@ use loam_mixes::shuffle::{
 };
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
-use loam_pipeline::runstate::{Marker, RunState, StateError, UnitStatus};
+use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::{storage_for, write_atomic, Storage};
 use loam_pipeline::tagger::{tag_shard, Tagger};
+use loam_pipeline::units::{Made, Unit, Units};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -49,37 +51,21 @@ pub enum Stage {
 }
 
 /// The share of a pipeline one process runs: every stage (the default), or one stage's
-/// units `i` with `i % world == rank`. Units are whole shards and deterministic, so any split
-/// gives the same bytes; a final run without `--stage` finds every unit done and writes the
-/// manifest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// units split over tasks ([`loam_pipeline::units::Part`]). Units are whole shards and
+/// deterministic, so any split gives the same bytes; a final run without `--stage` finds
+/// every unit done and writes the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Part {
     /// Only this stage, or all of them.
     pub stage: Option<Stage>,
-    /// This task's index.
-    pub rank: usize,
-    /// Number of tasks.
-    pub world: usize,
-}
-
-impl Default for Part {
-    fn default() -> Self {
-        Part {
-            stage: None,
-            rank: 0,
-            world: 1,
-        }
-    }
+    /// This task's share of the stage's units.
+    pub units: loam_pipeline::units::Part,
 }
 
 impl Part {
     /// Whether this process does `stage`'s work (otherwise it only reads its results).
-    fn runs(&self, stage: Stage) -> bool {
+    pub fn runs(&self, stage: Stage) -> bool {
         self.stage.is_none_or(|s| s == stage)
-    }
-    /// Whether unit `i` is this process's.
-    fn mine(&self, i: usize) -> bool {
-        i % self.world.max(1) == self.rank
     }
 }
 
@@ -141,45 +127,6 @@ struct Shard {
     failed: bool,
 }
 
-fn info_of<T: for<'de> Deserialize<'de> + Default>(v: &serde_json::Value) -> T {
-    serde_json::from_value(v.clone()).unwrap_or_default()
-}
-
-/// Checks every unit's status up front so that all conflicts are reported together and
-/// nothing is written when any exists.
-fn statuses(state: &RunState, outputs: &[String]) -> Result<Vec<UnitStatus>, Vec<StateError>> {
-    let mut out = Vec::new();
-    let mut errs = Vec::new();
-    for o in outputs {
-        match state.status(o) {
-            Ok(s) => out.push(s),
-            // Storage failing is not a refusal: report it as the I/O error it is.
-            Err(StateError::Storage(e)) => return Err(vec![StateError::Storage(e)]),
-            Err(e) => errs.push(e),
-        }
-    }
-    if errs.is_empty() {
-        Ok(out)
-    } else {
-        Err(errs)
-    }
-}
-
-fn refuse(errs: Vec<StateError>) -> anyhow::Error {
-    if let [StateError::Storage(e)] = errs.as_slice() {
-        return anyhow::anyhow!("cannot check existing outputs: {e}");
-    }
-    let n = errs.len();
-    let mut msg = format!("refusing to write over {n} existing output(s):");
-    for e in errs.iter().take(10) {
-        msg.push_str(&format!("\n  - {e}"));
-    }
-    if n > 10 {
-        msg.push_str(&format!("\n  … and {} more", n - 10));
-    }
-    anyhow::Error::new(crate::UsageError(msg))
-}
-
 fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
     let mut rels = Vec::with_capacity(inputs.len());
     for p in inputs {
@@ -237,10 +184,9 @@ fn warc_stage(
         })
         .collect();
     let outputs: Vec<String> = out_rels.iter().map(|r| format!("{dir}/{r}")).collect();
-    let st = statuses(&state, &outputs).map_err(refuse)?;
-    let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
-    if !opts.part.runs(Stage::Warc) && pending > 0 {
-        return Err(incomplete("warc", pending));
+    let units = Units::<WarcInfo>::check(state, outputs).map_err(units_error)?;
+    if !opts.part.runs(Stage::Warc) && !units.all_done() {
+        return Err(incomplete("warc", units.pending()));
     }
     let options = loam_extract::record::Options {
         source: w.source_name.clone(),
@@ -251,16 +197,13 @@ fn warc_stage(
         store_html: false,
         max_payload_bytes: w.max_payload_size_bytes,
     };
-    let todo: Vec<usize> = (0..inputs.len())
-        .filter(|&i| matches!(st[i], UnitStatus::Todo) && opts.part.mine(i))
-        .collect();
+    let todo = units.todo(opts.part.units);
     let bar = ui::stage_bar("warc");
-    let results = exec.map(&todo, |&i| -> Result<(WarcInfo, Marker), String> {
-        state.start(&outputs[i]).map_err(|e| e.to_string())?;
+    let results = units.run(exec, &todo, |i| {
         let rep = loam_extract::shard::process_file(
             storage,
             &inputs[i],
-            &outputs[i],
+            &units.outputs()[i],
             &options,
             &loam_extract::shard::NoHooks,
             |n| loam_pipeline::executor::Progress::advance(&bar, n, 0),
@@ -281,31 +224,23 @@ fn warc_stage(
             text_bytes: rep.text_bytes,
             skipped: rep.skipped.clone(),
         };
-        let v = serde_json::to_value(&info).unwrap_or_default();
         // An input without any HTML record gives no shard; later stages skip it.
-        let shard = rep.output.as_ref().filter(|o| o.records > 0);
-        let m = state
-            .done(&outputs[i], shard, v)
-            .map_err(|e| e.to_string())?;
-        Ok((info, m))
+        let output = rep.output.filter(|o| o.records > 0);
+        Ok(Made { output, info })
     });
     bar.finish_and_clear();
-    let mut done: BTreeMap<usize, _> = todo.iter().copied().zip(results).collect();
     let (mut next_inputs, mut next_rels) = (Vec::new(), Vec::new());
     let (mut records, mut docs, mut bytes) = (0u64, 0u64, 0u64);
     let mut skipped: BTreeMap<String, RuleCounts> = BTreeMap::new();
-    for i in 0..inputs.len() {
-        let marker = match (&st[i], done.remove(&i)) {
-            (UnitStatus::Done(m), _) => Some(m.clone()),
-            (_, Some(Ok((_, m)))) => Some(m),
-            (_, Some(Err(e))) => {
+    for (i, u) in results.into_iter().enumerate() {
+        let (m, info) = match u {
+            Unit::Done { marker, info, .. } => (marker, info),
+            Unit::Failed(e) => {
                 failures.push(Failure::new("warc", &inputs[i], e));
-                None
+                continue;
             }
-            (_, None) => None,
+            Unit::Skipped => continue,
         };
-        let Some(m) = marker else { continue };
-        let info: WarcInfo = info_of(&m.info);
         records += info.records;
         docs += info.documents;
         bytes += info.text_bytes;
@@ -321,7 +256,7 @@ fn warc_stage(
             });
         }
         if m.digest.is_some() {
-            next_inputs.push(outputs[i].clone());
+            next_inputs.push(units.outputs()[i].clone());
             next_rels.push(out_rels[i].clone());
         }
     }
@@ -464,23 +399,17 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         let dir = format!("{out_root}/attributes/{}", tcfg.experiment);
         let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);
         let outputs: Vec<String> = rels.iter().map(|r| format!("{dir}/{r}")).collect();
-        let st = statuses(&state, &outputs).map_err(refuse)?;
-        let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
-        if !opts.part.runs(Stage::Tag) && pending > 0 {
-            return Err(incomplete("tag", pending));
+        let units = Units::<TagInfo>::check(state, outputs).map_err(units_error)?;
+        if !opts.part.runs(Stage::Tag) && !units.all_done() {
+            return Err(incomplete("tag", units.pending()));
         }
         let bar = ui::stage_bar("tag");
-        let todo: Vec<usize> = (0..shards.len())
-            .filter(|&i| matches!(st[i], UnitStatus::Todo) && opts.part.mine(i))
-            .collect();
-        let results = exec.map(&todo, |&i| {
-            if let Err(e) = state.start(&outputs[i]) {
-                return Err(e.to_string());
-            }
+        let todo = units.todo(opts.part.units);
+        let results = units.run(&exec, &todo, |i| {
             let rep = tag_shard(
                 storage,
                 &shards[i].input,
-                &outputs[i],
+                &units.outputs()[i],
                 &tcfg.experiment,
                 &taggers,
                 &bar,
@@ -491,33 +420,23 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 documents: rep.scan.documents,
                 text_bytes: rep.scan.text_bytes,
             };
-            match (&rep.output, rep.scan.failed()) {
-                (Some(o), false) => {
-                    let v = serde_json::to_value(&info).unwrap_or_default();
-                    state
-                        .done(&outputs[i], Some(o), v)
-                        .map_err(|e| e.to_string())?;
-                    Ok((info, o.digest.clone(), o.records))
-                }
+            match (rep.output, rep.scan.failed()) {
+                (Some(o), false) => Ok(Made {
+                    output: Some(o),
+                    info,
+                }),
                 _ => Err(ui::scan_errors(&rep.scan)),
             }
         });
         bar.finish_and_clear();
-        let mut done: BTreeMap<usize, Result<(TagInfo, FileDigest, u64), String>> =
-            todo.iter().copied().zip(results).collect();
-        for (i, s) in shards.iter_mut().enumerate() {
-            match (&st[i], done.remove(&i)) {
-                (UnitStatus::Done(m), _) => {
-                    s.tag = Some(info_of(&m.info));
-                }
-                (_, Some(Ok((info, _, _)))) => {
-                    s.tag = Some(info);
-                }
-                (_, Some(Err(e))) => {
+        for (s, u) in shards.iter_mut().zip(results) {
+            match u {
+                Unit::Done { info, .. } => s.tag = Some(info),
+                Unit::Failed(e) => {
                     s.failed = true;
                     failures.push(Failure::new("tag", &s.input, e));
                 }
-                (_, None) => {}
+                Unit::Skipped => {}
             }
         }
         let docs: u64 = shards
@@ -578,61 +497,71 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             })
             .collect();
         let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
-        let st = statuses(&state, &outputs).map_err(refuse)?;
-        let all_done = st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
+        let done_units = Units::<DedupInfo>::check(state, outputs).map_err(units_error)?;
+        let all_done = done_units.all_done();
         if !all_done && !opts.part.runs(Stage::Dedupe) {
-            let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
-            return Err(incomplete("dedupe", pending));
+            return Err(incomplete("dedupe", done_units.pending()));
         }
         let mut ran = 0;
-        // Dedupe is one global decision: with several tasks, task 0 makes it.
-        if !all_done && opts.part.rank != 0 {
-            // Nothing to do here; the stage line reports what is known.
-        } else if all_done {
-            for (k, &i) in live.iter().enumerate() {
-                if let UnitStatus::Done(m) = &st[k] {
-                    shards[i].dedup = Some(info_of(&m.info));
-                }
-            }
+        // Dedupe is one global decision: with several tasks, task 0 makes it; the others
+        // only report what is known.
+        let results = if all_done || opts.part.units.rank != 0 {
+            done_units.collect(Vec::new())
         } else {
             // First occurrence depends on every earlier shard: redo the stage as a whole.
             ran = units.len();
-            for o in &outputs {
-                state.start(o)?;
+            for k in 0..units.len() {
+                done_units.claim(k)?;
             }
             let bar = ui::stage_bar("dedupe");
-            let reps = dedupe_documents(
-                storage,
-                &units,
-                &key,
-                &dcfg.documents.attribute_name,
-                &exec,
-                &bar,
-            );
+            let reps = loam_pipeline::units::contain(|| {
+                Ok(dedupe_documents(
+                    storage,
+                    &units,
+                    &key,
+                    &dcfg.documents.attribute_name,
+                    &exec,
+                    &bar,
+                ))
+            });
             bar.finish_and_clear();
-            for (k, rep) in reps.into_iter().enumerate() {
-                let i = live[k];
-                match (&rep.output, rep.scan.failed()) {
-                    (Some(o), false) => {
-                        let info = DedupInfo {
-                            documents: rep.scan.documents,
-                            text_bytes: rep.scan.text_bytes,
-                            duplicates: rep.duplicates,
-                            duplicate_text_bytes: rep.duplicate_text_bytes,
+            let made: Vec<(usize, Result<_, String>)> = match reps {
+                Ok(reps) => reps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, rep)| {
+                        let r = match (rep.output, rep.scan.failed()) {
+                            (Some(o), false) => {
+                                let info = DedupInfo {
+                                    documents: rep.scan.documents,
+                                    text_bytes: rep.scan.text_bytes,
+                                    duplicates: rep.duplicates,
+                                    duplicate_text_bytes: rep.duplicate_text_bytes,
+                                };
+                                let made = Made {
+                                    output: Some(o),
+                                    info,
+                                };
+                                done_units.commit(k, made).map_err(|e| e.to_string())
+                            }
+                            _ => Err(ui::scan_errors(&rep.scan)),
                         };
-                        let v = serde_json::to_value(&info).unwrap_or_default();
-                        state.done(&outputs[k], Some(o), v)?;
-                        shards[i].dedup = Some(info);
-                    }
-                    _ => {
-                        shards[i].failed = true;
-                        failures.push(Failure::new(
-                            "dedupe",
-                            &shards[i].input,
-                            ui::scan_errors(&rep.scan),
-                        ));
-                    }
+                        (k, r)
+                    })
+                    .collect(),
+                Err(e) => (0..units.len()).map(|k| (k, Err(e.clone()))).collect(),
+            };
+            done_units.collect(made)
+        };
+        for (k, u) in results.into_iter().enumerate() {
+            let i = live[k];
+            match u {
+                Unit::Done { info, .. } => shards[i].dedup = Some(info),
+                Unit::Failed(e) => {
+                    shards[i].failed = true;
+                    failures.push(Failure::new("dedupe", &shards[i].input, e));
                 }
+                Unit::Skipped => {}
             }
         }
         let infos: Vec<&DedupInfo> = shards.iter().filter_map(|s| s.dedup.as_ref()).collect();
@@ -761,27 +690,22 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let bucket_outputs: Vec<String> = (0..shuffle.map_or(0, |s| s.buckets))
         .map(|b| format!("{mix_dir}/documents/{}", Shuffle::output_name(b)))
         .collect();
-    let bucket_st = statuses(&shuffle_state, &bucket_outputs).map_err(refuse)?;
-    let shuffled = bucket_st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
-    let mut st = statuses(&state, &outputs).map_err(refuse)?;
+    let buckets =
+        Units::<ShuffleInfo>::check(shuffle_state, bucket_outputs).map_err(units_error)?;
+    let shuffled = buckets.all_done();
+    let mut mix_units = Units::<MixInfo>::check(state, outputs).map_err(units_error)?;
     if !shuffled {
         // Pass 2 still needs every spool: a done unit whose spool is gone is done again.
-        for s in st.iter_mut() {
-            let UnitStatus::Done(m) = s else { continue };
-            if let Some(sp) = info_of::<MixInfo>(&m.info).spool {
-                if storage.size(&sp.path)? != Some(sp.bytes) {
-                    *s = UnitStatus::Todo;
-                }
-            }
-        }
+        mix_units.redo_if(|_, _, info| {
+            info.spool
+                .as_ref()
+                .is_some_and(|sp| !matches!(storage.size(&sp.path), Ok(Some(n)) if n == sp.bytes))
+        });
     }
-    let pending = st.iter().filter(|s| matches!(s, UnitStatus::Todo)).count();
-    if !opts.part.runs(Stage::Mix) && pending > 0 {
-        return Err(incomplete("mix", pending));
+    if !opts.part.runs(Stage::Mix) && !mix_units.all_done() {
+        return Err(incomplete("mix", mix_units.pending()));
     }
-    let todo: Vec<usize> = (0..units.len())
-        .filter(|&k| matches!(st[k], UnitStatus::Todo) && opts.part.mine(k))
-        .collect();
+    let todo = mix_units.todo(opts.part.units);
     let mut sampling_record = None;
     let mut counted: Vec<Option<Vec<u32>>> = Vec::new();
     match mcfg.sample {
@@ -817,8 +741,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         }
     }
     let bar = ui::stage_bar("mix");
-    let results = exec.map(&todo, |&k| {
-        state.start(&outputs[k]).map_err(|e| e.to_string())?;
+    let results = mix_units.run(&exec, &todo, |k| {
         let known = counted.get(k).and_then(|c| c.as_deref());
         let rep = mix_shard(storage, &units[k], spec, false, known, &bar);
         if rep.scan.failed() {
@@ -843,35 +766,28 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
             spool: rep.spool.clone(),
         };
-        let v = serde_json::to_value(&info).unwrap_or_default();
-        let written = match units[k].output {
-            MixOutput::Shard(_) => rep.output.as_ref(),
-            MixOutput::Spool { .. } => rep.ledger.as_ref(),
+        let output = match units[k].output {
+            MixOutput::Shard(_) => rep.output,
+            MixOutput::Spool { .. } => rep.ledger,
         };
-        let m = state
-            .done(&outputs[k], written, v)
-            .map_err(|e| e.to_string())?;
-        Ok((info, m))
+        Ok(Made { output, info })
     });
     bar.finish_and_clear();
-    let mut done: BTreeMap<usize, _> = todo.iter().copied().zip(results).collect();
-    for (k, &i) in live.iter().enumerate() {
-        let marker = match (&st[k], done.remove(&k)) {
-            (UnitStatus::Done(m), _) => Some(m.clone()),
-            (_, Some(Ok((_, m)))) => Some(m),
-            (_, Some(Err(e))) => {
+    for (k, u) in results.into_iter().enumerate() {
+        let i = live[k];
+        match u {
+            Unit::Done { marker, info, .. } => {
+                if let (Some(d), None) = (&marker.digest, shuffle) {
+                    shards[i].mix_output =
+                        Some((mix_units.outputs()[k].clone(), d.clone(), marker.records));
+                }
+                shards[i].mix = Some(info);
+            }
+            Unit::Failed(e) => {
                 shards[i].failed = true;
                 failures.push(Failure::new("mix", &shards[i].input, e));
-                None
             }
-            (_, None) => None,
-        };
-        if let Some(m) = marker {
-            let info: MixInfo = info_of(&m.info);
-            if let (Some(d), None) = (&m.digest, shuffle) {
-                shards[i].mix_output = Some((outputs[k].clone(), d.clone(), m.records));
-            }
-            shards[i].mix = Some(info);
+            Unit::Skipped => {}
         }
     }
     if let (Some(SampleSpec::Rate(rate)), None) = (mcfg.sample, &sampling_record) {
@@ -914,7 +830,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     // which finds every unit done.
     if let (Some(sh), true) = (
         shuffle,
-        failures.is_empty() && complete && opts.part.world <= 1,
+        failures.is_empty() && complete && opts.part.units.world <= 1,
     ) {
         // Canonical input order: the order equal keys keep.
         let spools: Vec<SpoolInfo> = shards
@@ -922,18 +838,14 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             .filter_map(|s| s.mix.as_ref()?.spool.clone())
             .collect();
         let runs_dir = format!("{scratch}/runs");
-        let todo: Vec<usize> = (0..bucket_outputs.len())
-            .filter(|&b| matches!(bucket_st[b], UnitStatus::Todo))
-            .collect();
+        let todo = buckets.todo(loam_pipeline::units::Part::default());
         let bar = ui::stage_bar("shuffle");
-        let results = exec.map(&todo, |&b| -> Result<Marker, String> {
-            let out = &bucket_outputs[b];
-            shuffle_state.start(out).map_err(|e| e.to_string())?;
+        let results = buckets.run(&exec, &todo, |b| {
             let job = BucketJob {
                 shuffle: sh,
                 bucket: b as u32,
                 spools: &spools,
-                output: out,
+                output: &buckets.outputs()[b],
                 scratch: &runs_dir,
                 memory: SORT_MEMORY_BYTES,
             };
@@ -943,26 +855,24 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 text_bytes: rep.text_bytes,
                 tokens: rep.tokens,
             };
-            let v = serde_json::to_value(&info).unwrap_or_default();
-            shuffle_state
-                .done(out, rep.output.as_ref(), v)
-                .map_err(|e| e.to_string())
+            Ok(Made {
+                output: rep.output,
+                info,
+            })
         });
         bar.finish_and_clear();
-        let mut done: BTreeMap<usize, _> = todo.iter().copied().zip(results).collect();
         let (mut docs, mut bytes, mut written) = (0u64, 0u64, 0usize);
-        for (b, out) in bucket_outputs.iter().enumerate() {
-            let marker = match (&bucket_st[b], done.remove(&b)) {
-                (UnitStatus::Done(m), _) => m.clone(),
-                (_, Some(Ok(m))) => m,
-                (_, Some(Err(e))) => {
+        for (b, u) in results.into_iter().enumerate() {
+            let out = &buckets.outputs()[b];
+            let (marker, info) = match u {
+                Unit::Done { marker, info, .. } => (marker, info),
+                Unit::Failed(e) => {
                     failures.push(Failure::new("shuffle", out, e));
                     continue;
                 }
-                (_, None) => continue,
+                Unit::Skipped => continue,
             };
             written += 1;
-            let info: ShuffleInfo = info_of(&marker.info);
             docs += info.documents;
             bytes += info.text_bytes;
             if let Some(d) = marker.digest {
@@ -979,7 +889,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 });
             }
         }
-        shuffle_complete = written == bucket_outputs.len();
+        shuffle_complete = written == buckets.len();
         if shuffle_complete {
             remove_scratch(storage, &scratch)
                 .with_context(|| format!("removing the shuffle's scratch files in {scratch}"))?;
@@ -989,7 +899,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             docs,
             bytes,
             todo.len(),
-            bucket_outputs.len(),
+            buckets.len(),
         ));
     }
 

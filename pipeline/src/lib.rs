@@ -18,6 +18,7 @@ pub mod runstate;
 pub mod shard;
 pub mod storage;
 pub mod tagger;
+pub mod units;
 pub mod writer;
 
 pub use document::{AttributeRecord, Document, Span};

@@ -79,6 +79,9 @@ pub struct RunState<'a> {
     stage: String,
     fingerprint: String,
     overwrite: bool,
+    /// Markers beside each output (`<output dir>/.loam/<stage>/<file>.json`) instead of
+    /// under one root: dolma's configs name each output's place.
+    beside: bool,
 }
 
 impl<'a> RunState<'a> {
@@ -96,6 +99,20 @@ impl<'a> RunState<'a> {
             stage: stage.to_string(),
             fingerprint: fingerprint.to_string(),
             overwrite,
+            beside: false,
+        }
+    }
+
+    /// Markers for `stage` kept beside each output, in `<output dir>/.loam/<stage>/`.
+    pub fn beside_outputs(
+        storage: &'a dyn Storage,
+        stage: &str,
+        fingerprint: &str,
+        overwrite: bool,
+    ) -> Self {
+        RunState {
+            beside: true,
+            ..RunState::new(storage, "", stage, fingerprint, overwrite)
         }
     }
 
@@ -105,6 +122,10 @@ impl<'a> RunState<'a> {
     }
 
     fn marker_path(&self, output: &str) -> String {
+        if self.beside {
+            let (dir, file) = output.rsplit_once('/').unwrap_or((".", output));
+            return format!("{dir}/.loam/{}/{file}.json", self.stage);
+        }
         let rel = output
             .strip_prefix(&self.root)
             .map(|r| r.trim_start_matches('/').to_string())

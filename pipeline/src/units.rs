@@ -1,0 +1,378 @@
+//! The resumable-unit runner every stage uses: statuses gathered before any work → claim →
+//! run (a panic fails only its unit) → atomic commit by the stage → done marker with a typed
+//! summary → replay of done units' summaries on a rerun.
+//!
+//! A stage describes its units by their output paths and gives [`Units::run`] a function
+//! that makes one unit; the runner decides what to skip, what this task owns
+//! ([`Part`]), records markers and returns every unit's [`Unit`] in unit order, so the
+//! caller's summary and manifest are the same whether a unit ran now or in an earlier run.
+
+use crate::executor::Executor;
+use crate::runstate::{Marker, RunState, StateError, UnitStatus};
+use crate::storage::StorageError;
+use crate::writer::WrittenShard;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The share of a stage's units one process runs: units `i` with `i % world == rank`.
+/// Units are whole shards and deterministic, so any split gives the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// This task's index.
+    pub rank: usize,
+    /// Number of tasks.
+    pub world: usize,
+}
+
+impl Default for Part {
+    fn default() -> Self {
+        Part { rank: 0, world: 1 }
+    }
+}
+
+impl Part {
+    /// Whether unit `i` is this task's.
+    pub fn mine(&self, i: usize) -> bool {
+        i % self.world.max(1) == self.rank
+    }
+}
+
+/// Why a stage cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum UnitsError {
+    /// Existing outputs this run may not replace (a usage problem: exit 2).
+    #[error("{}", refusal_message(.0))]
+    Refused(Vec<StateError>),
+    /// The storage failed while checking (an I/O problem: exit 1).
+    #[error("cannot check existing outputs: {0}")]
+    Storage(#[from] StorageError),
+}
+
+fn refusal_message(errs: &[StateError]) -> String {
+    let n = errs.len();
+    let mut msg = format!("refusing to write over {n} existing output(s):");
+    for e in errs.iter().take(10) {
+        msg.push_str(&format!("\n  - {e}"));
+    }
+    if n > 10 {
+        msg.push_str(&format!("\n  … and {} more", n - 10));
+    }
+    msg
+}
+
+/// What a unit made: its committed output (`None` when it rightly wrote nothing) and the
+/// summary its marker keeps.
+pub struct Made<I> {
+    /// The committed output.
+    pub output: Option<WrittenShard>,
+    /// The unit's summary (counts, input digests, side files).
+    pub info: I,
+}
+
+/// One unit after a stage ran.
+#[derive(Debug, Clone)]
+pub enum Unit<I> {
+    /// Done, now (`ran`) or in an earlier run; the marker and its summary.
+    Done {
+        /// The completion marker (output digest and records).
+        marker: Marker,
+        /// The typed summary.
+        info: I,
+        /// Made by this run.
+        ran: bool,
+    },
+    /// Failed in this run; the message names what went wrong.
+    Failed(String),
+    /// Not run here (another task's, or held back by the caller).
+    Skipped,
+}
+
+impl<I> Unit<I> {
+    /// The summary of a done unit.
+    pub fn info(&self) -> Option<&I> {
+        match self {
+            Unit::Done { info, .. } => Some(info),
+            _ => None,
+        }
+    }
+    /// The marker of a done unit.
+    pub fn marker(&self) -> Option<&Marker> {
+        match self {
+            Unit::Done { marker, .. } => Some(marker),
+            _ => None,
+        }
+    }
+}
+
+/// A stage's units: their outputs, the markers that say which are done, and the typed
+/// summary `I` each done marker holds.
+pub struct Units<'a, I> {
+    state: RunState<'a>,
+    outputs: Vec<String>,
+    status: Vec<UnitStatus>,
+    infos: Vec<Option<I>>,
+}
+
+impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
+    /// Checks every unit before any work, so all conflicts are reported together and nothing
+    /// is written when one exists. A done marker whose summary does not parse as `I` (written
+    /// by another version) is treated as not done: the unit is made again.
+    pub fn check(state: RunState<'a>, outputs: Vec<String>) -> Result<Self, UnitsError> {
+        let mut status = Vec::with_capacity(outputs.len());
+        let mut infos = Vec::with_capacity(outputs.len());
+        let mut refused = Vec::new();
+        for o in &outputs {
+            match state.status(o) {
+                Ok(UnitStatus::Done(m)) => match serde_json::from_value::<I>(m.info.clone()) {
+                    Ok(info) => {
+                        status.push(UnitStatus::Done(m));
+                        infos.push(Some(info));
+                    }
+                    Err(_) => {
+                        status.push(UnitStatus::Todo);
+                        infos.push(None);
+                    }
+                },
+                Ok(UnitStatus::Todo) => {
+                    status.push(UnitStatus::Todo);
+                    infos.push(None);
+                }
+                // A storage failure is not a refusal: report it as the I/O error it is.
+                Err(StateError::Storage(e)) => return Err(UnitsError::Storage(e)),
+                Err(e) => refused.push(e),
+            }
+        }
+        if !refused.is_empty() {
+            return Err(UnitsError::Refused(refused));
+        }
+        Ok(Units {
+            state,
+            outputs,
+            status,
+            infos,
+        })
+    }
+
+    /// Every unit's output path, in unit order.
+    pub fn outputs(&self) -> &[String] {
+        &self.outputs
+    }
+
+    /// Number of units.
+    pub fn len(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// Whether there are no units.
+    pub fn is_empty(&self) -> bool {
+        self.outputs.is_empty()
+    }
+
+    /// The marker and summary of unit `i` when it is done.
+    pub fn done(&self, i: usize) -> Option<(&Marker, &I)> {
+        match (self.status.get(i), self.infos.get(i)) {
+            (Some(UnitStatus::Done(m)), Some(Some(info))) => Some((m, info)),
+            _ => None,
+        }
+    }
+
+    /// Marks done units to be made again when `redo(i, marker, info)` says so (a side file
+    /// gone, a sampling rate that changed).
+    pub fn redo_if(&mut self, mut redo: impl FnMut(usize, &Marker, &I) -> bool) {
+        for i in 0..self.status.len() {
+            let again = match (&self.status[i], &self.infos[i]) {
+                (UnitStatus::Done(m), Some(info)) => redo(i, m, info),
+                _ => false,
+            };
+            if again {
+                self.status[i] = UnitStatus::Todo;
+                self.infos[i] = None;
+            }
+        }
+    }
+
+    /// Units not done yet (any task's).
+    pub fn pending(&self) -> usize {
+        self.status
+            .iter()
+            .filter(|s| matches!(s, UnitStatus::Todo))
+            .count()
+    }
+
+    /// Whether every unit is done.
+    pub fn all_done(&self) -> bool {
+        self.pending() == 0
+    }
+
+    /// The units this task must make, in unit order.
+    pub fn todo(&self, part: Part) -> Vec<usize> {
+        (0..self.status.len())
+            .filter(|&i| matches!(self.status[i], UnitStatus::Todo) && part.mine(i))
+            .collect()
+    }
+
+    /// Claims unit `i` before anything is written, so a crash leaves a marker that says
+    /// "ours" and the rerun redoes it.
+    pub fn claim(&self, i: usize) -> Result<(), StateError> {
+        self.state.start(&self.outputs[i])
+    }
+
+    /// Records unit `i` as done with what it made.
+    pub fn commit(&self, i: usize, made: Made<I>) -> Result<(Marker, I), StateError> {
+        let v = serde_json::to_value(&made.info).map_err(|e| StateError::BadMarker {
+            marker: self.outputs[i].clone(),
+            message: e.to_string(),
+        })?;
+        let m = self.state.done(&self.outputs[i], made.output.as_ref(), v)?;
+        Ok((m, made.info))
+    }
+
+    /// Makes the units `todo` on `exec` (claim → `make` → commit), each in isolation: an
+    /// error or a panic fails that unit only. Returns every unit in unit order: done (now
+    /// or before), failed, or skipped.
+    pub fn run<F>(&self, exec: &Executor, todo: &[usize], make: F) -> Vec<Unit<I>>
+    where
+        F: Fn(usize) -> Result<Made<I>, String> + Sync + Send,
+    {
+        let results = exec.map(todo, |&i| -> Result<(Marker, I), String> {
+            self.claim(i).map_err(|e| e.to_string())?;
+            let made = contain(|| make(i))?;
+            self.commit(i, made).map_err(|e| e.to_string())
+        });
+        self.collect(todo.iter().copied().zip(results))
+    }
+
+    /// Every unit in unit order from the results of the units made now (`ran`) and the
+    /// markers of those done before.
+    pub fn collect(
+        &self,
+        ran: impl IntoIterator<Item = (usize, Result<(Marker, I), String>)>,
+    ) -> Vec<Unit<I>> {
+        let mut out: Vec<Unit<I>> = (0..self.status.len())
+            .map(|i| match self.done(i) {
+                Some((m, info)) => Unit::Done {
+                    marker: m.clone(),
+                    info: info.clone(),
+                    ran: false,
+                },
+                None => Unit::Skipped,
+            })
+            .collect();
+        for (i, r) in ran {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = match r {
+                    Ok((marker, info)) => Unit::Done {
+                        marker,
+                        info,
+                        ran: true,
+                    },
+                    Err(e) => Unit::Failed(e),
+                };
+            }
+        }
+        out
+    }
+}
+
+/// Runs `f`, turning a panic into an error that says so, so that one unit's bug (in a
+/// tagger, a jq program, a model binding) fails that unit and not the whole run.
+pub fn contain<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(format!(
+                "internal error (panicked: {what}); please report it"
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{write_atomic, LocalStorage};
+    use serde::Deserialize;
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    struct Info {
+        n: u64,
+    }
+
+    fn make(out: &str, i: usize) -> Result<Made<Info>, String> {
+        if i == 2 {
+            panic!("unit {i} broke");
+        }
+        let bytes = format!("{i}\n");
+        write_atomic(&LocalStorage, out, bytes.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(Made {
+            output: Some(WrittenShard {
+                path: out.to_string(),
+                records: 1,
+                digest: loam_manifests::digest_bytes(bytes.as_bytes()),
+            }),
+            info: Info { n: i as u64 },
+        })
+    }
+
+    #[test]
+    fn a_panic_fails_its_unit_and_a_rerun_replays_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_str().unwrap();
+        let outs: Vec<String> = (0..4).map(|i| format!("{root}/o/{i}.txt")).collect();
+        let exec = Executor::new(2).unwrap();
+        let st = RunState::new(&LocalStorage, root, "t", "fp", false);
+        let units = Units::<Info>::check(st, outs.clone()).unwrap();
+        let todo = units.todo(Part::default());
+        assert_eq!(todo, vec![0, 1, 2, 3]);
+        let res = units.run(&exec, &todo, |i| make(&units.outputs()[i], i));
+        assert!(matches!(&res[2], Unit::Failed(m) if m.contains("unit 2 broke")));
+        assert!(res
+            .iter()
+            .enumerate()
+            .all(|(i, u)| i == 2 || u.info() == Some(&Info { n: i as u64 })));
+        // The rerun skips the three done units and replays their summaries.
+        let st = RunState::new(&LocalStorage, root, "t", "fp", false);
+        let units = Units::<Info>::check(st, outs).unwrap();
+        assert_eq!(units.todo(Part::default()), vec![2]);
+        assert_eq!(units.todo(Part { rank: 1, world: 2 }), Vec::<usize>::new());
+        let res = units.collect(Vec::new());
+        assert!(matches!(&res[1], Unit::Done { ran: false, info, .. } if info.n == 1));
+        assert!(matches!(res[2], Unit::Skipped));
+    }
+
+    #[test]
+    fn refusals_are_gathered_and_unreadable_summaries_redone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_str().unwrap();
+        let outs: Vec<String> = (0..3).map(|i| format!("{root}/{i}.txt")).collect();
+        for o in &outs[..2] {
+            write_atomic(&LocalStorage, o, b"x").unwrap();
+        }
+        let st = RunState::new(&LocalStorage, root, "t", "fp", false);
+        match Units::<Info>::check(st, outs.clone()) {
+            Err(UnitsError::Refused(e)) => assert_eq!(e.len(), 2),
+            _ => panic!("expected two refusals"),
+        }
+        // A done marker with a summary of another shape: made again.
+        let st = RunState::new(&LocalStorage, root, "t", "fp", false);
+        let shard = WrittenShard {
+            path: outs[0].clone(),
+            records: 1,
+            digest: loam_manifests::digest_bytes(b"x"),
+        };
+        st.done(
+            &outs[0],
+            Some(&shard),
+            serde_json::json!({"n": "not a number"}),
+        )
+        .unwrap();
+        let units = Units::<Info>::check(st, outs[..1].to_vec()).unwrap();
+        assert_eq!(units.pending(), 1);
+    }
+}
