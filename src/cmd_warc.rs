@@ -1,6 +1,6 @@
 //! `loam warc -c CONFIG`: WARC/WET files → Dolma documents, with dolma's `warc` config.
 
-use crate::dolma_cmds::{check_all, load, state_for, usage};
+use crate::dolma_cmds::{load, units_error, usage};
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::Result;
@@ -10,7 +10,8 @@ use loam_extract::shard::{output_name, process_file, FileReport, Hooks};
 use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::{Executor, Progress};
 use loam_pipeline::layout;
-use loam_pipeline::runstate::{RunState, UnitStatus};
+use loam_pipeline::runstate::RunState;
+use loam_pipeline::units::{Made, Unit, Units};
 use loam_pipeline::storage::{storage_for, Storage};
 use loam_pipeline::tagger::{Signals, Tagger};
 use loam_pipeline::Document;
@@ -219,22 +220,11 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
         "stage": "warc", "loam": loam_pipeline::VERSION, "config": fp_cfg,
     }));
     let outputs: Vec<String> = units.iter().map(|(_, o)| o.clone()).collect();
-    let states: Vec<RunState> = outputs
-        .iter()
-        .map(|o| {
-            state_for(
-                storage,
-                o,
-                "warc",
-                &fp,
-                opts.overwrite || cfg.ignore_existing,
-            )
-        })
-        .collect();
-    let st = check_all(&states, &outputs)?;
-    let todo: Vec<usize> = (0..units.len())
-        .filter(|&i| matches!(st[i], UnitStatus::Todo))
-        .collect();
+    let state =
+        RunState::beside_outputs(storage, "warc", &fp, opts.overwrite || cfg.ignore_existing);
+    // The marker keeps the file's report (`FileReport::info`).
+    let done = Units::<Value>::check(state, outputs).map_err(units_error)?;
+    let todo = done.todo(opts.part.units);
     let options = Options {
         source: cfg.source_name.clone().unwrap_or_default(),
         mode: cfg.mode(),
@@ -243,35 +233,29 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
     };
     let exec = Executor::new(opts.threads)?;
     let bar = ui::stage_bar("warc");
-    let results = exec.map(&todo, |&i| {
+    let results = done.run(&exec, &todo, |i| {
         let (input, output) = &units[i];
-        if let Err(e) = states[i].start(output) {
-            return FileReport {
-                path: input.clone(),
-                fatal: Some(e.to_string()),
-                ..Default::default()
-            };
-        }
-        let mut rep = process_file(storage, input, output, &options, &hooks, |n| {
+        let rep = process_file(storage, input, output, &options, &hooks, |n| {
             bar.advance(n, 0)
         });
-        if rep.fatal.is_none() {
-            if let Err(e) = states[i].done(output, rep.output.as_ref(), rep.info()) {
-                rep.fatal = Some(e.to_string());
-            }
+        match rep.fatal {
+            None => Ok(Made {
+                info: rep.info(),
+                output: rep.output,
+            }),
+            Some(_) => Err(describe(&rep)),
         }
-        rep
     });
     bar.finish_and_clear();
+    let mut failures = Vec::new();
     let mut reports: Vec<FileReport> = Vec::with_capacity(units.len());
-    let mut fresh = results.into_iter();
-    for (i, s) in st.iter().enumerate() {
-        match s {
-            UnitStatus::Done(m) => reports.push(FileReport::from_info(&units[i].0, &m.info)),
-            UnitStatus::Todo => reports.extend(fresh.next()),
+    for (i, u) in results.iter().enumerate() {
+        match u {
+            Unit::Done { info, .. } => reports.push(FileReport::from_info(&units[i].0, info)),
+            Unit::Failed(e) => failures.push(Failure::new("warc", &units[i].0, e.clone())),
+            Unit::Skipped => {}
         }
     }
-    let mut failures = Vec::new();
     let mut records = 0u64;
     let mut docs = 0u64;
     let mut bytes = 0u64;

@@ -510,48 +510,34 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         } else {
             // First occurrence depends on every earlier shard: redo the stage as a whole.
             ran = units.len();
-            for k in 0..units.len() {
-                done_units.claim(k)?;
-            }
             let bar = ui::stage_bar("dedupe");
-            let reps = loam_pipeline::units::contain(|| {
-                Ok(dedupe_documents(
+            let results = done_units.run_all(|| {
+                let reps = dedupe_documents(
                     storage,
                     &units,
                     &key,
                     &dcfg.documents.attribute_name,
                     &exec,
                     &bar,
-                ))
-            });
-            bar.finish_and_clear();
-            let made: Vec<(usize, Result<_, String>)> = match reps {
-                Ok(reps) => reps
+                );
+                Ok(reps
                     .into_iter()
-                    .enumerate()
-                    .map(|(k, rep)| {
-                        let r = match (rep.output, rep.scan.failed()) {
-                            (Some(o), false) => {
-                                let info = DedupInfo {
-                                    documents: rep.scan.documents,
-                                    text_bytes: rep.scan.text_bytes,
-                                    duplicates: rep.duplicates,
-                                    duplicate_text_bytes: rep.duplicate_text_bytes,
-                                };
-                                let made = Made {
-                                    output: Some(o),
-                                    info,
-                                };
-                                done_units.commit(k, made).map_err(|e| e.to_string())
-                            }
-                            _ => Err(ui::scan_errors(&rep.scan)),
-                        };
-                        (k, r)
+                    .map(|rep| match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info: DedupInfo {
+                                documents: rep.scan.documents,
+                                text_bytes: rep.scan.text_bytes,
+                                duplicates: rep.duplicates,
+                                duplicate_text_bytes: rep.duplicate_text_bytes,
+                            },
+                        }),
+                        _ => Err(ui::scan_errors(&rep.scan)),
                     })
-                    .collect(),
-                Err(e) => (0..units.len()).map(|k| (k, Err(e.clone()))).collect(),
-            };
-            done_units.collect(made)
+                    .collect())
+            })?;
+            bar.finish_and_clear();
+            results
         };
         for (k, u) in results.into_iter().enumerate() {
             let i = live[k];

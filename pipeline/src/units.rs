@@ -243,6 +243,36 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
         self.collect(todo.iter().copied().zip(results))
     }
 
+    /// Makes every unit in one call, for a stage whose decisions depend on all its units
+    /// (deduplication in canonical order): claims them all first, then commits each result
+    /// `make` returns (one per unit, in unit order). An error or a panic in `make` fails
+    /// every unit.
+    pub fn run_all<F>(&self, make: F) -> Result<Vec<Unit<I>>, StateError>
+    where
+        F: FnOnce() -> Result<Vec<Result<Made<I>, String>>, String>,
+    {
+        for i in 0..self.outputs.len() {
+            self.claim(i)?;
+        }
+        let made: Vec<(usize, Result<(Marker, I), String>)> = match contain(make) {
+            Ok(results) if results.len() == self.outputs.len() => results
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (i, r.and_then(|m| self.commit(i, m).map_err(|e| e.to_string()))))
+                .collect(),
+            Ok(results) => {
+                let e = format!(
+                    "internal error: {} results for {} units",
+                    results.len(),
+                    self.outputs.len()
+                );
+                (0..self.outputs.len()).map(|i| (i, Err(e.clone()))).collect()
+            }
+            Err(e) => (0..self.outputs.len()).map(|i| (i, Err(e.clone()))).collect(),
+        };
+        Ok(self.collect(made))
+    }
+
     /// Every unit in unit order from the results of the units made now (`ran`) and the
     /// markers of those done before.
     pub fn collect(
