@@ -5,6 +5,9 @@
 //!
 //! Data: the quickstart's Common Crawl documents (`examples/quickstart/documents/`).
 
+// Benchmark setup: a panic on missing data is the right failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use loam_dedup::bloom::{key_hash, BloomFilter, BloomPlan};
 use loam_dedup::config::MinHashConfig;

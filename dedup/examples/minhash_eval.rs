@@ -4,6 +4,9 @@
 //! cargo run --release -p loam-dedup --example minhash_eval -- \
 //!     /work/shared/data/web/aeb_extractor_outputs.jsonl.gz [SAMPLE] [THRESHOLD]
 
+// An example program: a panic with a message is enough error handling.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_dedup::config::{MinHashConfig, ShingleKind};
 use loam_dedup::minhash::{shingles, Clusters, MinHasher};
 use loam_pipeline::shard::read_documents;

@@ -35,11 +35,10 @@ pub fn paragraphs<'a>(text: &'a str, separator: &'a str) -> Paragraphs<'a> {
         _ => None,
     };
     Paragraphs {
-        text,
+        rest: text,
         separator,
         single,
         sep_chars: separator.chars().count(),
-        pos: 0,
         offset: 0,
         done: false,
     }
@@ -48,12 +47,12 @@ pub fn paragraphs<'a>(text: &'a str, separator: &'a str) -> Paragraphs<'a> {
 /// Iterator of [`paragraphs`].
 #[derive(Debug, Clone)]
 pub struct Paragraphs<'a> {
-    text: &'a str,
+    /// The text after the paragraphs already returned.
+    rest: &'a str,
     separator: &'a str,
     /// A one-character separator is searched with `memchr` (a `&str` pattern is not).
     single: Option<char>,
     sep_chars: usize,
-    pos: usize,
     offset: usize,
     done: bool,
 }
@@ -65,23 +64,23 @@ impl<'a> Iterator for Paragraphs<'a> {
         if self.done {
             return None;
         }
-        let rest = &self.text[self.pos..];
         let found = match self.single {
-            Some(c) => rest.find(c),
-            None => rest.find(self.separator),
+            Some(c) => self.rest.split_once(c),
+            None => self.rest.split_once(self.separator),
         };
-        let (p, last) = match found {
-            Some(i) => (&rest[..i], false),
-            None => (rest, true),
+        let (p, after) = match found {
+            Some((p, after)) => (p, Some(after)),
+            None => (self.rest, None),
         };
         let chars = p.chars().count();
         let start = self.offset;
         self.offset += chars;
-        if last {
-            self.done = true;
-        } else {
-            self.offset += self.sep_chars;
-            self.pos += p.len() + self.separator.len();
+        match after {
+            Some(after) => {
+                self.offset += self.sep_chars;
+                self.rest = after;
+            }
+            None => self.done = true,
         }
         Some(Paragraph {
             text: p,

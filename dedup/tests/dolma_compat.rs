@@ -3,6 +3,9 @@
 //! `dolma -c tests/config/<name>.json dedupe` on the same inputs). Every place loam
 //! deliberately differs is pinned here and listed in `docs/dedup.md`.
 
+// A panic is a test failure; clippy.toml's allow-*-in-tests covers `#[test]` fns, not helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_dedup::config::DedupeConfig;
 use loam_dedup::engine::{self, Job, Outcome};
 use loam_dedup::exact::DedupUnit;

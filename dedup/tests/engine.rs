@@ -1,6 +1,9 @@
 //! The engine's guarantees: deterministic survivor whatever the threads, partitions that add
 //! up to the single task, read-only filters, bad input, and the dolma bugs loam fixes.
 
+// A panic is a test failure; clippy.toml's allow-*-in-tests covers `#[test]` fns, not helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_dedup::config::DedupeConfig;
 use loam_dedup::engine::{self, Job, Outcome};
 use loam_dedup::exact::DedupUnit;

@@ -2,6 +2,9 @@
 //! `html2text main|full FILE…` prints one JSON line per file: `{"file", "text", "seconds"}`.
 //! `seconds` covers charset detection, parsing and extraction (not reading the file).
 
+// An example program: a panic with a message is enough error handling.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_extract::{charset, dom, text, Mode};
 use std::io::{Read, Write};
 

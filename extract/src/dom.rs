@@ -544,12 +544,16 @@ pub fn parse(html: &str) -> Result<Dom, TooDeep> {
     // Feed in slices so a too-deep page stops early instead of tokenizing everything.
     let mut rest = html;
     while !rest.is_empty() {
+        // Up to the next char boundary at or after 64 KiB (the end of `rest` is one).
         let mut cut = rest.len().min(64 * 1024);
-        while !rest.is_char_boundary(cut) {
-            cut += 1;
-        }
-        queue.push_back(StrTendril::from_slice(&rest[..cut]));
-        rest = &rest[cut..];
+        let (head, tail) = loop {
+            match rest.split_at_checked(cut) {
+                Some(split) => break split,
+                None => cut += 1,
+            }
+        };
+        queue.push_back(StrTendril::from_slice(head));
+        rest = tail;
         let _ = tok.feed(&queue);
         if tok.sink.0.borrow().too_deep {
             return Err(TooDeep);

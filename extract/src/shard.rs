@@ -230,8 +230,11 @@ pub fn output_name(file_name: &str) -> String {
     if file_name.ends_with(".jsonl.gz") {
         return file_name.to_string();
     }
-    let (stem, ext) = match file_name.find('.') {
-        Some(i) if i > 0 => (&file_name[..i], &file_name[i..]),
+    let (stem, ext) = match file_name
+        .find('.')
+        .and_then(|i| file_name.split_at_checked(i))
+    {
+        Some((stem, ext)) if !stem.is_empty() => (stem, ext),
         _ => (file_name, ""),
     };
     format!(

@@ -18,10 +18,10 @@ pub fn normalize(url: &str) -> String {
         None => (String::new(), u),
     };
     let rest = rest.split('#').next().unwrap_or("");
-    let (auth, path_q) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
+    let (auth, path_q) = rest
+        .find(['/', '?'])
+        .and_then(|i| rest.split_at_checked(i))
+        .unwrap_or((rest, ""));
     let auth = auth.rsplit('@').next().unwrap_or(auth);
     let mut host = auth.to_ascii_lowercase();
     for (s, port) in [("http", ":80"), ("https", ":443")] {

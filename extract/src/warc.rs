@@ -585,8 +585,8 @@ impl<R: BufRead> WarcReader<R> {
 }
 
 fn truncate(s: &str, n: usize) -> &str {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
+    s.char_indices()
+        .nth(n)
+        .and_then(|(i, _)| s.get(..i))
+        .unwrap_or(s)
 }

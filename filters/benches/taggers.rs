@@ -6,6 +6,9 @@
 //! fastText language taggers need `lid.176.ftz` (`scripts/fetch-models.sh models`, or
 //! `LOAM_MODELS_DIR`); without it they are skipped with a note.
 
+// Benchmark setup: a panic on missing data is the right failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use loam_filters::registry;
 use loam_pipeline::reader::DocumentReader;

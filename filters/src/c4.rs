@@ -72,7 +72,10 @@ fn filter_bit(w: &[u8]) -> usize {
 
 impl WordList {
     /// Parses a list as dolma does: `str.splitlines()`, entries with a space are phrases.
-    pub fn parse(list: &str) -> Self {
+    ///
+    /// Fails only when the phrases are too many for one search automaton (dolma's list has
+    /// 124).
+    pub fn parse(list: &str) -> Result<Self, TagError> {
         let mut words = FastSet::default();
         let mut phrases = Vec::new();
         let mut phrases_whole_text = true;
@@ -88,32 +91,42 @@ impl WordList {
         phrases.dedup();
         // A DFA: the list is small and searched over every document. (Teddy, the SIMD
         // searcher, was 2.5x slower here: 124 phrases give it too many false candidates.)
-        let phrases = (!phrases.is_empty()).then(|| {
-            AhoCorasick::builder()
+        let phrases = if phrases.is_empty() {
+            None
+        } else {
+            let dfa = AhoCorasick::builder()
                 .kind(Some(AhoCorasickKind::DFA))
                 // Its prefilter's rare bytes are not rare in text: the DFA alone is faster.
                 .prefilter(false)
                 .build(&phrases)
-                .expect("a few hundred literals fit a DFA")
-        });
+                .map_err(|e| TagError {
+                    tagger: "c4".to_string(),
+                    message: format!("word list: {} phrases: {e}", phrases.len()),
+                })?;
+            Some(dfa)
+        };
         let mut word_filter = vec![0u64; 1 << 10].into_boxed_slice();
         for w in &words {
             let bit = filter_bit(w.as_bytes());
             word_filter[bit >> 6] |= 1 << (bit & 63);
         }
-        WordList {
+        Ok(WordList {
             words,
             word_filter,
             phrases,
             phrases_whole_text,
-        }
+        })
     }
 
     /// dolma's list, parsed once.
+    // The list is a constant (124 phrases) that `word_list_is_dolmas` parses: it cannot fail.
+    #[allow(clippy::expect_used)]
     pub fn dolma_en() -> Arc<WordList> {
         static LIST: OnceLock<Arc<WordList>> = OnceLock::new();
-        LIST.get_or_init(|| Arc::new(WordList::parse(NAUGHTY_WORDS_EN)))
-            .clone()
+        LIST.get_or_init(|| {
+            Arc::new(WordList::parse(NAUGHTY_WORDS_EN).expect("dolma's word list builds"))
+        })
+        .clone()
     }
 
     #[inline]
@@ -129,6 +142,8 @@ impl WordList {
 
 /// Python's `str.splitlines()` (line boundaries `\n \r \r\n \v \f \x1c \x1d \x1e \x85 \u2028
 /// \u2029`), without the line ends.
+// `start` and `i` are `char_indices` positions or one past a char: char boundaries.
+#[allow(clippy::string_slice)]
 fn py_splitlines(s: &str) -> Vec<&str> {
     let is_break = |c: char| {
         matches!(
@@ -209,10 +224,14 @@ impl C4Tagger {
         }
     }
     /// The same tagger with another word list (dolma's format: one entry a line, entries
-    /// containing a space are phrases).
-    pub fn with_word_list(mut self, list: &str) -> Self {
-        self.list = Arc::new(WordList::parse(list));
-        self
+    /// containing a space are phrases). Fails as [`WordList::parse`] does.
+    pub fn with_word_list(mut self, list: &str) -> Result<Self, TagError> {
+        let list = WordList::parse(list).map_err(|e| TagError {
+            tagger: self.name.to_string(),
+            message: e.message,
+        })?;
+        self.list = Arc::new(list);
+        Ok(self)
     }
 }
 
@@ -239,6 +258,7 @@ impl Tagger for C4Tagger {
             let last = lines.peek().is_none();
             let from = lowered.len();
             py_lower_into(original, &mut lowered);
+            #[allow(clippy::string_slice)] // `from` was the length before this push
             let lower = &lowered[from..];
             let n = if self.dolma_lowercase_offsets {
                 char_len(lower)
@@ -325,7 +345,7 @@ mod tests {
 
     #[test]
     fn word_list_is_dolmas() {
-        let l = WordList::parse(NAUGHTY_WORDS_EN);
+        let l = WordList::parse(NAUGHTY_WORDS_EN).unwrap();
         assert_eq!(
             l.words.len()
                 + py_splitlines(NAUGHTY_WORDS_EN)
@@ -369,7 +389,8 @@ mod tests {
         assert_eq!(score(&s, "has_naughty_word"), 1.0);
         let s = run(&C4Tagger::v2(), "he was a Two Girls One Cup fan");
         assert_eq!(score(&s, "has_naughty_word"), 1.0);
-        let s = run(&C4Tagger::v2().with_word_list("zebra\n"), "A ZEBRA here.");
+        let zebra = C4Tagger::v2().with_word_list("zebra\n").unwrap();
+        let s = run(&zebra, "A ZEBRA here.");
         assert_eq!(score(&s, "has_naughty_word"), 1.0);
     }
 

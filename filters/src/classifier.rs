@@ -133,6 +133,8 @@ impl FastTextClassifier {
 
 /// Sentence spans (code points) of `text`: a sentence ends after `.`, `!` or `?` followed by
 /// whitespace, or at a newline; spans cover their trailing whitespace so they tile the text.
+// Byte bounds come from `char_indices` or are `text.len()`: char boundaries.
+#[allow(clippy::string_slice)]
 pub fn sentences(text: &str) -> Vec<(usize, usize, &str)> {
     let mut out = Vec::new();
     let chars: Vec<(usize, char)> = text.char_indices().collect();

@@ -93,6 +93,8 @@ struct Patterns {
     dot_nonspace: Regex,
 }
 
+// Every pattern is a constant (the tests compile them all): `Regex::new` cannot fail.
+#[allow(clippy::expect_used)]
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
@@ -207,6 +209,9 @@ impl PiiRegexTagger {
 
 /// Whether the `window` code points before `start` and after `end` (bytes), with the match,
 /// contain `isbn`, `doi` or `#`.
+// `start` and `end` are a match's bounds in `text`, the others `char_indices` positions or
+// `text.len()`: char boundaries.
+#[allow(clippy::string_slice)]
 fn context_rejects(text: &str, start: usize, end: usize, window: usize) -> bool {
     let before = text[..start]
         .char_indices()

@@ -101,6 +101,9 @@ fn utf8_len(c: u8) -> usize {
 impl<'a> Iterator for PyWords<'a> {
     type Item = &'a str;
 
+    // `start` and `i` move over whole UTF-8 sequences (`space_len`, `utf8_len` of a lead
+    // byte), so they stay on char boundaries.
+    #[allow(clippy::string_slice)]
     #[inline]
     fn next(&mut self) -> Option<&'a str> {
         let b = self.text.as_bytes();
@@ -203,6 +206,8 @@ pub fn is_py_alpha(c: char) -> bool {
         return false;
     }
     static LETTER: OnceLock<Regex> = OnceLock::new();
+    // A constant pattern: it cannot fail to compile.
+    #[allow(clippy::expect_used)]
     let re = LETTER.get_or_init(|| Regex::new(r"\p{L}").expect("static regex"));
     let mut buf = [0u8; 4];
     re.is_match(c.encode_utf8(&mut buf))
@@ -217,6 +222,9 @@ pub fn py_lower(s: &str) -> String {
 }
 
 /// [`py_lower`], appended to `out` (so one buffer serves many lines).
+// Slices start at `out`'s length before a push or end at the first non-ASCII byte: char
+// boundaries.
+#[allow(clippy::string_slice)]
 pub fn py_lower_into(s: &str, out: &mut String) {
     if s.is_ascii() {
         let start = out.len();
@@ -272,13 +280,7 @@ pub fn split_paragraphs(text: &str, remove_empty: bool) -> Vec<Paragraph<'_>> {
     let mut out = Vec::new();
     let mut byte = 0usize;
     let mut cp = 0usize;
-    while byte < text.len() {
-        let rest = &text[byte..];
-        let len = match rest.find('\n') {
-            Some(i) => i + 1,
-            None => rest.len(),
-        };
-        let piece = &rest[..len];
+    for piece in text.split_inclusive('\n') {
         let n = char_len(piece);
         if !remove_empty || !py_strip(piece).is_empty() {
             out.push(Paragraph {
@@ -288,7 +290,7 @@ pub fn split_paragraphs(text: &str, remove_empty: bool) -> Vec<Paragraph<'_>> {
                 text: piece,
             });
         }
-        byte += len;
+        byte += piece.len();
         cp += n;
     }
     out
@@ -319,7 +321,15 @@ impl<'a> CharOffsets<'a> {
             self.byte = 0;
             self.cp = 0;
         }
-        self.cp += char_len(&self.text[self.byte..byte]);
+        self.cp += match self.text.get(self.byte..byte) {
+            Some(s) => char_len(s),
+            // Not char boundaries: count the code points that start in between (UTF-8 lead
+            // bytes), so `at` stays a count of code points starting before `byte`.
+            None => {
+                let between = self.text.bytes().take(byte).skip(self.byte);
+                between.filter(|b| b & 0xc0 != 0x80).count()
+            }
+        };
         self.byte = byte;
         self.cp
     }

@@ -17,6 +17,9 @@
 //!    - `c4_v2`: in documents with `İ` (U+0130), loam's line offsets are in the document while
 //!      dolma's are in the lowercased copy (one code point longer per `İ`).
 
+// A panic is a test failure; clippy.toml's allow-*-in-tests covers `#[test]` fns, not helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_filters::registry::{build_with, DolmaBugs};
 use loam_pipeline::document::Document;
 use loam_pipeline::tagger::Signals;

@@ -20,6 +20,9 @@
 //! [`TERMINAL_PUNCTUATION`] is every one of datatrove's stop characters, [`SHORT_LINE_LENGTH`]
 //! its `short_line_length`, and the thresholds used above its defaults.
 
+// A panic is a test failure; clippy.toml's allow-*-in-tests covers `#[test]` fns, not helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_filters::fineweb::{ratios, SHORT_LINE_LENGTH, TERMINAL_PUNCTUATION};
 use loam_filters::registry::build;
 use loam_pipeline::document::Document;
@@ -84,10 +87,11 @@ fn expected() -> Vec<Expected> {
 /// `float_roundtrip` feature can be one ulp off on 17-digit numbers).
 fn number(line: &str, key: &str) -> f64 {
     let pat = format!("\"{key}\": ");
-    let at = line.find(&pat).unwrap_or_else(|| panic!("{key} in {line}")) + pat.len();
-    let rest = &line[at..];
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end]
+    let (_, rest) = line
+        .split_once(&pat)
+        .unwrap_or_else(|| panic!("{key} in {line}"));
+    let value = rest.split([',', '}']).next().unwrap_or(rest);
+    value
         .trim()
         .parse()
         .unwrap_or_else(|e| panic!("{key} in {line}: {e}"))

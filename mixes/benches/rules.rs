@@ -3,6 +3,9 @@
 //!
 //!   cargo bench -p loam-mixes --bench rules
 
+// Benchmark setup: a panic on missing data is the right failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use loam_mixes::filter::JsonPath;
 use loam_mixes::rules::{first_match, Op, Rule};

@@ -151,10 +151,9 @@ impl Selected<'_> {
 
 /// pest errors read `  --> 1:13` (line:column, 1-based).
 fn pest_position(message: &str) -> Option<usize> {
-    let at = message.find("--> ")? + 4;
-    let rest = &message[at..];
+    let (_, rest) = message.split_once("--> ")?;
     let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ':'))?;
-    let (line, col) = rest[..end].split_once(':')?;
+    let (line, col) = rest.get(..end)?.split_once(':')?;
     if line != "1" {
         return None;
     }

@@ -291,6 +291,9 @@ pub struct Applied {
 }
 
 /// Applies `edits` (all within `text`, none empty) to `text` in dolma's order.
+// Every byte offset is a sum of whole chars' lengths from `char_indices`, and `copied` never
+// passes `b_start`: char boundaries, in order.
+#[allow(clippy::string_slice)]
 pub fn apply(text: &str, edits: &mut [Edit]) -> Applied {
     // Stable: equal starts keep replacer order, then attribute order (dolma's `sort_by`).
     edits.sort_by_key(|e| e.start);
@@ -363,6 +366,7 @@ mod tests {
 
     /// dolma 1.2.1's rewrite loop (`Shard::process`), transcribed for comparison on inputs
     /// where it is well-defined.
+    #[allow(clippy::string_slice)] // byte indices from `char_indices`, as in dolma
     fn dolma_apply(old_text: &str, reps: &mut [Edit]) -> String {
         reps.sort_by_key(|a| a.start); // dolma: sort_by(|a, b| a.start.cmp(&b.start))
         let mut new_text = String::new();

@@ -2,6 +2,9 @@
 //! silent, and thread-count independence. Runs the library the command is made of
 //! (`plan` → `CompiledStream` → `mix_unit_with` on the executor), as `src/cmd_mix.rs` does.
 
+// A panic is a test failure; clippy.toml's allow-*-in-tests covers `#[test]` fns, not helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_mixes::config::MixerConfig;
 use loam_mixes::dolma_mix::{plan, CompiledStream, UnitReport};
 use loam_mixes::tokens::Tokenizer;

@@ -6,6 +6,9 @@
 //! Data: the quickstart's real Common Crawl documents (`examples/quickstart/documents/`),
 //! written once to a temporary folder in each codec.
 
+// Benchmark setup: a panic on missing data is the right failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use loam_pipeline::reader::{DocumentReader, LineReader};
 use loam_pipeline::{Document, LocalStorage};

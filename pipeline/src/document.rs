@@ -277,9 +277,14 @@ pub fn attribute_key(experiment: &str, tagger: &str, signal: &str) -> String {
     format!("{experiment}__{tagger}__{signal}")
 }
 
-/// Converts a byte offset within `text` to a code-point offset.
+/// Converts a byte offset within `text` to a code-point offset. A `byte` that is not a char
+/// boundary (inside a code point, or past the end) counts the code points starting before it.
 pub fn char_offset(text: &str, byte: usize) -> usize {
-    text[..byte].chars().count()
+    match text.get(..byte) {
+        Some(prefix) => prefix.chars().count(),
+        // Count UTF-8 lead bytes (anything but a `10xxxxxx` continuation byte).
+        None => text.bytes().take(byte).filter(|b| b & 0xc0 != 0x80).count(),
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@ pub enum LayoutError {
 
 fn documents_split(path: &str) -> Option<(&str, &str)> {
     if let Some(i) = path.rfind("/documents/") {
-        return Some((&path[..i + 1], &path[i + "/documents/".len()..]));
+        // The root keeps its trailing `/`.
+        return path.get(..=i).zip(path.get(i + "/documents/".len()..));
     }
     path.strip_prefix("documents/").map(|rest| ("", rest))
 }
@@ -72,11 +73,11 @@ pub fn expand(storage: &dyn Storage, patterns: &[String]) -> Result<Vec<String>,
             out.extend(storage.list(pattern)?.into_iter().map(|o| o.path));
         } else {
             // List from the deepest directory without glob characters.
-            let first_glob = pattern.find(['*', '?', '[', '{']).unwrap_or(pattern.len());
-            let base = match pattern[..first_glob].rfind('/') {
-                Some(i) => &pattern[..i],
-                None => ".",
-            };
+            let literal = pattern
+                .split(['*', '?', '[', '{'])
+                .next()
+                .unwrap_or(pattern);
+            let base = literal.rsplit_once('/').map_or(".", |(dir, _)| dir);
             let glob = GlobBuilder::new(pattern)
                 .literal_separator(true)
                 .build()

@@ -561,19 +561,21 @@ impl ObjectWriter {
 
     /// Sends the buffered bytes as the next part.
     fn send_part(&mut self) -> io::Result<()> {
-        if self.upload.is_none() {
-            let up = self
+        let upload = match self.upload.take() {
+            Some(up) => up,
+            None => self
                 .rt
                 .block_on(self.store.put_multipart(&self.key))
-                .map_err(io_error)?;
-            self.upload = Some(up);
-        }
+                .map_err(io_error)?,
+        };
+        let upload = self.upload.insert(upload);
         let data = std::mem::replace(&mut self.buf, Vec::with_capacity(self.part_bytes));
-        let upload = self.upload.as_mut().expect("started above");
         let fut = upload.put_part(PutPayload::from(data));
         self.parts.push_back(self.rt.spawn(fut));
         while self.parts.len() > self.in_flight {
-            let h = self.parts.pop_front().expect("non-empty");
+            let Some(h) = self.parts.pop_front() else {
+                break;
+            };
             self.wait_part(h)?;
         }
         Ok(())
@@ -583,20 +585,24 @@ impl ObjectWriter {
         if let Some(m) = &self.failed {
             return Err(io::Error::other(m.clone()));
         }
-        if self.upload.is_none() {
+        // The upload stays in `self` until its parts are in, so a failure here leaves it for
+        // `drop` to abort.
+        if self.upload.is_some() {
+            if !self.buf.is_empty() {
+                self.send_part()?;
+            }
+            while let Some(h) = self.parts.pop_front() {
+                self.wait_part(h)?;
+            }
+        }
+        let Some(mut up) = self.upload.take() else {
+            // Never reached the part size: a single PUT.
             let data = std::mem::take(&mut self.buf);
             self.rt
                 .block_on(self.store.put(&self.key, PutPayload::from(data)))
                 .map_err(io_error)?;
             return Ok(());
-        }
-        if !self.buf.is_empty() {
-            self.send_part()?;
-        }
-        while let Some(h) = self.parts.pop_front() {
-            self.wait_part(h)?;
-        }
-        let mut up = self.upload.take().expect("multipart started");
+        };
         match self.rt.block_on(up.complete()) {
             Ok(_) => Ok(()),
             Err(e) => {

@@ -441,9 +441,10 @@ mod tests {
             fs::write(full, "x").unwrap();
         }
         let l = LocalStorage.list(dir.path().to_str().unwrap()).unwrap();
+        let root = format!("{}/", dir.path().to_str().unwrap());
         let names: Vec<String> = l
             .iter()
-            .map(|o| o.path[dir.path().to_str().unwrap().len() + 1..].to_string())
+            .map(|o| o.path.strip_prefix(&root).unwrap().to_string())
             .collect();
         assert_eq!(names, ["a/1.jsonl", "b/1.jsonl", "b/2.jsonl", "c.jsonl"]);
     }

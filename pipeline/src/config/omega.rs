@@ -62,10 +62,9 @@ fn found(v: &Value) -> String {
 /// underscores between them.
 fn py_int(s: &str) -> Option<i128> {
     let t = s.trim();
-    let (neg, digits) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
-        _ => (false, t),
+    let (neg, digits) = match t.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
     if digits.is_empty()
         || digits.starts_with('_')
