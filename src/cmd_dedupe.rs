@@ -1,6 +1,6 @@
 //! `loam dedupe -c CONFIG` and `loam dedupe plan -c CONFIG`: dolma deduper configs.
 
-use crate::dolma_cmds::{check_all, derived, load, state_for, usage};
+use crate::dolma_cmds::{derived, load, units_error, usage};
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::Result;
@@ -11,12 +11,51 @@ use loam_dedup::exact::DedupUnit;
 use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
-use loam_pipeline::runstate::{RunState, UnitStatus};
+use loam_pipeline::runstate::RunState;
+use loam_pipeline::units::{Made, Unit, Units};
+use serde::{Deserialize, Serialize};
 use loam_pipeline::storage::{storage_for, Storage};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
+
+/// What a dedupe unit's marker keeps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct DedupeUnitInfo {
+    documents: u64,
+    text_bytes: u64,
+    duplicate_documents: u64,
+    duplicate_document_bytes: u64,
+    duplicate_spans: u64,
+    duplicate_chars: u64,
+}
+
+impl DedupeUnitInfo {
+    fn add(&mut self, o: &DedupeUnitInfo) {
+        self.documents += o.documents;
+        self.text_bytes += o.text_bytes;
+        self.duplicate_documents += o.duplicate_documents;
+        self.duplicate_document_bytes += o.duplicate_document_bytes;
+        self.duplicate_spans += o.duplicate_spans;
+        self.duplicate_chars += o.duplicate_chars;
+    }
+}
+
+/// The stage's totals over its done units, and a failure per failed unit.
+fn tally(units: &[DedupUnit], results: Vec<Unit<DedupeUnitInfo>>) -> (Vec<Failure>, DedupeUnitInfo) {
+    let mut failures = Vec::new();
+    let mut total = DedupeUnitInfo::default();
+    for (u, r) in units.iter().zip(results) {
+        match r {
+            Unit::Done { info, .. } => total.add(&info),
+            Unit::Failed(e) => failures.push(Failure::new("dedupe", &u.input, e)),
+            Unit::Skipped => {}
+        }
+    }
+    (failures, total)
+}
 
 fn job_of(cfg: &DedupeConfig) -> Result<Job> {
     Job::from_config(cfg).map_err(usage)
@@ -144,11 +183,8 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
         "stage": "dedupe", "loam": loam_pipeline::VERSION, "config": normalized, "inputs": inputs,
     }));
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
-    let states: Vec<RunState> = outputs
-        .iter()
-        .map(|o| state_for(storage, o, "dedupe", &fp, opts.overwrite))
-        .collect();
-    let st = check_all(&states, &outputs)?;
+    let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite);
+    let done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
     // `--threads` wins; else the config's `processes`.
     let threads = if opts.threads > 0 {
         opts.threads
@@ -157,11 +193,9 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
     };
     let exec = Executor::new(threads)?;
     let whole_documents = matches!(job.mode, Mode::Documents { .. });
-    let mut failures = Vec::new();
-    let (mut docs, mut bytes, mut dups, mut dup_bytes, mut spans) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    let all_done = st.iter().all(|s| matches!(s, UnitStatus::Done(_)));
+    let all_done = done.all_done();
     let ran = if all_done { 0 } else { units.len() };
-    if all_done {
+    let results = if all_done {
         // A run killed after its markers but before publishing the filter left only that.
         if engine::commit_filter(&job).map_err(usage)? {
             eprintln!(
@@ -169,72 +203,68 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
                 job.filter_file.display()
             );
         }
-        for s in &st {
-            if let UnitStatus::Done(m) = s {
-                let g = |k: &str| m.info.get(k).and_then(Value::as_u64).unwrap_or(0);
-                docs += g("documents");
-                bytes += g("text_bytes");
-                dups += g("duplicate_documents");
-                dup_bytes += g("duplicate_document_bytes");
-                spans += g("duplicate_spans");
-            }
-        }
+        done.collect(Vec::new())
+    } else if opts.part.units.rank != 0 {
+        // One global decision: with several tasks, task 0 makes it.
+        done.collect(Vec::new())
     } else {
         for w in job.warnings() {
             eprintln!("warning: {w}");
         }
-        for (s, o) in states.iter().zip(&outputs) {
-            s.start(o)?;
-        }
         let bar = ui::stage_bar("dedupe");
-        let out = engine::run(storage, &units, &job, &exec, &bar).map_err(usage)?;
-        bar.finish_and_clear();
-        for w in &out.warnings {
-            eprintln!("warning: {w}");
-        }
-        eprintln!(
-            "dedupe: {} keys checked ({} present, {} skipped, {} in other partitions); filter {:.1} MiB, {} hashes, {} keys, false-positive rate now {:.2e}",
-            out.keys,
-            out.keys_present,
-            out.keys_skipped,
-            out.keys_other_partitions,
-            out.filter_bytes as f64 / 1048576.0,
-            out.filter_hashes,
-            out.filter_keys,
-            out.filter_fp_rate
-        );
-        for (k, rep) in out.shards.into_iter().enumerate() {
-            match (&rep.output, rep.scan.failed()) {
-                (Some(o), false) => {
-                    let info = json!({
-                        "documents": rep.scan.documents, "text_bytes": rep.scan.text_bytes,
-                        "duplicate_documents": rep.duplicate_documents,
-                        "duplicate_document_bytes": rep.duplicate_document_bytes,
-                        "duplicate_spans": rep.duplicate_spans,
-                        "duplicate_chars": rep.duplicate_chars,
-                    });
-                    states[k].done(&outputs[k], Some(o), info)?;
-                    docs += rep.scan.documents;
-                    bytes += rep.scan.text_bytes;
-                    dups += rep.duplicate_documents;
-                    dup_bytes += rep.duplicate_document_bytes;
-                    spans += rep.duplicate_spans;
-                }
-                _ => failures.push(Failure::new(
-                    "dedupe",
-                    &units[k].input,
-                    ui::scan_errors(&rep.scan),
-                )),
+        let results = done.run_all(|| {
+            let out = engine::run(storage, &units, &job, &exec, &bar).map_err(|e| e.to_string())?;
+            for w in &out.warnings {
+                eprintln!("warning: {w}");
             }
-        }
+            eprintln!(
+                "dedupe: {} keys checked ({} present, {} skipped, {} in other partitions); filter {:.1} MiB, {} hashes, {} keys, false-positive rate now {:.2e}",
+                out.keys,
+                out.keys_present,
+                out.keys_skipped,
+                out.keys_other_partitions,
+                out.filter_bytes as f64 / 1048576.0,
+                out.filter_hashes,
+                out.filter_keys,
+                out.filter_fp_rate
+            );
+            Ok(out
+                .shards
+                .into_iter()
+                .map(|rep| match (rep.output, rep.scan.failed()) {
+                    (Some(o), false) => Ok(Made {
+                        output: Some(o),
+                        info: DedupeUnitInfo {
+                            documents: rep.scan.documents,
+                            text_bytes: rep.scan.text_bytes,
+                            duplicate_documents: rep.duplicate_documents,
+                            duplicate_document_bytes: rep.duplicate_document_bytes,
+                            duplicate_spans: rep.duplicate_spans,
+                            duplicate_chars: rep.duplicate_chars,
+                        },
+                    }),
+                    _ => Err(ui::scan_errors(&rep.scan)),
+                })
+                .collect())
+        })?;
+        bar.finish_and_clear();
         // Only a complete run publishes its filter: after a failure the rerun redoes every
         // shard and must start from the filter as it was.
-        if failures.is_empty() {
+        if results.iter().all(|u| matches!(u, Unit::Done { .. })) {
             engine::commit_filter(&job).map_err(usage)?;
         } else {
             let _ = std::fs::remove_file(engine::pending_filter_path(&job.filter_file));
         }
-    }
+        results
+    };
+    let (failures, c) = tally(&units, results);
+    let (docs, bytes, dups, dup_bytes, spans) = (
+        c.documents,
+        c.text_bytes,
+        c.duplicate_documents,
+        c.duplicate_document_bytes,
+        c.duplicate_spans,
+    );
     let mut by_rule = BTreeMap::new();
     by_rule.insert(
         job.attribute.clone(),
@@ -309,48 +339,55 @@ fn minhash(
         "stage": "dedupe", "loam": loam_pipeline::VERSION, "config": normalized, "inputs": inputs,
     }));
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
-    let states: Vec<RunState> = outputs
-        .iter()
-        .map(|o| state_for(storage, o, "dedupe", &fp, opts.overwrite))
-        .collect();
-    check_all(&states, &outputs)?;
+    let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite);
+    let done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
     let threads = if opts.threads > 0 {
         opts.threads
     } else {
         cfg.processes
     };
     let exec = Executor::new(threads)?;
-    for (s, o) in states.iter().zip(&outputs) {
-        s.start(o)?;
-    }
-    let bar = ui::stage_bar("dedupe");
-    let out = loam_dedup::minhash::run(storage, &units, m, &m.attribute_name, &exec, &bar);
-    bar.finish_and_clear();
-    for w in &out.warnings {
-        eprintln!("warning: {w}");
-    }
-    let (mut docs, mut bytes, mut dups, mut dup_bytes) = (0u64, 0u64, 0u64, 0u64);
-    let mut failures = Vec::new();
-    for (k, rep) in out.shards.into_iter().enumerate() {
-        match (&rep.output, rep.scan.failed()) {
-            (Some(o), false) => {
-                let info = json!({
-                    "documents": rep.scan.documents, "text_bytes": rep.scan.text_bytes,
-                    "duplicate_documents": rep.duplicates, "duplicate_document_bytes": rep.duplicate_bytes,
-                });
-                states[k].done(&outputs[k], Some(o), info)?;
-                docs += rep.scan.documents;
-                bytes += rep.scan.text_bytes;
-                dups += rep.duplicates;
-                dup_bytes += rep.duplicate_bytes;
+    let ran = if done.all_done() { 0 } else { units.len() };
+    let mut clusters = None;
+    // Clusters span shards: the stage is made as a whole, by task 0, unless already done.
+    let results = if done.all_done() || opts.part.units.rank != 0 {
+        done.collect(Vec::new())
+    } else {
+        let bar = ui::stage_bar("dedupe");
+        let results = done.run_all(|| {
+            let out = loam_dedup::minhash::run(storage, &units, m, &m.attribute_name, &exec, &bar);
+            for w in &out.warnings {
+                eprintln!("warning: {w}");
             }
-            _ => failures.push(Failure::new(
-                "dedupe",
-                &units[k].input,
-                ui::scan_errors(&rep.scan),
-            )),
-        }
-    }
+            clusters = Some(out.clusters);
+            Ok(out
+                .shards
+                .into_iter()
+                .map(|rep| match (rep.output, rep.scan.failed()) {
+                    (Some(o), false) => Ok(Made {
+                        output: Some(o),
+                        info: DedupeUnitInfo {
+                            documents: rep.scan.documents,
+                            text_bytes: rep.scan.text_bytes,
+                            duplicate_documents: rep.duplicates,
+                            duplicate_document_bytes: rep.duplicate_bytes,
+                            ..Default::default()
+                        },
+                    }),
+                    _ => Err(ui::scan_errors(&rep.scan)),
+                })
+                .collect())
+        })?;
+        bar.finish_and_clear();
+        results
+    };
+    let (failures, c) = tally(&units, results);
+    let (docs, bytes, dups, dup_bytes) = (
+        c.documents,
+        c.text_bytes,
+        c.duplicate_documents,
+        c.duplicate_document_bytes,
+    );
     let mut by_rule = BTreeMap::new();
     by_rule.insert(
         m.attribute_name.clone(),
@@ -364,16 +401,16 @@ fn minhash(
         title: format!("loam dedupe ({})", path.display()),
         shards: inputs.len(),
         stages: vec![StageLine::new(
-            format!(
-                "dedupe {name}: MinHash near-duplicates ({} clusters)",
-                out.clusters
-            ),
+            match clusters {
+                Some(n) => format!("dedupe {name}: MinHash near-duplicates ({n} clusters)"),
+                None => format!("dedupe {name}: MinHash near-duplicates"),
+            },
             docs,
             docs - dups,
             bytes,
             bytes - dup_bytes,
             by_rule,
-            units.len(),
+            ran,
             units.len(),
         )],
         failures,

@@ -108,7 +108,9 @@ impl<I> Unit<I> {
 /// A stage's units: their outputs, the markers that say which are done, and the typed
 /// summary `I` each done marker holds.
 pub struct Units<'a, I> {
-    state: RunState<'a>,
+    /// One state for every unit, or one per unit (units stamped with different
+    /// fingerprints, like a mixer config's streams).
+    states: Vec<RunState<'a>>,
     outputs: Vec<String>,
     status: Vec<UnitStatus>,
     infos: Vec<Option<I>>,
@@ -119,10 +121,27 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
     /// is written when one exists. A done marker whose summary does not parse as `I` (written
     /// by another version) is treated as not done: the unit is made again.
     pub fn check(state: RunState<'a>, outputs: Vec<String>) -> Result<Self, UnitsError> {
+        Self::check_each(vec![state], outputs)
+    }
+
+    /// [`Units::check`] with one state per unit (`states[i]` for `outputs[i]`).
+    pub fn check_each(
+        states: Vec<RunState<'a>>,
+        outputs: Vec<String>,
+    ) -> Result<Self, UnitsError> {
         let mut status = Vec::with_capacity(outputs.len());
         let mut infos = Vec::with_capacity(outputs.len());
         let mut refused = Vec::new();
-        for o in &outputs {
+        for (i, o) in outputs.iter().enumerate() {
+            let state = match states.get(i).or(states.first()) {
+                Some(s) if states.len() == 1 || states.len() == outputs.len() => s,
+                _ => {
+                    return Err(UnitsError::Refused(vec![StateError::BadMarker {
+                        marker: o.clone(),
+                        message: format!("{} states for {} units", states.len(), outputs.len()),
+                    }]))
+                }
+            };
             match state.status(o) {
                 Ok(UnitStatus::Done(m)) => match serde_json::from_value::<I>(m.info.clone()) {
                     Ok(info) => {
@@ -147,11 +166,19 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
             return Err(UnitsError::Refused(refused));
         }
         Ok(Units {
-            state,
+            states,
             outputs,
             status,
             infos,
         })
+    }
+
+    fn state(&self, i: usize) -> &RunState<'a> {
+        if self.states.len() == 1 {
+            &self.states[0]
+        } else {
+            &self.states[i]
+        }
     }
 
     /// Every unit's output path, in unit order.
@@ -215,7 +242,7 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
     /// Claims unit `i` before anything is written, so a crash leaves a marker that says
     /// "ours" and the rerun redoes it.
     pub fn claim(&self, i: usize) -> Result<(), StateError> {
-        self.state.start(&self.outputs[i])
+        self.state(i).start(&self.outputs[i])
     }
 
     /// Records unit `i` as done with what it made.
@@ -224,7 +251,7 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
             marker: self.outputs[i].clone(),
             message: e.to_string(),
         })?;
-        let m = self.state.done(&self.outputs[i], made.output.as_ref(), v)?;
+        let m = self.state(i).done(&self.outputs[i], made.output.as_ref(), v)?;
         Ok((m, made.info))
     }
 
