@@ -1,0 +1,13 @@
+//! End-to-end tests of the `loam` binary on the bundled real documents: one test binary
+//! (`e2e`), one module per command area.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod helpers;
+
+mod mix;
+mod provenance;
+mod run;
+mod shuffle;
+mod tag;
+mod validate;

@@ -1,0 +1,367 @@
+//! `loam run`: the quickstart, determinism across thread counts, refusals to overwrite,
+//! bad shards, sampling and token budgets, and a pipeline that starts from WARC files.
+
+use crate::common::*;
+use crate::helpers::*;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+/// Every file under `root` (relative path → bytes), skipping run-state markers.
+fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn quickstart_runs_and_reruns_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("examples");
+    std::fs::create_dir_all(examples.join("quickstart/documents")).unwrap();
+    std::fs::copy(
+        repo().join("examples/quickstart.yaml"),
+        examples.join("quickstart.yaml"),
+    )
+    .unwrap();
+    for e in std::fs::read_dir(repo().join("examples/quickstart/documents")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(
+            e.path(),
+            examples.join("quickstart/documents").join(e.file_name()),
+        )
+        .unwrap();
+    }
+    let o = loam(dir.path(), &["run", "examples/quickstart.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("duplicate"), "{stdout}");
+    let manifest =
+        version_dir(&dir.path().join("out/quickstart/quickstart"), "v1").join("manifest.json");
+    let first = manifest_without_run(&std::fs::read(&manifest).unwrap());
+    let bytes1 = std::fs::read(&manifest).unwrap();
+    // Counts add up: what the mix kept plus what each rule dropped is what came in.
+    let mix = first["stages"].as_array().unwrap().last().unwrap().clone();
+    let dropped: u64 = mix["by_rule"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["documents_dropped"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        mix["documents_in"].as_u64().unwrap(),
+        mix["documents_out"].as_u64().unwrap() + dropped
+    );
+    assert_eq!(mix["documents_in"].as_u64().unwrap(), 327);
+    let count = |kind: &str| -> u64 {
+        first["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .map(|o| o["documents"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(count("documents"), mix["documents_out"].as_u64().unwrap());
+    // The ledger has one row per input document.
+    assert_eq!(count("ledger"), 327);
+    // Every output checksum in the manifest matches the file on disk.
+    for out in first["outputs"].as_array().unwrap() {
+        let p = manifest
+            .parent()
+            .unwrap()
+            .join(out["path"].as_str().unwrap());
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(bytes.len() as u64, out["bytes"].as_u64().unwrap());
+        let d = loam_sha256(&bytes);
+        assert_eq!(d, out["sha256"].as_str().unwrap());
+    }
+    // Rerun: everything is skipped, and the manifest differs only in `run`.
+    let o2 = loam(dir.path(), &["run", "examples/quickstart.yaml"]);
+    assert!(o2.status.success(), "{}", text(&o2));
+    assert!(
+        String::from_utf8_lossy(&o2.stdout).contains("0/3"),
+        "{}",
+        text(&o2)
+    );
+    assert_eq!(
+        first,
+        manifest_without_run(&std::fs::read(&manifest).unwrap())
+    );
+    let bytes2 = std::fs::read(&manifest).unwrap();
+    // Outside the run object, the bytes are identical too.
+    let strip = |b: &[u8]| {
+        let s = String::from_utf8_lossy(b).to_string();
+        s[..s.find("\"run\"").unwrap()].to_string()
+    };
+    assert_eq!(strip(&bytes1), strip(&bytes2));
+}
+
+fn loam_sha256(bytes: &[u8]) -> String {
+    // sha256 via the system tool keeps this test independent of loam's own hashing.
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn thread_count_does_not_change_a_byte() {
+    let a = workdir();
+    let b = workdir();
+    write_config(a.path(), 100);
+    write_config(b.path(), 100);
+    let oa = loam(a.path(), &["run", "pipeline.yaml", "--threads", "1"]);
+    assert!(oa.status.success(), "{}", text(&oa));
+    let ob = loam(b.path(), &["run", "pipeline.yaml", "--threads", "2"]);
+    assert!(ob.status.success(), "{}", text(&ob));
+    let mut ta = tree(&a.path().join("out"));
+    let mut tb = tree(&b.path().join("out"));
+    let va = version_dir(&a.path().join("out/m"), "v1");
+    let vb = version_dir(&b.path().join("out/m"), "v1");
+    assert_eq!(va.file_name(), vb.file_name());
+    let ma = manifest_without_run(&std::fs::read(va.join("manifest.json")).unwrap());
+    let mb = manifest_without_run(&std::fs::read(vb.join("manifest.json")).unwrap());
+    assert_eq!(ma, mb);
+    let key = format!(
+        "m/{}/manifest.json",
+        va.file_name().unwrap().to_string_lossy()
+    );
+    ta.remove(&key);
+    tb.remove(&key);
+    assert!(ta.len() > 9, "{:?}", ta.keys().collect::<Vec<_>>());
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (k, v) in &ta {
+        assert!(
+            tb[k] == *v,
+            "{k} differs between --threads 1 and --threads 2"
+        );
+    }
+}
+
+#[test]
+fn changed_config_is_refused_unless_overwrite() {
+    let dir = workdir();
+    write_config(dir.path(), 100);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    write_config(dir.path(), 200);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("different config"), "{err}");
+    assert!(err.contains("--overwrite"), "{err}");
+    let o = loam(dir.path(), &["run", "pipeline.yaml", "--overwrite"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Back to the first config: refused again, since the outputs now carry the second one.
+    write_config(dir.path(), 100);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn foreign_outputs_are_not_overwritten() {
+    let dir = workdir();
+    write_config(dir.path(), 100);
+    let attr = dir.path().join("out/attributes/exp/cc_misc.jsonl.gz");
+    std::fs::create_dir_all(attr.parent().unwrap()).unwrap();
+    std::fs::write(&attr, b"made by someone else").unwrap();
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not made by loam"));
+    assert_eq!(std::fs::read(&attr).unwrap(), b"made by someone else");
+}
+
+#[test]
+fn bad_shards_fail_loudly_and_the_others_finish() {
+    let dir = workdir();
+    let docs = dir.path().join("documents");
+    let gz = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let good_line =
+        |id: &str| format!("{{\"id\":\"{id}\",\"text\":\"a perfectly fine document {id}\"}}\n");
+    let mut many = String::new();
+    for i in 0..3000 {
+        many.push_str(&good_line(&format!("n{i}")));
+    }
+    let full = gz(many.as_bytes());
+    std::fs::write(docs.join("z_truncated.jsonl.gz"), &full[..full.len() / 2]).unwrap();
+    let z = zstd::encode_all(many.as_bytes(), 3).unwrap();
+    std::fs::write(docs.join("z_truncated.jsonl.zst"), &z[..z.len() / 2]).unwrap();
+    std::fs::write(docs.join("z_empty.jsonl"), b"").unwrap();
+    let mut bad = good_line("ok").into_bytes();
+    bad.extend_from_slice(b"{\"id\": 7, \"text\": \"numeric id\"}\n");
+    bad.extend_from_slice(b"this is not json\n");
+    bad.extend_from_slice(b"{\"id\":\"x\",\"text\":\"\xc3\x28\"}\n");
+    bad.extend_from_slice(b"{\"id\":\"no text\"}\n");
+    std::fs::write(docs.join("z_badlines.jsonl"), &bad).unwrap();
+    write_config(dir.path(), 10);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "z_truncated.jsonl.gz: gzip stream is corrupt or truncated",
+        "z_truncated.jsonl.zst: zstd stream is corrupt or truncated",
+        "z_empty.jsonl: empty file",
+        "z_badlines.jsonl:2: field `id` must be a string",
+        "z_badlines.jsonl:3: not a JSON object",
+        "z_badlines.jsonl:4: invalid UTF-8",
+        "z_badlines.jsonl:5: missing field `text`",
+        "4 shard(s) failed",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+    // The good shards went all the way through; the bad ones left nothing behind.
+    let out = dir.path().join("out");
+    let v = version_dir(&out.join("m"), "v1");
+    assert!(v.join("documents/cc2019.jsonl.gz").exists());
+    assert!(v.join("ledger/cc2019.jsonl.gz.parquet").exists());
+    assert!(!out.join("attributes/exp/z_badlines.jsonl").exists());
+    assert!(
+        !v.join("manifest.json").exists(),
+        "no manifest for an incomplete mix"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("no manifest written"), "{stdout}");
+}
+
+#[test]
+fn sampling_and_token_budgets_are_seeded_and_thread_independent() {
+    let mut kept_by_threads = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = workdir();
+        let cfg = PIPELINE.replace("THRESHOLD", "10").replace(
+            "  drop:",
+            "  sample: {max_tokens: 100000}\n  seed: 42\n  drop:",
+        );
+        std::fs::write(dir.path().join("p.yaml"), cfg).unwrap();
+        let o = loam(dir.path(), &["run", "p.yaml", "--threads", threads]);
+        assert!(o.status.success(), "{}", text(&o));
+        let v = version_dir(&dir.path().join("out/m"), "v1");
+        let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
+        let s = &m["mix"]["sampling"];
+        assert_eq!(s["target_tokens"], 100000);
+        let tokens = outputs_sum(&m["outputs"], "tokens");
+        // Within sampling error of the budget (documents are large, so allow 15%).
+        assert!(
+            (85_000..=115_000).contains(&tokens),
+            "{tokens} tokens for a 100000 budget"
+        );
+        let mix = m["stages"].as_array().unwrap().last().unwrap();
+        assert!(
+            mix["by_rule"]["sample"]["documents_dropped"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+        kept_by_threads.push((tree(&v.join("documents")), m["outputs"].clone()));
+    }
+    assert!(
+        kept_by_threads[0] == kept_by_threads[1],
+        "sampling depends on threads"
+    );
+    // The same budget in tiktoken cl100k_base tokens (OLMo 2's vocabulary): the manifest
+    // counts BPE tokens, so fewer documents meet it.
+    let whitespace_docs = outputs_sum(&kept_by_threads[0].1, "documents");
+    let dir = workdir();
+    let cfg = PIPELINE.replace("THRESHOLD", "10").replace(
+        "  drop:",
+        "  sample: {max_tokens: 100000}\n  seed: 42\n  tokenizer: cl100k_base\n  drop:",
+    );
+    std::fs::write(dir.path().join("p.yaml"), cfg).unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
+    assert_eq!(m["config"]["normalized"]["mix"]["tokenizer"], "cl100k_base");
+    let tokens = outputs_sum(&m["outputs"], "tokens");
+    assert!(
+        (85_000..=115_000).contains(&tokens),
+        "{tokens} cl100k_base tokens for a 100000 budget"
+    );
+    let bpe_docs = outputs_sum(&m["outputs"], "documents");
+    assert!(
+        bpe_docs < whitespace_docs,
+        "{bpe_docs} documents for BPE tokens, {whitespace_docs} for words"
+    );
+    // An unknown tokenizer is a config error naming the field.
+    let cfg = PIPELINE
+        .replace("THRESHOLD", "10")
+        .replace("  drop:", "  tokenizer: gpt5\n  drop:");
+    std::fs::write(dir.path().join("bad.yaml"), cfg).unwrap();
+    let o = loam(dir.path(), &["run", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("tokenizer"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn pipeline_can_start_from_warc() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo().join("tests/fixtures/warc"),
+        &dir.path().join("warc"),
+    );
+    std::fs::remove_file(dir.path().join("warc/README.md")).unwrap();
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: w\ndocuments: [warc/*]\noutput: out\nwarc: {extraction: main}\n\
+         tag: {experiment: e, taggers: [whitespace_tokenizer_v1]}\n\
+         mix: {name: m, version: v1, drop: [{rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 30}]}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let m = manifest_without_run(&std::fs::read(v.join("manifest.json")).unwrap());
+    let roles: Vec<&str> = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles.iter().filter(|r| **r == "warc").count(),
+        3,
+        "{roles:?}"
+    );
+    assert!(roles.contains(&"documents"));
+    // dolma's sample WARC has 22 HTML responses with main text.
+    let docs: u64 = m["stages"][0]["documents_out"].as_u64().unwrap();
+    assert!(docs >= 22, "{docs}");
+    // Rerun: every unit, WARC conversion included, is already done.
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0/3"),
+        "{}",
+        text(&o)
+    );
+}

@@ -1,0 +1,97 @@
+//! `loam validate -c`: config errors name every field; dolma's configs validate.
+
+use crate::common::*;
+
+#[test]
+fn config_errors_name_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.yaml");
+    std::fs::write(
+        &p,
+        r#"
+name: t
+documents: [documents/*]
+output: out
+outptu: typo
+tag:
+  experiment: exp
+  taggers: [char_length_v1, no_such_tagger]
+mix:
+  name: m
+  version: v1
+  drop:
+    - {rule: a, attribute: exp__char_length_v1__length, op: lt}
+    - {rule: b, attribute: nothing_makes_this, op: exists, extra: 1}
+"#,
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for path in ["outptu", "mix.drop[1].extra"] {
+        assert!(err.contains(path), "missing `{path}` in:\n{err}");
+    }
+    // Structural problems first; once fixed, the semantic ones are all listed together.
+    std::fs::write(
+        &p,
+        r#"
+name: t
+documents: [documents/*]
+output: out
+tag:
+  experiment: exp
+  taggers: [char_length_v1, no_such_tagger]
+mix:
+  name: m
+  version: v1
+  drop:
+    - {rule: a, attribute: exp__char_length_v1__length, op: lt}
+    - {rule: b, attribute: nothing_makes_this, op: exists}
+"#,
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for path in [
+        "tag.taggers[1]",
+        "mix.drop[0].value",
+        "mix.drop[1].attribute",
+    ] {
+        assert!(err.contains(path), "missing `{path}` in:\n{err}");
+    }
+    // `run` reports the same problems without touching data.
+    let o = loam(dir.path(), &["run", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn dolma_configs_validate() {
+    let fixtures = repo().join("tests/fixtures/dolma/config");
+    for name in [
+        "dedupe-by-url.json",
+        "dedupe-paragraphs.json",
+        "dedupe-paragraph-ngrams.json",
+        "mixer.json",
+        "email-spans.json",
+        "filter-by-spans.json",
+    ] {
+        let o = loam(&fixtures, &["validate", "-c", name]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mix.json");
+    std::fs::write(
+        &p,
+        r#"{"streams":[{"name":"s","documents":["d/*.gz"],"output":{"path":"o","max_size_in_bytes":1},"attributes":["a"],"filter":{"include":[],"exclud":[]}}],"processes":1}"#,
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "mix.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("streams[0].filter.exclud"),
+        "{}",
+        text(&o)
+    );
+}
