@@ -12,9 +12,9 @@ use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::RunState;
+use loam_pipeline::storage::{storage_for, Storage};
 use loam_pipeline::units::{Made, Unit, Units};
 use serde::{Deserialize, Serialize};
-use loam_pipeline::storage::{storage_for, Storage};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,7 +44,10 @@ impl DedupeUnitInfo {
 }
 
 /// The stage's totals over its done units, and a failure per failed unit.
-fn tally(units: &[DedupUnit], results: Vec<Unit<DedupeUnitInfo>>) -> (Vec<Failure>, DedupeUnitInfo) {
+fn tally(
+    units: &[DedupUnit],
+    results: Vec<Unit<DedupeUnitInfo>>,
+) -> (Vec<Failure>, DedupeUnitInfo) {
     let mut failures = Vec::new();
     let mut total = DedupeUnitInfo::default();
     for (u, r) in units.iter().zip(results) {

@@ -2,7 +2,7 @@
 //! sampling and token budgets, and writes the provenance dolma does not: a decision ledger
 //! per input and, last, a `manifest.json` in the manifest directory.
 
-use crate::dolma_cmds::{check_all, load, state_for, usage};
+use crate::dolma_cmds::{load, units_error, usage};
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::{Context, Result};
@@ -18,8 +18,9 @@ use loam_mixes::dolma_mix::{
 use loam_mixes::mix::{index_path, AttributeInput, Sampling};
 use loam_pipeline::config::index;
 use loam_pipeline::executor::Executor;
-use loam_pipeline::runstate::{Marker, RunState, UnitStatus};
+use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::{storage_for, write_atomic, Storage};
+use loam_pipeline::units::{Made, Unit, Units};
 use loam_pipeline::writer::WrittenShard;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -106,14 +107,6 @@ struct UnitInfo {
     sampling: Option<ExactSampling>,
 }
 
-/// The sampling a done unit was made with.
-fn recorded_sampling(m: &Marker) -> Option<Sampling> {
-    serde_json::from_value::<UnitInfo>(m.info.clone())
-        .ok()
-        .and_then(|x| x.sampling)
-        .map(Sampling::from)
-}
-
 /// A unit's results, from this run or from its marker.
 struct UnitResult {
     info: UnitInfo,
@@ -143,10 +136,7 @@ fn stream_fingerprint(cfg: &MixerConfig, si: usize, units: &[OutputUnit]) -> Str
 
 /// Whether the ledgers a done unit's marker lists are the ones this run would write, and
 /// still there with their recorded sizes; otherwise the unit is made again.
-fn ledgers_present(storage: &dyn Storage, m: &Marker, want: &[String]) -> bool {
-    let Ok(info) = serde_json::from_value::<UnitInfo>(m.info.clone()) else {
-        return false;
-    };
+fn ledgers_present(storage: &dyn Storage, info: &UnitInfo, want: &[String]) -> bool {
     info.ledgers.len() == want.len()
         && info.ledgers.iter().zip(want).all(|(l, w)| {
             l.ledger.path == *w
@@ -318,18 +308,12 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
         .collect();
     let states: Vec<RunState> = units
         .iter()
-        .map(|u| state_for(storage, &u.output, "mix", &fps[u.stream], opts.overwrite))
+        .map(|u| RunState::beside_outputs(storage, "mix", &fps[u.stream], opts.overwrite))
         .collect();
-    let mut st = check_all(&states, &outputs)?;
+    let mut done = Units::<UnitInfo>::check_each(states, outputs).map_err(units_error)?;
     // A done unit whose ledgers are missing (made before loam wrote them, or for another
     // manifest directory) is made again: same bytes, and its ledgers.
-    for (i, s) in st.iter_mut().enumerate() {
-        if let UnitStatus::Done(m) = s {
-            if !ledgers_present(storage, m, &ledgers[i]) {
-                *s = UnitStatus::Todo;
-            }
-        }
-    }
+    done.redo_if(|i, _, info| !ledgers_present(storage, info, &ledgers[i]));
     let exec = Executor::new(threads)?;
     let mut failures: Vec<Failure> = Vec::new();
 
@@ -345,11 +329,11 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
         let mine: Vec<usize> = (0..units.len())
             .filter(|&i| units[i].stream == si)
             .collect();
-        let recorded = mine.iter().find_map(|&i| match &st[i] {
-            UnitStatus::Done(m) => recorded_sampling(m),
-            UnitStatus::Todo => None,
-        });
-        let all_done = mine.iter().all(|&i| matches!(st[i], UnitStatus::Done(_)));
+        let recorded = mine
+            .iter()
+            .find_map(|&i| done.done(i).and_then(|(_, info)| info.sampling))
+            .map(Sampling::from);
+        let all_done = mine.iter().all(|&i| done.done(i).is_some());
         if let (true, Some(r)) = (all_done, recorded) {
             samplings[si] = Some(r);
             continue;
@@ -384,15 +368,11 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
 
     // A done unit sampled otherwise than this run would sample (a budget's rate computed
     // from inputs that changed without changing size) is made again.
-    for (i, s) in st.iter_mut().enumerate() {
-        if let UnitStatus::Done(m) = s {
-            if recorded_sampling(m) != samplings[units[i].stream] {
-                *s = UnitStatus::Todo;
-            }
-        }
-    }
-    let todo: Vec<usize> = (0..units.len())
-        .filter(|&i| matches!(st[i], UnitStatus::Todo) && !blocked[units[i].stream])
+    done.redo_if(|i, _, info| info.sampling.map(Sampling::from) != samplings[units[i].stream]);
+    let todo: Vec<usize> = done
+        .todo(opts.part.units)
+        .into_iter()
+        .filter(|&i| !blocked[units[i].stream])
         .collect();
     if !todo.is_empty() || !failures.is_empty() {
         // The manifest describes a complete mix: an old one goes before anything changes.
@@ -401,9 +381,8 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
             .with_context(|| format!("removing the previous {manifest_path}"))?;
     }
     let bar = ui::stage_bar("mix");
-    let results = exec.map(&todo, |&i| -> Result<UnitResult, String> {
+    let results = done.run(&exec, &todo, |i| {
         let u = &units[i];
-        states[i].start(&u.output).map_err(|e| e.to_string())?;
         let mo = MixOptions {
             sampling: samplings[u.stream],
             dry_run: false,
@@ -427,45 +406,38 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
             ledgers: rep.ledgers.iter().map(LedgerRecord::from).collect(),
             sampling: samplings[u.stream].map(ExactSampling::from),
         };
-        let v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
-        states[i]
-            .done(&u.output, rep.output.as_ref(), v)
-            .map_err(|e| e.to_string())?;
-        Ok(UnitResult {
+        Ok(Made {
+            output: rep.output,
             info,
-            output: rep.output.as_ref().map(FileRecord::from),
         })
     });
     bar.finish_and_clear();
 
     // Every unit's results, in plan order: this run's, or its marker's.
-    let mut done: BTreeMap<usize, UnitResult> = BTreeMap::new();
+    let mut finished: BTreeMap<usize, UnitResult> = BTreeMap::new();
     let mut ran = vec![0usize; cfg.streams.len()];
     let mut total = vec![0usize; cfg.streams.len()];
     for u in &units {
         total[u.stream] += 1;
     }
-    for (k, r) in results.into_iter().enumerate() {
-        let i = todo[k];
+    for &i in &todo {
         ran[units[i].stream] += 1;
+    }
+    for (i, r) in results.into_iter().enumerate() {
         match r {
-            Ok(x) => {
-                done.insert(i, x);
+            Unit::Done { marker, info, .. } => {
+                let output = marker.digest.map(|d| FileRecord {
+                    path: units[i].output.clone(),
+                    records: marker.records,
+                    digest: d,
+                });
+                finished.insert(i, UnitResult { info, output });
             }
-            Err(e) => failures.push(Failure::new("mix", &units[i].output, e)),
+            Unit::Failed(e) => failures.push(Failure::new("mix", &units[i].output, e)),
+            Unit::Skipped => {}
         }
     }
-    for (i, s) in st.iter().enumerate() {
-        if let UnitStatus::Done(m) = s {
-            let info: UnitInfo = serde_json::from_value(m.info.clone()).unwrap_or_default();
-            let output = m.digest.as_ref().map(|d| FileRecord {
-                path: units[i].output.clone(),
-                records: m.records,
-                digest: d.clone(),
-            });
-            done.insert(i, UnitResult { info, output });
-        }
-    }
+    let done = finished;
     let mut per_stream: Vec<MixCounts> = vec![MixCounts::default(); cfg.streams.len()];
     for (&i, r) in &done {
         per_stream[units[i].stream].add(&r.info.counts);

@@ -11,7 +11,7 @@ use loam_mixes::config::MixerConfig;
 use loam_pipeline::config::{self, ConfigErrors, Validate};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
-use loam_pipeline::runstate::{RunState, StateError, UnitStatus};
+use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::{storage_for, Storage};
 use loam_pipeline::tagger::{tag_shard, Tagger};
 use loam_pipeline::units::{Made, Unit, Units, UnitsError};
@@ -28,40 +28,6 @@ pub(crate) fn usage(e: impl std::fmt::Display) -> anyhow::Error {
 
 pub(crate) fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<(T, Value)> {
     config::load::<T>(path).map_err(|e: ConfigErrors| usage(e))
-}
-
-/// Markers for an output live beside it, in `<dir>/.loam/<stage>/`.
-pub(crate) fn state_for<'a>(
-    storage: &'a dyn Storage,
-    output: &str,
-    stage: &str,
-    fp: &str,
-    overwrite: bool,
-) -> RunState<'a> {
-    let dir = output.rsplit_once('/').map(|(d, _)| d).unwrap_or(".");
-    RunState::new(storage, dir, stage, fp, overwrite)
-}
-
-pub(crate) fn check_all<'a>(
-    states: &[RunState<'a>],
-    outputs: &[String],
-) -> Result<Vec<UnitStatus>> {
-    let mut st = Vec::new();
-    let mut errs: Vec<StateError> = Vec::new();
-    for (s, o) in states.iter().zip(outputs) {
-        match s.status(o) {
-            Ok(x) => st.push(x),
-            Err(e) => errs.push(e),
-        }
-    }
-    if errs.is_empty() {
-        return Ok(st);
-    }
-    let mut msg = format!("refusing to write over {} existing output(s):", errs.len());
-    for e in errs.iter().take(10) {
-        msg.push_str(&format!("\n  - {e}"));
-    }
-    Err(usage(msg))
 }
 
 /// Where dolma puts a derived file: the document path with its `documents` directory

@@ -125,10 +125,7 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
     }
 
     /// [`Units::check`] with one state per unit (`states[i]` for `outputs[i]`).
-    pub fn check_each(
-        states: Vec<RunState<'a>>,
-        outputs: Vec<String>,
-    ) -> Result<Self, UnitsError> {
+    pub fn check_each(states: Vec<RunState<'a>>, outputs: Vec<String>) -> Result<Self, UnitsError> {
         let mut status = Vec::with_capacity(outputs.len());
         let mut infos = Vec::with_capacity(outputs.len());
         let mut refused = Vec::new();
@@ -251,7 +248,9 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
             marker: self.outputs[i].clone(),
             message: e.to_string(),
         })?;
-        let m = self.state(i).done(&self.outputs[i], made.output.as_ref(), v)?;
+        let m = self
+            .state(i)
+            .done(&self.outputs[i], made.output.as_ref(), v)?;
         Ok((m, made.info))
     }
 
@@ -285,7 +284,12 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
             Ok(results) if results.len() == self.outputs.len() => results
                 .into_iter()
                 .enumerate()
-                .map(|(i, r)| (i, r.and_then(|m| self.commit(i, m).map_err(|e| e.to_string()))))
+                .map(|(i, r)| {
+                    (
+                        i,
+                        r.and_then(|m| self.commit(i, m).map_err(|e| e.to_string())),
+                    )
+                })
                 .collect(),
             Ok(results) => {
                 let e = format!(
@@ -293,9 +297,13 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
                     results.len(),
                     self.outputs.len()
                 );
-                (0..self.outputs.len()).map(|i| (i, Err(e.clone()))).collect()
+                (0..self.outputs.len())
+                    .map(|i| (i, Err(e.clone())))
+                    .collect()
             }
-            Err(e) => (0..self.outputs.len()).map(|i| (i, Err(e.clone()))).collect(),
+            Err(e) => (0..self.outputs.len())
+                .map(|i| (i, Err(e.clone())))
+                .collect(),
         };
         Ok(self.collect(made))
     }
