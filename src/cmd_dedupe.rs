@@ -1,6 +1,6 @@
 //! `loam dedupe -c CONFIG` and `loam dedupe plan -c CONFIG`: dolma deduper configs.
 
-use crate::dolma_cmds::{derived, load, units_error, usage};
+use crate::dolma_cmds::{derived, load, units_error, usage, StageRun};
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::Result;
@@ -152,13 +152,26 @@ pub fn plan(path: &Path) -> Result<()> {
 }
 
 /// `loam dedupe -c CONFIG` with a dolma deduper config.
-pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
+pub fn dedupe(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
     let (cfg, raw) = load::<DedupeConfig>(path)?;
+    let run = dedupe_config(&cfg, raw, dolma_bugs, opts)?;
+    Ok(run.outcome(format!("loam dedupe ({})", path.display()), started))
+}
+
+/// Runs a loaded dolma deduper config (`raw`: the config as read, for the fingerprint);
+/// `dolma_bugs` writes dolma 1.2.1's bytes where loam fixes its dedupe bugs.
+pub fn dedupe_config(
+    cfg: &DedupeConfig,
+    raw: Value,
+    dolma_bugs: bool,
+    opts: RunOptions,
+) -> Result<StageRun> {
     if cfg.dedupe.minhash.is_some() {
-        return minhash(path, &cfg, raw, opts, started);
+        return minhash(cfg, raw, opts);
     }
-    let job = job_of(&cfg)?;
+    let mut job = job_of(cfg)?;
+    job.dolma_bugs = dolma_bugs;
     let d = &cfg.dedupe;
     let name = d
         .effective_name()
@@ -182,9 +195,14 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
             m.remove(*k);
         }
     }
-    let fp = fingerprint(&json!({
+    let mut fp_input = json!({
         "stage": "dedupe", "loam": loam_pipeline::VERSION, "config": normalized, "inputs": inputs,
-    }));
+    });
+    // Only when on, so fingerprints of existing runs stay valid.
+    if dolma_bugs {
+        fp_input["dolma_bugs"] = json!(true);
+    }
+    let fp = fingerprint(&fp_input);
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite);
     let done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
@@ -282,10 +300,10 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
     } else {
         (docs, bytes)
     };
-    Ok(Outcome {
-        title: format!("loam dedupe ({})", path.display()),
+    Ok(StageRun {
         shards: inputs.len(),
-        stages: vec![StageLine::new(
+        models: Vec::new(),
+        lines: vec![StageLine::new(
             format!(
                 "dedupe {name}: {} ({spans} duplicate spans)",
                 describe(&job)
@@ -299,20 +317,12 @@ pub fn dedupe(path: &Path, opts: RunOptions) -> Result<Outcome> {
             units.len(),
         )],
         failures,
-        manifest: None,
-        elapsed: started.elapsed(),
         threads: exec.threads(),
     })
 }
 
 /// The loam-only `dedupe.minhash` mode.
-fn minhash(
-    path: &Path,
-    cfg: &DedupeConfig,
-    raw: Value,
-    opts: RunOptions,
-    started: Instant,
-) -> Result<Outcome> {
+fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun> {
     let Some(m) = &cfg.dedupe.minhash else {
         return Err(usage("dedupe.minhash: missing"));
     };
@@ -400,10 +410,10 @@ fn minhash(
             ..Default::default()
         },
     );
-    Ok(Outcome {
-        title: format!("loam dedupe ({})", path.display()),
+    Ok(StageRun {
         shards: inputs.len(),
-        stages: vec![StageLine::new(
+        models: Vec::new(),
+        lines: vec![StageLine::new(
             match clusters {
                 Some(n) => format!("dedupe {name}: MinHash near-duplicates ({n} clusters)"),
                 None => format!("dedupe {name}: MinHash near-duplicates"),
@@ -417,8 +427,6 @@ fn minhash(
             units.len(),
         )],
         failures,
-        manifest: None,
-        elapsed: started.elapsed(),
         threads: exec.threads(),
     })
 }

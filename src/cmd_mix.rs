@@ -221,10 +221,36 @@ fn sampling_record(s: &StreamConfig, sampling: &Sampling, c: &MixCounts) -> Samp
 
 /// `loam mix -c CONFIG [--manifest-dir DIR]` with a dolma mixer config.
 pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<Outcome> {
-    let started = Instant::now();
-    let started_at = ui::now_rfc3339();
     // Loading validates everything, filter and span expressions included.
     let (cfg, _raw) = load::<MixerConfig>(path)?;
+    mix_config(path, &cfg, manifest_dir, opts, Prior::default())
+}
+
+/// What a recipe's earlier stages add to the mix's manifest.
+#[derive(Default)]
+pub struct Prior {
+    /// Their configs, in run order.
+    pub recipe: Vec<loam_manifests::RecipeStage>,
+    /// Their counts, in run order (before the mix's own stages).
+    pub stages: Vec<StageCounts>,
+    /// The models they used.
+    pub models: Vec<loam_manifests::ModelFile>,
+    /// When the recipe started (the manifest's `run` covers every stage).
+    pub started: Option<(Instant, String)>,
+}
+
+/// Runs a loaded dolma mixer config; `prior` holds what a recipe's earlier stages ran.
+pub fn mix_config(
+    path: &Path,
+    cfg: &MixerConfig,
+    manifest_dir: Option<&str>,
+    opts: RunOptions,
+    prior: Prior,
+) -> Result<Outcome> {
+    let (started, started_at) = prior
+        .started
+        .clone()
+        .unwrap_or_else(|| (Instant::now(), ui::now_rfc3339()));
     let threads = if opts.threads > 0 {
         opts.threads
     } else {
@@ -457,6 +483,15 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
                     Default::default(),
                 );
             }
+            if c.clamped_spans > 0 {
+                by_rule.insert(
+                    format!(
+                        "span_replacement: {} span(s) ending past their text, cut at its end (dolma 1.2.1's paragraph dedupe writes them; its mixer reads them so)",
+                        c.clamped_spans
+                    ),
+                    Default::default(),
+                );
+            }
             if c.overlapping_spans > 0 {
                 by_rule.insert(
                     format!(
@@ -484,17 +519,20 @@ pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<
         .collect();
 
     // ---- manifest: only for a complete mix, written last ----
-    let manifest = if failures.is_empty() && done.len() == units.len() {
+    // A cluster task (one stage of a recipe) leaves the manifest to the final run.
+    let complete = failures.is_empty() && done.len() == units.len();
+    let manifest = if complete && opts.part.stage.is_none() {
         let m = build_manifest(
             path,
             &config_bytes,
-            &cfg,
+            cfg,
             &units,
             &done,
             &per_stream,
             &samplings,
             &labels,
             &mdir,
+            prior,
             ui::RunMeta {
                 started_at,
                 duration_secs: started.elapsed().as_secs_f64(),
@@ -532,6 +570,7 @@ fn build_manifest(
     samplings: &[Option<Sampling>],
     labels: &[String],
     mdir: &str,
+    prior: Prior,
     meta: ui::RunMeta,
 ) -> Manifest {
     let mut normalized = serde_json::to_value(cfg).unwrap_or(Value::Null);
@@ -656,6 +695,10 @@ fn build_manifest(
             .map(|x| sampling_record(&cfg.streams[*si], x, &per_stream[*si])),
         _ => None,
     };
+    let mut models = prior.models;
+    models.sort_by(|a, b| (&a.path, &a.used_by).cmp(&(&b.path, &b.used_by)));
+    models.dedup();
+    let stages: Vec<StageCounts> = prior.stages.into_iter().chain(stages).collect();
     let name = config_path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -674,10 +717,11 @@ fn build_manifest(
         hashes: HashAlgorithms::default(),
         config: ui::config_record(config_path, config_bytes, normalized),
         inputs: inputs.into_values().collect(),
-        models: Vec::new(),
+        models,
         outputs,
         stages,
         parents: Vec::new(),
+        recipe: prior.recipe,
         run: meta.info(),
     }
 }

@@ -259,7 +259,7 @@ fn destinations(
     Ok(out)
 }
 
-fn guess_kind(v: &Value) -> Option<Kind> {
+pub(crate) fn guess_kind(v: &Value) -> Option<Kind> {
     let has = |k: &str| v.get(k).is_some();
     if has("mix") {
         Some(Kind::Pipeline)
@@ -284,6 +284,13 @@ fn check<T: DeserializeOwned + Validate>(path: &Path, v: &Value) -> Result<()> {
         })
     })?;
     Ok(())
+}
+
+/// Whether `path` is loam's own pipeline file (it has a `mix` section) rather than a dolma
+/// config.
+pub(crate) fn is_pipeline_file(path: &Path) -> Result<bool> {
+    let v = config::read_value(path).map_err(usage)?;
+    Ok(matches!(guess_kind(&v), Some(Kind::Pipeline) | None))
 }
 
 /// `loam validate -c CONFIG`: parses and checks without touching data.

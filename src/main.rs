@@ -10,6 +10,7 @@ mod cmd_stat;
 mod cmd_warc;
 mod dolma_cmds;
 mod pipeline_config;
+mod recipe;
 mod run;
 mod ui;
 
@@ -68,12 +69,14 @@ enum DedupeAction {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a staged pipeline (read → tag → dedupe → mix) from loam's pipeline config.
+    /// Run a staged pipeline (read → tag → dedupe → mix): loam's pipeline file, or a dolma
+    /// recipe (`loam run tag.yaml dedupe.yaml … mix.yaml`: tagger and deduper configs and
+    /// one mixer config, run as one pipeline with one manifest).
     Run {
-        /// Pipeline config (YAML or JSON).
-        #[arg(value_name = "PIPELINE.yaml", required_unless_present = "config")]
-        pipeline: Option<PathBuf>,
-        /// Same as the positional argument.
+        /// A pipeline config (YAML or JSON), or dolma configs.
+        #[arg(value_name = "CONFIG", required_unless_present = "config")]
+        pipeline: Vec<PathBuf>,
+        /// Same as one positional argument.
         #[arg(short, long, conflicts_with = "pipeline")]
         config: Option<PathBuf>,
         /// Run only this stage (cluster tasks); earlier stages must be complete.
@@ -85,6 +88,14 @@ enum Command {
         /// Number of tasks sharing the stage's units (needs --stage).
         #[arg(long, default_value_t = 1, requires = "stage")]
         world: usize,
+        /// dolma recipes: reproduce dolma 1.2.1's tagger and dedupe bugs, to rebuild a
+        /// published mix (loam's pipeline file sets `tag.dolma_bugs` instead).
+        #[arg(long)]
+        dolma_bugs: bool,
+        /// dolma recipes: where manifest.json and ledger/ go (default: the deepest directory
+        /// holding every stream's output.path).
+        #[arg(long, value_name = "DIR")]
+        manifest_dir: Option<String>,
     },
     /// Tag documents with a dolma `tag` config.
     Tag {
@@ -102,6 +113,10 @@ enum Command {
         /// dolma deduper config.
         #[arg(short, long)]
         config: Option<PathBuf>,
+        /// Write dolma 1.2.1's bytes where loam fixes its dedupe bugs (docs/dedup.md), to
+        /// rebuild a published dolma mix; off by default.
+        #[arg(long)]
+        dolma_bugs: bool,
         #[command(subcommand)]
         action: Option<DedupeAction>,
     },
@@ -307,29 +322,46 @@ fn main() -> ExitCode {
             stage,
             rank,
             world,
-        } => match pipeline.or(config) {
-            Some(_) if world == 0 || rank >= world => Err(anyhow::Error::new(UsageError(format!(
-                "--rank {rank} must be below --world {world}"
-            )))),
-            Some(p) => {
-                opts.part = run::Part {
-                    stage,
-                    units: loam_pipeline::units::Part { rank, world },
-                };
-                run::run_pipeline(&p, opts).map(Some)
+            dolma_bugs,
+            manifest_dir,
+        } => {
+            let configs: Vec<PathBuf> = pipeline.into_iter().chain(config).collect();
+            opts.part = run::Part {
+                stage,
+                units: loam_pipeline::units::Part { rank, world },
+            };
+            if world == 0 || rank >= world {
+                Err(anyhow::Error::new(UsageError(format!(
+                    "--rank {rank} must be below --world {world}"
+                ))))
+            } else if let [one] = configs.as_slice() {
+                match dolma_cmds::is_pipeline_file(one) {
+                    Ok(true) if dolma_bugs || manifest_dir.is_some() => {
+                        Err(anyhow::Error::new(UsageError(format!(
+                            "{}: --dolma-bugs and --manifest-dir are for dolma recipes; a loam pipeline file sets tag.dolma_bugs and writes its manifest in its mix directory",
+                            one.display()
+                        ))))
+                    }
+                    Ok(true) => run::run_pipeline(one, opts).map(Some),
+                    Ok(false) => {
+                        recipe::run(&configs, dolma_bugs, manifest_dir.as_deref(), opts).map(Some)
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                recipe::run(&configs, dolma_bugs, manifest_dir.as_deref(), opts).map(Some)
             }
-            None => Err(anyhow::Error::new(UsageError(
-                "no pipeline config given".into(),
-            ))),
-        },
+        }
         Command::Tag { config, dolma_bugs } => dolma_cmds::tag(&config, dolma_bugs, opts).map(Some),
         Command::Dedupe {
             action: Some(DedupeAction::Plan { config }),
             ..
         } => cmd_dedupe::plan(&config).map(|_| None),
         Command::Dedupe {
-            config: Some(c), ..
-        } => cmd_dedupe::dedupe(&c, opts).map(Some),
+            config: Some(c),
+            dolma_bugs,
+            ..
+        } => cmd_dedupe::dedupe(&c, dolma_bugs, opts).map(Some),
         Command::Dedupe { config: None, .. } => Err(anyhow::Error::new(UsageError(
             "loam dedupe: give -c CONFIG (or `loam dedupe plan -c CONFIG`)".into(),
         ))),

@@ -1031,6 +1031,7 @@ fn build_manifest(
             })
             .collect(),
         parents: cfg.mix.parents.clone(),
+        recipe: Vec::new(),
         run: meta.info(),
     }
 }

@@ -34,6 +34,11 @@ pub struct Manifest {
     /// Ids of mixes this one was derived from.
     #[serde(default)]
     pub parents: Vec<String>,
+    /// The configs of the stages that made the mix's attribute files, when the mix was made
+    /// by a recipe of dolma configs (`loam run tag.yaml dedupe.yaml mix.yaml`), in run
+    /// order; `config` is then the mixer config. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipe: Vec<RecipeStage>,
     /// The only part that changes between identical runs.
     pub run: RunInfo,
 }
@@ -112,6 +117,31 @@ pub struct ConfigRecord {
     pub fingerprint: String,
     /// The normalized config.
     pub normalized: serde_json::Value,
+}
+
+/// One earlier stage of a recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipeStage {
+    /// What the config is.
+    pub kind: RecipeStageKind,
+    /// The config as run.
+    pub config: ConfigRecord,
+    /// Whether dolma 1.2.1's bugs were reproduced (`--dolma-bugs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dolma_bugs: bool,
+}
+
+/// The kind of a recipe stage's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecipeStageKind {
+    /// A dolma `warc` config.
+    Warc,
+    /// A dolma tagger config.
+    Tag,
+    /// A dolma deduper config.
+    Dedupe,
 }
 
 /// One input file.

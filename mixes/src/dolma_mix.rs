@@ -530,12 +530,20 @@ pub struct MixCounts {
     /// Selected spans skipped because they start inside a span of another replacer and
     /// reach past it (dolma's rule: their tail stays in the text).
     pub overlapping_spans: u64,
+    /// Selected spans that ended past the text, cut at its end (dolma 1.2.1's paragraph
+    /// dedupe writes them for non-ASCII texts; its mixer reads them so).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clamped_spans: u64,
     /// Drops by deciding rule (`filter.include`, `filter.exclude[i] <expr>`,
     /// `output.min_text_length`, `sample`).
     pub dropped: BTreeMap<String, RuleCounts>,
     /// Edited documents by span replacer (`span_replacement[k] <selector>`, as the ledger's
     /// `rule` names them): a document several replacers changed counts under each.
     pub edited_by: BTreeMap<String, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl MixCounts {
@@ -553,6 +561,7 @@ impl MixCounts {
         self.eligible += o.eligible;
         self.eligible_tokens += o.eligible_tokens;
         self.overlapping_spans += o.overlapping_spans;
+        self.clamped_spans += o.clamped_spans;
         for (k, v) in &o.dropped {
             let c = self.dropped.entry(k.clone()).or_default();
             c.documents_dropped += v.documents_dropped;
@@ -960,8 +969,9 @@ fn process_document(
         let mut n_chars: Option<usize> = None;
         let mut chars = || *n_chars.get_or_insert_with(|| text.chars().count());
         for r in &stream.replacers {
-            if let Err(e) = r.collect(&mut view, &mut chars, edits) {
-                return Err(DocError::Span(e, value.get("attributes").cloned()));
+            match r.collect(&mut view, &mut chars, edits) {
+                Ok(clamped) => rep.counts.clamped_spans += clamped,
+                Err(e) => return Err(DocError::Span(e, value.get("attributes").cloned())),
             }
         }
         if !edits.is_empty() {

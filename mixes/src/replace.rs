@@ -135,17 +135,22 @@ impl SpanReplacer {
     }
 
     /// Adds the spans this replacer selects in `doc` to `out`. `chars` gives the text's
-    /// length in characters (computed once per document, on demand).
+    /// length in characters (computed once per document, on demand). Returns how many
+    /// selected spans ended past the text and were cut at its end: dolma 1.2.1's paragraph
+    /// dedupe writes such spans for non-ASCII texts (its byte/character mix-up) and its
+    /// mixer replaces up to the end of the text, so loam reads them the same way and counts
+    /// them.
     pub fn collect(
         &self,
         doc: &mut DocView,
         chars: &mut dyn FnMut() -> usize,
         out: &mut Vec<Edit>,
-    ) -> Result<(), SpanError> {
+    ) -> Result<u64, SpanError> {
+        let mut clamped = 0u64;
         let owned;
         let selected: &Value = match &self.selector {
             Selector::JsonPath(p) => match p.select(doc.json) {
-                crate::filter::Selected::Null => return Ok(()),
+                crate::filter::Selected::Null => return Ok(0),
                 crate::filter::Selected::Borrowed(v) => v,
                 crate::filter::Selected::Owned(v) => {
                     owned = v;
@@ -160,7 +165,7 @@ impl SpanReplacer {
             }
         };
         let spans = match selected {
-            Value::Null => return Ok(()),
+            Value::Null => return Ok(0),
             Value::Array(a) => a,
             other => {
                 return Err(self.error(
@@ -193,8 +198,12 @@ impl SpanReplacer {
             if !(score >= self.min_score && score < self.max_score) {
                 continue;
             }
-            let (start, end) = (start as usize, end as usize);
+            let (start, mut end) = (start as usize, end as usize);
             let n = chars();
+            if end > n && start <= n {
+                end = n;
+                clamped += 1;
+            }
             if start > end || end > n {
                 return Err(self.error(
                     format!(
@@ -242,7 +251,7 @@ impl SpanReplacer {
                 }
             }
         }
-        Ok(())
+        Ok(clamped)
     }
 
     fn replacement_text(&self, doc: &mut DocView, selected: &Value) -> Result<String, SpanError> {
@@ -550,6 +559,30 @@ mod tests {
     }
 
     #[test]
+    fn spans_past_the_end_are_cut_at_it_and_counted() {
+        // dolma 1.2.1's paragraph dedupe ends the last span of a non-ASCII text past it;
+        // dolma's mixer replaces to the end of the text.
+        let r = replacer(
+            "$.attributes.s",
+            FilterSyntax::Jsonpath,
+            Some(0.5),
+            None,
+            "",
+        );
+        let doc = json!({"text": "añb\ncd", "attributes": {"s": [[0, 3, 1.0], [4, 8, 1.0]]}});
+        let mut out = Vec::new();
+        let n = 6;
+        let clamped = r
+            .collect(&mut DocView::new(&doc), &mut || n, &mut out)
+            .unwrap();
+        assert_eq!(clamped, 1);
+        assert_eq!((out[1].start, out[1].end), (4, 6));
+        let mut reps = out.clone();
+        assert_eq!(apply("añb\ncd", &mut out).text, "\n");
+        assert_eq!(dolma_apply("añb\ncd", &mut reps), "\n");
+    }
+
+    #[test]
     fn malformed_spans_are_errors() {
         for bad in [
             json!({"text": "abc", "attributes": {"s": [[0, 2]]}}),
@@ -558,7 +591,7 @@ mod tests {
             json!({"text": "abc", "attributes": {"s": [[0.0, 2, 1.0]]}}),
             json!({"text": "abc", "attributes": {"s": [7]}}),
             json!({"text": "abc", "attributes": {"s": "x"}}),
-            json!({"text": "abc", "attributes": {"s": [[0, 4, 1.0]]}}),
+            json!({"text": "abc", "attributes": {"s": [[4, 5, 1.0]]}}),
             json!({"text": "abc", "attributes": {"s": [[2, 1, 1.0]]}}),
             json!({"text": "abcdef", "attributes": {"s": [[0, 3, 1.0], [2, 5, 1.0]]}}),
         ] {

@@ -1,0 +1,208 @@
+//! `loam run tag.yaml dedupe_docs.yaml dedupe_paras.yaml mix.yaml`: a dolma recipe — any
+//! number of tagger and deduper configs and one mixer config (optionally a `warc` config
+//! first) — run as one pipeline. Each config is recognized by its keys and runs through the
+//! same code as `loam tag|dedupe|mix -c`, so every stage writes exactly what that command
+//! writes, where the config says; the mix's manifest then also records the earlier stages'
+//! configs, counts and models.
+
+use crate::cmd_mix::Prior;
+use crate::dolma_cmds::{guess_kind, usage, StageRun};
+use crate::run::{RunOptions, Stage};
+use crate::ui::{self, Outcome, StageLine};
+use crate::Kind;
+use anyhow::{Context, Result};
+use loam_dedup::config::DedupeConfig;
+use loam_filters::config::TagConfig;
+use loam_manifests::{RecipeStage, RecipeStageKind, StageCounts};
+use loam_mixes::config::MixerConfig;
+use loam_pipeline::config;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// One config of a recipe, loaded and checked.
+enum Step {
+    Tag(TagConfig),
+    Dedupe(DedupeConfig, Value),
+}
+
+/// A recipe's configs, in run order.
+struct Recipe {
+    steps: Vec<(PathBuf, Step, Vec<u8>, Value)>,
+    mix: (PathBuf, MixerConfig),
+}
+
+/// Loads and checks every config before any data is touched: a problem in the last one
+/// stops the run before the first one writes.
+fn load(paths: &[PathBuf]) -> Result<Recipe> {
+    let mut tags = Vec::new();
+    let mut dedupes = Vec::new();
+    let mut mix: Option<(PathBuf, MixerConfig)> = None;
+    for p in paths {
+        let v = config::read_value(p).map_err(usage)?;
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        match guess_kind(&v) {
+            Some(Kind::Tag) => {
+                let (cfg, raw) = crate::dolma_cmds::load::<TagConfig>(p)?;
+                let norm = normalized(raw, TagConfig::runtime_keys());
+                tags.push((p.clone(), Step::Tag(cfg), bytes, norm));
+            }
+            Some(Kind::Dedupe) => {
+                let (cfg, raw) = crate::dolma_cmds::load::<DedupeConfig>(p)?;
+                let norm = normalized(raw.clone(), DedupeConfig::runtime_keys());
+                dedupes.push((p.clone(), Step::Dedupe(cfg, raw), bytes, norm));
+            }
+            Some(Kind::Mix) => {
+                if let Some((first, _)) = &mix {
+                    return Err(usage(format!(
+                        "{}: a recipe has one mixer config, and {} is one too; run separate mixes with separate `loam run`s",
+                        p.display(),
+                        first.display()
+                    )));
+                }
+                let (cfg, _) = crate::dolma_cmds::load::<MixerConfig>(p)?;
+                mix = Some((p.clone(), cfg));
+            }
+            Some(Kind::Pipeline) => {
+                return Err(usage(format!(
+                    "{}: a loam pipeline file runs on its own (`loam run {}`), not in a recipe of dolma configs",
+                    p.display(),
+                    p.display()
+                )))
+            }
+            Some(Kind::Warc) => {
+                return Err(usage(format!(
+                    "{}: run a warc config with `loam warc -c` first; a recipe takes tagger, deduper and mixer configs",
+                    p.display()
+                )))
+            }
+            None => {
+                return Err(usage(format!(
+                    "{}: not a dolma tagger (`taggers`), deduper (`dedupe`) or mixer (`streams`) config",
+                    p.display()
+                )))
+            }
+        }
+    }
+    let mix = mix.ok_or_else(|| {
+        usage("a recipe needs one mixer config (with `streams`); its manifest covers the whole run")
+    })?;
+    // Stages run in dolma's order whatever the order on the command line: taggers, then
+    // dedupers (each in the order given), then the mixer.
+    tags.extend(dedupes);
+    Ok(Recipe { steps: tags, mix })
+}
+
+fn normalized(mut v: Value, runtime: &[&str]) -> Value {
+    if let Value::Object(m) = &mut v {
+        for k in runtime {
+            m.remove(*k);
+        }
+    }
+    v
+}
+
+fn counts(kind: &str, l: &StageLine) -> StageCounts {
+    let rest = l.name.strip_prefix(kind).unwrap_or(&l.name).trim_start();
+    StageCounts {
+        stage: format!("{kind}:{rest}"),
+        documents_in: l.docs_in,
+        documents_out: l.docs_out,
+        text_bytes_in: l.bytes_in,
+        text_bytes_out: l.bytes_out,
+        by_rule: l.by_rule.clone(),
+    }
+}
+
+/// Runs a recipe of dolma configs as one pipeline.
+pub fn run(
+    paths: &[PathBuf],
+    dolma_bugs: bool,
+    manifest_dir: Option<&str>,
+    opts: RunOptions,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let started_at = ui::now_rfc3339();
+    let recipe = load(paths)?;
+    let mut prior = Prior::default();
+    let mut lines: Vec<StageLine> = Vec::new();
+    let mut shards = 0;
+    let mut threads = opts.threads;
+    for (path, step, bytes, norm) in &recipe.steps {
+        let (kind, stage, run): (RecipeStageKind, Stage, Option<StageRun>) = match step {
+            Step::Tag(cfg) => (
+                RecipeStageKind::Tag,
+                Stage::Tag,
+                match opts.part.runs(Stage::Tag) {
+                    true => Some(crate::dolma_cmds::tag_config(cfg, dolma_bugs, opts)?),
+                    false => None,
+                },
+            ),
+            Step::Dedupe(cfg, raw) => (
+                RecipeStageKind::Dedupe,
+                Stage::Dedupe,
+                match opts.part.runs(Stage::Dedupe) {
+                    true => Some(crate::cmd_dedupe::dedupe_config(
+                        cfg,
+                        raw.clone(),
+                        dolma_bugs,
+                        opts,
+                    )?),
+                    false => None,
+                },
+            ),
+        };
+        prior.recipe.push(RecipeStage {
+            kind,
+            config: ui::config_record(path, bytes, norm.clone()),
+            dolma_bugs,
+        });
+        let Some(run) = run else { continue };
+        let label = match stage {
+            Stage::Tag => "tag",
+            _ => "dedupe",
+        };
+        prior
+            .stages
+            .extend(run.lines.iter().map(|l| counts(label, l)));
+        prior.models.extend(run.models);
+        shards = shards.max(run.shards);
+        threads = run.threads;
+        lines.extend(run.lines);
+        if !run.failures.is_empty() {
+            // A later stage would read this one's missing outputs: stop here, exit 1.
+            return Ok(Outcome {
+                title: format!("loam run (recipe of {} configs)", paths.len()),
+                shards,
+                stages: lines,
+                failures: run.failures,
+                manifest: None,
+                elapsed: started.elapsed(),
+                threads,
+            });
+        }
+    }
+    if !opts.part.runs(Stage::Mix) {
+        return Ok(Outcome {
+            title: format!("loam run (recipe of {} configs, one stage)", paths.len()),
+            shards,
+            stages: lines,
+            failures: Vec::new(),
+            manifest: None,
+            elapsed: started.elapsed(),
+            threads,
+        });
+    }
+    prior.started = Some((started, started_at));
+    let (mix_path, mix_cfg) = &recipe.mix;
+    let mut out = crate::cmd_mix::mix_config(mix_path, mix_cfg, manifest_dir, opts, prior)?;
+    lines.extend(out.stages);
+    out.stages = lines;
+    out.title = format!("loam run (recipe of {} configs)", paths.len());
+    out.shards = out.shards.max(shards);
+    // A cluster task (one stage, a share of its units) leaves the manifest to the final run.
+    if opts.part.stage.is_some() {
+        out.title.push_str(", one stage");
+    }
+    Ok(out)
+}
