@@ -7,6 +7,7 @@ mod helpers;
 
 mod mix;
 mod provenance;
+mod recipe;
 mod run;
 mod shuffle;
 mod tag;

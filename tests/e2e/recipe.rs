@@ -1,0 +1,292 @@
+//! `loam run tag.yaml dedupe_docs.yaml dedupe_paras.yaml mix.yaml`: a dolma recipe run as one
+//! pipeline writes what the separate `loam tag|dedupe|mix -c` commands write, dolma's bytes
+//! with `--dolma-bugs`, the same bytes at any thread count, task split or kill point, and one
+//! manifest that verifies and explains.
+
+use crate::common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RECIPE: [&str; 4] = [
+    "tag.yaml",
+    "dedupe_docs.yaml",
+    "dedupe_paras.yaml",
+    "mix.yaml",
+];
+
+/// A work directory with the recipe's configs and 157 real documents in two shards.
+fn recipe_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = repo().join("tests/fixtures/recipe");
+    for c in RECIPE {
+        std::fs::copy(fx.join(c), dir.path().join(c)).unwrap();
+    }
+    let docs = dir.path().join("corpus/documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for f in ["sample.jsonl.gz", "edge.jsonl.gz"] {
+        std::fs::copy(
+            repo()
+                .join("tests/fixtures/tagger-sample/documents")
+                .join(f),
+            docs.join(f),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn run_recipe(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&RECIPE);
+    loam(dir, &args)
+}
+
+fn gunzip(p: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn ids(jsonl: &[u8]) -> Vec<String> {
+    jsonl
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_slice::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Everything the recipe wrote: attributes, Bloom filters, the mix (manifests without their
+/// `run` object).
+fn written(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut all = BTreeMap::new();
+    for sub in ["corpus/attributes", "bloom", "out"] {
+        for (k, v) in snapshot(&dir.join(sub), true) {
+            all.insert(format!("{sub}/{k}"), v);
+        }
+    }
+    all
+}
+
+#[test]
+fn a_recipe_writes_what_the_separate_commands_write_and_dolmas_bytes_on_request() {
+    let a = recipe_dir();
+    let o = run_recipe(a.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    for stage in [
+        "tag quality",
+        "dedupe dedupe_docs",
+        "dedupe dedupe_paras",
+        "mix web",
+    ] {
+        assert!(
+            out.contains(stage),
+            "{stage} missing from the summary:\n{out}"
+        );
+    }
+
+    // The same configs, one command each.
+    let b = recipe_dir();
+    for args in [
+        ["tag", "-c", "tag.yaml"],
+        ["dedupe", "-c", "dedupe_docs.yaml"],
+        ["dedupe", "-c", "dedupe_paras.yaml"],
+        ["mix", "-c", "mix.yaml"],
+    ] {
+        let o = loam(b.path(), &args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    }
+    let (wa, wb) = (written(a.path()), written(b.path()));
+    assert_eq!(wa.keys().collect::<Vec<_>>(), wb.keys().collect::<Vec<_>>());
+    for (k, v) in &wa {
+        if k.ends_with("manifest.json") {
+            continue;
+        }
+        assert!(
+            wb[k] == *v,
+            "{k} differs between the recipe and the separate commands"
+        );
+    }
+    // One manifest: the mix's inputs and outputs as `loam mix -c` records them, plus the
+    // earlier stages' configs and counts.
+    let ma: Value = serde_json::from_slice(&wa["out/web/manifest.json"]).unwrap();
+    let mb: Value = serde_json::from_slice(&wb["out/web/manifest.json"]).unwrap();
+    for k in ["inputs", "outputs", "mix", "config"] {
+        assert_eq!(ma[k], mb[k], "manifest {k}");
+    }
+    assert!(mb.get("recipe").is_none());
+    let kinds: Vec<(&str, &str)> = ma["recipe"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["config"]["path"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("tag", "tag.yaml"),
+            ("dedupe", "dedupe_docs.yaml"),
+            ("dedupe", "dedupe_paras.yaml")
+        ]
+    );
+    let stages: Vec<&str> = ma["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert!(stages[0].starts_with("tag:quality"), "{stages:?}");
+    assert!(stages[1].starts_with("dedupe:dedupe_docs"), "{stages:?}");
+    assert!(stages[2].starts_with("dedupe:dedupe_paras"), "{stages:?}");
+    assert_eq!(&stages[3..], ["mix:web", "edit:web"]);
+
+    // verify accepts it; explain says why a duplicate and a short document left.
+    let o = loam(a.path(), &["manifest", "verify", "out/web"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let docs = gunzip(&a.path().join("corpus/documents/sample.jsonl.gz"));
+    let kept = ids(&gunzip(&a.path().join("out/web/web-0000.jsonl.gz")));
+    let dropped: Vec<String> = ids(&docs)
+        .into_iter()
+        .filter(|i| !kept.contains(i))
+        .collect();
+    assert!(!dropped.is_empty());
+    for id in &dropped {
+        let o = loam(a.path(), &["explain", "out/web", id]);
+        assert!(o.status.success(), "{}", text(&o));
+        let t = String::from_utf8_lossy(&o.stdout);
+        assert!(t.contains("dropped by rule `filter.exclude["), "{id}: {t}");
+    }
+
+    // dolma 1.2.1 ran the same four configs (`dolma -c … tag|dedupe|mix`; dedupe with one
+    // process, so its first occurrences are canonical): with --dolma-bugs loam writes its
+    // bytes; without, it keeps the same documents.
+    let golden = gunzip(&repo().join("tests/fixtures/recipe/dolma-1.2.1-output/web-0000.json.gz"));
+    assert_eq!(ids(&golden), kept, "the documents dolma keeps");
+    let c = recipe_dir();
+    let o = run_recipe(c.path(), &["--dolma-bugs"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        gunzip(&c.path().join("out/web/web-0000.jsonl.gz")) == golden,
+        "--dolma-bugs: not dolma's bytes"
+    );
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(c.path().join("out/web/manifest.json")).unwrap())
+            .unwrap();
+    assert!(m["recipe"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["dolma_bugs"] == true));
+}
+
+#[test]
+fn a_recipe_gives_the_same_bytes_at_any_thread_count_task_split_or_kill() {
+    let one = recipe_dir();
+    let o = run_recipe(one.path(), &["--threads", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let want = written(one.path());
+    assert!(want.contains_key("out/web/manifest.json"));
+    let without_manifest = |w: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
+        w.iter()
+            .filter(|(k, _)| !k.ends_with("manifest.json"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+
+    let two = recipe_dir();
+    let t0 = Instant::now();
+    let o = run_recipe(two.path(), &["--threads", "2"]);
+    let full = t0.elapsed();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(written(two.path()) == want, "1 vs 2 threads");
+
+    // Cluster tasks: each stage split over two ranks, then a final run writes the manifest.
+    let split = recipe_dir();
+    for stage in ["tag", "dedupe", "mix"] {
+        for rank in ["0", "1"] {
+            let o = run_recipe(
+                split.path(),
+                &["--stage", stage, "--rank", rank, "--world", "2"],
+            );
+            assert!(o.status.success(), "{stage} rank {rank}: {}", text(&o));
+        }
+    }
+    assert!(!split.path().join("out/web/manifest.json").exists());
+    assert!(without_manifest(&written(split.path())) == without_manifest(&want));
+    let o = run_recipe(split.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let got = written(split.path());
+    assert!(got == want, "split over tasks");
+
+    // Killed at fixed fractions of an uninterrupted run, then resumed.
+    for frac in [0.2, 0.5, 0.8] {
+        let dir = recipe_dir();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_loam"))
+            .arg("run")
+            .args(RECIPE)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * frac));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let o = run_recipe(dir.path(), &[]);
+        assert!(
+            o.status.success(),
+            "resume after a kill at {frac}: {}",
+            text(&o)
+        );
+        let got = written(dir.path());
+        let stray: Vec<&String> = got.keys().filter(|k| k.contains(".loam-tmp.")).collect();
+        assert!(stray.is_empty(), "temporary files left: {stray:?}");
+        assert!(got == want, "kill at {frac}");
+    }
+}
+
+#[test]
+fn a_recipe_is_checked_whole_before_it_writes() {
+    let dir = recipe_dir();
+    let cases: [(&[&str], &str); 4] = [
+        (&["tag.yaml", "dedupe_docs.yaml"], "needs one mixer config"),
+        (&["tag.yaml", "mix.yaml", "mix.yaml"], "one mixer config"),
+        (&["tag.yaml", "nothing.yaml", "mix.yaml"], "nothing.yaml"),
+        (&["tag.yaml", "odd.yaml", "mix.yaml"], "not a dolma tagger"),
+    ];
+    std::fs::write(dir.path().join("odd.yaml"), "hello: 1\n").unwrap();
+    for (configs, want) in cases {
+        let mut args = vec!["run"];
+        args.extend_from_slice(configs);
+        let o = loam(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{configs:?}: {}", text(&o));
+        assert!(text(&o).contains(want), "{configs:?}: {}", text(&o));
+        assert!(
+            !dir.path().join("corpus/attributes").exists(),
+            "{configs:?} wrote"
+        );
+    }
+    // A bad filter in the last config stops the run before the first one writes.
+    let mix = std::fs::read_to_string(dir.path().join("mix.yaml")).unwrap();
+    std::fs::write(dir.path().join("mix.yaml"), mix.replace("< 50\"", "< \"")).unwrap();
+    let o = run_recipe(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!dir.path().join("corpus/attributes").exists());
+}
