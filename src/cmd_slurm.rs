@@ -44,6 +44,66 @@ fn state_dir(cfg: &PipelineConfig) -> PathBuf {
         .join("slurm")
 }
 
+/// What a submission runs: loam's pipeline file, or a dolma recipe.
+enum Target {
+    Pipeline(Box<PipelineConfig>),
+    /// A recipe's stages (those it has) and where its state goes (beside its manifest).
+    Recipe {
+        stages: Vec<&'static str>,
+        dir: PathBuf,
+    },
+}
+
+impl Target {
+    fn load(configs: &[PathBuf]) -> Result<Target> {
+        if let [one] = configs {
+            if crate::dolma_cmds::is_pipeline_file(one)? {
+                return Ok(Target::Pipeline(Box::new(load(one)?)));
+            }
+        }
+        let r = crate::recipe::Recipe::load(configs)?;
+        let outs: Vec<&str> = r
+            .mixer()
+            .streams
+            .iter()
+            .map(|s| s.output.path.as_str())
+            .collect();
+        let mdir = loam_mixes::dolma_mix::common_dir(&outs).ok_or_else(|| {
+            usage("slurm: the mixer's output paths share no directory for the job state")
+        })?;
+        if mdir.contains("://") {
+            return Err(usage(
+                "slurm: the mix's output must be on a file system the nodes share (job logs and state live there)",
+            ));
+        }
+        let mut stages = Vec::new();
+        if r.has(crate::Kind::Tag) {
+            stages.push("tag");
+        }
+        if r.has(crate::Kind::Dedupe) {
+            stages.push("dedupe");
+        }
+        Ok(Target::Recipe {
+            stages,
+            dir: PathBuf::from(mdir).join(".loam").join("slurm"),
+        })
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self {
+            Target::Pipeline(cfg) => state_dir(cfg),
+            Target::Recipe { dir, .. } => dir.clone(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Target::Pipeline(cfg) => &cfg.name,
+            Target::Recipe { .. } => "recipe",
+        }
+    }
+}
+
 fn load(config: &Path) -> Result<PipelineConfig> {
     let (cfg, _) =
         loam_pipeline::config::load::<PipelineConfig>(config).map_err(|e| usage(e.to_string()))?;
@@ -92,23 +152,31 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// Writes the batch scripts and submits them, chained. Prints and returns the job ids.
-pub fn submit(config: &Path, opts: &SubmitOptions) -> Result<()> {
+pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
     if opts.tasks == 0 {
         return Err(usage("--tasks must be at least 1"));
     }
-    let cfg = load(config)?;
+    let target = Target::load(configs)?;
     let exe = std::env::current_exe().context("locating the loam binary")?;
     let cwd = std::env::current_dir()?;
-    let dir = cwd.join(state_dir(&cfg));
+    let dir = cwd.join(target.dir());
     std::fs::create_dir_all(dir.join("logs"))?;
     let mut stages: Vec<(&str, usize)> = Vec::new();
-    if cfg.warc.is_some() {
+    let has = |s: &str| match &target {
+        Target::Pipeline(cfg) => match s {
+            "warc" => cfg.warc.is_some(),
+            "tag" => cfg.tag.is_some(),
+            _ => cfg.dedupe.is_some(),
+        },
+        Target::Recipe { stages, .. } => stages.contains(&s),
+    };
+    if has("warc") {
         stages.push(("warc", opts.tasks));
     }
-    if cfg.tag.is_some() {
+    if has("tag") {
         stages.push(("tag", opts.tasks));
     }
-    if cfg.dedupe.is_some() {
+    if has("dedupe") {
         // One global decision (first copy in canonical order): one task.
         stages.push(("dedupe", 1));
     }
@@ -118,7 +186,10 @@ pub fn submit(config: &Path, opts: &SubmitOptions) -> Result<()> {
     let mut prev: Option<String> = None;
     for (stage, n) in stages {
         let mut s = String::from("#!/bin/bash\n");
-        s.push_str(&format!("#SBATCH --job-name=loam-{}-{stage}\n", cfg.name));
+        s.push_str(&format!(
+            "#SBATCH --job-name=loam-{}-{stage}\n",
+            target.name()
+        ));
         s.push_str(&format!("#SBATCH --array=0-{}\n", n - 1));
         s.push_str(&format!(
             "#SBATCH --output={}\n",
@@ -143,8 +214,12 @@ pub fn submit(config: &Path, opts: &SubmitOptions) -> Result<()> {
             "exec {} --threads {} run {}",
             shell_quote(&exe.to_string_lossy()),
             opts.threads,
-            // As given: tasks start in this directory, and the manifest records the path.
-            shell_quote(&config.to_string_lossy())
+            // As given: tasks start in this directory, and the manifest records the paths.
+            configs
+                .iter()
+                .map(|c| shell_quote(&c.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         if stage == "finalize" {
             s.push_str(&format!("{base}\n"));
@@ -164,7 +239,11 @@ pub fn submit(config: &Path, opts: &SubmitOptions) -> Result<()> {
     println!(
         "logs in {}; follow with `loam slurm status {}`",
         dir.join("logs").display(),
-        config.display()
+        configs
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     Ok(())
 }
@@ -206,9 +285,9 @@ fn count_done(dir: &Path) -> usize {
 
 /// Prints each stage's queue state and completed units (from completion markers). Returns
 /// whether the whole submission has left the queue.
-pub fn status(config: &Path) -> Result<bool> {
-    let cfg = load(config)?;
-    let dir = state_dir(&cfg);
+pub fn status(configs: &[PathBuf]) -> Result<bool> {
+    let target = Target::load(configs)?;
+    let dir = target.dir();
     let jobs: Jobs = match std::fs::read(dir.join("jobs.json")) {
         Ok(b) => serde_json::from_slice(&b)?,
         Err(_) => {
@@ -218,7 +297,6 @@ pub fn status(config: &Path) -> Result<bool> {
             )))
         }
     };
-    let out = PathBuf::from(cfg.output.trim_end_matches('/'));
     let mut finished = true;
     for (stage, id) in &jobs.stages {
         let states = squeue_states(id);
@@ -236,6 +314,12 @@ pub fn status(config: &Path) -> Result<bool> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let Target::Pipeline(cfg) = &target else {
+            // A recipe's units are counted by `loam run` itself (its summary).
+            println!("{stage:<9} job {id:<8} {queue}");
+            continue;
+        };
+        let out = PathBuf::from(cfg.output.trim_end_matches('/'));
         let markers = match stage.as_str() {
             "tag" => cfg
                 .tag

@@ -254,8 +254,9 @@ enum Command {
 enum SlurmAction {
     /// Write and submit one job array per stage, chained with afterok.
     Submit {
-        /// Pipeline config.
-        pipeline: PathBuf,
+        /// Pipeline config, or a dolma recipe's configs (as `loam run` takes them).
+        #[arg(required = true)]
+        pipeline: Vec<PathBuf>,
         /// Tasks per array.
         #[arg(long, default_value_t = 4)]
         tasks: usize,
@@ -271,8 +272,9 @@ enum SlurmAction {
     },
     /// Queue state and completed units per stage.
     Status {
-        /// Pipeline config.
-        pipeline: PathBuf,
+        /// Pipeline config, or a dolma recipe's configs.
+        #[arg(required = true)]
+        pipeline: Vec<PathBuf>,
     },
 }
 

@@ -27,9 +27,29 @@ enum Step {
 }
 
 /// A recipe's configs, in run order.
-struct Recipe {
+pub struct Recipe {
     steps: Vec<(PathBuf, Step, Vec<u8>, Value)>,
     mix: (PathBuf, MixerConfig),
+}
+
+impl Recipe {
+    /// Loads and checks every config (see [`load`]).
+    pub fn load(paths: &[PathBuf]) -> Result<Recipe> {
+        load(paths)
+    }
+    /// The mixer config.
+    pub fn mixer(&self) -> &MixerConfig {
+        &self.mix.1
+    }
+    /// Whether the recipe has a stage of this kind.
+    pub fn has(&self, kind: Kind) -> bool {
+        self.steps.iter().any(|(_, s, _, _)| {
+            matches!(
+                (s, kind),
+                (Step::Tag(_), Kind::Tag) | (Step::Dedupe(..), Kind::Dedupe)
+            )
+        })
+    }
 }
 
 /// Loads and checks every config before any data is touched: a problem in the last one

@@ -34,9 +34,15 @@ fn setup() -> tempfile::TempDir {
 }
 
 fn wait_for(dir: &Path) {
+    wait_for_configs(dir, &["p.yaml"]);
+}
+
+fn wait_for_configs(dir: &Path, configs: &[&str]) {
     let t0 = Instant::now();
     loop {
-        let o = loam(dir, &["slurm", "status", "p.yaml"]);
+        let mut args = vec!["slurm", "status"];
+        args.extend_from_slice(configs);
+        let o = loam(dir, &args);
         let s = String::from_utf8_lossy(&o.stdout).to_string();
         if s.lines().all(|l| l.contains("not in queue")) && !s.is_empty() {
             return;
@@ -49,14 +55,64 @@ fn wait_for(dir: &Path) {
     }
 }
 
-#[test]
-fn slurm_job_arrays_give_the_local_bytes() {
+/// Whether a Slurm cluster is there (a test without one fails unless skipping is asked for).
+fn have_slurm() -> bool {
     if std::env::var("LOAM_SLURM").as_deref() != Ok("1") {
         if std::env::var("LOAM_SKIP_SLURM").as_deref() == Ok("1") {
             eprintln!("SKIPPED: LOAM_SKIP_SLURM=1");
-            return;
+            return false;
         }
         panic!("no Slurm cluster: run the tests through scripts/test.sh (it starts one), or set LOAM_SKIP_SLURM=1");
+    }
+    true
+}
+
+/// A dolma recipe as chained job arrays: the bytes of a local `loam run` of it.
+#[test]
+fn slurm_job_arrays_run_a_dolma_recipe() {
+    if !have_slurm() {
+        return;
+    }
+    let local = recipe_dir();
+    let mut args = vec!["run"];
+    args.extend_from_slice(&RECIPE);
+    let o = loam(local.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let cluster = recipe_dir();
+    let mut args = vec!["--threads", "1", "slurm", "submit", "--tasks", "2"];
+    args.extend_from_slice(&RECIPE);
+    let o = loam(cluster.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for stage in ["tag", "dedupe", "mix", "finalize"] {
+        assert!(out.contains(stage), "{out}");
+    }
+    wait_for_configs(cluster.path(), &RECIPE);
+    let want = recipe_outputs(local.path());
+    let got = recipe_outputs(cluster.path());
+    assert!(want.contains_key("out/web/manifest.json"));
+    if want != got {
+        let logs = cluster.path().join("out/web/.loam/slurm/logs");
+        let mut msg = String::new();
+        for e in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+            msg.push_str(&format!(
+                "--- {}\n{}\n",
+                e.path().display(),
+                std::fs::read_to_string(e.path()).unwrap_or_default()
+            ));
+        }
+        panic!(
+            "Slurm output differs from the local run\nlocal: {:?}\nslurm: {:?}\n{msg}",
+            want.keys().collect::<Vec<_>>(),
+            got.keys().collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn slurm_job_arrays_give_the_local_bytes() {
+    if !have_slurm() {
+        return;
     }
     let local = setup();
     let o = loam(local.path(), &["run", "p.yaml"]);

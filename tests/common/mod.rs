@@ -114,3 +114,45 @@ pub fn snapshot(root: &Path, skip_state: bool) -> BTreeMap<String, Vec<u8>> {
     walk(root, root, skip_state, &mut out);
     out
 }
+
+/// The dolma recipe of `tests/fixtures/recipe/` (tagger, two deduper and a mixer config).
+pub const RECIPE: [&str; 4] = [
+    "tag.yaml",
+    "dedupe_docs.yaml",
+    "dedupe_paras.yaml",
+    "mix.yaml",
+];
+
+/// A work directory with the recipe's configs and 157 real documents in two shards under
+/// `corpus/documents/`.
+pub fn recipe_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = repo().join("tests/fixtures/recipe");
+    for c in RECIPE {
+        std::fs::copy(fx.join(c), dir.path().join(c)).unwrap();
+    }
+    let docs = dir.path().join("corpus/documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for f in ["sample.jsonl.gz", "edge.jsonl.gz"] {
+        std::fs::copy(
+            repo()
+                .join("tests/fixtures/tagger-sample/documents")
+                .join(f),
+            docs.join(f),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// Everything a recipe wrote: attributes, Bloom filters, the mix (manifests without their
+/// `run` object; run state left out).
+pub fn recipe_outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut all = BTreeMap::new();
+    for sub in ["corpus/attributes", "bloom", "out"] {
+        for (k, v) in snapshot(&dir.join(sub), true) {
+            all.insert(format!("{sub}/{k}"), v);
+        }
+    }
+    all
+}

@@ -11,34 +11,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RECIPE: [&str; 4] = [
-    "tag.yaml",
-    "dedupe_docs.yaml",
-    "dedupe_paras.yaml",
-    "mix.yaml",
-];
-
-/// A work directory with the recipe's configs and 157 real documents in two shards.
-fn recipe_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fx = repo().join("tests/fixtures/recipe");
-    for c in RECIPE {
-        std::fs::copy(fx.join(c), dir.path().join(c)).unwrap();
-    }
-    let docs = dir.path().join("corpus/documents");
-    std::fs::create_dir_all(&docs).unwrap();
-    for f in ["sample.jsonl.gz", "edge.jsonl.gz"] {
-        std::fs::copy(
-            repo()
-                .join("tests/fixtures/tagger-sample/documents")
-                .join(f),
-            docs.join(f),
-        )
-        .unwrap();
-    }
-    dir
-}
-
 fn run_recipe(dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
@@ -65,18 +37,6 @@ fn ids(jsonl: &[u8]) -> Vec<String> {
                 .to_string()
         })
         .collect()
-}
-
-/// Everything the recipe wrote: attributes, Bloom filters, the mix (manifests without their
-/// `run` object).
-fn written(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut all = BTreeMap::new();
-    for sub in ["corpus/attributes", "bloom", "out"] {
-        for (k, v) in snapshot(&dir.join(sub), true) {
-            all.insert(format!("{sub}/{k}"), v);
-        }
-    }
-    all
 }
 
 #[test]
@@ -108,7 +68,7 @@ fn a_recipe_writes_what_the_separate_commands_write_and_dolmas_bytes_on_request(
         let o = loam(b.path(), &args);
         assert!(o.status.success(), "{args:?}: {}", text(&o));
     }
-    let (wa, wb) = (written(a.path()), written(b.path()));
+    let (wa, wb) = (recipe_outputs(a.path()), recipe_outputs(b.path()));
     assert_eq!(wa.keys().collect::<Vec<_>>(), wb.keys().collect::<Vec<_>>());
     for (k, v) in &wa {
         if k.ends_with("manifest.json") {
@@ -201,7 +161,7 @@ fn a_recipe_gives_the_same_bytes_at_any_thread_count_task_split_or_kill() {
     let one = recipe_dir();
     let o = run_recipe(one.path(), &["--threads", "1"]);
     assert!(o.status.success(), "{}", text(&o));
-    let want = written(one.path());
+    let want = recipe_outputs(one.path());
     assert!(want.contains_key("out/web/manifest.json"));
     let without_manifest = |w: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
         w.iter()
@@ -215,7 +175,7 @@ fn a_recipe_gives_the_same_bytes_at_any_thread_count_task_split_or_kill() {
     let o = run_recipe(two.path(), &["--threads", "2"]);
     let full = t0.elapsed();
     assert!(o.status.success(), "{}", text(&o));
-    assert!(written(two.path()) == want, "1 vs 2 threads");
+    assert!(recipe_outputs(two.path()) == want, "1 vs 2 threads");
 
     // Cluster tasks: each stage split over two ranks, then a final run writes the manifest.
     let split = recipe_dir();
@@ -229,10 +189,10 @@ fn a_recipe_gives_the_same_bytes_at_any_thread_count_task_split_or_kill() {
         }
     }
     assert!(!split.path().join("out/web/manifest.json").exists());
-    assert!(without_manifest(&written(split.path())) == without_manifest(&want));
+    assert!(without_manifest(&recipe_outputs(split.path())) == without_manifest(&want));
     let o = run_recipe(split.path(), &[]);
     assert!(o.status.success(), "{}", text(&o));
-    let got = written(split.path());
+    let got = recipe_outputs(split.path());
     assert!(got == want, "split over tasks");
 
     // Killed at fixed fractions of an uninterrupted run, then resumed.
@@ -255,7 +215,7 @@ fn a_recipe_gives_the_same_bytes_at_any_thread_count_task_split_or_kill() {
             "resume after a kill at {frac}: {}",
             text(&o)
         );
-        let got = written(dir.path());
+        let got = recipe_outputs(dir.path());
         let stray: Vec<&String> = got.keys().filter(|k| k.contains(".loam-tmp.")).collect();
         assert!(stray.is_empty(), "temporary files left: {stray:?}");
         assert!(got == want, "kill at {frac}");
