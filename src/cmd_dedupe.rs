@@ -24,6 +24,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct DedupeUnitInfo {
+    /// The input read, and its digest: a changed input redoes the stage.
+    input: Option<String>,
+    input_digest: Option<loam_manifests::FileDigest>,
     documents: u64,
     text_bytes: u64,
     duplicate_documents: u64,
@@ -41,6 +44,20 @@ impl DedupeUnitInfo {
         self.duplicate_spans += o.duplicate_spans;
         self.duplicate_chars += o.duplicate_chars;
     }
+}
+
+/// A done unit whose attribute file or input changed since makes the stage run again.
+fn verify(done: &mut Units<DedupeUnitInfo>, storage: &dyn Storage, exec: &Executor) -> Vec<String> {
+    let mut changed = done.verify_outputs(storage, exec, loam_pipeline::units::Part::default());
+    // Markers of older versions name no input: trusted as before (redoing against a
+    // published filter would be wrong).
+    changed.extend(done.verify_inputs(storage, exec, |d| {
+        Some(match (&d.input, &d.input_digest) {
+            (Some(p), Some(g)) => vec![(p.clone(), g.clone())],
+            _ => Vec::new(),
+        })
+    }));
+    changed
 }
 
 /// The stage's totals over its done units, and a failure per failed unit.
@@ -205,7 +222,7 @@ pub fn dedupe_config(
     let fp = fingerprint(&fp_input);
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite);
-    let done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
+    let mut done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
     // `--threads` wins; else the config's `processes`.
     let threads = if opts.threads > 0 {
         opts.threads
@@ -213,6 +230,17 @@ pub fn dedupe_config(
         cfg.processes
     };
     let exec = Executor::new(threads)?;
+    let was_done = done.all_done();
+    let changed = verify(&mut done, storage, &exec);
+    if was_done && !changed.is_empty() && !job.read_only && job.filter_file.exists() {
+        // The published filter already holds every key of this run: made again against it,
+        // every document would be its own duplicate. Only the user can say what to do.
+        return Err(usage(format!(
+            "{} changed since this dedupe wrote its attributes, and its Bloom filter {} already holds this run's keys, so the stage cannot be redone against it; restore the file, or delete the filter (and, if it held keys of earlier corpora, rebuild it from them) and rerun",
+            changed.join(", "),
+            job.filter_file.display()
+        )));
+    }
     let whole_documents = matches!(job.mode, Mode::Documents { .. });
     let all_done = done.all_done();
     let ran = if all_done { 0 } else { units.len() };
@@ -256,6 +284,8 @@ pub fn dedupe_config(
                     (Some(o), false) => Ok(Made {
                         output: Some(o),
                         info: DedupeUnitInfo {
+                            input: Some(rep.scan.path.clone()),
+                            input_digest: rep.scan.digest.clone(),
                             documents: rep.scan.documents,
                             text_bytes: rep.scan.text_bytes,
                             duplicate_documents: rep.duplicate_documents,
@@ -353,13 +383,14 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
     }));
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite);
-    let done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
+    let mut done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
     let threads = if opts.threads > 0 {
         opts.threads
     } else {
         cfg.processes
     };
     let exec = Executor::new(threads)?;
+    verify(&mut done, storage, &exec);
     let ran = if done.all_done() { 0 } else { units.len() };
     let mut clusters = None;
     // Clusters span shards: the stage is made as a whole, by task 0, unless already done.
@@ -380,6 +411,8 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
                     (Some(o), false) => Ok(Made {
                         output: Some(o),
                         info: DedupeUnitInfo {
+                            input: Some(rep.scan.path.clone()),
+                            input_digest: rep.scan.digest.clone(),
                             documents: rep.scan.documents,
                             text_bytes: rep.scan.text_bytes,
                             duplicate_documents: rep.duplicates,

@@ -114,37 +114,27 @@ struct UnitResult {
 }
 
 /// The fingerprint of a stream's outputs: its normalized config (defaults filled, runtime
-/// keys left out; the sampling keys only when given) and its planned units with their input
-/// sizes.
-fn stream_fingerprint(cfg: &MixerConfig, si: usize, units: &[OutputUnit]) -> String {
+/// keys left out; the sampling keys only when given). The data is not in it: each done unit
+/// is checked against the inputs it read (paths as planned now, sizes and checksums as they
+/// are now), so a changed input makes its unit run again instead of a refusal that blames
+/// the config.
+fn stream_fingerprint(cfg: &MixerConfig, si: usize) -> String {
     let stream = serde_json::to_value(&cfg.streams[si]).unwrap_or(Value::Null);
-    let plan: Vec<Value> = units
-        .iter()
-        .filter(|u| u.stream == si)
-        .map(|u| {
-            json!({
-                "output": u.output,
-                "inputs": u.inputs.iter().map(|i| json!([i.documents, i.size, i.attributes])).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
     fingerprint(&json!({
         "stage": "mix", "loam": loam_pipeline::VERSION, "shuffle": cfg.shuffle,
-        "stream": stream, "plan": plan,
+        "stream": stream,
     }))
 }
 
-/// Whether the ledgers a done unit's marker lists are the ones this run would write, and
-/// still there with their recorded sizes; otherwise the unit is made again.
-fn ledgers_present(storage: &dyn Storage, info: &UnitInfo, want: &[String]) -> bool {
+/// Whether the ledgers a done unit's marker lists are the ones this run would write
+/// (whether they are intact is checked with the unit's other files).
+fn ledgers_present(info: &UnitInfo, want: &[String]) -> bool {
     info.ledgers.len() == want.len()
-        && info.ledgers.iter().zip(want).all(|(l, w)| {
-            l.ledger.path == *w
-                && l.index.path == index_path(w)
-                && [&l.ledger, &l.index]
-                    .iter()
-                    .all(|f| matches!(storage.size(&f.path), Ok(Some(n)) if n == f.digest.bytes))
-        })
+        && info
+            .ledgers
+            .iter()
+            .zip(want)
+            .all(|(l, w)| l.ledger.path == *w && l.index.path == index_path(w))
 }
 
 /// `path` relative to the directory `base`: below it when it is there, else with `..`
@@ -330,7 +320,7 @@ pub fn mix_config(
     }
 
     let fps: Vec<String> = (0..cfg.streams.len())
-        .map(|si| stream_fingerprint(&cfg, si, &units))
+        .map(|si| stream_fingerprint(cfg, si))
         .collect();
     let states: Vec<RunState> = units
         .iter()
@@ -339,8 +329,29 @@ pub fn mix_config(
     let mut done = Units::<UnitInfo>::check_each(states, outputs).map_err(units_error)?;
     // A done unit whose ledgers are missing (made before loam wrote them, or for another
     // manifest directory) is made again: same bytes, and its ledgers.
-    done.redo_if(|i, _, info| !ledgers_present(storage, info, &ledgers[i]));
+    done.redo_if(|i, _, info| !ledgers_present(info, &ledgers[i]));
+    // A unit whose planned inputs are not the ones it read (inputs added, removed, or
+    // packed otherwise since) is made again.
+    done.redo_if(|i, _, info| {
+        !info
+            .inputs
+            .iter()
+            .map(|f| f.path.as_str())
+            .eq(units[i].inputs.iter().map(|f| f.documents.as_str()))
+    });
     let exec = Executor::new(threads)?;
+    // Outputs, ledgers and every input read are checked against what the markers recorded:
+    // anything changed since makes its unit run again.
+    done.verify_outputs(storage, &exec, opts.part.units);
+    done.verify_inputs(storage, &exec, |info| {
+        let read = info.inputs.iter().chain(&info.attributes);
+        let written = info.ledgers.iter().flat_map(|l| [&l.ledger, &l.index]);
+        Some(
+            read.map(|f| (f.path.clone(), f.digest.clone()))
+                .chain(written.map(|f| (f.path.clone(), f.digest.clone())))
+                .collect(),
+        )
+    });
     let mut failures: Vec<Failure> = Vec::new();
 
     // Sampling per stream: a fixed rate, or the rate a token budget needs, from a counting

@@ -223,7 +223,9 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
     let state =
         RunState::beside_outputs(storage, "warc", &fp, opts.overwrite || cfg.ignore_existing);
     // The marker keeps the file's report (`FileReport::info`).
-    let done = Units::<Value>::check(state, outputs).map_err(units_error)?;
+    let mut done = Units::<Value>::check(state, outputs).map_err(units_error)?;
+    let exec = Executor::new(opts.threads)?;
+    done.verify_outputs(storage, &exec, opts.part.units);
     let todo = done.todo(opts.part.units);
     let options = Options {
         source: cfg.source_name.clone().unwrap_or_default(),
@@ -231,7 +233,6 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
         store_html: cfg.store_html_in_metadata,
         max_payload_bytes: cfg.max_payload_size_bytes,
     };
-    let exec = Executor::new(opts.threads)?;
     let bar = ui::stage_bar("warc");
     let results = done.run(&exec, &todo, |i| {
         let (input, output) = &units[i];

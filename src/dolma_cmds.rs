@@ -39,6 +39,11 @@ pub(crate) fn derived(path: &str, name: &str) -> Result<String> {
 /// What one tag summary keeps per unit (its marker's `info`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct TagUnitInfo {
+    /// The input read, and its digest: a changed input is tagged again.
+    #[serde(default)]
+    input: Option<String>,
+    #[serde(default)]
+    input_digest: Option<loam_manifests::FileDigest>,
     documents: u64,
     text_bytes: u64,
 }
@@ -156,7 +161,11 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
         };
         let state =
             RunState::beside_outputs(storage, "tag", &fp, opts.overwrite || cfg.ignore_existing);
-        let units = Units::<TagUnitInfo>::check(state, outputs).map_err(units_error)?;
+        let mut units = Units::<TagUnitInfo>::check(state, outputs).map_err(units_error)?;
+        units.verify_outputs(storage, &exec, opts.part.units);
+        units.verify_inputs(storage, &exec, |t| {
+            Some(vec![(t.input.clone()?, t.input_digest.clone()?)])
+        });
         let todo = units.todo(opts.part.units);
         let bar = ui::stage_bar("tag");
         let done = units.run(&exec, &todo, |i| {
@@ -166,6 +175,8 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
                 (Some(o), false) => Ok(Made {
                     output: Some(o),
                     info: TagUnitInfo {
+                        input: Some(inputs[i].clone()),
+                        input_digest: rep.scan.digest.clone(),
                         documents: rep.scan.documents,
                         text_bytes: rep.scan.text_bytes,
                     },

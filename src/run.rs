@@ -86,6 +86,11 @@ struct TagInfo {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct DedupInfo {
+    /// The input read, and its digest: a changed input redoes the stage.
+    #[serde(default)]
+    input: Option<String>,
+    #[serde(default)]
+    input_digest: Option<FileDigest>,
     documents: u64,
     text_bytes: u64,
     duplicates: u64,
@@ -184,7 +189,8 @@ fn warc_stage(
         })
         .collect();
     let outputs: Vec<String> = out_rels.iter().map(|r| format!("{dir}/{r}")).collect();
-    let units = Units::<WarcInfo>::check(state, outputs).map_err(units_error)?;
+    let mut units = Units::<WarcInfo>::check(state, outputs).map_err(units_error)?;
+    units.verify_outputs(storage, exec, opts.part.units);
     if !opts.part.runs(Stage::Warc) && !units.all_done() {
         return Err(incomplete("warc", units.pending()));
     }
@@ -399,7 +405,12 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         let dir = format!("{out_root}/attributes/{}", tcfg.experiment);
         let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);
         let outputs: Vec<String> = rels.iter().map(|r| format!("{dir}/{r}")).collect();
-        let units = Units::<TagInfo>::check(state, outputs).map_err(units_error)?;
+        let mut units = Units::<TagInfo>::check(state, outputs).map_err(units_error)?;
+        units.verify_outputs(storage, &exec, opts.part.units);
+        // A changed input makes its unit run again (and so the mix's content id change).
+        units.verify_inputs(storage, &exec, |t| {
+            Some(vec![(t.input.clone(), t.input_digest.clone()?)])
+        });
         if !opts.part.runs(Stage::Tag) && !units.all_done() {
             return Err(incomplete("tag", units.pending()));
         }
@@ -497,7 +508,11 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             })
             .collect();
         let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
-        let done_units = Units::<DedupInfo>::check(state, outputs).map_err(units_error)?;
+        let mut done_units = Units::<DedupInfo>::check(state, outputs).map_err(units_error)?;
+        done_units.verify_outputs(storage, &exec, loam_pipeline::units::Part::default());
+        done_units.verify_inputs(storage, &exec, |d| {
+            Some(vec![(d.input.clone()?, d.input_digest.clone()?)])
+        });
         let all_done = done_units.all_done();
         if !all_done && !opts.part.runs(Stage::Dedupe) {
             return Err(incomplete("dedupe", done_units.pending()));
@@ -526,6 +541,8 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                         (Some(o), false) => Ok(Made {
                             output: Some(o),
                             info: DedupInfo {
+                                input: Some(rep.scan.path.clone()),
+                                input_digest: rep.scan.digest.clone(),
                                 documents: rep.scan.documents,
                                 text_bytes: rep.scan.text_bytes,
                                 duplicates: rep.duplicates,
@@ -676,10 +693,22 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let bucket_outputs: Vec<String> = (0..shuffle.map_or(0, |s| s.buckets))
         .map(|b| format!("{mix_dir}/documents/{}", Shuffle::output_name(b)))
         .collect();
-    let buckets =
+    let mut buckets =
         Units::<ShuffleInfo>::check(shuffle_state, bucket_outputs).map_err(units_error)?;
+    buckets.verify_outputs(storage, &exec, loam_pipeline::units::Part::default());
     let shuffled = buckets.all_done();
     let mut mix_units = Units::<MixInfo>::check(state, outputs).map_err(units_error)?;
+    mix_units.verify_outputs(storage, &exec, opts.part.units);
+    // Ledgers and id indexes are outputs too: one missing or changed is made again.
+    mix_units.verify_inputs(storage, &exec, |m| {
+        Some(
+            [&m.ledger, &m.index]
+                .into_iter()
+                .flatten()
+                .map(|(p, d, _)| (p.clone(), d.clone()))
+                .collect(),
+        )
+    });
     if !shuffled {
         // Pass 2 still needs every spool: a done unit whose spool is gone is done again.
         mix_units.redo_if(|_, _, info| {

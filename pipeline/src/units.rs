@@ -9,8 +9,9 @@
 
 use crate::executor::Executor;
 use crate::runstate::{Marker, RunState, StateError, UnitStatus};
-use crate::storage::StorageError;
+use crate::storage::{Storage, StorageError};
 use crate::writer::WrittenShard;
+use loam_manifests::FileDigest;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -216,6 +217,75 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
         }
     }
 
+    /// Checks the outputs of the done units `part` owns against their markers (size and
+    /// SHA-256, re-read in parallel): a unit whose output is missing or changed since its
+    /// commit is made again, never trusted. Returns those outputs.
+    pub fn verify_outputs(
+        &mut self,
+        storage: &dyn Storage,
+        exec: &Executor,
+        part: Part,
+    ) -> Vec<String> {
+        let check: Vec<usize> = (0..self.status.len())
+            .filter(|&i| part.mine(i))
+            .filter(|&i| matches!(&self.status[i], UnitStatus::Done(m) if m.digest.is_some()))
+            .collect();
+        let ok = exec.map(&check, |&i| match &self.status[i] {
+            UnitStatus::Done(m) => m
+                .digest
+                .as_ref()
+                .is_none_or(|d| file_matches(storage, &self.outputs[i], d)),
+            UnitStatus::Todo => true,
+        });
+        let mut changed = Vec::new();
+        for (&i, ok) in check.iter().zip(ok) {
+            if !ok {
+                self.status[i] = UnitStatus::Todo;
+                self.infos[i] = None;
+                changed.push(self.outputs[i].clone());
+            }
+        }
+        changed
+    }
+
+    /// Checks the files each done unit read (`read(info)`: path and digest, as its summary
+    /// recorded them) against what is there now, in parallel: a unit whose input changed
+    /// since (same size or not) is made again, so a rerun never keeps results of bytes it
+    /// would no longer read. A summary without digests (`None`) also makes the unit run
+    /// again. Returns the changed inputs.
+    pub fn verify_inputs(
+        &mut self,
+        storage: &dyn Storage,
+        exec: &Executor,
+        read: impl Fn(&I) -> Option<Vec<(String, FileDigest)>> + Sync,
+    ) -> Vec<String> {
+        let done: Vec<usize> = (0..self.status.len())
+            .filter(|&i| self.done(i).is_some())
+            .collect();
+        let changed = exec.map(&done, |&i| -> Vec<String> {
+            let Some((_, info)) = self.done(i) else {
+                return Vec::new();
+            };
+            match read(info) {
+                None => vec![self.outputs[i].clone()],
+                Some(files) => files
+                    .into_iter()
+                    .filter(|(p, d)| !file_matches(storage, p, d))
+                    .map(|(p, _)| p)
+                    .collect(),
+            }
+        });
+        let mut all = Vec::new();
+        for (&i, c) in done.iter().zip(changed) {
+            if !c.is_empty() {
+                self.status[i] = UnitStatus::Todo;
+                self.infos[i] = None;
+                all.extend(c);
+            }
+        }
+        all
+    }
+
     /// Units not done yet (any task's).
     pub fn pending(&self) -> usize {
         self.status
@@ -340,6 +410,18 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
     }
 }
 
+/// Whether `path` holds exactly the bytes `digest` describes (size first, then SHA-256).
+pub fn file_matches(storage: &dyn Storage, path: &str, digest: &FileDigest) -> bool {
+    if !matches!(storage.size(path), Ok(Some(n)) if n == digest.bytes) {
+        return false;
+    }
+    match storage.open(path) {
+        Ok(r) => loam_manifests::digest_reader(std::io::BufReader::new(r))
+            .is_ok_and(|d| d.sha256 == digest.sha256),
+        Err(_) => false,
+    }
+}
+
 /// Runs `f`, turning a panic into an error that says so, so that one unit's bug (in a
 /// tagger, a jq program, a model binding) fails that unit and not the whole run.
 pub fn contain<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
@@ -403,12 +485,20 @@ mod tests {
             .all(|(i, u)| i == 2 || u.info() == Some(&Info { n: i as u64 })));
         // The rerun skips the three done units and replays their summaries.
         let st = RunState::new(&LocalStorage, root, "t", "fp", false);
-        let units = Units::<Info>::check(st, outs).unwrap();
+        let units = Units::<Info>::check(st, outs.clone()).unwrap();
         assert_eq!(units.todo(Part::default()), vec![2]);
         assert_eq!(units.todo(Part { rank: 1, world: 2 }), Vec::<usize>::new());
         let res = units.collect(Vec::new());
         assert!(matches!(&res[1], Unit::Done { ran: false, info, .. } if info.n == 1));
         assert!(matches!(res[2], Unit::Skipped));
+        // An output changed in place (same size) or removed is made again, not trusted.
+        write_atomic(&LocalStorage, &outs[0], b"9\n").unwrap();
+        std::fs::remove_file(&outs[3]).unwrap();
+        let st = RunState::new(&LocalStorage, root, "t", "fp", false);
+        let mut units = Units::<Info>::check(st, outs).unwrap();
+        let changed = units.verify_outputs(&LocalStorage, &exec, Part::default());
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(units.todo(Part::default()), vec![0, 2, 3]);
     }
 
     #[test]

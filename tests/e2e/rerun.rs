@@ -1,0 +1,195 @@
+//! A rerun trusts no completion marker blindly: a changed input, or an output, ledger or
+//! attribute file changed since its unit committed, is made again, so the final manifest
+//! always describes the bytes on disk (issue 19's first two defects, for every command).
+
+use crate::common::*;
+use crate::helpers::write_config;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn gz_lines(p: &Path) -> usize {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    s.lines().count()
+}
+
+/// Flips one byte in the middle of `p` (same size).
+fn flip(p: &Path) {
+    let mut b = std::fs::read(p).unwrap();
+    let k = b.len() / 2;
+    b[k] ^= 0x20;
+    std::fs::write(p, b).unwrap();
+}
+
+fn files_under(root: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if !p.ends_with(".loam") {
+                    stack.push(p);
+                }
+            } else if p.to_string_lossy().ends_with(ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn verify_ok(dir: &Path, mix: &Path) {
+    let o = loam(dir, &["manifest", "verify", mix.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn loam_run_redoes_what_changed_since_its_markers() {
+    let dir = workdir();
+    write_config(dir.path(), 10);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v1 = version_dir(&dir.path().join("out/m"), "v1");
+    let want = snapshot(&v1, true);
+
+    // An output shard changed in place, a ledger deleted, an attribute file changed with its
+    // size kept: each is made again, byte for byte, and the manifest verifies.
+    let shard = files_under(&v1.join("documents"), ".gz").remove(0);
+    flip(&shard);
+    let ledger = files_under(&v1.join("ledger"), ".parquet").remove(0);
+    std::fs::remove_file(&ledger).unwrap();
+    let attr = files_under(&dir.path().join("out/attributes/exp"), ".gz").remove(0);
+    flip(&attr);
+    let o = loam(dir.path(), &["run", "pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(snapshot(&v1, true) == want, "the mix after repair");
+    verify_ok(dir.path(), &v1);
+    let summary = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = |p: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(p))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("tag").ends_with("1/3"), "{summary}");
+    assert!(line("dedupe").ends_with("0/3"), "{summary}");
+    assert!(!line("mix").ends_with("0/3"), "{summary}");
+
+    // An input that gained a document: tagged, deduplicated and mixed again, under a new
+    // content id that a fresh run also gives.
+    let input = files_under(&dir.path().join("documents"), ".gz").remove(0);
+    let before = gz_lines(&input);
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&input)
+            .unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(
+            b"{\"id\": \"appended-1\", \"text\": \"a new document with enough words to pass the length rule of this test pipeline\"}\n",
+        )
+        .unwrap();
+        f.write_all(&gz.finish().unwrap()).unwrap();
+    }
+    assert_eq!(gz_lines(&input), before + 1);
+    let o = loam(dir.path(), &["run", "pipeline.yaml", "--overwrite"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let fresh = tempfile::tempdir().unwrap();
+    copy_tree_of(
+        &dir.path().join("documents"),
+        &fresh.path().join("documents"),
+    );
+    write_config(fresh.path(), 10);
+    let o = loam(fresh.path(), &["run", "pipeline.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let fresh_v1 = version_dir(&fresh.path().join("out/m"), "v1");
+    let name = fresh_v1.file_name().unwrap();
+    let rerun_v1 = dir.path().join("out/m").join(name);
+    assert!(
+        rerun_v1.exists(),
+        "the rerun did not write the fresh run's content id {name:?}"
+    );
+    assert!(snapshot(&rerun_v1, true) == snapshot(&fresh_v1, true));
+    verify_ok(dir.path(), &rerun_v1);
+}
+
+fn copy_tree_of(src: &Path, dst: &Path) {
+    crate::helpers::copy_tree(src, dst);
+}
+
+#[test]
+fn dolma_commands_redo_what_changed_since_their_markers() {
+    let dir = recipe_dir();
+    let mut args = vec!["run"];
+    args.extend_from_slice(&RECIPE);
+    let o = loam(dir.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let want = recipe_outputs(dir.path());
+    // A tag output and the mix's ledger changed behind loam's back: made again.
+    flip(&dir.path().join("corpus/attributes/quality/sample.jsonl.gz"));
+    std::fs::remove_file(files_under(&dir.path().join("out/web/ledger"), ".parquet").remove(0))
+        .unwrap();
+    let o = loam(dir.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(recipe_outputs(dir.path()) == want, "repaired outputs");
+    verify_ok(dir.path(), &dir.path().join("out/web"));
+    // A dedupe output changed: its published Bloom filter already holds the run's keys, so
+    // the stage cannot be redone against it; loam says so and writes nothing.
+    flip(
+        &dir.path()
+            .join("corpus/attributes/dedupe_paras/edge.jsonl.gz"),
+    );
+    let o = loam(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("bloom/paras.bin already holds"),
+        "{}",
+        text(&o)
+    );
+    // Without the filter the stage is made again from scratch: the same bytes as before.
+    std::fs::remove_file(dir.path().join("bloom/paras.bin")).unwrap();
+    let o = loam(dir.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(recipe_outputs(dir.path()) == want, "rebuilt dedupe");
+
+    // An input that gained a document: its tag unit runs again, and both dedupe stages,
+    // once their filters are gone (they hold the old keys).
+    let input = dir.path().join("corpus/documents/edge.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"{\"id\": \"x\", \"text\": \"one\"}\n")
+        .unwrap();
+    let extra = gz.finish().unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&input)
+        .unwrap();
+    f.write_all(&extra).unwrap();
+    drop(f);
+    let o = loam(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("edge.jsonl.gz"), "{}", text(&o));
+    std::fs::remove_dir_all(dir.path().join("bloom")).unwrap();
+    let o = loam(dir.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = |p: &str| {
+        out.lines()
+            .find(|l| l.starts_with(p))
+            .unwrap_or("")
+            .to_string()
+    };
+    // (its tag unit ran again in the refused run, before the dedupe stage refused)
+    assert!(line("dedupe dedupe_docs").ends_with("2/2"), "{out}");
+    assert!(line("dedupe dedupe_paras").ends_with("2/2"), "{out}");
+    assert_eq!(
+        gz_lines(&dir.path().join("corpus/attributes/quality/edge.jsonl.gz")),
+        gz_lines(&input)
+    );
+    verify_ok(dir.path(), &dir.path().join("out/web"));
+}
