@@ -280,7 +280,7 @@ pub fn mix_config(
         .and_then(|s| s.documents.first())
         .map_or(".", |s| s.as_str());
     let storage: &dyn Storage = storage_for(first)?;
-    let units = plan(storage, &cfg).map_err(usage)?;
+    let units = plan(storage, cfg).map_err(usage)?;
 
     // Where the manifest and the ledgers go.
     let mdir = match manifest_dir {
@@ -297,7 +297,7 @@ pub fn mix_config(
         }
     };
     let manifest_path = format!("{mdir}/manifest.json");
-    let ledgers = ledger_paths(&cfg, &units, &mdir);
+    let ledgers = ledger_paths(cfg, &units, &mdir);
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     {
         let outs: BTreeSet<&str> = outputs.iter().map(String::as_str).collect();
@@ -479,7 +479,7 @@ pub fn mix_config(
     for (&i, r) in &done {
         per_stream[units[i].stream].add(&r.info.counts);
     }
-    let labels = stream_labels(&cfg);
+    let labels = stream_labels(cfg);
     let stages = cfg
         .streams
         .iter()

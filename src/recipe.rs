@@ -22,8 +22,8 @@ use std::time::Instant;
 
 /// One config of a recipe, loaded and checked.
 enum Step {
-    Tag(TagConfig),
-    Dedupe(DedupeConfig, Value),
+    Tag(Box<TagConfig>),
+    Dedupe(Box<DedupeConfig>, Value),
 }
 
 /// A recipe's configs, in run order.
@@ -65,12 +65,12 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
             Some(Kind::Tag) => {
                 let (cfg, raw) = crate::dolma_cmds::load::<TagConfig>(p)?;
                 let norm = normalized(raw, TagConfig::runtime_keys());
-                tags.push((p.clone(), Step::Tag(cfg), bytes, norm));
+                tags.push((p.clone(), Step::Tag(Box::new(cfg)), bytes, norm));
             }
             Some(Kind::Dedupe) => {
                 let (cfg, raw) = crate::dolma_cmds::load::<DedupeConfig>(p)?;
                 let norm = normalized(raw.clone(), DedupeConfig::runtime_keys());
-                dedupes.push((p.clone(), Step::Dedupe(cfg, raw), bytes, norm));
+                dedupes.push((p.clone(), Step::Dedupe(Box::new(cfg), raw), bytes, norm));
             }
             Some(Kind::Mix) => {
                 if let Some((first, _)) = &mix {

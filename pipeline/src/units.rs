@@ -71,6 +71,9 @@ pub struct Made<I> {
     pub info: I,
 }
 
+/// A unit made in this run: its index and its marker and summary, or why it failed.
+pub type Ran<I> = (usize, Result<(Marker, I), String>);
+
 /// One unit after a stage ran.
 #[derive(Debug, Clone)]
 pub enum Unit<I> {
@@ -350,7 +353,7 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
         for i in 0..self.outputs.len() {
             self.claim(i)?;
         }
-        let made: Vec<(usize, Result<(Marker, I), String>)> = match contain(make) {
+        let made: Vec<Ran<I>> = match contain(make) {
             Ok(results) if results.len() == self.outputs.len() => results
                 .into_iter()
                 .enumerate()
@@ -380,10 +383,7 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
 
     /// Every unit in unit order from the results of the units made now (`ran`) and the
     /// markers of those done before.
-    pub fn collect(
-        &self,
-        ran: impl IntoIterator<Item = (usize, Result<(Marker, I), String>)>,
-    ) -> Vec<Unit<I>> {
+    pub fn collect(&self, ran: impl IntoIterator<Item = Ran<I>>) -> Vec<Unit<I>> {
         let mut out: Vec<Unit<I>> = (0..self.status.len())
             .map(|i| match self.done(i) {
                 Some((m, info)) => Unit::Done {
