@@ -7,32 +7,34 @@
 //!
 //! Same mix → same bytes: nothing depends on time, threads or hash-map order.
 
-#[path = "report/collect.rs"]
-pub mod collect;
-#[path = "report/svg.rs"]
-pub mod svg;
-
-use crate::UsageError;
-use anyhow::Result;
-use collect::{op_symbol, Example, MixData};
+use crate::collect::{self, op_symbol, Example, MixData};
+use crate::svg::{self, esc, int, num, pct, signed};
+use crate::Error;
+use loam_manifests::check::short_id;
 use loam_mixes::ledger::Decision;
 use loam_mixes::rules::Op;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
-use svg::{esc, int, num, pct, signed};
 
 /// Characters of context around a highlighted span.
 const CONTEXT_CHARS: usize = 240;
 /// Longest highlighted run shown.
 const MAX_SPAN_CHARS: usize = 700;
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UsageError(msg.into()))
+/// A report written by [`report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Size of the HTML file.
+    pub bytes: usize,
+    /// Whether the (first) mix had a manifest; without one the report shows attribute
+    /// histograms and languages only.
+    pub manifest: bool,
 }
 
-/// `loam report`.
-pub fn report(a: &Path, b: Option<&Path>, out: &Path, threads: usize) -> Result<()> {
+/// `loam report`: collects mix `a` (and `b`, to compare) on `threads` threads, renders the
+/// report and writes it to `out` atomically (a temporary name, then a rename).
+pub fn report(a: &Path, b: Option<&Path>, out: &Path, threads: usize) -> Result<Written, Error> {
     let da = load(a, threads)?;
     let db = match b {
         Some(b) => Some(load(b, threads)?),
@@ -40,40 +42,35 @@ pub fn report(a: &Path, b: Option<&Path>, out: &Path, threads: usize) -> Result<
     };
     let html = render(&da, db.as_ref())?;
     let tmp = out.with_extension("html.tmp");
-    std::fs::write(&tmp, html.as_bytes())
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, out)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))?;
-    eprintln!(
-        "wrote {} ({} bytes){}",
-        out.display(),
-        html.len(),
-        if da.manifest.is_none() {
-            " — no manifest: attribute histograms and languages only"
-        } else {
-            ""
-        }
-    );
-    Ok(())
+    std::fs::write(&tmp, html.as_bytes()).map_err(|error| Error::Write {
+        path: tmp.clone(),
+        error,
+    })?;
+    std::fs::rename(&tmp, out).map_err(|error| Error::Write {
+        path: out.to_path_buf(),
+        error,
+    })?;
+    Ok(Written {
+        bytes: html.len(),
+        manifest: da.manifest.is_some(),
+    })
 }
 
-fn load(dir: &Path, threads: usize) -> Result<MixData> {
-    if !crate::cmd_manifest::is_remote(&dir.to_string_lossy()) && !dir.exists() {
-        return Err(usage(format!("{}: no such directory", dir.display())));
+/// Collects one mix directory (or dolma tree, or directory of attribute files); refuses a
+/// directory that does not exist or has neither a manifest nor attribute files.
+pub fn load(dir: &Path, threads: usize) -> Result<MixData, Error> {
+    if !crate::mixdir::is_remote(&dir.to_string_lossy()) && !dir.exists() {
+        return Err(Error::NoSuchDirectory {
+            dir: dir.to_path_buf(),
+        });
     }
     let d = collect::collect(dir, threads)?;
     if d.manifest.is_none() {
         let attrs: usize = d.shards.iter().map(|s| s.attributes.len()).sum();
         if attrs == 0 {
-            return Err(usage(format!(
-                "{}: no manifest.json and no attribute files found.\n\
-                 `loam report` needs either a loam mix directory (with manifest.json, written \
-                 by `loam run`) or a dolma tree with attributes/<name>/… files (or a directory \
-                 of attribute files): from attributes alone it draws histograms and languages; \
-                 the funnel, thresholds, duplicate rates and removed examples need a loam \
-                 manifest and ledger.",
-                dir.display()
-            )));
+            return Err(Error::NothingToReport {
+                dir: dir.to_path_buf(),
+            });
         }
     }
     Ok(d)
@@ -295,13 +292,14 @@ fn mix_title(d: &MixData) -> String {
             "{} {} ({})",
             m.mix.name,
             m.mix.label,
-            &m.mix.content_id[..m.mix.content_id.len().min(12)]
+            short_id(&m.mix.content_id)
         ),
         None => d.dir.display().to_string(),
     }
 }
 
-fn render(a: &MixData, b: Option<&MixData>) -> Result<String> {
+/// The report's HTML for mix `a`, compared with `b` when given.
+pub fn render(a: &MixData, b: Option<&MixData>) -> Result<String, Error> {
     let mut h = String::with_capacity(1 << 18);
     let title = match b {
         Some(b) => format!("loam report: {} vs {}", mix_title(a), mix_title(b)),
@@ -878,7 +876,7 @@ fn section_examples(h: &mut String, d: &MixData) {
     h.push_str("</section>\n");
 }
 
-fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<()> {
+fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<(), Error> {
     h.push_str("<section id=\"compare\"><h2>Comparison</h2>\n");
     let (Some(ma), Some(mb)) = (&a.manifest, &b.manifest) else {
         h.push_str(

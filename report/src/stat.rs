@@ -18,19 +18,75 @@
 //! (dolma stops at the first one with a traceback); `regex` supports literal names and
 //! `a|b` alternatives of literals (the `loam` binary carries no regex engine yet).
 
-use crate::UsageError;
-use anyhow::{anyhow, Result};
 use loam_pipeline::config::{self, Problems, Validate};
-use loam_pipeline::executor::Executor;
+use loam_pipeline::executor::{Executor, ExecutorError};
 use loam_pipeline::reader::LineReader;
 use loam_pipeline::storage::LocalStorage;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UsageError(msg.into()))
+/// A problem computing or writing attribute statistics.
+#[derive(Debug, thiserror::Error)]
+pub enum StatError {
+    /// The config file could not be read or has bad fields (each named by its path).
+    #[error(transparent)]
+    Config(#[from] config::ConfigErrors),
+    /// The config, with the command line's overrides, is incomplete or invalid.
+    #[error("loam stat: {}\n(give -c CONFIG or --attributes PATH…)", problems.join("\n"))]
+    Invalid {
+        /// `field: message` per problem.
+        problems: Vec<String>,
+    },
+    /// The `attributes` patterns could not be expanded.
+    #[error("attributes: {0}")]
+    Attributes(#[source] loam_pipeline::layout::LayoutError),
+    /// `regex` uses syntax loam does not support.
+    #[error("regex: {0}")]
+    Regex(String),
+    /// The worker threads could not start.
+    #[error(transparent)]
+    Executor(#[from] ExecutorError),
+    /// Bad lines or unreadable attribute files (each problem names its file and line).
+    #[error("{} problem(s) in the attribute files:\n{}", problems.len(), shown(problems))]
+    AttributeFiles {
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+    /// `summaries.jsonl.gz` could not be written.
+    #[error(transparent)]
+    Write(#[from] loam_pipeline::writer::WriteError),
+}
+
+impl StatError {
+    /// Whether the problem is in what the user gave (a usage error: the binary exits 2),
+    /// rather than in the data (exit 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            StatError::Config(_)
+                | StatError::Invalid { .. }
+                | StatError::Attributes(_)
+                | StatError::Regex(_)
+        )
+    }
+}
+
+/// The first 50 problems, one a line, and how many more.
+fn shown(problems: &[String]) -> String {
+    let n = problems.len();
+    let mut msg = problems
+        .iter()
+        .take(50)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if n > 50 {
+        msg.push_str(&format!("\n… and {} more", n - 50));
+    }
+    msg
 }
 
 /// dolma's `AnalyzerConfig`.
@@ -336,11 +392,11 @@ pub fn compute(
     bins: usize,
     regex: Option<&str>,
     threads: usize,
-) -> Result<StatResult> {
+) -> Result<StatResult, StatError> {
     let filter = regex
         .map(NameFilter::parse)
         .transpose()
-        .map_err(|e| usage(format!("regex: {e}")))?;
+        .map_err(StatError::Regex)?;
     let exec = Executor::new(threads)?;
     let per_file = exec.map(files, |f| scan_file(f, filter.as_ref()));
     let mut errors = Vec::new();
@@ -366,12 +422,7 @@ pub fn compute(
         }
     }
     if !errors.is_empty() {
-        let n = errors.len();
-        let mut msg = errors.into_iter().take(50).collect::<Vec<_>>().join("\n");
-        if n > 50 {
-            msg.push_str(&format!("\n… and {} more", n - 50));
-        }
-        return Err(anyhow!("{n} problem(s) in the attribute files:\n{msg}"));
+        return Err(StatError::AttributeFiles { problems: errors });
     }
     let summaries = merged
         .iter()
@@ -402,12 +453,15 @@ fn rebin(s: &Summary, n: usize) -> (Vec<u64>, Vec<f64>) {
     t.summarize(n)
 }
 
-fn print_summaries(r: &StatResult) {
+/// What `loam stat` prints: each summary re-binned to 10 bins (as dolma shows them), then
+/// the totals.
+pub fn format_summaries(r: &StatResult) -> String {
+    let mut out = String::new();
     for s in &r.summaries {
         let (counts, bins) = rebin(s, 10);
         let total: u64 = counts.iter().sum();
-        println!("{}", s.name);
-        println!("  {:<32} {:>8} {:>12}", "value", "dist", "count");
+        let _ = writeln!(out, "{}", s.name);
+        let _ = writeln!(out, "  {:<32} {:>8} {:>12}", "value", "dist", "count");
         for (i, c) in counts.iter().enumerate() {
             let lo = bins.get(i).copied().unwrap_or(f64::NAN);
             let hi = bins.get(i + 1).copied().unwrap_or(f64::NAN);
@@ -418,11 +472,12 @@ fn print_summaries(r: &StatResult) {
             } else {
                 0.0
             };
-            println!("  {range:<32} {dist:>8.4} {c:>12}");
+            let _ = writeln!(out, "  {range:<32} {dist:>8.4} {c:>12}");
         }
-        println!();
+        out.push('\n');
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} summaries from {} documents in {} file(s); total count {}, total sum {:.4}",
         r.summaries.len(),
         r.documents,
@@ -430,6 +485,7 @@ fn print_summaries(r: &StatResult) {
         r.total_count,
         r.total_sum
     );
+    out
 }
 
 fn short(x: f64) -> String {
@@ -443,7 +499,7 @@ fn short(x: f64) -> String {
 }
 
 /// Writes `<report>/summaries.jsonl.gz` (atomically).
-pub fn write_summaries(report: &str, summaries: &[Summary]) -> Result<PathBuf> {
+pub fn write_summaries(report: &str, summaries: &[Summary]) -> Result<PathBuf, StatError> {
     let path = Path::new(report).join("summaries.jsonl.gz");
     let p = path.to_string_lossy().to_string();
     let mut w = loam_pipeline::writer::JsonlWriter::create(&LocalStorage, &p)?;
@@ -468,59 +524,54 @@ pub struct StatArgs {
     pub regex: Option<String>,
 }
 
-/// `loam stat`.
-pub fn stat(args: StatArgs, threads: usize) -> Result<()> {
-    let mut cfg = match &args.config {
-        Some(p) => {
-            config::load::<StatConfig>(p)
-                .map_err(|e| usage(e.to_string()))?
-                .0
+impl StatConfig {
+    /// The config of `loam stat`: the file given with `-c` (or defaults), the command
+    /// line's overrides applied, validated.
+    pub fn resolve(args: StatArgs) -> Result<StatConfig, StatError> {
+        let mut cfg = match &args.config {
+            Some(p) => config::load::<StatConfig>(p)?.0,
+            None => StatConfig {
+                attributes: Vec::new(),
+                report: None,
+                bins: default_bins(),
+                processes: None,
+                seed: None,
+                debug: None,
+                work_dir: None,
+                regex: None,
+            },
+        };
+        if !args.attributes.is_empty() {
+            cfg.attributes = args.attributes;
         }
-        None => StatConfig {
-            attributes: Vec::new(),
-            report: None,
-            bins: default_bins(),
-            processes: None,
-            seed: None,
-            debug: None,
-            work_dir: None,
-            regex: None,
-        },
-    };
-    if !args.attributes.is_empty() {
-        cfg.attributes = args.attributes;
+        if args.report.is_some() {
+            cfg.report = args.report;
+        }
+        if let Some(b) = args.bins {
+            cfg.bins = b;
+        }
+        if args.regex.is_some() {
+            cfg.regex = args.regex;
+        }
+        let mut problems = Problems::default();
+        cfg.validate(&mut problems);
+        if !problems.is_empty() {
+            return Err(StatError::Invalid {
+                problems: problems
+                    .into_vec()
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect(),
+            });
+        }
+        Ok(cfg)
     }
-    if args.report.is_some() {
-        cfg.report = args.report;
+
+    /// The attribute files the config names (directories and globs expanded, sorted).
+    pub fn files(&self) -> Result<Vec<String>, StatError> {
+        loam_pipeline::layout::expand(&LocalStorage, &self.attributes)
+            .map_err(StatError::Attributes)
     }
-    if let Some(b) = args.bins {
-        cfg.bins = b;
-    }
-    if args.regex.is_some() {
-        cfg.regex = args.regex;
-    }
-    let mut problems = Problems::default();
-    cfg.validate(&mut problems);
-    if !problems.is_empty() {
-        let msg: Vec<String> = problems
-            .into_vec()
-            .iter()
-            .map(|p| format!("{}: {}", p.path, p.message))
-            .collect();
-        return Err(usage(format!(
-            "loam stat: {}\n(give -c CONFIG or --attributes PATH…)",
-            msg.join("\n")
-        )));
-    }
-    let files = loam_pipeline::layout::expand(&LocalStorage, &cfg.attributes)
-        .map_err(|e| usage(format!("attributes: {e}")))?;
-    let r = compute(&files, cfg.bins, cfg.regex.as_deref(), threads)?;
-    print_summaries(&r);
-    if let Some(report) = &cfg.report {
-        let p = write_summaries(report, &r.summaries)?;
-        println!("wrote {}", p.display());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
