@@ -587,6 +587,69 @@ mod tests {
         assert_eq!(directory_of("manifest.json"), PathBuf::from("."));
     }
 
+    /// Local disk only.
+    struct Local;
+
+    impl ManifestStore for Local {
+        fn is_remote(&self, _: &str) -> bool {
+            false
+        }
+        fn read(&self, loc: &str) -> Result<Vec<u8>, StoreError> {
+            Ok(std::fs::read(loc)?)
+        }
+        fn size(&self, loc: &str) -> Result<Option<u64>, StoreError> {
+            Ok(std::fs::metadata(loc).ok().map(|m| m.len()))
+        }
+        fn open(&self, loc: &str) -> Result<Box<dyn Read + Send + '_>, StoreError> {
+            Ok(Box::new(std::fs::File::open(loc)?))
+        }
+        fn list(&self, _: &str) -> Result<Vec<String>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn a_manifest_from_disk_with_a_short_content_id_verifies_and_diffs() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = b"{\"id\":\"a\",\"text\":\"x\"}\n";
+        std::fs::write(dir.path().join("a.jsonl"), data).unwrap();
+        std::fs::write(dir.path().join("stray.txt"), b"").unwrap();
+        let digest = crate::digest_bytes(data);
+        let m = serde_json::json!({
+            "manifest_version": 1,
+            "tool": {"name": "loam", "version": "0.1.0", "git_commit": null},
+            "mix": {"name": "m", "label": "v1", "content_id": "abc"},
+            "hashes": {"content": "sha256", "fingerprint": "xxh3-128(canonical-json)"},
+            "config": {"path": "c.yaml", "sha256": "", "fingerprint": "f", "normalized": {}},
+            "inputs": [],
+            "outputs": [{"path": "a.jsonl", "kind": "documents", "documents": 1,
+                "bytes": digest.bytes, "sha256": digest.sha256}],
+            "stages": [],
+            "run": {"started_at": "", "duration_secs": 0.0, "host": "", "threads": 1}
+        });
+        std::fs::write(dir.path().join("manifest.json"), m.to_string()).unwrap();
+        let v = verify(dir.path(), false, &Local, 2).unwrap();
+        assert_eq!(v.checked, 1);
+        let extra = format!(
+            "EXTRA    output  {}",
+            dir.path().join("stray.txt").display()
+        );
+        assert_eq!(
+            v.to_string(),
+            format!("{extra}\n1 difference(s) among 1 checked file(s)\n")
+        );
+        std::fs::remove_file(dir.path().join("stray.txt")).unwrap();
+        let v = verify(dir.path(), false, &Local, 0).unwrap();
+        assert!(v.ok());
+        assert!(
+            v.to_string().ends_with("(mix m v1, content id abc)\n"),
+            "{v}"
+        );
+        let (m, _) = load(dir.path(), &Local).unwrap();
+        let d = StageDiff::new(&m, &m).to_string();
+        assert!(d.starts_with("A: m v1 (abc)\nB: m v1 (abc)\n"), "{d}");
+    }
+
     #[test]
     fn parse_errors_name_the_file() {
         let e = parse("x/manifest.json", b"{}").map(|_| ()).unwrap_err();
