@@ -195,7 +195,7 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
                 "source     {}:{}  (sha256 {}…, {} bytes, {} lines)",
                 row.file,
                 row.line,
-                &i.digest.sha256[..16],
+                loam_manifests::check::short_sha(&i.digest.sha256),
                 i.digest.bytes,
                 i.lines
             ),

@@ -4,10 +4,10 @@
 use crate::run::{run_pipeline, RunOptions};
 use crate::UsageError;
 use anyhow::{Context, Result};
-use loam_manifests::{FileDigest, Manifest};
-use loam_mixes::ledger::{read_ledger, Decision};
-use loam_pipeline::executor::Executor;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use loam_manifests::check::{self, short_id, short_sha, Check, CheckItem, Finding};
+use loam_manifests::Manifest;
+use loam_report::mixdir::{DecisionMoves, Store};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -17,223 +17,23 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 /// Whether a location is not on local disk (an object store, `s3://…`), as the storage
 /// layer routes it.
 pub fn is_remote(loc: &str) -> bool {
-    use loam_pipeline::storage::Storage;
-    loam_pipeline::AnyStorage.local_path(loc).is_none()
+    loam_report::mixdir::is_remote(loc)
 }
 
 /// Finds and parses `manifest.json` in a mix directory (or the file itself), on local disk or
 /// in an object store (`s3://bucket/mixes/name/version`). Returns it with its directory.
 pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf)> {
-    let loc = path.to_string_lossy();
-    let file = if is_remote(&loc) {
-        if loc.ends_with(".json") {
-            loc.to_string()
-        } else {
-            format!("{}/manifest.json", loc.trim_end_matches('/'))
-        }
-    } else if path.is_dir() {
-        path.join("manifest.json").to_string_lossy().to_string()
-    } else {
-        loc.to_string()
-    };
-    let bytes = loam_pipeline::storage::storage_for(&file)
-        .and_then(|s| loam_pipeline::storage::read_all(s, &file))
-        .map_err(|e| usage(format!("{file}: cannot read manifest: {e}")))?;
-    let m: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| usage(format!("{file}: not a loam manifest: {e}")))?;
-    let dir = match file.rsplit_once('/') {
-        Some((d, _)) if !d.is_empty() => PathBuf::from(d),
-        Some(_) => PathBuf::from("/"),
-        None => PathBuf::from("."),
-    };
-    Ok((m, dir))
-}
-
-/// One checked file.
-#[derive(Debug)]
-enum Check {
-    Ok,
-    Missing,
-    Changed {
-        found: FileDigest,
-    },
-    /// It exists but could not be read (permissions, network, credentials).
-    Unreadable {
-        error: String,
-    },
-}
-
-/// Recomputes the checksum of a file on local disk or in an object store.
-fn check_file(path: &Path, want: &FileDigest) -> Check {
-    let loc = path.to_string_lossy();
-    let storage = match loam_pipeline::storage::storage_for(&loc) {
-        Ok(s) => s,
-        Err(e) => {
-            return Check::Unreadable {
-                error: e.to_string(),
-            }
-        }
-    };
-    match storage.size(&loc) {
-        Ok(Some(_)) => {}
-        Ok(None) => return Check::Missing,
-        Err(e) => {
-            return Check::Unreadable {
-                error: e.to_string(),
-            }
-        }
-    }
-    let digest = storage.open(&loc).map_err(|e| e.to_string()).and_then(|r| {
-        loam_manifests::digest_reader(std::io::BufReader::with_capacity(1 << 20, r))
-            .map_err(|e| format!("{loc}: {e}"))
-    });
-    match digest {
-        Ok(d) if d == *want => Check::Ok,
-        Ok(d) => Check::Changed { found: d },
-        Err(error) => Check::Unreadable { error },
-    }
-}
-
-/// The files under a mix directory (local or in an object store), relative to it, without
-/// loam's own bookkeeping (`.loam…` names at any depth).
-fn files_under(dir: &Path) -> Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    let loc = dir.to_string_lossy();
-    if !is_remote(&loc) {
-        walk(dir, dir, &mut out);
-        return Ok(out);
-    }
-    let prefix = format!("{}/", loc.trim_end_matches('/'));
-    let storage = loam_pipeline::storage::storage_for(&prefix)?;
-    for o in storage.list(&prefix)? {
-        if let Some(rel) = o.path.strip_prefix(&prefix) {
-            if !rel.split('/').any(|c| c.starts_with(".loam")) {
-                out.insert(rel.to_string());
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn walk(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with(".loam") {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, base, out);
-        } else if let Ok(rel) = p.strip_prefix(base) {
-            out.insert(rel.to_string_lossy().to_string());
-        }
-    }
+    loam_report::mixdir::load_manifest(path).map_err(|e| usage(e.to_string()))
 }
 
 /// `loam manifest verify DIR`: recomputes every checksum. Returns whether all matched.
 pub fn verify(path: &Path, outputs_only: bool, threads: usize) -> Result<bool> {
-    let (m, dir) = load_manifest(path)?;
-    let mut items: Vec<(String, PathBuf, FileDigest)> = Vec::new();
-    for o in &m.outputs {
-        items.push(("output".into(), dir.join(&o.path), o.digest.clone()));
-    }
-    if !outputs_only {
-        for i in &m.inputs {
-            items.push((
-                format!("input ({})", i.role),
-                PathBuf::from(&i.path),
-                i.digest.clone(),
-            ));
-        }
-        for md in &m.models {
-            items.push(("model".into(), PathBuf::from(&md.path), md.digest.clone()));
-        }
-    }
-    let exec = Executor::new(threads)?;
-    let checks = exec.map(&items, |(_, p, d)| check_file(p, d));
-    let mut problems = 0usize;
-    for ((kind, p, want), c) in items.iter().zip(&checks) {
-        match c {
-            Check::Ok => {}
-            Check::Missing => {
-                problems += 1;
-                println!("MISSING  {kind}  {}", p.display());
-            }
-            Check::Unreadable { error } => {
-                problems += 1;
-                println!("UNREADABLE  {kind}  {}  ({error})", p.display());
-            }
-            Check::Changed { found } => {
-                problems += 1;
-                println!(
-                    "CHANGED  {kind}  {}  (manifest: {} bytes sha256 {}, now: {} bytes sha256 {})",
-                    p.display(),
-                    want.bytes,
-                    &want.sha256[..16],
-                    found.bytes,
-                    &found.sha256[..16]
-                );
-            }
-        }
-    }
-    // Files in the mix directory that the manifest does not list.
-    let listed: BTreeSet<String> = m.outputs.iter().map(|o| o.path.clone()).collect();
-    let mut present = files_under(&dir)?;
-    present.remove("manifest.json");
-    for extra in present.difference(&listed) {
-        problems += 1;
-        println!("EXTRA    output  {}", dir.join(extra).display());
-    }
-    let checked = items.len();
-    if problems == 0 {
-        println!(
-            "ok: {checked} file(s) match {} (mix {} {}, content id {})",
-            dir.join("manifest.json").display(),
-            m.mix.name,
-            m.mix.label,
-            &m.mix.content_id[..12]
-        );
-        Ok(true)
-    } else {
-        println!("{problems} difference(s) among {checked} checked file(s)");
-        Ok(false)
-    }
-}
-
-/// A document's place: input file name and line.
-type LedgerKey = (String, u64);
-/// What the ledger says of it: decision, rule, id.
-type LedgerEntry = (Decision, Option<String>, String);
-
-fn ledger_decisions(m: &Manifest, dir: &Path) -> Result<HashMap<LedgerKey, LedgerEntry>> {
-    let mut out = HashMap::new();
-    let ledgers: Vec<&loam_manifests::OutputFile> =
-        m.outputs.iter().filter(|o| o.kind == "ledger").collect();
-    if ledgers.is_empty() {
-        return Err(usage(format!(
-            "{}: this mix has no ledger (made by dolma or an older loam); diff needs ledgers",
-            dir.display()
-        )));
-    }
-    for o in ledgers {
-        let p = dir.join(&o.path);
-        read_ledger(&p, |r| {
-            let file = r.file.rsplit('/').next().unwrap_or(&r.file).to_string();
-            out.insert((file, r.line), (r.decision, r.rule, r.id));
-        })?;
-    }
-    Ok(out)
-}
-
-fn label(d: Decision, rule: &Option<String>) -> String {
-    match (d, rule) {
-        (Decision::Kept, _) => "kept".into(),
-        (_, Some(r)) => format!("{}:{r}", d.as_str()),
-        (_, None) => d.as_str().into(),
-    }
+    let v = check::verify(path, outputs_only, &Store, threads).map_err(|e| match e {
+        check::VerifyError::Load(e) => usage(e.to_string()),
+        other => anyhow::Error::new(other),
+    })?;
+    print!("{v}");
+    Ok(v.ok())
 }
 
 /// `loam manifest diff A B`: per-stage and per-rule deltas, and how documents moved between
@@ -241,83 +41,9 @@ fn label(d: Decision, rule: &Option<String>) -> String {
 pub fn diff(a: &Path, b: &Path) -> Result<()> {
     let (ma, da) = load_manifest(a)?;
     let (mb, db) = load_manifest(b)?;
-    println!(
-        "A: {} {} ({})\nB: {} {} ({})",
-        ma.mix.name,
-        ma.mix.label,
-        &ma.mix.content_id[..12],
-        mb.mix.name,
-        mb.mix.label,
-        &mb.mix.content_id[..12]
-    );
-    println!();
-    println!(
-        "{:<48} {:>12} {:>12} {:>10}",
-        "stage / rule (documents)", "A", "B", "B - A"
-    );
-    let mut stages: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for (which, m) in [(0, &ma), (1, &mb)] {
-        for s in &m.stages {
-            let key = s.stage.split(" (").next().unwrap_or(&s.stage).to_string();
-            let mut rows = vec![(format!("{key}: out"), s.documents_out as i64)];
-            for (r, c) in &s.by_rule {
-                // A rule drops documents, or (a span replacer) edits them.
-                let n = c.documents_dropped + c.documents_edited;
-                rows.push((format!("{key}:   - {r}"), n as i64));
-            }
-            for (k, v) in rows {
-                if !stages.contains_key(&k) {
-                    order.push(k.clone());
-                }
-                let e = stages.entry(k).or_insert((0, 0));
-                if which == 0 {
-                    e.0 = v;
-                } else {
-                    e.1 = v;
-                }
-            }
-        }
-    }
-    for k in &order {
-        let (x, y) = stages[k];
-        println!("{:<48} {:>12} {:>12} {:>+10}", k, x, y, y - x);
-    }
-    let la = ledger_decisions(&ma, &da)?;
-    let lb = ledger_decisions(&mb, &db)?;
-    let mut moves: BTreeMap<(String, String), u64> = BTreeMap::new();
-    let (mut only_a, mut only_b) = (0u64, 0u64);
-    for (k, (d, r, _)) in &la {
-        match lb.get(k) {
-            Some((d2, r2, _)) => {
-                let (x, y) = (label(*d, r), label(*d2, r2));
-                if x != y {
-                    *moves.entry((x, y)).or_default() += 1;
-                }
-            }
-            None => only_a += 1,
-        }
-    }
-    for k in lb.keys() {
-        if !la.contains_key(k) {
-            only_b += 1;
-        }
-    }
-    println!();
-    if moves.is_empty() {
-        println!("no document changed its decision");
-    } else {
-        println!(
-            "{:<36} {:<36} {:>10}",
-            "decision in A", "decision in B", "documents"
-        );
-        for ((x, y), n) in &moves {
-            println!("{x:<36} {y:<36} {n:>10}");
-        }
-    }
-    if only_a + only_b > 0 {
-        println!("documents only in A: {only_a}, only in B: {only_b}");
-    }
+    print!("{}", check::StageDiff::new(&ma, &mb));
+    let moves = DecisionMoves::new(&ma, &da, &mb, &db).map_err(crate::cmd_report::error)?;
+    print!("{moves}");
     Ok(())
 }
 
@@ -325,42 +51,33 @@ pub fn diff(a: &Path, b: &Path) -> Result<()> {
 /// checksums, printing each that is missing or changed. Missing inputs end it (a usage
 /// error: nothing can be rerun from them); returns how many changed.
 fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usize> {
-    let inputs: Vec<&loam_manifests::InputFile> = m
+    let items: Vec<CheckItem> = m
         .inputs
         .iter()
         .filter(|i| role.is_none_or(|r| i.role == r))
+        .map(|i| CheckItem {
+            what: format!("input ({})", i.role),
+            path: PathBuf::from(&i.path),
+            want: i.digest.clone(),
+        })
         .collect();
-    let exec = Executor::new(threads)?;
-    let checks = exec.map(&inputs, |i| check_file(Path::new(&i.path), &i.digest));
+    let checks = check::check_files(&items, &Store, threads);
     let (mut missing, mut changed) = (0usize, 0usize);
-    for (i, c) in inputs.iter().zip(&checks) {
+    for (i, c) in items.iter().zip(&checks) {
         match c {
             Check::Ok => {}
-            Check::Missing => {
-                missing += 1;
-                println!("MISSING  input ({})  {}", i.role, i.path);
-            }
-            Check::Unreadable { error } => {
-                missing += 1;
-                println!("UNREADABLE  input ({})  {}  ({error})", i.role, i.path);
-            }
-            Check::Changed { found } => {
-                changed += 1;
-                println!(
-                    "CHANGED  input ({})  {}  (manifest: {} bytes sha256 {}, now: {} bytes sha256 {})",
-                    i.role,
-                    i.path,
-                    i.digest.bytes,
-                    &i.digest.sha256[..16],
-                    found.bytes,
-                    &found.sha256[..16]
-                );
-            }
+            Check::Missing | Check::Unreadable { .. } => missing += 1,
+            Check::Changed { .. } => changed += 1,
+        }
+        if let Some(f) = Finding::of(i, c) {
+            println!("{f}");
         }
     }
     if missing > 0 {
-        let relative = inputs
+        let relative = m
+            .inputs
             .iter()
+            .filter(|i| role.is_none_or(|r| i.role == r))
             .any(|i| !i.path.starts_with('/') && !i.path.contains("://"));
         return Err(usage(format!(
             "{missing} input(s) of the manifest are missing or unreadable; nothing to rerun from{}",
@@ -378,7 +95,7 @@ fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usiz
 /// refused unless new or empty (a directory with done units would be skipped, not rerun).
 fn fresh_output(m: &Manifest, output: Option<PathBuf>) -> Result<PathBuf> {
     let out = output
-        .unwrap_or_else(|| PathBuf::from(format!("out/reproduce-{}", &m.mix.content_id[..12])));
+        .unwrap_or_else(|| PathBuf::from(format!("out/reproduce-{}", short_id(&m.mix.content_id))));
     if let Ok(mut rd) = std::fs::read_dir(&out) {
         if rd.next().is_some() {
             return Err(usage(format!(
@@ -484,10 +201,10 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
                     o.kind,
                     o.documents,
                     o.digest.bytes,
-                    &o.digest.sha256[..16],
+                    short_sha(&o.digest.sha256),
                     o2.documents,
                     o2.digest.bytes,
-                    &o2.digest.sha256[..16]
+                    short_sha(&o2.digest.sha256)
                 );
             }
             _ => {}

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
 
+pub mod check;
 pub mod manifest;
 
 pub use manifest::*;

@@ -7,7 +7,8 @@
 //! files again (histogram bins split kept/removed, languages, the examples' spans), then
 //! the documents (tokens per decision, sources, the examples' text).
 
-use anyhow::Result;
+use crate::svg::Scale;
+use crate::Error;
 use loam_manifests::Manifest;
 use loam_mixes::ledger::{read_ledger, Decision};
 use loam_mixes::rules::{attribute_value, Op, Rule};
@@ -92,7 +93,7 @@ pub struct Histogram {
     /// Largest value.
     pub max: f64,
     /// Bin scale.
-    pub scale: crate::cmd_report::svg::Scale,
+    pub scale: Scale,
     /// Kept documents per bin.
     pub kept: Vec<u64>,
     /// Removed documents per bin.
@@ -157,7 +158,7 @@ impl Resolver {
     /// The file, if it exists under one of the bases (or, for an object-store URL, there).
     pub fn find(&self, listed: &str) -> Option<PathBuf> {
         let p = Path::new(listed);
-        if crate::cmd_manifest::is_remote(listed) {
+        if crate::mixdir::is_remote(listed) {
             return is_file(p).then(|| p.to_path_buf());
         }
         if p.is_absolute() {
@@ -170,7 +171,7 @@ impl Resolver {
 /// Whether a file exists, on local disk or in an object store.
 fn is_file(p: &Path) -> bool {
     let loc = p.to_string_lossy();
-    if crate::cmd_manifest::is_remote(&loc) {
+    if crate::mixdir::is_remote(&loc) {
         use loam_pipeline::storage::Storage;
         return matches!(AnyStorage.size(&loc), Ok(Some(_)));
     }
@@ -180,7 +181,7 @@ fn is_file(p: &Path) -> bool {
 /// `…/attributes/<name>/<rel>` → `<rel>`.
 pub fn attribute_rel(path: &str) -> Option<&str> {
     let rest = match path.rfind("/attributes/") {
-        Some(i) => &path[i + "/attributes/".len()..],
+        Some(i) => path.get(i + "/attributes/".len()..)?,
         None => path.strip_prefix("attributes/")?,
     };
     rest.split_once('/').map(|(_, rel)| rel)
@@ -445,20 +446,20 @@ struct ShardOut {
 }
 
 /// Collects everything for one mix directory.
-pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
+pub fn collect(dir: &Path, threads: usize) -> Result<MixData, Error> {
     let mut d = MixData {
         dir: dir.to_path_buf(),
         ..Default::default()
     };
     // A mix in an object store is read through its manifest (a bucket has no directories).
-    let remote = crate::cmd_manifest::is_remote(&dir.to_string_lossy());
+    let remote = crate::mixdir::is_remote(&dir.to_string_lossy());
     let manifest_path = if dir.is_file() || (remote && dir.to_string_lossy().ends_with(".json")) {
         dir.to_path_buf()
     } else {
         dir.join("manifest.json")
     };
     if remote || manifest_path.is_file() {
-        let (m, mdir) = crate::cmd_manifest::load_manifest(&manifest_path)?;
+        let (m, mdir) = crate::mixdir::load_manifest(&manifest_path)?;
         d.dir = mdir.clone();
         d.rules = rules_of(&m, &mut d.notes);
         d.shards = shards_from_manifest(&m, &mdir, &mut d.notes);
@@ -557,7 +558,7 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
         }
     }
     // Scales: include thresholds; log for long-tailed non-negative values.
-    let mut scales: BTreeMap<String, crate::cmd_report::svg::Scale> = BTreeMap::new();
+    let mut scales: BTreeMap<String, Scale> = BTreeMap::new();
     for (k, r) in &ranges {
         let (mut lo, mut hi) = (r.min, r.max);
         for rule in d.rules.iter().filter(|x| x.attribute == *k) {
@@ -571,7 +572,7 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData> {
             hi += 0.5;
         }
         let log = lo >= 0.0 && hi >= 1000.0;
-        scales.insert(k.clone(), crate::cmd_report::svg::Scale { lo, hi, log });
+        scales.insert(k.clone(), Scale { lo, hi, log });
     }
     // Example targets per shard: line → [(rule, attribute)].
     let mut targets: Vec<BTreeMap<u64, Vec<(String, String)>>> =
@@ -873,7 +874,7 @@ pub fn op_symbol(op: Op) -> &'static str {
 }
 
 /// Per-shard decision labels of a ledger (`kept`, `dropped:rule`, …), by 0-based line.
-pub fn ledger_labels(path: &Path) -> Result<Vec<String>> {
+pub fn ledger_labels(path: &Path) -> Result<Vec<String>, Error> {
     let mut out: Vec<String> = Vec::new();
     read_ledger(path, |r| {
         let i = (r.line.max(1) - 1) as usize;
