@@ -384,19 +384,29 @@ pub fn mix_config(
         };
         let bar = ui::stage_bar("budget");
         let reps = exec.map(&mine, |&i| {
-            mix_unit_with(storage, &units[i], &streams[si], &count, &bar)
+            loam_pipeline::units::contain(|| {
+                let r = mix_unit_with(storage, &units[i], &streams[si], &count, &bar);
+                match r.scan.failed() {
+                    true => Err(ui::scan_errors(&r.scan)),
+                    false => Ok(r),
+                }
+            })
         });
         bar.finish_and_clear();
         let mut draws: Vec<(f64, u64)> = Vec::new();
         for (k, r) in reps.into_iter().enumerate() {
-            if r.scan.failed() {
-                blocked[si] = true;
-                failures.push(Failure::new(
-                    "mix (token budget)",
-                    &units[mine[k]].output,
-                    ui::scan_errors(&r.scan),
-                ));
-            }
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    blocked[si] = true;
+                    failures.push(Failure::new(
+                        "mix (token budget)",
+                        &units[mine[k]].output,
+                        e,
+                    ));
+                    continue;
+                }
+            };
             counted[mine[k]] = streams[si].tokenizer.keep_counts(&r.draws).map(Into::into);
             draws.extend(r.draws);
         }

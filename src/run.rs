@@ -733,11 +733,20 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             // are then taken in draw order until the budget is met.
             spec.sampling = Some(Sampling::from_rate(1.0, mcfg.seed));
             let bar = ui::stage_bar("budget");
-            let counts = exec.map(&units, |u| mix_shard(storage, u, spec, true, None, &bar));
+            let counts = exec.map(&units, |u| {
+                loam_pipeline::units::contain(|| {
+                    let r = mix_shard(storage, u, spec, true, None, &bar);
+                    match r.scan.failed() {
+                        true => Err(format!("{}: {}", u.input, ui::scan_errors(&r.scan))),
+                        false => Ok(r),
+                    }
+                })
+            });
             bar.finish_and_clear();
-            if let Some(r) = counts.iter().find(|r| r.scan.failed()) {
-                return Err(anyhow::anyhow!("{}", ui::scan_errors(&r.scan)));
-            }
+            let counts = counts
+                .into_iter()
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             // A BPE's counts are kept for the mix pass, which would otherwise encode again.
             counted = counts
                 .iter()

@@ -261,7 +261,7 @@ fn malformed_spans_name_file_and_line() {
     for (bad, what) in [
         (r#"[[0, 2]]"#, "not [start, end, score]"),
         (r#"[[0, "2", 1.0]]"#, "not [start, end, score]"),
-        (r#"[[0, 9, 1.0]]"#, "out of range"),
+        (r#"[[7, 9, 1.0]]"#, "out of range"),
         (r#"[[3, 1, 1.0]]"#, "out of range"),
         (
             r#"[[0, 3, 1.0], [2, 5, 1.0]]"#,
