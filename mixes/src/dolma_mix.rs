@@ -729,8 +729,8 @@ struct OpenLedger {
 pub struct Blocking {
     /// Most documents in a block.
     pub max_lines: usize,
-    /// A block ends after the line that brings its document and attribute lines to this
-    /// many bytes.
+    /// A block ends after the document line that brings its document lines (text of
+    /// Parquet rows) to this many bytes.
     pub max_bytes: usize,
     /// False: the same blocks, processed one document after another on the calling thread.
     pub parallel: bool,
