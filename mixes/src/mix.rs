@@ -455,7 +455,11 @@ mod tests {
             "日本語 テキスト",
             "ab\u{200b}cd",
         ] {
-            assert_eq!(whitespace_tokens(t), t.split_whitespace().count() as u64, "{t:?}");
+            assert_eq!(
+                whitespace_tokens(t),
+                t.split_whitespace().count() as u64,
+                "{t:?}"
+            );
         }
     }
 
