@@ -63,23 +63,31 @@ def excluded_ids():
 
 
 def source_documents(src):
-    excluded = excluded_ids()
     base, left_out = [], []
     for f in sorted(glob.glob(os.path.join(src, "*.jsonl.gz"))):
-        for d in read_jsonl(f):
-            if not isinstance(d.get("text"), str) or not d["text"]:
-                continue
-            if str(d["id"]) in excluded:
-                left_out.append(str(d["id"]))
-                continue
-            doc = {"id": str(d["id"]), "text": d["text"],
-                   "source": str(d.get("source") or os.path.basename(f).split(".")[0])}
-            for k in ("added", "created"):
-                if isinstance(d.get(k), str):
-                    doc[k] = d[k]
-            if isinstance(d.get("metadata"), dict):
-                doc["metadata"] = d["metadata"]
-            base.append(doc)
+        b, l = source_documents_of(f)
+        base += b
+        left_out += l
+    return base, left_out
+
+
+def source_documents_of(f):
+    excluded = excluded_ids()
+    base, left_out = [], []
+    for d in read_jsonl(f):
+        if not isinstance(d.get("text"), str) or not d["text"]:
+            continue
+        if str(d["id"]) in excluded:
+            left_out.append(str(d["id"]))
+            continue
+        doc = {"id": str(d["id"]), "text": d["text"],
+               "source": str(d.get("source") or os.path.basename(f).split(".")[0])}
+        for k in ("added", "created"):
+            if isinstance(d.get(k), str):
+                doc[k] = d[k]
+        if isinstance(d.get("metadata"), dict):
+            doc["metadata"] = d["metadata"]
+        base.append(doc)
     return base, left_out
 
 
@@ -118,6 +126,43 @@ def corpus(src, out, size_mb, shards):
     stats = {"documents": n, "text_bytes": text, "jsonl_bytes": raw, "gzip_bytes": gz,
              "shards": shards, "source_documents": len(base), "source_text_bytes": base_text,
              "replication": round(text / base_text, 2), "excluded": sorted(left_out)}
+    with open(os.path.join(out, "stats.json"), "w") as f:
+        json.dump(stats, f)
+    print(json.dumps(stats))
+
+
+def uneven_corpus(src, out):
+    """The source files as they are, one output file per source file (the same documents as
+    `corpus` reads, ids made unique the same way): 11 files of very uneven sizes, the largest
+    (aeb_extractor_outputs) about 60% of the text. Nothing replicated or shuffled."""
+    base, left_out = source_documents(src)
+    seen = {}
+    for doc in base:
+        n = seen[doc["id"]] = seen.get(doc["id"], 0) + 1
+        if n > 1:
+            doc["id"] = f"{doc['id']}~{n}"
+    os.makedirs(os.path.join(out, "documents"), exist_ok=True)
+    names = [os.path.basename(f) for f in sorted(glob.glob(os.path.join(src, "*.jsonl.gz")))]
+    n = text = raw = 0  # `base` is every file's documents in this order: ids from it
+
+    sizes = {}
+    for name in names:
+        docs, _ = source_documents_of(os.path.join(src, name))
+        path = os.path.join(out, "documents", name)
+        with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as o:
+            for d in docs:
+                d["id"] = base[n]["id"]
+                line = json.dumps(d, ensure_ascii=False) + "\n"
+                o.write(line)
+                n += 1
+                text += len(d["text"].encode("utf-8"))
+                raw += len(line.encode("utf-8"))
+        sizes[name] = os.path.getsize(path)
+    assert n == len(base), (n, len(base))
+    gz = sum(sizes.values())
+    stats = {"documents": n, "text_bytes": text, "jsonl_bytes": raw, "gzip_bytes": gz,
+             "shards": len(names), "source_documents": len(base), "source_text_bytes": text,
+             "replication": 1.0, "excluded": sorted(left_out), "largest_file": max(sizes.values())}
     with open(os.path.join(out, "stats.json"), "w") as f:
         json.dump(stats, f)
     print(json.dumps(stats))
@@ -454,6 +499,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "corpus":
         corpus(*args)
+    elif cmd == "uneven-corpus":
+        uneven_corpus(*args)
     elif cmd == "small-corpus":
         small_corpus(*args)
     elif cmd == "pick-ids":

@@ -8,7 +8,7 @@
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
 #   --stages LIST comma-separated subset of: tag,tag-langid,filter,dedupe-docs,dedupe-paras,
-#                 minhash,mix,run,scaling,explain (default: all)
+#                 minhash,mix,mix-uneven,run,scaling,explain (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
 #
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|run|scaling|explain) ;;
+  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|run|scaling|explain) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -66,6 +66,9 @@ DOLMA= DATATROVE=
 for v in ${DOLMA_VENV:-} /work/venv-dolma "$VENVS/venv-dolma"; do usable_dolma "$v" && { DOLMA=$v; break; }; done
 for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do usable_datatrove "$v" && { DATATROVE=$v; break; }; done
 if [ $SMOKE = 0 ]; then
+  # Only the peers the chosen stages compare with.
+  want tag || want tag-langid || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || DOLMA=-
+  want filter || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
     python3 -m venv "$VENVS/venv-dolma" && "$VENVS/venv-dolma/bin/pip" install -q dolma==1.2.1
@@ -76,6 +79,8 @@ if [ $SMOKE = 0 ]; then
     python3 -m venv "$VENVS/venv-datatrove" && "$VENVS/venv-datatrove/bin/pip" install -q 'datatrove[io,processing,cli]==0.10.1' spacy
     DATATROVE=$VENVS/venv-datatrove
   fi
+  [ "$DOLMA" = - ] && DOLMA=
+  [ "$DATATROVE" = - ] && DATATROVE=
 else
   DOLMA= DATATROVE=  # the smoke run is loam only: fast, and no network
 fi
@@ -186,10 +191,21 @@ tag_check() { # loam --dolma-bugs on pii_regex_v2 (untimed) tells documented dif
   printf 'documents: ["%s/documents/*.jsonl.gz"]\nexperiment: bench\ntaggers: [pii_regex_v2]\nprocesses: %s\n' "$d" "$T" > "$d/tag.yaml"
   "$LOAM" --threads "$T" tag --dolma-bugs -c "$d/tag.yaml" > /dev/null
   $LIB check-tag "$R/tag-loam/attributes/bench" "$R/tag-dolma/attributes/bench" 4000 "$d/attributes/bench"; }
-want tag || want mix && both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
-[ -n "$LID" ] && { want tag-langid || want mix; } && both tag-langid "${DOLMA:+dolma}" lid_loam lid_dolma lid_check
+# The mix stage's attributes without timing or comparing a tag stage it was not asked for
+# (dolma's tag stages take minutes): loam's, as when the tag stages run.
+mix_attrs() { # DIR EXPERIMENT TAGGERS
+  rm -rf "$1"; mkdir -p "$1"; ln -s "$C/documents" "$1/documents"
+  tag_cfg "$1" "$2" "$3" > "$1/tag.yaml"
+  (cd "$1" && "$LOAM" --threads "$T" tag -c "$1/tag.yaml" > /dev/null)
+}
+if want tag; then both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
+elif want mix; then log "mix: tagging with loam for the mix (untimed; --stages tag,mix also compares it with dolma)"
+  mix_attrs "$R/tag-loam" bench "$RULE_TAGGERS"; fi
+if [ -n "$LID" ] && want tag-langid; then both tag-langid "${DOLMA:+dolma}" lid_loam lid_dolma lid_check
+elif [ -n "$LID" ] && want mix; then mix_attrs "$R/tag-langid-loam" benchlid "$LID"; fi
 if want mix; then
-  # The mix stage reads these attributes (loam's, checked above against dolma's).
+  # The mix stage reads these attributes (loam's; compared with dolma's when the tag stages
+  # run).
   rm -rf "$W/mixdata"; mkdir -p "$W/mixdata/attributes"
   ln -s "$C/documents" "$W/mixdata/documents"
   mv "$R/tag-loam/attributes/bench" "$W/mixdata/attributes/bench"
@@ -332,6 +348,55 @@ mix_check() {
 }
 want mix && both mix "${DOLMA:+dolma}" mix_loam mix_dolma mix_check
 
+# ------------------------------------------------------------------ mix on uneven shards
+# The source files as they are (11 files, the largest ~60% of the text; not --size-mb), so
+# one file dominates: a mix must not be bounded by it. Attributes made once by loam (untimed):
+# rule taggers and paragraph dedup; one jq exclude, duplicate paragraphs removed by span
+# replacement (dolma's remove-paragraphs), discard_fields. Own corpus, own table below.
+U=$W/corpus-uneven-v1 RESULTS_U=$W/results-uneven.jsonl
+rm -f "$RESULTS_U"
+if want mix-uneven; then
+  if [ ! -f "$U/stats.json" ]; then
+    log "mix-uneven: preparing the source files as they are, from $DATA"
+    rm -rf "$U"; $LIB uneven-corpus "$DATA" "$U" > /dev/null
+  fi
+  ustat() { python3 -c "import json,sys; print(json.load(open('$U/stats.json'))['$1'])"; }
+  log "mix-uneven: $(ustat documents) documents, $(ustat text_bytes) bytes of text in $(ustat shards) files, the largest $(ustat largest_file) bytes gzip; tagging and paragraph dedup with loam (untimed)"
+  UD=$W/uneven-data; rm -rf "$UD"; mkdir -p "$UD"; cp -r "$U/documents" "$UD/documents"
+  printf 'documents: ["%s/documents/*.jsonl.gz"]\nexperiment: uneven\ntaggers: [char_length_v1, whitespace_tokenizer_v1, gopher_v1]\nprocesses: %s\n' "$UD" "$T" > "$W/uneven-tag.yaml"
+  "$LOAM" --threads "$T" tag -c "$W/uneven-tag.yaml" > /dev/null
+  dedupe_cfg "$UD" "$DD_PARAS" > "$W/uneven-dedupe.json"
+  "$LOAM" --threads "$T" dedupe -c "$W/uneven-dedupe.json" > /dev/null
+  mixu_cfg() { # TOOL
+    local d=$R/mix-uneven-$1
+    cat > "$W/mix-uneven-$1.yaml" <<YAML
+streams:
+  - name: uneven
+    documents: ["$UD/documents/*.jsonl.gz"]
+    attributes: [uneven, dups]
+    output:
+      path: $d/out
+      max_size_in_bytes: 20000000
+      discard_fields: [attributes]
+    filter:
+      syntax: jq
+      exclude:
+$(jqx uneven__whitespace_tokenizer_v1__length '<' 50)
+    span_replacement:
+      - {span: "\$.attributes.dup", min_score: 0.5, replacement: ""}
+work_dir: {input: $d/work-in, output: $d/work-out}
+processes: $T
+YAML
+  }
+  # `run` links the main corpus in; these configs name their documents by absolute path.
+  mixu_loam() { mixu_cfg loam; RESULTS=$RESULTS_U run mix-uneven loam "$1" "$R/mix-uneven-loam" "$LOAM" --threads "$T" mix -c "$W/mix-uneven-loam.yaml"; }
+  mixu_dolma() { mixu_cfg dolma; RESULTS=$RESULTS_U run mix-uneven dolma "$1" "$R/mix-uneven-dolma" "$DOLMA/bin/dolma" -c "$W/mix-uneven-dolma.yaml" mix; }
+  mixu_check() {
+    echo "$($LIB check-mix "$R/mix-uneven-loam/out" "$R/mix-uneven-dolma/out"); $($LIB ledger-size "$R/mix-uneven-loam/out/manifest.json")"
+  }
+  both mix-uneven "${DOLMA:+dolma}" mixu_loam mixu_dolma mixu_check
+fi
+
 # ------------------------------------------------------------------ loam run, all stages
 run_cfg() { # OUT
   cat <<YAML
@@ -422,7 +487,13 @@ OUT=$W/results.md
   echo "- Corpus: $(stat documents) documents, $(stat text_bytes) bytes of text ($(stat jsonl_bytes) bytes of JSON lines, $(stat gzip_bytes) gzip) in $SHARDS gzip shards: $CORPUS_NOTE."
   echo "- Throughput is MB of document text (10^6 bytes) per second of wall time; peak memory is PSS summed over the process tree; $REPEATS repeat(s), median shown; loam/peer time < 1 means loam is faster."
   echo
-  $LIB table "$RESULTS" "$C/stats.json" "$AGREE" "$T"
+  [ -s "$RESULTS" ] && $LIB table "$RESULTS" "$C/stats.json" "$AGREE" "$T"
+  if [ -s "$RESULTS_U" ]; then
+    echo
+    echo "mix-uneven: the $(python3 -c "import json; s=json.load(open('$U/stats.json')); print(f\"{s['documents']} source documents ({s['text_bytes']} bytes of text, {s['gzip_bytes']} gzip) in their {s['shards']} files as they are, the largest {s['largest_file']} bytes gzip\")") (not replicated, whatever --size-mb); attributes from loam (rule taggers, paragraph dedup); 1 jq exclude, duplicate paragraphs removed by span replacement:"
+    echo
+    $LIB table "$RESULTS_U" "$U/stats.json" "$AGREE" "$T"
+  fi
   echo
   echo "Commands (each from a fresh folder holding a \`documents\` link to the corpus; configs in \`$W\`):"
   echo

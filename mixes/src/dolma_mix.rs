@@ -29,7 +29,7 @@
 //! ([`crate::ledger`]) records every document's decision (`kept`, `edited`, `dropped` with the
 //! filter expression or `output.min_text_length`, `sampled_out`).
 
-use crate::align::AlignedAttributes;
+use crate::align::{check_line, AlignedAttributes, AttrRead};
 use crate::config::{CompressionConfig, MixerConfig, StreamConfig};
 use crate::filter::{Decision, DocFilter, DocView, ExprError};
 use crate::index::IndexBuilder;
@@ -41,7 +41,7 @@ use loam_pipeline::config::{index, join};
 use loam_pipeline::executor::Progress;
 use loam_pipeline::format::{Compression, Format};
 use loam_pipeline::layout;
-use loam_pipeline::reader::{DocumentReader, LineReader};
+use loam_pipeline::reader::{DocumentReader, LineReader, ReadError};
 use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
 use loam_pipeline::writer::{JsonlWriter, WrittenShard};
@@ -646,6 +646,19 @@ pub fn mix_unit_with(
     opts: &MixOptions,
     progress: &dyn Progress,
 ) -> UnitReport {
+    mix_unit_blocks(storage, unit, stream, opts, progress, Blocking::default())
+}
+
+/// [`mix_unit_with`], each input cut into blocks as `blocking` says (the bytes written do
+/// not depend on it).
+pub fn mix_unit_blocks(
+    storage: &dyn Storage,
+    unit: &OutputUnit,
+    stream: &CompiledStream,
+    opts: &MixOptions,
+    progress: &dyn Progress,
+    blocking: Blocking,
+) -> UnitReport {
     let mut rep = UnitReport {
         scan: ScanReport {
             path: unit
@@ -676,6 +689,7 @@ pub fn mix_unit_with(
         rules: Rules::new(stream),
         opts,
         progress,
+        blocking,
     };
     let mut writer: Option<JsonlWriter> = None;
     for (k, input) in unit.inputs.iter().enumerate() {
@@ -705,6 +719,7 @@ struct Ctx<'a> {
     rules: Rules,
     opts: &'a MixOptions,
     progress: &'a dyn Progress,
+    blocking: Blocking,
 }
 
 /// An input's ledger while it is being written.
@@ -713,6 +728,162 @@ struct OpenLedger {
     writer: LedgerWriter,
     index: IndexBuilder,
     rows: u32,
+}
+
+/// How an input is cut into blocks of lines: a block's documents are processed in
+/// parallel, then written in order, while the next block is read and the previous one is
+/// compressed. Output bytes, counts, sampling draws and ledger rows never depend on it (each
+/// document's fate depends only on its own lines); memory is about three blocks per unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocking {
+    /// Most documents in a block.
+    pub max_lines: usize,
+    /// A block ends after the document line that brings its document lines (text of
+    /// Parquet rows) to this many bytes.
+    pub max_bytes: usize,
+    /// False: the same blocks, processed one document after another on the calling thread.
+    pub parallel: bool,
+}
+
+impl Default for Blocking {
+    fn default() -> Self {
+        Blocking {
+            max_lines: 2048,
+            max_bytes: 4 << 20,
+            parallel: true,
+        }
+    }
+}
+
+/// A document as read: its line, the same line of each attribute file, or why not.
+enum RawItem {
+    /// A document (a JSON line not parsed yet, or a Parquet row) and each attribute file's
+    /// line for it.
+    Doc {
+        line: u64,
+        doc: RawDoc,
+        attrs: Vec<AttrRead>,
+    },
+    /// A bad document line (reading goes on; the attribute files were advanced past it).
+    Bad(ReadError),
+    /// Reading cannot go on.
+    Fatal(ReadError),
+}
+
+enum RawDoc {
+    Json(String),
+    Parsed(Document),
+}
+
+/// What became of one [`RawItem`], computed on any thread, committed in order.
+enum Outcome {
+    /// A bad document line (not fatal).
+    Bad(ReadError),
+    /// A fatal read error.
+    Fatal(ReadError),
+    /// The attribute lines do not fit the document (fatal).
+    Misaligned(String),
+    /// A document that was processed (or failed to be).
+    Doc {
+        line: u64,
+        text_bytes: u64,
+        id: Option<String>,
+        result: Result<Processed, DocError>,
+    },
+}
+
+/// Reads an input's documents and attribute lines a block at a time.
+struct BlockReader<'a> {
+    docs: DocumentReader,
+    aligned: AlignedAttributes,
+    blocking: Blocking,
+    /// The last document line seen.
+    doc_lines: u64,
+    done: bool,
+    _ctx: std::marker::PhantomData<&'a ()>,
+}
+
+impl BlockReader<'_> {
+    fn read_block(&mut self) -> Vec<RawItem> {
+        let mut items: Vec<RawItem> = Vec::new();
+        if self.done {
+            return items;
+        }
+        let mut bytes = 0usize;
+        // Documents that advance the attribute files (all but a fatal error).
+        let mut advancing = 0usize;
+        while items.len() < self.blocking.max_lines && bytes < self.blocking.max_bytes {
+            let item = match &mut self.docs {
+                DocumentReader::Jsonl(r) => match r.next_line() {
+                    None => None,
+                    Some(Ok((line, text))) => {
+                        bytes += text.len();
+                        Some(Ok((line, RawDoc::Json(text.to_string()))))
+                    }
+                    Some(Err(e)) => Some(Err(e)),
+                },
+                DocumentReader::Parquet(_) => match self.docs.next_document() {
+                    None => None,
+                    Some(Ok((line, d))) => {
+                        bytes += d.text.len();
+                        Some(Ok((line, RawDoc::Parsed(d))))
+                    }
+                    Some(Err(e)) => Some(Err(e)),
+                },
+            };
+            match item {
+                None => {
+                    self.done = true;
+                    break;
+                }
+                Some(Ok((line, doc))) => {
+                    self.doc_lines = line;
+                    advancing += 1;
+                    items.push(RawItem::Doc {
+                        line,
+                        doc,
+                        attrs: Vec::new(),
+                    });
+                }
+                Some(Err(e)) if e.is_fatal() => {
+                    self.done = true;
+                    items.push(RawItem::Fatal(e));
+                    break;
+                }
+                Some(Err(e)) => {
+                    // As before: a bad line with a number skips that line of every
+                    // attribute file, so later lines are still checked.
+                    match e.line() {
+                        Some(line) => {
+                            self.doc_lines = line;
+                            advancing += 1;
+                            items.push(RawItem::Bad(e));
+                        }
+                        None => items.push(RawItem::Fatal(e)),
+                    }
+                }
+            }
+        }
+        if advancing > 0 && !self.aligned.paths().is_empty() {
+            let per_file = self.aligned.read_lines(advancing, self.blocking.parallel);
+            let mut files: Vec<std::vec::IntoIter<AttrRead>> =
+                per_file.into_iter().map(Vec::into_iter).collect();
+            for item in items.iter_mut() {
+                match item {
+                    RawItem::Doc { attrs, .. } => {
+                        attrs.extend(files.iter_mut().filter_map(Iterator::next));
+                    }
+                    RawItem::Bad(_) => {
+                        for f in files.iter_mut() {
+                            f.next();
+                        }
+                    }
+                    RawItem::Fatal(_) => {}
+                }
+            }
+        }
+        items
+    }
 }
 
 /// Processes one input (the unit's `k`th) into the shard's writer. Returns false when the
@@ -726,14 +897,14 @@ fn mix_input(
 ) -> bool {
     let storage = ctx.storage;
     let doc_path = input.documents.as_str();
-    let mut aligned = match AlignedAttributes::open(storage, doc_path, &input.attributes) {
+    let aligned = match AlignedAttributes::open(storage, doc_path, &input.attributes) {
         Ok(x) => x,
         Err(e) => {
             rep.scan.record(e, true);
             return false;
         }
     };
-    let mut docs = match DocumentReader::open(storage, doc_path) {
+    let docs = match DocumentReader::open(storage, doc_path) {
         Ok(r) => r,
         Err(e) => {
             rep.scan.record(e.to_string(), true);
@@ -755,93 +926,57 @@ fn mix_input(
             }
         },
     };
-    let provenance = provenance_name(doc_path);
-    let mut edits: Vec<Edit> = Vec::new();
-    let mut attrs_buf: Vec<Map<String, Value>> = Vec::with_capacity(input.attributes.len());
-    let mut doc_lines = 0u64;
-    while let Some(item) = docs.next_document() {
-        let (line, doc) = match item {
-            Ok(x) => x,
-            Err(e) => {
-                let fatal = e.is_fatal();
-                let line = e.line();
-                rep.scan.record(e.to_string(), fatal);
-                if fatal {
-                    return false;
-                }
-                // Keep the attribute files aligned so later lines are still checked.
-                if let Some(line) = line {
-                    doc_lines = line;
-                    aligned.skip();
-                }
-                continue;
-            }
+    let mut reader = BlockReader {
+        docs,
+        aligned,
+        blocking: ctx.blocking,
+        doc_lines: 0,
+        done: false,
+        _ctx: std::marker::PhantomData,
+    };
+    let ictx = InputCtx {
+        ctx,
+        input,
+        attr_paths: reader.aligned.paths(),
+        provenance: provenance_name(doc_path),
+        want_id: ledger.is_some(),
+    };
+    // A three-stage pipeline over blocks: block b+1 is read while block b is processed (its
+    // documents in parallel) and block b-1 is written; each step ends when all three do.
+    let mut raw = reader.read_block();
+    let mut pending: Option<Vec<Outcome>> = None;
+    loop {
+        let cur = std::mem::take(&mut raw);
+        let done = pending.take();
+        if cur.is_empty() && done.is_none() {
+            break;
+        }
+        let commit = || match done {
+            Some(b) => commit_block(&ictx, b, writer, &mut ledger, rep),
+            None => true,
         };
-        doc_lines = line;
-        // Attribute lines first: their problems name both files.
-        attrs_buf.clear();
-        if let Err(e) = aligned.next(&doc.id, line, &mut attrs_buf) {
-            rep.scan.record(e, true);
+        let (ok, (next, processed)) = if ctx.blocking.parallel {
+            rayon::join(commit, || {
+                rayon::join(|| reader.read_block(), || process_block(&ictx, cur))
+            })
+        } else {
+            let ok = commit();
+            (ok, (reader.read_block(), process_block(&ictx, cur)))
+        };
+        if !ok {
             return false;
         }
-        if rep.scan.failed() {
-            // Bad document lines before: keep checking alignment, write nothing.
-            continue;
-        }
-        ctx.progress.advance(1, doc.text.len() as u64);
-        let id = ledger.as_ref().map(|_| doc.id.clone());
-        let fate =
-            match process_document(doc, &mut attrs_buf, ctx, &mut edits, provenance, line, rep) {
-                Ok(f) => f,
-                Err(DocError::Plain(e)) => {
-                    rep.scan.record(format!("{doc_path}:{line}: {e}"), true);
-                    return false;
-                }
-                Err(DocError::Span(e, merged_attrs)) => {
-                    let place = locate(storage, input, line, &e, merged_attrs.as_ref());
-                    rep.scan
-                        .record(format!("{doc_path}:{line}: {e}{place}"), true);
-                    return false;
-                }
-            };
-        if let Some(value) = &fate.write {
-            if writer.is_none() {
-                match JsonlWriter::create(storage, &ctx.unit.output) {
-                    Ok(w) => *writer = Some(w),
-                    Err(e) => {
-                        rep.scan.record(e.to_string(), true);
-                        return false;
-                    }
-                }
-            }
-            if let Some(w) = writer.as_mut() {
-                for _ in 0..fate.copies {
-                    if let Err(e) = w.write(value) {
-                        rep.scan.record(e.to_string(), true);
-                        return false;
-                    }
-                }
-            }
-        }
-        if let (Some(l), Some(id)) = (ledger.as_mut(), id) {
-            l.index.push(&id, l.rows);
-            l.rows = l.rows.saturating_add(1);
-            let row = LedgerRow {
-                id,
-                file: doc_path.to_string(),
-                line,
-                decision: fate.decision,
-                rule: fate.rule,
-                value: fate.value,
-                threshold: fate.threshold,
-                copies: fate.copies,
-            };
-            if let Err(e) = l.writer.push(row) {
-                rep.scan.record(e.to_string(), true);
-                return false;
-            }
+        raw = next;
+        if !processed.is_empty() {
+            pending = Some(processed);
         }
     }
+    let BlockReader {
+        docs,
+        aligned,
+        doc_lines,
+        ..
+    } = reader;
     let digest = match docs.finish() {
         Ok(d) => d,
         Err(e) => {
@@ -883,6 +1018,163 @@ fn mix_input(
     true
 }
 
+/// What the documents of one input share.
+struct InputCtx<'a> {
+    ctx: &'a Ctx<'a>,
+    input: &'a InputFiles,
+    attr_paths: Vec<String>,
+    provenance: &'a str,
+    want_id: bool,
+}
+
+/// Each document of a block, parsed, merged with its attributes and decided; in order.
+fn process_block(ic: &InputCtx<'_>, block: Vec<RawItem>) -> Vec<Outcome> {
+    if ic.ctx.blocking.parallel && block.len() > 1 {
+        use rayon::prelude::*;
+        block
+            .into_par_iter()
+            .with_max_len(16)
+            .map_init(Vec::new, |edits, item| process_item(ic, item, edits))
+            .collect()
+    } else {
+        let mut edits = Vec::new();
+        block
+            .into_iter()
+            .map(|item| process_item(ic, item, &mut edits))
+            .collect()
+    }
+}
+
+fn process_item(ic: &InputCtx<'_>, item: RawItem, edits: &mut Vec<Edit>) -> Outcome {
+    let doc_path = ic.input.documents.as_str();
+    let (line, doc, attrs) = match item {
+        RawItem::Bad(e) => return Outcome::Bad(e),
+        RawItem::Fatal(e) => return Outcome::Fatal(e),
+        RawItem::Doc { line, doc, attrs } => (line, doc, attrs),
+    };
+    let doc = match doc {
+        RawDoc::Parsed(d) => d,
+        RawDoc::Json(text) => match Document::from_json(&text) {
+            Ok(d) => d,
+            Err(error) => {
+                return Outcome::Bad(ReadError::Document {
+                    path: doc_path.to_string(),
+                    line,
+                    error,
+                })
+            }
+        },
+    };
+    // Attribute lines first: their problems name both files.
+    let mut maps: Vec<Map<String, Value>> = Vec::with_capacity(attrs.len());
+    for (read, apath) in attrs.into_iter().zip(&ic.attr_paths) {
+        if let Err(e) = check_line(doc_path, apath, &doc.id, line, read, &mut maps) {
+            return Outcome::Misaligned(e);
+        }
+    }
+    let text_bytes = doc.text.len() as u64;
+    let id = ic.want_id.then(|| doc.id.clone());
+    let result = process_document(doc, maps, ic.ctx, edits, ic.provenance, line);
+    Outcome::Doc {
+        line,
+        text_bytes,
+        id,
+        result,
+    }
+}
+
+/// Records a block's outcomes in order: problems, counts, output lines, ledger rows.
+/// Returns false when the shard failed.
+fn commit_block(
+    ic: &InputCtx<'_>,
+    block: Vec<Outcome>,
+    writer: &mut Option<JsonlWriter>,
+    ledger: &mut Option<OpenLedger>,
+    rep: &mut UnitReport,
+) -> bool {
+    let ctx = ic.ctx;
+    let doc_path = ic.input.documents.as_str();
+    for outcome in block {
+        let (line, text_bytes, id, result) = match outcome {
+            Outcome::Bad(e) => {
+                rep.scan.record(e.to_string(), false);
+                continue;
+            }
+            Outcome::Fatal(e) => {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+            Outcome::Misaligned(e) => {
+                rep.scan.record(e, true);
+                return false;
+            }
+            Outcome::Doc {
+                line,
+                text_bytes,
+                id,
+                result,
+            } => (line, text_bytes, id, result),
+        };
+        if rep.scan.failed() {
+            // Bad document lines before: keep checking alignment, write nothing.
+            continue;
+        }
+        ctx.progress.advance(1, text_bytes);
+        let p = match result {
+            Ok(p) => p,
+            Err(DocError::Plain(e)) => {
+                rep.scan.record(format!("{doc_path}:{line}: {e}"), true);
+                return false;
+            }
+            Err(DocError::Span(e, merged_attrs)) => {
+                let place = locate(ctx.storage, ic.input, line, &e, merged_attrs.as_ref());
+                rep.scan
+                    .record(format!("{doc_path}:{line}: {e}{place}"), true);
+                return false;
+            }
+        };
+        let fate = p.count(ctx, text_bytes, rep);
+        if let Some(bytes) = &fate.write {
+            if writer.is_none() {
+                match JsonlWriter::create(ctx.storage, &ctx.unit.output) {
+                    Ok(w) => *writer = Some(w),
+                    Err(e) => {
+                        rep.scan.record(e.to_string(), true);
+                        return false;
+                    }
+                }
+            }
+            if let Some(w) = writer.as_mut() {
+                for _ in 0..fate.copies {
+                    if let Err(e) = w.write_line(bytes) {
+                        rep.scan.record(e.to_string(), true);
+                        return false;
+                    }
+                }
+            }
+        }
+        if let (Some(l), Some(id)) = (ledger.as_mut(), id) {
+            l.index.push(&id, l.rows);
+            l.rows = l.rows.saturating_add(1);
+            let row = LedgerRow {
+                id,
+                file: doc_path.to_string(),
+                line,
+                decision: fate.decision,
+                rule: fate.rule,
+                value: fate.value,
+                threshold: fate.threshold,
+                copies: fate.copies,
+            };
+            if let Err(e) = l.writer.push(row) {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+        }
+    }
+    true
+}
+
 enum DocError {
     Plain(String),
     Span(crate::replace::SpanError, Option<Value>),
@@ -890,8 +1182,9 @@ enum DocError {
 
 /// What happened to one document: its ledger row's decision, and what to write.
 struct Fate {
-    /// The document to write `copies` times (`None` when dropped, or in a dry run).
-    write: Option<Value>,
+    /// The document as a JSON line (newline included) to write `copies` times (`None` when
+    /// dropped, or in a dry run).
+    write: Option<Vec<u8>>,
     copies: u32,
     decision: LedgerDecision,
     rule: Option<String>,
@@ -912,20 +1205,120 @@ impl Fate {
     }
 }
 
-/// Steps 1–5 of the module doc for one document, with sampling after step 4.
+/// One document's way through the rules, as far as it could be decided on its own: what
+/// the unit's counts get from it is added in order ([`Processed::count`]), because a budget's
+/// token counts are taken by the document's rank among the unit's eligible documents.
+struct Processed {
+    fate: Fate,
+    /// The rule that dropped it before sampling (filter or `min_text_length`).
+    dropped: bool,
+    passed_filter: bool,
+    overlapping: u64,
+    /// Text bytes before and after span replacement, and the replacers that changed it.
+    edited: Option<(u64, u64, Vec<usize>)>,
+    /// For a document that passed the filter and `min_text_length`.
+    eligible: Option<Eligible>,
+}
+
+struct Eligible {
+    /// Tokens, unless they are to be taken from the counting pass.
+    tokens: Option<u64>,
+    /// Sampling draw and copies, when the stream samples.
+    draw: f64,
+    copies: u32,
+    kept_bytes: u64,
+}
+
+impl Processed {
+    /// Adds the document to the unit's counts (and draws) and completes its fate.
+    fn count(self, ctx: &Ctx<'_>, text_bytes: u64, rep: &mut UnitReport) -> Fate {
+        let Processed {
+            mut fate,
+            dropped,
+            passed_filter,
+            overlapping,
+            edited,
+            eligible,
+        } = self;
+        let c = &mut rep.counts;
+        c.documents += 1;
+        c.text_bytes += text_bytes;
+        if passed_filter {
+            c.passed_filter += 1;
+        }
+        c.overlapping_spans += overlapping;
+        if let Some((bytes_in, bytes_out, replacers)) = edited {
+            c.edited += 1;
+            c.edited_text_bytes_in += bytes_in;
+            c.edited_text_bytes_out += bytes_out;
+            for k in replacers {
+                if let Some(n) = ctx.rules.replacers.get(k) {
+                    *c.edited_by.entry(n.clone()).or_default() += 1;
+                }
+            }
+        }
+        if dropped {
+            if let Some(rule) = &fate.rule {
+                c.drop(rule, text_bytes);
+            }
+            return fate;
+        }
+        let Some(e) = eligible else {
+            return fate;
+        };
+        let tokens = match e.tokens {
+            Some(t) => t,
+            // From the counting pass, by rank. A unit with more eligible documents than
+            // counts fails (`check_counted`) and publishes nothing, counts included.
+            None => ctx
+                .opts
+                .counted
+                .as_deref()
+                .and_then(|c| {
+                    usize::try_from(rep.counts.eligible)
+                        .ok()
+                        .and_then(|i| c.get(i))
+                })
+                .map_or(0, |&t| u64::from(t)),
+        };
+        let c = &mut rep.counts;
+        c.eligible += 1;
+        c.eligible_tokens += tokens;
+        if ctx.opts.dry_run && ctx.opts.sampling.is_some() {
+            rep.draws.push((e.draw, tokens));
+        }
+        if e.copies == 0 {
+            c.drop(SAMPLE_RULE, text_bytes);
+            return fate;
+        }
+        c.kept += u64::from(e.copies);
+        c.kept_text_bytes += e.kept_bytes * u64::from(e.copies);
+        c.kept_tokens += tokens * u64::from(e.copies);
+        fate.copies = e.copies;
+        fate
+    }
+}
+
+/// Steps 1–5 of the module doc for one document, with sampling after step 4; what it adds
+/// to the counts is returned, not added (see [`Processed`]).
 fn process_document(
     doc: Document,
-    attrs: &mut Vec<Map<String, Value>>,
+    attrs: Vec<Map<String, Value>>,
     ctx: &Ctx<'_>,
     edits: &mut Vec<Edit>,
     provenance: &str,
     line: u64,
-    rep: &mut UnitReport,
-) -> Result<Fate, DocError> {
+) -> Result<Processed, DocError> {
     let (stream, rules) = (ctx.stream, &ctx.rules);
     let text_bytes = doc.text.len() as u64;
-    rep.counts.documents += 1;
-    rep.counts.text_bytes += text_bytes;
+    let mut p = Processed {
+        fate: Fate::dropped(LedgerDecision::Dropped, ""),
+        dropped: true,
+        passed_filter: false,
+        overlapping: 0,
+        edited: None,
+        eligible: None,
+    };
     let Document { id, text, fields } = doc;
     let mut map = fields;
     map.insert("id".into(), Value::String(id));
@@ -933,12 +1326,12 @@ fn process_document(
     if stream.has_attributes {
         match map.get_mut("attributes") {
             Some(Value::Object(existing)) => {
-                for a in attrs.drain(..) {
+                for a in attrs {
                     existing.extend(a);
                 }
             }
             _ => {
-                let mut parts = attrs.drain(..);
+                let mut parts = attrs.into_iter();
                 let mut merged = parts.next().unwrap_or_default();
                 for a in parts {
                     merged.extend(a);
@@ -952,15 +1345,15 @@ fn process_document(
     match stream.filter.decide(&mut view).map_err(DocError::Plain)? {
         Decision::Keep => {}
         Decision::NoInclude => {
-            rep.counts.drop(&rules.include, text_bytes);
-            return Ok(Fate::dropped(LedgerDecision::Dropped, &rules.include));
+            p.fate = Fate::dropped(LedgerDecision::Dropped, &rules.include);
+            return Ok(p);
         }
         Decision::Excluded(i) => {
-            rep.counts.drop(&rules.exclude[i], text_bytes);
-            return Ok(Fate::dropped(LedgerDecision::Dropped, &rules.exclude[i]));
+            p.fate = Fate::dropped(LedgerDecision::Dropped, &rules.exclude[i]);
+            return Ok(p);
         }
     }
-    rep.counts.passed_filter += 1;
+    p.passed_filter = true;
     let mut edited_by: Option<String> = None;
     if !stream.replacers.is_empty() {
         edits.clear();
@@ -976,22 +1369,17 @@ fn process_document(
         }
         if !edits.is_empty() {
             let applied = apply(text, edits);
-            rep.counts.overlapping_spans += applied.overlapping;
+            p.overlapping = applied.overlapping;
             let new_text = applied.text;
             drop(view);
             if let Some(t) = value.get_mut("text") {
                 if t.as_str() != Some(new_text.as_str()) {
-                    rep.counts.edited += 1;
-                    rep.counts.edited_text_bytes_in += text_bytes;
-                    rep.counts.edited_text_bytes_out += new_text.len() as u64;
+                    p.edited = Some((text_bytes, new_text.len() as u64, applied.replacers.clone()));
                     let names: Vec<&str> = applied
                         .replacers
                         .iter()
                         .filter_map(|&k| rules.replacers.get(k).map(String::as_str))
                         .collect();
-                    for n in &names {
-                        *rep.counts.edited_by.entry((*n).to_string()).or_default() += 1;
-                    }
                     edited_by = Some(names.join("; "));
                 }
                 *t = Value::String(new_text);
@@ -1000,8 +1388,8 @@ fn process_document(
     }
     let Value::Object(map) = &mut value else {
         // Unreachable: the document was made an object above.
-        rep.counts.drop("not an object", text_bytes);
-        return Ok(Fate::dropped(LedgerDecision::Dropped, "not an object"));
+        p.fate = Fate::dropped(LedgerDecision::Dropped, "not an object");
+        return Ok(p);
     };
     for f in &stream.discard_fields {
         map.remove(f);
@@ -1010,18 +1398,18 @@ fn process_document(
     let kept_bytes = text.len() as u64;
     let trimmed = text.trim().len() as u64;
     if trimmed < stream.min_text_length {
-        rep.counts.drop(MIN_TEXT_LENGTH_RULE, text_bytes);
         let mut f = Fate::dropped(LedgerDecision::Dropped, MIN_TEXT_LENGTH_RULE);
         f.value = Some(trimmed as f64);
         f.threshold = Some(stream.min_text_length as f64);
-        return Ok(f);
+        p.fate = f;
+        return Ok(p);
     }
-    let tokens =
-        stream
-            .tokenizer
-            .count_or_take(ctx.opts.counted.as_deref(), rep.counts.eligible, text);
-    rep.counts.eligible += 1;
-    rep.counts.eligible_tokens += tokens;
+    p.dropped = false;
+    // Tokens: counted here, or taken from the counting pass in order (`Processed::count`).
+    let tokens = match ctx.opts.counted {
+        Some(_) => None,
+        None => Some(stream.tokenizer.count(text)),
+    };
     let (copies, draw) = match &ctx.opts.sampling {
         Some(s) => {
             let id = map.get("id").and_then(Value::as_str).unwrap_or("");
@@ -1029,24 +1417,24 @@ fn process_document(
         }
         None => (1, 0.0),
     };
-    if ctx.opts.dry_run && ctx.opts.sampling.is_some() {
-        rep.draws.push((draw, tokens));
-    }
+    p.eligible = Some(Eligible {
+        tokens,
+        draw,
+        copies,
+        kept_bytes,
+    });
     if copies == 0 {
-        rep.counts.drop(SAMPLE_RULE, text_bytes);
         let mut f = Fate::dropped(LedgerDecision::SampledOut, SAMPLE_RULE);
         f.value = Some(draw);
         f.threshold = ctx.opts.sampling.map(|s| s.frac);
-        return Ok(f);
+        p.fate = f;
+        return Ok(p);
     }
-    rep.counts.kept += u64::from(copies);
-    rep.counts.kept_text_bytes += kept_bytes * u64::from(copies);
-    rep.counts.kept_tokens += tokens * u64::from(copies);
     let (decision, rule) = match edited_by {
         Some(r) => (LedgerDecision::Edited, Some(r)),
         None => (LedgerDecision::Kept, None),
     };
-    let mut fate = Fate {
+    p.fate = Fate {
         write: None,
         copies,
         decision,
@@ -1055,7 +1443,7 @@ fn process_document(
         threshold: None,
     };
     if ctx.opts.dry_run {
-        return Ok(fate);
+        return Ok(p);
     }
     let meta = map
         .entry("metadata")
@@ -1069,8 +1457,12 @@ fn process_document(
             Value::String(format!("{provenance}:{line}")),
         );
     }
-    fate.write = Some(value);
-    Ok(fate)
+    // Serialized here, on the worker, exactly as `JsonlWriter::write` would.
+    let mut bytes = Vec::with_capacity(kept_bytes as usize + 512);
+    serde_json::to_writer(&mut bytes, &value).map_err(|e| DocError::Plain(e.to_string()))?;
+    bytes.push(b'\n');
+    p.fate.write = Some(bytes);
+    Ok(p)
 }
 
 /// Error path only: names the attribute file (and line) that holds the spans a replacer

@@ -318,18 +318,38 @@ fn jq_error_text(e: &jaq_interpret::Error) -> String {
 /// integers that fit a machine integer become `Int`, every other number a decimal string
 /// `Num`), without consuming the document.
 pub fn to_val(v: &Value) -> Val {
+    to_val_with(v, &mut Vec::new())
+}
+
+/// [`to_val`], sharing the decimal string of each distinct non-integer number among its
+/// occurrences in the document (`nums`: bits → string): span scores repeat (every paragraph
+/// span of a dedup attribute scores 1.0), and formatting each one again is most of the
+/// conversion. The values are the same; only the `Rc`s are shared.
+fn to_val_with(v: &Value, nums: &mut Vec<(u64, Rc<String>)>) -> Val {
     match v {
         Value::Null => Val::Null,
         Value::Bool(b) => Val::Bool(*b),
         Value::Number(n) => match n.as_i64() {
             Some(i) => Val::Int(i as isize),
-            None => Val::Num(Rc::new(n.to_string())),
+            None => match n.as_f64().filter(|_| n.is_f64()).map(f64::to_bits) {
+                Some(bits) => match nums.iter().find(|(b, _)| *b == bits) {
+                    Some((_, s)) => Val::Num(s.clone()),
+                    None => {
+                        let s = Rc::new(n.to_string());
+                        if nums.len() < 16 {
+                            nums.push((bits, s.clone()));
+                        }
+                        Val::Num(s)
+                    }
+                },
+                None => Val::Num(Rc::new(n.to_string())),
+            },
         },
         Value::String(s) => Val::str(s.clone()),
-        Value::Array(a) => Val::arr(a.iter().map(to_val).collect()),
+        Value::Array(a) => Val::arr(a.iter().map(|x| to_val_with(x, nums)).collect()),
         Value::Object(o) => Val::obj(
             o.iter()
-                .map(|(k, v)| (Rc::new(k.clone()), to_val(v)))
+                .map(|(k, v)| (Rc::new(k.clone()), to_val_with(v, nums)))
                 .collect(),
         ),
     }

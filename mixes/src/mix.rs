@@ -190,7 +190,26 @@ pub struct MixReport {
 /// Counts whitespace-separated tokens: runs of Unicode `White_Space` separate them (Rust's
 /// `split_whitespace`; Python's `str.split()` also splits on U+001C..U+001F).
 pub fn whitespace_tokens(text: &str) -> u64 {
-    text.split_whitespace().count() as u64
+    // `split_whitespace().count()` a byte at a time: an ASCII byte is a char (9..=13 and 32
+    // are its whitespace); a non-ASCII char is decoded at its first byte, its continuation
+    // bytes (0x80..=0xBF) skipped. A token is a maximal run of non-whitespace chars.
+    let bytes = text.as_bytes();
+    let mut n = 0u64;
+    let mut in_token = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        let ws = if b < 0x80 {
+            matches!(b, 9..=13 | 32)
+        } else if b < 0xC0 {
+            continue;
+        } else {
+            text.get(i..)
+                .and_then(|r| r.chars().next())
+                .is_some_and(char::is_whitespace)
+        };
+        n += u64::from(!ws && !in_token);
+        in_token = !ws;
+    }
+    n
 }
 
 /// The open destination of a unit's kept documents.
@@ -420,6 +439,29 @@ pub fn mix_shard(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitespace_tokens_count_as_split_whitespace() {
+        for t in [
+            "",
+            " ",
+            "a",
+            " a b  c ",
+            "a\tb\nc\x0bd\x0ce\rf",
+            "a\x1cb",
+            "naïve café  ok",
+            "x\u{a0}y\u{2003}z\u{3000} w",
+            "\u{85}a\u{85}",
+            "日本語 テキスト",
+            "ab\u{200b}cd",
+        ] {
+            assert_eq!(
+                whitespace_tokens(t),
+                t.split_whitespace().count() as u64,
+                "{t:?}"
+            );
+        }
+    }
 
     #[test]
     fn counts_from_the_counting_pass_are_taken_and_checked() {

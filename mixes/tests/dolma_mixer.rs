@@ -1015,3 +1015,151 @@ fn manifest_directory_and_ledger_names() {
         ]
     );
 }
+
+// ---------------------------------------------------------------- block-parallel processing
+
+/// One gzip input of 1,500 documents (several blocks of the sizes below), with a document
+/// attribute scored by line, paragraph spans to delete, an e-mail-like span to replace, and
+/// a few documents without `metadata` or with a non-object one.
+fn block_data() -> Data {
+    let d = Data::new();
+    let mut docs = String::new();
+    let mut attrs = String::new();
+    for i in 0..1500usize {
+        let paras: Vec<String> = (0..(i % 5 + 1))
+            .map(|p| format!("para {p} of doc {i}é{}", " word".repeat((i * 3 + p) % 23)))
+            .collect();
+        let text = paras.join("\n");
+        let mut doc = serde_json::json!({"id": format!("d{i}"), "text": text, "source": "s"});
+        match i % 7 {
+            0 => {}
+            1 => doc["metadata"] = serde_json::json!("not an object"),
+            _ => doc["metadata"] = serde_json::json!({"n": i}),
+        }
+        docs.push_str(&format!("{doc}\n"));
+        // Spans over every other paragraph, in characters.
+        let mut spans = Vec::new();
+        let mut at = 0usize;
+        for (p, para) in paras.iter().enumerate() {
+            let n = para.chars().count() + 1;
+            if p % 2 == 1 {
+                spans.push(serde_json::json!([
+                    at,
+                    (at + n).min(text.chars().count()),
+                    1.0
+                ]));
+            }
+            at += n;
+        }
+        let a = serde_json::json!({"id": format!("d{i}"), "attributes": {
+            "t__x__y": [[0, 1, (i % 10) as f64 / 10.0]],
+            "t__dup": spans,
+            "t__mail": [[0, 4, if i % 3 == 0 { 0.9 } else { 0.1 }]],
+        }});
+        attrs.push_str(&format!("{a}\n"));
+    }
+    let gz = |s: &str| {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(s.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    for (rel, body) in [
+        ("documents/a.jsonl.gz", &docs),
+        ("attributes/t/a.jsonl.gz", &attrs),
+    ] {
+        let p = d.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, gz(body)).unwrap();
+    }
+    d
+}
+
+#[test]
+fn blocks_processed_in_parallel_write_the_bytes_of_one_sequential_pass() {
+    use loam_mixes::dolma_mix::{mix_unit_blocks, Blocking};
+    let d = block_data();
+    let text = format!(
+        "streams:\n  - name: s\n    documents: [{root}/documents/*.jsonl.gz]\n    output: {{path: {root}/out, min_text_length: 30}}\n    attributes: [t]\n    filter: {{syntax: jq, exclude: [\".attributes.t__x__y[0][2] * 1 > 0.75\"]}}\n    span_replacement:\n      - {{span: $.attributes.t__dup, min_score: 0.5, replacement: ''}}\n      - {{span: $.attributes.t__mail, min_score: 0.5, replacement: '[{{}}]'}}\n    sample_rate: 1.4\n    seed: 5\n",
+        root = d.root()
+    );
+    let cfg = parse(&text, "m.yaml").unwrap_or_else(|e| panic!("{e:?}"));
+    let units = plan(&LocalStorage, &cfg).unwrap();
+    assert_eq!(units.len(), 1);
+    let stream = CompiledStream::new(&cfg.streams[0], "streams[0]").unwrap();
+    let ledgers = ledger_paths(&cfg, &units, d.root());
+    let opts = MixOptions {
+        sampling: stream_sampling(&cfg.streams[0]),
+        ledgers: ledgers[0].clone(),
+        ..Default::default()
+    };
+    // Output, ledger and index bytes, counts, for one way of cutting the input.
+    let run = |threads: usize, blocking: Blocking| {
+        let exec = Executor::new(threads).unwrap();
+        let rep = exec.install(|| {
+            mix_unit_blocks(
+                &LocalStorage,
+                &units[0],
+                &stream,
+                &opts,
+                &CountingProgress::default(),
+                blocking,
+            )
+        });
+        assert!(!rep.scan.failed(), "{:?}", rep.scan);
+        let read = |p: &str| std::fs::read(p).unwrap();
+        let ledger = &rep.ledgers[0];
+        (
+            read(&units[0].output),
+            read(&ledger.ledger.path),
+            read(&ledger.index.path),
+            rep.counts.clone(),
+            rep.inputs.clone(),
+            rep.attributes.clone(),
+        )
+    };
+    let sequential = Blocking {
+        max_lines: usize::MAX,
+        max_bytes: usize::MAX,
+        parallel: false,
+    };
+    let want = run(1, sequential);
+    // Enough happened for the comparison to mean something.
+    let c = &want.3;
+    assert_eq!(c.documents, 1500);
+    assert!(
+        c.edited > 300 && c.kept > c.eligible && c.dropped.len() >= 2,
+        "{c:?}"
+    );
+    for (threads, max_lines, max_bytes) in [
+        (1, 7, 1 << 20),
+        (2, 7, 1 << 20),
+        (3, 64, 4096),
+        (2, 1, 1),
+        (2, 2048, 4 << 20),
+    ] {
+        for parallel in [true, false] {
+            let blocking = Blocking {
+                max_lines,
+                max_bytes,
+                parallel,
+            };
+            let got = run(threads, blocking);
+            assert!(
+                got.0 == want.0,
+                "output differs with {blocking:?} at {threads} threads"
+            );
+            assert!(
+                got.1 == want.1,
+                "ledger differs with {blocking:?} at {threads} threads"
+            );
+            assert!(
+                got.2 == want.2,
+                "index differs with {blocking:?} at {threads} threads"
+            );
+            assert_eq!(got.3, want.3, "{blocking:?} at {threads} threads");
+            assert_eq!(got.4, want.4);
+            assert_eq!(got.5, want.5);
+        }
+    }
+}

@@ -131,6 +131,20 @@ impl JsonlWriter {
         Ok(())
     }
 
+    /// Writes one record already serialized as a JSON line, trailing newline included (the
+    /// bytes [`JsonlWriter::write`] would write for it, e.g. serialized on another thread):
+    /// the same bytes are compressed the same way, so the file is the same.
+    pub fn write_line(&mut self, line: &[u8]) -> Result<(), WriteError> {
+        let r = match &mut self.enc {
+            Encoder::Plain(w) => w.write_all(line),
+            Encoder::Gzip(w) => w.write_all(line),
+            Encoder::Zstd(w) => w.write_all(line),
+        };
+        r.map_err(|e| WriteError::io(&self.path, e))?;
+        self.records += 1;
+        Ok(())
+    }
+
     /// Records written so far.
     pub fn records(&self) -> u64 {
         self.records
