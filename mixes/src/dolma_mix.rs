@@ -1214,6 +1214,8 @@ struct Processed {
     dropped: bool,
     passed_filter: bool,
     overlapping: u64,
+    /// Spans that ended past the text, cut at its end.
+    clamped: u64,
     /// Text bytes before and after span replacement, and the replacers that changed it.
     edited: Option<(u64, u64, Vec<usize>)>,
     /// For a document that passed the filter and `min_text_length`.
@@ -1237,6 +1239,7 @@ impl Processed {
             dropped,
             passed_filter,
             overlapping,
+            clamped,
             edited,
             eligible,
         } = self;
@@ -1247,6 +1250,7 @@ impl Processed {
             c.passed_filter += 1;
         }
         c.overlapping_spans += overlapping;
+        c.clamped_spans += clamped;
         if let Some((bytes_in, bytes_out, replacers)) = edited {
             c.edited += 1;
             c.edited_text_bytes_in += bytes_in;
@@ -1316,6 +1320,7 @@ fn process_document(
         dropped: true,
         passed_filter: false,
         overlapping: 0,
+        clamped: 0,
         edited: None,
         eligible: None,
     };
@@ -1363,7 +1368,7 @@ fn process_document(
         let mut chars = || *n_chars.get_or_insert_with(|| text.chars().count());
         for r in &stream.replacers {
             match r.collect(&mut view, &mut chars, edits) {
-                Ok(clamped) => rep.counts.clamped_spans += clamped,
+                Ok(clamped) => p.clamped += clamped,
                 Err(e) => return Err(DocError::Span(e, value.get("attributes").cloned())),
             }
         }
