@@ -122,6 +122,10 @@ impl PruneMap {
     fn max_value(&self) -> Option<i32> {
         self.max_value
     }
+
+    fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.1 >= 0).count()
+    }
 }
 
 /// The dictionary: words then labels, fastText's hash table, and each word's rows.
@@ -546,6 +550,37 @@ impl Model {
     /// The vector size.
     pub fn dim(&self) -> usize {
         self.args.dim as usize
+    }
+
+    /// A one-line description (loss, sizes, quantization), for logs and benchmarks.
+    pub fn summary(&self) -> String {
+        let loss = match self.loss {
+            Loss::Hs(_) => "hs",
+            Loss::Softmax => "softmax",
+            Loss::Sigmoid => "ns/ova",
+        };
+        let kind = |m: &Matrix| match m {
+            Matrix::Dense(_) => "dense",
+            Matrix::Quant(_) => "quantized",
+        };
+        format!(
+            "loss {loss}, dim {}, {} words, {} labels, char n-grams {}..={}, word n-grams {}, \
+             {} buckets ({} kept), input {} ({} rows), output {}",
+            self.args.dim,
+            self.dict.nwords,
+            self.labels.len(),
+            self.args.minn,
+            self.args.maxn,
+            self.args.word_ngrams,
+            self.args.bucket,
+            self.dict
+                .prune
+                .as_ref()
+                .map_or(self.args.bucket as usize, |p| p.len()),
+            kind(&self.input),
+            self.input.rows(),
+            kind(&self.output),
+        )
     }
 
     /// fastText's `getLine` for prediction, then the hidden vector; false when the line gives
