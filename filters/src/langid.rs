@@ -395,10 +395,20 @@ thread_local! {
     static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
 }
 
-/// Runs `f` with this thread's buffers (fresh ones if they are already in use).
+/// Runs `f` with this thread's buffers (fresh ones if they are already in use); buffers grown
+/// by an outsized text are released afterwards.
 fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
+    const KEEP: usize = 1 << 18;
     BUFFERS.with(|b| match b.try_borrow_mut() {
-        Ok(mut b) => f(&mut b),
+        Ok(mut b) => {
+            let r = f(&mut b);
+            if b.line.capacity() > KEEP || b.lower.capacity() > KEEP {
+                b.line = Vec::new();
+                b.lower = String::new();
+            }
+            b.scratch.trim();
+            r
+        }
         Err(_) => f(&mut Buffers::default()),
     })
 }

@@ -469,6 +469,23 @@ pub struct Scratch {
     heap: Vec<heap::Entry>,
 }
 
+impl Scratch {
+    /// Gives back memory after an outsized line (a 10 MB line leaves ~60 MB of buffers), so a
+    /// long-lived thread does not hold it; normal-sized buffers are kept.
+    pub fn trim(&mut self) {
+        const KEEP: usize = 1 << 16;
+        if self.rows.capacity() > 4 * KEEP {
+            self.rows = Vec::new();
+        }
+        if self.hashes.capacity() > 4 * KEEP {
+            self.hashes = Vec::new();
+        }
+        if self.word.capacity() > 4 * KEEP {
+            self.word = Vec::new();
+        }
+    }
+}
+
 /// One prediction: a label index (see [`Model::label`]) and its probability.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
