@@ -65,9 +65,9 @@ fn benches(c: &mut Criterion) {
     langid_vs_raw_predict(c, &docs, bytes);
 }
 
-/// The yardstick for language ID: the paragraph tagger against fastText's own
-/// `predict(line, k=-1)` on the same paragraphs, with nothing else (the least any paragraph
-/// tagger must do). The ratio of the two times is the tagger's overhead.
+/// Language ID on the same paragraphs: fastText's C++ `predict` (k=-1 as dolma calls it, and
+/// k=1), loam's native engine (all labels, and the one `en` label the English taggers
+/// write), and the paragraph tagger (preprocessing, spans, document score included).
 fn langid_vs_raw_predict(c: &mut Criterion, docs: &[Document], bytes: u64) {
     let name = "ft_lang_id_en_paragraph_with_doc_score_v2";
     let Ok(tagger) = registry::build(name) else {
@@ -93,6 +93,34 @@ fn langid_vs_raw_predict(c: &mut Criterion, docs: &[Document], bytes: u64) {
         b.iter(|| {
             for l in &lines {
                 black_box(model.predict(black_box(l), -1, 0.0).unwrap());
+            }
+        })
+    });
+    let native =
+        loam_filters::ftinfer::Model::load(std::path::Path::new(&format!("{dir}/lid.176.ftz")))
+            .unwrap();
+    let en = native.label_index("__label__en").unwrap();
+    let mut scratch = loam_filters::ftinfer::Scratch::default();
+    let mut preds = Vec::new();
+    g.bench_function("native predict(k=-1) per paragraph", |b| {
+        b.iter(|| {
+            for l in &lines {
+                native.predict(black_box(l.as_bytes()), None, 0.0, &mut scratch, &mut preds);
+                black_box(&preds);
+            }
+        })
+    });
+    g.bench_function("fastText predict(k=1) per paragraph", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(model.predict(black_box(l), 1, 0.0).unwrap());
+            }
+        })
+    });
+    g.bench_function("native predict_label(en) per paragraph", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(native.predict_label(black_box(l.as_bytes()), en, 0.0, &mut scratch));
             }
         })
     });

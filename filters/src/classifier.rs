@@ -5,13 +5,20 @@
 //!
 //! Text goes to fastText as the language taggers send it (lowercased, newlines as spaces);
 //! every label's probability becomes a signal named after the label (without `__label__`).
+//!
+//! Prediction runs on loam's native engine ([`crate::ftinfer`]); training (the `train`
+//! feature, on by default) runs fastText's C++ code through the `fasttext` crate.
 
-use crate::langid::{fasttext_input, load_shared, predict_line};
+#[cfg(feature = "train")]
+use crate::langid::fasttext_input;
+use crate::langid::{load_shared, SharedModel};
 use crate::pytext::{char_len, split_paragraphs};
+#[cfg(feature = "train")]
 use fasttext::{Args, FastText, LossName, ModelName};
 use loam_pipeline::document::Span;
 use loam_pipeline::tagger::{Signals, TagError, Tagger};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "train")]
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,7 +90,7 @@ pub enum ClassifierError {
 pub struct FastTextClassifier {
     name: String,
     path: PathBuf,
-    model: Arc<FastText>,
+    model: Arc<SharedModel>,
     granularity: Granularity,
 }
 
@@ -120,13 +127,8 @@ impl FastTextClassifier {
         end: usize,
         out: &mut Signals,
     ) -> Result<(), TagError> {
-        let preds = predict_line(&self.model, &fasttext_input(text), -1).map_err(|e| TagError {
-            tagger: self.name.clone(),
-            message: e,
-        })?;
-        for (label, p) in preds {
-            out.push(&label, Span::new(start, end, p));
-        }
+        self.model
+            .for_each_prediction(text, |label, p| out.push(label, Span::new(start, end, p)));
         Ok(())
     }
 }
@@ -244,6 +246,7 @@ pub struct TrainReport {
 
 /// Trains a supervised fastText model from JSON lines with `text` and `label` fields and
 /// saves it to `output`. One training thread, so the same input gives the same model.
+#[cfg(feature = "train")]
 pub fn train(
     inputs: &[PathBuf],
     output: &Path,
@@ -334,6 +337,7 @@ pub fn train(
     Ok(report)
 }
 
+#[cfg(feature = "train")]
 fn tempfile_path(output: &Path) -> PathBuf {
     let name = output
         .file_name()

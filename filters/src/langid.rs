@@ -38,20 +38,24 @@
 //! `lid.176.bin` by default; the two are the same classifier, `.ftz` quantized, so scores can
 //! differ slightly between them). [`default_model_path`] says where it is looked for.
 //!
+//! **Engine**: loam's native fastText inference ([`crate::ftinfer`]), which gives fastText's
+//! own probabilities (tested float for float against fastText's C++ code). The English
+//! taggers compute only the `en` label's probability (under `lid.176`'s hierarchical softmax,
+//! one root-to-leaf path of the tree), which equals what `predict(k=-1)` returns for `en`.
+//!
 //! **Threads**: one model is loaded per process and path, and shared by every tagger and
-//! thread: fastText's C++ `predictLine` is `const` and keeps its scratch state on the stack of
-//! each call, and the `fasttext` crate marks its `FastText` `Send + Sync`.
+//! thread; each thread reuses its own buffers, so a prediction does not allocate.
 //!
 //! **Lone surrogates**: a Python `str` may hold them (from `\ud800` escapes in JSON), and the
 //! fastText binding then fails to encode the text; a Rust `String` cannot hold them, so the
 //! reader has already replaced them and loam predicts on the replaced text.
 
-use crate::pytext::{char_len, py_lower, py_strip, split_paragraphs};
-use fasttext::FastText;
+use crate::ftinfer::{Model, Prediction, Scratch};
+use crate::pytext::{char_len, py_lower_into, py_strip, split_paragraphs};
 use loam_pipeline::document::{Document, Span};
 use loam_pipeline::tagger::{Signals, TagError, Tagger};
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -182,7 +186,7 @@ impl Kind {
 /// A dolma fastText language-ID tagger (any of [`NAMES`]).
 pub struct FastTextLangId {
     kind: Kind,
-    model: Arc<FastText>,
+    model: Arc<SharedModel>,
     model_path: PathBuf,
 }
 
@@ -213,44 +217,68 @@ impl FastTextLangId {
     /// fastText's predictions for one unit of text as dolma's `predict_text` returns them:
     /// `(label, probability)`, most probable first, before the English filter.
     pub fn predict_text(&self, text: &str) -> Result<Vec<(String, f64)>, TagError> {
-        predict_line(&self.model, &fasttext_input(text), -1).map_err(|e| self.predict_error(e))
-    }
-
-    fn predict_error(&self, message: String) -> TagError {
-        TagError {
-            tagger: self.kind.name.to_string(),
-            message: format!("fastText predict failed: {message}"),
-        }
+        Ok(self.model.predict_all(text))
     }
 
     /// dolma's per-unit predictions after the tagger's label filter.
-    fn unit_predictions(&self, text: &str) -> Result<Vec<(String, f64)>, TagError> {
-        Ok(match self.kind.labels {
-            Labels::All => self.predict_text(text)?,
-            Labels::English => vec![("en".to_string(), self.english_score(text)?)],
+    fn unit_predictions(&self, text: &str) -> Vec<(String, f64)> {
+        match self.kind.labels {
+            Labels::All => self.model.predict_all(text),
+            Labels::English => vec![("en".to_string(), self.model.english_score(text))],
             Labels::AllAbove1e2 => self
-                .predict_text(text)?
+                .model
+                .predict_all(text)
                 .into_iter()
                 .filter(|(_, p)| *p > 0.01)
                 .map(|(l, p)| (l, py_round2(p)))
                 .collect(),
-        })
+        }
     }
 
-    /// The `en` probability among all of fastText's predictions (`k=-1`), or 0.0 when `en` is
-    /// not among them, as dolma's English taggers define it.
-    ///
-    /// One `k=-1` call: a `k=1` call first would give the same value whenever `en` ranks
-    /// first (a label's probability does not depend on `k`), but tokenizing the text (char
-    /// n-gram lookups) dominates fastText's cost, so the second call for non-English text
-    /// costs more than the shortcut saves (measured: documents ~30% slower on the sample).
-    fn english_score(&self, text: &str) -> Result<f64, TagError> {
-        Ok(self
-            .predict_text(text)?
-            .into_iter()
-            .find(|(l, _)| l == "en")
-            .map_or(0.0, |(_, p)| p))
+    /// The English taggers: one `en` score per unit, and no label strings.
+    fn tag_english(&self, doc: &Document, out: &mut Signals) {
+        let doc_len = char_len(&doc.text);
+        // (start, end, unrounded `en`): `not_en` and `doc_en` are computed from these.
+        let units: Vec<(usize, usize, f64)> = match self.kind.unit {
+            Unit::Document => vec![(0, doc_len, self.model.english_score(&doc.text))],
+            Unit::Paragraph => split_paragraphs(&doc.text, true)
+                .into_iter()
+                .map(|p| (p.start, p.end, self.model.english_score(p.text)))
+                .collect(),
+        };
+        if !units.is_empty() {
+            out.set(
+                "en",
+                units.iter().map(|&(s, e, p)| Span::new(s, e, p)).collect(),
+            );
+            if self.kind.negative {
+                out.set(
+                    "not_en",
+                    units
+                        .iter()
+                        .map(|&(s, e, p)| Span::new(s, e, 1.0 - p))
+                        .collect(),
+                );
+            }
+        }
+        if self.kind.doc_score {
+            push_doc_score(units.iter().map(|&(s, e, p)| (e - s, p)), doc_len, out);
+        }
     }
+}
+
+/// `doc_en` = Σ (unit length × unrounded `en`) / document length, and `doc_not_en`; both 0.0
+/// for an empty document (dolma's `ZeroDivisionError` branch).
+fn push_doc_score(en: impl Iterator<Item = (usize, f64)>, doc_len: usize, out: &mut Signals) {
+    let (doc_en, doc_not_en) = if doc_len == 0 {
+        (0.0, 0.0)
+    } else {
+        let weighted: f64 = en.fold(0.0, |acc, (len, p)| acc + len as f64 * p);
+        let en = weighted / doc_len as f64;
+        (en, 1.0 - en)
+    };
+    out.push("doc_en", Span::new(0, doc_len, doc_en));
+    out.push("doc_not_en", Span::new(0, doc_len, doc_not_en));
 }
 
 impl Tagger for FastTextLangId {
@@ -259,18 +287,22 @@ impl Tagger for FastTextLangId {
     }
 
     fn tag(&self, doc: &Document, out: &mut Signals) -> Result<(), TagError> {
+        if self.kind.labels == Labels::English {
+            self.tag_english(doc, out);
+            return Ok(());
+        }
         // (start, end, label, unrounded score), in dolma's span order.
         let mut spans: Vec<(usize, usize, String, f64)> = Vec::new();
         let doc_len = char_len(&doc.text);
         match self.kind.unit {
             Unit::Document => {
-                for (label, p) in self.unit_predictions(&doc.text)? {
+                for (label, p) in self.unit_predictions(&doc.text) {
                     spans.push((0, doc_len, label, p));
                 }
             }
             Unit::Paragraph => {
                 for para in split_paragraphs(&doc.text, true) {
-                    for (label, p) in self.unit_predictions(para.text)? {
+                    for (label, p) in self.unit_predictions(para.text) {
                         spans.push((para.start, para.end, label, p));
                     }
                 }
@@ -291,18 +323,11 @@ impl Tagger for FastTextLangId {
             out.set(&signal, spans);
         }
         if self.kind.doc_score {
-            let (doc_en, doc_not_en) = if doc_len == 0 {
-                (0.0, 0.0)
-            } else {
-                let weighted: f64 = spans
-                    .iter()
-                    .filter(|(_, _, label, _)| label == "en")
-                    .fold(0.0, |acc, (s, e, _, p)| acc + (e - s) as f64 * p);
-                let en = weighted / doc_len as f64;
-                (en, 1.0 - en)
-            };
-            out.push("doc_en", Span::new(0, doc_len, doc_en));
-            out.push("doc_not_en", Span::new(0, doc_len, doc_not_en));
+            let en = spans
+                .iter()
+                .filter(|(_, _, label, _)| label == "en")
+                .map(|(s, e, _, p)| (e - s, *p));
+            push_doc_score(en, doc_len, out);
         }
         Ok(())
     }
@@ -335,35 +360,122 @@ impl Grouped {
 /// NULs as spaces (same word split for fastText, and a C string cannot hold them), and the
 /// `"\n"` the Python binding appends.
 pub fn fasttext_input(text: &str) -> String {
-    let lower = py_lower(text);
-    let stripped = py_strip(&lower);
-    let mut line = String::with_capacity(stripped.len() + 1);
-    for c in stripped.chars() {
-        line.push(if c == '\n' || c == '\0' { ' ' } else { c });
-    }
-    line.push('\n');
-    line
+    let mut lower = String::new();
+    let mut line = Vec::new();
+    fasttext_input_into(text, &mut lower, &mut line);
+    // Only ASCII bytes were replaced in valid UTF-8.
+    String::from_utf8(line).unwrap_or_default()
 }
 
-/// fastText's `predict(line, k, threshold=0.0)` on a line from [`fasttext_input`]:
-/// `(label without "__label__", probability)`, most probable first.
-pub(crate) fn predict_line(
-    model: &FastText,
-    line: &str,
-    k: i32,
-) -> Result<Vec<(String, f64)>, String> {
-    let preds = model.predict(line, k, 0.0)?;
-    Ok(preds
-        .into_iter()
-        .map(|p| {
-            // dolma: `label.replace("__label__", "")`.
-            let label = match p.label.strip_prefix("__label__") {
-                Some(rest) if !rest.contains("__label__") => rest.to_string(),
-                _ => p.label.replace("__label__", ""),
-            };
-            (label, f64::from(p.prob))
+/// [`fasttext_input`] into reused buffers (`lower` is scratch space); the line is `line`.
+pub fn fasttext_input_into(text: &str, lower: &mut String, line: &mut Vec<u8>) {
+    lower.clear();
+    py_lower_into(text, lower);
+    let stripped = py_strip(lower);
+    line.clear();
+    line.extend_from_slice(stripped.as_bytes());
+    for b in line.iter_mut() {
+        if *b == b'\n' || *b == 0 {
+            *b = b' ';
+        }
+    }
+    line.push(b'\n');
+}
+
+/// Per-thread buffers: predictions reuse them instead of allocating.
+#[derive(Default)]
+struct Buffers {
+    lower: String,
+    line: Vec<u8>,
+    scratch: Scratch,
+    preds: Vec<Prediction>,
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+/// Runs `f` with this thread's buffers (fresh ones if they are already in use); buffers grown
+/// by an outsized text are released afterwards.
+fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
+    const KEEP: usize = 1 << 18;
+    BUFFERS.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => {
+            let r = f(&mut b);
+            if b.line.capacity() > KEEP || b.lower.capacity() > KEEP {
+                b.line = Vec::new();
+                b.lower = String::new();
+            }
+            b.scratch.trim();
+            r
+        }
+        Err(_) => f(&mut Buffers::default()),
+    })
+}
+
+/// A loaded model and its labels as dolma names them.
+#[derive(Debug)]
+pub(crate) struct SharedModel {
+    model: Model,
+    /// Labels without `__label__` (dolma: `label.replace("__label__", "")`).
+    names: Vec<String>,
+    /// The label named `en`, when exactly one is.
+    en: Option<usize>,
+}
+
+impl SharedModel {
+    fn new(model: Model) -> SharedModel {
+        let names: Vec<String> = model
+            .labels()
+            .iter()
+            .map(|l| l.replace("__label__", ""))
+            .collect();
+        let mut en = names.iter().enumerate().filter(|(_, n)| *n == "en");
+        let en = match (en.next(), en.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        };
+        SharedModel { model, names, en }
+    }
+
+    /// fastText's `predict(line, k=-1)` on `text` preprocessed as dolma does: every label
+    /// fastText returns, most probable first, with its probability.
+    pub(crate) fn predict_all(&self, text: &str) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        self.for_each_prediction(text, |name, p| out.push((name.to_string(), p)));
+        out
+    }
+
+    /// [`SharedModel::predict_all`] without building the list.
+    pub(crate) fn for_each_prediction(&self, text: &str, mut f: impl FnMut(&str, f64)) {
+        with_buffers(|b| {
+            fasttext_input_into(text, &mut b.lower, &mut b.line);
+            self.model
+                .predict(&b.line, None, 0.0, &mut b.scratch, &mut b.preds);
+            for p in &b.preds {
+                let name = self.names.get(p.label).map_or("", String::as_str);
+                f(name, f64::from(p.prob));
+            }
         })
-        .collect())
+    }
+
+    /// The `en` probability among all of fastText's predictions (`k=-1`), or 0.0 when `en` is
+    /// not among them, as dolma's English taggers define it; only `en` is computed.
+    pub(crate) fn english_score(&self, text: &str) -> f64 {
+        match self.en {
+            Some(en) => with_buffers(|b| {
+                fasttext_input_into(text, &mut b.lower, &mut b.line);
+                self.model
+                    .predict_label(&b.line, en, 0.0, &mut b.scratch)
+                    .map_or(0.0, f64::from)
+            }),
+            None => self
+                .predict_all(text)
+                .into_iter()
+                .find(|(l, _)| l == "en")
+                .map_or(0.0, |(_, p)| p),
+        }
+    }
 }
 
 /// Python's `round(x, 2)`: correctly rounded from the exact binary value, ties to even
@@ -375,14 +487,11 @@ fn py_round2(x: f64) -> f64 {
     format!("{x:.2}").parse().unwrap_or(x)
 }
 
-/// fastText's model file magic number (it reads format versions up to 12).
-const FASTTEXT_MAGIC: i32 = 793_712_314;
-
 /// Loads the model at `path` once per process (per path); later calls share it while any
 /// tagger holds it.
-pub(crate) fn load_shared(path: &Path) -> Result<Arc<FastText>, LangIdError> {
+pub(crate) fn load_shared(path: &Path) -> Result<Arc<SharedModel>, LangIdError> {
     /// Loaded models by canonical path; an entry dies with the last tagger holding it.
-    type Cache = Mutex<Vec<(PathBuf, Weak<FastText>)>>;
+    type Cache = Mutex<Vec<(PathBuf, Weak<SharedModel>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     if !path.is_file() {
         return Err(LangIdError::ModelMissing {
@@ -404,39 +513,15 @@ pub(crate) fn load_shared(path: &Path) -> Result<Arc<FastText>, LangIdError> {
     {
         return Ok(model);
     }
-    let model = Arc::new(load_model(path)?);
-    cache.push((key, Arc::downgrade(&model)));
-    Ok(model)
-}
-
-fn load_model(path: &Path) -> Result<FastText, LangIdError> {
-    let invalid = |message: String| LangIdError::ModelInvalid {
+    let model = Model::load(path).map_err(|e| LangIdError::ModelInvalid {
         path: path.to_path_buf(),
-        message,
-    };
-    // fastText's loader rejects a wrong magic number with an error, but a file too short
-    // for its header can abort the process in C++: check the header here first.
-    let mut header = [0u8; 8];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut header))
-        .map_err(|e| invalid(format!("cannot read the fastText header: {e}")))?;
-    let magic = i32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-    let version = i32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if magic != FASTTEXT_MAGIC || !(0..=12).contains(&version) {
-        return Err(invalid("not a fastText model file".to_string()));
-    }
-    let path_str = path
-        .to_str()
-        .ok_or_else(|| invalid("the path is not valid UTF-8".to_string()))?;
-    let mut model = FastText::new();
-    model.load_model(path_str).map_err(invalid)?;
-    // A supervised classifier has labels; anything else cannot predict languages.
-    let labels = model.get_labels().map_err(invalid)?;
-    if labels.0.is_empty() {
-        return Err(invalid(
-            "the model has no labels (not a classifier)".to_string(),
-        ));
-    }
+        message: match e {
+            crate::ftinfer::ModelError::Io { source, .. } => source.to_string(),
+            crate::ftinfer::ModelError::Format { source, .. } => source.to_string(),
+        },
+    })?;
+    let model = Arc::new(SharedModel::new(model));
+    cache.push((key, Arc::downgrade(&model)));
     Ok(model)
 }
 

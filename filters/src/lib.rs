@@ -13,6 +13,7 @@ pub mod c4;
 pub mod classifier;
 pub mod config;
 pub mod fineweb;
+pub mod ftinfer;
 pub mod gopher;
 mod hashing;
 pub mod langid;
