@@ -137,7 +137,16 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
             opts.threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         }
         let out_s = out.to_string_lossy().to_string();
-        crate::cmd_mix::mix(&cfg_path, Some(&out_s), opts)?
+        // A mix made with `--dolma-bugs` has dolma's output names (a stream's last output
+        // `….json<ext>`); it is rebuilt with them, or its outputs would be reported missing.
+        let dolma_names = m.outputs.iter().any(|o| {
+            o.kind == "documents"
+                && o.path
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|f| f.contains(".json.") || f.ends_with(".json"))
+        }) || m.recipe.iter().any(|r| r.dolma_bugs);
+        crate::cmd_mix::mix(&cfg_path, Some(&out_s), dolma_names, opts)?
     } else {
         let mut config = m.config.normalized.clone();
         let obj = config

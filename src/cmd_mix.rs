@@ -210,10 +210,19 @@ fn sampling_record(s: &StreamConfig, sampling: &Sampling, c: &MixCounts) -> Samp
 }
 
 /// `loam mix -c CONFIG [--manifest-dir DIR]` with a dolma mixer config.
-pub fn mix(path: &Path, manifest_dir: Option<&str>, opts: RunOptions) -> Result<Outcome> {
+pub fn mix(
+    path: &Path,
+    manifest_dir: Option<&str>,
+    dolma_bugs: bool,
+    opts: RunOptions,
+) -> Result<Outcome> {
     // Loading validates everything, filter and span expressions included.
     let (cfg, _raw) = load::<MixerConfig>(path)?;
-    mix_config(path, &cfg, manifest_dir, opts, Prior::default())
+    let prior = Prior {
+        dolma_bugs,
+        ..Prior::default()
+    };
+    mix_config(path, &cfg, manifest_dir, opts, prior)
 }
 
 /// What a recipe's earlier stages add to the mix's manifest.
@@ -227,6 +236,8 @@ pub struct Prior {
     pub models: Vec<loam_manifests::ModelFile>,
     /// When the recipe started (the manifest's `run` covers every stage).
     pub started: Option<(Instant, String)>,
+    /// Name outputs as dolma 1.2.1 does (`--dolma-bugs`).
+    pub dolma_bugs: bool,
 }
 
 /// Runs a loaded dolma mixer config; `prior` holds what a recipe's earlier stages ran.
@@ -280,7 +291,10 @@ pub fn mix_config(
         .and_then(|s| s.documents.first())
         .map_or(".", |s| s.as_str());
     let storage: &dyn Storage = storage_for(first)?;
-    let units = plan(storage, cfg).map_err(usage)?;
+    let mut units = plan(storage, cfg).map_err(usage)?;
+    if prior.dolma_bugs {
+        loam_mixes::dolma_mix::dolma_output_names(cfg, &mut units);
+    }
 
     // Where the manifest and the ledgers go.
     let mdir = match manifest_dir {

@@ -129,6 +129,10 @@ enum Command {
         /// stream's output.path).
         #[arg(long, value_name = "DIR")]
         manifest_dir: Option<String>,
+        /// Name each stream's last output `…-NNNN.json.gz` as dolma 1.2.1 does (loam names
+        /// them all `.jsonl.gz`; contents are the same either way).
+        #[arg(long)]
+        dolma_bugs: bool,
     },
     /// Extract documents from WARC/WET files with a dolma `warc` config.
     Warc {
@@ -370,7 +374,8 @@ fn main() -> ExitCode {
         Command::Mix {
             config,
             manifest_dir,
-        } => cmd_mix::mix(&config, manifest_dir.as_deref(), opts).map(Some),
+            dolma_bugs,
+        } => cmd_mix::mix(&config, manifest_dir.as_deref(), dolma_bugs, opts).map(Some),
         Command::Warc { config } => cmd_warc::warc(&config, opts),
         Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
         Command::Slurm {

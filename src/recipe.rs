@@ -214,6 +214,7 @@ pub fn run(
         });
     }
     prior.started = Some((started, started_at));
+    prior.dolma_bugs = dolma_bugs;
     let (mix_path, mix_cfg) = &recipe.mix;
     let mut out = crate::cmd_mix::mix_config(mix_path, mix_cfg, manifest_dir, opts, prior)?;
     lines.extend(out.stages);

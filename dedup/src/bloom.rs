@@ -442,10 +442,23 @@ impl BloomFilter {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // The workspace's temporary-file convention, so a killed run's half-written filter
+        // is swept by the next one instead of staying beside the filter for good.
+        let tmp_name = format!(
+            ".loam-tmp.{}.bloom.{}",
+            std::process::id(),
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().to_string())
+        );
+        let tmp = dir.map_or_else(
+            || std::path::PathBuf::from(&tmp_name),
+            |d| d.join(&tmp_name),
+        );
+        loam_pipeline::storage::sweep_dead_temporaries(dir.unwrap_or(Path::new(".")));
         let result = (|| -> io::Result<()> {
             let mut f = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
             f.write_all(&[0u8; HEADER_BYTES])?;

@@ -169,6 +169,23 @@ pub fn plan(storage: &dyn Storage, cfg: &MixerConfig) -> Result<Vec<OutputUnit>,
     Ok(units)
 }
 
+/// dolma's names for packed outputs: the last output of each stream `…-NNNN.json<ext>`
+/// instead of `.jsonl<ext>` (`--dolma-bugs`, so a rebuilt dolma mix has dolma's file names;
+/// the name of that file changes when inputs are added, which is why loam does not do it by
+/// default). Outputs of `shuffle: false` streams keep their inputs' names.
+pub fn dolma_output_names(cfg: &MixerConfig, units: &mut [OutputUnit]) {
+    if !cfg.shuffle {
+        return;
+    }
+    for si in 0..cfg.streams.len() {
+        if let Some(last) = units.iter_mut().rfind(|u| u.stream == si) {
+            if let Some(i) = last.output.rfind(".jsonl") {
+                last.output.replace_range(i..i + ".jsonl".len(), ".json");
+            }
+        }
+    }
+}
+
 /// The deepest directory that holds every path in `paths` (compared by `/`-separated
 /// components; `.` components and repeated slashes are ignored): `out` for `out/a` and
 /// `out/b`, `s3://bucket/x` for `s3://bucket/x/a` and `s3://bucket/x/b`, the path itself for

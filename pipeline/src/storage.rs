@@ -209,7 +209,7 @@ impl LocalAtomicFile {
 /// directory per process. A process on another machine sharing the directory cannot be
 /// seen from here, so its files are kept unless its pid is also unused locally — they are
 /// recreated by the resumed unit anyway, and never listed as data.
-fn sweep_dead_temporaries(dir: &std::path::Path) {
+pub fn sweep_dead_temporaries(dir: &std::path::Path) {
     use std::collections::HashSet;
     use std::sync::Mutex;
     static SWEPT: Mutex<Option<HashSet<std::path::PathBuf>>> = Mutex::new(None);
