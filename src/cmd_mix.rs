@@ -757,6 +757,7 @@ fn build_manifest(
         stages,
         parents: Vec::new(),
         recipe: prior.recipe,
+        tokens: None,
         run: meta.info(),
     }
 }

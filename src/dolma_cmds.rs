@@ -278,6 +278,8 @@ pub(crate) fn guess_kind(v: &Value) -> Option<Kind> {
         Some(Kind::Mix)
     } else if has("taggers") {
         Some(Kind::Tag)
+    } else if has("tokenizer") || has("tokenizer_name_or_path") {
+        Some(Kind::Tokens)
     } else if has("dedupe") || has("bloom_filter") {
         Some(Kind::Dedupe)
     } else if has("source_name") || has("linearizer") || has("pre") || has("post") {
@@ -319,6 +321,7 @@ pub fn validate(path: &Path, kind: Option<Kind>) -> Result<()> {
         Kind::Dedupe => check::<DedupeConfig>(path, &v)?,
         Kind::Mix => check::<MixerConfig>(path, &v)?,
         Kind::Warc => check::<loam_extract::config::WarcConfig>(path, &v)?,
+        Kind::Tokens => check::<loam_tokens::TokensConfig>(path, &v)?,
     }
     println!("{}: valid {:?} config", path.display(), kind);
     Ok(())

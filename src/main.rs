@@ -7,6 +7,7 @@ mod cmd_mix;
 mod cmd_report;
 mod cmd_slurm;
 mod cmd_stat;
+mod cmd_tokens;
 mod cmd_warc;
 mod dolma_cmds;
 mod pipeline_config;
@@ -55,6 +56,7 @@ pub(crate) enum Kind {
     Dedupe,
     Mix,
     Warc,
+    Tokens,
 }
 
 #[derive(Subcommand)]
@@ -190,7 +192,19 @@ enum Command {
         /// Mix directory (or a dolma tree with documents/ and attributes/).
         mix: PathBuf,
         /// Document id.
-        id: String,
+        #[arg(required_unless_present = "token")]
+        id: Option<String>,
+        /// A token of `loam tokens` output, `ARRAY.npy:OFFSET` (offset in tokens): names the
+        /// document holding it, then explains that document in the mix.
+        #[arg(long, value_name = "FILE:OFFSET", conflicts_with = "id")]
+        token: Option<String>,
+    },
+    /// Tokenize documents into training arrays with a dolma `tokens` config (dolma's `.npy`
+    /// + `.csv.gz`, or Megatron's `.bin` + `.idx` with `output_format: megatron`).
+    Tokens {
+        /// dolma tokens config.
+        #[arg(short, long)]
+        config: PathBuf,
     },
     /// Show documents one rule removed, with the spans that triggered it highlighted.
     Sample {
@@ -418,7 +432,16 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Command::Explain { mix, id } => cmd_explain::explain(&mix, &id).map(|_| None),
+        Command::Explain { mix, id, token } => match (id, token) {
+            (Some(id), _) => cmd_explain::explain(&mix, &id).map(|_| None),
+            (None, Some(t)) => cmd_tokens::explain_token(&t)
+                .and_then(|row| cmd_explain::explain(&mix, &row.id))
+                .map(|_| None),
+            (None, None) => Err(anyhow::Error::new(UsageError(
+                "loam explain: give a document id or --token FILE:OFFSET".into(),
+            ))),
+        },
+        Command::Tokens { config } => cmd_tokens::tokens(&config, opts).map(Some),
         Command::Sample { mix, rule, n, seed } => {
             cmd_explain::sample(&mix, &rule, n, seed).map(|_| None)
         }

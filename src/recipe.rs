@@ -30,6 +30,8 @@ enum Step {
 pub struct Recipe {
     steps: Vec<(PathBuf, Step, Vec<u8>, Value)>,
     mix: (PathBuf, MixerConfig),
+    /// A `tokens` config, run last on the mix's documents.
+    tokens: Option<(PathBuf, loam_tokens::TokensConfig, Vec<u8>)>,
 }
 
 impl Recipe {
@@ -58,6 +60,7 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
     let mut tags = Vec::new();
     let mut dedupes = Vec::new();
     let mut mix: Option<(PathBuf, MixerConfig)> = None;
+    let mut tokens: Option<(PathBuf, loam_tokens::TokensConfig, Vec<u8>)> = None;
     for p in paths {
         let v = config::read_value(p).map_err(usage)?;
         let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
@@ -82,6 +85,17 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
                 }
                 let (cfg, _) = crate::dolma_cmds::load::<MixerConfig>(p)?;
                 mix = Some((p.clone(), cfg));
+            }
+            Some(Kind::Tokens) => {
+                if let Some((first, ..)) = &tokens {
+                    return Err(usage(format!(
+                        "{}: a recipe has one tokens config, and {} is one too",
+                        p.display(),
+                        first.display()
+                    )));
+                }
+                let (cfg, _) = crate::dolma_cmds::load::<loam_tokens::TokensConfig>(p)?;
+                tokens = Some((p.clone(), cfg, bytes));
             }
             Some(Kind::Pipeline) => {
                 return Err(usage(format!(
@@ -110,7 +124,11 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
     // Stages run in dolma's order whatever the order on the command line: taggers, then
     // dedupers (each in the order given), then the mixer.
     tags.extend(dedupes);
-    Ok(Recipe { steps: tags, mix })
+    Ok(Recipe {
+        steps: tags,
+        mix,
+        tokens,
+    })
 }
 
 fn normalized(mut v: Value, runtime: &[&str]) -> Value {
@@ -218,6 +236,14 @@ pub fn run(
     let (mix_path, mix_cfg) = &recipe.mix;
     let mut out = crate::cmd_mix::mix_config(mix_path, mix_cfg, manifest_dir, opts, prior)?;
     lines.extend(out.stages);
+    if let Some((tpath, tcfg, tbytes)) = &recipe.tokens {
+        // Last, on the mix's documents, only when the mix is whole.
+        if out.failures.is_empty() && out.manifest.is_some() && opts.part.stage.is_none() {
+            let t = crate::cmd_tokens::tokens_config(tpath, tbytes, tcfg, opts, Instant::now())?;
+            lines.extend(t.stages);
+            out.failures.extend(t.failures);
+        }
+    }
     out.stages = lines;
     out.title = format!("loam run (recipe of {} configs)", paths.len());
     out.shards = out.shards.max(shards);

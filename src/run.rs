@@ -1070,6 +1070,7 @@ fn build_manifest(
             .collect(),
         parents: cfg.mix.parents.clone(),
         recipe: Vec::new(),
+        tokens: None,
         run: meta.info(),
     }
 }

@@ -39,8 +39,47 @@ pub struct Manifest {
     /// order; `config` is then the mixer config. Absent otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipe: Vec<RecipeStage>,
+    /// The tokenizer and arrays, when this manifest describes token arrays (`loam tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokensRecord>,
     /// The only part that changes between identical runs.
     pub run: RunInfo,
+}
+
+/// How a mix was tokenized (`loam tokens`): what a trainer must know to read the arrays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensRecord {
+    /// The tokenizer as the config named it (a path or a bundled encoding).
+    pub tokenizer: String,
+    /// SHA-256 of the tokenizer file (of `tiktoken:<name>` for bundled encodings).
+    pub tokenizer_sha256: String,
+    /// Ids in the vocabulary, added tokens included.
+    pub vocab_size: u64,
+    /// Prepended to each document.
+    pub bos_token_id: Option<u32>,
+    /// Appended to each document.
+    pub eos_token_id: Option<u32>,
+    /// Padding id (not written into the arrays).
+    pub pad_token_id: Option<u32>,
+    /// Array element type (`uint16`, `uint32`, …).
+    pub dtype: String,
+    /// `npy` (dolma/OLMo) or `megatron`.
+    pub format: String,
+    /// Tokens per file bound.
+    pub max_size: u64,
+    /// Shuffle seed.
+    pub seed: u64,
+    /// Documents tokenized paragraph by paragraph.
+    pub segment_before_tokenization: bool,
+    /// Documents written.
+    pub documents: u64,
+    /// Tokens written.
+    pub tokens: u64,
+    /// Documents skipped because their text is empty after stripping whitespace.
+    pub empty_documents: u64,
+    /// Documents longer than `max_size`, each alone in its own file.
+    pub oversized_documents: u64,
 }
 
 /// Identity of a mix version.

@@ -12,4 +12,5 @@ mod rerun;
 mod run;
 mod shuffle;
 mod tag;
+mod tokens;
 mod validate;

@@ -1,0 +1,374 @@
+//! `loam tokens -c`: dolma's `tokens` output, checked against what dolma 1.2.1 wrote for the
+//! same documents and tokenizer files (scripts/make-tokens-goldens.sh), deterministic for any
+//! thread count; Megatron's format read back from its definition; `explain --token`.
+
+use crate::common::{loam, repo, text, workdir};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    repo().join("tests/fixtures/tokens")
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// A tokenizer file and the documents, in `dir`.
+fn setup(dir: &Path, tokenizer: &str) -> PathBuf {
+    let tok = dir.join(format!("{tokenizer}.json"));
+    std::fs::write(
+        &tok,
+        gunzip(&fixture().join(format!("{tokenizer}-test-tokenizer.json.gz"))),
+    )
+    .unwrap();
+    let docs = dir.join("documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for f in ["a.jsonl.gz", "b.jsonl.gz"] {
+        std::fs::copy(fixture().join("documents").join(f), docs.join(f)).unwrap();
+    }
+    tok
+}
+
+#[allow(clippy::too_many_arguments)]
+fn config(
+    dir: &Path,
+    name: &str,
+    tok: &Path,
+    bos: &str,
+    eos: u32,
+    seg: bool,
+    extra: &str,
+) -> PathBuf {
+    let p = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &p,
+        format!(
+            "documents: [documents/*.jsonl.gz]\ndestination: out-{name}\ntokenizer:\n  name_or_path: {}\n  bos_token_id: {bos}\n  eos_token_id: {eos}\n  pad_token_id: 1\n  segment_before_tokenization: {seg}\nprocesses: 1\n{extra}",
+            tok.display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Rows (`start,end,id,src,loc`) of a `.csv.gz`.
+fn rows(path: &Path) -> Vec<(u64, u64, String, String, u64)> {
+    let text = String::from_utf8(gunzip(path)).unwrap();
+    let mut out = Vec::new();
+    for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+        // Ids with commas are quoted: split the numeric ends off, the src has no comma here.
+        let (start, rest) = line.split_once(',').unwrap();
+        let (end, rest) = rest.split_once(',').unwrap();
+        let (rest, loc) = rest.rsplit_once(',').unwrap();
+        let (id, src) = rest.rsplit_once(',').unwrap();
+        let id = if id.starts_with('"') {
+            id[1..id.len() - 1].replace("\"\"", "\"")
+        } else {
+            id.to_string()
+        };
+        out.push((
+            start.parse().unwrap(),
+            end.parse().unwrap(),
+            id,
+            src.to_string(),
+            loc.parse().unwrap(),
+        ));
+    }
+    out
+}
+
+fn u16s(bytes: &[u8]) -> Vec<u16> {
+    bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
+/// Every document's tokens, by id, from an output directory's `.npy`/`.csv.gz` pairs.
+fn by_id(dir: &Path) -> BTreeMap<String, (Vec<u16>, String, u64)> {
+    let mut out = BTreeMap::new();
+    let mut metas: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".csv.gz"))
+        .collect();
+    metas.sort();
+    for meta in metas {
+        let npy = PathBuf::from(meta.to_string_lossy().replace(".csv.gz", ".npy"));
+        let tokens = u16s(&std::fs::read(&npy).unwrap());
+        for (start, end, id, src, loc) in rows(&meta) {
+            let name = Path::new(&src)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            let prev = out.insert(
+                id.clone(),
+                (tokens[start as usize..end as usize].to_vec(), name, loc),
+            );
+            assert!(prev.is_none(), "id {id} twice");
+        }
+    }
+    out
+}
+
+#[test]
+fn tokens_equal_dolma_for_every_document() {
+    for (case, tokenizer, bos, eos, seg) in [
+        ("neo-eos", "gpt-neo", "null", 50279, false),
+        ("neo-bos-segment", "gpt-neo", "50279", 50279, true),
+        ("llama-segment", "llama", "1", 2, true),
+    ] {
+        let dir = workdir();
+        let tok = setup(dir.path(), tokenizer);
+        let cfg = config(dir.path(), case, &tok, bos, eos, seg, "dtype: uint16\n");
+        let o = loam(dir.path(), &["tokens", "-c", cfg.to_str().unwrap()]);
+        assert!(o.status.success(), "{case}: {}", text(&o));
+        let ours = by_id(&dir.path().join(format!("out-{case}")));
+        let dolma = by_id(&fixture().join("dolma-1.2.1").join(case));
+        assert_eq!(ours.len(), 114, "{case}: documents written");
+        assert_eq!(
+            ours.keys().collect::<Vec<_>>(),
+            dolma.keys().collect::<Vec<_>>(),
+            "{case}: the same documents"
+        );
+        for (id, (t, src, loc)) in &dolma {
+            let (u, usrc, uloc) = &ours[id];
+            assert_eq!((usrc, uloc), (src, loc), "{case}: {id}: source and line");
+            assert!(
+                t == u,
+                "{case}: {id}: tokens differ from dolma's ({} vs {} tokens)",
+                u.len(),
+                t.len()
+            );
+        }
+        // The two empty documents are counted, not dropped silently.
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("empty text"),
+            "{case}: {}",
+            text(&o)
+        );
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(format!("out-{case}/manifest.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(m["tokens"]["empty_documents"], 2, "{case}");
+        assert_eq!(m["tokens"]["documents"], 114, "{case}");
+        assert_eq!(m["tokens"]["dtype"], "uint16", "{case}");
+        assert_eq!(m["models"][0]["used_by"], "tokenizer", "{case}");
+        let v = loam(dir.path(), &["manifest", "verify", &format!("out-{case}")]);
+        assert!(v.status.success(), "{case}: {}", text(&v));
+    }
+}
+
+/// Every file of an output directory except run state.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() && !p.ends_with("manifest.json") {
+            out.insert(
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                std::fs::read(&p).unwrap(),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn same_bytes_for_any_thread_count_split_at_max_size_and_resumed() {
+    let dir = workdir();
+    let tok = setup(dir.path(), "gpt-neo");
+    // Small files, small batches, one file per part: many parts and many files per part.
+    let extra = "max_size: 20000\nbatch_size: 7\nfiles_per_process: 1\n";
+    let cfg = config(dir.path(), "t", &tok, "null", 50279, false, extra);
+    let c = cfg.to_str().unwrap();
+    let one = loam(dir.path(), &["--threads", "1", "tokens", "-c", c]);
+    assert!(one.status.success(), "{}", text(&one));
+    let out = dir.path().join("out-t");
+    let a = files(&out);
+    assert!(a.contains_key("part-1-00001.npy"), "{:?}", a.keys());
+    // Files hold fewer than max_size tokens (dolma's bound), except a document alone.
+    for (name, bytes) in &a {
+        if name.ends_with(".npy") {
+            assert!(
+                bytes.len() / 2 < 20000,
+                "{name}: {} tokens",
+                bytes.len() / 2
+            );
+        }
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+    let two = loam(dir.path(), &["--threads", "2", "tokens", "-c", c]);
+    assert!(two.status.success(), "{}", text(&two));
+    assert!(a == files(&out), "1 and 2 threads wrote different bytes");
+    let manifest = std::fs::read(out.join("manifest.json")).unwrap();
+    // A deleted array is noticed and its part made again, to the same bytes.
+    std::fs::remove_file(out.join("part-0-00000.npy")).unwrap();
+    let again = loam(dir.path(), &["tokens", "-c", c]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(a == files(&out), "the rebuilt part differs");
+    let m2 = std::fs::read(out.join("manifest.json")).unwrap();
+    assert_eq!(
+        crate::common::manifest_without_run(&manifest),
+        crate::common::manifest_without_run(&m2)
+    );
+}
+
+#[test]
+fn megatron_index_reads_back_as_its_definition_says() {
+    let dir = workdir();
+    let tok = setup(dir.path(), "gpt-neo");
+    let cfg = config(
+        dir.path(),
+        "meg",
+        &tok,
+        "null",
+        50279,
+        false,
+        "output_format: megatron\n",
+    );
+    let o = loam(dir.path(), &["tokens", "-c", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = dir.path().join("out-meg");
+    let idx = std::fs::read(out.join("part-0-00000.idx")).unwrap();
+    let bin = u16s(&std::fs::read(out.join("part-0-00000.bin")).unwrap());
+    // MMIDIDX\0\0, version 1, dtype code 8 (uint16), sequence count, document count.
+    assert_eq!(&idx[..9], b"MMIDIDX\x00\x00");
+    let u64_at = |o: usize| u64::from_le_bytes(idx[o..o + 8].try_into().unwrap());
+    assert_eq!(u64_at(9), 1);
+    assert_eq!(idx[17], 8);
+    let n = u64_at(18) as usize;
+    assert_eq!(u64_at(26) as usize, n + 1);
+    let sizes: Vec<usize> = (0..n)
+        .map(|i| i32::from_le_bytes(idx[34 + 4 * i..38 + 4 * i].try_into().unwrap()) as usize)
+        .collect();
+    let ptr0 = 34 + 4 * n;
+    let pointers: Vec<usize> = (0..n).map(|i| u64_at(ptr0 + 8 * i) as usize).collect();
+    let doc0 = ptr0 + 8 * n;
+    let docs: Vec<u64> = (0..=n).map(|i| u64_at(doc0 + 8 * i)).collect();
+    assert_eq!(idx.len(), doc0 + 8 * (n + 1));
+    assert_eq!(docs, (0..=n as u64).collect::<Vec<_>>());
+    // Sequences, read through the index, equal the documents dolma tokenized.
+    let dolma = by_id(&fixture().join("dolma-1.2.1/neo-eos"));
+    let meta = rows(&out.join("part-0-00000.csv.gz"));
+    assert_eq!(meta.len(), n);
+    for (i, (_, _, id, _, _)) in meta.iter().enumerate() {
+        let seq = &bin[pointers[i] / 2..pointers[i] / 2 + sizes[i]];
+        assert_eq!(seq, dolma[id].0.as_slice(), "{id}");
+    }
+    assert_eq!(sizes.iter().sum::<usize>(), bin.len());
+}
+
+#[test]
+fn explain_token_names_the_document_and_its_source() {
+    let dir = workdir();
+    let tok = setup(dir.path(), "gpt-neo");
+    let cfg = config(dir.path(), "x", &tok, "null", 50279, false, "");
+    let o = loam(dir.path(), &["tokens", "-c", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let meta = rows(&dir.path().join("out-x/part-0-00000.csv.gz"));
+    let (start, end, id, src, loc) = &meta[meta.len() / 2];
+    let offset = (start + end) / 2;
+    // No mix manifest here: the dolma tree of the input documents.
+    let e = loam(
+        dir.path(),
+        &[
+            "explain",
+            "documents",
+            "--token",
+            &format!("out-x/part-0-00000.npy:{offset}"),
+        ],
+    );
+    let out = String::from_utf8_lossy(&e.stdout).to_string();
+    assert!(out.contains(&format!("document {id}")), "{}", text(&e));
+    assert!(out.contains(&format!("{src} line {loc}")), "{}", text(&e));
+    let past = loam(
+        dir.path(),
+        &[
+            "explain",
+            "documents",
+            "--token",
+            "out-x/part-0-00000.npy:999999999",
+        ],
+    );
+    assert_eq!(past.status.code(), Some(2), "{}", text(&past));
+}
+
+#[test]
+fn bad_tokenizers_and_dtypes_are_config_errors_naming_them() {
+    let dir = workdir();
+    let tok = setup(dir.path(), "gpt-neo");
+    let missing = config(
+        dir.path(),
+        "m",
+        Path::new("nope/tokenizer.json"),
+        "null",
+        1,
+        false,
+        "",
+    );
+    let o = loam(dir.path(), &["tokens", "-c", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nope/tokenizer.json"),
+        "{}",
+        text(&o)
+    );
+    let corrupt = dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, b"{\"model\": 3").unwrap();
+    let c = config(dir.path(), "c", &corrupt, "null", 1, false, "");
+    let o = loam(dir.path(), &["tokens", "-c", c.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("corrupt.json"),
+        "{}",
+        text(&o)
+    );
+    // A uint8 array cannot hold a 50k vocabulary: refused, never wrapped.
+    let small = config(
+        dir.path(),
+        "s",
+        &tok,
+        "null",
+        50279,
+        false,
+        "dtype: uint8\n",
+    );
+    let o = loam(dir.path(), &["tokens", "-c", small.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("uint8"),
+        "{}",
+        text(&o)
+    );
+    assert!(!dir.path().join("out-s").exists());
+    // A line without text is a bad line, named with its file and line, exit 1.
+    std::fs::write(
+        dir.path().join("documents/c.jsonl"),
+        "{\"id\": \"x\", \"text\": \"fine\"}\n{\"id\": \"y\"}\n",
+    )
+    .unwrap();
+    let b = config(dir.path(), "b", &tok, "null", 50279, false, "");
+    std::fs::write(
+        &b,
+        std::fs::read_to_string(&b)
+            .unwrap()
+            .replace("documents/*.jsonl.gz", "documents/*.jsonl*"),
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["tokens", "-c", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("c.jsonl:2: no text field"),
+        "{}",
+        text(&o)
+    );
+}
