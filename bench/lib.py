@@ -19,6 +19,7 @@ Every check prints one line `ok|DIFF: <summary>`; run.sh records it next to the 
 """
 import glob
 import gzip
+import io
 import itertools
 import json
 import math
@@ -455,6 +456,33 @@ def check_mix(loam_out, dolma_out):
           f"after decompression: {'yes' if not bad else 'no: ' + ', '.join(bad)}")
 
 
+def _token_docs(out_dir):
+    """{id: tokens} of a dolma-format tokens directory (uint16 arrays, .csv.gz rows)."""
+    import array, csv
+    docs = {}
+    for meta in sorted(glob.glob(os.path.join(out_dir, "*.csv.gz"))):
+        arr = array.array("H")
+        with open(meta[: -len(".csv.gz")] + ".npy", "rb") as f:
+            arr.frombytes(f.read())
+        for row in csv.reader(io.TextIOWrapper(gzip.open(meta), encoding="utf-8", newline="")):
+            start, end, doc_id = int(row[0]), int(row[1]), row[2]
+            docs[doc_id] = arr[start:end]
+    return docs
+
+
+def check_tokens(loam_out, dolma_out):
+    """For every document dolma wrote, loam's token slice for the same id is equal (dolma's
+    order depends on its processes and an unseeded shuffle: compared by id)."""
+    a, b = _token_docs(loam_out), _token_docs(dolma_out)
+    missing = [k for k in b if k not in a]
+    extra = [k for k in a if k not in b]
+    bad = [k for k in b if k in a and a[k] != b[k]]
+    tokens = sum(len(v) for v in b.values())
+    ok = not (missing or extra or bad)
+    print(("ok: " if ok else "DIFF: ") + f"{len(b)} documents, {tokens} tokens; equal token "
+          f"slices for every id: {'yes' if ok else f'no: {len(bad)} differ, {len(missing)} missing, {len(extra)} extra'}")
+
+
 # ---------------------------------------------------------------- table
 
 
@@ -521,6 +549,8 @@ def main():
         check_minhash(*args)
     elif cmd == "check-mix":
         check_mix(*args)
+    elif cmd == "check-tokens":
+        check_tokens(*args)
     elif cmd == "table":
         table(*args)
     else:

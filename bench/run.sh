@@ -8,7 +8,7 @@
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
 #   --stages LIST comma-separated subset of: tag,tag-langid,filter,dedupe-docs,dedupe-paras,
-#                 minhash,mix,mix-uneven,run,scaling,explain (default: all)
+#                 minhash,mix,mix-uneven,tokens,run,scaling,explain (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
 #
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|run|scaling|explain) ;;
+  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|tokens|run|scaling|explain) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -67,7 +67,7 @@ for v in ${DOLMA_VENV:-} /work/venv-dolma "$VENVS/venv-dolma"; do usable_dolma "
 for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do usable_datatrove "$v" && { DATATROVE=$v; break; }; done
 if [ $SMOKE = 0 ]; then
   # Only the peers the chosen stages compare with.
-  want tag || want tag-langid || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || DOLMA=-
+  want tag || want tag-langid || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
   want filter || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
@@ -347,6 +347,23 @@ mix_check() {
   echo "$($LIB check-mix "$R/mix-loam/out" "$R/mix-dolma/out"); $($LIB ledger-size "$R/mix-loam/out/manifest.json")"
 }
 want mix && both mix "${DOLMA:+dolma}" mix_loam mix_dolma mix_check
+
+# ------------------------------------------------------------------ tokens
+# The corpus tokenized with the GPT-NeoX-style tokenizer of dolma's tests (ByteLevel BPE,
+# 50,280 ids; OLMo 1's eos/pad ids), dolma `tokens` at T processes vs loam at T threads.
+# Agreement: for every document dolma wrote, the same tokens under the same id.
+TOKJ=$W/gpt-neo-test-tokenizer.json
+gunzip -c "$ROOT/tests/fixtures/tokens/gpt-neo-test-tokenizer.json.gz" > "$TOKJ"
+tok_cfg() { # DIR
+  printf 'documents: ["%s/documents/*.jsonl.gz"]\ndestination: %s/out\ntokenizer:\n  name_or_path: %s\n  eos_token_id: 50279\n  pad_token_id: 1\nprocesses: %s\ndtype: uint16\n' \
+    "$1" "$1" "$TOKJ" "$T"
+}
+tokens_loam() { local d=$R/tokens-loam; tok_cfg "$d" > "$W/tokens-loam.yaml"
+  run tokens loam "$1" "$d" "$LOAM" --threads "$T" tokens -c "$W/tokens-loam.yaml"; }
+tokens_dolma() { local d=$R/tokens-dolma; tok_cfg "$d" > "$W/tokens-dolma.yaml"
+  run tokens dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tokens-dolma.yaml" tokens; }
+tokens_check() { $LIB check-tokens "$R/tokens-loam/out" "$R/tokens-dolma/out"; }
+want tokens && both tokens "${DOLMA:+dolma}" tokens_loam tokens_dolma tokens_check
 
 # ------------------------------------------------------------------ mix on uneven shards
 # The source files as they are (11 files, the largest ~60% of the text; not --size-mb), so

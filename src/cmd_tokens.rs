@@ -26,7 +26,7 @@ pub fn tokens(path: &Path, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
     let (cfg, _raw) = load::<TokensConfig>(path)?;
     let bytes = std::fs::read(path)?;
-    tokens_config(path, &bytes, &cfg, opts, started)
+    tokens_config(path, &bytes, &cfg, opts, started, None)
 }
 
 fn tokenizer_of(cfg: &TokensConfig) -> Result<(Tokenizer, Option<u32>)> {
@@ -110,6 +110,7 @@ pub fn tokens_config(
     cfg: &TokensConfig,
     opts: RunOptions,
     started: Instant,
+    parent: Option<&str>,
 ) -> Result<Outcome> {
     config_errors_ignored(cfg);
     let (tok, pad) = tokenizer_of(cfg)?;
@@ -279,7 +280,7 @@ pub fn tokens_config(
         );
     }
     if outcome.failures.is_empty() && units_all_done(&done) {
-        let manifest = build_manifest(
+        let mut manifest = build_manifest(
             path,
             config_bytes,
             cfg,
@@ -291,6 +292,8 @@ pub fn tokens_config(
             started,
             threads,
         );
+        // The mix these arrays were made from, when a pipeline or recipe made both.
+        manifest.parents = parent.map(str::to_string).into_iter().collect();
         let mpath = format!("{dest}/manifest.json");
         write_atomic(out_storage, &mpath, manifest.to_json().as_bytes())?;
         outcome.manifest = Some(mpath);

@@ -27,6 +27,50 @@ pub struct PipelineConfig {
     pub dedupe: Option<DedupeStage>,
     /// The mix.
     pub mix: MixStage,
+    /// Tokenize the finished mix into training arrays (docs/tokens.md): a dolma `tokens`
+    /// config without `documents` and `destination` (the mix's documents, written to
+    /// `<output>/tokens/<mix>/<version>-<content id>/`).
+    #[serde(default)]
+    pub tokens: Option<serde_json::Value>,
+}
+
+/// The `tokens` section as a dolma tokens config over `documents`, into `destination`.
+pub fn tokens_config(
+    section: &serde_json::Value,
+    documents: &str,
+    destination: &str,
+) -> Result<loam_tokens::TokensConfig, Vec<loam_pipeline::config::ConfigProblem>> {
+    let mut v = section.clone();
+    let Some(o) = v.as_object_mut() else {
+        return Err(vec![loam_pipeline::config::ConfigProblem {
+            path: "tokens".into(),
+            message: "expected a mapping (a dolma tokens config without documents and destination)"
+                .into(),
+        }]);
+    };
+    for k in ["documents", "destination"] {
+        if o.contains_key(k) {
+            return Err(vec![loam_pipeline::config::ConfigProblem {
+                path: format!("tokens.{k}"),
+                message: "set by the pipeline: the mix's documents, written under <output>/tokens/"
+                    .into(),
+            }]);
+        }
+    }
+    o.insert("documents".into(), serde_json::json!([documents]));
+    o.insert("destination".into(), serde_json::json!(destination));
+    loam_pipeline::config::from_value_validated::<loam_tokens::TokensConfig>(&v).map_err(|ps| {
+        ps.into_iter()
+            .map(|mut p| {
+                p.path = if p.path.is_empty() {
+                    "tokens".into()
+                } else {
+                    format!("tokens.{}", p.path)
+                };
+                p
+            })
+            .collect()
+    })
 }
 
 /// WARC/WET → Dolma documents (as `loam warc` does).
@@ -190,6 +234,13 @@ fn check_name(s: &str, path: &str, problems: &mut Problems) {
 impl Validate for PipelineConfig {
     fn validate(&self, p: &mut Problems) {
         check_name(&self.name, "name", p);
+        if let Some(t) = &self.tokens {
+            if let Err(problems) = tokens_config(t, "documents", "tokens") {
+                for problem in problems {
+                    p.push(problem.path, problem.message);
+                }
+            }
+        }
         if self.documents.is_empty() {
             p.push("documents", "no input documents given");
         }

@@ -239,7 +239,20 @@ pub fn run(
     if let Some((tpath, tcfg, tbytes)) = &recipe.tokens {
         // Last, on the mix's documents, only when the mix is whole.
         if out.failures.is_empty() && out.manifest.is_some() && opts.part.stage.is_none() {
-            let t = crate::cmd_tokens::tokens_config(tpath, tbytes, tcfg, opts, Instant::now())?;
+            let parent = out
+                .manifest
+                .as_deref()
+                .and_then(|m| std::fs::read(m).ok())
+                .and_then(|b| serde_json::from_slice::<loam_manifests::Manifest>(&b).ok())
+                .map(|m| m.mix.content_id);
+            let t = crate::cmd_tokens::tokens_config(
+                tpath,
+                tbytes,
+                tcfg,
+                opts,
+                Instant::now(),
+                parent.as_deref(),
+            )?;
             lines.extend(t.stages);
             out.failures.extend(t.failures);
         }

@@ -959,6 +959,28 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     } else {
         None
     };
+    // ---- tokens: the finished mix into training arrays, with its own manifest ----
+    if let (Some(section), Some(_)) = (&cfg.tokens, &manifest) {
+        let dest = format!("{out_root}/tokens/{}/{version_dir}", mcfg.name);
+        let tcfg =
+            crate::pipeline_config::tokens_config(section, &format!("{mix_dir}/documents"), &dest)
+                .map_err(|ps| {
+                    crate::dolma_cmds::usage(loam_pipeline::config::ConfigErrors {
+                        file: Some(config_path.to_path_buf()),
+                        problems: ps,
+                    })
+                })?;
+        let t = crate::cmd_tokens::tokens_config(
+            config_path,
+            &config_bytes,
+            &tcfg,
+            opts,
+            Instant::now(),
+            Some(&content_id),
+        )?;
+        stage_lines.extend(t.stages);
+        failures.extend(t.failures);
+    }
     Ok(Outcome {
         title: format!("loam run {}", cfg.name),
         shards: shards.len(),
@@ -1129,6 +1151,8 @@ fn content_config(raw: &serde_json::Value) -> serde_json::Value {
     if let Some(m) = v.as_object_mut() {
         m.remove("output");
         m.remove("documents");
+        // Tokenizing is after the mix: it never changes the mix's identity.
+        m.remove("tokens");
     }
     v
 }

@@ -2,10 +2,15 @@
 //! same documents and tokenizer files (scripts/make-tokens-goldens.sh), deterministic for any
 //! thread count; Megatron's format read back from its definition; `explain --token`.
 
-use crate::common::{loam, repo, text, workdir};
+use crate::common::{loam, repo, text};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// An empty work directory (the tokens fixtures bring their own documents).
+fn workdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
 
 fn fixture() -> PathBuf {
     repo().join("tests/fixtures/tokens")
@@ -371,4 +376,146 @@ fn bad_tokenizers_and_dtypes_are_config_errors_naming_them() {
         "{}",
         text(&o)
     );
+}
+
+/// Documents of the mix, by id, and their texts.
+fn mix_ids(documents: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(documents).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.to_string_lossy().to_string();
+        let bytes = if name.ends_with(".gz") {
+            gunzip(&p)
+        } else if name.ends_with(".zst") {
+            zstd::decode_all(std::fs::File::open(&p).unwrap()).unwrap()
+        } else if name.ends_with(".jsonl") {
+            std::fs::read(&p).unwrap()
+        } else {
+            continue;
+        };
+        for line in String::from_utf8(bytes).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            out.insert(
+                v["id"].as_str().unwrap().to_string(),
+                v["text"].as_str().unwrap().to_string(),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn pipeline_file_tokenizes_the_finished_mix_and_traces_tokens_to_decisions() {
+    let dir = crate::common::workdir();
+    let tok = dir.path().join("gpt-neo.json");
+    std::fs::write(
+        &tok,
+        gunzip(&fixture().join("gpt-neo-test-tokenizer.json.gz")),
+    )
+    .unwrap();
+    let cfg = crate::helpers::write_config(dir.path(), 20);
+    let base = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "{base}tokens:\n  tokenizer: {{name_or_path: {}, eos_token_id: 50279, pad_token_id: 1}}\n",
+            tok.display()
+        ),
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["run", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("tokens ("),
+        "{}",
+        text(&o)
+    );
+    let mix = crate::common::version_dir(&dir.path().join("out/m"), "v1");
+    let version = mix.file_name().unwrap().to_string_lossy().to_string();
+    let tokens = dir.path().join("out/tokens/m").join(&version);
+    let arrays = by_id(&tokens);
+    // Every document of the mix, and only those, is in the arrays, each ending in EOS.
+    let kept = mix_ids(&mix.join("documents"));
+    assert_eq!(
+        arrays.keys().collect::<Vec<_>>(),
+        kept.iter()
+            .filter(|(_, t)| !t.trim().is_empty())
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+    );
+    assert!(arrays.values().all(|(t, _, _)| t.last() == Some(&50279)));
+    // The mix still verifies (the arrays live beside it, not in it) and so do the arrays.
+    let v = loam(dir.path(), &["manifest", "verify", mix.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", text(&v));
+    let v = loam(
+        dir.path(),
+        &["manifest", "verify", tokens.to_str().unwrap()],
+    );
+    assert!(v.status.success(), "{}", text(&v));
+    let tm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tokens.join("manifest.json")).unwrap()).unwrap();
+    let mm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(mix.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(tm["parents"][0], mm["mix"]["content_id"]);
+    // A token of the arrays leads to its document's decisions in the mix.
+    let meta = rows(&tokens.join("part-0-00000.csv.gz"));
+    let (start, _, id, _, _) = &meta[0];
+    let e = loam(
+        dir.path(),
+        &[
+            "explain",
+            mix.to_str().unwrap(),
+            "--token",
+            &format!("{}:{}", tokens.join("part-0-00000.npy").display(), start),
+        ],
+    );
+    assert!(e.status.success(), "{}", text(&e));
+    let out = String::from_utf8_lossy(&e.stdout);
+    assert!(out.contains(&format!("document   {id}")), "{}", text(&e));
+    assert!(out.contains("decision"), "{}", text(&e));
+    // Adding the tokens section did not change the mix's identity: a rerun without it finds
+    // the same version done.
+    std::fs::write(&cfg, &base).unwrap();
+    let again = loam(dir.path(), &["run", cfg.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(
+        crate::common::version_dir(&dir.path().join("out/m"), "v1"),
+        mix
+    );
+}
+
+#[test]
+fn a_recipe_ends_with_its_tokens_config() {
+    let dir = crate::common::recipe_dir();
+    let tok = dir.path().join("llama.json");
+    std::fs::write(
+        &tok,
+        gunzip(&fixture().join("llama-test-tokenizer.json.gz")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tokens.yaml"),
+        format!(
+            "documents: [out/web/*.gz]\ndestination: out/tokens\ntokenizer:\n  name_or_path: {}\n  bos_token_id: 1\n  eos_token_id: 2\n",
+            tok.display()
+        ),
+    )
+    .unwrap();
+    let mut args = vec!["run"];
+    args.extend(crate::common::RECIPE);
+    args.push("tokens.yaml");
+    let o = loam(dir.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("out/tokens/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["tokens"]["bos_token_id"], 1);
+    assert_eq!(m["parents"].as_array().map(Vec::len), Some(1));
+    let arrays = by_id(&dir.path().join("out/tokens"));
+    let kept = mix_ids(&dir.path().join("out/web"));
+    assert_eq!(arrays.len(), kept.len());
+    assert!(arrays
+        .values()
+        .all(|(t, _, _)| t.first() == Some(&1) && t.last() == Some(&2)));
 }

@@ -12,6 +12,7 @@
 //! and Python's unseeded RNG).
 
 pub mod config;
+pub mod fastbpe;
 pub mod run;
 pub mod tokenizer;
 pub mod write;

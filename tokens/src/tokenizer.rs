@@ -76,6 +76,8 @@ impl Dtype {
 }
 
 enum Engine {
+    /// Byte-level BPE files: ids equal to `tokenizers`', an order of magnitude faster.
+    Fast(Box<crate::fastbpe::FastBpe>),
     Hf(Box<tokenizers::Tokenizer>),
     Tiktoken(Box<tiktoken_rs::CoreBPE>),
 }
@@ -146,6 +148,7 @@ impl Tokenizer {
             name: name.to_string(),
             message,
         };
+        let mut vocab_of_file = 0u64;
         let (engine, file, sha256, bytes, has_prefix) = if TIKTOKEN_NAMES.contains(&name) {
             use tiktoken_rs as tk;
             let bpe = match name {
@@ -175,8 +178,19 @@ impl Tokenizer {
             let json: serde_json::Value = serde_json::from_slice(&text)
                 .map_err(|e| bad(format!("{}: {e}", path.display())))?;
             let sha = loam_manifests::digest_bytes(&text).sha256;
+            vocab_of_file = tok.get_vocab_size(true) as u64;
+            let fast = match std::str::from_utf8(&text) {
+                Ok(s) if !spec.encode_special_tokens => {
+                    crate::fastbpe::FastBpe::from_json(s).map_err(|e| bad(e.to_string()))?
+                }
+                _ => None,
+            };
+            let engine = match fast {
+                Some(f) => Engine::Fast(Box::new(f)),
+                None => Engine::Hf(Box::new(tok)),
+            };
             (
-                Engine::Hf(Box::new(tok)),
+                engine,
                 Some(path),
                 sha,
                 text.len() as u64,
@@ -185,6 +199,7 @@ impl Tokenizer {
         };
         let vocab_size = match &engine {
             Engine::Hf(t) => t.get_vocab_size(true) as u64,
+            Engine::Fast(_) => vocab_of_file,
             // Ordinary ranks plus the special tokens, as `n_vocab` counts them.
             Engine::Tiktoken(_) => match name {
                 "cl100k_base" => 100_277,
@@ -214,6 +229,7 @@ impl Tokenizer {
 
     fn encode_plain(&self, text: &str, out: &mut Vec<u32>) -> Result<(), String> {
         match &self.engine {
+            Engine::Fast(f) => f.encode(text, out),
             Engine::Hf(t) => {
                 let enc = t.encode(text, false).map_err(|e| e.to_string())?;
                 out.extend_from_slice(enc.get_ids());
