@@ -15,6 +15,10 @@
 //!
 //! Anything it does not reproduce exactly makes [`FastBpe::from_json`] return `Ok(None)`.
 
+// Every string index below is a match boundary from Oniguruma or the ASCII scanner, or an
+// offset of ASCII whitespace found by scanning: always a char boundary.
+#![allow(clippy::string_slice)]
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rustc_hash::FxHashMap;
 use serde_json::Value;

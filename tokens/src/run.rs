@@ -107,6 +107,9 @@ struct Open {
     path_hash: Option<String>,
 }
 
+/// A document (line, id, text), or a bad line's message and whether reading must stop.
+type NextDoc = Option<Result<(u64, String, String), (String, bool)>>;
+
 struct Doc {
     input: usize,
     loc: u64,
@@ -187,7 +190,7 @@ impl Job<'_> {
 
     /// The next document of an open file: `Ok(None)` at its end, `Err` for a bad line (the
     /// file goes on) or a fatal read error (`fatal` set).
-    fn next_doc(&self, f: &mut Open) -> Option<Result<(u64, String, String), (String, bool)>> {
+    fn next_doc(&self, f: &mut Open) -> NextDoc {
         match &mut f.source {
             Source::Docs(r) => Some(match r.next_document()? {
                 Ok((line, d)) => Ok((line, d.id, d.text)),

@@ -331,7 +331,9 @@ mod tests {
 
     #[test]
     fn paragraphs_as_dolma_splits() {
-        let p = |s: &str| paragraphs(s).collect::<Vec<_>>();
+        fn p(s: &str) -> Vec<&str> {
+            paragraphs(s).collect()
+        }
         assert_eq!(p("a\n\nb\nc"), vec!["a", "\n\nb", "\nc"]);
         assert_eq!(p("\n\na"), vec!["\n\na"]);
         assert_eq!(p("a\n"), vec!["a", "\n"]);
