@@ -21,6 +21,9 @@ fn write_parquet(path: &Path, n: usize) {
                 "Parquet document number {i} talks about rivers, mountains and the weather \
                  in spring, with enough words to pass the length rule of the test pipeline."
             )
+        } else if i == 0 {
+            // A terminal escape in the text: `sample` must show it, not send it.
+            "tiny \x1b[2J parquet document 0".to_string()
         } else {
             format!("tiny parquet document {i}")
         };
@@ -76,6 +79,10 @@ fn run_reads_parquet_input_and_names_its_attributes_jsonl_gz() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("tiny parquet document 4"), "{stdout}");
+    assert!(
+        stdout.contains("tiny \\x1b[2J parquet") && !stdout.contains('\x1b'),
+        "{stdout}"
+    );
 }
 
 /// A dolma tree with one Parquet shard (and one JSON-lines shard) under `corpus/documents/`.
