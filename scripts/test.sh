@@ -3,6 +3,10 @@
 # (unit, dolma-compatibility, end-to-end) in release mode so the quickstart binary is shared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Nothing may be skipped or re-blessed in the full run: drop every LOAM_SKIP_* and LOAM_BLESS
+# the caller's environment carries.
+for v in $(compgen -e | grep -E '^LOAM_SKIP_' || true); do unset "$v"; done
+unset LOAM_BLESS
 echo "== fmt";    cargo fmt --all --check
 echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== models"; ./scripts/fetch-models.sh models

@@ -1,6 +1,6 @@
 //! `loam dedupe -c CONFIG` and `loam dedupe plan -c CONFIG`: dolma deduper configs.
 
-use crate::dolma_cmds::{derived, load, units_error, usage, StageRun};
+use crate::dolma_cmds::{derived, load, lock_outputs, units_error, usage, StageRun};
 use crate::run::RunOptions;
 use crate::ui::{self, Failure, Outcome, StageLine};
 use anyhow::Result;
@@ -117,7 +117,8 @@ pub fn plan(path: &Path) -> Result<()> {
     }
     let job = job_of(&cfg)?;
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let inputs =
+        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
     let name =
         cfg.dedupe.effective_name().unwrap_or("").to_string() + &cfg.dedupe.partition_suffix();
     println!("mode: {}", describe(&job));
@@ -196,7 +197,8 @@ pub fn dedupe_config(
         .to_string()
         + &d.partition_suffix();
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let inputs =
+        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
     let units: Vec<DedupUnit> = inputs
         .iter()
         .map(|p| {
@@ -206,6 +208,11 @@ pub fn dedupe_config(
             })
         })
         .collect::<Result<_>>()?;
+    let roots: Vec<String> = inputs
+        .iter()
+        .map(|p| layout::attribute_root(p, &name).map_err(usage))
+        .collect::<Result<_>>()?;
+    let _lock = lock_outputs(&roots, opts)?;
     let mut normalized = raw.clone();
     if let Value::Object(m) = &mut normalized {
         for k in DedupeConfig::runtime_keys() {
@@ -220,8 +227,14 @@ pub fn dedupe_config(
         fp_input["dolma_bugs"] = json!(true);
     }
     let fp = fingerprint(&fp_input);
+    // The config alone: a refusal then says whether the config or the input set changed.
+    if let Value::Object(m) = &mut fp_input {
+        m.remove("inputs");
+    }
+    let config_fp = fingerprint(&fp_input);
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
-    let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite);
+    let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite)
+        .with_config_fingerprint(&config_fp);
     let mut done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
     // `--threads` wins; else the config's `processes`.
     let threads = if opts.threads > 0 {
@@ -362,7 +375,8 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
         .unwrap_or(m.attribute_name.as_str())
         .to_string();
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let inputs =
+        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
     let units: Vec<DedupUnit> = inputs
         .iter()
         .map(|p| {
@@ -372,6 +386,11 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
             })
         })
         .collect::<Result<_>>()?;
+    let roots: Vec<String> = inputs
+        .iter()
+        .map(|p| layout::attribute_root(p, &name).map_err(usage))
+        .collect::<Result<_>>()?;
+    let _lock = lock_outputs(&roots, opts)?;
     let mut normalized = raw;
     if let Value::Object(o) = &mut normalized {
         for k in DedupeConfig::runtime_keys() {

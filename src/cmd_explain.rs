@@ -42,6 +42,7 @@ fn rules_of(m: &Manifest) -> Vec<Rule> {
 /// The attribute files the manifest lists for one document file.
 fn attribute_files(m: &Manifest, doc_file: &str) -> Vec<String> {
     let rel = rel_name(doc_file);
+    let rel = layout::attribute_rel(&rel);
     m.inputs
         .iter()
         .filter(|i| i.role == "attributes" && i.path.ends_with(&format!("/{rel}")))
@@ -341,7 +342,7 @@ fn explain_without_manifest(dir: &Path, id: &str) -> Result<()> {
                 let mut names: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
                 names.sort();
                 for n in names {
-                    let p = n.join(&rel);
+                    let p = n.join(layout::attribute_rel(&rel).as_ref());
                     if p.exists() {
                         attr_files.push(p.to_string_lossy().to_string());
                     }
@@ -367,6 +368,16 @@ fn explain_without_manifest(dir: &Path, id: &str) -> Result<()> {
 
 /// Renders text with spans highlighted (ANSI when `color`, else `[[…]]` markers), cut to
 /// windows around the spans when long.
+/// Pushes `c`, or for a control character other than newline and tab (ESC, CR, DEL, C1 …)
+/// its escape `\x1b`: document text must not drive the terminal or hide lines.
+fn push_printable(out: &mut String, c: char) {
+    if c.is_control() && c != '\n' && c != '\t' {
+        out.push_str(&format!("\\x{:02x}", u32::from(c)));
+    } else {
+        out.push(c);
+    }
+}
+
 fn highlight(text: &str, spans: &[(usize, usize)], color: bool) -> String {
     let chars: Vec<char> = text.chars().collect();
     let (open, close) = if color {
@@ -402,7 +413,7 @@ fn highlight(text: &str, spans: &[(usize, usize)], color: bool) -> String {
             ));
             return out;
         }
-        out.push(*c);
+        push_printable(&mut out, *c);
     }
     if depth > 0 {
         out.push_str(close);
@@ -505,5 +516,11 @@ mod tests {
         assert_eq!(highlight("abcdef", &[(0, 2), (1, 4)], false), "[[abcd]]ef");
         assert_eq!(highlight("abc", &[(2, 99)], false), "ab[[c]]");
         assert!(highlight("abc", &[(0, 1)], true).contains("\x1b[1;31ma\x1b[0m"));
+        // The document's own escapes are shown, not sent to the terminal.
+        assert_eq!(
+            highlight("a\x1b[2Jb\r\u{9b}c\nd", &[], false),
+            "a\\x1b[2Jb\\x0d\\x9bc\nd"
+        );
+        assert!(!highlight("\x1b]0;title\x07", &[(0, 3)], true).contains("\x1b]"));
     }
 }

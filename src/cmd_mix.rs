@@ -291,7 +291,14 @@ pub fn mix_config(
         .and_then(|s| s.documents.first())
         .map_or(".", |s| s.as_str());
     let storage: &dyn Storage = storage_for(first)?;
-    let mut units = plan(storage, cfg).map_err(usage)?;
+    let mut units = plan(storage, cfg).map_err(|e| match e {
+        // A store that cannot be listed is a runtime problem (exit 1), not the config's.
+        loam_mixes::dolma_mix::PlanError::Layout {
+            source: loam_pipeline::layout::LayoutError::Storage(_),
+            ..
+        } => anyhow::Error::new(e),
+        _ => usage(e),
+    })?;
     if prior.dolma_bugs {
         loam_mixes::dolma_mix::dolma_output_names(cfg, &mut units);
     }
@@ -310,6 +317,10 @@ pub fn mix_config(
             })?
         }
     };
+    // One run at a time in each stream's output directory and the manifest's.
+    let mut roots: Vec<String> = cfg.streams.iter().map(|s| s.output.path.clone()).collect();
+    roots.push(mdir.clone());
+    let _lock = crate::dolma_cmds::lock_outputs(&roots, opts)?;
     let manifest_path = format!("{mdir}/manifest.json");
     let ledgers = ledger_paths(cfg, &units, &mdir);
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();

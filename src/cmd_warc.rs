@@ -139,7 +139,8 @@ fn plan(storage: &dyn Storage, cfg: &WarcConfig) -> Result<Vec<(String, String)>
         } else {
             &cfg.destination[i]
         };
-        let files = layout::expand(storage, std::slice::from_ref(pat)).map_err(usage)?;
+        let files = layout::expand(storage, std::slice::from_ref(pat))
+            .map_err(crate::dolma_cmds::layout_error)?;
         match groups.iter_mut().find(|(d, _)| d == dest) {
             Some((_, f)) => f.extend(files),
             None => groups.push((dest.clone(), files)),

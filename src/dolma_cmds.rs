@@ -11,6 +11,7 @@ use loam_mixes::config::MixerConfig;
 use loam_pipeline::config::{self, ConfigErrors, Validate};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
+use loam_pipeline::lock::{LockError, LockMode, OutputLock};
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::{storage_for, Storage};
 use loam_pipeline::tagger::{tag_shard, Tagger};
@@ -26,6 +27,15 @@ pub(crate) fn usage(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::new(UsageError(e.to_string()))
 }
 
+/// A path problem from a config is a usage error (exit 2); a store that cannot be listed
+/// (unreachable, access denied) is a runtime error (exit 1).
+pub(crate) fn layout_error(e: layout::LayoutError) -> anyhow::Error {
+    match e {
+        layout::LayoutError::Storage(_) => anyhow::Error::new(e),
+        _ => usage(e),
+    }
+}
+
 pub(crate) fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<(T, Value)> {
     config::load::<T>(path).map_err(|e: ConfigErrors| usage(e))
 }
@@ -34,6 +44,31 @@ pub(crate) fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<(T, Va
 /// replaced by `attributes/<name>`.
 pub(crate) fn derived(path: &str, name: &str) -> Result<String> {
     layout::attribute_path(path, name).map_err(usage)
+}
+
+/// Takes the lock of every output root (`<root>/.loam/lock`), shared by the tasks of a
+/// cluster run (world > 1), exclusive otherwise. Another run holding one is a usage error
+/// (exit 2) naming its host and pid; hold the result until the command's work is done.
+pub(crate) fn lock_outputs(roots: &[String], opts: RunOptions) -> Result<OutputLock> {
+    let part = opts.part.units;
+    let (mode, note) = if part.world > 1 {
+        (
+            LockMode::Shared,
+            format!("task {}/{}", part.rank, part.world),
+        )
+    } else {
+        (LockMode::Exclusive, String::new())
+    };
+    let lock = loam_pipeline::lock::lock_outputs(roots, mode, &note).map_err(|e| match e {
+        LockError::Held { .. } => usage(e),
+        LockError::Storage(_) => anyhow::Error::new(e),
+    })?;
+    for r in lock.unlocked() {
+        eprintln!(
+            "warning: {r}: its file system does not support flock, so no other run is kept out of it"
+        );
+    }
+    Ok(lock)
 }
 
 /// What one tag summary keeps per unit (its marker's `info`).
@@ -131,7 +166,24 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
             .collect(),
     };
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs = layout::expand(storage, &cfg.documents).map_err(usage)?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(layout_error)?;
+    // An input of no known format is refused before anything is written, naming it.
+    for p in &inputs {
+        loam_pipeline::format::Format::from_path(p).map_err(|e| usage(format!("input {e}")))?;
+    }
+    let roots: Vec<String> = match &cfg.destination {
+        Some(dests) => dests.clone(),
+        None => {
+            let mut roots = Vec::new();
+            for (experiment, _) in &groups {
+                for p in &inputs {
+                    roots.push(layout::attribute_root(p, experiment).map_err(usage)?);
+                }
+            }
+            roots
+        }
+    };
+    let _lock = lock_outputs(&roots, opts)?;
     let exec = Executor::new(opts.threads)?;
     let mut lines = Vec::new();
     let mut failures = Vec::new();

@@ -216,13 +216,15 @@ pub enum SampleSpec {
     MaxTokens(u64),
 }
 
+/// A name that becomes one directory or file name under `output`: it must pass the check
+/// every command uses ([`loam_pipeline::layout::contained_name`]) and, being one component
+/// here, use only a portable set of characters.
 fn check_name(s: &str, path: &str, problems: &mut Problems) {
-    if s.is_empty()
-        || s == "."
-        || s == ".."
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    if let Err(e) = loam_pipeline::layout::contained_name(s) {
+        problems.push(path, e.to_string());
+    } else if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
         problems.push(
             path,

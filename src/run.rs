@@ -141,17 +141,36 @@ fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
         };
         rels.push(rel);
     }
-    let mut sorted = rels.clone();
-    sorted.sort();
-    for w in sorted.windows(2) {
-        if w[0] == w[1] {
-            return Err(anyhow::Error::new(crate::UsageError(format!(
-                "two inputs map to the same output name `{}`; put inputs under a `documents/` directory so their relative paths differ",
-                w[0]
-            ))));
+    // Attribute files of Parquet inputs are `<stem>.jsonl.gz`: `a.parquet` and
+    // `a.jsonl.gz` would share theirs.
+    for names in [
+        rels.clone(),
+        rels.iter()
+            .map(|r| layout::attribute_rel(r).into_owned())
+            .collect(),
+    ] {
+        let mut sorted = names;
+        sorted.sort();
+        for w in sorted.windows(2) {
+            if w[0] == w[1] {
+                return Err(anyhow::Error::new(crate::UsageError(format!(
+                    "two inputs map to the same output name `{}`; put inputs under a `documents/` directory so their relative paths differ, or rename one",
+                    w[0]
+                ))));
+            }
         }
     }
     Ok(rels)
+}
+
+/// Every input must be a document shard of a known format: refused before any work, with
+/// the input named (not an output path derived from it).
+fn check_input_formats(inputs: &[String]) -> Result<()> {
+    for p in inputs {
+        loam_pipeline::format::Format::from_path(p)
+            .map_err(|e| anyhow::Error::new(crate::UsageError(format!("input {e}"))))?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -314,11 +333,16 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let config_bytes =
         std::fs::read(config_path).with_context(|| format!("reading {}", config_path.display()))?;
     let storage: &dyn Storage = storage_for(&cfg.output)?;
-    let inputs = layout::expand(storage, &cfg.documents)
-        .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+    let inputs =
+        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
     let rels = relative_names(&inputs)?;
+    if cfg.warc.is_none() {
+        check_input_formats(&inputs)?;
+    }
     let exec = Executor::new(opts.threads)?;
     let out_root = cfg.output.trim_end_matches('/').to_string();
+    // One run at a time on this output (tasks of a cluster run share it).
+    let _lock = crate::dolma_cmds::lock_outputs(std::slice::from_ref(&out_root), opts)?;
     let mut failures: Vec<Failure> = Vec::new();
     let mut stage_lines: Vec<StageLine> = Vec::new();
     let mut warc_inputs: Vec<InputFile> = Vec::new();
@@ -404,7 +428,10 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         }));
         let dir = format!("{out_root}/attributes/{}", tcfg.experiment);
         let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);
-        let outputs: Vec<String> = rels.iter().map(|r| format!("{dir}/{r}")).collect();
+        let outputs: Vec<String> = rels
+            .iter()
+            .map(|r| format!("{dir}/{}", layout::attribute_rel(r)))
+            .collect();
         let mut units = Units::<TagInfo>::check(state, outputs).map_err(units_error)?;
         units.verify_outputs(storage, &exec, opts.part.units);
         // A changed input makes its unit run again (and so the mix's content id change).
@@ -498,13 +525,16 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             "stage": "dedupe", "loam": version, "config": dcfg,
             "inputs": live.iter().map(|&i| &rels[i]).collect::<Vec<_>>(),
         }));
+        // The config alone: a refusal then says whether the config or the input set changed.
+        let config_fp = fingerprint(&json!({"stage": "dedupe", "loam": version, "config": dcfg}));
         let dir = format!("{out_root}/attributes/{}", dcfg.name);
-        let state = RunState::new(storage, &dir, "dedupe", &dedupe_fp, opts.overwrite);
+        let state = RunState::new(storage, &dir, "dedupe", &dedupe_fp, opts.overwrite)
+            .with_config_fingerprint(&config_fp);
         let units: Vec<DedupUnit> = live
             .iter()
             .map(|&i| DedupUnit {
                 input: shards[i].input.clone(),
-                output: format!("{dir}/{}", rels[i]),
+                output: format!("{dir}/{}", layout::attribute_rel(&rels[i])),
             })
             .collect();
         let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
@@ -653,7 +683,12 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             input: shards[i].input.clone(),
             attributes: attr_dirs
                 .iter()
-                .map(|(_, d)| format!("{out_root}/attributes/{d}/{}", rels[i]))
+                .map(|(_, d)| {
+                    format!(
+                        "{out_root}/attributes/{d}/{}",
+                        layout::attribute_rel(&rels[i])
+                    )
+                })
                 .collect(),
             output: match shuffle {
                 None => MixOutput::Shard(format!("{mix_dir}/documents/{}", rels[i])),

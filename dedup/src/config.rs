@@ -507,6 +507,18 @@ impl Validate for DedupeConfig {
                 );
             }
         }
+        // The attribute directory `attributes/<name>/` must stay under its root.
+        if let Some(name) = d.effective_name() {
+            let field = match (d.name.as_deref(), d.mode()) {
+                (Some(n), _) if !n.is_empty() => "dedupe.name",
+                (_, Some(DedupeMode::Documents(_))) => "dedupe.documents.attribute_name",
+                (_, Some(DedupeMode::Paragraphs(_))) => "dedupe.paragraphs.attribute_name",
+                _ => "dedupe.minhash.attribute_name",
+            };
+            if let Err(e) = loam_pipeline::layout::contained_name(name) {
+                problems.push(field, e.to_string());
+            }
+        }
         if let Some(docs) = &d.documents {
             // `JsonPathFinder::from_str(.., "")` fails and dolma unwraps it.
             if docs.key.trim().is_empty() {

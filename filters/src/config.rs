@@ -241,6 +241,18 @@ impl Validate for TagConfig {
                 problems.push(index("taggers", i), "empty tagger name");
             }
         }
+        // `attributes/<experiment>/` (or a classifier's name without one) must stay under
+        // its root.
+        if let Some(e) = &self.experiment {
+            if let Err(e) = loam_pipeline::layout::contained_name(e) {
+                problems.push("experiment", e.to_string());
+            }
+        }
+        for (i, c) in self.classifiers.iter().enumerate() {
+            if let Err(e) = loam_pipeline::layout::contained_name(&c.name) {
+                problems.push(join(&index("classifiers", i), "name"), e.to_string());
+            }
+        }
         if self.experiment.as_deref() == Some(EXPERIMENT_PLACEHOLDER_NAME) {
             problems.push(
                 "experiment",

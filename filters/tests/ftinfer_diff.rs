@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 const TOLERANCE: f32 = 1e-6;
 
+/// The language-ID model; absent, the test fails unless `LOAM_SKIP_MODELS=1`.
 fn lid_model() -> Option<PathBuf> {
     let p = match std::env::var_os(MODELS_DIR_ENV).filter(|d| !d.is_empty()) {
         Some(d) => PathBuf::from(d).join(MODEL_FILE),
@@ -28,12 +29,17 @@ fn lid_model() -> Option<PathBuf> {
     };
     if p.is_file() {
         Some(p)
-    } else {
+    } else if std::env::var("LOAM_SKIP_MODELS").as_deref() == Ok("1") {
         println!(
-            "SKIPPED: model {} is absent; run {FETCH_SCRIPT}",
+            "SKIPPED: model {} is absent (LOAM_SKIP_MODELS=1)",
             p.display()
         );
         None
+    } else {
+        panic!(
+            "model {} is absent: run {FETCH_SCRIPT}, or set LOAM_SKIP_MODELS=1 to skip",
+            p.display()
+        );
     }
 }
 

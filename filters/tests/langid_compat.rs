@@ -31,7 +31,8 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/langid-sample")
 }
 
-/// The model, or `None` (with a printed reason) when it is absent.
+/// The model, or `None` (with a printed reason) when it is absent and `LOAM_SKIP_MODELS=1`;
+/// absent otherwise, the test fails: a plain `cargo test` must not pass without testing.
 fn model_path() -> Option<PathBuf> {
     let p = match std::env::var_os(MODELS_DIR_ENV).filter(|d| !d.is_empty()) {
         Some(d) => PathBuf::from(d).join(MODEL_FILE),
@@ -41,13 +42,18 @@ fn model_path() -> Option<PathBuf> {
     };
     if p.is_file() {
         Some(p)
-    } else {
+    } else if std::env::var("LOAM_SKIP_MODELS").as_deref() == Ok("1") {
         println!(
-            "SKIPPED langid compat: model {} is absent; run {FETCH_SCRIPT} (or set \
-             {MODELS_DIR_ENV}) to run this test",
+            "SKIPPED langid compat: model {} is absent (LOAM_SKIP_MODELS=1)",
             p.display()
         );
         None
+    } else {
+        panic!(
+            "model {} is absent: run {FETCH_SCRIPT} (or set {MODELS_DIR_ENV}), or set \
+             LOAM_SKIP_MODELS=1 to skip",
+            p.display()
+        );
     }
 }
 

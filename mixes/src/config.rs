@@ -321,9 +321,16 @@ fn validate_stream(s: &StreamConfig, at: &str, problems: &mut Problems) {
             }
         }
     }
+    // The stream's name is part of its output files' and ledgers' paths; attribute names
+    // are directories under `attributes/`: both must stay under their roots.
+    if let Err(e) = loam_pipeline::layout::contained_name(&s.name) {
+        problems.push(join(at, "name"), e.to_string());
+    }
     for (k, a) in s.attributes.iter().enumerate() {
         if a.trim().is_empty() {
             problems.push(index(&join(at, "attributes"), k), "empty attribute name");
+        } else if let Err(e) = loam_pipeline::layout::contained_name(a) {
+            problems.push(index(&join(at, "attributes"), k), e.to_string());
         }
     }
     // `MixerCli.run`: "Either `filter` or `span_replacement` must be specified".

@@ -239,10 +239,7 @@ pub fn stream_labels(cfg: &MixerConfig) -> Vec<String> {
                 .iter()
                 .enumerate()
                 .any(|(j, o)| j != i && o.name == s.name);
-            let clean = !s.name.is_empty()
-                && s.name
-                    .split('/')
-                    .all(|c| !c.is_empty() && c != "." && c != "..");
+            let clean = layout::contained_name(&s.name).is_ok();
             if clean && !shared {
                 s.name.clone()
             } else if clean {
@@ -384,9 +381,9 @@ fn list_inputs(
             }
             let size = storage
                 .size(&f)
-                .map_err(|e| PlanError::Invalid {
+                .map_err(|e| PlanError::Layout {
                     field: field.clone(),
-                    message: e.to_string(),
+                    source: layout::LayoutError::Storage(e),
                 })?
                 .unwrap_or(0);
             let attributes = s

@@ -11,6 +11,7 @@ pub mod document;
 pub mod executor;
 pub mod format;
 pub mod layout;
+pub mod lock;
 pub mod object;
 pub mod parquet_io;
 pub mod reader;

@@ -215,7 +215,9 @@ fn build_client(bucket: &str, config: &ObjectConfig) -> Result<Arc<dyn ObjectSto
     let store = b.build().map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("cannot configure the S3 client for bucket `{bucket}`: {e}"),
+            redact_userinfo(&format!(
+                "cannot configure the S3 client for bucket `{bucket}`: {e}"
+            )),
         )
     })?;
     Ok(Arc::new(store))
@@ -233,9 +235,43 @@ fn client(bucket: &str) -> Result<(&'static Stores, Arc<dyn ObjectStore>), io::E
     Ok((s, c))
 }
 
+/// `text` with the user-info part of every URL in it (`scheme://user:password@host`)
+/// replaced by `***`: an endpoint URL carrying a password must not reach logs.
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends at the first `/`, `?`, `#`, whitespace or quote.
+        let end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | ')' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(end);
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(authority.get(at..).unwrap_or_default());
+            }
+            None => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Maps an `object_store` error to an I/O error whose message says what went wrong in the
-/// terms a user acts on (credentials, missing object, unreachable endpoint).
+/// terms a user acts on (credentials, missing object, unreachable endpoint), with any
+/// password in a URL redacted.
 fn io_error(e: object_store::Error) -> io::Error {
+    let e = io_error_raw(e);
+    io::Error::new(e.kind(), redact_userinfo(&e.to_string()))
+}
+
+fn io_error_raw(e: object_store::Error) -> io::Error {
     use object_store::Error as E;
     match e {
         E::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, "no such object"),
@@ -655,6 +691,21 @@ impl Drop for ObjectWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_userinfo(
+                "error sending request for url (http://ak:s3cret@127.0.0.1:9/b?x=1): refused"
+            ),
+            "error sending request for url (http://***@127.0.0.1:9/b?x=1): refused"
+        );
+        assert_eq!(
+            redact_userinfo("s3://bucket/key and https://host/p"),
+            "s3://bucket/key and https://host/p"
+        );
+        assert_eq!(redact_userinfo("a://u@h b://c"), "a://***@h b://c");
+    }
 
     #[test]
     fn parses_locations() {

@@ -24,9 +24,22 @@ pub enum StateError {
         /// The fingerprint on disk.
         found: String,
     },
+    /// Made by this config from another set of inputs (a stage that decides over all of
+    /// them at once, like exact dedup, cannot reuse any of it).
+    #[error("{output} was made by this config from a different set of input shards (one was added, removed, or fixed after failing); this stage decides over all shards at once, so rerun with --overwrite to redo it over the current inputs")]
+    InputsChanged {
+        /// The output.
+        output: String,
+    },
     /// Exists but carries no marker.
     #[error("{output} already exists and was not made by loam with this config; rerun with --overwrite to replace it")]
     Foreign {
+        /// The output.
+        output: String,
+    },
+    /// Two units of one run would write the same file.
+    #[error("{output}: two inputs map to this one output (e.g. `a.parquet` and `a.jsonl.gz`, whose attribute files are both `a.jsonl.gz`); rename one")]
+    SameOutput {
         /// The output.
         output: String,
     },
@@ -57,6 +70,10 @@ pub struct Marker {
     /// Digest of the output, once done (`None` when the unit legitimately wrote nothing).
     #[serde(default)]
     pub digest: Option<FileDigest>,
+    /// Fingerprint of the config alone, when the stage's fingerprint also covers its input
+    /// set (see [`RunState::with_config_fingerprint`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     /// Stage-specific summary of the unit (counts, input digest), so a skipped unit still
     /// contributes to reports and manifests.
     #[serde(default)]
@@ -82,6 +99,8 @@ pub struct RunState<'a> {
     /// Markers beside each output (`<output dir>/.loam/<stage>/<file>.json`) instead of
     /// under one root: dolma's configs name each output's place.
     beside: bool,
+    /// The config's own fingerprint, when `fingerprint` also covers the input set.
+    config: Option<String>,
 }
 
 impl<'a> RunState<'a> {
@@ -100,7 +119,16 @@ impl<'a> RunState<'a> {
             fingerprint: fingerprint.to_string(),
             overwrite,
             beside: false,
+            config: None,
         }
+    }
+
+    /// Also records `config`, the fingerprint of the config alone, for a stage whose
+    /// fingerprint covers its set of inputs too: a refusal can then say that the inputs
+    /// changed, not the config.
+    pub fn with_config_fingerprint(mut self, config: &str) -> Self {
+        self.config = Some(config.to_string());
+        self
     }
 
     /// Markers for `stage` kept beside each output, in `<output dir>/.loam/<stage>/`.
@@ -162,6 +190,15 @@ impl<'a> RunState<'a> {
             (None, Some(_)) => Err(StateError::Foreign {
                 output: output.to_string(),
             }),
+            (Some(m), _)
+                if m.fingerprint != self.fingerprint
+                    && self.config.is_some()
+                    && m.config == self.config =>
+            {
+                Err(StateError::InputsChanged {
+                    output: output.to_string(),
+                })
+            }
             (Some(m), _) if m.fingerprint != self.fingerprint => Err(StateError::Conflict {
                 output: output.to_string(),
                 expected: self.fingerprint.clone(),
@@ -187,6 +224,7 @@ impl<'a> RunState<'a> {
                 fingerprint: self.fingerprint.clone(),
                 records: 0,
                 digest: None,
+                config: self.config.clone(),
                 info: serde_json::Value::Null,
             },
         )
@@ -205,6 +243,7 @@ impl<'a> RunState<'a> {
             fingerprint: self.fingerprint.clone(),
             records: shard.map_or(0, |s| s.records),
             digest: shard.map(|s| s.digest.clone()),
+            config: self.config.clone(),
             info,
         };
         self.write(output, &m)?;
@@ -249,6 +288,23 @@ mod tests {
         let other = RunState::new(&LocalStorage, root, "tag", "f2", false);
         assert!(matches!(
             other.status(&out),
+            Err(StateError::Conflict { .. })
+        ));
+        // Same config, another input set: said so.
+        let st = RunState::new(&LocalStorage, root, "dedupe", "c1+i1", false)
+            .with_config_fingerprint("c1");
+        let out2 = format!("{root}/a/z.jsonl");
+        st.start(&out2).unwrap();
+        let moved = RunState::new(&LocalStorage, root, "dedupe", "c1+i2", false)
+            .with_config_fingerprint("c1");
+        assert!(matches!(
+            moved.status(&out2),
+            Err(StateError::InputsChanged { .. })
+        ));
+        let changed = RunState::new(&LocalStorage, root, "dedupe", "c2+i1", false)
+            .with_config_fingerprint("c2");
+        assert!(matches!(
+            changed.status(&out2),
             Err(StateError::Conflict { .. })
         ));
         let forced = RunState::new(&LocalStorage, root, "tag", "f2", true);

@@ -80,18 +80,23 @@ pub fn tag_shard(
     taggers: &[Box<dyn Tagger>],
     progress: &dyn Progress,
 ) -> TagReport {
-    let mut writer =
-        match JsonlWriter::with_gzip_level(storage, output, crate::writer::ATTRIBUTE_GZIP_LEVEL) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                let mut scan = ScanReport {
-                    path: input.to_string(),
-                    ..Default::default()
-                };
-                scan.record(e.to_string(), true);
-                return TagReport { scan, output: None };
-            }
-        };
+    // An input of no known format is the input's problem: say so before naming the output.
+    let opened = crate::format::Format::from_path(input)
+        .map_err(crate::writer::WriteError::from)
+        .and_then(|_| {
+            JsonlWriter::with_gzip_level(storage, output, crate::writer::ATTRIBUTE_GZIP_LEVEL)
+        });
+    let mut writer = match opened {
+        Ok(w) => Some(w),
+        Err(e) => {
+            let mut scan = ScanReport {
+                path: input.to_string(),
+                ..Default::default()
+            };
+            scan.record(e.to_string(), true);
+            return TagReport { scan, output: None };
+        }
+    };
     let mut signals = Signals::default();
     let scan = scan(storage, input, |line, doc| {
         let mut rec = AttributeRecord::new(doc.id.clone());

@@ -130,6 +130,13 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
 
     /// [`Units::check`] with one state per unit (`states[i]` for `outputs[i]`).
     pub fn check_each(states: Vec<RunState<'a>>, outputs: Vec<String>) -> Result<Self, UnitsError> {
+        let mut sorted: Vec<&String> = outputs.iter().collect();
+        sorted.sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(UnitsError::Refused(vec![StateError::SameOutput {
+                output: w[0].clone(),
+            }]));
+        }
         let mut status = Vec::with_capacity(outputs.len());
         let mut infos = Vec::with_capacity(outputs.len());
         let mut refused = Vec::new();

@@ -227,7 +227,9 @@ fn shards_from_manifest(m: &Manifest, dir: &Path, notes: &mut Vec<String>) -> Ve
         }
         match i.role.as_str() {
             "documents" => {
-                let s = shard_mut(&mut by_rel, documents_rel(&i.path));
+                // Keyed by the attribute files' name (a Parquet shard's are `.jsonl.gz`).
+                let rel = loam_pipeline::layout::attribute_rel(documents_rel(&i.path));
+                let s = shard_mut(&mut by_rel, &rel);
                 s.listed = Some(i.path.clone());
                 s.documents = found;
             }
@@ -247,9 +249,10 @@ fn shards_from_manifest(m: &Manifest, dir: &Path, notes: &mut Vec<String>) -> Ve
         }
         let rel = o.path.strip_prefix("ledger/").unwrap_or(&o.path);
         let rel = rel.strip_suffix(".parquet").unwrap_or(rel);
+        let rel = loam_pipeline::layout::attribute_rel(rel);
         let p = dir.join(&o.path);
         if is_file(&p) {
-            shard_mut(&mut by_rel, rel).ledger = Some(p);
+            shard_mut(&mut by_rel, &rel).ledger = Some(p);
         } else {
             missing.push(p.display().to_string());
         }
@@ -288,7 +291,7 @@ fn shards_from_tree(dir: &Path) -> Vec<Shard> {
     if attr_dir.is_dir() || docs_dir.is_dir() {
         for p in list_files(&docs_dir) {
             let s = p.to_string_lossy().to_string();
-            let rel = documents_rel(&s).to_string();
+            let rel = loam_pipeline::layout::attribute_rel(documents_rel(&s)).into_owned();
             let sh = by_rel.entry(rel.clone()).or_insert_with(|| new(&rel));
             sh.listed = Some(s);
             sh.documents = Some(p);

@@ -8,6 +8,7 @@ mod helpers;
 mod mix;
 mod provenance;
 mod recipe;
+mod reliability;
 mod rerun;
 mod run;
 mod shuffle;
