@@ -153,6 +153,8 @@ pub fn tokens_config(
             threads,
         });
     }
+    // One run per destination at a time (tasks of one run share it).
+    let _lock = crate::dolma_cmds::lock_outputs(std::slice::from_ref(&dest), opts)?;
     let exec = Executor::new(threads)?;
     let mut normalized = serde_json::to_value(cfg).unwrap_or_default();
     if let Some(o) = normalized.as_object_mut() {

@@ -363,7 +363,7 @@ pub fn validate(path: &Path, kind: Option<Kind>) -> Result<()> {
     let v = config::read_value(path).map_err(usage)?;
     let kind = kind.or_else(|| guess_kind(&v)).ok_or_else(|| {
         usage(format!(
-            "{}: cannot tell which kind of config this is; pass --kind pipeline|tag|dedupe|mix|warc",
+            "{}: cannot tell which kind of config this is; pass --kind pipeline|tag|dedupe|mix|warc|tokens",
             path.display()
         ))
     })?;

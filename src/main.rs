@@ -205,6 +205,13 @@ enum Command {
         /// dolma tokens config.
         #[arg(short, long)]
         config: PathBuf,
+        /// This task's index among --world tasks sharing the parts (cluster runs; a final
+        /// run without them writes the manifest).
+        #[arg(long, default_value_t = 0)]
+        rank: usize,
+        /// Number of tasks sharing the parts.
+        #[arg(long, default_value_t = 1)]
+        world: usize,
     },
     /// Show documents one rule removed, with the spans that triggered it highlighted.
     Sample {
@@ -441,7 +448,20 @@ fn main() -> ExitCode {
                 "loam explain: give a document id or --token FILE:OFFSET".into(),
             ))),
         },
-        Command::Tokens { config } => cmd_tokens::tokens(&config, opts).map(Some),
+        Command::Tokens {
+            config,
+            rank,
+            world,
+        } => {
+            if world == 0 || rank >= world {
+                Err(anyhow::Error::new(UsageError(format!(
+                    "--rank {rank} must be below --world {world}"
+                ))))
+            } else {
+                opts.part.units = loam_pipeline::units::Part { rank, world };
+                cmd_tokens::tokens(&config, opts).map(Some)
+            }
+        }
         Command::Sample { mix, rule, n, seed } => {
             cmd_explain::sample(&mix, &rule, n, seed).map(|_| None)
         }

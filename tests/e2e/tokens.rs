@@ -519,3 +519,35 @@ fn a_recipe_ends_with_its_tokens_config() {
         .values()
         .all(|(t, _, _)| t.first() == Some(&1) && t.last() == Some(&2)));
 }
+
+#[test]
+fn tasks_sharing_the_parts_write_the_same_arrays() {
+    let dir = workdir();
+    let tok = setup(dir.path(), "gpt-neo");
+    let extra = "max_size: 30000\nfiles_per_process: 1\n";
+    let cfg = config(dir.path(), "w", &tok, "null", 50279, false, extra);
+    let c = cfg.to_str().unwrap();
+    let one = loam(dir.path(), &["tokens", "-c", c]);
+    assert!(one.status.success(), "{}", text(&one));
+    let out = dir.path().join("out-w");
+    let whole = files(&out);
+    std::fs::remove_dir_all(&out).unwrap();
+    for rank in ["1", "0"] {
+        let t = loam(
+            dir.path(),
+            &["tokens", "-c", c, "--rank", rank, "--world", "2"],
+        );
+        assert!(t.status.success(), "{}", text(&t));
+        // No manifest until every part is done and a final run writes it.
+        assert!(!out.join("manifest.json").exists());
+    }
+    let last = loam(dir.path(), &["tokens", "-c", c]);
+    assert!(last.status.success(), "{}", text(&last));
+    assert!(
+        String::from_utf8_lossy(&last.stdout).contains("0/2"),
+        "{}",
+        text(&last)
+    );
+    assert!(whole == files(&out), "tasks wrote different arrays");
+    assert!(out.join("manifest.json").exists());
+}
