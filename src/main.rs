@@ -1,5 +1,6 @@
 //! The `loam` command line.
 
+mod checks;
 mod cmd_dedupe;
 mod cmd_explain;
 mod cmd_manifest;
@@ -48,7 +49,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Kind {
     Pipeline,
     Tag,
@@ -126,7 +127,7 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
         /// Where manifest.json and ledger/ go (default: the deepest directory holding every
-        /// stream's output.path).
+        /// stream's output.path; its parent when that is a `documents` folder).
         #[arg(long, value_name = "DIR")]
         manifest_dir: Option<String>,
         /// Name each stream's last output `…-NNNN.json.gz` as dolma 1.2.1 does (loam names
@@ -148,9 +149,18 @@ enum Command {
         /// Config kind; guessed from its keys when absent.
         #[arg(long, value_enum)]
         kind: Option<Kind>,
+        /// Also require every input path or glob to match files (relative to the working
+        /// directory).
+        #[arg(long)]
+        check_inputs: bool,
     },
-    /// List the built-in taggers.
-    Taggers,
+    /// List the built-in taggers with the signals they write (attribute keys
+    /// `<experiment>__<tagger>__<signal>`), their granularity and the files they need.
+    Taggers {
+        /// One JSON document on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Train a fastText classifier from labelled JSON lines (`{"text": …, "label": …}`), for
     /// use as a `tag.classifiers` entry.
     TrainClassifier {
@@ -377,7 +387,11 @@ fn main() -> ExitCode {
             dolma_bugs,
         } => cmd_mix::mix(&config, manifest_dir.as_deref(), dolma_bugs, opts).map(Some),
         Command::Warc { config } => cmd_warc::warc(&config, opts),
-        Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
+        Command::Validate {
+            config,
+            kind,
+            check_inputs,
+        } => dolma_cmds::validate(&config, kind, check_inputs).map(|_| None),
         Command::Slurm {
             action:
                 SlurmAction::Submit {
@@ -485,10 +499,8 @@ fn main() -> ExitCode {
                     other => anyhow::Error::new(other),
                 })
         }
-        Command::Taggers => {
-            for n in loam_filters::registry::names() {
-                println!("{n}");
-            }
+        Command::Taggers { json } => {
+            ui::print_taggers(json);
             Ok(None)
         }
     };
