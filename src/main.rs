@@ -15,7 +15,7 @@ mod recipe;
 mod run;
 mod ui;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -160,6 +160,12 @@ enum Command {
         /// One JSON document on stdout instead of the table.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script (`loam completions bash > ~/.local/share/bash-completion/completions/loam`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Train a fastText classifier from labelled JSON lines (`{"text": …, "label": …}`), for
     /// use as a `tag.classifiers` entry.
@@ -498,6 +504,10 @@ fn main() -> ExitCode {
                     }
                     other => anyhow::Error::new(other),
                 })
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "loam", &mut std::io::stdout());
+            Ok(None)
         }
         Command::Taggers { json } => {
             ui::print_taggers(json);

@@ -320,7 +320,8 @@ pub fn print_taggers(json: bool) {
         println!("{line}");
     }
     println!();
-    println!("Attribute keys are <experiment>__<tagger>__<signal>; classifiers write <experiment>__<name>__<label>.");
+    println!("Attribute keys are <experiment>__<tagger>__<signal>;");
+    println!("classifiers write <experiment>__<name>__<label>.");
 }
 
 /// Run metadata for the manifest's `run` object.

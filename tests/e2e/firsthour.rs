@@ -248,3 +248,41 @@ fn example_dolma_configs_run_as_a_recipe() {
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["mix"], again["mix"]);
 }
+
+#[test]
+fn shell_completions_and_tagger_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "_loam()"),
+        ("zsh", "#compdef loam"),
+        ("fish", "complete -c loam"),
+    ] {
+        let o = loam(dir.path(), &["completions", shell]);
+        assert!(o.status.success(), "{}", text(&o));
+        let s = stdout(&o);
+        assert!(s.contains(marker) && s.contains("taggers"), "{shell}: {s}");
+    }
+    let o = loam(dir.path(), &["taggers", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let list: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let gopher = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "gopher_v1")
+        .unwrap();
+    assert!(gopher["signals"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("symbol_to_word_ratio")));
+    let lid = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ft_lang_id_en_doc_v2")
+        .unwrap();
+    assert_eq!(lid["resources"][0], "lid.176.ftz");
+    let o = loam(dir.path(), &["taggers"]);
+    assert!(stdout(&o).contains("word_count"), "{}", text(&o));
+    assert!(stdout(&o).lines().all(|l| l.chars().count() <= 100));
+}
