@@ -139,6 +139,27 @@ fn dryrun_writes_nothing_and_ignored_keys_are_named() {
     .unwrap();
     let o = loam(dir.path(), &["tag", "-c", "tag.yaml"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A mixer config, and a recipe where one config says dryrun: nothing written either.
+    std::fs::write(
+        dir.path().join("tag.yaml"),
+        "documents: [documents/*]\nexperiment: q\ntaggers: [char_length_v1]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "streams:\n  - name: s\n    documents: [documents/*]\n    attributes: [q]\n    output: {path: mixed/documents}\n    filter: {exclude: ['$.attributes.q__char_length_v1__length']}\ndryrun: true\n",
+    )
+    .unwrap();
+    let before = snapshot(dir.path(), false);
+    for args in [
+        &["mix", "-c", "m.yaml"][..],
+        &["run", "tag.yaml", "m.yaml"][..],
+    ] {
+        let o = loam(dir.path(), args);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(stderr(&o).contains("nothing written"), "{}", text(&o));
+        assert_eq!(before, snapshot(dir.path(), false), "{args:?} wrote files");
+    }
 }
 
 #[test]
