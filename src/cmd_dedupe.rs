@@ -173,6 +173,15 @@ pub fn plan(path: &Path) -> Result<()> {
 pub fn dedupe(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
     let (cfg, raw) = load::<DedupeConfig>(path)?;
+    crate::checks::warn_ignored(path, &raw);
+    if cfg.dryrun {
+        let n = crate::checks::check_inputs(path, "documents", &cfg.documents)?;
+        crate::checks::say_dry_run(path, n);
+        return Ok(crate::dolma_cmds::StageRun::empty().outcome(
+            format!("loam dedupe ({}, dry run)", path.display()),
+            started,
+        ));
+    }
     let run = dedupe_config(&cfg, raw, dolma_bugs, opts)?;
     Ok(run.outcome(format!("loam dedupe ({})", path.display()), started))
 }

@@ -217,7 +217,9 @@ pub fn mix(
     opts: RunOptions,
 ) -> Result<Outcome> {
     // Loading validates everything, filter and span expressions included.
-    let (cfg, _raw) = load::<MixerConfig>(path)?;
+    let (cfg, raw) = load::<MixerConfig>(path)?;
+    crate::checks::mix_attributes(path, &cfg)?;
+    crate::checks::warn_ignored(path, &raw);
     let prior = Prior {
         dolma_bugs,
         ..Prior::default()
@@ -258,8 +260,16 @@ pub fn mix_config(
         cfg.processes
     };
     if cfg.dryrun {
+        // dolma prints the config and exits; loam also checks that every input exists.
         println!("{}", serde_json::to_string_pretty(&cfg)?);
+        let mut n = 0;
+        for (i, s) in cfg.streams.iter().enumerate() {
+            let field = format!("{}.documents", index("streams", i));
+            n += crate::checks::check_inputs(path, &field, &s.documents)?;
+        }
+        crate::checks::say_dry_run(path, n);
         return Ok(Outcome {
+            warnings: Vec::new(),
             title: format!("loam mix ({}, dry run)", path.display()),
             shards: 0,
             stages: Vec::new(),
@@ -309,12 +319,13 @@ pub fn mix_config(
         Some(_) => return Err(usage("--manifest-dir: empty path")),
         None => {
             let outs: Vec<&str> = cfg.streams.iter().map(|s| s.output.path.as_str()).collect();
-            common_dir(&outs).ok_or_else(|| {
+            let common = common_dir(&outs).ok_or_else(|| {
                 usage(format!(
                     "the streams' output paths ({}) share no directory to put the manifest and ledgers in; give --manifest-dir DIR",
                     outs.join(", ")
                 ))
-            })?
+            })?;
+            outside_documents(&common)
         }
     };
     // One run at a time in each stream's output directory and the manifest's.
@@ -347,9 +358,14 @@ pub fn mix_config(
     let fps: Vec<String> = (0..cfg.streams.len())
         .map(|si| stream_fingerprint(cfg, si))
         .collect();
+    // Markers beside each output, except in a `documents` folder, which the next stage
+    // globs: there they go under the manifest directory.
     let states: Vec<RunState> = units
         .iter()
-        .map(|u| RunState::beside_outputs(storage, "mix", &fps[u.stream], opts.overwrite))
+        .map(|u| match in_documents_folder(&u.output) {
+            true => RunState::new(storage, &mdir, "mix", &fps[u.stream], opts.overwrite),
+            false => RunState::beside_outputs(storage, "mix", &fps[u.stream], opts.overwrite),
+        })
         .collect();
     let mut done = Units::<UnitInfo>::check_each(states, outputs).map_err(units_error)?;
     // A done unit whose ledgers are missing (made before loam wrote them, or for another
@@ -561,8 +577,14 @@ pub fn mix_config(
                 ran[si],
                 total[si],
             )
+            .with_order(filter_rule_names(s))
         })
         .collect();
+    // Only over the whole mix: a cluster task's share says nothing about a filter.
+    let warnings = match done.len() == units.len() {
+        true => filter_warnings(cfg, &per_stream),
+        false => Vec::new(),
+    };
 
     // ---- manifest: only for a complete mix, written last ----
     // A cluster task (one stage of a recipe) leaves the manifest to the final run.
@@ -579,6 +601,7 @@ pub fn mix_config(
             &labels,
             &mdir,
             prior,
+            &warnings,
             ui::RunMeta {
                 started_at,
                 duration_secs: started.elapsed().as_secs_f64(),
@@ -591,6 +614,7 @@ pub fn mix_config(
         None
     };
     Ok(Outcome {
+        warnings,
         title: format!("loam mix ({})", path.display()),
         shards: units.iter().map(|u| u.inputs.len()).sum(),
         stages,
@@ -599,6 +623,83 @@ pub fn mix_config(
         elapsed: started.elapsed(),
         threads: exec.threads(),
     })
+}
+
+/// The default manifest directory for outputs under `common`: `common` itself, or, when it
+/// is a `documents` folder (dolma's usual `output.path: …/documents`), its parent, so that
+/// `manifest.json`, `ledger/` and `.loam/` sit beside `documents/` rather than among the
+/// documents the next stage's `documents/*` glob reads.
+fn outside_documents(common: &str) -> String {
+    let trimmed = common.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, "documents")) if !parent.is_empty() && !parent.ends_with(":/") => {
+            parent.to_string()
+        }
+        Some(("", "documents")) => "/".to_string(),
+        None if trimmed == "documents" => ".".to_string(),
+        _ => common.to_string(),
+    }
+}
+
+/// Whether an output path lies in (or below) a folder named `documents`.
+fn in_documents_folder(output: &str) -> bool {
+    let dir = output.rsplit_once('/').map_or("", |(d, _)| d);
+    dir.split('/').any(|c| c == "documents")
+}
+
+/// A stream's filter rules as counts name them, in config order: `filter.include` (when
+/// there are include patterns), then `filter.exclude[i] <expr>`.
+fn filter_rule_names(s: &StreamConfig) -> Vec<String> {
+    let Some(f) = &s.filter else {
+        return Vec::new();
+    };
+    let include = (!f.include.is_empty()).then(|| loam_mixes::dolma_mix::INCLUDE_RULE.to_string());
+    include
+        .into_iter()
+        .chain(
+            f.exclude
+                .iter()
+                .enumerate()
+                .map(|(i, e)| format!("filter.exclude[{i}] {e}")),
+        )
+        .collect()
+}
+
+/// A warning per exclude pattern that dropped nothing and per attribute the filter or span
+/// replacements read that no document had (skipped for counts replayed from markers of
+/// versions that did not count attributes).
+fn filter_warnings(cfg: &MixerConfig, per_stream: &[MixCounts]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (s, c) in cfg.streams.iter().zip(per_stream) {
+        if c.documents == 0 {
+            continue;
+        }
+        if c.attributes_counted == c.documents {
+            for (a, n) in &c.attributes_seen {
+                if *n == 0 {
+                    out.push(format!(
+                        "stream `{}`: attribute `{a}` was absent in every document ({}); the filters reading it never saw it",
+                        s.name, c.documents
+                    ));
+                }
+            }
+        }
+        if let Some(f) = &s.filter {
+            for (i, e) in f.exclude.iter().enumerate() {
+                let name = format!("filter.exclude[{i}] {e}");
+                if c.dropped
+                    .get(&name)
+                    .is_none_or(|r| r.documents_dropped == 0)
+                {
+                    out.push(format!(
+                        "stream `{}`: filter.exclude[{i}] dropped nothing (of {} documents)",
+                        s.name, c.documents
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The manifest of a complete `loam mix -c` run: `loam run`'s [`Manifest`], with
@@ -617,6 +718,7 @@ fn build_manifest(
     labels: &[String],
     mdir: &str,
     prior: Prior,
+    warnings: &[String],
     meta: ui::RunMeta,
 ) -> Manifest {
     let mut normalized = serde_json::to_value(cfg).unwrap_or(Value::Null);
@@ -768,6 +870,7 @@ fn build_manifest(
         stages,
         parents: Vec::new(),
         recipe: prior.recipe,
+        warnings: warnings.to_vec(),
         tokens: None,
         run: meta.info(),
     }
@@ -776,6 +879,19 @@ fn build_manifest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifest_goes_beside_a_documents_folder() {
+        assert_eq!(outside_documents("out/mixed/documents"), "out/mixed");
+        assert_eq!(outside_documents("out/mixed/documents/"), "out/mixed");
+        assert_eq!(outside_documents("s3://b/x/documents"), "s3://b/x");
+        assert_eq!(outside_documents("documents"), ".");
+        assert_eq!(outside_documents("/documents"), "/");
+        assert_eq!(outside_documents("out/mixed"), "out/mixed");
+        assert!(in_documents_folder("out/m/documents/a-0000.json.gz"));
+        assert!(in_documents_folder("out/m/documents/sub/a.json.gz"));
+        assert!(!in_documents_folder("out/m/a-0000.json.gz"));
+    }
 
     #[test]
     fn relative_paths_from_the_manifest_directory() {

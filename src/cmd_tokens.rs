@@ -151,6 +151,7 @@ pub fn tokens_config(
             manifest: None,
             elapsed: started.elapsed(),
             threads,
+            warnings: Vec::new(),
         });
     }
     // One run per destination at a time (tasks of one run share it).
@@ -274,6 +275,7 @@ pub fn tokens_config(
         manifest: None,
         elapsed: started.elapsed(),
         threads,
+        warnings: Vec::new(),
     };
     if total.oversized > 0 {
         eprintln!(
@@ -409,6 +411,7 @@ fn build_manifest(
         }],
         parents: Vec::new(),
         recipe: Vec::new(),
+        warnings: Vec::new(),
         tokens: Some(TokensRecord {
             tokenizer: tok.name.clone(),
             tokenizer_sha256: tok.sha256.clone(),

@@ -316,6 +316,7 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
         units.len(),
     )];
     Ok(Some(Outcome {
+        warnings: Vec::new(),
         title: format!("loam warc ({})", path.display()),
         shards: units.len(),
         stages,

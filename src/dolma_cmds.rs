@@ -99,9 +99,21 @@ pub struct StageRun {
 }
 
 impl StageRun {
+    /// Nothing run (a dry run).
+    pub fn empty() -> Self {
+        StageRun {
+            lines: Vec::new(),
+            failures: Vec::new(),
+            shards: 0,
+            threads: 0,
+            models: Vec::new(),
+        }
+    }
+
     /// The command's outcome.
     pub fn outcome(self, title: String, started: Instant) -> Outcome {
         Outcome {
+            warnings: Vec::new(),
             title,
             shards: self.shards,
             stages: self.lines,
@@ -124,7 +136,15 @@ pub(crate) fn units_error(e: UnitsError) -> anyhow::Error {
 /// `loam tag -c CONFIG` with a dolma tagger config.
 pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
-    let (cfg, _raw) = load::<TagConfig>(path)?;
+    let (cfg, raw) = load::<TagConfig>(path)?;
+    crate::checks::warn_ignored(path, &raw);
+    if cfg.dryrun {
+        let n = crate::checks::check_inputs(path, "documents", &cfg.documents)?;
+        crate::checks::say_dry_run(path, n);
+        return Ok(
+            StageRun::empty().outcome(format!("loam tag ({}, dry run)", path.display()), started)
+        );
+    }
     let run = tag_config(&cfg, dolma_bugs, opts)?;
     Ok(run.outcome(format!("loam tag ({})", path.display()), started))
 }
@@ -341,14 +361,13 @@ pub(crate) fn guess_kind(v: &Value) -> Option<Kind> {
     }
 }
 
-fn check<T: DeserializeOwned + Validate>(path: &Path, v: &Value) -> Result<()> {
+fn check<T: DeserializeOwned + Validate>(path: &Path, v: &Value) -> Result<T> {
     config::from_value_validated::<T>(v).map_err(|problems| {
         usage(ConfigErrors {
             file: Some(path.to_path_buf()),
             problems,
         })
-    })?;
-    Ok(())
+    })
 }
 
 /// Whether `path` is loam's own pipeline file (it has a `mix` section) rather than a dolma
@@ -358,8 +377,10 @@ pub(crate) fn is_pipeline_file(path: &Path) -> Result<bool> {
     Ok(matches!(guess_kind(&v), Some(Kind::Pipeline) | None))
 }
 
-/// `loam validate -c CONFIG`: parses and checks without touching data.
-pub fn validate(path: &Path, kind: Option<Kind>) -> Result<()> {
+/// `loam validate -c CONFIG`: parses and checks without touching data, with the checks the
+/// commands that run make before they start (taggers and their models, attribute names);
+/// `check_inputs` also requires every input path or glob to match files.
+pub fn validate(path: &Path, kind: Option<Kind>, check_inputs: bool) -> Result<()> {
     let v = config::read_value(path).map_err(usage)?;
     let kind = kind.or_else(|| guess_kind(&v)).ok_or_else(|| {
         usage(format!(
@@ -367,14 +388,81 @@ pub fn validate(path: &Path, kind: Option<Kind>) -> Result<()> {
             path.display()
         ))
     })?;
-    match kind {
-        Kind::Pipeline => check::<crate::pipeline_config::PipelineConfig>(path, &v)?,
-        Kind::Tag => check::<TagConfig>(path, &v)?,
-        Kind::Dedupe => check::<DedupeConfig>(path, &v)?,
-        Kind::Mix => check::<MixerConfig>(path, &v)?,
-        Kind::Warc => check::<loam_extract::config::WarcConfig>(path, &v)?,
-        Kind::Tokens => check::<loam_tokens::TokensConfig>(path, &v)?,
+    let inputs: Vec<(String, Vec<String>)> = match kind {
+        Kind::Pipeline => {
+            let c = check::<crate::pipeline_config::PipelineConfig>(path, &v)?;
+            if let Some(t) = &c.tag {
+                crate::checks::models_present(path, &t.taggers, &t.classifiers)?;
+            }
+            vec![("documents".into(), c.documents)]
+        }
+        Kind::Tag => {
+            let c = check::<TagConfig>(path, &v)?;
+            crate::checks::models_present(path, &c.taggers, &c.classifiers)?;
+            vec![("documents".into(), c.documents)]
+        }
+        Kind::Dedupe => vec![(
+            "documents".into(),
+            check::<DedupeConfig>(path, &v)?.documents,
+        )],
+        Kind::Mix => {
+            let c = check::<MixerConfig>(path, &v)?;
+            crate::checks::mix_attributes(path, &c)?;
+            c.streams
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    (
+                        format!("{}.documents", config::index("streams", i)),
+                        s.documents,
+                    )
+                })
+                .collect()
+        }
+        Kind::Warc => {
+            let c = check::<loam_extract::config::WarcConfig>(path, &v)?;
+            // `loam warc` builds these taggers before any work; so does validate.
+            let taggers: Vec<String> = c
+                .pre
+                .taggers
+                .iter()
+                .chain(&c.post.taggers)
+                .cloned()
+                .collect();
+            for t in &taggers {
+                loam_filters::registry::info(t).ok_or_else(|| {
+                    usage(format!(
+                        "{}: unknown tagger `{t}` in pre/post.taggers (`loam taggers` lists them)",
+                        path.display()
+                    ))
+                })?;
+            }
+            crate::checks::models_present(path, &taggers, &[])?;
+            vec![("documents".into(), c.documents)]
+        }
+        Kind::Tokens => vec![(
+            "documents".into(),
+            check::<loam_tokens::TokensConfig>(path, &v)?.documents,
+        )],
+    };
+    if kind != Kind::Pipeline {
+        crate::checks::warn_ignored(path, &v);
     }
-    println!("{}: valid {:?} config", path.display(), kind);
+    let mut found = None;
+    if check_inputs {
+        let mut n = 0;
+        for (field, patterns) in &inputs {
+            n += crate::checks::check_inputs(path, field, patterns)?;
+        }
+        found = Some(n);
+    }
+    match found {
+        Some(n) => println!(
+            "{}: valid {:?} config; its inputs match {n} file(s)",
+            path.display(),
+            kind
+        ),
+        None => println!("{}: valid {:?} config", path.display(), kind),
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The `loam` command line.
 
+mod checks;
 mod cmd_dedupe;
 mod cmd_explain;
 mod cmd_manifest;
@@ -15,7 +16,7 @@ mod recipe;
 mod run;
 mod ui;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,7 +50,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Kind {
     Pipeline,
     Tag,
@@ -128,7 +129,7 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
         /// Where manifest.json and ledger/ go (default: the deepest directory holding every
-        /// stream's output.path).
+        /// stream's output.path; its parent when that is a `documents` folder).
         #[arg(long, value_name = "DIR")]
         manifest_dir: Option<String>,
         /// Name each stream's last output `…-NNNN.json.gz` as dolma 1.2.1 does (loam names
@@ -150,9 +151,24 @@ enum Command {
         /// Config kind; guessed from its keys when absent.
         #[arg(long, value_enum)]
         kind: Option<Kind>,
+        /// Also require every input path or glob to match files (relative to the working
+        /// directory).
+        #[arg(long)]
+        check_inputs: bool,
     },
-    /// List the built-in taggers.
-    Taggers,
+    /// List the built-in taggers with the signals they write (attribute keys
+    /// `<experiment>__<tagger>__<signal>`), their granularity and the files they need.
+    Taggers {
+        /// One JSON document on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (`loam completions bash > ~/.local/share/bash-completion/completions/loam`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Train a fastText classifier from labelled JSON lines (`{"text": …, "label": …}`), for
     /// use as a `tag.classifiers` entry.
     TrainClassifier {
@@ -398,7 +414,11 @@ fn main() -> ExitCode {
             dolma_bugs,
         } => cmd_mix::mix(&config, manifest_dir.as_deref(), dolma_bugs, opts).map(Some),
         Command::Warc { config } => cmd_warc::warc(&config, opts),
-        Command::Validate { config, kind } => dolma_cmds::validate(&config, kind).map(|_| None),
+        Command::Validate {
+            config,
+            kind,
+            check_inputs,
+        } => dolma_cmds::validate(&config, kind, check_inputs).map(|_| None),
         Command::Slurm {
             action:
                 SlurmAction::Submit {
@@ -528,10 +548,12 @@ fn main() -> ExitCode {
                     other => anyhow::Error::new(other),
                 })
         }
-        Command::Taggers => {
-            for n in loam_filters::registry::names() {
-                println!("{n}");
-            }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "loam", &mut std::io::stdout());
+            Ok(None)
+        }
+        Command::Taggers { json } => {
+            ui::print_taggers(json);
             Ok(None)
         }
     };

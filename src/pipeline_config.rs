@@ -328,7 +328,12 @@ impl Validate for PipelineConfig {
             let ok = produced.iter().any(|x| {
                 r.attribute == *x || (x.ends_with("__") && r.attribute.starts_with(x.as_str()))
             });
-            if !r.attribute.is_empty() && !ok {
+            if let Some(m) = ok
+                .then(|| crate::checks::attribute_problem(&r.attribute))
+                .flatten()
+            {
+                p.push(join(&index("mix.drop", i), "attribute"), m);
+            } else if !r.attribute.is_empty() && !ok {
                 p.push(
                     join(&index("mix.drop", i), "attribute"),
                     format!(

@@ -67,11 +67,13 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
         match guess_kind(&v) {
             Some(Kind::Tag) => {
                 let (cfg, raw) = crate::dolma_cmds::load::<TagConfig>(p)?;
+                crate::checks::warn_ignored(p, &raw);
                 let norm = normalized(raw, TagConfig::runtime_keys());
                 tags.push((p.clone(), Step::Tag(Box::new(cfg)), bytes, norm));
             }
             Some(Kind::Dedupe) => {
                 let (cfg, raw) = crate::dolma_cmds::load::<DedupeConfig>(p)?;
+                crate::checks::warn_ignored(p, &raw);
                 let norm = normalized(raw.clone(), DedupeConfig::runtime_keys());
                 dedupes.push((p.clone(), Step::Dedupe(Box::new(cfg), raw), bytes, norm));
             }
@@ -83,7 +85,9 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
                         first.display()
                     )));
                 }
-                let (cfg, _) = crate::dolma_cmds::load::<MixerConfig>(p)?;
+                let (cfg, raw) = crate::dolma_cmds::load::<MixerConfig>(p)?;
+                crate::checks::mix_attributes(p, &cfg)?;
+                crate::checks::warn_ignored(p, &raw);
                 mix = Some((p.clone(), cfg));
             }
             Some(Kind::Tokens) => {
@@ -131,6 +135,37 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
     })
 }
 
+/// When any config of the recipe says `dryrun: true`: every config is checked (done by
+/// [`load`]) and every config's `documents` must match files; nothing runs or is written.
+fn dry_run(recipe: &Recipe, started: Instant) -> Result<Option<Outcome>> {
+    let (mix_path, mix) = &recipe.mix;
+    let any = mix.dryrun
+        || recipe.steps.iter().any(|(_, s, _, _)| match s {
+            Step::Tag(c) => c.dryrun,
+            Step::Dedupe(c, _) => c.dryrun,
+        });
+    if !any {
+        return Ok(None);
+    }
+    for (path, step, _, _) in &recipe.steps {
+        let docs = match step {
+            Step::Tag(c) => &c.documents,
+            Step::Dedupe(c, _) => &c.documents,
+        };
+        let n = crate::checks::check_inputs(path, "documents", docs)?;
+        crate::checks::say_dry_run(path, n);
+    }
+    let mut n = 0;
+    for (i, s) in mix.streams.iter().enumerate() {
+        let field = format!("{}.documents", config::index("streams", i));
+        n += crate::checks::check_inputs(mix_path, &field, &s.documents)?;
+    }
+    crate::checks::say_dry_run(mix_path, n);
+    Ok(Some(
+        StageRun::empty().outcome("loam run (recipe, dry run)".into(), started),
+    ))
+}
+
 fn normalized(mut v: Value, runtime: &[&str]) -> Value {
     if let Value::Object(m) = &mut v {
         for k in runtime {
@@ -162,6 +197,9 @@ pub fn run(
     let started = Instant::now();
     let started_at = ui::now_rfc3339();
     let recipe = load(paths)?;
+    if let Some(out) = dry_run(&recipe, started)? {
+        return Ok(out);
+    }
     let mut prior = Prior::default();
     let mut lines: Vec<StageLine> = Vec::new();
     let mut shards = 0;
@@ -210,6 +248,7 @@ pub fn run(
         if !run.failures.is_empty() {
             // A later stage would read this one's missing outputs: stop here, exit 1.
             return Ok(Outcome {
+                warnings: Vec::new(),
                 title: format!("loam run (recipe of {} configs)", paths.len()),
                 shards,
                 stages: lines,
@@ -222,6 +261,7 @@ pub fn run(
     }
     if !opts.part.runs(Stage::Mix) {
         return Ok(Outcome {
+            warnings: Vec::new(),
             title: format!("loam run (recipe of {} configs, one stage)", paths.len()),
             shards,
             stages: lines,

@@ -106,6 +106,9 @@ struct MixInfo {
     kept_text_bytes: u64,
     kept_tokens: u64,
     by_rule: BTreeMap<String, RuleCounts>,
+    /// Documents that had each rule's attribute; absent in markers of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rule_seen: Option<BTreeMap<String, u64>>,
     attributes: Vec<AttributeInput>,
     ledger: Option<(String, FileDigest, u64)>,
     index: Option<(String, FileDigest, u64)>,
@@ -314,6 +317,7 @@ fn partial(
     threads: usize,
 ) -> Outcome {
     Outcome {
+        warnings: Vec::new(),
         title: format!("loam run {name} (one stage)"),
         shards: shards.len(),
         stages,
@@ -814,6 +818,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             kept_text_bytes: rep.kept_text_bytes,
             kept_tokens: rep.kept_tokens,
             by_rule: rep.by_rule.clone(),
+            rule_seen: Some(rep.rule_seen.clone()),
             attributes: rep.attributes.clone(),
             ledger: rep
                 .ledger
@@ -870,16 +875,24 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             e.text_bytes_dropped += c.text_bytes_dropped;
         }
     }
-    stage_lines.push(StageLine::new(
-        format!("mix ({}/{})", mcfg.name, version_dir),
-        infos.iter().map(|m| m.documents).sum(),
-        infos.iter().map(|m| m.kept).sum(),
-        infos.iter().map(|m| m.text_bytes).sum(),
-        infos.iter().map(|m| m.kept_text_bytes).sum(),
-        by_rule,
-        todo.len(),
-        units.len(),
-    ));
+    // Only over the whole mix: a cluster task's share says nothing about a rule.
+    let warnings = match infos.len() == units.len() {
+        true => rule_warnings(&mcfg.drop, &infos, &by_rule),
+        false => Vec::new(),
+    };
+    stage_lines.push(
+        StageLine::new(
+            format!("mix ({}/{})", mcfg.name, version_dir),
+            infos.iter().map(|m| m.documents).sum(),
+            infos.iter().map(|m| m.kept).sum(),
+            infos.iter().map(|m| m.text_bytes).sum(),
+            infos.iter().map(|m| m.kept_text_bytes).sum(),
+            by_rule,
+            todo.len(),
+            units.len(),
+        )
+        .with_order(mcfg.drop.iter().map(|r| r.rule.clone()).collect()),
+    );
 
     // ---- shuffle, pass 2: every bucket's copies, sorted by key, into its output shard ----
     let complete = shards.iter().all(|s| s.failed || s.mix.is_some());
@@ -988,6 +1001,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 duration_secs: started.elapsed().as_secs_f64(),
                 threads: exec.threads(),
             },
+            &warnings,
         );
         write_atomic(storage, &manifest_path, m.to_json().as_bytes())?;
         Some(manifest_path)
@@ -1017,6 +1031,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         failures.extend(t.failures);
     }
     Ok(Outcome {
+        warnings,
         title: format!("loam run {}", cfg.name),
         shards: shards.len(),
         stages: stage_lines,
@@ -1041,6 +1056,7 @@ fn build_manifest(
     shuffled: Vec<OutputFile>,
     mix: loam_manifests::MixRecord,
     meta: ui::RunMeta,
+    warnings: &[String],
 ) -> Manifest {
     let mut inputs = warc_inputs;
     for s in shards {
@@ -1127,9 +1143,46 @@ fn build_manifest(
             .collect(),
         parents: cfg.mix.parents.clone(),
         recipe: Vec::new(),
+        warnings: warnings.to_vec(),
         tokens: None,
         run: meta.info(),
     }
+}
+
+/// A warning per drop rule that dropped nothing: its attribute was in no document (a
+/// misspelled or never-written name), or it never fired. Skipped when a replayed unit's
+/// marker predates the attribute counts.
+fn rule_warnings(
+    rules: &[loam_mixes::rules::Rule],
+    infos: &[&MixInfo],
+    by_rule: &BTreeMap<String, RuleCounts>,
+) -> Vec<String> {
+    let docs: u64 = infos.iter().map(|m| m.documents).sum();
+    let seen: Option<Vec<&BTreeMap<String, u64>>> =
+        infos.iter().map(|m| m.rule_seen.as_ref()).collect();
+    let mut out = Vec::new();
+    for r in rules {
+        if by_rule
+            .get(&r.rule)
+            .is_some_and(|c| c.documents_dropped > 0)
+        {
+            continue;
+        }
+        let had: Option<u64> = seen
+            .as_ref()
+            .map(|s| s.iter().filter_map(|m| m.get(&r.rule)).sum());
+        out.push(match had {
+            Some(0) => format!(
+                "rule `{}`: attribute `{}` was absent in every document ({docs}); it dropped nothing",
+                r.rule, r.attribute
+            ),
+            _ => format!(
+                "rule `{}` dropped nothing (of {docs} documents)",
+                r.rule
+            ),
+        });
+    }
+    out
 }
 
 /// Input checksums: from the tag stage when it ran (it read every byte), else computed.

@@ -94,6 +94,9 @@ pub struct StageLine {
     pub ran: usize,
     /// Units in all.
     pub units: usize,
+    /// Rules in config order: listed first, with a zero row when they dropped nothing
+    /// (rules not named here, like `sample`, follow).
+    pub order: Vec<String>,
 }
 
 impl StageLine {
@@ -118,7 +121,29 @@ impl StageLine {
             by_rule,
             ran,
             units,
+            order: Vec::new(),
         }
+    }
+
+    /// The same row with its rules listed in this (config) order.
+    pub fn with_order(mut self, order: Vec<String>) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Its rules in config order (zero counts included), then any others.
+    pub fn rules(&self) -> Vec<(&str, RuleCounts)> {
+        let mut out: Vec<(&str, RuleCounts)> = self
+            .order
+            .iter()
+            .map(|r| (r.as_str(), self.by_rule.get(r).cloned().unwrap_or_default()))
+            .collect();
+        for (r, c) in &self.by_rule {
+            if !self.order.contains(r) {
+                out.push((r.as_str(), c.clone()));
+            }
+        }
+        out
     }
 
     /// A row for a stage that keeps every document and byte (tagging, shuffling).
@@ -143,6 +168,9 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Threads used.
     pub threads: usize,
+    /// Things that ran but may not do what was meant (a rule that matched nothing, an
+    /// attribute no document had, a dolma key loam ignores): printed after the table.
+    pub warnings: Vec<String>,
 }
 
 fn mb(bytes: u64) -> String {
@@ -167,7 +195,7 @@ impl Outcome {
             .chain(
                 self.stages
                     .iter()
-                    .flat_map(|s| s.by_rule.keys().map(|k| k.chars().count() + 4)),
+                    .flat_map(|s| s.rules().into_iter().map(|(k, _)| k.chars().count() + 4)),
             )
             .max()
             .unwrap_or(0)
@@ -188,7 +216,7 @@ impl Outcome {
                 s.ran,
                 s.units
             );
-            for (rule, c) in &s.by_rule {
+            for (rule, c) in s.rules() {
                 println!(
                     "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}",
                     format!("  - {rule}"),
@@ -198,6 +226,12 @@ impl Outcome {
                     "",
                     format!("-{}", mb(c.text_bytes_dropped))
                 );
+            }
+        }
+        if !self.warnings.is_empty() {
+            println!();
+            for w in &self.warnings {
+                println!("warning: {w}");
             }
         }
         println!();
@@ -222,6 +256,72 @@ impl Outcome {
             }
         }
     }
+}
+
+/// `loam taggers`: each built-in tagger with its granularity, needed files and signals
+/// (`--json`: a list of objects with the same fields).
+pub fn print_taggers(json: bool) {
+    use loam_filters::registry::{infos, SignalSet};
+    let infos = infos();
+    if json {
+        let list: Vec<serde_json::Value> = infos
+            .iter()
+            .map(|i| {
+                let (signals, labels) = match i.signals {
+                    SignalSet::Fixed(n) => (n, None),
+                    SignalSet::Labels { negative, fixed } => {
+                        (fixed, Some(serde_json::json!({"negative": negative})))
+                    }
+                };
+                serde_json::json!({
+                    "name": i.name,
+                    "signals": signals,
+                    "label_signals": labels,
+                    "granularity": i.granularity,
+                    "resources": i.resources,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return;
+    }
+    for i in &infos {
+        let needs = if i.resources.is_empty() {
+            String::new()
+        } else {
+            format!("  needs {}", i.resources.join(", "))
+        };
+        println!("{}  [{}]{needs}", i.name, i.granularity);
+        let mut signals: Vec<String> = i.signals.fixed().iter().map(|s| s.to_string()).collect();
+        if let SignalSet::Labels { negative, .. } = i.signals {
+            signals.push(if negative {
+                "<label>, not_<label> (one per language label)".into()
+            } else {
+                "<label> (one per language label, e.g. en, de)".into()
+            });
+        }
+        // Wrapped to fit 100 columns.
+        let mut line = String::from("   ");
+        for (k, sig) in signals.iter().enumerate() {
+            let piece = if k + 1 < signals.len() {
+                format!(" {sig},")
+            } else {
+                format!(" {sig}")
+            };
+            if line.len() + piece.len() > 100 && line.len() > 3 {
+                println!("{line}");
+                line = String::from("   ");
+            }
+            line.push_str(&piece);
+        }
+        println!("{line}");
+    }
+    println!();
+    println!("Attribute keys are <experiment>__<tagger>__<signal>;");
+    println!("classifiers write <experiment>__<name>__<label>.");
 }
 
 /// Run metadata for the manifest's `run` object.

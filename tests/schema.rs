@@ -117,7 +117,7 @@ fn quickstart_manifest_matches_the_schema() {
     std::fs::write(
         dir.path().join("p.yaml"),
         "name: s\ndocuments: [documents/*]\noutput: out\ntag: {experiment: e, taggers: [char_length_v1]}\n\
-         mix: {name: m, version: v1, sample: {rate: 0.5}, drop: [{rule: short, attribute: e__char_length_v1__length, op: lt, value: 100}]}\n",
+         mix: {name: m, version: v1, sample: {rate: 0.5}, drop: [{rule: short, attribute: e__char_length_v1__length, op: lt, value: 100}, {rule: never, attribute: e__char_length_v1__length, op: lt, value: 0}]}\n",
     )
     .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_loam"))
@@ -137,6 +137,14 @@ fn quickstart_manifest_matches_the_schema() {
     let mut errs = Vec::new();
     validate(&schema, &schema, &manifest, "$", &mut errs);
     assert!(errs.is_empty(), "{errs:#?}");
+    // The rule that never fires is a warning (validated above).
+    let warned = manifest["warnings"].as_array().unwrap();
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("rule `never`")),
+        "{warned:?}"
+    );
     // The validator can fail: a stray key and a bad checksum are caught.
     let mut bad = manifest.clone();
     bad["outputs"][0]["surprise"] = Value::Bool(true);

@@ -239,6 +239,15 @@ impl Validate for TagConfig {
         for (i, t) in self.taggers.iter().enumerate() {
             if t.trim().is_empty() {
                 problems.push(index("taggers", i), "empty tagger name");
+            } else if !known.contains(&t.as_str()) {
+                // `loam tag` would refuse it; `validate` shares this check.
+                let hint = crate::registry::closest(t, known.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                problems.push(
+                    index("taggers", i),
+                    format!("unknown tagger `{t}` (`loam taggers` lists them){hint}"),
+                );
             }
         }
         // `attributes/<experiment>/` (or a classifier's name without one) must stay under
@@ -252,6 +261,12 @@ impl Validate for TagConfig {
             if let Err(e) = loam_pipeline::layout::contained_name(&c.name) {
                 problems.push(join(&index("classifiers", i), "name"), e.to_string());
             }
+        }
+        if !self.tagger_modules.is_empty() {
+            problems.push(
+                "tagger_modules",
+                "loam cannot load Python tagger modules; use built-in taggers (`loam taggers`) or `classifiers`",
+            );
         }
         if self.experiment.as_deref() == Some(EXPERIMENT_PLACEHOLDER_NAME) {
             problems.push(
@@ -409,7 +424,7 @@ work_dir:
     #[test]
     fn json_shape_parses() {
         let c = load(
-            r#"{"documents": ["s3://b/x/documents/*.gz"], "taggers": ["pii_v1"],
+            r#"{"documents": ["s3://b/x/documents/*.gz"], "taggers": ["pii_regex_v1"],
                 "destination": ["s3://b/x/attributes/pii"], "experiment": null,
                 "processes": 4, "profile": {"enable": true, "output": "prof.txt", "steps": 10}}"#,
             "t.json",
@@ -427,12 +442,16 @@ work_dir:
     #[test]
     fn omegaconf_scalar_coercion() {
         // PyYAML + OmegaConf accept these; so do we.
+        // A number is a (here unknown) tagger name.
+        let errs = load("documents: [a/documents/x.gz]\ntaggers: [2023]\n", "t.yaml").unwrap_err();
+        assert_eq!(paths(&errs), ["taggers[0]"], "{errs:?}");
+        assert!(errs[0].message.contains("`2023`"), "{errs:?}");
         let c = load(
-            "documents: [a/documents/x.gz]\ntaggers: [2023]\nprocesses: '1_6'\nignore_existing: 'yes'\ndebug: 0\nexperiment: 1.5e-07\n",
+            "documents: [a/documents/x.gz]\ntaggers: [c4_v1]\nprocesses: '1_6'\nignore_existing: 'yes'\ndebug: 0\nexperiment: 1.5e-07\n",
             "t.yaml",
         )
         .unwrap();
-        assert_eq!(c.taggers, ["2023"]);
+        assert_eq!(c.taggers, ["c4_v1"]);
         assert_eq!(c.processes, 16);
         assert!(c.ignore_existing);
         assert!(!c.debug);

@@ -73,6 +73,268 @@ const NAMES: &[&str] = &[
     "fineweb_quality_v1",
 ];
 
+/// The signal names a tagger writes: the last part of `<experiment>__<tagger>__<signal>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalSet {
+    /// Exactly these names.
+    Fixed(&'static [&'static str]),
+    /// One signal per model label (`en`, `de`, …, and `not_<label>` when `negative`), plus
+    /// the `fixed` names: open-ended, so attribute names cannot be checked against it.
+    Labels {
+        /// Whether `not_<label>` is written too.
+        negative: bool,
+        /// Signals written besides the labels.
+        fixed: &'static [&'static str],
+    },
+}
+
+impl SignalSet {
+    /// Whether `signal` is one this tagger writes; `None` when the set is open-ended.
+    pub fn contains(&self, signal: &str) -> Option<bool> {
+        match self {
+            SignalSet::Fixed(names) => Some(names.contains(&signal)),
+            SignalSet::Labels { .. } => None,
+        }
+    }
+
+    /// The fixed names (for an open-ended set, those written besides the labels).
+    pub fn fixed(&self) -> &'static [&'static str] {
+        match *self {
+            SignalSet::Fixed(n) | SignalSet::Labels { fixed: n, .. } => n,
+        }
+    }
+}
+
+/// What `loam taggers` says about a built-in tagger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaggerInfo {
+    /// dolma's name.
+    pub name: &'static str,
+    /// The signals it writes.
+    pub signals: SignalSet,
+    /// What its spans cover: `document`, `paragraph`, `line` or `span` (several kinds are
+    /// listed with `+`, e.g. `paragraph+document`).
+    pub granularity: &'static str,
+    /// Files it needs besides the documents (the language-ID model).
+    pub resources: &'static [&'static str],
+}
+
+const GOPHER: &[&str] = &[
+    "fraction_of_characters_in_most_common_2grams",
+    "fraction_of_characters_in_most_common_3grams",
+    "fraction_of_characters_in_most_common_4grams",
+    "fraction_of_characters_in_duplicate_5grams",
+    "fraction_of_characters_in_duplicate_6grams",
+    "fraction_of_characters_in_duplicate_7grams",
+    "fraction_of_characters_in_duplicate_8grams",
+    "fraction_of_characters_in_duplicate_9grams",
+    "fraction_of_characters_in_duplicate_10grams",
+    "character_count",
+    "word_count",
+    "median_word_length",
+    "symbol_to_word_ratio",
+    "fraction_of_words_with_alpha_character",
+    "required_word_count",
+    "fraction_of_lines_starting_with_bullet_point",
+    "fraction_of_lines_ending_with_ellipsis",
+    "fraction_of_duplicate_lines",
+    "fraction_of_characters_in_duplicate_lines",
+];
+const C4: &[&str] = &[
+    "has_naughty_word",
+    "has_javascript",
+    "has_lorem_ipsum",
+    "has_curly_brace",
+    "lines_with_no_ending_punctuation",
+    "lines_with_too_few_words",
+    "line_count",
+];
+const PII: &[&str] = &["EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "doc"];
+const PII_FAST: &[&str] = &[
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "IP_ADDRESS",
+    "doc_count",
+    "doc_frac",
+];
+const REPETITIONS: &[&str] = &[
+    "repetition",
+    "doc_max_score_repetition",
+    "doc_max_length_repetition",
+    "doc_frac_repetition",
+];
+const LID: &[&str] = &[crate::langid::MODEL_FILE];
+
+/// Every built-in tagger with its signals, in [`names`] order.
+pub fn infos() -> Vec<TaggerInfo> {
+    use SignalSet::{Fixed, Labels};
+    let t = |name, signals, granularity, resources| TaggerInfo {
+        name,
+        signals,
+        granularity,
+        resources,
+    };
+    vec![
+        t("char_length_v1", Fixed(&["length"]), "document", &[]),
+        t(
+            "char_length_with_paragraphs_v1",
+            Fixed(&["paragraph", "document"]),
+            "paragraph+document",
+            &[],
+        ),
+        t(
+            "whitespace_tokenizer_v1",
+            Fixed(&["length"]),
+            "document",
+            &[],
+        ),
+        t(
+            "whitespace_tokenizer_with_paragraphs_v1",
+            Fixed(&["paragraph", "document"]),
+            "paragraph+document",
+            &[],
+        ),
+        t("gopher_v1", Fixed(GOPHER), "document", &[]),
+        t("gopher_v2", Fixed(GOPHER), "document", &[]),
+        t("c4_v1", Fixed(C4), "line+document", &[]),
+        t("c4_v2", Fixed(C4), "line+document", &[]),
+        t("pii_regex_v1", Fixed(PII), "span+document", &[]),
+        t("pii_regex_v2", Fixed(PII), "span+document", &[]),
+        t(
+            "pii_regex_with_counts_fast_v2",
+            Fixed(PII_FAST),
+            "span+document",
+            &[],
+        ),
+        t("repetitions_v1", Fixed(REPETITIONS), "span+document", &[]),
+        t(
+            "paragraph_repetitions_v1",
+            Fixed(REPETITIONS),
+            "span+document",
+            &[],
+        ),
+        t(
+            "fineweb_quality_v1",
+            Fixed(&["line_punct_ratio", "short_line_ratio", "char_dup_ratio"]),
+            "document",
+            &[],
+        ),
+        t(
+            "ft_lang_id_en_doc_v2",
+            Fixed(&["en", "not_en"]),
+            "document",
+            LID,
+        ),
+        t(
+            "ft_lang_id_en_paragraph_v2",
+            Fixed(&["en", "not_en"]),
+            "paragraph",
+            LID,
+        ),
+        t(
+            "ft_lang_id_en_paragraph_with_doc_score_v2",
+            Fixed(&["en", "not_en", "doc_en", "doc_not_en"]),
+            "paragraph+document",
+            LID,
+        ),
+        t(
+            "ft_lang_id_doc_v1",
+            Labels {
+                negative: false,
+                fixed: &[],
+            },
+            "document",
+            LID,
+        ),
+        t(
+            "ft_lang_id_paragraph_v1",
+            Labels {
+                negative: false,
+                fixed: &[],
+            },
+            "paragraph",
+            LID,
+        ),
+        t("ft_lang_id_en_only_v2", Fixed(&["en"]), "document", LID),
+        t(
+            "ft_lang_id_1e2",
+            Labels {
+                negative: false,
+                fixed: &[],
+            },
+            "document",
+            LID,
+        ),
+    ]
+}
+
+/// One built-in tagger's signals, granularity and resources; `None` for an unknown name.
+pub fn info(name: &str) -> Option<TaggerInfo> {
+    infos().into_iter().find(|i| i.name == name)
+}
+
+/// The signal set of a built-in tagger; `None` for an unknown name.
+pub fn signals(name: &str) -> Option<SignalSet> {
+    info(name).map(|i| i.signals)
+}
+
+/// Levenshtein distance in code points (for "did you mean" hints).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidate closest to `word` by edit distance (the first on ties), when it is close
+/// enough to be a likely typo (at most a third of the word, or 2 edits).
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= limit)
+        .map(|(_, c)| c)
+}
+
+/// A signal a known tagger does not write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("tagger `{tagger}` writes no signal `{signal}`{}", closest.as_ref().map(|c| format!("; did you mean `{c}`?")).unwrap_or_default())]
+pub struct UnknownSignal {
+    /// The tagger.
+    pub tagger: String,
+    /// The signal asked for.
+    pub signal: String,
+    /// The closest signal it does write.
+    pub closest: Option<String>,
+}
+
+/// Checks `signal` against what `tagger` writes: `Ok` when it is one, when the tagger is
+/// not built in (a classifier, or a tagger of an earlier dolma run) or when its signals are
+/// open-ended (language labels).
+pub fn check_signal(tagger: &str, signal: &str) -> Result<(), UnknownSignal> {
+    let Some(set) = signals(tagger) else {
+        return Ok(());
+    };
+    match set.contains(signal) {
+        Some(false) => Err(UnknownSignal {
+            tagger: tagger.to_string(),
+            signal: signal.to_string(),
+            closest: closest(signal, set.fixed().iter().copied()).map(str::to_string),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Names of every built-in tagger: the rule taggers, then the fastText language taggers.
 pub fn names() -> Vec<&'static str> {
     NAMES.iter().chain(crate::langid::NAMES).copied().collect()
@@ -127,6 +389,47 @@ mod tests {
             assert_eq!(build(n).unwrap().name(), n);
             assert_eq!(build_with(n, DolmaBugs::all()).unwrap().name(), n);
         }
+    }
+
+    #[test]
+    fn every_name_has_signals() {
+        let listed: Vec<&str> = infos().iter().map(|i| i.name).collect();
+        assert_eq!(listed, names());
+    }
+
+    /// The declared signals cover what the rule taggers write on varied texts.
+    #[test]
+    fn declared_signals_cover_what_taggers_write() {
+        let mut texts = crate::testutil::bad_inputs();
+        texts.push("Mail me at x@y.com or call 555-123-4567 from 10.0.0.1.\n\nlorem ipsum { javascript }\nA line without punctuation\n".into());
+        texts.push("the the the the the the the the the the the the the the the the the\n- bullet...\n- bullet...\n".repeat(5));
+        for n in NAMES.iter().copied() {
+            let set = signals(n).unwrap();
+            for bugs in [DolmaBugs::default(), DolmaBugs::all()] {
+                let t = build_with(n, bugs).unwrap();
+                for text in &texts {
+                    let s = crate::testutil::run(t.as_ref(), text);
+                    for (signal, _) in s.iter() {
+                        assert_eq!(set.contains(signal), Some(true), "{n} wrote {signal}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_signal_names_the_closest() {
+        let e = check_signal("gopher_v1", "symbol_to_word_ratios").unwrap_err();
+        assert_eq!(e.closest.as_deref(), Some("symbol_to_word_ratio"));
+        assert!(e
+            .to_string()
+            .contains("did you mean `symbol_to_word_ratio`"));
+        assert!(check_signal("gopher_v1", "symbol_to_word_ratio").is_ok());
+        assert!(check_signal("my_classifier", "anything").is_ok());
+        assert!(check_signal("ft_lang_id_doc_v1", "de").is_ok());
+        assert!(check_signal("ft_lang_id_en_doc_v2", "de").is_err());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(closest("pii_v1", ["c4_v1", "pii_regex_v1"]), None);
     }
 
     #[test]

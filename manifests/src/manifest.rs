@@ -39,6 +39,10 @@ pub struct Manifest {
     /// order; `config` is then the mixer config. Absent otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipe: Vec<RecipeStage>,
+    /// What ran but may not do what was meant: a rule or filter that dropped nothing, an
+    /// attribute it reads that no document had. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The tokenizer and arrays, when this manifest describes token arrays (`loam tokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokensRecord>,

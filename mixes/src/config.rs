@@ -239,6 +239,32 @@ pub struct CompressionConfig {
 }
 
 impl MixerConfig {
+    /// Every attribute the filters and span replacements read, with the field that reads
+    /// it (`streams[0].filter.exclude[1]`), in config order.
+    pub fn attribute_refs(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, s) in self.streams.iter().enumerate() {
+            let at = index("streams", i);
+            if let Some(f) = &s.filter {
+                for (kind, list) in [("include", &f.include), ("exclude", &f.exclude)] {
+                    for (j, e) in list.iter().enumerate() {
+                        let field = index(&join(&join(&at, "filter"), kind), j);
+                        for a in crate::filter::referenced_attributes(e) {
+                            out.push((field.clone(), a));
+                        }
+                    }
+                }
+            }
+            for (j, r) in s.span_replacement.iter().enumerate() {
+                let field = join(&index(&join(&at, "span_replacement"), j), "span");
+                for a in crate::filter::referenced_attributes(&r.span) {
+                    out.push((field.clone(), a));
+                }
+            }
+        }
+        out
+    }
+
     /// Top-level keys that do not change the bytes written, left out of config fingerprints.
     pub fn runtime_keys() -> &'static [&'static str] {
         &["processes", "work_dir", "dryrun"]

@@ -420,6 +420,10 @@ pub struct CompiledStream {
     pub has_attributes: bool,
     /// How tokens are counted (budgets, manifest).
     pub tokenizer: crate::tokens::Tokenizer,
+    /// The attributes the filter and span replacements read
+    /// ([`crate::filter::referenced_attributes`]), counted per document so that one no
+    /// document has is reported.
+    pub attribute_refs: Vec<String>,
 }
 
 impl CompiledStream {
@@ -445,6 +449,18 @@ impl CompiledStream {
                 min_text_length: s.output.min_text_length,
                 has_attributes: !s.attributes.is_empty(),
                 tokenizer: s.tokenizer.unwrap_or_default(),
+                attribute_refs: {
+                    let mut refs: Vec<String> = s
+                        .filter
+                        .iter()
+                        .flat_map(|f| f.include.iter().chain(&f.exclude))
+                        .chain(s.span_replacement.iter().map(|r| &r.span))
+                        .flat_map(|e| crate::filter::referenced_attributes(e))
+                        .collect();
+                    refs.sort();
+                    refs.dedup();
+                    refs
+                },
             }),
             _ => Err(errs),
         }
@@ -554,6 +570,14 @@ pub struct MixCounts {
     /// Edited documents by span replacer (`span_replacement[k] <selector>`, as the ledger's
     /// `rule` names them): a document several replacers changed counts under each.
     pub edited_by: BTreeMap<String, u64>,
+    /// Documents whose attributes were looked at for `attributes_seen` (0 in counts of
+    /// older versions, which did not count them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attributes_counted: u64,
+    /// Per attribute the filter or span replacements read
+    /// ([`CompiledStream::attribute_refs`]), the documents that had it (zeros included).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes_seen: BTreeMap<String, u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -583,6 +607,10 @@ impl MixCounts {
         }
         for (k, v) in &o.edited_by {
             *self.edited_by.entry(k.clone()).or_default() += v;
+        }
+        self.attributes_counted += o.attributes_counted;
+        for (k, v) in &o.attributes_seen {
+            *self.attributes_seen.entry(k.clone()).or_default() += v;
         }
     }
 
@@ -1234,6 +1262,8 @@ struct Processed {
     edited: Option<(u64, u64, Vec<usize>)>,
     /// For a document that passed the filter and `min_text_length`.
     eligible: Option<Eligible>,
+    /// Which of the stream's `attribute_refs` the document had.
+    present: Vec<bool>,
 }
 
 struct Eligible {
@@ -1256,9 +1286,14 @@ impl Processed {
             clamped,
             edited,
             eligible,
+            present,
         } = self;
         let c = &mut rep.counts;
         c.documents += 1;
+        c.attributes_counted += 1;
+        for (a, had) in ctx.stream.attribute_refs.iter().zip(present) {
+            *c.attributes_seen.entry(a.clone()).or_default() += u64::from(had);
+        }
         c.text_bytes += text_bytes;
         if passed_filter {
             c.passed_filter += 1;
@@ -1337,6 +1372,7 @@ fn process_document(
         clamped: 0,
         edited: None,
         eligible: None,
+        present: Vec::new(),
     };
     let Document { id, text, fields } = doc;
     let mut map = fields;
@@ -1359,6 +1395,12 @@ fn process_document(
             }
         }
     }
+    let attributes = map.get("attributes").and_then(Value::as_object);
+    p.present = stream
+        .attribute_refs
+        .iter()
+        .map(|a| attributes.is_some_and(|m| m.contains_key(a)))
+        .collect();
     let mut value = Value::Object(map);
     let mut view = DocView::new(&value);
     match stream.filter.decide(&mut view).map_err(DocError::Plain)? {

@@ -34,6 +34,51 @@ use std::str::FromStr;
 
 use crate::config::{FilterConfig, FilterSyntax};
 
+/// The attribute names an expression reads, found in its text: `.attributes.NAME`,
+/// `.attributes?.NAME`, `.attributes["NAME"]` (jq and JSONPath), and `@.NAME` inside a
+/// JSONPath filter over `attributes` (`$.attributes[?(@.NAME …)]`). A textual scan, so a
+/// name built at run time (`.attributes[$k]`) is not found; used only to warn and to check
+/// names against what taggers write, never to decide.
+pub fn referenced_attributes(source: &str) -> Vec<String> {
+    fn ident(s: &str) -> &str {
+        let end = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len());
+        s.get(..end).unwrap_or("")
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |n: &str| {
+        if !n.is_empty() && !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    };
+    for (i, _) in source.match_indices("attributes") {
+        let Some(rest) = source.get(i + "attributes".len()..) else {
+            continue;
+        };
+        let rest = rest.strip_prefix('?').unwrap_or(rest);
+        if let Some(r) = rest.strip_prefix('.') {
+            push(ident(r));
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let r = r.trim_start();
+            let quoted = r
+                .strip_prefix('"')
+                .map(|t| (t, '"'))
+                .or_else(|| r.strip_prefix('\'').map(|t| (t, '\'')));
+            if let Some((t, q)) = quoted {
+                if let Some((name, _)) = t.split_once(q) {
+                    push(name);
+                }
+            } else if let Some(body) = r.strip_prefix("?(") {
+                for tail in body.split("@.").skip(1) {
+                    push(ident(tail));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// An expression that does not parse or compile, located in the config and in itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: invalid {language} expression {expr:?}{}: {message}", at_char(*.position))]
@@ -544,6 +589,25 @@ impl DocFilter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn finds_referenced_attributes() {
+        use super::referenced_attributes as r;
+        assert_eq!(
+            r("$.attributes.exp__gopher_v1__word_count[0][2]"),
+            ["exp__gopher_v1__word_count"]
+        );
+        assert_eq!(
+            r("$@.attributes[?(@.a && @.a[0] && @.b[0][2] >= 1.0)]"),
+            ["a", "b"]
+        );
+        assert_eq!(r(".attributes?.x?.y"), ["x"]);
+        assert_eq!(
+            r(r#".attributes["q"] | length > 0 and .attributes.z"#),
+            ["q", "z"]
+        );
+        assert!(r("$.metadata.length").is_empty());
+    }
+
     use super::*;
     use serde_json::json;
 

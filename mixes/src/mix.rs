@@ -177,6 +177,9 @@ pub struct MixReport {
     pub kept_tokens: u64,
     /// Drops by deciding rule (`sample` for sampling).
     pub by_rule: BTreeMap<String, RuleCounts>,
+    /// Per rule, the documents that had its attribute (every rule listed, zeros included):
+    /// a rule whose attribute no document had is a silent no-op worth a warning.
+    pub rule_seen: BTreeMap<String, u64>,
     /// The output shard, when anything was kept and nothing failed.
     pub output: Option<WrittenShard>,
     /// The shuffle spool instead, when the unit writes one and anything was kept.
@@ -293,6 +296,7 @@ pub fn mix_shard(
         kept_text_bytes: 0,
         kept_tokens: 0,
         by_rule: BTreeMap::new(),
+        rule_seen: spec.rules.iter().map(|r| (r.rule.clone(), 0)).collect(),
         output: None,
         spool: None,
         ledger: None,
@@ -339,6 +343,11 @@ pub fn mix_shard(
             copies: 0,
         };
         let bytes = doc.text.len() as u64;
+        for r in spec.rules {
+            if merged.contains_key(&r.attribute) {
+                *rep.rule_seen.entry(r.rule.clone()).or_default() += 1;
+            }
+        }
         if let Some(d) = first_match(spec.rules, &merged) {
             let c = rep.by_rule.entry(d.rule.rule.clone()).or_default();
             c.documents_dropped += 1;

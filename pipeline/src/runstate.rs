@@ -190,6 +190,9 @@ impl<'a> RunState<'a> {
             (None, Some(_)) => Err(StateError::Foreign {
                 output: output.to_string(),
             }),
+            // Only claimed, by a run that failed before writing: nothing of it exists to
+            // protect, whatever config it had.
+            (Some(m), None) if m.state == "started" => Ok(UnitStatus::Todo),
             (Some(m), _)
                 if m.fingerprint != self.fingerprint
                     && self.config.is_some()
@@ -315,5 +318,21 @@ mod tests {
             st.status(&foreign),
             Err(StateError::Foreign { .. })
         ));
+    }
+
+    /// A failed run leaves only a `started` marker: a rerun with a corrected config
+    /// reclaims the unit (nothing was written), but not an output that does exist.
+    #[test]
+    fn started_marker_of_another_config_is_reclaimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_str().unwrap();
+        let out = format!("{root}/a/x.jsonl");
+        RunState::new(&LocalStorage, root, "mix", "old", false)
+            .start(&out)
+            .unwrap();
+        let st = RunState::new(&LocalStorage, root, "mix", "new", false);
+        assert_eq!(st.status(&out).unwrap(), UnitStatus::Todo);
+        write_atomic(&LocalStorage, &out, b"x\n").unwrap();
+        assert!(matches!(st.status(&out), Err(StateError::Conflict { .. })));
     }
 }

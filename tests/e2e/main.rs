@@ -5,6 +5,7 @@
 mod common;
 mod helpers;
 
+mod firsthour;
 mod mix;
 mod provenance;
 mod recipe;
