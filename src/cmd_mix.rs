@@ -328,9 +328,18 @@ pub fn mix_config(
             outside_documents(&common)
         }
     };
-    // One run at a time in each stream's output directory and the manifest's.
-    let mut roots: Vec<String> = cfg.streams.iter().map(|s| s.output.path.clone()).collect();
+    // One run at a time in each stream's output directory and the manifest's; a folder of
+    // documents gets no lock file of its own (the next stage would glob it): the manifest
+    // directory's lock covers it.
+    let mut roots: Vec<String> = cfg
+        .streams
+        .iter()
+        .map(|s| s.output.path.clone())
+        .filter(|p| !in_documents_folder(&format!("{}/x", p.trim_end_matches('/'))))
+        .collect();
     roots.push(mdir.clone());
+    roots.sort();
+    roots.dedup();
     let _lock = crate::dolma_cmds::lock_outputs(&roots, opts)?;
     let manifest_path = format!("{mdir}/manifest.json");
     let ledgers = ledger_paths(cfg, &units, &mdir);

@@ -283,7 +283,8 @@ pub fn tokens_config(
             total.oversized, cfg.max_size
         );
     }
-    if outcome.failures.is_empty() && units_all_done(&done) {
+    // A task of several (--world) leaves the manifest to the final run, as `loam run` does.
+    if outcome.failures.is_empty() && opts.part.units.world == 1 && units_all_done(&done) {
         let mut manifest = build_manifest(
             path,
             config_bytes,

@@ -551,3 +551,53 @@ fn tasks_sharing_the_parts_write_the_same_arrays() {
     assert!(whole == files(&out), "tasks wrote different arrays");
     assert!(out.join("manifest.json").exists());
 }
+
+#[test]
+fn bundled_tiktoken_encodings_pick_their_dtype() {
+    let dir = workdir();
+    setup(dir.path(), "gpt-neo");
+    let write = |name: &str, extra: &str| {
+        let p = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &p,
+            format!(
+                "documents: [documents/*.jsonl.gz]\ndestination: out-{name}\ntokenizer:\n  name_or_path: cl100k_base\n  eos_token_id: 100257\n  pad_token_id: 100277\n{extra}"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    // dolma's default dtype cannot hold cl100k's ids: refused, naming the right one.
+    let small = write("small", "dtype: uint16\n");
+    let o = loam(dir.path(), &["tokens", "-c", small.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("uint32"),
+        "{}",
+        text(&o)
+    );
+    let auto = write("auto", "");
+    let o = loam(dir.path(), &["tokens", "-c", auto.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = dir.path().join("out-auto");
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["tokens"]["dtype"], "uint32");
+    assert_eq!(m["tokens"]["vocab_size"], 100_277);
+    let ids: Vec<u32> = std::fs::read(out.join("part-0-00000.npy"))
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(ids.len() as u64, m["tokens"]["tokens"].as_u64().unwrap());
+    let meta = rows(&out.join("part-0-00000.csv.gz"));
+    assert_eq!(meta.len(), 114);
+    for (start, end, id, _, _) in &meta {
+        let doc = &ids[*start as usize..*end as usize];
+        assert_eq!(doc.last(), Some(&100_257), "{id}: ends with EOS");
+        assert!(
+            doc[..doc.len() - 1].iter().all(|&t| t < 100_257),
+            "{id}: ordinary ids"
+        );
+    }
+}
