@@ -6,25 +6,82 @@ use loam_manifests::RuleCounts;
 use loam_pipeline::executor::Progress;
 use loam_pipeline::shard::ScanReport;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-/// A stage's progress bar (hidden when stderr is not a terminal).
-pub struct Bar(ProgressBar);
+/// A stage's progress: a spinner on a terminal; otherwise (Slurm, nohup, a pipe) one log
+/// line every `LOAM_PROGRESS_SECS` seconds (default 30; 0: none), so a long stage is never
+/// silent until its end.
+pub struct Bar {
+    bar: ProgressBar,
+    log: Option<LogLines>,
+}
+
+/// Counters and the clock behind the periodic log lines.
+struct LogLines {
+    stage: String,
+    every: Duration,
+    started: Instant,
+    documents: AtomicU64,
+    bytes: AtomicU64,
+    /// Milliseconds since `started` of the last line.
+    last_ms: AtomicU64,
+}
+
+impl LogLines {
+    fn advance(&self, documents: u64, bytes: u64) {
+        let docs = self.documents.fetch_add(documents, Ordering::Relaxed) + documents;
+        let bytes = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let now = self.started.elapsed();
+        let now_ms = now.as_millis() as u64;
+        let last = self.last_ms.load(Ordering::Relaxed);
+        // One thread wins the line; the others go on.
+        if now_ms.saturating_sub(last) >= self.every.as_millis() as u64
+            && self
+                .last_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let secs = now.as_secs_f64().max(1e-9);
+            eprintln!(
+                "loam: {}: {docs} documents, {:.1} MB of text, {:.1} MB/s, {:.0} s",
+                self.stage,
+                bytes as f64 / 1e6,
+                bytes as f64 / 1e6 / secs,
+                secs
+            );
+        }
+    }
+}
 
 impl Progress for Bar {
-    fn advance(&self, documents: u64, _bytes: u64) {
-        self.0.inc(documents);
+    fn advance(&self, documents: u64, bytes: u64) {
+        self.bar.inc(documents);
+        if let Some(l) = &self.log {
+            l.advance(documents, bytes);
+        }
     }
 }
 
 impl Bar {
     /// Removes the bar.
     pub fn finish_and_clear(&self) {
-        self.0.finish_and_clear();
+        self.bar.finish_and_clear();
     }
 }
 
-/// A spinner counting documents for one stage.
+/// Seconds between progress lines when stderr is not a terminal.
+fn log_every() -> Option<Duration> {
+    let secs = std::env::var("LOAM_PROGRESS_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(30.0);
+    (secs > 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// A spinner counting documents for one stage (log lines instead off a terminal).
 pub fn stage_bar(stage: &str) -> Bar {
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
     pb.set_style(
@@ -35,7 +92,18 @@ pub fn stage_bar(stage: &str) -> Bar {
     );
     pb.set_prefix(stage.to_string());
     pb.enable_steady_tick(Duration::from_millis(120));
-    Bar(pb)
+    let log = match (std::io::stderr().is_terminal(), log_every()) {
+        (false, Some(every)) => Some(LogLines {
+            stage: stage.to_string(),
+            every,
+            started: Instant::now(),
+            documents: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            last_ms: AtomicU64::new(0),
+        }),
+        _ => None,
+    };
+    Bar { bar: pb, log }
 }
 
 /// A shard that failed in some stage.

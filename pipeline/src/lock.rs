@@ -108,7 +108,12 @@ fn lock_one(root: &str, mode: LockMode, me: &str) -> Result<Option<(PathBuf, Fil
     let try_lock =
         |f: &File, op: i32| unsafe { libc::flock(f.as_raw_fd(), op | libc::LOCK_NB) } == 0;
     // A holder that ends removes the file: whoever opened the removed file tries again.
-    for _ in 0..100 {
+    let mut replaced = 0;
+    // Tasks of one run hold the lock exclusively for an instant (the first while it writes
+    // its line, the last while it removes the file): a task finding it so waits a little
+    // instead of refusing a run it belongs to.
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -131,6 +136,14 @@ fn lock_one(root: &str, mode: LockMode, me: &str) -> Result<Option<(PathBuf, Fil
                         .map(str::trim)
                         .filter(|l| !l.is_empty())
                         .collect();
+                    // Held by tasks (or by one still writing its name): a task waits a
+                    // little; a plain run's lock refuses at once.
+                    let tasks = holders.is_empty() || holders.iter().any(|h| h.contains(" task "));
+                    if mode == LockMode::Shared && tasks && std::time::Instant::now() < patience {
+                        drop(file);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        continue;
+                    }
                     Err(LockError::Held {
                         root: root.to_string(),
                         lock: shown,
@@ -150,6 +163,12 @@ fn lock_one(root: &str, mode: LockMode, me: &str) -> Result<Option<(PathBuf, Fil
             _ => false,
         };
         if !same {
+            replaced += 1;
+            if replaced > 100 {
+                return Err(io(std::io::Error::other(
+                    "the lock file keeps being replaced; is another run starting and stopping?",
+                )));
+            }
             continue;
         }
         if alone {
@@ -170,9 +189,6 @@ fn lock_one(root: &str, mode: LockMode, me: &str) -> Result<Option<(PathBuf, Fil
         }
         return Ok(Some((path, file)));
     }
-    Err(io(std::io::Error::other(
-        "the lock file keeps being replaced; is another run starting and stopping?",
-    )))
 }
 
 /// Locks every local root of `roots` (object-store roots are skipped), in sorted order;

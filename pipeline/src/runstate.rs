@@ -298,6 +298,8 @@ mod tests {
             .with_config_fingerprint("c1");
         let out2 = format!("{root}/a/z.jsonl");
         st.start(&out2).unwrap();
+        // Its output exists (an earlier version of it): something to protect.
+        write_atomic(&LocalStorage, &out2, b"earlier\n").unwrap();
         let moved = RunState::new(&LocalStorage, root, "dedupe", "c1+i2", false)
             .with_config_fingerprint("c1");
         assert!(matches!(
@@ -310,6 +312,9 @@ mod tests {
             changed.status(&out2),
             Err(StateError::Conflict { .. })
         ));
+        // Only claimed, nothing written: reclaimed whatever config claimed it.
+        LocalStorage.delete(&out2).unwrap();
+        assert_eq!(changed.status(&out2).unwrap(), UnitStatus::Todo);
         let forced = RunState::new(&LocalStorage, root, "tag", "f2", true);
         assert_eq!(forced.status(&out).unwrap(), UnitStatus::Todo);
         let foreign = format!("{root}/a/y.jsonl");

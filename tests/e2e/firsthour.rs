@@ -307,3 +307,33 @@ fn shell_completions_and_tagger_signals() {
     assert!(stdout(&o).contains("word_count"), "{}", text(&o));
     assert!(stdout(&o).lines().all(|l| l.chars().count() <= 100));
 }
+
+#[test]
+fn progress_is_logged_when_stderr_is_not_a_terminal() {
+    let dir = crate::common::workdir();
+    let cfg = crate::helpers::write_config(dir.path(), 20);
+    // Every progress report gets a line at this interval; the tests' stderr is a pipe.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(["run", cfg.to_str().unwrap()])
+        .env("LOAM_PROGRESS_SECS", "0.000001")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", crate::common::text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("loam: tag: ") && l.contains("MB/s")),
+        "{}",
+        crate::common::text(&o)
+    );
+    // None with 0 (the run made again, so progress is reported).
+    let quiet = std::process::Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(["--overwrite", "run", cfg.to_str().unwrap()])
+        .env("LOAM_PROGRESS_SECS", "0")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(quiet.status.success(), "{}", crate::common::text(&quiet));
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("loam: tag: "));
+}

@@ -24,14 +24,20 @@ fn gunzip(path: &Path) -> Vec<u8> {
     out
 }
 
-/// A tokenizer file and the documents, in `dir`.
-fn setup(dir: &Path, tokenizer: &str) -> PathBuf {
-    let tok = dir.join(format!("{tokenizer}.json"));
+/// One of the fixture tokenizers, unpacked as `dir/<name>.json`.
+fn tokenizer_file(dir: &Path, name: &str) -> PathBuf {
+    let tok = dir.join(format!("{name}.json"));
     std::fs::write(
         &tok,
-        gunzip(&fixture().join(format!("{tokenizer}-test-tokenizer.json.gz"))),
+        gunzip(&fixture().join(format!("{name}-test-tokenizer.json.gz"))),
     )
     .unwrap();
+    tok
+}
+
+/// A tokenizer file and the documents, in `dir`.
+fn setup(dir: &Path, tokenizer: &str) -> PathBuf {
+    let tok = tokenizer_file(dir, tokenizer);
     let docs = dir.join("documents");
     std::fs::create_dir_all(&docs).unwrap();
     for f in ["a.jsonl.gz", "b.jsonl.gz"] {
@@ -407,12 +413,7 @@ fn mix_ids(documents: &Path) -> BTreeMap<String, String> {
 #[test]
 fn pipeline_file_tokenizes_the_finished_mix_and_traces_tokens_to_decisions() {
     let dir = crate::common::workdir();
-    let tok = dir.path().join("gpt-neo.json");
-    std::fs::write(
-        &tok,
-        gunzip(&fixture().join("gpt-neo-test-tokenizer.json.gz")),
-    )
-    .unwrap();
+    let tok = tokenizer_file(dir.path(), "gpt-neo");
     let cfg = crate::helpers::write_config(dir.path(), 20);
     let base = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(
@@ -487,12 +488,7 @@ fn pipeline_file_tokenizes_the_finished_mix_and_traces_tokens_to_decisions() {
 #[test]
 fn a_recipe_ends_with_its_tokens_config() {
     let dir = crate::common::recipe_dir();
-    let tok = dir.path().join("llama.json");
-    std::fs::write(
-        &tok,
-        gunzip(&fixture().join("llama-test-tokenizer.json.gz")),
-    )
-    .unwrap();
+    let tok = tokenizer_file(dir.path(), "llama");
     std::fs::write(
         dir.path().join("tokens.yaml"),
         format!(

@@ -1277,6 +1277,20 @@ mod tests {
         assert_eq!(got, want, "{s:?}");
     }
 
+    /// Every string of 1 to `n` symbols over `alphabet`.
+    fn strings_over(alphabet: &[&str], n: usize) -> Vec<String> {
+        let mut all = Vec::new();
+        let mut level = vec![String::new()];
+        for _ in 0..n {
+            level = level
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |a| format!("{s}{a}")))
+                .collect();
+            all.extend(level.iter().cloned());
+        }
+        all
+    }
+
     /// The cl100k hybrid split must equal onig's on every short string over a tricky alphabet.
     #[test]
     fn cl100k_split_matches_onig() {
@@ -1285,18 +1299,8 @@ mod tests {
             "a", "Z", "1", " ", "\n", "\r", "\t", "'", "s", "T", "r", "E", "v", "l", "!", "\u{a0}",
             "é", "٣", "\u{17f}", "\u{85}",
         ];
-        let mut strings = vec![String::new()];
-        for _ in 0..4 {
-            let mut next = Vec::new();
-            for s in &strings {
-                for a in alphabet {
-                    next.push(format!("{s}{a}"));
-                }
-            }
-            strings = next;
-            for s in &strings {
-                check_hybrid(&re, cl100k_ascii_match, s);
-            }
+        for s in strings_over(&alphabet, 4) {
+            check_hybrid(&re, cl100k_ascii_match, &s);
         }
         for s in [
             "12345678",
@@ -1317,22 +1321,8 @@ mod tests {
             "a", "Z", "1", " ", "\n", "'", "s", "t", "r", "v", "e", "l", "m", "d", "!", "\u{a0}",
             "é", "٣", "\t", "\0",
         ];
-        let mut strings = vec![String::new()];
-        for _ in 0..4 {
-            let mut next = Vec::new();
-            for s in &strings {
-                for a in alphabet {
-                    next.push(format!("{s}{a}"));
-                }
-            }
-            strings = next;
-            for s in &strings {
-                let mut want = Vec::new();
-                isolated_split(&re, s, |a, b| want.push((a, b)));
-                let mut got = Vec::new();
-                hybrid_split(&re, s, gpt2_ascii_match, |a, b| got.push((a, b)));
-                assert_eq!(got, want, "{s:?}");
-            }
+        for s in strings_over(&alphabet, 4) {
+            check_hybrid(&re, gpt2_ascii_match, &s);
         }
     }
 }
