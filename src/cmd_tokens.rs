@@ -24,7 +24,8 @@ use std::time::Instant;
 /// `loam tokens -c CONFIG`.
 pub fn tokens(path: &Path, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
-    let (cfg, _raw) = load::<TokensConfig>(path)?;
+    let (cfg, raw) = load::<TokensConfig>(path)?;
+    crate::checks::warn_ignored(path, &raw);
     let bytes = std::fs::read(path)?;
     tokens_config(path, &bytes, &cfg, opts, started, None)
 }
@@ -87,20 +88,26 @@ fn dtype_of(cfg: &TokensConfig, tok: &Tokenizer) -> Result<Dtype> {
     Ok(dtype)
 }
 
-fn config_errors_ignored(cfg: &TokensConfig) {
-    if let Some(t) = &cfg.tokenizer {
-        if t.refresh != 0 {
-            eprintln!(
-                "note: tokenizer.refresh is ignored (dolma's workaround for a Python memory leak)"
-            );
+/// The one tokens key loam does not act on that the shared dolma-key check does not know
+/// (`debug`, `work_dir`, … are named where the config is loaded).
+fn note_refresh(cfg: &TokensConfig) {
+    if cfg.tokenizer.as_ref().is_some_and(|t| t.refresh != 0) {
+        eprintln!(
+            "note: tokenizer.refresh is ignored (dolma's workaround for a Python memory leak)"
+        );
+    }
+}
+
+/// The config as the fingerprint and the manifest record it: without the keys that only
+/// say how to run (they never change the arrays).
+fn normalized(cfg: &TokensConfig) -> serde_json::Value {
+    let mut v = serde_json::to_value(cfg).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        for k in ["processes", "debug", "work_dir", "dryrun"] {
+            o.remove(k);
         }
     }
-    if cfg.debug {
-        eprintln!("note: debug is ignored (loam's output does not depend on processes)");
-    }
-    if cfg.work_dir.input.is_some() || cfg.work_dir.output.is_some() {
-        eprintln!("note: work_dir is ignored (loam streams; it keeps its run state in <destination>/.loam)");
-    }
+    v
 }
 
 /// Runs a tokens config.
@@ -112,7 +119,7 @@ pub fn tokens_config(
     started: Instant,
     parent: Option<&str>,
 ) -> Result<Outcome> {
-    config_errors_ignored(cfg);
+    note_refresh(cfg);
     let (tok, pad) = tokenizer_of(cfg)?;
     let dtype = dtype_of(cfg, &tok)?;
     let dest = cfg
@@ -157,13 +164,7 @@ pub fn tokens_config(
     // One run per destination at a time (tasks of one run share it).
     let _lock = crate::dolma_cmds::lock_outputs(std::slice::from_ref(&dest), opts)?;
     let exec = Executor::new(threads)?;
-    let mut normalized = serde_json::to_value(cfg).unwrap_or_default();
-    if let Some(o) = normalized.as_object_mut() {
-        // Runtime only: never change the arrays.
-        for k in ["processes", "debug", "work_dir", "dryrun"] {
-            o.remove(k);
-        }
-    }
+    let normalized = normalized(cfg);
     let fp = fingerprint(&json!({
         "stage": "tokens", "loam": loam_pipeline::VERSION, "config": normalized,
         "tokenizer_sha256": tok.sha256, "dtype": dtype.name(), "eos": tok.eos, "bos": tok.bos,
@@ -288,6 +289,7 @@ pub fn tokens_config(
         let mut manifest = build_manifest(
             path,
             config_bytes,
+            normalized,
             cfg,
             &tok,
             pad,
@@ -327,6 +329,7 @@ fn relative(dest: &str, p: &str) -> String {
 fn build_manifest(
     path: &Path,
     config_bytes: &[u8],
+    normalized: serde_json::Value,
     cfg: &TokensConfig,
     tok: &Tokenizer,
     pad: Option<u32>,
@@ -336,12 +339,6 @@ fn build_manifest(
     started: Instant,
     threads: usize,
 ) -> Manifest {
-    let mut normalized = serde_json::to_value(cfg).unwrap_or_default();
-    if let Some(o) = normalized.as_object_mut() {
-        for k in ["processes", "debug", "work_dir", "dryrun"] {
-            o.remove(k);
-        }
-    }
     let mut inputs: BTreeMap<String, InputFile> = BTreeMap::new();
     for f in &total.inputs {
         inputs.insert(

@@ -98,7 +98,8 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
                         first.display()
                     )));
                 }
-                let (cfg, _) = crate::dolma_cmds::load::<loam_tokens::TokensConfig>(p)?;
+                let (cfg, raw) = crate::dolma_cmds::load::<loam_tokens::TokensConfig>(p)?;
+                crate::checks::warn_ignored(p, &raw);
                 tokens = Some((p.clone(), cfg, bytes));
             }
             Some(Kind::Pipeline) => {

@@ -1011,6 +1011,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     // ---- tokens: the finished mix into training arrays, with its own manifest ----
     if let (Some(section), Some(_)) = (&cfg.tokens, &manifest) {
         let dest = format!("{out_root}/tokens/{}/{version_dir}", mcfg.name);
+        crate::checks::warn_ignored(config_path, section);
         let tcfg =
             crate::pipeline_config::tokens_config(section, &format!("{mix_dir}/documents"), &dest)
                 .map_err(|ps| {
