@@ -415,12 +415,12 @@ YAML
 fi
 
 # ------------------------------------------------------------------ loam run, all stages
-run_cfg() { # OUT
+run_cfg() { # OUT [GATE]
   cat <<YAML
 name: bench
 documents: ["$C/documents/*.jsonl.gz"]
 output: "$1"
-tag: {experiment: bench, taggers: [$TAGGERS]}
+tag: {experiment: bench, taggers: [$TAGGERS]${2:+, gate: [$2]}}
 dedupe: {name: dedupe_text, documents: {attribute_name: duplicate_text, key: \$.text}}
 mix:
   name: bench
@@ -434,15 +434,24 @@ mix:
 ${LID:+    - {rule: not_english, attribute: bench__${LID}__doc_en, op: lt, value: 0.5\}}
 YAML
 }
-fused() { # STAGE THREADS REP
-  local d=$R/run-j$2
-  run_cfg "$d/out" > "$W/run.yaml"
+fused() { # STAGE THREADS REP [GATE]
+  local d=$R/run-j$2${4:+-gated}
+  run_cfg "$d/out" "${4:-}" > "$W/run.yaml"
   run "$1" loam "$3" "$d" "$LOAM" --threads "$2" run "$W/run.yaml"
 }
 if want run; then
   log "loam run: tag (6 taggers) + document dedup + mix (6 rules) in one command"
-  for rep in $(seq "$REPEATS"); do fused "run (all stages)" "$T" "$rep"; done
+  for rep in $(seq "$REPEATS"); do
+    fused "run (all stages)" "$T" "$rep"
+    # Language ID only on documents the cheap rules keep (tag.gate): the same mix.
+    [ -n "$LID" ] && fused "run (LID gated)" "$T" "$rep" "$LID"
+  done
   agree "run (all stages)" "$($LIB ledger-size "$(ls -d "$R"/run-j"$T"/out/bench/v1-*)/manifest.json")"
+  if [ -n "$LID" ]; then
+    a=$(cat "$R"/run-j"$T"/out/bench/v1-*/documents/* | gzip -dc | sha256sum | cut -c1-16)
+    b=$(cat "$R"/run-j"$T"-gated/out/bench/v1-*/documents/* | gzip -dc | sha256sum | cut -c1-16)
+    agree "run (LID gated)" "mix documents $([ "$a" = "$b" ] && echo identical || echo DIFFER) to the ungated run ($a, $b)"
+  fi
 fi
 if want scaling; then
   log "scaling: loam run (all stages) at 1..$(nproc) threads"

@@ -57,6 +57,8 @@ struct LineAttributes {
     attributes: Map<String, Value>,
     /// The merged `duplicate_of` objects (loam's exact dedup: attribute → kept copy).
     duplicate_of: Map<String, Value>,
+    /// Taggers not run on this document (`tag.gate`): tagger → the rule that made it moot.
+    not_evaluated: Map<String, Value>,
 }
 
 /// Reads given lines (1-based) of several aligned attribute files, merged per line.
@@ -76,6 +78,9 @@ fn attributes_at(files: &[String], lines: &BTreeSet<u64>) -> Result<BTreeMap<u64
                 }
                 if let Some(a) = v.get("duplicate_of").and_then(Value::as_object) {
                     e.duplicate_of.extend(a.clone());
+                }
+                if let Some(a) = v.get("not_evaluated").and_then(Value::as_object) {
+                    e.not_evaluated.extend(a.clone());
                 }
             }
             if n >= last {
@@ -101,6 +106,11 @@ fn documents_at(file: &str, lines: &BTreeSet<u64>) -> Result<BTreeMap<u64, Docum
         }
     }
     Ok(out)
+}
+
+/// A rule name stored as a JSON string.
+fn rule_name(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
 fn op_str(op: Op) -> &'static str {
@@ -236,6 +246,13 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
             println!("kept copy  {}", kept_copy(&m, &dir, kept));
         }
         let attrs = line_attrs.attributes;
+        let skipped = &line_attrs.not_evaluated;
+        // The gated tagger behind an attribute key `<experiment>__<tagger>__<signal>`.
+        let skipped_by = |key: &str| {
+            key.split("__")
+                .nth(1)
+                .and_then(|t| skipped.get(t).map(|r| (t.to_string(), rule_name(r))))
+        };
         if !rules.is_empty() {
             println!("rules      (in order; the first that fires decides)");
             let mut decided = false;
@@ -243,7 +260,12 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
                 let fired = r.fires(&attrs).is_some();
                 let seen = attrs.get(&r.attribute);
                 let shown = match (r.op, seen) {
-                    (_, None) => "absent".to_string(),
+                    (_, None) => match skipped_by(&r.attribute) {
+                        Some((t, why)) => {
+                            format!("not evaluated: {t} skipped, rule `{why}` drops the document")
+                        }
+                        None => "absent".to_string(),
+                    },
                     (Op::Exists, Some(v)) => format!("present {v}"),
                     (_, Some(v)) => attribute_value(v)
                         .map(fmt_num)
@@ -267,6 +289,10 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
         println!("attributes ({} file(s))", files.len());
         for (k, v) in &attrs {
             println!("  {k} = {v}");
+        }
+        for (t, why) in skipped {
+            let why = rule_name(why);
+            println!("  {t}: not evaluated (gated; rule `{why}` drops the document)");
         }
         println!();
     }

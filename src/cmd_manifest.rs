@@ -1,12 +1,12 @@
 //! `loam manifest verify|diff` and `loam reproduce`: checking a mix against its manifest,
 //! comparing two mixes from their ledgers, and rebuilding a mix from its manifest.
 
-use crate::run::{run_pipeline, RunOptions};
 use crate::UsageError;
 use anyhow::{Context, Result};
 use loam_manifests::check::{self, short_id, short_sha, Check, CheckItem, Finding};
 use loam_manifests::Manifest;
 use loam_report::mixdir::{DecisionMoves, Store};
+use loam_runner::run::{run_pipeline, RunOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -114,7 +114,7 @@ fn fresh_output(m: &Manifest, output: Option<PathBuf>) -> Result<PathBuf> {
 /// which outputs they changed).
 pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> Result<bool> {
     let (m, dir) = load_manifest(path)?;
-    let dolma = m.mix.label == crate::cmd_mix::DOLMA_MIX_LABEL;
+    let dolma = m.mix.label == loam_runner::mix::DOLMA_MIX_LABEL;
     if m.tool.version != loam_pipeline::VERSION {
         println!(
             "note: made by loam {}, rerun by loam {}: outputs may differ",
@@ -146,7 +146,7 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
                     .next()
                     .is_some_and(|f| f.contains(".json.") || f.ends_with(".json"))
         }) || m.recipe.iter().any(|r| r.dolma_bugs);
-        crate::cmd_mix::mix(&cfg_path, Some(&out_s), dolma_names, opts)?
+        loam_runner::mix::mix(&cfg_path, Some(&out_s), dolma_names, opts)?
     } else {
         let mut config = m.config.normalized.clone();
         let obj = config
@@ -160,7 +160,7 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
         std::fs::write(&cfg_path, serde_json::to_vec_pretty(&config)?)?;
         run_pipeline(&cfg_path, opts)?
     };
-    outcome.print();
+    crate::ui::print_outcome(&outcome);
     let Some(new_manifest) = outcome.manifest.clone() else {
         println!("the rerun did not complete (see above): nothing to compare");
         return Ok(false);
@@ -291,7 +291,7 @@ fn dolma_reproduce_config(
             })?
             .trim_end_matches('/')
             .to_string();
-        let rel = crate::cmd_mix::relative_to(&mdir_s, &old);
+        let rel = loam_runner::mix::relative_to(&mdir_s, &old);
         let inside =
             !rel.contains("://") && !rel.starts_with('/') && !rel.split('/').any(|c| c == "..");
         let new_rel = if inside {

@@ -6,9 +6,9 @@
 //! finds every unit done and writes the manifest. Completion markers make a resubmission skip
 //! finished units, and the bytes are those of a single-machine run.
 
-use crate::pipeline_config::PipelineConfig;
 use crate::UsageError;
 use anyhow::{Context, Result};
+use loam_runner::pipeline_config::PipelineConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,11 +57,11 @@ enum Target {
 impl Target {
     fn load(configs: &[PathBuf]) -> Result<Target> {
         if let [one] = configs {
-            if crate::dolma_cmds::is_pipeline_file(one)? {
+            if loam_runner::dolma::is_pipeline_file(one)? {
                 return Ok(Target::Pipeline(Box::new(load(one)?)));
             }
         }
-        let r = crate::recipe::Recipe::load(configs)?;
+        let r = loam_runner::recipe::Recipe::load(configs)?;
         let outs: Vec<&str> = r
             .mixer()
             .streams
@@ -77,10 +77,10 @@ impl Target {
             ));
         }
         let mut stages = Vec::new();
-        if r.has(crate::Kind::Tag) {
+        if r.has(loam_runner::Kind::Tag) {
             stages.push("tag");
         }
-        if r.has(crate::Kind::Dedupe) {
+        if r.has(loam_runner::Kind::Dedupe) {
             stages.push("dedupe");
         }
         Ok(Target::Recipe {

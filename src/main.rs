@@ -1,22 +1,16 @@
 //! The `loam` command line.
 
-mod checks;
-mod cmd_dedupe;
 mod cmd_explain;
 mod cmd_manifest;
-mod cmd_mix;
 mod cmd_report;
 mod cmd_slurm;
 mod cmd_stat;
-mod cmd_tokens;
-mod cmd_warc;
-mod dolma_cmds;
-mod pipeline_config;
-mod recipe;
-mod run;
 mod ui;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use loam_runner::tokens as cmd_tokens;
+use loam_runner::warc as cmd_warc;
+use loam_runner::{dedupe as cmd_dedupe, dolma as dolma_cmds, mix as cmd_mix, recipe, run};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,14 +44,52 @@ struct Cli {
     command: Command,
 }
 
+/// A config's kind, as `--kind` takes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Kind {
+enum Kind {
     Pipeline,
     Tag,
     Dedupe,
     Mix,
     Warc,
     Tokens,
+}
+
+impl From<Kind> for loam_runner::Kind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Pipeline => Self::Pipeline,
+            Kind::Tag => Self::Tag,
+            Kind::Dedupe => Self::Dedupe,
+            Kind::Mix => Self::Mix,
+            Kind::Warc => Self::Warc,
+            Kind::Tokens => Self::Tokens,
+        }
+    }
+}
+
+/// A stage of a loam pipeline file, as `--stage` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Stage {
+    /// WARC/WET → documents.
+    Warc,
+    /// Taggers.
+    Tag,
+    /// Document dedup.
+    Dedupe,
+    /// The mix.
+    Mix,
+}
+
+impl From<Stage> for run::Stage {
+    fn from(s: Stage) -> Self {
+        match s {
+            Stage::Warc => Self::Warc,
+            Stage::Tag => Self::Tag,
+            Stage::Dedupe => Self::Dedupe,
+            Stage::Mix => Self::Mix,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -84,7 +116,7 @@ enum Command {
         config: Option<PathBuf>,
         /// Run only this stage (cluster tasks); earlier stages must be complete.
         #[arg(long, value_enum)]
-        stage: Option<run::Stage>,
+        stage: Option<Stage>,
         /// This task's index among --world tasks (needs --stage).
         #[arg(long, default_value_t = 0, requires = "stage")]
         rank: usize,
@@ -346,6 +378,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    loam_runner::progress::set_display(ui::stage_bar);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LOAM_LOG")
@@ -358,7 +391,7 @@ fn main() -> ExitCode {
         overwrite: cli.overwrite,
         part: run::Part::default(),
     };
-    let result = match cli.command {
+    let result: anyhow::Result<Option<loam_runner::Outcome>> = match cli.command {
         Command::Run {
             pipeline,
             config,
@@ -370,7 +403,7 @@ fn main() -> ExitCode {
         } => {
             let configs: Vec<PathBuf> = pipeline.into_iter().chain(config).collect();
             opts.part = run::Part {
-                stage,
+                stage: stage.map(Into::into),
                 units: loam_pipeline::units::Part { rank, world },
             };
             if world == 0 || rank >= world {
@@ -385,26 +418,32 @@ fn main() -> ExitCode {
                             one.display()
                         ))))
                     }
-                    Ok(true) => run::run_pipeline(one, opts).map(Some),
+                    Ok(true) => run::run_pipeline(one, opts).map(Some).map_err(Into::into),
                     Ok(false) => {
-                        recipe::run(&configs, dolma_bugs, manifest_dir.as_deref(), opts).map(Some)
+                        recipe::run(&configs, dolma_bugs, manifest_dir.as_deref(), opts).map(Some).map_err(Into::into)
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 }
             } else {
-                recipe::run(&configs, dolma_bugs, manifest_dir.as_deref(), opts).map(Some)
+                recipe::run(&configs, dolma_bugs, manifest_dir.as_deref(), opts)
+                    .map(Some)
+                    .map_err(Into::into)
             }
         }
-        Command::Tag { config, dolma_bugs } => dolma_cmds::tag(&config, dolma_bugs, opts).map(Some),
+        Command::Tag { config, dolma_bugs } => dolma_cmds::tag(&config, dolma_bugs, opts)
+            .map(Some)
+            .map_err(Into::into),
         Command::Dedupe {
             action: Some(DedupeAction::Plan { config }),
             ..
-        } => cmd_dedupe::plan(&config).map(|_| None),
+        } => cmd_dedupe::plan(&config).map(|_| None).map_err(Into::into),
         Command::Dedupe {
             config: Some(c),
             dolma_bugs,
             ..
-        } => cmd_dedupe::dedupe(&c, dolma_bugs, opts).map(Some),
+        } => cmd_dedupe::dedupe(&c, dolma_bugs, opts)
+            .map(Some)
+            .map_err(Into::into),
         Command::Dedupe { config: None, .. } => Err(anyhow::Error::new(UsageError(
             "loam dedupe: give -c CONFIG (or `loam dedupe plan -c CONFIG`)".into(),
         ))),
@@ -412,13 +451,17 @@ fn main() -> ExitCode {
             config,
             manifest_dir,
             dolma_bugs,
-        } => cmd_mix::mix(&config, manifest_dir.as_deref(), dolma_bugs, opts).map(Some),
-        Command::Warc { config } => cmd_warc::warc(&config, opts),
+        } => cmd_mix::mix(&config, manifest_dir.as_deref(), dolma_bugs, opts)
+            .map(Some)
+            .map_err(Into::into),
+        Command::Warc { config } => cmd_warc::warc(&config, opts).map_err(Into::into),
         Command::Validate {
             config,
             kind,
             check_inputs,
-        } => dolma_cmds::validate(&config, kind, check_inputs).map(|_| None),
+        } => dolma_cmds::validate(&config, kind.map(Into::into), check_inputs)
+            .map(|_| None)
+            .map_err(Into::into),
         Command::Slurm {
             action:
                 SlurmAction::Submit {
@@ -462,6 +505,7 @@ fn main() -> ExitCode {
         Command::Explain { mix, id, token } => match (id, token) {
             (Some(id), _) => cmd_explain::explain(&mix, &id).map(|_| None),
             (None, Some(t)) => cmd_tokens::explain_token(&t)
+                .map_err(anyhow::Error::from)
                 .and_then(|row| cmd_explain::explain(&mix, &row.id))
                 .map(|_| None),
             (None, None) => Err(anyhow::Error::new(UsageError(
@@ -479,7 +523,9 @@ fn main() -> ExitCode {
                 ))))
             } else {
                 opts.part.units = loam_pipeline::units::Part { rank, world };
-                cmd_tokens::tokens(&config, opts).map(Some)
+                cmd_tokens::tokens(&config, opts)
+                    .map(Some)
+                    .map_err(Into::into)
             }
         }
         Command::Sample { mix, rule, n, seed } => {
@@ -560,7 +606,7 @@ fn main() -> ExitCode {
     match result {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(outcome)) => {
-            outcome.print();
+            ui::print_outcome(&outcome);
             if outcome.failures.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -569,6 +615,12 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("error: {u}");
+                ExitCode::from(2)
+            } else if let Some(u) = e
+                .downcast_ref::<loam_runner::Error>()
+                .and_then(loam_runner::Error::usage_message)
+            {
                 eprintln!("error: {u}");
                 ExitCode::from(2)
             } else {

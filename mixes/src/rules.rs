@@ -3,6 +3,7 @@
 //! ledger can say exactly why a document left.
 
 use loam_pipeline::config::{index, join, Problems};
+use loam_pipeline::document::Span;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -82,20 +83,37 @@ impl Rule {
             });
         }
         let x = attribute_value(v)?;
-        let t = self.value?;
-        let hit = match self.op {
+        self.compare(x).then_some(Decision {
+            rule: self,
+            value: Some(x),
+        })
+    }
+
+    /// Whether the rule fires on an attribute's spans as a tagger made them, before they are
+    /// written: the decision [`Rule::fires`] makes on the written attribute (the value is the
+    /// first span's score; `exists` wants a span).
+    pub fn fires_on_spans(&self, spans: Option<&[Span]>) -> bool {
+        match (spans, self.op) {
+            (None, _) => false,
+            (Some(s), Op::Exists) => !s.is_empty(),
+            (Some(s), _) => s.first().is_some_and(|s| self.compare(s.score)),
+        }
+    }
+
+    /// `value op threshold` (false without a threshold, and for `exists`).
+    fn compare(&self, x: f64) -> bool {
+        let Some(t) = self.value else {
+            return false;
+        };
+        match self.op {
             Op::Lt => x < t,
             Op::Le => x <= t,
             Op::Gt => x > t,
             Op::Ge => x >= t,
             Op::Eq => x == t,
             Op::Ne => x != t,
-            Op::Exists => unreachable!("handled above"),
-        };
-        hit.then_some(Decision {
-            rule: self,
-            value: Some(x),
-        })
+            Op::Exists => false,
+        }
     }
 }
 

@@ -249,6 +249,11 @@ pub struct AttributeRecord {
     /// stay byte-identical.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub duplicate_of: BTreeMap<String, KeptCopy>,
+    /// Taggers not run on this document because a drop rule on cheaper signals already
+    /// removes it (`tag.gate` in loam's pipeline file), each with that rule's name. Such a
+    /// tagger wrote no signal here (never a made-up score). Written only when set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_evaluated: BTreeMap<String, String>,
 }
 
 /// The copy of a duplicate that survived: its document file and 1-based line.
@@ -268,6 +273,7 @@ impl AttributeRecord {
             id: id.into(),
             attributes: BTreeMap::new(),
             duplicate_of: BTreeMap::new(),
+            not_evaluated: BTreeMap::new(),
         }
     }
 }
@@ -337,6 +343,7 @@ mod tests {
             .into_iter()
             .collect(),
             duplicate_of: BTreeMap::new(),
+            not_evaluated: BTreeMap::new(),
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),

@@ -5,6 +5,7 @@ use crate::executor::Progress;
 use crate::shard::{scan, ScanReport};
 use crate::storage::Storage;
 use crate::writer::{JsonlWriter, WrittenShard};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A tagger failed on one document.
@@ -68,6 +69,24 @@ pub struct TagReport {
     pub scan: ScanReport,
     /// The attribute file, when published.
     pub output: Option<WrittenShard>,
+    /// Documents the gated taggers were not run on ([`Gate`]).
+    pub not_evaluated: u64,
+}
+
+/// Decides from a document's signals so far (the ungated taggers') whether a drop rule
+/// already removes it, so the expensive gated taggers need not run on it.
+pub trait Gate: Sync {
+    /// The rule that drops a document with these signals, if any.
+    fn drops(&self, attributes: &BTreeMap<String, Vec<Span>>) -> Option<String>;
+}
+
+/// Gated taggers and the gate they run behind.
+#[derive(Clone, Copy)]
+pub struct Gated<'a> {
+    /// Taggers run only on documents the gate keeps.
+    pub taggers: &'a [Box<dyn Tagger>],
+    /// The gate.
+    pub gate: &'a dyn Gate,
 }
 
 /// Tags every document of `input` and writes one attribute line per document line to
@@ -78,6 +97,20 @@ pub fn tag_shard(
     output: &str,
     experiment: &str,
     taggers: &[Box<dyn Tagger>],
+    progress: &dyn Progress,
+) -> TagReport {
+    tag_shard_gated(storage, input, output, experiment, taggers, None, progress)
+}
+
+/// [`tag_shard`], with `gated` taggers run after the others and only on documents their gate
+/// keeps; a document they skip records each of them in `not_evaluated` with the deciding rule.
+pub fn tag_shard_gated(
+    storage: &dyn Storage,
+    input: &str,
+    output: &str,
+    experiment: &str,
+    taggers: &[Box<dyn Tagger>],
+    gated: Option<Gated<'_>>,
     progress: &dyn Progress,
 ) -> TagReport {
     // An input of no known format is the input's problem: say so before naming the output.
@@ -94,19 +127,43 @@ pub fn tag_shard(
                 ..Default::default()
             };
             scan.record(e.to_string(), true);
-            return TagReport { scan, output: None };
+            return TagReport {
+                scan,
+                output: None,
+                not_evaluated: 0,
+            };
         }
     };
     let mut signals = Signals::default();
+    let mut not_evaluated = 0u64;
     let scan = scan(storage, input, |line, doc| {
         let mut rec = AttributeRecord::new(doc.id.clone());
-        for t in taggers {
+        let mut run = |t: &dyn Tagger, rec: &mut AttributeRecord| {
             signals.clear();
             t.tag(doc, &mut signals)
                 .map_err(|e| format!("{input}:{line}: {e}"))?;
             for (signal, spans) in signals.iter() {
                 rec.attributes
                     .insert(attribute_key(experiment, t.name(), signal), spans.clone());
+            }
+            Ok::<(), String>(())
+        };
+        for t in taggers {
+            run(t.as_ref(), &mut rec)?;
+        }
+        if let Some(g) = gated {
+            match g.gate.drops(&rec.attributes) {
+                Some(rule) => {
+                    not_evaluated += 1;
+                    for t in g.taggers {
+                        rec.not_evaluated.insert(t.name().to_string(), rule.clone());
+                    }
+                }
+                None => {
+                    for t in g.taggers {
+                        run(t.as_ref(), &mut rec)?;
+                    }
+                }
             }
         }
         progress.advance(1, doc.text.len() as u64);
@@ -121,11 +178,19 @@ pub fn tag_shard(
             Err(e) => {
                 let mut scan = scan;
                 scan.record(e.to_string(), true);
-                return TagReport { scan, output: None };
+                return TagReport {
+                    scan,
+                    output: None,
+                    not_evaluated,
+                };
             }
         },
         // Dropping the writer discards the temporary file.
         _ => None,
     };
-    TagReport { scan, output }
+    TagReport {
+        scan,
+        output,
+        not_evaluated,
+    }
 }

@@ -365,3 +365,141 @@ fn pipeline_can_start_from_warc() {
         text(&o)
     );
 }
+
+/// Every JSON line of a JSONL file (plain, `.gz` or `.zst`).
+fn gz_lines(path: &Path) -> Vec<serde_json::Value> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).unwrap();
+    let mut s = String::new();
+    let name = path.to_string_lossy();
+    if name.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(f).read_to_string(&mut s)
+    } else if name.ends_with(".zst") {
+        zstd::stream::read::Decoder::new(f)
+            .unwrap()
+            .read_to_string(&mut s)
+    } else {
+        std::io::BufReader::new(f).read_to_string(&mut s)
+    }
+    .unwrap();
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Every kept document of a mix, in file order.
+fn mix_documents(version: &Path) -> Vec<serde_json::Value> {
+    let mut files: Vec<_> = std::fs::read_dir(version.join("documents"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.iter().flat_map(|f| gz_lines(f)).collect()
+}
+
+#[test]
+fn gated_taggers_skip_only_documents_a_cheap_rule_drops() {
+    let pipeline = |gate: &str| {
+        format!(
+            r#"
+name: t
+documents: [documents/*]
+output: out
+tag:
+  experiment: exp
+  taggers: [char_length_v1, whitespace_tokenizer_v1, gopher_v1]
+  {gate}
+mix:
+  name: m
+  version: v1
+  drop:
+    - {{rule: symbols, attribute: exp__gopher_v1__symbol_to_word_ratio, op: gt, value: 0.1}}
+    - {{rule: short, attribute: exp__whitespace_tokenizer_v1__length, op: lt, value: 100}}
+"#
+        )
+    };
+    let plain = workdir();
+    let gated = workdir();
+    std::fs::write(plain.path().join("p.yaml"), pipeline("")).unwrap();
+    std::fs::write(gated.path().join("p.yaml"), pipeline("gate: [gopher_v1]")).unwrap();
+    let o = loam(plain.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = loam(gated.path(), &["run", "p.yaml", "--threads", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(summary.contains("gated gopher_v1: run on"), "{summary}");
+
+    // The mix keeps the same documents, byte for byte.
+    let vp = version_dir(&plain.path().join("out/m"), "v1");
+    let vg = version_dir(&gated.path().join("out/m"), "v1");
+    let (kp, kg) = (mix_documents(&vp), mix_documents(&vg));
+    assert!(!kp.is_empty());
+    assert_eq!(kp, kg);
+
+    // Attribute records: a skipped document has no gopher signal and names the rule; every
+    // other record equals the ungated run's.
+    let attrs = |d: &Path| {
+        let mut files: Vec<_> = std::fs::read_dir(d.join("out/attributes/exp"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        files.iter().flat_map(|f| gz_lines(f)).collect::<Vec<_>>()
+    };
+    let (ap, ag) = (attrs(plain.path()), attrs(gated.path()));
+    assert_eq!(ap.len(), ag.len());
+    let mut skipped = Vec::new();
+    for (p, g) in ap.iter().zip(&ag) {
+        assert_eq!(p["id"], g["id"]);
+        match g.get("not_evaluated") {
+            Some(ne) => {
+                assert_eq!(ne["gopher_v1"], "short", "{g}");
+                let words = p["attributes"]["exp__whitespace_tokenizer_v1__length"][0][2]
+                    .as_f64()
+                    .unwrap();
+                assert!(words < 100.0, "{p}");
+                let keys: Vec<&String> = g["attributes"].as_object().unwrap().keys().collect();
+                assert!(keys.iter().all(|k| !k.contains("gopher_v1")), "{g}");
+                skipped.push(g["id"].as_str().unwrap().to_string());
+            }
+            None => assert_eq!(p, g),
+        }
+    }
+    assert!(
+        !skipped.is_empty() && skipped.len() < ag.len(),
+        "{} of {} skipped",
+        skipped.len(),
+        ag.len()
+    );
+
+    // explain says the gated tagger was not evaluated, and why.
+    let o = loam(
+        gated.path(),
+        &["explain", vg.to_str().unwrap(), skipped[0].as_str()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("gopher_v1: not evaluated (gated; rule `short` drops the document)"),
+        "{out}"
+    );
+    assert!(out.contains("by rule `short`"), "{out}");
+
+    // A gate naming an unlisted tagger, or with no rule in front of it, is a config error.
+    for (gate, drop, want) in [
+        ("gate: [c4_v1]", "", "not one of tag.taggers"),
+        (
+            "gate: [char_length_v1, whitespace_tokenizer_v1, gopher_v1]",
+            "",
+            "nothing could be skipped",
+        ),
+    ] {
+        let d = workdir();
+        std::fs::write(d.path().join("p.yaml"), pipeline(gate) + drop).unwrap();
+        let o = loam(d.path(), &["run", "p.yaml"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(want), "{}", text(&o));
+        assert!(!d.path().join("out").exists());
+    }
+}

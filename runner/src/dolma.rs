@@ -1,9 +1,9 @@
 //! Commands that take dolma's own config files: `tag`, `dedupe`, `mix`, and `validate`.
 
+use crate::error::{Context, Error, Result};
+use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
-use crate::ui::{self, Failure, Outcome, StageLine};
-use crate::{Kind, UsageError};
-use anyhow::{Context, Result};
+use crate::Kind;
 use loam_dedup::config::DedupeConfig;
 use loam_filters::config::TagConfig;
 use loam_manifests::fingerprint;
@@ -23,15 +23,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-pub(crate) fn usage(e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::Error::new(UsageError(e.to_string()))
+pub(crate) fn usage(e: impl std::fmt::Display) -> Error {
+    Error::Usage(e.to_string())
 }
 
 /// A path problem from a config is a usage error (exit 2); a store that cannot be listed
 /// (unreachable, access denied) is a runtime error (exit 1).
-pub(crate) fn layout_error(e: layout::LayoutError) -> anyhow::Error {
+pub(crate) fn layout_error(e: layout::LayoutError) -> Error {
     match e {
-        layout::LayoutError::Storage(_) => anyhow::Error::new(e),
+        layout::LayoutError::Storage(_) => Error::from(e),
         _ => usage(e),
     }
 }
@@ -61,7 +61,7 @@ pub(crate) fn lock_outputs(roots: &[String], opts: RunOptions) -> Result<OutputL
     };
     let lock = loam_pipeline::lock::lock_outputs(roots, mode, &note).map_err(|e| match e {
         LockError::Held { .. } => usage(e),
-        LockError::Storage(_) => anyhow::Error::new(e),
+        LockError::Storage(_) => Error::from(e),
     })?;
     for r in lock.unlocked() {
         eprintln!(
@@ -126,10 +126,10 @@ impl StageRun {
 }
 
 /// A refusal is a usage error (exit 2); storage trouble is an I/O error (exit 1).
-pub(crate) fn units_error(e: UnitsError) -> anyhow::Error {
+pub(crate) fn units_error(e: UnitsError) -> Error {
     match e {
         UnitsError::Refused(_) => usage(e),
-        UnitsError::Storage(_) => anyhow::Error::new(e),
+        UnitsError::Storage(_) => Error::from(e),
     }
 }
 
@@ -239,7 +239,7 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
             Some(vec![(t.input.clone()?, t.input_digest.clone()?)])
         });
         let todo = units.todo(opts.part.units);
-        let bar = ui::stage_bar("tag");
+        let bar = crate::progress::stage_bar("tag");
         let done = units.run(&exec, &todo, |i| {
             let out = &units.outputs()[i];
             let rep = tag_shard(storage, &inputs[i], out, experiment, owned, &bar);
@@ -326,7 +326,7 @@ fn destinations(
     for p in inputs {
         let mut found = None;
         for (pat, dest) in patterns.iter().zip(dests) {
-            let fixed = &pat[..pat.find(['*', '?', '[', '{']).unwrap_or(pat.len())];
+            let fixed = pat.split(['*', '?', '[', '{']).next().unwrap_or(pat);
             let base = fixed.rsplit_once('/').map_or("", |(b, _)| b);
             if let Some(rel) = p.strip_prefix(base) {
                 found = Some(format!(
@@ -372,7 +372,7 @@ fn check<T: DeserializeOwned + Validate>(path: &Path, v: &Value) -> Result<T> {
 
 /// Whether `path` is loam's own pipeline file (it has a `mix` section) rather than a dolma
 /// config.
-pub(crate) fn is_pipeline_file(path: &Path) -> Result<bool> {
+pub fn is_pipeline_file(path: &Path) -> Result<bool> {
     let v = config::read_value(path).map_err(usage)?;
     Ok(matches!(guess_kind(&v), Some(Kind::Pipeline) | None))
 }

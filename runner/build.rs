@@ -1,7 +1,7 @@
-//! Records the git commit the binary is built from, for manifests.
+//! Records the git commit the library is built from, for manifests' `tool` object.
 fn main() {
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
+    println!("cargo:rerun-if-changed=../.git/HEAD");
+    println!("cargo:rerun-if-changed=../.git/refs/heads");
     if let Ok(out) = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()

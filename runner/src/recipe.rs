@@ -5,12 +5,12 @@
 //! writes, where the config says; the mix's manifest then also records the earlier stages'
 //! configs, counts and models.
 
-use crate::cmd_mix::Prior;
-use crate::dolma_cmds::{guess_kind, usage, StageRun};
+use crate::dolma::{guess_kind, usage, StageRun};
+use crate::error::{Context, Result};
+use crate::mix::Prior;
+use crate::outcome::{self as ui, Outcome, StageLine};
 use crate::run::{RunOptions, Stage};
-use crate::ui::{self, Outcome, StageLine};
 use crate::Kind;
-use anyhow::{Context, Result};
 use loam_dedup::config::DedupeConfig;
 use loam_filters::config::TagConfig;
 use loam_manifests::{RecipeStage, RecipeStageKind, StageCounts};
@@ -66,13 +66,13 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
         let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
         match guess_kind(&v) {
             Some(Kind::Tag) => {
-                let (cfg, raw) = crate::dolma_cmds::load::<TagConfig>(p)?;
+                let (cfg, raw) = crate::dolma::load::<TagConfig>(p)?;
                 crate::checks::warn_ignored(p, &raw);
                 let norm = normalized(raw, TagConfig::runtime_keys());
                 tags.push((p.clone(), Step::Tag(Box::new(cfg)), bytes, norm));
             }
             Some(Kind::Dedupe) => {
-                let (cfg, raw) = crate::dolma_cmds::load::<DedupeConfig>(p)?;
+                let (cfg, raw) = crate::dolma::load::<DedupeConfig>(p)?;
                 crate::checks::warn_ignored(p, &raw);
                 let norm = normalized(raw.clone(), DedupeConfig::runtime_keys());
                 dedupes.push((p.clone(), Step::Dedupe(Box::new(cfg), raw), bytes, norm));
@@ -85,7 +85,7 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
                         first.display()
                     )));
                 }
-                let (cfg, raw) = crate::dolma_cmds::load::<MixerConfig>(p)?;
+                let (cfg, raw) = crate::dolma::load::<MixerConfig>(p)?;
                 crate::checks::mix_attributes(p, &cfg)?;
                 crate::checks::warn_ignored(p, &raw);
                 mix = Some((p.clone(), cfg));
@@ -98,7 +98,7 @@ fn load(paths: &[PathBuf]) -> Result<Recipe> {
                         first.display()
                     )));
                 }
-                let (cfg, raw) = crate::dolma_cmds::load::<loam_tokens::TokensConfig>(p)?;
+                let (cfg, raw) = crate::dolma::load::<loam_tokens::TokensConfig>(p)?;
                 crate::checks::warn_ignored(p, &raw);
                 tokens = Some((p.clone(), cfg, bytes));
             }
@@ -211,7 +211,7 @@ pub fn run(
                 RecipeStageKind::Tag,
                 Stage::Tag,
                 match opts.part.runs(Stage::Tag) {
-                    true => Some(crate::dolma_cmds::tag_config(cfg, dolma_bugs, opts)?),
+                    true => Some(crate::dolma::tag_config(cfg, dolma_bugs, opts)?),
                     false => None,
                 },
             ),
@@ -219,7 +219,7 @@ pub fn run(
                 RecipeStageKind::Dedupe,
                 Stage::Dedupe,
                 match opts.part.runs(Stage::Dedupe) {
-                    true => Some(crate::cmd_dedupe::dedupe_config(
+                    true => Some(crate::dedupe::dedupe_config(
                         cfg,
                         raw.clone(),
                         dolma_bugs,
@@ -275,7 +275,7 @@ pub fn run(
     prior.started = Some((started, started_at));
     prior.dolma_bugs = dolma_bugs;
     let (mix_path, mix_cfg) = &recipe.mix;
-    let mut out = crate::cmd_mix::mix_config(mix_path, mix_cfg, manifest_dir, opts, prior)?;
+    let mut out = crate::mix::mix_config(mix_path, mix_cfg, manifest_dir, opts, prior)?;
     lines.extend(out.stages);
     if let Some((tpath, tcfg, tbytes)) = &recipe.tokens {
         // Last, on the mix's documents, only when the mix is whole.
@@ -286,7 +286,7 @@ pub fn run(
                 .and_then(|m| std::fs::read(m).ok())
                 .and_then(|b| serde_json::from_slice::<loam_manifests::Manifest>(&b).ok())
                 .map(|m| m.mix.content_id);
-            let t = crate::cmd_tokens::tokens_config(
+            let t = crate::tokens::tokens_config(
                 tpath,
                 tbytes,
                 tcfg,

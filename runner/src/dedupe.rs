@@ -1,9 +1,9 @@
 //! `loam dedupe -c CONFIG` and `loam dedupe plan -c CONFIG`: dolma deduper configs.
 
-use crate::dolma_cmds::{derived, load, lock_outputs, units_error, usage, StageRun};
+use crate::dolma::{derived, load, lock_outputs, units_error, usage, StageRun};
+use crate::error::Result;
+use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
-use crate::ui::{self, Failure, Outcome, StageLine};
-use anyhow::Result;
 use loam_dedup::bloom::{BloomFilter, REGIONS};
 use loam_dedup::config::DedupeConfig;
 use loam_dedup::engine::{self, Job, Mode};
@@ -117,8 +117,7 @@ pub fn plan(path: &Path) -> Result<()> {
     }
     let job = job_of(&cfg)?;
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs =
-        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(crate::dolma::layout_error)?;
     let name =
         cfg.dedupe.effective_name().unwrap_or("").to_string() + &cfg.dedupe.partition_suffix();
     println!("mode: {}", describe(&job));
@@ -177,7 +176,7 @@ pub fn dedupe(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome
     if cfg.dryrun {
         let n = crate::checks::check_inputs(path, "documents", &cfg.documents)?;
         crate::checks::say_dry_run(path, n);
-        return Ok(crate::dolma_cmds::StageRun::empty().outcome(
+        return Ok(crate::dolma::StageRun::empty().outcome(
             format!("loam dedupe ({}, dry run)", path.display()),
             started,
         ));
@@ -206,8 +205,7 @@ pub fn dedupe_config(
         .to_string()
         + &d.partition_suffix();
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs =
-        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(crate::dolma::layout_error)?;
     let units: Vec<DedupUnit> = inputs
         .iter()
         .map(|p| {
@@ -282,7 +280,7 @@ pub fn dedupe_config(
         for w in job.warnings() {
             eprintln!("warning: {w}");
         }
-        let bar = ui::stage_bar("dedupe");
+        let bar = crate::progress::stage_bar("dedupe");
         let results = done.run_all(|| {
             let out = engine::run(storage, &units, &job, &exec, &bar).map_err(|e| e.to_string())?;
             for w in &out.warnings {
@@ -384,8 +382,7 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
         .unwrap_or(m.attribute_name.as_str())
         .to_string();
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs =
-        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(crate::dolma::layout_error)?;
     let units: Vec<DedupUnit> = inputs
         .iter()
         .map(|p| {
@@ -425,7 +422,7 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
     let results = if done.all_done() || opts.part.units.rank != 0 {
         done.collect(Vec::new())
     } else {
-        let bar = ui::stage_bar("dedupe");
+        let bar = crate::progress::stage_bar("dedupe");
         let results = done.run_all(|| {
             let out = loam_dedup::minhash::run(storage, &units, m, &m.attribute_name, &exec, &bar);
             for w in &out.warnings {

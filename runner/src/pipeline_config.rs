@@ -112,12 +112,37 @@ pub struct TagStage {
     /// fastText classifiers (any supervised `.bin`/`.ftz`) run as taggers.
     #[serde(default)]
     pub classifiers: Vec<ClassifierSpec>,
+    /// Expensive taggers or classifiers (by name) to run only on documents that
+    /// `mix.drop`'s rules on the other taggers' signals keep: a document such a rule drops
+    /// is never sent to them, and its attribute record names them under `not_evaluated`
+    /// with the rule (no score is made up). What the mix keeps does not change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gate: Vec<String>,
 }
 
 /// A fastText classifier used as a tagger: keys `<experiment>__<name>__<label>`.
 pub use loam_filters::classifier::ClassifierSpec;
 
 impl TagStage {
+    /// The rules of `drop` that can run at tag time: those on an ungated tagger's or
+    /// classifier's signals (empty when nothing is gated).
+    pub fn gate_rules(&self, drop: &[Rule]) -> Vec<Rule> {
+        if self.gate.is_empty() {
+            return Vec::new();
+        }
+        let ungated: Vec<String> = self
+            .taggers
+            .iter()
+            .chain(self.classifiers.iter().map(|c| &c.name))
+            .filter(|n| !self.gate.contains(n))
+            .map(|n| format!("{}__{n}__", self.experiment))
+            .collect();
+        drop.iter()
+            .filter(|r| ungated.iter().any(|p| r.attribute.starts_with(p.as_str())))
+            .cloned()
+            .collect()
+    }
+
     /// The dolma bugs to reproduce.
     pub fn bugs(&self) -> loam_filters::registry::DolmaBugs {
         if self.dolma_bugs {
@@ -283,6 +308,23 @@ impl Validate for PipelineConfig {
                     );
                 }
                 produced.push(format!("{}__{}__", t.experiment, name));
+            }
+        }
+        if let Some(t) = &self.tag {
+            for (i, g) in t.gate.iter().enumerate() {
+                let listed = t.taggers.contains(g) || t.classifiers.iter().any(|c| &c.name == g);
+                if !listed {
+                    p.push(
+                        index("tag.gate", i),
+                        format!("`{g}` is not one of tag.taggers or tag.classifiers"),
+                    );
+                }
+            }
+            if !t.gate.is_empty() && t.gate_rules(&self.mix.drop).is_empty() {
+                p.push(
+                    "tag.gate",
+                    "no rule of mix.drop is on an ungated tagger's signals, so nothing could be skipped",
+                );
             }
         }
         if let Some(d) = &self.dedupe {

@@ -2,8 +2,8 @@
 //! runs and one that `run` refuses does not validate: attribute names against the signals
 //! their taggers write, dolma keys loam does not act on, inputs that match nothing.
 
-use crate::dolma_cmds::usage;
-use anyhow::Result;
+use crate::dolma::usage;
+use crate::error::Result;
 use loam_mixes::config::MixerConfig;
 use loam_pipeline::config::{ConfigErrors, ConfigProblem, Problems};
 use serde_json::Value;

@@ -1,10 +1,10 @@
 //! `loam run`: the staged pipeline (tag → dedupe → mix) with resumable units, a summary
 //! table and the provenance manifest.
 
-use crate::dolma_cmds::units_error;
+use crate::dolma::units_error;
+use crate::error::{Context, Error, Result};
+use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::pipeline_config::{PipelineConfig, SampleSpec, MAX_SHUFFLE_SHARDS};
-use crate::ui::{self, Failure, Outcome, StageLine};
-use anyhow::{Context, Result};
 use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
 use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile, OutputFile,
@@ -18,7 +18,7 @@ use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::{storage_for, write_atomic, Storage};
-use loam_pipeline::tagger::{tag_shard, Tagger};
+use loam_pipeline::tagger::{tag_shard_gated, Gated, Tagger};
 use loam_pipeline::units::{Made, Unit, Units};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,7 +38,7 @@ pub struct RunOptions {
 }
 
 /// A pipeline stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     /// WARC/WET → documents.
     Warc,
@@ -70,10 +70,10 @@ impl Part {
 }
 
 /// An earlier stage's results are needed but some of its units are not done.
-fn incomplete(stage: &str, missing: usize) -> anyhow::Error {
-    anyhow::Error::new(crate::UsageError(format!(
+fn incomplete(stage: &str, missing: usize) -> Error {
+    Error::Usage(format!(
         "stage `{stage}` is not complete ({missing} unit(s) not done); run `loam run … --stage {stage}` (or without --stage) first"
-    )))
+    ))
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -82,6 +82,33 @@ struct TagInfo {
     input_digest: Option<FileDigest>,
     documents: u64,
     text_bytes: u64,
+    /// Documents the gated taggers skipped (`tag.gate`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    not_evaluated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A stage's taggers.
+type Taggers = Vec<Box<dyn Tagger>>;
+
+/// `tag.gate`: the mix's drop rules on ungated signals, run at tag time.
+struct RuleGate {
+    rules: Vec<loam_mixes::rules::Rule>,
+}
+
+impl loam_pipeline::tagger::Gate for RuleGate {
+    fn drops(
+        &self,
+        attributes: &BTreeMap<String, Vec<loam_pipeline::document::Span>>,
+    ) -> Option<String> {
+        self.rules
+            .iter()
+            .find(|r| r.fires_on_spans(attributes.get(&r.attribute).map(Vec::as_slice)))
+            .map(|r| r.rule.clone())
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -156,10 +183,10 @@ fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
         sorted.sort();
         for w in sorted.windows(2) {
             if w[0] == w[1] {
-                return Err(anyhow::Error::new(crate::UsageError(format!(
+                return Err(Error::Usage(format!(
                     "two inputs map to the same output name `{}`; put inputs under a `documents/` directory so their relative paths differ, or rename one",
                     w[0]
-                ))));
+                )));
             }
         }
     }
@@ -171,7 +198,7 @@ fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
 fn check_input_formats(inputs: &[String]) -> Result<()> {
     for p in inputs {
         loam_pipeline::format::Format::from_path(p)
-            .map_err(|e| anyhow::Error::new(crate::UsageError(format!("input {e}"))))?;
+            .map_err(|e| Error::Usage(format!("input {e}")))?;
     }
     Ok(())
 }
@@ -226,7 +253,7 @@ fn warc_stage(
         max_payload_bytes: w.max_payload_size_bytes,
     };
     let todo = units.todo(opts.part.units);
-    let bar = ui::stage_bar("warc");
+    let bar = crate::progress::stage_bar("warc");
     let results = units.run(exec, &todo, |i| {
         let rep = loam_extract::shard::process_file(
             storage,
@@ -333,12 +360,11 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
     let started_at = ui::now_rfc3339();
     let (cfg, raw) = loam_pipeline::config::load::<PipelineConfig>(config_path)
-        .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let config_bytes =
         std::fs::read(config_path).with_context(|| format!("reading {}", config_path.display()))?;
     let storage: &dyn Storage = storage_for(&cfg.output)?;
-    let inputs =
-        layout::expand(storage, &cfg.documents).map_err(crate::dolma_cmds::layout_error)?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(crate::dolma::layout_error)?;
     let rels = relative_names(&inputs)?;
     if cfg.warc.is_none() {
         check_input_formats(&inputs)?;
@@ -346,7 +372,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let exec = Executor::new(opts.threads)?;
     let out_root = cfg.output.trim_end_matches('/').to_string();
     // One run at a time on this output (tasks of a cluster run share it).
-    let _lock = crate::dolma_cmds::lock_outputs(std::slice::from_ref(&out_root), opts)?;
+    let _lock = crate::dolma::lock_outputs(std::slice::from_ref(&out_root), opts)?;
     let mut failures: Vec<Failure> = Vec::new();
     let mut stage_lines: Vec<StageLine> = Vec::new();
     let mut warc_inputs: Vec<InputFile> = Vec::new();
@@ -401,14 +427,14 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             .iter()
             .map(|n| loam_filters::registry::build_with(n, tcfg.bugs()))
             .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+            .map_err(|e| Error::Usage(e.to_string()))?;
         for c in &tcfg.classifiers {
             let t = loam_filters::classifier::FastTextClassifier::new(
                 &c.name,
                 Path::new(&c.model),
                 c.granularity,
             )
-            .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+            .map_err(|e| Error::Usage(e.to_string()))?;
             taggers.push(Box::new(t));
         }
         for t in &taggers {
@@ -423,13 +449,25 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 });
             }
         }
-        tag_fp = fingerprint(&json!({
+        // Gated taggers run last, behind the rules on the others' signals.
+        let (gated, taggers): (Taggers, Taggers) = taggers
+            .into_iter()
+            .partition(|t| tcfg.gate.iter().any(|g| g == t.name()));
+        let gate = RuleGate {
+            rules: tcfg.gate_rules(&cfg.mix.drop),
+        };
+        let mut fp = json!({
             "stage": "tag", "loam": version, "experiment": tcfg.experiment,
             "taggers": tcfg.taggers, "dolma_bugs": tcfg.dolma_bugs,
             "classifiers": tcfg.classifiers,
             // A retrained model changes the signals: its checksum is part of the config.
             "models": models.iter().map(|m| &m.digest.sha256).collect::<Vec<_>>(),
-        }));
+        });
+        if !gated.is_empty() {
+            // Which documents the gated taggers see depends on the rules in front of them.
+            fp["gate"] = json!({"taggers": tcfg.gate, "rules": gate.rules});
+        }
+        tag_fp = fingerprint(&fp);
         let dir = format!("{out_root}/attributes/{}", tcfg.experiment);
         let state = RunState::new(storage, &dir, "tag", &tag_fp, opts.overwrite);
         let outputs: Vec<String> = rels
@@ -445,15 +483,19 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         if !opts.part.runs(Stage::Tag) && !units.all_done() {
             return Err(incomplete("tag", units.pending()));
         }
-        let bar = ui::stage_bar("tag");
+        let bar = crate::progress::stage_bar("tag");
         let todo = units.todo(opts.part.units);
         let results = units.run(&exec, &todo, |i| {
-            let rep = tag_shard(
+            let rep = tag_shard_gated(
                 storage,
                 &shards[i].input,
                 &units.outputs()[i],
                 &tcfg.experiment,
                 &taggers,
+                (!gated.is_empty()).then_some(Gated {
+                    taggers: &gated,
+                    gate: &gate,
+                }),
                 &bar,
             );
             let info = TagInfo {
@@ -461,6 +503,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 input_digest: rep.scan.digest.clone(),
                 documents: rep.scan.documents,
                 text_bytes: rep.scan.text_bytes,
+                not_evaluated: rep.not_evaluated,
             };
             match (rep.output, rep.scan.failed()) {
                 (Some(o), false) => Ok(Made {
@@ -491,15 +534,24 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             .filter_map(|s| s.tag.as_ref())
             .map(|t| t.text_bytes)
             .sum();
+        let names =
+            |ts: &[Box<dyn Tagger>]| ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
+        let mut name = format!("tag ({}", names(&taggers));
+        if !gated.is_empty() {
+            let skipped: u64 = shards
+                .iter()
+                .filter_map(|s| s.tag.as_ref())
+                .map(|t| t.not_evaluated)
+                .sum();
+            name.push_str(&format!(
+                "; gated {}: run on {} of {docs} documents",
+                names(&gated),
+                docs - skipped
+            ));
+        }
+        name.push(')');
         stage_lines.push(StageLine::pass_through(
-            format!(
-                "tag ({})",
-                taggers
-                    .iter()
-                    .map(|t| t.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            name,
             docs,
             bytes,
             todo.len(),
@@ -522,8 +574,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     // ---- dedupe ----
     let mut dedupe_fp = String::new();
     if let Some(dcfg) = &cfg.dedupe {
-        let key = DedupKey::parse(&dcfg.documents.key)
-            .map_err(|e| anyhow::Error::new(crate::UsageError(e.to_string())))?;
+        let key = DedupKey::parse(&dcfg.documents.key).map_err(|e| Error::Usage(e.to_string()))?;
         let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
         dedupe_fp = fingerprint(&json!({
             "stage": "dedupe", "loam": version, "config": dcfg,
@@ -559,7 +610,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         } else {
             // First occurrence depends on every earlier shard: redo the stage as a whole.
             ran = units.len();
-            let bar = ui::stage_bar("dedupe");
+            let bar = crate::progress::stage_bar("dedupe");
             let results = done_units.run_all(|| {
                 let reps = dedupe_documents(
                     storage,
@@ -650,7 +701,11 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         "models": models.iter().map(|m| &m.digest.sha256).collect::<Vec<_>>(),
         "inputs": live.iter().zip(&digests).map(|(&i, d)| json!([rels[i], d])).collect::<Vec<_>>(),
     }));
-    let version_dir = format!("{}-{}", mcfg.version, &content_id[..12]);
+    let version_dir = format!(
+        "{}-{}",
+        mcfg.version,
+        content_id.get(..12).unwrap_or(&content_id)
+    );
     let mix_root = format!("{out_root}/{}", mcfg.name);
     refuse_other_versions(
         storage,
@@ -771,7 +826,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             // A counting pass collects each eligible document's draw and tokens; documents
             // are then taken in draw order until the budget is met.
             spec.sampling = Some(Sampling::from_rate(1.0, mcfg.seed));
-            let bar = ui::stage_bar("budget");
+            let bar = crate::progress::stage_bar("budget");
             let counts = exec.map(&units, |u| {
                 loam_pipeline::units::contain(|| {
                     let r = mix_shard(storage, u, spec, true, None, &bar);
@@ -785,7 +840,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             let counts = counts
                 .into_iter()
                 .collect::<Result<Vec<_>, String>>()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(|e| Error::Failed(e.to_string()))?;
             // A BPE's counts are kept for the mix pass, which would otherwise encode again.
             counted = counts
                 .iter()
@@ -803,7 +858,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             });
         }
     }
-    let bar = ui::stage_bar("mix");
+    let bar = crate::progress::stage_bar("mix");
     let results = mix_units.run(&exec, &todo, |k| {
         let known = counted.get(k).and_then(|c| c.as_deref());
         let rep = mix_shard(storage, &units[k], spec, false, known, &bar);
@@ -911,7 +966,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             .collect();
         let runs_dir = format!("{scratch}/runs");
         let todo = buckets.todo(loam_pipeline::units::Part::default());
-        let bar = ui::stage_bar("shuffle");
+        let bar = crate::progress::stage_bar("shuffle");
         let results = buckets.run(&exec, &todo, |b| {
             let job = BucketJob {
                 shuffle: sh,
@@ -1015,12 +1070,12 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         let tcfg =
             crate::pipeline_config::tokens_config(section, &format!("{mix_dir}/documents"), &dest)
                 .map_err(|ps| {
-                    crate::dolma_cmds::usage(loam_pipeline::config::ConfigErrors {
+                    crate::dolma::usage(loam_pipeline::config::ConfigErrors {
                         file: Some(config_path.to_path_buf()),
                         problems: ps,
                     })
                 })?;
-        let t = crate::cmd_tokens::tokens_config(
+        let t = crate::tokens::tokens_config(
             config_path,
             &config_bytes,
             &tcfg,
@@ -1226,9 +1281,9 @@ fn refuse_other_versions(
         .collect();
     others.sort();
     if let Some(o) = others.first() {
-        return Err(anyhow::Error::new(crate::UsageError(format!(
+        return Err(Error::Usage(format!(
             "version `{label}` of this mix already exists as {mix_root}/{o} with different content (a different config, different inputs or another loam version: made by a different config); choose a new version label, or rerun with --overwrite to write {version_dir} beside it"
-        ))));
+        )));
     }
     Ok(())
 }

@@ -2,10 +2,10 @@
 //! sampling and token budgets, and writes the provenance dolma does not: a decision ledger
 //! per input and, last, a `manifest.json` in the manifest directory.
 
-use crate::dolma_cmds::{load, units_error, usage};
+use crate::dolma::{load, units_error, usage};
+use crate::error::{Context, Error, Result};
+use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
-use crate::ui::{self, Failure, Outcome, StageLine};
-use anyhow::{Context, Result};
 use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, MixRecord, OutputFile,
     RuleCounts, SamplingRecord, StageCounts, MANIFEST_VERSION,
@@ -139,7 +139,7 @@ fn ledgers_present(info: &UnitInfo, want: &[String]) -> bool {
 
 /// `path` relative to the directory `base`: below it when it is there, else with `..`
 /// (local paths, made absolute from the current directory), else as given.
-pub(crate) fn relative_to(base: &str, path: &str) -> String {
+pub fn relative_to(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(base).and_then(|r| r.strip_prefix('/')) {
         return rest.to_string();
@@ -176,8 +176,8 @@ pub(crate) fn relative_to(base: &str, path: &str) -> String {
 /// The name of an input in the content id: its path below `documents/` (or below
 /// `attributes/`, for attribute files), else its file name.
 fn content_name(path: &str) -> &str {
-    match path.rfind("/attributes/") {
-        Some(i) => &path[i + "/attributes/".len()..],
+    match path.rsplit_once("/attributes/") {
+        Some((_, rest)) => rest,
         None => provenance_name(path),
     }
 }
@@ -306,7 +306,7 @@ pub fn mix_config(
         loam_mixes::dolma_mix::PlanError::Layout {
             source: loam_pipeline::layout::LayoutError::Storage(_),
             ..
-        } => anyhow::Error::new(e),
+        } => Error::from(e),
         _ => usage(e),
     })?;
     if prior.dolma_bugs {
@@ -340,7 +340,7 @@ pub fn mix_config(
     roots.push(mdir.clone());
     roots.sort();
     roots.dedup();
-    let _lock = crate::dolma_cmds::lock_outputs(&roots, opts)?;
+    let _lock = crate::dolma::lock_outputs(&roots, opts)?;
     let manifest_path = format!("{mdir}/manifest.json");
     let ledgers = ledger_paths(cfg, &units, &mdir);
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
@@ -432,7 +432,7 @@ pub fn mix_config(
             ledgers: Vec::new(),
             counted: None,
         };
-        let bar = ui::stage_bar("budget");
+        let bar = crate::progress::stage_bar("budget");
         let reps = exec.map(&mine, |&i| {
             loam_pipeline::units::contain(|| {
                 let r = mix_unit_with(storage, &units[i], &streams[si], &count, &bar);
@@ -477,7 +477,7 @@ pub fn mix_config(
             .delete(&manifest_path)
             .with_context(|| format!("removing the previous {manifest_path}"))?;
     }
-    let bar = ui::stage_bar("mix");
+    let bar = crate::progress::stage_bar("mix");
     let results = done.run(&exec, &todo, |i| {
         let u = &units[i];
         let mo = MixOptions {

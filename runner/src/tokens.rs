@@ -1,10 +1,10 @@
 //! `loam tokens -c CONFIG`: a dolma `tokens` config → token arrays (docs/tokens.md), one
 //! resumable unit per part, and a manifest in the destination.
 
-use crate::dolma_cmds::{load, units_error, usage};
+use crate::dolma::{load, units_error, usage};
+use crate::error::{Error, Result};
+use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
-use crate::ui::{self, Failure, Outcome, StageLine};
-use anyhow::Result;
 use loam_manifests::{
     fingerprint, HashAlgorithms, InputFile, Manifest, MixRecord, ModelFile, OutputFile,
     StageCounts, TokensRecord, MANIFEST_VERSION,
@@ -162,7 +162,7 @@ pub fn tokens_config(
         });
     }
     // One run per destination at a time (tasks of one run share it).
-    let _lock = crate::dolma_cmds::lock_outputs(std::slice::from_ref(&dest), opts)?;
+    let _lock = crate::dolma::lock_outputs(std::slice::from_ref(&dest), opts)?;
     let exec = Executor::new(threads)?;
     let normalized = normalized(cfg);
     let fp = fingerprint(&json!({
@@ -213,7 +213,7 @@ pub fn tokens_config(
         fields: &cfg.fields,
         exec: &exec,
     };
-    let bar = ui::stage_bar("tokens");
+    let bar = crate::progress::stage_bar("tokens");
     let done = units.run(&exec, &todo, |k| {
         let base = &units.outputs()[k];
         let summary = job
@@ -453,7 +453,7 @@ pub fn explain_token(spec: &str) -> Result<loam_tokens::write::Row> {
     let storage = storage_for(file)?;
     let row = find_token(storage, file, offset).map_err(|e| match e {
         TokensError::Storage(_) | TokensError::Format(_) => usage(e),
-        other => anyhow::Error::new(other),
+        other => Error::from(other),
     })?;
     println!(
         "token {offset} of {file} is token {} of document {} (tokens {}..{} of the file), read from {} line {}",

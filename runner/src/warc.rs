@@ -1,9 +1,9 @@
 //! `loam warc -c CONFIG`: WARC/WET files → Dolma documents, with dolma's `warc` config.
 
-use crate::dolma_cmds::{load, units_error, usage};
+use crate::dolma::{load, units_error, usage};
+use crate::error::Result;
+use crate::outcome::{Failure, Outcome, StageLine};
 use crate::run::RunOptions;
-use crate::ui::{self, Failure, Outcome, StageLine};
-use anyhow::Result;
 use loam_extract::config::WarcConfig;
 use loam_extract::record::Options;
 use loam_extract::shard::{output_name, process_file, FileReport, Hooks};
@@ -113,9 +113,10 @@ fn common_dir(paths: &[String]) -> String {
                     }
                     end = i + a.len_utf8();
                 }
-                let prefix = &c[..end];
+                let prefix = c.get(..end).unwrap_or(c);
                 let at_boundary = |a: &str, b: &str| {
-                    a.len() == end && (b.len() == end || b[end..].starts_with('/'))
+                    a.len() == end
+                        && (b.len() == end || b.get(end..).is_some_and(|r| r.starts_with('/')))
                 };
                 if at_boundary(c, dir) || at_boundary(dir, c) {
                     prefix
@@ -140,7 +141,7 @@ fn plan(storage: &dyn Storage, cfg: &WarcConfig) -> Result<Vec<(String, String)>
             &cfg.destination[i]
         };
         let files = layout::expand(storage, std::slice::from_ref(pat))
-            .map_err(crate::dolma_cmds::layout_error)?;
+            .map_err(crate::dolma::layout_error)?;
         match groups.iter_mut().find(|(d, _)| d == dest) {
             Some((_, f)) => f.extend(files),
             None => groups.push((dest.clone(), files)),
@@ -234,7 +235,7 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
         store_html: cfg.store_html_in_metadata,
         max_payload_bytes: cfg.max_payload_size_bytes,
     };
-    let bar = ui::stage_bar("warc");
+    let bar = crate::progress::stage_bar("warc");
     let results = done.run(&exec, &todo, |i| {
         let (input, output) = &units[i];
         let rep = process_file(storage, input, output, &options, &hooks, |n| {
