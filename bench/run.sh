@@ -163,7 +163,7 @@ T=$THREADS
 LID=ft_lang_id_en_paragraph_with_doc_score_v2
 RULE_TAGGERS="gopher_v1, c4_v1, pii_regex_v2, char_length_v1, whitespace_tokenizer_v1"
 TAGGERS=$RULE_TAGGERS
-if "$LOAM" taggers | grep -x "$LID" > /dev/null; then TAGGERS="$TAGGERS, $LID"
+if "$LOAM" taggers | grep -q "^$LID "; then TAGGERS="$TAGGERS, $LID"
 else LID=; echo "note: this loam has no fastText language tagger yet; it is left out of every stage" >&2; fi
 
 # ------------------------------------------------------------------ tag

@@ -197,12 +197,133 @@ pub struct MinHashOutcome {
     pub warnings: Vec<String>,
 }
 
-struct Planned {
-    scan: ScanReport,
-    ids: Vec<String>,
-    chars: Vec<u64>,
-    bytes: Vec<u64>,
-    sigs: Vec<Vec<u64>>,
+/// One shard's MinHash signatures with what the marks need (id, length in code points and
+/// bytes), in line order of its valid documents: phase 1's result, kept in a file
+/// ([`Signatures::to_bytes`]) so a rerun reads it instead of the shard.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Signatures {
+    /// Document ids.
+    pub ids: Vec<String>,
+    /// Text lengths in code points.
+    pub chars: Vec<u64>,
+    /// Text lengths in bytes.
+    pub bytes: Vec<u64>,
+    /// Signatures (empty for a text without shingles).
+    pub sigs: Vec<Vec<u64>>,
+}
+
+/// The signature file's first bytes (format version 1).
+const SIG_MAGIC: &[u8; 8] = b"LOAMSIG1";
+
+/// A signature file that cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: not a usable MinHash signature file: {reason}")]
+pub struct SignatureFileError {
+    /// The file.
+    pub path: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Signatures {
+    /// Documents.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The file form: magic, count, then per document its lengths, id and signature (all
+    /// little-endian), then an xxh3-64 of everything before, so a damaged file is refused.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(16 + self.len() * 64);
+        b.extend_from_slice(SIG_MAGIC);
+        b.extend_from_slice(&(self.len() as u64).to_le_bytes());
+        for i in 0..self.len() {
+            b.extend_from_slice(&self.chars[i].to_le_bytes());
+            b.extend_from_slice(&self.bytes[i].to_le_bytes());
+            b.extend_from_slice(&(self.ids[i].len() as u64).to_le_bytes());
+            b.extend_from_slice(self.ids[i].as_bytes());
+            b.extend_from_slice(&(self.sigs[i].len() as u64).to_le_bytes());
+            for v in &self.sigs[i] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let check = xxhash_rust::xxh3::xxh3_64(&b);
+        b.extend_from_slice(&check.to_le_bytes());
+        b
+    }
+
+    /// Reads the file form back; `path` names the file in errors.
+    pub fn from_bytes(b: &[u8], path: &str) -> Result<Signatures, SignatureFileError> {
+        let bad = |reason: &str| SignatureFileError {
+            path: path.to_string(),
+            reason: reason.to_string(),
+        };
+        let body_len = b.len().checked_sub(8).ok_or_else(|| bad("too short"))?;
+        let (body, check) = b.split_at(body_len);
+        let check = u64::from_le_bytes(check.try_into().map_err(|_| bad("too short"))?);
+        if xxhash_rust::xxh3::xxh3_64(body) != check {
+            return Err(bad("checksum mismatch (damaged or truncated)"));
+        }
+        let mut r = body
+            .strip_prefix(SIG_MAGIC.as_slice())
+            .ok_or_else(|| bad("wrong magic"))?;
+        let u64_at = |r: &mut &[u8]| -> Result<u64, SignatureFileError> {
+            let (head, rest) = r.split_first_chunk::<8>().ok_or_else(|| bad("truncated"))?;
+            *r = rest;
+            Ok(u64::from_le_bytes(*head))
+        };
+        let n = u64_at(&mut r)?;
+        let mut s = Signatures::default();
+        for _ in 0..n {
+            s.chars.push(u64_at(&mut r)?);
+            s.bytes.push(u64_at(&mut r)?);
+            let len = usize::try_from(u64_at(&mut r)?).map_err(|_| bad("id too long"))?;
+            if r.len() < len {
+                return Err(bad("truncated id"));
+            }
+            let (id, rest) = r.split_at(len);
+            r = rest;
+            s.ids
+                .push(String::from_utf8(id.to_vec()).map_err(|_| bad("an id is not UTF-8"))?);
+            let k = usize::try_from(u64_at(&mut r)?).map_err(|_| bad("signature too long"))?;
+            if r.len() / 8 < k {
+                return Err(bad("truncated signature"));
+            }
+            let mut sig = Vec::with_capacity(k);
+            for _ in 0..k {
+                sig.push(u64_at(&mut r)?);
+            }
+            s.sigs.push(sig);
+        }
+        if !r.is_empty() {
+            return Err(bad("trailing bytes"));
+        }
+        Ok(s)
+    }
+}
+
+/// Phase 1 for one shard: every valid document's signature.
+pub fn sign_shard(
+    storage: &dyn Storage,
+    input: &str,
+    mh: &MinHasher,
+    progress: &dyn Progress,
+) -> (ScanReport, Signatures) {
+    let mut s = Signatures::default();
+    let rep = scan(storage, input, |_, doc| {
+        s.ids.push(doc.id.clone());
+        s.chars.push(doc.text.chars().count() as u64);
+        s.bytes.push(doc.text.len() as u64);
+        s.sigs.push(mh.signature(&doc.text));
+        progress.advance(1, doc.text.len() as u64);
+        Ok(())
+    });
+    (rep, s)
 }
 
 /// Runs MinHash dedup over `units` (canonical order) and writes the attribute files.
@@ -215,35 +336,32 @@ pub fn run(
     progress: &dyn Progress,
 ) -> MinHashOutcome {
     let mh = MinHasher::new(cfg);
-    let plans: Vec<Planned> = exec.map(units, |u| {
-        let mut p = Planned {
-            scan: ScanReport::default(),
-            ids: Vec::new(),
-            chars: Vec::new(),
-            bytes: Vec::new(),
-            sigs: Vec::new(),
-        };
-        p.scan = scan(storage, &u.input, |_, doc| {
-            p.ids.push(doc.id.clone());
-            p.chars.push(doc.text.chars().count() as u64);
-            p.bytes.push(doc.text.len() as u64);
-            p.sigs.push(mh.signature(&doc.text));
-            progress.advance(1, doc.text.len() as u64);
-            Ok(())
-        });
-        p
-    });
+    let plans = exec.map(units, |u| sign_shard(storage, &u.input, &mh, progress));
+    mark(storage, units, plans, cfg, attribute, exec)
+}
+
+/// Phases 2 and 3: clusters over every shard's signatures (one per unit, in canonical
+/// order; a failed scan takes part in nothing), then one attribute file per unit.
+pub fn mark(
+    storage: &dyn Storage,
+    units: &[DedupUnit],
+    plans: Vec<(ScanReport, Signatures)>,
+    cfg: &MinHashConfig,
+    attribute: &str,
+    exec: &Executor,
+) -> MinHashOutcome {
+    let mh = MinHasher::new(cfg);
     // Global canonical indices; failed shards take part in nothing.
     let mut offsets = Vec::with_capacity(plans.len());
     let mut n = 0usize;
-    for p in &plans {
+    for (_, p) in &plans {
         offsets.push(n);
         n += p.sigs.len();
     }
     let mut clusters = Clusters::new(n);
     let mut first_with: HashMap<u64, u32> = HashMap::new();
-    for (s, p) in plans.iter().enumerate() {
-        if p.scan.failed() {
+    for (s, (scan, p)) in plans.iter().enumerate() {
+        if scan.failed() {
             continue;
         }
         for (i, sig) in p.sigs.iter().enumerate() {
@@ -271,18 +389,18 @@ pub fn run(
     };
     let sig_of = |g: usize| -> &Vec<u64> {
         let s = offsets.partition_point(|&o| o <= g) - 1;
-        &plans[s].sigs[g - offsets[s]]
+        &plans[s].1.sigs[g - offsets[s]]
     };
     let work: Vec<usize> = (0..units.len()).collect();
     let shards = exec.map(&work, |&s| {
-        let p = &plans[s];
+        let (scan, p) = &plans[s];
         let mut out = MinHashShard {
-            scan: p.scan.clone(),
+            scan: scan.clone(),
             duplicates: 0,
             duplicate_bytes: 0,
             output: None,
         };
-        if p.scan.failed() {
+        if scan.failed() {
             return out;
         }
         let mut w = match JsonlWriter::with_gzip_level(
@@ -361,6 +479,33 @@ mod tests {
         assert!(m.signature("").is_empty());
         let m = MinHasher::new(&cfg(ShingleKind::Chars));
         assert_eq!(m.signature("a  b\n"), m.signature("A b"));
+    }
+
+    #[test]
+    fn signature_files_round_trip_and_refuse_damage() {
+        let mh = MinHasher::new(&cfg(ShingleKind::Words));
+        let s = Signatures {
+            ids: vec!["a".into(), "é-2".into(), String::new()],
+            chars: vec![5, 3, 0],
+            bytes: vec![5, 4, 0],
+            sigs: vec![
+                mh.signature("one two three four five six"),
+                mh.signature("x"),
+                Vec::new(),
+            ],
+        };
+        let b = s.to_bytes();
+        assert_eq!(Signatures::from_bytes(&b, "f").unwrap(), s);
+        for cut in [0, 7, 8, 20, b.len() - 1] {
+            assert!(
+                Signatures::from_bytes(&b[..cut], "f").is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut flipped = b.clone();
+        flipped[20] ^= 1;
+        let e = Signatures::from_bytes(&flipped, "f.sig").unwrap_err();
+        assert!(e.to_string().contains("f.sig"), "{e}");
     }
 
     #[test]

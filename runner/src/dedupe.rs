@@ -8,12 +8,16 @@ use loam_dedup::bloom::{BloomFilter, REGIONS};
 use loam_dedup::config::DedupeConfig;
 use loam_dedup::engine::{self, Job, Mode};
 use loam_dedup::exact::DedupUnit;
+use loam_dedup::minhash::{sign_shard, MinHasher, Signatures};
 use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::RunState;
+use loam_pipeline::shard::ScanReport;
+use loam_pipeline::storage::write_atomic;
 use loam_pipeline::storage::{storage_for, Storage};
 use loam_pipeline::units::{Made, Unit, Units};
+use loam_pipeline::writer::WrittenShard;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -371,6 +375,135 @@ pub fn dedupe_config(
     })
 }
 
+/// What a signature unit's marker keeps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct SignatureInfo {
+    input: String,
+    input_digest: Option<loam_manifests::FileDigest>,
+    documents: u64,
+    text_bytes: u64,
+}
+
+/// MinHash phase 1 as resumable units, one per shard: its signatures in
+/// `<attribute root>/.loam/minhash/<rel>.sig`, so a killed or repeated run reads them
+/// instead of the shard. Returns each unit's (scan, signatures) for the marks (a failed
+/// unit's scan carries its error) and the summary row.
+fn signatures(
+    storage: &dyn Storage,
+    units: &[DedupUnit],
+    roots: &[String],
+    m: &loam_dedup::config::MinHashConfig,
+    opts: RunOptions,
+    exec: &Executor,
+) -> Result<(Vec<(ScanReport, Signatures)>, StageLine)> {
+    let outputs: Vec<String> = units
+        .iter()
+        .zip(roots)
+        .map(|(u, root)| {
+            let rel = u
+                .output
+                .strip_prefix(root.as_str())
+                .unwrap_or(&u.output)
+                .trim_start_matches('/');
+            format!("{root}/.loam/minhash/{rel}.sig")
+        })
+        .collect();
+    let mut params = json!(m);
+    if let Value::Object(o) = &mut params {
+        // The attribute's name does not change a signature.
+        o.remove("attribute_name");
+    }
+    let fp = fingerprint(&json!({
+        "stage": "minhash-signatures", "loam": loam_pipeline::VERSION, "minhash": params,
+    }));
+    let state = RunState::beside_outputs(storage, "minhash-signatures", &fp, opts.overwrite);
+    let mut sig_units = Units::<SignatureInfo>::check(state, outputs).map_err(units_error)?;
+    sig_units.verify_outputs(storage, exec, loam_pipeline::units::Part::default());
+    sig_units.verify_inputs(storage, exec, |d| {
+        Some(vec![(d.input.clone(), d.input_digest.clone()?)])
+    });
+    let todo = sig_units.todo(loam_pipeline::units::Part::default());
+    let mh = MinHasher::new(m);
+    let bar = crate::progress::stage_bar("minhash");
+    let results = sig_units.run(exec, &todo, |i| {
+        let (scan, sigs) = sign_shard(storage, &units[i].input, &mh, &bar);
+        if scan.failed() {
+            return Err(ui::scan_errors(&scan));
+        }
+        let bytes = sigs.to_bytes();
+        let path = &sig_units.outputs()[i];
+        write_atomic(storage, path, &bytes).map_err(|e| e.to_string())?;
+        Ok(Made {
+            output: Some(WrittenShard {
+                path: path.clone(),
+                records: sigs.len() as u64,
+                digest: loam_manifests::digest_bytes(&bytes),
+            }),
+            info: SignatureInfo {
+                input: scan.path.clone(),
+                input_digest: scan.digest.clone(),
+                documents: scan.documents,
+                text_bytes: scan.text_bytes,
+            },
+        })
+    });
+    bar.finish_and_clear();
+    let (mut docs, mut text) = (0, 0);
+    let plans = results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let failed = |msg: String| {
+                let mut scan = ScanReport {
+                    path: units[i].input.clone(),
+                    ..Default::default()
+                };
+                scan.record(msg, true);
+                (scan, Signatures::default())
+            };
+            let info = match r {
+                Unit::Done { info, .. } => info,
+                Unit::Failed(e) => return failed(e),
+                Unit::Skipped => return failed("signatures not made".into()),
+            };
+            let path = &sig_units.outputs()[i];
+            let read = storage
+                .open(path)
+                .map_err(|e| e.to_string())
+                .and_then(|mut f| {
+                    let mut b = Vec::new();
+                    std::io::Read::read_to_end(&mut f, &mut b)
+                        .map_err(|e| format!("{path}: {e}"))?;
+                    Signatures::from_bytes(&b, path).map_err(|e| e.to_string())
+                });
+            match read {
+                Ok(sigs) => {
+                    docs += info.documents;
+                    text += info.text_bytes;
+                    let scan = ScanReport {
+                        path: info.input,
+                        documents: info.documents,
+                        text_bytes: info.text_bytes,
+                        digest: info.input_digest,
+                        ..Default::default()
+                    };
+                    (scan, sigs)
+                }
+                Err(e) => failed(e),
+            }
+        })
+        .collect();
+    let line = StageLine::pass_through(
+        "dedupe signatures (MinHash)".into(),
+        docs,
+        text,
+        todo.len(),
+        units.len(),
+    );
+    Ok((plans, line))
+}
+
 /// The loam-only `dedupe.minhash` mode.
 fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun> {
     let Some(m) = &cfg.dedupe.minhash else {
@@ -418,13 +551,18 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
     verify(&mut done, storage, &exec);
     let ran = if done.all_done() { 0 } else { units.len() };
     let mut clusters = None;
-    // Clusters span shards: the stage is made as a whole, by task 0, unless already done.
+    let mut lines = Vec::new();
+    // Clusters span shards: the stage is made as a whole, by task 0, unless already done;
+    // the signatures before it are resumable units of their own.
     let results = if done.all_done() || opts.part.units.rank != 0 {
         done.collect(Vec::new())
     } else {
+        let (plans, line) = signatures(storage, &units, &roots, m, opts, &exec)?;
+        lines.push(line);
         let bar = crate::progress::stage_bar("dedupe");
         let results = done.run_all(|| {
-            let out = loam_dedup::minhash::run(storage, &units, m, &m.attribute_name, &exec, &bar);
+            let out =
+                loam_dedup::minhash::mark(storage, &units, plans, m, &m.attribute_name, &exec);
             for w in &out.warnings {
                 eprintln!("warning: {w}");
             }
@@ -468,22 +606,23 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
             ..Default::default()
         },
     );
+    lines.push(StageLine::new(
+        match clusters {
+            Some(n) => format!("dedupe {name}: MinHash near-duplicates ({n} clusters)"),
+            None => format!("dedupe {name}: MinHash near-duplicates"),
+        },
+        docs,
+        docs - dups,
+        bytes,
+        bytes - dup_bytes,
+        by_rule,
+        ran,
+        units.len(),
+    ));
     Ok(StageRun {
         shards: inputs.len(),
         models: Vec::new(),
-        lines: vec![StageLine::new(
-            match clusters {
-                Some(n) => format!("dedupe {name}: MinHash near-duplicates ({n} clusters)"),
-                None => format!("dedupe {name}: MinHash near-duplicates"),
-            },
-            docs,
-            docs - dups,
-            bytes,
-            bytes - dup_bytes,
-            by_rule,
-            ran,
-            units.len(),
-        )],
+        lines,
         failures,
         threads: exec.threads(),
     })

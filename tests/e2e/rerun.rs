@@ -25,13 +25,18 @@ fn flip(p: &Path) {
 }
 
 fn files_under(root: &Path, ext: &str) -> Vec<PathBuf> {
+    walk(root, ext, false)
+}
+
+/// Files with this extension under `root`, in `.loam` folders too when `state`.
+fn walk(root: &Path, ext: &str, state: bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
-                if !p.ends_with(".loam") {
+                if state || !p.ends_with(".loam") {
                     stack.push(p);
                 }
             } else if p.to_string_lossy().ends_with(ext) {
@@ -192,4 +197,59 @@ fn dolma_commands_redo_what_changed_since_their_markers() {
         gz_lines(&input)
     );
     verify_ok(dir.path(), &dir.path().join("out/web"));
+}
+
+#[test]
+fn minhash_signatures_are_resumable_units() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("near.yaml"),
+        "documents: [documents/*]\ndedupe:\n  name: near\n  minhash: {attribute_name: near_dup, num_bands: 20, rows_per_band: 5}\n",
+    )
+    .unwrap();
+    let run = |want_sigs: &str| {
+        let o = loam(dir.path(), &["dedupe", "-c", "near.yaml"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        let sigs = out
+            .lines()
+            .find(|l| l.starts_with("dedupe signatures (MinHash)"))
+            .unwrap_or("")
+            .to_string();
+        assert!(sigs.ends_with(want_sigs), "want {want_sigs}: {out}");
+        out
+    };
+    let attrs = || {
+        files_under(&dir.path().join("attributes/near"), "")
+            .iter()
+            .map(|f| (f.clone(), std::fs::read(f).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let out = run("3/3");
+    assert!(out.contains("MinHash near-duplicates"), "{out}");
+    let want = attrs();
+    assert_eq!(want.len(), 3);
+    let sig_files = walk(
+        &dir.path().join("attributes/near/.loam/minhash"),
+        ".sig",
+        true,
+    );
+    assert_eq!(sig_files.len(), 3, "{sig_files:?}");
+
+    // An attribute file lost: the marks are made again from the signatures on disk, not
+    // from the shards; the same bytes.
+    std::fs::remove_file(&want[0].0).unwrap();
+    run("0/3");
+    assert!(attrs() == want);
+
+    // A damaged and a missing signature file are made again (only those two).
+    std::fs::remove_file(&want[1].0).unwrap();
+    flip(&sig_files[0]);
+    std::fs::remove_file(&sig_files[1]).unwrap();
+    run("2/3");
+    assert!(attrs() == want);
+    // Everything done: nothing runs.
+    let o = loam(dir.path(), &["dedupe", "-c", "near.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(attrs() == want);
 }
