@@ -635,8 +635,7 @@ impl MixCounts {
 pub const MIN_TEXT_LENGTH_RULE: &str = "output.min_text_length";
 /// The rule name of documents dropped by sampling or a token budget.
 pub const SAMPLE_RULE: &str = "sample";
-/// The rule name of documents no `include` pattern matched.
-pub const INCLUDE_RULE: &str = "filter.include";
+pub use crate::filter::INCLUDE_RULE;
 
 /// How an input file is named in `metadata.provenance`.
 pub fn provenance_name(path: &str) -> &str {
@@ -658,15 +657,7 @@ impl Rules {
     fn new(stream: &CompiledStream) -> Rules {
         Rules {
             include: INCLUDE_RULE.to_string(),
-            exclude: (0..)
-                .map_while(|i| match &stream.filter {
-                    DocFilter::AllowAll => None,
-                    DocFilter::JsonPath { exclude, .. } => exclude.get(i).map(|p| p.source()),
-                    DocFilter::Jq { exclude, .. } => exclude.get(i).map(|p| p.source()),
-                })
-                .enumerate()
-                .map(|(i, s)| format!("filter.exclude[{i}] {s}"))
-                .collect(),
+            exclude: stream.filter.exclude_rules(),
             replacers: stream
                 .replacers
                 .iter()

@@ -493,7 +493,25 @@ impl<'a> DocView<'a> {
     }
 }
 
+/// The rule name of a document no `include` pattern matched, in counts and ledgers.
+pub const INCLUDE_RULE: &str = "filter.include";
+
 impl DocFilter {
+    /// The rule names of the `exclude` patterns, in counts and ledgers:
+    /// `filter.exclude[i] <pattern>`.
+    pub fn exclude_rules(&self) -> Vec<String> {
+        let sources: Vec<&str> = match self {
+            DocFilter::AllowAll => Vec::new(),
+            DocFilter::JsonPath { exclude, .. } => exclude.iter().map(JsonPath::source).collect(),
+            DocFilter::Jq { exclude, .. } => exclude.iter().map(JqProgram::source).collect(),
+        };
+        sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("filter.exclude[{i}] {s}"))
+            .collect()
+    }
+
     /// Compiles a stream's filter; every bad expression is reported, each with its field path
     /// under `at` (e.g. `streams[0].filter`).
     pub fn new(cfg: Option<&FilterConfig>, at: &str) -> Result<DocFilter, Vec<ExprError>> {

@@ -143,6 +143,9 @@ pub struct MixSpec<'a> {
     pub sampling: Option<Sampling>,
     /// How tokens are counted (budgets, manifest).
     pub tokenizer: crate::tokens::Tokenizer,
+    /// A JSONPath or jq filter after the rules (dolma's `filter`), on the document with its
+    /// attributes merged under `attributes`; its rules are named as dolma mixes name them.
+    pub filter: Option<&'a crate::filter::DocFilter>,
 }
 
 /// An attribute file that was read, with its digest.
@@ -348,7 +351,21 @@ pub fn mix_shard(
                 *rep.rule_seen.entry(r.rule.clone()).or_default() += 1;
             }
         }
-        if let Some(d) = first_match(spec.rules, &merged) {
+        let decided = first_match(spec.rules, &merged);
+        // The filter sees only what the rules kept (a rule names the drop first).
+        let filtered = match (spec.filter, &decided) {
+            (Some(f), None) => {
+                filter_rule(f, doc, &merged).map_err(|e| format!("{}:{line}: {e}", unit.input))?
+            }
+            _ => None,
+        };
+        if let Some(rule) = filtered {
+            let c = rep.by_rule.entry(rule.clone()).or_default();
+            c.documents_dropped += 1;
+            c.text_bytes_dropped += bytes;
+            row.decision = Decision::Dropped;
+            row.rule = Some(rule);
+        } else if let Some(d) = decided {
             let c = rep.by_rule.entry(d.rule.rule.clone()).or_default();
             c.documents_dropped += 1;
             c.text_bytes_dropped += bytes;
@@ -445,6 +462,25 @@ pub fn mix_shard(
     rep
 }
 
+/// The filter rule that drops a document (with its attributes), if any.
+fn filter_rule(
+    f: &crate::filter::DocFilter,
+    doc: &Document,
+    attributes: &Map<String, Value>,
+) -> Result<Option<String>, String> {
+    use crate::filter::{Decision as FilterDecision, DocView, INCLUDE_RULE};
+    let mut map = doc.fields.clone();
+    map.insert("id".into(), Value::String(doc.id.clone()));
+    map.insert("text".into(), Value::String(doc.text.clone()));
+    map.insert("attributes".into(), Value::Object(attributes.clone()));
+    let value = Value::Object(map);
+    Ok(match f.decide(&mut DocView::new(&value))? {
+        FilterDecision::Keep => None,
+        FilterDecision::NoInclude => Some(INCLUDE_RULE.to_string()),
+        FilterDecision::Excluded(i) => f.exclude_rules().into_iter().nth(i),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +534,7 @@ mod tests {
             duplicate_attributes: &[],
             sampling: Some(Sampling::from_rate(1.0, 7)),
             tokenizer: crate::tokens::Tokenizer::Cl100kBase,
+            filter: None,
         };
         let p = CountingProgress::default();
         let count = mix_shard(&LocalStorage, &unit("x"), spec, true, None, &p);

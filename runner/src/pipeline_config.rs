@@ -189,6 +189,11 @@ pub struct MixStage {
     /// Drop rules; the first that fires decides.
     #[serde(default)]
     pub drop: Vec<Rule>,
+    /// A dolma mixer filter after the rules: `{include, exclude, syntax: jsonpath|jq}` on
+    /// the document with every attribute under `attributes`, exactly as in a dolma mixer
+    /// config; its drops are counted under `filter.include` and `filter.exclude[i] <pattern>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<loam_mixes::config::FilterConfig>,
     /// Sampling of the documents that pass every rule.
     #[serde(default)]
     pub sample: Option<SampleSpec>,
@@ -210,6 +215,18 @@ pub struct MixStage {
         skip_serializing_if = "loam_mixes::tokens::Tokenizer::is_whitespace"
     )]
     pub tokenizer: loam_mixes::tokens::Tokenizer,
+}
+
+impl MixStage {
+    /// `filter`, compiled (`None` without one).
+    pub fn compiled_filter(
+        &self,
+    ) -> Result<Option<loam_mixes::filter::DocFilter>, Vec<loam_mixes::filter::ExprError>> {
+        self.filter
+            .as_ref()
+            .map(|f| loam_mixes::filter::DocFilter::new(Some(f), "mix.filter"))
+            .transpose()
+    }
 }
 
 /// Largest `mix.shuffle.shards`: output names have five digits.
@@ -348,6 +365,11 @@ impl Validate for PipelineConfig {
         check_name(&self.mix.name, "mix.name", p);
         check_name(&self.mix.version, "mix.version", p);
         validate_rules(&self.mix.drop, "mix.drop", p);
+        if let Err(errors) = self.mix.compiled_filter() {
+            for e in errors {
+                p.push(e.field.clone(), e.describe());
+            }
+        }
         match self.mix.sample {
             Some(SampleSpec::Rate(r)) if !(r.is_finite() && r > 0.0 && r <= 1000.0) => {
                 p.push("mix.sample.rate", "must be a number in (0, 1000]")

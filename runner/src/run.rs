@@ -765,11 +765,21 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         .iter()
         .map(|d| d.documents.attribute_name.clone())
         .collect();
+    let filter = mcfg.compiled_filter().map_err(|errors| {
+        Error::Usage(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
     let mut spec = MixSpec {
         rules: &mcfg.drop,
         duplicate_attributes: &dup_attrs,
         sampling: None,
         tokenizer: mcfg.tokenizer,
+        filter: filter.as_ref(),
     };
     // A unit's marker is keyed by its output shard, or, when shuffling, by its ledger (the
     // unit's lasting output; its spool is scratch).

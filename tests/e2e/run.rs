@@ -503,3 +503,81 @@ mix:
         assert!(!d.path().join("out").exists());
     }
 }
+
+#[test]
+fn pipeline_file_takes_a_dolma_jq_filter() {
+    let pipeline = |mix: &str| {
+        format!(
+            r#"
+name: t
+documents: [documents/*]
+output: out
+tag:
+  experiment: exp
+  taggers: [whitespace_tokenizer_v1]
+mix:
+  name: m
+  version: v1
+  {mix}
+"#
+        )
+    };
+    let rules = workdir();
+    let jq = workdir();
+    std::fs::write(
+        rules.path().join("p.yaml"),
+        pipeline(
+            "drop: [{rule: short, attribute: exp__whitespace_tokenizer_v1__length, op: lt, value: 100}]",
+        ),
+    )
+    .unwrap();
+    let exclude = ".attributes.exp__whitespace_tokenizer_v1__length[0][2] < 100";
+    std::fs::write(
+        jq.path().join("p.yaml"),
+        pipeline(&format!("filter: {{syntax: jq, exclude: ['{exclude}']}}")),
+    )
+    .unwrap();
+    for d in [&rules, &jq] {
+        let o = loam(d.path(), &["run", "p.yaml"]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let vr = version_dir(&rules.path().join("out/m"), "v1");
+    let vj = version_dir(&jq.path().join("out/m"), "v1");
+    let kept = mix_documents(&vr);
+    assert!(!kept.is_empty());
+    assert_eq!(kept, mix_documents(&vj));
+    // The same documents dropped, counted under the filter's rule name.
+    let by_rule = |v: &Path| {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
+        m["stages"].as_array().unwrap().last().unwrap()["by_rule"].clone()
+    };
+    let (br, bj) = (by_rule(&vr), by_rule(&vj));
+    let name = format!("filter.exclude[0] {exclude}");
+    assert!(
+        br["short"]["documents_dropped"].as_u64().unwrap() > 0,
+        "{br}"
+    );
+    assert_eq!(
+        br["short"]["documents_dropped"], bj[&name]["documents_dropped"],
+        "{br} {bj}"
+    );
+    // `sample` finds the documents the filter pattern dropped, by its rule name.
+    let o = loam(
+        jq.path(),
+        &["sample", vj.to_str().unwrap(), "--rule", &name, "-n", "1"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("removed by `{name}`")), "{out}");
+
+    // A broken expression is a config error naming the field.
+    std::fs::write(
+        jq.path().join("bad.yaml"),
+        pipeline("filter: {syntax: jq, exclude: ['.attributes | (']}"),
+    )
+    .unwrap();
+    let o = loam(jq.path(), &["run", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("mix.filter.exclude[0]"), "{}", text(&o));
+}
