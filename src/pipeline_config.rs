@@ -112,6 +112,10 @@ pub struct TagStage {
     /// fastText classifiers (any supervised `.bin`/`.ftz`) run as taggers.
     #[serde(default)]
     pub classifiers: Vec<ClassifierSpec>,
+    /// Options of individual taggers by name: the URL taggers' list files
+    /// (`{blocklist_hosts_porn_v1: {lists: [porn.txt]}}`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tagger_options: std::collections::BTreeMap<String, loam_filters::registry::TaggerOptions>,
 }
 
 /// A fastText classifier used as a tagger: keys `<experiment>__<name>__<label>`.
@@ -275,6 +279,12 @@ impl Validate for PipelineConfig {
                 }
                 produced.push(format!("{}__{}__", t.experiment, c.name));
             }
+            loam_filters::config::check_tagger_options(
+                &t.taggers,
+                &t.tagger_options,
+                "tag.tagger_options",
+                p,
+            );
             for (i, name) in t.taggers.iter().enumerate() {
                 if !known.contains(&name.as_str()) {
                     p.push(

@@ -19,9 +19,12 @@ mod hashing;
 pub mod langid;
 pub mod length;
 pub mod pii;
+pub mod punctuation;
 pub mod pytext;
 pub mod registry;
 pub mod repetitions;
+pub mod sampling;
+pub mod url;
 
 #[cfg(test)]
 pub(crate) mod testutil;
