@@ -244,13 +244,9 @@ impl Tagger for UnisegLengthV1 {
 pub fn olmo_piece_count(text: &str) -> usize {
     // Step 1 and 2: isolate ` ?\p{P}`, then ` ?\d`, keeping the pieces between.
     let mut count = 0;
-    for_each_isolated(
-        text,
-        |c| is_onig_punct(c),
-        |p1| {
-            for_each_isolated(p1, |c| is_digit(c), |p2| count += gpt2_piece_count(p2));
-        },
-    );
+    for_each_isolated(text, is_onig_punct, |p1| {
+        for_each_isolated(p1, is_digit, |p2| count += gpt2_piece_count(p2));
+    });
     count
 }
 

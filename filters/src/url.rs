@@ -834,7 +834,9 @@ mod tests {
             "999.1.1.1 bad.example",
             "||adp.example.com^",
             "plain.example.org",
+            // Any two word characters pass dolma's URL regex (a prefix match): an entry.
             "not a host",
+            "-",
         ] {
             let _ = parse_line(Family::Domain, l, &mut set);
         }
@@ -847,8 +849,10 @@ mod tests {
                 "127.0.0.1",
                 "adp.example.com",
                 "ads.example.com",
+                "not a host",
                 "plain.example.org",
                 "www.ads.example.com",
+                "www.not a host",
                 "www.plain.example.org"
             ]
         );
