@@ -25,6 +25,7 @@ TAGGERS=(
   uniseg_length_paragraphs_with_doc_length_v1
   olmo_pretokenizer_v1 olmo_pretokenizer_with_paragraphs_v1
   not_alphanum_paragraph_v1 pii_regex_with_counts_v2
+  code_copyright_comments_v1 code_redpajama_taggers_v1
   blocklist_hosts_porn_v1 blocklist_project_social_v1 domain_blocklist_phishing_v1
   link_blocklist_phishing_v1 allowlist_wikidata_v1 allowlist_wikidata_cleaned_v1
 )
@@ -36,6 +37,14 @@ trap 'rm -rf "$WORK"' EXIT
 # dolma calls nltk.download("punkt") at import when punkt is missing; these taggers never use it.
 mkdir -p "$WORK/nltk/tokenizers/punkt" "$WORK/pymod"
 export NLTK_DATA="$WORK/nltk" HF_HUB_OFFLINE=1 PYTHONPATH="$WORK/pymod"
+# The code taggers refuse to start without dolma's `code` extra (detect-secrets, bs4, pygments)
+# even where they do not use it; install it beside the venv, not into it, without dependencies
+# (which would shadow the venv's urllib3, and so change the URL taggers).
+if ! "$VENV/bin/python" -c 'import detect_secrets, bs4, pygments' 2> /dev/null; then
+  "$VENV/bin/pip" install --quiet --no-deps --target "$WORK/codedeps" \
+    detect-secrets==1.4.0 beautifulsoup4==4.15.0 soupsieve==4.1.4 pygments==2.21.0
+  PYTHONPATH="$PYTHONPATH:$WORK/codedeps"
+fi
 
 mkdir -p "$FIX/documents" "$FIX/lists"
 if [ -z "${SKIP_SAMPLE:-}" ]; then
@@ -79,6 +88,11 @@ edge_texts = [
     ("日本語のテキストです。中文文本。한국어 텍스트.\nไทย ภาษา\n", "//www.wikipedia.org"),
     ("Ünïcödé ÉCOLE İstanbul ǅ\n# heading\n* * *\n", "www.www.wsj.com:443"),
     ("words\n", "127.0.0.1/x"),
+    ("/*\n * Copyright (c) 2020 Example Corp.\n * Licensed under MIT.\n */\n#include <stdio.h>\nint main(void) { return 0; }\n", None),
+    ("#!/usr/bin/env python\n# SPDX-License-Identifier: MIT\n\n# Helper module.\nimport os\n\nprint(os.getcwd())  # /* not a block\n", None),
+    ("-- schema\n--\n\nCREATE TABLE t (x int);\n/* trailing, no c0pyright here */\n", None),
+    ("/* COPYRİGHT ünïcode */ x = 1\r\ny\u2028z\x0bw\x1cv\n\n", None),
+
     ("and more\n", "ftp://Files.Example.ORG/Pub/"),
 ]
 with gzip.GzipFile(f"{fix}/documents/edge.jsonl.gz", "wb", mtime=0) as f:

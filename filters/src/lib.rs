@@ -11,6 +11,7 @@
 
 pub mod c4;
 pub mod classifier;
+pub mod code;
 pub mod config;
 pub mod fineweb;
 pub mod ftinfer;

@@ -1,6 +1,7 @@
 //! Built-in taggers by their dolma names.
 
 use crate::c4::C4Tagger;
+use crate::code::{CodeCopyrightCommentsV1, CodeRedPajamaTaggersV1};
 use crate::fineweb::FineWebQualityV1;
 use crate::gopher::GopherTagger;
 use crate::length::{
@@ -134,6 +135,8 @@ const NAMES: &[&str] = &[
     "not_alphanum_paragraph_v1",
     "random_number_v1",
     "pii_regex_with_counts_v2",
+    "code_copyright_comments_v1",
+    "code_redpajama_taggers_v1",
 ];
 
 /// The signal names a tagger writes: the last part of `<experiment>__<tagger>__<signal>`.
@@ -342,6 +345,23 @@ pub fn infos() -> Vec<TaggerInfo> {
             "span+document",
             &[],
         ),
+        t(
+            "code_copyright_comments_v1",
+            Fixed(&["copyright_notice", "comment_block", "doc"]),
+            "span+document",
+            &[],
+        ),
+        t(
+            "code_redpajama_taggers_v1",
+            Fixed(&[
+                "max_line_length_doc",
+                "avg_line_length_doc",
+                "alnum_prop_doc",
+                "alpha_token_prop_doc",
+            ]),
+            "document",
+            &[],
+        ),
     ];
     v.extend(
         crate::url::TAGGERS
@@ -542,6 +562,8 @@ pub fn build_full(
         "olmo_pretokenizer_with_paragraphs_v1" => Box::new(OlmoPreTokenizerWithParagraphsV1),
         "not_alphanum_paragraph_v1" => Box::new(NotAlphanumParagraphV1),
         "random_number_v1" => Box::new(RandomNumberV1),
+        "code_copyright_comments_v1" => Box::new(CodeCopyrightCommentsV1),
+        "code_redpajama_taggers_v1" => Box::new(CodeRedPajamaTaggersV1),
         "pii_regex_with_counts_v2" => Box::new(PiiRegexTagger::with_counts_v2(pii)),
         _ => {
             return Err(BuildError::Unknown(UnknownTagger {

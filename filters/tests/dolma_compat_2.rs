@@ -35,6 +35,8 @@ const TAGGERS: &[(&str, &[&str])] = &[
     ("olmo_pretokenizer_with_paragraphs_v1", &[]),
     ("not_alphanum_paragraph_v1", &[]),
     ("pii_regex_with_counts_v2", &[]),
+    ("code_copyright_comments_v1", &[]),
+    ("code_redpajama_taggers_v1", &[]),
     ("blocklist_hosts_porn_v1", &["hosts.txt"]),
     (
         "blocklist_project_social_v1",
@@ -65,15 +67,23 @@ fn gz_lines(path: &Path) -> Vec<String> {
 }
 
 fn documents(file: &str) -> Vec<Document> {
-    gz_lines(&fixture().join("documents").join(file))
+    documents_in(&fixture(), file)
+}
+
+fn documents_in(root: &Path, file: &str) -> Vec<Document> {
+    gz_lines(&root.join("documents").join(file))
         .iter()
         .map(|l| Document::from_json(l).expect("document"))
         .collect()
 }
 
 fn expected(tagger: &str, file: &str) -> Vec<(String, Attrs)> {
+    expected_in(&fixture().join("expected"), tagger, file)
+}
+
+fn expected_in(dir: &Path, tagger: &str, file: &str) -> Vec<(String, Attrs)> {
     let prefix = format!("{tagger}__{tagger}__");
-    gz_lines(&fixture().join("expected").join(tagger).join(file))
+    gz_lines(&dir.join(tagger).join(file))
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("attribute json");
@@ -131,17 +141,30 @@ fn loam(t: &dyn Tagger, doc: &Document) -> Attrs {
 /// Compares every tagger on every document; returns (values compared, max |difference|,
 /// failures).
 fn compare(bugs: DolmaBugs, skip: &[&str]) -> (usize, f64, Vec<String>) {
+    let files = ["sample.jsonl.gz", "edge.jsonl.gz"].map(String::from);
+    compare_in(&fixture(), &fixture().join("expected"), &files, bugs, skip)
+}
+
+/// [`compare`] over `root/documents/<file>` and dolma's `expected/<tagger>/<file>`; taggers
+/// without a folder in `expected` are skipped.
+fn compare_in(
+    root: &Path,
+    expected: &Path,
+    files: &[String],
+    bugs: DolmaBugs,
+    skip: &[&str],
+) -> (usize, f64, Vec<String>) {
     let mut failures = Vec::new();
     let mut values = 0;
     let mut max_diff: f64 = 0.0;
-    for file in ["sample.jsonl.gz", "edge.jsonl.gz"] {
-        let docs = documents(file);
+    for file in files {
+        let docs = documents_in(root, file);
         for &(tagger, lists) in TAGGERS {
-            if skip.contains(&tagger) {
+            if skip.contains(&tagger) || !expected.join(tagger).is_dir() {
                 continue;
             }
             let t = build(tagger, lists, bugs);
-            let exp = expected(tagger, file);
+            let exp = expected_in(expected, tagger, file);
             assert_eq!(exp.len(), docs.len(), "{tagger}/{file}: line count");
             for (doc, (id, theirs)) in docs.iter().zip(&exp) {
                 assert_eq!(&doc.id, id, "{tagger}/{file}: line order");
@@ -237,4 +260,33 @@ fn url_lists_match_some_documents() {
             docs.len()
         );
     }
+}
+
+/// The wide check (not run by default: it needs dolma's output): `LOAM_COMPAT_SWEEP=DIR`
+/// holding `documents/*.jsonl.gz` and dolma's `attributes/<tagger>/` for them, made with the
+/// fixture's lists (see docs/taggers.md for the command).
+#[test]
+#[ignore = "needs LOAM_COMPAT_SWEEP, a folder tagged by dolma"]
+fn sweep() {
+    let root = PathBuf::from(std::env::var("LOAM_COMPAT_SWEEP").expect("LOAM_COMPAT_SWEEP"));
+    let mut files: Vec<String> = std::fs::read_dir(root.join("documents"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jsonl.gz"))
+        .collect();
+    files.sort();
+    let docs: usize = files.iter().map(|f| documents_in(&root, f).len()).sum();
+    let (values, max_diff, failures) = compare_in(
+        &root,
+        &root.join("attributes"),
+        &files,
+        DolmaBugs::all(),
+        &[],
+    );
+    eprintln!(
+        "{docs} documents in {} files, {values} values compared, max difference {max_diff:e}, {} mismatches",
+        files.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", report(&failures));
 }
