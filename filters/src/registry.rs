@@ -181,7 +181,8 @@ pub struct TaggerInfo {
     /// What its spans cover: `document`, `paragraph`, `line` or `span` (several kinds are
     /// listed with `+`, e.g. `paragraph+document`).
     pub granularity: &'static str,
-    /// Files it needs besides the documents (the language-ID model).
+    /// Files it needs besides the documents: the language-ID model, or a URL tagger's default
+    /// lists (paths below `$LOAM_MODELS_DIR`, as below `https://dolma-artifacts.org/`).
     pub resources: &'static [&'static str],
 }
 

@@ -290,3 +290,33 @@ fn sweep() {
     );
     assert!(failures.is_empty(), "{}", report(&failures));
 }
+
+/// Time per tagger (in process, one thread, reading excluded) over the documents of
+/// `LOAM_COMPAT_SWEEP=DIR`, for comparison with dolma's `predict` on the same documents.
+#[test]
+#[ignore = "needs LOAM_COMPAT_SWEEP; a measurement, not a check"]
+fn speed() {
+    let root = PathBuf::from(std::env::var("LOAM_COMPAT_SWEEP").expect("LOAM_COMPAT_SWEEP"));
+    let mut docs = Vec::new();
+    for e in std::fs::read_dir(root.join("documents")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        docs.extend(documents_in(&root, &name));
+    }
+    let mb = docs.iter().map(|d| d.text.len()).sum::<usize>() as f64 / 1e6;
+    for &(tagger, lists) in TAGGERS {
+        let t = build(tagger, lists, DolmaBugs::default());
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        for d in &docs {
+            let mut s = Signals::default();
+            t.tag(d, &mut s).expect("tag");
+            n += s.iter().count();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{tagger}\t{} docs\t{secs:.4} s\t{:.1} MB/s\t({n} signals)",
+            docs.len(),
+            mb / secs
+        );
+    }
+}
