@@ -190,7 +190,7 @@ mod tests {
         let t = "/* Copyright 2020 X */\nint main() {}\n";
         let s = run(&CodeCopyrightCommentsV1, t);
         assert_eq!(spans(&s, "copyright_notice"), [(0, 22, 1.0)]);
-        assert!((score(&s, "doc") - 23.0 / 37.0).abs() < 1e-12);
+        assert!((score(&s, "doc") - 23.0 / 37.0).abs() < 1e-5);
         // A first block comment without "copyright": nothing, not even the line rule.
         let s = run(&CodeCopyrightCommentsV1, "# a\n/* license */\n");
         assert!(spans(&s, "comment_block").is_empty());
@@ -219,7 +219,7 @@ mod tests {
         let s = run(&CodeRedPajamaTaggersV1, "ab 12\n½x!\n");
         assert_eq!(score(&s, "max_line_length_doc"), 5.0);
         assert_eq!(score(&s, "avg_line_length_doc"), 4.0);
-        assert!((score(&s, "alnum_prop_doc") - 6.0 / 10.0).abs() < 1e-12);
+        assert!((score(&s, "alnum_prop_doc") - 6.0 / 10.0).abs() < 1e-5);
         for text in crate::testutil::bad_inputs() {
             let s = run(&CodeRedPajamaTaggersV1, &text);
             assert!(score(&s, "alpha_token_prop_doc").is_finite());
