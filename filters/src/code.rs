@@ -140,6 +140,24 @@ fn is_py_alnum(c: char) -> bool {
     is_py_alpha(c) || patterns().number.is_match(c.encode_utf8(&mut [0; 4]))
 }
 
+const ALPHA: u8 = 1;
+const ALNUM: u8 = 2;
+
+/// `isalpha` and `isalnum` of one character, from a table of the Basic Multilingual Plane
+/// built once (the Unicode tests are binary searches, too slow to run per character).
+fn alpha_alnum(c: char) -> u8 {
+    static TABLE: OnceLock<Box<[u8]>> = OnceLock::new();
+    let classes = |c: char| {
+        (if is_py_alpha(c) { ALPHA } else { 0 }) | (if is_py_alnum(c) { ALNUM } else { 0 })
+    };
+    let table = TABLE.get_or_init(|| {
+        (0u32..0x10000)
+            .map(|u| char::from_u32(u).map_or(0, classes))
+            .collect()
+    });
+    table.get(c as usize).copied().unwrap_or_else(|| classes(c))
+}
+
 /// `code_redpajama_taggers_v1`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CodeRedPajamaTaggersV1;
@@ -159,9 +177,17 @@ impl Tagger for CodeRedPajamaTaggersV1 {
             lines.iter().sum::<usize>() as f64 / lines.len() as f64
         };
         let (mut alnum, mut alpha) = (0usize, 0usize);
-        for c in text.chars() {
-            alnum += usize::from(is_py_alnum(c));
-            alpha += usize::from(is_py_alpha(c));
+        if text.is_ascii() {
+            for b in text.bytes() {
+                alnum += usize::from(b.is_ascii_alphanumeric());
+                alpha += usize::from(b.is_ascii_alphabetic());
+            }
+        } else {
+            for c in text.chars() {
+                let k = alpha_alnum(c);
+                alnum += usize::from(k & ALNUM != 0);
+                alpha += usize::from(k & ALPHA != 0);
+            }
         }
         let alnum_prop = if len > 0 {
             alnum as f64 / len as f64
@@ -202,6 +228,15 @@ mod tests {
         assert_eq!(spans(&s, "comment_block"), [(0, 1, 1.0)]);
         assert_eq!(score(&s, "doc"), -1.0);
         assert!(patterns().copyright.is_match("COPYRİGHT"));
+    }
+
+    #[test]
+    fn table_agrees_with_the_classes() {
+        for c in (0u32..0x11000).filter_map(char::from_u32) {
+            let k = alpha_alnum(c);
+            assert_eq!(k & ALPHA != 0, is_py_alpha(c), "U+{:04X}", c as u32);
+            assert_eq!(k & ALNUM != 0, is_py_alnum(c), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

@@ -244,10 +244,41 @@ impl Tagger for UnisegLengthV1 {
 pub fn olmo_piece_count(text: &str) -> usize {
     // Step 1 and 2: isolate ` ?\p{P}`, then ` ?\d`, keeping the pieces between.
     let mut count = 0;
-    for_each_isolated(text, is_onig_punct, |p1| {
-        for_each_isolated(p1, is_digit, |p2| count += gpt2_piece_count(p2));
-    });
+    for_each_isolated(
+        text,
+        |c| olmo_classes(c) & PUNCT != 0,
+        |p1| {
+            for_each_isolated(
+                p1,
+                |c| olmo_classes(c) & DIGIT != 0,
+                |p2| count += gpt2_piece_count(p2),
+            );
+        },
+    );
     count
+}
+
+const PUNCT: u8 = 1;
+const DIGIT: u8 = 2;
+const LETTER: u8 = 4;
+const NUMBER: u8 = 8;
+
+/// The OLMo classes of one character ([`is_onig_punct`], [`is_digit`], [`is_letter`],
+/// [`is_number`] as bits), from a table of the Basic Multilingual Plane built once.
+fn olmo_classes(c: char) -> u8 {
+    static TABLE: OnceLock<Box<[u8]>> = OnceLock::new();
+    let classes = |c: char| {
+        (if is_onig_punct(c) { PUNCT } else { 0 })
+            | (if is_digit(c) { DIGIT } else { 0 })
+            | (if is_letter(c) { LETTER } else { 0 })
+            | (if is_number(c) { NUMBER } else { 0 })
+    };
+    let table = TABLE.get_or_init(|| {
+        (0u32..0x10000)
+            .map(|u| char::from_u32(u).map_or(0, classes))
+            .collect()
+    });
+    table.get(c as usize).copied().unwrap_or_else(|| classes(c))
 }
 
 /// Onig's `[[:punct:]]` in Unicode mode: general category `P*`.
@@ -314,9 +345,10 @@ fn gpt2_piece_count(piece: &str) -> usize {
         O,
     }
     let kind = |c: char| {
-        if c.is_alphabetic() && is_letter(c) {
+        let k = olmo_classes(c);
+        if k & LETTER != 0 {
             K::L
-        } else if is_number(c) {
+        } else if k & NUMBER != 0 {
             K::N
         } else if c.is_whitespace() {
             K::S
@@ -512,6 +544,17 @@ mod tests {
             "日本語 テキスト。",
         ] {
             assert_eq!(whitespace_token_count(t), by_regex(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn olmo_table_agrees_with_the_classes() {
+        for c in (0u32..0x11000).filter_map(char::from_u32) {
+            let k = olmo_classes(c);
+            assert_eq!(k & PUNCT != 0, is_onig_punct(c));
+            assert_eq!(k & DIGIT != 0, is_digit(c));
+            assert_eq!(k & LETTER != 0, is_letter(c));
+            assert_eq!(k & NUMBER != 0, is_number(c));
         }
     }
 
