@@ -214,12 +214,19 @@ pub fn print_taggers(json: bool) {
         return;
     }
     for i in &infos {
-        let needs = if i.resources.is_empty() {
-            String::new()
+        let header = format!("{}  [{}]", i.name, i.granularity);
+        let one_line = format!("{header}  needs {}", i.resources.join(", "));
+        if i.resources.is_empty() {
+            println!("{header}");
+        } else if one_line.chars().count() <= 100 {
+            println!("{one_line}");
         } else {
-            format!("  needs {}", i.resources.join(", "))
-        };
-        println!("{}  [{}]{needs}", i.name, i.granularity);
+            // A URL tagger's lists, one per line (paths under $LOAM_MODELS_DIR).
+            println!("{header}  needs, under $LOAM_MODELS_DIR:");
+            for r in i.resources {
+                println!("  {r}");
+            }
+        }
         let mut signals: Vec<String> = i.signals.fixed().iter().map(|s| s.to_string()).collect();
         if let SignalSet::Labels { negative, .. } = i.signals {
             signals.push(if negative {

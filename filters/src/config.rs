@@ -76,6 +76,11 @@ pub struct TagConfig {
     /// `experiment` a classifier's attributes go under its own name, like a tagger's.
     #[serde(default)]
     pub classifiers: Vec<crate::classifier::ClassifierSpec>,
+    /// Options of individual taggers, by tagger name (a loam extension): the list files of
+    /// the URL taggers, `{blocklist_hosts_porn_v1: {lists: [porn.txt]}}`. Unknown option
+    /// names are refused.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tagger_options: std::collections::BTreeMap<String, crate::registry::TaggerOptions>,
     /// Experiment name: prefix of attribute names and the `attributes/<experiment>` directory
     /// (`experiment: Optional[str] = None`). When absent, each tagger's own name is used.
     #[serde(default, deserialize_with = "omega::opt")]
@@ -153,6 +158,35 @@ impl TagConfig {
     /// it).
     pub fn single_process(&self) -> bool {
         self.debug || self.profile.enable
+    }
+}
+
+/// Checks `tagger_options` against the taggers run: each key must be one of them, and each
+/// option one that tagger takes. Shared by loam's pipeline config (`tag.tagger_options`).
+pub fn check_tagger_options(
+    taggers: &[String],
+    options: &std::collections::BTreeMap<String, crate::registry::TaggerOptions>,
+    field: &str,
+    problems: &mut Problems,
+) {
+    for (name, o) in options {
+        let at = join(field, name);
+        if !taggers.contains(name) {
+            problems.push(
+                &at,
+                format!("options for `{name}`, which is not in `taggers`"),
+            );
+        }
+        if let Some(lists) = &o.lists {
+            if !crate::registry::accepts_option(name, "lists") {
+                problems.push(
+                    join(&at, "lists"),
+                    format!("tagger `{name}` reads no list files"),
+                );
+            } else if lists.is_empty() {
+                problems.push(join(&at, "lists"), "no list files given");
+            }
+        }
     }
 }
 
@@ -250,6 +284,12 @@ impl Validate for TagConfig {
                 );
             }
         }
+        check_tagger_options(
+            &self.taggers,
+            &self.tagger_options,
+            "tagger_options",
+            problems,
+        );
         // `attributes/<experiment>/` (or a classifier's name without one) must stay under
         // its root.
         if let Some(e) = &self.experiment {

@@ -105,11 +105,16 @@ pub enum LangIdError {
 /// Where the language-ID model is looked for: `$LOAM_MODELS_DIR/lid.176.ftz` when that
 /// variable is set, else `models/lid.176.ftz` relative to the working directory.
 pub fn default_model_path() -> PathBuf {
-    let dir = std::env::var_os(MODELS_DIR_ENV)
+    models_dir().join(MODEL_FILE)
+}
+
+/// The models folder: `$LOAM_MODELS_DIR` when set, else `models/` relative to the working
+/// directory.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os(MODELS_DIR_ENV)
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("models"));
-    dir.join(MODEL_FILE)
+        .unwrap_or_else(|| PathBuf::from("models"))
 }
 
 /// Builds a language-ID tagger by name; `None` if the name is not one of them.

@@ -11,6 +11,7 @@
 
 pub mod c4;
 pub mod classifier;
+pub mod code;
 pub mod config;
 pub mod fineweb;
 pub mod ftinfer;
@@ -19,9 +20,12 @@ mod hashing;
 pub mod langid;
 pub mod length;
 pub mod pii;
+pub mod punctuation;
 pub mod pytext;
 pub mod registry;
 pub mod repetitions;
+pub mod sampling;
+pub mod url;
 
 #[cfg(test)]
 pub(crate) mod testutil;

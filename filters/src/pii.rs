@@ -1,5 +1,5 @@
 //! Regex PII signals: dolma 1.2.1's `python/dolma/taggers/pii.py` (`pii_regex_v1`,
-//! `pii_regex_v2`, `pii_regex_with_counts_fast_v2`).
+//! `pii_regex_v2`, `pii_regex_with_counts_v2`, `pii_regex_with_counts_fast_v2`).
 //!
 //! Three patterns, as in dolma (Python `re` semantics: `\s` is CPython whitespace, `\d` any
 //! Unicode decimal digit):
@@ -20,6 +20,7 @@
 //! span per kept match (score 1) under its type, and `doc`: `[0, len, kept matches / words]`
 //! (`str.split()` words). Without words, `pii_regex_v2` gives `doc` = -1; dolma's
 //! `pii_regex_v1` raises `ZeroDivisionError` there (the whole file fails), loam gives -1 too.
+//! `pii_regex_with_counts_v2` is `pii_regex_v1` plus `doc_count`: `[0, len, kept matches]`.
 //!
 //! ## `pii_regex_with_counts_fast_v2`
 //!
@@ -188,6 +189,8 @@ fn at_least_digits(text: &str, need: usize) -> bool {
 pub struct PiiRegexTagger {
     name: &'static str,
     compat: PiiCompat,
+    /// `pii_regex_with_counts_v2`: also write `doc_count`.
+    counts: bool,
 }
 
 impl PiiRegexTagger {
@@ -196,6 +199,7 @@ impl PiiRegexTagger {
         PiiRegexTagger {
             name: "pii_regex_v1",
             compat,
+            counts: false,
         }
     }
     /// `pii_regex_v2`.
@@ -203,6 +207,17 @@ impl PiiRegexTagger {
         PiiRegexTagger {
             name: "pii_regex_v2",
             compat,
+            counts: false,
+        }
+    }
+    /// `pii_regex_with_counts_v2`: `pii_regex_v1` plus `doc_count`, the number of kept
+    /// matches. (dolma's divides by the word count as `v1` does and fails the whole file on a
+    /// text without words; loam gives `doc` = -1 there, as for `v1`.)
+    pub fn with_counts_v2(compat: PiiCompat) -> Self {
+        PiiRegexTagger {
+            name: "pii_regex_with_counts_v2",
+            compat,
+            counts: true,
         }
     }
 }
@@ -285,6 +300,9 @@ impl Tagger for PiiRegexTagger {
             kept.len() as f64 / words as f64
         };
         out.push("doc", Span::new(0, char_len(text), score));
+        if self.counts {
+            out.push("doc_count", Span::new(0, char_len(text), kept.len() as f64));
+        }
         Ok(())
     }
 }

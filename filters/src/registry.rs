@@ -1,15 +1,21 @@
 //! Built-in taggers by their dolma names.
 
 use crate::c4::C4Tagger;
+use crate::code::{CodeCopyrightCommentsV1, CodeRedPajamaTaggersV1};
 use crate::fineweb::FineWebQualityV1;
 use crate::gopher::GopherTagger;
 use crate::length::{
-    CharLengthV1, CharLengthWithParagraphsV1, WhitespaceTokenizerV1,
-    WhitespaceTokenizerWithParagraphsV1,
+    BytesLengthV1, CharLengthStripWsV1, CharLengthV1, CharLengthWithParagraphsV1, DocCountV1,
+    OlmoPreTokenizerV1, OlmoPreTokenizerWithParagraphsV1, UnisegLengthV1, UnisegParagraphs,
+    UnisegParagraphsTagger, WhitespaceTokenizerV1, WhitespaceTokenizerWithParagraphsV1,
 };
 use crate::pii::{FastPiiRegexTagger, PiiCompat, PiiRegexTagger};
+use crate::punctuation::NotAlphanumParagraphV1;
 use crate::repetitions::{ParagraphRepetitionsV1, RepetitionsV1};
+use crate::sampling::RandomNumberV1;
 use loam_pipeline::tagger::Tagger;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// A tagger name that is not built in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +36,52 @@ pub enum BuildError {
     /// A language-ID tagger whose model is missing or unreadable.
     #[error(transparent)]
     Model(#[from] crate::langid::LangIdError),
+    /// A URL tagger whose list is missing, unreadable or empty.
+    #[error(transparent)]
+    UrlList(#[from] crate::url::UrlListError),
+    /// Options given to a tagger that takes none (or not these).
+    #[error("tagger `{tagger}` takes no option `{option}`")]
+    Option {
+        /// The tagger.
+        tagger: String,
+        /// The option.
+        option: &'static str,
+    },
+}
+
+/// Per-tagger options of a tag config (`tagger_options: {<tagger>: {...}}`, a loam
+/// extension). Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaggerOptions {
+    /// The list files of a URL tagger (`blocklist_*`, `allowlist_wikidata*`, …), instead of
+    /// dolma's default files under `$LOAM_MODELS_DIR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists: Option<Vec<PathBuf>>,
+}
+
+impl TaggerOptions {
+    /// The option names set, for "takes no option" errors.
+    fn set(&self) -> Option<&'static str> {
+        self.lists.as_ref().map(|_| "lists")
+    }
+}
+
+/// Whether `tagger` accepts `option` (for config checks before anything is built).
+pub fn accepts_option(tagger: &str, option: &str) -> bool {
+    option == "lists" && crate::url::lookup(tagger).is_some()
+}
+
+/// The files a built-in tagger reads given its options: the language-ID model, or a URL
+/// tagger's lists (the given ones, else dolma's default names under `$LOAM_MODELS_DIR`).
+pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<PathBuf> {
+    if crate::langid::NAMES.contains(&tagger) {
+        return vec![crate::langid::default_model_path()];
+    }
+    match options.and_then(|o| o.lists.clone()) {
+        Some(l) => l,
+        None => crate::url::default_lists(tagger).unwrap_or_default(),
+    }
 }
 
 /// Which dolma 1.2.1 bugs to reproduce. All off by default: loam's values are the correct
@@ -71,6 +123,20 @@ const NAMES: &[&str] = &[
     "repetitions_v1",
     "paragraph_repetitions_v1",
     "fineweb_quality_v1",
+    "bytes_length_v1",
+    "doc_count_v1",
+    "char_length_strip_ws_v1",
+    "uniseg_length_v1",
+    "uniseg_length_paragraphs_v1",
+    "uniseg_length_paragraphs_with_empty_v1",
+    "uniseg_length_paragraphs_with_doc_length_v1",
+    "olmo_pretokenizer_v1",
+    "olmo_pretokenizer_with_paragraphs_v1",
+    "not_alphanum_paragraph_v1",
+    "random_number_v1",
+    "pii_regex_with_counts_v2",
+    "code_copyright_comments_v1",
+    "code_redpajama_taggers_v1",
 ];
 
 /// The signal names a tagger writes: the last part of `<experiment>__<tagger>__<signal>`.
@@ -115,7 +181,8 @@ pub struct TaggerInfo {
     /// What its spans cover: `document`, `paragraph`, `line` or `span` (several kinds are
     /// listed with `+`, e.g. `paragraph+document`).
     pub granularity: &'static str,
-    /// Files it needs besides the documents (the language-ID model).
+    /// Files it needs besides the documents: the language-ID model, or a URL tagger's default
+    /// lists (paths below `$LOAM_MODELS_DIR`, as below `https://dolma-artifacts.org/`).
     pub resources: &'static [&'static str],
 }
 
@@ -163,6 +230,14 @@ const REPETITIONS: &[&str] = &[
     "doc_max_length_repetition",
     "doc_frac_repetition",
 ];
+const PII_COUNTS: &[&str] = &[
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "IP_ADDRESS",
+    "doc",
+    "doc_count",
+];
+const UNISEG_PARAGRAPHS: &[&str] = &["paragraph", "negative_paragraph"];
 const LID: &[&str] = &[crate::langid::MODEL_FILE];
 
 /// Every built-in tagger with its signals, in [`names`] order.
@@ -174,7 +249,7 @@ pub fn infos() -> Vec<TaggerInfo> {
         granularity,
         resources,
     };
-    vec![
+    let mut v = vec![
         t("char_length_v1", Fixed(&["length"]), "document", &[]),
         t(
             "char_length_with_paragraphs_v1",
@@ -219,6 +294,82 @@ pub fn infos() -> Vec<TaggerInfo> {
             "document",
             &[],
         ),
+        t("bytes_length_v1", Fixed(&["bytes"]), "document", &[]),
+        t("doc_count_v1", Fixed(&["docs"]), "document", &[]),
+        t(
+            "char_length_strip_ws_v1",
+            Fixed(&["length_no_ws"]),
+            "document",
+            &[],
+        ),
+        t("uniseg_length_v1", Fixed(&["length"]), "document", &[]),
+        t(
+            "uniseg_length_paragraphs_v1",
+            Fixed(UNISEG_PARAGRAPHS),
+            "paragraph",
+            &[],
+        ),
+        t(
+            "uniseg_length_paragraphs_with_empty_v1",
+            Fixed(UNISEG_PARAGRAPHS),
+            "paragraph",
+            &[],
+        ),
+        t(
+            "uniseg_length_paragraphs_with_doc_length_v1",
+            Fixed(&[
+                "paragraph",
+                "negative_paragraph",
+                "document",
+                "negative_document",
+            ]),
+            "paragraph+document",
+            &[],
+        ),
+        t("olmo_pretokenizer_v1", Fixed(&["length"]), "document", &[]),
+        t(
+            "olmo_pretokenizer_with_paragraphs_v1",
+            Fixed(&["paragraph", "document"]),
+            "paragraph+document",
+            &[],
+        ),
+        t(
+            "not_alphanum_paragraph_v1",
+            Fixed(&["all_punct"]),
+            "paragraph+document",
+            &[],
+        ),
+        t("random_number_v1", Fixed(&["random"]), "document", &[]),
+        t(
+            "pii_regex_with_counts_v2",
+            Fixed(PII_COUNTS),
+            "span+document",
+            &[],
+        ),
+        t(
+            "code_copyright_comments_v1",
+            Fixed(&["copyright_notice", "comment_block", "doc"]),
+            "span+document",
+            &[],
+        ),
+        t(
+            "code_redpajama_taggers_v1",
+            Fixed(&[
+                "max_line_length_doc",
+                "avg_line_length_doc",
+                "alnum_prop_doc",
+                "alpha_token_prop_doc",
+            ]),
+            "document",
+            &[],
+        ),
+    ];
+    v.extend(
+        crate::url::TAGGERS
+            .iter()
+            .map(|&(name, _, files)| t(name, Fixed(&["url"]), "document", files)),
+    );
+    v.extend([
         t(
             "ft_lang_id_en_doc_v2",
             Fixed(&["en", "not_en"]),
@@ -265,7 +416,8 @@ pub fn infos() -> Vec<TaggerInfo> {
             "document",
             LID,
         ),
-    ]
+    ]);
+    v
 }
 
 /// One built-in tagger's signals, granularity and resources; `None` for an unknown name.
@@ -335,9 +487,15 @@ pub fn check_signal(tagger: &str, signal: &str) -> Result<(), UnknownSignal> {
     }
 }
 
-/// Names of every built-in tagger: the rule taggers, then the fastText language taggers.
+/// Names of every built-in tagger: the rule taggers, the URL-list taggers, then the fastText
+/// language taggers.
 pub fn names() -> Vec<&'static str> {
-    NAMES.iter().chain(crate::langid::NAMES).copied().collect()
+    NAMES
+        .iter()
+        .copied()
+        .chain(crate::url::names())
+        .chain(crate::langid::NAMES.iter().copied())
+        .collect()
 }
 
 /// Builds a tagger by its dolma name; unknown names are an error listing the known ones.
@@ -347,6 +505,26 @@ pub fn build(name: &str) -> Result<Box<dyn Tagger>, BuildError> {
 
 /// Builds a tagger by its dolma name, reproducing the chosen dolma bugs.
 pub fn build_with(name: &str, bugs: DolmaBugs) -> Result<Box<dyn Tagger>, BuildError> {
+    build_full(name, bugs, None)
+}
+
+/// Builds a tagger by its dolma name with its options from the config (`tagger_options`).
+/// A URL tagger reads its lists here: a missing one is an error naming the tagger and file.
+pub fn build_full(
+    name: &str,
+    bugs: DolmaBugs,
+    options: Option<&TaggerOptions>,
+) -> Result<Box<dyn Tagger>, BuildError> {
+    let lists = options.and_then(|o| o.lists.as_deref());
+    if let Some(t) = crate::url::UrlListTagger::load(name, lists) {
+        return Ok(Box::new(t?));
+    }
+    if let Some(option) = options.and_then(TaggerOptions::set) {
+        return Err(BuildError::Option {
+            tagger: name.to_string(),
+            option,
+        });
+    }
     if let Some(t) = crate::langid::build(name) {
         return Ok(t?);
     }
@@ -370,6 +548,24 @@ pub fn build_with(name: &str, bugs: DolmaBugs) -> Result<Box<dyn Tagger>, BuildE
         "repetitions_v1" => Box::new(RepetitionsV1),
         "paragraph_repetitions_v1" => Box::new(ParagraphRepetitionsV1),
         "fineweb_quality_v1" => Box::new(FineWebQualityV1),
+        "bytes_length_v1" => Box::new(BytesLengthV1),
+        "doc_count_v1" => Box::new(DocCountV1),
+        "char_length_strip_ws_v1" => Box::new(CharLengthStripWsV1),
+        "uniseg_length_v1" => Box::new(UnisegLengthV1),
+        "uniseg_length_paragraphs_v1" => Box::new(UnisegParagraphsTagger(UnisegParagraphs::V1)),
+        "uniseg_length_paragraphs_with_empty_v1" => {
+            Box::new(UnisegParagraphsTagger(UnisegParagraphs::WithEmptyV1))
+        }
+        "uniseg_length_paragraphs_with_doc_length_v1" => {
+            Box::new(UnisegParagraphsTagger(UnisegParagraphs::WithDocLengthV1))
+        }
+        "olmo_pretokenizer_v1" => Box::new(OlmoPreTokenizerV1),
+        "olmo_pretokenizer_with_paragraphs_v1" => Box::new(OlmoPreTokenizerWithParagraphsV1),
+        "not_alphanum_paragraph_v1" => Box::new(NotAlphanumParagraphV1),
+        "random_number_v1" => Box::new(RandomNumberV1),
+        "code_copyright_comments_v1" => Box::new(CodeCopyrightCommentsV1),
+        "code_redpajama_taggers_v1" => Box::new(CodeRedPajamaTaggersV1),
+        "pii_regex_with_counts_v2" => Box::new(PiiRegexTagger::with_counts_v2(pii)),
         _ => {
             return Err(BuildError::Unknown(UnknownTagger {
                 name: name.to_string(),

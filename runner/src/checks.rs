@@ -103,19 +103,33 @@ pub(crate) fn warn_ignored(path: &Path, raw: &Value) {
 }
 
 /// The files the taggers need: the language-ID model of `ft_lang_id_*` taggers (where
-/// `loam tag` looks for it) and each classifier's model. A missing one is a usage error
-/// saying how to get it.
+/// `loam tag` looks for it), the URL taggers' lists (given in `tagger_options` or dolma's
+/// default names under `$LOAM_MODELS_DIR`) and each classifier's model. A missing one is a
+/// usage error naming the tagger and the file.
 pub(crate) fn models_present(
     path: &Path,
     taggers: &[String],
     classifiers: &[loam_filters::classifier::ClassifierSpec],
+    options: &std::collections::BTreeMap<String, loam_filters::registry::TaggerOptions>,
 ) -> Result<()> {
     for t in taggers {
-        let needs = loam_filters::registry::info(t).is_some_and(|i| !i.resources.is_empty());
-        let model = loam_filters::langid::default_model_path();
-        if needs && !model.exists() {
-            let e = loam_filters::langid::LangIdError::ModelMissing { path: model };
-            return Err(usage(format!("{}: tagger `{t}`: {e}", path.display())));
+        let is_lid = loam_filters::langid::NAMES.contains(&t.as_str());
+        for file in loam_filters::registry::resource_paths(t, options.get(t)) {
+            if file.exists() {
+                continue;
+            }
+            let e = if is_lid {
+                let e = loam_filters::langid::LangIdError::ModelMissing { path: file };
+                format!("tagger `{t}`: {e}")
+            } else {
+                // The error names the tagger itself.
+                loam_filters::url::UrlListError::Missing {
+                    tagger: t.clone(),
+                    path: file,
+                }
+                .to_string()
+            };
+            return Err(usage(format!("{}: {e}", path.display())));
         }
     }
     for c in classifiers {

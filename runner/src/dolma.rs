@@ -164,7 +164,7 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
     let mut taggers: Vec<Box<dyn Tagger>> = cfg
         .taggers
         .iter()
-        .map(|n| loam_filters::registry::build_with(n, bugs))
+        .map(|n| loam_filters::registry::build_full(n, bugs, cfg.tagger_options.get(n)))
         .collect::<Result<_, _>>()
         .map_err(usage)?;
     // Classifier models are part of the fingerprint: a retrained model changes the signals.
@@ -222,6 +222,17 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
         // Only when there are classifiers, so fingerprints of existing runs stay valid.
         if !classifiers.is_empty() {
             fp_input["classifiers"] = json!(classifiers);
+        }
+        // A URL tagger's lists decide its signals: their checksums are part of the config
+        // (only when there are any, for the same reason).
+        let lists: Vec<_> = models
+            .iter()
+            .filter(|m| names.contains(&m.used_by.as_str()))
+            .filter(|m| loam_filters::url::lookup(&m.used_by).is_some())
+            .map(|m| json!({"tagger": m.used_by, "sha256": m.digest.sha256}))
+            .collect();
+        if !lists.is_empty() {
+            fp_input["lists"] = json!(lists);
         }
         let fp = fingerprint(&fp_input);
         let outputs: Vec<String> = match &cfg.destination {
@@ -392,13 +403,13 @@ pub fn validate(path: &Path, kind: Option<Kind>, check_inputs: bool) -> Result<(
         Kind::Pipeline => {
             let c = check::<crate::pipeline_config::PipelineConfig>(path, &v)?;
             if let Some(t) = &c.tag {
-                crate::checks::models_present(path, &t.taggers, &t.classifiers)?;
+                crate::checks::models_present(path, &t.taggers, &t.classifiers, &t.tagger_options)?;
             }
             vec![("documents".into(), c.documents)]
         }
         Kind::Tag => {
             let c = check::<TagConfig>(path, &v)?;
-            crate::checks::models_present(path, &c.taggers, &c.classifiers)?;
+            crate::checks::models_present(path, &c.taggers, &c.classifiers, &c.tagger_options)?;
             vec![("documents".into(), c.documents)]
         }
         Kind::Dedupe => vec![(
@@ -437,7 +448,7 @@ pub fn validate(path: &Path, kind: Option<Kind>, check_inputs: bool) -> Result<(
                     ))
                 })?;
             }
-            crate::checks::models_present(path, &taggers, &[])?;
+            crate::checks::models_present(path, &taggers, &[], &Default::default())?;
             vec![("documents".into(), c.documents)]
         }
         Kind::Tokens => vec![(

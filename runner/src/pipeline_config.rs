@@ -118,6 +118,10 @@ pub struct TagStage {
     /// with the rule (no score is made up). What the mix keeps does not change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gate: Vec<String>,
+    /// Options of individual taggers by name: the URL taggers' list files
+    /// (`{blocklist_hosts_porn_v1: {lists: [porn.txt]}}`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tagger_options: std::collections::BTreeMap<String, loam_filters::registry::TaggerOptions>,
 }
 
 /// A fastText classifier used as a tagger: keys `<experiment>__<name>__<label>`.
@@ -317,6 +321,12 @@ impl Validate for PipelineConfig {
                 }
                 produced.push(format!("{}__{}__", t.experiment, c.name));
             }
+            loam_filters::config::check_tagger_options(
+                &t.taggers,
+                &t.tagger_options,
+                "tag.tagger_options",
+                p,
+            );
             for (i, name) in t.taggers.iter().enumerate() {
                 if !known.contains(&name.as_str()) {
                     p.push(

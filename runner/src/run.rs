@@ -425,7 +425,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         let mut taggers: Vec<Box<dyn Tagger>> = tcfg
             .taggers
             .iter()
-            .map(|n| loam_filters::registry::build_with(n, tcfg.bugs()))
+            .map(|n| loam_filters::registry::build_full(n, tcfg.bugs(), tcfg.tagger_options.get(n)))
             .collect::<Result<_, _>>()
             .map_err(|e| Error::Usage(e.to_string()))?;
         for c in &tcfg.classifiers {

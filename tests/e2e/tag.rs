@@ -189,3 +189,72 @@ fn train_a_classifier_and_tag_with_it() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("topic.bin"));
 }
+
+/// A URL tagger reads the list given in `tagger_options` (or dolma's default name under
+/// `LOAM_MODELS_DIR`); a missing list is a config error naming the tagger and the file, and
+/// the list's checksum is part of the fingerprint.
+#[test]
+fn url_tagger_lists_come_from_config_and_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("documents")).unwrap();
+    std::fs::write(
+        dir.path().join("documents/a.jsonl"),
+        concat!(
+            "{\"id\":\"a\",\"text\":\"blocked\",\"metadata\":{\"url\":\"https://www.Bad.example/x\"}}\n",
+            "{\"id\":\"b\",\"text\":\"fine\",\"metadata\":{\"url\":\"https://good.example/\"}}\n",
+            "{\"id\":\"c\",\"text\":\"no url\"}\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("hosts.txt"), "0.0.0.0 bad.example\n").unwrap();
+    let missing = "documents: [documents/*.jsonl]\ntaggers: [blocklist_hosts_porn_v1]\n";
+    std::fs::write(dir.path().join("missing.yaml"), missing).unwrap();
+    let models = dir.path().join("no-models");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(["tag", "-c", "missing.yaml"])
+        .env("LOAM_MODELS_DIR", &models)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = text(&o);
+    assert!(
+        err.contains("blocklist_hosts_porn_v1")
+            && err.contains("blocklist_hosts/blocklist_hosts-20240208/porn.txt"),
+        "{err}"
+    );
+    // An option a tagger does not take is refused before any work.
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "documents: [documents/*.jsonl]\ntaggers: [c4_v1]\ntagger_options: {c4_v1: {lists: [hosts.txt]}}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "bad.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "documents: [documents/*.jsonl]\ntaggers: [blocklist_hosts_porn_v1]\ntagger_options:\n  blocklist_hosts_porn_v1: {lists: [hosts.txt]}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "t.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = std::fs::read_to_string(
+        dir.path()
+            .join("attributes/blocklist_hosts_porn_v1/a.jsonl"),
+    )
+    .unwrap();
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0]["attributes"]["blocklist_hosts_porn_v1__blocklist_hosts_porn_v1__url"],
+        serde_json::json!([[0, 7, 1.0]])
+    );
+    assert_eq!(lines[1]["attributes"], serde_json::json!({}));
+    assert_eq!(lines[2]["attributes"], serde_json::json!({}));
+    // A changed list is a different config: refused over the old output.
+    std::fs::write(dir.path().join("hosts.txt"), "0.0.0.0 good.example\n").unwrap();
+    let o = loam(dir.path(), &["tag", "-c", "t.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}

@@ -1,0 +1,322 @@
+//! Same numbers as dolma for issue 15's taggers: every tagger of
+//! `tests/fixtures/tagger-sample-2/expected/` (written by dolma 1.2.1's `dolma tag`, see
+//! `scripts/make-tagger-goldens-2.sh`) over the fixture's documents (176 real and edge
+//! documents with `metadata.url`). The URL taggers read the fixture's small lists, the same
+//! files the script pointed dolma's tagger classes at.
+//!
+//! Spans must be equal, scores within 1e-4, the set of signals per document identical. With
+//! loam's defaults `pii_regex_with_counts_v2` differs from dolma only where dolma's URL regex
+//! bug keeps phone numbers (see `filters/src/pii.rs`); with [`DolmaBugs::all`] it is exact.
+
+// A panic is a test failure; clippy.toml's allow-*-in-tests covers `#[test]` fns, not helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use loam_filters::registry::{build_full, DolmaBugs, TaggerOptions};
+use loam_pipeline::document::Document;
+use loam_pipeline::tagger::{Signals, Tagger};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+type Spans = Vec<(usize, usize, f64)>;
+type Attrs = BTreeMap<String, Spans>;
+
+/// The taggers with goldens, and the fixture lists each URL tagger reads (as in the script's
+/// `loam_local_lists` module).
+const TAGGERS: &[(&str, &[&str])] = &[
+    ("bytes_length_v1", &[]),
+    ("doc_count_v1", &[]),
+    ("char_length_strip_ws_v1", &[]),
+    ("uniseg_length_v1", &[]),
+    ("uniseg_length_paragraphs_v1", &[]),
+    ("uniseg_length_paragraphs_with_empty_v1", &[]),
+    ("uniseg_length_paragraphs_with_doc_length_v1", &[]),
+    ("olmo_pretokenizer_v1", &[]),
+    ("olmo_pretokenizer_with_paragraphs_v1", &[]),
+    ("not_alphanum_paragraph_v1", &[]),
+    ("pii_regex_with_counts_v2", &[]),
+    ("code_copyright_comments_v1", &[]),
+    ("code_redpajama_taggers_v1", &[]),
+    ("blocklist_hosts_porn_v1", &["hosts.txt"]),
+    (
+        "blocklist_project_social_v1",
+        &["social-1.txt", "social-2.txt"],
+    ),
+    ("domain_blocklist_phishing_v1", &["phishing-domains.txt.gz"]),
+    ("link_blocklist_phishing_v1", &["phishing-domains.txt.gz"]),
+    (
+        "allowlist_wikidata_v1",
+        &["wikidata-1.json", "wikidata-2.json"],
+    ),
+    (
+        "allowlist_wikidata_cleaned_v1",
+        &["wikidata-1.json", "wikidata-2.json"],
+    ),
+];
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tagger-sample-2")
+}
+
+fn gz_lines(path: &Path) -> Vec<String> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    BufReader::new(flate2::read::MultiGzDecoder::new(f))
+        .lines()
+        .map(|l| l.expect("gzip line"))
+        .collect()
+}
+
+fn documents(file: &str) -> Vec<Document> {
+    documents_in(&fixture(), file)
+}
+
+fn documents_in(root: &Path, file: &str) -> Vec<Document> {
+    gz_lines(&root.join("documents").join(file))
+        .iter()
+        .map(|l| Document::from_json(l).expect("document"))
+        .collect()
+}
+
+fn expected(tagger: &str, file: &str) -> Vec<(String, Attrs)> {
+    expected_in(&fixture().join("expected"), tagger, file)
+}
+
+fn expected_in(dir: &Path, tagger: &str, file: &str) -> Vec<(String, Attrs)> {
+    let prefix = format!("{tagger}__{tagger}__");
+    gz_lines(&dir.join(tagger).join(file))
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("attribute json");
+            let id = v["id"].as_str().expect("id").to_string();
+            let mut attrs = Attrs::new();
+            for (k, spans) in v["attributes"].as_object().expect("attributes") {
+                let signal = k.strip_prefix(&prefix).expect("key prefix").to_string();
+                let spans = spans
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| {
+                        (
+                            s[0].as_u64().unwrap() as usize,
+                            s[1].as_u64().unwrap() as usize,
+                            s[2].as_f64().unwrap(),
+                        )
+                    })
+                    .collect();
+                attrs.insert(signal, spans);
+            }
+            (id, attrs)
+        })
+        .collect()
+}
+
+fn build(tagger: &str, lists: &[&str], bugs: DolmaBugs) -> Box<dyn Tagger> {
+    let options = TaggerOptions {
+        lists: Some(
+            lists
+                .iter()
+                .map(|l| fixture().join("lists").join(l))
+                .collect(),
+        ),
+    };
+    let options = (!lists.is_empty()).then_some(&options);
+    build_full(tagger, bugs, options).expect("tagger")
+}
+
+fn loam(t: &dyn Tagger, doc: &Document) -> Attrs {
+    let mut s = Signals::default();
+    t.tag(doc, &mut s).expect("tag");
+    s.iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.iter()
+                    .map(|x| (x.start, x.end, loam_pipeline::document::round5(x.score)))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Compares every tagger on every document; returns (values compared, max |difference|,
+/// failures).
+fn compare(bugs: DolmaBugs, skip: &[&str]) -> (usize, f64, Vec<String>) {
+    let files = ["sample.jsonl.gz", "edge.jsonl.gz"].map(String::from);
+    compare_in(&fixture(), &fixture().join("expected"), &files, bugs, skip)
+}
+
+/// [`compare`] over `root/documents/<file>` and dolma's `expected/<tagger>/<file>`; taggers
+/// without a folder in `expected` are skipped.
+fn compare_in(
+    root: &Path,
+    expected: &Path,
+    files: &[String],
+    bugs: DolmaBugs,
+    skip: &[&str],
+) -> (usize, f64, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut values = 0;
+    let mut max_diff: f64 = 0.0;
+    for file in files {
+        let docs = documents_in(root, file);
+        for &(tagger, lists) in TAGGERS {
+            if skip.contains(&tagger) || !expected.join(tagger).is_dir() {
+                continue;
+            }
+            let t = build(tagger, lists, bugs);
+            let exp = expected_in(expected, tagger, file);
+            assert_eq!(exp.len(), docs.len(), "{tagger}/{file}: line count");
+            for (doc, (id, theirs)) in docs.iter().zip(&exp) {
+                assert_eq!(&doc.id, id, "{tagger}/{file}: line order");
+                let ours = loam(t.as_ref(), doc);
+                if ours.keys().ne(theirs.keys()) {
+                    failures.push(format!(
+                        "{tagger} {id}: signals {:?} vs dolma {:?}",
+                        ours.keys().collect::<Vec<_>>(),
+                        theirs.keys().collect::<Vec<_>>()
+                    ));
+                    continue;
+                }
+                for (k, a) in &ours {
+                    let b = &theirs[k];
+                    let same_shape = a.len() == b.len()
+                        && a.iter().zip(b).all(|(x, y)| x.0 == y.0 && x.1 == y.1);
+                    if !same_shape {
+                        failures.push(format!("{tagger} {id} {k}: {a:?} vs dolma {b:?}"));
+                        continue;
+                    }
+                    for (x, y) in a.iter().zip(b) {
+                        values += 1;
+                        let d = (x.2 - y.2).abs();
+                        max_diff = max_diff.max(d);
+                        if d > 1e-4 {
+                            failures.push(format!("{tagger} {id} {k}: {a:?} vs dolma {b:?}"));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (values, max_diff, failures)
+}
+
+fn report(failures: &[String]) -> String {
+    let mut s = format!("{} mismatches\n", failures.len());
+    for f in failures.iter().take(30) {
+        s.push_str(f);
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn every_new_tagger_matches_dolma() {
+    let (values, max_diff, failures) = compare(DolmaBugs::all(), &[]);
+    eprintln!("{values} values compared, max difference {max_diff:e}");
+    assert!(failures.is_empty(), "{}", report(&failures));
+    assert!(values > 10_000, "compared only {values} values");
+}
+
+#[test]
+fn with_loam_defaults_only_the_pii_url_bug_differs() {
+    let (_, _, failures) = compare(DolmaBugs::default(), &["pii_regex_with_counts_v2"]);
+    assert!(failures.is_empty(), "{}", report(&failures));
+    // pii_regex_with_counts_v2 without dolma's URL-regex bug: no more matches than dolma, and
+    // fewer only in documents where loam finds a URL.
+    let t = build("pii_regex_with_counts_v2", &[], DolmaBugs::default());
+    let mut differing = 0;
+    for file in ["sample.jsonl.gz", "edge.jsonl.gz"] {
+        for (doc, (_, theirs)) in documents(file)
+            .iter()
+            .zip(expected("pii_regex_with_counts_v2", file))
+        {
+            let ours = loam(t.as_ref(), doc);
+            let (a, b) = (ours["doc_count"][0].2, theirs["doc_count"][0].2);
+            assert!(a <= b, "{}", doc.id);
+            if a < b {
+                differing += 1;
+                assert!(!ours.contains_key("PHONE_NUMBER"), "{}", doc.id);
+            }
+        }
+    }
+    assert!(differing > 0, "the URL-regex difference is not exercised");
+}
+
+/// The fixture's lists make some documents match every URL tagger and most not.
+#[test]
+fn url_lists_match_some_documents() {
+    for &(tagger, lists) in TAGGERS.iter().filter(|t| !t.1.is_empty()) {
+        let t = build(tagger, lists, DolmaBugs::default());
+        let mut docs = documents("sample.jsonl.gz");
+        docs.extend(documents("edge.jsonl.gz"));
+        let hits = docs
+            .iter()
+            .filter(|d| !loam(t.as_ref(), d).is_empty())
+            .count();
+        assert!(
+            hits > 0 && hits < docs.len(),
+            "{tagger}: {hits} of {}",
+            docs.len()
+        );
+    }
+}
+
+/// The wide check (not run by default: it needs dolma's output): `LOAM_COMPAT_SWEEP=DIR`
+/// holding `documents/*.jsonl.gz` and dolma's `attributes/<tagger>/` for them, made with the
+/// fixture's lists (see docs/taggers.md for the command).
+#[test]
+#[ignore = "needs LOAM_COMPAT_SWEEP, a folder tagged by dolma"]
+fn sweep() {
+    let root = PathBuf::from(std::env::var("LOAM_COMPAT_SWEEP").expect("LOAM_COMPAT_SWEEP"));
+    let mut files: Vec<String> = std::fs::read_dir(root.join("documents"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jsonl.gz"))
+        .collect();
+    files.sort();
+    let docs: usize = files.iter().map(|f| documents_in(&root, f).len()).sum();
+    let (values, max_diff, failures) = compare_in(
+        &root,
+        &root.join("attributes"),
+        &files,
+        DolmaBugs::all(),
+        &[],
+    );
+    eprintln!(
+        "{docs} documents in {} files, {values} values compared, max difference {max_diff:e}, {} mismatches",
+        files.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", report(&failures));
+}
+
+/// Time per tagger (in process, one thread, reading excluded) over the documents of
+/// `LOAM_COMPAT_SWEEP=DIR`, for comparison with dolma's `predict` on the same documents.
+#[test]
+#[ignore = "needs LOAM_COMPAT_SWEEP; a measurement, not a check"]
+fn speed() {
+    let root = PathBuf::from(std::env::var("LOAM_COMPAT_SWEEP").expect("LOAM_COMPAT_SWEEP"));
+    let mut docs = Vec::new();
+    for e in std::fs::read_dir(root.join("documents")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        docs.extend(documents_in(&root, &name));
+    }
+    let mb = docs.iter().map(|d| d.text.len()).sum::<usize>() as f64 / 1e6;
+    for &(tagger, lists) in TAGGERS {
+        let t = build(tagger, lists, DolmaBugs::default());
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        for d in &docs {
+            let mut s = Signals::default();
+            t.tag(d, &mut s).expect("tag");
+            n += s.iter().count();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{tagger}\t{} docs\t{secs:.4} s\t{:.1} MB/s\t({n} signals)",
+            docs.len(),
+            mb / secs
+        );
+    }
+}
