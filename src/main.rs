@@ -9,6 +9,7 @@ mod cmd_report;
 mod cmd_slurm;
 mod cmd_stat;
 mod cmd_tokens;
+mod cmd_trace;
 mod cmd_warc;
 mod dolma_cmds;
 mod pipeline_config;
@@ -229,6 +230,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         world: usize,
     },
+    /// Find a text verbatim in a mix (an exact-match index over its token arrays or text),
+    /// every hit with its document, source shard and line; `loam trace build MIX` first.
+    Trace(cmd_trace::TraceArgs),
     /// Show documents one rule removed, with the spans that triggered it highlighted.
     Sample {
         /// Mix directory.
@@ -482,6 +486,7 @@ fn main() -> ExitCode {
                 cmd_tokens::tokens(&config, opts).map(Some)
             }
         }
+        Command::Trace(args) => cmd_trace::trace(args, cli.threads).map(|_| None),
         Command::Sample { mix, rule, n, seed } => {
             cmd_explain::sample(&mix, &rule, n, seed).map(|_| None)
         }
