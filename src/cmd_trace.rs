@@ -10,12 +10,12 @@ use std::path::PathBuf;
 
 /// `loam trace MIX_DIR --text …` or `loam trace build MIX_DIR`.
 #[derive(Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct TraceArgs {
     #[command(subcommand)]
     action: Option<TraceAction>,
     /// Mix directory (its index is `<MIX_DIR>.trace` unless --index is given).
-    #[arg(required_unless_present = "action")]
+    #[arg(required = true)]
     mix: Option<PathBuf>,
     /// The text to look for (a model's output, a quote).
     #[arg(long, required_unless_present = "file", conflicts_with = "file")]

@@ -243,6 +243,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
         .map(absolute)
         .unwrap_or_else(|| default_index_dir(&mix));
     std::fs::create_dir_all(&index).map_err(|e| TraceError::io(&index, e))?;
+    // The index is incomplete until trace.json is written again, last.
+    let done = index.join(TRACE_JSON);
+    if done.exists() {
+        std::fs::remove_file(&done).map_err(|e| TraceError::io(&done, e))?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
