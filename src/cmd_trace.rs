@@ -96,7 +96,11 @@ pub fn trace(args: TraceArgs, threads: usize) -> Result<()> {
         };
         let s = loam_trace::build(&opts).map_err(map_err)?;
         let secs = started.elapsed().as_secs_f64().max(1e-9);
-        let unit = if s.kind == loam_trace::Kind::Tokens { "tokens" } else { "bytes of text" };
+        let unit = if s.kind == loam_trace::Kind::Tokens {
+            "tokens"
+        } else {
+            "bytes of text"
+        };
         println!(
             "trace index {}: {} shard(s), {} built, {} kept; {} {unit} indexed in {secs:.2}s ({:.1} MB/s of input), {} index bytes ({:.2} per symbol){}",
             s.index.display(),

@@ -388,7 +388,10 @@ fn read_tokens(base: &Path, rel: &str, width: usize) -> Result<Corpus, TraceErro
     if bytes.len() % width != 0 {
         return Err(TraceError::format(
             &array,
-            format!("{} bytes, not a whole number of {width}-byte tokens", bytes.len()),
+            format!(
+                "{} bytes, not a whole number of {width}-byte tokens",
+                bytes.len()
+            ),
         ));
     }
     let symbols: Vec<u32> = bytes

@@ -190,9 +190,7 @@ impl Index {
                 let bytes: Vec<u8> = symbols.iter().map(|&s| s as u8).collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             }
-            Some(t) => t
-                .decode(symbols)
-                .unwrap_or_else(|_| format!("{symbols:?}")),
+            Some(t) => t.decode(symbols).unwrap_or_else(|_| format!("{symbols:?}")),
         }
     }
 
@@ -278,7 +276,12 @@ impl Index {
     /// The maximal spans of `q` that occur verbatim and are at least `min_len` symbols
     /// long, longest first (ties: leftmost first), each with its count and up to `max_docs`
     /// documents. A span is maximal when it cannot be extended on either side.
-    pub fn spans(&self, q: &[u32], min_len: usize, max_docs: usize) -> Result<Vec<Span>, TraceError> {
+    pub fn spans(
+        &self,
+        q: &[u32],
+        min_len: usize,
+        max_docs: usize,
+    ) -> Result<Vec<Span>, TraceError> {
         // longest[i]: the longest prefix of q[i..] that occurs. It shrinks by at most one
         // from i to i + 1, so extending from there costs O(|q|) lookups in all.
         let mut longest = vec![0usize; q.len()];
@@ -306,7 +309,11 @@ impl Index {
             }
             prev_end = prev_end.max(end);
         }
-        out.sort_by(|a, b| (b.end - b.start).cmp(&(a.end - a.start)).then(a.start.cmp(&b.start)));
+        out.sort_by(|a, b| {
+            (b.end - b.start)
+                .cmp(&(a.end - a.start))
+                .then(a.start.cmp(&b.start))
+        });
         Ok(out)
     }
 
@@ -394,12 +401,19 @@ impl fmt::Display for Answer {
             Kind::Tokens => "tokens",
             Kind::Text => "bytes",
         };
-        writeln!(f, "count      {} (whole query, {} {unit})", self.count, self.query_symbols)?;
+        writeln!(
+            f,
+            "count      {} (whole query, {} {unit})",
+            self.count, self.query_symbols
+        )?;
         let Some(spans) = &self.spans else {
             return Ok(());
         };
         if spans.is_empty() {
-            writeln!(f, "no span of the query occurs verbatim at the minimum length")?;
+            writeln!(
+                f,
+                "no span of the query occurs verbatim at the minimum length"
+            )?;
         }
         for s in spans {
             writeln!(f)?;
@@ -413,7 +427,11 @@ impl fmt::Display for Answer {
                 s.text
             )?;
             for h in &s.documents {
-                writeln!(f, "  document {}  ({}:{}, offset {})", h.id, h.file, h.line, h.offset)?;
+                writeln!(
+                    f,
+                    "  document {}  ({}:{}, offset {})",
+                    h.id, h.file, h.line, h.offset
+                )?;
                 writeln!(
                     f,
                     "    …{}[{}]{}…",
@@ -422,11 +440,20 @@ impl fmt::Display for Answer {
                     one_line(&h.after)
                 )?;
                 for l in &h.ledger {
-                    write!(f, "    source {}:{}  decision {}", l.source, l.line, l.decision)?;
+                    write!(
+                        f,
+                        "    source {}:{}  decision {}",
+                        l.source, l.line, l.decision
+                    )?;
                     if let Some(r) = &l.rule {
                         write!(f, " ({r})")?;
                     }
-                    writeln!(f, ", {} cop{}", l.copies, if l.copies == 1 { "y" } else { "ies" })?;
+                    writeln!(
+                        f,
+                        ", {} cop{}",
+                        l.copies,
+                        if l.copies == 1 { "y" } else { "ies" }
+                    )?;
                 }
             }
         }

@@ -141,7 +141,11 @@ mod tests {
             if n == 0 {
                 starts.push(0);
             }
-            assert_eq!(suffix_array(&seq, &starts), naive(&seq, &starts), "{seq:?} {starts:?}");
+            assert_eq!(
+                suffix_array(&seq, &starts),
+                naive(&seq, &starts),
+                "{seq:?} {starts:?}"
+            );
         }
     }
 

@@ -191,7 +191,12 @@ impl Shard {
             )));
         }
         let (width, pw) = (h[12] as usize, h[13] as usize);
-        let (n, d, m, total) = (le(&h[16..24]), le(&h[24..32]), le(&h[32..40]), le(&h[40..48]));
+        let (n, d, m, total) = (
+            le(&h[16..24]),
+            le(&h[24..32]),
+            le(&h[32..40]),
+            le(&h[40..48]),
+        );
         if !matches!(width, 1 | 2 | 4) || !(1..=8).contains(&pw) {
             return Err(bad(format!("bad widths {width}/{pw}")));
         }
@@ -211,18 +216,22 @@ impl Shard {
                 .checked_add(m)
         })();
         if want != Some(total) || n >= u64::from(u32::MAX) {
-            return Err(bad("section lengths do not add up to the file length".into()));
+            return Err(bad(
+                "section lengths do not add up to the file length".into()
+            ));
         }
         if le(&h[48..56]) != xxh3_64(&map[HEADER..]) {
-            return Err(bad("checksum mismatch (the file changed after it was written)".into()));
+            return Err(bad(
+                "checksum mismatch (the file changed after it was written)".into(),
+            ));
         }
         let (n, d) = (n as usize, d as usize);
         let sym_at = HEADER;
         let starts_at = sym_at + n * width;
         let sa_at = starts_at + (d + 1) * 8;
         let meta_at = sa_at + n * pw;
-        let meta: ShardMeta = serde_json::from_slice(&map[meta_at..])
-            .map_err(|e| bad(format!("metadata: {e}")))?;
+        let meta: ShardMeta =
+            serde_json::from_slice(&map[meta_at..]).map_err(|e| bad(format!("metadata: {e}")))?;
         let shard = Shard {
             path: name.clone(),
             map,

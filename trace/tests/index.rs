@@ -31,7 +31,11 @@ fn documents(rng: &mut Rng, count: usize, alpha: u32) -> Vec<Vec<u32>> {
             continue;
         }
         let n = rng.below(60);
-        docs.push((0..n).map(|_| 1 + rng.below(alpha as usize) as u32).collect());
+        docs.push(
+            (0..n)
+                .map(|_| 1 + rng.below(alpha as usize) as u32)
+                .collect(),
+        );
     }
     docs
 }
@@ -132,7 +136,10 @@ fn counts_equal_a_scan_and_never_cross_documents() {
                 assert_eq!(&docs[d][off..off + q.len()], &q[..]);
             }
         }
-        assert!(across > 50, "too few spans across boundaries tested: {across}");
+        assert!(
+            across > 50,
+            "too few spans across boundaries tested: {across}"
+        );
     }
 }
 
@@ -164,7 +171,10 @@ fn index_counts_locates_and_finds_maximal_spans() {
             let (k, i) = h.id.split_once('-').unwrap();
             let d = &shards[k.parse::<usize>().unwrap()][i.parse::<usize>().unwrap()];
             assert!(occurrences(d, &q) > 0, "{} does not hold {q:?}", h.id);
-            assert_eq!(h.matched.as_bytes(), q.iter().map(|&s| s as u8).collect::<Vec<_>>());
+            assert_eq!(
+                h.matched.as_bytes(),
+                q.iter().map(|&s| s as u8).collect::<Vec<_>>()
+            );
             assert_eq!(h.line, i.parse::<u64>().unwrap() + 1);
         }
         // Maximal spans: each occurs, and neither extension does.
@@ -175,7 +185,12 @@ fn index_counts_locates_and_finds_maximal_spans() {
         let occurs = |s: &[u32]| all.iter().any(|d| occurrences(d, s) > 0);
         for s in &spans {
             assert!(occurs(&long[s.start..s.end]));
-            assert_eq!(s.count, all.iter().map(|d| occurrences(d, &long[s.start..s.end])).sum::<u64>());
+            assert_eq!(
+                s.count,
+                all.iter()
+                    .map(|d| occurrences(d, &long[s.start..s.end]))
+                    .sum::<u64>()
+            );
             if s.start > 0 {
                 assert!(!occurs(&long[s.start - 1..s.end]));
             }
@@ -189,7 +204,9 @@ fn index_counts_locates_and_finds_maximal_spans() {
                 assert!(spans.iter().any(|s| s.start <= i && i < s.end));
             }
         }
-        assert!(spans.windows(2).all(|w| w[0].end - w[0].start >= w[1].end - w[1].start));
+        assert!(spans
+            .windows(2)
+            .all(|w| w[0].end - w[0].start >= w[1].end - w[1].start));
     }
 }
 
@@ -226,7 +243,13 @@ fn corrupt_and_truncated_files_are_errors_naming_them() {
     check(&[], "truncated");
     // An index directory naming a missing shard is an error naming the file.
     std::fs::write(&path, &good).unwrap();
-    index_dir(dir.path(), &[docs.iter().map(|d| d.iter().map(|&s| s % 200 + 1).collect()).collect()]);
+    index_dir(
+        dir.path(),
+        &[docs
+            .iter()
+            .map(|d| d.iter().map(|&s| s % 200 + 1).collect())
+            .collect()],
+    );
     std::fs::remove_file(&path).unwrap();
     let e = Index::open(dir.path()).err().unwrap();
     assert!(e.to_string().contains("shard-00000.trace"), "{e}");
