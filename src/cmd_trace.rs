@@ -14,7 +14,8 @@ use std::path::PathBuf;
 pub struct TraceArgs {
     #[command(subcommand)]
     action: Option<TraceAction>,
-    /// Mix directory (its index is `<MIX_DIR>.trace` unless --index is given).
+    /// Mix directory (its index is `<output>/trace/<mix>/<version>` for a pipeline's
+    /// `<output>/<mix>/<version>`, unless --index is given).
     #[arg(required = true)]
     mix: Option<PathBuf>,
     /// The text to look for (a model's output, a quote).
@@ -53,7 +54,7 @@ enum TraceAction {
         /// Index the text even when token arrays exist.
         #[arg(long, conflicts_with = "tokens")]
         text: bool,
-        /// Where the index goes (default `<MIX_DIR>.trace`).
+        /// Where the index goes (default `<output>/trace/<mix>/<version>`).
         #[arg(long, value_name = "DIR")]
         index: Option<PathBuf>,
         /// This task's index among --world tasks sharing the shards (a final run without

@@ -120,11 +120,24 @@ pub struct BuildSummary {
     pub complete: bool,
 }
 
-/// The default index directory: `<mix dir>.trace` beside the mix.
+/// The default index directory: `<output>/trace/<mix>/<version>` for a pipeline's mix
+/// `<output>/<mix>/<version>` (as `loam tokens` puts its arrays at
+/// `<output>/tokens/<mix>/<version>`); in general `../../trace/<parent name>/<name>` from
+/// the mix directory, made absolute.
 pub fn default_index_dir(mix: &Path) -> PathBuf {
-    let mut name = mix.file_name().unwrap_or_default().to_os_string();
-    name.push(".trace");
-    mix.with_file_name(name)
+    let mix = absolute(mix);
+    match (
+        mix.file_name(),
+        mix.parent()
+            .and_then(|p| Some((p.file_name()?, p.parent()?))),
+    ) {
+        (Some(version), Some((name, out))) => out.join("trace").join(name).join(version),
+        _ => {
+            let mut name = mix.file_name().unwrap_or_default().to_os_string();
+            name.push(".trace");
+            mix.with_file_name(name)
+        }
+    }
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -254,7 +267,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
         .map_err(|e| TraceError::Usage(format!("thread pool: {e}")))?;
     // Each shard is built by one thread from its own file: the bytes never depend on how
     // many run at once.
-    let results: Vec<Result<Option<(ShardInfo, bool, u64)>, TraceError>> = pool.install(|| {
+    let results: Vec<Result<Option<Built>, TraceError>> = pool.install(|| {
         sources
             .par_iter()
             .enumerate()
@@ -317,14 +330,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
     Ok(summary)
 }
 
+/// A shard's entry, whether this run built it, and the input bytes it read.
+type Built = (ShardInfo, bool, u64);
+
 /// Builds one shard unless a valid one for the same source file is there. Returns its
 /// entry, whether it was built, and the input bytes read.
-fn one_shard(
-    kind: Kind,
-    width: usize,
-    s: &Source,
-    path: &Path,
-) -> Result<(ShardInfo, bool, u64), TraceError> {
+fn one_shard(kind: Kind, width: usize, s: &Source, path: &Path) -> Result<Built, TraceError> {
     if path.exists() {
         if let Ok(old) = shard::Shard::open(path) {
             if old.meta.source == s.rel && old.meta.source_sha256 == s.sha256 {
