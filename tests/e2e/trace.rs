@@ -241,7 +241,6 @@ fn token_index_counts_equal_a_scan_of_the_arrays() {
         "{}",
         text(&o)
     );
-    let version = mix.file_name().unwrap().to_string_lossy().to_string();
     let arrays = array_documents(&dir.path().join("out/tokens/m").join(version));
     let docs = mix_documents(&mix);
     let mut rng = Rng(99);

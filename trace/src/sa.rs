@@ -178,6 +178,13 @@ mod tests {
     }
 
     #[test]
+    fn the_widest_symbols_sort_too() {
+        let seq = [u32::MAX, 0, u32::MAX, u32::MAX, 0, 7, u32::MAX - 1];
+        let starts = [0, 3, 7];
+        assert_eq!(suffix_array(&seq, &starts), naive(&seq, &starts));
+    }
+
+    #[test]
     fn identical_documents_order_by_position() {
         let seq = [1, 2, 1, 2, 1, 2];
         let starts = [0, 2, 4, 6];
