@@ -241,6 +241,16 @@ fn token_index_counts_equal_a_scan_of_the_arrays() {
         "{}",
         text(&o)
     );
+    // The index lives beside the mix (out/trace/m/<version>), which still verifies.
+    let version = mix.file_name().unwrap().to_string_lossy().to_string();
+    assert!(dir
+        .path()
+        .join("out/trace/m")
+        .join(&version)
+        .join("trace.json")
+        .is_file());
+    let v = loam(dir.path(), &["manifest", "verify", mix.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", text(&v));
     let arrays = array_documents(&dir.path().join("out/tokens/m").join(version));
     let docs = mix_documents(&mix);
     let mut rng = Rng(99);
