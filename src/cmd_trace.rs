@@ -30,6 +30,9 @@ pub struct TraceArgs {
     /// Print JSON (for tools).
     #[arg(long)]
     json: bool,
+    /// Also write an HTML page: the text with its spans highlighted, the documents beside.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Documents shown per span.
     #[arg(long, default_value_t = 5)]
     max_docs: usize,
@@ -138,6 +141,9 @@ pub fn trace(args: TraceArgs, threads: usize) -> Result<()> {
     let answer = index
         .answer(&text, args.count, min_len, args.max_docs)
         .map_err(map_err)?;
+    if let Some(p) = &args.html {
+        std::fs::write(p, answer.to_html(&text))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else {

@@ -199,6 +199,25 @@ fn text_index_counts_equal_a_scan_and_hits_hold_the_span_with_provenance() {
         }
     }
     assert!(nonzero >= 20, "{nonzero}");
+    // The HTML page highlights the span and lists its document.
+    let (d, q) = (&docs[0], piece(&docs[0].3, 0, 40).to_string());
+    let page = dir.path().join("trace.html");
+    let o = loam(
+        dir.path(),
+        &[
+            "trace",
+            mix.to_str().unwrap(),
+            "--index",
+            idx.to_str().unwrap(),
+            "--text",
+            &q,
+            "--html",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<mark>") && html.contains(&d.2), "{html}");
 }
 
 /// Every document's tokens from the arrays' `.npy`/`.csv.gz` pairs.

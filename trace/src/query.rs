@@ -460,3 +460,81 @@ impl fmt::Display for Answer {
         Ok(())
     }
 }
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Answer {
+    /// A self-contained HTML page: the query with every span found highlighted, then each
+    /// span with its documents (context, file and line, ledger rows).
+    pub fn to_html(&self, query: &str) -> String {
+        let spans = self.spans.as_deref().unwrap_or_default();
+        // Highlight where each span's text first occurs in the query.
+        let mut marked = vec![false; query.len()];
+        for s in spans {
+            if let Some(at) = query.find(s.text.as_str()) {
+                marked[at..at + s.text.len()]
+                    .iter_mut()
+                    .for_each(|m| *m = true);
+            }
+        }
+        let mut body = String::new();
+        let mut open = false;
+        for (i, c) in query.char_indices() {
+            if marked[i] != open {
+                body.push_str(if open { "</mark>" } else { "<mark>" });
+                open = marked[i];
+            }
+            body.push_str(&escape(&c.to_string()));
+        }
+        if open {
+            body.push_str("</mark>");
+        }
+        let mut out = format!(
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>loam trace</title><style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto}}mark{{background:#fd6}}.q{{white-space:pre-wrap;border:1px solid #ccc;padding:1em}}.ctx{{white-space:pre-wrap;color:#444}}li{{margin:.6em 0}}</style></head><body>\n<h1>loam trace</h1>\n<p>{} occurrence(s) of the whole text; {} span(s) found verbatim.</p>\n<div class=\"q\">{body}</div>\n",
+            self.count,
+            spans.len()
+        );
+        for s in spans {
+            out.push_str(&format!(
+                "<section><h2>“{}” — {} occurrence(s)</h2><ul>\n",
+                escape(&s.text),
+                s.count
+            ));
+            for h in &s.documents {
+                out.push_str(&format!(
+                    "<li><b>{}</b> {}:{}<div class=\"ctx\">…{}<mark>{}</mark>{}…</div>",
+                    escape(&h.id),
+                    escape(&h.file),
+                    h.line,
+                    escape(&h.before),
+                    escape(&h.matched),
+                    escape(&h.after)
+                ));
+                for l in &h.ledger {
+                    out.push_str(&format!(
+                        "<div>source {}:{}, decision {}</div>",
+                        escape(&l.source),
+                        l.line,
+                        escape(&l.decision)
+                    ));
+                }
+                out.push_str("</li>\n");
+            }
+            out.push_str("</ul></section>\n");
+        }
+        out.push_str("</body></html>\n");
+        out
+    }
+}
