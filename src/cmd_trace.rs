@@ -88,7 +88,6 @@ pub fn trace(args: TraceArgs, threads: usize) -> Result<()> {
         world,
     }) = args.action
     {
-        let started = std::time::Instant::now();
         let opts = BuildOptions {
             mix,
             tokens,
@@ -98,25 +97,7 @@ pub fn trace(args: TraceArgs, threads: usize) -> Result<()> {
             rank,
             world,
         };
-        let s = loam_trace::build(&opts).map_err(map_err)?;
-        let secs = started.elapsed().as_secs_f64().max(1e-9);
-        let unit = if s.kind == loam_trace::Kind::Tokens {
-            "tokens"
-        } else {
-            "bytes of text"
-        };
-        println!(
-            "trace index {}: {} shard(s), {} built, {} kept; {} {unit} indexed in {secs:.2}s ({:.1} MB/s of input), {} index bytes ({:.2} per symbol){}",
-            s.index.display(),
-            s.shards,
-            s.built,
-            s.kept,
-            s.symbols,
-            s.input_bytes as f64 / 1e6 / secs,
-            s.bytes,
-            s.bytes as f64 / s.symbols.max(1) as f64,
-            if s.complete { "" } else { "; trace.json not written (run without --rank/--world to finish)" }
-        );
+        println!("{}", loam_trace::build(&opts).map_err(map_err)?);
         return Ok(());
     }
     let mix = args

@@ -118,6 +118,37 @@ pub struct BuildSummary {
     pub input_bytes: u64,
     /// Whether `trace.json` was written (the index is complete).
     pub complete: bool,
+    /// Wall time of the build.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for BuildSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.kind {
+            Kind::Tokens => "tokens",
+            Kind::Text => "bytes of text",
+        };
+        let secs = self.seconds.max(1e-9);
+        write!(
+            f,
+            "trace index {}: {} shard(s), {} built, {} kept; {} {unit} indexed in {secs:.2}s ({:.1} MB/s of input), {} index bytes ({:.2} per symbol)",
+            self.index.display(),
+            self.shards,
+            self.built,
+            self.kept,
+            self.symbols,
+            self.input_bytes as f64 / 1e6 / secs,
+            self.bytes,
+            self.bytes as f64 / self.symbols.max(1) as f64,
+        )?;
+        if !self.complete {
+            write!(
+                f,
+                "; trace.json not written (run without --rank/--world to finish)"
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// The default index directory: `<output>/trace/<mix>/<version>` for a pipeline's mix
@@ -177,6 +208,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
             opts.rank, opts.world
         )));
     }
+    let started = std::time::Instant::now();
     let mix = absolute(&opts.mix);
     let m = read_manifest(&mix)?;
     let tokens = if opts.text {
@@ -291,6 +323,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
         bytes: 0,
         input_bytes: 0,
         complete: false,
+        seconds: 0.0,
     };
     let mut shards = Vec::new();
     for r in results {
@@ -327,6 +360,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
             .map_err(|e| TraceError::io(&path, e))?;
         summary.complete = true;
     }
+    summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
