@@ -13,6 +13,8 @@ system Python, outside the peers' virtualenvs).
     lib.py check-kept LOAM_DOCS PEER_DOCS ALL_DOCS    (same documents kept?)
     lib.py check-minhash LOAM_ATTR PEER_DOCS ALL_DOCS
     lib.py check-mix LOAM_OUT DOLMA_OUT
+    lib.py trace-queries RESULTS LOAM MIX TOKEN_INDEX TEXT_INDEX N
+                                                       -> query latencies, counts checked
     lib.py table RESULTS STATS AGREEMENT THREADS      -> markdown on stdout
 
 Every check prints one line `ok|DIFF: <summary>`; run.sh records it next to the timings.
@@ -486,6 +488,73 @@ def check_tokens(loam_out, dolma_out):
 # ---------------------------------------------------------------- table
 
 
+def _pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, math.ceil(q * len(xs)) - 1))]
+
+
+def trace_queries(results, loam, mix, idx_tokens, idx_text, n):
+    """N seeded 60-character windows (no newline) of the mix's documents, each queried as a
+    separate process (start-up and index opening included): `--count` on the token index and
+    on the text index, the default query (maximal spans, 5 documents each, ledger rows) on
+    the text index, and `grep -c -F` on the mix's text in one plain file. The first 5 text
+    counts are checked against a scan of the texts (overlapping occurrences). Appends one
+    result per query (tool loam/grep) and prints one summary line."""
+    texts = [d["text"] for f in files(os.path.join(mix, "documents")) for d in read_jsonl(f)]
+    plain = os.path.join(os.path.dirname(idx_text.rstrip("/")), "mix-text.txt")
+    with open(plain, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(t + "\n")
+    rnd = random.Random(20)
+    qs = []
+    while len(qs) < int(n):
+        t = texts[rnd.randrange(len(texts))]
+        if len(t) < 80:
+            continue
+        a = rnd.randrange(len(t) - 60)
+        q = t[a:a + 60]
+        if "\n" not in q and "\r" not in q and q.strip():
+            qs.append(q)
+    lat = {}
+    bad = []
+
+    def timed(stage, tool, rep, cmd):
+        t0 = time.monotonic()
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.monotonic() - t0
+        if out.returncode not in (0, 1) or (tool == "loam" and out.returncode != 0):
+            sys.exit(f"{cmd}: exit {out.returncode}: {out.stderr}")
+        lat.setdefault(stage, []).append(wall)
+        with open(results, "a") as f:
+            f.write(json.dumps({"stage": stage, "tool": tool, "rep": rep, "wall": round(wall, 4),
+                                "peak_mb": 0, "rc": out.returncode}) + "\n")
+        return out.stdout
+
+    for i, q in enumerate(qs, 1):
+        c_tok = json.loads(timed("trace query: count (tokens)", "loam", i,
+                                 [loam, "trace", mix, "--index", idx_tokens, "--text", q, "--count", "--json"]))
+        c_txt = json.loads(timed("trace query: count (text)", "loam", i,
+                                 [loam, "trace", mix, "--index", idx_text, "--text", q, "--count", "--json"]))
+        timed("trace query: spans + 5 docs (text)", "loam", i,
+              [loam, "trace", mix, "--index", idx_text, "--text", q, "--json"])
+        timed("trace query: grep -c -F (text)", "grep", i, ["grep", "-c", "-F", "--", q, plain])
+        if i <= 5:
+            want = 0
+            for t in texts:
+                k = t.find(q)
+                while k >= 0:
+                    want += 1
+                    k = t.find(q, k + 1)
+            if c_txt["count"] != want:
+                bad.append(f"{q!r}: {c_txt['count']} != {want}")
+        if c_txt["count"] < 1:
+            bad.append(f"{q!r}: not found in the text index")
+        _ = c_tok
+    parts = [f"{k.split(': ', 1)[1]} median {statistics.median(v) * 1000:.0f} ms, p99 {_pct(v, 0.99) * 1000:.0f} ms"
+             for k, v in lat.items()]
+    print(("DIFF: " + "; ".join(bad[:3]) if bad else "ok: counts equal a scan") + "; " + "; ".join(parts))
+
+
 def table(results, stats_path, agreement, threads):
     stats = json.load(open(stats_path))
     mb = stats["text_bytes"] / 1e6
@@ -519,7 +588,7 @@ def table(results, stats_path, agreement, threads):
             reps = len(v)
             ag = agree.get(s, "") if t != "loam" or len(by_tool) == 1 else ""
             # Throughput is of the main corpus; the explain stages run on their own mix.
-            mbs, dps = ("–", "–") if s.startswith("explain") else (f"{mb / w:.1f}", f"{docs / w:,.0f}")
+            mbs, dps = ("–", "–") if s.startswith(("explain", "trace query")) else (f"{mb / w:.1f}", f"{docs / w:,.0f}")
             print(f"| {s} | {t} | {w:.2f} (n={reps}) | {mbs} | {dps} | {peak:,.0f} | {ratio} | {ag} |")
 
 
@@ -551,6 +620,8 @@ def main():
         check_mix(*args)
     elif cmd == "check-tokens":
         check_tokens(*args)
+    elif cmd == "trace-queries":
+        trace_queries(*args)
     elif cmd == "table":
         table(*args)
     else:

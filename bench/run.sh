@@ -8,7 +8,7 @@
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
 #   --stages LIST comma-separated subset of: tag,tag-langid,filter,dedupe-docs,dedupe-paras,
-#                 minhash,mix,mix-uneven,tokens,run,scaling,explain (default: all)
+#                 minhash,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
 #
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|tokens|run|scaling|explain) ;;
+  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -497,6 +497,44 @@ YAML
     grep -q '^decision' "$f" || { echo "explain printed no decision (see $f)" >&2; exit 1; }
   done
   agree "explain: one id" "ok: $EXPLAIN_DOCS documents in the mix; every answer printed the document's decision (e.g. \`$(grep '^decision' "$R/explain/explain-1.log" | head -1 | cut -c12- )\`)"
+fi
+
+# ------------------------------------------------------------------ trace
+# The corpus as one mix (every non-empty document), tokenized in the same `loam run` (the
+# tokens stage's tokenizer, uint16); `loam trace build` timed on the token arrays and on the
+# text (MB/s is of the corpus's text, at T threads); then 40 queries, each its own process.
+if want trace; then
+  TR=$R/trace; rm -rf "$TR"; mkdir -p "$TR"; ln -s "$C/documents" "$TR/documents"
+  cat > "$W/trace.yaml" <<YAML
+name: trace
+documents: ["$TR/documents/*.jsonl.gz"]
+output: "$TR/out"
+tag: {experiment: bench, taggers: [char_length_v1]}
+mix:
+  name: trace
+  version: v1
+  drop:
+    - {rule: empty, attribute: bench__char_length_v1__length, op: lt, value: 1}
+tokens:
+  tokenizer: {name_or_path: "$TOKJ", eos_token_id: 50279, pad_token_id: 1}
+  dtype: uint16
+YAML
+  log "trace: a mix of the corpus with its token arrays (untimed), then build and query"
+  (cd "$TR" && "$LOAM" --threads "$T" run "$W/trace.yaml" > "$TR/run.log" 2>&1)
+  printf '%-22s %-10s %s\n' "trace: build" loam "$LOAM --threads $T trace build MIX --index IDX [--text]" >> "$CMDS"
+  printf '%-22s %-10s %s\n' "trace query" loam "$LOAM trace MIX --index IDX --text Q [--count] --json; grep -c -F -- Q mix-text.txt" >> "$CMDS"
+  TV=$(ls -d "$TR"/out/trace/v1-*)
+  for rep in $(seq "$REPEATS"); do
+    for k in tokens text; do
+      rm -rf "$TR/idx-$k"
+      (cd "$TR" && $LIB measure "$RESULTS" "trace: build ($k)" loam "$rep" "$TR/build-$k-$rep.log" -- \
+        "$LOAM" --threads "$T" trace build "$TV" --index "$TR/idx-$k" $([ $k = text ] && echo --text))
+    done
+  done
+  for k in tokens text; do
+    agree "trace: build ($k)" "ok: $(sed -n 's/^trace index [^:]*: //p' "$TR/build-$k-1.log")"
+  done
+  agree "trace query: count (text)" "$($LIB trace-queries "$RESULTS" "$LOAM" "$TV" "$TR/idx-tokens" "$TR/idx-text" 40)"
 fi
 
 # ------------------------------------------------------------------ report

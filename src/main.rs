@@ -5,6 +5,7 @@ mod cmd_manifest;
 mod cmd_report;
 mod cmd_slurm;
 mod cmd_stat;
+mod cmd_trace;
 mod ui;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -261,6 +262,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         world: usize,
     },
+    /// Find a text verbatim in a mix (an exact-match index over its token arrays or text),
+    /// every hit with its document, source shard and line; `loam trace build MIX` first.
+    Trace(cmd_trace::TraceArgs),
     /// Show documents one rule removed, with the spans that triggered it highlighted.
     Sample {
         /// Mix directory.
@@ -528,6 +532,7 @@ fn main() -> ExitCode {
                     .map_err(Into::into)
             }
         }
+        Command::Trace(args) => cmd_trace::trace(args, cli.threads).map(|_| None),
         Command::Sample { mix, rule, n, seed } => {
             cmd_explain::sample(&mix, &rule, n, seed).map(|_| None)
         }

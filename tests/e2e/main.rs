@@ -15,4 +15,5 @@ mod run;
 mod shuffle;
 mod tag;
 mod tokens;
+mod trace;
 mod validate;

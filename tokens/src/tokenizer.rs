@@ -76,8 +76,9 @@ impl Dtype {
 }
 
 enum Engine {
-    /// Byte-level BPE files: ids equal to `tokenizers`', an order of magnitude faster.
-    Fast(Box<crate::fastbpe::FastBpe>),
+    /// Byte-level BPE files: ids equal to `tokenizers`', an order of magnitude faster (the
+    /// `tokenizers` instance is kept for decoding).
+    Fast(Box<crate::fastbpe::FastBpe>, Box<tokenizers::Tokenizer>),
     Hf(Box<tokenizers::Tokenizer>),
     Tiktoken(Box<tiktoken_rs::CoreBPE>),
 }
@@ -186,7 +187,7 @@ impl Tokenizer {
                 _ => None,
             };
             let engine = match fast {
-                Some(f) => Engine::Fast(Box::new(f)),
+                Some(f) => Engine::Fast(Box::new(f), Box::new(tok)),
                 None => Engine::Hf(Box::new(tok)),
             };
             (
@@ -199,7 +200,7 @@ impl Tokenizer {
         };
         let vocab_size = match &engine {
             Engine::Hf(t) => t.get_vocab_size(true) as u64,
-            Engine::Fast(_) => vocab_of_file,
+            Engine::Fast(..) => vocab_of_file,
             // Ordinary ranks plus the special tokens, as `n_vocab` counts them.
             Engine::Tiktoken(_) => match name {
                 "cl100k_base" => 100_277,
@@ -229,7 +230,7 @@ impl Tokenizer {
 
     fn encode_plain(&self, text: &str, out: &mut Vec<u32>) -> Result<(), String> {
         match &self.engine {
-            Engine::Fast(f) => f.encode(text, out),
+            Engine::Fast(f, _) => f.encode(text, out),
             Engine::Hf(t) => {
                 let enc = t.encode(text, false).map_err(|e| e.to_string())?;
                 out.extend_from_slice(enc.get_ids());
@@ -237,6 +238,24 @@ impl Tokenizer {
             Engine::Tiktoken(b) => out.extend(b.encode_ordinary(text)),
         }
         Ok(())
+    }
+
+    /// The ids of a text as it is, appended to `out`: no BOS/EOS, no segmentation (what a
+    /// search for a span inside documents needs).
+    pub fn encode_ordinary(&self, text: &str, out: &mut Vec<u32>) -> Result<(), String> {
+        self.encode_plain(text, out)
+    }
+
+    /// The text of some ids (special tokens included); bytes that do not form whole
+    /// characters become U+FFFD.
+    pub fn decode(&self, ids: &[u32]) -> Result<String, String> {
+        match &self.engine {
+            Engine::Fast(_, t) | Engine::Hf(t) => t.decode(ids, false).map_err(|e| e.to_string()),
+            Engine::Tiktoken(b) => b
+                .decode_bytes(ids)
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .map_err(|e| e.to_string()),
+        }
     }
 
     /// The ids of one document's text (already stripped), with BOS/EOS as dolma adds them:

@@ -1,0 +1,513 @@
+//! `loam trace build`: one index file per output file of a mix (its token arrays, or its
+//! document files), then `trace.json` naming them all, written last and atomically.
+
+use crate::sa::suffix_array;
+use crate::shard::{self, DocMeta, ShardMeta};
+use crate::TraceError;
+use loam_manifests::Manifest;
+use loam_pipeline::reader::DocumentReader;
+use loam_pipeline::storage::LocalStorage;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Name of the file that describes an index directory.
+pub const TRACE_JSON: &str = "trace.json";
+
+/// What an index holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Token ids of `loam tokens` arrays.
+    Tokens,
+    /// UTF-8 bytes of the mix's documents.
+    Text,
+}
+
+/// The tokenizer a token index was built for (from the arrays' manifest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenizerInfo {
+    /// As the tokens config named it; an absolute path when it was a file found at build.
+    pub name_or_path: String,
+    /// SHA-256 of the tokenizer file (of `tiktoken:<name>` for bundled encodings).
+    pub sha256: String,
+    /// Array element type.
+    pub dtype: String,
+}
+
+/// One shard of an index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardInfo {
+    /// The index file, relative to the index directory.
+    pub index: String,
+    /// The file indexed, relative to the mix (text) or tokens directory.
+    pub source: String,
+    /// Documents in it.
+    pub documents: u64,
+    /// Symbols (tokens, or text bytes) in it.
+    pub symbols: u64,
+    /// Size and SHA-256 of the index file.
+    #[serde(flatten)]
+    pub digest: loam_manifests::FileDigest,
+}
+
+/// `trace.json`: what an index directory holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceInfo {
+    /// Always `loam-trace`.
+    pub format: String,
+    /// Index file layout version ([`shard::VERSION`]).
+    pub version: u32,
+    /// Tokens or text.
+    pub kind: Kind,
+    /// The mix directory (absolute).
+    pub mix: String,
+    /// The mix's content id.
+    pub mix_content_id: String,
+    /// The token arrays' directory (absolute), for a token index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<String>,
+    /// The tokenizer, for a token index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<TokenizerInfo>,
+    /// Every shard, in the order of the files they index.
+    pub shards: Vec<ShardInfo>,
+}
+
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The mix directory (holding `manifest.json`).
+    pub mix: PathBuf,
+    /// The token arrays' directory; `None`: `<output>/tokens/<mix>/<version>` beside a
+    /// pipeline's mix when it exists, else the text.
+    pub tokens: Option<PathBuf>,
+    /// Index the text even when token arrays exist.
+    pub text: bool,
+    /// Where the index goes; `None`: [`default_index_dir`].
+    pub index: Option<PathBuf>,
+    /// Threads (0: one per core); never changes a byte.
+    pub threads: usize,
+    /// This task's index among `world` (shard `k` is task `k % world`'s).
+    pub rank: usize,
+    /// Tasks sharing the shards; `trace.json` is written by a run with `world == 1`.
+    pub world: usize,
+}
+
+/// What a build did.
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    /// The index directory.
+    pub index: PathBuf,
+    /// Tokens or text.
+    pub kind: Kind,
+    /// Shards of the whole index.
+    pub shards: usize,
+    /// Shards built by this run.
+    pub built: usize,
+    /// Shards already built for the same source file, kept.
+    pub kept: usize,
+    /// Symbols indexed by this run.
+    pub symbols: u64,
+    /// Bytes of index files written by this run.
+    pub bytes: u64,
+    /// Bytes of input (text or token arrays) indexed by this run.
+    pub input_bytes: u64,
+    /// Whether `trace.json` was written (the index is complete).
+    pub complete: bool,
+    /// Wall time of the build.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for BuildSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.kind {
+            Kind::Tokens => "tokens",
+            Kind::Text => "bytes of text",
+        };
+        let secs = self.seconds.max(1e-9);
+        write!(
+            f,
+            "trace index {}: {} shard(s), {} built, {} kept; {} {unit} indexed in {secs:.2}s ({:.1} MB/s of input), {} index bytes ({:.2} per symbol)",
+            self.index.display(),
+            self.shards,
+            self.built,
+            self.kept,
+            self.symbols,
+            self.input_bytes as f64 / 1e6 / secs,
+            self.bytes,
+            self.bytes as f64 / self.symbols.max(1) as f64,
+        )?;
+        if !self.complete {
+            write!(
+                f,
+                "; trace.json not written (run without --rank/--world to finish)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The default index directory: `<output>/trace/<mix>/<version>` for a pipeline's mix
+/// `<output>/<mix>/<version>` (as `loam tokens` puts its arrays at
+/// `<output>/tokens/<mix>/<version>`); in general `../../trace/<parent name>/<name>` from
+/// the mix directory, made absolute.
+pub fn default_index_dir(mix: &Path) -> PathBuf {
+    let mix = absolute(mix);
+    match (
+        mix.file_name(),
+        mix.parent()
+            .and_then(|p| Some((p.file_name()?, p.parent()?))),
+    ) {
+        (Some(version), Some((name, out))) => out.join("trace").join(name).join(version),
+        _ => {
+            let mut name = mix.file_name().unwrap_or_default().to_os_string();
+            name.push(".trace");
+            mix.with_file_name(name)
+        }
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Reads a directory's `manifest.json`.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, TraceError> {
+    let file = dir.join("manifest.json");
+    let bytes = std::fs::read(&file).map_err(|e| TraceError::io(&file, e))?;
+    loam_manifests::check::parse(&file.to_string_lossy(), &bytes)
+        .map_err(|e| TraceError::format(&file, e.to_string()))
+}
+
+/// The token arrays beside a pipeline's mix (`<output>/tokens/<mix>/<version>`), if any.
+fn tokens_beside(mix: &Path) -> Option<PathBuf> {
+    let version = mix.file_name()?;
+    let name = mix.parent()?.file_name()?;
+    let out = mix.parent()?.parent()?;
+    let dir = out.join("tokens").join(name).join(version);
+    dir.join("manifest.json").is_file().then_some(dir)
+}
+
+/// One file to index.
+struct Source {
+    /// Relative to `base`.
+    rel: String,
+    base: PathBuf,
+    sha256: String,
+}
+
+/// Builds (or completes) the index of a mix.
+pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
+    if opts.world == 0 || opts.rank >= opts.world {
+        return Err(TraceError::Usage(format!(
+            "--rank {} --world {}: rank must be below world",
+            opts.rank, opts.world
+        )));
+    }
+    let started = std::time::Instant::now();
+    let mix = absolute(&opts.mix);
+    let m = read_manifest(&mix)?;
+    let tokens = if opts.text {
+        None
+    } else {
+        opts.tokens
+            .as_deref()
+            .map(absolute)
+            .or_else(|| tokens_beside(&mix))
+    };
+    let (kind, sources, tokenizer, width) = match &tokens {
+        Some(dir) => {
+            let tm = read_manifest(dir)?;
+            let file = dir.join("manifest.json");
+            let rec = tm
+                .tokens
+                .as_ref()
+                .ok_or_else(|| TraceError::format(&file, "not a `loam tokens` manifest"))?;
+            if !tm.parents.contains(&m.mix.content_id) {
+                return Err(TraceError::format(
+                    &file,
+                    format!(
+                        "these arrays were not made from mix {} (parents {:?}): give the right --tokens, or --text",
+                        m.mix.content_id, tm.parents
+                    ),
+                ));
+            }
+            let width = loam_tokens::Dtype::parse(&rec.dtype)
+                .map(|d| d.width())
+                .filter(|w| matches!(w, 1 | 2 | 4))
+                .ok_or_else(|| {
+                    TraceError::format(&file, format!("dtype {} is not indexable", rec.dtype))
+                })?;
+            let name = if Path::new(&rec.tokenizer).is_file() {
+                absolute(Path::new(&rec.tokenizer))
+                    .to_string_lossy()
+                    .to_string()
+            } else {
+                rec.tokenizer.clone()
+            };
+            let sources = tm
+                .outputs
+                .iter()
+                .filter(|o| o.kind == "tokens")
+                .map(|o| Source {
+                    rel: o.path.clone(),
+                    base: dir.clone(),
+                    sha256: o.digest.sha256.clone(),
+                })
+                .collect::<Vec<_>>();
+            let tok = TokenizerInfo {
+                name_or_path: name,
+                sha256: rec.tokenizer_sha256.clone(),
+                dtype: rec.dtype.clone(),
+            };
+            (Kind::Tokens, sources, Some(tok), width)
+        }
+        None => {
+            let sources = m
+                .outputs
+                .iter()
+                .filter(|o| o.kind == "documents")
+                .map(|o| Source {
+                    rel: o.path.clone(),
+                    base: mix.clone(),
+                    sha256: o.digest.sha256.clone(),
+                })
+                .collect::<Vec<_>>();
+            (Kind::Text, sources, None, 1)
+        }
+    };
+    let mut sources = sources;
+    sources.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let index = opts
+        .index
+        .as_deref()
+        .map(absolute)
+        .unwrap_or_else(|| default_index_dir(&mix));
+    std::fs::create_dir_all(&index).map_err(|e| TraceError::io(&index, e))?;
+    // The index is incomplete until trace.json is written again, last.
+    let done = index.join(TRACE_JSON);
+    if done.exists() {
+        std::fs::remove_file(&done).map_err(|e| TraceError::io(&done, e))?;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| TraceError::Usage(format!("thread pool: {e}")))?;
+    // Each shard is built by one thread from its own file: the bytes never depend on how
+    // many run at once.
+    let results: Vec<Result<Option<Built>, TraceError>> = pool.install(|| {
+        sources
+            .par_iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let mine = k % opts.world == opts.rank;
+                let path = index.join(format!("shard-{k:05}.trace"));
+                if !mine && opts.world > 1 {
+                    return Ok(None);
+                }
+                one_shard(kind, width, s, &path).map(Some)
+            })
+            .collect()
+    });
+    let mut summary = BuildSummary {
+        index: index.clone(),
+        kind,
+        shards: sources.len(),
+        built: 0,
+        kept: 0,
+        symbols: 0,
+        bytes: 0,
+        input_bytes: 0,
+        complete: false,
+        seconds: 0.0,
+    };
+    let mut shards = Vec::new();
+    for r in results {
+        if let Some((info, built, input)) = r? {
+            if built {
+                summary.built += 1;
+                summary.symbols += info.symbols;
+                summary.bytes += info.digest.bytes;
+                summary.input_bytes += input;
+            } else {
+                summary.kept += 1;
+            }
+            shards.push(info);
+        }
+    }
+    if opts.world == 1 {
+        let info = TraceInfo {
+            format: "loam-trace".into(),
+            version: shard::VERSION,
+            kind,
+            mix: mix.to_string_lossy().to_string(),
+            mix_content_id: m.mix.content_id.clone(),
+            tokens: tokens.map(|t| t.to_string_lossy().to_string()),
+            tokenizer,
+            shards,
+        };
+        let path = index.join(TRACE_JSON);
+        let mut bytes = serde_json::to_vec_pretty(&info)
+            .map_err(|e| TraceError::format(&path, e.to_string()))?;
+        bytes.push(b'\n');
+        let tmp = shard::tmp_name(&path);
+        std::fs::write(&tmp, &bytes)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| TraceError::io(&path, e))?;
+        summary.complete = true;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// A shard's entry, whether this run built it, and the input bytes it read.
+type Built = (ShardInfo, bool, u64);
+
+/// Builds one shard unless a valid one for the same source file is there. Returns its
+/// entry, whether it was built, and the input bytes read.
+fn one_shard(kind: Kind, width: usize, s: &Source, path: &Path) -> Result<Built, TraceError> {
+    if path.exists() {
+        if let Ok(old) = shard::Shard::open(path) {
+            if old.meta.source == s.rel && old.meta.source_sha256 == s.sha256 {
+                let digest = digest_file(path)?;
+                let info = ShardInfo {
+                    index: file_name(path),
+                    source: s.rel.clone(),
+                    documents: old.documents() as u64,
+                    symbols: old.len() as u64,
+                    digest,
+                };
+                return Ok((info, false, 0));
+            }
+        }
+    }
+    let (symbols, starts, documents, input) = match kind {
+        Kind::Tokens => read_tokens(&s.base, &s.rel, width)?,
+        Kind::Text => read_text(&s.base, &s.rel)?,
+    };
+    if symbols.len() >= u32::MAX as usize - 1 {
+        return Err(TraceError::format(
+            s.base.join(&s.rel),
+            "more than 4 billion symbols in one file: split the mix's output files",
+        ));
+    }
+    let sa = suffix_array(&symbols, &starts);
+    let meta = ShardMeta {
+        source: s.rel.clone(),
+        source_sha256: s.sha256.clone(),
+        documents,
+    };
+    shard::write(path, width, &symbols, &starts, &sa, &meta)?;
+    let info = ShardInfo {
+        index: file_name(path),
+        source: s.rel.clone(),
+        documents: meta.documents.len() as u64,
+        symbols: symbols.len() as u64,
+        digest: digest_file(path)?,
+    };
+    Ok((info, true, input))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string()
+}
+
+fn digest_file(path: &Path) -> Result<loam_manifests::FileDigest, TraceError> {
+    let f = std::fs::File::open(path).map_err(|e| TraceError::io(path, e))?;
+    loam_manifests::digest_reader(std::io::BufReader::new(f)).map_err(|e| TraceError::io(path, e))
+}
+
+type Corpus = (Vec<u32>, Vec<u64>, Vec<DocMeta>, u64);
+
+/// A token array and its `.csv.gz` rows: the rows must tile the array.
+fn read_tokens(base: &Path, rel: &str, width: usize) -> Result<Corpus, TraceError> {
+    let array = base.join(rel);
+    let bytes = std::fs::read(&array).map_err(|e| TraceError::io(&array, e))?;
+    if bytes.len() % width != 0 {
+        return Err(TraceError::format(
+            &array,
+            format!(
+                "{} bytes, not a whole number of {width}-byte tokens",
+                bytes.len()
+            ),
+        ));
+    }
+    let symbols: Vec<u32> = bytes
+        .chunks_exact(width)
+        .map(|c| {
+            let mut x = [0u8; 4];
+            x[..width].copy_from_slice(c);
+            u32::from_le_bytes(x)
+        })
+        .collect();
+    let stem = rel
+        .strip_suffix(".npy")
+        .or_else(|| rel.strip_suffix(".bin"))
+        .ok_or_else(|| TraceError::format(&array, "not a .npy or .bin token array"))?;
+    let meta_path = base.join(format!("{stem}.csv.gz"));
+    let raw = std::fs::read(&meta_path).map_err(|e| TraceError::io(&meta_path, e))?;
+    let mut rows =
+        loam_tokens::write::read_rows(&raw).map_err(|e| TraceError::format(&meta_path, e))?;
+    rows.sort_by_key(|r| r.start);
+    let mut starts = vec![0u64];
+    let mut docs = Vec::with_capacity(rows.len());
+    for r in rows {
+        if r.start != *starts.last().unwrap_or(&0) || r.end < r.start {
+            return Err(TraceError::format(
+                &meta_path,
+                format!(
+                    "row {},{},{}: rows do not tile the array (gap or overlap)",
+                    r.start, r.end, r.id
+                ),
+            ));
+        }
+        starts.push(r.end);
+        docs.push(DocMeta {
+            id: r.id,
+            src: r.src,
+            line: r.loc,
+        });
+    }
+    if *starts.last().unwrap_or(&0) != symbols.len() as u64 {
+        return Err(TraceError::format(
+            &meta_path,
+            format!(
+                "rows end at token {}, the array holds {}",
+                starts.last().unwrap_or(&0),
+                symbols.len()
+            ),
+        ));
+    }
+    let input = bytes.len() as u64;
+    Ok((symbols, starts, docs, input))
+}
+
+/// The UTF-8 text of a document file, document after document.
+fn read_text(base: &Path, rel: &str) -> Result<Corpus, TraceError> {
+    let file = base.join(rel);
+    let name = file.to_string_lossy().to_string();
+    let mut r = DocumentReader::open(&LocalStorage, &name)
+        .map_err(|e| TraceError::format(&file, e.to_string()))?;
+    let mut symbols = Vec::new();
+    let mut starts = vec![0u64];
+    let mut docs = Vec::new();
+    while let Some(item) = r.next_document() {
+        let (line, d) = item.map_err(|e| TraceError::format(&file, e.to_string()))?;
+        symbols.extend(d.text.bytes().map(u32::from));
+        starts.push(symbols.len() as u64);
+        docs.push(DocMeta {
+            id: d.id,
+            src: rel.to_string(),
+            line,
+        });
+    }
+    let input = symbols.len() as u64;
+    Ok((symbols, starts, docs, input))
+}
