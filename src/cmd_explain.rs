@@ -447,6 +447,13 @@ fn highlight(text: &str, spans: &[(usize, usize)], color: bool) -> String {
     out
 }
 
+/// Whether a ledger's rule name is `rule`, or `rule` is its short form: the name before the
+/// first space of a dolma filter's or replacer's rule (`filter.exclude[0]` for
+/// `filter.exclude[0] <pattern>`), so a long jq pattern need not be typed.
+fn rule_is(name: &str, rule: &str) -> bool {
+    name == rule || name.strip_prefix(rule).is_some_and(|r| r.starts_with(' '))
+}
+
 /// `loam sample MIX_DIR --rule RULE [-n N] [--seed S]`.
 pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
     let (m, dir) = load_manifest(mix)?;
@@ -457,7 +464,7 @@ pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
             if let Some(x) = &r.rule {
                 seen_rules.insert(x.clone());
             }
-            if r.rule.as_deref() == Some(rule) {
+            if r.rule.as_deref().is_some_and(|x| rule_is(x, rule)) {
                 let key = format!("{}\0{}\0{}", r.file, r.line, r.id);
                 let h = xxhash_rust::xxh3::xxh3_64_with_seed(key.as_bytes(), seed);
                 candidates.push((h, r));
@@ -471,6 +478,12 @@ pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
         )));
     }
     let total = candidates.len();
+    // The full name, for the heading and the rule's attribute.
+    let rule = candidates
+        .first()
+        .and_then(|c| c.1.rule.clone())
+        .unwrap_or_else(|| rule.to_string());
+    let rule = rule.as_str();
     candidates.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then(a.1.file.cmp(&b.1.file))

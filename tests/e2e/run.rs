@@ -570,6 +570,24 @@ mix:
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(&format!("removed by `{name}`")), "{out}");
+    // … and by its short name, the part before the pattern.
+    let o = loam(
+        jq.path(),
+        &[
+            "sample",
+            vj.to_str().unwrap(),
+            "--rule",
+            "filter.exclude[0]",
+            "-n",
+            "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!("removed by `{name}`")),
+        "{}",
+        text(&o)
+    );
 
     // A broken expression is a config error naming the field.
     std::fs::write(
