@@ -39,3 +39,22 @@ pub fn copy_tree(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// The lines of a JSONL file, decompressed by its extension (`.gz`, `.zst`, or plain).
+pub fn text_lines(path: &Path) -> Vec<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).unwrap();
+    let mut s = String::new();
+    let name = path.to_string_lossy();
+    if name.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(f).read_to_string(&mut s)
+    } else if name.ends_with(".zst") {
+        zstd::stream::read::Decoder::new(f)
+            .unwrap()
+            .read_to_string(&mut s)
+    } else {
+        std::io::BufReader::new(f).read_to_string(&mut s)
+    }
+    .unwrap();
+    s.lines().map(str::to_string).collect()
+}

@@ -2,12 +2,11 @@
 //! run per output root.
 
 use crate::common::{loam, text, workdir};
-use crate::helpers::write_config;
+use crate::helpers::{text_lines, write_config};
 use loam_pipeline::lock::{lock_outputs, LockMode};
 use loam_pipeline::storage::LocalStorage;
 use loam_pipeline::writer::DocumentWriter;
 use loam_pipeline::Document;
-use std::io::Read;
 use std::path::Path;
 
 /// Writes `n` documents as a Parquet shard with loam's own writer.
@@ -35,14 +34,6 @@ fn write_parquet(path: &Path, n: usize) {
     w.finish().unwrap();
 }
 
-fn gz_lines(path: &Path) -> Vec<String> {
-    let mut s = String::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut s)
-        .unwrap();
-    s.lines().map(str::to_string).collect()
-}
-
 #[test]
 fn run_reads_parquet_input_and_names_its_attributes_jsonl_gz() {
     let dir = workdir();
@@ -53,7 +44,7 @@ fn run_reads_parquet_input_and_names_its_attributes_jsonl_gz() {
     let out = dir.path().join("out");
     for name in ["exp", "dd"] {
         let attrs = out.join(format!("attributes/{name}/b.jsonl.gz"));
-        let lines = gz_lines(&attrs);
+        let lines = text_lines(&attrs);
         assert_eq!(lines.len(), 7, "{}", attrs.display());
         assert!(lines[0].contains("\"pq0\""), "{}", lines[0]);
     }
@@ -116,13 +107,13 @@ fn dolma_commands_read_parquet_documents() {
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
     }
     for name in ["exp", "dd"] {
-        let lines = gz_lines(&d.join(format!("corpus/attributes/{name}/b.jsonl.gz")));
+        let lines = text_lines(&d.join(format!("corpus/attributes/{name}/b.jsonl.gz")));
         assert_eq!(lines.len(), 5, "{name}");
         assert!(!d
             .join(format!("corpus/attributes/{name}/b.parquet"))
             .exists());
     }
-    let mixed = gz_lines(&d.join("mixed/web-0000.jsonl.gz"));
+    let mixed = text_lines(&d.join("mixed/web-0000.jsonl.gz"));
     assert!(mixed.iter().any(|l| l.contains("\"pq4\"")), "{mixed:?}");
 }
 

@@ -3,18 +3,9 @@
 //! always describes the bytes on disk (issue 19's first two defects, for every command).
 
 use crate::common::*;
-use crate::helpers::write_config;
+use crate::helpers::{text_lines, write_config};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-fn gz_lines(p: &Path) -> usize {
-    use std::io::Read;
-    let mut s = String::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap())
-        .read_to_string(&mut s)
-        .unwrap();
-    s.lines().count()
-}
 
 /// Flips one byte in the middle of `p` (same size).
 fn flip(p: &Path) {
@@ -89,7 +80,7 @@ fn loam_run_redoes_what_changed_since_its_markers() {
     // An input that gained a document: tagged, deduplicated and mixed again, under a new
     // content id that a fresh run also gives.
     let input = files_under(&dir.path().join("documents"), ".gz").remove(0);
-    let before = gz_lines(&input);
+    let before = text_lines(&input).len();
     {
         let mut f = std::fs::OpenOptions::new()
             .append(true)
@@ -102,7 +93,7 @@ fn loam_run_redoes_what_changed_since_its_markers() {
         .unwrap();
         f.write_all(&gz.finish().unwrap()).unwrap();
     }
-    assert_eq!(gz_lines(&input), before + 1);
+    assert_eq!(text_lines(&input).len(), before + 1);
     let o = loam(dir.path(), &["run", "pipeline.yaml", "--overwrite"]);
     assert!(o.status.success(), "{}", text(&o));
     let fresh = tempfile::tempdir().unwrap();
@@ -193,8 +184,8 @@ fn dolma_commands_redo_what_changed_since_their_markers() {
     assert!(line("dedupe dedupe_docs").ends_with("2/2"), "{out}");
     assert!(line("dedupe dedupe_paras").ends_with("2/2"), "{out}");
     assert_eq!(
-        gz_lines(&dir.path().join("corpus/attributes/quality/edge.jsonl.gz")),
-        gz_lines(&input)
+        text_lines(&dir.path().join("corpus/attributes/quality/edge.jsonl.gz")).len(),
+        text_lines(&input).len()
     );
     verify_ok(dir.path(), &dir.path().join("out/web"));
 }

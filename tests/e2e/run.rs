@@ -367,22 +367,9 @@ fn pipeline_can_start_from_warc() {
 }
 
 /// Every JSON line of a JSONL file (plain, `.gz` or `.zst`).
-fn gz_lines(path: &Path) -> Vec<serde_json::Value> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).unwrap();
-    let mut s = String::new();
-    let name = path.to_string_lossy();
-    if name.ends_with(".gz") {
-        flate2::read::MultiGzDecoder::new(f).read_to_string(&mut s)
-    } else if name.ends_with(".zst") {
-        zstd::stream::read::Decoder::new(f)
-            .unwrap()
-            .read_to_string(&mut s)
-    } else {
-        std::io::BufReader::new(f).read_to_string(&mut s)
-    }
-    .unwrap();
-    s.lines()
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    text_lines(path)
+        .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
@@ -394,7 +381,7 @@ fn mix_documents(version: &Path) -> Vec<serde_json::Value> {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    files.iter().flat_map(|f| gz_lines(f)).collect()
+    files.iter().flat_map(|f| json_lines(f)).collect()
 }
 
 #[test]
@@ -445,7 +432,7 @@ mix:
             .filter(|p| p.is_file())
             .collect();
         files.sort();
-        files.iter().flat_map(|f| gz_lines(f)).collect::<Vec<_>>()
+        files.iter().flat_map(|f| json_lines(f)).collect::<Vec<_>>()
     };
     let (ap, ag) = (attrs(plain.path()), attrs(gated.path()));
     assert_eq!(ap.len(), ag.len());
