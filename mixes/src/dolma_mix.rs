@@ -30,12 +30,16 @@
 //! filter expression or `output.min_text_length`, `sampled_out`).
 
 use crate::align::{check_line, AlignedAttributes, AttrRead};
-use crate::config::{CompressionConfig, MixerConfig, StreamConfig};
+use crate::config::{
+    CompressionConfig, FilterConfig, MixerConfig, SpanReplacementConfig, StreamConfig,
+};
 use crate::filter::{Decision, DocFilter, DocView, ExprError};
 use crate::index::IndexBuilder;
 use crate::ledger::{Decision as LedgerDecision, LedgerRow, LedgerWriter};
 use crate::mix::{index_path, AttributeInput, Sampling};
 use crate::replace::{apply, Edit, SpanReplacer};
+use crate::rules::{first_match, Op, Rule};
+use crate::shuffle::{Shuffle, SpoolInfo, SpoolWriter};
 use loam_manifests::RuleCounts;
 use loam_pipeline::config::{index, join};
 use loam_pipeline::executor::Progress;
@@ -44,7 +48,7 @@ use loam_pipeline::layout;
 use loam_pipeline::reader::{DocumentReader, LineReader, ReadError};
 use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
-use loam_pipeline::writer::{JsonlWriter, WrittenShard};
+use loam_pipeline::writer::{DocumentWriter, JsonlWriter, WrittenShard};
 use loam_pipeline::Document;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -424,46 +428,106 @@ pub struct CompiledStream {
     /// ([`crate::filter::referenced_attributes`]), counted per document so that one no
     /// document has is reported.
     pub attribute_refs: Vec<String>,
+    /// Structured drop rules (loam's pipeline file), before the filter: the first that
+    /// fires drops the document, its value and threshold in the ledger.
+    pub rules: Vec<Rule>,
+    /// Attributes that mark duplicates: an `exists` rule on one records `duplicate`.
+    pub duplicate_attributes: Vec<String>,
+    /// What a kept document looks like when written.
+    pub shape: Shape,
+}
+
+/// What a kept document looks like when written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// As dolma's mixer writes it: the attribute files merged into its `attributes`
+    /// object, `metadata.provenance` set to `<file>:<line>`.
+    #[default]
+    Dolma,
+    /// As it was read, span replacements applied (loam's pipeline file): the rules, filter
+    /// and span selectors see the attribute files' attributes alone under `attributes`,
+    /// which is then put back as it was.
+    AsRead,
 }
 
 impl CompiledStream {
     /// Compiles a stream whose field path is `at` (`streams[0]`); every bad expression is
     /// reported.
     pub fn new(s: &StreamConfig, at: &str) -> Result<CompiledStream, Vec<ExprError>> {
-        let mut errs = Vec::new();
-        let filter = DocFilter::new(s.filter.as_ref(), &join(at, "filter"))
-            .map_err(|e| errs.extend(e))
-            .ok();
-        let mut replacers = Vec::new();
-        for (k, r) in s.span_replacement.iter().enumerate() {
-            match SpanReplacer::new(k, r, &index(&join(at, "span_replacement"), k)) {
-                Ok(r) => replacers.push(r),
-                Err(e) => errs.extend(e),
-            }
+        let (filter, replacers, attribute_refs) =
+            compile(s.filter.as_ref(), &s.span_replacement, at)?;
+        Ok(CompiledStream {
+            filter,
+            replacers,
+            discard_fields: s.output.discard_fields.clone(),
+            min_text_length: s.output.min_text_length,
+            has_attributes: !s.attributes.is_empty(),
+            tokenizer: s.tokenizer.unwrap_or_default(),
+            attribute_refs,
+            rules: Vec::new(),
+            duplicate_attributes: Vec::new(),
+            shape: Shape::Dolma,
+        })
+    }
+
+    /// The mix of loam's pipeline file (field path `at`, `mix`): structured `rules`, then a
+    /// dolma `filter` and `span_replacement`s; documents written as read ([`Shape::AsRead`]).
+    pub fn as_read(
+        rules: &[Rule],
+        duplicate_attributes: &[String],
+        filter: Option<&FilterConfig>,
+        span_replacement: &[SpanReplacementConfig],
+        tokenizer: crate::tokens::Tokenizer,
+        at: &str,
+    ) -> Result<CompiledStream, Vec<ExprError>> {
+        let (filter, replacers, attribute_refs) = compile(filter, span_replacement, at)?;
+        Ok(CompiledStream {
+            filter,
+            replacers,
+            discard_fields: Vec::new(),
+            min_text_length: 0,
+            has_attributes: true,
+            tokenizer,
+            attribute_refs,
+            rules: rules.to_vec(),
+            duplicate_attributes: duplicate_attributes.to_vec(),
+            shape: Shape::AsRead,
+        })
+    }
+}
+
+/// A filter and span replacements under field path `at`, compiled, with the attributes
+/// they read.
+#[allow(clippy::type_complexity)]
+fn compile(
+    filter: Option<&FilterConfig>,
+    span_replacement: &[SpanReplacementConfig],
+    at: &str,
+) -> Result<(DocFilter, Vec<SpanReplacer>, Vec<String>), Vec<ExprError>> {
+    let mut errs = Vec::new();
+    let compiled = DocFilter::new(filter, &join(at, "filter"))
+        .map_err(|e| errs.extend(e))
+        .ok();
+    let mut replacers = Vec::new();
+    for (k, r) in span_replacement.iter().enumerate() {
+        match SpanReplacer::new(k, r, &index(&join(at, "span_replacement"), k)) {
+            Ok(r) => replacers.push(r),
+            Err(e) => errs.extend(e),
         }
-        match filter {
-            Some(filter) if errs.is_empty() => Ok(CompiledStream {
-                filter,
-                replacers,
-                discard_fields: s.output.discard_fields.clone(),
-                min_text_length: s.output.min_text_length,
-                has_attributes: !s.attributes.is_empty(),
-                tokenizer: s.tokenizer.unwrap_or_default(),
-                attribute_refs: {
-                    let mut refs: Vec<String> = s
-                        .filter
-                        .iter()
-                        .flat_map(|f| f.include.iter().chain(&f.exclude))
-                        .chain(s.span_replacement.iter().map(|r| &r.span))
-                        .flat_map(|e| crate::filter::referenced_attributes(e))
-                        .collect();
-                    refs.sort();
-                    refs.dedup();
-                    refs
-                },
-            }),
-            _ => Err(errs),
+    }
+    match compiled {
+        Some(f) if errs.is_empty() => {
+            let mut refs: Vec<String> = filter
+                .iter()
+                .flat_map(|f| f.include.iter().chain(&f.exclude))
+                .chain(span_replacement.iter().map(|r| &r.span))
+                .flat_map(|e| crate::filter::referenced_attributes(e))
+                .collect();
+            refs.sort();
+            refs.dedup();
+            Ok((f, replacers, refs))
         }
+        _ => Err(errs),
     }
 }
 
@@ -485,6 +549,22 @@ pub struct MixOptions {
     /// much as the rest of the mix. A unit whose eligible documents are not as many fails:
     /// its inputs changed between the passes, and the budget was computed from other data.
     pub counted: Option<std::sync::Arc<[u32]>>,
+    /// What a document's sampling draw is made from.
+    pub draw_key: DrawKey,
+    /// Kept documents go to a shuffle spool at the unit's output path instead of an output
+    /// shard (pass 1 of [`crate::shuffle`]); the string names the input in shuffle keys.
+    pub spool: Option<(String, Shuffle)>,
+}
+
+/// What a document's sampling draw is made from, with its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DrawKey {
+    /// The input's name in `metadata.provenance` and the id ([`sampling_key`]): dolma
+    /// mixer configs.
+    #[default]
+    ProvenanceAndId,
+    /// The id alone: loam's pipeline file.
+    Id,
 }
 
 /// The sampling of a stream with a fixed `sample_rate`: `None` without one (a `max_tokens`
@@ -528,6 +608,8 @@ pub struct UnitReport {
     pub draws: Vec<(f64, u64)>,
     /// The ledgers written, one per input, when [`MixOptions::ledgers`] named them.
     pub ledgers: Vec<LedgerFiles>,
+    /// The shuffle spool written instead of an output ([`MixOptions::spool`]).
+    pub spool: Option<SpoolInfo>,
 }
 
 /// Document counts of one output shard (or a whole stream).
@@ -578,6 +660,10 @@ pub struct MixCounts {
     /// ([`CompiledStream::attribute_refs`]), the documents that had it (zeros included).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes_seen: BTreeMap<String, u64>,
+    /// Per structured rule ([`CompiledStream::rules`]), the documents that had its
+    /// attribute (zeros included): a rule whose attribute no document had is a no-op.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules_seen: BTreeMap<String, u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -611,6 +697,9 @@ impl MixCounts {
         self.attributes_counted += o.attributes_counted;
         for (k, v) in &o.attributes_seen {
             *self.attributes_seen.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.rules_seen {
+            *self.rules_seen.entry(k.clone()).or_default() += v;
         }
     }
 
@@ -724,7 +813,7 @@ pub fn mix_unit_blocks(
         progress,
         blocking,
     };
-    let mut writer: Option<JsonlWriter> = None;
+    let mut writer: Option<Sink> = None;
     for (k, input) in unit.inputs.iter().enumerate() {
         if !mix_input(&ctx, k, input, &mut writer, &mut rep) {
             return rep;
@@ -735,13 +824,92 @@ pub fn mix_unit_blocks(
         rep.scan.record(e, true);
         return rep;
     }
-    if let Some(w) = writer {
-        match w.finish() {
-            Ok(s) => rep.output = Some(s),
-            Err(e) => rep.scan.record(e.to_string(), true),
-        }
+    match writer.map(Sink::finish) {
+        None => {}
+        Some(Ok(Finished::Shard(s))) => rep.output = Some(s),
+        Some(Ok(Finished::Spool(s))) => rep.spool = Some(s),
+        Some(Err(e)) => rep.scan.record(e, true),
     }
     rep
+}
+
+/// Where a unit's kept documents go.
+enum Sink {
+    /// JSON lines, written as serialized on the workers.
+    Lines(Box<JsonlWriter>),
+    /// Another format (Parquet): each line is read back into a document.
+    Documents(DocumentWriter),
+    /// A shuffle spool: each copy under its key.
+    Spool(Box<SpoolWriter>, Shuffle),
+}
+
+enum Finished {
+    Shard(WrittenShard),
+    Spool(SpoolInfo),
+}
+
+impl Sink {
+    fn create(ctx: &Ctx<'_>) -> Result<Sink, String> {
+        let path = ctx.unit.output.as_str();
+        if let Some((_, shuffle)) = &ctx.opts.spool {
+            return SpoolWriter::create(ctx.storage, path, *shuffle)
+                .map(|w| Sink::Spool(Box::new(w), *shuffle))
+                .map_err(|e| e.to_string());
+        }
+        match Format::from_path(path) {
+            Ok(Format::Parquet) => DocumentWriter::create(ctx.storage, path)
+                .map(Sink::Documents)
+                .map_err(|e| e.to_string()),
+            _ => JsonlWriter::create(ctx.storage, path)
+                .map(|w| Sink::Lines(Box::new(w)))
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Writes `copies` copies of a document, serialized as `line` (newline included).
+    fn write(
+        &mut self,
+        ctx: &Ctx<'_>,
+        line: &[u8],
+        at: (u64, Option<&str>),
+        copies: u32,
+        tokens: u64,
+    ) -> Result<(), String> {
+        let json = line.strip_suffix(b"\n").unwrap_or(line);
+        match self {
+            Sink::Lines(w) => {
+                for _ in 0..copies {
+                    w.write_line(line).map_err(|e| e.to_string())?;
+                }
+            }
+            Sink::Documents(w) => {
+                let doc = std::str::from_utf8(json)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| Document::from_json(t).map_err(|e| e.to_string()))?;
+                for _ in 0..copies {
+                    w.write(&doc).map_err(|e| e.to_string())?;
+                }
+            }
+            Sink::Spool(w, shuffle) => {
+                let name = ctx.opts.spool.as_ref().map_or("", |s| s.0.as_str());
+                let id = at.1.unwrap_or("");
+                for copy in 0..copies {
+                    let key = shuffle.key(name, id, at.0, copy);
+                    w.push_line(key, tokens, id, json)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Finished, String> {
+        match self {
+            Sink::Lines(w) => w.finish().map(Finished::Shard).map_err(|e| e.to_string()),
+            Sink::Documents(w) => w.finish().map(Finished::Shard).map_err(|e| e.to_string()),
+            Sink::Spool(w, _) => w.finish().map(Finished::Spool).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// What every input of a unit shares.
@@ -808,7 +976,9 @@ enum RawDoc {
     Parsed(Document),
 }
 
-/// What became of one [`RawItem`], computed on any thread, committed in order.
+/// What became of one [`RawItem`], computed on any thread, committed in order. Not boxed:
+/// a document's outcome is moved once, and a box would cost an allocation per document.
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     /// A bad document line (not fatal).
     Bad(ReadError),
@@ -925,7 +1095,7 @@ fn mix_input(
     ctx: &Ctx<'_>,
     k: usize,
     input: &InputFiles,
-    writer: &mut Option<JsonlWriter>,
+    writer: &mut Option<Sink>,
     rep: &mut UnitReport,
 ) -> bool {
     let storage = ctx.storage;
@@ -972,7 +1142,7 @@ fn mix_input(
         input,
         attr_paths: reader.aligned.paths(),
         provenance: provenance_name(doc_path),
-        want_id: ledger.is_some(),
+        want_id: ledger.is_some() || ctx.opts.spool.is_some(),
     };
     // A three-stage pipeline over blocks: block b+1 is read while block b is processed (its
     // documents in parallel) and block b-1 is written; each step ends when all three do.
@@ -1121,7 +1291,7 @@ fn process_item(ic: &InputCtx<'_>, item: RawItem, edits: &mut Vec<Edit>) -> Outc
 fn commit_block(
     ic: &InputCtx<'_>,
     block: Vec<Outcome>,
-    writer: &mut Option<JsonlWriter>,
+    writer: &mut Option<Sink>,
     ledger: &mut Option<OpenLedger>,
     rep: &mut UnitReport,
 ) -> bool {
@@ -1169,20 +1339,19 @@ fn commit_block(
         let fate = p.count(ctx, text_bytes, rep);
         if let Some(bytes) = &fate.write {
             if writer.is_none() {
-                match JsonlWriter::create(ctx.storage, &ctx.unit.output) {
+                match Sink::create(ctx) {
                     Ok(w) => *writer = Some(w),
                     Err(e) => {
-                        rep.scan.record(e.to_string(), true);
+                        rep.scan.record(e, true);
                         return false;
                     }
                 }
             }
             if let Some(w) = writer.as_mut() {
-                for _ in 0..fate.copies {
-                    if let Err(e) = w.write_line(bytes) {
-                        rep.scan.record(e.to_string(), true);
-                        return false;
-                    }
+                let at = (line, id.as_deref());
+                if let Err(e) = w.write(ctx, bytes, at, fate.copies, fate.tokens) {
+                    rep.scan.record(e, true);
+                    return false;
                 }
             }
         }
@@ -1219,6 +1388,8 @@ struct Fate {
     /// dropped, or in a dry run).
     write: Option<Vec<u8>>,
     copies: u32,
+    /// Tokens of one copy (set when counted, [`Processed::count`]).
+    tokens: u64,
     decision: LedgerDecision,
     rule: Option<String>,
     value: Option<f64>,
@@ -1230,6 +1401,7 @@ impl Fate {
         Fate {
             write: None,
             copies: 0,
+            tokens: 0,
             decision,
             rule: Some(rule.to_string()),
             value: None,
@@ -1255,6 +1427,8 @@ struct Processed {
     eligible: Option<Eligible>,
     /// Which of the stream's `attribute_refs` the document had.
     present: Vec<bool>,
+    /// Which of the stream's structured rules' attributes the document had.
+    rules_present: Vec<bool>,
 }
 
 struct Eligible {
@@ -1278,12 +1452,20 @@ impl Processed {
             edited,
             eligible,
             present,
+            rules_present,
         } = self;
         let c = &mut rep.counts;
         c.documents += 1;
         c.attributes_counted += 1;
         for (a, had) in ctx.stream.attribute_refs.iter().zip(present) {
             *c.attributes_seen.entry(a.clone()).or_default() += u64::from(had);
+        }
+        for (r, had) in ctx.stream.rules.iter().zip(rules_present) {
+            if let Some(n) = c.rules_seen.get_mut(&r.rule) {
+                *n += u64::from(had);
+            } else {
+                c.rules_seen.insert(r.rule.clone(), u64::from(had));
+            }
         }
         c.text_bytes += text_bytes;
         if passed_filter {
@@ -1339,6 +1521,7 @@ impl Processed {
         c.kept_text_bytes += e.kept_bytes * u64::from(e.copies);
         c.kept_tokens += tokens * u64::from(e.copies);
         fate.copies = e.copies;
+        fate.tokens = tokens;
         fate
     }
 }
@@ -1364,12 +1547,23 @@ fn process_document(
         edited: None,
         eligible: None,
         present: Vec::new(),
+        rules_present: Vec::new(),
     };
     let Document { id, text, fields } = doc;
     let mut map = fields;
     map.insert("id".into(), Value::String(id));
     map.insert("text".into(), Value::String(text));
-    if stream.has_attributes {
+    // `AsRead`: the document's own `attributes` is set aside, and put back before writing.
+    let mut own_attributes: Option<Option<Value>> = None;
+    if stream.shape == Shape::AsRead {
+        own_attributes = Some(map.remove("attributes"));
+        let mut parts = attrs.into_iter();
+        let mut merged = parts.next().unwrap_or_default();
+        for a in parts {
+            merged.extend(a);
+        }
+        map.insert("attributes".into(), Value::Object(merged));
+    } else if stream.has_attributes {
         match map.get_mut("attributes") {
             Some(Value::Object(existing)) => {
                 for a in attrs {
@@ -1392,6 +1586,28 @@ fn process_document(
         .iter()
         .map(|a| attributes.is_some_and(|m| m.contains_key(a)))
         .collect();
+    if !stream.rules.is_empty() {
+        let empty = Map::new();
+        let attributes = attributes.unwrap_or(&empty);
+        p.rules_present = stream
+            .rules
+            .iter()
+            .map(|r| attributes.contains_key(&r.attribute))
+            .collect();
+        if let Some(d) = first_match(&stream.rules, attributes) {
+            let dup =
+                d.rule.op == Op::Exists && stream.duplicate_attributes.contains(&d.rule.attribute);
+            let decision = match dup {
+                true => LedgerDecision::Duplicate,
+                false => LedgerDecision::Dropped,
+            };
+            let mut f = Fate::dropped(decision, &d.rule.rule);
+            f.value = d.value;
+            f.threshold = d.rule.value;
+            p.fate = f;
+            return Ok(p);
+        }
+    }
     let mut value = Value::Object(map);
     let mut view = DocView::new(&value);
     match stream.filter.decide(&mut view).map_err(DocError::Plain)? {
@@ -1446,6 +1662,12 @@ fn process_document(
     for f in &stream.discard_fields {
         map.remove(f);
     }
+    if let Some(own) = own_attributes {
+        match own {
+            Some(a) => map.insert("attributes".into(), a),
+            None => map.remove("attributes"),
+        };
+    }
     let text = map.get("text").and_then(Value::as_str).unwrap_or("");
     let kept_bytes = text.len() as u64;
     let trimmed = text.trim().len() as u64;
@@ -1465,7 +1687,10 @@ fn process_document(
     let (copies, draw) = match &ctx.opts.sampling {
         Some(s) => {
             let id = map.get("id").and_then(Value::as_str).unwrap_or("");
-            s.copies(&sampling_key(provenance, id), line)
+            match ctx.opts.draw_key {
+                DrawKey::ProvenanceAndId => s.copies(&sampling_key(provenance, id), line),
+                DrawKey::Id => s.copies(id, line),
+            }
         }
         None => (1, 0.0),
     };
@@ -1489,6 +1714,7 @@ fn process_document(
     p.fate = Fate {
         write: None,
         copies,
+        tokens: 0,
         decision,
         rule,
         value: None,
@@ -1497,6 +1723,19 @@ fn process_document(
     if ctx.opts.dry_run {
         return Ok(p);
     }
+    if stream.shape == Shape::Dolma {
+        stamp_provenance(map, provenance, line);
+    }
+    // Serialized here, on the worker, exactly as `JsonlWriter::write` would.
+    let mut bytes = Vec::with_capacity(kept_bytes as usize + 512);
+    serde_json::to_writer(&mut bytes, &value).map_err(|e| DocError::Plain(e.to_string()))?;
+    bytes.push(b'\n');
+    p.fate.write = Some(bytes);
+    Ok(p)
+}
+
+/// Sets `metadata.provenance` to `<file>:<line>` (`metadata` becomes an object first).
+fn stamp_provenance(map: &mut Map<String, Value>, provenance: &str, line: u64) {
     let meta = map
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -1509,12 +1748,6 @@ fn process_document(
             Value::String(format!("{provenance}:{line}")),
         );
     }
-    // Serialized here, on the worker, exactly as `JsonlWriter::write` would.
-    let mut bytes = Vec::with_capacity(kept_bytes as usize + 512);
-    serde_json::to_writer(&mut bytes, &value).map_err(|e| DocError::Plain(e.to_string()))?;
-    bytes.push(b'\n');
-    p.fate.write = Some(bytes);
-    Ok(p)
 }
 
 /// Error path only: names the attribute file (and line) that holds the spans a replacer

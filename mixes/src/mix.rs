@@ -1,23 +1,22 @@
-//! Mixing one document shard: merge its attribute files line by line, apply the rules and
-//! sampling, write the kept documents (to an output shard, or to a spool for the global
-//! shuffle, [`crate::shuffle`]) and one ledger row per input document.
+//! Mixing one document shard for loam's pipeline file: compiled onto the one mix engine
+//! ([`crate::dolma_mix`], which dolma mixer configs also run on) as a unit of one input, one
+//! output (or a shuffle spool, [`crate::shuffle`]) and one ledger; structured rules decide
+//! first, then an optional dolma filter, then span replacements and sampling. Documents are
+//! written as they were read ([`crate::dolma_mix::Shape::AsRead`]).
 //!
 //! Attribute files are read in step with the documents ([`crate::align`]): any misalignment
 //! is an error naming both files and the line.
 
-use crate::align::AlignedAttributes;
-use crate::index::IndexBuilder;
-use crate::ledger::{Decision, LedgerRow, LedgerWriter};
-use crate::rules::{first_match, Op, Rule};
-use crate::shuffle::{Shuffle, SpoolInfo, SpoolWriter};
+use crate::dolma_mix::{
+    mix_unit_with, CompiledStream, DrawKey, InputFiles, MixOptions, OutputUnit,
+};
+use crate::shuffle::{Shuffle, SpoolInfo};
 use loam_manifests::{FileDigest, RuleCounts};
-use loam_pipeline::document::Document;
 use loam_pipeline::executor::Progress;
-use loam_pipeline::shard::{scan, ScanReport};
+use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
-use loam_pipeline::writer::{DocumentWriter, WrittenShard};
+use loam_pipeline::writer::WrittenShard;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// One unit: a document shard, its attribute files, and where kept documents go.
@@ -135,17 +134,10 @@ impl Sampling {
 /// What to apply to every document.
 #[derive(Debug, Clone, Copy)]
 pub struct MixSpec<'a> {
-    /// Drop rules, first match decides.
-    pub rules: &'a [Rule],
-    /// Attributes that mark duplicates: a rule on one of them records `duplicate`.
-    pub duplicate_attributes: &'a [String],
-    /// Optional sampling after the rules.
+    /// Rules, filter, span replacements and tokenizer ([`CompiledStream::as_read`]).
+    pub stream: &'a CompiledStream,
+    /// Optional sampling after them.
     pub sampling: Option<Sampling>,
-    /// How tokens are counted (budgets, manifest).
-    pub tokenizer: crate::tokens::Tokenizer,
-    /// A JSONPath or jq filter after the rules (dolma's `filter`), on the document with its
-    /// attributes merged under `attributes`; its rules are named as dolma mixes name them.
-    pub filter: Option<&'a crate::filter::DocFilter>,
 }
 
 /// An attribute file that was read, with its digest.
@@ -218,61 +210,6 @@ pub fn whitespace_tokens(text: &str) -> u64 {
     n
 }
 
-/// The open destination of a unit's kept documents.
-enum Sink<'a> {
-    Shard(DocumentWriter),
-    Spool(Box<SpoolWriter>, &'a str, Shuffle),
-}
-
-enum Finished {
-    Shard(WrittenShard),
-    Spool(SpoolInfo),
-}
-
-impl<'a> Sink<'a> {
-    fn create(storage: &dyn Storage, output: &'a MixOutput) -> Result<Sink<'a>, String> {
-        Ok(match output {
-            MixOutput::Shard(path) => {
-                Sink::Shard(DocumentWriter::create(storage, path).map_err(|e| e.to_string())?)
-            }
-            MixOutput::Spool {
-                path,
-                name,
-                shuffle,
-            } => Sink::Spool(
-                Box::new(SpoolWriter::create(storage, path, *shuffle).map_err(|e| e.to_string())?),
-                name,
-                *shuffle,
-            ),
-        })
-    }
-
-    /// Writes `copies` copies of the document at `line`.
-    fn write(&mut self, doc: &Document, line: u64, copies: u32, tokens: u64) -> Result<(), String> {
-        match self {
-            Sink::Shard(w) => {
-                for _ in 0..copies {
-                    w.write(doc).map_err(|e| e.to_string())?;
-                }
-            }
-            Sink::Spool(w, name, shuffle) => {
-                for copy in 0..copies {
-                    let key = shuffle.key(name, &doc.id, line, copy);
-                    w.push(key, tokens, doc).map_err(|e| e.to_string())?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<Finished, String> {
-        match self {
-            Sink::Shard(w) => w.finish().map(Finished::Shard).map_err(|e| e.to_string()),
-            Sink::Spool(w, ..) => w.finish().map(Finished::Spool).map_err(|e| e.to_string()),
-        }
-    }
-}
-
 /// Mixes one shard. Nothing is published if anything failed; an output with no kept
 /// documents is not created. With `dry_run`, only counts are produced (for token budgets).
 /// `counted`: the tokens of each eligible document, in order, from a counting pass — taken
@@ -286,199 +223,66 @@ pub fn mix_shard(
     counted: Option<&[u32]>,
     progress: &dyn Progress,
 ) -> MixReport {
-    let mut rep = MixReport {
-        scan: ScanReport {
-            path: unit.input.clone(),
-            ..Default::default()
-        },
-        attributes: Vec::new(),
-        eligible: 0,
-        eligible_tokens: 0,
-        draws: Vec::new(),
-        kept: 0,
-        kept_text_bytes: 0,
-        kept_tokens: 0,
-        by_rule: BTreeMap::new(),
-        rule_seen: spec.rules.iter().map(|r| (r.rule.clone(), 0)).collect(),
-        output: None,
-        spool: None,
-        ledger: None,
-        index: None,
+    let (output, spool) = match &unit.output {
+        MixOutput::Shard(p) => (p.clone(), None),
+        MixOutput::Spool {
+            path,
+            name,
+            shuffle,
+        } => (path.clone(), Some((name.clone(), *shuffle))),
     };
-    let mut aligned = match AlignedAttributes::open(storage, &unit.input, &unit.attributes) {
-        Ok(x) => x,
-        Err(e) => {
-            rep.scan.record(e, true);
-            return rep;
-        }
+    let one = OutputUnit {
+        stream: 0,
+        output,
+        inputs: vec![InputFiles {
+            documents: unit.input.clone(),
+            size: 0,
+            attributes: unit.attributes.clone(),
+        }],
     };
-    let mut parts: Vec<Map<String, Value>> = Vec::with_capacity(unit.attributes.len());
-    let mut ledger = match (&unit.ledger, dry_run) {
-        (Some(path), false) => match LedgerWriter::create(storage, path) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                rep.scan.record(e.to_string(), true);
-                return rep;
-            }
-        },
-        _ => None,
+    let opts = MixOptions {
+        sampling: spec.sampling,
+        dry_run,
+        ledgers: unit.ledger.iter().cloned().collect(),
+        counted: counted.map(std::sync::Arc::from),
+        draw_key: DrawKey::Id,
+        spool,
     };
-    let mut index = ledger.as_ref().map(|_| IndexBuilder::default());
-    let mut row_no: u32 = 0;
-    let mut writer: Option<Sink> = None;
-    let mut merged = Map::new();
-    let scan_rep = scan(storage, &unit.input, |line, doc| {
-        merged.clear();
-        parts.clear();
-        aligned.next(&doc.id, line, &mut parts)?;
-        for p in parts.drain(..) {
-            merged.extend(p);
-        }
-        progress.advance(1, doc.text.len() as u64);
-        let mut row = LedgerRow {
-            id: doc.id.clone(),
-            file: unit.input.clone(),
-            line,
-            decision: Decision::Kept,
-            rule: None,
-            value: None,
-            threshold: None,
-            copies: 0,
-        };
-        let bytes = doc.text.len() as u64;
-        for r in spec.rules {
-            if merged.contains_key(&r.attribute) {
-                *rep.rule_seen.entry(r.rule.clone()).or_default() += 1;
-            }
-        }
-        let decided = first_match(spec.rules, &merged);
-        // The filter sees only what the rules kept (a rule names the drop first).
-        let filtered = match (spec.filter, &decided) {
-            (Some(f), None) => {
-                filter_rule(f, doc, &merged).map_err(|e| format!("{}:{line}: {e}", unit.input))?
-            }
-            _ => None,
-        };
-        if let Some(rule) = filtered {
-            let c = rep.by_rule.entry(rule.clone()).or_default();
-            c.documents_dropped += 1;
-            c.text_bytes_dropped += bytes;
-            row.decision = Decision::Dropped;
-            row.rule = Some(rule);
-        } else if let Some(d) = decided {
-            let c = rep.by_rule.entry(d.rule.rule.clone()).or_default();
-            c.documents_dropped += 1;
-            c.text_bytes_dropped += bytes;
-            let dup =
-                d.rule.op == Op::Exists && spec.duplicate_attributes.contains(&d.rule.attribute);
-            row.decision = if dup {
-                Decision::Duplicate
-            } else {
-                Decision::Dropped
-            };
-            row.rule = Some(d.rule.rule.clone());
-            row.value = d.value;
-            row.threshold = d.rule.value;
-        } else {
-            let tokens = spec
-                .tokenizer
-                .count_or_take(counted, rep.eligible, &doc.text);
-            rep.eligible += 1;
-            rep.eligible_tokens += tokens;
-            let (copies, u) = match spec.sampling {
-                Some(s) => s.copies(&doc.id, line),
-                None => (1, 0.0),
-            };
-            if dry_run && spec.sampling.is_some() {
-                rep.draws.push((u, tokens));
-            }
-            row.copies = copies;
-            if copies == 0 {
-                let c = rep.by_rule.entry("sample".into()).or_default();
-                c.documents_dropped += 1;
-                c.text_bytes_dropped += bytes;
-                row.decision = Decision::SampledOut;
-                row.rule = Some("sample".into());
-                row.value = Some(u);
-                row.threshold = spec.sampling.map(|s| s.frac);
-            } else if !dry_run {
-                if writer.is_none() {
-                    writer = Some(Sink::create(storage, &unit.output)?);
-                }
-                if let Some(w) = writer.as_mut() {
-                    w.write(doc, line, copies, tokens)?;
-                }
-            }
-            rep.kept += u64::from(copies);
-            rep.kept_text_bytes += bytes * u64::from(copies);
-            rep.kept_tokens += tokens * u64::from(copies);
-        }
-        if let Some(ix) = index.as_mut() {
-            ix.push(&row.id, row_no);
-            row_no += 1;
-        }
-        if let Some(l) = ledger.as_mut() {
-            l.push(row).map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    });
-    rep.scan = scan_rep;
-    if rep.scan.failed() {
-        return rep;
+    let r = mix_unit_with(storage, &one, spec.stream, &opts, progress);
+    let c = r.counts;
+    let mut scan = r.scan;
+    scan.path = unit.input.clone();
+    scan.documents = c.documents;
+    scan.text_bytes = c.text_bytes;
+    scan.digest = r.inputs.first().map(|i| i.digest.clone());
+    let mut rule_seen: BTreeMap<String, u64> = spec
+        .stream
+        .rules
+        .iter()
+        .map(|r| (r.rule.clone(), 0))
+        .collect();
+    rule_seen.extend(c.rules_seen);
+    let failed = scan.failed();
+    let (ledger, index) = match r.ledgers.into_iter().next() {
+        Some(l) if !failed => (Some(l.ledger), Some(l.index)),
+        _ => (None, None),
+    };
+    MixReport {
+        scan,
+        attributes: r.attributes,
+        eligible: c.eligible,
+        eligible_tokens: c.eligible_tokens,
+        draws: r.draws,
+        kept: c.kept,
+        kept_text_bytes: c.kept_text_bytes,
+        kept_tokens: c.kept_tokens,
+        by_rule: c.dropped,
+        rule_seen,
+        output: r.output.filter(|_| !failed),
+        spool: r.spool.filter(|_| !failed),
+        ledger,
+        index,
     }
-    if let Err(e) = crate::tokens::check_counted(counted, rep.eligible, &unit.input) {
-        rep.scan.record(e, true);
-        return rep;
-    }
-    match aligned.finish(rep.scan.documents) {
-        Ok(a) => rep.attributes = a,
-        Err(e) => {
-            rep.scan.record(e, true);
-            return rep;
-        }
-    }
-    match writer.map(Sink::finish) {
-        None => {}
-        Some(Ok(Finished::Shard(s))) => rep.output = Some(s),
-        Some(Ok(Finished::Spool(s))) => rep.spool = Some(s),
-        Some(Err(e)) => {
-            rep.scan.record(e, true);
-            return rep;
-        }
-    }
-    if let (Some(l), Some(ix), Some(path)) = (ledger, index, unit.ledger.as_ref()) {
-        match l.finish() {
-            Ok(s) => rep.ledger = Some(s),
-            Err(e) => {
-                rep.scan.record(e.to_string(), true);
-                return rep;
-            }
-        }
-        match ix.write(storage, &index_path(path)) {
-            Ok(s) => rep.index = Some(s),
-            Err(e) => rep.scan.record(e.to_string(), true),
-        }
-    }
-    rep
-}
-
-/// The filter rule that drops a document (with its attributes), if any.
-fn filter_rule(
-    f: &crate::filter::DocFilter,
-    doc: &Document,
-    attributes: &Map<String, Value>,
-) -> Result<Option<String>, String> {
-    use crate::filter::{Decision as FilterDecision, DocView, INCLUDE_RULE};
-    let mut map = doc.fields.clone();
-    map.insert("id".into(), Value::String(doc.id.clone()));
-    map.insert("text".into(), Value::String(doc.text.clone()));
-    map.insert("attributes".into(), Value::Object(attributes.clone()));
-    let value = Value::Object(map);
-    Ok(match f.decide(&mut DocView::new(&value))? {
-        FilterDecision::Keep => None,
-        FilterDecision::NoInclude => Some(INCLUDE_RULE.to_string()),
-        FilterDecision::Excluded(i) => f.exclude_rules().into_iter().nth(i),
-    })
 }
 
 #[cfg(test)]
@@ -529,12 +333,18 @@ mod tests {
             output: MixOutput::Shard(format!("{root}/{out}.jsonl")),
             ledger: None,
         };
+        let stream = CompiledStream::as_read(
+            &[],
+            &[],
+            None,
+            &[],
+            crate::tokens::Tokenizer::Cl100kBase,
+            "mix",
+        )
+        .unwrap();
         let mut spec = MixSpec {
-            rules: &[],
-            duplicate_attributes: &[],
+            stream: &stream,
             sampling: Some(Sampling::from_rate(1.0, 7)),
-            tokenizer: crate::tokens::Tokenizer::Cl100kBase,
-            filter: None,
         };
         let p = CountingProgress::default();
         let count = mix_shard(&LocalStorage, &unit("x"), spec, true, None, &p);

@@ -240,21 +240,36 @@ impl SpoolWriter {
 
     /// Adds one copy of `doc` with its key and whitespace token count.
     pub fn push(&mut self, key: u64, tokens: u64, doc: &Document) -> Result<(), ShuffleError> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, doc).map_err(|e| WriteError::Encode {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        serde_json::to_writer(&mut line, doc).map_err(|e| WriteError::Encode {
             path: self.path.clone(),
             message: e.to_string(),
         })?;
-        if u32::try_from(self.line.len()).is_err() {
+        let pushed = self.push_line(key, tokens, &doc.id, &line);
+        self.line = line;
+        pushed
+    }
+
+    /// Adds one copy of a document already serialized as one JSON line (no newline), with
+    /// its key and token count; `id` names it in errors.
+    pub fn push_line(
+        &mut self,
+        key: u64,
+        tokens: u64,
+        id: &str,
+        line: &[u8],
+    ) -> Result<(), ShuffleError> {
+        if u32::try_from(line.len()).is_err() {
             return Err(ShuffleError::TooLarge {
                 path: self.path.clone(),
-                id: doc.id.clone(),
+                id: id.to_string(),
             });
         }
         let b = self.shuffle.bucket(key) as usize;
         let buf = &mut self.pending[b];
         let before = buf.len();
-        put_record(buf, key, tokens, &self.line);
+        put_record(buf, key, tokens, line);
         self.buffered += buf.len() - before;
         self.records += 1;
         if self.buffered >= self.limit {

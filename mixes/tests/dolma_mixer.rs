@@ -808,6 +808,7 @@ fn goldens_are_unchanged_with_ledgers_and_a_rate_of_one() {
             dry_run: false,
             ledgers: ledgers[i].clone(),
             counted: None,
+            ..Default::default()
         });
         let (output, rep) = &reps[0];
         assert!(!rep.scan.failed(), "{config}: {:?}", rep.scan);
@@ -937,6 +938,7 @@ fn ledgers_hold_a_row_per_input_document_and_the_deciding_rule() {
         dry_run: false,
         ledgers: ledgers[i].clone(),
         counted: None,
+        ..Default::default()
     });
     let c = &reps[0].1.counts;
     let rows = ledger_rows(&ledgers[0][0]);

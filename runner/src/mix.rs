@@ -430,7 +430,7 @@ pub fn mix_config(
             sampling: Some(Sampling::from_rate(1.0, seed)),
             dry_run: true,
             ledgers: Vec::new(),
-            counted: None,
+            ..Default::default()
         };
         let bar = crate::progress::stage_bar("budget");
         let reps = exec.map(&mine, |&i| {
@@ -485,6 +485,7 @@ pub fn mix_config(
             dry_run: false,
             ledgers: ledgers[i].clone(),
             counted: counted[i].clone(),
+            ..Default::default()
         };
         let rep = mix_unit_with(storage, u, &streams[u.stream], &mo, &bar);
         if rep.scan.failed() {

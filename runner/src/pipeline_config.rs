@@ -198,6 +198,12 @@ pub struct MixStage {
     /// config; its drops are counted under `filter.include` and `filter.exclude[i] <pattern>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<loam_mixes::config::FilterConfig>,
+    /// Span replacements after the rules and filter, exactly as in a dolma mixer config
+    /// (`[{span: $.attributes.<name>, min_score, replacement}]`): e.g. duplicate paragraphs
+    /// marked by `dedupe.paragraphs` removed, or PII spans masked. An edited document's
+    /// ledger row says `edited` and names the replacements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub span_replacement: Vec<loam_mixes::config::SpanReplacementConfig>,
     /// Sampling of the documents that pass every rule.
     #[serde(default)]
     pub sample: Option<SampleSpec>,
@@ -222,14 +228,20 @@ pub struct MixStage {
 }
 
 impl MixStage {
-    /// `filter`, compiled (`None` without one).
-    pub fn compiled_filter(
+    /// The mix as the mix engine runs it: `drop` rules (those on `duplicate_attributes`
+    /// record duplicates), `filter` and `span_replacement`, compiled.
+    pub fn compiled(
         &self,
-    ) -> Result<Option<loam_mixes::filter::DocFilter>, Vec<loam_mixes::filter::ExprError>> {
-        self.filter
-            .as_ref()
-            .map(|f| loam_mixes::filter::DocFilter::new(Some(f), "mix.filter"))
-            .transpose()
+        duplicate_attributes: &[String],
+    ) -> Result<loam_mixes::dolma_mix::CompiledStream, Vec<loam_mixes::filter::ExprError>> {
+        loam_mixes::dolma_mix::CompiledStream::as_read(
+            &self.drop,
+            duplicate_attributes,
+            self.filter.as_ref(),
+            &self.span_replacement,
+            self.tokenizer,
+            "mix",
+        )
     }
 }
 
@@ -375,7 +387,7 @@ impl Validate for PipelineConfig {
         check_name(&self.mix.name, "mix.name", p);
         check_name(&self.mix.version, "mix.version", p);
         validate_rules(&self.mix.drop, "mix.drop", p);
-        if let Err(errors) = self.mix.compiled_filter() {
+        if let Err(errors) = self.mix.compiled(&[]) {
             for e in errors {
                 p.push(e.field.clone(), e.describe());
             }

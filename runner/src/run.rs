@@ -765,7 +765,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         .iter()
         .map(|d| d.documents.attribute_name.clone())
         .collect();
-    let filter = mcfg.compiled_filter().map_err(|errors| {
+    let stream = mcfg.compiled(&dup_attrs).map_err(|errors| {
         Error::Usage(
             errors
                 .iter()
@@ -775,11 +775,8 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         )
     })?;
     let mut spec = MixSpec {
-        rules: &mcfg.drop,
-        duplicate_attributes: &dup_attrs,
+        stream: &stream,
         sampling: None,
-        tokenizer: mcfg.tokenizer,
-        filter: filter.as_ref(),
     };
     // A unit's marker is keyed by its output shard, or, when shuffling, by its ledger (the
     // unit's lasting output; its spool is scratch).
@@ -854,7 +851,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             // A BPE's counts are kept for the mix pass, which would otherwise encode again.
             counted = counts
                 .iter()
-                .map(|r| spec.tokenizer.keep_counts(&r.draws))
+                .map(|r| mcfg.tokenizer.keep_counts(&r.draws))
                 .collect();
             let eligible: u64 = counts.iter().map(|r| r.eligible_tokens).sum();
             let mut draws: Vec<(f64, u64)> = counts.into_iter().flat_map(|r| r.draws).collect();
