@@ -193,7 +193,8 @@ pub(crate) fn dedupe_stage(
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let mut done_units = Units::<DedupInfo>::check(state, outputs).map_err(units_error)?;
     let was_done = done_units.all_done();
-    let mut changed = done_units.verify_outputs(storage, exec, loam_pipeline::units::Part::default());
+    let mut changed =
+        done_units.verify_outputs(storage, exec, loam_pipeline::units::Part::default());
     changed.extend(done_units.verify_inputs(storage, exec, |d| {
         Some(vec![(d.input.clone()?, d.input_digest.clone()?)])
     }));
@@ -236,96 +237,88 @@ pub(crate) fn dedupe_stage(
             _ => None,
         };
         let bar = crate::progress::stage_bar("dedupe");
-        let results = done_units
-            .run_all(|| match &engine {
-                Engine::Exact(key) => {
-                    let attribute = dcfg.attribute_name();
-                    let reps = dedupe_documents(storage, &units, key, attribute, exec, &bar);
-                    Ok(reps
-                        .into_iter()
-                        .map(|rep| match (rep.output, rep.scan.failed()) {
-                            (Some(o), false) => Ok(Made {
-                                output: Some(o),
-                                info: DedupInfo {
-                                    duplicates: rep.duplicates,
-                                    duplicate_text_bytes: rep.duplicate_text_bytes,
-                                    ..DedupInfo::new(&rep.scan)
-                                },
-                            }),
-                            _ => Err(ui::scan_errors(&rep.scan)),
-                        })
-                        .collect())
+        let results = done_units.run_all(|| match &engine {
+            Engine::Exact(key) => {
+                let attribute = dcfg.attribute_name();
+                let reps = dedupe_documents(storage, &units, key, attribute, exec, &bar);
+                Ok(reps
+                    .into_iter()
+                    .map(|rep| match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info: DedupInfo {
+                                duplicates: rep.duplicates,
+                                duplicate_text_bytes: rep.duplicate_text_bytes,
+                                ..DedupInfo::new(&rep.scan)
+                            },
+                        }),
+                        _ => Err(ui::scan_errors(&rep.scan)),
+                    })
+                    .collect())
+            }
+            Engine::Bloom { job, owned } => {
+                if *owned {
+                    // The run's own filter starts empty every time the stage runs.
+                    remove_if_present(&job.filter_file)?;
+                    remove_if_present(&engine::pending_filter_path(&job.filter_file))?;
+                    if let Some(d) = job.filter_file.parent() {
+                        std::fs::create_dir_all(d)
+                            .map_err(|e| format!("creating {}: {e}", d.display()))?;
+                    }
                 }
-                Engine::Bloom { job, owned } => {
-                    if *owned {
-                        // The run's own filter starts empty every time the stage runs.
-                        remove_if_present(&job.filter_file)?;
-                        remove_if_present(&engine::pending_filter_path(&job.filter_file))?;
-                        if let Some(d) = job.filter_file.parent() {
-                            std::fs::create_dir_all(d)
-                                .map_err(|e| format!("creating {}: {e}", d.display()))?;
-                        }
-                    }
-                    let filter = filter_record(job)?;
-                    for w in job.warnings() {
-                        eprintln!("warning: {w}");
-                    }
-                    let out = engine::run(storage, &units, job, exec, &bar)
-                        .map_err(|e| e.to_string())?;
-                    for w in &out.warnings {
-                        eprintln!("warning: {w}");
-                    }
-                    Ok(out
-                        .shards
-                        .into_iter()
-                        .map(|rep| match (rep.output, rep.scan.failed()) {
-                            (Some(o), false) => Ok(Made {
-                                output: Some(o),
-                                info: DedupInfo {
-                                    duplicates: rep.duplicate_documents,
-                                    duplicate_text_bytes: rep.duplicate_document_bytes,
-                                    duplicate_spans: rep.duplicate_spans,
-                                    duplicate_chars: rep.duplicate_chars,
-                                    filter: filter.clone(),
-                                    ..DedupInfo::new(&rep.scan)
-                                },
-                            }),
-                            _ => Err(ui::scan_errors(&rep.scan)),
-                        })
-                        .collect())
+                let filter = filter_record(job)?;
+                for w in job.warnings() {
+                    eprintln!("warning: {w}");
                 }
-                Engine::MinHash(m) => {
-                    let plans = signed.unwrap_or_default();
-                    let out = loam_dedup::minhash::mark(
-                        storage,
-                        &units,
-                        plans,
-                        m,
-                        &m.attribute_name,
-                        exec,
-                    );
-                    for w in &out.warnings {
-                        eprintln!("warning: {w}");
-                    }
-                    clusters = Some(out.clusters);
-                    Ok(out
-                        .shards
-                        .into_iter()
-                        .map(|rep| match (rep.output, rep.scan.failed()) {
-                            (Some(o), false) => Ok(Made {
-                                output: Some(o),
-                                info: DedupInfo {
-                                    duplicates: rep.duplicates,
-                                    duplicate_text_bytes: rep.duplicate_bytes,
-                                    ..DedupInfo::new(&rep.scan)
-                                },
-                            }),
-                            _ => Err(ui::scan_errors(&rep.scan)),
-                        })
-                        .collect())
+                let out =
+                    engine::run(storage, &units, job, exec, &bar).map_err(|e| e.to_string())?;
+                for w in &out.warnings {
+                    eprintln!("warning: {w}");
                 }
-            })
-?;
+                Ok(out
+                    .shards
+                    .into_iter()
+                    .map(|rep| match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info: DedupInfo {
+                                duplicates: rep.duplicate_documents,
+                                duplicate_text_bytes: rep.duplicate_document_bytes,
+                                duplicate_spans: rep.duplicate_spans,
+                                duplicate_chars: rep.duplicate_chars,
+                                filter: filter.clone(),
+                                ..DedupInfo::new(&rep.scan)
+                            },
+                        }),
+                        _ => Err(ui::scan_errors(&rep.scan)),
+                    })
+                    .collect())
+            }
+            Engine::MinHash(m) => {
+                let plans = signed.unwrap_or_default();
+                let out =
+                    loam_dedup::minhash::mark(storage, &units, plans, m, &m.attribute_name, exec);
+                for w in &out.warnings {
+                    eprintln!("warning: {w}");
+                }
+                clusters = Some(out.clusters);
+                Ok(out
+                    .shards
+                    .into_iter()
+                    .map(|rep| match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info: DedupInfo {
+                                duplicates: rep.duplicates,
+                                duplicate_text_bytes: rep.duplicate_bytes,
+                                ..DedupInfo::new(&rep.scan)
+                            },
+                        }),
+                        _ => Err(ui::scan_errors(&rep.scan)),
+                    })
+                    .collect())
+            }
+        })?;
         bar.finish_and_clear();
         if let Engine::Bloom { job, .. } = &engine {
             // Only a complete stage publishes its filter: after a failure the rerun redoes
@@ -509,11 +502,14 @@ mod tests {
             fields("  name: p\n  documents: {attribute_name: a}\n  skip_empty: true"),
             ["dedupe.skip_empty"]
         );
-        assert!(fields("  name: p\n  documents: {attribute_name: a}\n  num_partitions: 2")
-            .iter()
-            .all(|f| f.starts_with("dedupe")));
-        assert!(!fields("  name: p\n  documents: {attribute_name: a}\n  num_partitions: 2")
-            .is_empty());
+        assert!(
+            fields("  name: p\n  documents: {attribute_name: a}\n  num_partitions: 2")
+                .iter()
+                .all(|f| f.starts_with("dedupe"))
+        );
+        assert!(
+            !fields("  name: p\n  documents: {attribute_name: a}\n  num_partitions: 2").is_empty()
+        );
         assert!(fields(&format!(
             "  name: p\n  documents: {{attribute_name: a, key: $.metadata.url}}\n{bloom}"
         ))

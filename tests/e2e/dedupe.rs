@@ -122,7 +122,10 @@ fn bloom_paragraph_and_document_dedup_in_a_pipeline_file_write_what_loam_dedupe_
         .iter()
         .find(|s| s["stage"].as_str().unwrap().starts_with("mix"))
         .unwrap();
-    assert_eq!(mix["by_rule"]["dup"]["documents_dropped"], 6, "{mix}\n{out}");
+    assert_eq!(
+        mix["by_rule"]["dup"]["documents_dropped"], 6,
+        "{mix}\n{out}"
+    );
     assert_eq!(mix["documents_out"], 151, "{mix}");
 }
 
@@ -146,6 +149,18 @@ fn a_bloom_dedupe_stage_resumes_and_does_not_depend_on_threads() {
     for (k, v) in &a {
         assert!(b[k] == *v, "{k} differs between 1 and 2 threads");
     }
+    // Split over two cluster tasks (task 0 makes the one global decision), then a plain
+    // run that finds every unit done and writes the manifest: the same bytes.
+    let split = recipe_dir();
+    pipeline(split.path(), "p1.yaml", "out1", &ngrams, "[]");
+    for rank in ["1", "0"] {
+        let args = ["run", "--stage", "dedupe", "--rank", rank, "--world", "2"];
+        run(split.path(), &[&args[..], &["p1.yaml"]].concat());
+    }
+    let row = dedupe_row(&run(split.path(), &["run", "p1.yaml"]));
+    assert!(row.trim_end().ends_with("0/2"), "{row}");
+    assert_eq!(snapshot(&split.path().join("out1"), true), a);
+
     let attrs = d.join("out1/attributes/dedupe_paras");
     let before: Vec<Vec<u8>> = SHARDS
         .iter()
