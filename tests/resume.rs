@@ -126,7 +126,11 @@ fn a_killed_pipeline_with_bloom_dedupe_resumes_to_identical_bytes() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         let o = run(dir.path());
-        assert!(o.status.success(), "resume after a kill at {frac}: {}", text(&o));
+        assert!(
+            o.status.success(),
+            "resume after a kill at {frac}: {}",
+            text(&o)
+        );
         let got = state(dir.path());
         assert!(got.1 == want.1, "the filter differs after a kill at {frac}");
         assert_eq!(

@@ -45,6 +45,10 @@ pub(crate) struct DedupInfo {
     /// of every decision (recorded in the manifest's `models`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     filter: Option<(String, FileDigest)>,
+    /// MinHash: clusters of more than one document in the whole stage (kept so a rerun's
+    /// summary and manifest say the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clusters: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -214,7 +218,7 @@ pub(crate) fn dedupe_stage(
         return Err(incomplete("dedupe", done_units.pending()));
     }
     let mut ran = 0;
-    let mut clusters = None;
+    let mut signature_line = None;
     // Dedupe is one global decision: with several tasks, task 0 makes it; the others only
     // report what is known.
     let results = if all_done || opts.part.units.rank != 0 {
@@ -231,7 +235,7 @@ pub(crate) fn dedupe_stage(
                 let roots = vec![dir.clone(); units.len()];
                 let (plans, line) =
                     crate::dedupe::signatures(storage, &units, &roots, m, opts, exec)?;
-                stage_lines.push(line);
+                signature_line = Some(line);
                 Some(plans)
             }
             _ => None,
@@ -301,7 +305,7 @@ pub(crate) fn dedupe_stage(
                 for w in &out.warnings {
                     eprintln!("warning: {w}");
                 }
-                clusters = Some(out.clusters);
+                let clusters = Some(out.clusters);
                 Ok(out
                     .shards
                     .into_iter()
@@ -311,6 +315,7 @@ pub(crate) fn dedupe_stage(
                             info: DedupInfo {
                                 duplicates: rep.duplicates,
                                 duplicate_text_bytes: rep.duplicate_bytes,
+                                clusters,
                                 ..DedupInfo::new(&rep.scan)
                             },
                         }),
@@ -357,14 +362,16 @@ pub(crate) fn dedupe_stage(
     let spans: u64 = infos.iter().map(|d| d.duplicate_spans).sum();
     let whole = engine.whole_documents();
     let mut by_rule = BTreeMap::new();
-    by_rule.insert(
-        dcfg.attribute_name().to_string(),
-        RuleCounts {
-            documents_dropped: if whole { dups } else { 0 },
-            text_bytes_dropped: if whole { dup_bytes } else { 0 },
-            ..Default::default()
-        },
-    );
+    if whole {
+        by_rule.insert(
+            dcfg.attribute_name().to_string(),
+            RuleCounts {
+                documents_dropped: dups,
+                text_bytes_dropped: dup_bytes,
+                ..Default::default()
+            },
+        );
+    }
     let mut name = engine.describe(dcfg);
     if !whole {
         // Paragraph marks drop no document: their counts go in the label.
@@ -373,8 +380,20 @@ pub(crate) fn dedupe_stage(
             name.trim_end_matches(')')
         );
     }
-    if let Some(n) = clusters {
+    if let Some(n) = infos.iter().find_map(|d| d.clusters) {
         name = format!("{}; {n} clusters)", name.trim_end_matches(')'));
+    }
+    if let Engine::MinHash(_) = engine {
+        // The same row whether the signatures were made now or before.
+        stage_lines.push(signature_line.unwrap_or_else(|| {
+            StageLine::pass_through(
+                "dedupe signatures (MinHash)".into(),
+                docs,
+                bytes,
+                0,
+                units.len(),
+            )
+        }));
     }
     let (docs_out, bytes_out) = if whole {
         (docs - dups, bytes - dup_bytes)

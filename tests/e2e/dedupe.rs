@@ -253,8 +253,16 @@ fn minhash_in_a_pipeline_file_writes_what_loam_dedupe_writes() {
         &d.join("corpus/attributes/near"),
         &d.join("out/attributes/near"),
     );
+    let manifest = || {
+        manifest_without_run(
+            &std::fs::read(version_dir(&d.join("out/m"), "v1").join("manifest.json")).unwrap(),
+        )
+    };
+    let first = manifest();
     let row = dedupe_row(&run(d, &["run", "p.yaml"]));
     assert!(row.trim_end().ends_with("0/2"), "{row}");
+    assert!(row.contains("clusters"), "{row}");
+    assert_eq!(manifest(), first, "a rerun's manifest differs");
 }
 
 #[test]
