@@ -22,9 +22,10 @@ pub struct PipelineConfig {
     /// Tagging stage.
     #[serde(default)]
     pub tag: Option<TagStage>,
-    /// Exact document dedup stage.
+    /// Dedup stage: one section, or a list of sections run in order (each its own
+    /// attribute directory), e.g. documents then paragraphs.
     #[serde(default)]
-    pub dedupe: Option<DedupeStage>,
+    pub dedupe: Option<DedupeStages>,
     /// The mix.
     pub mix: MixStage,
     /// Tokenize the finished mix into training arrays (docs/tokens.md): a dolma `tokens`
@@ -32,6 +33,13 @@ pub struct PipelineConfig {
     /// `<output>/tokens/<mix>/<version>-<content id>/`).
     #[serde(default)]
     pub tokens: Option<serde_json::Value>,
+}
+
+impl PipelineConfig {
+    /// The dedupe sections in order (none without `dedupe`).
+    pub fn dedupe_sections(&self) -> &[DedupeStage] {
+        self.dedupe.as_ref().map_or(&[], DedupeStages::sections)
+    }
 }
 
 /// The `tokens` section as a dolma tokens config over `documents`, into `destination`.
@@ -154,6 +162,70 @@ impl TagStage {
         } else {
             loam_filters::registry::DolmaBugs::default()
         }
+    }
+}
+
+/// `dedupe:` as written: one section (a mapping, normalized as it always was) or a list.
+#[derive(Debug, Clone)]
+pub enum DedupeStages {
+    /// `dedupe: {name, …}`.
+    One(Box<DedupeStage>),
+    /// `dedupe: [{name, …}, …]`, run in order.
+    Many(Vec<DedupeStage>),
+}
+
+impl DedupeStages {
+    /// The sections in order.
+    pub fn sections(&self) -> &[DedupeStage] {
+        match self {
+            DedupeStages::One(s) => std::slice::from_ref(s.as_ref()),
+            DedupeStages::Many(v) => v,
+        }
+    }
+
+    /// The field path of section `i`.
+    pub fn path(&self, i: usize) -> String {
+        match self {
+            DedupeStages::One(_) => "dedupe".into(),
+            DedupeStages::Many(_) => index("dedupe", i),
+        }
+    }
+}
+
+impl Serialize for DedupeStages {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DedupeStages::One(x) => x.serialize(s),
+            DedupeStages::Many(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DedupeStages {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Not `untagged`: the section's own errors keep their field paths.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DedupeStages;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a dedupe section (a mapping) or a list of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                DedupeStage::deserialize(serde::de::value::MapAccessDeserializer::new(a))
+                    .map(|s| DedupeStages::One(Box::new(s)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                Vec::<DedupeStage>::deserialize(serde::de::value::SeqAccessDeserializer::new(a))
+                    .map(DedupeStages::Many)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -313,8 +385,9 @@ impl DedupeStage {
         }
     }
 
-    fn validate(&self, output: &str, p: &mut Problems) {
-        check_name(&self.name, "dedupe.name", p);
+    /// Checks the section at field path `at` (`dedupe`, or `dedupe[i]` in a list).
+    fn validate(&self, at: &str, output: &str, p: &mut Problems) {
+        check_name(&self.name, &join(at, "name"), p);
         let modes = [
             self.documents.is_some(),
             self.paragraphs.is_some(),
@@ -322,7 +395,7 @@ impl DedupeStage {
         ];
         if modes.iter().filter(|m| **m).count() != 1 {
             p.push(
-                "dedupe",
+                at,
                 "set exactly one of `documents`, `paragraphs` and `minhash`",
             );
             // Which engine, and so which other keys apply, is unknown.
@@ -330,24 +403,24 @@ impl DedupeStage {
         }
         if self.attribute_name().is_empty() {
             let field = match (&self.documents, &self.paragraphs) {
-                (Some(_), _) => "dedupe.documents.attribute_name",
-                (None, Some(_)) => "dedupe.paragraphs.attribute_name",
-                _ => "dedupe.minhash.attribute_name",
+                (Some(_), _) => "documents.attribute_name",
+                (None, Some(_)) => "paragraphs.attribute_name",
+                _ => "minhash.attribute_name",
             };
-            p.push(field, "empty");
+            p.push(join(at, field), "empty");
         }
         if let Some(d) = &self.documents {
             if let Err(e) = loam_dedup::exact::DedupKey::parse(&d.key) {
-                p.push("dedupe.documents.key", e.to_string());
+                p.push(join(at, "documents.key"), e.to_string());
             }
         }
         match (self.kind(), &self.bloom_filter) {
             (DedupeKind::Bloom, None) => p.push(
-                "dedupe.bloom_filter",
+                join(at, "bloom_filter"),
                 "paragraph dedup needs a Bloom filter: set size_in_bytes, or estimated_doc_count and desired_false_positive_rate",
             ),
             (DedupeKind::MinHash, Some(_)) => {
-                p.push("dedupe.bloom_filter", "MinHash dedup uses no Bloom filter")
+                p.push(join(at, "bloom_filter"), "MinHash dedup uses no Bloom filter")
             }
             (DedupeKind::Exact, _) => {
                 for (set, key) in [
@@ -357,8 +430,8 @@ impl DedupeStage {
                 ] {
                     if set {
                         p.push(
-                            format!("dedupe.{key}"),
-                            "applies to Bloom filter dedup only: add dedupe.bloom_filter",
+                            join(at, key),
+                            "applies to Bloom filter dedup only: add bloom_filter to the section",
                         );
                     }
                 }
@@ -368,13 +441,13 @@ impl DedupeStage {
         if let Some(b) = &self.bloom_filter {
             if b.file.is_none() && b.read_only {
                 p.push(
-                    "dedupe.bloom_filter.read_only",
+                    join(at, "bloom_filter.read_only"),
                     "a read-only filter needs `file` (the run's own filter starts empty)",
                 );
             }
             if b.file.is_none() && output.contains("://") {
                 p.push(
-                    "dedupe.bloom_filter.file",
+                    join(at, "bloom_filter.file"),
                     "required when the output is in an object store (the filter is a local file)",
                 );
             }
@@ -406,9 +479,15 @@ impl DedupeStage {
             {
                 continue;
             }
-            let path = match path.strip_prefix("bloom_filter") {
-                Some(rest) => format!("dedupe.bloom_filter{rest}"),
-                None => path,
+            // dolma's `dedupe.x` and top-level `bloom_filter.x` are this section's `x` and
+            // `bloom_filter.x`.
+            let path = match (
+                path.strip_prefix("dedupe."),
+                path.starts_with("bloom_filter"),
+            ) {
+                (Some(rest), _) => join(at, rest),
+                (None, true) => join(at, &path),
+                (None, false) => path,
             };
             p.push(path, problem.message);
         }
@@ -602,17 +681,37 @@ impl Validate for PipelineConfig {
                 );
             }
         }
-        if let Some(d) = &self.dedupe {
-            d.validate(&self.output, p);
-            if let Some(t) = &self.tag {
-                if t.experiment == d.name {
+        if let Some(ds) = &self.dedupe {
+            if ds.sections().is_empty() {
+                p.push("dedupe", "an empty list: leave dedupe out instead");
+            }
+            for (i, d) in ds.sections().iter().enumerate() {
+                let at = ds.path(i);
+                d.validate(&at, &self.output, p);
+                if let Some(t) = &self.tag {
+                    if t.experiment == d.name {
+                        p.push(
+                            join(&at, "name"),
+                            "must differ from tag.experiment (both are attribute directories)",
+                        );
+                    }
+                }
+                let earlier = &ds.sections()[..i];
+                if earlier.iter().any(|e| e.name == d.name) {
                     p.push(
-                        "dedupe.name",
-                        "must differ from tag.experiment (both are attribute directories)",
+                        join(&at, "name"),
+                        "used by an earlier section (each writes its own attribute directory)",
                     );
                 }
+                if !d.attribute_name().is_empty()
+                    && earlier
+                        .iter()
+                        .any(|e| e.attribute_name() == d.attribute_name())
+                {
+                    p.push(at, "its attribute name is an earlier section's");
+                }
+                produced.push(d.attribute_name().to_string());
             }
-            produced.push(d.attribute_name().to_string());
         }
         check_name(&self.mix.name, "mix.name", p);
         check_name(&self.mix.version, "mix.version", p);

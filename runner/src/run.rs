@@ -558,9 +558,9 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     }
 
     // ---- dedupe ----
-    let mut dedupe_fp = String::new();
-    if let Some(dcfg) = &cfg.dedupe {
-        dedupe_fp = crate::run_dedupe::dedupe_stage(
+    let mut dedupe_fps: Vec<String> = Vec::new();
+    for dcfg in cfg.dedupe_sections() {
+        let fp = crate::run_dedupe::dedupe_stage(
             storage,
             dcfg,
             &mut shards,
@@ -572,8 +572,15 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             &mut stage_lines,
             &mut models,
         )?;
+        dedupe_fps.push(fp);
         attr_dirs.push(("dedupe".into(), dcfg.name.clone()));
     }
+    // One section keeps the fingerprint it always had; a list is the list's.
+    let dedupe_fp = match dedupe_fps.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => fingerprint(&json!(many)),
+    };
 
     if opts.part.stage == Some(Stage::Dedupe) {
         return Ok(partial(
@@ -657,7 +664,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         })
         .collect();
     let dup_attrs: Vec<String> = cfg
-        .dedupe
+        .dedupe_sections()
         .iter()
         .flat_map(|d| d.duplicate_attributes())
         .collect();

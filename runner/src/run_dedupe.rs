@@ -450,10 +450,15 @@ mod tests {
     #[test]
     fn an_exact_section_normalizes_as_it_always_did() {
         let c = load("  name: dd\n  documents: {attribute_name: dup}").unwrap();
-        let d = c.dedupe.unwrap();
+        let ds = c.dedupe.unwrap();
+        let d = &ds.sections()[0];
         assert_eq!(d.kind(), DedupeKind::Exact);
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
+            r#"{"name":"dd","documents":{"attribute_name":"dup","key":"$.text"}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ds).unwrap(),
             r#"{"name":"dd","documents":{"attribute_name":"dup","key":"$.text"}}"#
         );
         assert_eq!(d.duplicate_attributes(), vec!["dup".to_string()]);
@@ -465,7 +470,8 @@ mod tests {
             "  name: p\n  min_length: 3\n  paragraphs:\n    attribute_name: a\n    by_ngram: {ngram_length: 5, stride: 2, overlap_threshold: 0.5}\n  bloom_filter: {estimated_doc_count: 1000, desired_false_positive_rate: 0.01}",
         )
         .unwrap();
-        let d = c.dedupe.unwrap();
+        let ds = c.dedupe.unwrap();
+        let d = &ds.sections()[0];
         assert_eq!(d.kind(), DedupeKind::Bloom);
         assert!(d.duplicate_attributes().is_empty());
         let job = Job::from_config(&d.dolma_config(vec!["x".into()], "f.bin".into())).unwrap();
@@ -488,6 +494,47 @@ mod tests {
             crate::pipeline_config::default_filter_file("out/", "p"),
             "out/.loam/dedupe/p.bloom"
         );
+    }
+
+    #[test]
+    fn a_list_of_sections_runs_in_order_with_indexed_field_paths() {
+        let docs = "  - name: d\n    documents: {attribute_name: dd}\n    bloom_filter: {estimated_doc_count: 10, desired_false_positive_rate: 0.01}";
+        let paras = "  - name: p\n    paragraphs: {attribute_name: pp}\n    bloom_filter: {estimated_doc_count: 10, desired_false_positive_rate: 0.01}";
+        let c = load(&format!("{docs}\n{paras}")).unwrap();
+        let ds = c.dedupe.as_ref().unwrap();
+        let names: Vec<&str> = ds.sections().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["d", "p"]);
+        assert!(serde_json::to_value(ds).unwrap().is_array());
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n  - name: p\n    paragraphs: {{attribute_name: pp}}"
+            )),
+            ["dedupe[1].bloom_filter"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n{}",
+                paras.replace("attribute_name: pp", "attribute_name: pp, bogus: 1")
+            )),
+            ["dedupe[1].paragraphs.bogus"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n{}",
+                docs.replace("attribute_name: dd", "attribute_name: x")
+            )),
+            ["dedupe[1].name"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n{}",
+                paras
+                    .replace("attribute_name: pp", "attribute_name: dd")
+                    .replace("- name: p", "- name: q")
+            )),
+            ["dedupe[1]"]
+        );
+        assert_eq!(fields("  []"), ["dedupe"]);
     }
 
     #[test]

@@ -310,3 +310,63 @@ fn bad_dedupe_sections_exit_2_naming_the_field() {
         assert!(!d.join("out").exists(), "{section}: wrote output");
     }
 }
+
+#[test]
+fn documents_then_paragraphs_as_a_list_of_sections_in_one_pipeline_file() {
+    let dir = recipe_dir();
+    let d = dir.path();
+    run(d, &["dedupe", "-c", "dedupe_docs.yaml"]);
+    run(d, &["dedupe", "-c", "dedupe_paras.yaml"]);
+    // Both sections with the run's own filters, as a list.
+    let list = format!(
+        "  -{}\n  -{}",
+        DOCS.replace("    file: bloom/docs.bin\n", "")
+            .replace("\n  ", "\n    ")
+            .trim_start_matches(' ')
+            .replacen("name", " name", 1),
+        PARAS
+            .replace("\n  ", "\n    ")
+            .trim_start_matches(' ')
+            .replacen("name", " name", 1),
+    );
+    pipeline(
+        d,
+        "both.yaml",
+        "out",
+        &list,
+        "[{rule: dup, attribute: bff_duplicate_docs, op: exists}]",
+    );
+    let out = run(d, &["run", "both.yaml"]);
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("dedupe (")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0].starts_with("dedupe (dedupe_docs"), "{out}");
+    assert!(rows[1].starts_with("dedupe (dedupe_paras"), "{out}");
+    for name in ["dedupe_docs", "dedupe_paras"] {
+        assert_same_attributes(
+            &d.join("corpus/attributes").join(name),
+            &d.join("out/attributes").join(name),
+        );
+    }
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(version_dir(&d.join("out/m"), "v1").join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let inputs: Vec<&str> = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["role"] == "attributes")
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs.len(), 4, "{inputs:?}");
+    let mix = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"].as_str().unwrap().starts_with("mix"))
+        .unwrap()
+        .clone();
+    assert_eq!(mix["documents_out"], 151, "{mix}");
+    let row = dedupe_row(&run(d, &["run", "both.yaml"]));
+    assert!(row.trim_end().ends_with("0/2"), "{row}");
+}
