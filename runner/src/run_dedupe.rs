@@ -41,8 +41,8 @@ pub(crate) struct DedupInfo {
     /// Code points under them.
     #[serde(default, skip_serializing_if = "is_zero")]
     duplicate_chars: u64,
-    /// The Bloom filter file as it was read, when it existed before the stage ran: an input
-    /// of every decision (recorded in the manifest's `models`).
+    /// A named Bloom filter file that existed before the stage ran (an input of every
+    /// decision), as the stage left it (recorded in the manifest's `models`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     filter: Option<(String, FileDigest)>,
     /// MinHash: clusters of more than one document in the whole stage (kept so a rerun's
@@ -270,12 +270,17 @@ pub(crate) fn dedupe_stage(
                             .map_err(|e| format!("creating {}: {e}", d.display()))?;
                     }
                 }
-                let filter = filter_record(job)?;
+                // A named filter that already exists is read by every decision.
+                let read = job.filter_file.exists();
                 for w in job.warnings() {
                     eprintln!("warning: {w}");
                 }
                 let out =
                     engine::run(storage, &units, job, exec, &bar).map_err(|e| e.to_string())?;
+                let filter = match read {
+                    true => filter_record(job)?,
+                    false => None,
+                };
                 for w in &out.warnings {
                     eprintln!("warning: {w}");
                 }
@@ -351,7 +356,7 @@ pub(crate) fn dedupe_stage(
     if let Some((path, digest)) = infos.iter().find_map(|d| d.filter.clone()) {
         models.push(ModelFile {
             path,
-            used_by: format!("dedupe {} (Bloom filter as read)", dcfg.name),
+            used_by: format!("dedupe {} (Bloom filter)", dcfg.name),
             digest,
         });
     }
@@ -414,14 +419,17 @@ pub(crate) fn dedupe_stage(
 }
 
 /// The filter file's digest when it exists before the stage runs (it is read, and decides).
+/// The filter file as this stage leaves it: unchanged when read-only, else the updated
+/// filter waiting to be published (what `manifest verify` then finds at its path). It
+/// follows from the filter as read and the inputs, so it names what the decisions read.
 fn filter_record(job: &Job) -> std::result::Result<Option<(String, FileDigest)>, String> {
-    if !job.filter_file.exists() {
-        return Ok(None);
-    }
-    let f = std::fs::File::open(&job.filter_file)
-        .map_err(|e| format!("{}: {e}", job.filter_file.display()))?;
+    let path = match job.read_only {
+        true => job.filter_file.clone(),
+        false => engine::pending_filter_path(&job.filter_file),
+    };
+    let f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let digest = loam_manifests::digest_reader(std::io::BufReader::new(f))
-        .map_err(|e| format!("{}: {e}", job.filter_file.display()))?;
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Some((job.filter_file.display().to_string(), digest)))
 }
 

@@ -228,6 +228,29 @@ fn a_named_filter_that_holds_the_runs_keys_is_not_redone_against() {
         .unwrap()
         .clone();
     assert_eq!(dd["documents_out"], 0, "{dd}");
+    let v = version_dir(&d.join("out-ro/m"), "v1");
+    let o = loam(d, &["manifest", "verify", v.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // A writable named filter that existed before: recorded as the stage left it (with
+    // this run's keys), so the manifest verifies right after the run.
+    let more = DOCS.replace("name: dedupe_docs", "name: again");
+    pipeline(d, "more.yaml", "out-more", &more, "[]");
+    run(d, &["run", "more.yaml"]);
+    let v = version_dir(&d.join("out-more/m"), "v1");
+    let o = loam(d, &["manifest", "verify", v.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
+    assert!(
+        m["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "bloom/docs.bin"),
+        "{}",
+        m["models"]
+    );
 }
 
 #[test]
