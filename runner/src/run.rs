@@ -43,7 +43,7 @@ pub enum Stage {
     Warc,
     /// Taggers.
     Tag,
-    /// Document dedup.
+    /// Dedup (every section of `dedupe`).
     Dedupe,
     /// The mix.
     Mix,

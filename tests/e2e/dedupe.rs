@@ -393,3 +393,41 @@ fn documents_then_paragraphs_as_a_list_of_sections_in_one_pipeline_file() {
     let row = dedupe_row(&run(d, &["run", "both.yaml"]));
     assert!(row.trim_end().ends_with("0/2"), "{row}");
 }
+
+#[test]
+fn a_bad_shard_publishes_neither_its_marks_nor_the_filter() {
+    let dir = recipe_dir();
+    let d = dir.path();
+    let good = std::fs::read(d.join("corpus/documents").join(SHARDS[1])).unwrap();
+    // Truncated gzip: the shard fails, the other is marked, the named filter is not
+    // published (a rerun must start from the filter as it was).
+    std::fs::write(
+        d.join("corpus/documents").join(SHARDS[1]),
+        &good[..good.len() / 2],
+    )
+    .unwrap();
+    pipeline(d, "docs.yaml", "out", DOCS, "[]");
+    let o = loam(d, &["run", "docs.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains(SHARDS[1]), "{}", text(&o));
+    assert!(!d.join("bloom/docs.bin").exists());
+    assert!(!d.join("bloom/docs.bin.pending").exists());
+    assert!(!d
+        .join("out/attributes/dedupe_docs")
+        .join(SHARDS[1])
+        .exists());
+
+    // Fixed, the rerun writes what loam dedupe -c writes on the good shards.
+    std::fs::write(d.join("corpus/documents").join(SHARDS[1]), &good).unwrap();
+    run(d, &["run", "docs.yaml"]);
+    std::fs::rename(d.join("bloom/docs.bin"), d.join("pipeline-docs.bin")).unwrap();
+    run(d, &["dedupe", "-c", "dedupe_docs.yaml"]);
+    assert_same_attributes(
+        &d.join("corpus/attributes/dedupe_docs"),
+        &d.join("out/attributes/dedupe_docs"),
+    );
+    assert_eq!(
+        std::fs::read(d.join("bloom/docs.bin")).unwrap(),
+        std::fs::read(d.join("pipeline-docs.bin")).unwrap()
+    );
+}
