@@ -308,7 +308,7 @@ fn kept_copy(m: &Manifest, dir: &Path, kept: Option<&Value>) -> String {
             k.get("line")?.as_u64()?,
         ))
     }) else {
-        return "unknown (the dedup attribute does not say; made by dolma or an older loam)"
+        return "unknown (the dedup attribute does not say: a Bloom filter or MinHash dedup, dolma's, or an older loam's)"
             .to_string();
     };
     // `file` is below `documents/` (or a whole path, for inputs outside one); ledgers are

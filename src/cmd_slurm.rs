@@ -325,9 +325,10 @@ pub fn status(configs: &[PathBuf]) -> Result<bool> {
                 .tag
                 .as_ref()
                 .map(|t| out.join("attributes").join(&t.experiment).join(".loam/tag")),
+            // Sections run in order: the stage is done when its last one is.
             "dedupe" => cfg
-                .dedupe
-                .as_ref()
+                .dedupe_sections()
+                .last()
                 .map(|d| out.join("attributes").join(&d.name).join(".loam/dedupe")),
             _ => None,
         };

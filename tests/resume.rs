@@ -83,6 +83,67 @@ fn killed_runs_resume_to_identical_bytes() {
     }
 }
 
+/// `loam run` with Bloom-filter paragraph dedup into a named filter file: killed at any
+/// point, the rerun gives the bytes of an uninterrupted run, the filter included (published
+/// only once every attribute file and marker is written).
+#[test]
+fn a_killed_pipeline_with_bloom_dedupe_resumes_to_identical_bytes() {
+    let setup = || {
+        let dir = tempfile::tempdir().unwrap();
+        copy_quickstart_documents(dir.path(), 3);
+        std::fs::write(
+            dir.path().join("p.yaml"),
+            "name: r\ndocuments: [documents/*]\noutput: out\n\
+             dedupe:\n  name: d\n  paragraphs: {attribute_name: dup_paras, by_ngram: {ngram_length: 5, stride: 2, overlap_threshold: 0.5}}\n\
+             \x20 bloom_filter: {file: filter.bin, estimated_doc_count: 100000, desired_false_positive_rate: 1.0e-6}\n\
+             mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup_paras, op: exists}]}\n",
+        )
+        .unwrap();
+        dir
+    };
+    let state = |d: &Path| {
+        (
+            snapshot(&d.join("out"), true),
+            std::fs::read(d.join("filter.bin")).unwrap(),
+        )
+    };
+    let reference = setup();
+    let t0 = Instant::now();
+    let o = run(reference.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let full = t0.elapsed();
+    let want = state(reference.path());
+    for frac in [0.1, 0.3, 0.5, 0.7, 0.9] {
+        let dir = setup();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_loam"))
+            .args(["run", "p.yaml", "--threads", "2"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * frac));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let o = run(dir.path());
+        assert!(
+            o.status.success(),
+            "resume after a kill at {frac}: {}",
+            text(&o)
+        );
+        let got = state(dir.path());
+        assert!(got.1 == want.1, "the filter differs after a kill at {frac}");
+        assert_eq!(
+            want.0.keys().collect::<Vec<_>>(),
+            got.0.keys().collect::<Vec<_>>(),
+            "kill at {frac}"
+        );
+        for (k, v) in &want.0 {
+            assert!(got.0[k] == *v, "{k} differs after a kill at {frac}");
+        }
+    }
+}
+
 /// `loam dedupe -c` with a saved Bloom filter: the filter is published only after every
 /// attribute file and its marker, so a run killed on either side of that step resumes to the
 /// same attributes and the same filter — never a filter that already holds the interrupted

@@ -389,7 +389,7 @@ struct SignatureInfo {
 /// `<attribute root>/.loam/minhash/<rel>.sig`, so a killed or repeated run reads them
 /// instead of the shard. Returns each unit's (scan, signatures) for the marks (a failed
 /// unit's scan carries its error) and the summary row.
-fn signatures(
+pub(crate) fn signatures(
     storage: &dyn Storage,
     units: &[DedupUnit],
     roots: &[String],

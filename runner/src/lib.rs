@@ -14,6 +14,7 @@ pub mod pipeline_config;
 pub mod progress;
 pub mod recipe;
 pub mod run;
+mod run_dedupe;
 pub mod tokens;
 pub mod warc;
 

@@ -22,9 +22,10 @@ pub struct PipelineConfig {
     /// Tagging stage.
     #[serde(default)]
     pub tag: Option<TagStage>,
-    /// Exact document dedup stage.
+    /// Dedup stage: one section, or a list of sections run in order (each its own
+    /// attribute directory), e.g. documents then paragraphs.
     #[serde(default)]
-    pub dedupe: Option<DedupeStage>,
+    pub dedupe: Option<DedupeStages>,
     /// The mix.
     pub mix: MixStage,
     /// Tokenize the finished mix into training arrays (docs/tokens.md): a dolma `tokens`
@@ -32,6 +33,13 @@ pub struct PipelineConfig {
     /// `<output>/tokens/<mix>/<version>-<content id>/`).
     #[serde(default)]
     pub tokens: Option<serde_json::Value>,
+}
+
+impl PipelineConfig {
+    /// The dedupe sections in order (none without `dedupe`).
+    pub fn dedupe_sections(&self) -> &[DedupeStage] {
+        self.dedupe.as_ref().map_or(&[], DedupeStages::sections)
+    }
 }
 
 /// The `tokens` section as a dolma tokens config over `documents`, into `destination`.
@@ -157,14 +165,333 @@ impl TagStage {
     }
 }
 
-/// Exact document dedup; marks go to `<output>/attributes/<name>/`.
+/// `dedupe:` as written: one section (a mapping, normalized as it always was) or a list.
+#[derive(Debug, Clone)]
+pub enum DedupeStages {
+    /// `dedupe: {name, …}`.
+    One(Box<DedupeStage>),
+    /// `dedupe: [{name, …}, …]`, run in order.
+    Many(Vec<DedupeStage>),
+}
+
+impl DedupeStages {
+    /// The sections in order.
+    pub fn sections(&self) -> &[DedupeStage] {
+        match self {
+            DedupeStages::One(s) => std::slice::from_ref(s.as_ref()),
+            DedupeStages::Many(v) => v,
+        }
+    }
+
+    /// The field path of section `i`.
+    pub fn path(&self, i: usize) -> String {
+        match self {
+            DedupeStages::One(_) => "dedupe".into(),
+            DedupeStages::Many(_) => index("dedupe", i),
+        }
+    }
+}
+
+impl Serialize for DedupeStages {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DedupeStages::One(x) => x.serialize(s),
+            DedupeStages::Many(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DedupeStages {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Not `untagged`: the section's own errors keep their field paths.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DedupeStages;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a dedupe section (a mapping) or a list of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                DedupeStage::deserialize(serde::de::value::MapAccessDeserializer::new(a))
+                    .map(|s| DedupeStages::One(Box::new(s)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                Vec::<DedupeStage>::deserialize(serde::de::value::SeqAccessDeserializer::new(a))
+                    .map(DedupeStages::Many)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Dedup; marks go to `<output>/attributes/<name>/`. Exactly one of `documents`,
+/// `paragraphs` and `minhash`, with dolma's keys and meanings (`loam_dedup::config`):
+/// `documents` alone is exact dedup (each duplicate names its survivor); with
+/// `bloom_filter`, `documents` and `paragraphs` run through the Bloom-filter engine of
+/// `loam dedupe -c` ([`loam_dedup::engine`]); `minhash` through [`loam_dedup::minhash`].
+/// Keys a section does not use are left out of the normalized config, so existing pipeline
+/// files keep their fingerprints and content ids.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DedupeStage {
     /// Attribute directory name.
     pub name: String,
     /// Document-level dedup, as in dolma's `dedupe.documents`.
-    pub documents: DocumentDedupe,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<DocumentDedupe>,
+    /// Paragraph dedup, whole paragraphs or by n-gram overlap (dolma's `dedupe.paragraphs`);
+    /// needs `bloom_filter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paragraphs: Option<loam_dedup::config::ParagraphDedupeConfig>,
+    /// MinHash near-duplicate documents (`loam dedupe -c`'s `dedupe.minhash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minhash: Option<loam_dedup::config::MinHashConfig>,
+    /// The Bloom filter (dolma's top-level `bloom_filter`, here inside the section).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bloom_filter: Option<BloomFilterSpec>,
+    /// Bloom filter dedup: skip keys that are empty after trimming whitespace.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_empty: bool,
+    /// Bloom filter dedup: minimum key length (dolma's `dedupe.min_length`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_length: u64,
+    /// Bloom filter dedup: minimum words (dolma's `dedupe.min_words`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_words: u64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// `dedupe.bloom_filter`: dolma's `bloom_filter` keys. `file` may be left out: the filter
+/// is then the run's own, `<output>/.loam/dedupe/<name>.bloom`, made fresh whenever the
+/// stage runs (kept afterwards, so a later run can check against it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BloomFilterSpec {
+    /// Filter file: loaded when it exists, written when the stage completes (unless
+    /// `read_only`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Only look keys up, never insert.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Filter size in bytes; 0 to derive it from the two keys below.
+    #[serde(default)]
+    pub size_in_bytes: u64,
+    /// Expected number of keys (documents, paragraphs or n-grams).
+    #[serde(default)]
+    pub estimated_doc_count: u64,
+    /// Target false-positive rate when deriving the size.
+    #[serde(default)]
+    pub desired_false_positive_rate: f64,
+}
+
+/// Where a section's own Bloom filter goes when `bloom_filter.file` is left out.
+pub fn default_filter_file(output: &str, name: &str) -> String {
+    format!("{}/.loam/dedupe/{name}.bloom", output.trim_end_matches('/'))
+}
+
+/// How a dedupe section runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DedupeKind {
+    /// Exact document keys ([`loam_dedup::exact`]).
+    Exact,
+    /// Documents or paragraphs against a Bloom filter ([`loam_dedup::engine`]).
+    Bloom,
+    /// MinHash near-duplicates ([`loam_dedup::minhash`]).
+    MinHash,
+}
+
+impl DedupeStage {
+    /// Which engine runs this section.
+    pub fn kind(&self) -> DedupeKind {
+        if self.minhash.is_some() {
+            DedupeKind::MinHash
+        } else if self.bloom_filter.is_some() || self.paragraphs.is_some() {
+            DedupeKind::Bloom
+        } else {
+            DedupeKind::Exact
+        }
+    }
+
+    /// The attribute the section writes.
+    pub fn attribute_name(&self) -> &str {
+        match (&self.documents, &self.paragraphs, &self.minhash) {
+            (Some(d), _, _) => &d.attribute_name,
+            (None, Some(p), _) => &p.attribute_name,
+            (None, None, Some(m)) => &m.attribute_name,
+            (None, None, None) => "",
+        }
+    }
+
+    /// Attributes that mark a whole document as a duplicate (what the mix's `exists`
+    /// rules record as `duplicate`); paragraph marks are spans, not whole documents.
+    pub fn duplicate_attributes(&self) -> Vec<String> {
+        match self.paragraphs {
+            Some(_) if self.documents.is_none() => Vec::new(),
+            _ => vec![self.attribute_name().to_string()],
+        }
+    }
+
+    /// The section as the dolma deduper config `loam dedupe -c` would run over `documents`,
+    /// with the Bloom filter in `filter_file`: what the engine's job is built from.
+    pub fn dolma_config(
+        &self,
+        documents: Vec<String>,
+        filter_file: String,
+    ) -> loam_dedup::config::DedupeConfig {
+        use loam_dedup::config as dc;
+        dc::DedupeConfig {
+            documents,
+            work_dir: Default::default(),
+            dedupe: dc::DedupeSection {
+                name: Some(self.name.clone()),
+                documents: self.documents.as_ref().map(|d| dc::DocumentDedupeConfig {
+                    attribute_name: d.attribute_name.clone(),
+                    key: d.key.clone(),
+                }),
+                paragraphs: self.paragraphs.clone(),
+                minhash: self.minhash.clone(),
+                skip_empty: self.skip_empty,
+                min_length: self.min_length,
+                min_words: self.min_words,
+                num_partitions: 1,
+                partition_index: 0,
+                file_partition: false,
+                document_dir: "documents".into(),
+            },
+            bloom_filter: self.bloom_filter.as_ref().map(|b| dc::BloomFilterConfig {
+                file: filter_file,
+                read_only: b.read_only,
+                size_in_bytes: b.size_in_bytes,
+                estimated_doc_count: b.estimated_doc_count,
+                desired_false_positive_rate: b.desired_false_positive_rate,
+            }),
+            processes: 1,
+            compression: Default::default(),
+            dryrun: false,
+            is_s3_volume: false,
+        }
+    }
+
+    /// Checks the section at field path `at` (`dedupe`, or `dedupe[i]` in a list).
+    fn validate(&self, at: &str, output: &str, p: &mut Problems) {
+        check_name(&self.name, &join(at, "name"), p);
+        let modes = [
+            self.documents.is_some(),
+            self.paragraphs.is_some(),
+            self.minhash.is_some(),
+        ];
+        if modes.iter().filter(|m| **m).count() != 1 {
+            p.push(
+                at,
+                "set exactly one of `documents`, `paragraphs` and `minhash`",
+            );
+            // Which engine, and so which other keys apply, is unknown.
+            return;
+        }
+        if self.attribute_name().is_empty() {
+            let field = match (&self.documents, &self.paragraphs) {
+                (Some(_), _) => "documents.attribute_name",
+                (None, Some(_)) => "paragraphs.attribute_name",
+                _ => "minhash.attribute_name",
+            };
+            p.push(join(at, field), "empty");
+        }
+        if let Some(d) = &self.documents {
+            if let Err(e) = loam_dedup::exact::DedupKey::parse(&d.key) {
+                p.push(join(at, "documents.key"), e.to_string());
+            }
+        }
+        match (self.kind(), &self.bloom_filter) {
+            (DedupeKind::Bloom, None) => p.push(
+                join(at, "bloom_filter"),
+                "paragraph dedup needs a Bloom filter: set size_in_bytes, or estimated_doc_count and desired_false_positive_rate",
+            ),
+            (DedupeKind::MinHash, Some(_)) => {
+                p.push(join(at, "bloom_filter"), "MinHash dedup uses no Bloom filter")
+            }
+            (DedupeKind::Exact, _) => {
+                for (set, key) in [
+                    (self.skip_empty, "skip_empty"),
+                    (self.min_length > 0, "min_length"),
+                    (self.min_words > 0, "min_words"),
+                ] {
+                    if set {
+                        p.push(
+                            join(at, key),
+                            "applies to Bloom filter dedup only: add bloom_filter to the section",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(b) = &self.bloom_filter {
+            if b.file.is_none() && b.read_only {
+                p.push(
+                    join(at, "bloom_filter.read_only"),
+                    "a read-only filter needs `file` (the run's own filter starts empty)",
+                );
+            }
+            if b.file.is_none() && output.contains("://") {
+                p.push(
+                    join(at, "bloom_filter.file"),
+                    "required when the output is in an object store (the filter is a local file)",
+                );
+            }
+        }
+        // The rest as `loam dedupe -c` checks it, with the section's field paths.
+        let engine_checks = match self.kind() {
+            DedupeKind::Exact => false,
+            DedupeKind::Bloom => self.bloom_filter.is_some(),
+            DedupeKind::MinHash => true,
+        };
+        if !engine_checks {
+            return;
+        }
+        let file = self
+            .bloom_filter
+            .as_ref()
+            .and_then(|b| b.file.clone())
+            .unwrap_or_else(|| "filter".into());
+        let dolma = self.dolma_config(vec!["documents/*".into()], file);
+        let mut inner = Problems::default();
+        Validate::validate(&dolma, &mut inner);
+        for problem in inner.into_vec() {
+            let path = problem.path;
+            // Checked above with this section's own messages, or not a key of it.
+            if path == "dedupe"
+                || path == "dedupe.name"
+                || path == "dedupe.documents.key"
+                || path.starts_with("documents")
+            {
+                continue;
+            }
+            // dolma's `dedupe.x` and top-level `bloom_filter.x` are this section's `x` and
+            // `bloom_filter.x`.
+            let path = match (
+                path.strip_prefix("dedupe."),
+                path.starts_with("bloom_filter"),
+            ) {
+                (Some(rest), _) => join(at, rest),
+                (None, true) => join(at, &path),
+                (None, false) => path,
+            };
+            p.push(path, problem.message);
+        }
+    }
 }
 
 /// Which key identifies a document and where duplicates are marked.
@@ -366,23 +693,37 @@ impl Validate for PipelineConfig {
                 );
             }
         }
-        if let Some(d) = &self.dedupe {
-            check_name(&d.name, "dedupe.name", p);
-            if let Some(t) = &self.tag {
-                if t.experiment == d.name {
+        if let Some(ds) = &self.dedupe {
+            if ds.sections().is_empty() {
+                p.push("dedupe", "an empty list: leave dedupe out instead");
+            }
+            for (i, d) in ds.sections().iter().enumerate() {
+                let at = ds.path(i);
+                d.validate(&at, &self.output, p);
+                if let Some(t) = &self.tag {
+                    if t.experiment == d.name {
+                        p.push(
+                            join(&at, "name"),
+                            "must differ from tag.experiment (both are attribute directories)",
+                        );
+                    }
+                }
+                let earlier = &ds.sections()[..i];
+                if earlier.iter().any(|e| e.name == d.name) {
                     p.push(
-                        "dedupe.name",
-                        "must differ from tag.experiment (both are attribute directories)",
+                        join(&at, "name"),
+                        "used by an earlier section (each writes its own attribute directory)",
                     );
                 }
+                if !d.attribute_name().is_empty()
+                    && earlier
+                        .iter()
+                        .any(|e| e.attribute_name() == d.attribute_name())
+                {
+                    p.push(at, "its attribute name is an earlier section's");
+                }
+                produced.push(d.attribute_name().to_string());
             }
-            if d.documents.attribute_name.is_empty() {
-                p.push("dedupe.documents.attribute_name", "empty");
-            }
-            if let Err(e) = loam_dedup::exact::DedupKey::parse(&d.documents.key) {
-                p.push("dedupe.documents.key", e.to_string());
-            }
-            produced.push(d.documents.attribute_name.clone());
         }
         check_name(&self.mix.name, "mix.name", p);
         check_name(&self.mix.version, "mix.version", p);

@@ -5,7 +5,6 @@ use crate::dolma::units_error;
 use crate::error::{Context, Error, Result};
 use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::pipeline_config::{PipelineConfig, SampleSpec, MAX_SHUFFLE_SHARDS};
-use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
 use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile, OutputFile,
     RuleCounts, StageCounts, MANIFEST_VERSION,
@@ -44,7 +43,7 @@ pub enum Stage {
     Warc,
     /// Taggers.
     Tag,
-    /// Document dedup.
+    /// Dedup (every section of `dedupe`).
     Dedupe,
     /// The mix.
     Mix,
@@ -70,7 +69,7 @@ impl Part {
 }
 
 /// An earlier stage's results are needed but some of its units are not done.
-fn incomplete(stage: &str, missing: usize) -> Error {
+pub(crate) fn incomplete(stage: &str, missing: usize) -> Error {
     Error::Usage(format!(
         "stage `{stage}` is not complete ({missing} unit(s) not done); run `loam run … --stage {stage}` (or without --stage) first"
     ))
@@ -112,19 +111,6 @@ impl loam_pipeline::tagger::Gate for RuleGate {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct DedupInfo {
-    /// The input read, and its digest: a changed input redoes the stage.
-    #[serde(default)]
-    input: Option<String>,
-    #[serde(default)]
-    input_digest: Option<FileDigest>,
-    documents: u64,
-    text_bytes: u64,
-    duplicates: u64,
-    duplicate_text_bytes: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct MixInfo {
     documents: u64,
     text_bytes: u64,
@@ -153,13 +139,13 @@ struct ShuffleInfo {
 }
 
 /// One shard's path through the stages.
-struct Shard {
-    input: String,
+pub(crate) struct Shard {
+    pub(crate) input: String,
     tag: Option<TagInfo>,
-    dedup: Option<DedupInfo>,
+    pub(crate) dedup: Option<crate::run_dedupe::DedupInfo>,
     mix: Option<MixInfo>,
     mix_output: Option<(String, FileDigest, u64)>,
-    failed: bool,
+    pub(crate) failed: bool,
 }
 
 fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
@@ -572,112 +558,29 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     }
 
     // ---- dedupe ----
-    let mut dedupe_fp = String::new();
-    if let Some(dcfg) = &cfg.dedupe {
-        let key = DedupKey::parse(&dcfg.documents.key).map_err(|e| Error::Usage(e.to_string()))?;
-        let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
-        dedupe_fp = fingerprint(&json!({
-            "stage": "dedupe", "loam": version, "config": dcfg,
-            "inputs": live.iter().map(|&i| &rels[i]).collect::<Vec<_>>(),
-        }));
-        // The config alone: a refusal then says whether the config or the input set changed.
-        let config_fp = fingerprint(&json!({"stage": "dedupe", "loam": version, "config": dcfg}));
-        let dir = format!("{out_root}/attributes/{}", dcfg.name);
-        let state = RunState::new(storage, &dir, "dedupe", &dedupe_fp, opts.overwrite)
-            .with_config_fingerprint(&config_fp);
-        let units: Vec<DedupUnit> = live
-            .iter()
-            .map(|&i| DedupUnit {
-                input: shards[i].input.clone(),
-                output: format!("{dir}/{}", layout::attribute_rel(&rels[i])),
-            })
-            .collect();
-        let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
-        let mut done_units = Units::<DedupInfo>::check(state, outputs).map_err(units_error)?;
-        done_units.verify_outputs(storage, &exec, loam_pipeline::units::Part::default());
-        done_units.verify_inputs(storage, &exec, |d| {
-            Some(vec![(d.input.clone()?, d.input_digest.clone()?)])
-        });
-        let all_done = done_units.all_done();
-        if !all_done && !opts.part.runs(Stage::Dedupe) {
-            return Err(incomplete("dedupe", done_units.pending()));
-        }
-        let mut ran = 0;
-        // Dedupe is one global decision: with several tasks, task 0 makes it; the others
-        // only report what is known.
-        let results = if all_done || opts.part.units.rank != 0 {
-            done_units.collect(Vec::new())
-        } else {
-            // First occurrence depends on every earlier shard: redo the stage as a whole.
-            ran = units.len();
-            let bar = crate::progress::stage_bar("dedupe");
-            let results = done_units.run_all(|| {
-                let reps = dedupe_documents(
-                    storage,
-                    &units,
-                    &key,
-                    &dcfg.documents.attribute_name,
-                    &exec,
-                    &bar,
-                );
-                Ok(reps
-                    .into_iter()
-                    .map(|rep| match (rep.output, rep.scan.failed()) {
-                        (Some(o), false) => Ok(Made {
-                            output: Some(o),
-                            info: DedupInfo {
-                                input: Some(rep.scan.path.clone()),
-                                input_digest: rep.scan.digest.clone(),
-                                documents: rep.scan.documents,
-                                text_bytes: rep.scan.text_bytes,
-                                duplicates: rep.duplicates,
-                                duplicate_text_bytes: rep.duplicate_text_bytes,
-                            },
-                        }),
-                        _ => Err(ui::scan_errors(&rep.scan)),
-                    })
-                    .collect())
-            })?;
-            bar.finish_and_clear();
-            results
-        };
-        for (k, u) in results.into_iter().enumerate() {
-            let i = live[k];
-            match u {
-                Unit::Done { info, .. } => shards[i].dedup = Some(info),
-                Unit::Failed(e) => {
-                    shards[i].failed = true;
-                    failures.push(Failure::new("dedupe", &shards[i].input, e));
-                }
-                Unit::Skipped => {}
-            }
-        }
-        let infos: Vec<&DedupInfo> = shards.iter().filter_map(|s| s.dedup.as_ref()).collect();
-        let docs: u64 = infos.iter().map(|d| d.documents).sum();
-        let bytes: u64 = infos.iter().map(|d| d.text_bytes).sum();
-        let dups: u64 = infos.iter().map(|d| d.duplicates).sum();
-        let dup_bytes: u64 = infos.iter().map(|d| d.duplicate_text_bytes).sum();
-        let mut by_rule = BTreeMap::new();
-        by_rule.insert(
-            dcfg.documents.attribute_name.clone(),
-            RuleCounts {
-                documents_dropped: dups,
-                text_bytes_dropped: dup_bytes,
-                ..Default::default()
-            },
-        );
-        stage_lines.push(StageLine::new(
-            format!("dedupe ({} by {})", dcfg.name, dcfg.documents.key),
-            docs,
-            docs - dups,
-            bytes,
-            bytes - dup_bytes,
-            by_rule,
-            ran,
-            units.len(),
-        ));
+    let mut dedupe_fps: Vec<String> = Vec::new();
+    for dcfg in cfg.dedupe_sections() {
+        let fp = crate::run_dedupe::dedupe_stage(
+            storage,
+            dcfg,
+            &mut shards,
+            &rels,
+            &out_root,
+            &exec,
+            opts,
+            &mut failures,
+            &mut stage_lines,
+            &mut models,
+        )?;
+        dedupe_fps.push(fp);
         attr_dirs.push(("dedupe".into(), dcfg.name.clone()));
     }
+    // One section keeps the fingerprint it always had; a list is the list's.
+    let dedupe_fp = match dedupe_fps.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => fingerprint(&json!(many)),
+    };
 
     if opts.part.stage == Some(Stage::Dedupe) {
         return Ok(partial(
@@ -761,9 +664,9 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         })
         .collect();
     let dup_attrs: Vec<String> = cfg
-        .dedupe
+        .dedupe_sections()
         .iter()
-        .map(|d| d.documents.attribute_name.clone())
+        .flat_map(|d| d.duplicate_attributes())
         .collect();
     let stream = mcfg.compiled(&dup_attrs).map_err(|errors| {
         Error::Usage(

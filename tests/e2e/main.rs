@@ -5,6 +5,7 @@
 mod common;
 mod helpers;
 
+mod dedupe;
 mod firsthour;
 mod mix;
 mod provenance;

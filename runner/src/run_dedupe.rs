@@ -1,0 +1,592 @@
+//! The `dedupe:` stage of `loam run`: one section compiled onto the dedup engine the dolma
+//! front end (`loam dedupe -c`) uses — exact keys ([`loam_dedup::exact`]), a Bloom filter
+//! ([`loam_dedup::engine`], the job built from the section as the dolma config it is) or
+//! MinHash ([`loam_dedup::minhash`], signatures as resumable units of their own).
+
+use crate::dolma::units_error;
+use crate::error::{Error, Result};
+use crate::outcome::{self as ui, Failure, StageLine};
+use crate::pipeline_config::{default_filter_file, DedupeKind, DedupeStage};
+use crate::run::{incomplete, RunOptions, Shard, Stage};
+use loam_dedup::engine::{self, Job, Mode};
+use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
+use loam_manifests::{fingerprint, FileDigest, ModelFile, RuleCounts};
+use loam_pipeline::executor::Executor;
+use loam_pipeline::layout;
+use loam_pipeline::runstate::RunState;
+use loam_pipeline::storage::Storage;
+use loam_pipeline::units::{Made, Unit, Units};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// What a dedupe unit's marker keeps. Fields added after the exact stage are left out when
+/// zero, so its markers read the same.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct DedupInfo {
+    /// The input read, and its digest: a changed input redoes the stage.
+    #[serde(default)]
+    input: Option<String>,
+    #[serde(default)]
+    input_digest: Option<FileDigest>,
+    pub(crate) documents: u64,
+    pub(crate) text_bytes: u64,
+    /// Documents marked (whole-document modes), or with a duplicate span (paragraphs).
+    duplicates: u64,
+    /// Text bytes of the documents marked whole.
+    duplicate_text_bytes: u64,
+    /// Duplicate paragraph spans written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    duplicate_spans: u64,
+    /// Code points under them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    duplicate_chars: u64,
+    /// A named Bloom filter file that existed before the stage ran (an input of every
+    /// decision), as the stage left it (recorded in the manifest's `models`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filter: Option<(String, FileDigest)>,
+    /// MinHash: clusters of more than one document in the whole stage (kept so a rerun's
+    /// summary and manifest say the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clusters: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl DedupInfo {
+    fn new(scan: &loam_pipeline::shard::ScanReport) -> DedupInfo {
+        DedupInfo {
+            input: Some(scan.path.clone()),
+            input_digest: scan.digest.clone(),
+            documents: scan.documents,
+            text_bytes: scan.text_bytes,
+            ..Default::default()
+        }
+    }
+}
+
+/// The engine a section compiles to.
+enum Engine {
+    Exact(DedupKey),
+    /// `owned`: the filter is the run's own (no `bloom_filter.file`), made fresh each time.
+    Bloom {
+        job: Job,
+        owned: bool,
+    },
+    MinHash(loam_dedup::config::MinHashConfig),
+}
+
+impl Engine {
+    fn build(dcfg: &DedupeStage, out_root: &str, inputs: Vec<String>) -> Result<Engine> {
+        Ok(match dcfg.kind() {
+            DedupeKind::Exact => {
+                let key = dcfg.documents.as_ref().map_or("$.text", |d| d.key.as_str());
+                Engine::Exact(DedupKey::parse(key).map_err(|e| Error::Usage(e.to_string()))?)
+            }
+            DedupeKind::Bloom => {
+                let file = dcfg.bloom_filter.as_ref().and_then(|b| b.file.clone());
+                let owned = file.is_none();
+                let file = file.unwrap_or_else(|| default_filter_file(out_root, &dcfg.name));
+                let job = Job::from_config(&dcfg.dolma_config(inputs, file))
+                    .map_err(|e| Error::Usage(format!("dedupe: {e}")))?;
+                Engine::Bloom { job, owned }
+            }
+            DedupeKind::MinHash => match &dcfg.minhash {
+                Some(m) => Engine::MinHash(m.clone()),
+                None => return Err(Error::Usage("dedupe.minhash: missing".into())),
+            },
+        })
+    }
+
+    /// The summary row's label.
+    fn describe(&self, dcfg: &DedupeStage) -> String {
+        match self {
+            // The exact stage's label as it always was.
+            Engine::Exact(_) => format!(
+                "dedupe ({} by {})",
+                dcfg.name,
+                dcfg.documents.as_ref().map_or("$.text", |d| d.key.as_str())
+            ),
+            Engine::Bloom { job, .. } => {
+                let what = match &job.mode {
+                    Mode::Documents { .. } => format!(
+                        "documents by {}",
+                        dcfg.documents.as_ref().map_or("$.text", |d| d.key.as_str())
+                    ),
+                    Mode::Paragraphs { ngrams: None, .. } => "paragraphs".into(),
+                    Mode::Paragraphs {
+                        ngrams: Some(n), ..
+                    } => format!(
+                        "paragraphs by {}-grams (stride {}, overlap >= {})",
+                        n.length, n.stride, n.overlap_threshold
+                    ),
+                };
+                format!("dedupe ({}: {what}, Bloom filter)", dcfg.name)
+            }
+            Engine::MinHash(m) => format!(
+                "dedupe ({}: MinHash {}x{} over {}-grams)",
+                dcfg.name, m.num_bands, m.rows_per_band, m.ngram_length
+            ),
+        }
+    }
+
+    fn whole_documents(&self) -> bool {
+        !matches!(
+            self,
+            Engine::Bloom {
+                job: Job {
+                    mode: Mode::Paragraphs { .. },
+                    ..
+                },
+                ..
+            }
+        )
+    }
+}
+
+/// Removes a file, a missing one being fine.
+fn remove_if_present(path: &std::path::Path) -> std::result::Result<(), String> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("removing {}: {e}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs the `dedupe:` section over the shards that are still live (`rels`: their names
+/// under `documents/`); returns the stage's fingerprint (an input of the mix's).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn dedupe_stage(
+    storage: &dyn Storage,
+    dcfg: &DedupeStage,
+    shards: &mut [Shard],
+    rels: &[String],
+    out_root: &str,
+    exec: &Executor,
+    opts: RunOptions,
+    failures: &mut Vec<Failure>,
+    stage_lines: &mut Vec<StageLine>,
+    models: &mut Vec<ModelFile>,
+) -> Result<String> {
+    let version = loam_pipeline::VERSION;
+    let live: Vec<usize> = (0..shards.len()).filter(|&i| !shards[i].failed).collect();
+    let dedupe_fp = fingerprint(&json!({
+        "stage": "dedupe", "loam": version, "config": dcfg,
+        "inputs": live.iter().map(|&i| &rels[i]).collect::<Vec<_>>(),
+    }));
+    // The config alone: a refusal then says whether the config or the input set changed.
+    let config_fp = fingerprint(&json!({"stage": "dedupe", "loam": version, "config": dcfg}));
+    let dir = format!("{out_root}/attributes/{}", dcfg.name);
+    let state = RunState::new(storage, &dir, "dedupe", &dedupe_fp, opts.overwrite)
+        .with_config_fingerprint(&config_fp);
+    let units: Vec<DedupUnit> = live
+        .iter()
+        .map(|&i| DedupUnit {
+            input: shards[i].input.clone(),
+            output: format!("{dir}/{}", layout::attribute_rel(&rels[i])),
+        })
+        .collect();
+    let engine = Engine::build(
+        dcfg,
+        out_root,
+        units.iter().map(|u| u.input.clone()).collect(),
+    )?;
+    let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
+    let mut done_units = Units::<DedupInfo>::check(state, outputs).map_err(units_error)?;
+    let was_done = done_units.all_done();
+    let mut changed =
+        done_units.verify_outputs(storage, exec, loam_pipeline::units::Part::default());
+    changed.extend(done_units.verify_inputs(storage, exec, |d| {
+        Some(vec![(d.input.clone()?, d.input_digest.clone()?)])
+    }));
+    if let Engine::Bloom { job, owned: false } = &engine {
+        if was_done && !changed.is_empty() && !job.read_only && job.filter_file.exists() {
+            // The user's filter already holds this run's keys: redone against it, every
+            // document would be its own duplicate.
+            return Err(Error::Usage(format!(
+                "{} changed since the dedupe stage wrote its attributes, and its Bloom filter {} (dedupe.bloom_filter.file) already holds this run's keys, so the stage cannot be redone against it; restore the file, or delete the filter (and, if it held keys of earlier corpora, rebuild it from them) and rerun",
+                changed.join(", "),
+                job.filter_file.display()
+            )));
+        }
+    }
+    let all_done = done_units.all_done();
+    if !all_done && !opts.part.runs(Stage::Dedupe) {
+        return Err(incomplete("dedupe", done_units.pending()));
+    }
+    let mut ran = 0;
+    let mut signature_line = None;
+    // Dedupe is one global decision: with several tasks, task 0 makes it; the others only
+    // report what is known.
+    let results = if all_done || opts.part.units.rank != 0 {
+        if let (true, Engine::Bloom { job, .. }) = (all_done, &engine) {
+            // A run killed after its markers but before publishing the filter left only that.
+            engine::commit_filter(job).map_err(|e| Error::Usage(e.to_string()))?;
+        }
+        done_units.collect(Vec::new())
+    } else {
+        // First occurrence depends on every earlier shard: redo the stage as a whole.
+        ran = units.len();
+        let signed = match &engine {
+            Engine::MinHash(m) => {
+                let roots = vec![dir.clone(); units.len()];
+                let (plans, line) =
+                    crate::dedupe::signatures(storage, &units, &roots, m, opts, exec)?;
+                signature_line = Some(line);
+                Some(plans)
+            }
+            _ => None,
+        };
+        let bar = crate::progress::stage_bar("dedupe");
+        let results = done_units.run_all(|| match &engine {
+            Engine::Exact(key) => {
+                let attribute = dcfg.attribute_name();
+                let reps = dedupe_documents(storage, &units, key, attribute, exec, &bar);
+                Ok(reps
+                    .into_iter()
+                    .map(|rep| match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info: DedupInfo {
+                                duplicates: rep.duplicates,
+                                duplicate_text_bytes: rep.duplicate_text_bytes,
+                                ..DedupInfo::new(&rep.scan)
+                            },
+                        }),
+                        _ => Err(ui::scan_errors(&rep.scan)),
+                    })
+                    .collect())
+            }
+            Engine::Bloom { job, owned } => {
+                if *owned {
+                    // The run's own filter starts empty every time the stage runs.
+                    remove_if_present(&job.filter_file)?;
+                    remove_if_present(&engine::pending_filter_path(&job.filter_file))?;
+                    if let Some(d) = job.filter_file.parent() {
+                        std::fs::create_dir_all(d)
+                            .map_err(|e| format!("creating {}: {e}", d.display()))?;
+                    }
+                }
+                // A named filter that already exists is read by every decision.
+                let read = job.filter_file.exists();
+                for w in job.warnings() {
+                    eprintln!("warning: {w}");
+                }
+                let out =
+                    engine::run(storage, &units, job, exec, &bar).map_err(|e| e.to_string())?;
+                let filter = match read {
+                    true => filter_record(job)?,
+                    false => None,
+                };
+                for w in &out.warnings {
+                    eprintln!("warning: {w}");
+                }
+                Ok(out
+                    .shards
+                    .into_iter()
+                    .map(|rep| match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info: DedupInfo {
+                                duplicates: rep.duplicate_documents,
+                                duplicate_text_bytes: rep.duplicate_document_bytes,
+                                duplicate_spans: rep.duplicate_spans,
+                                duplicate_chars: rep.duplicate_chars,
+                                filter: filter.clone(),
+                                ..DedupInfo::new(&rep.scan)
+                            },
+                        }),
+                        _ => Err(ui::scan_errors(&rep.scan)),
+                    })
+                    .collect())
+            }
+            Engine::MinHash(m) => {
+                let plans = signed.unwrap_or_default();
+                let out =
+                    loam_dedup::minhash::mark(storage, &units, plans, m, &m.attribute_name, exec);
+                for w in &out.warnings {
+                    eprintln!("warning: {w}");
+                }
+                let clusters = Some(out.clusters);
+                Ok(out
+                    .shards
+                    .into_iter()
+                    .map(|rep| match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info: DedupInfo {
+                                duplicates: rep.duplicates,
+                                duplicate_text_bytes: rep.duplicate_bytes,
+                                clusters,
+                                ..DedupInfo::new(&rep.scan)
+                            },
+                        }),
+                        _ => Err(ui::scan_errors(&rep.scan)),
+                    })
+                    .collect())
+            }
+        })?;
+        bar.finish_and_clear();
+        if let Engine::Bloom { job, .. } = &engine {
+            // Only a complete stage publishes its filter: after a failure the rerun redoes
+            // every shard and must start from the filter as it was.
+            if results.iter().all(|u| matches!(u, Unit::Done { .. })) {
+                engine::commit_filter(job).map_err(|e| Error::Usage(e.to_string()))?;
+            } else {
+                let _ = std::fs::remove_file(engine::pending_filter_path(&job.filter_file));
+            }
+        }
+        results
+    };
+    for (k, u) in results.into_iter().enumerate() {
+        let i = live[k];
+        match u {
+            Unit::Done { info, .. } => shards[i].dedup = Some(info),
+            Unit::Failed(e) => {
+                shards[i].failed = true;
+                failures.push(Failure::new("dedupe", &shards[i].input, e));
+            }
+            Unit::Skipped => {}
+        }
+    }
+    let infos: Vec<&DedupInfo> = shards.iter().filter_map(|s| s.dedup.as_ref()).collect();
+    if let Some((path, digest)) = infos.iter().find_map(|d| d.filter.clone()) {
+        models.push(ModelFile {
+            path,
+            used_by: format!("dedupe {} (Bloom filter)", dcfg.name),
+            digest,
+        });
+    }
+    let docs: u64 = infos.iter().map(|d| d.documents).sum();
+    let bytes: u64 = infos.iter().map(|d| d.text_bytes).sum();
+    let dups: u64 = infos.iter().map(|d| d.duplicates).sum();
+    let dup_bytes: u64 = infos.iter().map(|d| d.duplicate_text_bytes).sum();
+    let spans: u64 = infos.iter().map(|d| d.duplicate_spans).sum();
+    let whole = engine.whole_documents();
+    let mut by_rule = BTreeMap::new();
+    if whole {
+        by_rule.insert(
+            dcfg.attribute_name().to_string(),
+            RuleCounts {
+                documents_dropped: dups,
+                text_bytes_dropped: dup_bytes,
+                ..Default::default()
+            },
+        );
+    }
+    let mut name = engine.describe(dcfg);
+    if !whole {
+        // Paragraph marks drop no document: their counts go in the label.
+        name = format!(
+            "{}; {spans} duplicate paragraphs in {dups} documents)",
+            name.trim_end_matches(')')
+        );
+    }
+    if let Some(n) = infos.iter().find_map(|d| d.clusters) {
+        name = format!("{}; {n} clusters)", name.trim_end_matches(')'));
+    }
+    if let Engine::MinHash(_) = engine {
+        // The same row whether the signatures were made now or before.
+        stage_lines.push(signature_line.unwrap_or_else(|| {
+            StageLine::pass_through(
+                "dedupe signatures (MinHash)".into(),
+                docs,
+                bytes,
+                0,
+                units.len(),
+            )
+        }));
+    }
+    let (docs_out, bytes_out) = if whole {
+        (docs - dups, bytes - dup_bytes)
+    } else {
+        (docs, bytes)
+    };
+    stage_lines.push(StageLine::new(
+        name,
+        docs,
+        docs_out,
+        bytes,
+        bytes_out,
+        by_rule,
+        ran,
+        units.len(),
+    ));
+    Ok(dedupe_fp)
+}
+
+/// The filter file's digest when it exists before the stage runs (it is read, and decides).
+/// The filter file as this stage leaves it: unchanged when read-only, else the updated
+/// filter waiting to be published (what `manifest verify` then finds at its path). It
+/// follows from the filter as read and the inputs, so it names what the decisions read.
+fn filter_record(job: &Job) -> std::result::Result<Option<(String, FileDigest)>, String> {
+    let path = match job.read_only {
+        true => job.filter_file.clone(),
+        false => engine::pending_filter_path(&job.filter_file),
+    };
+    let f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let digest = loam_manifests::digest_reader(std::io::BufReader::new(f))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some((job.filter_file.display().to_string(), digest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pipeline_config::{DedupeKind, PipelineConfig};
+    use loam_dedup::engine::{Job, Mode};
+    use loam_pipeline::config::{from_value_validated, parse_text, ConfigProblem};
+    use std::path::Path;
+
+    fn load(dedupe: &str) -> Result<PipelineConfig, Vec<ConfigProblem>> {
+        let text = format!(
+            "name: t\ndocuments: [d/*]\noutput: out\ndedupe:\n{dedupe}\nmix: {{name: m, version: v1}}\n"
+        );
+        let v = parse_text(&text, Some(Path::new("p.yaml"))).expect("parses");
+        from_value_validated::<PipelineConfig>(&v)
+    }
+
+    fn fields(dedupe: &str) -> Vec<String> {
+        match load(dedupe) {
+            Ok(_) => Vec::new(),
+            Err(ps) => ps.into_iter().map(|p| p.path).collect(),
+        }
+    }
+
+    #[test]
+    fn an_exact_section_normalizes_as_it_always_did() {
+        let c = load("  name: dd\n  documents: {attribute_name: dup}").unwrap();
+        let ds = c.dedupe.unwrap();
+        let d = &ds.sections()[0];
+        assert_eq!(d.kind(), DedupeKind::Exact);
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"name":"dd","documents":{"attribute_name":"dup","key":"$.text"}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ds).unwrap(),
+            r#"{"name":"dd","documents":{"attribute_name":"dup","key":"$.text"}}"#
+        );
+        assert_eq!(d.duplicate_attributes(), vec!["dup".to_string()]);
+    }
+
+    #[test]
+    fn a_bloom_section_compiles_to_the_engine_job_of_the_dolma_config() {
+        let c = load(
+            "  name: p\n  min_length: 3\n  paragraphs:\n    attribute_name: a\n    by_ngram: {ngram_length: 5, stride: 2, overlap_threshold: 0.5}\n  bloom_filter: {estimated_doc_count: 1000, desired_false_positive_rate: 0.01}",
+        )
+        .unwrap();
+        let ds = c.dedupe.unwrap();
+        let d = &ds.sections()[0];
+        assert_eq!(d.kind(), DedupeKind::Bloom);
+        assert!(d.duplicate_attributes().is_empty());
+        let job = Job::from_config(&d.dolma_config(vec!["x".into()], "f.bin".into())).unwrap();
+        assert_eq!(job.attribute, "a");
+        assert_eq!(job.min_length, 3);
+        assert_eq!(job.filter_file, Path::new("f.bin"));
+        assert!(!job.read_only);
+        match job.mode {
+            Mode::Paragraphs {
+                ngrams: Some(n),
+                separator,
+            } => {
+                assert_eq!((n.length, n.stride, separator.as_str()), (5, 2, "\n"));
+                assert_eq!(n.overlap_threshold, 0.5);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The default filter lives with the run's state.
+        assert_eq!(
+            crate::pipeline_config::default_filter_file("out/", "p"),
+            "out/.loam/dedupe/p.bloom"
+        );
+    }
+
+    #[test]
+    fn a_list_of_sections_runs_in_order_with_indexed_field_paths() {
+        let docs = "  - name: d\n    documents: {attribute_name: dd}\n    bloom_filter: {estimated_doc_count: 10, desired_false_positive_rate: 0.01}";
+        let paras = "  - name: p\n    paragraphs: {attribute_name: pp}\n    bloom_filter: {estimated_doc_count: 10, desired_false_positive_rate: 0.01}";
+        let c = load(&format!("{docs}\n{paras}")).unwrap();
+        let ds = c.dedupe.as_ref().unwrap();
+        let names: Vec<&str> = ds.sections().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["d", "p"]);
+        assert!(serde_json::to_value(ds).unwrap().is_array());
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n  - name: p\n    paragraphs: {{attribute_name: pp}}"
+            )),
+            ["dedupe[1].bloom_filter"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n{}",
+                paras.replace("attribute_name: pp", "attribute_name: pp, bogus: 1")
+            )),
+            ["dedupe[1].paragraphs.bogus"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n{}",
+                docs.replace("attribute_name: dd", "attribute_name: x")
+            )),
+            ["dedupe[1].name"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "{docs}\n{}",
+                paras
+                    .replace("attribute_name: pp", "attribute_name: dd")
+                    .replace("- name: p", "- name: q")
+            )),
+            ["dedupe[1]"]
+        );
+        assert_eq!(fields("  []"), ["dedupe"]);
+    }
+
+    #[test]
+    fn problems_name_the_sections_fields() {
+        let bloom = "  bloom_filter: {estimated_doc_count: 10, desired_false_positive_rate: 0.01}";
+        assert_eq!(
+            fields("  name: p\n  paragraphs: {attribute_name: a}"),
+            ["dedupe.bloom_filter"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "  name: p\n  paragraphs: {{attribute_name: a, by_ngram: {{ngram_length: 3, overlap_threshold: 2}}}}\n{bloom}"
+            )),
+            ["dedupe.paragraphs.by_ngram.overlap_threshold"]
+        );
+        assert_eq!(
+            fields("  name: p\n  paragraphs: {attribute_name: a}\n  bloom_filter: {estimated_doc_count: 10}"),
+            ["dedupe.bloom_filter"]
+        );
+        assert_eq!(
+            fields(&format!(
+                "  name: p\n  documents: {{attribute_name: a}}\n  minhash: {{attribute_name: b}}\n{bloom}"
+            )),
+            ["dedupe"]
+        );
+        assert_eq!(
+            fields("  name: p\n  minhash: {attribute_name: b, num_bands: 0}"),
+            ["dedupe.minhash"]
+        );
+        assert_eq!(
+            fields("  name: p\n  documents: {attribute_name: a}\n  skip_empty: true"),
+            ["dedupe.skip_empty"]
+        );
+        assert!(
+            fields("  name: p\n  documents: {attribute_name: a}\n  num_partitions: 2")
+                .iter()
+                .all(|f| f.starts_with("dedupe"))
+        );
+        assert!(
+            !fields("  name: p\n  documents: {attribute_name: a}\n  num_partitions: 2").is_empty()
+        );
+        assert!(fields(&format!(
+            "  name: p\n  documents: {{attribute_name: a, key: $.metadata.url}}\n{bloom}"
+        ))
+        .is_empty());
+    }
+}
