@@ -265,3 +265,108 @@ fn a_recipe_is_checked_whole_before_it_writes() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(!dir.path().join("corpus/attributes").exists());
 }
+
+/// Every `*.parquet` ledger under `dir`, in path order: (id, line, decision, rule, copies)
+/// per row (the file column names a location, which differs between the front ends).
+fn ledger_decisions(dir: &Path) -> Vec<String> {
+    let mut files: Vec<std::path::PathBuf> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no ledger under {}", dir.display());
+    let mut rows = Vec::new();
+    for f in files {
+        loam_mixes::ledger::read_ledger(&f, |r| {
+            rows.push(format!(
+                "{} {} {:?} {:?} {}",
+                r.id, r.line, r.decision, r.rule, r.copies
+            ))
+        })
+        .unwrap();
+    }
+    rows
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// (id, text) of every document in the `.jsonl.gz` files under `dir`, in path order.
+fn id_texts(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<std::path::PathBuf> = walk(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".gz"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        for l in gunzip(&f).split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let v: Value = serde_json::from_slice(l).unwrap();
+            out.push((
+                v["id"].as_str().unwrap().to_string(),
+                v["text"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_recipe_as_a_pipeline_file_keeps_and_edits_the_same_documents() {
+    // One engine per stage: the dolma recipe (tag, Bloom document and paragraph dedup, a jq
+    // filter with span replacement) and the same steps in loam's pipeline file keep the same
+    // documents with the same texts, and ledger the same decisions under the same rule names.
+    let d = recipe_dir();
+    let o = run_recipe(d.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mix = loam_pipeline::config::read_value(&d.path().join("mix.yaml")).unwrap();
+    let stream = &mix["streams"][0];
+    let pipeline = serde_json::json!({
+        "name": "same",
+        "documents": ["corpus/documents/*.gz"],
+        "output": "pout",
+        "tag": {"experiment": "quality",
+                "taggers": ["gopher_v1", "c4_v1", "char_length_v1", "pii_regex_with_counts_fast_v2"]},
+        "dedupe": [
+            {"name": "dedupe_docs",
+             "documents": {"attribute_name": "bff_duplicate_docs", "key": "$.text"},
+             "bloom_filter": {"estimated_doc_count": 10000, "desired_false_positive_rate": 0.0001}},
+            {"name": "dedupe_paras",
+             "paragraphs": {"attribute_name": "bff_duplicate_paragraph_spans"},
+             "bloom_filter": {"estimated_doc_count": 100000, "desired_false_positive_rate": 0.0001}},
+        ],
+        "mix": {"name": "web", "version": "v1",
+                "filter": stream["filter"], "span_replacement": stream["span_replacement"]},
+    });
+    // JSON is YAML.
+    std::fs::write(d.path().join("same.yaml"), pipeline.to_string()).unwrap();
+    let o = loam(d.path(), &["run", "same.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mix_dir = version_dir(&d.path().join("pout/web"), "v1");
+    let (a, b) = (
+        id_texts(&d.path().join("out/web")),
+        id_texts(&mix_dir.join("documents")),
+    );
+    assert!(a.len() > 100, "{} documents kept", a.len());
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "the front ends kept different documents or texts");
+    let (la, lb) = (
+        ledger_decisions(&d.path().join("out/web/ledger")),
+        ledger_decisions(&mix_dir.join("ledger")),
+    );
+    assert_eq!(la.len(), 157);
+    assert_eq!(la, lb);
+    for want in ["Edited", "filter.exclude[0]", "filter.exclude[1]"] {
+        assert!(la.iter().any(|r| r.contains(want)), "no `{want}` row");
+    }
+}
