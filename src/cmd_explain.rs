@@ -45,7 +45,9 @@ fn attribute_files(m: &Manifest, doc_file: &str) -> Vec<String> {
     let rel = layout::attribute_rel(&rel);
     m.inputs
         .iter()
-        .filter(|i| i.role == "attributes" && i.path.ends_with(&format!("/{rel}")))
+        .filter(|i| {
+            i.role == loam_manifests::InputRole::Attributes && i.path.ends_with(&format!("/{rel}"))
+        })
         .map(|i| i.path.clone())
         .collect()
 }
@@ -135,7 +137,11 @@ fn fmt_num(x: f64) -> String {
 
 fn find_rows(m: &Manifest, dir: &Path, id: &str) -> Result<Vec<(PathBuf, LedgerRow)>> {
     let mut hits = Vec::new();
-    for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
+    for o in m
+        .outputs
+        .iter()
+        .filter(|o| o.kind == loam_manifests::OutputKind::Ledger)
+    {
         let ledger = dir.join(&o.path);
         let idx = PathBuf::from(index_path(&ledger.to_string_lossy()));
         let bytes = read_all(&AnyStorage, &idx.to_string_lossy())
@@ -152,7 +158,11 @@ fn find_rows(m: &Manifest, dir: &Path, id: &str) -> Result<Vec<(PathBuf, LedgerR
 
 fn nearest_ids(m: &Manifest, dir: &Path, id: &str) -> Vec<String> {
     let mut best: Vec<(usize, String)> = Vec::new();
-    for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
+    for o in m
+        .outputs
+        .iter()
+        .filter(|o| o.kind == loam_manifests::OutputKind::Ledger)
+    {
         let _ = read_ledger(&dir.join(&o.path), |r| {
             let common =
                 r.id.chars()
@@ -185,7 +195,7 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
             m.mix.label,
             m.outputs
                 .iter()
-                .filter(|o| o.kind == "ledger")
+                .filter(|o| o.kind == loam_manifests::OutputKind::Ledger)
                 .map(|o| o.documents)
                 .sum::<u64>()
         );
@@ -320,7 +330,7 @@ fn kept_copy(m: &Manifest, dir: &Path, kept: Option<&Value>) -> String {
     let row = m
         .outputs
         .iter()
-        .find(|o| o.kind == "ledger" && want.contains(&o.path))
+        .find(|o| o.kind == loam_manifests::OutputKind::Ledger && want.contains(&o.path))
         .and_then(|o| read_ledger_row(&dir.join(&o.path), line.saturating_sub(1)).ok())
         .filter(|r| {
             r.line == line
@@ -459,7 +469,11 @@ pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
     let (m, dir) = load_manifest(mix)?;
     let mut candidates: Vec<(u64, LedgerRow)> = Vec::new();
     let mut seen_rules: BTreeSet<String> = BTreeSet::new();
-    for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
+    for o in m
+        .outputs
+        .iter()
+        .filter(|o| o.kind == loam_manifests::OutputKind::Ledger)
+    {
         read_ledger(&dir.join(&o.path), |r| {
             if let Some(x) = &r.rule {
                 seen_rules.insert(x.clone());

@@ -54,7 +54,7 @@ fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usiz
     let items: Vec<CheckItem> = m
         .inputs
         .iter()
-        .filter(|i| role.is_none_or(|r| i.role == r))
+        .filter(|i| role.is_none_or(|r| i.role.as_str() == r))
         .map(|i| CheckItem {
             what: format!("input ({})", i.role),
             path: PathBuf::from(&i.path),
@@ -77,7 +77,7 @@ fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usiz
         let relative = m
             .inputs
             .iter()
-            .filter(|i| role.is_none_or(|r| i.role == r))
+            .filter(|i| role.is_none_or(|r| i.role.as_str() == r))
             .any(|i| !i.path.starts_with('/') && !i.path.contains("://"));
         return Err(usage(format!(
             "{missing} input(s) of the manifest are missing or unreadable; nothing to rerun from{}",
@@ -140,7 +140,7 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
         // A mix made with `--dolma-bugs` has dolma's output names (a stream's last output
         // `….json<ext>`); it is rebuilt with them, or its outputs would be reported missing.
         let dolma_names = m.outputs.iter().any(|o| {
-            o.kind == "documents"
+            o.kind == loam_manifests::OutputKind::Documents
                 && o.path
                     .rsplit('/')
                     .next()
@@ -176,7 +176,11 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
     }
     // Inputs the rerun read that the manifest does not list (a glob that matches more).
     let listed: BTreeSet<&str> = m.inputs.iter().map(|i| i.path.as_str()).collect();
-    for i in n.inputs.iter().filter(|i| role.is_none_or(|r| i.role == r)) {
+    for i in n
+        .inputs
+        .iter()
+        .filter(|i| role.is_none_or(|r| i.role.as_str() == r))
+    {
         if !listed.contains(i.path.as_str()) {
             same = false;
             println!("NEW      input ({})  {}", i.role, i.path);

@@ -134,12 +134,18 @@ pub fn print_outcome(o: &Outcome) {
         "stage / rule", "docs in", "docs out", "dropped", "MB in", "MB out"
     );
     for s in &o.stages {
+        // An edit row's "out" is the documents whose text changed; it drops none.
+        let edit = s.kind == loam_manifests::StageKind::Edit;
+        let dropped = match edit {
+            true => "edited".to_string(),
+            false => s.docs_in.saturating_sub(s.docs_out).to_string(),
+        };
         println!(
             "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  {}/{}",
             s.name,
             s.docs_in,
             s.docs_out,
-            s.docs_in.saturating_sub(s.docs_out),
+            dropped,
             mb(s.bytes_in),
             mb(s.bytes_out),
             s.ran,
@@ -151,9 +157,15 @@ pub fn print_outcome(o: &Outcome) {
                 format!("  - {rule}"),
                 "",
                 "",
-                c.documents_dropped,
+                match edit {
+                    true => c.documents_edited,
+                    false => c.documents_dropped,
+                },
                 "",
-                format!("-{}", mb(c.text_bytes_dropped))
+                match edit {
+                    true => String::new(),
+                    false => format!("-{}", mb(c.text_bytes_dropped)),
+                }
             );
         }
     }

@@ -193,8 +193,8 @@ pub enum RecipeStageKind {
 pub struct InputFile {
     /// Path as listed.
     pub path: String,
-    /// `documents` or `attributes`.
-    pub role: String,
+    /// What it was read as.
+    pub role: InputRole,
     /// Size and checksum.
     #[serde(flatten)]
     pub digest: FileDigest,
@@ -221,8 +221,8 @@ pub struct ModelFile {
 pub struct OutputFile {
     /// Path relative to the manifest's directory.
     pub path: String,
-    /// What it holds: `documents`, `attributes`, `ledger`.
-    pub kind: String,
+    /// What it holds.
+    pub kind: OutputKind,
     /// Documents (lines) in it.
     pub documents: u64,
     /// Whitespace tokens of the documents' text, for document shards.
@@ -237,8 +237,12 @@ pub struct OutputFile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct StageCounts {
-    /// Stage name (`tag:<tagger>`, `dedup:<name>`, `mix:<stream>`).
+    /// The stage's label, for people: `tag (gopher_v1, …)`, `mix:web`.
     pub stage: String,
+    /// What kind of stage it is; absent in manifests of versions before 0.x that wrote only
+    /// the label ([`StageCounts::kind`] reads it from the label then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StageKind>,
     /// Documents that entered the stage.
     pub documents_in: u64,
     /// Documents that left it.
@@ -250,6 +254,140 @@ pub struct StageCounts {
     /// Documents removed or edited, by rule.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_rule: BTreeMap<String, RuleCounts>,
+}
+
+impl StageCounts {
+    /// The stage's kind: the recorded one, or for older manifests the one its label starts
+    /// with (`tag (…)`, `tag:…`; `dedup:` and `dedupe` alike).
+    pub fn kind(&self) -> Option<StageKind> {
+        self.kind.or_else(|| {
+            let head = self
+                .stage
+                .split([' ', ':'])
+                .next()
+                .unwrap_or(self.stage.as_str());
+            StageKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == head || (head == "dedup" && *k == StageKind::Dedupe))
+        })
+    }
+}
+
+/// What a stage of a manifest did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageKind {
+    /// WARC/WET records to documents.
+    Warc,
+    /// Taggers wrote attribute files.
+    Tag,
+    /// Duplicates marked (exact, Bloom filter or MinHash).
+    Dedupe,
+    /// MinHash signatures computed (per shard, before the dedupe decision).
+    Signatures,
+    /// Documents kept or dropped.
+    Mix,
+    /// Kept documents' texts changed by span replacement.
+    Edit,
+    /// Kept documents written in a seeded global order.
+    Shuffle,
+    /// Documents tokenized into training arrays.
+    Tokens,
+}
+
+impl StageKind {
+    /// Every kind, in pipeline order.
+    pub const ALL: [StageKind; 8] = [
+        StageKind::Warc,
+        StageKind::Tag,
+        StageKind::Dedupe,
+        StageKind::Signatures,
+        StageKind::Mix,
+        StageKind::Edit,
+        StageKind::Shuffle,
+        StageKind::Tokens,
+    ];
+
+    /// The name in manifests and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageKind::Warc => "warc",
+            StageKind::Tag => "tag",
+            StageKind::Dedupe => "dedupe",
+            StageKind::Signatures => "signatures",
+            StageKind::Mix => "mix",
+            StageKind::Edit => "edit",
+            StageKind::Shuffle => "shuffle",
+            StageKind::Tokens => "tokens",
+        }
+    }
+}
+
+/// What an input file was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputRole {
+    /// Documents.
+    Documents,
+    /// A dolma attribute file aligned with a document file.
+    Attributes,
+    /// A WARC/WET file converted to documents.
+    Warc,
+}
+
+impl InputRole {
+    /// The name in manifests (`loam manifest verify --role`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputRole::Documents => "documents",
+            InputRole::Attributes => "attributes",
+            InputRole::Warc => "warc",
+        }
+    }
+}
+
+impl std::fmt::Display for InputRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an output file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputKind {
+    /// Mixed documents.
+    Documents,
+    /// A decision ledger (Parquet, one row per input document).
+    Ledger,
+    /// A ledger's id index.
+    Index,
+    /// A token array (`.npy` or Megatron `.bin`).
+    Tokens,
+    /// The token array's per-document rows (`.csv.gz`).
+    TokenMetadata,
+    /// A Megatron `.idx` file.
+    TokenIndex,
+}
+
+impl OutputKind {
+    /// The name in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKind::Documents => "documents",
+            OutputKind::Ledger => "ledger",
+            OutputKind::Index => "index",
+            OutputKind::Tokens => "tokens",
+            OutputKind::TokenMetadata => "token-metadata",
+            OutputKind::TokenIndex => "token-index",
+        }
+    }
+}
+
+impl std::fmt::Display for OutputKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What one rule did.

@@ -183,6 +183,36 @@ pub struct MixReport {
     pub ledger: Option<WrittenShard>,
     /// The ledger's id index, when written.
     pub index: Option<WrittenShard>,
+    /// What span replacement did (zeros without `span_replacement`).
+    pub edits: Edits,
+}
+
+/// What span replacement did to a shard's kept documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edits {
+    /// Documents the rules and filter passed (span replacement ran on them).
+    pub passed: u64,
+    /// Those whose text it changed.
+    pub edited: u64,
+    /// Their text bytes before.
+    pub bytes_in: u64,
+    /// And after.
+    pub bytes_out: u64,
+    /// Edited documents by replacer (`span_replacement[k] <selector>`).
+    pub by_replacer: BTreeMap<String, u64>,
+}
+
+impl Edits {
+    /// Adds another shard's.
+    pub fn add(&mut self, o: &Edits) {
+        self.passed += o.passed;
+        self.edited += o.edited;
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+        for (k, v) in &o.by_replacer {
+            *self.by_replacer.entry(k.clone()).or_default() += v;
+        }
+    }
 }
 
 /// Counts whitespace-separated tokens: runs of Unicode `White_Space` separate them (Rust's
@@ -267,7 +297,15 @@ pub fn mix_shard(
         Some(l) if !failed => (Some(l.ledger), Some(l.index)),
         _ => (None, None),
     };
+    let edits = Edits {
+        passed: c.passed_filter,
+        edited: c.edited,
+        bytes_in: c.edited_text_bytes_in,
+        bytes_out: c.edited_text_bytes_out,
+        by_replacer: c.edited_by.clone(),
+    };
     MixReport {
+        edits,
         scan,
         attributes: r.attributes,
         eligible: c.eligible,

@@ -225,26 +225,26 @@ fn shards_from_manifest(m: &Manifest, dir: &Path, notes: &mut Vec<String>) -> Ve
         if found.is_none() {
             missing.push(i.path.clone());
         }
-        match i.role.as_str() {
-            "documents" => {
+        match i.role {
+            loam_manifests::InputRole::Documents => {
                 // Keyed by the attribute files' name (a Parquet shard's are `.jsonl.gz`).
                 let rel = loam_pipeline::layout::attribute_rel(documents_rel(&i.path));
                 let s = shard_mut(&mut by_rel, &rel);
                 s.listed = Some(i.path.clone());
                 s.documents = found;
             }
-            "attributes" => {
+            loam_manifests::InputRole::Attributes => {
                 let rel = attribute_rel(&i.path).unwrap_or_else(|| documents_rel(&i.path));
                 let s = shard_mut(&mut by_rel, rel);
                 if let Some(p) = found {
                     s.attributes.push(p);
                 }
             }
-            _ => {}
+            loam_manifests::InputRole::Warc => {}
         }
     }
     for o in &m.outputs {
-        if o.kind != "ledger" {
+        if o.kind != loam_manifests::OutputKind::Ledger {
             continue;
         }
         let rel = o.path.strip_prefix("ledger/").unwrap_or(&o.path);
@@ -467,7 +467,7 @@ pub fn collect(dir: &Path, threads: usize) -> Result<MixData, Error> {
         d.rules = rules_of(&m, &mut d.notes);
         d.shards = shards_from_manifest(&m, &mdir, &mut d.notes);
         for o in &m.outputs {
-            if o.kind == "ledger" {
+            if o.kind == loam_manifests::OutputKind::Ledger {
                 d.ledger_paths.insert(o.path.clone(), mdir.join(&o.path));
             }
         }

@@ -171,7 +171,7 @@ fn funnel(d: &MixData) -> Option<Vec<Step>> {
     let mix: Vec<&loam_manifests::StageCounts> = m
         .stages
         .iter()
-        .filter(|s| s.stage.starts_with("mix"))
+        .filter(|s| s.kind() == Some(loam_manifests::StageKind::Mix))
         .collect();
     if mix.is_empty() {
         return None;
@@ -210,7 +210,7 @@ fn funnel(d: &MixData) -> Option<Vec<Step>> {
     let tok_out: u64 = m
         .outputs
         .iter()
-        .filter(|o| o.kind == "documents")
+        .filter(|o| o.kind == loam_manifests::OutputKind::Documents)
         .filter_map(|o| o.tokens)
         .sum();
     let mut steps = vec![Step {
@@ -893,7 +893,11 @@ fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<(), Error
     // Per-rule counts and definitions.
     let count = |m: &loam_manifests::Manifest| -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
-        for s in m.stages.iter().filter(|s| s.stage.starts_with("mix")) {
+        for s in m
+            .stages
+            .iter()
+            .filter(|s| s.kind() == Some(loam_manifests::StageKind::Mix))
+        {
             for (r, c) in &s.by_rule {
                 *out.entry(r.clone()).or_default() += c.documents_dropped;
             }
@@ -916,13 +920,13 @@ fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<(), Error
     let out_a: u64 = ma
         .stages
         .iter()
-        .filter(|s| s.stage.starts_with("mix"))
+        .filter(|s| s.kind() == Some(loam_manifests::StageKind::Mix))
         .map(|s| s.documents_out)
         .sum();
     let out_b: u64 = mb
         .stages
         .iter()
-        .filter(|s| s.stage.starts_with("mix"))
+        .filter(|s| s.kind() == Some(loam_manifests::StageKind::Mix))
         .map(|s| s.documents_out)
         .sum();
     let mut bars = Vec::new();
@@ -1168,7 +1172,7 @@ fn section_manifest(h: &mut String, d: &MixData) {
             h,
             "<tr><td>input</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
             esc(&i.path),
-            esc(&i.role),
+            esc(i.role.as_str()),
             int(i.digest.bytes),
             esc(&i.digest.sha256)
         );
@@ -1188,7 +1192,7 @@ fn section_manifest(h: &mut String, d: &MixData) {
             h,
             "<tr><td>output</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
             esc(&o.path),
-            esc(&o.kind),
+            esc(o.kind.as_str()),
             int(o.digest.bytes),
             esc(&o.digest.sha256)
         );

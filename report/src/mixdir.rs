@@ -58,8 +58,11 @@ type LedgerEntry = (Decision, Option<String>);
 
 fn ledger_decisions(m: &Manifest, dir: &Path) -> Result<HashMap<LedgerKey, LedgerEntry>, Error> {
     let mut out = HashMap::new();
-    let ledgers: Vec<&loam_manifests::OutputFile> =
-        m.outputs.iter().filter(|o| o.kind == "ledger").collect();
+    let ledgers: Vec<&loam_manifests::OutputFile> = m
+        .outputs
+        .iter()
+        .filter(|o| o.kind == loam_manifests::OutputKind::Ledger)
+        .collect();
     if ledgers.is_empty() {
         return Err(Error::NoLedger {
             dir: dir.to_path_buf(),

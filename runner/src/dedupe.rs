@@ -358,6 +358,7 @@ pub fn dedupe_config(
         shards: inputs.len(),
         models: Vec::new(),
         lines: vec![StageLine::new(
+            loam_manifests::StageKind::Dedupe,
             format!(
                 "dedupe {name}: {} ({spans} duplicate spans)",
                 describe(&job)
@@ -495,6 +496,7 @@ pub(crate) fn signatures(
         })
         .collect();
     let line = StageLine::pass_through(
+        loam_manifests::StageKind::Signatures,
         "dedupe signatures (MinHash)".into(),
         docs,
         text,
@@ -607,6 +609,7 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
         },
     );
     lines.push(StageLine::new(
+        loam_manifests::StageKind::Dedupe,
         match clusters {
             Some(n) => format!("dedupe {name}: MinHash near-duplicates ({n} clusters)"),
             None => format!("dedupe {name}: MinHash near-duplicates"),

@@ -280,6 +280,7 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
             }
         }
         lines.push(StageLine::pass_through(
+            loam_manifests::StageKind::Tag,
             format!("tag {experiment} ({})", names.join(", ")),
             docs,
             bytes,

@@ -578,6 +578,7 @@ pub fn mix_config(
                 None => format!("mix {}", s.name),
             };
             StageLine::new(
+                loam_manifests::StageKind::Mix,
                 name,
                 c.documents,
                 c.kept,
@@ -743,13 +744,13 @@ fn build_manifest(
     for (&i, r) in done {
         let stream = units[i].stream;
         for (role, files) in [
-            ("documents", &r.info.inputs),
-            ("attributes", &r.info.attributes),
+            (loam_manifests::InputRole::Documents, &r.info.inputs),
+            (loam_manifests::InputRole::Attributes, &r.info.attributes),
         ] {
             for f in files {
                 content_inputs.push(json!([
                     stream,
-                    role,
+                    role.as_str(),
                     content_name(&f.path),
                     f.digest.sha256
                 ]));
@@ -757,7 +758,7 @@ fn build_manifest(
                     f.path.clone(),
                     InputFile {
                         path: f.path.clone(),
-                        role: role.into(),
+                        role,
                         digest: f.digest.clone(),
                         lines: f.lines,
                     },
@@ -775,17 +776,20 @@ fn build_manifest(
         if let Some(o) = &r.output {
             outputs.push(OutputFile {
                 path: relative_to(mdir, &o.path),
-                kind: "documents".into(),
+                kind: loam_manifests::OutputKind::Documents,
                 documents: o.records,
                 tokens: Some(r.info.counts.kept_tokens),
                 digest: o.digest.clone(),
             });
         }
         for l in &r.info.ledgers {
-            for (kind, f) in [("ledger", &l.ledger), ("index", &l.index)] {
+            for (kind, f) in [
+                (loam_manifests::OutputKind::Ledger, &l.ledger),
+                (loam_manifests::OutputKind::Index, &l.index),
+            ] {
                 outputs.push(OutputFile {
                     path: relative_to(mdir, &f.path),
-                    kind: kind.into(),
+                    kind,
                     documents: f.records,
                     tokens: None,
                     digest: f.digest.clone(),
@@ -812,6 +816,7 @@ fn build_manifest(
         };
         stages.push(StageCounts {
             stage,
+            kind: Some(loam_manifests::StageKind::Mix),
             documents_in: c.documents,
             documents_out: c.kept,
             text_bytes_in: c.text_bytes,
@@ -836,6 +841,7 @@ fn build_manifest(
                 .collect();
             stages.push(StageCounts {
                 stage: format!("edit:{label}"),
+                kind: Some(loam_manifests::StageKind::Edit),
                 documents_in: c.passed_filter,
                 documents_out: c.edited,
                 text_bytes_in: c.edited_text_bytes_in,

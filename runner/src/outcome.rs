@@ -46,6 +46,8 @@ pub fn scan_errors(scan: &ScanReport) -> String {
 
 /// One row of the summary.
 pub struct StageLine {
+    /// What kind of stage it is (the manifest records it; nothing parses the label).
+    pub kind: loam_manifests::StageKind,
     /// Stage label.
     pub name: String,
     /// Documents in.
@@ -71,6 +73,7 @@ impl StageLine {
     /// A row.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
+        kind: loam_manifests::StageKind,
         name: String,
         docs_in: u64,
         docs_out: u64,
@@ -81,6 +84,7 @@ impl StageLine {
         units: usize,
     ) -> Self {
         StageLine {
+            kind,
             name,
             docs_in,
             docs_out,
@@ -115,8 +119,38 @@ impl StageLine {
     }
 
     /// A row for a stage that keeps every document and byte (tagging, shuffling).
-    pub fn pass_through(name: String, docs: u64, bytes: u64, ran: usize, units: usize) -> Self {
-        Self::new(name, docs, docs, bytes, bytes, BTreeMap::new(), ran, units)
+    pub fn pass_through(
+        kind: loam_manifests::StageKind,
+        name: String,
+        docs: u64,
+        bytes: u64,
+        ran: usize,
+        units: usize,
+    ) -> Self {
+        Self::new(
+            kind,
+            name,
+            docs,
+            docs,
+            bytes,
+            bytes,
+            BTreeMap::new(),
+            ran,
+            units,
+        )
+    }
+
+    /// The manifest's record of the row.
+    pub fn counts(&self) -> loam_manifests::StageCounts {
+        loam_manifests::StageCounts {
+            stage: self.name.clone(),
+            kind: Some(self.kind),
+            documents_in: self.docs_in,
+            documents_out: self.docs_out,
+            text_bytes_in: self.bytes_in,
+            text_bytes_out: self.bytes_out,
+            by_rule: self.by_rule.clone(),
+        }
     }
 }
 

@@ -180,6 +180,7 @@ fn counts(kind: &str, l: &StageLine) -> StageCounts {
     let rest = l.name.strip_prefix(kind).unwrap_or(&l.name).trim_start();
     StageCounts {
         stage: format!("{kind}:{rest}"),
+        kind: Some(l.kind),
         documents_in: l.docs_in,
         documents_out: l.docs_out,
         text_bytes_in: l.bytes_in,

@@ -7,7 +7,7 @@ use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::pipeline_config::{PipelineConfig, SampleSpec, MAX_SHUFFLE_SHARDS};
 use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile, OutputFile,
-    RuleCounts, StageCounts, MANIFEST_VERSION,
+    RuleCounts, MANIFEST_VERSION,
 };
 use loam_mixes::mix::{mix_shard, AttributeInput, MixOutput, MixSpec, MixUnit, Sampling};
 use loam_mixes::shuffle::{
@@ -128,6 +128,9 @@ struct MixInfo {
     /// The shuffle spool written instead of an output shard (`mix.shuffle`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     spool: Option<SpoolInfo>,
+    /// What `mix.span_replacement` did; absent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    edits: Option<loam_mixes::mix::Edits>,
 }
 
 /// What a shuffle bucket (pass 2) wrote; kept in its marker.
@@ -291,7 +294,7 @@ fn warc_stage(
         if let Some(d) = info.digest.clone() {
             warc_inputs.push(InputFile {
                 path: inputs[i].clone(),
-                role: "warc".into(),
+                role: loam_manifests::InputRole::Warc,
                 digest: d,
                 lines: info.records,
             });
@@ -302,6 +305,7 @@ fn warc_stage(
         }
     }
     stage_lines.push(StageLine::new(
+        loam_manifests::StageKind::Warc,
         format!(
             "warc (records → {} text)",
             match w.extraction {
@@ -537,6 +541,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         }
         name.push(')');
         stage_lines.push(StageLine::pass_through(
+            loam_manifests::StageKind::Tag,
             name,
             docs,
             bytes,
@@ -794,6 +799,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .as_ref()
                 .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
             spool: rep.spool.clone(),
+            edits: (!mcfg.span_replacement.is_empty()).then(|| rep.edits.clone()),
         };
         let output = match units[k].output {
             MixOutput::Shard(_) => rep.output,
@@ -847,6 +853,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     };
     stage_lines.push(
         StageLine::new(
+            loam_manifests::StageKind::Mix,
             format!("mix ({}/{})", mcfg.name, version_dir),
             infos.iter().map(|m| m.documents).sum(),
             infos.iter().map(|m| m.kept).sum(),
@@ -858,6 +865,39 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         )
         .with_order(mcfg.drop.iter().map(|r| r.rule.clone()).collect()),
     );
+    if !mcfg.span_replacement.is_empty() {
+        // Span replacement removes no document: its row counts the documents it ran on and,
+        // out, those whose text it changed (bytes before and after), by replacer — as the
+        // `edit:` stage of `loam mix -c`.
+        let mut e = loam_mixes::mix::Edits::default();
+        for inf in &infos {
+            if let Some(x) = &inf.edits {
+                e.add(x);
+            }
+        }
+        let by_replacer = e
+            .by_replacer
+            .iter()
+            .map(|(r, &n)| {
+                let c = RuleCounts {
+                    documents_edited: n,
+                    ..Default::default()
+                };
+                (r.clone(), c)
+            })
+            .collect();
+        stage_lines.push(StageLine::new(
+            loam_manifests::StageKind::Edit,
+            format!("edit (span replacement, {}/{})", mcfg.name, version_dir),
+            e.passed,
+            e.edited,
+            e.bytes_in,
+            e.bytes_out,
+            by_replacer,
+            todo.len(),
+            units.len(),
+        ));
+    }
 
     // ---- shuffle, pass 2: every bucket's copies, sorted by key, into its output shard ----
     let complete = shards.iter().all(|s| s.failed || s.mix.is_some());
@@ -919,7 +959,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                         .unwrap_or(out)
                         .trim_start_matches('/')
                         .to_string(),
-                    kind: "documents".into(),
+                    kind: loam_manifests::OutputKind::Documents,
                     documents: marker.records,
                     tokens: Some(info.tokens),
                     digest: d,
@@ -932,6 +972,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .with_context(|| format!("removing the shuffle's scratch files in {scratch}"))?;
         }
         stage_lines.push(StageLine::pass_through(
+            loam_manifests::StageKind::Shuffle,
             format!("shuffle ({} shards, seed {})", sh.buckets, sh.seed),
             docs,
             bytes,
@@ -1030,7 +1071,7 @@ fn build_manifest(
             if let Some(d) = &t.input_digest {
                 inputs.push(InputFile {
                     path: s.input.clone(),
-                    role: "documents".into(),
+                    role: loam_manifests::InputRole::Documents,
                     digest: d.clone(),
                     lines: t.documents,
                 });
@@ -1040,7 +1081,7 @@ fn build_manifest(
             for a in &m.attributes {
                 inputs.push(InputFile {
                     path: a.path.clone(),
-                    role: "attributes".into(),
+                    role: loam_manifests::InputRole::Attributes,
                     digest: a.digest.clone(),
                     lines: a.lines,
                 });
@@ -1058,7 +1099,7 @@ fn build_manifest(
                     .unwrap_or(path)
                     .trim_start_matches('/')
                     .to_string(),
-                kind: "documents".into(),
+                kind: loam_manifests::OutputKind::Documents,
                 documents: *records,
                 tokens: s.mix.as_ref().map(|m| m.kept_tokens),
                 digest: digest.clone(),
@@ -1069,7 +1110,10 @@ fn build_manifest(
     outputs.extend(shuffled);
     for s in shards {
         let Some(m) = s.mix.as_ref() else { continue };
-        for (kind, file) in [("ledger", &m.ledger), ("index", &m.index)] {
+        for (kind, file) in [
+            (loam_manifests::OutputKind::Ledger, &m.ledger),
+            (loam_manifests::OutputKind::Index, &m.index),
+        ] {
             if let Some((path, digest, rows)) = file {
                 outputs.push(OutputFile {
                     path: path
@@ -1077,7 +1121,7 @@ fn build_manifest(
                         .unwrap_or(path)
                         .trim_start_matches('/')
                         .to_string(),
-                    kind: kind.into(),
+                    kind,
                     documents: *rows,
                     tokens: None,
                     digest: digest.clone(),
@@ -1096,17 +1140,7 @@ fn build_manifest(
         inputs,
         models,
         outputs,
-        stages: stages
-            .iter()
-            .map(|s| StageCounts {
-                stage: s.name.clone(),
-                documents_in: s.docs_in,
-                documents_out: s.docs_out,
-                text_bytes_in: s.bytes_in,
-                text_bytes_out: s.bytes_out,
-                by_rule: s.by_rule.clone(),
-            })
-            .collect(),
+        stages: stages.iter().map(StageLine::counts).collect(),
         parents: cfg.mix.parents.clone(),
         recipe: Vec::new(),
         warnings: warnings.to_vec(),

@@ -392,6 +392,7 @@ pub(crate) fn dedupe_stage(
         // The same row whether the signatures were made now or before.
         stage_lines.push(signature_line.unwrap_or_else(|| {
             StageLine::pass_through(
+                loam_manifests::StageKind::Signatures,
                 "dedupe signatures (MinHash)".into(),
                 docs,
                 bytes,
@@ -406,6 +407,7 @@ pub(crate) fn dedupe_stage(
         (docs, bytes)
     };
     stage_lines.push(StageLine::new(
+        loam_manifests::StageKind::Dedupe,
         name,
         docs,
         docs_out,

@@ -252,6 +252,7 @@ pub fn tokens_config(
         }
     }
     let mut line = StageLine::pass_through(
+        loam_manifests::StageKind::Tokens,
         format!("tokens ({} tokens, {})", total.tokens, dtype.name()),
         total.documents + total.empty,
         total.text_bytes,
@@ -345,7 +346,7 @@ fn build_manifest(
             f.path.clone(),
             InputFile {
                 path: f.path.clone(),
-                role: "documents".into(),
+                role: loam_manifests::InputRole::Documents,
                 digest: f.digest.clone(),
                 lines: f.lines,
             },
@@ -356,7 +357,7 @@ fn build_manifest(
         .iter()
         .map(|f| OutputFile {
             path: relative(dest, &f.path),
-            kind: f.kind.clone(),
+            kind: f.kind,
             documents: f.documents,
             tokens: Some(f.tokens),
             digest: f.digest.clone(),
@@ -401,6 +402,7 @@ fn build_manifest(
         outputs,
         stages: vec![StageCounts {
             stage: "tokens".into(),
+            kind: Some(loam_manifests::StageKind::Tokens),
             documents_in: total.documents + total.empty,
             documents_out: total.documents,
             text_bytes_in: total.text_bytes,

@@ -301,6 +301,7 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
         }
     }
     let stages = vec![StageLine::new(
+        loam_manifests::StageKind::Warc,
         format!(
             "warc ({})",
             match options.mode {

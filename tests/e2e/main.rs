@@ -7,6 +7,7 @@ mod helpers;
 
 mod dedupe;
 mod firsthour;
+mod frozen;
 mod mix;
 mod provenance;
 mod recipe;

@@ -369,4 +369,31 @@ fn the_recipe_as_a_pipeline_file_keeps_and_edits_the_same_documents() {
     for want in ["Edited", "filter.exclude[0]", "filter.exclude[1]"] {
         assert!(la.iter().any(|r| r.contains(want)), "no `{want}` row");
     }
+    // Both manifests count the edits alike, in a stage of kind `edit`.
+    let stage = |path: &Path| -> Value {
+        let m: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        m["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "edit")
+            .unwrap_or_else(|| panic!("no edit stage in {}", path.display()))
+            .clone()
+    };
+    let (ea, eb) = (
+        stage(&d.path().join("out/web/manifest.json")),
+        stage(&mix_dir.join("manifest.json")),
+    );
+    for k in [
+        "documents_in",
+        "documents_out",
+        "text_bytes_in",
+        "text_bytes_out",
+        "by_rule",
+    ] {
+        assert_eq!(ea[k], eb[k], "edit stage {k}");
+    }
+    assert!(ea["documents_out"].as_u64().unwrap() > 0);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("edit (span replacement"), "{out}");
 }

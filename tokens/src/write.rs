@@ -56,9 +56,9 @@ impl Row {
 pub struct WrittenFile {
     /// Its path.
     pub path: String,
-    /// What it holds: `tokens` (`.npy`/`.bin`), `token-metadata` (`.csv.gz`) or
-    /// `token-index` (`.idx`).
-    pub kind: String,
+    /// What it holds: tokens (`.npy`/`.bin`), token metadata (`.csv.gz`) or a token
+    /// index (`.idx`).
+    pub kind: loam_manifests::OutputKind,
     /// Documents in it.
     pub documents: u64,
     /// Tokens in it.
@@ -177,8 +177,8 @@ impl PartFile {
     /// Commits the files; returns them in a fixed order (tokens, metadata, index).
     pub fn finish(self, storage: &dyn Storage) -> Result<Vec<WrittenFile>, TokensError> {
         let (tok_ext, kind) = match self.format {
-            OutputFormat::Npy => ("npy", "tokens"),
-            OutputFormat::Megatron => ("bin", "tokens"),
+            OutputFormat::Npy => ("npy", loam_manifests::OutputKind::Tokens),
+            OutputFormat::Megatron => ("bin", loam_manifests::OutputKind::Tokens),
         };
         let tok_path = format!("{}.{tok_ext}", self.base);
         let meta_path = format!("{}.csv.gz", self.base);
@@ -191,14 +191,14 @@ impl PartFile {
         let mut files = vec![
             WrittenFile {
                 path: tok_path,
-                kind: kind.into(),
+                kind,
                 documents: self.documents,
                 tokens: self.written,
                 digest: tok_digest,
             },
             WrittenFile {
                 path: meta_path,
-                kind: "token-metadata".into(),
+                kind: loam_manifests::OutputKind::TokenMetadata,
                 documents: self.documents,
                 tokens: self.written,
                 digest: meta_digest,
@@ -212,7 +212,7 @@ impl PartFile {
                 .map_err(|e| TokensError::io(&idx_path, e))?;
             files.push(WrittenFile {
                 path: idx_path.clone(),
-                kind: "token-index".into(),
+                kind: loam_manifests::OutputKind::TokenIndex,
                 documents: self.documents,
                 tokens: self.written,
                 digest: commit(idx, &idx_path)?,

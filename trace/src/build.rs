@@ -252,7 +252,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
             let sources = tm
                 .outputs
                 .iter()
-                .filter(|o| o.kind == "tokens")
+                .filter(|o| o.kind == loam_manifests::OutputKind::Tokens)
                 .map(|o| Source {
                     rel: o.path.clone(),
                     base: dir.clone(),
@@ -270,7 +270,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
             let sources = m
                 .outputs
                 .iter()
-                .filter(|o| o.kind == "documents")
+                .filter(|o| o.kind == loam_manifests::OutputKind::Documents)
                 .map(|o| Source {
                     rel: o.path.clone(),
                     base: mix.clone(),

@@ -325,7 +325,11 @@ impl Index {
         let mix = PathBuf::from(&self.info.mix);
         let m = read_manifest(&mix)?;
         let mut indexes = Vec::new();
-        for o in m.outputs.iter().filter(|o| o.kind == "ledger") {
+        for o in m
+            .outputs
+            .iter()
+            .filter(|o| o.kind == loam_manifests::OutputKind::Ledger)
+        {
             let ledger = mix.join(&o.path);
             let idx = index_path(&ledger.to_string_lossy());
             let bytes = std::fs::read(&idx).map_err(|e| TraceError::io(&idx, e))?;
