@@ -180,7 +180,15 @@ fn nearest_ids(m: &Manifest, dir: &Path, id: &str) -> Vec<String> {
 }
 
 /// `loam explain MIX_DIR ID`.
-pub fn explain(mix: &Path, id: &str) -> Result<()> {
+pub fn explain(mix: &Path, id: &str, json: bool) -> Result<()> {
+    // The table, unless `--json` asked for one JSON document (built beside it).
+    macro_rules! say {
+        ($($t:tt)*) => {
+            if !json {
+                println!($($t)*);
+            }
+        };
+    }
     let remote = crate::cmd_manifest::is_remote(&mix.to_string_lossy());
     if !remote && !mix.join("manifest.json").exists() && !mix.is_file() {
         return explain_without_manifest(mix, id);
@@ -208,11 +216,28 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
         return Err(usage(msg));
     }
     let rules = rules_of(&m);
+    let mut answers: Vec<Value> = Vec::new();
     for (ledger, row) in hits {
-        println!("document   {}", row.id);
+        let mut answer = serde_json::json!({
+            "id": row.id,
+            "file": row.file,
+            "line": row.line,
+            "ledger": ledger.display().to_string(),
+            "decision": row.decision.as_str(),
+            "rule": row.rule,
+            "value": row.value,
+            "threshold": row.threshold,
+            "copies": row.copies,
+        });
+        say!("document   {}", row.id);
         let input = m.inputs.iter().find(|i| i.path == row.file);
+        if let Some(i) = input {
+            answer["source"] = serde_json::json!({
+                "sha256": i.digest.sha256, "bytes": i.digest.bytes, "lines": i.lines,
+            });
+        }
         match input {
-            Some(i) => println!(
+            Some(i) => say!(
                 "source     {}:{}  (sha256 {}…, {} bytes, {} lines)",
                 row.file,
                 row.line,
@@ -220,9 +245,9 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
                 i.digest.bytes,
                 i.lines
             ),
-            None => println!("source     {}:{}", row.file, row.line),
+            None => say!("source     {}:{}", row.file, row.line),
         }
-        println!("ledger     {}", ledger.display());
+        say!("ledger     {}", ledger.display());
         let verdict = match (row.decision, &row.rule) {
             (Decision::Kept, _) if row.copies > 1 => format!("kept ({} copies)", row.copies),
             (Decision::Kept, _) => "kept".to_string(),
@@ -241,7 +266,7 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
             }
             (d, None) => d.as_str().to_string(),
         };
-        println!("decision   {verdict}");
+        say!("decision   {verdict}");
         let files = attribute_files(&m, &row.file);
         let lines: BTreeSet<u64> = [row.line].into_iter().collect();
         let line_attrs = attributes_at(&files, &lines)?
@@ -253,7 +278,9 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
                 .find(|r| Some(&r.rule) == row.rule.as_ref())
                 .map(|r| r.attribute.as_str());
             let kept = attribute.and_then(|a| line_attrs.duplicate_of.get(a));
-            println!("kept copy  {}", kept_copy(&m, &dir, kept));
+            let k = kept_copy(&m, &dir, kept);
+            say!("kept copy  {k}");
+            answer["kept_copy"] = Value::String(k);
         }
         let attrs = line_attrs.attributes;
         let skipped = &line_attrs.not_evaluated;
@@ -264,8 +291,9 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
                 .and_then(|t| skipped.get(t).map(|r| (t.to_string(), rule_name(r))))
         };
         if !rules.is_empty() {
-            println!("rules      (in order; the first that fires decides)");
+            say!("rules      (in order; the first that fires decides)");
             let mut decided = false;
+            let mut checked: Vec<Value> = Vec::new();
             for r in &rules {
                 let fired = r.fires(&attrs).is_some();
                 let seen = attrs.get(&r.attribute);
@@ -293,18 +321,31 @@ pub fn explain(mix: &Path, id: &str) -> Result<()> {
                 } else {
                     "passes"
                 };
-                println!("  {:<28} {cond}  [value: {shown}]  {mark}", r.rule);
+                say!("  {:<28} {cond}  [value: {shown}]  {mark}", r.rule);
+                checked.push(serde_json::json!({
+                    "rule": r.rule, "condition": cond, "value": shown, "result": mark,
+                }));
             }
+            answer["rules"] = Value::Array(checked);
         }
-        println!("attributes ({} file(s))", files.len());
+        say!("attributes ({} file(s))", files.len());
         for (k, v) in &attrs {
-            println!("  {k} = {v}");
+            say!("  {k} = {v}");
         }
         for (t, why) in skipped {
             let why = rule_name(why);
-            println!("  {t}: not evaluated (gated; rule `{why}` drops the document)");
+            say!("  {t}: not evaluated (gated; rule `{why}` drops the document)");
         }
-        println!();
+        say!();
+        answer["attributes"] = Value::Object(attrs.clone().into_iter().collect());
+        answer["not_evaluated"] = serde_json::json!(skipped
+            .iter()
+            .map(|(t, why)| (t.clone(), rule_name(why)))
+            .collect::<BTreeMap<String, String>>());
+        answers.push(answer);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answers)?);
     }
     Ok(())
 }

@@ -27,22 +27,46 @@ pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf)> {
 }
 
 /// `loam manifest verify DIR`: recomputes every checksum. Returns whether all matched.
-pub fn verify(path: &Path, outputs_only: bool, threads: usize) -> Result<bool> {
+pub fn verify(path: &Path, outputs_only: bool, threads: usize, json: bool) -> Result<bool> {
     let v = check::verify(path, outputs_only, &Store, threads).map_err(|e| match e {
         check::VerifyError::Load(e) => usage(e.to_string()),
         other => anyhow::Error::new(other),
     })?;
-    print!("{v}");
+    if json {
+        let mut j = serde_json::to_value(&v)?;
+        j["ok"] = serde_json::Value::Bool(v.ok());
+        println!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        print!("{v}");
+    }
     Ok(v.ok())
 }
 
 /// `loam manifest diff A B`: per-stage and per-rule deltas, and how documents moved between
 /// decisions, from the two mixes' manifests and ledgers (no text is read).
-pub fn diff(a: &Path, b: &Path) -> Result<()> {
+pub fn diff(a: &Path, b: &Path, json: bool) -> Result<()> {
     let (ma, da) = load_manifest(a)?;
     let (mb, db) = load_manifest(b)?;
-    print!("{}", check::StageDiff::new(&ma, &mb));
+    let stages = check::StageDiff::new(&ma, &mb);
     let moves = DecisionMoves::new(&ma, &da, &mb, &db).map_err(crate::cmd_report::error)?;
+    if json {
+        let j = serde_json::json!({
+            "mixes": stages.mixes.iter().map(|(name, label, id)| {
+                serde_json::json!({"name": name, "label": label, "content_id": id})
+            }).collect::<Vec<_>>(),
+            "stages": stages.rows.iter().map(|(row, x, y)| {
+                serde_json::json!({"row": row, "a": x, "b": y})
+            }).collect::<Vec<_>>(),
+            "moves": moves.moves.iter().map(|((from, to), n)| {
+                serde_json::json!({"from": from, "to": to, "documents": n})
+            }).collect::<Vec<_>>(),
+            "only_a": moves.only_a,
+            "only_b": moves.only_b,
+        });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+        return Ok(());
+    }
+    print!("{stages}");
     print!("{moves}");
     Ok(())
 }

@@ -27,9 +27,6 @@ pub struct TraceArgs {
     /// Only the exact number of occurrences of the whole text.
     #[arg(long)]
     count: bool,
-    /// Print JSON (for tools).
-    #[arg(long)]
-    json: bool,
     /// Also write an HTML page: the text with its spans highlighted, the documents beside.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
@@ -78,7 +75,7 @@ fn map_err(e: TraceError) -> anyhow::Error {
 }
 
 /// Runs `loam trace`.
-pub fn trace(args: TraceArgs, threads: usize) -> Result<()> {
+pub fn trace(args: TraceArgs, threads: usize, json: bool) -> Result<()> {
     if let Some(TraceAction::Build {
         mix,
         tokens,
@@ -125,7 +122,7 @@ pub fn trace(args: TraceArgs, threads: usize) -> Result<()> {
     if let Some(p) = &args.html {
         std::fs::write(p, answer.to_html(&text))?;
     }
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else {
         print!("{answer}");

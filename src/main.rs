@@ -41,6 +41,10 @@ struct Cli {
     /// Replace outputs made by a different config instead of refusing.
     #[arg(long, global = true)]
     overwrite: bool,
+    /// One JSON document on stdout instead of the table (run, tag, dedupe, mix, warc,
+    /// tokens, explain, manifest verify/diff, taggers, trace).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -191,11 +195,7 @@ enum Command {
     },
     /// List the built-in taggers with the signals they write (attribute keys
     /// `<experiment>__<tagger>__<signal>`), their granularity and the files they need.
-    Taggers {
-        /// One JSON document on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-    },
+    Taggers,
     /// Print a shell completion script (`loam completions bash > ~/.local/share/bash-completion/completions/loam`).
     Completions {
         /// The shell.
@@ -395,6 +395,7 @@ fn main() -> ExitCode {
         overwrite: cli.overwrite,
         part: run::Part::default(),
     };
+    let json = cli.json;
     let result: anyhow::Result<Option<loam_runner::Outcome>> = match cli.command {
         Command::Run {
             pipeline,
@@ -491,14 +492,14 @@ fn main() -> ExitCode {
         } => cmd_slurm::status(&pipeline).map(|_| None),
         Command::Manifest {
             action: ManifestAction::Verify { dir, outputs_only },
-        } => match cmd_manifest::verify(&dir, outputs_only, cli.threads) {
+        } => match cmd_manifest::verify(&dir, outputs_only, cli.threads, cli.json) {
             Ok(true) => Ok(None),
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
         Command::Manifest {
             action: ManifestAction::Diff { a, b },
-        } => cmd_manifest::diff(&a, &b).map(|_| None),
+        } => cmd_manifest::diff(&a, &b, cli.json).map(|_| None),
         Command::Reproduce { manifest, output } => {
             match cmd_manifest::reproduce(&manifest, output, opts) {
                 Ok(true) => Ok(None),
@@ -507,10 +508,10 @@ fn main() -> ExitCode {
             }
         }
         Command::Explain { mix, id, token } => match (id, token) {
-            (Some(id), _) => cmd_explain::explain(&mix, &id).map(|_| None),
+            (Some(id), _) => cmd_explain::explain(&mix, &id, cli.json).map(|_| None),
             (None, Some(t)) => cmd_tokens::explain_token(&t)
                 .map_err(anyhow::Error::from)
-                .and_then(|row| cmd_explain::explain(&mix, &row.id))
+                .and_then(|row| cmd_explain::explain(&mix, &row.id, cli.json))
                 .map(|_| None),
             (None, None) => Err(anyhow::Error::new(UsageError(
                 "loam explain: give a document id or --token FILE:OFFSET".into(),
@@ -532,7 +533,7 @@ fn main() -> ExitCode {
                     .map_err(Into::into)
             }
         }
-        Command::Trace(args) => cmd_trace::trace(args, cli.threads).map(|_| None),
+        Command::Trace(args) => cmd_trace::trace(args, cli.threads, cli.json).map(|_| None),
         Command::Sample { mix, rule, n, seed } => {
             cmd_explain::sample(&mix, &rule, n, seed).map(|_| None)
         }
@@ -603,15 +604,22 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "loam", &mut std::io::stdout());
             Ok(None)
         }
-        Command::Taggers { json } => {
-            ui::print_taggers(json);
+        Command::Taggers => {
+            ui::print_taggers(cli.json);
             Ok(None)
         }
     };
     match result {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(outcome)) => {
-            ui::print_outcome(&outcome);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&outcome.to_json()).unwrap_or_default()
+                );
+            } else {
+                ui::print_outcome(&outcome);
+            }
             if outcome.failures.is_empty() {
                 ExitCode::SUCCESS
             } else {

@@ -130,10 +130,12 @@ pub fn print_outcome(o: &Outcome) {
         .unwrap_or(0)
         .max(12);
     println!(
-        "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  units run",
-        "stage / rule", "docs in", "docs out", "dropped", "MB in", "MB out"
+        "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  {:>14}  units run",
+        "stage / rule", "docs in", "docs out", "dropped", "MB in", "MB out", "wall time"
     );
-    for s in &o.stages {
+    let seconds = o.stage_seconds();
+    let total: f64 = seconds.iter().sum::<f64>().max(1e-9);
+    for (s, secs) in o.stages.iter().zip(&seconds) {
         // An edit row's "out" is the documents whose text changed; it drops none.
         let edit = s.kind == loam_manifests::StageKind::Edit;
         let dropped = match edit {
@@ -141,13 +143,15 @@ pub fn print_outcome(o: &Outcome) {
             false => s.docs_in.saturating_sub(s.docs_out).to_string(),
         };
         println!(
-            "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  {}/{}",
+            "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  {:>8.2}s {:>4.0}%  {}/{}",
             s.name,
             s.docs_in,
             s.docs_out,
             dropped,
             mb(s.bytes_in),
             mb(s.bytes_out),
+            secs,
+            100.0 * secs / total,
             s.ran,
             s.units
         );

@@ -200,7 +200,8 @@ pub fn check_files(items: &[CheckItem], store: &dyn ManifestStore, threads: usiz
 }
 
 /// What is wrong with one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "problem")]
 pub enum Problem {
     /// Listed, not there.
     Missing,
@@ -222,13 +223,14 @@ pub enum Problem {
 
 /// One file that does not match the manifest; `Display` is the line `loam manifest verify`
 /// prints (`MISSING  output  out/mix/…`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// What the file is to the mix (`output`, `input (documents)`, `model`).
     pub what: String,
     /// Where it is, as printed.
     pub path: String,
     /// What is wrong.
+    #[serde(flatten)]
     pub problem: Problem,
 }
 
@@ -344,7 +346,7 @@ fn walk(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
 
 /// The result of checking a mix against its manifest; `Display` is what `loam manifest
 /// verify` prints.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Verification {
     /// The manifest file.
     pub manifest: PathBuf,
@@ -442,7 +444,7 @@ pub fn verify(
 
 /// The first part of `loam manifest diff A B`: the two mixes and, per stage and rule, the
 /// documents out (or dropped or edited) in each; `Display` prints it as a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StageDiff {
     /// `(name, label, content id)` of A and of B.
     pub mixes: [(String, String, String); 2],

@@ -120,6 +120,7 @@ impl StageRun {
             failures: self.failures,
             manifest: None,
             elapsed: started.elapsed(),
+            started,
             threads: self.threads,
         }
     }

@@ -276,6 +276,7 @@ pub fn mix_config(
             failures: Vec::new(),
             manifest: None,
             elapsed: started.elapsed(),
+            started,
             threads,
         });
     }
@@ -632,6 +633,7 @@ pub fn mix_config(
         failures,
         manifest,
         elapsed: started.elapsed(),
+        started,
         threads: exec.threads(),
     })
 }

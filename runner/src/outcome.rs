@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A shard that failed in some stage.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Failure {
     /// Stage.
     pub stage: String,
@@ -45,6 +46,7 @@ pub fn scan_errors(scan: &ScanReport) -> String {
 }
 
 /// One row of the summary.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct StageLine {
     /// What kind of stage it is (the manifest records it; nothing parses the label).
     pub kind: loam_manifests::StageKind,
@@ -66,7 +68,11 @@ pub struct StageLine {
     pub units: usize,
     /// Rules in config order: listed first, with a zero row when they dropped nothing
     /// (rules not named here, like `sample`, follow).
+    #[serde(skip)]
     pub order: Vec<String>,
+    /// When the row was made: at its stage's end ([`Outcome::stage_seconds`]).
+    #[serde(skip)]
+    pub ended: std::time::Instant,
 }
 
 impl StageLine {
@@ -94,6 +100,7 @@ impl StageLine {
             ran,
             units,
             order: Vec::new(),
+            ended: std::time::Instant::now(),
         }
     }
 
@@ -155,6 +162,7 @@ impl StageLine {
 }
 
 /// What a command did.
+#[derive(Debug, serde::Serialize)]
 pub struct Outcome {
     /// Heading.
     pub title: String,
@@ -167,12 +175,59 @@ pub struct Outcome {
     /// Manifest written, if any.
     pub manifest: Option<String>,
     /// Wall time.
+    #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+    /// When the command started.
+    #[serde(skip)]
+    pub started: std::time::Instant,
     /// Threads used.
     pub threads: usize,
     /// Things that ran but may not do what was meant (a rule that matched nothing, an
     /// attribute no document had, a dolma key loam ignores): printed after the table.
     pub warnings: Vec<String>,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl Outcome {
+    /// Each row's wall time: from the previous row's end (the first: from the start) to its
+    /// own. Rows are made as their stages end; rows made together (one per stream) share
+    /// the time of the first.
+    pub fn stage_seconds(&self) -> Vec<f64> {
+        let mut prev = self.started;
+        self.stages
+            .iter()
+            .map(|s| {
+                let d = s.ended.saturating_duration_since(prev);
+                prev = prev.max(s.ended);
+                d.as_secs_f64()
+            })
+            .collect()
+    }
+
+    /// The outcome as one JSON document (`--json`): rows with their rules in config order
+    /// and wall time, warnings, failures, manifest.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        let seconds = self.stage_seconds();
+        if let Some(rows) = v.get_mut("stages").and_then(|x| x.as_array_mut()) {
+            for ((row, line), secs) in rows.iter_mut().zip(&self.stages).zip(seconds) {
+                if let Some(o) = row.as_object_mut() {
+                    o.insert("seconds".into(), serde_json::json!(secs));
+                    let rules: Vec<serde_json::Value> = line
+                        .rules()
+                        .into_iter()
+                        .map(|(r, c)| serde_json::json!({"rule": r, "counts": c}))
+                        .collect();
+                    o.insert("rules".into(), serde_json::Value::Array(rules));
+                    o.remove("by_rule");
+                }
+            }
+        }
+        v
+    }
 }
 
 /// Run metadata for the manifest's `run` object.

@@ -257,6 +257,7 @@ pub fn run(
                 failures: run.failures,
                 manifest: None,
                 elapsed: started.elapsed(),
+                started,
                 threads,
             });
         }
@@ -270,6 +271,7 @@ pub fn run(
             failures: Vec::new(),
             manifest: None,
             elapsed: started.elapsed(),
+            started,
             threads,
         });
     }

@@ -341,6 +341,7 @@ fn partial(
         failures,
         manifest: None,
         elapsed: started.elapsed(),
+        started,
         threads,
     }
 }
@@ -1045,6 +1046,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         failures,
         manifest,
         elapsed: started.elapsed(),
+        started,
         threads: exec.threads(),
     })
 }

@@ -157,6 +157,7 @@ pub fn tokens_config(
             failures: Vec::new(),
             manifest: None,
             elapsed: started.elapsed(),
+            started,
             threads,
             warnings: Vec::new(),
         });
@@ -276,6 +277,7 @@ pub fn tokens_config(
         failures,
         manifest: None,
         elapsed: started.elapsed(),
+        started,
         threads,
         warnings: Vec::new(),
     };

@@ -325,6 +325,7 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
         failures,
         manifest: None,
         elapsed: started.elapsed(),
+        started,
         threads: exec.threads(),
     }))
 }
