@@ -23,6 +23,12 @@ use crate::dom::{flags, Dom, Kind, NodeId, T};
 /// Below this many characters the main-text result is distrusted and a wider net is cast.
 pub const MIN_MAIN_CHARS: usize = 250;
 
+/// How far up from the chosen container a repeated series (posts, sections) is looked for.
+const REPEAT_LEVELS: usize = 3;
+
+/// The text a member of a series must hold to count.
+const REPEAT_MIN_CHARS: u32 = 80;
+
 /// What to extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -83,15 +89,11 @@ const NEGATIVE: &[&str] = &[
     "topbar",
     "dropdown",
     "print",
-    "hidden",
-    "sr-only",
-    "visually-hidden",
     "read-more",
     "readmore",
     "more-stories",
     "next-post",
     "prev-post",
-    "jump",
     "lightbox",
     "tooltip",
     "rail",
@@ -109,7 +111,54 @@ const NEGATIVE: &[&str] = &[
     "legal",
     "copyright",
     "share-tools",
+    // Whole-token matching needs the compounds and inflections substrings used to catch.
+    "comments",
+    "commentlist",
+    "respond",
+    "sidebars",
+    "widgets",
+    "navigation",
+    "subnav",
+    "topnav",
+    "submenu",
+    "megamenu",
+    "menus",
+    "breadcrumbs",
+    "sharedaddy",
+    "sharethis",
+    "addtoany",
+    "shareaholic",
+    "socials",
+    "relatedposts",
+    "recommended",
+    "recommendations",
+    "promos",
+    "promotion",
+    "adverts",
+    "advertisement",
+    "advertising",
+    "sponsored",
+    "sponsors",
+    "banners",
+    "cookies",
+    "popups",
+    "modals",
+    "subscription",
+    "tagcloud",
+    "credits",
+    "skiplinks",
+    "skiplink",
 ];
+
+/// Class prefixes of page builders and block editors, whose class names call every block a
+/// "widget" (`elementor-widget-container`, `so-widget-…`): there the word says nothing.
+const BUILDER_PREFIXES: &[&str] = &[
+    "elementor", "e", "et", "vc", "fl", "so", "siteorigin", "wp", "jet", "eael", "uagb", "kb",
+    "wpb", "fusion", "brxe", "oxy", "tve", "thrv", "gb",
+];
+
+/// Words whose meaning inside a builder's class is structural, not boilerplate.
+const BUILDER_STRUCTURAL: &[&str] = &["widget", "widgets", "module", "element", "block"];
 
 const POSITIVE_STRONG: &[&str] = &[
     "article-body",
@@ -154,11 +203,91 @@ fn has_word(hints: &str, words: &[&str]) -> bool {
     words.iter().any(|w| hints.contains(w))
 }
 
-/// `ad`/`ads` as a whole word or a `-`/`_` part.
-fn ad_word(hints: &str) -> bool {
-    hints
+/// The words of one class name or id: split at `-`, `_` and every other non-alphanumeric
+/// character (camel case was split when the page was parsed).
+fn class_words(class: &str) -> impl Iterator<Item = &str> {
+    class
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| w == "ad" || w == "ads" || w == "advertisement")
+        .filter(|w| !w.is_empty())
+}
+
+/// Whether `words` holds `term`'s words (`side-bar` → `side`, `bar`) consecutively.
+fn has_term(words: &[&str], term: &str) -> bool {
+    let mut tw = term.split('-');
+    let Some(first) = tw.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = tw.collect();
+    (0..words.len()).any(|i| {
+        words[i] == first
+            && words.len() - i > rest.len()
+            && rest.iter().enumerate().all(|(k, w)| words[i + 1 + k] == *w)
+    })
+}
+
+/// A class list says boilerplate when one of its class names (or the id) holds a
+/// [`NEGATIVE`] term as whole words: `overflow-hidden` is not "hidden", `jump-link` not
+/// "jump". Tailwind variants (`md:…`, `hover:…`) apply only in some states and are skipped;
+/// builders' structural words (`elementor-widget-container`) are not boilerplate.
+fn negative_words(hints: &str) -> bool {
+    let mut words: Vec<&str> = Vec::with_capacity(8);
+    for class in hints.split_ascii_whitespace() {
+        if class.contains(':') {
+            continue;
+        }
+        words.clear();
+        words.extend(class_words(class));
+        let Some(&head) = words.first() else {
+            continue;
+        };
+        let builder = words.len() > 1 && BUILDER_PREFIXES.contains(&head);
+        if words.iter().any(|w| matches!(*w, "ad" | "ads")) {
+            return true;
+        }
+        if NEGATIVE.iter().any(|t| {
+            !(builder && BUILDER_STRUCTURAL.contains(t)) && has_term(&words, t)
+        }) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether the class list hides the element whatever the screen: `hidden`, `hide`,
+/// `invisible`, `d-none`, `is-hidden`, `u-hidden`, `visually-hidden`, `sr-only`,
+/// `screen-reader-text`, … A word "hidden" naming something else (`overflow-hidden`,
+/// `quick-add-hidden`) does not, nor do responsive classes (`hidden-xs`, `hidden md:block`,
+/// `d-none d-md-block`), which show the element on other screens.
+fn hidden_class(hints: &str) -> bool {
+    let mut hidden = false;
+    for class in hints.split_ascii_whitespace() {
+        if let Some((_, utility)) = class.rsplit_once(':') {
+            // A Tailwind variant showing the element on some screens or states.
+            if matches!(
+                utility,
+                "block" | "flex" | "grid" | "inline" | "inline-block" | "inline-flex" | "table" | "contents"
+            ) {
+                return false;
+            }
+            continue;
+        }
+        match class {
+            "hidden" | "hide" | "invisible" | "d-none" | "is-hidden" | "u-hidden" | "js-hidden"
+            | "is-hide" | "visually-hidden" | "visuallyhidden" | "sr-only" | "screen-reader-text"
+            | "screenreader-only" | "element-invisible" | "offscreen" => hidden = true,
+            _ => {
+                // Bootstrap's `d-md-block`, `d-lg-flex`: shown from some width on.
+                let mut w = class.split('-');
+                if w.next() == Some("d") && w.clone().count() == 2 {
+                    let _bp = w.next();
+                    if matches!(w.next(), Some("block" | "flex" | "inline" | "inline-block" | "grid" | "table")) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    hidden
 }
 
 #[derive(Clone, Copy, Default)]
@@ -237,7 +366,10 @@ fn is_boilerplate(tag: T, hints: &str, fl: u8, use_hints: bool) -> bool {
     if has_word(hints, POSITIVE_STRONG) {
         return false;
     }
-    (has_word(hints, NEGATIVE) || ad_word(hints)) && !has_word(hints, POSITIVE)
+    if hidden_class(hints) {
+        return true;
+    }
+    negative_words(hints) && !has_word(hints, POSITIVE)
 }
 
 fn full_dropped(tag: T, fl: u8) -> bool {
@@ -248,16 +380,16 @@ fn full_dropped(tag: T, fl: u8) -> bool {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(dom: &'a Dom, mode: Mode, use_hints: bool) -> Self {
+    fn new(dom: &'a Dom, mode: Mode, use_hints: bool, noscript: bool) -> Self {
         let n = dom.nodes.len();
         let mut keep_headers = vec![false; n];
-        let mut ctx = Self::build(dom, mode, use_hints, &keep_headers);
+        let mut ctx = Self::build(dom, mode, use_hints, noscript, &keep_headers);
         let has_header = (1..n).any(|i| dom.tag(i as NodeId) == Some(T::Header));
         if mode == Mode::Main && has_header {
             // `<header>` is usually a masthead, but some sites wrap real content in one: keep
             // the ones that hold a lot of text and few links.
             let mut any = false;
-            let probe = Self::build(dom, mode, use_hints, &vec![true; n]);
+            let probe = Self::build(dom, mode, use_hints, noscript, &vec![true; n]);
             for (i, keep) in keep_headers.iter_mut().enumerate().skip(1) {
                 if dom.tag(i as NodeId) == Some(T::Header)
                     && !probe.removed[i]
@@ -269,13 +401,19 @@ impl<'a> Ctx<'a> {
                 }
             }
             if any {
-                ctx = Self::build(dom, mode, use_hints, &keep_headers);
+                ctx = Self::build(dom, mode, use_hints, noscript, &keep_headers);
             }
         }
         ctx
     }
 
-    fn build(dom: &'a Dom, mode: Mode, use_hints: bool, keep_headers: &[bool]) -> Self {
+    fn build(
+        dom: &'a Dom,
+        mode: Mode,
+        use_hints: bool,
+        noscript: bool,
+        keep_headers: &[bool],
+    ) -> Self {
         let n = dom.nodes.len();
         let mut removed = vec![false; n];
         // Parents come before children in the arena: one forward pass propagates removal.
@@ -284,6 +422,7 @@ impl<'a> Ctx<'a> {
             removed[i] = removed[p]
                 || match element(dom, i as NodeId) {
                     Some((T::Header, _, _)) if keep_headers[i] => false,
+                    Some((T::Dropped, _, f)) if noscript && f & flags::NOSCRIPT != 0 => false,
                     Some((t, h, f)) => match mode {
                         Mode::Main => is_boilerplate(t, h, f, use_hints),
                         Mode::Full => full_dropped(t, f),
@@ -352,7 +491,7 @@ impl<'a> Ctx<'a> {
             } else if has_word(hints, POSITIVE) {
                 s += 25.0;
             }
-            if has_word(hints, NEGATIVE) {
+            if negative_words(hints) {
                 s -= 25.0;
             }
         }
@@ -434,6 +573,9 @@ impl<'a> Ctx<'a> {
                 break;
             }
         }
+        if let Some(repeats) = self.repeated_containers(top as NodeId) {
+            return Some(repeats);
+        }
         let parent = self.dom.nodes[top].parent as usize;
         let threshold = (top_score * 0.2).max(10.0);
         let mut out = Vec::new();
@@ -465,6 +607,52 @@ impl<'a> Ctx<'a> {
             }
         }
         Some(out)
+    }
+
+    /// Content that repeats a structure: forum threads (one container per post), sections
+    /// built from one template, listings. Going up from the chosen container (at most
+    /// [`REPEAT_LEVELS`] levels), the first ancestor-or-self whose parent has other children
+    /// of the same kind (same tag and first class word) that also read as text (long
+    /// enough, few links) is one of a series: the whole series is the content.
+    fn repeated_containers(&self, top: NodeId) -> Option<Vec<NodeId>> {
+        let mut a = top;
+        for _ in 0..=REPEAT_LEVELS {
+            let p = self.dom.nodes[a as usize].parent;
+            if p == 0 || matches!(self.dom.tag(p), Some(T::Body | T::Html) | None) {
+                return None;
+            }
+            let key = self.shape(a)?;
+            let series: Vec<NodeId> = self.dom.nodes[p as usize]
+                .children
+                .iter()
+                .copied()
+                .filter(|&c| {
+                    !self.removed[c as usize]
+                        && self.shape(c) == Some(key)
+                        && (c == a || self.reads_as_text(c))
+                })
+                .collect();
+            if series.len() >= 2 && self.reads_as_text(a) {
+                return Some(series);
+            }
+            a = p;
+        }
+        None
+    }
+
+    /// An element's tag and first class/id word: what a template repeats.
+    fn shape(&self, id: NodeId) -> Option<(T, &str)> {
+        let (tag, hints, _) = element(self.dom, id)?;
+        let first = hints.split_ascii_whitespace().next().unwrap_or("");
+        // Anonymous `div`s and `span`s repeat for layout, not as a series.
+        if first.is_empty() && !matches!(tag, T::Article | T::Li | T::Section) {
+            return None;
+        }
+        Some((tag, first))
+    }
+
+    fn reads_as_text(&self, id: NodeId) -> bool {
+        self.stat[id as usize].chars >= REPEAT_MIN_CHARS && self.link_density(id) < 0.35
     }
 
     fn sentence_end(&self, id: NodeId) -> bool {
@@ -671,11 +859,47 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
     out
 }
 
+/// Whether the page's text lives in `<noscript>`: more text there than in the rest of the
+/// page. Such pages (Discourse forums, some single-page apps) render the same content with
+/// scripts; a browser shows it, so it is read from the `<noscript>` copy.
+fn noscript_carries_page(dom: &Dom) -> bool {
+    let n = dom.nodes.len();
+    // 0: visible, 1: inside <noscript>, 2: dropped otherwise.
+    let mut state = vec![0u8; n];
+    let (mut inside, mut outside) = (0usize, 0usize);
+    for i in 1..n {
+        let p = state[dom.nodes[i].parent as usize];
+        state[i] = match &dom.nodes[i].kind {
+            Kind::Element { .. } if p != 0 => p,
+            Kind::Element { tag, flags: fl, .. } => {
+                if fl & flags::NOSCRIPT != 0 {
+                    1
+                } else if full_dropped(*tag, *fl) {
+                    2
+                } else {
+                    0
+                }
+            }
+            Kind::Text(t) => {
+                let len = t.trim().len();
+                match p {
+                    0 => outside += len,
+                    1 => inside += len,
+                    _ => {}
+                }
+                p
+            }
+        };
+    }
+    inside > outside
+}
+
 /// Extracts text from a parsed page.
 pub fn extract(dom: &Dom, mode: Mode) -> String {
+    let noscript = noscript_carries_page(dom);
     match mode {
         Mode::Full => {
-            let ctx = Ctx::new(dom, Mode::Full, false);
+            let ctx = Ctx::new(dom, Mode::Full, false, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             finish(lines.blocks, false)
@@ -683,7 +907,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
         Mode::Main => {
             let mut best = String::new();
             for use_hints in [true, false] {
-                let ctx = Ctx::new(dom, Mode::Main, use_hints);
+                let ctx = Ctx::new(dom, Mode::Main, use_hints, noscript);
                 if let Some(roots) = ctx.select() {
                     let mut lines = Lines::new();
                     linearize(&ctx, &roots, &mut lines);
@@ -697,7 +921,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
                 }
             }
             // Still short: the whole pruned page, link lists dropped.
-            let ctx = Ctx::new(dom, Mode::Main, true);
+            let ctx = Ctx::new(dom, Mode::Main, true, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let all = finish(lines.blocks, true);
