@@ -324,9 +324,14 @@ impl Builder {
             if inside || seg <= new_parent {
                 continue;
             }
-            self.nodes[old_parent as usize].children.retain(|&c| c != seg);
+            self.nodes[old_parent as usize]
+                .children
+                .retain(|&c| c != seg);
             let siblings = &mut self.nodes[new_parent as usize].children;
-            let at = siblings.iter().position(|&c| c == ph).map_or(siblings.len(), |i| i + 1);
+            let at = siblings
+                .iter()
+                .position(|&c| c == ph)
+                .map_or(siblings.len(), |i| i + 1);
             siblings.insert(at, seg);
             self.nodes[seg as usize].parent = new_parent;
         }
@@ -507,7 +512,8 @@ impl Builder {
                 self.react_segments.push((n, self.nodes.len() as NodeId));
             }
             Some((ReactSlot::Placeholder, n)) if t == T::Dropped => {
-                self.react_placeholders.push((n, self.nodes.len() as NodeId));
+                self.react_placeholders
+                    .push((n, self.nodes.len() as NodeId));
             }
             _ if hidden_attr => fl |= flags::HIDDEN,
             _ => {}

@@ -153,8 +153,25 @@ const NEGATIVE: &[&str] = &[
 /// Class prefixes of page builders and block editors, whose class names call every block a
 /// "widget" (`elementor-widget-container`, `so-widget-…`): there the word says nothing.
 const BUILDER_PREFIXES: &[&str] = &[
-    "elementor", "e", "et", "vc", "fl", "so", "siteorigin", "wp", "jet", "eael", "uagb", "kb",
-    "wpb", "fusion", "brxe", "oxy", "tve", "thrv", "gb",
+    "elementor",
+    "e",
+    "et",
+    "vc",
+    "fl",
+    "so",
+    "siteorigin",
+    "wp",
+    "jet",
+    "eael",
+    "uagb",
+    "kb",
+    "wpb",
+    "fusion",
+    "brxe",
+    "oxy",
+    "tve",
+    "thrv",
+    "gb",
 ];
 
 /// Words whose meaning inside a builder's class is structural, not boilerplate.
@@ -244,9 +261,10 @@ fn negative_words(hints: &str) -> bool {
         if words.iter().any(|w| matches!(*w, "ad" | "ads")) {
             return true;
         }
-        if NEGATIVE.iter().any(|t| {
-            !(builder && BUILDER_STRUCTURAL.contains(t)) && has_term(&words, t)
-        }) {
+        if NEGATIVE
+            .iter()
+            .any(|t| !(builder && BUILDER_STRUCTURAL.contains(t)) && has_term(&words, t))
+        {
             return true;
         }
     }
@@ -265,7 +283,14 @@ fn hidden_class(hints: &str) -> bool {
             // A Tailwind variant showing the element on some screens or states.
             if matches!(
                 utility,
-                "block" | "flex" | "grid" | "inline" | "inline-block" | "inline-flex" | "table" | "contents"
+                "block"
+                    | "flex"
+                    | "grid"
+                    | "inline"
+                    | "inline-block"
+                    | "inline-flex"
+                    | "table"
+                    | "contents"
             ) {
                 return false;
             }
@@ -273,14 +298,19 @@ fn hidden_class(hints: &str) -> bool {
         }
         match class {
             "hidden" | "hide" | "invisible" | "d-none" | "is-hidden" | "u-hidden" | "js-hidden"
-            | "is-hide" | "visually-hidden" | "visuallyhidden" | "sr-only" | "screen-reader-text"
-            | "screenreader-only" | "element-invisible" | "offscreen" => hidden = true,
+            | "is-hide" | "visually-hidden" | "visuallyhidden" | "sr-only"
+            | "screen-reader-text" | "screenreader-only" | "element-invisible" | "offscreen" => {
+                hidden = true
+            }
             _ => {
                 // Bootstrap's `d-md-block`, `d-lg-flex`: shown from some width on.
                 let mut w = class.split('-');
                 if w.next() == Some("d") && w.clone().count() == 2 {
                     let _bp = w.next();
-                    if matches!(w.next(), Some("block" | "flex" | "inline" | "inline-block" | "grid" | "table")) {
+                    if matches!(
+                        w.next(),
+                        Some("block" | "flex" | "inline" | "inline-block" | "grid" | "table")
+                    ) {
                         return false;
                     }
                 }
@@ -573,9 +603,6 @@ impl<'a> Ctx<'a> {
                 break;
             }
         }
-        if let Some(repeats) = self.repeated_containers(top as NodeId) {
-            return Some(repeats);
-        }
         let parent = self.dom.nodes[top].parent as usize;
         let threshold = (top_score * 0.2).max(10.0);
         let mut out = Vec::new();
@@ -606,6 +633,25 @@ impl<'a> Ctx<'a> {
                 out.push(sib);
             }
         }
+        // A series of like containers (posts, sections) around the choice: the series, when
+        // it holds more text than the choice and its near siblings.
+        if let Some(series) = self.repeated_containers(top as NodeId) {
+            if series
+                .iter()
+                .all(|&s| self.dom.nodes[s as usize].parent as usize == parent)
+            {
+                // Both are children of one parent: keep either's, in document order.
+                let mut all = out.clone();
+                all.extend(series.iter().filter(|s| !out.contains(s)));
+                let order = &self.dom.nodes[parent].children;
+                all.sort_by_key(|s| order.iter().position(|c| c == s));
+                return Some(all);
+            }
+            let chars = |v: &[NodeId]| v.iter().map(|&s| self.stat[s as usize].chars).sum::<u32>();
+            if chars(&series) > chars(&out) {
+                return Some(series);
+            }
+        }
         Some(out)
     }
 
@@ -616,36 +662,49 @@ impl<'a> Ctx<'a> {
     /// enough, few links) is one of a series: the whole series is the content.
     fn repeated_containers(&self, top: NodeId) -> Option<Vec<NodeId>> {
         let mut a = top;
+        let mut best: Option<(u32, Vec<NodeId>)> = None;
         for _ in 0..=REPEAT_LEVELS {
             let p = self.dom.nodes[a as usize].parent;
             if p == 0 || matches!(self.dom.tag(p), Some(T::Body | T::Html) | None) {
-                return None;
+                break;
             }
-            let key = self.shape(a)?;
-            let series: Vec<NodeId> = self.dom.nodes[p as usize]
-                .children
-                .iter()
-                .copied()
-                .filter(|&c| {
-                    !self.removed[c as usize]
-                        && self.shape(c) == Some(key)
-                        && (c == a || self.reads_as_text(c))
-                })
-                .collect();
-            if series.len() >= 2 && self.reads_as_text(a) {
-                return Some(series);
+            if let Some(key) = self.shape(a) {
+                let series: Vec<NodeId> = self.dom.nodes[p as usize]
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|&c| {
+                        !self.removed[c as usize]
+                            && self.shape(c) == Some(key)
+                            && (c == a || self.reads_as_text(c))
+                    })
+                    .collect();
+                let chars = series
+                    .iter()
+                    .map(|&s| self.stat[s as usize].chars)
+                    .sum::<u32>();
+                if series.len() >= 2
+                    && self.reads_as_text(a)
+                    && best.as_ref().is_none_or(|(c, _)| chars > *c)
+                {
+                    best = Some((chars, series));
+                }
             }
             a = p;
         }
-        None
+        best.map(|(_, s)| s)
     }
 
-    /// An element's tag and first class/id word: what a template repeats.
+    /// An element's tag and first class/id word without digits (`answer-12072` numbers one
+    /// item; `answer` is what the template repeats).
     fn shape(&self, id: NodeId) -> Option<(T, &str)> {
         let (tag, hints, _) = element(self.dom, id)?;
-        let first = hints.split_ascii_whitespace().next().unwrap_or("");
+        let first = hints
+            .split_ascii_whitespace()
+            .find(|w| !w.bytes().any(|b| b.is_ascii_digit()))
+            .unwrap_or("");
         // Anonymous `div`s and `span`s repeat for layout, not as a series.
-        if first.is_empty() && !matches!(tag, T::Article | T::Li | T::Section) {
+        if first.is_empty() && !matches!(tag, T::Article | T::Li | T::Section | T::Tr) {
             return None;
         }
         Some((tag, first))
@@ -961,5 +1020,130 @@ mod tests {
         let full = extract(&dom, Mode::Full);
         assert!(full.contains("Home") && full.contains("Copyright") && full.contains("Link one"));
         assert!(!full.contains("p{}"));
+    }
+
+    fn para(words: &str) -> String {
+        format!(
+            "{words}, a sentence long enough to count as content, with commas, and more words. "
+        )
+        .repeat(3)
+    }
+
+    #[test]
+    fn boilerplate_words_match_whole_class_words() {
+        assert!(negative_words("sidebar"));
+        assert!(negative_words("site-sidebar primary"));
+        assert!(negative_words("widget widget_text"));
+        assert!(negative_words("side-bar"));
+        assert!(negative_words("comments-area"));
+        // A word inside another word, or a builder's structural word, is not boilerplate.
+        assert!(!negative_words("elementor-widget-container"));
+        assert!(!negative_words("jump-link"));
+        assert!(!negative_words("thread-reply"));
+        assert!(!negative_words("canvas"));
+        // Tailwind variants only apply in some states.
+        assert!(!negative_words("md:menu"));
+    }
+
+    #[test]
+    fn hidden_classes_are_visibility_classes_only() {
+        assert!(hidden_class("hidden"));
+        assert!(hidden_class("foo is-hidden"));
+        assert!(hidden_class("visually-hidden"));
+        assert!(hidden_class("d-none"));
+        assert!(!hidden_class("overflow-hidden"));
+        assert!(!hidden_class("quick-add-hidden"));
+        assert!(!hidden_class("hidden md:block"));
+        assert!(!hidden_class("d-none d-lg-flex"));
+        assert!(!hidden_class("hidden-xs"));
+    }
+
+    #[test]
+    fn camel_case_class_words_are_split() {
+        let body = para("Main story text");
+        let html = format!(
+            r#"<body><div class="sideBar"><p>{}</p></div><div class="story"><p>{body}</p><p>{body}</p></div></body>"#,
+            para("Sidebar words")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Main story text"), "{main}");
+        assert!(!main.contains("Sidebar words"), "{main}");
+    }
+
+    #[test]
+    fn framework_classes_keep_their_content() {
+        let body = para("Product description");
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav>
+            <div class="elementor-widget-container"><p>{body}</p><p>{body}</p></div>
+            <div class="overflow-hidden quick-add-hidden"><p>{}</p></div>
+            <div class="hidden"><p>{}</p></div></body>"#,
+            para("Details"),
+            para("Invisible words")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Product description"), "{main}");
+        assert!(main.contains("Details"), "{main}");
+        assert!(!main.contains("Invisible words"), "{main}");
+    }
+
+    #[test]
+    fn react_streamed_segments_show_where_their_placeholder_is() {
+        let html = format!(
+            r#"<body><main><h1>Title</h1><template id="B:0"></template><p>After the segment.</p></main>
+            <div hidden id="S:0"><p>{}</p></div>
+            <div hidden id="other"><p>{}</p></div>
+            <script>$RC("B:0","S:0")</script></body>"#,
+            para("Streamed article"),
+            para("Truly hidden")
+        );
+        let full = extract(&parse(&html).unwrap(), Mode::Full);
+        let seg = full.find("Streamed article").expect(&full);
+        let after = full.find("After the segment").expect(&full);
+        assert!(seg < after, "{full}");
+        assert!(!full.contains("Truly hidden"), "{full}");
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Streamed article"), "{main}");
+    }
+
+    #[test]
+    fn noscript_is_read_when_it_holds_the_page() {
+        let html = format!(
+            r#"<body><div id="app"></div><noscript><div class="post"><p>{}</p></div></noscript></body>"#,
+            para("Forum post")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Forum post"), "{main}");
+        // A page with its own text keeps ignoring the "enable JavaScript" notice.
+        let html = format!(
+            r#"<body><article><p>{}</p></article><noscript><p>Please enable JavaScript.</p></noscript></body>"#,
+            para("Article")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Article"), "{main}");
+        assert!(!main.contains("enable JavaScript"), "{main}");
+    }
+
+    #[test]
+    fn a_thread_keeps_every_post() {
+        // Each post numbered by its id, which comes first among the class/id words.
+        let post = |n: u32, words: &str| {
+            format!(
+                r#"<div id="post-{n}" class="post"><div class="author">User {n}</div><div class="body"><p>{}</p></div></div>"#,
+                para(words)
+            )
+        };
+        let html = format!(
+            r#"<body><div class="thread">{}{}{}</div><aside><p>{}</p></aside></body>"#,
+            post(1, "First question about the engine"),
+            post(2, &"Long answer about the engine ".repeat(4)),
+            post(3, "Short reply on the engine"),
+            para("Sidebar")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        for w in ["First question", "Long answer", "Short reply"] {
+            assert!(main.contains(w), "{w}: {main}");
+        }
+        assert!(!main.contains("Sidebar"), "{main}");
     }
 }
