@@ -2,16 +2,22 @@
 //!
 //! Main text, in four steps over the [`Dom`]:
 //! 1. **Prune** what is never article text: `nav`, `aside`, `footer`, `header`, forms'
-//!    controls, hidden elements, ARIA boilerplate roles, and elements whose `class`/`id`
-//!    says sidebar, comments, share bar, related links, cookie banner, … (unless it also says
-//!    article/content/body/main, as in `article-sidebar-content`).
+//!    controls, hidden elements (attribute, inline style, or a visibility class such as
+//!    `hidden`/`sr-only` that no responsive class undoes), ARIA boilerplate roles, and
+//!    elements whose `class`/`id` holds, as whole words (split at `-`, `_`, camel case),
+//!    sidebar, comments, share bar, related links, cookie banner, … (unless it also says
+//!    article/content/body/main, as in `article-sidebar-content`). `overflow-hidden` is not
+//!    hidden and `elementor-widget-container` not a widget. When `<noscript>` holds more
+//!    text than the rest of the page (script-rendered forums), it is read as the page.
 //! 2. **Score** containers like Readability: every paragraph-like block with 25+ characters
 //!    adds `1 + commas + min(len/100, 3)` to its parent, half to its grandparent, less further
 //!    up; containers start from a tag prior and a `class`/`id` prior (strong for
 //!    `itemprop=articleBody`, `article-body`, `entry-content`, `story-body`, …); scores are
 //!    scaled by `1 − link density`.
 //! 3. **Select** the best container, plus its siblings that score near it or are clean
-//!    paragraphs (text density: long, few links).
+//!    paragraphs (text density: long, few links); or, when the container or an ancestor is
+//!    one of a series of like elements that read as text (posts of a thread, sections of
+//!    one template), the series holding the most text.
 //! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
 //!    stock boilerplate lines ("Advertisement", "Share this article", …).
 //!
@@ -22,9 +28,6 @@ use crate::dom::{flags, Dom, Kind, NodeId, T};
 
 /// Below this many characters the main-text result is distrusted and a wider net is cast.
 pub const MIN_MAIN_CHARS: usize = 250;
-
-/// How far up from the chosen container a repeated series (posts, sections) is looked for.
-const REPEAT_LEVELS: usize = 3;
 
 /// The text a member of a series must hold to count.
 const REPEAT_MIN_CHARS: u32 = 80;
@@ -656,14 +659,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Content that repeats a structure: forum threads (one container per post), sections
-    /// built from one template, listings. Going up from the chosen container (at most
-    /// [`REPEAT_LEVELS`] levels), the first ancestor-or-self whose parent has other children
-    /// of the same kind (same tag and first class word) that also read as text (long
-    /// enough, few links) is one of a series: the whole series is the content.
+    /// built from one template, listings. The chosen container or an ancestor below
+    /// `<body>` whose parent has other children of the same kind (same tag and first class
+    /// word) that also read as text (long enough, few links) is one of a series; the series
+    /// holding the most text is the content.
     fn repeated_containers(&self, top: NodeId) -> Option<Vec<NodeId>> {
         let mut a = top;
         let mut best: Option<(u32, Vec<NodeId>)> = None;
-        for _ in 0..=REPEAT_LEVELS {
+        loop {
             let p = self.dom.nodes[a as usize].parent;
             if p == 0 || matches!(self.dom.tag(p), Some(T::Body | T::Html) | None) {
                 break;
