@@ -227,6 +227,9 @@ pub struct Dom {
     pub nodes: Vec<Node>,
     /// `<title>` text.
     pub title: String,
+    /// `<meta name="description">` (or `og:description`) content: the page's own summary,
+    /// the last resort of pages whose text is all loaded by scripts.
+    pub description: String,
 }
 
 /// The page nests elements deeper than [`MAX_DEPTH`].
@@ -289,6 +292,7 @@ struct Builder {
     raw: bool,
     in_title: bool,
     title: String,
+    description: String,
     too_deep: bool,
 }
 
@@ -462,6 +466,23 @@ impl Builder {
         }
         if self.raw {
             return TokenSinkResult::Continue;
+        }
+        if name == "meta" && self.description.is_empty() {
+            let attr = |n: &str| {
+                tag.attrs
+                    .iter()
+                    .find(|a| &*a.name.local == n)
+                    .map(|a| &*a.value)
+            };
+            if let (Some(kind), Some(content)) =
+                (attr("name").or(attr("property")), attr("content"))
+            {
+                if kind.eq_ignore_ascii_case("description")
+                    || kind.eq_ignore_ascii_case("og:description")
+                {
+                    self.description = content.chars().take(4096).collect();
+                }
+            }
         }
         let mut hints = String::new();
         let mut fl = 0u8;
@@ -643,6 +664,7 @@ pub fn parse(html: &str) -> Result<Dom, TooDeep> {
         raw: false,
         in_title: false,
         title: String::new(),
+        description: String::new(),
         too_deep: false,
     };
     let tok = Tokenizer::new(Sink(RefCell::new(builder)), TokenizerOpts::default());
@@ -674,6 +696,11 @@ pub fn parse(html: &str) -> Result<Dom, TooDeep> {
     Ok(Dom {
         nodes: b.nodes,
         title: b.title.split_whitespace().collect::<Vec<_>>().join(" "),
+        description: b
+            .description
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
     })
 }
 

@@ -964,7 +964,17 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
             let ctx = Ctx::new(dom, Mode::Full, false, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
-            finish(lines.blocks, false)
+            let text = finish(lines.blocks, false);
+            if text.is_empty() {
+                // No visible text at all (scripts load it): the page's title and summary.
+                return [dom.title.as_str(), dom.description.as_str()]
+                    .iter()
+                    .filter(|t| !t.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+            text
         }
         Mode::Main => {
             let mut best = String::new();
@@ -1148,5 +1158,20 @@ mod tests {
             assert!(main.contains(w), "{w}: {main}");
         }
         assert!(!main.contains("Sidebar"), "{main}");
+    }
+
+    #[test]
+    fn a_page_without_visible_text_keeps_its_title_and_description() {
+        let html = r#"<html><head><title>Thread title</title>
+            <meta name="description" content="The first post, as the site summarizes it.">
+            </head><body><section id="splash"><div class="dots"></div></section>
+            <script>app()</script></body></html>"#;
+        let dom = parse(html).unwrap();
+        for mode in [Mode::Main, Mode::Full] {
+            assert_eq!(
+                extract(&dom, mode),
+                "Thread title\nThe first post, as the site summarizes it."
+            );
+        }
     }
 }
