@@ -233,16 +233,52 @@ fn class_words(class: &str) -> impl Iterator<Item = &str> {
 
 /// Whether `words` holds `term`'s words (`side-bar` → `side`, `bar`) consecutively.
 fn has_term(words: &[&str], term: &str) -> bool {
-    let mut tw = term.split('-');
-    let Some(first) = tw.next() else {
-        return false;
-    };
-    let rest: Vec<&str> = tw.collect();
-    (0..words.len()).any(|i| {
-        words[i] == first
-            && words.len() - i > rest.len()
-            && rest.iter().enumerate().all(|(k, w)| words[i + 1 + k] == *w)
-    })
+    if !term.contains('-') {
+        return words.contains(&term);
+    }
+    let n = term.split('-').count();
+    words
+        .windows(n)
+        .any(|w| w.iter().zip(term.split('-')).all(|(a, b)| *a == b))
+}
+
+/// What an element's `class`/`id` says, computed once per element ([`hint_bits`]).
+mod hint {
+    pub const STRONG: u8 = 1;
+    pub const POSITIVE: u8 = 2;
+    pub const NEGATIVE: u8 = 4;
+    pub const HIDDEN: u8 = 8;
+}
+
+fn hint_bits(hints: &str) -> u8 {
+    if hints.is_empty() {
+        return 0;
+    }
+    let mut b = 0;
+    if has_word(hints, POSITIVE_STRONG) {
+        b |= hint::STRONG;
+    }
+    if has_word(hints, POSITIVE) {
+        b |= hint::POSITIVE;
+    }
+    if negative_words(hints) {
+        b |= hint::NEGATIVE;
+    }
+    if hidden_class(hints) {
+        b |= hint::HIDDEN;
+    }
+    b
+}
+
+/// [`hint_bits`] of every node.
+fn all_hint_bits(dom: &Dom) -> Vec<u8> {
+    dom.nodes
+        .iter()
+        .map(|n| match &n.kind {
+            Kind::Element { hints, .. } => hint_bits(hints),
+            Kind::Text(_) => 0,
+        })
+        .collect()
 }
 
 /// A class list says boilerplate when one of its class names (or the id) holds a
@@ -332,6 +368,8 @@ struct Stat {
 
 struct Ctx<'a> {
     dom: &'a Dom,
+    /// [`hint_bits`] per node.
+    bits: &'a [u8],
     removed: Vec<bool>,
     stat: Vec<Stat>,
 }
@@ -365,7 +403,7 @@ fn element(dom: &Dom, id: NodeId) -> Option<(T, &str, u8)> {
 }
 
 /// True when an element is boilerplate by its tag, flags or class/id.
-fn is_boilerplate(tag: T, hints: &str, fl: u8, use_hints: bool) -> bool {
+fn is_boilerplate(tag: T, bits: u8, fl: u8, use_hints: bool) -> bool {
     match tag {
         T::Dropped
         | T::Head
@@ -393,16 +431,16 @@ fn is_boilerplate(tag: T, hints: &str, fl: u8, use_hints: bool) -> bool {
     if fl & flags::ROLE_BOILERPLATE != 0 {
         return true;
     }
-    if !use_hints || hints.is_empty() || tag == T::Article {
+    if !use_hints || bits == 0 || tag == T::Article {
         return false;
     }
-    if has_word(hints, POSITIVE_STRONG) {
+    if bits & hint::STRONG != 0 {
         return false;
     }
-    if hidden_class(hints) {
+    if bits & hint::HIDDEN != 0 {
         return true;
     }
-    negative_words(hints) && !has_word(hints, POSITIVE)
+    bits & hint::NEGATIVE != 0 && bits & hint::POSITIVE == 0
 }
 
 fn full_dropped(tag: T, fl: u8) -> bool {
@@ -413,16 +451,16 @@ fn full_dropped(tag: T, fl: u8) -> bool {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(dom: &'a Dom, mode: Mode, use_hints: bool, noscript: bool) -> Self {
+    fn new(dom: &'a Dom, bits: &'a [u8], mode: Mode, use_hints: bool, noscript: bool) -> Self {
         let n = dom.nodes.len();
         let mut keep_headers = vec![false; n];
-        let mut ctx = Self::build(dom, mode, use_hints, noscript, &keep_headers);
+        let mut ctx = Self::build(dom, bits, mode, use_hints, noscript, &keep_headers);
         let has_header = (1..n).any(|i| dom.tag(i as NodeId) == Some(T::Header));
         if mode == Mode::Main && has_header {
             // `<header>` is usually a masthead, but some sites wrap real content in one: keep
             // the ones that hold a lot of text and few links.
             let mut any = false;
-            let probe = Self::build(dom, mode, use_hints, noscript, &vec![true; n]);
+            let probe = Self::build(dom, bits, mode, use_hints, noscript, &vec![true; n]);
             for (i, keep) in keep_headers.iter_mut().enumerate().skip(1) {
                 if dom.tag(i as NodeId) == Some(T::Header)
                     && !probe.removed[i]
@@ -434,7 +472,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if any {
-                ctx = Self::build(dom, mode, use_hints, noscript, &keep_headers);
+                ctx = Self::build(dom, bits, mode, use_hints, noscript, &keep_headers);
             }
         }
         ctx
@@ -442,6 +480,7 @@ impl<'a> Ctx<'a> {
 
     fn build(
         dom: &'a Dom,
+        bits: &'a [u8],
         mode: Mode,
         use_hints: bool,
         noscript: bool,
@@ -456,8 +495,8 @@ impl<'a> Ctx<'a> {
                 || match element(dom, i as NodeId) {
                     Some((T::Header, _, _)) if keep_headers[i] => false,
                     Some((T::Dropped, _, f)) if noscript && f & flags::NOSCRIPT != 0 => false,
-                    Some((t, h, f)) => match mode {
-                        Mode::Main => is_boilerplate(t, h, f, use_hints),
+                    Some((t, _, f)) => match mode {
+                        Mode::Main => is_boilerplate(t, bits[i], f, use_hints),
                         Mode::Full => full_dropped(t, f),
                     },
                     None => false,
@@ -483,7 +522,12 @@ impl<'a> Ctx<'a> {
             stat[p].link_chars += s.link_chars;
             stat[p].commas += s.commas;
         }
-        Ctx { dom, removed, stat }
+        Ctx {
+            dom,
+            bits,
+            removed,
+            stat,
+        }
     }
 
     fn link_density(&self, id: NodeId) -> f64 {
@@ -519,12 +563,13 @@ impl<'a> Ctx<'a> {
             s += 50.0;
         }
         if !hints.is_empty() {
-            if has_word(hints, POSITIVE_STRONG) {
+            let bits = self.bits[id as usize];
+            if bits & hint::STRONG != 0 {
                 s += 50.0;
-            } else if has_word(hints, POSITIVE) {
+            } else if bits & hint::POSITIVE != 0 {
                 s += 25.0;
             }
-            if negative_words(hints) {
+            if bits & hint::NEGATIVE != 0 {
                 s -= 25.0;
             }
         }
@@ -644,10 +689,14 @@ impl<'a> Ctx<'a> {
                 .all(|&s| self.dom.nodes[s as usize].parent as usize == parent)
             {
                 // Both are children of one parent: keep either's, in document order.
-                let mut all = out.clone();
-                all.extend(series.iter().filter(|s| !out.contains(s)));
-                let order = &self.dom.nodes[parent].children;
-                all.sort_by_key(|s| order.iter().position(|c| c == s));
+                let mut keep = std::collections::HashSet::with_capacity(out.len() + series.len());
+                keep.extend(out.iter().chain(&series).copied());
+                let all = self.dom.nodes[parent]
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|c| keep.contains(c))
+                    .collect();
                 return Some(all);
             }
             let chars = |v: &[NodeId]| v.iter().map(|&s| self.stat[s as usize].chars).sum::<u32>();
@@ -959,9 +1008,14 @@ fn noscript_carries_page(dom: &Dom) -> bool {
 /// Extracts text from a parsed page.
 pub fn extract(dom: &Dom, mode: Mode) -> String {
     let noscript = noscript_carries_page(dom);
+    let bits = if mode == Mode::Main {
+        all_hint_bits(dom)
+    } else {
+        Vec::new()
+    };
     match mode {
         Mode::Full => {
-            let ctx = Ctx::new(dom, Mode::Full, false, noscript);
+            let ctx = Ctx::new(dom, &bits, Mode::Full, false, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let text = finish(lines.blocks, false);
@@ -979,7 +1033,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
         Mode::Main => {
             let mut best = String::new();
             for use_hints in [true, false] {
-                let ctx = Ctx::new(dom, Mode::Main, use_hints, noscript);
+                let ctx = Ctx::new(dom, &bits, Mode::Main, use_hints, noscript);
                 if let Some(roots) = ctx.select() {
                     let mut lines = Lines::new();
                     linearize(&ctx, &roots, &mut lines);
@@ -993,7 +1047,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
                 }
             }
             // Still short: the whole pruned page, link lists dropped.
-            let ctx = Ctx::new(dom, Mode::Main, true, noscript);
+            let ctx = Ctx::new(dom, &bits, Mode::Main, true, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let all = finish(lines.blocks, true);
