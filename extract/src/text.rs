@@ -286,6 +286,7 @@ fn all_hint_bits(dom: &Dom) -> Vec<u8> {
 /// "jump". Tailwind variants (`md:…`, `hover:…`) apply only in some states and are skipped;
 /// builders' structural words (`elementor-widget-container`) are not boilerplate.
 fn negative_words(hints: &str) -> bool {
+    let terms = negative_terms();
     let mut words: Vec<&str> = Vec::with_capacity(8);
     for class in hints.split_ascii_whitespace() {
         if class.contains(':') {
@@ -297,17 +298,37 @@ fn negative_words(hints: &str) -> bool {
             continue;
         };
         let builder = words.len() > 1 && BUILDER_PREFIXES.contains(&head);
-        if words.iter().any(|w| matches!(*w, "ad" | "ads")) {
-            return true;
-        }
-        if NEGATIVE
-            .iter()
-            .any(|t| !(builder && BUILDER_STRUCTURAL.contains(t)) && has_term(&words, t))
-        {
+        let single = words.iter().any(|w| {
+            matches!(*w, "ad" | "ads")
+                || (terms.single.contains(w) && !(builder && BUILDER_STRUCTURAL.contains(w)))
+        });
+        if single || terms.multi.iter().any(|t| has_term(&words, t)) {
             return true;
         }
     }
     false
+}
+
+/// [`NEGATIVE`] split into one-word terms (looked up) and multi-word ones (scanned).
+struct NegativeTerms {
+    single: std::collections::HashSet<&'static str>,
+    multi: Vec<&'static str>,
+}
+
+fn negative_terms() -> &'static NegativeTerms {
+    static TERMS: std::sync::OnceLock<NegativeTerms> = std::sync::OnceLock::new();
+    TERMS.get_or_init(|| NegativeTerms {
+        single: NEGATIVE
+            .iter()
+            .copied()
+            .filter(|t| !t.contains('-'))
+            .collect(),
+        multi: NEGATIVE
+            .iter()
+            .copied()
+            .filter(|t| t.contains('-'))
+            .collect(),
+    })
 }
 
 /// Whether the class list hides the element whatever the screen: `hidden`, `hide`,
