@@ -29,6 +29,9 @@ use crate::dom::{flags, Dom, Kind, NodeId, T};
 /// Below this many characters the main-text result is distrusted and a wider net is cast.
 pub const MIN_MAIN_CHARS: usize = 250;
 
+/// `<main>` replaces a choice inside it only when at most this share of its text is links.
+const MAIN_MAX_LINK_DENSITY: f64 = 0.3;
+
 /// The text a member of a series must hold to count.
 const REPEAT_MIN_CHARS: u32 = 80;
 
@@ -599,6 +602,39 @@ impl<'a> Ctx<'a> {
 
     /// The best container and its score table.
     fn select(&self) -> Option<Vec<NodeId>> {
+        let roots = self.select_containers()?;
+        Some(self.widen_to_main(roots))
+    }
+
+    /// The page's one `<main>`, when the chosen content sits inside it but holds under half
+    /// of its text and `<main>` itself reads as text (few links): the author marked it as the
+    /// main content, and pages of sections (services, products) spread theirs over it.
+    fn widen_to_main(&self, roots: Vec<NodeId>) -> Vec<NodeId> {
+        let mut mains = (1..self.dom.nodes.len())
+            .filter(|&i| !self.removed[i] && self.dom.tag(i as NodeId) == Some(T::Main));
+        let (Some(m), None) = (mains.next(), mains.next()) else {
+            return roots;
+        };
+        let inside = |mut x: usize| loop {
+            if x == m {
+                break true;
+            }
+            if x == 0 {
+                break false;
+            }
+            x = self.dom.nodes[x].parent as usize;
+        };
+        let chars: u32 = roots.iter().map(|&r| self.stat[r as usize].chars).sum();
+        if roots.iter().all(|&r| inside(r as usize))
+            && f64::from(chars) < 0.5 * f64::from(self.stat[m].chars)
+            && self.link_density(m as NodeId) < MAIN_MAX_LINK_DENSITY
+        {
+            return vec![m as NodeId];
+        }
+        roots
+    }
+
+    fn select_containers(&self) -> Option<Vec<NodeId>> {
         let n = self.dom.nodes.len();
         let mut score = vec![0.0f64; n];
         let mut is_cand = vec![false; n];
@@ -1248,5 +1284,32 @@ mod tests {
                 "Thread title\nThe first post, as the site summarizes it."
             );
         }
+    }
+
+    #[test]
+    fn sections_of_main_are_kept_together() {
+        // One section reads as the article; eight short, unlike sections hold more text
+        // between them. `<main>` says they all belong.
+        let short = (1..=8)
+            .map(|i| {
+                format!(
+                    r#"<section class="block{i}"><div><div>Feature {i} gives every customer a plan that fits the way they work today</div></div></section>"#
+                )
+            })
+            .collect::<String>();
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav><main><section class="intro"><p>{}</p></section>{short}</main><footer><p>{}</p></footer></body>"#,
+            para("Insurance that covers you"),
+            para("Footer words")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        for w in [
+            "Insurance that covers",
+            "Feature 1 gives",
+            "Feature 8 gives",
+        ] {
+            assert!(main.contains(w), "{w}: {main}");
+        }
+        assert!(!main.contains("Footer words"), "{main}");
     }
 }
