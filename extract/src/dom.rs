@@ -189,6 +189,8 @@ pub mod flags {
     pub const ROLE_BOILERPLATE: u8 = 4;
     /// `role=main` or `role=article`.
     pub const ROLE_MAIN: u8 = 8;
+    /// A `<noscript>` element (its tag is [`T::Dropped`](super::T::Dropped)).
+    pub const NOSCRIPT: u8 = 16;
 }
 
 /// An element or a text run.
@@ -225,6 +227,9 @@ pub struct Dom {
     pub nodes: Vec<Node>,
     /// `<title>` text.
     pub title: String,
+    /// `<meta name="description">` (or `og:description`) content: the page's own summary,
+    /// the last resort of pages whose text is all loaded by scripts.
+    pub description: String,
 }
 
 /// The page nests elements deeper than [`MAX_DEPTH`].
@@ -242,19 +247,98 @@ impl Dom {
     }
 }
 
+/// The two halves of React's streamed rendering: `<template id="B:n">`/`"P:n"` marks where
+/// segment `n` goes, `<div hidden id="S:n">` carries it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReactSlot {
+    Placeholder,
+    Segment,
+}
+
+/// `B:n`, `P:n` (placeholders) or `S:n` (segments), `n` hexadecimal or decimal digits.
+fn react_slot(id: &str) -> Option<(ReactSlot, u64)> {
+    let (kind, num) = id.split_once(':')?;
+    let slot = match kind {
+        "B" | "P" => ReactSlot::Placeholder,
+        "S" => ReactSlot::Segment,
+        _ => return None,
+    };
+    if num.is_empty() || num.len() > 12 || !num.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(num, 16).ok().map(|n| (slot, n))
+}
+
+/// Appends `class`/`id` words lower-cased, marking camel-case word starts with `-`
+/// (`articleBody` → `article-body`) so words can be matched whole.
+fn push_hint_words(hints: &mut String, v: &str) {
+    let mut prev_lower = false;
+    for c in v.chars().take(256) {
+        if c.is_ascii_uppercase() && prev_lower {
+            hints.push('-');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        hints.push(c.to_ascii_lowercase());
+    }
+}
+
 struct Builder {
     nodes: Vec<Node>,
+    /// React segments (`S:n`) and placeholders (`B:n`, `P:n`) by number, in document order.
+    react_segments: Vec<(u64, NodeId)>,
+    react_placeholders: Vec<(u64, NodeId)>,
     stack: Vec<NodeId>,
     /// Inside script/style/…: text dropped.
     raw: bool,
     in_title: bool,
     title: String,
+    description: String,
     too_deep: bool,
 }
 
 impl Builder {
     fn current(&self) -> NodeId {
         *self.stack.last().unwrap_or(&0)
+    }
+
+    /// Moves each React segment to where its placeholder stands, as React's inline script
+    /// does in the browser. A segment always follows its placeholder in the document, so
+    /// every parent still comes before its children in the arena.
+    fn place_react_segments(&mut self) {
+        for &(n, seg) in &self.react_segments {
+            let Some(&(_, ph)) = self
+                .react_placeholders
+                .iter()
+                .find(|&&(m, ph)| m == n && ph < seg)
+            else {
+                continue;
+            };
+            let old_parent = self.nodes[seg as usize].parent;
+            let new_parent = self.nodes[ph as usize].parent;
+            // Never move a segment into itself (a placeholder inside the segment).
+            let mut a = new_parent;
+            let mut inside = false;
+            while a != 0 {
+                if a == seg {
+                    inside = true;
+                    break;
+                }
+                a = self.nodes[a as usize].parent;
+            }
+            if inside || seg <= new_parent {
+                continue;
+            }
+            self.nodes[old_parent as usize]
+                .children
+                .retain(|&c| c != seg);
+            let siblings = &mut self.nodes[new_parent as usize].children;
+            let at = siblings
+                .iter()
+                .position(|&c| c == ph)
+                .map_or(siblings.len(), |i| i + 1);
+            siblings.insert(at, seg);
+            self.nodes[seg as usize].parent = new_parent;
+        }
     }
 
     fn tag_at(&self, id: NodeId) -> T {
@@ -383,8 +467,27 @@ impl Builder {
         if self.raw {
             return TokenSinkResult::Continue;
         }
+        if name == "meta" && self.description.is_empty() {
+            let attr = |n: &str| {
+                tag.attrs
+                    .iter()
+                    .find(|a| &*a.name.local == n)
+                    .map(|a| &*a.value)
+            };
+            if let (Some(kind), Some(content)) =
+                (attr("name").or(attr("property")), attr("content"))
+            {
+                if kind.eq_ignore_ascii_case("description")
+                    || kind.eq_ignore_ascii_case("og:description")
+                {
+                    self.description = content.chars().take(4096).collect();
+                }
+            }
+        }
         let mut hints = String::new();
         let mut fl = 0u8;
+        let mut hidden_attr = false;
+        let mut react = None;
         for a in &tag.attrs {
             let k: &str = &a.name.local;
             let v: &str = &a.value;
@@ -393,9 +496,14 @@ impl Builder {
                     if !hints.is_empty() {
                         hints.push(' ');
                     }
-                    hints.extend(v.chars().take(256).map(|c| c.to_ascii_lowercase()));
+                    push_hint_words(&mut hints, v);
+                    if k == "id" {
+                        react = react_slot(v);
+                    }
                 }
-                "hidden" => fl |= flags::HIDDEN,
+                // `until-found` content is revealed by find-in-page and fragment links: the
+                // browser treats it as part of the page.
+                "hidden" if !v.eq_ignore_ascii_case("until-found") => hidden_attr = true,
                 "aria-hidden" if v.eq_ignore_ascii_case("true") => fl |= flags::HIDDEN,
                 "style" => {
                     let s: String = v
@@ -416,6 +524,23 @@ impl Builder {
                 },
                 _ => {}
             }
+        }
+        // React's streamed server rendering sends each suspended segment as
+        // `<div hidden id="S:n">` that a script moves into its placeholder and shows: the
+        // browser's page has it, so it is not hidden here (and is moved after parsing).
+        match react {
+            Some((ReactSlot::Segment, n)) if hidden_attr => {
+                self.react_segments.push((n, self.nodes.len() as NodeId));
+            }
+            Some((ReactSlot::Placeholder, n)) if t == T::Dropped => {
+                self.react_placeholders
+                    .push((n, self.nodes.len() as NodeId));
+            }
+            _ if hidden_attr => fl |= flags::HIDDEN,
+            _ => {}
+        }
+        if name == "noscript" {
+            fl |= flags::NOSCRIPT;
         }
         let id = self.append(Kind::Element {
             tag: t,
@@ -534,9 +659,12 @@ pub fn parse(html: &str) -> Result<Dom, TooDeep> {
             children: Vec::new(),
         }],
         stack: Vec::with_capacity(64),
+        react_segments: Vec::new(),
+        react_placeholders: Vec::new(),
         raw: false,
         in_title: false,
         title: String::new(),
+        description: String::new(),
         too_deep: false,
     };
     let tok = Tokenizer::new(Sink(RefCell::new(builder)), TokenizerOpts::default());
@@ -560,13 +688,19 @@ pub fn parse(html: &str) -> Result<Dom, TooDeep> {
         }
     }
     tok.end();
-    let b = tok.sink.0.into_inner();
+    let mut b = tok.sink.0.into_inner();
     if b.too_deep {
         return Err(TooDeep);
     }
+    b.place_react_segments();
     Ok(Dom {
         nodes: b.nodes,
         title: b.title.split_whitespace().collect::<Vec<_>>().join(" "),
+        description: b
+            .description
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
     })
 }
 

@@ -2,16 +2,22 @@
 //!
 //! Main text, in four steps over the [`Dom`]:
 //! 1. **Prune** what is never article text: `nav`, `aside`, `footer`, `header`, forms'
-//!    controls, hidden elements, ARIA boilerplate roles, and elements whose `class`/`id`
-//!    says sidebar, comments, share bar, related links, cookie banner, … (unless it also says
-//!    article/content/body/main, as in `article-sidebar-content`).
+//!    controls, hidden elements (attribute, inline style, or a visibility class such as
+//!    `hidden`/`sr-only` that no responsive class undoes), ARIA boilerplate roles, and
+//!    elements whose `class`/`id` holds, as whole words (split at `-`, `_`, camel case),
+//!    sidebar, comments, share bar, related links, cookie banner, … (unless it also says
+//!    article/content/body/main, as in `article-sidebar-content`). `overflow-hidden` is not
+//!    hidden and `elementor-widget-container` not a widget. When `<noscript>` holds more
+//!    text than the rest of the page (script-rendered forums), it is read as the page.
 //! 2. **Score** containers like Readability: every paragraph-like block with 25+ characters
 //!    adds `1 + commas + min(len/100, 3)` to its parent, half to its grandparent, less further
 //!    up; containers start from a tag prior and a `class`/`id` prior (strong for
 //!    `itemprop=articleBody`, `article-body`, `entry-content`, `story-body`, …); scores are
 //!    scaled by `1 − link density`.
 //! 3. **Select** the best container, plus its siblings that score near it or are clean
-//!    paragraphs (text density: long, few links).
+//!    paragraphs (text density: long, few links); or, when the container or an ancestor is
+//!    one of a series of like elements that read as text (posts of a thread, sections of
+//!    one template), the series holding the most text.
 //! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
 //!    stock boilerplate lines ("Advertisement", "Share this article", …).
 //!
@@ -22,6 +28,12 @@ use crate::dom::{flags, Dom, Kind, NodeId, T};
 
 /// Below this many characters the main-text result is distrusted and a wider net is cast.
 pub const MIN_MAIN_CHARS: usize = 250;
+
+/// `<main>` replaces a choice inside it only when at most this share of its text is links.
+const MAIN_MAX_LINK_DENSITY: f64 = 0.3;
+
+/// The text a member of a series must hold to count.
+const REPEAT_MIN_CHARS: u32 = 80;
 
 /// What to extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,15 +95,11 @@ const NEGATIVE: &[&str] = &[
     "topbar",
     "dropdown",
     "print",
-    "hidden",
-    "sr-only",
-    "visually-hidden",
     "read-more",
     "readmore",
     "more-stories",
     "next-post",
     "prev-post",
-    "jump",
     "lightbox",
     "tooltip",
     "rail",
@@ -109,7 +117,71 @@ const NEGATIVE: &[&str] = &[
     "legal",
     "copyright",
     "share-tools",
+    // Whole-token matching needs the compounds and inflections substrings used to catch.
+    "comments",
+    "commentlist",
+    "respond",
+    "sidebars",
+    "widgets",
+    "navigation",
+    "subnav",
+    "topnav",
+    "submenu",
+    "megamenu",
+    "menus",
+    "breadcrumbs",
+    "sharedaddy",
+    "sharethis",
+    "addtoany",
+    "shareaholic",
+    "socials",
+    "relatedposts",
+    "recommended",
+    "recommendations",
+    "promos",
+    "promotion",
+    "adverts",
+    "advertisement",
+    "advertising",
+    "sponsored",
+    "sponsors",
+    "banners",
+    "cookies",
+    "popups",
+    "modals",
+    "subscription",
+    "tagcloud",
+    "credits",
+    "skiplinks",
+    "skiplink",
 ];
+
+/// Class prefixes of page builders and block editors, whose class names call every block a
+/// "widget" (`elementor-widget-container`, `so-widget-…`): there the word says nothing.
+const BUILDER_PREFIXES: &[&str] = &[
+    "elementor",
+    "e",
+    "et",
+    "vc",
+    "fl",
+    "so",
+    "siteorigin",
+    "wp",
+    "jet",
+    "eael",
+    "uagb",
+    "kb",
+    "wpb",
+    "fusion",
+    "brxe",
+    "oxy",
+    "tve",
+    "thrv",
+    "gb",
+];
+
+/// Words whose meaning inside a builder's class is structural, not boilerplate.
+const BUILDER_STRUCTURAL: &[&str] = &["widget", "widgets", "module", "element", "block"];
 
 const POSITIVE_STRONG: &[&str] = &[
     "article-body",
@@ -154,11 +226,161 @@ fn has_word(hints: &str, words: &[&str]) -> bool {
     words.iter().any(|w| hints.contains(w))
 }
 
-/// `ad`/`ads` as a whole word or a `-`/`_` part.
-fn ad_word(hints: &str) -> bool {
-    hints
+/// The words of one class name or id: split at `-`, `_` and every other non-alphanumeric
+/// character (camel case was split when the page was parsed).
+fn class_words(class: &str) -> impl Iterator<Item = &str> {
+    class
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| w == "ad" || w == "ads" || w == "advertisement")
+        .filter(|w| !w.is_empty())
+}
+
+/// Whether `words` holds `term`'s words (`side-bar` → `side`, `bar`) consecutively.
+fn has_term(words: &[&str], term: &str) -> bool {
+    if !term.contains('-') {
+        return words.contains(&term);
+    }
+    let n = term.split('-').count();
+    words
+        .windows(n)
+        .any(|w| w.iter().zip(term.split('-')).all(|(a, b)| *a == b))
+}
+
+/// What an element's `class`/`id` says, computed once per element ([`hint_bits`]).
+mod hint {
+    pub const STRONG: u8 = 1;
+    pub const POSITIVE: u8 = 2;
+    pub const NEGATIVE: u8 = 4;
+    pub const HIDDEN: u8 = 8;
+}
+
+fn hint_bits(hints: &str) -> u8 {
+    if hints.is_empty() {
+        return 0;
+    }
+    let mut b = 0;
+    if has_word(hints, POSITIVE_STRONG) {
+        b |= hint::STRONG;
+    }
+    if has_word(hints, POSITIVE) {
+        b |= hint::POSITIVE;
+    }
+    if negative_words(hints) {
+        b |= hint::NEGATIVE;
+    }
+    if hidden_class(hints) {
+        b |= hint::HIDDEN;
+    }
+    b
+}
+
+/// [`hint_bits`] of every node.
+fn all_hint_bits(dom: &Dom) -> Vec<u8> {
+    dom.nodes
+        .iter()
+        .map(|n| match &n.kind {
+            Kind::Element { hints, .. } => hint_bits(hints),
+            Kind::Text(_) => 0,
+        })
+        .collect()
+}
+
+/// A class list says boilerplate when one of its class names (or the id) holds a
+/// [`NEGATIVE`] term as whole words: `overflow-hidden` is not "hidden", `jump-link` not
+/// "jump". Tailwind variants (`md:…`, `hover:…`) apply only in some states and are skipped;
+/// builders' structural words (`elementor-widget-container`) are not boilerplate.
+fn negative_words(hints: &str) -> bool {
+    let terms = negative_terms();
+    let mut words: Vec<&str> = Vec::with_capacity(8);
+    for class in hints.split_ascii_whitespace() {
+        if class.contains(':') {
+            continue;
+        }
+        words.clear();
+        words.extend(class_words(class));
+        let Some(&head) = words.first() else {
+            continue;
+        };
+        let builder = words.len() > 1 && BUILDER_PREFIXES.contains(&head);
+        let single = words.iter().any(|w| {
+            matches!(*w, "ad" | "ads")
+                || (terms.single.contains(w) && !(builder && BUILDER_STRUCTURAL.contains(w)))
+        });
+        if single || terms.multi.iter().any(|t| has_term(&words, t)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// [`NEGATIVE`] split into one-word terms (looked up) and multi-word ones (scanned).
+struct NegativeTerms {
+    single: std::collections::HashSet<&'static str>,
+    multi: Vec<&'static str>,
+}
+
+fn negative_terms() -> &'static NegativeTerms {
+    static TERMS: std::sync::OnceLock<NegativeTerms> = std::sync::OnceLock::new();
+    TERMS.get_or_init(|| NegativeTerms {
+        single: NEGATIVE
+            .iter()
+            .copied()
+            .filter(|t| !t.contains('-'))
+            .collect(),
+        multi: NEGATIVE
+            .iter()
+            .copied()
+            .filter(|t| t.contains('-'))
+            .collect(),
+    })
+}
+
+/// Whether the class list hides the element whatever the screen: `hidden`, `hide`,
+/// `invisible`, `d-none`, `is-hidden`, `u-hidden`, `visually-hidden`, `sr-only`,
+/// `screen-reader-text`, … A word "hidden" naming something else (`overflow-hidden`,
+/// `quick-add-hidden`) does not, nor do responsive classes (`hidden-xs`, `hidden md:block`,
+/// `d-none d-md-block`), which show the element on other screens.
+fn hidden_class(hints: &str) -> bool {
+    let mut hidden = false;
+    for class in hints.split_ascii_whitespace() {
+        if let Some((_, utility)) = class.rsplit_once(':') {
+            // A Tailwind variant showing the element on some screens or states.
+            if matches!(
+                utility,
+                "block"
+                    | "flex"
+                    | "grid"
+                    | "inline"
+                    | "inline-block"
+                    | "inline-flex"
+                    | "table"
+                    | "contents"
+            ) {
+                return false;
+            }
+            continue;
+        }
+        match class {
+            "hidden" | "hide" | "invisible" | "d-none" | "is-hidden" | "u-hidden" | "js-hidden"
+            | "is-hide" | "visually-hidden" | "visuallyhidden" | "sr-only"
+            | "screen-reader-text" | "screenreader-only" | "element-invisible" | "offscreen" => {
+                hidden = true
+            }
+            _ => {
+                // Bootstrap's `d-md-block`, `d-lg-flex`: shown from some width on.
+                let mut w = class.split('-');
+                if w.next() == Some("d") && w.clone().count() == 2 {
+                    let _bp = w.next();
+                    if matches!(
+                        w.next(),
+                        Some("block" | "flex" | "inline" | "inline-block" | "grid" | "table")
+                    ) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    hidden
 }
 
 #[derive(Clone, Copy, Default)]
@@ -170,6 +392,8 @@ struct Stat {
 
 struct Ctx<'a> {
     dom: &'a Dom,
+    /// [`hint_bits`] per node.
+    bits: &'a [u8],
     removed: Vec<bool>,
     stat: Vec<Stat>,
 }
@@ -203,7 +427,7 @@ fn element(dom: &Dom, id: NodeId) -> Option<(T, &str, u8)> {
 }
 
 /// True when an element is boilerplate by its tag, flags or class/id.
-fn is_boilerplate(tag: T, hints: &str, fl: u8, use_hints: bool) -> bool {
+fn is_boilerplate(tag: T, bits: u8, fl: u8, use_hints: bool) -> bool {
     match tag {
         T::Dropped
         | T::Head
@@ -231,13 +455,16 @@ fn is_boilerplate(tag: T, hints: &str, fl: u8, use_hints: bool) -> bool {
     if fl & flags::ROLE_BOILERPLATE != 0 {
         return true;
     }
-    if !use_hints || hints.is_empty() || tag == T::Article {
+    if !use_hints || bits == 0 || tag == T::Article {
         return false;
     }
-    if has_word(hints, POSITIVE_STRONG) {
+    if bits & hint::STRONG != 0 {
         return false;
     }
-    (has_word(hints, NEGATIVE) || ad_word(hints)) && !has_word(hints, POSITIVE)
+    if bits & hint::HIDDEN != 0 {
+        return true;
+    }
+    bits & hint::NEGATIVE != 0 && bits & hint::POSITIVE == 0
 }
 
 fn full_dropped(tag: T, fl: u8) -> bool {
@@ -248,16 +475,16 @@ fn full_dropped(tag: T, fl: u8) -> bool {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(dom: &'a Dom, mode: Mode, use_hints: bool) -> Self {
+    fn new(dom: &'a Dom, bits: &'a [u8], mode: Mode, use_hints: bool, noscript: bool) -> Self {
         let n = dom.nodes.len();
         let mut keep_headers = vec![false; n];
-        let mut ctx = Self::build(dom, mode, use_hints, &keep_headers);
+        let mut ctx = Self::build(dom, bits, mode, use_hints, noscript, &keep_headers);
         let has_header = (1..n).any(|i| dom.tag(i as NodeId) == Some(T::Header));
         if mode == Mode::Main && has_header {
             // `<header>` is usually a masthead, but some sites wrap real content in one: keep
             // the ones that hold a lot of text and few links.
             let mut any = false;
-            let probe = Self::build(dom, mode, use_hints, &vec![true; n]);
+            let probe = Self::build(dom, bits, mode, use_hints, noscript, &vec![true; n]);
             for (i, keep) in keep_headers.iter_mut().enumerate().skip(1) {
                 if dom.tag(i as NodeId) == Some(T::Header)
                     && !probe.removed[i]
@@ -269,13 +496,20 @@ impl<'a> Ctx<'a> {
                 }
             }
             if any {
-                ctx = Self::build(dom, mode, use_hints, &keep_headers);
+                ctx = Self::build(dom, bits, mode, use_hints, noscript, &keep_headers);
             }
         }
         ctx
     }
 
-    fn build(dom: &'a Dom, mode: Mode, use_hints: bool, keep_headers: &[bool]) -> Self {
+    fn build(
+        dom: &'a Dom,
+        bits: &'a [u8],
+        mode: Mode,
+        use_hints: bool,
+        noscript: bool,
+        keep_headers: &[bool],
+    ) -> Self {
         let n = dom.nodes.len();
         let mut removed = vec![false; n];
         // Parents come before children in the arena: one forward pass propagates removal.
@@ -284,8 +518,9 @@ impl<'a> Ctx<'a> {
             removed[i] = removed[p]
                 || match element(dom, i as NodeId) {
                     Some((T::Header, _, _)) if keep_headers[i] => false,
-                    Some((t, h, f)) => match mode {
-                        Mode::Main => is_boilerplate(t, h, f, use_hints),
+                    Some((T::Dropped, _, f)) if noscript && f & flags::NOSCRIPT != 0 => false,
+                    Some((t, _, f)) => match mode {
+                        Mode::Main => is_boilerplate(t, bits[i], f, use_hints),
                         Mode::Full => full_dropped(t, f),
                     },
                     None => false,
@@ -311,7 +546,12 @@ impl<'a> Ctx<'a> {
             stat[p].link_chars += s.link_chars;
             stat[p].commas += s.commas;
         }
-        Ctx { dom, removed, stat }
+        Ctx {
+            dom,
+            bits,
+            removed,
+            stat,
+        }
     }
 
     fn link_density(&self, id: NodeId) -> f64 {
@@ -347,12 +587,13 @@ impl<'a> Ctx<'a> {
             s += 50.0;
         }
         if !hints.is_empty() {
-            if has_word(hints, POSITIVE_STRONG) {
+            let bits = self.bits[id as usize];
+            if bits & hint::STRONG != 0 {
                 s += 50.0;
-            } else if has_word(hints, POSITIVE) {
+            } else if bits & hint::POSITIVE != 0 {
                 s += 25.0;
             }
-            if has_word(hints, NEGATIVE) {
+            if bits & hint::NEGATIVE != 0 {
                 s -= 25.0;
             }
         }
@@ -361,6 +602,39 @@ impl<'a> Ctx<'a> {
 
     /// The best container and its score table.
     fn select(&self) -> Option<Vec<NodeId>> {
+        let roots = self.select_containers()?;
+        Some(self.widen_to_main(roots))
+    }
+
+    /// The page's one `<main>`, when the chosen content sits inside it but holds under half
+    /// of its text and `<main>` itself reads as text (few links): the author marked it as the
+    /// main content, and pages of sections (services, products) spread theirs over it.
+    fn widen_to_main(&self, roots: Vec<NodeId>) -> Vec<NodeId> {
+        let mut mains = (1..self.dom.nodes.len())
+            .filter(|&i| !self.removed[i] && self.dom.tag(i as NodeId) == Some(T::Main));
+        let (Some(m), None) = (mains.next(), mains.next()) else {
+            return roots;
+        };
+        let inside = |mut x: usize| loop {
+            if x == m {
+                break true;
+            }
+            if x == 0 {
+                break false;
+            }
+            x = self.dom.nodes[x].parent as usize;
+        };
+        let chars: u32 = roots.iter().map(|&r| self.stat[r as usize].chars).sum();
+        if roots.iter().all(|&r| inside(r as usize))
+            && f64::from(chars) < 0.5 * f64::from(self.stat[m].chars)
+            && self.link_density(m as NodeId) < MAIN_MAX_LINK_DENSITY
+        {
+            return vec![m as NodeId];
+        }
+        roots
+    }
+
+    fn select_containers(&self) -> Option<Vec<NodeId>> {
         let n = self.dom.nodes.len();
         let mut score = vec![0.0f64; n];
         let mut is_cand = vec![false; n];
@@ -464,7 +738,89 @@ impl<'a> Ctx<'a> {
                 out.push(sib);
             }
         }
+        // A series of like containers (posts, sections) around the choice: the series, when
+        // it holds more text than the choice and its near siblings.
+        if let Some(series) = self.repeated_containers(top as NodeId) {
+            if series
+                .iter()
+                .all(|&s| self.dom.nodes[s as usize].parent as usize == parent)
+            {
+                // Both are children of one parent: keep either's, in document order.
+                let mut keep = std::collections::HashSet::with_capacity(out.len() + series.len());
+                keep.extend(out.iter().chain(&series).copied());
+                let all = self.dom.nodes[parent]
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|c| keep.contains(c))
+                    .collect();
+                return Some(all);
+            }
+            let chars = |v: &[NodeId]| v.iter().map(|&s| self.stat[s as usize].chars).sum::<u32>();
+            if chars(&series) > chars(&out) {
+                return Some(series);
+            }
+        }
         Some(out)
+    }
+
+    /// Content that repeats a structure: forum threads (one container per post), sections
+    /// built from one template, listings. The chosen container or an ancestor below
+    /// `<body>` whose parent has other children of the same kind (same tag and first class
+    /// word) that also read as text (long enough, few links) is one of a series; the series
+    /// holding the most text is the content.
+    fn repeated_containers(&self, top: NodeId) -> Option<Vec<NodeId>> {
+        let mut a = top;
+        let mut best: Option<(u32, Vec<NodeId>)> = None;
+        loop {
+            let p = self.dom.nodes[a as usize].parent;
+            if p == 0 || matches!(self.dom.tag(p), Some(T::Body | T::Html) | None) {
+                break;
+            }
+            if let Some(key) = self.shape(a) {
+                let series: Vec<NodeId> = self.dom.nodes[p as usize]
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|&c| {
+                        !self.removed[c as usize]
+                            && self.shape(c) == Some(key)
+                            && (c == a || self.reads_as_text(c))
+                    })
+                    .collect();
+                let chars = series
+                    .iter()
+                    .map(|&s| self.stat[s as usize].chars)
+                    .sum::<u32>();
+                if series.len() >= 2
+                    && self.reads_as_text(a)
+                    && best.as_ref().is_none_or(|(c, _)| chars > *c)
+                {
+                    best = Some((chars, series));
+                }
+            }
+            a = p;
+        }
+        best.map(|(_, s)| s)
+    }
+
+    /// An element's tag and first class/id word without digits (`answer-12072` numbers one
+    /// item; `answer` is what the template repeats).
+    fn shape(&self, id: NodeId) -> Option<(T, &str)> {
+        let (tag, hints, _) = element(self.dom, id)?;
+        let first = hints
+            .split_ascii_whitespace()
+            .find(|w| !w.bytes().any(|b| b.is_ascii_digit()))
+            .unwrap_or("");
+        // Anonymous `div`s and `span`s repeat for layout, not as a series.
+        if first.is_empty() && !matches!(tag, T::Article | T::Li | T::Section | T::Tr) {
+            return None;
+        }
+        Some((tag, first))
+    }
+
+    fn reads_as_text(&self, id: NodeId) -> bool {
+        self.stat[id as usize].chars >= REPEAT_MIN_CHARS && self.link_density(id) < 0.35
     }
 
     fn sentence_end(&self, id: NodeId) -> bool {
@@ -671,19 +1027,70 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
     out
 }
 
+/// Whether the page's text lives in `<noscript>`: more text there than in the rest of the
+/// page. Such pages (Discourse forums, some single-page apps) render the same content with
+/// scripts; a browser shows it, so it is read from the `<noscript>` copy.
+fn noscript_carries_page(dom: &Dom) -> bool {
+    let n = dom.nodes.len();
+    // 0: visible, 1: inside <noscript>, 2: dropped otherwise.
+    let mut state = vec![0u8; n];
+    let (mut inside, mut outside) = (0usize, 0usize);
+    for i in 1..n {
+        let p = state[dom.nodes[i].parent as usize];
+        state[i] = match &dom.nodes[i].kind {
+            Kind::Element { .. } if p != 0 => p,
+            Kind::Element { tag, flags: fl, .. } => {
+                if fl & flags::NOSCRIPT != 0 {
+                    1
+                } else if full_dropped(*tag, *fl) {
+                    2
+                } else {
+                    0
+                }
+            }
+            Kind::Text(t) => {
+                let len = t.trim().len();
+                match p {
+                    0 => outside += len,
+                    1 => inside += len,
+                    _ => {}
+                }
+                p
+            }
+        };
+    }
+    inside > outside
+}
+
 /// Extracts text from a parsed page.
 pub fn extract(dom: &Dom, mode: Mode) -> String {
+    let noscript = noscript_carries_page(dom);
+    let bits = if mode == Mode::Main {
+        all_hint_bits(dom)
+    } else {
+        Vec::new()
+    };
     match mode {
         Mode::Full => {
-            let ctx = Ctx::new(dom, Mode::Full, false);
+            let ctx = Ctx::new(dom, &bits, Mode::Full, false, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
-            finish(lines.blocks, false)
+            let text = finish(lines.blocks, false);
+            if text.is_empty() {
+                // No visible text at all (scripts load it): the page's title and summary.
+                return [dom.title.as_str(), dom.description.as_str()]
+                    .iter()
+                    .filter(|t| !t.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+            text
         }
         Mode::Main => {
             let mut best = String::new();
             for use_hints in [true, false] {
-                let ctx = Ctx::new(dom, Mode::Main, use_hints);
+                let ctx = Ctx::new(dom, &bits, Mode::Main, use_hints, noscript);
                 if let Some(roots) = ctx.select() {
                     let mut lines = Lines::new();
                     linearize(&ctx, &roots, &mut lines);
@@ -697,7 +1104,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
                 }
             }
             // Still short: the whole pruned page, link lists dropped.
-            let ctx = Ctx::new(dom, Mode::Main, true);
+            let ctx = Ctx::new(dom, &bits, Mode::Main, true, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let all = finish(lines.blocks, true);
@@ -737,5 +1144,172 @@ mod tests {
         let full = extract(&dom, Mode::Full);
         assert!(full.contains("Home") && full.contains("Copyright") && full.contains("Link one"));
         assert!(!full.contains("p{}"));
+    }
+
+    fn para(words: &str) -> String {
+        format!(
+            "{words}, a sentence long enough to count as content, with commas, and more words. "
+        )
+        .repeat(3)
+    }
+
+    #[test]
+    fn boilerplate_words_match_whole_class_words() {
+        assert!(negative_words("sidebar"));
+        assert!(negative_words("site-sidebar primary"));
+        assert!(negative_words("widget widget_text"));
+        assert!(negative_words("side-bar"));
+        assert!(negative_words("comments-area"));
+        // A word inside another word, or a builder's structural word, is not boilerplate.
+        assert!(!negative_words("elementor-widget-container"));
+        assert!(!negative_words("jump-link"));
+        assert!(!negative_words("thread-reply"));
+        assert!(!negative_words("canvas"));
+        // Tailwind variants only apply in some states.
+        assert!(!negative_words("md:menu"));
+    }
+
+    #[test]
+    fn hidden_classes_are_visibility_classes_only() {
+        assert!(hidden_class("hidden"));
+        assert!(hidden_class("foo is-hidden"));
+        assert!(hidden_class("visually-hidden"));
+        assert!(hidden_class("d-none"));
+        assert!(!hidden_class("overflow-hidden"));
+        assert!(!hidden_class("quick-add-hidden"));
+        assert!(!hidden_class("hidden md:block"));
+        assert!(!hidden_class("d-none d-lg-flex"));
+        assert!(!hidden_class("hidden-xs"));
+    }
+
+    #[test]
+    fn camel_case_class_words_are_split() {
+        let body = para("Main story text");
+        let html = format!(
+            r#"<body><div class="sideBar"><p>{}</p></div><div class="story"><p>{body}</p><p>{body}</p></div></body>"#,
+            para("Sidebar words")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Main story text"), "{main}");
+        assert!(!main.contains("Sidebar words"), "{main}");
+    }
+
+    #[test]
+    fn framework_classes_keep_their_content() {
+        let body = para("Product description");
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav>
+            <div class="elementor-widget-container"><p>{body}</p><p>{body}</p></div>
+            <div class="overflow-hidden quick-add-hidden"><p>{}</p></div>
+            <div class="hidden"><p>{}</p></div></body>"#,
+            para("Details"),
+            para("Invisible words")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Product description"), "{main}");
+        assert!(main.contains("Details"), "{main}");
+        assert!(!main.contains("Invisible words"), "{main}");
+    }
+
+    #[test]
+    fn react_streamed_segments_show_where_their_placeholder_is() {
+        let html = format!(
+            r#"<body><main><h1>Title</h1><template id="B:0"></template><p>After the segment.</p></main>
+            <div hidden id="S:0"><p>{}</p></div>
+            <div hidden id="other"><p>{}</p></div>
+            <script>$RC("B:0","S:0")</script></body>"#,
+            para("Streamed article"),
+            para("Truly hidden")
+        );
+        let full = extract(&parse(&html).unwrap(), Mode::Full);
+        let seg = full.find("Streamed article").expect(&full);
+        let after = full.find("After the segment").expect(&full);
+        assert!(seg < after, "{full}");
+        assert!(!full.contains("Truly hidden"), "{full}");
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Streamed article"), "{main}");
+    }
+
+    #[test]
+    fn noscript_is_read_when_it_holds_the_page() {
+        let html = format!(
+            r#"<body><div id="app"></div><noscript><div class="post"><p>{}</p></div></noscript></body>"#,
+            para("Forum post")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Forum post"), "{main}");
+        // A page with its own text keeps ignoring the "enable JavaScript" notice.
+        let html = format!(
+            r#"<body><article><p>{}</p></article><noscript><p>Please enable JavaScript.</p></noscript></body>"#,
+            para("Article")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Article"), "{main}");
+        assert!(!main.contains("enable JavaScript"), "{main}");
+    }
+
+    #[test]
+    fn a_thread_keeps_every_post() {
+        // Each post numbered by its id, which comes first among the class/id words.
+        let post = |n: u32, words: &str| {
+            format!(
+                r#"<div id="post-{n}" class="post"><div class="author">User {n}</div><div class="body"><p>{}</p></div></div>"#,
+                para(words)
+            )
+        };
+        let html = format!(
+            r#"<body><div class="thread">{}{}{}</div><aside><p>{}</p></aside></body>"#,
+            post(1, "First question about the engine"),
+            post(2, &"Long answer about the engine ".repeat(4)),
+            post(3, "Short reply on the engine"),
+            para("Sidebar")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        for w in ["First question", "Long answer", "Short reply"] {
+            assert!(main.contains(w), "{w}: {main}");
+        }
+        assert!(!main.contains("Sidebar"), "{main}");
+    }
+
+    #[test]
+    fn a_page_without_visible_text_keeps_its_title_and_description() {
+        let html = r#"<html><head><title>Thread title</title>
+            <meta name="description" content="The first post, as the site summarizes it.">
+            </head><body><section id="splash"><div class="dots"></div></section>
+            <script>app()</script></body></html>"#;
+        let dom = parse(html).unwrap();
+        for mode in [Mode::Main, Mode::Full] {
+            assert_eq!(
+                extract(&dom, mode),
+                "Thread title\nThe first post, as the site summarizes it."
+            );
+        }
+    }
+
+    #[test]
+    fn sections_of_main_are_kept_together() {
+        // One section reads as the article; eight short, unlike sections hold more text
+        // between them. `<main>` says they all belong.
+        let short = (1..=8)
+            .map(|i| {
+                format!(
+                    r#"<section class="block{i}"><div><div>Feature {i} gives every customer a plan that fits the way they work today</div></div></section>"#
+                )
+            })
+            .collect::<String>();
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav><main><section class="intro"><p>{}</p></section>{short}</main><footer><p>{}</p></footer></body>"#,
+            para("Insurance that covers you"),
+            para("Footer words")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        for w in [
+            "Insurance that covers",
+            "Feature 1 gives",
+            "Feature 8 gives",
+        ] {
+            assert!(main.contains(w), "{w}: {main}");
+        }
+        assert!(!main.contains("Footer words"), "{main}");
     }
 }
