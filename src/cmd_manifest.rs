@@ -49,8 +49,10 @@ pub fn diff(a: &Path, b: &Path, json: bool) -> Result<()> {
     let (mb, db) = load_manifest(b)?;
     let stages = check::StageDiff::new(&ma, &mb);
     let moves = DecisionMoves::new(&ma, &da, &mb, &db).map_err(crate::cmd_report::error)?;
+    let config = check::config_changes(&ma, &mb);
     if json {
         let j = serde_json::json!({
+            "config": config,
             "mixes": stages.mixes.iter().map(|(name, label, id)| {
                 serde_json::json!({"name": name, "label": label, "content_id": id})
             }).collect::<Vec<_>>(),
@@ -65,6 +67,20 @@ pub fn diff(a: &Path, b: &Path, json: bool) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());
+    }
+    // What changed in the configs first: it explains the counts below.
+    let show = |v: &Option<serde_json::Value>| match v {
+        Some(v) => v.to_string(),
+        None => "(absent)".to_string(),
+    };
+    if config.is_empty() {
+        println!("config: the same normalized config\n");
+    } else {
+        println!("config values that differ (A → B):");
+        for c in &config {
+            println!("  {}: {} → {}", c.path, show(&c.a), show(&c.b));
+        }
+        println!();
     }
     print!("{stages}");
     print!("{moves}");

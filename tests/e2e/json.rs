@@ -84,6 +84,29 @@ fn run_explain_verify_and_diff_print_json() {
     let rows = diff["stages"].as_array().unwrap();
     assert!(rows.iter().all(|r| r["a"] == r["b"]), "{diff}");
     assert_eq!(diff["moves"].as_array().unwrap().len(), 0);
+    assert_eq!(diff["config"].as_array().unwrap().len(), 0);
+
+    // A changed threshold is the first thing `manifest diff` shows.
+    let cfg = std::fs::read_to_string(repo().join("examples/quickstart.yaml"))
+        .unwrap()
+        .replace("value: 50", "value: 60")
+        .replace("output: out/quickstart", "output: out/q60");
+    std::fs::write(d.join("q60.yaml"), cfg).unwrap();
+    let run2 = json_of(&loam(d, &["run", "q60.yaml", "--json"]));
+    let m2 = d.join(run2["manifest"].as_str().unwrap());
+    let b = m2.parent().unwrap().to_str().unwrap().to_string();
+    let diff = json_of(&loam(d, &["manifest", "diff", mix_arg, &b, "--json"]));
+    let changes = diff["config"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{diff}");
+    assert_eq!(changes[0]["path"], "mix.drop[1].value");
+    assert_eq!((changes[0]["a"].clone(), changes[0]["b"].clone()), (50.into(), 60.into()));
+    assert_eq!(changes[1]["path"], "output");
+    let o = loam(d, &["manifest", "diff", mix_arg, &b]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.starts_with("config values that differ (A → B):\n  mix.drop[1].value: 50 → 60"),
+        "{table}"
+    );
 }
 
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
