@@ -99,7 +99,10 @@ fn run_explain_verify_and_diff_print_json() {
     let changes = diff["config"].as_array().unwrap();
     assert_eq!(changes.len(), 2, "{diff}");
     assert_eq!(changes[0]["path"], "mix.drop[1].value");
-    assert_eq!((changes[0]["a"].clone(), changes[0]["b"].clone()), (50.into(), 60.into()));
+    assert_eq!(
+        (changes[0]["a"].clone(), changes[0]["b"].clone()),
+        (50.into(), 60.into())
+    );
     assert_eq!(changes[1]["path"], "output");
     let o = loam(d, &["manifest", "diff", mix_arg, &b]);
     let table = String::from_utf8_lossy(&o.stdout);
