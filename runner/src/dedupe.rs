@@ -12,6 +12,7 @@ use loam_dedup::minhash::{sign_shard, MinHasher, Signatures};
 use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
+use loam_pipeline::lock::OutputLock;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::write_atomic;
@@ -40,6 +41,17 @@ struct DedupeUnitInfo {
 }
 
 impl DedupeUnitInfo {
+    /// The input's part, from its scan.
+    fn new(scan: &ScanReport) -> DedupeUnitInfo {
+        DedupeUnitInfo {
+            input: Some(scan.path.clone()),
+            input_digest: scan.digest.clone(),
+            documents: scan.documents,
+            text_bytes: scan.text_bytes,
+            ..Default::default()
+        }
+    }
+
     fn add(&mut self, o: &DedupeUnitInfo) {
         self.documents += o.documents;
         self.text_bytes += o.text_bytes;
@@ -189,6 +201,66 @@ pub fn dedupe(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome
     Ok(run.outcome(format!("loam dedupe ({})", path.display()), started))
 }
 
+/// What both engines of a dolma deduper config start from.
+struct Setup {
+    /// Where the inputs are.
+    storage: &'static dyn Storage,
+    /// The inputs, as the config lists them.
+    inputs: Vec<String>,
+    /// One unit per input, writing `attributes/<name>/…` beside it.
+    units: Vec<DedupUnit>,
+    /// The output roots (each input's `attributes/<name>`).
+    roots: Vec<String>,
+    /// The lock of every output root, held while this lives.
+    lock: OutputLock,
+    /// The config without its runtime keys: what fingerprints hash.
+    normalized: Value,
+}
+
+/// Lists the inputs, maps each to its attribute file under `name`, locks the output roots
+/// and normalizes the config.
+fn setup(cfg: &DedupeConfig, raw: Value, name: &str, opts: RunOptions) -> Result<Setup> {
+    let storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
+    let inputs = layout::expand(storage, &cfg.documents).map_err(crate::dolma::layout_error)?;
+    let units: Vec<DedupUnit> = inputs
+        .iter()
+        .map(|p| {
+            Ok(DedupUnit {
+                input: p.clone(),
+                output: derived(p, name)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let roots: Vec<String> = inputs
+        .iter()
+        .map(|p| layout::attribute_root(p, name).map_err(usage))
+        .collect::<Result<_>>()?;
+    let lock = lock_outputs(&roots, opts)?;
+    let mut normalized = raw;
+    if let Value::Object(m) = &mut normalized {
+        for k in DedupeConfig::runtime_keys() {
+            m.remove(*k);
+        }
+    }
+    Ok(Setup {
+        storage,
+        inputs,
+        units,
+        roots,
+        lock,
+        normalized,
+    })
+}
+
+/// The thread pool: `--threads` wins; else the config's `processes`.
+fn executor(cfg: &DedupeConfig, opts: RunOptions) -> Result<Executor> {
+    let threads = match opts.threads {
+        0 => cfg.processes,
+        n => n,
+    };
+    Ok(Executor::new(threads)?)
+}
+
 /// Runs a loaded dolma deduper config (`raw`: the config as read, for the fingerprint);
 /// `dolma_bugs` writes dolma 1.2.1's bytes where loam fixes its dedupe bugs.
 pub fn dedupe_config(
@@ -208,28 +280,14 @@ pub fn dedupe_config(
         .unwrap_or(job.attribute.as_str())
         .to_string()
         + &d.partition_suffix();
-    let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs = layout::expand(storage, &cfg.documents).map_err(crate::dolma::layout_error)?;
-    let units: Vec<DedupUnit> = inputs
-        .iter()
-        .map(|p| {
-            Ok(DedupUnit {
-                input: p.clone(),
-                output: derived(p, &name)?,
-            })
-        })
-        .collect::<Result<_>>()?;
-    let roots: Vec<String> = inputs
-        .iter()
-        .map(|p| layout::attribute_root(p, &name).map_err(usage))
-        .collect::<Result<_>>()?;
-    let _lock = lock_outputs(&roots, opts)?;
-    let mut normalized = raw.clone();
-    if let Value::Object(m) = &mut normalized {
-        for k in DedupeConfig::runtime_keys() {
-            m.remove(*k);
-        }
-    }
+    let Setup {
+        storage,
+        inputs,
+        units,
+        roots: _,
+        lock: _lock,
+        normalized,
+    } = setup(cfg, raw, &name, opts)?;
     let mut fp_input = json!({
         "stage": "dedupe", "loam": loam_pipeline::VERSION, "config": normalized, "inputs": inputs,
     });
@@ -247,13 +305,7 @@ pub fn dedupe_config(
     let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite)
         .with_config_fingerprint(&config_fp);
     let mut done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
-    // `--threads` wins; else the config's `processes`.
-    let threads = if opts.threads > 0 {
-        opts.threads
-    } else {
-        cfg.processes
-    };
-    let exec = Executor::new(threads)?;
+    let exec = executor(cfg, opts)?;
     let was_done = done.all_done();
     let changed = verify(&mut done, storage, &exec);
     if was_done && !changed.is_empty() && !job.read_only && job.filter_file.exists() {
@@ -304,21 +356,14 @@ pub fn dedupe_config(
             Ok(out
                 .shards
                 .into_iter()
-                .map(|rep| match (rep.output, rep.scan.failed()) {
-                    (Some(o), false) => Ok(Made {
-                        output: Some(o),
-                        info: DedupeUnitInfo {
-                            input: Some(rep.scan.path.clone()),
-                            input_digest: rep.scan.digest.clone(),
-                            documents: rep.scan.documents,
-                            text_bytes: rep.scan.text_bytes,
-                            duplicate_documents: rep.duplicate_documents,
-                            duplicate_document_bytes: rep.duplicate_document_bytes,
-                            duplicate_spans: rep.duplicate_spans,
-                            duplicate_chars: rep.duplicate_chars,
-                        },
-                    }),
-                    _ => Err(ui::scan_errors(&rep.scan)),
+                .map(|rep| {
+                    ui::made(rep.output, &rep.scan, || DedupeUnitInfo {
+                        duplicate_documents: rep.duplicate_documents,
+                        duplicate_document_bytes: rep.duplicate_document_bytes,
+                        duplicate_spans: rep.duplicate_spans,
+                        duplicate_chars: rep.duplicate_chars,
+                        ..DedupeUnitInfo::new(&rep.scan)
+                    })
                 })
                 .collect())
         })?;
@@ -516,40 +561,21 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
         .effective_name()
         .unwrap_or(m.attribute_name.as_str())
         .to_string();
-    let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
-    let inputs = layout::expand(storage, &cfg.documents).map_err(crate::dolma::layout_error)?;
-    let units: Vec<DedupUnit> = inputs
-        .iter()
-        .map(|p| {
-            Ok(DedupUnit {
-                input: p.clone(),
-                output: derived(p, &name)?,
-            })
-        })
-        .collect::<Result<_>>()?;
-    let roots: Vec<String> = inputs
-        .iter()
-        .map(|p| layout::attribute_root(p, &name).map_err(usage))
-        .collect::<Result<_>>()?;
-    let _lock = lock_outputs(&roots, opts)?;
-    let mut normalized = raw;
-    if let Value::Object(o) = &mut normalized {
-        for k in DedupeConfig::runtime_keys() {
-            o.remove(*k);
-        }
-    }
+    let Setup {
+        storage,
+        inputs,
+        units,
+        roots,
+        lock: _lock,
+        normalized,
+    } = setup(cfg, raw, &name, opts)?;
     let fp = fingerprint(&json!({
         "stage": "dedupe", "loam": loam_pipeline::VERSION, "config": normalized, "inputs": inputs,
     }));
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     let state = RunState::beside_outputs(storage, "dedupe", &fp, opts.overwrite);
     let mut done = Units::<DedupeUnitInfo>::check(state, outputs).map_err(units_error)?;
-    let threads = if opts.threads > 0 {
-        opts.threads
-    } else {
-        cfg.processes
-    };
-    let exec = Executor::new(threads)?;
+    let exec = executor(cfg, opts)?;
     verify(&mut done, storage, &exec);
     let ran = if done.all_done() { 0 } else { units.len() };
     let mut clusters = None;
@@ -572,20 +598,12 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
             Ok(out
                 .shards
                 .into_iter()
-                .map(|rep| match (rep.output, rep.scan.failed()) {
-                    (Some(o), false) => Ok(Made {
-                        output: Some(o),
-                        info: DedupeUnitInfo {
-                            input: Some(rep.scan.path.clone()),
-                            input_digest: rep.scan.digest.clone(),
-                            documents: rep.scan.documents,
-                            text_bytes: rep.scan.text_bytes,
-                            duplicate_documents: rep.duplicates,
-                            duplicate_document_bytes: rep.duplicate_bytes,
-                            ..Default::default()
-                        },
-                    }),
-                    _ => Err(ui::scan_errors(&rep.scan)),
+                .map(|rep| {
+                    ui::made(rep.output, &rep.scan, || DedupeUnitInfo {
+                        duplicate_documents: rep.duplicates,
+                        duplicate_document_bytes: rep.duplicate_bytes,
+                        ..DedupeUnitInfo::new(&rep.scan)
+                    })
                 })
                 .collect())
         })?;

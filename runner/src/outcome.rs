@@ -28,6 +28,22 @@ impl Failure {
     }
 }
 
+/// A unit's result from its engine's report: its committed output and summary when the
+/// scan went well and an output was published, else the scan's errors.
+pub(crate) fn made<I>(
+    output: Option<loam_pipeline::writer::WrittenShard>,
+    scan: &ScanReport,
+    info: impl FnOnce() -> I,
+) -> Result<loam_pipeline::units::Made<I>, String> {
+    match (output, scan.failed()) {
+        (Some(o), false) => Ok(loam_pipeline::units::Made {
+            output: Some(o),
+            info: info(),
+        }),
+        _ => Err(scan_errors(scan)),
+    }
+}
+
 /// The errors of a failed scan, one per line, with the total count.
 pub fn scan_errors(scan: &ScanReport) -> String {
     let mut lines: Vec<String> = scan.errors.clone();

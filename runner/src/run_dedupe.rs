@@ -287,19 +287,15 @@ pub(crate) fn dedupe_stage(
                 Ok(out
                     .shards
                     .into_iter()
-                    .map(|rep| match (rep.output, rep.scan.failed()) {
-                        (Some(o), false) => Ok(Made {
-                            output: Some(o),
-                            info: DedupInfo {
-                                duplicates: rep.duplicate_documents,
-                                duplicate_text_bytes: rep.duplicate_document_bytes,
-                                duplicate_spans: rep.duplicate_spans,
-                                duplicate_chars: rep.duplicate_chars,
-                                filter: filter.clone(),
-                                ..DedupInfo::new(&rep.scan)
-                            },
-                        }),
-                        _ => Err(ui::scan_errors(&rep.scan)),
+                    .map(|rep| {
+                        ui::made(rep.output, &rep.scan, || DedupInfo {
+                            duplicates: rep.duplicate_documents,
+                            duplicate_text_bytes: rep.duplicate_document_bytes,
+                            duplicate_spans: rep.duplicate_spans,
+                            duplicate_chars: rep.duplicate_chars,
+                            filter: filter.clone(),
+                            ..DedupInfo::new(&rep.scan)
+                        })
                     })
                     .collect())
             }
@@ -314,17 +310,13 @@ pub(crate) fn dedupe_stage(
                 Ok(out
                     .shards
                     .into_iter()
-                    .map(|rep| match (rep.output, rep.scan.failed()) {
-                        (Some(o), false) => Ok(Made {
-                            output: Some(o),
-                            info: DedupInfo {
-                                duplicates: rep.duplicates,
-                                duplicate_text_bytes: rep.duplicate_bytes,
-                                clusters,
-                                ..DedupInfo::new(&rep.scan)
-                            },
-                        }),
-                        _ => Err(ui::scan_errors(&rep.scan)),
+                    .map(|rep| {
+                        ui::made(rep.output, &rep.scan, || DedupInfo {
+                            duplicates: rep.duplicates,
+                            duplicate_text_bytes: rep.duplicate_bytes,
+                            clusters,
+                            ..DedupInfo::new(&rep.scan)
+                        })
                     })
                     .collect())
             }

@@ -58,3 +58,28 @@ pub fn text_lines(path: &Path) -> Vec<String> {
     .unwrap();
     s.lines().map(str::to_string).collect()
 }
+
+/// Files whose names end with `ext` under `root`, sorted, outside run state (`.loam`).
+pub fn files_under(root: &Path, ext: &str) -> Vec<PathBuf> {
+    walk(root, ext, false)
+}
+
+/// Files with this extension under `root`, in `.loam` folders too when `state`.
+pub fn walk(root: &Path, ext: &str, state: bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if state || !p.ends_with(".loam") {
+                    stack.push(p);
+                }
+            } else if p.to_string_lossy().ends_with(ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -2,6 +2,7 @@
 //! and `manifest diff`, carrying what the tables show.
 
 use crate::common::*;
+use crate::helpers::files_under;
 use serde_json::Value;
 
 fn json_of(o: &std::process::Output) -> Value {
@@ -68,7 +69,7 @@ fn run_explain_verify_and_diff_print_json() {
     assert!(v["checked"].as_u64().unwrap() > 3);
     assert_eq!(v["findings"].as_array().unwrap().len(), 0);
     // A changed output is a finding with both digests, and exit 1.
-    let out = walk_files(&mix_dir.join("documents"))[0].clone();
+    let out = files_under(&mix_dir.join("documents"), "")[0].clone();
     let mut bytes = std::fs::read(&out).unwrap();
     bytes.push(b'\n');
     std::fs::write(&out, bytes).unwrap();
@@ -110,14 +111,4 @@ fn run_explain_verify_and_diff_print_json() {
         table.starts_with("config values that differ (A → B):\n  mix.drop[1].value: 50 → 60"),
         "{table}"
     );
-}
-
-fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    out
 }

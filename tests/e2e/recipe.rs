@@ -4,6 +4,7 @@
 //! manifest that verifies and explains.
 
 use crate::common::*;
+use crate::helpers::files_under;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -269,11 +270,7 @@ fn a_recipe_is_checked_whole_before_it_writes() {
 /// Every `*.parquet` ledger under `dir`, in path order: (id, line, decision, rule, copies)
 /// per row (the file column names a location, which differs between the front ends).
 fn ledger_decisions(dir: &Path) -> Vec<String> {
-    let mut files: Vec<std::path::PathBuf> = walk(dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .collect();
-    files.sort();
+    let files = files_under(dir, ".parquet");
     assert!(!files.is_empty(), "no ledger under {}", dir.display());
     let mut rows = Vec::new();
     for f in files {
@@ -288,28 +285,10 @@ fn ledger_decisions(dir: &Path) -> Vec<String> {
     rows
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// (id, text) of every document in the `.jsonl.gz` files under `dir`, in path order.
 fn id_texts(dir: &Path) -> Vec<(String, String)> {
-    let mut files: Vec<std::path::PathBuf> = walk(dir)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with(".gz"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for f in files {
+    for f in files_under(dir, ".gz") {
         for l in gunzip(&f).split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let v: Value = serde_json::from_slice(l).unwrap();
             out.push((

@@ -3,9 +3,9 @@
 //! always describes the bytes on disk (issue 19's first two defects, for every command).
 
 use crate::common::*;
-use crate::helpers::{text_lines, write_config};
+use crate::helpers::{files_under, text_lines, walk, write_config};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Flips one byte in the middle of `p` (same size).
 fn flip(p: &Path) {
@@ -13,30 +13,6 @@ fn flip(p: &Path) {
     let k = b.len() / 2;
     b[k] ^= 0x20;
     std::fs::write(p, b).unwrap();
-}
-
-fn files_under(root: &Path, ext: &str) -> Vec<PathBuf> {
-    walk(root, ext, false)
-}
-
-/// Files with this extension under `root`, in `.loam` folders too when `state`.
-fn walk(root: &Path, ext: &str, state: bool) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if state || !p.ends_with(".loam") {
-                    stack.push(p);
-                }
-            } else if p.to_string_lossy().ends_with(ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn verify_ok(dir: &Path, mix: &Path) {
