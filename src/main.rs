@@ -374,6 +374,20 @@ enum ManifestAction {
     },
 }
 
+/// The error and its causes, each cause once: many errors already say their source's text
+/// in their own message (`<file>: <reason>`), so `{:#}` would print the reason twice.
+fn message_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`loam sample … | head`) like other Unix tools, instead
     // of panicking on the next write.
@@ -637,7 +651,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {u}");
                 ExitCode::from(2)
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", message_chain(&e));
                 ExitCode::from(1)
             }
         }

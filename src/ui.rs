@@ -140,7 +140,7 @@ pub fn print_outcome(o: &Outcome) {
         let edit = s.kind == loam_manifests::StageKind::Edit;
         let dropped = match edit {
             true => "edited".to_string(),
-            false => s.docs_in.saturating_sub(s.docs_out).to_string(),
+            false => s.dropped().to_string(),
         };
         println!(
             "{:<w$} {:>10} {:>10} {:>10} {:>9} {:>9}  {:>8.2}s {:>4.0}%  {}/{}",

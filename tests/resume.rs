@@ -42,27 +42,70 @@ fn run(dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// Files under `root` (run state included), temporary files left out.
+fn count_files(root: &Path) -> usize {
+    walk_dirs(root)
+        .into_iter()
+        .chain(std::iter::once(root.to_path_buf()))
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|rd| rd.flatten())
+        .filter(|e| e.path().is_file() && !e.file_name().to_string_lossy().contains(".loam-tmp."))
+        .count()
+}
+
+/// Starts `loam run p.yaml` in `dir` and kills it (SIGKILL) once `at` files exist under its
+/// output, asserting that the kill landed mid-run: the process was still running and had
+/// written part of its state, but not the manifest, which a run writes last.
+fn run_and_kill(dir: &Path, at: usize) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loam"))
+        .args(["run", "p.yaml", "--threads", "2"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = dir.join("out");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while count_files(&out) < at {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before {at} files existed: no kill mid-run");
+        }
+        assert!(Instant::now() < deadline, "no progress to {at} files");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before the kill at {at} files"
+    );
+    let _ = child.kill(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "killed by SIGKILL, not ended by itself"
+    );
+    let manifests: Vec<_> = snapshot(&out, false)
+        .into_keys()
+        .filter(|k| k.ends_with("manifest.json"))
+        .collect();
+    assert!(
+        manifests.is_empty(),
+        "killed after the manifest: {manifests:?}"
+    );
+}
+
 #[test]
 fn killed_runs_resume_to_identical_bytes() {
     let reference = setup();
-    let t0 = Instant::now();
     let o = run(reference.path());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let full = t0.elapsed();
     let want = snapshot(&reference.path().join("out"), false);
-    // Kill points spread over the run (fixed fractions: the test is repeatable).
+    let total = count_files(&reference.path().join("out"));
+    // Kill points spread over the run by its progress (the files it has written), so each
+    // lands mid-run however fast the machine is.
     for frac in [0.15, 0.4, 0.65, 0.9] {
         let dir = setup();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_loam"))
-            .args(["run", "p.yaml", "--threads", "2"])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * frac));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        run_and_kill(dir.path(), ((total as f64 * frac) as usize).max(1));
         let o = run(dir.path());
         assert!(
             o.status.success(),
@@ -108,23 +151,13 @@ fn a_killed_pipeline_with_bloom_dedupe_resumes_to_identical_bytes() {
         )
     };
     let reference = setup();
-    let t0 = Instant::now();
     let o = run(reference.path());
     assert!(o.status.success(), "{}", text(&o));
-    let full = t0.elapsed();
     let want = state(reference.path());
+    let total = count_files(&reference.path().join("out"));
     for frac in [0.1, 0.3, 0.5, 0.7, 0.9] {
         let dir = setup();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_loam"))
-            .args(["run", "p.yaml", "--threads", "2"])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * frac));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        run_and_kill(dir.path(), ((total as f64 * frac) as usize).max(1));
         let o = run(dir.path());
         assert!(
             o.status.success(),

@@ -302,3 +302,31 @@ fn bad_records_are_counted_and_skipped() {
     let rss_mb = max_child_rss_kb() / 1024;
     assert!(rss_mb < 150, "max RSS {rss_mb} MB");
 }
+
+/// `loam warc -c` takes its destination's lock like every other command: a second run on
+/// the same destination is refused (exit 2) naming the holder, before any work.
+#[test]
+fn a_second_warc_run_on_the_same_destination_is_refused() {
+    use loam_pipeline::lock::{lock_outputs, LockMode};
+    let dir = tempfile::tempdir().unwrap();
+    let docs = vec![format!("{}/whirlwind.warc.wet.gz", fixtures().display())];
+    let cfg = config(dir.path(), &docs, "");
+    let out = dir.path().join("out").to_string_lossy().to_string();
+    let held = lock_outputs(std::slice::from_ref(&out), LockMode::Exclusive, "").unwrap();
+    let o = loam(&["warc", "-c", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    let written: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != ".loam")
+        .collect();
+    assert!(written.is_empty(), "refused before any work: {written:?}");
+    drop(held);
+    let o = loam(&["warc", "-c", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -44,7 +44,7 @@ pub enum StateError {
         output: String,
     },
     /// A marker that cannot be read.
-    #[error("{marker}: unreadable completion marker: {message}")]
+    #[error("{marker}: unreadable completion marker ({message}); loam writes markers whole, so something else changed it: rerun with --overwrite to remake its output")]
     BadMarker {
         /// The marker file.
         marker: String,

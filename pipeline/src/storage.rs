@@ -162,6 +162,8 @@ pub struct LocalAtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
     file: Option<BufWriter<File>>,
+    /// Renamed into place: the temporary name no longer exists.
+    committed: bool,
 }
 
 impl LocalAtomicFile {
@@ -190,6 +192,7 @@ impl LocalAtomicFile {
             tmp,
             dest: dest.to_path_buf(),
             file: Some(BufWriter::with_capacity(1 << 20, file)),
+            committed: false,
         })
     }
 
@@ -201,6 +204,7 @@ impl LocalAtomicFile {
         f.sync_all()?;
         drop(f);
         fs::rename(&self.tmp, &self.dest)?;
+        self.committed = true;
         Ok(())
     }
 }
@@ -273,7 +277,10 @@ impl AtomicWrite for LocalAtomicFile {
 
 impl Drop for LocalAtomicFile {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        // Not committed — dropped unwritten, or a commit that failed (a full disk fails the
+        // last flush or the sync): the temporary file goes, so a failed unit leaves nothing.
+        if !self.committed {
+            drop(self.file.take());
             let _ = fs::remove_file(&self.tmp);
         }
     }

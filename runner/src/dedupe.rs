@@ -235,7 +235,13 @@ fn setup(cfg: &DedupeConfig, raw: Value, name: &str, opts: RunOptions) -> Result
         .iter()
         .map(|p| layout::attribute_root(p, name).map_err(usage))
         .collect::<Result<_>>()?;
-    let lock = lock_outputs(&roots, opts)?;
+    // Two runs sharing one Bloom filter under different attribute names would lose each
+    // other's keys: the filter's directory is locked with the attribute roots.
+    let mut locked = roots.clone();
+    if let Some(bf) = &cfg.bloom_filter {
+        locked.push(crate::dolma::filter_lock_root(&bf.file));
+    }
+    let lock = lock_outputs(&locked, opts)?;
     let mut normalized = raw;
     if let Value::Object(m) = &mut normalized {
         for k in DedupeConfig::runtime_keys() {

@@ -71,6 +71,16 @@ pub(crate) fn lock_outputs(roots: &[String], opts: RunOptions) -> Result<OutputL
     Ok(lock)
 }
 
+/// The directory locked for a Bloom filter file (its parent, `.` for a bare name): the
+/// filter is rewritten at the end of every dedupe run, so two runs sharing it would lose
+/// each other's keys.
+pub(crate) fn filter_lock_root(file: &str) -> String {
+    match Path::new(file).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_string_lossy().into_owned(),
+        _ => ".".to_string(),
+    }
+}
+
 /// What one tag summary keeps per unit (its marker's `info`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct TagUnitInfo {

@@ -126,6 +126,14 @@ impl StageLine {
         self
     }
 
+    /// Documents dropped: what its rules dropped, or fewer documents out than in. An
+    /// upsampled mix writes more copies than it reads, so `docs_in - docs_out` alone would
+    /// hide its drops.
+    pub fn dropped(&self) -> u64 {
+        let by_rule: u64 = self.by_rule.values().map(|c| c.documents_dropped).sum();
+        by_rule.max(self.docs_in.saturating_sub(self.docs_out))
+    }
+
     /// Its rules in config order (zero counts included), then any others.
     pub fn rules(&self) -> Vec<(&str, RuleCounts)> {
         let mut out: Vec<(&str, RuleCounts)> = self
@@ -232,6 +240,7 @@ impl Outcome {
             for ((row, line), secs) in rows.iter_mut().zip(&self.stages).zip(seconds) {
                 if let Some(o) = row.as_object_mut() {
                     o.insert("seconds".into(), serde_json::json!(secs));
+                    o.insert("dropped".into(), serde_json::json!(line.dropped()));
                     let rules: Vec<serde_json::Value> = line
                         .rules()
                         .into_iter()

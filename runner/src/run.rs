@@ -362,8 +362,15 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     }
     let exec = Executor::new(opts.threads)?;
     let out_root = cfg.output.trim_end_matches('/').to_string();
-    // One run at a time on this output (tasks of a cluster run share it).
-    let _lock = crate::dolma::lock_outputs(std::slice::from_ref(&out_root), opts)?;
+    // One run at a time on this output (tasks of a cluster run share it), and on each named
+    // Bloom filter's directory.
+    let mut locked = vec![out_root.clone()];
+    for d in cfg.dedupe.iter().flat_map(|d| d.sections()) {
+        if let Some(file) = d.bloom_filter.as_ref().and_then(|b| b.file.as_deref()) {
+            locked.push(crate::dolma::filter_lock_root(file));
+        }
+    }
+    let _lock = crate::dolma::lock_outputs(&locked, opts)?;
     let mut failures: Vec<Failure> = Vec::new();
     let mut stage_lines: Vec<StageLine> = Vec::new();
     let mut warc_inputs: Vec<InputFile> = Vec::new();

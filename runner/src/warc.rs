@@ -1,6 +1,6 @@
 //! `loam warc -c CONFIG`: WARC/WET files → Dolma documents, with dolma's `warc` config.
 
-use crate::dolma::{load, units_error, usage};
+use crate::dolma::{load, lock_outputs, units_error, usage};
 use crate::error::Result;
 use crate::outcome::{Failure, Outcome, StageLine};
 use crate::run::RunOptions;
@@ -212,6 +212,8 @@ pub fn warc(path: &Path, opts: RunOptions) -> Result<Option<Outcome>> {
     };
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;
     let units = plan(storage, &cfg)?;
+    // One run per destination at a time, as for every other command.
+    let _lock = lock_outputs(&cfg.destination, opts)?;
     let mut fp_cfg = raw.clone();
     if let Some(o) = fp_cfg.as_object_mut() {
         for k in WarcConfig::runtime_keys() {

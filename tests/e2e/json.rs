@@ -112,3 +112,48 @@ fn run_explain_verify_and_diff_print_json() {
         "{table}"
     );
 }
+
+/// An upsampled mix writes more copies than it reads documents; its rules' drops still show,
+/// in the table and in `--json` (they read `0` when `dropped` was `in - out`).
+#[test]
+fn an_upsampled_mix_still_shows_what_its_rules_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    copy_quickstart_documents(d, 1);
+    let cfg = crate::helpers::PIPELINE.replace("THRESHOLD", "100") + "  sample: {rate: 2.5}\n";
+    std::fs::write(d.join("p.yaml"), cfg).unwrap();
+    let run = json_of(&loam(d, &["run", "p.yaml", "--json"]));
+    let mix = &run["stages"].as_array().unwrap()[2];
+    let (docs_in, docs_out) = (
+        mix["docs_in"].as_u64().unwrap(),
+        mix["docs_out"].as_u64().unwrap(),
+    );
+    assert!(
+        docs_out > docs_in,
+        "upsampled: {docs_out} copies of {docs_in} documents"
+    );
+    let by_rules: u64 = mix["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["counts"]["documents_dropped"].as_u64().unwrap())
+        .sum();
+    assert!(
+        by_rules > 0,
+        "the quickstart has duplicates and short documents"
+    );
+    assert_eq!(mix["dropped"].as_u64().unwrap(), by_rules);
+
+    // The table says the same (the mix row's fourth column).
+    let o = loam(d, &["run", "p.yaml", "--overwrite"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("mix"))
+        .unwrap_or_else(|| panic!("no mix row in\n{out}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // Columns from the right: dropped, MB in, MB out, seconds, share, units (the stage name
+    // may hold spaces).
+    assert_eq!(cols[cols.len() - 6], by_rules.to_string(), "{row}");
+}

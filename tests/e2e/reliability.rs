@@ -329,6 +329,29 @@ fn a_second_run_on_the_same_output_is_refused_naming_the_holder() {
     drop(held);
     let o = loam(d.path(), &["tag", "-c", "tag.yaml"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Two dedupe runs with different attribute names (so different output roots) that share
+    // one Bloom filter file would lose each other's keys: the filter's directory is locked.
+    let filters = d.path().join("filters");
+    let shared = DEDUPE.replace("NAME", "dd2").replace(
+        "file: bloom.bin",
+        &format!("file: {}/bloom.bin", filters.display()),
+    );
+    std::fs::write(d.path().join("dedupe.yaml"), shared).unwrap();
+    let held = lock_outputs(
+        &[filters.to_string_lossy().to_string()],
+        LockMode::Exclusive,
+        "",
+    )
+    .unwrap();
+    let o = loam(d.path(), &["dedupe", "-c", "dedupe.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("filters"), "{}", text(&o));
+    assert!(!d.path().join("corpus/attributes/dd2/a.jsonl.gz").exists());
+    drop(held);
+    let o = loam(d.path(), &["dedupe", "-c", "dedupe.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(filters.join("bloom.bin").exists());
 }
 
 #[test]
@@ -357,6 +380,8 @@ fn an_unreachable_object_store_is_a_runtime_error_and_hides_the_password() {
     let all = text(&o);
     assert!(!all.contains("pa55word"), "{all}");
     assert!(all.contains("s3://bucket/documents"), "{all}");
+    // The store's message once (errors that carry their source's text print it once).
+    assert_eq!(all.matches("error sending request").count(), 1, "{all}");
 }
 
 #[test]

@@ -1,0 +1,130 @@
+//! The fuzz targets' bodies, shared by the coverage-guided `cargo fuzz` binaries
+//! (`fuzz/fuzz_targets/`, nightly) and the stable smoke run CI does on every change
+//! (`tests/fuzz.rs`: seeds from real files, seeded mutations). Each target must never panic,
+//! hang or grow memory with its input; errors are the expected answer to bad bytes.
+#![allow(dead_code)]
+
+use loam_pipeline::reader::DocumentReader;
+use loam_pipeline::storage::{AtomicWrite, ObjectInfo, Storage, StorageError};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One object held in memory: readers see `path` holding `bytes`, as on a store without
+/// local paths (so Parquet goes through ranged reads, as on S3).
+pub struct Mem {
+    path: String,
+    bytes: Vec<u8>,
+}
+
+impl Storage for Mem {
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+        Ok(match self.path.starts_with(prefix) {
+            true => vec![ObjectInfo {
+                path: self.path.clone(),
+                size: self.bytes.len() as u64,
+            }],
+            false => Vec::new(),
+        })
+    }
+    fn open(&self, path: &str) -> Result<Box<dyn Read + Send>, StorageError> {
+        match path == self.path {
+            true => Ok(Box::new(std::io::Cursor::new(self.bytes.clone()))),
+            false => Err(StorageError::new(path, std::io::ErrorKind::NotFound.into())),
+        }
+    }
+    fn create(&self, path: &str) -> Result<Box<dyn AtomicWrite>, StorageError> {
+        Err(StorageError::new(
+            path,
+            std::io::Error::other("read-only store"),
+        ))
+    }
+    fn size(&self, path: &str) -> Result<Option<u64>, StorageError> {
+        Ok((path == self.path).then_some(self.bytes.len() as u64))
+    }
+    fn delete(&self, _path: &str) -> Result<(), StorageError> {
+        Ok(())
+    }
+    fn local_path(&self, _path: &str) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// The document formats, by the selector byte that starts a `documents` input.
+pub const FORMATS: [&str; 5] = [
+    "s.jsonl",
+    "s.jsonl.gz",
+    "s.jsonl.zst",
+    "s.parquet",
+    "s.json.gz",
+];
+
+/// Document shards in every input format: the first byte picks the format
+/// ([`FORMATS`]), the rest is the file. Read to the end (or the first fatal error), then
+/// finished (the whole-file digest).
+pub fn documents(data: &[u8]) {
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let path = FORMATS[sel as usize % FORMATS.len()];
+    let st = Mem {
+        path: path.to_string(),
+        bytes: body.to_vec(),
+    };
+    let Ok(mut r) = DocumentReader::open(&st, path) else {
+        return;
+    };
+    while let Some(item) = r.next_document() {
+        match item {
+            Ok((_, doc)) => {
+                // What the pipeline does with every document it keeps.
+                let back = doc.to_json();
+                assert!(
+                    loam_pipeline::Document::from_json(&back).is_ok(),
+                    "a document read does not read back: {back}"
+                );
+            }
+            Err(e) if e.is_fatal() => break,
+            Err(_) => {}
+        }
+    }
+    let _ = r.finish();
+}
+
+/// One attribute-file line checked against a document id, as the mixer reads it: the input
+/// is `<id>\n<line>`.
+pub fn attributes(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (id, line) = s.split_once('\n').unwrap_or(("d", s));
+    let mut out = Vec::new();
+    let read = loam_mixes::align::AttrRead::Line(1, line.to_string());
+    if loam_mixes::align::check_line("docs.jsonl", "attrs.jsonl", id, 1, read, &mut out).is_ok() {
+        assert_eq!(out.len(), 1);
+        for v in out[0].values() {
+            let _ = loam_mixes::rules::attribute_value(v);
+        }
+    }
+}
+
+/// Config text for every config loam reads: the first byte picks YAML or JSON; the text is
+/// parsed once and deserialized and validated as each config type.
+pub fn configs(data: &[u8]) {
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(body) else {
+        return;
+    };
+    let name = if sel % 2 == 0 { "c.yaml" } else { "c.json" };
+    let Ok(value) = loam_pipeline::config::parse_text(text, Some(Path::new(name))) else {
+        return;
+    };
+    use loam_pipeline::config::from_value_validated as check;
+    let _ = check::<loam_runner::pipeline_config::PipelineConfig>(&value);
+    let _ = check::<loam_filters::config::TagConfig>(&value);
+    let _ = check::<loam_dedup::config::DedupeConfig>(&value);
+    let _ = check::<loam_mixes::config::MixerConfig>(&value);
+    let _ = check::<loam_tokens::config::TokensConfig>(&value);
+    let _ = check::<loam_extract::config::WarcConfig>(&value);
+}
