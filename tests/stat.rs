@@ -228,3 +228,52 @@ fn bad_input_is_named() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// `loam stat` against what dolma 1.2.1's analyzer wrote for the same five dolma-made
+/// attribute files (`scripts/make-stat-golden.sh`): every summary's counts, bins, total and
+/// sum equal, integer sums as integers. The one difference: loam sorts summaries by name;
+/// dolma writes them in the order its summary files are listed.
+#[test]
+fn summaries_equal_dolmas_own() {
+    let work = tempfile::tempdir().unwrap();
+    let a = repo().join("tests/fixtures/dolma/data/provided/attributes");
+    let t = repo().join("tests/fixtures/tagger-sample/expected");
+    let o = loam(
+        work.path(),
+        &[
+            "stat",
+            "--attributes",
+            &format!("{}/duplicate_paragraphs/000.json.gz", a.display()),
+            &format!("{}/sample/000.json.gz", a.display()),
+            &format!("{}/gopher_v1/sample.jsonl.gz", t.display()),
+            &format!("{}/c4_v1", t.display()),
+            "--bins",
+            "20",
+            "--report",
+            "r",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let mut dolma = String::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(repo().join("tests/fixtures/stat/dolma-1.2.1-summaries.jsonl.gz"))
+            .unwrap(),
+    )
+    .read_to_string(&mut dolma)
+    .unwrap();
+    let mut want: Vec<&str> = dolma.lines().collect();
+    want.sort_by_key(|l| serde_json::from_str::<Value>(l).unwrap()["name"].to_string());
+    let mut ours = String::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(work.path().join("r/summaries.jsonl.gz")).unwrap(),
+    )
+    .read_to_string(&mut ours)
+    .unwrap();
+    let got: Vec<&str> = ours.lines().collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got.len() >= 50, "{}", got.len());
+    for (g, w) in got.iter().zip(&want) {
+        // Line for line, the same JSON text (key order, integer and float forms included).
+        assert_eq!(g, w);
+    }
+}

@@ -174,6 +174,86 @@ pub struct Summary {
     pub counts: Vec<u64>,
     /// Bin edges (`counts.len() + 1` values).
     pub bins: Vec<f64>,
+    /// Values summarized (dolma's `total`).
+    #[serde(default)]
+    pub total: u64,
+    /// Their sum (dolma's `sum`: an integer while every value was one, as Python adds them).
+    #[serde(default)]
+    pub sum: PyNum,
+}
+
+/// A number as Python keeps it: `int` until a `float` joins in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PyNum {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+}
+
+impl Default for PyNum {
+    fn default() -> Self {
+        PyNum::Int(0)
+    }
+}
+
+impl PyNum {
+    /// A JSON number as Python's `json` reads it (`1` an int, `1.0` a float).
+    pub fn of_json(v: &Value) -> Option<PyNum> {
+        match v {
+            Value::Number(n) => Some(match n.as_i64() {
+                Some(i) => PyNum::Int(i),
+                None => PyNum::Float(n.as_f64()?),
+            }),
+            _ => None,
+        }
+    }
+
+    /// As a float.
+    pub fn f64(self) -> f64 {
+        match self {
+            PyNum::Int(i) => i as f64,
+            PyNum::Float(x) => x,
+        }
+    }
+
+    /// `self + o` (Python ints do not overflow; past `i64` this becomes a float).
+    pub fn add(self, o: PyNum) -> PyNum {
+        match (self, o) {
+            (PyNum::Int(a), PyNum::Int(b)) => match a.checked_add(b) {
+                Some(c) => PyNum::Int(c),
+                None => PyNum::Float(a as f64 + b as f64),
+            },
+            (a, b) => PyNum::Float(a.f64() + b.f64()),
+        }
+    }
+
+    /// `self - o`.
+    pub fn sub(self, o: PyNum) -> PyNum {
+        match (self, o) {
+            (PyNum::Int(a), PyNum::Int(b)) => match a.checked_sub(b) {
+                Some(c) => PyNum::Int(c),
+                None => PyNum::Float(a as f64 - b as f64),
+            },
+            (a, b) => PyNum::Float(a.f64() - b.f64()),
+        }
+    }
+}
+
+impl Serialize for PyNum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PyNum::Int(i) => s.serialize_i64(*i),
+            PyNum::Float(x) => s.serialize_f64(*x),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PyNum {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        PyNum::of_json(&v).ok_or_else(|| serde::de::Error::custom("not a number"))
+    }
 }
 
 /// Python's `math.frexp`: `x = m * 2^e` with `0.5 <= |m| < 1` (`(x, 0)` for 0 and non-finite).
@@ -202,12 +282,24 @@ fn pow2(e: i32) -> f64 {
 #[derive(Debug, Clone, Default)]
 pub struct FixedBuckets {
     buckets: BTreeMap<(i32, i64), u64>,
+    /// Values added with [`FixedBuckets::add_value`] (dolma's `total`).
+    pub total: u64,
+    /// Their sum (dolma's `sum`).
+    pub sum: PyNum,
 }
 
 const PRECISION: f64 = 100_000.0;
 
 impl FixedBuckets {
-    /// Adds `count` occurrences of `value`.
+    /// Adds one value read from an attribute file, counted in `total` and `sum`.
+    pub fn add_value(&mut self, value: PyNum) {
+        self.add(value.f64(), 1);
+        self.total += 1;
+        self.sum = self.sum.add(value);
+    }
+
+    /// Adds `count` occurrences of `value` to the buckets (a summary's bins re-added; its
+    /// `total` and `sum` are carried over by the caller, as dolma's `add_summary` does).
     pub fn add(&mut self, value: f64, count: u64) {
         let (m, e) = frexp(value);
         let k = (m * PRECISION).floor() as i64;
@@ -328,31 +420,35 @@ fn scan_file(path: &str, filter: Option<&NameFilter>) -> Result<FileStats, Vec<S
                 ));
                 continue;
             };
-            let push = |st: &mut FileStats, start: f64, end: f64, mut score: f64| {
-                if name.contains("__label__") {
-                    score = score.min(1.0);
+            let push = |st: &mut FileStats, length: PyNum, mut score: PyNum| {
+                // fastText probabilities a hair above 1 are capped (dolma's fix).
+                if name.contains("__label__") && score.f64() > 1.0 {
+                    score = PyNum::Float(1.0);
                 }
-                st.total_sum += score;
+                st.total_sum += score.f64();
                 st.total_count += 1;
                 st.trackers
                     .entry(format!("{name}/score"))
                     .or_default()
-                    .add(score, 1);
+                    .add_value(score);
                 st.trackers
                     .entry(format!("{name}/length"))
                     .or_default()
-                    .add(end - start, 1);
+                    .add_value(length);
             };
             if list.is_empty() {
-                push(&mut st, 0.0, 0.0, 0.0);
+                push(&mut st, PyNum::Int(0), PyNum::Float(0.0));
             }
             for s in list {
-                let span = s
-                    .as_array()
-                    .filter(|a| a.len() == 3)
-                    .and_then(|a| Some((a[0].as_f64()?, a[1].as_f64()?, a[2].as_f64()?)));
+                let span = s.as_array().filter(|a| a.len() == 3).and_then(|a| {
+                    Some((
+                        PyNum::of_json(&a[0])?,
+                        PyNum::of_json(&a[1])?,
+                        PyNum::of_json(&a[2])?,
+                    ))
+                });
                 match span {
-                    Some((a, b, c)) if c.is_finite() => push(&mut st, a, b, c),
+                    Some((a, b, c)) if c.f64().is_finite() => push(&mut st, b.sub(a), c),
                     _ => errors.push(format!(
                         "{path}:{line}: attribute `{name}`: bad span {s} (want [start, end, score])"
                     )),
@@ -417,6 +513,8 @@ pub fn compute(
                     for (v, c) in edges.iter().zip(&counts) {
                         m.add(*v, *c);
                     }
+                    m.total += t.total;
+                    m.sum = m.sum.add(t.sum);
                 }
             }
         }
@@ -432,6 +530,8 @@ pub fn compute(
                 name: name.clone(),
                 counts,
                 bins,
+                total: t.total,
+                sum: t.sum,
             }
         })
         .collect();
