@@ -281,6 +281,15 @@ pub fn explain(mix: &Path, id: &str, json: bool) -> Result<()> {
             let k = kept_copy(&m, &dir, kept);
             say!("kept copy  {k}");
             answer["kept_copy"] = Value::String(k);
+            // A keep policy chose it (else the first copy in canonical order did).
+            if let Some(k) = kept {
+                let policy = k
+                    .get("kept_by")
+                    .and_then(Value::as_str)
+                    .map_or("first in canonical order (shard path, then line)", |p| p);
+                say!("kept by    {policy}");
+                answer["kept_by"] = Value::String(policy.to_string());
+            }
         }
         let attrs = line_attrs.attributes;
         let skipped = &line_attrs.not_evaluated;

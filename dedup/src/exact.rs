@@ -7,6 +7,11 @@
 //! under the configured attribute name, and the record's `duplicate_of` names the file (below
 //! `documents/` when it is under one) and line of the copy that survived (what `loam explain` shows); a first occurrence gets no
 //! attribute.
+//!
+//! A keep policy ([`Keep::By`]) chooses the survivor by a field instead (Dolma 3 kept the
+//! copy with the latest crawl date): the copy whose field is greatest (`latest`) or least
+//! (`earliest`) survives, ties going to the first in canonical order, and `duplicate_of`
+//! says which policy kept it.
 
 use loam_pipeline::document::{AttributeRecord, Document, KeptCopy, Span};
 use loam_pipeline::executor::{Executor, Progress};
@@ -16,6 +21,79 @@ use loam_pipeline::writer::{JsonlWriter, WrittenShard};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// Which copy of a duplicated key survives.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Keep {
+    /// The first in canonical order (sorted shard path, then line): dolma's rule.
+    #[default]
+    First,
+    /// The copy whose `field` is greatest (`latest: true`) or least; a copy without the
+    /// field never wins over one with it; ties go to the first in canonical order.
+    By {
+        /// The field, as a key path (`$.metadata.warc_date`).
+        field: DedupKey,
+        /// Greatest wins (else least).
+        latest: bool,
+    },
+}
+
+impl Keep {
+    /// What `duplicate_of.kept_by` says: `latest $.metadata.warc_date`.
+    fn describe(&self) -> Option<String> {
+        match self {
+            Keep::First => None,
+            Keep::By { field, latest } => Some(format!(
+                "{} {}",
+                if *latest { "latest" } else { "earliest" },
+                field.path()
+            )),
+        }
+    }
+}
+
+/// A keep policy's value of one document: absent, a number, or a string (ISO 8601 dates
+/// compare as strings); numbers sort before strings.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum SortValue {
+    Missing,
+    Number(f64),
+    Text(String),
+}
+
+impl SortValue {
+    fn of(doc: &Document, field: &DedupKey) -> SortValue {
+        let v = match field {
+            DedupKey::Text => return SortValue::Text(doc.text.clone()),
+            DedupKey::Id => return SortValue::Text(doc.id.clone()),
+            DedupKey::Field(parts) => {
+                let mut cur: Option<&Value> = parts.first().and_then(|k| doc.fields.get(k));
+                for k in parts.iter().skip(1) {
+                    cur = cur.and_then(|v| v.get(k));
+                }
+                cur
+            }
+        };
+        match v {
+            Some(Value::Number(n)) => n.as_f64().map_or(SortValue::Missing, SortValue::Number),
+            Some(Value::String(s)) => SortValue::Text(s.clone()),
+            _ => SortValue::Missing,
+        }
+    }
+
+    /// Whether `self` wins over `other` under the policy (strictly: ties keep the first).
+    fn beats(&self, other: &SortValue, latest: bool) -> bool {
+        match (self, other) {
+            (SortValue::Missing, _) => false,
+            (_, SortValue::Missing) => true,
+            (a, b) => match a.partial_cmp(b) {
+                Some(std::cmp::Ordering::Greater) => latest,
+                Some(std::cmp::Ordering::Less) => !latest,
+                _ => false,
+            },
+        }
+    }
+}
 
 /// Which part of a document identifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +130,15 @@ impl DedupKey {
             [one] if one == "id" => DedupKey::Id,
             _ => DedupKey::Field(parts),
         })
+    }
+
+    /// The key as written in configs: `$.text`, `$.metadata.url`.
+    pub fn path(&self) -> String {
+        match self {
+            DedupKey::Text => "$.text".into(),
+            DedupKey::Id => "$.id".into(),
+            DedupKey::Field(parts) => format!("$.{}", parts.join(".")),
+        }
     }
 
     /// The key's value for a document, or an error naming what is missing.
@@ -107,45 +194,76 @@ pub fn dedupe_documents(
     storage: &dyn Storage,
     units: &[DedupUnit],
     key: &DedupKey,
+    keep: &Keep,
     attribute: &str,
     exec: &Executor,
     progress: &dyn Progress,
 ) -> Vec<ShardDedup> {
-    // Phase 1: hash keys in parallel.
-    let hashed: Vec<(ScanReport, Vec<u128>)> = exec.map(units, |u| {
+    // Phase 1: hash keys (and read the keep policy's values) in parallel.
+    let hashed: Vec<(ScanReport, Vec<u128>, Vec<SortValue>)> = exec.map(units, |u| {
         let mut hashes = Vec::new();
+        let mut values = Vec::new();
         let rep = scan(storage, &u.input, |line, doc| {
             let k = key
                 .extract(doc)
                 .map_err(|e| format!("{}:{line}: {e}", u.input))?;
             hashes.push(xxhash_rust::xxh3::xxh3_128(k.as_bytes()));
+            if let Keep::By { field, .. } = keep {
+                values.push(SortValue::of(doc, field));
+            }
             progress.advance(1, doc.text.len() as u64);
             Ok(())
         });
-        (rep, hashes)
+        (rep, hashes, values)
     });
-    // Phase 2: first in canonical order wins.
-    // The survivor's (unit, line) per key; a duplicate's flag is where its survivor is.
+    // Phase 2, in canonical order: the survivor of each key — the first copy, or the one the
+    // keep policy prefers (ties to the first) — then each duplicate's flag: where its
+    // survivor is.
     let mut seen: HashMap<u128, (usize, u64)> = HashMap::new();
+    if let Keep::By { latest, .. } = keep {
+        let mut best: HashMap<u128, (usize, u64, &SortValue)> = HashMap::new();
+        for (i, (rep, hashes, values)) in hashed.iter().enumerate() {
+            if rep.failed() {
+                continue;
+            }
+            for (line, (h, v)) in hashes.iter().zip(values).enumerate() {
+                let here = (i, line as u64 + 1, v);
+                best.entry(*h)
+                    .and_modify(|cur| {
+                        if v.beats(cur.2, *latest) {
+                            *cur = here;
+                        }
+                    })
+                    .or_insert(here);
+            }
+        }
+        seen = best.into_iter().map(|(h, (u, l, _))| (h, (u, l))).collect();
+    }
     let mut dup_flags: Vec<Vec<Option<(usize, u64)>>> = Vec::with_capacity(units.len());
-    for (i, (rep, hashes)) in hashed.iter().enumerate() {
+    for (i, (rep, hashes, _)) in hashed.iter().enumerate() {
         let mut flags = vec![None; hashes.len()];
         if !rep.failed() {
             for (line, h) in hashes.iter().enumerate() {
+                let here = (i, line as u64 + 1);
                 match seen.entry(*h) {
-                    std::collections::hash_map::Entry::Occupied(o) => flags[line] = Some(*o.get()),
+                    std::collections::hash_map::Entry::Occupied(o) => {
+                        if *o.get() != here {
+                            flags[line] = Some(*o.get());
+                        }
+                    }
                     std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert((i, line as u64 + 1));
+                        v.insert(here);
                     }
                 }
             }
         }
         dup_flags.push(flags);
     }
+    let kept_by = keep.describe();
     // Phase 3: write attributes in parallel.
     let work: Vec<(usize, &DedupUnit)> = units.iter().enumerate().collect();
     exec.map(&work, |(i, u)| {
-        let (first, _) = &hashed[*i];
+        let (first, _, _) = &hashed[*i];
         if first.failed() {
             return ShardDedup {
                 scan: first.clone(),
@@ -155,7 +273,15 @@ pub fn dedupe_documents(
             };
         }
         let flags = &dup_flags[*i];
-        write_marks(storage, units, u, flags, attribute, first.clone())
+        write_marks(
+            storage,
+            units,
+            u,
+            flags,
+            attribute,
+            kept_by.as_deref(),
+            first.clone(),
+        )
     })
 }
 
@@ -165,6 +291,7 @@ fn write_marks(
     unit: &DedupUnit,
     flags: &[Option<(usize, u64)>],
     attribute: &str,
+    kept_by: Option<&str>,
     first: ScanReport,
 ) -> ShardDedup {
     let mut out = ShardDedup {
@@ -202,6 +329,7 @@ fn write_marks(
                 KeptCopy {
                     file: file.to_string(),
                     line: kept_line,
+                    kept_by: kept_by.map(str::to_string),
                 },
             );
             out.duplicates += 1;

@@ -264,6 +264,10 @@ pub struct KeptCopy {
     pub file: String,
     /// 1-based line in that file.
     pub line: u64,
+    /// Why this copy was kept when a keep policy chose it (`latest $.metadata.warc_date`);
+    /// absent under the default (the first copy in canonical order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<String>,
 }
 
 impl AttributeRecord {

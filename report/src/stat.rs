@@ -216,9 +216,13 @@ impl PyNum {
             PyNum::Float(x) => x,
         }
     }
+}
 
-    /// `self + o` (Python ints do not overflow; past `i64` this becomes a float).
-    pub fn add(self, o: PyNum) -> PyNum {
+/// Python's `+`: ints stay ints (past `i64` this becomes a float, where Python would not
+/// overflow).
+impl std::ops::Add for PyNum {
+    type Output = PyNum;
+    fn add(self, o: PyNum) -> PyNum {
         match (self, o) {
             (PyNum::Int(a), PyNum::Int(b)) => match a.checked_add(b) {
                 Some(c) => PyNum::Int(c),
@@ -227,9 +231,12 @@ impl PyNum {
             (a, b) => PyNum::Float(a.f64() + b.f64()),
         }
     }
+}
 
-    /// `self - o`.
-    pub fn sub(self, o: PyNum) -> PyNum {
+/// Python's `-`.
+impl std::ops::Sub for PyNum {
+    type Output = PyNum;
+    fn sub(self, o: PyNum) -> PyNum {
         match (self, o) {
             (PyNum::Int(a), PyNum::Int(b)) => match a.checked_sub(b) {
                 Some(c) => PyNum::Int(c),
@@ -295,7 +302,7 @@ impl FixedBuckets {
     pub fn add_value(&mut self, value: PyNum) {
         self.add(value.f64(), 1);
         self.total += 1;
-        self.sum = self.sum.add(value);
+        self.sum = self.sum + value;
     }
 
     /// Adds `count` occurrences of `value` to the buckets (a summary's bins re-added; its
@@ -448,7 +455,7 @@ fn scan_file(path: &str, filter: Option<&NameFilter>) -> Result<FileStats, Vec<S
                     ))
                 });
                 match span {
-                    Some((a, b, c)) if c.f64().is_finite() => push(&mut st, b.sub(a), c),
+                    Some((a, b, c)) if c.f64().is_finite() => push(&mut st, b - a, c),
                     _ => errors.push(format!(
                         "{path}:{line}: attribute `{name}`: bad span {s} (want [start, end, score])"
                     )),
@@ -514,7 +521,7 @@ pub fn compute(
                         m.add(*v, *c);
                     }
                     m.total += t.total;
-                    m.sum = m.sum.add(t.sum);
+                    m.sum = m.sum + t.sum;
                 }
             }
         }

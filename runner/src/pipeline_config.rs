@@ -413,6 +413,17 @@ impl DedupeStage {
             if let Err(e) = loam_dedup::exact::DedupKey::parse(&d.key) {
                 p.push(join(at, "documents.key"), e.to_string());
             }
+            if let Some(k) = &d.keep {
+                if let Err(e) = loam_dedup::exact::DedupKey::parse(&k.by) {
+                    p.push(join(at, "documents.keep.by"), e.to_string());
+                }
+                if self.kind() != DedupeKind::Exact {
+                    p.push(
+                        join(at, "documents.keep"),
+                        "needs exact document dedup (no bloom_filter): a Bloom filter keeps the first copy it sees",
+                    );
+                }
+            }
         }
         match (self.kind(), &self.bloom_filter) {
             (DedupeKind::Bloom, None) => p.push(
@@ -503,6 +514,46 @@ pub struct DocumentDedupe {
     /// Key path, e.g. `$.text`, `$.id`, `$.metadata.url`.
     #[serde(default = "default_key")]
     pub key: String,
+    /// Which copy of a duplicated key survives; left out, the first in canonical order
+    /// (sorted shard path, then line), as dolma.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<KeepPolicy>,
+}
+
+/// `dedupe.documents.keep`: keep the copy whose field is latest (or earliest), e.g. the
+/// latest crawl as Dolma 3 did: `{by: $.metadata.warc_date, order: latest}`. Ties, and
+/// copies without the field, go to the first in canonical order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepPolicy {
+    /// The field compared (a key path like `documents.key`); numbers compare as numbers,
+    /// strings as strings (so ISO 8601 dates by time).
+    pub by: String,
+    /// `latest` (greatest wins) or `earliest` (least wins).
+    pub order: KeepOrder,
+}
+
+/// Which end of `keep.by` wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeepOrder {
+    /// The greatest value.
+    Latest,
+    /// The least value.
+    Earliest,
+}
+
+impl DocumentDedupe {
+    /// The keep policy for the exact dedup kernel.
+    pub fn keep(&self) -> Result<loam_dedup::exact::Keep, loam_dedup::exact::BadKey> {
+        Ok(match &self.keep {
+            None => loam_dedup::exact::Keep::First,
+            Some(k) => loam_dedup::exact::Keep::By {
+                field: loam_dedup::exact::DedupKey::parse(&k.by)?,
+                latest: k.order == KeepOrder::Latest,
+            },
+        })
+    }
 }
 
 fn default_key() -> String {

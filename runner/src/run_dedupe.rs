@@ -69,7 +69,7 @@ impl DedupInfo {
 
 /// The engine a section compiles to.
 enum Engine {
-    Exact(DedupKey),
+    Exact(DedupKey, loam_dedup::exact::Keep),
     /// `owned`: the filter is the run's own (no `bloom_filter.file`), made fresh each time.
     Bloom {
         job: Job,
@@ -83,7 +83,14 @@ impl Engine {
         Ok(match dcfg.kind() {
             DedupeKind::Exact => {
                 let key = dcfg.documents.as_ref().map_or("$.text", |d| d.key.as_str());
-                Engine::Exact(DedupKey::parse(key).map_err(|e| Error::Usage(e.to_string()))?)
+                let keep = match &dcfg.documents {
+                    Some(d) => d.keep().map_err(|e| Error::Usage(e.to_string()))?,
+                    None => loam_dedup::exact::Keep::First,
+                };
+                Engine::Exact(
+                    DedupKey::parse(key).map_err(|e| Error::Usage(e.to_string()))?,
+                    keep,
+                )
             }
             DedupeKind::Bloom => {
                 let file = dcfg.bloom_filter.as_ref().and_then(|b| b.file.clone());
@@ -104,11 +111,18 @@ impl Engine {
     fn describe(&self, dcfg: &DedupeStage) -> String {
         match self {
             // The exact stage's label as it always was.
-            Engine::Exact(_) => format!(
-                "dedupe ({} by {})",
-                dcfg.name,
-                dcfg.documents.as_ref().map_or("$.text", |d| d.key.as_str())
-            ),
+            Engine::Exact(_, keep) => {
+                let mut label = format!(
+                    "dedupe ({} by {}",
+                    dcfg.name,
+                    dcfg.documents.as_ref().map_or("$.text", |d| d.key.as_str())
+                );
+                if let loam_dedup::exact::Keep::By { field, latest } = keep {
+                    let order = if *latest { "latest" } else { "earliest" };
+                    label.push_str(&format!(", keep {order} {}", field.path()));
+                }
+                label + ")"
+            }
             Engine::Bloom { job, .. } => {
                 let what = match &job.mode {
                     Mode::Documents { .. } => format!(
@@ -242,9 +256,9 @@ pub(crate) fn dedupe_stage(
         };
         let bar = crate::progress::stage_bar("dedupe");
         let results = done_units.run_all(|| match &engine {
-            Engine::Exact(key) => {
+            Engine::Exact(key, keep) => {
                 let attribute = dcfg.attribute_name();
-                let reps = dedupe_documents(storage, &units, key, attribute, exec, &bar);
+                let reps = dedupe_documents(storage, &units, key, keep, attribute, exec, &bar);
                 Ok(reps
                     .into_iter()
                     .map(|rep| match (rep.output, rep.scan.failed()) {

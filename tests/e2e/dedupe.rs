@@ -431,3 +431,117 @@ fn a_bad_shard_publishes_neither_its_marks_nor_the_filter() {
         std::fs::read(d.join("pipeline-docs.bin")).unwrap()
     );
 }
+
+/// A document: id, text, crawl date.
+type Dated = (&'static str, &'static str, Option<&'static str>);
+
+/// Copies of four texts over three shards, with crawl dates (some missing, one tie).
+const DATED: [(&str, &[Dated]); 3] = [
+    (
+        "a.jsonl",
+        &[
+            ("a1", "alpha", Some("2019-01-01T00:00:00Z")),
+            ("a2", "beta", Some("2023-05-01T00:00:00Z")),
+            ("a3", "gamma", Some("2020-01-01T00:00:00Z")),
+        ],
+    ),
+    (
+        "b.jsonl",
+        &[
+            ("b1", "alpha", Some("2024-02-01T00:00:00Z")),
+            ("b2", "beta", Some("2023-05-01T00:00:00Z")),
+            ("b3", "delta", None),
+        ],
+    ),
+    (
+        "c.jsonl",
+        &[
+            ("c1", "alpha", Some("2021-06-01T00:00:00Z")),
+            ("c2", "gamma", None),
+            ("c3", "delta", Some("2010-01-01T00:00:00Z")),
+        ],
+    ),
+];
+
+fn dated_corpus(dir: &Path, order: &str) {
+    std::fs::create_dir_all(dir.join("documents")).unwrap();
+    for (file, docs) in DATED {
+        let lines: Vec<String> = docs
+            .iter()
+            .map(|(id, text, date)| {
+                let mut d =
+                    serde_json::json!({"id": id, "text": format!("{text} text of the document")});
+                if let Some(date) = date {
+                    d["metadata"] = serde_json::json!({"warc_date": date});
+                }
+                d.to_string() + "\n"
+            })
+            .collect();
+        std::fs::write(dir.join("documents").join(file), lines.concat()).unwrap();
+    }
+    std::fs::write(
+        dir.join("p.yaml"),
+        format!(
+            "name: k\ndocuments: [documents/*]\noutput: out\ndedupe:\n  name: dd\n  documents:\n    attribute_name: dup\n    keep: {{by: $.metadata.warc_date, order: {order}}}\nmix:\n  name: m\n  version: v1\n  drop: [{{rule: dup, attribute: dup, op: exists}}]\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn mixed_ids(dir: &Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    let v1 = version_dir(&dir.join("out/m"), "v1");
+    for f in crate::helpers::files_under(&v1.join("documents"), "") {
+        for l in text_lines(&f) {
+            let v: Value = serde_json::from_str(&l).unwrap();
+            ids.push(v["id"].as_str().unwrap().to_string());
+        }
+    }
+    ids.sort();
+    ids
+}
+
+/// `documents.keep`: the copy with the latest (or earliest) field survives wherever it is;
+/// ties and copies without the field go to the first in canonical order; the same at any
+/// thread count; `loam explain` names the kept copy and the policy.
+#[test]
+fn a_keep_policy_keeps_the_latest_copy_wherever_it_is() {
+    let mut snaps = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        dated_corpus(dir.path(), "latest");
+        let out = run(dir.path(), &["run", "p.yaml", "--threads", threads]);
+        assert!(out.contains("keep latest $.metadata.warc_date"), "{out}");
+        // alpha: b1 is the latest; beta: a2 and b2 tie, the first wins; gamma: c2 has no
+        // date, so a3; delta: c3 has a date, b3 none.
+        assert_eq!(mixed_ids(dir.path()), ["a2", "a3", "b1", "c3"]);
+        snaps.push(snapshot(&dir.path().join("out"), true));
+        if threads == "1" {
+            let v1 = version_dir(&dir.path().join("out/m"), "v1");
+            let o = loam(dir.path(), &["explain", v1.to_str().unwrap(), "a1"]);
+            let t = text(&o);
+            assert!(o.status.success(), "{t}");
+            assert!(t.contains("kept copy  b1"), "{t}");
+            assert!(t.contains("kept by    latest $.metadata.warc_date"), "{t}");
+        }
+    }
+    assert!(snaps[0] == snaps[1], "--threads 1 and 2 differ");
+
+    let dir = tempfile::tempdir().unwrap();
+    dated_corpus(dir.path(), "earliest");
+    run(dir.path(), &["run", "p.yaml"]);
+    assert_eq!(mixed_ids(dir.path()), ["a1", "a2", "a3", "c3"]);
+
+    // A Bloom filter keeps the first copy it sees: a keep policy with one is refused.
+    let y = std::fs::read_to_string(dir.path().join("p.yaml"))
+        .unwrap()
+        .replace(
+        "\nmix:",
+        "\n  bloom_filter: {estimated_doc_count: 1000, desired_false_positive_rate: 0.001}\nmix:",
+    );
+    std::fs::write(dir.path().join("q.yaml"), y).unwrap();
+    let o = loam(dir.path(), &["run", "q.yaml"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("dedupe.documents.keep"), "{t}");
+}
