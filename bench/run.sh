@@ -7,7 +7,7 @@
 #   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
-#   --stages LIST comma-separated subset of: tag,tag-langid,filter,dedupe-docs,dedupe-paras,
+#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,dedupe-docs,dedupe-paras,
 #                 minhash,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -67,7 +67,7 @@ for v in ${DOLMA_VENV:-} /work/venv-dolma "$VENVS/venv-dolma"; do usable_dolma "
 for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do usable_datatrove "$v" && { DATATROVE=$v; break; }; done
 if [ $SMOKE = 0 ]; then
   # Only the peers the chosen stages compare with.
-  want tag || want tag-langid || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
+  want tag || want tag-langid || want tag-new || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
   want filter || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
@@ -198,6 +198,18 @@ mix_attrs() { # DIR EXPERIMENT TAGGERS
   tag_cfg "$1" "$2" "$3" > "$1/tag.yaml"
   (cd "$1" && "$LOAM" --threads "$T" tag -c "$1/tag.yaml" > /dev/null)
 }
+# The newer rule taggers (issue 15: dolma's length, uniseg, OLMo pre-tokenizer and
+# alphanumeric-paragraph taggers), experiment `benchnew`, on their own so their ratio is
+# theirs.
+NEW_TAGGERS="bytes_length_v1, char_length_strip_ws_v1, uniseg_length_paragraphs_with_doc_length_v1, olmo_pretokenizer_with_paragraphs_v1, not_alphanum_paragraph_v1"
+new_loam() { local d=$R/tag-new-loam
+  tag_cfg "$d" benchnew "$NEW_TAGGERS" > "$W/tag-new.yaml"
+  run tag-new loam "$1" "$d" "$LOAM" --threads "$T" tag -c "$W/tag-new.yaml"; }
+new_dolma() { local d=$R/tag-new-dolma
+  tag_cfg "$d" benchnew "$NEW_TAGGERS" > "$W/tag-new-dolma.yaml"
+  run tag-new dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-new-dolma.yaml" tag; }
+new_check() { $LIB check-tag "$R/tag-new-loam/attributes/benchnew" "$R/tag-new-dolma/attributes/benchnew" 4000; }
+if want tag-new; then both tag-new "${DOLMA:+dolma}" new_loam new_dolma new_check; fi
 if want tag; then both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
 elif want mix; then log "mix: tagging with loam for the mix (untimed; --stages tag,mix also compares it with dolma)"
   mix_attrs "$R/tag-loam" bench "$RULE_TAGGERS"; fi

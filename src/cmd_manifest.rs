@@ -186,7 +186,12 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
                     .next()
                     .is_some_and(|f| f.contains(".json.") || f.ends_with(".json"))
         }) || m.recipe.iter().any(|r| r.dolma_bugs);
-        loam_runner::mix::mix(&cfg_path, Some(&out_s), dolma_names, opts)?
+        loam_runner::mix::mix(
+            &loam_runner::dolma_cli::ConfigSource::file(&cfg_path),
+            Some(&out_s),
+            dolma_names,
+            opts,
+        )?
     } else {
         let mut config = m.config.normalized.clone();
         let obj = config

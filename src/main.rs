@@ -11,7 +11,10 @@ mod ui;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use loam_runner::tokens as cmd_tokens;
 use loam_runner::warc as cmd_warc;
-use loam_runner::{dedupe as cmd_dedupe, dolma as dolma_cmds, mix as cmd_mix, recipe, run};
+use loam_runner::{
+    dedupe as cmd_dedupe, dolma as dolma_cmds, dolma_cli, mix as cmd_mix, recipe, run,
+};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -137,20 +140,22 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         manifest_dir: Option<String>,
     },
-    /// Tag documents with a dolma `tag` config.
+    /// Tag documents with a dolma `tag` config (and/or dolma's flags).
+    #[command(after_help = dolma_help("tag"))]
     Tag {
-        /// dolma tagger config.
+        /// dolma tagger config (also `loam -c CONFIG tag`, as dolma takes it).
         #[arg(short, long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// Reproduce dolma 1.2.1's tagger bugs (PII URL regex, doc_frac, c4_v2 offsets) to
         /// rebuild a published dolma mix; off by default (loam's values are the correct ones).
         #[arg(long)]
         dolma_bugs: bool,
     },
-    /// Deduplicate with a dolma `dedupe` config (`loam dedupe plan -c …` sizes it first).
-    #[command(args_conflicts_with_subcommands = true)]
+    /// Deduplicate with a dolma `dedupe` config and/or dolma's flags (`loam dedupe plan -c …`
+    /// sizes it first).
+    #[command(args_conflicts_with_subcommands = true, after_help = dolma_help("dedupe"))]
     Dedupe {
-        /// dolma deduper config.
+        /// dolma deduper config (also `loam -c CONFIG dedupe`, as dolma takes it).
         #[arg(short, long)]
         config: Option<PathBuf>,
         /// Write dolma 1.2.1's bytes where loam fixes its dedupe bugs (docs/dedup.md), to
@@ -160,11 +165,12 @@ enum Command {
         #[command(subcommand)]
         action: Option<DedupeAction>,
     },
-    /// Mix with a dolma `mix` config.
+    /// Mix with a dolma `mix` config (and/or dolma's flags).
+    #[command(after_help = dolma_help("mix"))]
     Mix {
-        /// dolma mixer config.
+        /// dolma mixer config (also `loam -c CONFIG mix`, as dolma takes it).
         #[arg(short, long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// Where manifest.json and ledger/ go (default: the deepest directory holding every
         /// stream's output.path; its parent when that is a `documents` folder).
         #[arg(long, value_name = "DIR")]
@@ -194,7 +200,9 @@ enum Command {
         check_inputs: bool,
     },
     /// List the built-in taggers with the signals they write (attribute keys
-    /// `<experiment>__<tagger>__<signal>`), their granularity and the files they need.
+    /// `<experiment>__<tagger>__<signal>`), their granularity and the files they need
+    /// (`loam list`, as dolma names it, is the same).
+    #[command(alias = "list")]
     Taggers,
     /// Print a shell completion script (`loam completions bash > ~/.local/share/bash-completion/completions/loam`).
     Completions {
@@ -248,12 +256,14 @@ enum Command {
         #[arg(long, value_name = "FILE:OFFSET", conflicts_with = "id")]
         token: Option<String>,
     },
-    /// Tokenize documents into training arrays with a dolma `tokens` config (dolma's `.npy`
-    /// + `.csv.gz`, or Megatron's `.bin` + `.idx` with `output_format: megatron`).
+    /// Tokenize documents into training arrays with a dolma `tokens` config and/or dolma's
+    /// flags (dolma's `.npy` + `.csv.gz`, or Megatron's `.bin` + `.idx` with
+    /// `output_format: megatron`).
+    #[command(after_help = dolma_help("tokens"))]
     Tokens {
-        /// dolma tokens config.
+        /// dolma tokens config (also `loam -c CONFIG tokens`, as dolma takes it).
         #[arg(short, long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// This task's index among --world tasks sharing the parts (cluster runs; a final
         /// run without them writes the manifest).
         #[arg(long, default_value_t = 0)]
@@ -388,6 +398,117 @@ fn message_chain(e: &anyhow::Error) -> String {
     out
 }
 
+/// The `--help` text listing dolma's flags for a command.
+fn dolma_help(command: &str) -> String {
+    let flags = dolma_cli::flags_of(command).unwrap_or(&[]);
+    let names: Vec<String> = flags
+        .iter()
+        .map(|(k, kind)| match kind {
+            dolma_cli::FlagKind::List => format!("--{k} [V ...]"),
+            dolma_cli::FlagKind::Scalar => format!("--{k} [V]"),
+            dolma_cli::FlagKind::Bool => format!("--[no-]{k}"),
+        })
+        .collect();
+    format!(
+        "dolma's flags (as `dolma {command}` takes them; they override the config file's keys, \
+         mappings merged key by key; `${{oc.env:VAR[,default]}}` is resolved in every value):\n  {}",
+        names.join("\n  ")
+    )
+}
+
+/// dolma's command-line forms, before the argument parser sees them: `-c FILE` before the
+/// command moves after it (`loam -c tag.yaml tag` is `loam tag -c tag.yaml`), and dolma's
+/// flags after `tag|dedupe|mix|tokens` come out as a config tree.
+fn dolma_forms(
+    mut argv: Vec<OsString>,
+) -> Result<(Vec<OsString>, serde_json::Value), dolma_cli::FlagError> {
+    let empty = serde_json::Value::Object(Default::default());
+    let mut cmd = Cli::command();
+    cmd.build();
+    let takes = |a: &clap::Arg| a.get_action().takes_values();
+    let top: Vec<&clap::Arg> = cmd.get_arguments().collect();
+    // Global options before the command; `-c FILE` among them moves after it.
+    let mut i = 1;
+    let mut config: Option<Vec<OsString>> = None;
+    while i < argv.len() {
+        let Some(a) = argv[i].to_str() else { break };
+        if a == "-c" || a == "--config" {
+            if i + 1 < argv.len() {
+                config = Some(argv.drain(i..i + 2).collect());
+                continue;
+            }
+            break;
+        }
+        if a.starts_with("--config=")
+            || (a.starts_with("-c") && a.len() > 2 && !a.starts_with("--"))
+        {
+            config = Some(vec![argv.remove(i)]);
+            continue;
+        }
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        let value_next = top.iter().any(|arg| {
+            takes(arg)
+                && (a
+                    .strip_prefix("--")
+                    .is_some_and(|l| arg.get_long() == Some(l))
+                    || (a.len() == 2
+                        && a.strip_prefix('-').and_then(|s| s.chars().next()) == arg.get_short()))
+        });
+        i += if value_next { 2 } else { 1 };
+    }
+    if i >= argv.len() {
+        if let Some(c) = config {
+            argv.extend(c);
+        }
+        return Ok((argv, empty));
+    }
+    let name = argv[i].to_string_lossy().to_string();
+    if let Some(c) = config {
+        let at = i + 1;
+        argv.splice(at..at, c);
+    }
+    let Some(sub) = cmd.find_subcommand(&name) else {
+        return Ok((argv, empty));
+    };
+    let sub_name = sub.get_name().to_string();
+    if dolma_cli::flags_of(&sub_name).is_none()
+        || (sub_name == "dedupe" && argv.get(i + 1).is_some_and(|a| a == "plan"))
+    {
+        return Ok((argv, empty));
+    }
+    let mut loam = dolma_cli::LoamOptions::default();
+    for arg in sub.get_arguments().chain(top.iter().copied()) {
+        if let Some(l) = arg.get_long() {
+            loam.long.push((l.to_string(), takes(arg)));
+        }
+        if let Some(s) = arg.get_short() {
+            loam.short.push((s, takes(arg)));
+        }
+    }
+    let (rest, flags) = dolma_cli::split(&sub_name, &argv[i + 1..], &loam)?;
+    argv.truncate(i + 1);
+    argv.extend(rest);
+    Ok((argv, flags))
+}
+
+/// A dolma command's config: the file, dolma's flags, or both (neither is a usage error).
+fn source(
+    command: &str,
+    file: Option<PathBuf>,
+    flags: serde_json::Value,
+) -> anyhow::Result<dolma_cli::ConfigSource> {
+    let src = dolma_cli::ConfigSource { file, flags };
+    if src.file.is_none() && !src.has_flags() {
+        return Err(anyhow::Error::new(UsageError(format!(
+            "loam {command}: give -c CONFIG, dolma's flags (`loam {command} --help` lists them), or both{}",
+            if command == "dedupe" { " (or `loam dedupe plan -c CONFIG`)" } else { "" }
+        ))));
+    }
+    Ok(src)
+}
+
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`loam sample … | head`) like other Unix tools, instead
     // of panicking on the next write.
@@ -395,7 +516,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let (argv, flags) = match dolma_forms(std::env::args_os().collect()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(argv);
     loam_runner::progress::set_display(ui::stage_bar);
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -449,30 +577,27 @@ fn main() -> ExitCode {
                     .map_err(Into::into)
             }
         }
-        Command::Tag { config, dolma_bugs } => dolma_cmds::tag(&config, dolma_bugs, opts)
-            .map(Some)
-            .map_err(Into::into),
+        Command::Tag { config, dolma_bugs } => source("tag", config, flags)
+            .and_then(|src| dolma_cmds::tag(&src, dolma_bugs, opts).map_err(Into::into))
+            .map(Some),
         Command::Dedupe {
             action: Some(DedupeAction::Plan { config }),
             ..
         } => cmd_dedupe::plan(&config).map(|_| None).map_err(Into::into),
         Command::Dedupe {
-            config: Some(c),
-            dolma_bugs,
-            ..
-        } => cmd_dedupe::dedupe(&c, dolma_bugs, opts)
-            .map(Some)
-            .map_err(Into::into),
-        Command::Dedupe { config: None, .. } => Err(anyhow::Error::new(UsageError(
-            "loam dedupe: give -c CONFIG (or `loam dedupe plan -c CONFIG`)".into(),
-        ))),
+            config, dolma_bugs, ..
+        } => source("dedupe", config, flags)
+            .and_then(|src| cmd_dedupe::dedupe(&src, dolma_bugs, opts).map_err(Into::into))
+            .map(Some),
         Command::Mix {
             config,
             manifest_dir,
             dolma_bugs,
-        } => cmd_mix::mix(&config, manifest_dir.as_deref(), dolma_bugs, opts)
-            .map(Some)
-            .map_err(Into::into),
+        } => source("mix", config, flags)
+            .and_then(|src| {
+                cmd_mix::mix(&src, manifest_dir.as_deref(), dolma_bugs, opts).map_err(Into::into)
+            })
+            .map(Some),
         Command::Warc { config } => cmd_warc::warc(&config, opts).map_err(Into::into),
         Command::Validate {
             config,
@@ -542,9 +667,9 @@ fn main() -> ExitCode {
                 ))))
             } else {
                 opts.part.units = loam_pipeline::units::Part { rank, world };
-                cmd_tokens::tokens(&config, opts)
+                source("tokens", config, flags)
+                    .and_then(|src| cmd_tokens::tokens(&src, opts).map_err(Into::into))
                     .map(Some)
-                    .map_err(Into::into)
             }
         }
         Command::Trace(args) => cmd_trace::trace(args, cli.threads, cli.json).map(|_| None),

@@ -18,7 +18,6 @@
 //! Naming: dolma calls the whole file `DeduperConfig` and its `dedupe` section `DedupeConfig`;
 //! here the whole file is [`DedupeConfig`] and the section is [`DedupeSection`].
 
-use loam_pipeline::config::dolma::report_interpolations;
 pub use loam_pipeline::config::dolma::WorkDirConfig;
 use loam_pipeline::config::{index, omega, Problems, Validate};
 use serde::{Deserialize, Serialize};
@@ -552,9 +551,6 @@ impl Validate for DedupeConfig {
             if d.minhash.is_none() {
                 problems.push("bloom_filter", "missing (required unless dedupe.minhash)");
             }
-            if let Ok(tree) = serde_json::to_value(self) {
-                report_interpolations(&tree, "", problems);
-            }
             return;
         };
         // `Path::new("").parent()` is `None`; dolma unwraps it writing the filter.
@@ -580,10 +576,6 @@ impl Validate for DedupeConfig {
         // `ThreadPool::new(0)` panics.
         if self.processes == 0 {
             problems.push("processes", "must be at least 1");
-        }
-
-        if let Ok(tree) = serde_json::to_value(self) {
-            report_interpolations(&tree, "", problems);
         }
     }
 }
@@ -963,10 +955,10 @@ bloom_filter: {file: "", read_only: false, estimated_doc_count: 100, desired_fal
     }
 
     #[test]
-    fn omegaconf_interpolations_are_reported() {
+    fn omegaconf_interpolations_resolve_before_the_typed_config() {
         // dolma's `configs/dolma-v1_6/decontamination/step2-run-decontamination/*_para.yaml`
-        let errs = load(
-            r#"
+        std::env::set_var("LOAM_TEST_DEDUPE_HOME", "/home/u");
+        let text = r#"
 documents:
   - s3://ai2-llm/pretraining-data/sources/olmo-mix/v1_5r2/documents/books/*.gz
 dedupe:
@@ -979,13 +971,17 @@ bloom_filter:
   estimated_doc_count: 2336120
   # size_in_bytes: 104857600  # 100 MB; smaller causes too many FPs
   desired_false_positive_rate: 1e-15
-  file: ${oc.env:HOME}/perplexity/filters/paloma_paragraphs.bin
+  file: ${oc.env:LOAM_TEST_DEDUPE_HOME}/perplexity/filters/paloma_paragraphs.bin
 processes: 94
-"#,
-            "d.yaml",
-        )
-        .unwrap_err();
-        assert_eq!(paths(&errs), ["bloom_filter.file"], "{errs:?}");
+"#;
+        let raw = parse_text(text, Some(Path::new("d.yaml"))).unwrap();
+        let resolved = loam_pipeline::config::dolma::resolve_interpolations(&raw).unwrap();
+        let c = from_value_validated::<DedupeConfig>(&resolved).unwrap();
+        let file = c.bloom_filter.map(|b| b.file);
+        assert_eq!(
+            file.as_deref(),
+            Some("/home/u/perplexity/filters/paloma_paragraphs.bin")
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `loam dedupe -c CONFIG` and `loam dedupe plan -c CONFIG`: dolma deduper configs.
 
 use crate::dolma::{derived, load, lock_outputs, units_error, usage, StageRun};
+use crate::dolma_cli::ConfigSource;
 use crate::error::Result;
 use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
@@ -184,12 +185,16 @@ pub fn plan(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `loam dedupe -c CONFIG` with a dolma deduper config.
-pub fn dedupe(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
+/// `loam dedupe -c CONFIG` (and dolma's flags) with a dolma deduper config.
+pub fn dedupe(source: &ConfigSource, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
-    let (cfg, raw) = load::<DedupeConfig>(path)?;
+    let (cfg, raw) = source.load::<DedupeConfig>()?;
+    let label = source.label();
+    let path = label.as_path();
     crate::checks::warn_ignored(path, &raw);
     if cfg.dryrun {
+        // dolma prints the config and exits; loam also checks that every input exists.
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
         let n = crate::checks::check_inputs(path, "documents", &cfg.documents)?;
         crate::checks::say_dry_run(path, n);
         return Ok(crate::dolma::StageRun::empty().outcome(

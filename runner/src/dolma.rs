@@ -1,5 +1,6 @@
 //! Commands that take dolma's own config files: `tag`, `dedupe`, `mix`, and `validate`.
 
+use crate::dolma_cli::ConfigSource;
 use crate::error::{Context, Error, Result};
 use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
@@ -36,8 +37,10 @@ pub(crate) fn layout_error(e: layout::LayoutError) -> Error {
     }
 }
 
+/// Loads a dolma config file as dolma's CLI does: interpolations resolved, then the typed
+/// config read and checked.
 pub(crate) fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<(T, Value)> {
-    config::load::<T>(path).map_err(|e: ConfigErrors| usage(e))
+    ConfigSource::file(path).load()
 }
 
 /// Where dolma puts a derived file: the document path with its `documents` directory
@@ -144,12 +147,16 @@ pub(crate) fn units_error(e: UnitsError) -> Error {
     }
 }
 
-/// `loam tag -c CONFIG` with a dolma tagger config.
-pub fn tag(path: &Path, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
+/// `loam tag -c CONFIG` (and dolma's flags) with a dolma tagger config.
+pub fn tag(source: &ConfigSource, dolma_bugs: bool, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
-    let (cfg, raw) = load::<TagConfig>(path)?;
+    let (cfg, raw) = source.load::<TagConfig>()?;
+    let label = source.label();
+    let path = label.as_path();
     crate::checks::warn_ignored(path, &raw);
     if cfg.dryrun {
+        // dolma prints the config and exits; loam also checks that every input exists.
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
         let n = crate::checks::check_inputs(path, "documents", &cfg.documents)?;
         crate::checks::say_dry_run(path, n);
         return Ok(
@@ -411,6 +418,11 @@ pub fn validate(path: &Path, kind: Option<Kind>, check_inputs: bool) -> Result<(
             path.display()
         ))
     })?;
+    // dolma's configs are read as dolma's CLI reads them: interpolations resolved first.
+    let v = match kind {
+        Kind::Pipeline => v,
+        _ => ConfigSource::file(path).value()?,
+    };
     let inputs: Vec<(String, Vec<String>)> = match kind {
         Kind::Pipeline => {
             let c = check::<crate::pipeline_config::PipelineConfig>(path, &v)?;

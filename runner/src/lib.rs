@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod dedupe;
 pub mod dolma;
+pub mod dolma_cli;
 pub mod error;
 pub mod mix;
 pub mod outcome;

@@ -2,7 +2,8 @@
 //! sampling and token budgets, and writes the provenance dolma does not: a decision ledger
 //! per input and, last, a `manifest.json` in the manifest directory.
 
-use crate::dolma::{load, units_error, usage};
+use crate::dolma::{units_error, usage};
+use crate::dolma_cli::ConfigSource;
 use crate::error::{Context, Error, Result};
 use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
@@ -209,22 +210,23 @@ fn sampling_record(s: &StreamConfig, sampling: &Sampling, c: &MixCounts) -> Samp
     }
 }
 
-/// `loam mix -c CONFIG [--manifest-dir DIR]` with a dolma mixer config.
+/// `loam mix -c CONFIG [--manifest-dir DIR]` (and dolma's flags) with a dolma mixer config.
 pub fn mix(
-    path: &Path,
+    source: &ConfigSource,
     manifest_dir: Option<&str>,
     dolma_bugs: bool,
     opts: RunOptions,
 ) -> Result<Outcome> {
     // Loading validates everything, filter and span expressions included.
-    let (cfg, raw) = load::<MixerConfig>(path)?;
-    crate::checks::mix_attributes(path, &cfg)?;
-    crate::checks::warn_ignored(path, &raw);
+    let (cfg, raw) = source.load::<MixerConfig>()?;
+    let label = source.label();
+    crate::checks::mix_attributes(&label, &cfg)?;
+    crate::checks::warn_ignored(&label, &raw);
     let prior = Prior {
         dolma_bugs,
         ..Prior::default()
     };
-    mix_config(path, &cfg, manifest_dir, opts, prior)
+    mix_config(source, &cfg, manifest_dir, opts, prior)
 }
 
 /// What a recipe's earlier stages add to the mix's manifest.
@@ -244,7 +246,7 @@ pub struct Prior {
 
 /// Runs a loaded dolma mixer config; `prior` holds what a recipe's earlier stages ran.
 pub fn mix_config(
-    path: &Path,
+    source: &ConfigSource,
     cfg: &MixerConfig,
     manifest_dir: Option<&str>,
     opts: RunOptions,
@@ -259,6 +261,8 @@ pub fn mix_config(
     } else {
         cfg.processes
     };
+    let label = source.label();
+    let path = label.as_path();
     if cfg.dryrun {
         // dolma prints the config and exits; loam also checks that every input exists.
         println!("{}", serde_json::to_string_pretty(&cfg)?);
@@ -280,8 +284,7 @@ pub fn mix_config(
             threads,
         });
     }
-    let config_bytes =
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let config_bytes = source.bytes()?;
     let streams: Vec<CompiledStream> = cfg
         .streams
         .iter()

@@ -278,7 +278,13 @@ pub fn run(
     prior.started = Some((started, started_at));
     prior.dolma_bugs = dolma_bugs;
     let (mix_path, mix_cfg) = &recipe.mix;
-    let mut out = crate::mix::mix_config(mix_path, mix_cfg, manifest_dir, opts, prior)?;
+    let mut out = crate::mix::mix_config(
+        &crate::dolma_cli::ConfigSource::file(mix_path),
+        mix_cfg,
+        manifest_dir,
+        opts,
+        prior,
+    )?;
     lines.extend(out.stages);
     if let Some((tpath, tcfg, tbytes)) = &recipe.tokens {
         // Last, on the mix's documents, only when the mix is whole.

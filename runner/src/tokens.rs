@@ -1,7 +1,8 @@
 //! `loam tokens -c CONFIG`: a dolma `tokens` config → token arrays (docs/tokens.md), one
 //! resumable unit per part, and a manifest in the destination.
 
-use crate::dolma::{load, units_error, usage};
+use crate::dolma::{units_error, usage};
+use crate::dolma_cli::ConfigSource;
 use crate::error::{Error, Result};
 use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::run::RunOptions;
@@ -21,12 +22,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-/// `loam tokens -c CONFIG`.
-pub fn tokens(path: &Path, opts: RunOptions) -> Result<Outcome> {
+/// `loam tokens -c CONFIG` (and dolma's flags).
+pub fn tokens(source: &ConfigSource, opts: RunOptions) -> Result<Outcome> {
     let started = Instant::now();
-    let (cfg, raw) = load::<TokensConfig>(path)?;
+    let (cfg, raw) = source.load::<TokensConfig>()?;
+    let label = source.label();
+    let path = label.as_path();
     crate::checks::warn_ignored(path, &raw);
-    let bytes = std::fs::read(path)?;
+    let bytes = source.bytes()?;
     tokens_config(path, &bytes, &cfg, opts, started, None)
 }
 
@@ -138,6 +141,8 @@ pub fn tokens_config(
         cfg.processes.max(1)
     };
     if cfg.dryrun {
+        // dolma prints the config and exits; loam also says what would be written.
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
         println!(
             "dryrun: {} input file(s) in {} part(s) → {dest} ({} {}, tokenizer {} with {} ids); nothing written",
             inputs.len(),

@@ -7,6 +7,7 @@ mod helpers;
 mod json;
 
 mod dedupe;
+mod dolma_cli;
 mod faults;
 mod firsthour;
 mod frozen;

@@ -1,7 +1,7 @@
 //! Config of `loam tokens -c`, accepting dolma 1.2.1's `dolma tokens` config files
 //! (`TokenizationConfig`, `python/dolma/cli/tokenizer.py`), with loam's `output_format`.
 
-use loam_pipeline::config::dolma::{report_interpolations, WorkDirConfig};
+use loam_pipeline::config::dolma::WorkDirConfig;
 use loam_pipeline::config::{join, omega, Problems, Validate};
 use serde::{Deserialize, Serialize};
 
@@ -183,9 +183,6 @@ impl TokensConfig {
 
 impl Validate for TokensConfig {
     fn validate(&self, problems: &mut Problems) {
-        if let Ok(tree) = serde_json::to_value(self) {
-            report_interpolations(&tree, "", problems);
-        }
         if self.documents.is_empty() {
             problems.push(
                 "documents",

@@ -208,7 +208,7 @@ impl Scalar for String {
     }
 }
 
-fn number_to_py(n: &Number) -> String {
+pub(crate) fn number_to_py(n: &Number) -> String {
     if n.is_f64() {
         py_float_repr(n.as_f64().unwrap_or(f64::NAN))
     } else {
