@@ -120,6 +120,9 @@ pub fn configs(data: &[u8]) {
     let Ok(value) = loam_pipeline::config::parse_text(text, Some(Path::new(name))) else {
         return;
     };
+    // dolma's `${…}` interpolations, resolved as every dolma command resolves them (key
+    // references included: a cycle must be an error, not a hang).
+    let value = loam_pipeline::config::dolma::resolve_interpolations(&value).unwrap_or(value);
     use loam_pipeline::config::from_value_validated as check;
     let _ = check::<loam_runner::pipeline_config::PipelineConfig>(&value);
     let _ = check::<loam_filters::config::TagConfig>(&value);

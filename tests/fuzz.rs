@@ -269,6 +269,11 @@ fn config_loaders_survive_mutated_configs() {
     )
     .unwrap();
     seeds.push([vec![1u8], json].concat());
+    // Interpolations: env, defaults, key references (and so potential cycles).
+    seeds.push(
+        b"\0streams:\n  - name: ${oc.env:HOME,x}\n    documents: [${streams[0].name}/*]\n    output: {path: ${oc.env:NOPE,out}, max_size_in_bytes: ${d.processes:}}\nprocesses: ${streams.0.output.max_size_in_bytes}\n"
+            .to_vec(),
+    );
     smoke("configs", targets::configs, &seeds, 20_000, 4);
 }
 
