@@ -156,3 +156,57 @@ pub fn recipe_outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     }
     all
 }
+
+/// Debian's Chromium, which the HTML pages are rendered in (`scripts/test.sh` installs it).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// `None` when the browser tests are skipped; panics when Chromium is missing otherwise.
+pub fn chromium() -> Option<&'static str> {
+    if Path::new(CHROMIUM).exists() {
+        return Some(CHROMIUM);
+    }
+    if std::env::var("LOAM_SKIP_BROWSER").as_deref() == Ok("1") {
+        eprintln!("LOAM_SKIP_BROWSER=1: skipping the headless-browser checks");
+        return None;
+    }
+    panic!(
+        "{CHROMIUM} not found: the report test renders the page in headless Chromium. \
+         Run scripts/test.sh (it installs Debian's chromium), or \
+         `apt-get install -y --no-install-recommends chromium`; \
+         set LOAM_SKIP_BROWSER=1 to skip these checks."
+    );
+}
+
+pub fn browser(bin: &str, profile: &Path, args: &[String]) -> Output {
+    let mut c = Command::new(bin);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(args);
+    c.output().expect("start chromium")
+}
+
+/// The DOM after scripts ran.
+pub fn dump_dom(bin: &str, html: &Path, work: &Path) -> String {
+    let profile = tempfile::tempdir_in(work).unwrap();
+    let o = browser(
+        bin,
+        profile.path(),
+        &[
+            "--window-size=1400,2000".into(),
+            "--dump-dom".into(),
+            format!("file://{}", html.display()),
+        ],
+    );
+    assert!(o.status.success(), "chromium --dump-dom: {}", text(&o));
+    String::from_utf8(o.stdout).unwrap()
+}

@@ -3,7 +3,7 @@
 //! file, line and source, the same index bytes for any thread count or task split, and a
 //! corrupt index is an error naming the file.
 
-use crate::common::{loam, repo, text, version_dir};
+use crate::common::{chromium, dump_dom, loam, repo, text, version_dir};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -218,6 +218,24 @@ fn text_index_counts_equal_a_scan_and_hits_hold_the_span_with_provenance() {
     assert!(o.status.success(), "{}", text(&o));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("<mark>") && html.contains(&d.2), "{html}");
+    // As a browser builds it: the query's span marked in the text, and each document hit
+    // listed with its id and its own marked context.
+    if let Some(bin) = chromium() {
+        let dom = dump_dom(bin, &page, dir.path());
+        let marks: Vec<&str> = dom
+            .split("<mark>")
+            .skip(1)
+            .filter_map(|m| m.split("</mark>").next())
+            .collect();
+        let esc = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        assert!(marks.len() >= 2, "{dom}");
+        assert!(marks.iter().all(|m| *m == esc(&q)), "{marks:?} vs {q:?}");
+        assert!(dom.contains(&format!("<li><b>{}</b>", esc(&d.2))), "{dom}");
+    }
 }
 
 /// Every document's tokens from the arrays' `.npy`/`.csv.gz` pairs.
