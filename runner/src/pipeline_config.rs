@@ -263,6 +263,10 @@ pub struct DedupeStage {
     /// Bloom filter dedup: minimum words (dolma's `dedupe.min_words`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_words: u64,
+    /// Bloom filter dedup: write dolma 1.2.1's bytes where loam fixes its dedupe bugs
+    /// (docs/dedup.md), as `loam dedupe -c --dolma-bugs` does, to rebuild a published mix.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dolma_bugs: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -433,11 +437,16 @@ impl DedupeStage {
             (DedupeKind::MinHash, Some(_)) => {
                 p.push(join(at, "bloom_filter"), "MinHash dedup uses no Bloom filter")
             }
+            (DedupeKind::MinHash, None) if self.dolma_bugs => p.push(
+                join(at, "dolma_bugs"),
+                "applies to Bloom filter dedup only (dolma has no MinHash)",
+            ),
             (DedupeKind::Exact, _) => {
                 for (set, key) in [
                     (self.skip_empty, "skip_empty"),
                     (self.min_length > 0, "min_length"),
                     (self.min_words > 0, "min_words"),
+                    (self.dolma_bugs, "dolma_bugs"),
                 ] {
                     if set {
                         p.push(

@@ -96,8 +96,9 @@ impl Engine {
                 let file = dcfg.bloom_filter.as_ref().and_then(|b| b.file.clone());
                 let owned = file.is_none();
                 let file = file.unwrap_or_else(|| default_filter_file(out_root, &dcfg.name));
-                let job = Job::from_config(&dcfg.dolma_config(inputs, file))
+                let mut job = Job::from_config(&dcfg.dolma_config(inputs, file))
                     .map_err(|e| Error::Usage(format!("dedupe: {e}")))?;
+                job.dolma_bugs = dcfg.dolma_bugs;
                 Engine::Bloom { job, owned }
             }
             DedupeKind::MinHash => match &dcfg.minhash {

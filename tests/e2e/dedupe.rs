@@ -545,3 +545,43 @@ fn a_keep_policy_keeps_the_latest_copy_wherever_it_is() {
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(t.contains("dedupe.documents.keep"), "{t}");
 }
+
+/// `dolma_bugs: true` in a Bloom section writes what `loam dedupe -c --dolma-bugs` writes
+/// (dolma 1.2.1's bytes, to rebuild a published mix); without it, loam's fixed spans.
+#[test]
+fn dolma_bugs_in_a_pipeline_dedupe_section_write_dolmas_bytes() {
+    let dir = recipe_dir();
+    let d = dir.path();
+    run(d, &["dedupe", "-c", "dedupe_paras.yaml", "--dolma-bugs"]);
+    pipeline(
+        d,
+        "bugs.yaml",
+        "out-b",
+        &format!("{PARAS}\n  dolma_bugs: true"),
+        "[]",
+    );
+    run(d, &["run", "bugs.yaml"]);
+    let want = d.join("corpus/attributes/dedupe_paras");
+    assert_same_attributes(&want, &d.join("out-b/attributes/dedupe_paras"));
+    // The fixes change these real documents' spans: the two modes really differ.
+    pipeline(d, "fixed.yaml", "out-f", PARAS, "[]");
+    run(d, &["run", "fixed.yaml"]);
+    let fixed = d.join("out-f/attributes/dedupe_paras");
+    assert!(
+        SHARDS
+            .iter()
+            .any(|s| text_lines(&want.join(s)) != text_lines(&fixed.join(s))),
+        "dolma's bytes and loam's are the same on this corpus: the test proves nothing"
+    );
+    // Exact dedup has no dolma bugs to reproduce: refused, naming the field.
+    pipeline(
+        d,
+        "exact.yaml",
+        "out-e",
+        "  name: e\n  documents: {attribute_name: dup}\n  dolma_bugs: true",
+        "[]",
+    );
+    let o = loam(d, &["run", "exact.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("dedupe.dolma_bugs"), "{}", text(&o));
+}
