@@ -39,8 +39,9 @@ fn rules_of(m: &Manifest) -> Vec<Rule> {
         .unwrap_or_default()
 }
 
-/// The attribute files the manifest lists for one document file.
-fn attribute_files(m: &Manifest, doc_file: &str) -> Vec<String> {
+/// The attribute files the manifest lists for one document file, where they are read
+/// (relative ones under `root`, the run's working directory).
+fn attribute_files(m: &Manifest, doc_file: &str, root: Option<&Path>) -> Vec<String> {
     let rel = rel_name(doc_file);
     let rel = layout::attribute_rel(&rel);
     m.inputs
@@ -48,7 +49,11 @@ fn attribute_files(m: &Manifest, doc_file: &str) -> Vec<String> {
         .filter(|i| {
             i.role == loam_manifests::InputRole::Attributes && i.path.ends_with(&format!("/{rel}"))
         })
-        .map(|i| i.path.clone())
+        .map(|i| {
+            loam_manifests::resolve_path(root, &i.path)
+                .to_string_lossy()
+                .to_string()
+        })
         .collect()
 }
 
@@ -180,7 +185,7 @@ fn nearest_ids(m: &Manifest, dir: &Path, id: &str) -> Vec<String> {
 }
 
 /// `loam explain MIX_DIR ID`.
-pub fn explain(mix: &Path, id: &str, json: bool) -> Result<()> {
+pub fn explain(mix: &Path, id: &str, json: bool, root: Option<&Path>) -> Result<()> {
     // The table, unless `--json` asked for one JSON document (built beside it).
     macro_rules! say {
         ($($t:tt)*) => {
@@ -194,6 +199,7 @@ pub fn explain(mix: &Path, id: &str, json: bool) -> Result<()> {
         return explain_without_manifest(mix, id);
     }
     let (m, dir) = load_manifest(mix)?;
+    let root = crate::cmd_manifest::input_root(&m, &dir, root);
     let hits = find_rows(&m, &dir, id)?;
     if hits.is_empty() {
         let near = nearest_ids(&m, &dir, id);
@@ -267,7 +273,7 @@ pub fn explain(mix: &Path, id: &str, json: bool) -> Result<()> {
             (d, None) => d.as_str().to_string(),
         };
         say!("decision   {verdict}");
-        let files = attribute_files(&m, &row.file);
+        let files = attribute_files(&m, &row.file, root.as_deref());
         let lines: BTreeSet<u64> = [row.line].into_iter().collect();
         let line_attrs = attributes_at(&files, &lines)?
             .remove(&row.line)
@@ -515,8 +521,9 @@ fn rule_is(name: &str, rule: &str) -> bool {
 }
 
 /// `loam sample MIX_DIR --rule RULE [-n N] [--seed S]`.
-pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
+pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64, root: Option<&Path>) -> Result<()> {
     let (m, dir) = load_manifest(mix)?;
+    let root = crate::cmd_manifest::input_root(&m, &dir, root);
     let mut candidates: Vec<(u64, LedgerRow)> = Vec::new();
     let mut seen_rules: BTreeSet<String> = BTreeSet::new();
     for o in m
@@ -566,10 +573,11 @@ pub fn sample(mix: &Path, rule: &str, n: usize, seed: u64) -> Result<()> {
     let mut texts: BTreeMap<(String, u64), Document> = BTreeMap::new();
     let mut attrs: BTreeMap<(String, u64), Map<String, Value>> = BTreeMap::new();
     for (file, lines) in &by_file {
-        for (l, d) in documents_at(file, lines)? {
+        let path = loam_manifests::resolve_path(root.as_deref(), file);
+        for (l, d) in documents_at(&path.to_string_lossy(), lines)? {
             texts.insert((file.clone(), l), d);
         }
-        for (l, a) in attributes_at(&attribute_files(&m, file), lines)? {
+        for (l, a) in attributes_at(&attribute_files(&m, file, root.as_deref()), lines)? {
             attrs.insert((file.clone(), l), a.attributes);
         }
     }

@@ -26,9 +26,28 @@ pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf)> {
     loam_report::mixdir::load_manifest(path).map_err(|e| usage(e.to_string()))
 }
 
-/// `loam manifest verify DIR`: recomputes every checksum. Returns whether all matched.
-pub fn verify(path: &Path, outputs_only: bool, threads: usize, json: bool) -> Result<bool> {
-    let v = check::verify(path, outputs_only, &Store, threads).map_err(|e| match e {
+/// The directory a manifest's relative input paths are read from: `--root`, else the
+/// run's recorded working directory (when it exists), else the current directory (`None`).
+pub fn input_root(m: &Manifest, dir: &Path, given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(r) = given {
+        return Some(r.to_path_buf());
+    }
+    match is_remote(&dir.to_string_lossy()) {
+        true => None,
+        false => m.run.input_root(dir),
+    }
+}
+
+/// `loam manifest verify DIR`: recomputes every checksum (relative inputs under `root`, or
+/// the run's recorded working directory). Returns whether all matched.
+pub fn verify(
+    path: &Path,
+    outputs_only: bool,
+    threads: usize,
+    json: bool,
+    root: Option<&Path>,
+) -> Result<bool> {
+    let v = check::verify(path, outputs_only, &Store, threads, root).map_err(|e| match e {
         check::VerifyError::Load(e) => usage(e.to_string()),
         other => anyhow::Error::new(other),
     })?;
@@ -90,7 +109,13 @@ pub fn diff(a: &Path, b: &Path, json: bool) -> Result<()> {
 /// Checks the manifest's inputs (all of them, or those of one `role`) against their
 /// checksums, printing each that is missing or changed. Missing inputs end it (a usage
 /// error: nothing can be rerun from them); returns how many changed.
-fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usize> {
+fn check_inputs(
+    m: &Manifest,
+    role: Option<&str>,
+    root: Option<&Path>,
+    threads: usize,
+) -> Result<usize> {
+    // Read from the current directory (`reproduce` runs in the run's); `root` names it.
     let items: Vec<CheckItem> = m
         .inputs
         .iter()
@@ -122,9 +147,15 @@ fn check_inputs(m: &Manifest, role: Option<&str>, threads: usize) -> Result<usiz
         return Err(usage(format!(
             "{missing} input(s) of the manifest are missing or unreadable; nothing to rerun from{}",
             if relative {
-                " (relative input paths are read from the directory the mix was made in: run `loam reproduce` there)"
+                match root {
+                    Some(r) => format!(
+                        " (relative input paths are read from {}; give the directory the mix was made in with --root)",
+                        r.display()
+                    ),
+                    None => " (relative input paths are read from the current directory: give the directory the mix was made in with --root)".to_string(),
+                }
             } else {
-                ""
+                String::new()
             }
         )));
     }
@@ -152,8 +183,39 @@ fn fresh_output(m: &Manifest, output: Option<PathBuf>) -> Result<PathBuf> {
 /// fresh directory and compares every output with the manifest's checksum. Returns whether
 /// the result is byte-identical (changed inputs are reported, and the rerun still shows
 /// which outputs they changed).
-pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> Result<bool> {
+pub fn reproduce(
+    path: &Path,
+    output: Option<PathBuf>,
+    root: Option<&Path>,
+    mut opts: RunOptions,
+) -> Result<bool> {
+    // The rerun runs in the run's working directory (`--root`, or the one the manifest
+    // records), where its relative inputs are; when that is not here, the paths given here
+    // are made absolute first.
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let absolute = |p: &Path| match is_remote(&p.to_string_lossy()) {
+        true => p.to_path_buf(),
+        false => cwd.join(p),
+    };
     let (m, dir) = load_manifest(path)?;
+    let root = input_root(&m, &dir, root.map(absolute).as_deref());
+    let here = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+    let moves = root
+        .as_ref()
+        .is_some_and(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()) != here);
+    let (dir, output) = match moves {
+        false => (dir, output),
+        true => {
+            let output = output.map(|o| absolute(&o)).unwrap_or_else(|| {
+                cwd.join(format!("out/reproduce-{}", short_id(&m.mix.content_id)))
+            });
+            (absolute(&dir), Some(output))
+        }
+    };
+    if let (true, Some(r)) = (moves, &root) {
+        std::env::set_current_dir(r)
+            .with_context(|| format!("entering the run's working directory {}", r.display()))?;
+    }
     let dolma = m.mix.label == loam_runner::mix::DOLMA_MIX_LABEL;
     if m.tool.version != loam_pipeline::VERSION {
         println!(
@@ -165,7 +227,7 @@ pub fn reproduce(path: &Path, output: Option<PathBuf>, mut opts: RunOptions) -> 
     // Inputs first: changed inputs cannot give the same bytes. `loam run` makes its own
     // attribute files; a dolma mix reads them as inputs.
     let role = if dolma { None } else { Some("documents") };
-    let changed_inputs = check_inputs(&m, role, opts.threads)?;
+    let changed_inputs = check_inputs(&m, role, root.as_deref(), opts.threads)?;
     let out = fresh_output(&m, output)?;
     // (old output path, new output path), both relative to their manifest's directory, for
     // outputs that move; the rest keep their path.

@@ -255,6 +255,10 @@ enum Command {
         /// document holding it, then explains that document in the mix.
         #[arg(long, value_name = "FILE:OFFSET", conflicts_with = "id")]
         token: Option<String>,
+        /// The directory the mix was made in, which the manifest's relative input paths are
+        /// relative to (default: the one the manifest records, else the current directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
     },
     /// Tokenize documents into training arrays with a dolma `tokens` config and/or dolma's
     /// flags (dolma's `.npy` + `.csv.gz`, or Megatron's `.bin` + `.idx` with
@@ -288,6 +292,10 @@ enum Command {
         /// Seed of the (deterministic) choice.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The directory the mix was made in, which the manifest's relative input paths are
+        /// relative to (default: the one the manifest records, else the current directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
     },
     /// A self-contained HTML report of a mix (or of two mixes, compared).
     Report {
@@ -334,6 +342,10 @@ enum Command {
         /// Where to rebuild (default: out/reproduce-<content id>).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// The directory the mix was made in, which the manifest's relative input paths are
+        /// relative to (default: the one the manifest records, else the current directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
     },
 }
 
@@ -374,6 +386,10 @@ enum ManifestAction {
         /// Check only the mix's own files, not its inputs and models.
         #[arg(long)]
         outputs_only: bool,
+        /// The directory the mix was made in, which the manifest's relative input paths are
+        /// relative to (default: the one the manifest records, else the current directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
     },
     /// Per-stage and per-rule deltas between two mixes, from their ledgers.
     Diff {
@@ -630,8 +646,14 @@ fn main() -> ExitCode {
             action: SlurmAction::Status { pipeline },
         } => cmd_slurm::status(&pipeline).map(|_| None),
         Command::Manifest {
-            action: ManifestAction::Verify { dir, outputs_only },
-        } => match cmd_manifest::verify(&dir, outputs_only, cli.threads, cli.json) {
+            action:
+                ManifestAction::Verify {
+                    dir,
+                    outputs_only,
+                    root,
+                },
+        } => match cmd_manifest::verify(&dir, outputs_only, cli.threads, cli.json, root.as_deref())
+        {
             Ok(true) => Ok(None),
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
@@ -639,18 +661,27 @@ fn main() -> ExitCode {
         Command::Manifest {
             action: ManifestAction::Diff { a, b },
         } => cmd_manifest::diff(&a, &b, cli.json).map(|_| None),
-        Command::Reproduce { manifest, output } => {
-            match cmd_manifest::reproduce(&manifest, output, opts) {
-                Ok(true) => Ok(None),
-                Ok(false) => return ExitCode::from(1),
-                Err(e) => Err(e),
+        Command::Reproduce {
+            manifest,
+            output,
+            root,
+        } => match cmd_manifest::reproduce(&manifest, output, root.as_deref(), opts) {
+            Ok(true) => Ok(None),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Explain {
+            mix,
+            id,
+            token,
+            root,
+        } => match (id, token) {
+            (Some(id), _) => {
+                cmd_explain::explain(&mix, &id, cli.json, root.as_deref()).map(|_| None)
             }
-        }
-        Command::Explain { mix, id, token } => match (id, token) {
-            (Some(id), _) => cmd_explain::explain(&mix, &id, cli.json).map(|_| None),
             (None, Some(t)) => cmd_tokens::explain_token(&t)
                 .map_err(anyhow::Error::from)
-                .and_then(|row| cmd_explain::explain(&mix, &row.id, cli.json))
+                .and_then(|row| cmd_explain::explain(&mix, &row.id, cli.json, root.as_deref()))
                 .map(|_| None),
             (None, None) => Err(anyhow::Error::new(UsageError(
                 "loam explain: give a document id or --token FILE:OFFSET".into(),
@@ -673,9 +704,13 @@ fn main() -> ExitCode {
             }
         }
         Command::Trace(args) => cmd_trace::trace(args, cli.threads, cli.json).map(|_| None),
-        Command::Sample { mix, rule, n, seed } => {
-            cmd_explain::sample(&mix, &rule, n, seed).map(|_| None)
-        }
+        Command::Sample {
+            mix,
+            rule,
+            n,
+            seed,
+            root,
+        } => cmd_explain::sample(&mix, &rule, n, seed, root.as_deref()).map(|_| None),
         Command::Report { mix, mix_b, output } => {
             cmd_report::report(&mix, mix_b.as_deref(), &output, cli.threads).map(|_| None)
         }

@@ -271,6 +271,60 @@ fn report_renders_in_chromium_and_matches_the_manifest() {
             "no threshold line for {rule}"
         );
     }
+    // One mix: its funnel comes first.
+    assert_eq!(m["sections"][0], "funnel", "{}", m["sections"]);
+    // Attributes no rule reads are folded away; those a rule reads are not.
+    let ruled = [
+        "dup",
+        "exp__whitespace_tokenizer_v1__length",
+        "exp__gopher_v1__symbol_to_word_ratio",
+        "exp__gopher_v1__fraction_of_words_with_alpha_character",
+    ];
+    let (mut folded, mut spiky_charts) = (0, 0);
+    for c in charts
+        .iter()
+        .filter(|c| c["chart"].as_str().unwrap().starts_with("hist-"))
+    {
+        let attribute = c["attribute"].as_str().unwrap();
+        let is_folded = c["folded"].as_bool().unwrap();
+        assert_eq!(
+            is_folded,
+            !ruled.contains(&attribute),
+            "{attribute} folded: {is_folded}"
+        );
+        folded += usize::from(is_folded);
+        // Spiky — the tallest bin above 20× the median non-empty bin, from the drawn bars —
+        // gets a log y axis that says so; the others a linear one.
+        let mut bins: Vec<u64> = c["bins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_u64().unwrap())
+            .filter(|&b| b > 0)
+            .collect();
+        bins.sort_unstable();
+        let spiky = bins.len() >= 2 && bins[bins.len() - 1] > 20 * bins[(bins.len() - 1) / 2];
+        assert_eq!(
+            c["yscale"] == "log",
+            spiky,
+            "{attribute}: {bins:?} {}",
+            c["yscale"]
+        );
+        if spiky {
+            spiky_charts += 1;
+            assert!(
+                c["ylabel"]
+                    .as_str()
+                    .is_some_and(|l| l.contains("log scale")),
+                "{attribute}: {}",
+                c["ylabel"]
+            );
+        }
+    }
+    assert!(folded >= 5, "{folded} folded histograms");
+    assert!(spiky_charts >= 1, "no spiky histogram in the sample");
+    assert!(dom.contains("id=\"unused-attributes\""));
+
     // Languages: none in this mix, said so.
     assert!(dom.contains("id=\"no-languages\""));
     // Removed examples for every rule that removed something.
@@ -322,6 +376,26 @@ fn report_renders_in_chromium_and_matches_the_manifest() {
         .map(|c| c["chart"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"compare-rules") && names.contains(&"funnel-documents-b"));
+    // The comparison comes first; the changed threshold is highlighted, the others not.
+    assert_eq!(m["sections"][0], "compare", "{}", m["sections"]);
+    let changed = m["changed"].as_array().unwrap();
+    let row = changed
+        .iter()
+        .find(|c| c["rule"] == "too_few_words")
+        .unwrap_or_else(|| panic!("the changed threshold is not highlighted: {changed:?}"));
+    assert_ne!(row["background"], "rgba(0, 0, 0, 0)", "{row}");
+    for rule in ["duplicate", "symbols", "alpha_words"] {
+        assert!(
+            !changed.iter().any(|c| c["rule"] == rule),
+            "{rule} marked changed"
+        );
+    }
+    assert!(
+        changed.iter().any(|c| c["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("drop[1].value"))),
+        "config value change not listed: {changed:?}"
+    );
     let mb = manifest(&b);
     let sb = mb["stages"]
         .as_array()
@@ -339,7 +413,7 @@ fn report_renders_in_chromium_and_matches_the_manifest() {
     );
     assert!(y > x, "a higher word threshold drops more");
     let row_start = dom
-        .find("<tr data-rule=\"too_few_words\">")
+        .find("<tr data-rule=\"too_few_words\"")
         .expect("rule row");
     let row = &dom[row_start..row_start + dom[row_start..].find("</tr>").unwrap()];
     assert!(row.contains(&format!("+{}", y - x)), "delta in {row}");

@@ -276,8 +276,14 @@ impl fmt::Display for Finding {
 }
 
 /// The files a verification checks: every output (under the manifest's directory `dir`),
-/// and unless `outputs_only` every input and model.
-pub fn verify_items(m: &Manifest, dir: &Path, outputs_only: bool) -> Vec<CheckItem> {
+/// and unless `outputs_only` every input and model (relative ones under `root`, the run's
+/// working directory; `None`: the current directory).
+pub fn verify_items(
+    m: &Manifest,
+    dir: &Path,
+    root: Option<&Path>,
+    outputs_only: bool,
+) -> Vec<CheckItem> {
     let mut items: Vec<CheckItem> = m
         .outputs
         .iter()
@@ -291,14 +297,14 @@ pub fn verify_items(m: &Manifest, dir: &Path, outputs_only: bool) -> Vec<CheckIt
         for i in &m.inputs {
             items.push(CheckItem {
                 what: format!("input ({})", i.role),
-                path: PathBuf::from(&i.path),
+                path: crate::resolve_path(root, &i.path),
                 want: i.digest.clone(),
             });
         }
         for md in &m.models {
             items.push(CheckItem {
                 what: "model".into(),
-                path: PathBuf::from(&md.path),
+                path: crate::resolve_path(root, &md.path),
                 want: md.digest.clone(),
             });
         }
@@ -407,15 +413,23 @@ pub enum VerifyError {
 }
 
 /// `loam manifest verify DIR`: recomputes every checksum (on `threads` threads) and looks
-/// for files in the mix directory the manifest does not list.
+/// for files in the mix directory the manifest does not list. Relative inputs are read
+/// under `root` when given, else under the run's recorded working directory
+/// ([`crate::RunInfo::input_root`]), else under the current directory.
 pub fn verify(
     path: &Path,
     outputs_only: bool,
     store: &dyn ManifestStore,
     threads: usize,
+    root: Option<&Path>,
 ) -> Result<Verification, VerifyError> {
     let (m, dir) = load(path, store)?;
-    let items = verify_items(&m, &dir, outputs_only);
+    let recorded = match store.is_remote(&dir.to_string_lossy()) {
+        true => None,
+        false => m.run.input_root(&dir),
+    };
+    let root = root.map(Path::to_path_buf).or(recorded);
+    let items = verify_items(&m, &dir, root.as_deref(), outputs_only);
     let checks = check_files(&items, store, threads);
     let mut findings: Vec<Finding> = items
         .iter()
@@ -630,7 +644,7 @@ mod tests {
             "run": {"started_at": "", "duration_secs": 0.0, "host": "", "threads": 1}
         });
         std::fs::write(dir.path().join("manifest.json"), m.to_string()).unwrap();
-        let v = verify(dir.path(), false, &Local, 2).unwrap();
+        let v = verify(dir.path(), false, &Local, 2, None).unwrap();
         assert_eq!(v.checked, 1);
         let extra = format!(
             "EXTRA    output  {}",
@@ -641,7 +655,7 @@ mod tests {
             format!("{extra}\n1 difference(s) among 1 checked file(s)\n")
         );
         std::fs::remove_file(dir.path().join("stray.txt")).unwrap();
-        let v = verify(dir.path(), false, &Local, 0).unwrap();
+        let v = verify(dir.path(), false, &Local, 0, None).unwrap();
         assert!(v.ok());
         assert!(
             v.to_string().ends_with("(mix m v1, content id abc)\n"),

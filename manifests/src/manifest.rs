@@ -420,6 +420,77 @@ pub struct RunInfo {
     pub host: String,
     /// Worker threads used.
     pub threads: usize,
+    /// The directory the run started in (absolute), which relative input, model and
+    /// config paths are relative to; absent in manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// The same directory relative to the manifest's own directory (`../../..`), so that a
+    /// tree moved as a whole still resolves; absent for a manifest in an object store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+impl RunInfo {
+    /// The directory relative inputs are read from, for a manifest found in `manifest_dir`
+    /// on local disk: the recorded `root` from there, else the recorded `working_dir`,
+    /// when it exists; `None` (the current directory) for older manifests.
+    pub fn input_root(&self, manifest_dir: &std::path::Path) -> Option<std::path::PathBuf> {
+        let from_manifest = self
+            .root
+            .as_ref()
+            .map(|r| manifest_dir.join(r))
+            .filter(|p| p.is_dir());
+        from_manifest
+            .or_else(|| {
+                self.working_dir
+                    .as_ref()
+                    .map(std::path::PathBuf::from)
+                    .filter(|p| p.is_dir())
+            })
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+    }
+}
+
+/// Where a path a manifest lists relative to its run's working directory is, read from
+/// `root` (see [`RunInfo::input_root`]): absolute paths and object-store URLs as they are.
+pub fn resolve_path(root: Option<&std::path::Path>, listed: &str) -> std::path::PathBuf {
+    match root {
+        Some(r) if !listed.starts_with('/') && !listed.contains("://") => r.join(listed),
+        _ => std::path::PathBuf::from(listed),
+    }
+}
+
+/// The path that leads from directory `from` to directory `to`, both absolute (`../..`,
+/// or `.` when they are the same).
+pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> Option<String> {
+    use std::path::Component;
+    if !from.is_absolute() || !to.is_absolute() {
+        return None;
+    }
+    let normal = |p: &std::path::Path| -> Option<Vec<std::ffi::OsString>> {
+        let mut out = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::RootDir | Component::CurDir => {}
+                Component::Normal(n) => out.push(n.to_os_string()),
+                Component::ParentDir => {
+                    out.pop()?;
+                }
+                Component::Prefix(_) => return None,
+            }
+        }
+        Some(out)
+    };
+    let (a, b) = (normal(from)?, normal(to)?);
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); a.len() - common];
+    for n in &b[common..] {
+        parts.push(n.to_str()?.to_string());
+    }
+    Some(match parts.is_empty() {
+        true => ".".to_string(),
+        false => parts.join("/"),
+    })
 }
 
 impl Manifest {

@@ -105,6 +105,9 @@ struct Stores {
 fn stores() -> Result<&'static Stores, io::Error> {
     static STORES: OnceLock<Result<Stores, String>> = OnceLock::new();
     let s = STORES.get_or_init(|| {
+        // TLS through rustls on `ring` (no bundled provider is compiled in): installed once
+        // for the process; an error only means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("loam-io")

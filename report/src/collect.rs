@@ -217,7 +217,13 @@ fn shard_mut<'a>(by_rel: &'a mut BTreeMap<String, Shard>, rel: &str) -> &'a mut 
 
 /// Shards of a mix with a manifest.
 fn shards_from_manifest(m: &Manifest, dir: &Path, notes: &mut Vec<String>) -> Vec<Shard> {
-    let res = Resolver::new(dir);
+    let mut res = Resolver::new(dir);
+    if !crate::mixdir::is_remote(&dir.to_string_lossy()) {
+        if let Some(root) = m.run.input_root(dir) {
+            // The run's recorded working directory comes first.
+            res.bases.insert(0, root);
+        }
+    }
     let mut by_rel: BTreeMap<String, Shard> = BTreeMap::new();
     let mut missing = Vec::new();
     for i in &m.inputs {

@@ -120,6 +120,10 @@ pre.doc{white-space:pre-wrap;word-break:break-word;background:var(--bg);padding:
 mark{background:#ffd54f;color:#000;padding:0 1px}
 code{font:12px ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
 details summary{cursor:pointer;color:var(--keep)}
+tr.changed td{background:#fff3bf}
+tr.changed td code{font-weight:600}
+.chg{display:inline-block;margin-left:6px;padding:0 5px;border-radius:3px;background:var(--thr);color:#fff;font-size:11px;font-weight:600}
+details.unused{margin-top:14px}
 #measured{display:none}
 "#;
 
@@ -129,10 +133,28 @@ const SCRIPT: &str = r#"
 (function(){
   function m(){
     var charts=[];
+    // Folded charts are measured unfolded (then folded again), and marked as folded.
+    var closed=[];
+    document.querySelectorAll('details:not([open])').forEach(function(d){closed.push(d);d.open=true;});
     document.querySelectorAll('svg[data-chart]').forEach(function(s){
       var r=s.getBoundingClientRect(),b=s.getBBox(),bars=0,visible=0;
       s.querySelectorAll('rect.bar').forEach(function(x){bars++;var q=x.getBoundingClientRect();if(q.width>0&&q.height>0)visible++;});
-      charts.push({chart:s.getAttribute('data-chart'),width:r.width,height:r.height,bbox_width:b.width,bbox_height:b.height,bars:bars,visible_bars:visible});
+      var fig=s.closest('figure'),fold=s.closest('details'),bins={};
+      s.querySelectorAll('rect.bar').forEach(function(x){
+        var t=x.querySelector('title'),g=t&&t.textContent.match(/\): ([0-9,]+) /);
+        if(g){var k=x.getAttribute('x');bins[k]=(bins[k]||0)+parseInt(g[1].replace(/,/g,''),10);}
+      });
+      charts.push({chart:s.getAttribute('data-chart'),width:r.width,height:r.height,bbox_width:b.width,bbox_height:b.height,bars:bars,visible_bars:visible,
+        attribute:fig?fig.getAttribute('data-attribute'):null,folded:!!fold&&closed.indexOf(fold)>=0,yscale:s.getAttribute('data-yscale'),
+        ylabel:(s.querySelector('text.ylabel')||{}).textContent||null,
+        bins:Object.keys(bins).map(function(k){return bins[k];})});
+    });
+    closed.forEach(function(d){d.open=false;});
+    var sections=[];
+    document.querySelectorAll('main > section').forEach(function(x){sections.push(x.id);});
+    var changed=[];
+    document.querySelectorAll('tr.changed').forEach(function(x){
+      changed.push({rule:x.getAttribute('data-rule'),path:x.getAttribute('data-path'),background:getComputedStyle(x.querySelector('td')).backgroundColor});
     });
     var steps=[];
     document.querySelectorAll('svg[data-chart] rect.bar.keep[data-step]').forEach(function(x){
@@ -144,7 +166,7 @@ const SCRIPT: &str = r#"
       cells.push({funnel:c.getAttribute('data-funnel'),step:c.getAttribute('data-step'),field:c.getAttribute('data-field'),text:c.innerText});
     });
     var el=document.getElementById('measured');
-    el.textContent=JSON.stringify({charts:charts,bars:steps,cells:cells});
+    el.textContent=JSON.stringify({charts:charts,bars:steps,cells:cells,sections:sections,changed:changed});
     document.body.setAttribute('data-measured',String(charts.length));
   }
   if(document.readyState==='complete'){m();}else{window.addEventListener('load',m);}
@@ -327,17 +349,19 @@ pub fn render(a: &MixData, b: Option<&MixData>) -> Result<String, Error> {
         esc(&title),
         esc(&sub)
     );
-    let mut nav = vec![
+    // Given two mixes, their comparison comes first: it is what the reader came for.
+    let mut nav = match b {
+        Some(_) => vec![("compare", "Comparison")],
+        None => Vec::new(),
+    };
+    nav.extend([
         ("funnel", "Funnel"),
         ("attributes", "Attributes"),
         ("languages", "Languages"),
         ("duplicates", "Duplicates"),
         ("examples", "Removed examples"),
-    ];
-    if b.is_some() {
-        nav.push(("compare", "Comparison"));
-    }
-    nav.push(("manifest", "Manifest"));
+        ("manifest", "Manifest"),
+    ]);
     h.push_str("<nav>");
     for (id, t) in &nav {
         let _ = write!(h, "<a href=\"#{id}\">{t}</a>");
@@ -359,6 +383,9 @@ pub fn render(a: &MixData, b: Option<&MixData>) -> Result<String, Error> {
     for n in &a.notes {
         let _ = writeln!(h, "<div class=\"note\">{}</div>", esc(n));
     }
+    if let Some(b) = b {
+        section_compare(&mut h, a, b)?;
+    }
     let steps = funnel(a);
     cards(&mut h, a, steps.as_deref());
     section_funnel(&mut h, a, steps.as_deref(), "a");
@@ -366,9 +393,6 @@ pub fn render(a: &MixData, b: Option<&MixData>) -> Result<String, Error> {
     section_languages(&mut h, a);
     section_duplicates(&mut h, a);
     section_examples(&mut h, a);
-    if let Some(b) = b {
-        section_compare(&mut h, a, b)?;
-    }
     section_manifest(&mut h, a);
     h.push_str("</main>\n<pre id=\"measured\"></pre>\n<script>");
     h.push_str(SCRIPT);
@@ -583,7 +607,19 @@ fn section_attributes(h: &mut String, d: &MixData) {
             String::new()
         }
     );
+    // Attributes no rule reads are folded away (when there are rules at all).
+    let used =
+        |attribute: &str| d.rules.is_empty() || d.rules.iter().any(|r| r.attribute == attribute);
+    let mut unused = String::new();
+    let mut n_unused = 0usize;
     for (i, hist) in d.histograms.iter().enumerate() {
+        let h: &mut String = match used(&hist.attribute) {
+            true => &mut *h,
+            false => {
+                n_unused += 1;
+                &mut unused
+            }
+        };
         let thresholds: Vec<svg::Threshold> = d
             .rules
             .iter()
@@ -602,9 +638,18 @@ fn section_attributes(h: &mut String, d: &MixData) {
             .filter(|r| r.attribute == hist.attribute && r.op == Op::Exists)
             .map(|r| r.rule.as_str())
             .collect();
+        let spiky = {
+            let totals: Vec<u64> = hist
+                .kept
+                .iter()
+                .zip(&hist.removed)
+                .map(|(k, r)| k + r)
+                .collect();
+            svg::is_spiky(&totals)
+        };
         let _ = writeln!(
             h,
-            "<figure data-attribute=\"{}\">{}<figcaption><b>{}</b><br>{} documents · min {} · max {}{}{}{}</figcaption></figure>",
+            "<figure data-attribute=\"{}\">{}<figcaption><b>{}</b><br>{} documents · min {} · max {}{}{}{}{}</figcaption></figure>",
             esc(&hist.attribute),
             svg::histogram(
                 &format!("hist-{i}"),
@@ -634,10 +679,24 @@ fn section_attributes(h: &mut String, d: &MixData) {
             thresholds
                 .iter()
                 .map(|t| format!(" · threshold: <b>{}</b> {}", esc(&t.rule), esc(&t.text)))
-                .collect::<String>()
+                .collect::<String>(),
+            match spiky {
+                true => format!(
+                    " · y axis log scale: the tallest bin holds more than {}× the documents of the median non-empty bin",
+                    svg::SPIKY
+                ),
+                false => String::new(),
+            }
         );
     }
-    h.push_str("</div></section>\n");
+    h.push_str("</div>\n");
+    if n_unused > 0 {
+        let _ = writeln!(
+            h,
+            "<details class=\"unused\" id=\"unused-attributes\"><summary>{n_unused} attribute(s) no rule uses</summary><div class=\"grid\">{unused}</div></details>"
+        );
+    }
+    h.push_str("</section>\n");
 }
 
 fn section_languages(h: &mut String, d: &MixData) {
@@ -938,14 +997,14 @@ fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<(), Error
         );
         let da = rule_desc(a, r);
         let db = rule_desc(b, r);
-        let changed = if da != db {
-            " style=\"font-weight:600\""
-        } else {
-            ""
+        // A rule whose definition (threshold, attribute, operator) differs is marked.
+        let (class, badge) = match da != db {
+            true => (" class=\"changed\"", "<span class=\"chg\">changed</span>"),
+            false => ("", ""),
         };
         let _ = writeln!(
             h,
-            "<tr data-rule=\"{}\"><td>{}</td><td{changed}><code>{}</code></td><td{changed}><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr data-rule=\"{}\"{class}><td>{}{badge}</td><td><code>{}</code></td><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(r),
             esc(r),
             esc(if da.is_empty() { "–" } else { &da }),
@@ -1039,6 +1098,26 @@ fn section_compare(h: &mut String, a: &MixData, b: &MixData) -> Result<(), Error
             esc(&mix_title(b)),
             svg::funnel("funnel-documents-b", "documents", &rows)
         );
+    }
+    // Config values that differ, thresholds among them.
+    let changes = loam_manifests::check::config_changes(ma, mb);
+    if !changes.is_empty() {
+        h.push_str("<h3>Config values that differ</h3><table data-compare=\"config\"><thead><tr><th>field</th><th>A</th><th>B</th></tr></thead><tbody>\n");
+        let show = |v: &Option<serde_json::Value>| match v {
+            Some(v) => v.to_string(),
+            None => "–".to_string(),
+        };
+        for c in &changes {
+            let _ = writeln!(
+                h,
+                "<tr class=\"changed\" data-path=\"{}\"><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+                esc(&c.path),
+                esc(&c.path),
+                esc(&show(&c.a)),
+                esc(&show(&c.b))
+            );
+        }
+        h.push_str("</tbody></table>\n");
     }
     // Config differences (fingerprints).
     if ma.config.fingerprint != mb.config.fingerprint {

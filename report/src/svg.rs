@@ -261,7 +261,25 @@ pub struct Threshold {
     pub value: f64,
 }
 
-/// A histogram with two stacked series (kept below, removed above).
+/// How much taller than the median non-empty bin the tallest bin of a *spiky* histogram
+/// is: such a histogram's y axis is logarithmic, or its other bins would be invisible.
+pub const SPIKY: u64 = 20;
+
+/// Whether the tallest bin of `counts` is more than [`SPIKY`] times the median non-empty
+/// bin (so a linear y axis would flatten everything else).
+pub fn is_spiky(counts: &[u64]) -> bool {
+    let mut nonzero: Vec<u64> = counts.iter().copied().filter(|&c| c > 0).collect();
+    if nonzero.len() < 2 {
+        return false;
+    }
+    nonzero.sort_unstable();
+    let median = nonzero[(nonzero.len() - 1) / 2];
+    let max = nonzero[nonzero.len() - 1];
+    max > SPIKY * median
+}
+
+/// A histogram with two stacked series (kept below, removed above); the y axis is
+/// logarithmic (`log10(1 + n)`) when the histogram is spiky ([`is_spiky`]), and says so.
 pub fn histogram(
     id: &str,
     scale: Scale,
@@ -282,25 +300,45 @@ pub fn histogram(
         .max()
         .unwrap_or(0)
         .max(1) as f64;
+    let totals: Vec<u64> = (0..n)
+        .map(|i| kept.get(i).copied().unwrap_or(0) + removed.get(i).copied().unwrap_or(0))
+        .collect();
+    let log_y = is_spiky(&totals);
+    // Height of `v` documents.
+    let height = |v: f64| match log_y {
+        true => ph * (1.0 + v).log10() / (1.0 + max).log10(),
+        false => ph * v / max,
+    };
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart hist" data-chart="{}" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="histogram">"#,
+        r#"<svg class="chart hist" data-chart="{}" data-yscale="{}" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="histogram">"#,
         esc(id),
+        if log_y { "log" } else { "linear" },
         f(w),
         f(h),
         f(w),
         f(h)
     );
     // Axes and y ticks.
-    // y ticks at 0, max/2 (when it is a whole number of documents) and max.
-    let ticks: Vec<f64> = if max >= 4.0 {
+    // y ticks at 0, max/2 (when it is a whole number of documents) and max; on a log axis
+    // at 0, the powers of ten below max, and max.
+    let ticks: Vec<f64> = if log_y {
+        let mut t = vec![0.0];
+        let mut p = 1.0;
+        while p * 3.0 <= max {
+            t.push(p);
+            p *= 10.0;
+        }
+        t.push(max);
+        t
+    } else if max >= 4.0 {
         vec![0.0, (max / 2.0).round(), max]
     } else {
         vec![0.0, max]
     };
     for v in ticks {
-        let y = mt + ph - ph * v / max;
+        let y = mt + ph - height(v);
         let _ = write!(
             s,
             r#"<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}"/><text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
@@ -324,12 +362,12 @@ pub fn histogram(
         let hi = scale.value((i + 1) as f64 / n as f64);
         // A non-empty bin is at least one pixel high, so a lone outlier stays visible.
         let kh = if k > 0 {
-            (k as f64 / max * ph).max(1.0)
+            height(k as f64).max(1.0)
         } else {
             0.0
         };
         let rh = if r > 0 {
-            (r as f64 / max * ph).max(1.0)
+            (height((k + r) as f64) - height(k as f64)).max(1.0)
         } else {
             0.0
         };
@@ -391,6 +429,14 @@ pub fn histogram(
             s,
             r#"<text class="tick" x="{}" y="{}" text-anchor="end">log scale</text>"#,
             f(ml + pw),
+            f(mt + ph + 32.0)
+        );
+    }
+    if log_y {
+        let _ = write!(
+            s,
+            r#"<text class="tick ylabel" x="{}" y="{}" text-anchor="start">documents: log scale (spiky: a bin &gt; {SPIKY}× the median)<title>The tallest bin holds more than {SPIKY} times the documents of the median non-empty bin, so the y axis is log10(1 + documents).</title></text>"#,
+            f(4.0),
             f(mt + ph + 32.0)
         );
     }
@@ -505,6 +551,32 @@ mod tests {
             "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
         );
         assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn spiky_histograms_get_a_log_y_axis() {
+        // The tallest bin against the median non-empty bin (empty bins do not count).
+        assert!(is_spiky(&[0, 210, 10, 0, 10, 9]));
+        assert!(!is_spiky(&[0, 200, 10, 0, 10, 9]));
+        assert!(!is_spiky(&[500]));
+        assert!(!is_spiky(&[0, 0]));
+        let scale = Scale {
+            lo: 0.0,
+            hi: 1.0,
+            log: false,
+        };
+        let spiky = histogram(
+            "h",
+            scale,
+            &[1000, 2, 3, 1],
+            &[0, 1, 0, 0],
+            ("kept", "cut"),
+            &[],
+        );
+        assert!(spiky.contains(r#"data-yscale="log""#), "{spiky}");
+        assert!(spiky.contains("documents: log scale (spiky"));
+        let flat = histogram("h", scale, &[10, 12, 9, 11], &[0; 4], ("kept", "cut"), &[]);
+        assert!(flat.contains(r#"data-yscale="linear""#) && !flat.contains("log scale"));
     }
 
     #[test]

@@ -268,10 +268,19 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
             Some(vec![(t.input.clone()?, t.input_digest.clone()?)])
         });
         let todo = units.todo(opts.part.units);
-        let bar = crate::progress::stage_bar("tag");
+        let bar = crate::progress::unit_bar(
+            "tag",
+            storage,
+            &exec,
+            inputs.len(),
+            &todo,
+            |i| vec![inputs[i].as_str()],
+            Default::default(),
+        );
         let done = units.run(&exec, &todo, |i| {
             let out = &units.outputs()[i];
             let rep = tag_shard(storage, &inputs[i], out, experiment, owned, &bar);
+            bar.done(i, rep.scan.text_bytes);
             match (rep.output, rep.scan.failed()) {
                 (Some(o), false) => Ok(Made {
                     output: Some(o),

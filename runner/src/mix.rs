@@ -481,7 +481,22 @@ pub fn mix_config(
             .delete(&manifest_path)
             .with_context(|| format!("removing the previous {manifest_path}"))?;
     }
-    let bar = crate::progress::stage_bar("mix");
+    let bar = crate::progress::unit_bar(
+        "mix",
+        storage,
+        &exec,
+        units.len(),
+        &todo,
+        |i| {
+            units[i]
+                .inputs
+                .iter()
+                .flat_map(|f| std::iter::once(&f.documents).chain(&f.attributes))
+                .map(String::as_str)
+                .collect()
+        },
+        Default::default(),
+    );
     let results = done.run(&exec, &todo, |i| {
         let u = &units[i];
         let mo = MixOptions {
@@ -492,6 +507,7 @@ pub fn mix_config(
             ..Default::default()
         };
         let rep = mix_unit_with(storage, u, &streams[u.stream], &mo, &bar);
+        bar.done(i, rep.counts.text_bytes);
         if rep.scan.failed() {
             return Err(ui::scan_errors(&rep.scan));
         }
@@ -893,7 +909,7 @@ fn build_manifest(
         recipe: prior.recipe,
         warnings: warnings.to_vec(),
         tokens: None,
-        run: meta.info(),
+        run: meta.info(mdir),
     }
 }
 

@@ -266,13 +266,27 @@ pub struct RunMeta {
 }
 
 impl RunMeta {
-    /// The manifest's `run` object.
-    pub fn info(self) -> loam_manifests::RunInfo {
+    /// The manifest's `run` object, for a manifest written into `manifest_dir`: with the
+    /// working directory (absolute, and relative to `manifest_dir` when that is on local
+    /// disk), which the manifest's relative paths are relative to.
+    pub fn info(self, manifest_dir: &str) -> loam_manifests::RunInfo {
+        let cwd = std::env::current_dir().ok();
+        let root = match (&cwd, manifest_dir.contains("://")) {
+            (Some(cwd), false) => {
+                let dir = cwd.join(manifest_dir);
+                let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+                let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.clone());
+                loam_manifests::relative_path(&dir, &cwd)
+            }
+            _ => None,
+        };
         loam_manifests::RunInfo {
             started_at: self.started_at,
             duration_secs: self.duration_secs,
             host: hostname(),
             threads: self.threads,
+            working_dir: cwd.and_then(|c| c.to_str().map(str::to_string)),
+            root,
         }
     }
 }

@@ -481,8 +481,16 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         if !opts.part.runs(Stage::Tag) && !units.all_done() {
             return Err(incomplete("tag", units.pending()));
         }
-        let bar = crate::progress::stage_bar("tag");
         let todo = units.todo(opts.part.units);
+        let bar = crate::progress::unit_bar(
+            "tag",
+            storage,
+            &exec,
+            shards.len(),
+            &todo,
+            |i| vec![shards[i].input.as_str()],
+            Default::default(),
+        );
         let results = units.run(&exec, &todo, |i| {
             let rep = tag_shard_gated(
                 storage,
@@ -496,6 +504,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 }),
                 &bar,
             );
+            bar.done(i, rep.scan.text_bytes);
             let info = TagInfo {
                 input: shards[i].input.clone(),
                 input_digest: rep.scan.digest.clone(),
@@ -781,10 +790,19 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             });
         }
     }
-    let bar = crate::progress::stage_bar("mix");
+    let bar = crate::progress::unit_bar(
+        "mix",
+        storage,
+        &exec,
+        units.len(),
+        &todo,
+        |k| mix_files(&units[k]),
+        counted_totals(&shards, todo.iter().map(|&k| live[k])),
+    );
     let results = mix_units.run(&exec, &todo, |k| {
         let known = counted.get(k).and_then(|c| c.as_deref());
         let rep = mix_shard(storage, &units[k], spec, false, known, &bar);
+        bar.done(k, rep.scan.text_bytes);
         if rep.scan.failed() {
             return Err(ui::scan_errors(&rep.scan));
         }
@@ -1154,7 +1172,7 @@ fn build_manifest(
         recipe: Vec::new(),
         warnings: warnings.to_vec(),
         tokens: None,
-        run: meta.info(),
+        run: meta.info(mix_dir),
     }
 }
 
@@ -1252,4 +1270,35 @@ fn content_config(raw: &serde_json::Value) -> serde_json::Value {
         m.remove("tokens");
     }
     v
+}
+
+/// The files a mix unit reads: its documents and their attributes (for the progress bar).
+pub(crate) fn mix_files(u: &loam_mixes::mix::MixUnit) -> Vec<&str> {
+    std::iter::once(u.input.as_str())
+        .chain(u.attributes.iter().map(String::as_str))
+        .collect()
+}
+
+/// What the tag stage counted in the shards `which` (documents and text bytes), the totals
+/// of a later stage that reads them all; unknown unless every one was tagged.
+pub(crate) fn counted_totals(
+    shards: &[Shard],
+    which: impl IntoIterator<Item = usize>,
+) -> crate::progress::Totals {
+    let mut docs = Some(0u64);
+    let mut text = Some(0u64);
+    for i in which {
+        match shards.get(i).and_then(|s| s.tag.as_ref()) {
+            Some(t) => {
+                docs = docs.map(|d| d + t.documents);
+                text = text.map(|b| b + t.text_bytes);
+            }
+            None => (docs, text) = (None, None),
+        }
+    }
+    crate::progress::Totals {
+        input_bytes: None,
+        text_bytes: text.filter(|&t| t > 0),
+        documents: docs.filter(|&d| d > 0),
+    }
 }

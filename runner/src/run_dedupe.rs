@@ -255,7 +255,8 @@ pub(crate) fn dedupe_stage(
             }
             _ => None,
         };
-        let bar = crate::progress::stage_bar("dedupe");
+        let bar = crate::progress::stage_bar("dedupe")
+            .with_totals(crate::run::counted_totals(shards, live.iter().copied()));
         let results = done_units.run_all(|| match &engine {
             Engine::Exact(key, keep) => {
                 let attribute = dcfg.attribute_name();

@@ -219,7 +219,15 @@ pub fn tokens_config(
         fields: &cfg.fields,
         exec: &exec,
     };
-    let bar = crate::progress::stage_bar("tokens");
+    let bar = crate::progress::unit_bar(
+        "tokens",
+        storage,
+        &exec,
+        groups.len(),
+        &todo,
+        |k| groups[k].iter().map(String::as_str).collect(),
+        Default::default(),
+    );
     let done = units.run(&exec, &todo, |k| {
         let base = &units.outputs()[k];
         let summary = job
@@ -232,6 +240,7 @@ pub fn tokens_config(
         )
         .map_err(|e| e.to_string())?;
         loam_pipeline::executor::Progress::advance(&bar, summary.documents, summary.text_bytes);
+        bar.done(k, summary.text_bytes);
         Ok(Made {
             output: None,
             info: summary,
@@ -444,7 +453,7 @@ fn build_manifest(
             duration_secs: started.elapsed().as_secs_f64(),
             threads,
         }
-        .info(),
+        .info(dest),
     }
 }
 

@@ -327,6 +327,27 @@ fn progress_is_logged_when_stderr_is_not_a_terminal() {
         "{}",
         crate::common::text(&o)
     );
+    // The input's size is known from the listing: % of it and an ETA; the tag stage's last
+    // line has every byte read.
+    let total: u64 = std::fs::read_dir(dir.path().join("documents"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let last = err.lines().rfind(|l| l.starts_with("loam: tag: ")).unwrap();
+    let mb = format!("{:.1}", total as f64 / 1e6);
+    assert!(
+        last.contains(&format!("100%  {mb}/{mb} MB read")) && last.contains("ETA 0s"),
+        "{last}\n{}",
+        crate::common::text(&o)
+    );
+    // The mix knows the text and documents the tag stage counted.
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("loam: mix: ") && l.contains("MB of text") && l.contains("/"))
+            && err.lines().any(|l| l.starts_with("loam: mix: 100%")),
+        "{}",
+        crate::common::text(&o)
+    );
     // None with 0 (the run made again, so progress is reported).
     let quiet = std::process::Command::new(env!("CARGO_BIN_EXE_loam"))
         .args(["--overwrite", "run", cfg.to_str().unwrap()])

@@ -187,3 +187,113 @@ fn explain_without_a_manifest_reads_attributes() {
     assert!(out.contains("cc_misc.jsonl.gz:3"), "{out}");
     assert!(out.contains("lens__char_length_v1__length"), "{out}");
 }
+
+/// A document of the quickstart sample with fewer than 50 words (`too_few_words` drops it).
+fn a_short_quickstart_document() -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(repo().join("examples/quickstart/documents/cc2019.jsonl.gz")).unwrap(),
+    )
+    .read_to_string(&mut s)
+    .unwrap();
+    s.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|d| d["text"].as_str().unwrap().split_whitespace().count() < 20)
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+/// The quickstart run in `dir` (with the repository's `examples/` linked in); its mix dir.
+fn quickstart_in(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::os::unix::fs::symlink(repo().join("examples"), dir.join("examples")).unwrap();
+    let o = loam(dir, &["run", "examples/quickstart.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    version_dir(&dir.join("out/quickstart/quickstart"), "v1")
+}
+
+#[test]
+fn verify_explain_sample_and_reproduce_work_from_any_directory() {
+    let base = tempfile::tempdir().unwrap();
+    let mix = quickstart_in(&base.path().join("run"));
+    let ms = mix.to_str().unwrap();
+    let elsewhere = std::path::Path::new("/");
+    let id = a_short_quickstart_document();
+    let check = |ms: &str| {
+        let o = loam(elsewhere, &["manifest", "verify", ms]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("MISSING"),
+            "{}",
+            text(&o)
+        );
+        // explain reads the run's attribute files, listed relative to the run's directory.
+        let o = loam(elsewhere, &["explain", ms, &id]);
+        assert!(o.status.success(), "{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("dropped by rule `too_few_words`"), "{out}");
+        assert!(
+            out.contains("quickstart__whitespace_tokenizer_v1__length"),
+            "{out}"
+        );
+        let o = loam(
+            elsewhere,
+            &["sample", ms, "--rule", "too_few_words", "-n", "1"],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    check(ms);
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(mix.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["run"]["root"], "../../../..", "{}", m["run"]);
+    // Rebuilt from elsewhere: byte-identical (the rerun reads the run's relative inputs).
+    let again = base.path().join("again");
+    let o = loam(
+        elsewhere,
+        &["reproduce", ms, "--output", again.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // The whole tree moved: still found, from the manifest's own place.
+    let moved = base.path().join("moved");
+    std::fs::rename(base.path().join("run"), &moved).unwrap();
+    let mix = version_dir(&moved.join("out/quickstart/quickstart"), "v1");
+    check(mix.to_str().unwrap());
+    // Without the recorded root, and from elsewhere, the inputs are missing...
+    let o = loam(
+        elsewhere,
+        &[
+            "manifest",
+            "verify",
+            mix.to_str().unwrap(),
+            "--root",
+            "/nonexistent",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("MISSING"),
+        "{}",
+        text(&o)
+    );
+    // ... and `--root` names where they are.
+    let o = loam(
+        elsewhere,
+        &[
+            "manifest",
+            "verify",
+            mix.to_str().unwrap(),
+            "--root",
+            moved.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn the_content_id_does_not_depend_on_the_working_directory() {
+    let base = tempfile::tempdir().unwrap();
+    let a = quickstart_in(&base.path().join("a"));
+    let b = quickstart_in(&base.path().join("b/deeper/still"));
+    assert_eq!(a.file_name(), b.file_name());
+}
