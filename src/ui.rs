@@ -644,7 +644,7 @@ mod tests {
             .iter()
             .position(|l| l.starts_with("  - gopher_fraction"))
             .unwrap();
-        assert!(lines[k + 1].ends_with("-98765.43"), "{}", lines[k + 1]);
+        assert!(lines[k + 1].ends_with("-98765"), "{}", lines[k + 1]);
         // A short label keeps its figures on its own line.
         let o = outcome("mix (a)", "short", "w");
         let lines = summary_lines(&o);
