@@ -161,13 +161,16 @@ fn vec_text(pieces: Vec<Piece>) -> Vec<Piece> {
     vec![Piece::Text(s)]
 }
 
-/// The index of the `}` closing an interpolation whose inside starts at `from` (nested
-/// `${…}` and quoted strings skipped).
-fn closing(s: &str, from: usize) -> Result<usize, String> {
+/// Walks `s` from byte `from`, skipping quoted strings (with `\` escapes) and nested
+/// `${…}`, and calls `at(i, byte)` on each byte at the top level until it returns true.
+/// Returns where it stopped (`None`: the end) and whether a quote was left open.
+fn scan_top_level(
+    s: &str,
+    from: usize,
+    mut at: impl FnMut(usize, u8) -> bool,
+) -> (Option<usize>, bool) {
     let b = s.as_bytes();
-    let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut i = from;
+    let (mut depth, mut quote, mut i) = (0usize, None::<u8>, from);
     while i < b.len() {
         let c = b[i];
         match quote {
@@ -184,14 +187,22 @@ fn closing(s: &str, from: usize) -> Result<usize, String> {
                     depth += 1;
                     i += 1;
                 }
-                b'}' if depth == 0 => return Ok(i),
-                b'}' => depth -= 1,
+                b'}' if depth > 0 => depth -= 1,
+                _ if depth == 0 && at(i, c) => return (Some(i), false),
                 _ => {}
             },
         }
         i += 1;
     }
-    Err("no closing `}`".into())
+    (None, quote.is_some())
+}
+
+/// The index of the `}` closing an interpolation whose inside starts at `from` (nested
+/// `${…}` and quoted strings skipped).
+fn closing(s: &str, from: usize) -> Result<usize, String> {
+    scan_top_level(s, from, |_, c| c == b'}')
+        .0
+        .ok_or_else(|| "no closing `}`".into())
 }
 
 fn resolve_string(root: &Value, s: &str, depth: usize) -> Result<Value, String> {
@@ -274,38 +285,21 @@ fn split_args(s: &str) -> Result<Vec<&str>, String> {
     if s.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let (mut start, mut depth, mut quote) = (0usize, 0usize, None::<u8>);
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        match quote {
-            Some(q) => {
-                if c == b'\\' {
-                    i += 1;
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None => match c {
-                b'\'' | b'"' => quote = Some(c),
-                b'$' if b.get(i + 1) == Some(&b'{') => {
-                    depth += 1;
-                    i += 1;
-                }
-                b'}' => depth = depth.saturating_sub(1),
-                b',' if depth == 0 => {
-                    out.push(s.get(start..i).unwrap_or_default());
-                    start = i + 1;
-                }
-                _ => {}
-            },
+    let mut commas = Vec::new();
+    let (_, open_quote) = scan_top_level(s, 0, |i, c| {
+        if c == b',' {
+            commas.push(i);
         }
-        i += 1;
-    }
-    if quote.is_some() {
+        false
+    });
+    if open_quote {
         return Err("unterminated quote in a resolver argument".into());
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in commas {
+        out.push(s.get(start..i).unwrap_or_default());
+        start = i + 1;
     }
     out.push(s.get(start..).unwrap_or_default());
     Ok(out)
