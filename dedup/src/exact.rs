@@ -66,13 +66,7 @@ impl SortValue {
         let v = match field {
             DedupKey::Text => return SortValue::Text(doc.text.clone()),
             DedupKey::Id => return SortValue::Text(doc.id.clone()),
-            DedupKey::Field(parts) => {
-                let mut cur: Option<&Value> = parts.first().and_then(|k| doc.fields.get(k));
-                for k in parts.iter().skip(1) {
-                    cur = cur.and_then(|v| v.get(k));
-                }
-                cur
-            }
+            DedupKey::Field(parts) => field_value(doc, parts),
         };
         match v {
             Some(Value::Number(n)) => n.as_f64().map_or(SortValue::Missing, SortValue::Number),
@@ -93,6 +87,15 @@ impl SortValue {
             },
         }
     }
+}
+
+/// The value at a path of object keys in a document's fields (`["metadata", "url"]`).
+fn field_value<'a>(doc: &'a Document, parts: &[String]) -> Option<&'a Value> {
+    let mut cur = doc.fields.get(parts.first()?);
+    for k in parts.iter().skip(1) {
+        cur = cur?.get(k);
+    }
+    cur
 }
 
 /// Which part of a document identifies it.
@@ -146,21 +149,15 @@ impl DedupKey {
         match self {
             DedupKey::Text => Ok(Cow::Borrowed(&doc.text)),
             DedupKey::Id => Ok(Cow::Borrowed(&doc.id)),
-            DedupKey::Field(parts) => {
-                let mut cur: Option<&Value> = doc.fields.get(&parts[0]);
-                for p in &parts[1..] {
-                    cur = cur.and_then(|v| v.get(p));
-                }
-                match cur {
-                    Some(Value::String(s)) => Ok(Cow::Borrowed(s)),
-                    Some(other) => Err(format!(
-                        "dedup key `$.{}` is {}, not a string",
-                        parts.join("."),
-                        loam_pipeline::document::json_type(other)
-                    )),
-                    None => Err(format!("dedup key `$.{}` is missing", parts.join("."))),
-                }
-            }
+            DedupKey::Field(parts) => match field_value(doc, parts) {
+                Some(Value::String(s)) => Ok(Cow::Borrowed(s)),
+                Some(other) => Err(format!(
+                    "dedup key `$.{}` is {}, not a string",
+                    parts.join("."),
+                    loam_pipeline::document::json_type(other)
+                )),
+                None => Err(format!("dedup key `$.{}` is missing", parts.join("."))),
+            },
         }
     }
 }

@@ -168,20 +168,12 @@ fn bad_inputs_are_named_not_their_outputs() {
     );
 }
 
-/// Every file below `root`, relative.
+/// Every file below `root` (run state included), relative.
 fn files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
+    let mut out: Vec<String> = crate::helpers::walk(root, "", true)
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect();
     out.sort();
     out
 }
