@@ -39,7 +39,9 @@ pub fn input_root(m: &Manifest, dir: &Path, given: Option<&Path>) -> Option<Path
 }
 
 /// `loam manifest verify DIR`: recomputes every checksum (relative inputs under `root`, or
-/// the run's recorded working directory). Returns whether all matched.
+/// the run's recorded working directory). DIR may also be a trace index (a directory holding
+/// `trace.json`); a mix's trace index in its default place is verified with the mix. Returns
+/// whether all matched.
 pub fn verify(
     path: &Path,
     outputs_only: bool,
@@ -47,18 +49,54 @@ pub fn verify(
     json: bool,
     root: Option<&Path>,
 ) -> Result<bool> {
+    let trace_index = |dir: &Path| -> Result<loam_trace::IndexVerification> {
+        loam_trace::verify_index(dir, threads).map_err(|e| match e {
+            loam_trace::TraceError::Usage(m) => usage(m),
+            e => anyhow::Error::new(e),
+        })
+    };
+    let local = !is_remote(&path.to_string_lossy());
+    if local && path.join(loam_trace::build::TRACE_JSON).is_file() {
+        let iv = trace_index(path)?;
+        if json {
+            let mut j = serde_json::to_value(&iv)?;
+            j["ok"] = serde_json::Value::Bool(iv.ok());
+            println!("{}", serde_json::to_string_pretty(&j)?);
+        } else {
+            print!("{iv}");
+        }
+        return Ok(iv.ok());
+    }
     let v = check::verify(path, outputs_only, &Store, threads, root).map_err(|e| match e {
         check::VerifyError::Load(e) => usage(e.to_string()),
         other => anyhow::Error::new(other),
     })?;
+    // The index `loam trace build` puts beside a pipeline's mix, when there is one.
+    let index = if local {
+        let mix_dir = v.manifest.parent().unwrap_or(path);
+        let dir = loam_trace::build::default_index_dir(mix_dir);
+        match dir.join(loam_trace::build::TRACE_JSON).is_file() {
+            true => Some(trace_index(&dir)?),
+            false => None,
+        }
+    } else {
+        None
+    };
+    let ok = v.ok() && index.as_ref().is_none_or(|i| i.ok());
     if json {
         let mut j = serde_json::to_value(&v)?;
-        j["ok"] = serde_json::Value::Bool(v.ok());
+        if let Some(i) = &index {
+            j["trace_index"] = serde_json::to_value(i)?;
+        }
+        j["ok"] = serde_json::Value::Bool(ok);
         println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         print!("{v}");
+        if let Some(i) = &index {
+            print!("{i}");
+        }
     }
-    Ok(v.ok())
+    Ok(ok)
 }
 
 /// `loam manifest diff A B`: per-stage and per-rule deltas, and how documents moved between

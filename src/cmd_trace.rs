@@ -64,6 +64,11 @@ enum TraceAction {
         /// Number of tasks sharing the shards.
         #[arg(long, default_value_t = 1)]
         world: usize,
+        /// The most symbols (tokens, or bytes of text) in one shard: a larger file is
+        /// indexed in several shards, split at document boundaries, so building takes at most
+        /// about 32 bytes × N of memory per thread [default: 134217728, ≈ 4 GiB]
+        #[arg(long, value_name = "N")]
+        max_symbols: Option<u64>,
     },
 }
 
@@ -83,8 +88,14 @@ pub fn trace(args: TraceArgs, threads: usize, json: bool) -> Result<()> {
         index,
         rank,
         world,
+        max_symbols,
     }) = args.action
     {
+        if max_symbols == Some(0) {
+            return Err(anyhow::Error::new(UsageError(
+                "--max-symbols must be at least 1".into(),
+            )));
+        }
         let opts = BuildOptions {
             mix,
             tokens,
@@ -93,6 +104,7 @@ pub fn trace(args: TraceArgs, threads: usize, json: bool) -> Result<()> {
             threads,
             rank,
             world,
+            max_symbols: max_symbols.unwrap_or(0),
         };
         println!("{}", loam_trace::build(&opts).map_err(map_err)?);
         return Ok(());

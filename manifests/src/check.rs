@@ -219,6 +219,11 @@ pub enum Problem {
     },
     /// In the mix directory, not listed.
     Extra,
+    /// A derived file (a trace index) that no longer describes what it was built from.
+    Stale {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// One file that does not match the manifest; `Display` is the line `loam manifest verify`
@@ -271,6 +276,7 @@ impl fmt::Display for Finding {
                 short_sha(&found.sha256)
             ),
             Problem::Extra => write!(f, "EXTRA    {what}  {path}"),
+            Problem::Stale { reason } => write!(f, "STALE    {what}  {path}  ({reason})"),
         }
     }
 }

@@ -444,3 +444,207 @@ fn same_index_bytes_for_any_threads_or_task_split_and_corruption_is_named() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(files(&one), files(&two));
 }
+
+#[test]
+fn manifest_verify_checks_the_trace_index_with_its_mix() {
+    let (dir, mix) = mix_with_tokens();
+    let m = mix.to_str().unwrap();
+    let o = loam(dir.path(), &["trace", "build", m]);
+    assert!(o.status.success(), "{}", text(&o));
+    let index = loam_index_dir(&mix);
+    assert!(index.join("trace.json").is_file(), "{}", index.display());
+    let verify = |target: &Path| {
+        loam(
+            dir.path(),
+            &["manifest", "verify", target.to_str().unwrap()],
+        )
+    };
+    // The mix and the index beside it, then the index alone.
+    let o = verify(&mix);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("index file(s) match"), "{out}");
+    let o = verify(&index);
+    assert!(o.status.success(), "{}", text(&o));
+    let j = {
+        let o = loam(
+            dir.path(),
+            &["--json", "manifest", "verify", mix.to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    assert_eq!(j["ok"], true, "{j}");
+    assert!(j["trace_index"]["checked"].as_u64().unwrap() >= 1, "{j}");
+    // A changed shard: CHANGED, exit 1, for the mix and for the index.
+    let shard = index.join("shard-00000.trace");
+    let good = std::fs::read(&shard).unwrap();
+    let mut bad = good.clone();
+    let k = bad.len() / 2;
+    bad[k] ^= 0x01;
+    std::fs::write(&shard, &bad).unwrap();
+    for target in [&mix, &index] {
+        let o = verify(target);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            out.contains("CHANGED  trace index") && out.contains("shard-00000.trace"),
+            "{out}"
+        );
+    }
+    std::fs::write(&shard, &good).unwrap();
+    // A file the index does not list; a missing shard.
+    std::fs::write(index.join("shard-99999.trace"), b"x").unwrap();
+    let o = verify(&index);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("EXTRA    trace index"),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_file(index.join("shard-99999.trace")).unwrap();
+    std::fs::rename(&shard, dir.path().join("moved.trace")).unwrap();
+    let o = verify(&index);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("MISSING  trace index"),
+        "{}",
+        text(&o)
+    );
+    std::fs::rename(dir.path().join("moved.trace"), &shard).unwrap();
+    assert!(verify(&index).status.success());
+    // An index that no longer describes its mix: STALE.
+    let json = index.join("trace.json");
+    let info = std::fs::read_to_string(&json).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    v["mix_content_id"] = serde_json::Value::String("0".repeat(64));
+    std::fs::write(&json, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let o = verify(&mix);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains("STALE    trace index") && out.contains("rebuild"),
+        "{out}"
+    );
+}
+
+/// Where `loam trace build MIX` puts the index of a pipeline's mix.
+fn loam_index_dir(mix: &Path) -> PathBuf {
+    let version = mix.file_name().unwrap();
+    let name = mix.parent().unwrap().file_name().unwrap();
+    mix.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("trace")
+        .join(name)
+        .join(version)
+}
+
+#[test]
+fn files_larger_than_a_shard_are_split_at_document_boundaries_with_the_same_answers() {
+    let (dir, mix) = mix_with_tokens();
+    let m = mix.to_str().unwrap();
+    let build = |index: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "trace",
+            "build",
+            m,
+            "--text",
+            "--index",
+            index.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = loam(dir.path(), &args);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let (one, two, split) = (
+        dir.path().join("s1"),
+        dir.path().join("s2"),
+        dir.path().join("s3"),
+    );
+    let small = ["--max-symbols", "3000"];
+    build(&one, &[&small[..], &["-j", "1"]].concat());
+    build(&two, &[&small[..], &["-j", "2"]].concat());
+    build(
+        &split,
+        &[&small[..], &["--rank", "1", "--world", "2"]].concat(),
+    );
+    build(
+        &split,
+        &[&small[..], &["--rank", "0", "--world", "2"]].concat(),
+    );
+    build(&split, &small);
+    let a = files(&one);
+    assert_eq!(a, files(&two));
+    assert_eq!(a, files(&split));
+    let docs = mix_documents(&mix);
+    let doc_files: std::collections::BTreeSet<&str> = docs.iter().map(|d| d.0.as_str()).collect();
+    let shards = a.keys().filter(|k| k.ends_with(".trace")).count();
+    assert!(
+        shards > 2 * doc_files.len(),
+        "{} shards for {} files",
+        shards,
+        doc_files.len()
+    );
+    // No shard holds more than 3000 bytes of text unless one document alone does.
+    let info: serde_json::Value = serde_json::from_slice(&a["trace.json"]).unwrap();
+    let longest = docs.iter().map(|d| d.3.len() as u64).max().unwrap();
+    for s in info["shards"].as_array().unwrap() {
+        let n = s["symbols"].as_u64().unwrap();
+        assert!(n <= 3000 || (s["documents"] == 1 && n <= longest), "{s}");
+    }
+    let mut rng = Rng(0x5b11_7000);
+    let mut nonzero = 0;
+    for round in 0..30 {
+        let d = &docs[rng.below(docs.len())].3;
+        let q = piece(d, rng.below(d.len()), [4, 10, 40][round % 3]).to_string();
+        if q.is_empty() {
+            continue;
+        }
+        let want: u64 = docs
+            .iter()
+            .map(|d| count_in(d.3.as_bytes(), q.as_bytes()))
+            .sum();
+        let got = trace_json(
+            dir.path(),
+            &mix,
+            &["--index", one.to_str().unwrap(), "--text", &q, "--count"],
+        );
+        assert_eq!(got["count"].as_u64(), Some(want), "{q:?}");
+        nonzero += usize::from(want > 0);
+        if want > 0 && q.len() >= 10 {
+            let a = trace_json(
+                dir.path(),
+                &mix,
+                &[
+                    "--index",
+                    one.to_str().unwrap(),
+                    "--text",
+                    &q,
+                    "--min-len",
+                    "1",
+                ],
+            );
+            for h in a["spans"][0]["documents"].as_array().unwrap() {
+                let d = docs
+                    .iter()
+                    .find(|d| d.2 == h["id"].as_str().unwrap())
+                    .unwrap();
+                assert!(d.3.contains(&q) && h["line"].as_u64() == Some(d.1), "{h}");
+            }
+        }
+    }
+    assert!(nonzero >= 20, "{nonzero}");
+    // A rerun keeps every piece; another shard size rebuilds and leaves no old piece behind.
+    let out = build(&one, &small);
+    assert!(out.contains(", 0 built, "), "{out}");
+    assert_eq!(files(&one), a);
+    build(&one, &[]);
+    let whole = dir.path().join("whole");
+    build(&whole, &[]);
+    assert_eq!(files(&one), files(&whole));
+    let o = loam(dir.path(), &["manifest", "verify", one.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+}

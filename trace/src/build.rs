@@ -2,7 +2,7 @@
 //! document files), then `trace.json` naming them all, written last and atomically.
 
 use crate::sa::suffix_array;
-use crate::shard::{self, DocMeta, ShardMeta};
+use crate::shard::{self, DocMeta, Part, ShardMeta};
 use crate::TraceError;
 use loam_manifests::Manifest;
 use loam_pipeline::reader::DocumentReader;
@@ -95,7 +95,14 @@ pub struct BuildOptions {
     pub rank: usize,
     /// Tasks sharing the shards; `trace.json` is written by a run with `world == 1`.
     pub world: usize,
+    /// The most symbols one shard holds (0: [`DEFAULT_MAX_SYMBOLS`]); a file with more is
+    /// split into several shards at document boundaries, so building takes at most about
+    /// 32 bytes × this per thread, whatever the size of the mix's files.
+    pub max_symbols: u64,
 }
+
+/// Default most symbols per shard: 2²⁷ (≈ 4 GiB of memory per building thread).
+pub const DEFAULT_MAX_SYMBOLS: u64 = 1 << 27;
 
 /// What a build did.
 #[derive(Debug, Clone)]
@@ -297,19 +304,21 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
         .num_threads(opts.threads)
         .build()
         .map_err(|e| TraceError::Usage(format!("thread pool: {e}")))?;
-    // Each shard is built by one thread from its own file: the bytes never depend on how
-    // many run at once.
-    let results: Vec<Result<Option<Built>, TraceError>> = pool.install(|| {
+    let max_symbols = match opts.max_symbols {
+        0 => DEFAULT_MAX_SYMBOLS,
+        n => n.min(u64::from(u32::MAX) - 2),
+    };
+    // Each file is indexed by one thread (its pieces in order): the bytes never depend on
+    // how many run at once.
+    let results: Vec<Result<Vec<Built>, TraceError>> = pool.install(|| {
         sources
             .par_iter()
             .enumerate()
             .map(|(k, s)| {
-                let mine = k % opts.world == opts.rank;
-                let path = index.join(format!("shard-{k:05}.trace"));
-                if !mine && opts.world > 1 {
-                    return Ok(None);
+                if k % opts.world != opts.rank && opts.world > 1 {
+                    return Ok(Vec::new());
                 }
-                one_shard(kind, width, s, &path).map(Some)
+                one_source(kind, width, s, &index, k, max_symbols)
             })
             .collect()
     });
@@ -327,7 +336,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
     };
     let mut shards = Vec::new();
     for r in results {
-        if let Some((info, built, input)) = r? {
+        for (info, built, input) in r? {
             if built {
                 summary.built += 1;
                 summary.symbols += info.symbols;
@@ -339,7 +348,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
             shards.push(info);
         }
     }
+    // Pieces, not files: a file larger than a shard is several.
+    summary.shards = shards.len();
     if opts.world == 1 {
+        remove_unlisted(&index, &shards)?;
         let info = TraceInfo {
             format: "loam-trace".into(),
             version: shard::VERSION,
@@ -367,49 +379,167 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, TraceError> {
 /// A shard's entry, whether this run built it, and the input bytes it read.
 type Built = (ShardInfo, bool, u64);
 
-/// Builds one shard unless a valid one for the same source file is there. Returns its
-/// entry, whether it was built, and the input bytes read.
-fn one_shard(kind: Kind, width: usize, s: &Source, path: &Path) -> Result<Built, TraceError> {
-    if path.exists() {
-        if let Ok(old) = shard::Shard::open(path) {
-            if old.meta.source == s.rel && old.meta.source_sha256 == s.sha256 {
-                let digest = digest_file(path)?;
-                let info = ShardInfo {
-                    index: file_name(path),
-                    source: s.rel.clone(),
-                    documents: old.documents() as u64,
-                    symbols: old.len() as u64,
-                    digest,
-                };
-                return Ok((info, false, 0));
-            }
+/// The index file of piece `j` of the `k`-th file: `shard-<k>.trace` for the first (the
+/// whole file when it fits one shard), `shard-<k>.<j>.trace` after it.
+fn piece_path(index: &Path, k: usize, j: u32) -> PathBuf {
+    match j {
+        0 => index.join(format!("shard-{k:05}.trace")),
+        j => index.join(format!("shard-{k:05}.{j}.trace")),
+    }
+}
+
+/// Removes index files from earlier builds that the new `trace.json` does not list (a file
+/// now split into fewer pieces, a mix with fewer files).
+fn remove_unlisted(index: &Path, shards: &[ShardInfo]) -> Result<(), TraceError> {
+    let listed: std::collections::BTreeSet<&str> =
+        shards.iter().map(|s| s.index.as_str()).collect();
+    let entries = std::fs::read_dir(index).map_err(|e| TraceError::io(index, e))?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("shard-") && name.ends_with(".trace") && !listed.contains(name.as_str())
+        {
+            let path = e.path();
+            std::fs::remove_file(&path).map_err(|e| TraceError::io(&path, e))?;
         }
     }
-    let (symbols, starts, documents, input) = match kind {
-        Kind::Tokens => read_tokens(&s.base, &s.rel, width)?,
-        Kind::Text => read_text(&s.base, &s.rel)?,
-    };
-    if symbols.len() >= u32::MAX as usize - 1 {
-        return Err(TraceError::format(
-            s.base.join(&s.rel),
-            "more than 4 billion symbols in one file: split the mix's output files",
-        ));
+    Ok(())
+}
+
+/// The shards of one file when every piece an earlier build made from the same bytes, for
+/// the same shard size, is there and valid.
+fn kept_pieces(s: &Source, index: &Path, k: usize, max_symbols: u64) -> Option<Vec<Built>> {
+    let mut out = Vec::new();
+    for j in 0..=u32::MAX {
+        let path = piece_path(index, k, j);
+        let old = shard::Shard::open(&path).ok()?;
+        if old.meta.source != s.rel || old.meta.source_sha256 != s.sha256 {
+            return None;
+        }
+        let last = match old.meta.part {
+            // The whole file in one shard.
+            None if j == 0 && old.len() as u64 <= max_symbols => true,
+            None => return None,
+            Some(p) if p.index == j && p.max_symbols == max_symbols => p.last,
+            Some(_) => return None,
+        };
+        let info = ShardInfo {
+            index: file_name(&path),
+            source: s.rel.clone(),
+            documents: old.documents() as u64,
+            symbols: old.len() as u64,
+            digest: digest_file(&path).ok()?,
+        };
+        out.push((info, false, 0));
+        if last {
+            return Some(out);
+        }
     }
-    let sa = suffix_array(&symbols, &starts);
-    let meta = ShardMeta {
-        source: s.rel.clone(),
-        source_sha256: s.sha256.clone(),
-        documents,
+    None
+}
+
+/// The pieces of one file being built: documents gathered until the next would make the
+/// piece hold more than `max_symbols`, then the piece's suffix array written.
+struct Pieces<'a> {
+    s: &'a Source,
+    index: &'a Path,
+    k: usize,
+    width: usize,
+    max_symbols: u64,
+    j: u32,
+    symbols: Vec<u32>,
+    starts: Vec<u64>,
+    docs: Vec<DocMeta>,
+    input: u64,
+    out: Vec<Built>,
+}
+
+impl Pieces<'_> {
+    fn push(
+        &mut self,
+        doc: impl ExactSizeIterator<Item = u32>,
+        meta: DocMeta,
+    ) -> Result<(), TraceError> {
+        let len = doc.len() as u64;
+        if !self.docs.is_empty() && self.symbols.len() as u64 + len > self.max_symbols {
+            self.flush(false)?;
+        }
+        self.symbols.extend(doc);
+        self.starts.push(self.symbols.len() as u64);
+        self.docs.push(meta);
+        Ok(())
+    }
+
+    fn flush(&mut self, last: bool) -> Result<(), TraceError> {
+        let path = piece_path(self.index, self.k, self.j);
+        if self.symbols.len() >= u32::MAX as usize - 1 {
+            // Only a single document of 4 billion symbols can get here.
+            return Err(TraceError::format(
+                self.s.base.join(&self.s.rel),
+                "a document of more than 4 billion symbols",
+            ));
+        }
+        let sa = suffix_array(&self.symbols, &self.starts);
+        let part = (!(last && self.j == 0)).then_some(Part {
+            index: self.j,
+            last,
+            max_symbols: self.max_symbols,
+        });
+        let meta = ShardMeta {
+            source: self.s.rel.clone(),
+            source_sha256: self.s.sha256.clone(),
+            documents: std::mem::take(&mut self.docs),
+            part,
+        };
+        shard::write(&path, self.width, &self.symbols, &self.starts, &sa, &meta)?;
+        let info = ShardInfo {
+            index: file_name(&path),
+            source: self.s.rel.clone(),
+            documents: meta.documents.len() as u64,
+            symbols: self.symbols.len() as u64,
+            digest: digest_file(&path)?,
+        };
+        self.out.push((info, true, std::mem::take(&mut self.input)));
+        self.symbols.clear();
+        self.starts.clear();
+        self.starts.push(0);
+        self.j += 1;
+        Ok(())
+    }
+}
+
+/// Indexes one file (the `k`-th), in as many pieces as `max_symbols` needs, unless valid
+/// pieces from the same bytes are there. Returns each piece's entry, whether this run built
+/// it, and the input bytes read.
+fn one_source(
+    kind: Kind,
+    width: usize,
+    s: &Source,
+    index: &Path,
+    k: usize,
+    max_symbols: u64,
+) -> Result<Vec<Built>, TraceError> {
+    if let Some(kept) = kept_pieces(s, index, k, max_symbols) {
+        return Ok(kept);
+    }
+    let mut p = Pieces {
+        s,
+        index,
+        k,
+        width,
+        max_symbols,
+        j: 0,
+        symbols: Vec::new(),
+        starts: vec![0],
+        docs: Vec::new(),
+        input: 0,
+        out: Vec::new(),
     };
-    shard::write(path, width, &symbols, &starts, &sa, &meta)?;
-    let info = ShardInfo {
-        index: file_name(path),
-        source: s.rel.clone(),
-        documents: meta.documents.len() as u64,
-        symbols: symbols.len() as u64,
-        digest: digest_file(path)?,
-    };
-    Ok((info, true, input))
+    match kind {
+        Kind::Tokens => read_tokens(&mut p)?,
+        Kind::Text => read_text(&mut p)?,
+    }
+    p.flush(true)?;
+    Ok(p.out)
 }
 
 fn file_name(p: &Path) -> String {
@@ -424,12 +554,14 @@ fn digest_file(path: &Path) -> Result<loam_manifests::FileDigest, TraceError> {
     loam_manifests::digest_reader(std::io::BufReader::new(f)).map_err(|e| TraceError::io(path, e))
 }
 
-type Corpus = (Vec<u32>, Vec<u64>, Vec<DocMeta>, u64);
-
-/// A token array and its `.csv.gz` rows: the rows must tile the array.
-fn read_tokens(base: &Path, rel: &str, width: usize) -> Result<Corpus, TraceError> {
+/// A token array (memory-mapped) and its `.csv.gz` rows, which must tile the array.
+fn read_tokens(p: &mut Pieces) -> Result<(), TraceError> {
+    let (base, rel, width) = (&p.s.base, p.s.rel.as_str(), p.width);
     let array = base.join(rel);
-    let bytes = std::fs::read(&array).map_err(|e| TraceError::io(&array, e))?;
+    let f = std::fs::File::open(&array).map_err(|e| TraceError::io(&array, e))?;
+    // SAFETY: read only; the arrays are written whole and renamed by `loam tokens`, and the
+    // bytes read are checked against the manifest's SHA-256 by `loam manifest verify`.
+    let bytes = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| TraceError::io(&array, e))?;
     if bytes.len() % width != 0 {
         return Err(TraceError::format(
             &array,
@@ -439,14 +571,7 @@ fn read_tokens(base: &Path, rel: &str, width: usize) -> Result<Corpus, TraceErro
             ),
         ));
     }
-    let symbols: Vec<u32> = bytes
-        .chunks_exact(width)
-        .map(|c| {
-            let mut x = [0u8; 4];
-            x[..width].copy_from_slice(c);
-            u32::from_le_bytes(x)
-        })
-        .collect();
+    let n = (bytes.len() / width) as u64;
     let stem = rel
         .strip_suffix(".npy")
         .or_else(|| rel.strip_suffix(".bin"))
@@ -456,58 +581,58 @@ fn read_tokens(base: &Path, rel: &str, width: usize) -> Result<Corpus, TraceErro
     let mut rows =
         loam_tokens::write::read_rows(&raw).map_err(|e| TraceError::format(&meta_path, e))?;
     rows.sort_by_key(|r| r.start);
-    let mut starts = vec![0u64];
-    let mut docs = Vec::with_capacity(rows.len());
-    for r in rows {
-        if r.start != *starts.last().unwrap_or(&0) || r.end < r.start {
+    let mut end = 0u64;
+    for r in &rows {
+        if r.start != end || r.end < r.start || r.end > n {
             return Err(TraceError::format(
                 &meta_path,
                 format!(
-                    "row {},{},{}: rows do not tile the array (gap or overlap)",
+                    "row {},{},{}: rows do not tile the array (gap, overlap or past its end)",
                     r.start, r.end, r.id
                 ),
             ));
         }
-        starts.push(r.end);
-        docs.push(DocMeta {
+        end = r.end;
+    }
+    if end != n {
+        return Err(TraceError::format(
+            &meta_path,
+            format!("rows end at token {end}, the array holds {n}"),
+        ));
+    }
+    p.input = bytes.len() as u64;
+    for r in rows {
+        let doc = &bytes[r.start as usize * width..r.end as usize * width];
+        let tokens = doc.chunks_exact(width).map(|c| {
+            let mut x = [0u8; 4];
+            x[..width].copy_from_slice(c);
+            u32::from_le_bytes(x)
+        });
+        let meta = DocMeta {
             id: r.id,
             src: r.src,
             line: r.loc,
-        });
+        };
+        p.push(tokens, meta)?;
     }
-    if *starts.last().unwrap_or(&0) != symbols.len() as u64 {
-        return Err(TraceError::format(
-            &meta_path,
-            format!(
-                "rows end at token {}, the array holds {}",
-                starts.last().unwrap_or(&0),
-                symbols.len()
-            ),
-        ));
-    }
-    let input = bytes.len() as u64;
-    Ok((symbols, starts, docs, input))
+    Ok(())
 }
 
-/// The UTF-8 text of a document file, document after document.
-fn read_text(base: &Path, rel: &str) -> Result<Corpus, TraceError> {
-    let file = base.join(rel);
+/// The UTF-8 text of a document file, document after document, streamed.
+fn read_text(p: &mut Pieces) -> Result<(), TraceError> {
+    let file = p.s.base.join(&p.s.rel);
     let name = file.to_string_lossy().to_string();
     let mut r = DocumentReader::open(&LocalStorage, &name)
         .map_err(|e| TraceError::format(&file, e.to_string()))?;
-    let mut symbols = Vec::new();
-    let mut starts = vec![0u64];
-    let mut docs = Vec::new();
     while let Some(item) = r.next_document() {
         let (line, d) = item.map_err(|e| TraceError::format(&file, e.to_string()))?;
-        symbols.extend(d.text.bytes().map(u32::from));
-        starts.push(symbols.len() as u64);
-        docs.push(DocMeta {
+        p.input += d.text.len() as u64;
+        let meta = DocMeta {
             id: d.id,
-            src: rel.to_string(),
+            src: p.s.rel.clone(),
             line,
-        });
+        };
+        p.push(d.text.bytes().map(u32::from), meta)?;
     }
-    let input = symbols.len() as u64;
-    Ok((symbols, starts, docs, input))
+    Ok(())
 }

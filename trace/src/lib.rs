@@ -15,9 +15,11 @@ pub mod build;
 pub mod query;
 pub mod sa;
 pub mod shard;
+pub mod verify;
 
 pub use build::{build, BuildOptions, BuildSummary, Kind, TraceInfo};
 pub use query::{Hit, Index, Span};
+pub use verify::{verify_index, IndexVerification};
 
 /// What can go wrong building or querying an index; every variant names its file.
 #[derive(Debug, thiserror::Error)]

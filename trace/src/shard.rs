@@ -57,6 +57,21 @@ pub struct ShardMeta {
     pub source_sha256: String,
     /// One entry per document, in order.
     pub documents: Vec<DocMeta>,
+    /// Which piece of its file this shard is, when the file had more symbols than a shard
+    /// may hold (absent: the whole file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<Part>,
+}
+
+/// One piece of a file split over several shards at document boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// 0-based piece number.
+    pub index: u32,
+    /// Whether it is the file's last piece.
+    pub last: bool,
+    /// The largest shard, in symbols, the file was split for.
+    pub max_symbols: u64,
 }
 
 /// Bytes needed for a position below `n`.

@@ -59,6 +59,7 @@ fn write_shard(dir: &Path, k: usize, docs: &[Vec<u32>], width: usize) -> std::pa
                 line: i as u64 + 1,
             })
             .collect(),
+        part: None,
     };
     let path = dir.join(format!("shard-{k:05}.trace"));
     shard::write(&path, width, &symbols, &starts, &sa, &meta).unwrap();
