@@ -3,7 +3,7 @@
 //! [`config`] holds the typed, validated config that accepts dolma 1.2.1's tagger config files.
 //! The rule-based taggers reproduce dolma 1.2.1's Python taggers signal for signal (names,
 //! spans in code points, scores rounded to 5 decimals): [`length`], [`gopher`], [`c4`],
-//! [`pii`], [`repetitions`]; [`fineweb`] adds datatrove's FineWeb quality ratios. [`registry`]
+//! [`pii`], [`repetitions`], [`tokrep`] (token repetitions); [`fineweb`] adds datatrove's FineWeb quality ratios. [`registry`]
 //! builds any of them by its dolma name. Where dolma 1.2.1 has a bug, loam does the right
 //! thing by default and the module docs say what dolma does instead
 //! (see [`registry::DolmaBugs`] for the switches that reproduce it).
@@ -25,6 +25,7 @@ pub mod pytext;
 pub mod registry;
 pub mod repetitions;
 pub mod sampling;
+pub mod tokrep;
 pub mod url;
 
 #[cfg(test)]

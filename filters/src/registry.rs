@@ -39,6 +39,9 @@ pub enum BuildError {
     /// A URL tagger whose list is missing, unreadable or empty.
     #[error(transparent)]
     UrlList(#[from] crate::url::UrlListError),
+    /// A token-repetition tagger whose tokenizer is missing or unreadable.
+    #[error(transparent)]
+    Tokenizer(#[from] crate::tokrep::TokenizerError),
     /// Options given to a tagger that takes none (or not these).
     #[error("tagger `{tagger}` takes no option `{option}`")]
     Option {
@@ -58,18 +61,30 @@ pub struct TaggerOptions {
     /// dolma's default files under `$LOAM_MODELS_DIR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lists: Option<Vec<PathBuf>>,
+    /// The `tokenizer.json` of a token-repetition tagger (`tokenizer_repetitions_*`),
+    /// instead of dolma's tokenizer under `$LOAM_MODELS_DIR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<PathBuf>,
 }
 
 impl TaggerOptions {
     /// The option names set, for "takes no option" errors.
     fn set(&self) -> Option<&'static str> {
-        self.lists.as_ref().map(|_| "lists")
+        match (&self.lists, &self.tokenizer) {
+            (Some(_), _) => Some("lists"),
+            (_, Some(_)) => Some("tokenizer"),
+            _ => None,
+        }
     }
 }
 
 /// Whether `tagger` accepts `option` (for config checks before anything is built).
 pub fn accepts_option(tagger: &str, option: &str) -> bool {
-    option == "lists" && crate::url::lookup(tagger).is_some()
+    match option {
+        "lists" => crate::url::lookup(tagger).is_some(),
+        "tokenizer" => crate::tokrep::NAMES.contains(&tagger),
+        _ => false,
+    }
 }
 
 /// The files a built-in tagger reads given its options: the language-ID model, or a URL
@@ -77,6 +92,10 @@ pub fn accepts_option(tagger: &str, option: &str) -> bool {
 pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<PathBuf> {
     if crate::langid::NAMES.contains(&tagger) {
         return vec![crate::langid::default_model_path()];
+    }
+    if crate::tokrep::NAMES.contains(&tagger) {
+        let given = options.and_then(|o| o.tokenizer.as_deref());
+        return vec![crate::tokrep::tokenizer_path(given)];
     }
     match options.and_then(|o| o.lists.clone()) {
         Some(l) => l,
@@ -239,6 +258,7 @@ const PII_COUNTS: &[&str] = &[
 ];
 const UNISEG_PARAGRAPHS: &[&str] = &["paragraph", "negative_paragraph"];
 const LID: &[&str] = &[crate::langid::MODEL_FILE];
+const TOKREP: &[&str] = &[crate::tokrep::DEFAULT_TOKENIZER];
 
 /// Every built-in tagger with its signals, in [`names`] order.
 pub fn infos() -> Vec<TaggerInfo> {
@@ -417,6 +437,11 @@ pub fn infos() -> Vec<TaggerInfo> {
             LID,
         ),
     ]);
+    v.extend(
+        crate::tokrep::NAMES
+            .iter()
+            .map(|&name| t(name, Fixed(REPETITIONS), "span+document", TOKREP)),
+    );
     v
 }
 
@@ -495,6 +520,7 @@ pub fn names() -> Vec<&'static str> {
         .copied()
         .chain(crate::url::names())
         .chain(crate::langid::NAMES.iter().copied())
+        .chain(crate::tokrep::NAMES.iter().copied())
         .collect()
 }
 
@@ -518,6 +544,18 @@ pub fn build_full(
     let lists = options.and_then(|o| o.lists.as_deref());
     if let Some(t) = crate::url::UrlListTagger::load(name, lists) {
         return Ok(Box::new(t?));
+    }
+    if crate::tokrep::NAMES.contains(&name) {
+        if options.is_some_and(|o| o.lists.is_some()) {
+            return Err(BuildError::Option {
+                tagger: name.to_string(),
+                option: "lists",
+            });
+        }
+        let path = crate::tokrep::tokenizer_path(options.and_then(|o| o.tokenizer.as_deref()));
+        if let Some(t) = crate::tokrep::TokenizerRepetitions::load(name, &path) {
+            return Ok(Box::new(t?));
+        }
     }
     if let Some(option) = options.and_then(TaggerOptions::set) {
         return Err(BuildError::Option {

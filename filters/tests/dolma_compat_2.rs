@@ -118,6 +118,7 @@ fn build(tagger: &str, lists: &[&str], bugs: DolmaBugs) -> Box<dyn Tagger> {
                 .map(|l| fixture().join("lists").join(l))
                 .collect(),
         ),
+        ..TaggerOptions::default()
     };
     let options = (!lists.is_empty()).then_some(&options);
     build_full(tagger, bugs, options).expect("tagger")
@@ -319,4 +320,51 @@ fn speed() {
             mb / secs
         );
     }
+}
+
+/// dolma's token-repetition taggers (`scripts/make-tokrep-goldens.sh`: dolma 1.2.1 with its
+/// hub tokenizer replaced by the bundled GPT-NeoX pii-special test tokenizer, the file given
+/// to loam here) on the real sample, the edge documents and texts made to repeat: every span
+/// and score equal.
+#[test]
+fn token_repetition_taggers_match_dolma() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = dir.path().join("tokenizer.json");
+    let gz = fixture().join("../tokens/gpt-neo-test-tokenizer.json.gz");
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    std::fs::write(&tok, text).unwrap();
+    let options = TaggerOptions {
+        tokenizer: Some(tok),
+        ..TaggerOptions::default()
+    };
+    let mut failures = Vec::new();
+    let (mut values, mut spans) = (0, 0);
+    for tagger in loam_filters::tokrep::NAMES {
+        let t = build_full(tagger, DolmaBugs::default(), Some(&options)).expect("tagger");
+        for file in ["sample.jsonl.gz", "edge.jsonl.gz", "repeats.jsonl.gz"] {
+            let docs = documents(file);
+            let exp = expected(tagger, file);
+            assert_eq!(exp.len(), docs.len(), "{tagger}/{file}: line count");
+            for (doc, (id, theirs)) in docs.iter().zip(&exp) {
+                assert_eq!(&doc.id, id);
+                let ours = loam(t.as_ref(), doc);
+                values += theirs.values().map(Vec::len).sum::<usize>();
+                spans += theirs.get("repetition").map_or(0, Vec::len);
+                if &ours != theirs {
+                    failures.push(format!("{tagger} {id}: {ours:?} vs dolma {theirs:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", report(&failures));
+    // The goldens exercise the search: many repetition spans, not only zero documents.
+    assert!(
+        spans >= 60 && values > 1_000,
+        "{spans} spans, {values} values"
+    );
 }
