@@ -19,6 +19,7 @@ pub mod gopher;
 mod hashing;
 pub mod langid;
 pub mod length;
+pub mod madlad;
 pub mod pii;
 pub mod punctuation;
 pub mod pytext;

@@ -42,6 +42,9 @@ pub enum BuildError {
     /// A token-repetition tagger whose tokenizer is missing or unreadable.
     #[error(transparent)]
     Tokenizer(#[from] crate::tokrep::TokenizerError),
+    /// The MADLAD-400 tagger's cursed list is missing or bad.
+    #[error(transparent)]
+    CursedList(#[from] crate::madlad::CursedListError),
     /// Options given to a tagger that takes none (or not these).
     #[error("tagger `{tagger}` takes no option `{option}`")]
     Option {
@@ -65,14 +68,19 @@ pub struct TaggerOptions {
     /// instead of dolma's tokenizer under `$LOAM_MODELS_DIR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<PathBuf>,
+    /// The cursed list of `madlad400_sentences_v1`, instead of
+    /// `$LOAM_MODELS_DIR/madlad400_cursed.txt.gz`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursed: Option<PathBuf>,
 }
 
 impl TaggerOptions {
     /// The option names set, for "takes no option" errors.
     fn set(&self) -> Option<&'static str> {
-        match (&self.lists, &self.tokenizer) {
-            (Some(_), _) => Some("lists"),
-            (_, Some(_)) => Some("tokenizer"),
+        match (&self.lists, &self.tokenizer, &self.cursed) {
+            (Some(_), _, _) => Some("lists"),
+            (_, Some(_), _) => Some("tokenizer"),
+            (_, _, Some(_)) => Some("cursed"),
             _ => None,
         }
     }
@@ -83,6 +91,7 @@ pub fn accepts_option(tagger: &str, option: &str) -> bool {
     match option {
         "lists" => crate::url::lookup(tagger).is_some(),
         "tokenizer" => crate::tokrep::NAMES.contains(&tagger),
+        "cursed" => tagger == crate::madlad::NAME,
         _ => false,
     }
 }
@@ -96,6 +105,10 @@ pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<Path
     if crate::tokrep::NAMES.contains(&tagger) {
         let given = options.and_then(|o| o.tokenizer.as_deref());
         return vec![crate::tokrep::tokenizer_path(given)];
+    }
+    if tagger == crate::madlad::NAME {
+        let given = options.and_then(|o| o.cursed.as_deref());
+        return vec![crate::madlad::cursed_path(given)];
     }
     match options.and_then(|o| o.lists.clone()) {
         Some(l) => l,
@@ -442,6 +455,12 @@ pub fn infos() -> Vec<TaggerInfo> {
             .iter()
             .map(|&name| t(name, Fixed(REPETITIONS), "span+document", TOKREP)),
     );
+    v.push(t(
+        crate::madlad::NAME,
+        Fixed(crate::madlad::SIGNALS),
+        "span+document",
+        &[crate::madlad::DEFAULT_CURSED],
+    ));
     v
 }
 
@@ -521,6 +540,7 @@ pub fn names() -> Vec<&'static str> {
         .chain(crate::url::names())
         .chain(crate::langid::NAMES.iter().copied())
         .chain(crate::tokrep::NAMES.iter().copied())
+        .chain([crate::madlad::NAME])
         .collect()
 }
 
@@ -545,11 +565,25 @@ pub fn build_full(
     if let Some(t) = crate::url::UrlListTagger::load(name, lists) {
         return Ok(Box::new(t?));
     }
-    if crate::tokrep::NAMES.contains(&name) {
-        if options.is_some_and(|o| o.lists.is_some()) {
+    if name == crate::madlad::NAME {
+        if let Some(o) = options.filter(|o| o.lists.is_some() || o.tokenizer.is_some()) {
             return Err(BuildError::Option {
                 tagger: name.to_string(),
-                option: "lists",
+                option: if o.lists.is_some() {
+                    "lists"
+                } else {
+                    "tokenizer"
+                },
+            });
+        }
+        let path = crate::madlad::cursed_path(options.and_then(|o| o.cursed.as_deref()));
+        return Ok(Box::new(crate::madlad::Madlad400Sentences::load(&path)?));
+    }
+    if crate::tokrep::NAMES.contains(&name) {
+        if let Some(o) = options.filter(|o| o.lists.is_some() || o.cursed.is_some()) {
+            return Err(BuildError::Option {
+                tagger: name.to_string(),
+                option: if o.lists.is_some() { "lists" } else { "cursed" },
             });
         }
         let path = crate::tokrep::tokenizer_path(options.and_then(|o| o.tokenizer.as_deref()));
