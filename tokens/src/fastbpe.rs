@@ -392,7 +392,11 @@ impl FastBpe {
     /// reproduce exactly (the caller should then use the `tokenizers` crate), and an error
     /// when the JSON is malformed.
     pub fn from_json(json: &str) -> Result<Option<FastBpe>, FastBpeError> {
-        let root: Value = serde_json::from_str(json)?;
+        Self::from_value(&serde_json::from_str(json)?)
+    }
+
+    /// [`FastBpe::from_json`] over a parsed file.
+    pub fn from_value(root: &Value) -> Result<Option<FastBpe>, FastBpeError> {
         if !is_null(root.get("truncation")) || !is_null(root.get("padding")) {
             return Ok(None);
         }

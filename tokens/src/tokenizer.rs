@@ -77,10 +77,52 @@ impl Dtype {
 
 enum Engine {
     /// Byte-level BPE files: ids equal to `tokenizers`', an order of magnitude faster (the
-    /// `tokenizers` instance is kept for decoding).
-    Fast(Box<crate::fastbpe::FastBpe>, Box<tokenizers::Tokenizer>),
+    /// `tokenizers` instance is kept for decoding, built when first needed).
+    Fast(Box<crate::fastbpe::FastBpe>, Box<Decoder>),
     Hf(Box<tokenizers::Tokenizer>),
     Tiktoken(Box<tiktoken_rs::CoreBPE>),
+}
+
+/// The `tokenizers` instance of a fast-path file, for decoding: made from the file's text at
+/// load ([`Tokenizer::load`]) or at the first decode ([`Tokenizer::load_for_queries`], where
+/// building it would be most of a query's time).
+struct Decoder {
+    text: Vec<u8>,
+    encode_special_tokens: bool,
+    made: std::sync::OnceLock<Result<tokenizers::Tokenizer, String>>,
+}
+
+impl Decoder {
+    fn get(&self) -> Result<&tokenizers::Tokenizer, String> {
+        self.made
+            .get_or_init(|| {
+                let mut tok = tokenizers::Tokenizer::from_bytes(&self.text)
+                    .map_err(|e| format!("not a tokenizer.json: {e}"))?;
+                tok.set_encode_special_tokens(self.encode_special_tokens);
+                Ok(tok)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// `tokenizers`' `get_vocab_size(true)` (0.19.1) read from the file: the number of distinct
+/// token strings in the model's vocabulary and the added tokens together.
+fn vocab_size_of_json(json: &serde_json::Value) -> Option<u64> {
+    let vocab = json["model"]["vocab"].as_object()?;
+    let mut n = vocab.len() as u64;
+    let mut extra = std::collections::HashSet::new();
+    for t in json["added_tokens"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let content = t["content"].as_str()?;
+        if !vocab.contains_key(content) && extra.insert(content) {
+            n += 1;
+        }
+    }
+    Some(n)
 }
 
 /// A loaded tokenizer with dolma's special-token settings.
@@ -142,8 +184,18 @@ fn hf_cache_file(name: &str) -> Option<PathBuf> {
 
 impl Tokenizer {
     /// Loads a tokenizer: a `tokenizer.json` path, a tiktoken encoding name, or a Hugging
-    /// Face model name present in the local cache.
+    /// Face model name present in the local cache. Every part is built and checked now.
     pub fn load(spec: &TokenizerSpec) -> Result<Tokenizer, TokensError> {
+        Self::load_with(spec, false)
+    }
+
+    /// [`Tokenizer::load`] for a process that encodes a query or two: on the fast path the
+    /// `tokenizers` instance (only needed to decode) is built at the first decode.
+    pub fn load_for_queries(spec: &TokenizerSpec) -> Result<Tokenizer, TokensError> {
+        Self::load_with(spec, true)
+    }
+
+    fn load_with(spec: &TokenizerSpec, lazy: bool) -> Result<Tokenizer, TokensError> {
         let name = spec.name_or_path.as_str();
         let bad = |message: String| TokensError::Tokenizer {
             name: name.to_string(),
@@ -173,30 +225,40 @@ impl Tokenizer {
                 )));
             };
             let text = std::fs::read(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-            let mut tok = tokenizers::Tokenizer::from_bytes(&text)
-                .map_err(|e| bad(format!("{}: not a tokenizer.json: {e}", path.display())))?;
-            tok.set_encode_special_tokens(spec.encode_special_tokens);
             let json: serde_json::Value = serde_json::from_slice(&text)
-                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                .map_err(|e| bad(format!("{}: not a tokenizer.json: {e}", path.display())))?;
             let sha = loam_manifests::digest_bytes(&text).sha256;
-            vocab_of_file = tok.get_vocab_size(true) as u64;
-            let fast = match std::str::from_utf8(&text) {
-                Ok(s) if !spec.encode_special_tokens => {
-                    crate::fastbpe::FastBpe::from_json(s).map_err(|e| bad(e.to_string()))?
+            let fast = if spec.encode_special_tokens {
+                None
+            } else {
+                crate::fastbpe::FastBpe::from_value(&json).map_err(|e| bad(e.to_string()))?
+            };
+            let has_prefix = has_prefix_space(&json);
+            let n_bytes = text.len() as u64;
+            let decoder = Decoder {
+                text,
+                encode_special_tokens: spec.encode_special_tokens,
+                made: std::sync::OnceLock::new(),
+            };
+            let engine = match (fast, vocab_size_of_json(&json)) {
+                (Some(f), Some(n)) => {
+                    vocab_of_file = n;
+                    if !lazy {
+                        decoder
+                            .get()
+                            .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                    }
+                    Engine::Fast(Box::new(f), Box::new(decoder))
                 }
-                _ => None,
+                _ => {
+                    let tok = decoder
+                        .get()
+                        .map_err(|e| bad(format!("{}: {e}", path.display())))?
+                        .clone();
+                    Engine::Hf(Box::new(tok))
+                }
             };
-            let engine = match fast {
-                Some(f) => Engine::Fast(Box::new(f), Box::new(tok)),
-                None => Engine::Hf(Box::new(tok)),
-            };
-            (
-                engine,
-                Some(path),
-                sha,
-                text.len() as u64,
-                has_prefix_space(&json),
-            )
+            (engine, Some(path), sha, n_bytes, has_prefix)
         };
         let vocab_size = match &engine {
             Engine::Hf(t) => t.get_vocab_size(true) as u64,
@@ -250,7 +312,8 @@ impl Tokenizer {
     /// characters become U+FFFD.
     pub fn decode(&self, ids: &[u32]) -> Result<String, String> {
         match &self.engine {
-            Engine::Fast(_, t) | Engine::Hf(t) => t.decode(ids, false).map_err(|e| e.to_string()),
+            Engine::Fast(_, d) => d.get()?.decode(ids, false).map_err(|e| e.to_string()),
+            Engine::Hf(t) => t.decode(ids, false).map_err(|e| e.to_string()),
             Engine::Tiktoken(b) => b
                 .decode_bytes(ids)
                 .map(|v| String::from_utf8_lossy(&v).into_owned())

@@ -372,3 +372,36 @@ pub fn load_pair(json: &str) -> (Tokenizer, FastBpe) {
         .expect("tokenizer should be supported");
     (hf, fast)
 }
+
+/// The vocabulary size the fast path reads from the file (no `tokenizers` instance built) is
+/// `tokenizers`' own `get_vocab_size(true)`, and a query-time load decodes like a full one.
+#[test]
+fn vocab_size_from_the_file_is_the_libraries_and_lazy_loads_decode_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "gpt-neo-test-tokenizer",
+        "cl100k-style-tokenizer",
+        "llama-test-tokenizer",
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, tokenizer_json(name)).unwrap();
+        let hf = Tokenizer::from_file(&path).unwrap();
+        let spec = loam_tokens::TokenizerSpec {
+            name_or_path: path.to_string_lossy().into_owned(),
+            bos: None,
+            eos: Some(0),
+            segment: false,
+            encode_special_tokens: false,
+        };
+        let eager = loam_tokens::Tokenizer::load(&spec).unwrap();
+        let lazy = loam_tokens::Tokenizer::load_for_queries(&spec).unwrap();
+        let want = hf.get_vocab_size(true) as u64;
+        assert_eq!(eager.vocab_size, want, "{name}");
+        assert_eq!(lazy.vocab_size, want, "{name}");
+        let mut ids = Vec::new();
+        eager
+            .encode_ordinary("It was the best of times, Ünïcödé", &mut ids)
+            .unwrap();
+        assert_eq!(eager.decode(&ids).unwrap(), lazy.decode(&ids).unwrap());
+    }
+}

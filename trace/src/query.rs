@@ -137,7 +137,7 @@ impl Index {
                     segment: false,
                     encode_special_tokens: false,
                 };
-                let tok = loam_tokens::Tokenizer::load(&spec)
+                let tok = loam_tokens::Tokenizer::load_for_queries(&spec)
                     .map_err(|e| TraceError::format(&file, e.to_string()))?;
                 if tok.sha256 != t.sha256 {
                     return Err(TraceError::format(
