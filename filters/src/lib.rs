@@ -28,6 +28,7 @@ pub mod repetitions;
 pub mod sampling;
 pub mod tokrep;
 pub mod url;
+pub mod urlban;
 
 #[cfg(test)]
 pub(crate) mod testutil;
