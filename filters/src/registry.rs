@@ -42,6 +42,9 @@ pub enum BuildError {
     /// A token-repetition tagger whose tokenizer is missing or unreadable.
     #[error(transparent)]
     Tokenizer(#[from] crate::tokrep::TokenizerError),
+    /// `datamap_v1` without steps, or with steps that are not valid.
+    #[error(transparent)]
+    Datamap(#[from] crate::datamap::DatamapConfigError),
     /// Options given to a tagger that takes none (or not these).
     #[error("tagger `{tagger}` takes no option `{option}`")]
     Option {
@@ -65,16 +68,46 @@ pub struct TaggerOptions {
     /// instead of dolma's tokenizer under `$LOAM_MODELS_DIR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<PathBuf>,
+    /// The datamap-rs steps `datamap_v1` runs, in order (`{name, label, kwargs}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<crate::datamap::StepSpec>>,
+    /// Which of datamap-rs's byte-for-character behaviours `datamap_v1` reproduces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datamap_bugs: Option<crate::datamap::DatamapBugs>,
 }
 
 impl TaggerOptions {
     /// The option names set, for "takes no option" errors.
     fn set(&self) -> Option<&'static str> {
-        match (&self.lists, &self.tokenizer) {
-            (Some(_), _) => Some("lists"),
-            (_, Some(_)) => Some("tokenizer"),
-            _ => None,
+        if self.lists.is_some() {
+            Some("lists")
+        } else if self.tokenizer.is_some() {
+            Some("tokenizer")
+        } else if self.steps.is_some() {
+            Some("steps")
+        } else if self.datamap_bugs.is_some() {
+            Some("datamap_bugs")
+        } else {
+            None
         }
+    }
+
+    /// Every option name set.
+    pub fn names_set(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.lists.is_some() {
+            v.push("lists");
+        }
+        if self.tokenizer.is_some() {
+            v.push("tokenizer");
+        }
+        if self.steps.is_some() {
+            v.push("steps");
+        }
+        if self.datamap_bugs.is_some() {
+            v.push("datamap_bugs");
+        }
+        v
     }
 }
 
@@ -83,6 +116,7 @@ pub fn accepts_option(tagger: &str, option: &str) -> bool {
     match option {
         "lists" => crate::url::lookup(tagger).is_some(),
         "tokenizer" => crate::tokrep::NAMES.contains(&tagger),
+        "steps" | "datamap_bugs" => tagger == crate::datamap::NAME,
         _ => false,
     }
 }
@@ -442,6 +476,15 @@ pub fn infos() -> Vec<TaggerInfo> {
             .iter()
             .map(|&name| t(name, Fixed(REPETITIONS), "span+document", TOKREP)),
     );
+    v.push(t(
+        crate::datamap::NAME,
+        Labels {
+            negative: false,
+            fixed: &[crate::datamap::KEPT],
+        },
+        "line+span+document",
+        &[],
+    ));
     v
 }
 
@@ -521,6 +564,7 @@ pub fn names() -> Vec<&'static str> {
         .chain(crate::url::names())
         .chain(crate::langid::NAMES.iter().copied())
         .chain(crate::tokrep::NAMES.iter().copied())
+        .chain([crate::datamap::NAME])
         .collect()
 }
 
@@ -541,6 +585,30 @@ pub fn build_full(
     bugs: DolmaBugs,
     options: Option<&TaggerOptions>,
 ) -> Result<Box<dyn Tagger>, BuildError> {
+    if name == crate::datamap::NAME {
+        let o = options.cloned().unwrap_or_default();
+        let others = TaggerOptions {
+            steps: None,
+            datamap_bugs: None,
+            ..o.clone()
+        };
+        if let Some(option) = others.set() {
+            return Err(BuildError::Option {
+                tagger: name.to_string(),
+                option,
+            });
+        }
+        let at = format!("tagger_options.{name}");
+        let Some(steps) = o.steps.as_deref() else {
+            let mut p = loam_pipeline::config::Problems::default();
+            crate::datamap::check(None, &at, &mut p);
+            return Err(BuildError::Datamap(crate::datamap::DatamapConfigError {
+                problems: p.into_vec(),
+            }));
+        };
+        let t = crate::datamap::DatamapV1::new(steps, o.datamap_bugs.unwrap_or_default(), &at)?;
+        return Ok(Box::new(t));
+    }
     let lists = options.and_then(|o| o.lists.as_deref());
     if let Some(t) = crate::url::UrlListTagger::load(name, lists) {
         return Ok(Box::new(t?));
