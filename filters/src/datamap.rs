@@ -64,6 +64,11 @@
 //! substring steps on lines of any length. loam refuses unknown kwargs; these two are refused
 //! with that explanation.
 
+// Byte offsets sliced here are char boundaries: ends of `\n` (ASCII) pieces, regex match
+// bounds, and segment bounds made from those (an edit of the current text starts and ends
+// where one of them does, and kept pieces are the original's bytes).
+#![allow(clippy::string_slice)]
+
 use loam_pipeline::config::{index, join, ConfigProblem, Problems};
 use loam_pipeline::document::{Document, Span};
 use loam_pipeline::tagger::{Signals, TagError, Tagger};
@@ -988,9 +993,7 @@ impl DatamapV1 {
                 ce = e - 1;
             }
             let line = &text[s..ce];
-            let kept = if line.is_empty() {
-                true
-            } else if max_len.is_some_and(|m| unicode_words(line) > m) {
+            let kept = if line.is_empty() || max_len.is_some_and(|m| unicode_words(line) > m) {
                 true
             } else if remove_substring_only {
                 let mut cleaned_blank = true;

@@ -168,23 +168,18 @@ fn line_steps_remove_exactly_the_lines_their_rules_define() {
                 }
                 pos += n + 1;
             }
+            // The regex step drops a document it would leave without lines (no spans then).
+            let dropped = exp == "regex" && last_kept.is_none();
+            if dropped {
+                want.clear();
+            }
             assert_eq!(
                 a["attributes"][&key],
                 Value::Array(want),
                 "{exp} {}",
                 d["id"]
             );
-            let kept_lines: Vec<&str> = lines
-                .iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(l, _)| *l)
-                .collect();
-            let expect_kept = if exp == "regex" && kept_lines.is_empty() {
-                0.0
-            } else {
-                1.0
-            };
+            let expect_kept = if dropped { 0.0 } else { 1.0 };
             assert_eq!(
                 a["attributes"][format!("{exp}__datamap_v1__kept")][0][2],
                 serde_json::json!(expect_kept),

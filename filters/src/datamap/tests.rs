@@ -119,8 +119,10 @@ fn golden(name: &str) -> (usize, usize) {
                 bad.push(format!(
                     "{f}:{i} ({}): expected {:?}, got {:?}",
                     d["id"],
-                    want.as_deref().map(|w| &w[..w.len().min(300)]),
-                    got.as_deref().map(|w| &w[..w.floor_char_boundary(300)])
+                    want.as_deref()
+                        .map(|w| w.chars().take(300).collect::<String>()),
+                    got.as_deref()
+                        .map(|w| w.chars().take(300).collect::<String>())
                 ));
             }
         }
@@ -147,4 +149,210 @@ fn dolma3_steps_give_datamap_rs_texts() {
 fn every_kwarg_gives_datamap_rs_texts() {
     let (docs, kept) = golden("kwargs");
     assert_eq!((docs, kept), (302, 259));
+}
+
+/// With datamap-rs's byte counts off, the character definitions change some documents of the
+/// sample (non-Latin pages): the switches matter on real data.
+#[test]
+fn character_definitions_differ_from_datamap_rs_bytes_on_real_pages() {
+    let dir = fixtures();
+    let steps = steps_of(&dir.join("configs/dolma3.datamap.yaml"));
+    let lines = line_signals(&steps);
+    let right = tagger(&steps, DatamapBugs::default());
+    let bytes = tagger(&steps, DatamapBugs::all());
+    let docs = read_jsonl_gz(&dir.join("documents/cc2019.jsonl.gz"));
+    let differ = docs
+        .iter()
+        .filter(|d| {
+            let t = d["text"].as_str().unwrap();
+            apply_signals(t, &run(&right, t), &lines) != apply_signals(t, &run(&bytes, t), &lines)
+        })
+        .count();
+    assert!(differ > 0 && differ < docs.len() / 2, "{differ}");
+}
+
+#[test]
+fn later_steps_see_earlier_edits_and_spans_are_in_original_code_points() {
+    let steps = [
+        step(
+            "substring_line_modifier",
+            "cart",
+            json!({"banlist": "items in cart"}),
+        ),
+        step(
+            "ratio_line_modifier",
+            "upper",
+            json!({"upper_bound": 0.5, "check": "uppercase"}),
+        ),
+        step(
+            "newline_removal_modifier",
+            "nl",
+            json!({"max_consecutive": 1}),
+        ),
+    ];
+    let t = tagger(&steps, DatamapBugs::default());
+    let lines = line_signals(&steps);
+    // "é" is two bytes: offsets must be code points. The `\r` and the final `\n` go
+    // (`str::lines`); " items in cart " becomes a space, then its line is removed whole by the
+    // upper-case step, whose span absorbs the replacement; the newline run loses two.
+    let text = "é un\r\nAB items in cart CD\n\n\nfin items in cart\n";
+    let s = run(&t, text);
+    assert_eq!(spans(&s, "cart"), vec![(4, 5, 1.0), (45, 46, 1.0)]);
+    assert_eq!(spans(&s, "cart_space"), vec![(31, 45, 1.0)]);
+    assert_eq!(spans(&s, "upper"), vec![(6, 26, 1.0)]);
+    assert_eq!(spans(&s, "nl"), vec![(26, 28, 1.0)]);
+    assert_eq!(apply_signals(text, &s, &lines).unwrap(), "é un\nfin ");
+    // Kept lines keep their replacements.
+    let text = "ok items in cart ok\nx";
+    let s = run(&t, text);
+    assert_eq!(spans(&s, "cart_space"), vec![(2, 17, 1.0)]);
+    assert_eq!(apply_signals(text, &s, &lines).unwrap(), "ok ok\nx");
+}
+
+#[test]
+fn filters_report_their_values_and_kept() {
+    let steps = [
+        step("word_count_adder", "wc", json!({})),
+        step("line_len_modifier", "short", json!({"lower_bound": 3})),
+        step(
+            "word_removal_ratio_filter",
+            "removed",
+            json!({"upper_bound": 0.5}),
+        ),
+        step(
+            "page_len_filter",
+            "words",
+            json!({"length_type": "word", "lower_bound": 4}),
+        ),
+        step("word_len_filter", "mean", json!({"upper_bound": 4.0})),
+    ];
+    let t = tagger(&steps, DatamapBugs::default());
+    let s = run(&t, "one two three four\nfive six");
+    assert_eq!(spans(&s, "wc"), vec![(0, 27, 6.0)]);
+    assert_eq!(spans(&s, "short"), vec![(18, 27, 1.0)]);
+    assert_eq!(spans(&s, "removed"), vec![(0, 27, 0.33333)]);
+    assert_eq!(spans(&s, "words"), vec![(0, 27, 4.0)]);
+    assert_eq!(spans(&s, "mean"), vec![(0, 27, 3.75)]);
+    assert_eq!(spans(&s, KEPT), vec![(0, 27, 1.0)]);
+    // A failing filter stops the steps after it.
+    let s = run(&t, "one two three\nfive six");
+    assert_eq!(spans(&s, "words"), vec![(0, 22, 3.0)]);
+    assert_eq!(spans(&s, "mean"), vec![]);
+    assert_eq!(spans(&s, KEPT), vec![(0, 22, 0.0)]);
+    // Nothing but short lines: line_len_modifier drops the document.
+    let s = run(&t, "a b\n\nc");
+    assert_eq!(spans(&s, KEPT), vec![(0, 6, 0.0)]);
+}
+
+#[test]
+fn datamap_bugs_count_bytes_where_datamap_rs_does() {
+    // A Greek capitals line: 0.5 of its characters are upper case, far less of its bytes.
+    let up = [step(
+        "ratio_line_modifier",
+        "up",
+        json!({"upper_bound": 0.4, "check": "uppercase"}),
+    )];
+    let text = "ΑΒΓ δεζ\nkeep";
+    assert_eq!(
+        spans(&run(&tagger(&up, DatamapBugs::default()), text), "up"),
+        vec![(0, 8, 1.0)]
+    );
+    let bugs = DatamapBugs {
+        ratio_bytes: true,
+        ..DatamapBugs::default()
+    };
+    assert_eq!(spans(&run(&tagger(&up, bugs), text), "up"), vec![]);
+    // Mean word length: 3 characters, 6 bytes.
+    let wl = [step("word_len_filter", "wl", json!({"upper_bound": 5.0}))];
+    let text = "αβγ δεζ";
+    assert_eq!(
+        spans(&run(&tagger(&wl, DatamapBugs::default()), text), KEPT)[0].2,
+        1.0
+    );
+    let bugs = DatamapBugs {
+        word_len_bytes: true,
+        ..DatamapBugs::default()
+    };
+    assert_eq!(spans(&run(&tagger(&wl, bugs), text), KEPT)[0].2, 0.0);
+    // More words after an edit than before: datamap-rs's unsigned difference wraps.
+    let rr = [
+        step("word_count_adder", "wc", json!({})),
+        step("substring_line_modifier", "x", json!({"banlist": "Q"})),
+        step(
+            "word_removal_ratio_filter",
+            "r",
+            json!({"upper_bound": 0.05}),
+        ),
+    ];
+    let text = "aQb cQd efg";
+    let s = run(&tagger(&rr, DatamapBugs::default()), text);
+    assert_eq!(spans(&s, "r")[0].2, -0.66667);
+    assert_eq!(spans(&s, KEPT)[0].2, 1.0);
+    let bugs = DatamapBugs {
+        removal_ratio_unsigned: true,
+        ..DatamapBugs::default()
+    };
+    assert_eq!(spans(&run(&tagger(&rr, bugs), text), KEPT)[0].2, 0.0);
+}
+
+fn problems(steps: Value) -> Vec<String> {
+    let steps: Vec<StepSpec> = serde_json::from_value(steps).unwrap();
+    match DatamapV1::new(&steps, DatamapBugs::default(), "tagger_options.datamap_v1") {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+#[test]
+fn config_problems_name_their_field() {
+    let p = problems(json!([
+        {"name": "regex_line_modifier", "label": "a", "kwargs": {"regex_string": "x"}},
+        {"name": "substring_line_modifier", "label": "b", "kwargs": {"banlist": "x", "max_length": 10}},
+        {"name": "ratio_line_modifier", "label": "c", "kwargs": {"upper_bound": "high"}},
+        {"name": "page_len_filter", "label": "d", "kwargs": {"length_type": "char", "lower_bound": 1.5}},
+        {"name": "word_removal_ratio_filter", "label": "e"},
+        {"name": "substring_line_modifier", "label": "f", "kwargs": {"banlist": "a*"}},
+        {"name": "line_len_modifier", "label": "a"},
+        {"name": "line_len_modifier", "label": "g__h"},
+        {"name": "newline_removal_modifier", "label": "b_space"},
+        {"name": "regex_line_modifier", "label": "i", "kwargs": {"regex": "("}},
+    ]));
+    let at = |i: usize, rest: &str| format!("tagger_options.datamap_v1.steps[{i}].{rest}");
+    for (want, why) in [
+        (at(0, "kwargs.regex_string"), "reads `regex`"),
+        (at(1, "kwargs.max_length"), "reads `max_len`"),
+        (at(2, "kwargs.upper_bound"), "invalid type"),
+        (at(2, "kwargs.check"), "missing"),
+        (at(3, "kwargs.lower_bound"), "invalid type"),
+        (
+            at(4, "kwargs.word_count_field"),
+            "no earlier `word_count_adder`",
+        ),
+        (at(5, "kwargs.banlist"), "empty string"),
+        (at(6, "label"), "already writes"),
+        (at(7, "label"), "without `__`"),
+        (at(8, "label"), "already writes"),
+        (at(9, "kwargs.regex"), "not a valid regex"),
+    ] {
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with(&format!("{want}:")) && m.contains(why)),
+            "{want} ({why}) not in {p:#?}"
+        );
+    }
+    assert!(problems(json!([])).iter().any(|m| m.contains("no steps")));
+    assert!(serde_json::from_value::<StepSpec>(json!({"name": "x", "label": "y"})).is_err());
+}
+
+#[test]
+fn awkward_texts_do_not_panic() {
+    let steps = steps_of(&fixtures().join("configs/kwargs.datamap.yaml"));
+    let lines = line_signals(&steps);
+    for bugs in [DatamapBugs::default(), DatamapBugs::all()] {
+        let t = tagger(&steps, bugs);
+        for text in crate::testutil::bad_inputs() {
+            let s = run(&t, &text);
+            let _ = apply_signals(&text, &s, &lines);
+        }
+    }
 }
