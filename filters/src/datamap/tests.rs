@@ -322,7 +322,6 @@ fn config_problems_name_their_field() {
         (at(0, "kwargs.regex_string"), "reads `regex`"),
         (at(1, "kwargs.max_length"), "reads `max_len`"),
         (at(2, "kwargs.upper_bound"), "invalid type"),
-        (at(2, "kwargs.check"), "missing"),
         (at(3, "kwargs.lower_bound"), "invalid type"),
         (
             at(4, "kwargs.word_count_field"),
@@ -341,6 +340,13 @@ fn config_problems_name_their_field() {
         );
     }
     assert!(problems(json!([])).iter().any(|m| m.contains("no steps")));
+    let p = problems(
+        json!([{"name": "ratio_line_modifier", "label": "c", "kwargs": {"upper_bound": 0.5}}]),
+    );
+    assert_eq!(
+        p,
+        ["tagger_options.datamap_v1.steps[0].kwargs.check: missing required field `check`"]
+    );
     assert!(serde_json::from_value::<StepSpec>(json!({"name": "x", "label": "y"})).is_err());
 }
 
