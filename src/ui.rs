@@ -537,7 +537,9 @@ pub fn print_taggers(json: bool) {
             }
         }
         let mut signals: Vec<String> = i.signals.fixed().iter().map(|s| s.to_string()).collect();
-        if let SignalSet::Labels { negative, .. } = i.signals {
+        if i.name == loam_filters::datamap::NAME {
+            signals.push("<label>, <label>_space (one per configured step label)".into());
+        } else if let SignalSet::Labels { negative, .. } = i.signals {
             signals.push(if negative {
                 "<label>, not_<label> (one per language label)".into()
             } else {

@@ -168,6 +168,11 @@ pub fn check_tagger_options(
     field: &str,
     problems: &mut Problems,
 ) {
+    if taggers.iter().any(|t| t == crate::datamap::NAME)
+        && !options.contains_key(crate::datamap::NAME)
+    {
+        crate::datamap::check(None, &join(field, crate::datamap::NAME), problems);
+    }
     for (name, o) in options {
         let at = join(field, name);
         if !taggers.contains(name) {
@@ -175,6 +180,17 @@ pub fn check_tagger_options(
                 &at,
                 format!("options for `{name}`, which is not in `taggers`"),
             );
+        }
+        for opt in ["steps", "datamap_bugs"] {
+            if o.names_set().contains(&opt) && !crate::registry::accepts_option(name, opt) {
+                problems.push(
+                    join(&at, opt),
+                    format!("only `{}` takes `{opt}`", crate::datamap::NAME),
+                );
+            }
+        }
+        if name == crate::datamap::NAME {
+            crate::datamap::check(o.steps.as_deref(), &at, problems);
         }
         if let Some(lists) = &o.lists {
             if !crate::registry::accepts_option(name, "lists") {

@@ -13,6 +13,7 @@ pub mod c4;
 pub mod classifier;
 pub mod code;
 pub mod config;
+pub mod datamap;
 pub mod fineweb;
 pub mod ftinfer;
 pub mod gopher;

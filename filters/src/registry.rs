@@ -45,6 +45,9 @@ pub enum BuildError {
     /// The MADLAD-400 tagger's cursed list is missing or bad.
     #[error(transparent)]
     CursedList(#[from] crate::madlad::CursedListError),
+    /// `datamap_v1` without steps, or with steps that are not valid.
+    #[error(transparent)]
+    Datamap(#[from] crate::datamap::DatamapConfigError),
     /// Options given to a tagger that takes none (or not these).
     #[error("tagger `{tagger}` takes no option `{option}`")]
     Option {
@@ -72,17 +75,51 @@ pub struct TaggerOptions {
     /// `$LOAM_MODELS_DIR/madlad400_cursed.txt.gz`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursed: Option<PathBuf>,
+    /// The datamap-rs steps `datamap_v1` runs, in order (`{name, label, kwargs}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<crate::datamap::StepSpec>>,
+    /// Which of datamap-rs's byte-for-character behaviours `datamap_v1` reproduces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datamap_bugs: Option<crate::datamap::DatamapBugs>,
 }
 
 impl TaggerOptions {
     /// The option names set, for "takes no option" errors.
     fn set(&self) -> Option<&'static str> {
-        match (&self.lists, &self.tokenizer, &self.cursed) {
-            (Some(_), _, _) => Some("lists"),
-            (_, Some(_), _) => Some("tokenizer"),
-            (_, _, Some(_)) => Some("cursed"),
-            _ => None,
+        if self.lists.is_some() {
+            Some("lists")
+        } else if self.tokenizer.is_some() {
+            Some("tokenizer")
+        } else if self.cursed.is_some() {
+            Some("cursed")
+        } else if self.steps.is_some() {
+            Some("steps")
+        } else if self.datamap_bugs.is_some() {
+            Some("datamap_bugs")
+        } else {
+            None
         }
+    }
+
+    /// Every option name set.
+    pub fn names_set(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.lists.is_some() {
+            v.push("lists");
+        }
+        if self.tokenizer.is_some() {
+            v.push("tokenizer");
+        }
+        if self.cursed.is_some() {
+            v.push("cursed");
+        }
+        if self.steps.is_some() {
+            v.push("steps");
+        }
+        if self.datamap_bugs.is_some() {
+            v.push("datamap_bugs");
+        }
+        v
     }
 }
 
@@ -92,6 +129,7 @@ pub fn accepts_option(tagger: &str, option: &str) -> bool {
         "lists" => crate::url::lookup(tagger).is_some(),
         "tokenizer" => crate::tokrep::NAMES.contains(&tagger),
         "cursed" => tagger == crate::madlad::NAME,
+        "steps" | "datamap_bugs" => tagger == crate::datamap::NAME,
         _ => false,
     }
 }
@@ -461,6 +499,15 @@ pub fn infos() -> Vec<TaggerInfo> {
         "span+document",
         &[crate::madlad::DEFAULT_CURSED],
     ));
+    v.push(t(
+        crate::datamap::NAME,
+        Labels {
+            negative: false,
+            fixed: &[crate::datamap::KEPT],
+        },
+        "line+span+document",
+        &[],
+    ));
     v
 }
 
@@ -540,7 +587,7 @@ pub fn names() -> Vec<&'static str> {
         .chain(crate::url::names())
         .chain(crate::langid::NAMES.iter().copied())
         .chain(crate::tokrep::NAMES.iter().copied())
-        .chain([crate::madlad::NAME])
+        .chain([crate::madlad::NAME, crate::datamap::NAME])
         .collect()
 }
 
@@ -561,6 +608,30 @@ pub fn build_full(
     bugs: DolmaBugs,
     options: Option<&TaggerOptions>,
 ) -> Result<Box<dyn Tagger>, BuildError> {
+    if name == crate::datamap::NAME {
+        let o = options.cloned().unwrap_or_default();
+        let others = TaggerOptions {
+            steps: None,
+            datamap_bugs: None,
+            ..o.clone()
+        };
+        if let Some(option) = others.set() {
+            return Err(BuildError::Option {
+                tagger: name.to_string(),
+                option,
+            });
+        }
+        let at = format!("tagger_options.{name}");
+        let Some(steps) = o.steps.as_deref() else {
+            let mut p = loam_pipeline::config::Problems::default();
+            crate::datamap::check(None, &at, &mut p);
+            return Err(BuildError::Datamap(crate::datamap::DatamapConfigError {
+                problems: p.into_vec(),
+            }));
+        };
+        let t = crate::datamap::DatamapV1::new(steps, o.datamap_bugs.unwrap_or_default(), &at)?;
+        return Ok(Box::new(t));
+    }
     let lists = options.and_then(|o| o.lists.as_deref());
     if let Some(t) = crate::url::UrlListTagger::load(name, lists) {
         return Ok(Box::new(t?));
