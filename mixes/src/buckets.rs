@@ -266,14 +266,15 @@ fn group_of(
             let attributes = attributes?;
             if name.ends_with("__") {
                 let mut best: Option<(&str, f64)> = None;
-                for (k, v) in attributes.range::<str, _>(name.as_str()..) {
+                for (k, v) in attributes {
                     let Some(label) = k.strip_prefix(name.as_str()) else {
-                        break;
+                        continue;
                     };
                     let Some(x) = attribute_value(v).filter(|x| x.is_finite()) else {
                         continue;
                     };
-                    if best.is_none_or(|(_, b)| x > b) {
+                    // Largest value; equal values: the first label in name order.
+                    if best.is_none_or(|(l, b)| x > b || (x == b && label < l)) {
                         best = Some((label, x));
                     }
                 }
