@@ -156,9 +156,10 @@ impl BucketsConfig {
                     );
                 }
             }
-            Some(GroupBy::Attribute(a)) if a.trim().is_empty() => {
-                p.push(join(&join(at, "group"), "attribute"), "empty attribute name")
-            }
+            Some(GroupBy::Attribute(a)) if a.trim().is_empty() => p.push(
+                join(&join(at, "group"), "attribute"),
+                "empty attribute name",
+            ),
             _ => {}
         }
         match (&self.count, &self.percentiles) {
@@ -394,10 +395,8 @@ impl Plan {
             .ok_or_else(|| UnknownGroup(group.to_string()))?;
         let bucket = g.breakpoints.partition_point(|b| {
             b.as_ref().is_some_and(|b| {
-                order(
-                    (b.score, &b.id, &b.file, b.line),
-                    (score, id, file, line),
-                ) != Ordering::Greater
+                order((b.score, &b.id, &b.file, b.line), (score, id, file, line))
+                    != Ordering::Greater
             })
         });
         let sampling = g.samplings.get(bucket).copied().unwrap_or(Sampling {
@@ -506,8 +505,10 @@ fn group_plan(config: &BucketsConfig, seed: u64, mut docs: Vec<BucketDoc>) -> Gr
     // The documents the breakpoints come from: all, or the reservoir.
     let sample: Vec<&BucketDoc> = match config.sample {
         Some(s) if (docs.len() as u64) > s.size => {
-            let mut h: Vec<(u64, &BucketDoc)> =
-                docs.iter().map(|d| (reservoir_hash(s.seed, d), d)).collect();
+            let mut h: Vec<(u64, &BucketDoc)> = docs
+                .iter()
+                .map(|d| (reservoir_hash(s.seed, d), d))
+                .collect();
             h.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| cmp(a.1, b.1)));
             h.truncate(usize::try_from(s.size).unwrap_or(usize::MAX));
             let mut v: Vec<&BucketDoc> = h.into_iter().map(|x| x.1).collect();
@@ -630,7 +631,9 @@ mod tests {
         }
         let mut got: BTreeMap<(String, usize), u64> = BTreeMap::new();
         for d in &all {
-            let pl = plan.place(&d.group, d.score, &d.id, &d.file, d.line).unwrap();
+            let pl = plan
+                .place(&d.group, d.score, &d.id, &d.file, d.line)
+                .unwrap();
             let copies = pl.sampling.copies(&d.id, d.line).0;
             *got.entry((d.group.clone(), pl.bucket)).or_default() += u64::from(copies) * d.tokens;
         }
@@ -662,7 +665,10 @@ mod tests {
         let mut rev = all;
         rev.reverse();
         let again = Plan::compute(&c, 1, rev);
-        assert_eq!(plan.groups["all"].breakpoints, again.groups["all"].breakpoints);
+        assert_eq!(
+            plan.groups["all"].breakpoints,
+            again.groups["all"].breakpoints
+        );
         assert_eq!(plan.groups["all"].record.sampled, 100);
         assert_eq!(
             plan.groups["all"]
@@ -689,9 +695,18 @@ mod tests {
             c.extract(&doc, Some(&attrs))
         };
         assert_eq!(with("null"), Some(("all".into(), 0.25)));
-        assert_eq!(with(r#"{"field":"metadata.topic"}"#), Some(("science".into(), 0.25)));
-        assert_eq!(with(r#"{"field":"$.metadata.n"}"#), Some(("3".into(), 0.25)));
-        assert_eq!(with(r#"{"field":"metadata.x"}"#), Some(("(none)".into(), 0.25)));
+        assert_eq!(
+            with(r#"{"field":"metadata.topic"}"#),
+            Some(("science".into(), 0.25))
+        );
+        assert_eq!(
+            with(r#"{"field":"$.metadata.n"}"#),
+            Some(("3".into(), 0.25))
+        );
+        assert_eq!(
+            with(r#"{"field":"metadata.x"}"#),
+            Some(("(none)".into(), 0.25))
+        );
         assert_eq!(with(r#"{"attribute":"t__"}"#), Some(("b".into(), 0.25)));
         assert_eq!(with(r#"{"attribute":"k"}"#), Some(("2".into(), 0.25)));
         let c = cfg(r#"{"score":"missing","count":2,"rates":[1,1]}"#);
@@ -717,7 +732,9 @@ mod tests {
                 "c"
             ]
         );
-        let e = serde_json::from_str::<BucketsConfig>(r#"{"score":"s","count":2,"rates":[1,1],"cout":3}"#);
+        let e = serde_json::from_str::<BucketsConfig>(
+            r#"{"score":"s","count":2,"rates":[1,1],"cout":3}"#,
+        );
         assert!(e.unwrap_err().to_string().contains("unknown field `cout`"));
     }
 }

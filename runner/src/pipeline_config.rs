@@ -821,7 +821,12 @@ impl Validate for PipelineConfig {
             .drop
             .iter()
             .enumerate()
-            .map(|(i, r)| (join(&index("mix.drop", i), "attribute"), r.attribute.clone()))
+            .map(|(i, r)| {
+                (
+                    join(&index("mix.drop", i), "attribute"),
+                    r.attribute.clone(),
+                )
+            })
             .collect();
         if let Some(b) = &self.mix.buckets {
             b.validate("mix.buckets", p);

@@ -194,7 +194,8 @@ fn buckets_match_an_independent_computation_and_meet_their_targets() {
             let target = (rates[k] * tokens as f64).round() as u64;
             let rb = &groups[g]["buckets"][k];
             assert_eq!(rb["target"], target, "{g}/{k}");
-            let (docs_after, tokens_after) = written.get(&(g.clone(), k)).copied().unwrap_or((0, 0));
+            let (docs_after, tokens_after) =
+                written.get(&(g.clone(), k)).copied().unwrap_or((0, 0));
             assert_eq!(rb["tokens_after"], tokens_after, "{g}/{k}");
             assert_eq!(rb["documents_after"], docs_after, "{g}/{k}");
             // At least the target, and short of it plus one document.
@@ -229,7 +230,10 @@ fn buckets_are_the_same_bytes_for_one_and_two_threads() {
     let tb = snapshot(&b.path().join("out"), false);
     assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
     for (k, v) in &ta {
-        assert!(tb[k] == *v, "{k} differs between --threads 1 and --threads 2");
+        assert!(
+            tb[k] == *v,
+            "{k} differs between --threads 1 and --threads 2"
+        );
     }
     let va = version_dir(&a.path().join("out/m"), "v1");
     let m: Value =
@@ -243,7 +247,11 @@ fn buckets_are_the_same_bytes_for_one_and_two_threads() {
 fn bad_bucket_configs_are_refused_naming_the_field() {
     let dir = workdir();
     for (buckets, field, says) in [
-        (format!("{BUCKETS}    cout: 3\n"), "mix.buckets.cout", "unknown field"),
+        (
+            format!("{BUCKETS}    cout: 3\n"),
+            "mix.buckets.cout",
+            "unknown field",
+        ),
         (
             BUCKETS.replace("[0, 0.5, 1, 2.5, 7]", "[0, 1, 7]"),
             "mix.buckets.rates",
