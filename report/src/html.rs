@@ -167,8 +167,12 @@ const SCRIPT: &str = r#"
     document.querySelectorAll('[data-funnel]').forEach(function(c){
       cells.push({funnel:c.getAttribute('data-funnel'),step:c.getAttribute('data-step'),field:c.getAttribute('data-field'),text:c.innerText});
     });
+    var pairs=[];
+    document.querySelectorAll('svg[data-chart] rect[data-when]').forEach(function(x){
+      pairs.push({chart:x.closest('svg').getAttribute('data-chart'),row:Number(x.getAttribute('data-row')),when:x.getAttribute('data-when'),width:x.getBoundingClientRect().width});
+    });
     var el=document.getElementById('measured');
-    el.textContent=JSON.stringify({charts:charts,bars:steps,cells:cells,sections:sections,changed:changed});
+    el.textContent=JSON.stringify({charts:charts,bars:steps,cells:cells,sections:sections,changed:changed,pairs:pairs});
     document.body.setAttribute('data-measured',String(charts.length));
   }
   if(document.readyState==='complete'){m();}else{window.addEventListener('load',m);}

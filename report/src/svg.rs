@@ -589,7 +589,7 @@ pub fn paired_bars(id: &str, rows: &[PairedBar]) -> String {
         let half = (row_h - 6.0) / 2.0;
         let _ = write!(
             s,
-            r#"<text x="{}" y="{}" class="lbl" text-anchor="end">{}</text><rect class="bar before" x="{}" y="{}" width="{}" height="{}"><title>{} before: {}</title></rect><rect class="bar after" x="{}" y="{}" width="{}" height="{}"><title>{} after: {}</title></rect><text x="{}" y="{}" class="num">{}</text>"#,
+            r#"<text x="{}" y="{}" class="lbl" text-anchor="end">{}</text><rect class="bar before" data-row="{i}" data-when="before" x="{}" y="{}" width="{}" height="{}"><title>{} before: {}</title></rect><rect class="bar after" data-row="{i}" data-when="after" x="{}" y="{}" width="{}" height="{}"><title>{} after: {}</title></rect><text x="{}" y="{}" class="num">{}</text>"#,
             f(label_w - 8.0),
             f(y + row_h * 0.55),
             esc(&r.label),
