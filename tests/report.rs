@@ -494,3 +494,96 @@ fn dolma_tree_without_manifest_gets_histograms_and_an_explanation() {
         }));
     }
 }
+
+#[test]
+fn quality_buckets_chart_shows_tokens_per_bucket_before_and_after() {
+    let work = tempfile::tempdir().unwrap();
+    let docs = work.path().join("documents");
+    std::fs::create_dir_all(&docs).unwrap();
+    for e in std::fs::read_dir(repo().join("examples/quickstart/documents")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), docs.join(e.file_name())).unwrap();
+    }
+    let cfg = "name: t\ndocuments: [documents/*]\noutput: out\ntag:\n  experiment: exp\n  \
+               taggers: [random_number_v1]\nmix:\n  name: m\n  version: v1\n  seed: 2\n  \
+               buckets:\n    score: exp__random_number_v1__random\n    \
+               group: {field: metadata.content_type}\n    count: 4\n    rates: [0, 0.5, 2, 3]\n";
+    std::fs::write(work.path().join("p.yaml"), cfg).unwrap();
+    let o = loam(work.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&work.path().join("out/m"), "v1");
+    let rec = manifest(&v)["mix"]["buckets"].clone();
+    let groups = rec["groups"].as_object().unwrap();
+    let html = work.path().join("r.html");
+    let o = loam(
+        work.path(),
+        &["report", v.to_str().unwrap(), "-o", html.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let src = std::fs::read_to_string(&html).unwrap();
+    assert!(src.contains("<section id=\"buckets\"><h2>Quality buckets</h2>"));
+    assert!(src.contains("href=\"#buckets\""));
+    for (gi, (g, r)) in groups.iter().enumerate() {
+        assert!(src.contains(&format!("data-chart=\"buckets-{gi}\"")), "{g}");
+        for b in r["buckets"].as_array().unwrap() {
+            let note = format!(
+                "{} → {} tokens",
+                int(b["tokens"].as_u64().unwrap()),
+                int(b["tokens_after"].as_u64().unwrap())
+            );
+            assert!(src.contains(&note), "{g}: {note}");
+        }
+    }
+
+    let Some(bin) = chromium() else { return };
+    let dom = dump_dom(bin, &html, work.path());
+    let m = measured(&dom);
+    assert!(m["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "buckets"));
+    let pairs = m["pairs"].as_array().unwrap();
+    for (gi, (g, r)) in groups.iter().enumerate() {
+        let chart = format!("buckets-{gi}");
+        let buckets = r["buckets"].as_array().unwrap();
+        let max = buckets
+            .iter()
+            .flat_map(|b| {
+                [
+                    b["tokens"].as_f64().unwrap(),
+                    b["tokens_after"].as_f64().unwrap(),
+                ]
+            })
+            .fold(0.0f64, f64::max);
+        for (k, b) in buckets.iter().enumerate() {
+            for (when, field) in [("before", "tokens"), ("after", "tokens_after")] {
+                let bar = pairs
+                    .iter()
+                    .find(|p| p["chart"] == chart.as_str() && p["row"] == k && p["when"] == when)
+                    .unwrap_or_else(|| panic!("no {when} bar for {g}/{k}"));
+                let want = b[field].as_f64().unwrap() / max * 360.0;
+                let got = bar["width"].as_f64().unwrap();
+                assert!(
+                    (got - want).abs() <= 1.5,
+                    "{g}/{k} {when}: drawn {got}px for {want}px"
+                );
+            }
+        }
+        // Rate 0: nothing after in the bottom bucket.
+        assert!(buckets[0]["tokens_after"] == 0, "{g}");
+    }
+}
+
+/// `1234567` → `1,234,567`, as the report prints integers.
+fn int(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -100,6 +100,102 @@ pub struct MixRecord {
     /// Sampling applied after the rules, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampling: Option<SamplingRecord>,
+    /// Quality buckets and their per-bucket rates (`mix.buckets`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<BucketsRecord>,
+}
+
+/// What `mix.buckets` did: the breakpoints of each group, and per bucket the documents and
+/// tokens before, the target and what was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketsRecord {
+    /// The score attribute.
+    pub score: String,
+    /// What documents are grouped by (`field:<path>` or `attribute:<name>`), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// What the quantiles and targets weigh: `tokens` or `documents`.
+    pub weight: String,
+    /// How tokens were counted (the mix's tokenizer).
+    pub tokenizer: String,
+    /// The cut points, as fractions of each group's weight (`k/count`, or the percentiles
+    /// over 100).
+    pub cuts: Vec<f64>,
+    /// Copies per document of each bucket.
+    pub rates: Vec<f64>,
+    /// Seed of the extra-copy draws.
+    pub seed: u64,
+    /// The reservoir the breakpoints were computed from, when `sample` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<BucketSampleRecord>,
+    /// Documents that passed every rule but had no score (dropped, rule
+    /// `bucket:missing-score`).
+    pub missing_score: u64,
+    /// Per group (`all` without grouping).
+    pub groups: BTreeMap<String, BucketGroupRecord>,
+}
+
+/// The seeded reservoir of `mix.buckets.sample`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSampleRecord {
+    /// Largest sample per group.
+    pub size: u64,
+    /// Seed of the reservoir's hash.
+    pub seed: u64,
+}
+
+/// One group's buckets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketGroupRecord {
+    /// Documents the breakpoints were computed from (all, or the reservoir's).
+    pub sampled: u64,
+    /// Breakpoint `k` is the first document of bucket `k + 1` in (score, id, file, line)
+    /// order; `null` when no document reaches that cut (the buckets above it are empty).
+    pub breakpoints: Vec<Option<BreakpointRecord>>,
+    /// Per bucket, lowest first.
+    pub buckets: Vec<BucketRecord>,
+}
+
+/// The first document of a bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakpointRecord {
+    /// Its score.
+    pub score: f64,
+    /// Its id.
+    pub id: String,
+    /// Its input file (the path below `documents/`, as `metadata.provenance` names it).
+    pub file: String,
+    /// Its line (1-based).
+    pub line: u64,
+}
+
+/// One bucket, before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketRecord {
+    /// Lowest score in the bucket (absent when it is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<f64>,
+    /// Highest score in the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_score: Option<f64>,
+    /// Documents in the bucket.
+    pub documents: u64,
+    /// Their tokens.
+    pub tokens: u64,
+    /// Copies per document.
+    pub rate: f64,
+    /// `rate ×` the bucket's weight (tokens or documents), rounded: what is written is at
+    /// least this and less than this plus one document.
+    pub target: u64,
+    /// Document copies written.
+    pub documents_after: u64,
+    /// Tokens written.
+    pub tokens_after: u64,
 }
 
 /// The sampling a mix used.

@@ -30,6 +30,7 @@
 //! filter expression or `output.min_text_length`, `sampled_out`).
 
 use crate::align::{check_line, AlignedAttributes, AttrRead};
+use crate::buckets::{bucket_rule, BucketDoc, BucketsConfig, Plan, MISSING_SCORE_RULE};
 use crate::config::{
     CompressionConfig, FilterConfig, MixerConfig, SpanReplacementConfig, StreamConfig,
 };
@@ -554,6 +555,30 @@ pub struct MixOptions {
     /// Kept documents go to a shuffle spool at the unit's output path instead of an output
     /// shard (pass 1 of [`crate::shuffle`]); the string names the input in shuffle keys.
     pub spool: Option<(String, Shuffle)>,
+    /// Quality buckets ([`crate::buckets`]): in a dry run, each eligible document's group,
+    /// score and key are collected ([`UnitReport::bucket_docs`]; `sampling` gives the
+    /// draws); in the mix pass each document's copies come from its bucket in the plan
+    /// (`sampling` is not used). A document without the score is dropped
+    /// ([`crate::buckets::MISSING_SCORE_RULE`]).
+    pub buckets: Option<BucketsMode>,
+}
+
+/// The two passes of quality buckets.
+#[derive(Debug, Clone)]
+pub enum BucketsMode {
+    /// The counting pass: collect [`crate::buckets::BucketDoc`]s.
+    Count(std::sync::Arc<BucketsConfig>),
+    /// The mix pass: place each document by the plan.
+    Apply(std::sync::Arc<Plan>),
+}
+
+impl BucketsMode {
+    fn config(&self) -> &BucketsConfig {
+        match self {
+            BucketsMode::Count(c) => c,
+            BucketsMode::Apply(p) => &p.config,
+        }
+    }
 }
 
 /// What a document's sampling draw is made from, with its line.
@@ -610,6 +635,9 @@ pub struct UnitReport {
     pub ledgers: Vec<LedgerFiles>,
     /// The shuffle spool written instead of an output ([`MixOptions::spool`]).
     pub spool: Option<SpoolInfo>,
+    /// Each eligible document's bucket key, in order, collected in dry runs with
+    /// [`BucketsMode::Count`].
+    pub bucket_docs: Vec<BucketDoc>,
 }
 
 /// Document counts of one output shard (or a whole stream).
@@ -664,6 +692,10 @@ pub struct MixCounts {
     /// attribute (zeros included): a rule whose attribute no document had is a no-op.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rules_seen: BTreeMap<String, u64>,
+    /// Quality buckets ([`BucketsMode::Apply`]): per group, per bucket, [document copies,
+    /// tokens] written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub buckets: BTreeMap<String, Vec<[u64; 2]>>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -700,6 +732,16 @@ impl MixCounts {
         }
         for (k, v) in &o.rules_seen {
             *self.rules_seen.entry(k.clone()).or_default() += v;
+        }
+        for (g, v) in &o.buckets {
+            let mine = self.buckets.entry(g.clone()).or_default();
+            if mine.len() < v.len() {
+                mine.resize(v.len(), [0, 0]);
+            }
+            for (m, x) in mine.iter_mut().zip(v) {
+                m[0] += x[0];
+                m[1] += x[1];
+            }
         }
     }
 
@@ -1438,6 +1480,10 @@ struct Eligible {
     draw: f64,
     copies: u32,
     kept_bytes: u64,
+    /// Its bucket key, in a bucket counting pass (tokens filled in by [`Processed::count`]).
+    bucket_doc: Option<BucketDoc>,
+    /// Its group and bucket, in a bucket mix pass.
+    placed: Option<(String, usize)>,
 }
 
 impl Processed {
@@ -1513,8 +1559,21 @@ impl Processed {
         if ctx.opts.dry_run && ctx.opts.sampling.is_some() {
             rep.draws.push((e.draw, tokens));
         }
+        if let Some(mut d) = e.bucket_doc {
+            d.tokens = tokens;
+            rep.bucket_docs.push(d);
+        }
+        let c = &mut rep.counts;
+        if let Some((g, k)) = e.placed {
+            let v = c.buckets.entry(g).or_default();
+            if v.len() <= k {
+                v.resize(k + 1, [0, 0]);
+            }
+            v[k][0] += u64::from(e.copies);
+            v[k][1] += tokens * u64::from(e.copies);
+        }
         if e.copies == 0 {
-            c.drop(SAMPLE_RULE, text_bytes);
+            c.drop(fate.rule.as_deref().unwrap_or(SAMPLE_RULE), text_bytes);
             return fate;
         }
         c.kept += u64::from(e.copies);
@@ -1581,6 +1640,12 @@ fn process_document(
         }
     }
     let attributes = map.get("attributes").and_then(Value::as_object);
+    // Quality buckets: the group and score, read before the attributes are set aside.
+    let scored = ctx
+        .opts
+        .buckets
+        .as_ref()
+        .map(|b| b.config().extract(&map, attributes));
     p.present = stream
         .attribute_refs
         .iter()
@@ -1678,32 +1743,72 @@ fn process_document(
         p.fate = f;
         return Ok(p);
     }
+    let scored = match scored {
+        Some(None) => {
+            p.fate = Fate::dropped(LedgerDecision::Dropped, MISSING_SCORE_RULE);
+            return Ok(p);
+        }
+        Some(Some(x)) => Some(x),
+        None => None,
+    };
     p.dropped = false;
     // Tokens: counted here, or taken from the counting pass in order (`Processed::count`).
     let tokens = match ctx.opts.counted {
         Some(_) => None,
         None => Some(stream.tokenizer.count(text)),
     };
-    let (copies, draw) = match &ctx.opts.sampling {
-        Some(s) => {
-            let id = map.get("id").and_then(Value::as_str).unwrap_or("");
-            match ctx.opts.draw_key {
-                DrawKey::ProvenanceAndId => s.copies(&sampling_key(provenance, id), line),
-                DrawKey::Id => s.copies(id, line),
-            }
+    let id = map.get("id").and_then(Value::as_str).unwrap_or("");
+    let draw_with = |s: &Sampling| match ctx.opts.draw_key {
+        DrawKey::ProvenanceAndId => s.copies(&sampling_key(provenance, id), line),
+        DrawKey::Id => s.copies(id, line),
+    };
+    let mut bucket_doc = None;
+    let mut placed = None;
+    let (copies, draw) = match (&ctx.opts.buckets, scored) {
+        (Some(BucketsMode::Apply(plan)), Some((group, score))) => {
+            let pl = plan
+                .place(&group, score, id, provenance, line)
+                .map_err(|e| DocError::Plain(e.to_string()))?;
+            let (copies, draw) = draw_with(&pl.sampling);
+            placed = Some((group, pl.bucket, pl.rate, pl.sampling.frac, score));
+            (copies, draw)
         }
-        None => (1, 0.0),
+        (_, scored) => {
+            let (copies, draw) = ctx.opts.sampling.as_ref().map_or((1, 0.0), draw_with);
+            if let Some((group, score)) = scored {
+                bucket_doc = Some(BucketDoc {
+                    group,
+                    score,
+                    id: id.to_string(),
+                    file: provenance.to_string(),
+                    line,
+                    tokens: 0,
+                    draw,
+                });
+            }
+            (copies, draw)
+        }
     };
     p.eligible = Some(Eligible {
         tokens,
         draw,
         copies,
         kept_bytes,
+        bucket_doc,
+        placed: placed.as_ref().map(|p| (p.0.clone(), p.1)),
     });
     if copies == 0 {
         let mut f = Fate::dropped(LedgerDecision::SampledOut, SAMPLE_RULE);
         f.value = Some(draw);
         f.threshold = ctx.opts.sampling.map(|s| s.frac);
+        if let Some((group, k, rate, frac, score)) = placed {
+            // A bucket's rate decided: 0 drops it (value: its score), a fraction draws.
+            f.rule = Some(bucket_rule(&group, k));
+            (f.decision, f.value, f.threshold) = match rate == 0.0 {
+                true => (LedgerDecision::Dropped, Some(score), None),
+                false => (LedgerDecision::SampledOut, Some(draw), Some(frac)),
+            };
+        }
         p.fate = f;
         return Ok(p);
     }

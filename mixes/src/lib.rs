@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod align;
+pub mod buckets;
 pub mod config;
 pub mod dolma_mix;
 pub mod filter;

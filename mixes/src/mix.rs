@@ -7,8 +7,9 @@
 //! Attribute files are read in step with the documents ([`crate::align`]): any misalignment
 //! is an error naming both files and the line.
 
+use crate::buckets::BucketDoc;
 use crate::dolma_mix::{
-    mix_unit_with, CompiledStream, DrawKey, InputFiles, MixOptions, OutputUnit,
+    mix_unit_with, BucketsMode, CompiledStream, DrawKey, InputFiles, MixOptions, OutputUnit,
 };
 use crate::shuffle::{Shuffle, SpoolInfo};
 use loam_manifests::{FileDigest, RuleCounts};
@@ -138,6 +139,8 @@ pub struct MixSpec<'a> {
     pub stream: &'a CompiledStream,
     /// Optional sampling after them.
     pub sampling: Option<Sampling>,
+    /// Quality buckets: their counting pass (with `dry_run`) or their mix pass.
+    pub buckets: Option<&'a BucketsMode>,
 }
 
 /// An attribute file that was read, with its digest.
@@ -183,6 +186,10 @@ pub struct MixReport {
     pub ledger: Option<WrittenShard>,
     /// The ledger's id index, when written.
     pub index: Option<WrittenShard>,
+    /// Each eligible document's bucket key, in order (a bucket counting pass).
+    pub bucket_docs: Vec<BucketDoc>,
+    /// Per group, per bucket, [copies, tokens] written (a bucket mix pass).
+    pub buckets: BTreeMap<String, Vec<[u64; 2]>>,
     /// What span replacement did (zeros without `span_replacement`).
     pub edits: Edits,
 }
@@ -277,9 +284,11 @@ pub fn mix_shard(
         counted: counted.map(std::sync::Arc::from),
         draw_key: DrawKey::Id,
         spool,
+        buckets: spec.buckets.cloned(),
     };
     let r = mix_unit_with(storage, &one, spec.stream, &opts, progress);
-    let c = r.counts;
+    let mut c = r.counts;
+    let buckets = std::mem::take(&mut c.buckets);
     let mut scan = r.scan;
     scan.path = unit.input.clone();
     scan.documents = c.documents;
@@ -320,6 +329,8 @@ pub fn mix_shard(
         spool: r.spool.filter(|_| !failed),
         ledger,
         index,
+        bucket_docs: r.bucket_docs,
+        buckets,
     }
 }
 
@@ -383,6 +394,7 @@ mod tests {
         let mut spec = MixSpec {
             stream: &stream,
             sampling: Some(Sampling::from_rate(1.0, 7)),
+            buckets: None,
         };
         let p = CountingProgress::default();
         let count = mix_shard(&LocalStorage, &unit("x"), spec, true, None, &p);

@@ -111,6 +111,8 @@ svg .grid{stroke:#eceff3}
 svg .axis{stroke:#8a93a3}
 svg .keep{fill:var(--keep)}
 svg .cut{fill:var(--cut)}
+svg .before{fill:#9aa3b2}
+svg .after{fill:var(--keep)}
 svg .thr{stroke:var(--thr);stroke-width:2;stroke-dasharray:5 3}
 svg .thrl{font-size:11px;fill:var(--thr);font-weight:600}
 .legend span{display:inline-block;width:11px;height:11px;margin:0 4px -1px 10px;border-radius:2px}
@@ -165,8 +167,12 @@ const SCRIPT: &str = r#"
     document.querySelectorAll('[data-funnel]').forEach(function(c){
       cells.push({funnel:c.getAttribute('data-funnel'),step:c.getAttribute('data-step'),field:c.getAttribute('data-field'),text:c.innerText});
     });
+    var pairs=[];
+    document.querySelectorAll('svg[data-chart] rect[data-when]').forEach(function(x){
+      pairs.push({chart:x.closest('svg').getAttribute('data-chart'),row:Number(x.getAttribute('data-row')),when:x.getAttribute('data-when'),width:x.getBoundingClientRect().width});
+    });
     var el=document.getElementById('measured');
-    el.textContent=JSON.stringify({charts:charts,bars:steps,cells:cells,sections:sections,changed:changed});
+    el.textContent=JSON.stringify({charts:charts,bars:steps,cells:cells,sections:sections,changed:changed,pairs:pairs});
     document.body.setAttribute('data-measured',String(charts.length));
   }
   if(document.readyState==='complete'){m();}else{window.addEventListener('load',m);}
@@ -354,8 +360,11 @@ pub fn render(a: &MixData, b: Option<&MixData>) -> Result<String, Error> {
         Some(_) => vec![("compare", "Comparison")],
         None => Vec::new(),
     };
+    nav.push(("funnel", "Funnel"));
+    if has_buckets(a) {
+        nav.push(("buckets", "Quality buckets"));
+    }
     nav.extend([
-        ("funnel", "Funnel"),
         ("attributes", "Attributes"),
         ("languages", "Languages"),
         ("duplicates", "Duplicates"),
@@ -389,6 +398,7 @@ pub fn render(a: &MixData, b: Option<&MixData>) -> Result<String, Error> {
     let steps = funnel(a);
     cards(&mut h, a, steps.as_deref());
     section_funnel(&mut h, a, steps.as_deref(), "a");
+    section_buckets(&mut h, a);
     section_attributes(&mut h, a);
     section_languages(&mut h, a);
     section_duplicates(&mut h, a);
@@ -694,6 +704,70 @@ fn section_attributes(h: &mut String, d: &MixData) {
         let _ = writeln!(
             h,
             "<details class=\"unused\" id=\"unused-attributes\"><summary>{n_unused} attribute(s) no rule uses</summary><div class=\"grid\">{unused}</div></details>"
+        );
+    }
+    h.push_str("</section>\n");
+}
+
+fn has_buckets(d: &MixData) -> bool {
+    d.manifest.as_ref().is_some_and(|m| m.mix.buckets.is_some())
+}
+
+/// `mix.buckets`: per group, tokens per quality bucket before and after the rates.
+fn section_buckets(h: &mut String, d: &MixData) {
+    let Some(b) = d.manifest.as_ref().and_then(|m| m.mix.buckets.as_ref()) else {
+        return;
+    };
+    h.push_str("<section id=\"buckets\"><h2>Quality buckets</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"muted\">Buckets by <code>{}</code>{}, cut at equal {} (rates {}). \
+         Upper bar: tokens in the bucket; lower bar: tokens written. {} documents had no score.</p>\n\
+         <p class=\"legend\"><span style=\"background:#9aa3b2\"></span>before \
+         <span style=\"background:var(--keep)\"></span>after</p>",
+        esc(&b.score),
+        b.group
+            .as_ref()
+            .map(|g| format!(" per <code>{}</code>", esc(g)))
+            .unwrap_or_default(),
+        esc(&b.weight),
+        esc(&b
+            .rates
+            .iter()
+            .map(|r| num(*r))
+            .collect::<Vec<_>>()
+            .join(", ")),
+        int(b.missing_score)
+    );
+    for (gi, (group, g)) in b.groups.iter().enumerate() {
+        let rows: Vec<svg::PairedBar> = g
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(k, x)| svg::PairedBar {
+                label: format!("bucket {k} (×{})", num(x.rate)),
+                before: x.tokens as f64,
+                after: x.tokens_after as f64,
+                note: format!(
+                    "{} → {} tokens · {} → {} docs",
+                    int(x.tokens),
+                    int(x.tokens_after),
+                    int(x.documents),
+                    int(x.documents_after)
+                ),
+            })
+            .collect();
+        let before: u64 = g.buckets.iter().map(|x| x.tokens).sum();
+        let after: u64 = g.buckets.iter().map(|x| x.tokens_after).sum();
+        let _ = writeln!(
+            h,
+            "<h3 data-bucket-group=\"{}\">{}</h3><p class=\"muted\">{} tokens before, {} after; breakpoints from {} documents.</p>{}",
+            esc(group),
+            esc(group),
+            int(before),
+            int(after),
+            int(g.sampled),
+            svg::paired_bars(&format!("buckets-{gi}"), &rows)
         );
     }
     h.push_str("</section>\n");

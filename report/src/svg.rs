@@ -540,6 +540,80 @@ pub fn hbars(id: &str, rows: &[HBar]) -> String {
     s
 }
 
+/// One row of [`paired_bars`]: a quantity before and after.
+#[derive(Debug, Clone)]
+pub struct PairedBar {
+    /// Label at the left.
+    pub label: String,
+    /// The quantity before (upper bar).
+    pub before: f64,
+    /// And after (lower bar).
+    pub after: f64,
+    /// Text at the right.
+    pub note: String,
+}
+
+/// Horizontal bar pairs on one scale: per row, the quantity before (class `before`) above
+/// the quantity after (class `after`).
+pub fn paired_bars(id: &str, rows: &[PairedBar]) -> String {
+    let w = 760.0;
+    let row_h = 30.0;
+    let label_w = 200.0;
+    let bar_w = 360.0;
+    let h = 12.0 + row_h * rows.len().max(1) as f64;
+    let max = rows
+        .iter()
+        .map(|r| r.before.max(r.after))
+        .fold(0.0f64, f64::max)
+        .max(1e-12);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart pairs" data-chart="{}" width="{}" height="{}" viewBox="0 0 {} {}" role="img">"#,
+        esc(id),
+        f(w),
+        f(h),
+        f(w),
+        f(h)
+    );
+    let len = |x: f64| {
+        let l = x.max(0.0) / max * bar_w;
+        if x > 0.0 {
+            l.max(1.0)
+        } else {
+            0.0
+        }
+    };
+    for (i, r) in rows.iter().enumerate() {
+        let y = 6.0 + row_h * i as f64;
+        let half = (row_h - 6.0) / 2.0;
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" class="lbl" text-anchor="end">{}</text><rect class="bar before" data-row="{i}" data-when="before" x="{}" y="{}" width="{}" height="{}"><title>{} before: {}</title></rect><rect class="bar after" data-row="{i}" data-when="after" x="{}" y="{}" width="{}" height="{}"><title>{} after: {}</title></rect><text x="{}" y="{}" class="num">{}</text>"#,
+            f(label_w - 8.0),
+            f(y + row_h * 0.55),
+            esc(&r.label),
+            f(label_w),
+            f(y + 3.0),
+            f(len(r.before)),
+            f(half),
+            esc(&r.label),
+            num(r.before),
+            f(label_w),
+            f(y + 3.0 + half),
+            f(len(r.after)),
+            f(half),
+            esc(&r.label),
+            num(r.after),
+            f(label_w + bar_w + 10.0),
+            f(y + row_h * 0.55),
+            esc(&r.note)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -898,6 +898,7 @@ fn build_manifest(
             label: DOLMA_MIX_LABEL.into(),
             content_id,
             sampling,
+            buckets: None,
         },
         hashes: HashAlgorithms::default(),
         config: ui::config_record(config_path, config_bytes, normalized),

@@ -612,6 +612,11 @@ pub struct MixStage {
         skip_serializing_if = "loam_mixes::tokens::Tokenizer::is_whitespace"
     )]
     pub tokenizer: loam_mixes::tokens::Tokenizer,
+    /// Quality buckets (docs/mix.md): the documents that pass every rule split per group by
+    /// token-weighted quantiles of a score, each bucket written at its own rate. Not with
+    /// `sample`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<loam_mixes::buckets::BucketsConfig>,
 }
 
 impl MixStage {
@@ -811,21 +816,46 @@ impl Validate for PipelineConfig {
                 );
             }
         }
-        for (i, r) in self.mix.drop.iter().enumerate() {
+        let mut read: Vec<(String, String)> = self
+            .mix
+            .drop
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    join(&index("mix.drop", i), "attribute"),
+                    r.attribute.clone(),
+                )
+            })
+            .collect();
+        if let Some(b) = &self.mix.buckets {
+            b.validate("mix.buckets", p);
+            if self.mix.sample.is_some() {
+                p.push(
+                    "mix.buckets",
+                    "cannot be combined with mix.sample (the buckets' rates are the sampling)",
+                );
+            }
+            read.extend(b.attributes("mix.buckets"));
+        }
+        for (at, attribute) in read {
+            // A group attribute ending in `__` names a prefix (an argmax over its labels).
+            let prefix = at.ends_with(".group.attribute") && attribute.ends_with("__");
             let ok = produced.iter().any(|x| {
-                r.attribute == *x || (x.ends_with("__") && r.attribute.starts_with(x.as_str()))
+                attribute == *x
+                    || (x.ends_with("__") && attribute.starts_with(x.as_str()))
+                    || (prefix && x.starts_with(attribute.as_str()))
             });
-            if let Some(m) = ok
-                .then(|| crate::checks::attribute_problem(&r.attribute))
+            if let Some(m) = (ok && !prefix)
+                .then(|| crate::checks::attribute_problem(&attribute))
                 .flatten()
             {
-                p.push(join(&index("mix.drop", i), "attribute"), m);
-            } else if !r.attribute.is_empty() && !ok {
+                p.push(at, m);
+            } else if !attribute.is_empty() && !ok {
                 p.push(
-                    join(&index("mix.drop", i), "attribute"),
+                    at,
                     format!(
-                        "`{}` is not produced by this pipeline (expected `<experiment>__<tagger>__<signal>` for a listed tagger, or the dedupe attribute)",
-                        r.attribute
+                        "`{attribute}` is not produced by this pipeline (expected `<experiment>__<tagger>__<signal>` for a listed tagger, or the dedupe attribute)"
                     ),
                 );
             }

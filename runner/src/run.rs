@@ -9,6 +9,7 @@ use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile, OutputFile,
     RuleCounts, MANIFEST_VERSION,
 };
+use loam_mixes::dolma_mix::BucketsMode;
 use loam_mixes::mix::{mix_shard, AttributeInput, MixOutput, MixSpec, MixUnit, Sampling};
 use loam_mixes::shuffle::{
     remove_scratch, write_bucket, BucketJob, Shuffle, SpoolInfo, SORT_MEMORY_BYTES,
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Options shared by every data command.
@@ -131,6 +133,9 @@ struct MixInfo {
     /// What `mix.span_replacement` did; absent without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     edits: Option<loam_mixes::mix::Edits>,
+    /// `mix.buckets`: per group, per bucket, [copies, tokens] written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    buckets: BTreeMap<String, Vec<[u64; 2]>>,
 }
 
 /// What a shuffle bucket (pass 2) wrote; kept in its marker.
@@ -702,6 +707,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let mut spec = MixSpec {
         stream: &stream,
         sampling: None,
+        buckets: None,
     };
     // A unit's marker is keyed by its output shard, or, when shuffling, by its ledger (the
     // unit's lasting output; its spool is scratch).
@@ -790,6 +796,43 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             });
         }
     }
+    // `mix.buckets`: a counting pass collects every eligible document's group, score, key,
+    // tokens and draw; the plan (breakpoints, per-bucket sampling) is the same whatever the
+    // thread count or task, because it is computed from all of them in sorted order.
+    let mut bucket_plan: Option<Arc<loam_mixes::buckets::Plan>> = None;
+    if let Some(bc) = &mcfg.buckets {
+        let count_mode = BucketsMode::Count(Arc::new(bc.clone()));
+        let count_spec = MixSpec {
+            stream: &stream,
+            sampling: Some(Sampling::from_rate(1.0, mcfg.seed)),
+            buckets: Some(&count_mode),
+        };
+        let bar = crate::progress::stage_bar("buckets");
+        let counts = exec.map(&units, |u| {
+            loam_pipeline::units::contain(|| {
+                let r = mix_shard(storage, u, count_spec, true, None, &bar);
+                match r.scan.failed() {
+                    true => Err(format!("{}: {}", u.input, ui::scan_errors(&r.scan))),
+                    false => Ok(r),
+                }
+            })
+        });
+        bar.finish_and_clear();
+        let counts = counts
+            .into_iter()
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| Error::Failed(e.to_string()))?;
+        counted = counts
+            .iter()
+            .map(|r| mcfg.tokenizer.keep_counts(&r.draws))
+            .collect();
+        let docs = counts.into_iter().flat_map(|r| r.bucket_docs).collect();
+        bucket_plan = Some(Arc::new(loam_mixes::buckets::Plan::compute(
+            bc, mcfg.seed, docs,
+        )));
+    }
+    let apply_mode = bucket_plan.clone().map(BucketsMode::Apply);
+    spec.buckets = apply_mode.as_ref();
     let bar = crate::progress::unit_bar(
         "mix",
         storage,
@@ -826,6 +869,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
             spool: rep.spool.clone(),
             edits: (!mcfg.span_replacement.is_empty()).then(|| rep.edits.clone()),
+            buckets: rep.buckets.clone(),
         };
         let output = match units[k].output {
             MixOutput::Shard(_) => rep.output,
@@ -872,6 +916,19 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             e.text_bytes_dropped += c.text_bytes_dropped;
         }
     }
+    let buckets_record = bucket_plan.as_ref().map(|plan| {
+        let mut after = loam_mixes::dolma_mix::MixCounts::default();
+        for inf in &infos {
+            after.add(&loam_mixes::dolma_mix::MixCounts {
+                buckets: inf.buckets.clone(),
+                ..Default::default()
+            });
+        }
+        let missing = by_rule
+            .get(loam_mixes::buckets::MISSING_SCORE_RULE)
+            .map_or(0, |c| c.documents_dropped);
+        plan.record(&after.buckets, missing, mcfg.tokenizer.name())
+    });
     // Only over the whole mix: a cluster task's share says nothing about a rule.
     let warnings = match infos.len() == units.len() {
         true => rule_warnings(&mcfg.drop, &infos, &by_rule),
@@ -1027,6 +1084,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 label: mcfg.version.clone(),
                 content_id: content_id.clone(),
                 sampling: sampling_record,
+                buckets: buckets_record,
             },
             ui::RunMeta {
                 started_at,

@@ -410,6 +410,7 @@ fn build_manifest(
             label: "tokens".into(),
             content_id,
             sampling: None,
+            buckets: None,
         },
         hashes: HashAlgorithms::default(),
         config: ui::config_record(path, config_bytes, normalized),

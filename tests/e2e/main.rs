@@ -6,6 +6,7 @@ mod common;
 mod helpers;
 mod json;
 
+mod buckets;
 mod datamap;
 mod dedupe;
 mod dolma_cli;
