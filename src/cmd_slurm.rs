@@ -119,9 +119,7 @@ fn load(config: &Path) -> Result<PipelineConfig> {
 
 /// The phases of the pipeline's partitioned MinHash sections (their union, in order), with
 /// each phase's unit count when it does not have one per shard.
-fn minhash_phases(
-    cfg: &PipelineConfig,
-) -> Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> {
+fn minhash_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> {
     let mut out: Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> = Vec::new();
     for d in cfg.dedupe_sections() {
         let Some(m) = d.minhash.as_ref().filter(|m| m.partitions.is_some()) else {

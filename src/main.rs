@@ -582,7 +582,8 @@ fn main() -> ExitCode {
             };
             if phase.is_some() && stage != Some(Stage::Dedupe) {
                 Err(anyhow::Error::new(UsageError(
-                    "--phase needs --stage dedupe (it names a phase of a partitioned MinHash)".into(),
+                    "--phase needs --stage dedupe (it names a phase of a partitioned MinHash)"
+                        .into(),
                 )))
             } else if world == 0 || rank >= world {
                 Err(anyhow::Error::new(UsageError(format!(

@@ -533,8 +533,14 @@ pub fn memory_per_task(
             "partition (one hash range of every shard's bands)",
             docs * bands / p * 16 * 3,
         ),
-        ("merge (two component files; the last round: every clustered document)", dups * 16 * 3),
-        ("marks (one shard, its part of the map)", per_shard * (8 * k + 64) + dups * 16),
+        (
+            "merge (two component files; the last round: every clustered document)",
+            dups * 16 * 3,
+        ),
+        (
+            "marks (one shard, its part of the map)",
+            per_shard * (8 * k + 64) + dups * 16,
+        ),
     ]
 }
 
@@ -616,7 +622,10 @@ mod tests {
         flipped[10] ^= 1;
         let err = edges_from_bytes(&flipped, "x.cc").unwrap_err();
         assert!(err.to_string().contains("x.cc"), "{err}");
-        assert!(edges_from_bytes(&b, "f").is_err(), "a band file is not a component file");
+        assert!(
+            edges_from_bytes(&b, "f").is_err(),
+            "a band file is not a component file"
+        );
         let v = Verified {
             verdicts: vec![Verdict {
                 node: 3,
@@ -640,11 +649,11 @@ mod tests {
     fn verification_keeps_false_positives_and_caps() {
         let sets: HashMap<Node, Vec<u64>> = [
             (0, (0..10).collect()),
-            (1, (0..9).collect()),    // 0.9 with 0
-            (2, (20..30).collect()),  // unrelated: kept
-            (3, (20..29).collect()),  // 0.9 with 2 (kept before it)
-            (4, (0..9).collect()),    // past the cap: compared with 0 only
-            (5, (20..30).collect()),  // past the cap: 0 with 0: kept
+            (1, (0..9).collect()),   // 0.9 with 0
+            (2, (20..30).collect()), // unrelated: kept
+            (3, (20..29).collect()), // 0.9 with 2 (kept before it)
+            (4, (0..9).collect()),   // past the cap: compared with 0 only
+            (5, (20..30).collect()), // past the cap: 0 with 0: kept
         ]
         .into_iter()
         .collect();

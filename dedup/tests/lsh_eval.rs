@@ -54,11 +54,7 @@ struct Scores {
 }
 
 /// Marks (node → survivor) of LSH, with `verify` or without (every member but the root).
-fn lsh_marks(
-    texts: &[String],
-    cfg: &MinHashConfig,
-    sets: &[Vec<u64>],
-) -> HashMap<usize, usize> {
+fn lsh_marks(texts: &[String], cfg: &MinHashConfig, sets: &[Vec<u64>]) -> HashMap<usize, usize> {
     let mh = MinHasher::new(cfg);
     let sigs = Signatures {
         ids: (0..texts.len()).map(|i| i.to_string()).collect(),
@@ -81,10 +77,7 @@ fn lsh_marks(
     }
     let map = files.pop().unwrap_or_default();
     match &cfg.verify {
-        None => map
-            .iter()
-            .map(|&(n, r)| (n as usize, r as usize))
-            .collect(),
+        None => map.iter().map(|&(n, r)| (n as usize, r as usize)).collect(),
         Some(v) => {
             let mut out = HashMap::new();
             for c in lsh::clusters_of(&map) {
@@ -103,7 +96,12 @@ fn lsh_marks(
     }
 }
 
-fn score(marks: &HashMap<usize, usize>, sets: &[Vec<u64>], truth: &HashSet<usize>, t: f64) -> Scores {
+fn score(
+    marks: &HashMap<usize, usize>,
+    sets: &[Vec<u64>],
+    truth: &HashSet<usize>,
+    t: f64,
+) -> Scores {
     let tp = marks.keys().filter(|n| truth.contains(n)).count();
     let good_pairs = marks
         .iter()

