@@ -483,7 +483,7 @@ pub fn mark(
         seen.len() as u64
     };
     // Exact-Jaccard verification: the verdicts replace "every member but the first".
-    let mut verified: Option<(HashMap<usize, (usize, f64)>, VerifyCounts)> = None;
+    let mut verified: Option<(Verdicts, VerifyCounts)> = None;
     if let Some(v) = &cfg.verify {
         let as_node = |g: usize| -> Node {
             let s = offsets.partition_point(|&o| o <= g) - 1;
@@ -596,6 +596,9 @@ pub fn mark(
         verify: verified.map(|(_, c)| c),
     }
 }
+
+/// Verified near-duplicates by canonical index: (survivor's index, exact Jaccard).
+type Verdicts = HashMap<usize, (usize, f64)>;
 
 /// One document's attribute record: `[[0, chars, score]]` for a near-duplicate (the score
 /// rounded to 5 decimals), none for a kept document.

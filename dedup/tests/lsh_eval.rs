@@ -4,6 +4,9 @@
 //! The figures are those of `docs/dedup.md` (`cargo test --release -p loam-dedup --test
 //! lsh_eval -- --nocapture` prints them).
 
+// A panic is a test failure; clippy.toml's allow-*-in-tests covers `#[test]` fns, not helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use loam_dedup::config::{MinHashConfig, MinHashVerify, ShingleKind};
 use loam_dedup::lsh::{self, BandFile, Node};
 use loam_dedup::minhash::{MinHasher, Signatures};
