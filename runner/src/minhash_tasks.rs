@@ -70,9 +70,11 @@ impl Phase {
             "marks" => Phase::Marks,
             _ => match s.strip_prefix("merge-").map(str::parse::<usize>) {
                 Some(Ok(r)) if r >= 1 => Phase::Merge(r),
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "unknown phase `{s}` (signatures, bands, partitions, merge-1 …, verify, marks)"
-                )),
+                ))
+                }
             },
         })
     }
