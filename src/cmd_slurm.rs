@@ -3,7 +3,9 @@
 //! One array per stage (tag → dedupe → mix), each task running
 //! `loam run PIPELINE --stage S --rank $SLURM_ARRAY_TASK_ID --world N` on its deterministic
 //! share of units, chained with `afterok`; a last one-task job runs `loam run PIPELINE`, which
-//! finds every unit done and writes the manifest. Completion markers make a resubmission skip
+//! finds every unit done and writes the manifest. A partitioned MinHash dedupe
+//! (`dedupe.minhash.partitions`) is one array per phase (`--phase`: signatures, bands,
+//! partitions, `⌈log₂ P⌉` merge rounds, verify, marks) instead of the one-task dedupe job. Completion markers make a resubmission skip
 //! finished units, and the bytes are those of a single-machine run.
 
 use crate::UsageError;
@@ -115,6 +117,31 @@ fn load(config: &Path) -> Result<PipelineConfig> {
     Ok(cfg)
 }
 
+/// The phases of the pipeline's partitioned MinHash sections (their union, in order), with
+/// each phase's unit count when it does not have one per shard.
+fn minhash_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> {
+    let mut out: Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> = Vec::new();
+    for d in cfg.dedupe_sections() {
+        let Some(m) = d.minhash.as_ref().filter(|m| m.partitions.is_some()) else {
+            continue;
+        };
+        for p in loam_runner::minhash_tasks::Phase::all(m) {
+            let units = p.units(m);
+            match out.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, u)) => {
+                    *u = match (*u, units) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        _ => None,
+                    }
+                }
+                None => out.push((p, units)),
+            }
+        }
+    }
+    out.sort_by_key(|(p, _)| *p);
+    out
+}
+
 fn sbatch(script: &Path, after: Option<&str>) -> Result<String> {
     let mut cmd = Command::new("sbatch");
     cmd.arg("--parsable");
@@ -161,7 +188,7 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
     let cwd = std::env::current_dir()?;
     let dir = cwd.join(target.dir());
     std::fs::create_dir_all(dir.join("logs"))?;
-    let mut stages: Vec<(&str, usize)> = Vec::new();
+    let mut stages: Vec<(String, usize)> = Vec::new();
     let has = |s: &str| match &target {
         Target::Pipeline(cfg) => match s {
             "warc" => cfg.warc.is_some(),
@@ -171,20 +198,32 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
         Target::Recipe { stages, .. } => stages.contains(&s),
     };
     if has("warc") {
-        stages.push(("warc", opts.tasks));
+        stages.push(("warc".into(), opts.tasks));
     }
     if has("tag") {
-        stages.push(("tag", opts.tasks));
+        stages.push(("tag".into(), opts.tasks));
     }
-    if has("dedupe") {
+    let phases = match &target {
+        Target::Pipeline(cfg) => minhash_phases(cfg),
+        Target::Recipe { .. } => Vec::new(),
+    };
+    if !phases.is_empty() {
+        // Partitioned MinHash: one array per phase, each task its share of the phase's
+        // units (other dedupe sections are made by task 0 of the first array).
+        for (phase, units) in &phases {
+            let n = units.map_or(opts.tasks, |u| u.clamp(1, opts.tasks));
+            stages.push((format!("dedupe-{}", phase.name()), n));
+        }
+    } else if has("dedupe") {
         // One global decision (first copy in canonical order): one task.
-        stages.push(("dedupe", 1));
+        stages.push(("dedupe".into(), 1));
     }
-    stages.push(("mix", opts.tasks));
-    stages.push(("finalize", 1));
+    stages.push(("mix".into(), opts.tasks));
+    stages.push(("finalize".into(), 1));
     let mut jobs = Jobs::default();
     let mut prev: Option<String> = None;
     for (stage, n) in stages {
+        let stage = stage.as_str();
         let mut s = String::from("#!/bin/bash\n");
         s.push_str(&format!(
             "#SBATCH --job-name=loam-{}-{stage}\n",
@@ -223,6 +262,10 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
         );
         if stage == "finalize" {
             s.push_str(&format!("{base}\n"));
+        } else if let Some(phase) = stage.strip_prefix("dedupe-") {
+            s.push_str(&format!(
+                "{base} --stage dedupe --phase {phase} --rank \"$SLURM_ARRAY_TASK_ID\" --world {n}\n"
+            ));
         } else {
             s.push_str(&format!(
                 "{base} --stage {stage} --rank \"$SLURM_ARRAY_TASK_ID\" --world {n}\n"
@@ -326,7 +369,7 @@ pub fn status(configs: &[PathBuf]) -> Result<bool> {
                 .as_ref()
                 .map(|t| out.join("attributes").join(&t.experiment).join(".loam/tag")),
             // Sections run in order: the stage is done when its last one is.
-            "dedupe" => cfg
+            "dedupe" | "dedupe-marks" => cfg
                 .dedupe_sections()
                 .last()
                 .map(|d| out.join("attributes").join(&d.name).join(".loam/dedupe")),

@@ -76,6 +76,11 @@ impl From<Kind> for loam_runner::Kind {
     }
 }
 
+/// `--phase`: a phase of a partitioned MinHash.
+fn parse_phase(s: &str) -> Result<loam_runner::minhash_tasks::Phase, String> {
+    loam_runner::minhash_tasks::Phase::parse(s)
+}
+
 /// A stage of a loam pipeline file, as `--stage` takes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Stage {
@@ -131,6 +136,10 @@ enum Command {
         /// Number of tasks sharing the stage's units (needs --stage).
         #[arg(long, default_value_t = 1, requires = "stage")]
         world: usize,
+        /// Only this phase of a partitioned MinHash dedupe (`dedupe.minhash.partitions`):
+        /// signatures, bands, partitions, merge-1 …, verify, marks (needs --stage dedupe).
+        #[arg(long, requires = "stage", value_parser = parse_phase)]
+        phase: Option<loam_runner::minhash_tasks::Phase>,
         /// dolma recipes: reproduce dolma 1.2.1's tagger and dedupe bugs, to rebuild a
         /// published mix (loam's pipeline file sets `tag.dolma_bugs` instead).
         #[arg(long)]
@@ -561,6 +570,7 @@ fn main() -> ExitCode {
             stage,
             rank,
             world,
+            phase,
             dolma_bugs,
             manifest_dir,
         } => {
@@ -568,8 +578,14 @@ fn main() -> ExitCode {
             opts.part = run::Part {
                 stage: stage.map(Into::into),
                 units: loam_pipeline::units::Part { rank, world },
+                phase,
             };
-            if world == 0 || rank >= world {
+            if phase.is_some() && stage != Some(Stage::Dedupe) {
+                Err(anyhow::Error::new(UsageError(
+                    "--phase needs --stage dedupe (it names a phase of a partitioned MinHash)"
+                        .into(),
+                )))
+            } else if world == 0 || rank >= world {
                 Err(anyhow::Error::new(UsageError(format!(
                     "--rank {rank} must be below --world {world}"
                 ))))

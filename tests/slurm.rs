@@ -170,3 +170,72 @@ fn slurm_job_arrays_give_the_local_bytes() {
         "rerun tag task did work:\n{tag_log}"
     );
 }
+
+/// A partitioned MinHash dedupe (`dedupe.minhash.partitions: 4`) as one job array per phase
+/// (signatures, bands, partitions, merge-1, merge-2, marks) of 4 tasks: the bytes of a local
+/// run.
+#[test]
+fn slurm_minhash_tasks_give_the_local_bytes() {
+    if !have_slurm() {
+        return;
+    }
+    let make = || {
+        let dir = setup();
+        std::fs::write(
+            dir.path().join("p.yaml"),
+            "name: s\ndocuments: [documents/*]\noutput: out\n\
+             dedupe: {name: near, minhash: {attribute_name: near_dup, num_bands: 16, rows_per_band: 4, partitions: 4}}\n\
+             mix: {name: m, version: v1, drop: [{rule: near, attribute: near_dup, op: exists}]}\n",
+        )
+        .unwrap();
+        dir
+    };
+    let local = make();
+    let o = loam(local.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let cluster = make();
+    let o = loam(
+        cluster.path(),
+        &[
+            "--threads",
+            "1",
+            "slurm",
+            "submit",
+            "p.yaml",
+            "--tasks",
+            "4",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for phase in [
+        "dedupe-signatures",
+        "dedupe-bands",
+        "dedupe-partitions",
+        "dedupe-merge-1",
+        "dedupe-merge-2",
+        "dedupe-marks",
+    ] {
+        assert!(out.contains(phase), "{out}");
+    }
+    wait_for(cluster.path());
+    let want = snapshot(&local.path().join("out"), true);
+    let got = snapshot(&cluster.path().join("out"), true);
+    assert!(want.keys().any(|k| k.ends_with("manifest.json")));
+    if want != got {
+        let logs = cluster.path().join("out/.loam/slurm/logs");
+        let mut msg = String::new();
+        for e in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+            msg.push_str(&format!(
+                "--- {}\n{}\n",
+                e.path().display(),
+                std::fs::read_to_string(e.path()).unwrap_or_default()
+            ));
+        }
+        panic!(
+            "Slurm output differs from the local run\nlocal: {:?}\nslurm: {:?}\n{msg}",
+            want.keys().collect::<Vec<_>>(),
+            got.keys().collect::<Vec<_>>()
+        );
+    }
+}

@@ -76,6 +76,8 @@ fn main() {
                 num_bands: b,
                 rows_per_band: r,
                 seed: 0,
+                partitions: None,
+                verify: None,
             };
             let mh = MinHasher::new(&cfg);
             let sigs: Vec<Vec<u64>> = sh.par_iter().map(|s| mh.signature_of(s)).collect();

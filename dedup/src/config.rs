@@ -232,6 +232,75 @@ pub struct MinHashConfig {
     /// Seed of the hash functions (default 0); part of the output's identity.
     #[serde(default, deserialize_with = "omega::or_default")]
     pub seed: u64,
+    /// Runs MinHash as phases of resumable units over `partitions` hash-range partitions of
+    /// the band buckets (`loam_dedup::lsh`), so `--rank/--world` tasks share every phase and
+    /// no task holds every edge; unset: one process. The marks are the same bytes either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<usize>,
+    /// Exact-Jaccard verification of the candidates inside each cluster (removes banding's
+    /// false positives); unset: every cluster member but the first is marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<MinHashVerify>,
+}
+
+fn default_max_cluster() -> usize {
+    1000
+}
+
+/// `dedupe.minhash.verify`: exact Jaccard of the shingle sets inside each cluster. In
+/// canonical order, a member is a near-duplicate of the first kept member whose exact
+/// Jaccard with it is at least `threshold` (so every reported pair is above it), else kept.
+/// A cluster's members past the first `max_cluster` are compared with its first member only
+/// (bounded work); how many were is counted (`capped`) in the summary and manifest.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinHashVerify {
+    /// Exact Jaccard similarity (0 < t <= 1) a pair needs.
+    #[serde(deserialize_with = "omega::req")]
+    pub threshold: f64,
+    /// Members of a cluster verified pairwise (default 1000, at least 2).
+    #[serde(default = "default_max_cluster", deserialize_with = "omega::req")]
+    pub max_cluster: usize,
+}
+
+impl MinHashConfig {
+    /// The problems of the loam-only MinHash keys, as (field under `at`, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if self.ngram_length == 0 {
+            p.push(("ngram_length", "must be at least 1".to_string()));
+        }
+        if self.num_bands == 0
+            || self.rows_per_band == 0
+            || self.num_bands.saturating_mul(self.rows_per_band) > 4096
+        {
+            p.push((
+                "num_bands",
+                "num_bands and rows_per_band must be at least 1, with at most 4096 hash functions in all"
+                    .to_string(),
+            ));
+        }
+        if let Some(n) = self.partitions {
+            if n == 0 || n > 65536 {
+                p.push(("partitions", format!("must be from 1 to 65536, not {n}")));
+            }
+        }
+        if let Some(v) = &self.verify {
+            if v.threshold.is_nan() || v.threshold <= 0.0 || v.threshold > 1.0 {
+                p.push((
+                    "verify.threshold",
+                    format!("must be above 0 and at most 1, not {}", v.threshold),
+                ));
+            }
+            if v.max_cluster < 2 {
+                p.push((
+                    "verify.max_cluster",
+                    format!("must be at least 2, not {}", v.max_cluster),
+                ));
+            }
+        }
+        p
+    }
 }
 
 /// N-gram overlap dedupe of paragraphs (Python `NgramDedupeConfig`; Rust
@@ -490,14 +559,12 @@ impl Validate for DedupeConfig {
             ),
         }
         if let Some(m) = &d.minhash {
-            if m.ngram_length == 0 {
-                problems.push("dedupe.minhash.ngram_length", "must be at least 1");
-            }
-            if m.num_bands == 0 || m.rows_per_band == 0 || m.num_bands * m.rows_per_band > 4096 {
-                problems.push(
-                    "dedupe.minhash",
-                    "num_bands and rows_per_band must be at least 1, with at most 4096 hash functions in all",
-                );
+            for (field, msg) in m.problems() {
+                let field = match field {
+                    "num_bands" => "dedupe.minhash".to_string(),
+                    f => format!("dedupe.minhash.{f}"),
+                };
+                problems.push(field, msg);
             }
             if d.num_partitions > 1 {
                 problems.push(

@@ -8,6 +8,8 @@
 //! - [`bloom`]: the lock-free, region-split Bloom filter and its portable file format.
 //! - [`text`]: dolma's word tokenizer and paragraph spans in code points.
 //! - [`minhash`]: MinHash near-duplicate clusters.
+//! - [`lsh`]: MinHash LSH as tasks: band partitions, components merged in rounds, exact-Jaccard
+//!   verification.
 //! - [`exact`]: exact (hash-set) document dedup used by `loam run`'s dedupe stage.
 //!
 //! See `docs/dedup.md` for the differences from dolma and the measurements.
@@ -18,5 +20,6 @@ pub mod bloom;
 pub mod config;
 pub mod engine;
 pub mod exact;
+pub mod lsh;
 pub mod minhash;
 pub mod text;

@@ -12,8 +12,9 @@
 //!    fraction of equal signature rows with that first document (an estimate of their
 //!    Jaccard similarity), rounded to 5 decimals.
 
-use crate::config::{MinHashConfig, ShingleKind};
+use crate::config::{MinHashConfig, MinHashVerify, ShingleKind};
 use crate::exact::DedupUnit;
+use crate::lsh::{self, node_line, node_shard, Node, Verified, VerifyCounts};
 use crate::text::words;
 use loam_pipeline::executor::{Executor, Progress};
 use loam_pipeline::shard::{scan, ScanReport};
@@ -113,6 +114,12 @@ impl MinHasher {
             .collect()
     }
 
+    /// The hashed shingles of a text (sorted, deduplicated): what signatures and exact
+    /// Jaccard are computed over.
+    pub fn shingles(&self, text: &str) -> Vec<u64> {
+        shingles(text, self.kind, self.n)
+    }
+
     /// Shingles then signature of a text.
     pub fn signature(&self, text: &str) -> Vec<u64> {
         self.signature_of(&shingles(text, self.kind, self.n))
@@ -195,6 +202,94 @@ pub struct MinHashOutcome {
     pub clusters: u64,
     /// Warnings (a run that marked nothing says why).
     pub warnings: Vec<String>,
+    /// What exact-Jaccard verification counted (when `verify` is set).
+    pub verify: Option<VerifyCounts>,
+}
+
+/// Shingles of some valid documents of one shard, by line (among its valid documents, as in
+/// [`Signatures`]); `lines` sorted. Used by verification, which needs the sets themselves.
+pub fn shingles_of_lines(
+    storage: &dyn Storage,
+    input: &str,
+    lines: &[usize],
+    mh: &MinHasher,
+) -> Result<HashMap<usize, Vec<u64>>, String> {
+    let mut out = HashMap::with_capacity(lines.len());
+    let mut line = 0usize;
+    let mut next = 0usize;
+    let rep = scan(storage, input, |_, doc| {
+        if lines.get(next) == Some(&line) {
+            out.insert(line, mh.shingles(&doc.text));
+            next += 1;
+        }
+        line += 1;
+        Ok(())
+    });
+    if rep.failed() {
+        return Err(format!(
+            "{input}: cannot read the shingles verification needs: {}",
+            rep.fatal
+                .clone()
+                .or_else(|| rep.errors.first().cloned())
+                .unwrap_or_else(|| "read failed".into())
+        ));
+    }
+    if next != lines.len() {
+        return Err(format!(
+            "{input}: has {line} documents, fewer than its signature file says (changed since?)"
+        ));
+    }
+    Ok(out)
+}
+
+/// Verifies every cluster (`clusters`: sorted members, root first) of documents in `inputs`
+/// (a node's shard indexes it), reading each shard with members once.
+pub fn verify_clusters(
+    storage: &dyn Storage,
+    inputs: &[String],
+    clusters: &[Vec<Node>],
+    verify: &MinHashVerify,
+    mh: &MinHasher,
+    exec: &Executor,
+) -> Result<Verified, String> {
+    let mut need: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for c in clusters {
+        for &n in c {
+            need.entry(node_shard(n)).or_default().push(node_line(n));
+        }
+    }
+    let need: Vec<(usize, Vec<usize>)> = need
+        .into_iter()
+        .map(|(s, mut l)| {
+            l.sort_unstable();
+            l.dedup();
+            (s, l)
+        })
+        .collect();
+    let read = exec.map(&need, |(s, lines)| {
+        let input = inputs
+            .get(*s)
+            .ok_or_else(|| format!("node of shard {s}, of only {}", inputs.len()))?;
+        shingles_of_lines(storage, input, lines, mh).map(|m| (*s, m))
+    });
+    let mut sets: HashMap<Node, Vec<u64>> = HashMap::new();
+    for r in read {
+        let (s, m) = r?;
+        for (line, sh) in m {
+            sets.insert(lsh::node(s, line).map_err(|e| e.to_string())?, sh);
+        }
+    }
+    let empty: Vec<u64> = Vec::new();
+    let mut out = Verified::default();
+    for c in clusters {
+        out.extend(lsh::verify_cluster(
+            c,
+            |n| sets.get(&n).unwrap_or(&empty).as_slice(),
+            verify.threshold,
+            verify.max_cluster,
+        ));
+    }
+    Ok(out)
 }
 
 /// One shard's MinHash signatures with what the marks need (id, length in code points and
@@ -387,6 +482,55 @@ pub fn mark(
         }
         seen.len() as u64
     };
+    // Exact-Jaccard verification: the verdicts replace "every member but the first".
+    let mut verified: Option<(Verdicts, VerifyCounts)> = None;
+    if let Some(v) = &cfg.verify {
+        let as_node = |g: usize| -> Node {
+            let s = offsets.partition_point(|&o| o <= g) - 1;
+            ((s as u64) << 32) | (g - offsets[s]) as u64
+        };
+        let as_index = |n: Node| offsets[node_shard(n)] + node_line(n);
+        let map: Vec<(Node, Node)> = roots
+            .iter()
+            .enumerate()
+            .filter(|(g, r)| **r as usize != *g)
+            .map(|(g, &r)| (as_node(g), as_node(r as usize)))
+            .collect();
+        let inputs: Vec<String> = units.iter().map(|u| u.input.clone()).collect();
+        match verify_clusters(storage, &inputs, &lsh::clusters_of(&map), v, &mh, exec) {
+            Ok(found) => {
+                let counts = found.counts();
+                let by = found
+                    .verdicts
+                    .iter()
+                    .map(|d| (as_index(d.node), (as_index(d.survivor), d.jaccard)))
+                    .collect();
+                verified = Some((by, counts));
+            }
+            Err(e) => {
+                // Every shard fails: the marks would be unverified.
+                let shards = plans
+                    .iter()
+                    .map(|(scan, _)| {
+                        let mut scan = scan.clone();
+                        scan.record(e.clone(), true);
+                        MinHashShard {
+                            scan,
+                            duplicates: 0,
+                            duplicate_bytes: 0,
+                            output: None,
+                        }
+                    })
+                    .collect();
+                return MinHashOutcome {
+                    shards,
+                    clusters: multi,
+                    warnings: Vec::new(),
+                    verify: None,
+                };
+            }
+        }
+    }
     let sig_of = |g: usize| -> &Vec<u64> {
         let s = offsets.partition_point(|&o| o <= g) - 1;
         &plans[s].1.sigs[g - offsets[s]]
@@ -417,14 +561,15 @@ pub fn mark(
         for (i, id) in p.ids.iter().enumerate() {
             let g = offsets[s] + i;
             let root = roots[g] as usize;
-            let rec = if root != g {
+            let score = match &verified {
+                Some((by, _)) => by.get(&g).map(|&(_, j)| j),
+                None => (root != g).then(|| estimate(&p.sigs[i], sig_of(root))),
+            };
+            let rec = mark_record(attribute, id, p.chars[i], score);
+            if score.is_some() {
                 out.duplicates += 1;
                 out.duplicate_bytes += p.bytes[i];
-                let j = loam_pipeline::document::round5(estimate(&p.sigs[i], sig_of(root)));
-                json!({"attributes": {attribute: [[0, p.chars[i], j]]}, "id": id})
-            } else {
-                json!({"attributes": {}, "id": id})
-            };
+            }
             if let Err(e) = w.write(&rec) {
                 out.scan.record(e.to_string(), true);
                 return out;
@@ -448,6 +593,22 @@ pub fn mark(
         shards,
         clusters: multi,
         warnings,
+        verify: verified.map(|(_, c)| c),
+    }
+}
+
+/// Verified near-duplicates by canonical index: (survivor's index, exact Jaccard).
+type Verdicts = HashMap<usize, (usize, f64)>;
+
+/// One document's attribute record: `[[0, chars, score]]` for a near-duplicate (the score
+/// rounded to 5 decimals), none for a kept document.
+pub fn mark_record(attribute: &str, id: &str, chars: u64, score: Option<f64>) -> serde_json::Value {
+    match score {
+        Some(j) => {
+            let j = loam_pipeline::document::round5(j);
+            json!({"attributes": {attribute: [[0, chars, j]]}, "id": id})
+        }
+        None => json!({"attributes": {}, "id": id}),
     }
 }
 
@@ -463,6 +624,8 @@ mod tests {
             num_bands: 16,
             rows_per_band: 8,
             seed: 1,
+            partitions: None,
+            verify: None,
         }
     }
 

@@ -461,6 +461,8 @@ fn minhash_clusters_are_deterministic_and_keep_the_first() {
         num_bands: 20,
         rows_per_band: 5,
         seed: 0,
+        partitions: None,
+        verify: None,
     };
     let mut outs = Vec::new();
     for (t, threads) in [1usize, 2].iter().enumerate() {

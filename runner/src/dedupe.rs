@@ -466,11 +466,8 @@ pub(crate) fn signatures(
             format!("{root}/.loam/minhash/{rel}.sig")
         })
         .collect();
-    let mut params = json!(m);
-    if let Value::Object(o) = &mut params {
-        // The attribute's name does not change a signature.
-        o.remove("attribute_name");
-    }
+    // The attribute's name (nor partitions, nor verification) does not change a signature.
+    let params = crate::minhash_tasks::signature_params(m);
     let fp = fingerprint(&json!({
         "stage": "minhash-signatures", "loam": loam_pipeline::VERSION, "minhash": params,
     }));
@@ -567,6 +564,11 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
     let Some(m) = &cfg.dedupe.minhash else {
         return Err(usage("dedupe.minhash: missing"));
     };
+    if m.partitions.is_some() {
+        return Err(usage(
+            "dedupe.minhash.partitions: runs as phases of `loam run` tasks; put this MinHash in a pipeline file's `dedupe:` section (or leave partitions unset here)",
+        ));
+    }
     let name = cfg
         .dedupe
         .effective_name()

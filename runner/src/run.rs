@@ -61,6 +61,8 @@ pub struct Part {
     pub stage: Option<Stage>,
     /// This task's share of the stage's units.
     pub units: loam_pipeline::units::Part,
+    /// Only this phase of a partitioned MinHash dedupe (`--phase`; needs `--stage dedupe`).
+    pub phase: Option<crate::minhash_tasks::Phase>,
 }
 
 impl Part {

@@ -49,6 +49,13 @@ pub(crate) struct DedupInfo {
     /// summary and manifest say the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     clusters: Option<u64>,
+    /// MinHash verification's counts (the whole stage's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    verify: Option<loam_dedup::lsh::VerifyCounts>,
+    /// Partitioned MinHash: the files the marks read besides the input (component map,
+    /// signature and verification files); a changed one redoes the unit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    read: Vec<(String, FileDigest)>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -215,7 +222,9 @@ pub(crate) fn dedupe_stage(
     let mut changed =
         done_units.verify_outputs(storage, exec, loam_pipeline::units::Part::default());
     changed.extend(done_units.verify_inputs(storage, exec, |d| {
-        Some(vec![(d.input.clone()?, d.input_digest.clone()?)])
+        let mut v = vec![(d.input.clone()?, d.input_digest.clone()?)];
+        v.extend(d.read.iter().cloned());
+        Some(v)
     }));
     if let Engine::Bloom { job, owned: false } = &engine {
         if was_done && !changed.is_empty() && !job.read_only && job.filter_file.exists() {
@@ -234,6 +243,85 @@ pub(crate) fn dedupe_stage(
     }
     let mut ran = 0;
     let mut signature_line = None;
+    let partitioned = match &engine {
+        Engine::MinHash(m) if m.partitions.is_some() => Some(m),
+        _ => None,
+    };
+    if let (Some(m), false) = (partitioned, all_done) {
+        // Phases of resumable units that tasks share; the marks are this stage's units.
+        let tasks = crate::minhash_tasks::Tasks {
+            storage,
+            units: &units,
+            dir: &dir,
+            name: &dcfg.name,
+            m,
+            rels: live.iter().map(|&i| rels[i].clone()).collect(),
+            exec,
+            overwrite: opts.overwrite,
+            part: opts.part.units,
+            only: opts.part.phase,
+        };
+        match tasks.advance()? {
+            crate::minhash_tasks::Progress::Waiting { failed } => {
+                let whole_run = opts.part.stage.is_none();
+                for (what, e) in failed {
+                    failures.push(Failure::new("dedupe", &what, e));
+                }
+                if whole_run {
+                    // Nothing after this stage may read marks that are not there.
+                    for &i in &live {
+                        shards[i].failed = true;
+                    }
+                }
+                return Ok(dedupe_fp);
+            }
+            crate::minhash_tasks::Progress::Ready(ready) => {
+                let todo = done_units.todo(opts.part.units);
+                ran = todo.len();
+                let clusters = Some(ready.clusters);
+                let verify = ready.verify_counts();
+                let bar = crate::progress::stage_bar("minhash marks");
+                let results = done_units.run(exec, &todo, |k| {
+                    let mk = tasks.mark(&ready, k)?;
+                    loam_pipeline::executor::Progress::advance(&bar, mk.documents, mk.text_bytes);
+                    let (input, input_digest) = match mk.input {
+                        Some((p, d)) => (Some(p), Some(d)),
+                        None => (None, None),
+                    };
+                    Ok(Made {
+                        output: Some(mk.output),
+                        info: DedupInfo {
+                            input,
+                            input_digest,
+                            documents: mk.documents,
+                            text_bytes: mk.text_bytes,
+                            duplicates: mk.duplicates,
+                            duplicate_text_bytes: mk.duplicate_bytes,
+                            clusters,
+                            verify,
+                            read: mk.read,
+                            ..Default::default()
+                        },
+                    })
+                });
+                bar.finish_and_clear();
+                return finish(
+                    dcfg,
+                    &engine,
+                    shards,
+                    &live,
+                    results,
+                    ran,
+                    None,
+                    units.len(),
+                    failures,
+                    stage_lines,
+                    models,
+                    dedupe_fp,
+                );
+            }
+        }
+    }
     // Dedupe is one global decision: with several tasks, task 0 makes it; the others only
     // report what is known.
     let results = if all_done || opts.part.units.rank != 0 {
@@ -323,6 +411,7 @@ pub(crate) fn dedupe_stage(
                     eprintln!("warning: {w}");
                 }
                 let clusters = Some(out.clusters);
+                let verify = out.verify;
                 Ok(out
                     .shards
                     .into_iter()
@@ -331,6 +420,7 @@ pub(crate) fn dedupe_stage(
                             duplicates: rep.duplicates,
                             duplicate_text_bytes: rep.duplicate_bytes,
                             clusters,
+                            verify,
                             ..DedupInfo::new(&rep.scan)
                         })
                     })
@@ -349,6 +439,38 @@ pub(crate) fn dedupe_stage(
         }
         results
     };
+    finish(
+        dcfg,
+        &engine,
+        shards,
+        &live,
+        results,
+        ran,
+        signature_line,
+        units.len(),
+        failures,
+        stage_lines,
+        models,
+        dedupe_fp,
+    )
+}
+
+/// Records a dedupe section's results on its shards, its models and its summary rows.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    dcfg: &DedupeStage,
+    engine: &Engine,
+    shards: &mut [Shard],
+    live: &[usize],
+    results: Vec<Unit<DedupInfo>>,
+    ran: usize,
+    signature_line: Option<StageLine>,
+    n_units: usize,
+    failures: &mut Vec<Failure>,
+    stage_lines: &mut Vec<StageLine>,
+    models: &mut Vec<ModelFile>,
+    dedupe_fp: String,
+) -> Result<String> {
     for (k, u) in results.into_iter().enumerate() {
         let i = live[k];
         match u {
@@ -396,6 +518,15 @@ pub(crate) fn dedupe_stage(
     if let Some(n) = infos.iter().find_map(|d| d.clusters) {
         name = format!("{}; {n} clusters)", name.trim_end_matches(')'));
     }
+    if let Some(v) = infos.iter().find_map(|d| d.verify) {
+        name = format!(
+            "{}; verified: {} candidates below the threshold kept, {} documents past max_cluster in {} clusters compared with the first only)",
+            name.trim_end_matches(')'),
+            v.rejected,
+            v.capped,
+            v.capped_clusters
+        );
+    }
     if let Engine::MinHash(_) = engine {
         // The same row whether the signatures were made now or before.
         stage_lines.push(signature_line.unwrap_or_else(|| {
@@ -405,7 +536,7 @@ pub(crate) fn dedupe_stage(
                 docs,
                 bytes,
                 0,
-                units.len(),
+                n_units,
             )
         }));
     }
@@ -423,7 +554,7 @@ pub(crate) fn dedupe_stage(
         bytes_out,
         by_rule,
         ran,
-        units.len(),
+        n_units,
     ));
     Ok(dedupe_fp)
 }

@@ -13,6 +13,7 @@ mod dolma_cli;
 mod faults;
 mod firsthour;
 mod frozen;
+mod minhash_tasks;
 mod mix;
 mod provenance;
 mod recipe;
