@@ -35,6 +35,7 @@
 //! | `word_removal_ratio_filter` | `word_count_field` (`original_word_count`), `upper_bound` (1.0) | drops the document when (recorded − current word count) / recorded > `upper_bound` |
 //! | `page_len_filter` | `length_type` (— : `word` \| `sentence` \| `line` \| `paragraph` \| `char`), `lower_bound` (1), `upper_bound` (none), `ignore_punctuation` (true) | drops the document unless `lower_bound ≤ length ≤ upper_bound` |
 //! | `word_len_filter` | `lower_bound` (0.0), `upper_bound` (f32::MAX) | drops the document unless the mean length of its whitespace-separated words is within the bounds |
+//! | `url_substring_filter` | `url_key` (—), `alt_url_key`, `banlist_file` (—), `exact_domain_match`, `exact_subdomain_match`, `exact_url_match`, `exact_part_match` (false), `match_substrings` (true), `case_sensitive` (false), `ignore_chars` ([]), `num_banned_substrs` (1) | drops the document when its URL is banned (`crate::urlban`: RefinedWeb's and FineWeb's URL filters); value: 0 kept, the matches when banned, -1 no URL, -2 no host (both dropped) |
 //!
 //! `page_len_filter`'s lengths, as datamap-rs computes them: `char` counts characters
 //! (alphanumeric ones with `ignore_punctuation`); `line` counts `str::lines`; `sentence` counts
@@ -114,6 +115,8 @@ pub enum StepName {
     PageLenFilter,
     /// Drops documents by mean word length.
     WordLenFilter,
+    /// Drops documents whose URL a ban list names (`crate::urlban`).
+    UrlSubstringFilter,
 }
 
 impl StepName {
@@ -166,6 +169,11 @@ pub struct DatamapBugs {
     /// `word_len_filter` measures words in UTF-8 bytes.
     #[serde(default)]
     pub word_len_bytes: bool,
+    /// `url_substring_filter` as datamap-rs runs it (inverted `case_sensitive` for the list,
+    /// first-label subdomains, scheme-less URLs without a host, blank list lines kept; see
+    /// `crate::urlban`).
+    #[serde(default)]
+    pub url: bool,
 }
 
 impl DatamapBugs {
@@ -175,6 +183,7 @@ impl DatamapBugs {
             ratio_bytes: true,
             removal_ratio_unsigned: true,
             word_len_bytes: true,
+            url: true,
         }
     }
 }
@@ -351,6 +360,12 @@ enum Op {
     WordLen {
         lower_bound: f32,
         upper_bound: f32,
+    },
+    /// Its list is read when the tagger is built (`DatamapV1::new`), not when configs are
+    /// checked.
+    Url {
+        cfg: Box<crate::urlban::UrlBanConfig>,
+        ban: Option<std::sync::Arc<crate::urlban::UrlBan>>,
     },
 }
 
@@ -568,6 +583,13 @@ fn compile(steps: &[StepSpec], at: &str, problems: &mut Problems) -> Vec<Step> {
                     ignore_punctuation: k.ignore_punctuation,
                 })
             }
+            StepName::UrlSubstringFilter => parse_kwargs::<crate::urlban::UrlBanConfig>(
+                n, &s.kwargs, &kat, problems,
+            )
+            .map(|cfg| Op::Url {
+                cfg: Box::new(cfg),
+                ban: None,
+            }),
             StepName::WordLenFilter => {
                 parse_kwargs::<WordLenKw>(n, &s.kwargs, &kat, problems).map(|k| Op::WordLen {
                     lower_bound: k.lower_bound as f32,
@@ -592,6 +614,16 @@ fn min_len(pattern: &str) -> Option<usize> {
         .parse(pattern)
         .ok()
         .and_then(|h| h.properties().minimum_len())
+}
+
+/// The list files the steps read (`url_substring_filter`'s `banlist_file`), for manifests and
+/// the checks that resources exist.
+pub fn list_files(steps: &[StepSpec]) -> Vec<std::path::PathBuf> {
+    steps
+        .iter()
+        .filter(|s| s.name == StepName::UrlSubstringFilter)
+        .filter_map(|s| s.kwargs.get("banlist_file")?.as_str().map(Into::into))
+        .collect()
 }
 
 /// Checks `tagger_options.datamap_v1` (`at` is its field path): every step's kwargs by its
@@ -814,7 +846,24 @@ impl DatamapV1 {
         at: &str,
     ) -> Result<DatamapV1, DatamapConfigError> {
         let mut problems = Problems::default();
-        let compiled = compile(steps, at, &mut problems);
+        let mut compiled = compile(steps, at, &mut problems);
+        if problems.is_empty() {
+            // Every step compiled, so `compiled[i]` is `steps[i]`.
+            for (i, step) in compiled.iter_mut().enumerate() {
+                if let Op::Url { cfg, ban } = &mut step.op {
+                    match crate::urlban::UrlBan::load(cfg, bugs.url) {
+                        Ok(b) => *ban = Some(std::sync::Arc::new(b)),
+                        Err(e) => problems.push(
+                            join(
+                                &join(&index(&join(at, "steps"), i), "kwargs"),
+                                "banlist_file",
+                            ),
+                            e.to_string(),
+                        ),
+                    }
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(DatamapConfigError {
                 problems: problems.into_vec(),
@@ -965,6 +1014,12 @@ impl DatamapV1 {
                     pass: *lower_bound <= avg && avg <= *upper_bound,
                 }
             }
+            // `tag` runs a loaded filter on the document; a filter whose list was never read
+            // (not built through `DatamapV1::new`) cannot judge.
+            Op::Url { .. } => Outcome::Value {
+                value: f64::NAN,
+                pass: true,
+            },
         }
     }
 
@@ -1107,6 +1162,20 @@ fn char_offsets(text: &str, bytes: &[usize]) -> Vec<usize> {
     out
 }
 
+/// `url_substring_filter`'s value: 0 kept; the matches when banned; -1 when the document has
+/// no URL and -2 when a host mode finds no host in it — both dropped, as datamap-rs drops a
+/// document without a URL (and fails on a URL it cannot parse).
+fn url_outcome(ban: &crate::urlban::UrlBan, doc: &Document) -> Outcome {
+    use crate::urlban::UrlVerdict;
+    let (value, pass) = match ban.check(doc) {
+        UrlVerdict::Kept => (0.0, true),
+        UrlVerdict::Banned(n) => (n as f64, false),
+        UrlVerdict::MissingUrl => (-1.0, false),
+        UrlVerdict::NoHost => (-2.0, false),
+    };
+    Outcome::Value { value, pass }
+}
+
 impl Tagger for DatamapV1 {
     fn name(&self) -> &str {
         NAME
@@ -1129,7 +1198,11 @@ impl Tagger for DatamapV1 {
                 render(original, &segs, &mut text);
                 edited = false;
             }
-            match self.run_step(&step.op, &text, &mut counts) {
+            let outcome = match &step.op {
+                Op::Url { ban: Some(ban), .. } => url_outcome(ban, doc),
+                op => self.run_step(op, &text, &mut counts),
+            };
+            match outcome {
                 Outcome::Edits(edits) => {
                     if !edits.is_empty() {
                         segs = apply(&segs, &edits, k);

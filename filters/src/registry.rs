@@ -148,6 +148,12 @@ pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<Path
         let given = options.and_then(|o| o.cursed.as_deref());
         return vec![crate::madlad::cursed_path(given)];
     }
+    if tagger == crate::datamap::NAME {
+        return options
+            .and_then(|o| o.steps.as_deref())
+            .map(crate::datamap::list_files)
+            .unwrap_or_default();
+    }
     match options.and_then(|o| o.lists.clone()) {
         Some(l) => l,
         None => crate::url::default_lists(tagger).unwrap_or_default(),
