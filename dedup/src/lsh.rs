@@ -511,8 +511,8 @@ pub fn clusters_of(map: &[(Node, Node)]) -> Vec<Vec<Node>> {
         .collect()
 }
 
-/// Bytes of memory a phase's task needs, roughly, for planning (`loam dedupe plan`,
-/// `loam validate`): `docs` documents in `shards` shards, `partitions` partitions,
+/// Bytes of memory a phase's task needs, roughly, for planning (not yet printed by
+/// `loam dedupe plan`): `docs` documents in `shards` shards, `partitions` partitions,
 /// `k = bands × rows` hash functions, `bands` bands, `dup_fraction` of documents in
 /// clusters (an estimate the user gives; 0.3 is typical of web text).
 pub fn memory_per_task(
