@@ -236,9 +236,9 @@ mod tests {
     use super::*;
 
     fn tagger(lines: &str) -> Madlad400Sentences {
-        let dir = std::env::temp_dir().join(format!("loam-madlad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("cursed.txt");
+        // A directory per call: tests run in parallel threads.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cursed.txt");
         std::fs::write(&path, lines).unwrap();
         Madlad400Sentences::load(&path).unwrap()
     }
@@ -311,9 +311,8 @@ mod tests {
 
     #[test]
     fn a_list_too_short_or_with_a_bad_regex_is_an_error_naming_the_line() {
-        let dir = std::env::temp_dir().join(format!("loam-madlad-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("c.txt");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.txt");
         std::fs::write(&p, "a\nb\n").unwrap();
         assert!(Madlad400Sentences::load(&p)
             .unwrap_err()

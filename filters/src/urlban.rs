@@ -341,11 +341,8 @@ mod tests {
     use super::*;
 
     fn filter(list: &str, yaml: &str, bugs: bool) -> UrlBan {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("loam-urlban-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("list.txt");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.txt");
         std::fs::write(&path, list).unwrap();
         let cfg: UrlBanConfig = serde_json::from_value(serde_json::json!({
             "url_key": "metadata.url",

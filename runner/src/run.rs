@@ -960,7 +960,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 e.add(x);
             }
         }
-        let by_replacer = e
+        let by_replacer: BTreeMap<String, RuleCounts> = e
             .by_replacer
             .iter()
             .map(|(r, &n)| {
@@ -971,17 +971,28 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 (r.clone(), c)
             })
             .collect();
-        stage_lines.push(StageLine::new(
-            loam_manifests::StageKind::Edit,
-            format!("edit (span replacement, {}/{})", mcfg.name, version_dir),
-            e.passed,
-            e.edited,
-            e.bytes_in,
-            e.bytes_out,
-            by_replacer,
-            todo.len(),
-            units.len(),
-        ));
+        // Replacements in config order (`span_replacement[10]` after `[9]`, not after `[1]`).
+        let mut order: Vec<String> = by_replacer.keys().cloned().collect();
+        order.sort_by_key(|r| {
+            r.strip_prefix("span_replacement[")
+                .and_then(|x| x.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .unwrap_or(usize::MAX)
+        });
+        stage_lines.push(
+            StageLine::new(
+                loam_manifests::StageKind::Edit,
+                format!("edit (span replacement, {}/{})", mcfg.name, version_dir),
+                e.passed,
+                e.edited,
+                e.bytes_in,
+                e.bytes_out,
+                by_replacer,
+                todo.len(),
+                units.len(),
+            )
+            .with_order(order),
+        );
     }
 
     // ---- shuffle, pass 2: every bucket's copies, sorted by key, into its output shard ----

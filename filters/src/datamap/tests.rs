@@ -410,7 +410,7 @@ fn madlad_rules_2_and_5_give_datamap_rs_verdicts() {
         let expected = read_jsonl_gz(&dir.join("expected/madlad").join(&f));
         assert_eq!(input.len(), expected.len(), "{f}");
         for (i, (d, e)) in input.iter().zip(&expected).enumerate() {
-            let s = run(&t, d["text"].as_str().unwrap());
+            let s = crate::testutil::run(&t, d["text"].as_str().unwrap());
             let sentences = spans(&s, "sentences")[0].2;
             let frac = spans(&s, "frac_list_case_or_cursed")[0].2;
             let got = sentences >= 5.0 && frac < 0.2;
