@@ -44,6 +44,9 @@ chown munge:munge /etc/munge/munge.key /run/munge; chmod 0400 /etc/munge/munge.k
 munge -n >/dev/null 2>&1 || runuser -u munge -- /usr/sbin/munged
 for _ in $(seq 20); do munge -n >/dev/null 2>&1 && break; sleep 0.5; done
 munge -n >/dev/null 2>&1 || { echo "slurm: munge does not work" >&2; exit 1; }
+# `-c` starts from clean state; a state directory left by a cluster of another name would
+# still be refused (slurmctld's safety check), so its name file goes too.
+rm -f /var/lib/slurm/slurmctld/clustername
 [ -f /run/slurmctld.pid ] && kill -0 "$(cat /run/slurmctld.pid)" 2>/dev/null || /usr/sbin/slurmctld -c -i
 [ -f /run/slurmd.pid ] && kill -0 "$(cat /run/slurmd.pid)" 2>/dev/null || /usr/sbin/slurmd -N localhost
 for _ in $(seq 60); do sinfo -h -o %T 2>/dev/null | grep -qx idle && break; sleep 0.5; done

@@ -766,21 +766,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             // A counting pass collects each eligible document's draw and tokens; documents
             // are then taken in draw order until the budget is met.
             spec.sampling = Some(Sampling::from_rate(1.0, mcfg.seed));
-            let bar = crate::progress::stage_bar("budget");
-            let counts = exec.map(&units, |u| {
-                loam_pipeline::units::contain(|| {
-                    let r = mix_shard(storage, u, spec, true, None, &bar);
-                    match r.scan.failed() {
-                        true => Err(format!("{}: {}", u.input, ui::scan_errors(&r.scan))),
-                        false => Ok(r),
-                    }
-                })
-            });
-            bar.finish_and_clear();
-            let counts = counts
-                .into_iter()
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(|e| Error::Failed(e.to_string()))?;
+            let counts = counting_pass(storage, &exec, &units, spec, "budget")?;
             // A BPE's counts are kept for the mix pass, which would otherwise encode again.
             counted = counts
                 .iter()
@@ -809,21 +795,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             sampling: Some(Sampling::from_rate(1.0, mcfg.seed)),
             buckets: Some(&count_mode),
         };
-        let bar = crate::progress::stage_bar("buckets");
-        let counts = exec.map(&units, |u| {
-            loam_pipeline::units::contain(|| {
-                let r = mix_shard(storage, u, count_spec, true, None, &bar);
-                match r.scan.failed() {
-                    true => Err(format!("{}: {}", u.input, ui::scan_errors(&r.scan))),
-                    false => Ok(r),
-                }
-            })
-        });
-        bar.finish_and_clear();
-        let counts = counts
-            .into_iter()
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(|e| Error::Failed(e.to_string()))?;
+        let counts = counting_pass(storage, &exec, &units, count_spec, "buckets")?;
         counted = counts
             .iter()
             .map(|r| mcfg.tokenizer.keep_counts(&r.draws))
@@ -1344,6 +1316,32 @@ fn content_config(raw: &serde_json::Value) -> serde_json::Value {
 }
 
 /// The files a mix unit reads: its documents and their attributes (for the progress bar).
+/// A dry run of the mix over every unit, in parallel (a token budget's or `mix.buckets`'
+/// counting pass): each shard's report, or the first shard that could not be read.
+fn counting_pass(
+    storage: &dyn Storage,
+    exec: &Executor,
+    units: &[MixUnit],
+    spec: MixSpec<'_>,
+    label: &str,
+) -> Result<Vec<loam_mixes::mix::MixReport>> {
+    let bar = crate::progress::stage_bar(label);
+    let counts = exec.map(units, |u| {
+        loam_pipeline::units::contain(|| {
+            let r = mix_shard(storage, u, spec, true, None, &bar);
+            match r.scan.failed() {
+                true => Err(format!("{}: {}", u.input, ui::scan_errors(&r.scan))),
+                false => Ok(r),
+            }
+        })
+    });
+    bar.finish_and_clear();
+    counts
+        .into_iter()
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map_err(|e| Error::Failed(e.to_string()))
+}
+
 pub(crate) fn mix_files(u: &loam_mixes::mix::MixUnit) -> Vec<&str> {
     std::iter::once(u.input.as_str())
         .chain(u.attributes.iter().map(String::as_str))
