@@ -511,10 +511,36 @@ pub fn clusters_of(map: &[(Node, Node)]) -> Vec<Vec<Node>> {
         .collect()
 }
 
-/// Bytes of memory a phase's task needs, roughly, for planning (not yet printed by
-/// `loam dedupe plan`): `docs` documents in `shards` shards, `partitions` partitions,
-/// `k = bands × rows` hash functions, `bands` bands, `dup_fraction` of documents in
-/// clusters (an estimate the user gives; 0.3 is typical of web text).
+/// What one task of each phase holds, per unit of input: `(phase, bytes, per what)`, for
+/// `k = bands × rows` hash functions over `partitions` partitions. `loam validate` prints it
+/// before any work; [`memory_per_task`] applies it to a corpus.
+pub fn memory_coefficients(
+    k: u64,
+    bands: u64,
+    partitions: u64,
+) -> Vec<(&'static str, f64, &'static str)> {
+    let p = partitions.max(1) as f64;
+    let sig = (8 * k + 64) as f64;
+    vec![
+        ("signatures", sig, "document of its shard"),
+        ("bands", (bands * 16 * 2) as f64, "document of its shard"),
+        (
+            "partition",
+            (bands * 16 * 3) as f64 / p,
+            "document of the corpus",
+        ),
+        ("merge (last round)", 48.0, "clustered document"),
+        (
+            "marks",
+            sig,
+            "document of its shard, plus 16 B per clustered document",
+        ),
+    ]
+}
+
+/// Bytes of memory a phase's task needs, roughly: `docs` documents in `shards` shards,
+/// `partitions` partitions, `k = bands × rows` hash functions, `bands` bands, `dup_fraction` of
+/// documents in clusters (an estimate the user gives; 0.3 is typical of web text).
 pub fn memory_per_task(
     docs: u64,
     shards: u64,
@@ -523,25 +549,20 @@ pub fn memory_per_task(
     bands: u64,
     dup_fraction: f64,
 ) -> Vec<(&'static str, u64)> {
-    let per_shard = docs / shards.max(1) + 1;
-    let p = partitions.max(1);
-    let dups = (docs as f64 * dup_fraction) as u64;
-    vec![
-        ("signatures (one shard)", per_shard * (8 * k + 64)),
-        ("bands (one shard)", per_shard * bands * 16 * 2),
-        (
-            "partition (one hash range of every shard's bands)",
-            docs * bands / p * 16 * 3,
-        ),
-        (
-            "merge (two component files; the last round: every clustered document)",
-            dups * 16 * 3,
-        ),
-        (
-            "marks (one shard, its part of the map)",
-            per_shard * (8 * k + 64) + dups * 16,
-        ),
-    ]
+    let per_shard = (docs / shards.max(1) + 1) as f64;
+    let dups = docs as f64 * dup_fraction;
+    memory_coefficients(k, bands, partitions)
+        .into_iter()
+        .map(|(phase, bytes, per)| {
+            let n = match per {
+                "document of the corpus" => docs as f64,
+                "clustered document" => dups,
+                _ => per_shard,
+            };
+            let extra = if phase == "marks" { dups * 16.0 } else { 0.0 };
+            (phase, (bytes * n + extra) as u64)
+        })
+        .collect()
 }
 
 #[cfg(test)]

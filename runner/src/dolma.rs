@@ -438,6 +438,24 @@ pub fn validate(path: &Path, kind: Option<Kind>, check_inputs: bool) -> Result<(
             if let Some(t) = &c.tag {
                 crate::checks::models_present(path, &t.taggers, &t.classifiers, &t.tagger_options)?;
             }
+            if let Some(d) = &c.dedupe {
+                for (i, stage) in d.sections().iter().enumerate() {
+                    let Some(m) = &stage.minhash else { continue };
+                    let Some(p) = m.partitions else { continue };
+                    let k = (m.num_bands * m.rows_per_band) as u64;
+                    let rounds = (p.max(1) as f64).log2().ceil() as usize;
+                    println!(
+                        "{}: MinHash as tasks over {p} partition(s), {} phases; memory per task:",
+                        d.path(i),
+                        4 + rounds + usize::from(m.verify.is_some()),
+                    );
+                    for (phase, bytes, per) in
+                        loam_dedup::lsh::memory_coefficients(k, m.num_bands as u64, p as u64)
+                    {
+                        println!("  {phase:<20} {bytes:>8.0} B per {per}");
+                    }
+                }
+            }
             vec![("documents".into(), c.documents)]
         }
         Kind::Tag => {

@@ -95,3 +95,26 @@ fn dolma_configs_validate() {
         text(&o)
     );
 }
+
+/// A pipeline with a partitioned MinHash: `validate` states each phase's memory per task
+/// before any work, from the config (bands × rows, partitions).
+#[test]
+fn validate_states_minhash_memory_per_task() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: t\ndocuments: [documents/*]\noutput: out\n\
+         dedupe: {name: fuzzy, minhash: {attribute_name: near, num_bands: 20, rows_per_band: 10, partitions: 8}}\n\
+         mix: {name: m, version: v1, drop: [{rule: near, attribute: near, op: exists}]}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    // 8 partitions: signatures, bands, partitions, 3 merge rounds, marks.
+    assert!(out.contains("8 partition(s), 7 phases"), "{out}");
+    // 200 hash functions: 8 × 200 + 64 bytes per document of a shard.
+    assert!(out.contains("1664 B per document of its shard"), "{out}");
+    // 20 bands × 48 bytes / 8 partitions per document of the corpus.
+    assert!(out.contains("120 B per document of the corpus"), "{out}");
+}
