@@ -117,15 +117,7 @@ fn unframe<'a>(
         kind,
         reason: reason.to_string(),
     };
-    let body_len = b.len().checked_sub(8).ok_or_else(|| bad("too short"))?;
-    let (body, check) = b.split_at(body_len);
-    let check = u64::from_le_bytes(check.try_into().map_err(|_| bad("too short"))?);
-    if xxhash_rust::xxh3::xxh3_64(body) != check {
-        return Err(bad("checksum mismatch (damaged or truncated)"));
-    }
-    let rest = body
-        .strip_prefix(magic.as_slice())
-        .ok_or_else(|| bad("wrong magic"))?;
+    let rest = crate::minhash::checked_body(b, magic).map_err(bad)?;
     if rest.len() % 8 != 0 {
         return Err(bad("not a whole number of words"));
     }

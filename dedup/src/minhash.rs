@@ -310,6 +310,18 @@ pub struct Signatures {
 /// The signature file's first bytes (format version 1).
 const SIG_MAGIC: &[u8; 8] = b"LOAMSIG1";
 
+/// The body of a checked file (`magic`, body, xxh3-64 of both): the bytes after the magic, or
+/// why the file is not one. Signature files and the LSH phases' files share this framing.
+pub(crate) fn checked_body<'a>(b: &'a [u8], magic: &[u8; 8]) -> Result<&'a [u8], &'static str> {
+    let body_len = b.len().checked_sub(8).ok_or("too short")?;
+    let (body, check) = b.split_at(body_len);
+    let check = u64::from_le_bytes(check.try_into().map_err(|_| "too short")?);
+    if xxhash_rust::xxh3::xxh3_64(body) != check {
+        return Err("checksum mismatch (damaged or truncated)");
+    }
+    body.strip_prefix(magic.as_slice()).ok_or("wrong magic")
+}
+
 /// A signature file that cannot be used.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{path}: not a usable MinHash signature file: {reason}")]
@@ -358,15 +370,7 @@ impl Signatures {
             path: path.to_string(),
             reason: reason.to_string(),
         };
-        let body_len = b.len().checked_sub(8).ok_or_else(|| bad("too short"))?;
-        let (body, check) = b.split_at(body_len);
-        let check = u64::from_le_bytes(check.try_into().map_err(|_| bad("too short"))?);
-        if xxhash_rust::xxh3::xxh3_64(body) != check {
-            return Err(bad("checksum mismatch (damaged or truncated)"));
-        }
-        let mut r = body
-            .strip_prefix(SIG_MAGIC.as_slice())
-            .ok_or_else(|| bad("wrong magic"))?;
+        let mut r = checked_body(b, SIG_MAGIC).map_err(bad)?;
         let u64_at = |r: &mut &[u8]| -> Result<u64, SignatureFileError> {
             let (head, rest) = r.split_first_chunk::<8>().ok_or_else(|| bad("truncated"))?;
             *r = rest;

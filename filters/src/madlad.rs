@@ -100,19 +100,7 @@ impl Madlad400Sentences {
             path: path.display().to_string(),
             message,
         };
-        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let bytes = if path.extension().is_some_and(|e| e == "gz") {
-            let mut out = Vec::new();
-            std::io::Read::read_to_end(
-                &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
-                &mut out,
-            )
-            .map_err(|e| bad(format!("gzip: {e}")))?;
-            out
-        } else {
-            bytes
-        };
-        let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+        let text = crate::url::read_text(path).map_err(|e| bad(e.to_string()))?;
         let lines: Vec<&str> = text.lines().collect();
         if lines.len() < CURSED_REGEXES {
             return Err(bad(format!(

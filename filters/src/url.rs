@@ -431,30 +431,31 @@ impl Tagger for UrlListTagger {
 
 /// Reads a list file, gunzipping `.gz` files (smart_open does by extension).
 fn read_list(tagger: &str, path: &Path) -> Result<String, UrlListError> {
-    let read_err = |source| UrlListError::Read {
-        tagger: tagger.to_string(),
-        path: path.to_path_buf(),
-        source,
-    };
-    let f = std::fs::File::open(path).map_err(|e| {
+    read_text(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             UrlListError::Missing {
                 tagger: tagger.to_string(),
                 path: path.to_path_buf(),
             }
         } else {
-            read_err(e)
+            UrlListError::Read {
+                tagger: tagger.to_string(),
+                path: path.to_path_buf(),
+                source: e,
+            }
         }
-    })?;
+    })
+}
+
+/// A resource list's text (URL lists, ban lists, cursed lists): `.gz` files gunzipped, UTF-8
+/// required (`InvalidData` otherwise).
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
+    let f = std::fs::File::open(path)?;
     let mut text = String::new();
     if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::MultiGzDecoder::new(f)
-            .read_to_string(&mut text)
-            .map_err(read_err)?;
+        flate2::read::MultiGzDecoder::new(f).read_to_string(&mut text)?;
     } else {
-        std::io::BufReader::new(f)
-            .read_to_string(&mut text)
-            .map_err(read_err)?;
+        std::io::BufReader::new(f).read_to_string(&mut text)?;
     }
     Ok(text)
 }

@@ -37,8 +37,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One `url_substring_filter` step: datamap-rs's kwargs, by their names.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -134,23 +133,6 @@ impl std::fmt::Debug for UrlBan {
     }
 }
 
-fn read_list(path: &Path) -> Result<String, UrlBanError> {
-    let bad = |message: String| UrlBanError::List {
-        path: path.to_path_buf(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let mut text = String::new();
-    if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .map_err(|e| bad(format!("not a gzip file of UTF-8 text: {e}")))?;
-    } else {
-        text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
-    }
-    Ok(text)
-}
-
 fn split_key(key: &str) -> Vec<String> {
     key.trim_start_matches("$.")
         .split('.')
@@ -177,7 +159,10 @@ impl UrlBan {
                 "num_banned_substrs must be at least 1 (0 would ban every URL)".into(),
             ));
         }
-        let text = read_list(&cfg.banlist_file)?;
+        let text = crate::url::read_text(&cfg.banlist_file).map_err(|e| UrlBanError::List {
+            path: cfg.banlist_file.clone(),
+            message: e.to_string(),
+        })?;
         // datamap-rs: the list is lowercased when `case_sensitive` (inverted); loam: when not.
         let lower_list = if datamap_bugs {
             cfg.case_sensitive

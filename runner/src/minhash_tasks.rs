@@ -227,6 +227,28 @@ fn commit(
     })
 }
 
+/// A partition or merge unit's output: its component edges, and the files it read.
+fn commit_components(
+    storage: &dyn Storage,
+    path: &str,
+    cc: &[(u64, u64)],
+    read: Vec<(String, FileDigest)>,
+) -> std::result::Result<Made<PhaseInfo>, String> {
+    Ok(Made {
+        output: Some(commit(
+            storage,
+            path,
+            &lsh::edges_to_bytes(cc),
+            cc.len() as u64,
+        )?),
+        info: PhaseInfo {
+            read,
+            records: cc.len() as u64,
+            ..Default::default()
+        },
+    })
+}
+
 /// The signature files' parameters: the config without what does not change a signature.
 pub(crate) fn signature_params(m: &MinHashConfig) -> Value {
     let mut params = json!(m);
@@ -383,14 +405,7 @@ impl Tasks<'_> {
                 pairs.sort_unstable();
                 let cc = lsh::components(lsh::bucket_edges(&pairs));
                 drop(pairs);
-                Ok(Made {
-                    output: Some(commit(s, out, &lsh::edges_to_bytes(&cc), cc.len() as u64)?),
-                    info: PhaseInfo {
-                        read,
-                        records: cc.len() as u64,
-                        ..Default::default()
-                    },
-                })
+                commit_components(s, out, &cc, read)
             }
             Phase::Merge(r) => {
                 let before = lsh::files_after(parts, r - 1);
@@ -402,15 +417,7 @@ impl Tasks<'_> {
                     edges.extend(lsh::edges_from_bytes(&b, &path).map_err(|e| e.to_string())?);
                     read.push(digest_of(&path, &b));
                 }
-                let cc = lsh::components(edges);
-                Ok(Made {
-                    output: Some(commit(s, out, &lsh::edges_to_bytes(&cc), cc.len() as u64)?),
-                    info: PhaseInfo {
-                        read,
-                        records: cc.len() as u64,
-                        ..Default::default()
-                    },
-                })
+                commit_components(s, out, &lsh::components(edges), read)
             }
             Phase::Verify => {
                 let Some(v) = &self.m.verify else {

@@ -93,14 +93,16 @@ struct Decoder {
 }
 
 impl Decoder {
+    fn build(&self) -> Result<tokenizers::Tokenizer, String> {
+        let mut tok = tokenizers::Tokenizer::from_bytes(&self.text)
+            .map_err(|e| format!("not a tokenizer.json: {e}"))?;
+        tok.set_encode_special_tokens(self.encode_special_tokens);
+        Ok(tok)
+    }
+
     fn get(&self) -> Result<&tokenizers::Tokenizer, String> {
         self.made
-            .get_or_init(|| {
-                let mut tok = tokenizers::Tokenizer::from_bytes(&self.text)
-                    .map_err(|e| format!("not a tokenizer.json: {e}"))?;
-                tok.set_encode_special_tokens(self.encode_special_tokens);
-                Ok(tok)
-            })
+            .get_or_init(|| self.build())
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -252,9 +254,8 @@ impl Tokenizer {
                 }
                 _ => {
                     let tok = decoder
-                        .get()
-                        .map_err(|e| bad(format!("{}: {e}", path.display())))?
-                        .clone();
+                        .build()
+                        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
                     Engine::Hf(Box::new(tok))
                 }
             };
