@@ -10,6 +10,9 @@
 //! - [`minhash`]: MinHash near-duplicate clusters.
 //! - [`lsh`]: MinHash LSH as tasks: band partitions, components merged in rounds, exact-Jaccard
 //!   verification.
+//! - [`sa`]: suffix arrays of texts cut into documents (also `loam trace`'s index).
+//! - [`substr`]: exact-substring dedup over suffix arrays: repeated byte ranges of at least
+//!   `min_length` bytes, every copy after the first in canonical order marked.
 //! - [`exact`]: exact (hash-set) document dedup used by `loam run`'s dedupe stage.
 //!
 //! See `docs/dedup.md` for the differences from dolma and the measurements.
@@ -22,4 +25,6 @@ pub mod engine;
 pub mod exact;
 pub mod lsh;
 pub mod minhash;
+pub mod sa;
+pub mod substr;
 pub mod text;

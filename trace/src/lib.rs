@@ -13,7 +13,7 @@
 
 pub mod build;
 pub mod query;
-pub mod sa;
+pub use loam_dedup::sa;
 pub mod shard;
 pub mod verify;
 
