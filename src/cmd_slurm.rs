@@ -117,16 +117,20 @@ fn load(config: &Path) -> Result<PipelineConfig> {
     Ok(cfg)
 }
 
-/// The phases of the pipeline's partitioned MinHash sections (their union, in order), with
-/// each phase's unit count when it does not have one per shard.
+/// The phases of the pipeline's partitioned MinHash and substring sections (their union,
+/// in order), with each phase's unit count when it does not have one per shard.
 fn minhash_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> {
-    let mut out: Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> = Vec::new();
+    use loam_runner::minhash_tasks::Phase;
+    let mut out: Vec<(Phase, Option<usize>)> = Vec::new();
     for d in cfg.dedupe_sections() {
-        let Some(m) = d.minhash.as_ref().filter(|m| m.partitions.is_some()) else {
-            continue;
+        let phases: Vec<(Phase, Option<usize>)> = match (&d.minhash, &d.substring) {
+            (Some(m), _) if m.partitions.is_some() => {
+                Phase::all(m).into_iter().map(|p| (p, p.units(m))).collect()
+            }
+            (_, Some(c)) => Phase::substring(c),
+            _ => continue,
         };
-        for p in loam_runner::minhash_tasks::Phase::all(m) {
-            let units = p.units(m);
+        for (p, units) in phases {
             match out.iter_mut().find(|(q, _)| *q == p) {
                 Some((_, u)) => {
                     *u = match (*u, units) {

@@ -55,9 +55,10 @@ pub fn suffix_array(seq: &[u32], starts: &[u64]) -> Vec<u32> {
         for &(_, p) in &keyed[a..e] {
             rank[p as usize] = a as u32;
         }
-        // Suffixes of at most c symbols with equal keys are identical: final.
+        // Suffixes shorter than c symbols with equal keys are identical (the key holds
+        // their end): final. One of exactly c symbols ties with longer ones: refine.
         let p = keyed[a].1 as usize;
-        if e - a > 1 && end[p] as usize - p > c {
+        if e - a > 1 && end[p] as usize - p >= c {
             groups.push((a as u32, (e - a) as u32));
         }
         a = e;
@@ -182,6 +183,34 @@ mod tests {
         let seq = [u32::MAX, 0, u32::MAX, u32::MAX, 0, 7, u32::MAX - 1];
         let starts = [0, 3, 7];
         assert_eq!(suffix_array(&seq, &starts), naive(&seq, &starts));
+    }
+
+    #[test]
+    fn a_suffix_exactly_as_long_as_the_first_key_ties_with_longer_ones() {
+        // Bytes below 196 pack 8 to a key: " ziehen." is one key long, and the other two
+        // documents continue past it (a mis-sorted array here lost matches).
+        let docs = [" ziehen.", " ziehen. ", " ziehen.\nVertr\u{e4}"];
+        let mut seq = Vec::new();
+        let mut starts = vec![0u64];
+        for d in docs {
+            seq.extend(d.bytes().map(u32::from));
+            starts.push(seq.len() as u64);
+        }
+        assert_eq!(suffix_array(&seq, &starts), naive(&seq, &starts));
+        // And for every key width: documents of exactly c symbols, then longer ones.
+        for alpha in [2u32, 3, 7, 200, 300, 70_000] {
+            let top = u64::from(alpha);
+            let c = (64 / (64 - top.leading_zeros()) as usize).max(1);
+            let head: Vec<u32> = (0..c as u32).map(|i| i % alpha).collect();
+            let mut seq = head.clone();
+            let mut starts = vec![0u64, c as u64];
+            for tail in [[alpha - 1, 0], [0, 0], [alpha / 2, 1]] {
+                seq.extend(&head);
+                seq.extend(tail);
+                starts.push(seq.len() as u64);
+            }
+            assert_eq!(suffix_array(&seq, &starts), naive(&seq, &starts), "{alpha}");
+        }
     }
 
     #[test]

@@ -127,6 +127,42 @@ pub enum SubstrError {
     },
 }
 
+/// A file's bytes: memory-mapped from a local disk (page cache, not heap), else read whole.
+pub enum FileBytes {
+    /// Mapped.
+    Mapped(memmap2::Mmap),
+    /// Read.
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Owned(v) => v,
+        }
+    }
+}
+
+impl FileBytes {
+    /// Opens `path` on `storage`.
+    pub fn load(
+        storage: &dyn loam_pipeline::storage::Storage,
+        path: &str,
+    ) -> Result<FileBytes, loam_pipeline::storage::StorageError> {
+        if let Some(local) = storage.local_path(path) {
+            let io = |e| loam_pipeline::storage::StorageError::new(path, e);
+            let f = std::fs::File::open(&local).map_err(io)?;
+            // SAFETY: the files mapped here are written once, atomically (a rename), and
+            // never changed in place; a replaced file keeps the mapped inode alive.
+            let m = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
+            return Ok(FileBytes::Mapped(m));
+        }
+        loam_pipeline::storage::read_all(storage, path).map(FileBytes::Owned)
+    }
+}
+
 const SFX_MAGIC: &[u8; 8] = b"LOAMSFX1";
 const MATCH_MAGIC: &[u8; 8] = b"LOAMSSM1";
 

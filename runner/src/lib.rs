@@ -17,6 +17,7 @@ pub mod progress;
 pub mod recipe;
 pub mod run;
 mod run_dedupe;
+pub mod substr_tasks;
 pub mod tokens;
 pub mod warc;
 

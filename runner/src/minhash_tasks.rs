@@ -43,6 +43,10 @@ pub enum Phase {
     Merge(usize),
     /// Exact-Jaccard verification, per cluster group.
     Verify,
+    /// Substring dedup: suffix files, per shard.
+    Suffixes,
+    /// Substring dedup: repeated starts, per key range.
+    Matches,
     /// Attribute files, per shard.
     Marks,
 }
@@ -56,6 +60,8 @@ impl Phase {
             Phase::Partitions => "partitions".into(),
             Phase::Merge(r) => format!("merge-{r}"),
             Phase::Verify => "verify".into(),
+            Phase::Suffixes => "suffixes".into(),
+            Phase::Matches => "matches".into(),
             Phase::Marks => "marks".into(),
         }
     }
@@ -67,12 +73,14 @@ impl Phase {
             "bands" => Phase::Bands,
             "partitions" => Phase::Partitions,
             "verify" => Phase::Verify,
+            "suffixes" => Phase::Suffixes,
+            "matches" => Phase::Matches,
             "marks" => Phase::Marks,
             _ => match s.strip_prefix("merge-").map(str::parse::<usize>) {
                 Some(Ok(r)) if r >= 1 => Phase::Merge(r),
                 _ => {
                     return Err(format!(
-                    "unknown phase `{s}` (signatures, bands, partitions, merge-1 …, verify, marks)"
+                    "unknown phase `{s}` (MinHash: signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches; both: marks)"
                 ))
                 }
             },
@@ -83,10 +91,21 @@ impl Phase {
     pub fn units(&self, m: &MinHashConfig) -> Option<usize> {
         let parts = m.partitions.unwrap_or(1).max(1);
         match self {
-            Phase::Signatures | Phase::Bands | Phase::Marks => None,
+            Phase::Signatures | Phase::Bands | Phase::Marks | Phase::Suffixes => None,
             Phase::Partitions | Phase::Verify => Some(parts),
             Phase::Merge(r) => Some(lsh::files_after(parts, *r)),
+            Phase::Matches => Some(1),
         }
+    }
+
+    /// The phases of a substring dedup section, with each one's unit count when it does not
+    /// have one per shard.
+    pub fn substring(c: &loam_dedup::substr::SubstringConfig) -> Vec<(Phase, Option<usize>)> {
+        vec![
+            (Phase::Suffixes, None),
+            (Phase::Matches, Some(c.parts())),
+            (Phase::Marks, None),
+        ]
     }
 
     /// Every phase of a config, in order.
@@ -107,20 +126,20 @@ impl Phase {
 /// `documents`, `text_bytes`), so both read each other's markers.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-struct PhaseInfo {
+pub(crate) struct PhaseInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
-    input: Option<String>,
+    pub input: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    input_digest: Option<FileDigest>,
-    documents: u64,
-    text_bytes: u64,
+    pub input_digest: Option<FileDigest>,
+    pub documents: u64,
+    pub text_bytes: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    read: Vec<(String, FileDigest)>,
-    /// Band pairs or component entries written.
-    records: u64,
+    pub read: Vec<(String, FileDigest)>,
+    /// Band pairs, component entries or substring starts written.
+    pub records: u64,
     /// A verification unit's counts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    verify: Option<VerifyCounts>,
+    pub verify: Option<VerifyCounts>,
 }
 
 impl PhaseInfo {
@@ -180,6 +199,127 @@ pub(crate) enum Progress {
     Waiting { failed: Vec<(String, String)> },
 }
 
+/// Where a section's phases before the marks stand after this task's share.
+pub(crate) enum Step {
+    /// All done: each shard's input and digest, as the first phase's units read them.
+    Done(Vec<Option<(String, FileDigest)>>),
+    /// This task has nothing more to do now; `failed`: units that failed, with their
+    /// messages.
+    Waiting { failed: Vec<(String, String)> },
+}
+
+type MakeUnit<'a> = dyn Fn(
+        Phase,
+        usize,
+        &dyn loam_pipeline::executor::Progress,
+    ) -> std::result::Result<Made<PhaseInfo>, String>
+    + Sync
+    + 'a;
+
+/// Runs a task's share of a dedupe section's phases (MinHash's or substring dedup's): each
+/// phase a list of resumable units; the first phase not complete is worked on, and a phase
+/// that waits on other tasks stops the task.
+pub(crate) struct PhaseRunner<'a> {
+    pub storage: &'a dyn Storage,
+    pub exec: &'a Executor,
+    pub part: Part,
+    /// Only this phase (`--phase`).
+    pub only: Option<Phase>,
+    /// The section's name (for messages).
+    pub name: &'a str,
+    /// The kind of dedup (for messages).
+    pub what: &'a str,
+}
+
+impl PhaseRunner<'_> {
+    /// Runs `phases` (in order, the marks not among them).
+    pub(crate) fn run<'s>(
+        &self,
+        phases: &[Phase],
+        outputs: &dyn Fn(Phase) -> Vec<String>,
+        state: &dyn Fn(Phase) -> RunState<'s>,
+        make: &MakeUnit<'_>,
+    ) -> Result<Step> {
+        if self
+            .only
+            .is_some_and(|p| p != Phase::Marks && !phases.contains(&p))
+        {
+            // A phase of another kind of section (or one this section has fewer of).
+            return Ok(Step::Waiting { failed: Vec::new() });
+        }
+        let mut inputs = Vec::new();
+        for (k, &phase) in phases.iter().enumerate() {
+            let mut units =
+                Units::<PhaseInfo>::check(state(phase), outputs(phase)).map_err(units_error)?;
+            units.verify_outputs(self.storage, self.exec, Part::default());
+            units.verify_inputs(self.storage, self.exec, |d| Some(d.files_read()));
+            let selected = self.only.is_none_or(|p| p == phase);
+            let mut failed = Vec::new();
+            let results = if selected && !units.all_done() {
+                let todo = units.todo(self.part);
+                let bar = crate::progress::stage_bar(&format!(
+                    "{} {}",
+                    self.what.to_lowercase(),
+                    phase.name()
+                ));
+                let results = units.run(self.exec, &todo, |i| make(phase, i, &bar));
+                bar.finish_and_clear();
+                for (i, r) in results.iter().enumerate() {
+                    if let Unit::Failed(e) = r {
+                        failed.push((units.outputs()[i].clone(), e.clone()));
+                    }
+                }
+                let pending = results
+                    .iter()
+                    .filter(|r| !matches!(r, Unit::Done { .. }))
+                    .count();
+                eprintln!(
+                    "dedupe {}: {} {}: {} unit(s) made here, {pending} of {} not done",
+                    self.name,
+                    self.what,
+                    phase.name(),
+                    todo.len() - failed.len(),
+                    units.len()
+                );
+                results
+            } else {
+                units.collect(Vec::new())
+            };
+            let pending = results
+                .iter()
+                .filter(|r| !matches!(r, Unit::Done { .. }))
+                .count();
+            if k == 0 {
+                inputs = results
+                    .iter()
+                    .map(|r| {
+                        let d = r.info()?.clone();
+                        Some((d.input?, d.input_digest?))
+                    })
+                    .collect();
+            }
+            if !failed.is_empty() || self.only == Some(phase) {
+                return Ok(Step::Waiting { failed });
+            }
+            if pending > 0 {
+                if let Some(p) = self.only {
+                    return Err(Error::Usage(format!(
+                        "dedupe {}: {} phase `{}` is not complete ({} unit(s) not done); run `loam run … --stage dedupe --phase {}` (all ranks) before `--phase {}`",
+                        self.name,
+                        self.what,
+                        phase.name(),
+                        pending,
+                        phase.name(),
+                        p.name()
+                    )));
+                }
+                return Ok(Step::Waiting { failed });
+            }
+        }
+        Ok(Step::Done(inputs))
+    }
+}
+
 /// The partitioned MinHash of one dedupe section.
 pub(crate) struct Tasks<'a> {
     pub storage: &'a dyn Storage,
@@ -200,7 +340,7 @@ pub(crate) struct Tasks<'a> {
     pub only: Option<Phase>,
 }
 
-fn read_all(storage: &dyn Storage, path: &str) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn read_all(storage: &dyn Storage, path: &str) -> std::result::Result<Vec<u8>, String> {
     let mut f = storage.open(path).map_err(|e| e.to_string())?;
     let mut b = Vec::new();
     std::io::Read::read_to_end(&mut f, &mut b).map_err(|e| format!("{path}: {e}"))?;
@@ -208,12 +348,12 @@ fn read_all(storage: &dyn Storage, path: &str) -> std::result::Result<Vec<u8>, S
 }
 
 /// The files a unit read, as its marker keeps them.
-fn digest_of(path: &str, b: &[u8]) -> (String, FileDigest) {
+pub(crate) fn digest_of(path: &str, b: &[u8]) -> (String, FileDigest) {
     (path.to_string(), loam_manifests::digest_bytes(b))
 }
 
 /// Writes `bytes` at `path` atomically; the unit's output.
-fn commit(
+pub(crate) fn commit(
     storage: &dyn Storage,
     path: &str,
     bytes: &[u8],
@@ -308,7 +448,7 @@ impl Tasks<'_> {
                 .map(|j| self.cc_path(r, j))
                 .collect(),
             Phase::Verify => (0..p).map(|g| self.verify_path(g)).collect(),
-            Phase::Marks => Vec::new(),
+            Phase::Marks | Phase::Suffixes | Phase::Matches => Vec::new(),
         }
     }
 
@@ -463,88 +603,37 @@ impl Tasks<'_> {
                     },
                 })
             }
-            Phase::Marks => Err("internal error: marks are the dedupe stage's units".into()),
+            Phase::Marks | Phase::Suffixes | Phase::Matches => Err(format!(
+                "internal error: no MinHash unit of phase {}",
+                phase.name()
+            )),
         }
     }
 
     /// Runs this task's share of the phases before the marks (see the module docs).
     pub(crate) fn advance(&self) -> Result<Progress> {
         let mh = MinHasher::new(self.m);
-        let mut inputs = Vec::new();
-        for phase in Phase::all(self.m) {
-            if phase == Phase::Marks {
-                break;
-            }
-            let outputs = self.outputs(phase);
-            let mut units =
-                Units::<PhaseInfo>::check(self.state(phase), outputs).map_err(units_error)?;
-            units.verify_outputs(self.storage, self.exec, Part::default());
-            units.verify_inputs(self.storage, self.exec, |d| Some(d.files_read()));
-            let selected = self.only.is_none_or(|p| p == phase);
-            let mut failed = Vec::new();
-            let results = if selected && !units.all_done() {
-                let todo = units.todo(self.part);
-                let bar = crate::progress::stage_bar(&format!("minhash {}", phase.name()));
-                let results = units.run(self.exec, &todo, |i| self.make(phase, i, &mh, &bar));
-                bar.finish_and_clear();
-                for (i, r) in results.iter().enumerate() {
-                    if let Unit::Failed(e) = r {
-                        failed.push((units.outputs()[i].clone(), e.clone()));
-                    }
-                }
-                let pending = results
-                    .iter()
-                    .filter(|r| !matches!(r, Unit::Done { .. }))
-                    .count();
-                eprintln!(
-                    "dedupe {}: MinHash {}: {} unit(s) made here, {pending} of {} not done",
-                    self.name,
-                    phase.name(),
-                    todo.len() - failed.len(),
-                    units.len()
-                );
-                results
-            } else {
-                units.collect(Vec::new())
-            };
-            let pending = results
-                .iter()
-                .filter(|r| !matches!(r, Unit::Done { .. }))
-                .count();
-            if phase == Phase::Signatures {
-                inputs = results
-                    .iter()
-                    .map(|r| {
-                        let d = r.info()?.clone();
-                        Some((d.input?, d.input_digest?))
-                    })
-                    .collect();
-            }
-            if !failed.is_empty() {
-                return Ok(Progress::Waiting { failed });
-            }
-            if self.only == Some(phase) {
-                return Ok(Progress::Waiting { failed });
-            }
-            if pending > 0 {
-                if let Some(p) = self.only {
-                    return Err(Error::Usage(format!(
-                        "dedupe {}: MinHash phase `{}` is not complete ({} unit(s) not done); run `loam run … --stage dedupe --phase {}` (all ranks) before `--phase {}`",
-                        self.name,
-                        phase.name(),
-                        pending,
-                        phase.name(),
-                        p.name()
-                    )));
-                }
-                return Ok(Progress::Waiting { failed });
-            }
+        let runner = PhaseRunner {
+            storage: self.storage,
+            exec: self.exec,
+            part: self.part,
+            only: self.only,
+            name: self.name,
+            what: "MinHash",
+        };
+        let phases: Vec<Phase> = Phase::all(self.m)
+            .into_iter()
+            .filter(|p| *p != Phase::Marks)
+            .collect();
+        match runner.run(
+            &phases,
+            &|p| self.outputs(p),
+            &|p| self.state(p),
+            &|p, i, bar| self.make(p, i, &mh, bar),
+        )? {
+            Step::Waiting { failed } => Ok(Progress::Waiting { failed }),
+            Step::Done(inputs) => self.ready(inputs).map(|r| Progress::Ready(Box::new(r))),
         }
-        if self.only.is_some_and(|p| p != Phase::Marks) {
-            // A phase this section does not have (fewer merge rounds, no verification).
-            return Ok(Progress::Waiting { failed: Vec::new() });
-        }
-        self.ready(inputs).map(|r| Progress::Ready(Box::new(r)))
     }
 
     fn ready(&self, inputs: Vec<Option<(String, FileDigest)>>) -> Result<Ready> {

@@ -230,7 +230,7 @@ impl<'de> Deserialize<'de> for DedupeStages {
 }
 
 /// Dedup; marks go to `<output>/attributes/<name>/`. Exactly one of `documents`,
-/// `paragraphs` and `minhash`, with dolma's keys and meanings (`loam_dedup::config`):
+/// `paragraphs`, `minhash` and `substring`, with dolma's keys and meanings (`loam_dedup::config`):
 /// `documents` alone is exact dedup (each duplicate names its survivor); with
 /// `bloom_filter`, `documents` and `paragraphs` run through the Bloom-filter engine of
 /// `loam dedupe -c` ([`loam_dedup::engine`]); `minhash` through [`loam_dedup::minhash`].
@@ -251,6 +251,11 @@ pub struct DedupeStage {
     /// MinHash near-duplicate documents (`loam dedupe -c`'s `dedupe.minhash`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minhash: Option<loam_dedup::config::MinHashConfig>,
+    /// Exact-substring dedup over suffix arrays ([`loam_dedup::substr`]): every later copy
+    /// of a passage of at least `min_length` bytes marked as spans, for the mix's
+    /// `span_replacement`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substring: Option<loam_dedup::substr::SubstringConfig>,
     /// The Bloom filter (dolma's top-level `bloom_filter`, here inside the section).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bloom_filter: Option<BloomFilterSpec>,
@@ -315,12 +320,16 @@ pub enum DedupeKind {
     Bloom,
     /// MinHash near-duplicates ([`loam_dedup::minhash`]).
     MinHash,
+    /// Repeated substrings ([`loam_dedup::substr`]).
+    Substring,
 }
 
 impl DedupeStage {
     /// Which engine runs this section.
     pub fn kind(&self) -> DedupeKind {
-        if self.minhash.is_some() {
+        if self.substring.is_some() {
+            DedupeKind::Substring
+        } else if self.minhash.is_some() {
             DedupeKind::MinHash
         } else if self.bloom_filter.is_some() || self.paragraphs.is_some() {
             DedupeKind::Bloom
@@ -331,17 +340,26 @@ impl DedupeStage {
 
     /// The attribute the section writes.
     pub fn attribute_name(&self) -> &str {
-        match (&self.documents, &self.paragraphs, &self.minhash) {
-            (Some(d), _, _) => &d.attribute_name,
-            (None, Some(p), _) => &p.attribute_name,
-            (None, None, Some(m)) => &m.attribute_name,
-            (None, None, None) => "",
+        match (
+            &self.documents,
+            &self.paragraphs,
+            &self.minhash,
+            &self.substring,
+        ) {
+            (Some(d), _, _, _) => &d.attribute_name,
+            (None, Some(p), _, _) => &p.attribute_name,
+            (None, None, Some(m), _) => &m.attribute_name,
+            (None, None, None, Some(c)) => &c.attribute_name,
+            (None, None, None, None) => "",
         }
     }
 
     /// Attributes that mark a whole document as a duplicate (what the mix's `exists`
     /// rules record as `duplicate`); paragraph marks are spans, not whole documents.
     pub fn duplicate_attributes(&self) -> Vec<String> {
+        if self.substring.is_some() {
+            return Vec::new();
+        }
         match self.paragraphs {
             Some(_) if self.documents.is_none() => Vec::new(),
             _ => vec![self.attribute_name().to_string()],
@@ -396,11 +414,12 @@ impl DedupeStage {
             self.documents.is_some(),
             self.paragraphs.is_some(),
             self.minhash.is_some(),
+            self.substring.is_some(),
         ];
         if modes.iter().filter(|m| **m).count() != 1 {
             p.push(
                 at,
-                "set exactly one of `documents`, `paragraphs` and `minhash`",
+                "set exactly one of `documents`, `paragraphs`, `minhash` and `substring`",
             );
             // Which engine, and so which other keys apply, is unknown.
             return;
@@ -409,9 +428,35 @@ impl DedupeStage {
             let field = match (&self.documents, &self.paragraphs) {
                 (Some(_), _) => "documents.attribute_name",
                 (None, Some(_)) => "paragraphs.attribute_name",
-                _ => "minhash.attribute_name",
+                _ if self.minhash.is_some() => "minhash.attribute_name",
+                _ => "substring.attribute_name",
             };
             p.push(join(at, field), "empty");
+        }
+        if let Some(c) = &self.substring {
+            for problem in c.problems() {
+                match problem.split_once(": ") {
+                    Some((key, msg)) if key != "attribute_name" => {
+                        p.push(join(at, &format!("substring.{key}")), msg)
+                    }
+                    _ => {}
+                }
+            }
+            for (set, key) in [
+                (self.bloom_filter.is_some(), "bloom_filter"),
+                (self.skip_empty, "skip_empty"),
+                (self.min_length > 0, "min_length"),
+                (self.min_words > 0, "min_words"),
+                (self.dolma_bugs, "dolma_bugs"),
+            ] {
+                if set {
+                    p.push(
+                        join(at, key),
+                        "applies to Bloom filter dedup only (substring dedup uses none)",
+                    );
+                }
+            }
+            return;
         }
         if let Some(d) = &self.documents {
             if let Err(e) = loam_dedup::exact::DedupKey::parse(&d.key) {
@@ -477,6 +522,7 @@ impl DedupeStage {
             DedupeKind::Exact => false,
             DedupeKind::Bloom => self.bloom_filter.is_some(),
             DedupeKind::MinHash => true,
+            DedupeKind::Substring => false,
         };
         if !engine_checks {
             return;
@@ -788,6 +834,9 @@ impl Validate for PipelineConfig {
                     p.push(at, "its attribute name is an earlier section's");
                 }
                 produced.push(d.attribute_name().to_string());
+                if let Some(c) = &d.substring {
+                    produced.push(format!("{}__kept_chars", c.attribute_name));
+                }
             }
         }
         check_name(&self.mix.name, "mix.name", p);

@@ -83,6 +83,7 @@ enum Engine {
         owned: bool,
     },
     MinHash(loam_dedup::config::MinHashConfig),
+    Substring(loam_dedup::substr::SubstringConfig),
 }
 
 impl Engine {
@@ -111,6 +112,10 @@ impl Engine {
             DedupeKind::MinHash => match &dcfg.minhash {
                 Some(m) => Engine::MinHash(m.clone()),
                 None => return Err(Error::Usage("dedupe.minhash: missing".into())),
+            },
+            DedupeKind::Substring => match &dcfg.substring {
+                Some(c) => Engine::Substring(c.clone()),
+                None => return Err(Error::Usage("dedupe.substring: missing".into())),
             },
         })
     }
@@ -151,6 +156,10 @@ impl Engine {
                 "dedupe ({}: MinHash {}x{} over {}-grams)",
                 dcfg.name, m.num_bands, m.rows_per_band, m.ngram_length
             ),
+            Engine::Substring(c) => format!(
+                "dedupe ({}: repeated substrings of >= {} bytes)",
+                dcfg.name, c.min_length
+            ),
         }
     }
 
@@ -163,7 +172,7 @@ impl Engine {
                     ..
                 },
                 ..
-            }
+            } | Engine::Substring(_)
         )
     }
 }
@@ -322,6 +331,76 @@ pub(crate) fn dedupe_stage(
             }
         }
     }
+    if let (Engine::Substring(c), false) = (&engine, all_done) {
+        let tasks = crate::substr_tasks::Tasks {
+            storage,
+            units: &units,
+            dir: &dir,
+            name: &dcfg.name,
+            c,
+            rels: live.iter().map(|&i| rels[i].clone()).collect(),
+            exec,
+            overwrite: opts.overwrite,
+            part: opts.part.units,
+            only: opts.part.phase,
+        };
+        let inputs = match tasks.advance()? {
+            crate::minhash_tasks::Step::Waiting { failed } => {
+                let whole_run = opts.part.stage.is_none();
+                for (what, e) in failed {
+                    failures.push(Failure::new("dedupe", &what, e));
+                }
+                if whole_run {
+                    // Nothing after this stage may read marks that are not there.
+                    for &i in &live {
+                        shards[i].failed = true;
+                    }
+                }
+                return Ok(dedupe_fp);
+            }
+            crate::minhash_tasks::Step::Done(inputs) => inputs,
+        };
+        let todo = done_units.todo(opts.part.units);
+        ran = todo.len();
+        let bar = crate::progress::stage_bar("substring marks");
+        let results = done_units.run(exec, &todo, |k| {
+            let mk = tasks.mark(&inputs, k)?;
+            loam_pipeline::executor::Progress::advance(&bar, mk.documents, mk.text_bytes);
+            let (input, input_digest) = match mk.input {
+                Some((p, d)) => (Some(p), Some(d)),
+                None => (None, None),
+            };
+            Ok(Made {
+                output: Some(mk.output),
+                info: DedupInfo {
+                    input,
+                    input_digest,
+                    documents: mk.documents,
+                    text_bytes: mk.text_bytes,
+                    duplicates: mk.edited,
+                    duplicate_spans: mk.spans,
+                    duplicate_chars: mk.chars,
+                    read: mk.read,
+                    ..Default::default()
+                },
+            })
+        });
+        bar.finish_and_clear();
+        return finish(
+            dcfg,
+            &engine,
+            shards,
+            &live,
+            results,
+            ran,
+            None,
+            units.len(),
+            failures,
+            stage_lines,
+            models,
+            dedupe_fp,
+        );
+    }
     // Dedupe is one global decision: with several tasks, task 0 makes it; the others only
     // report what is known.
     let results = if all_done || opts.part.units.rank != 0 {
@@ -402,6 +481,9 @@ pub(crate) fn dedupe_stage(
                         })
                     })
                     .collect())
+            }
+            Engine::Substring(_) => {
+                Err("internal error: substring dedup runs as phases".to_string())
             }
             Engine::MinHash(m) => {
                 let plans = signed.unwrap_or_default();
@@ -509,9 +591,16 @@ fn finish(
     }
     let mut name = engine.describe(dcfg);
     if !whole {
-        // Paragraph marks drop no document: their counts go in the label.
+        // Span marks drop no document: their counts go in the label.
+        let what = match engine {
+            Engine::Substring(_) => {
+                let chars: u64 = infos.iter().map(|d| d.duplicate_chars).sum();
+                format!("{spans} repeated passages ({chars} characters)")
+            }
+            _ => format!("{spans} duplicate paragraphs"),
+        };
         name = format!(
-            "{}; {spans} duplicate paragraphs in {dups} documents)",
+            "{}; {what} in {dups} documents)",
             name.trim_end_matches(')')
         );
     }

@@ -21,6 +21,7 @@ mod reliability;
 mod rerun;
 mod run;
 mod shuffle;
+mod substring;
 mod tag;
 mod tokens;
 mod trace;
