@@ -8,7 +8,7 @@
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
 #   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,dedupe-docs,dedupe-paras,
-#                 minhash,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
+#                 minhash,substring,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
 #
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|tag-new|filter|dedupe-docs|dedupe-paras|minhash|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|filter|dedupe-docs|dedupe-paras|minhash|substring|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -317,6 +317,34 @@ mh_dt() { local d=$R/minhash-datatrove
   run minhash datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" minhash "$C/documents" "$d/out" "$T"; }
 mh_check() { $LIB check-minhash "$R/minhash-loam/attributes/near_dups" "$R/minhash-datatrove/out/documents" "$C/documents"; }
 want minhash && both minhash "${DATATROVE:+datatrove}" mh_loam mh_dt mh_check
+
+# ------------------------------------------------------------------ substring (loam only)
+# Exact-substring dedup (`dedupe.substring`, 200-byte windows, 4 key ranges), each phase
+# timed on its own: suffix files (the suffix arrays: MB/s and peak memory per MB of text),
+# matches, marks. No peer runs here: datatrove's ExactSubstr and duplodocus drive Google's
+# deduplicate-text-datasets / their own Rust tools from GitHub, which this machine cannot fetch.
+if want substring; then
+  SB=$R/substring
+  cat > "$W/substring.yaml" <<YAML
+name: substring
+documents: ["$SB/documents/*.jsonl.gz"]
+output: "$SB/out"
+dedupe:
+  name: sub
+  substring: {attribute_name: repeated, min_length: 200, partitions: 4}
+mix: {name: m, version: v1, span_replacement: [{span: \$.attributes.repeated, min_score: 0.5, replacement: ""}]}
+YAML
+  log "substring: loam only (no peer installable here)"
+  printf '%-22s %-10s %s\n' "substring: PHASE" loam "$LOAM --threads $T run substring.yaml --stage dedupe --phase PHASE" >> "$CMDS"
+  for rep in $(seq "$REPEATS"); do
+    rm -rf "$SB"; mkdir -p "$SB"; ln -s "$C/documents" "$SB/documents"
+    for ph in suffixes matches marks; do
+      (cd "$SB" && $LIB measure "$RESULTS" "substring: $ph" loam "$rep" "$SB/$ph.log" -- \
+        "$LOAM" --threads "$T" run "$W/substring.yaml" --stage dedupe --phase "$ph")
+    done
+  done
+  agree "substring" "ok: $(grep -ho 'repeated passages[^)]*) in [0-9]* documents' "$SB/marks.log" | head -1)"
+fi
 
 # ------------------------------------------------------------------ mix (vs dolma)
 # One dolma mixer config, run unchanged by both (`loam mix -c`): jq filters on the tag

@@ -117,17 +117,20 @@ fn load(config: &Path) -> Result<PipelineConfig> {
     Ok(cfg)
 }
 
-/// The phases of the pipeline's partitioned MinHash and substring sections (their union,
+/// The phases of the pipeline's partitioned exact, MinHash and substring sections (their union,
 /// in order), with each phase's unit count when it does not have one per shard.
 fn minhash_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> {
     use loam_runner::minhash_tasks::Phase;
     let mut out: Vec<(Phase, Option<usize>)> = Vec::new();
     for d in cfg.dedupe_sections() {
-        let phases: Vec<(Phase, Option<usize>)> = match (&d.minhash, &d.substring) {
-            (Some(m), _) if m.partitions.is_some() => {
+        let phases: Vec<(Phase, Option<usize>)> = match (&d.minhash, &d.substring, &d.documents) {
+            (Some(m), _, _) if m.partitions.is_some() => {
                 Phase::all(m).into_iter().map(|p| (p, p.units(m))).collect()
             }
-            (_, Some(c)) => Phase::substring(c),
+            (_, Some(c), _) => Phase::substring(c),
+            (_, _, Some(x)) if d.bloom_filter.is_none() && x.partitions.is_some() => {
+                Phase::exact(x.partitions.unwrap_or(1))
+            }
             _ => continue,
         };
         for (p, units) in phases {

@@ -40,7 +40,7 @@ pub enum Keep {
 
 impl Keep {
     /// What `duplicate_of.kept_by` says: `latest $.metadata.warc_date`.
-    fn describe(&self) -> Option<String> {
+    pub fn describe(&self) -> Option<String> {
         match self {
             Keep::First => None,
             Keep::By { field, latest } => Some(format!(
@@ -282,7 +282,9 @@ pub fn dedupe_documents(
     })
 }
 
-fn write_marks(
+/// Writes one shard's attribute file from its flags (per line: the survivor's unit and
+/// 1-based line, for a duplicate), rescanning the shard; what every exact front end shares.
+pub fn write_marks(
     storage: &dyn Storage,
     units: &[DedupUnit],
     unit: &DedupUnit,
@@ -352,6 +354,211 @@ fn write_marks(
         Err(e) => out.scan.record(e.to_string(), true),
     }
     out
+}
+
+/// Exact dedup as tasks (`documents.partitions` in loam's pipeline file): (1) per shard, a
+/// key file — each line's key hash (and keep value) in the partition `hash · P / 2¹²⁸` of it;
+/// (2) per partition, every shard's part of it grouped by key: each duplicate and its
+/// survivor, as `(node, survivor)` with nodes `shard << 32 | line` (canonical order); (3) per
+/// shard, its marks ([`write_marks`]). Survivors are the one-process run's, so the attribute
+/// files are byte-identical whatever the partitions and tasks; no task holds every key.
+pub mod tasks {
+    use super::*;
+
+    const KEY_MAGIC: &[u8; 8] = b"LOAMXK01";
+
+    /// A key file that is damaged or not what it should be.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: not a valid exact-dedup key file: {reason}")]
+    pub struct KeyFileError {
+        /// The file.
+        pub path: String,
+        /// What is wrong.
+        pub reason: String,
+    }
+
+    fn part_of(h: u128, parts: usize) -> usize {
+        (((h >> 64) * parts as u128) >> 64) as usize
+    }
+
+    /// One shard's key file: per partition, `(hash, line, keep value)` in line order.
+    pub fn key_file(
+        storage: &dyn Storage,
+        input: &str,
+        key: &DedupKey,
+        keep: &Keep,
+        parts: usize,
+        progress: &dyn Progress,
+    ) -> (ScanReport, Vec<u8>) {
+        let parts = parts.max(1);
+        let mut by_part: Vec<Vec<(u128, u32, SortValue)>> = vec![Vec::new(); parts];
+        let mut n = 0u32;
+        let rep = scan(storage, input, |line, doc| {
+            if n == u32::MAX {
+                return Err(format!(
+                    "{input}:{line}: more than 2^32 - 1 documents in one shard; split it"
+                ));
+            }
+            let k = key
+                .extract(doc)
+                .map_err(|e| format!("{input}:{line}: {e}"))?;
+            let h = xxhash_rust::xxh3::xxh3_128(k.as_bytes());
+            let v = match keep {
+                Keep::By { field, .. } => SortValue::of(doc, field),
+                Keep::First => SortValue::Missing,
+            };
+            by_part[part_of(h, parts)].push((h, n, v));
+            n += 1;
+            progress.advance(1, doc.text.len() as u64);
+            Ok(())
+        });
+        let mut b = Vec::new();
+        b.extend_from_slice(KEY_MAGIC);
+        b.extend_from_slice(&(parts as u64).to_le_bytes());
+        b.extend_from_slice(&u64::from(n).to_le_bytes());
+        for part in &by_part {
+            b.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            for (h, line, v) in part {
+                b.extend_from_slice(&h.to_le_bytes());
+                b.extend_from_slice(&line.to_le_bytes());
+                match v {
+                    SortValue::Missing => b.push(0),
+                    SortValue::Number(x) => {
+                        b.push(1);
+                        b.extend_from_slice(&x.to_le_bytes());
+                    }
+                    SortValue::Text(t) => {
+                        b.push(2);
+                        b.extend_from_slice(&(t.len() as u64).to_le_bytes());
+                        b.extend_from_slice(t.as_bytes());
+                    }
+                }
+            }
+        }
+        let check = xxhash_rust::xxh3::xxh3_64(&b);
+        b.extend_from_slice(&check.to_le_bytes());
+        (rep, b)
+    }
+
+    /// The lines of a key file (the shard's documents).
+    pub fn key_file_lines(b: &[u8], path: &str) -> Result<u64, KeyFileError> {
+        let bad = |reason: &str| KeyFileError {
+            path: path.to_string(),
+            reason: reason.to_string(),
+        };
+        let body = crate::minhash::checked_body(b, KEY_MAGIC).map_err(bad)?;
+        body.get(8..16)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+            .ok_or_else(|| bad("truncated"))
+    }
+
+    /// Partition `part` of a key file made with `parts` partitions, for shard `shard`:
+    /// `(hash, node, keep value)`.
+    fn read_part(
+        b: &[u8],
+        path: &str,
+        parts: usize,
+        part: usize,
+        shard: usize,
+    ) -> Result<Vec<(u128, u64, SortValue)>, KeyFileError> {
+        let bad = |reason: &str| KeyFileError {
+            path: path.to_string(),
+            reason: reason.to_string(),
+        };
+        let mut r = crate::minhash::checked_body(b, KEY_MAGIC).map_err(bad)?;
+        let mut take = |n: usize| -> Result<&[u8], KeyFileError> {
+            if r.len() < n {
+                return Err(bad("truncated"));
+            }
+            let (a, rest) = r.split_at(n);
+            r = rest;
+            Ok(a)
+        };
+        let word = |x: &[u8]| u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
+        let have = word(take(8)?) as usize;
+        if have != parts {
+            return Err(bad(&format!("{have} partitions, the config has {parts}")));
+        }
+        take(8)?;
+        let mut out = Vec::new();
+        for p in 0..parts {
+            let len = word(take(8)?) as usize;
+            for _ in 0..len {
+                let h = u128::from_le_bytes(take(16)?.try_into().unwrap_or([0; 16]));
+                let line = u32::from_le_bytes(take(4)?.try_into().unwrap_or([0; 4]));
+                let v = match take(1)?[0] {
+                    0 => SortValue::Missing,
+                    1 => {
+                        SortValue::Number(f64::from_le_bytes(take(8)?.try_into().unwrap_or([0; 8])))
+                    }
+                    2 => {
+                        let l = word(take(8)?) as usize;
+                        let t = std::str::from_utf8(take(l)?).map_err(|_| bad("not UTF-8"))?;
+                        SortValue::Text(t.to_string())
+                    }
+                    _ => return Err(bad("unknown value tag")),
+                };
+                if p == part {
+                    out.push((h, (shard as u64) << 32 | u64::from(line), v));
+                }
+            }
+            if p == part {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Partition `part`: from every shard's key file (`(bytes, path)`, canonical order),
+    /// each duplicate and its survivor `(node, survivor)`, sorted by node.
+    pub fn survivors(
+        files: &[(&[u8], &str)],
+        parts: usize,
+        part: usize,
+        keep: &Keep,
+    ) -> Result<Vec<(u64, u64)>, KeyFileError> {
+        let mut all = Vec::new();
+        for (k, (b, path)) in files.iter().enumerate() {
+            all.extend(read_part(b, path, parts, part, k)?);
+        }
+        // By key, then canonical order.
+        all.sort_unstable_by_key(|a| (a.0, a.1));
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < all.len() {
+            let mut e = i + 1;
+            while e < all.len() && all[e].0 == all[i].0 {
+                e += 1;
+            }
+            if e - i > 1 {
+                let mut best = i;
+                if let Keep::By { latest, .. } = keep {
+                    for j in i + 1..e {
+                        if all[j].2.beats(&all[best].2, *latest) {
+                            best = j;
+                        }
+                    }
+                }
+                let survivor = all[best].1;
+                out.extend((i..e).filter(|&j| j != best).map(|j| (all[j].1, survivor)));
+            }
+            i = e;
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// One shard's flags for [`write_marks`] from its `(node, survivor)` pairs (any order)
+    /// and its number of lines.
+    pub fn flags(pairs: &[(u64, u64)], lines: u64) -> Vec<Option<(usize, u64)>> {
+        let mut flags = vec![None; lines as usize];
+        for &(node, survivor) in pairs {
+            if let Some(f) = flags.get_mut((node & 0xffff_ffff) as usize) {
+                *f = Some(((survivor >> 32) as usize, (survivor & 0xffff_ffff) + 1));
+            }
+        }
+        flags
+    }
 }
 
 #[cfg(test)]

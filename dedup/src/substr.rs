@@ -18,7 +18,8 @@
 //! so each task computes the same ones), the arrays' slices in that range merged: in each
 //! class the first position in canonical order survives, all others are written ([`matches`]).
 //! A class never spans two ranges (its members share their `N`-byte key), so the result is
-//! the same for any `P` and any number of tasks. (3) Per shard, its starts from every range
+//! the same for any `P` and any number of tasks. (3) Per shard, its starts (kept as runs of
+//! consecutive positions) from every range
 //! file become byte ranges — windows merged, gaps up to `merge_gap` closed, optionally
 //! shrunk to whole lines — written as attribute spans in code points ([`spans_of_shard`]),
 //! which the mix removes by span replacement.
@@ -37,8 +38,8 @@ pub struct SubstringConfig {
     /// also gets `<attribute_name>__kept_chars`, its length after removal, for a drop rule
     /// on documents left too short.
     pub attribute_name: String,
-    /// Shortest repeated substring removed, in bytes (Lee et al.'s scripts: 100 in their
-    /// example; 50 tokens in the paper).
+    /// Shortest repeated substring removed, in bytes; default 200, about Lee et al.'s 50
+    /// tokens of English.
     #[serde(default = "default_min_length")]
     pub min_length: usize,
     /// Removed ranges of one document at most this many bytes apart are merged, the gap
@@ -55,7 +56,7 @@ pub struct SubstringConfig {
 }
 
 fn default_min_length() -> usize {
-    100
+    200
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -419,10 +420,72 @@ fn advance<'a>(v: &SuffixView<'a>, c: &mut Cursor<'a>, n: usize) -> bool {
     false
 }
 
+/// Starts gathered as runs of consecutive positions `(shard, first, last)`: a repeated
+/// passage of `L` bytes gives `L − N + 1` consecutive starts, kept as one run, so memory
+/// follows the number of repeated passages rather than their bytes.
+#[derive(Debug, Default)]
+struct Runs {
+    pending: Vec<(u32, u32)>,
+    runs: Vec<(u32, u32, u32)>,
+}
+
+impl Runs {
+    fn push(&mut self, s: (u32, u32)) {
+        self.pending.push(s);
+        if self.pending.len() >= (1 << 22).max(self.runs.len()) {
+            self.compact();
+        }
+    }
+
+    /// Sorts the pending starts into runs and merges them with the runs so far.
+    fn compact(&mut self) {
+        self.pending.sort_unstable();
+        let mut fresh: Vec<(u32, u32, u32)> = Vec::new();
+        for &(k, p) in &self.pending {
+            match fresh.last_mut() {
+                Some(r) if r.0 == k && r.2.checked_add(1) == Some(p) => r.2 = p,
+                _ => fresh.push((k, p, p)),
+            }
+        }
+        self.pending.clear();
+        let old = std::mem::take(&mut self.runs);
+        let (mut a, mut b) = (old.into_iter().peekable(), fresh.into_iter().peekable());
+        let mut out: Vec<(u32, u32, u32)> = Vec::with_capacity(a.len() + b.len());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if (x.0, x.1) <= (y.0, y.1) => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            let Some(r) = next else { break };
+            match out.last_mut() {
+                Some(l) if l.0 == r.0 && l.2.checked_add(1).is_some_and(|e| e >= r.1) => {
+                    l.2 = l.2.max(r.2)
+                }
+                _ => out.push(r),
+            }
+        }
+        self.runs = out;
+    }
+
+    fn finish(mut self) -> Vec<(u32, u32, u32)> {
+        self.compact();
+        self.runs
+    }
+}
+
 /// Key range `part` of `parts`: every eligible position (at least `n` bytes before its
-/// document's end) whose `n`-byte key occurred at an earlier position, as `(shard, pos)`
-/// sorted. `views` are every shard's suffix files in canonical order.
-pub fn matches(views: &[SuffixView<'_>], n: usize, parts: usize, part: usize) -> Vec<(u32, u32)> {
+/// document's end) whose `n`-byte key occurred at an earlier position, as runs of
+/// consecutive positions `(shard, first, last)`, sorted. `views` are every shard's suffix
+/// files in canonical order.
+pub fn matches(
+    views: &[SuffixView<'_>],
+    n: usize,
+    parts: usize,
+    part: usize,
+) -> Vec<(u32, u32, u32)> {
     let bounds = boundaries(views, n, parts);
     let lo_key = part.checked_sub(1).and_then(|q| bounds.get(q));
     let hi_key = bounds.get(part);
@@ -445,7 +508,7 @@ pub fn matches(views: &[SuffixView<'_>], n: usize, parts: usize, part: usize) ->
             heap.push(c);
         }
     }
-    let mut out = Vec::new();
+    let mut out = Runs::default();
     // The class being read: its key and its first member so far.
     let mut class: Option<(&[u8], (u32, u32))> = None;
     while let Some(mut c) = heap.pop() {
@@ -465,35 +528,35 @@ pub fn matches(views: &[SuffixView<'_>], n: usize, parts: usize, part: usize) ->
             heap.push(c);
         }
     }
-    out.sort_unstable();
-    out
+    out.finish()
 }
 
-/// A match file: the starts of one key range, grouped by shard.
-pub fn match_file(shards: usize, starts: &[(u32, u32)]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(16 + 8 * (shards + 1) + 4 * starts.len());
+/// A match file: the runs of starts of one key range, grouped by shard.
+pub fn match_file(shards: usize, runs: &[(u32, u32, u32)]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(16 + 8 * (shards + 1) + 8 * runs.len());
     b.extend_from_slice(MATCH_MAGIC);
     b.extend_from_slice(&(shards as u64).to_le_bytes());
     let mut at = 0usize;
     for k in 0..=shards {
-        while at < starts.len() && (starts[at].0 as usize) < k {
+        while at < runs.len() && (runs[at].0 as usize) < k {
             at += 1;
         }
         b.extend_from_slice(&(at as u64).to_le_bytes());
     }
-    for &(_, p) in starts {
-        b.extend_from_slice(&p.to_le_bytes());
+    for &(_, first, last) in runs {
+        b.extend_from_slice(&first.to_le_bytes());
+        b.extend_from_slice(&last.to_le_bytes());
     }
     frame(b)
 }
 
-/// Shard `shard`'s starts in a match file made for `shards` shards.
-pub fn match_starts(
+/// Shard `shard`'s runs `(first, last)` in a match file made for `shards` shards.
+pub fn match_runs(
     b: &[u8],
     path: &str,
     shards: usize,
     shard: usize,
-) -> Result<Vec<u32>, SubstrError> {
+) -> Result<Vec<(u32, u32)>, SubstrError> {
     let bad = |reason: &str| SubstrError::BadFile {
         path: path.to_string(),
         kind: "substring match",
@@ -513,16 +576,47 @@ pub fn match_starts(
     }
     let data = 8 * (shards + 2);
     let (a, e) = (word(1 + shard)? as usize, word(2 + shard)? as usize);
-    let total = body.len().saturating_sub(data) / 4;
-    if a > e || e > total || data + 4 * total != body.len() {
+    let total = body.len().saturating_sub(data) / 8;
+    if a > e || e > total || data + 8 * total != body.len() {
         return Err(bad("offsets out of range"));
     }
-    Ok((a..e)
+    let u32_at = |i: usize| {
+        let w = &body[data + 4 * i..data + 4 * i + 4];
+        u32::from_le_bytes(w.try_into().unwrap_or([0; 4]))
+    };
+    (a..e)
         .map(|i| {
-            let w = &body[data + 4 * i..data + 4 * i + 4];
-            u32::from_le_bytes(w.try_into().unwrap_or([0; 4]))
+            let (f, l) = (u32_at(2 * i), u32_at(2 * i + 1));
+            if f > l {
+                return Err(bad("a run ends before it starts"));
+            }
+            Ok((f, l))
         })
-        .collect())
+        .collect()
+}
+
+/// What one task of each phase holds on its heap, per unit of input: `(phase, bytes, per
+/// what)`, for `loam validate`. The suffix array's construction (prefix doubling over 32-bit
+/// symbols: the symbols, document ends, keyed positions, ranks and the array) dominates; the
+/// match phase maps every shard's suffix file (5 B per text byte: page cache the kernel can
+/// drop, not heap) and holds the runs of starts it finds (one per repeated passage).
+pub fn memory_coefficients(parts: usize) -> Vec<(&'static str, f64, String)> {
+    vec![
+        ("suffixes", 34.0, "text byte of its shard".into()),
+        (
+            "matches",
+            12.0,
+            format!(
+                "repeated passage in its key range (1/{} of the corpus's), plus every suffix file mapped",
+                parts.max(1)
+            ),
+        ),
+        (
+            "marks",
+            8.0,
+            "repeated passage of its shard, plus its suffix file mapped".into(),
+        ),
+    ]
 }
 
 /// What one shard's spans came to.
@@ -540,12 +634,19 @@ pub struct ShardSpans {
     pub chars_removed: u64,
 }
 
-/// Byte ranges of document text `t` to remove, from the sorted window starts `starts`
-/// (relative to the document): windows of `n` bytes merged, gaps up to `gap` closed, snapped.
-pub fn ranges(t: &[u8], starts: &[usize], n: usize, gap: usize, snap: Snap) -> Vec<(usize, usize)> {
+/// Byte ranges of document text `t` to remove, from the sorted runs of window starts
+/// `(first, last)` (relative to the document): windows of `n` bytes merged, gaps up to `gap`
+/// closed, snapped.
+pub fn ranges(
+    t: &[u8],
+    runs: &[(usize, usize)],
+    n: usize,
+    gap: usize,
+    snap: Snap,
+) -> Vec<(usize, usize)> {
     let mut merged: Vec<(usize, usize)> = Vec::new();
-    for &g in starts {
-        let (s, e) = (g, (g + n).min(t.len()));
+    for &(first, last) in runs {
+        let (s, e) = (first, (last + n).min(t.len()));
         match merged.last_mut() {
             Some(last) if s <= last.1.saturating_add(gap) => last.1 = last.1.max(e),
             _ => merged.push((s, e)),
@@ -582,12 +683,12 @@ pub fn ranges(t: &[u8], starts: &[usize], n: usize, gap: usize, snap: Snap) -> V
     out
 }
 
-/// The attribute records of one shard: `starts` are its window starts (sorted, shard
-/// positions) from every match file.
+/// The attribute records of one shard: `runs` are its runs of window starts `(first, last)`
+/// (sorted, shard positions) from every match file.
 pub fn spans_of_shard(
     v: &SuffixView<'_>,
     path: &str,
-    starts: &[u32],
+    runs: &[(u32, u32)],
     cfg: &SubstringConfig,
 ) -> Result<ShardSpans, SubstrError> {
     let ids = v.ids().map_err(|reason| SubstrError::BadFile {
@@ -602,10 +703,11 @@ pub fn spans_of_shard(
     for (d, id) in ids.iter().enumerate() {
         let (a, e) = (v.start(d) as usize, v.start(d + 1) as usize);
         rel.clear();
-        while at < starts.len() && (starts[at] as usize) < e {
-            let g = starts[at] as usize;
-            if g >= a {
-                rel.push(g - a);
+        while at < runs.len() && (runs[at].0 as usize) < e {
+            let (f, l) = (runs[at].0 as usize, runs[at].1 as usize);
+            if f >= a {
+                // A run never crosses a document: its last window ends inside it.
+                rel.push((f - a, l.min(e - 1) - a));
             }
             at += 1;
         }

@@ -440,6 +440,18 @@ pub fn validate(path: &Path, kind: Option<Kind>, check_inputs: bool) -> Result<(
             }
             if let Some(d) = &c.dedupe {
                 for (i, stage) in d.sections().iter().enumerate() {
+                    if let Some(c) = &stage.substring {
+                        println!(
+                            "{}: substring dedup as tasks over {} key range(s), 3 phases; memory per task:",
+                            d.path(i),
+                            c.parts()
+                        );
+                        for (phase, bytes, per) in
+                            loam_dedup::substr::memory_coefficients(c.parts())
+                        {
+                            println!("  {phase:<20} {bytes:>8.0} B per {per}");
+                        }
+                    }
                     let Some(m) = &stage.minhash else { continue };
                     let Some(p) = m.partitions else { continue };
                     let k = (m.num_bands * m.rows_per_band) as u64;

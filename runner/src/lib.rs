@@ -9,6 +9,7 @@ pub mod dedupe;
 pub mod dolma;
 pub mod dolma_cli;
 pub mod error;
+pub mod exact_tasks;
 pub mod minhash_tasks;
 pub mod mix;
 pub mod outcome;

@@ -33,6 +33,10 @@ use std::collections::BTreeMap;
 /// A phase of partitioned MinHash (`loam run --phase`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// Exact dedup: key files, per shard.
+    Keys,
+    /// Exact dedup: duplicates and their survivors, per hash range.
+    Survivors,
     /// Signature files, per shard.
     Signatures,
     /// Band buckets, per shard.
@@ -55,6 +59,8 @@ impl Phase {
     /// Its name on the command line.
     pub fn name(&self) -> String {
         match self {
+            Phase::Keys => "keys".into(),
+            Phase::Survivors => "survivors".into(),
             Phase::Signatures => "signatures".into(),
             Phase::Bands => "bands".into(),
             Phase::Partitions => "partitions".into(),
@@ -69,6 +75,8 @@ impl Phase {
     /// Parses a name ([`Phase::name`]).
     pub fn parse(s: &str) -> std::result::Result<Phase, String> {
         Ok(match s {
+            "keys" => Phase::Keys,
+            "survivors" => Phase::Survivors,
             "signatures" => Phase::Signatures,
             "bands" => Phase::Bands,
             "partitions" => Phase::Partitions,
@@ -80,7 +88,7 @@ impl Phase {
                 Some(Ok(r)) if r >= 1 => Phase::Merge(r),
                 _ => {
                     return Err(format!(
-                    "unknown phase `{s}` (MinHash: signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches; both: marks)"
+                    "unknown phase `{s}` (exact: keys, survivors; MinHash: signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches; all: marks)"
                 ))
                 }
             },
@@ -91,11 +99,22 @@ impl Phase {
     pub fn units(&self, m: &MinHashConfig) -> Option<usize> {
         let parts = m.partitions.unwrap_or(1).max(1);
         match self {
-            Phase::Signatures | Phase::Bands | Phase::Marks | Phase::Suffixes => None,
+            Phase::Signatures | Phase::Bands | Phase::Marks | Phase::Suffixes | Phase::Keys => None,
+            Phase::Survivors => Some(parts),
             Phase::Partitions | Phase::Verify => Some(parts),
             Phase::Merge(r) => Some(lsh::files_after(parts, *r)),
             Phase::Matches => Some(1),
         }
+    }
+
+    /// The phases of an exact dedup section over `parts` hash ranges, with each one's unit
+    /// count when it does not have one per shard.
+    pub fn exact(parts: usize) -> Vec<(Phase, Option<usize>)> {
+        vec![
+            (Phase::Keys, None),
+            (Phase::Survivors, Some(parts)),
+            (Phase::Marks, None),
+        ]
     }
 
     /// The phases of a substring dedup section, with each one's unit count when it does not
@@ -143,6 +162,11 @@ pub(crate) struct PhaseInfo {
 }
 
 impl PhaseInfo {
+    /// The input a first-phase unit read, and its digest.
+    pub(crate) fn input(&self) -> Option<(String, FileDigest)> {
+        Some((self.input.clone()?, self.input_digest.clone()?))
+    }
+
     fn files_read(&self) -> Vec<(String, FileDigest)> {
         let mut v = self.read.clone();
         if let (Some(p), Some(d)) = (&self.input, &self.input_digest) {
@@ -201,8 +225,9 @@ pub(crate) enum Progress {
 
 /// Where a section's phases before the marks stand after this task's share.
 pub(crate) enum Step {
-    /// All done: each shard's input and digest, as the first phase's units read them.
-    Done(Vec<Option<(String, FileDigest)>>),
+    /// All done: the first phase's units' infos (per shard: its input, digest, documents
+    /// and text bytes).
+    Done(Vec<Option<PhaseInfo>>),
     /// This task has nothing more to do now; `failed`: units that failed, with their
     /// messages.
     Waiting { failed: Vec<(String, String)> },
@@ -290,13 +315,7 @@ impl PhaseRunner<'_> {
                 .filter(|r| !matches!(r, Unit::Done { .. }))
                 .count();
             if k == 0 {
-                inputs = results
-                    .iter()
-                    .map(|r| {
-                        let d = r.info()?.clone();
-                        Some((d.input?, d.input_digest?))
-                    })
-                    .collect();
+                inputs = results.iter().map(|r| r.info().cloned()).collect();
             }
             if !failed.is_empty() || self.only == Some(phase) {
                 return Ok(Step::Waiting { failed });
@@ -448,7 +467,9 @@ impl Tasks<'_> {
                 .map(|j| self.cc_path(r, j))
                 .collect(),
             Phase::Verify => (0..p).map(|g| self.verify_path(g)).collect(),
-            Phase::Marks | Phase::Suffixes | Phase::Matches => Vec::new(),
+            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys | Phase::Survivors => {
+                Vec::new()
+            }
         }
     }
 
@@ -603,10 +624,12 @@ impl Tasks<'_> {
                     },
                 })
             }
-            Phase::Marks | Phase::Suffixes | Phase::Matches => Err(format!(
-                "internal error: no MinHash unit of phase {}",
-                phase.name()
-            )),
+            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys | Phase::Survivors => {
+                Err(format!(
+                    "internal error: no MinHash unit of phase {}",
+                    phase.name()
+                ))
+            }
         }
     }
 
@@ -632,7 +655,14 @@ impl Tasks<'_> {
             &|p, i, bar| self.make(p, i, &mh, bar),
         )? {
             Step::Waiting { failed } => Ok(Progress::Waiting { failed }),
-            Step::Done(inputs) => self.ready(inputs).map(|r| Progress::Ready(Box::new(r))),
+            Step::Done(first) => self
+                .ready(
+                    first
+                        .iter()
+                        .map(|d| d.as_ref().and_then(PhaseInfo::input))
+                        .collect(),
+                )
+                .map(|r| Progress::Ready(Box::new(r))),
         }
     }
 

@@ -462,6 +462,15 @@ impl DedupeStage {
             if let Err(e) = loam_dedup::exact::DedupKey::parse(&d.key) {
                 p.push(join(at, "documents.key"), e.to_string());
             }
+            if d.partitions == Some(0) {
+                p.push(join(at, "documents.partitions"), "must be at least 1");
+            }
+            if d.partitions.is_some() && self.kind() != DedupeKind::Exact {
+                p.push(
+                    join(at, "documents.partitions"),
+                    "needs exact document dedup (no bloom_filter): a Bloom filter splits with --rank/--world as it is",
+                );
+            }
             if let Some(k) = &d.keep {
                 if let Err(e) = loam_dedup::exact::DedupKey::parse(&k.by) {
                     p.push(join(at, "documents.keep.by"), e.to_string());
@@ -573,6 +582,10 @@ pub struct DocumentDedupe {
     /// (sorted shard path, then line), as dolma.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<KeepPolicy>,
+    /// Exact dedup as phases over this many hash ranges (`--rank/--world` tasks share them;
+    /// no task holds every key); the same marks as one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<usize>,
 }
 
 /// `dedupe.documents.keep`: keep the copy whose field is latest (or earliest), e.g. the

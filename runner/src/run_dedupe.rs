@@ -272,16 +272,7 @@ pub(crate) fn dedupe_stage(
         };
         match tasks.advance()? {
             crate::minhash_tasks::Progress::Waiting { failed } => {
-                let whole_run = opts.part.stage.is_none();
-                for (what, e) in failed {
-                    failures.push(Failure::new("dedupe", &what, e));
-                }
-                if whole_run {
-                    // Nothing after this stage may read marks that are not there.
-                    for &i in &live {
-                        shards[i].failed = true;
-                    }
-                }
+                waiting(failed, opts, shards, &live, failures);
                 return Ok(dedupe_fp);
             }
             crate::minhash_tasks::Progress::Ready(ready) => {
@@ -331,6 +322,72 @@ pub(crate) fn dedupe_stage(
             }
         }
     }
+    let exact_parts = match (&engine, &dcfg.documents) {
+        (Engine::Exact(key, keep), Some(d)) => d.partitions.map(|p| (key, keep, p.max(1))),
+        _ => None,
+    };
+    if let (Some((key, keep, parts)), false) = (exact_parts, all_done) {
+        let tasks = crate::exact_tasks::Tasks {
+            storage,
+            units: &units,
+            dir: &dir,
+            name: &dcfg.name,
+            key,
+            keep,
+            attribute: dcfg.attribute_name(),
+            parts,
+            rels: live.iter().map(|&i| rels[i].clone()).collect(),
+            exec,
+            overwrite: opts.overwrite,
+            part: opts.part.units,
+            only: opts.part.phase,
+        };
+        let first = match tasks.advance()? {
+            crate::minhash_tasks::Step::Waiting { failed } => {
+                waiting(failed, opts, shards, &live, failures);
+                return Ok(dedupe_fp);
+            }
+            crate::minhash_tasks::Step::Done(first) => first,
+        };
+        let todo = done_units.todo(opts.part.units);
+        ran = todo.len();
+        let bar = crate::progress::stage_bar("exact marks");
+        let results = done_units.run(exec, &todo, |k| {
+            let (rep, read) = tasks.mark(&first, k)?;
+            loam_pipeline::executor::Progress::advance(
+                &bar,
+                rep.scan.documents,
+                rep.scan.text_bytes,
+            );
+            match (rep.output, rep.scan.failed()) {
+                (Some(o), false) => Ok(Made {
+                    output: Some(o),
+                    info: DedupInfo {
+                        duplicates: rep.duplicates,
+                        duplicate_text_bytes: rep.duplicate_text_bytes,
+                        read,
+                        ..DedupInfo::new(&rep.scan)
+                    },
+                }),
+                _ => Err(ui::scan_errors(&rep.scan)),
+            }
+        });
+        bar.finish_and_clear();
+        return finish(
+            dcfg,
+            &engine,
+            shards,
+            &live,
+            results,
+            ran,
+            None,
+            units.len(),
+            failures,
+            stage_lines,
+            models,
+            dedupe_fp,
+        );
+    }
     if let (Engine::Substring(c), false) = (&engine, all_done) {
         let tasks = crate::substr_tasks::Tasks {
             storage,
@@ -344,27 +401,18 @@ pub(crate) fn dedupe_stage(
             part: opts.part.units,
             only: opts.part.phase,
         };
-        let inputs = match tasks.advance()? {
+        let first = match tasks.advance()? {
             crate::minhash_tasks::Step::Waiting { failed } => {
-                let whole_run = opts.part.stage.is_none();
-                for (what, e) in failed {
-                    failures.push(Failure::new("dedupe", &what, e));
-                }
-                if whole_run {
-                    // Nothing after this stage may read marks that are not there.
-                    for &i in &live {
-                        shards[i].failed = true;
-                    }
-                }
+                waiting(failed, opts, shards, &live, failures);
                 return Ok(dedupe_fp);
             }
-            crate::minhash_tasks::Step::Done(inputs) => inputs,
+            crate::minhash_tasks::Step::Done(first) => first,
         };
         let todo = done_units.todo(opts.part.units);
         ran = todo.len();
         let bar = crate::progress::stage_bar("substring marks");
         let results = done_units.run(exec, &todo, |k| {
-            let mk = tasks.mark(&inputs, k)?;
+            let mk = tasks.mark(&first, k)?;
             loam_pipeline::executor::Progress::advance(&bar, mk.documents, mk.text_bytes);
             let (input, input_digest) = match mk.input {
                 Some((p, d)) => (Some(p), Some(d)),
@@ -535,6 +583,25 @@ pub(crate) fn dedupe_stage(
         models,
         dedupe_fp,
     )
+}
+
+/// A section whose phases wait on other tasks (or failed): its failures recorded and, in a
+/// whole run, its shards failed, so nothing after the stage reads marks that are not there.
+fn waiting(
+    failed: Vec<(String, String)>,
+    opts: RunOptions,
+    shards: &mut [Shard],
+    live: &[usize],
+    failures: &mut Vec<Failure>,
+) {
+    for (what, e) in failed {
+        failures.push(Failure::new("dedupe", &what, e));
+    }
+    if opts.part.stage.is_none() {
+        for &i in live {
+            shards[i].failed = true;
+        }
+    }
 }
 
 /// Records a dedupe section's results on its shards, its models and its summary rows.

@@ -201,7 +201,7 @@ impl Tasks<'_> {
     /// The spans of shard `i`: its attribute file.
     pub(crate) fn mark(
         &self,
-        inputs: &[Option<(String, FileDigest)>],
+        first: &[Option<PhaseInfo>],
         i: usize,
     ) -> std::result::Result<Marked, String> {
         let s = self.storage;
@@ -209,17 +209,18 @@ impl Tasks<'_> {
         let b = load(s, &sfx)?;
         let v = SuffixView::new(&b, &sfx).map_err(|e| e.to_string())?;
         let mut read = vec![digest_of(&sfx, &b)];
-        let mut starts = Vec::new();
+        let mut runs = Vec::new();
         for p in 0..self.c.parts() {
             let path = self.match_path(p);
             let mb = read_all(s, &path)?;
-            starts.extend(
-                substr::match_starts(&mb, &path, self.units.len(), i).map_err(|e| e.to_string())?,
+            runs.extend(
+                substr::match_runs(&mb, &path, self.units.len(), i).map_err(|e| e.to_string())?,
             );
             read.push(digest_of(&path, &mb));
         }
-        starts.sort_unstable();
-        let spans = substr::spans_of_shard(&v, &sfx, &starts, self.c).map_err(|e| e.to_string())?;
+        // Runs of different key ranges may touch or interleave: sorted, `ranges` merges them.
+        runs.sort_unstable();
+        let spans = substr::spans_of_shard(&v, &sfx, &runs, self.c).map_err(|e| e.to_string())?;
         let out = &self.units[i].output;
         let mut w =
             JsonlWriter::with_gzip_level(s, out, loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL)
@@ -229,7 +230,7 @@ impl Tasks<'_> {
         }
         Ok(Marked {
             output: w.finish().map_err(|e| e.to_string())?,
-            input: inputs.get(i).cloned().flatten(),
+            input: first.get(i).cloned().flatten().and_then(|d| d.input()),
             documents: v.documents() as u64,
             text_bytes: v.len() as u64,
             edited: spans.documents_edited,

@@ -10,6 +10,7 @@ mod buckets;
 mod datamap;
 mod dedupe;
 mod dolma_cli;
+mod exact_tasks;
 mod faults;
 mod firsthour;
 mod frozen;

@@ -118,3 +118,21 @@ fn validate_states_minhash_memory_per_task() {
     // 20 bands × 48 bytes / 8 partitions per document of the corpus.
     assert!(out.contains("120 B per document of the corpus"), "{out}");
 }
+
+#[test]
+fn validate_states_substring_memory_per_task() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: t\ndocuments: [documents/*]\noutput: out\n\
+         dedupe: {name: sub, substring: {attribute_name: rep, partitions: 6}}\n\
+         mix: {name: m, version: v1, span_replacement: [{span: $.attributes.rep, min_score: 0.5, replacement: \"\"}]}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["validate", "-c", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("6 key range(s), 3 phases"), "{out}");
+    assert!(out.contains("34 B per text byte of its shard"), "{out}");
+    assert!(out.contains("1/6 of the corpus's"), "{out}");
+}

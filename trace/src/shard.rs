@@ -32,8 +32,10 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// Magic bytes at the start of every index file.
 pub const MAGIC: &[u8; 8] = b"LOAMTRCE";
-/// Version of the index file layout.
-pub const VERSION: u32 = 1;
+/// Version of the index files: their layout, and what their arrays are worth. 2: arrays of
+/// version 1 could be mis-sorted where a document's last suffix was exactly one sort key
+/// long (`loam_dedup::sa`), losing hits; such indexes are refused and rebuilt.
+pub const VERSION: u32 = 2;
 const HEADER: usize = 64;
 
 /// One document of a shard: where it came from.

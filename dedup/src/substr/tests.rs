@@ -88,9 +88,10 @@ fn matches_are_the_definition_for_any_number_of_ranges() {
             for parts in [1usize, 2, 5, 16] {
                 let mut got = BTreeSet::new();
                 for p in 0..parts {
-                    let m = matches(&views, n, parts, p);
-                    for x in m {
-                        assert!(got.insert(x), "seed {seed}: {x:?} in two ranges");
+                    for (k, f, l) in matches(&views, n, parts, p) {
+                        for x in f..=l {
+                            assert!(got.insert((k, x)), "seed {seed}: {x:?} in two ranges");
+                        }
                     }
                 }
                 assert_eq!(got, want, "seed {seed}, n {n}, {parts} ranges");
@@ -116,9 +117,9 @@ fn the_first_copy_stays_and_later_copies_go() {
         .map(|b| SuffixView::new(b, "f").unwrap())
         .collect();
     let c = cfg(20);
-    let all: Vec<(u32, u32)> = matches(&views, c.min_length, 1, 0);
-    assert!(all.iter().all(|&(k, _)| k == 1), "{all:?}");
-    let starts: Vec<u32> = all.iter().map(|&(_, p)| p).collect();
+    let all = matches(&views, c.min_length, 1, 0);
+    assert!(all.iter().all(|&(k, _, _)| k == 1), "{all:?}");
+    let starts: Vec<(u32, u32)> = all.iter().map(|&(_, f, l)| (f, l)).collect();
     let first = spans_of_shard(&views[0], "f", &[], &c).unwrap();
     assert_eq!(first.spans, 0);
     let second = spans_of_shard(&views[1], "f", &starts, &c).unwrap();
@@ -143,7 +144,7 @@ fn the_first_copy_stays_and_later_copies_go() {
 fn spans_are_in_code_points_and_never_cut_one() {
     let t = "ééééé shared passage ééé".as_bytes();
     // A window starting inside the first é's second byte.
-    let r = ranges(t, &[1], 12, 0, Snap::None);
+    let r = ranges(t, &[(1, 1)], 12, 0, Snap::None);
     assert_eq!(r, vec![(2, 13)]);
     let shared = "ßß shared text ßß".to_string();
     let docs = vec![
@@ -152,7 +153,10 @@ fn spans_are_in_code_points_and_never_cut_one() {
     ];
     let bytes = build_suffix_file(&docs, "in").unwrap();
     let v = SuffixView::new(&bytes, "f").unwrap();
-    let m: Vec<u32> = matches(&[v], 8, 1, 0).into_iter().map(|(_, p)| p).collect();
+    let m: Vec<(u32, u32)> = matches(&[v], 8, 1, 0)
+        .into_iter()
+        .map(|(_, f, l)| (f, l))
+        .collect();
     let out = spans_of_shard(&v, "f", &m, &cfg(8)).unwrap();
     let span = &out.records[1]["attributes"]["sub"][0];
     assert_eq!(
@@ -164,16 +168,45 @@ fn spans_are_in_code_points_and_never_cut_one() {
 #[test]
 fn gaps_merge_and_lines_snap() {
     let t = b"line one\nline two\nline three";
+    let r = |runs: &[(usize, usize)], n, gap, snap| ranges(t, runs, n, gap, snap);
     assert_eq!(
-        ranges(t, &[0, 12], 4, 0, Snap::None),
+        r(&[(0, 0), (12, 12)], 4, 0, Snap::None),
         vec![(0, 4), (12, 16)]
     );
-    assert_eq!(ranges(t, &[0, 12], 4, 8, Snap::None), vec![(0, 16)]);
+    assert_eq!(r(&[(0, 0), (12, 12)], 4, 8, Snap::None), vec![(0, 16)]);
+    // A run of starts: windows from its first to past its last.
+    assert_eq!(r(&[(0, 5)], 4, 0, Snap::None), vec![(0, 9)]);
     // From inside line one to inside line three: only line two is whole.
-    assert_eq!(ranges(t, &[3], 20, 0, Snap::Line), vec![(9, 18)]);
+    assert_eq!(r(&[(3, 3)], 20, 0, Snap::Line), vec![(9, 18)]);
     // Through the end of the text: the last line counts as whole.
-    assert_eq!(ranges(t, &[9], 19, 0, Snap::Line), vec![(9, 28)]);
-    assert_eq!(ranges(t, &[2], 4, 0, Snap::Line), vec![]);
+    assert_eq!(r(&[(9, 9)], 19, 0, Snap::Line), vec![(9, 28)]);
+    assert_eq!(r(&[(2, 2)], 4, 0, Snap::Line), vec![]);
+}
+
+#[test]
+fn runs_compact_in_any_order_and_size() {
+    let mut next = rng(7);
+    let mut want: BTreeSet<(u32, u32)> = BTreeSet::new();
+    let mut r = Runs::default();
+    for _ in 0..20_000 {
+        let x = ((next() % 3) as u32, (next() % 5_000) as u32);
+        if want.insert(x) {
+            r.push(x);
+        }
+        if next().is_multiple_of(1000) {
+            r.compact();
+        }
+    }
+    let runs = r.finish();
+    let got: BTreeSet<(u32, u32)> = runs
+        .iter()
+        .flat_map(|&(k, f, l)| (f..=l).map(move |p| (k, p)))
+        .collect();
+    assert_eq!(got, want);
+    // Maximal: no two runs touch.
+    for w in runs.windows(2) {
+        assert!(w[0].0 != w[1].0 || w[0].2 + 1 < w[1].1, "{w:?}");
+    }
 }
 
 #[test]
@@ -184,9 +217,9 @@ fn damaged_files_are_named() {
     b[last] ^= 1;
     let e = SuffixView::new(&b, "shard.sfx").unwrap_err().to_string();
     assert!(e.contains("shard.sfx") && e.contains("checksum"), "{e}");
-    let m = match_file(2, &[(0, 1), (1, 5)]);
-    assert_eq!(match_starts(&m, "m", 2, 1).unwrap(), vec![5]);
-    let e = match_starts(&m, "m.ssm", 3, 1).unwrap_err().to_string();
+    let m = match_file(2, &[(0, 1, 1), (1, 5, 9)]);
+    assert_eq!(match_runs(&m, "m", 2, 1).unwrap(), vec![(5, 9)]);
+    let e = match_runs(&m, "m.ssm", 3, 1).unwrap_err().to_string();
     assert!(e.contains("m.ssm") && e.contains("2 shards"), "{e}");
 }
 
@@ -197,7 +230,7 @@ fn a_config_rejects_unknown_keys_and_silly_values() {
         .to_string();
     assert!(e.contains("min_len"), "{e}");
     let c: SubstringConfig = serde_json::from_value(json!({"attribute_name": "s"})).unwrap();
-    assert_eq!((c.min_length, c.parts()), (100, 1));
+    assert_eq!((c.min_length, c.parts()), (200, 1));
     assert!(c.problems().is_empty());
     let c: SubstringConfig =
         serde_json::from_value(json!({"attribute_name": "", "min_length": 3, "partitions": 0}))

@@ -1,0 +1,219 @@
+//! Exact document dedup across tasks (`dedupe.documents.partitions`): phases of resumable
+//! units that `--rank/--world` tasks share ([`loam_dedup::exact::tasks`]):
+//!
+//! 1. `keys`: per input shard, its key hashes (and keep-policy values) in `P` hash ranges.
+//! 2. `survivors`: per hash range, every shard's keys in it → each duplicate and its survivor.
+//! 3. `marks`: per input shard, its attribute file — the dedupe stage's own units, byte for
+//!    byte what one process writes.
+//!
+//! No task holds every key: a `survivors` task holds 1/P of them.
+
+use crate::error::Result;
+use crate::minhash_tasks::{commit, digest_of, read_all, Phase, PhaseInfo, PhaseRunner, Step};
+use loam_dedup::exact::{tasks, DedupKey, DedupUnit, Keep, ShardDedup};
+use loam_manifests::{fingerprint, FileDigest};
+use loam_pipeline::executor::Executor;
+use loam_pipeline::runstate::RunState;
+use loam_pipeline::shard::ScanReport;
+use loam_pipeline::storage::Storage;
+use loam_pipeline::units::{Made, Part};
+use serde_json::json;
+
+/// The partitioned exact dedup of one dedupe section.
+pub(crate) struct Tasks<'a> {
+    pub storage: &'a dyn Storage,
+    /// The stage's units (input shard → attribute file), canonical order.
+    pub units: &'a [DedupUnit],
+    /// The attribute directory (`<output>/attributes/<name>`).
+    pub dir: &'a str,
+    /// The section's name (for messages).
+    pub name: &'a str,
+    pub key: &'a DedupKey,
+    pub keep: &'a Keep,
+    pub attribute: &'a str,
+    pub parts: usize,
+    /// Input names as fingerprinted.
+    pub rels: Vec<String>,
+    pub exec: &'a Executor,
+    pub overwrite: bool,
+    /// This task's share.
+    pub part: Part,
+    /// Only this phase (`--phase`).
+    pub only: Option<Phase>,
+}
+
+impl Tasks<'_> {
+    fn base(&self) -> String {
+        format!("{}/.loam/exact", self.dir)
+    }
+
+    fn rel(&self, i: usize) -> &str {
+        let out = &self.units[i].output;
+        out.strip_prefix(self.dir)
+            .unwrap_or(out)
+            .trim_start_matches('/')
+    }
+
+    fn key_path(&self, i: usize) -> String {
+        format!("{}/keys/{}.keys", self.base(), self.rel(i))
+    }
+
+    fn survivor_path(&self, p: usize) -> String {
+        format!("{}/survivors/{p:05}.dup", self.base())
+    }
+
+    fn outputs(&self, phase: Phase) -> Vec<String> {
+        match phase {
+            Phase::Keys => (0..self.units.len()).map(|i| self.key_path(i)).collect(),
+            Phase::Survivors => (0..self.parts).map(|p| self.survivor_path(p)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn state(&self, phase: Phase) -> RunState<'_> {
+        let fp = json!({
+            "stage": format!("exact-{}", phase.name()), "loam": loam_pipeline::VERSION,
+            "key": self.key.path(), "keep": self.keep.describe(), "partitions": self.parts,
+            "inputs": self.rels,
+        });
+        RunState::new(
+            self.storage,
+            &self.base(),
+            &format!("exact-{}", phase.name()),
+            &fingerprint(&fp),
+            self.overwrite,
+        )
+    }
+
+    fn make(
+        &self,
+        phase: Phase,
+        i: usize,
+        bar: &dyn loam_pipeline::executor::Progress,
+    ) -> std::result::Result<Made<PhaseInfo>, String> {
+        let s = self.storage;
+        let out = &self.outputs(phase)[i];
+        match phase {
+            Phase::Keys => {
+                let (scan, bytes) = tasks::key_file(
+                    s,
+                    &self.units[i].input,
+                    self.key,
+                    self.keep,
+                    self.parts,
+                    bar,
+                );
+                if scan.failed() {
+                    return Err(crate::outcome::scan_errors(&scan));
+                }
+                Ok(Made {
+                    output: Some(commit(s, out, &bytes, scan.documents)?),
+                    info: PhaseInfo {
+                        input: Some(scan.path.clone()),
+                        input_digest: scan.digest.clone(),
+                        documents: scan.documents,
+                        text_bytes: scan.text_bytes,
+                        ..Default::default()
+                    },
+                })
+            }
+            Phase::Survivors => {
+                let paths: Vec<String> = (0..self.units.len()).map(|k| self.key_path(k)).collect();
+                let files = paths
+                    .iter()
+                    .map(|p| read_all(s, p))
+                    .collect::<std::result::Result<Vec<Vec<u8>>, String>>()?;
+                let refs: Vec<(&[u8], &str)> = files
+                    .iter()
+                    .zip(&paths)
+                    .map(|(b, p)| (b.as_slice(), p.as_str()))
+                    .collect();
+                let pairs =
+                    tasks::survivors(&refs, self.parts, i, self.keep).map_err(|e| e.to_string())?;
+                let read = files
+                    .iter()
+                    .zip(&paths)
+                    .map(|(b, p)| digest_of(p, b))
+                    .collect();
+                let bytes = loam_dedup::lsh::edges_to_bytes(&pairs);
+                Ok(Made {
+                    output: Some(commit(s, out, &bytes, pairs.len() as u64)?),
+                    info: PhaseInfo {
+                        read,
+                        records: pairs.len() as u64,
+                        ..Default::default()
+                    },
+                })
+            }
+            _ => Err(format!(
+                "internal error: no exact-dedup unit of phase {}",
+                phase.name()
+            )),
+        }
+    }
+
+    /// Runs this task's share of the phases before the marks; `Done` with each shard's
+    /// input and digest when they are all complete.
+    pub(crate) fn advance(&self) -> Result<Step> {
+        let runner = PhaseRunner {
+            storage: self.storage,
+            exec: self.exec,
+            part: self.part,
+            only: self.only,
+            name: self.name,
+            what: "exact",
+        };
+        runner.run(
+            &[Phase::Keys, Phase::Survivors],
+            &|p| self.outputs(p),
+            &|p| self.state(p),
+            &|p, i, bar| self.make(p, i, bar),
+        )
+    }
+
+    /// The marks of shard `i`, with the files read besides the input.
+    pub(crate) fn mark(
+        &self,
+        first: &[Option<PhaseInfo>],
+        i: usize,
+    ) -> std::result::Result<(ShardDedup, Vec<(String, FileDigest)>), String> {
+        let s = self.storage;
+        let kp = self.key_path(i);
+        let kb = read_all(s, &kp)?;
+        let lines = tasks::key_file_lines(&kb, &kp).map_err(|e| e.to_string())?;
+        let mut read = vec![digest_of(&kp, &kb)];
+        let mut pairs = Vec::new();
+        for p in 0..self.parts {
+            let path = self.survivor_path(p);
+            let b = read_all(s, &path)?;
+            let all = loam_dedup::lsh::edges_from_bytes(&b, &path).map_err(|e| e.to_string())?;
+            let lo = all.partition_point(|&(n, _)| ((n >> 32) as usize) < i);
+            let hi = all.partition_point(|&(n, _)| ((n >> 32) as usize) <= i);
+            pairs.extend_from_slice(&all[lo..hi]);
+            read.push(digest_of(&path, &b));
+        }
+        let flags = tasks::flags(&pairs, lines);
+        let info =
+            first.get(i).cloned().flatten().ok_or_else(|| {
+                format!("internal error: no key unit for {}", self.units[i].input)
+            })?;
+        let first = ScanReport {
+            path: info.input.clone().unwrap_or_default(),
+            documents: info.documents,
+            text_bytes: info.text_bytes,
+            digest: info.input_digest.clone(),
+            ..Default::default()
+        };
+        let kept_by = self.keep.describe();
+        let rep = loam_dedup::exact::write_marks(
+            s,
+            self.units,
+            &self.units[i],
+            &flags,
+            self.attribute,
+            kept_by.as_deref(),
+            first,
+        );
+        Ok((rep, read))
+    }
+}
