@@ -175,7 +175,7 @@ fn slurm_job_arrays_give_the_local_bytes() {
 /// (signatures, bands, partitions, merge-1, merge-2, marks) of 4 tasks: the bytes of a local
 /// run.
 #[test]
-fn slurm_minhash_tasks_give_the_local_bytes() {
+fn slurm_dedup_tasks_give_the_local_bytes() {
     if !have_slurm() {
         return;
     }
@@ -184,8 +184,12 @@ fn slurm_minhash_tasks_give_the_local_bytes() {
         std::fs::write(
             dir.path().join("p.yaml"),
             "name: s\ndocuments: [documents/*]\noutput: out\n\
-             dedupe: {name: near, minhash: {attribute_name: near_dup, num_bands: 16, rows_per_band: 4, partitions: 4}}\n\
-             mix: {name: m, version: v1, drop: [{rule: near, attribute: near_dup, op: exists}]}\n",
+             dedupe:\n\
+             - {name: exact, documents: {attribute_name: dup, partitions: 2}}\n\
+             - {name: near, minhash: {attribute_name: near_dup, num_bands: 16, rows_per_band: 4, partitions: 4}}\n\
+             - {name: sub, substring: {attribute_name: repeated, min_length: 64, partitions: 3}}\n\
+             mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: near, attribute: near_dup, op: exists}], \
+             span_replacement: [{span: $.attributes.repeated, min_score: 0.5, replacement: ''}]}\n",
         )
         .unwrap();
         dir
@@ -209,11 +213,15 @@ fn slurm_minhash_tasks_give_the_local_bytes() {
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     for phase in [
+        "dedupe-keys",
+        "dedupe-survivors",
         "dedupe-signatures",
         "dedupe-bands",
         "dedupe-partitions",
         "dedupe-merge-1",
         "dedupe-merge-2",
+        "dedupe-suffixes",
+        "dedupe-matches",
         "dedupe-marks",
     ] {
         assert!(out.contains(phase), "{out}");
