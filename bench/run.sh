@@ -8,7 +8,7 @@
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
 #   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,dedupe-docs,dedupe-paras,
-#                 minhash,substring,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
+#                 minhash,substring,dedup-tasks,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
 #
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|tag-new|filter|dedupe-docs|dedupe-paras|minhash|substring|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|filter|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -343,7 +343,34 @@ YAML
         "$LOAM" --threads "$T" run "$W/substring.yaml" --stage dedupe --phase "$ph")
     done
   done
-  agree "substring" "ok: $(grep -ho 'repeated passages[^)]*) in [0-9]* documents' "$SB/marks.log" | head -1)"
+  agree "substring" "ok: $(grep -ho 'repeated passages.*documents' "$SB/marks.log" | head -1)"
+fi
+
+# ------------------------------------------------------------------ dedup-tasks (loam only)
+# Exact and MinHash dedup as phases (`partitions: 4`), each phase timed on its own at T
+# threads: the per-task figures docs/scale.md projects a corpus-scale run from. No peer: the
+# partitioned peers (duplodocus, datatrove's multi-task MinHash) are timed per stage above.
+if want dedup-tasks; then
+  DT=$R/dedup-tasks
+  cat > "$W/dedup-tasks.yaml" <<YAML
+name: dedup-tasks
+documents: ["$DT/documents/*.jsonl.gz"]
+output: "$DT/out"
+dedupe:
+  - {name: exact, documents: {attribute_name: dup, partitions: 4}}
+  - {name: near, minhash: {attribute_name: near_dup, ngram_length: 5, num_bands: 14, rows_per_band: 8, partitions: 4}}
+mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: near, attribute: near_dup, op: exists}]}
+YAML
+  log "dedup-tasks: loam only, each phase of exact and MinHash dedup timed"
+  printf '%-22s %-10s %s\n' "dedup-tasks: PHASE" loam "$LOAM --threads $T run dedup-tasks.yaml --stage dedupe --phase PHASE" >> "$CMDS"
+  for rep in $(seq "$REPEATS"); do
+    rm -rf "$DT"; mkdir -p "$DT"; ln -s "$C/documents" "$DT/documents"
+    for ph in keys survivors signatures bands partitions merge-1 merge-2 marks; do
+      (cd "$DT" && $LIB measure "$RESULTS" "dedup-tasks: $ph" loam "$rep" "$DT/$ph.log" -- \
+        "$LOAM" --threads "$T" run "$W/dedup-tasks.yaml" --stage dedupe --phase "$ph")
+    done
+  done
+  agree "dedup-tasks" "ok: $(grep -ho 'dedupe (exact[^|]*' "$DT/marks.log" | head -1 | sed 's/ *$//')"
 fi
 
 # ------------------------------------------------------------------ mix (vs dolma)

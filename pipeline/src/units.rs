@@ -272,19 +272,38 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
         let done: Vec<usize> = (0..self.status.len())
             .filter(|&i| self.done(i).is_some())
             .collect();
-        let changed = exec.map(&done, |&i| -> Vec<String> {
-            let Some((_, info)) = self.done(i) else {
-                return Vec::new();
-            };
-            match read(info) {
-                None => vec![self.outputs[i].clone()],
-                Some(files) => files
-                    .into_iter()
-                    .filter(|(p, d)| !file_matches(storage, p, d))
-                    .map(|(p, _)| p)
-                    .collect(),
-            }
-        });
+        // Each (file, digest) is read once, however many units read the file (every unit of
+        // a phase that reads all shards' files names the same ones).
+        let mut distinct: Vec<(String, FileDigest)> = done
+            .iter()
+            .filter_map(|&i| read(self.done(i)?.1))
+            .flatten()
+            .collect();
+        distinct.sort_by(|a, b| (&a.0, &a.1.sha256).cmp(&(&b.0, &b.1.sha256)));
+        distinct.dedup_by(|a, b| a.0 == b.0 && a.1.sha256 == b.1.sha256 && a.1.bytes == b.1.bytes);
+        let ok = exec.map(&distinct, |(p, d)| file_matches(storage, p, d));
+        let bad: std::collections::HashSet<(&str, &str)> = distinct
+            .iter()
+            .zip(&ok)
+            .filter(|(_, ok)| !**ok)
+            .map(|((p, d), _)| (p.as_str(), d.sha256.as_str()))
+            .collect();
+        let changed: Vec<Vec<String>> = done
+            .iter()
+            .map(|&i| -> Vec<String> {
+                let Some((_, info)) = self.done(i) else {
+                    return Vec::new();
+                };
+                match read(info) {
+                    None => vec![self.outputs[i].clone()],
+                    Some(files) => files
+                        .into_iter()
+                        .filter(|(p, d)| bad.contains(&(p.as_str(), d.sha256.as_str())))
+                        .map(|(p, _)| p)
+                        .collect(),
+                }
+            })
+            .collect();
         let mut all = Vec::new();
         for (&i, c) in done.iter().zip(changed) {
             if !c.is_empty() {
