@@ -78,6 +78,7 @@ fn main() {
                 seed: 0,
                 partitions: None,
                 verify: None,
+                annotate_clusters: false,
             };
             let mh = MinHasher::new(&cfg);
             let sigs: Vec<Vec<u64>> = sh.par_iter().map(|s| mh.signature_of(s)).collect();

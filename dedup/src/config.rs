@@ -241,6 +241,12 @@ pub struct MinHashConfig {
     /// false positives); unset: every cluster member but the first is marked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<MinHashVerify>,
+    /// Also annotate every document of a cluster of two or more, its survivor included:
+    /// `<attribute_name>__cluster_id` (the survivor's `shard index · 2³² + line`) and
+    /// `<attribute_name>__cluster_size`, as datatrove's annotate mode; a mix may then keep
+    /// everything and choose by cluster itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub annotate_clusters: bool,
 }
 
 fn default_max_cluster() -> usize {

@@ -486,13 +486,20 @@ pub fn mark(
         }
         seen.len() as u64
     };
+    let as_node = |g: usize| -> Node {
+        let s = offsets.partition_point(|&o| o <= g) - 1;
+        ((s as u64) << 32) | (g - offsets[s]) as u64
+    };
+    // Members per root, for `annotate_clusters`.
+    let mut sizes: HashMap<u32, u64> = HashMap::new();
+    if cfg.annotate_clusters {
+        for &r in &roots {
+            *sizes.entry(r).or_default() += 1;
+        }
+    }
     // Exact-Jaccard verification: the verdicts replace "every member but the first".
     let mut verified: Option<(Verdicts, VerifyCounts)> = None;
     if let Some(v) = &cfg.verify {
-        let as_node = |g: usize| -> Node {
-            let s = offsets.partition_point(|&o| o <= g) - 1;
-            ((s as u64) << 32) | (g - offsets[s]) as u64
-        };
         let as_index = |n: Node| offsets[node_shard(n)] + node_line(n);
         let map: Vec<(Node, Node)> = roots
             .iter()
@@ -569,7 +576,11 @@ pub fn mark(
                 Some((by, _)) => by.get(&g).map(|&(_, j)| j),
                 None => (root != g).then(|| estimate(&p.sigs[i], sig_of(root))),
             };
-            let rec = mark_record(attribute, id, p.chars[i], score);
+            let cluster = sizes
+                .get(&(root as u32))
+                .filter(|&&n| n > 1)
+                .map(|&n| (as_node(root), n));
+            let rec = annotated_record(attribute, id, p.chars[i], score, cluster);
             if score.is_some() {
                 out.duplicates += 1;
                 out.duplicate_bytes += p.bytes[i];
@@ -616,6 +627,29 @@ pub fn mark_record(attribute: &str, id: &str, chars: u64, score: Option<f64>) ->
     }
 }
 
+/// [`mark_record`] with `annotate_clusters`: a member of a cluster `(survivor node, size)`
+/// also gets `<attribute>__cluster_id` and `<attribute>__cluster_size`.
+pub fn annotated_record(
+    attribute: &str,
+    id: &str,
+    chars: u64,
+    score: Option<f64>,
+    cluster: Option<(Node, u64)>,
+) -> serde_json::Value {
+    let mut rec = mark_record(attribute, id, chars, score);
+    if let (Some((root, size)), Some(a)) = (cluster, rec["attributes"].as_object_mut()) {
+        a.insert(
+            format!("{attribute}__cluster_id"),
+            json!([[0, chars, root]]),
+        );
+        a.insert(
+            format!("{attribute}__cluster_size"),
+            json!([[0, chars, size]]),
+        );
+    }
+    rec
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,6 +664,7 @@ mod tests {
             seed: 1,
             partitions: None,
             verify: None,
+            annotate_clusters: false,
         }
     }
 

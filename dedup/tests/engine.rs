@@ -463,6 +463,7 @@ fn minhash_clusters_are_deterministic_and_keep_the_first() {
         seed: 0,
         partitions: None,
         verify: None,
+        annotate_clusters: false,
     };
     let mut outs = Vec::new();
     for (t, threads) in [1usize, 2].iter().enumerate() {

@@ -131,6 +131,7 @@ fn verification_gives_exact_precision_on_planted_near_duplicates() {
         seed: 0,
         partitions: Some(4),
         verify: None,
+        annotate_clusters: false,
     };
     let mh = MinHasher::new(&base);
     let sets: Vec<Vec<u64>> = texts.iter().map(|t| mh.shingles(t)).collect();

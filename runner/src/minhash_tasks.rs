@@ -198,6 +198,8 @@ pub(crate) struct Marked {
 pub(crate) struct Ready {
     /// The final component map (`(node, root)`, sorted by node).
     map: Vec<(Node, Node)>,
+    /// Members per root, with `annotate_clusters`.
+    sizes: BTreeMap<Node, u64>,
     map_file: (String, FileDigest),
     /// Verdicts (sorted by node) and the files they came from, with verification.
     verified: Option<(Verified, Vec<(String, FileDigest)>)>,
@@ -412,7 +414,12 @@ fn commit_components(
 pub(crate) fn signature_params(m: &MinHashConfig) -> Value {
     let mut params = json!(m);
     if let Value::Object(o) = &mut params {
-        for k in ["attribute_name", "partitions", "verify"] {
+        for k in [
+            "attribute_name",
+            "partitions",
+            "verify",
+            "annotate_clusters",
+        ] {
             o.remove(k);
         }
     }
@@ -674,6 +681,13 @@ impl Tasks<'_> {
         let map = lsh::edges_from_bytes(&b, &path).map_err(|e| io(e.to_string()))?;
         let mut roots: Vec<Node> = map.iter().map(|&(_, r)| r).collect();
         roots.sort_unstable();
+        // Members per root (the root itself included), for `annotate_clusters`.
+        let mut sizes: BTreeMap<Node, u64> = BTreeMap::new();
+        if self.m.annotate_clusters {
+            for &r in &roots {
+                *sizes.entry(r).or_insert(1) += 1;
+            }
+        }
         roots.dedup();
         let verified = match &self.m.verify {
             None => None,
@@ -691,6 +705,7 @@ impl Tasks<'_> {
         };
         Ok(Ready {
             map,
+            sizes,
             map_file: digest_of(&path, &b),
             verified,
             clusters: roots.len() as u64,
@@ -765,8 +780,24 @@ impl Tasks<'_> {
                 dups += 1;
                 dup_bytes += sigs.bytes[line];
             }
-            let rec =
-                loam_dedup::minhash::mark_record(&self.m.attribute_name, id, sigs.chars[line], sc);
+            let node = ((i as u64) << 32) | line as u64;
+            let cluster = if self.m.annotate_clusters {
+                // A member's root from the map; a root is itself when it has members.
+                let root = mine
+                    .binary_search_by_key(&node, |&(n, _)| n)
+                    .ok()
+                    .map_or(node, |k| mine[k].1);
+                ready.sizes.get(&root).map(|&n| (root, n))
+            } else {
+                None
+            };
+            let rec = loam_dedup::minhash::annotated_record(
+                &self.m.attribute_name,
+                id,
+                sigs.chars[line],
+                sc,
+                cluster,
+            );
             w.write(&rec).map_err(|e| e.to_string())?;
         }
         let output = w.finish().map_err(|e| e.to_string())?;

@@ -850,6 +850,10 @@ impl Validate for PipelineConfig {
                 if let Some(c) = &d.substring {
                     produced.push(format!("{}__kept_chars", c.attribute_name));
                 }
+                if let Some(m) = d.minhash.as_ref().filter(|m| m.annotate_clusters) {
+                    produced.push(format!("{}__cluster_id", m.attribute_name));
+                    produced.push(format!("{}__cluster_size", m.attribute_name));
+                }
             }
         }
         check_name(&self.mix.name, "mix.name", p);

@@ -371,3 +371,53 @@ fn minhash_tasks_refuse_bad_config() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn annotated_clusters_are_the_same_in_one_process_and_as_tasks() {
+    let cfg = format!("{{{BASE}, annotate_clusters: true}}");
+    let base = tempfile::tempdir().unwrap();
+    corpus(base.path());
+    pipeline(base.path(), &cfg);
+    ok(base.path(), &["run", "p.yaml"]);
+    let want = outputs(base.path());
+    // Every marked document is in an annotated cluster of two or more, and each cluster's
+    // id names a member that is not marked (its survivor), with as many members as its size.
+    let mut members: BTreeMap<u64, (u64, usize, usize)> = BTreeMap::new();
+    let mut files = crate::helpers::files_under(&base.path().join("out/attributes/near"), ".jsonl");
+    files.sort();
+    for (shard, f) in files.iter().enumerate() {
+        for (line, l) in text_lines(f).iter().enumerate() {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let a = &v["attributes"];
+            let marked = a["near_dup"].is_array();
+            match a["near_dup__cluster_id"].as_array() {
+                Some(c) => {
+                    let id = c[0][2].as_u64().unwrap();
+                    let size = a["near_dup__cluster_size"][0][2].as_u64().unwrap();
+                    let e = members.entry(id).or_insert((size, 0, 0));
+                    assert_eq!(e.0, size);
+                    e.1 += 1;
+                    let node = ((shard as u64) << 32) | line as u64;
+                    if node == id {
+                        assert!(!marked, "the survivor {id} is marked");
+                        e.2 += 1;
+                    }
+                }
+                None => assert!(!marked, "{l}"),
+            }
+        }
+    }
+    assert!(members.len() >= 10, "{}", members.len());
+    for (id, (size, n, survivors)) in &members {
+        assert_eq!((*size as usize, *survivors), (*n, 1), "cluster {id}");
+        assert!(*size >= 2);
+    }
+    let d = tempfile::tempdir().unwrap();
+    corpus(d.path());
+    pipeline(
+        d.path(),
+        &format!("{{{BASE}, annotate_clusters: true, partitions: 4}}"),
+    );
+    run_as_tasks(d.path(), 4, &PHASES);
+    assert!(outputs(d.path()) == want);
+}
