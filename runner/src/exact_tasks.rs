@@ -9,53 +9,32 @@
 //! No task holds every key: a `survivors` task holds 1/P of them.
 
 use crate::error::Result;
-use crate::minhash_tasks::{commit, digest_of, read_all, Phase, PhaseInfo, PhaseRunner, Step};
-use loam_dedup::exact::{tasks, DedupKey, DedupUnit, Keep, ShardDedup};
+use crate::phases::{
+    digest_of, made_from_files, made_from_scan, read_all, Phase, PhaseInfo, Section, Step,
+};
+use loam_dedup::exact::{tasks, DedupKey, Keep, ShardDedup};
 use loam_manifests::{fingerprint, FileDigest};
-use loam_pipeline::executor::Executor;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::shard::ScanReport;
-use loam_pipeline::storage::Storage;
-use loam_pipeline::units::{Made, Part};
+use loam_pipeline::units::Made;
 use serde_json::json;
 
 /// The partitioned exact dedup of one dedupe section.
 pub(crate) struct Tasks<'a> {
-    pub storage: &'a dyn Storage,
-    /// The stage's units (input shard → attribute file), canonical order.
-    pub units: &'a [DedupUnit],
-    /// The attribute directory (`<output>/attributes/<name>`).
-    pub dir: &'a str,
-    /// The section's name (for messages).
-    pub name: &'a str,
+    pub sec: Section<'a>,
     pub key: &'a DedupKey,
     pub keep: &'a Keep,
     pub attribute: &'a str,
     pub parts: usize,
-    /// Input names as fingerprinted.
-    pub rels: Vec<String>,
-    pub exec: &'a Executor,
-    pub overwrite: bool,
-    /// This task's share.
-    pub part: Part,
-    /// Only this phase (`--phase`).
-    pub only: Option<Phase>,
 }
 
 impl Tasks<'_> {
     fn base(&self) -> String {
-        format!("{}/.loam/exact", self.dir)
-    }
-
-    fn rel(&self, i: usize) -> &str {
-        let out = &self.units[i].output;
-        out.strip_prefix(self.dir)
-            .unwrap_or(out)
-            .trim_start_matches('/')
+        format!("{}/.loam/exact", self.sec.dir)
     }
 
     fn key_path(&self, i: usize) -> String {
-        format!("{}/keys/{}.keys", self.base(), self.rel(i))
+        format!("{}/keys/{}.keys", self.base(), self.sec.rel(i))
     }
 
     fn survivor_path(&self, p: usize) -> String {
@@ -64,7 +43,9 @@ impl Tasks<'_> {
 
     fn outputs(&self, phase: Phase) -> Vec<String> {
         match phase {
-            Phase::Keys => (0..self.units.len()).map(|i| self.key_path(i)).collect(),
+            Phase::Keys => (0..self.sec.units.len())
+                .map(|i| self.key_path(i))
+                .collect(),
             Phase::Survivors => (0..self.parts).map(|p| self.survivor_path(p)).collect(),
             _ => Vec::new(),
         }
@@ -74,14 +55,14 @@ impl Tasks<'_> {
         let fp = json!({
             "stage": format!("exact-{}", phase.name()), "loam": loam_pipeline::VERSION,
             "key": self.key.path(), "keep": self.keep.describe(), "partitions": self.parts,
-            "inputs": self.rels,
+            "inputs": self.sec.rels,
         });
         RunState::new(
-            self.storage,
+            self.sec.storage,
             &self.base(),
             &format!("exact-{}", phase.name()),
             &fingerprint(&fp),
-            self.overwrite,
+            self.sec.overwrite,
         )
     }
 
@@ -91,34 +72,24 @@ impl Tasks<'_> {
         i: usize,
         bar: &dyn loam_pipeline::executor::Progress,
     ) -> std::result::Result<Made<PhaseInfo>, String> {
-        let s = self.storage;
+        let s = self.sec.storage;
         let out = &self.outputs(phase)[i];
         match phase {
             Phase::Keys => {
                 let (scan, bytes) = tasks::key_file(
                     s,
-                    &self.units[i].input,
+                    &self.sec.units[i].input,
                     self.key,
                     self.keep,
                     self.parts,
                     bar,
                 );
-                if scan.failed() {
-                    return Err(crate::outcome::scan_errors(&scan));
-                }
-                Ok(Made {
-                    output: Some(commit(s, out, &bytes, scan.documents)?),
-                    info: PhaseInfo {
-                        input: Some(scan.path.clone()),
-                        input_digest: scan.digest.clone(),
-                        documents: scan.documents,
-                        text_bytes: scan.text_bytes,
-                        ..Default::default()
-                    },
-                })
+                made_from_scan(s, out, &bytes, scan.documents, &scan)
             }
             Phase::Survivors => {
-                let paths: Vec<String> = (0..self.units.len()).map(|k| self.key_path(k)).collect();
+                let paths: Vec<String> = (0..self.sec.units.len())
+                    .map(|k| self.key_path(k))
+                    .collect();
                 let files = paths
                     .iter()
                     .map(|p| read_all(s, p))
@@ -136,14 +107,7 @@ impl Tasks<'_> {
                     .map(|(b, p)| digest_of(p, b))
                     .collect();
                 let bytes = loam_dedup::lsh::edges_to_bytes(&pairs);
-                Ok(Made {
-                    output: Some(commit(s, out, &bytes, pairs.len() as u64)?),
-                    info: PhaseInfo {
-                        read,
-                        records: pairs.len() as u64,
-                        ..Default::default()
-                    },
-                })
+                made_from_files(s, out, &bytes, pairs.len() as u64, read)
             }
             _ => Err(format!(
                 "internal error: no exact-dedup unit of phase {}",
@@ -155,14 +119,7 @@ impl Tasks<'_> {
     /// Runs this task's share of the phases before the marks; `Done` with each shard's
     /// input and digest when they are all complete.
     pub(crate) fn advance(&self) -> Result<Step> {
-        let runner = PhaseRunner {
-            storage: self.storage,
-            exec: self.exec,
-            part: self.part,
-            only: self.only,
-            name: self.name,
-            what: "exact",
-        };
+        let runner = self.sec.runner("exact");
         runner.run(
             &[Phase::Keys, Phase::Survivors],
             &|p| self.outputs(p),
@@ -177,7 +134,7 @@ impl Tasks<'_> {
         first: &[Option<PhaseInfo>],
         i: usize,
     ) -> std::result::Result<(ShardDedup, Vec<(String, FileDigest)>), String> {
-        let s = self.storage;
+        let s = self.sec.storage;
         let kp = self.key_path(i);
         let kb = read_all(s, &kp)?;
         let lines = tasks::key_file_lines(&kb, &kp).map_err(|e| e.to_string())?;
@@ -193,10 +150,12 @@ impl Tasks<'_> {
             read.push(digest_of(&path, &b));
         }
         let flags = tasks::flags(&pairs, lines);
-        let info =
-            first.get(i).cloned().flatten().ok_or_else(|| {
-                format!("internal error: no key unit for {}", self.units[i].input)
-            })?;
+        let info = first.get(i).cloned().flatten().ok_or_else(|| {
+            format!(
+                "internal error: no key unit for {}",
+                self.sec.units[i].input
+            )
+        })?;
         let first = ScanReport {
             path: info.input.clone().unwrap_or_default(),
             documents: info.documents,
@@ -207,8 +166,8 @@ impl Tasks<'_> {
         let kept_by = self.keep.describe();
         let rep = loam_dedup::exact::write_marks(
             s,
-            self.units,
-            &self.units[i],
+            self.sec.units,
+            &self.sec.units[i],
             &flags,
             self.attribute,
             kept_by.as_deref(),

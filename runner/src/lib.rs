@@ -13,6 +13,7 @@ pub mod exact_tasks;
 pub mod minhash_tasks;
 pub mod mix;
 pub mod outcome;
+pub mod phases;
 pub mod pipeline_config;
 pub mod progress;
 pub mod recipe;

@@ -14,167 +14,21 @@
 //! again. A task runs its share of the first phase not complete (or of `--phase`), and
 //! stops when the phase waits on other tasks; `loam slurm submit` chains one array per phase.
 
-use crate::dolma::units_error;
 use crate::error::{Error, Result};
+pub use crate::phases::Phase;
+use crate::phases::{
+    commit, digest_of, made_from_files, made_from_scan, read_all, PhaseInfo, Section, Step,
+};
 use loam_dedup::config::MinHashConfig;
-use loam_dedup::exact::DedupUnit;
 use loam_dedup::lsh::{self, BandFile, Node, Verified, VerifyCounts};
 use loam_dedup::minhash::{MinHasher, Signatures};
 use loam_manifests::{fingerprint, FileDigest};
-use loam_pipeline::executor::Executor;
 use loam_pipeline::runstate::RunState;
-use loam_pipeline::storage::{write_atomic, Storage};
-use loam_pipeline::units::{Made, Part, Unit, Units};
+use loam_pipeline::storage::Storage;
+use loam_pipeline::units::Made;
 use loam_pipeline::writer::{JsonlWriter, WrittenShard};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-/// A phase of partitioned MinHash (`loam run --phase`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
-    /// Exact dedup: key files, per shard.
-    Keys,
-    /// Exact dedup: duplicates and their survivors, per hash range.
-    Survivors,
-    /// Signature files, per shard.
-    Signatures,
-    /// Band buckets, per shard.
-    Bands,
-    /// Components per partition.
-    Partitions,
-    /// Merge round `r` (from 1).
-    Merge(usize),
-    /// Exact-Jaccard verification, per cluster group.
-    Verify,
-    /// Substring dedup: suffix files, per shard.
-    Suffixes,
-    /// Substring dedup: repeated starts, per key range.
-    Matches,
-    /// Attribute files, per shard.
-    Marks,
-}
-
-impl Phase {
-    /// Its name on the command line.
-    pub fn name(&self) -> String {
-        match self {
-            Phase::Keys => "keys".into(),
-            Phase::Survivors => "survivors".into(),
-            Phase::Signatures => "signatures".into(),
-            Phase::Bands => "bands".into(),
-            Phase::Partitions => "partitions".into(),
-            Phase::Merge(r) => format!("merge-{r}"),
-            Phase::Verify => "verify".into(),
-            Phase::Suffixes => "suffixes".into(),
-            Phase::Matches => "matches".into(),
-            Phase::Marks => "marks".into(),
-        }
-    }
-
-    /// Parses a name ([`Phase::name`]).
-    pub fn parse(s: &str) -> std::result::Result<Phase, String> {
-        Ok(match s {
-            "keys" => Phase::Keys,
-            "survivors" => Phase::Survivors,
-            "signatures" => Phase::Signatures,
-            "bands" => Phase::Bands,
-            "partitions" => Phase::Partitions,
-            "verify" => Phase::Verify,
-            "suffixes" => Phase::Suffixes,
-            "matches" => Phase::Matches,
-            "marks" => Phase::Marks,
-            _ => match s.strip_prefix("merge-").map(str::parse::<usize>) {
-                Some(Ok(r)) if r >= 1 => Phase::Merge(r),
-                _ => {
-                    return Err(format!(
-                    "unknown phase `{s}` (exact: keys, survivors; MinHash: signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches; all: marks)"
-                ))
-                }
-            },
-        })
-    }
-
-    /// The units of this phase for `shards` input shards (`None`: one per shard).
-    pub fn units(&self, m: &MinHashConfig) -> Option<usize> {
-        let parts = m.partitions.unwrap_or(1).max(1);
-        match self {
-            Phase::Signatures | Phase::Bands | Phase::Marks | Phase::Suffixes | Phase::Keys => None,
-            Phase::Survivors => Some(parts),
-            Phase::Partitions | Phase::Verify => Some(parts),
-            Phase::Merge(r) => Some(lsh::files_after(parts, *r)),
-            Phase::Matches => Some(1),
-        }
-    }
-
-    /// The phases of an exact dedup section over `parts` hash ranges, with each one's unit
-    /// count when it does not have one per shard.
-    pub fn exact(parts: usize) -> Vec<(Phase, Option<usize>)> {
-        vec![
-            (Phase::Keys, None),
-            (Phase::Survivors, Some(parts)),
-            (Phase::Marks, None),
-        ]
-    }
-
-    /// The phases of a substring dedup section, with each one's unit count when it does not
-    /// have one per shard.
-    pub fn substring(c: &loam_dedup::substr::SubstringConfig) -> Vec<(Phase, Option<usize>)> {
-        vec![
-            (Phase::Suffixes, None),
-            (Phase::Matches, Some(c.parts())),
-            (Phase::Marks, None),
-        ]
-    }
-
-    /// Every phase of a config, in order.
-    pub fn all(m: &MinHashConfig) -> Vec<Phase> {
-        let parts = m.partitions.unwrap_or(1);
-        let mut v = vec![Phase::Signatures, Phase::Bands, Phase::Partitions];
-        v.extend((1..=lsh::merge_rounds(parts)).map(Phase::Merge));
-        if m.verify.is_some() {
-            v.push(Phase::Verify);
-        }
-        v.push(Phase::Marks);
-        v
-    }
-}
-
-/// What a phase unit's marker keeps: the files it read (a changed one redoes it) and counts.
-/// A signature unit's marker has the one-process MinHash's fields (`input`, `input_digest`,
-/// `documents`, `text_bytes`), so both read each other's markers.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct PhaseInfo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_digest: Option<FileDigest>,
-    pub documents: u64,
-    pub text_bytes: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub read: Vec<(String, FileDigest)>,
-    /// Band pairs, component entries or substring starts written.
-    pub records: u64,
-    /// A verification unit's counts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify: Option<VerifyCounts>,
-}
-
-impl PhaseInfo {
-    /// The input a first-phase unit read, and its digest.
-    pub(crate) fn input(&self) -> Option<(String, FileDigest)> {
-        Some((self.input.clone()?, self.input_digest.clone()?))
-    }
-
-    fn files_read(&self) -> Vec<(String, FileDigest)> {
-        let mut v = self.read.clone();
-        if let (Some(p), Some(d)) = (&self.input, &self.input_digest) {
-            v.push((p.clone(), d.clone()));
-        }
-        v
-    }
-}
 
 /// One shard's marks, for the dedupe stage's unit.
 pub(crate) struct Marked {
@@ -225,167 +79,10 @@ pub(crate) enum Progress {
     Waiting { failed: Vec<(String, String)> },
 }
 
-/// Where a section's phases before the marks stand after this task's share.
-pub(crate) enum Step {
-    /// All done: the first phase's units' infos (per shard: its input, digest, documents
-    /// and text bytes).
-    Done(Vec<Option<PhaseInfo>>),
-    /// This task has nothing more to do now; `failed`: units that failed, with their
-    /// messages.
-    Waiting { failed: Vec<(String, String)> },
-}
-
-type MakeUnit<'a> = dyn Fn(
-        Phase,
-        usize,
-        &dyn loam_pipeline::executor::Progress,
-    ) -> std::result::Result<Made<PhaseInfo>, String>
-    + Sync
-    + 'a;
-
-/// Runs a task's share of a dedupe section's phases (MinHash's or substring dedup's): each
-/// phase a list of resumable units; the first phase not complete is worked on, and a phase
-/// that waits on other tasks stops the task.
-pub(crate) struct PhaseRunner<'a> {
-    pub storage: &'a dyn Storage,
-    pub exec: &'a Executor,
-    pub part: Part,
-    /// Only this phase (`--phase`).
-    pub only: Option<Phase>,
-    /// The section's name (for messages).
-    pub name: &'a str,
-    /// The kind of dedup (for messages).
-    pub what: &'a str,
-}
-
-impl PhaseRunner<'_> {
-    /// Runs `phases` (in order, the marks not among them).
-    pub(crate) fn run<'s>(
-        &self,
-        phases: &[Phase],
-        outputs: &dyn Fn(Phase) -> Vec<String>,
-        state: &dyn Fn(Phase) -> RunState<'s>,
-        make: &MakeUnit<'_>,
-    ) -> Result<Step> {
-        if self
-            .only
-            .is_some_and(|p| p != Phase::Marks && !phases.contains(&p))
-        {
-            // A phase of another kind of section (or one this section has fewer of).
-            return Ok(Step::Waiting { failed: Vec::new() });
-        }
-        let mut inputs = Vec::new();
-        for (k, &phase) in phases.iter().enumerate() {
-            let mut units =
-                Units::<PhaseInfo>::check(state(phase), outputs(phase)).map_err(units_error)?;
-            units.verify_outputs(self.storage, self.exec, Part::default());
-            units.verify_inputs(self.storage, self.exec, |d| Some(d.files_read()));
-            let selected = self.only.is_none_or(|p| p == phase);
-            let mut failed = Vec::new();
-            let results = if selected && !units.all_done() {
-                let todo = units.todo(self.part);
-                let bar = crate::progress::stage_bar(&format!(
-                    "{} {}",
-                    self.what.to_lowercase(),
-                    phase.name()
-                ));
-                let results = units.run(self.exec, &todo, |i| make(phase, i, &bar));
-                bar.finish_and_clear();
-                for (i, r) in results.iter().enumerate() {
-                    if let Unit::Failed(e) = r {
-                        failed.push((units.outputs()[i].clone(), e.clone()));
-                    }
-                }
-                let pending = results
-                    .iter()
-                    .filter(|r| !matches!(r, Unit::Done { .. }))
-                    .count();
-                eprintln!(
-                    "dedupe {}: {} {}: {} unit(s) made here, {pending} of {} not done",
-                    self.name,
-                    self.what,
-                    phase.name(),
-                    todo.len() - failed.len(),
-                    units.len()
-                );
-                results
-            } else {
-                units.collect(Vec::new())
-            };
-            let pending = results
-                .iter()
-                .filter(|r| !matches!(r, Unit::Done { .. }))
-                .count();
-            if k == 0 {
-                inputs = results.iter().map(|r| r.info().cloned()).collect();
-            }
-            if !failed.is_empty() || self.only == Some(phase) {
-                return Ok(Step::Waiting { failed });
-            }
-            if pending > 0 {
-                if let Some(p) = self.only {
-                    return Err(Error::Usage(format!(
-                        "dedupe {}: {} phase `{}` is not complete ({} unit(s) not done); run `loam run … --stage dedupe --phase {}` (all ranks) before `--phase {}`",
-                        self.name,
-                        self.what,
-                        phase.name(),
-                        pending,
-                        phase.name(),
-                        p.name()
-                    )));
-                }
-                return Ok(Step::Waiting { failed });
-            }
-        }
-        Ok(Step::Done(inputs))
-    }
-}
-
 /// The partitioned MinHash of one dedupe section.
 pub(crate) struct Tasks<'a> {
-    pub storage: &'a dyn Storage,
-    /// The stage's units (input shard → attribute file), canonical order.
-    pub units: &'a [DedupUnit],
-    /// The attribute directory (`<output>/attributes/<name>`).
-    pub dir: &'a str,
-    /// The section's name (for messages).
-    pub name: &'a str,
+    pub sec: Section<'a>,
     pub m: &'a MinHashConfig,
-    /// Input names as fingerprinted (node ids depend on shard order).
-    pub rels: Vec<String>,
-    pub exec: &'a Executor,
-    pub overwrite: bool,
-    /// This task's share.
-    pub part: Part,
-    /// Only this phase (`--phase`).
-    pub only: Option<Phase>,
-}
-
-pub(crate) fn read_all(storage: &dyn Storage, path: &str) -> std::result::Result<Vec<u8>, String> {
-    let mut f = storage.open(path).map_err(|e| e.to_string())?;
-    let mut b = Vec::new();
-    std::io::Read::read_to_end(&mut f, &mut b).map_err(|e| format!("{path}: {e}"))?;
-    Ok(b)
-}
-
-/// The files a unit read, as its marker keeps them.
-pub(crate) fn digest_of(path: &str, b: &[u8]) -> (String, FileDigest) {
-    (path.to_string(), loam_manifests::digest_bytes(b))
-}
-
-/// Writes `bytes` at `path` atomically; the unit's output.
-pub(crate) fn commit(
-    storage: &dyn Storage,
-    path: &str,
-    bytes: &[u8],
-    records: u64,
-) -> std::result::Result<WrittenShard, String> {
-    write_atomic(storage, path, bytes).map_err(|e| e.to_string())?;
-    Ok(WrittenShard {
-        path: path.to_string(),
-        records,
-        digest: loam_manifests::digest_bytes(bytes),
-    })
 }
 
 /// A partition or merge unit's output: its component edges, and the files it read.
@@ -395,19 +92,13 @@ fn commit_components(
     cc: &[(u64, u64)],
     read: Vec<(String, FileDigest)>,
 ) -> std::result::Result<Made<PhaseInfo>, String> {
-    Ok(Made {
-        output: Some(commit(
-            storage,
-            path,
-            &lsh::edges_to_bytes(cc),
-            cc.len() as u64,
-        )?),
-        info: PhaseInfo {
-            read,
-            records: cc.len() as u64,
-            ..Default::default()
-        },
-    })
+    made_from_files(
+        storage,
+        path,
+        &lsh::edges_to_bytes(cc),
+        cc.len() as u64,
+        read,
+    )
 }
 
 /// The signature files' parameters: the config without what does not change a signature.
@@ -432,23 +123,16 @@ impl Tasks<'_> {
     }
 
     fn base(&self) -> String {
-        format!("{}/.loam/minhash-lsh", self.dir)
-    }
-
-    fn rel(&self, i: usize) -> &str {
-        let out = &self.units[i].output;
-        out.strip_prefix(self.dir)
-            .unwrap_or(out)
-            .trim_start_matches('/')
+        format!("{}/.loam/minhash-lsh", self.sec.dir)
     }
 
     /// The signature file of shard `i` (where the one-process MinHash keeps it too).
     fn sig_path(&self, i: usize) -> String {
-        format!("{}/.loam/minhash/{}.sig", self.dir, self.rel(i))
+        format!("{}/.loam/minhash/{}.sig", self.sec.dir, self.sec.rel(i))
     }
 
     fn band_path(&self, i: usize) -> String {
-        format!("{}/bands/{}.bands", self.base(), self.rel(i))
+        format!("{}/bands/{}.bands", self.base(), self.sec.rel(i))
     }
 
     fn cc_path(&self, round: usize, j: usize) -> String {
@@ -464,7 +148,7 @@ impl Tasks<'_> {
     }
 
     fn outputs(&self, phase: Phase) -> Vec<String> {
-        let n = self.units.len();
+        let n = self.sec.units.len();
         let p = self.parts();
         match phase {
             Phase::Signatures => (0..n).map(|i| self.sig_path(i)).collect(),
@@ -488,15 +172,15 @@ impl Tasks<'_> {
                 "stage": "minhash-signatures", "loam": loam_pipeline::VERSION, "minhash": params,
             }));
             return RunState::beside_outputs(
-                self.storage,
+                self.sec.storage,
                 "minhash-signatures",
                 &fp,
-                self.overwrite,
+                self.sec.overwrite,
             );
         }
         let mut fp = json!({
             "stage": format!("minhash-{}", phase.name()), "loam": loam_pipeline::VERSION,
-            "minhash": params, "partitions": self.parts(), "inputs": self.rels,
+            "minhash": params, "partitions": self.parts(), "inputs": self.sec.rels,
         });
         if phase == Phase::Verify {
             fp["verify"] = json!(self.m.verify);
@@ -506,11 +190,11 @@ impl Tasks<'_> {
             p => format!("minhash-{}", p.name()),
         };
         RunState::new(
-            self.storage,
+            self.sec.storage,
             &self.base(),
             &stage,
             &fingerprint(&fp),
-            self.overwrite,
+            self.sec.overwrite,
         )
     }
 
@@ -522,27 +206,14 @@ impl Tasks<'_> {
         mh: &MinHasher,
         bar: &dyn loam_pipeline::executor::Progress,
     ) -> std::result::Result<Made<PhaseInfo>, String> {
-        let s = self.storage;
+        let s = self.sec.storage;
         let parts = self.parts();
         let out = &self.outputs(phase)[i];
         match phase {
             Phase::Signatures => {
                 let (scan, sigs) =
-                    loam_dedup::minhash::sign_shard(s, &self.units[i].input, mh, bar);
-                if scan.failed() {
-                    return Err(crate::outcome::scan_errors(&scan));
-                }
-                let bytes = sigs.to_bytes();
-                Ok(Made {
-                    output: Some(commit(s, out, &bytes, sigs.len() as u64)?),
-                    info: PhaseInfo {
-                        input: Some(scan.path.clone()),
-                        input_digest: scan.digest.clone(),
-                        documents: scan.documents,
-                        text_bytes: scan.text_bytes,
-                        ..Default::default()
-                    },
-                })
+                    loam_dedup::minhash::sign_shard(s, &self.sec.units[i].input, mh, bar);
+                made_from_scan(s, out, &sigs.to_bytes(), sigs.len() as u64, &scan)
             }
             Phase::Bands => {
                 let path = self.sig_path(i);
@@ -561,8 +232,8 @@ impl Tasks<'_> {
             }
             Phase::Partitions => {
                 let mut pairs = Vec::new();
-                let mut read = Vec::with_capacity(self.units.len());
-                for k in 0..self.units.len() {
+                let mut read = Vec::with_capacity(self.sec.units.len());
+                for k in 0..self.sec.units.len() {
                     let path = self.band_path(k);
                     let b = read_all(s, &path)?;
                     pairs.extend(
@@ -599,9 +270,15 @@ impl Tasks<'_> {
                     .filter(|&(_, r)| lsh::group_of(r, parts) == i)
                     .collect();
                 let clusters = lsh::clusters_of(&mine);
-                let inputs: Vec<String> = self.units.iter().map(|u| u.input.clone()).collect();
-                let found =
-                    loam_dedup::minhash::verify_clusters(s, &inputs, &clusters, v, mh, self.exec)?;
+                let inputs: Vec<String> = self.sec.units.iter().map(|u| u.input.clone()).collect();
+                let found = loam_dedup::minhash::verify_clusters(
+                    s,
+                    &inputs,
+                    &clusters,
+                    v,
+                    mh,
+                    self.sec.exec,
+                )?;
                 let mut read = vec![digest_of(&path, &b)];
                 // The documents read: their digests as their signature units recorded them.
                 let mut shards: Vec<usize> = clusters
@@ -643,14 +320,7 @@ impl Tasks<'_> {
     /// Runs this task's share of the phases before the marks (see the module docs).
     pub(crate) fn advance(&self) -> Result<Progress> {
         let mh = MinHasher::new(self.m);
-        let runner = PhaseRunner {
-            storage: self.storage,
-            exec: self.exec,
-            part: self.part,
-            only: self.only,
-            name: self.name,
-            what: "MinHash",
-        };
+        let runner = self.sec.runner("MinHash");
         let phases: Vec<Phase> = Phase::all(self.m)
             .into_iter()
             .filter(|p| *p != Phase::Marks)
@@ -674,8 +344,8 @@ impl Tasks<'_> {
     }
 
     fn ready(&self, inputs: Vec<Option<(String, FileDigest)>>) -> Result<Ready> {
-        let s = self.storage;
-        let io = |e: String| Error::Usage(format!("dedupe {}: {e}", self.name));
+        let s = self.sec.storage;
+        let io = |e: String| Error::Usage(format!("dedupe {}: {e}", self.sec.name));
         let path = self.final_map();
         let b = read_all(s, &path).map_err(io)?;
         let map = lsh::edges_from_bytes(&b, &path).map_err(|e| io(e.to_string()))?;
@@ -716,7 +386,7 @@ impl Tasks<'_> {
     /// The marks of shard `i`: its attribute file, written as the one-process MinHash
     /// writes it.
     pub(crate) fn mark(&self, ready: &Ready, i: usize) -> std::result::Result<Marked, String> {
-        let s = self.storage;
+        let s = self.sec.storage;
         let sig_path = self.sig_path(i);
         let sb = read_all(s, &sig_path)?;
         let sigs = Signatures::from_bytes(&sb, &sig_path).map_err(|e| e.to_string())?;
@@ -769,7 +439,7 @@ impl Tasks<'_> {
                 }
             }
         }
-        let out = &self.units[i].output;
+        let out = &self.sec.units[i].output;
         let mut w =
             JsonlWriter::with_gzip_level(s, out, loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL)
                 .map_err(|e| e.to_string())?;

@@ -6,6 +6,7 @@
 use crate::dolma::units_error;
 use crate::error::{Error, Result};
 use crate::outcome::{self as ui, Failure, StageLine};
+use crate::phases::{PhaseInfo, Section, Step};
 use crate::pipeline_config::{default_filter_file, DedupeKind, DedupeStage};
 use crate::run::{incomplete, RunOptions, Shard, Stage};
 use loam_dedup::engine::{self, Job, Mode};
@@ -16,6 +17,7 @@ use loam_pipeline::layout;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::Storage;
 use loam_pipeline::units::{Made, Unit, Units};
+use loam_pipeline::writer::WrittenShard;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -252,188 +254,74 @@ pub(crate) fn dedupe_stage(
     }
     let mut ran = 0;
     let mut signature_line = None;
-    let partitioned = match &engine {
-        Engine::MinHash(m) if m.partitions.is_some() => Some(m),
-        _ => None,
-    };
-    if let (Some(m), false) = (partitioned, all_done) {
+    let phased = !all_done
+        && match &engine {
+            Engine::MinHash(m) => m.partitions.is_some(),
+            Engine::Exact(..) => dcfg
+                .documents
+                .as_ref()
+                .is_some_and(|d| d.partitions.is_some()),
+            Engine::Substring(_) => true,
+            Engine::Bloom { .. } => false,
+        };
+    if phased {
         // Phases of resumable units that tasks share; the marks are this stage's units.
-        let tasks = crate::minhash_tasks::Tasks {
+        let sec = || Section {
             storage,
             units: &units,
             dir: &dir,
             name: &dcfg.name,
-            m,
             rels: live.iter().map(|&i| rels[i].clone()).collect(),
             exec,
             overwrite: opts.overwrite,
             part: opts.part.units,
             only: opts.part.phase,
         };
-        match tasks.advance()? {
-            crate::minhash_tasks::Progress::Waiting { failed } => {
-                waiting(failed, opts, shards, &live, failures);
-                return Ok(dedupe_fp);
+        let ready = match &engine {
+            Engine::MinHash(m) => {
+                let tasks = crate::minhash_tasks::Tasks { sec: sec(), m };
+                match tasks.advance()? {
+                    crate::minhash_tasks::Progress::Ready(r) => Phased::MinHash(tasks, r),
+                    crate::minhash_tasks::Progress::Waiting { failed } => {
+                        waiting(failed, opts, shards, &live, failures);
+                        return Ok(dedupe_fp);
+                    }
+                }
             }
-            crate::minhash_tasks::Progress::Ready(ready) => {
-                let todo = done_units.todo(opts.part.units);
-                ran = todo.len();
-                let clusters = Some(ready.clusters);
-                let verify = ready.verify_counts();
-                let bar = crate::progress::stage_bar("minhash marks");
-                let results = done_units.run(exec, &todo, |k| {
-                    let mk = tasks.mark(&ready, k)?;
-                    loam_pipeline::executor::Progress::advance(&bar, mk.documents, mk.text_bytes);
-                    let (input, input_digest) = match mk.input {
-                        Some((p, d)) => (Some(p), Some(d)),
-                        None => (None, None),
-                    };
-                    Ok(Made {
-                        output: Some(mk.output),
-                        info: DedupInfo {
-                            input,
-                            input_digest,
-                            documents: mk.documents,
-                            text_bytes: mk.text_bytes,
-                            duplicates: mk.duplicates,
-                            duplicate_text_bytes: mk.duplicate_bytes,
-                            clusters,
-                            verify,
-                            read: mk.read,
-                            ..Default::default()
-                        },
-                    })
-                });
-                bar.finish_and_clear();
-                return finish(
-                    dcfg,
-                    &engine,
-                    shards,
-                    &live,
-                    results,
-                    ran,
-                    None,
-                    units.len(),
-                    failures,
-                    stage_lines,
-                    models,
-                    dedupe_fp,
-                );
+            Engine::Exact(key, keep) => {
+                let parts = dcfg.documents.as_ref().and_then(|d| d.partitions);
+                let tasks = crate::exact_tasks::Tasks {
+                    sec: sec(),
+                    key,
+                    keep,
+                    attribute: dcfg.attribute_name(),
+                    parts: parts.unwrap_or(1).max(1),
+                };
+                match tasks.advance()? {
+                    Step::Done(first) => Phased::Exact(tasks, first),
+                    Step::Waiting { failed } => {
+                        waiting(failed, opts, shards, &live, failures);
+                        return Ok(dedupe_fp);
+                    }
+                }
             }
-        }
-    }
-    let exact_parts = match (&engine, &dcfg.documents) {
-        (Engine::Exact(key, keep), Some(d)) => d.partitions.map(|p| (key, keep, p.max(1))),
-        _ => None,
-    };
-    if let (Some((key, keep, parts)), false) = (exact_parts, all_done) {
-        let tasks = crate::exact_tasks::Tasks {
-            storage,
-            units: &units,
-            dir: &dir,
-            name: &dcfg.name,
-            key,
-            keep,
-            attribute: dcfg.attribute_name(),
-            parts,
-            rels: live.iter().map(|&i| rels[i].clone()).collect(),
-            exec,
-            overwrite: opts.overwrite,
-            part: opts.part.units,
-            only: opts.part.phase,
+            Engine::Substring(c) => {
+                let tasks = crate::substr_tasks::Tasks { sec: sec(), c };
+                match tasks.advance()? {
+                    Step::Done(first) => Phased::Substring(tasks, first),
+                    Step::Waiting { failed } => {
+                        waiting(failed, opts, shards, &live, failures);
+                        return Ok(dedupe_fp);
+                    }
+                }
+            }
+            Engine::Bloom { .. } => {
+                return Err(Error::Usage(
+                    "internal error: a Bloom filter section has no phases".into(),
+                ))
+            }
         };
-        let first = match tasks.advance()? {
-            crate::minhash_tasks::Step::Waiting { failed } => {
-                waiting(failed, opts, shards, &live, failures);
-                return Ok(dedupe_fp);
-            }
-            crate::minhash_tasks::Step::Done(first) => first,
-        };
-        let todo = done_units.todo(opts.part.units);
-        ran = todo.len();
-        let bar = crate::progress::stage_bar("exact marks");
-        let results = done_units.run(exec, &todo, |k| {
-            let (rep, read) = tasks.mark(&first, k)?;
-            loam_pipeline::executor::Progress::advance(
-                &bar,
-                rep.scan.documents,
-                rep.scan.text_bytes,
-            );
-            match (rep.output, rep.scan.failed()) {
-                (Some(o), false) => Ok(Made {
-                    output: Some(o),
-                    info: DedupInfo {
-                        duplicates: rep.duplicates,
-                        duplicate_text_bytes: rep.duplicate_text_bytes,
-                        read,
-                        ..DedupInfo::new(&rep.scan)
-                    },
-                }),
-                _ => Err(ui::scan_errors(&rep.scan)),
-            }
-        });
-        bar.finish_and_clear();
-        return finish(
-            dcfg,
-            &engine,
-            shards,
-            &live,
-            results,
-            ran,
-            None,
-            units.len(),
-            failures,
-            stage_lines,
-            models,
-            dedupe_fp,
-        );
-    }
-    if let (Engine::Substring(c), false) = (&engine, all_done) {
-        let tasks = crate::substr_tasks::Tasks {
-            storage,
-            units: &units,
-            dir: &dir,
-            name: &dcfg.name,
-            c,
-            rels: live.iter().map(|&i| rels[i].clone()).collect(),
-            exec,
-            overwrite: opts.overwrite,
-            part: opts.part.units,
-            only: opts.part.phase,
-        };
-        let first = match tasks.advance()? {
-            crate::minhash_tasks::Step::Waiting { failed } => {
-                waiting(failed, opts, shards, &live, failures);
-                return Ok(dedupe_fp);
-            }
-            crate::minhash_tasks::Step::Done(first) => first,
-        };
-        let todo = done_units.todo(opts.part.units);
-        ran = todo.len();
-        let bar = crate::progress::stage_bar("substring marks");
-        let results = done_units.run(exec, &todo, |k| {
-            let mk = tasks.mark(&first, k)?;
-            loam_pipeline::executor::Progress::advance(&bar, mk.documents, mk.text_bytes);
-            let (input, input_digest) = match mk.input {
-                Some((p, d)) => (Some(p), Some(d)),
-                None => (None, None),
-            };
-            Ok(Made {
-                output: Some(mk.output),
-                info: DedupInfo {
-                    input,
-                    input_digest,
-                    documents: mk.documents,
-                    text_bytes: mk.text_bytes,
-                    duplicates: mk.edited,
-                    duplicate_spans: mk.spans,
-                    duplicate_chars: mk.chars,
-                    read: mk.read,
-                    ..Default::default()
-                },
-            })
-        });
-        bar.finish_and_clear();
+        let (ran, results) = ready.marks(&done_units);
         return finish(
             dcfg,
             &engine,
@@ -583,6 +471,100 @@ pub(crate) fn dedupe_stage(
         models,
         dedupe_fp,
     )
+}
+
+/// A phased section whose phases are done: what its marks need.
+enum Phased<'a> {
+    MinHash(
+        crate::minhash_tasks::Tasks<'a>,
+        Box<crate::minhash_tasks::Ready>,
+    ),
+    Exact(crate::exact_tasks::Tasks<'a>, Vec<Option<PhaseInfo>>),
+    Substring(crate::substr_tasks::Tasks<'a>, Vec<Option<PhaseInfo>>),
+}
+
+impl Phased<'_> {
+    fn sec(&self) -> &Section<'_> {
+        match self {
+            Phased::MinHash(t, _) => &t.sec,
+            Phased::Exact(t, _) => &t.sec,
+            Phased::Substring(t, _) => &t.sec,
+        }
+    }
+
+    /// Runs this task's share of the marks: how many it ran, and every unit's result.
+    fn marks(&self, units: &Units<'_, DedupInfo>) -> (usize, Vec<Unit<DedupInfo>>) {
+        let label = match self {
+            Phased::MinHash(..) => "minhash marks",
+            Phased::Exact(..) => "exact marks",
+            Phased::Substring(..) => "substring marks",
+        };
+        self.sec().marks(units, label, |k, bar| {
+            let (output, info) = self.mark(k)?;
+            bar.advance(info.documents, info.text_bytes);
+            Ok(Made {
+                output: Some(output),
+                info,
+            })
+        })
+    }
+
+    fn mark(&self, k: usize) -> std::result::Result<(WrittenShard, DedupInfo), String> {
+        let split = |input: Option<(String, FileDigest)>| match input {
+            Some((p, d)) => (Some(p), Some(d)),
+            None => (None, None),
+        };
+        Ok(match self {
+            Phased::MinHash(tasks, ready) => {
+                let mk = tasks.mark(ready, k)?;
+                let (input, input_digest) = split(mk.input);
+                let info = DedupInfo {
+                    input,
+                    input_digest,
+                    documents: mk.documents,
+                    text_bytes: mk.text_bytes,
+                    duplicates: mk.duplicates,
+                    duplicate_text_bytes: mk.duplicate_bytes,
+                    clusters: Some(ready.clusters),
+                    verify: ready.verify_counts(),
+                    read: mk.read,
+                    ..Default::default()
+                };
+                (mk.output, info)
+            }
+            Phased::Exact(tasks, first) => {
+                let (rep, read) = tasks.mark(first, k)?;
+                match (rep.output, rep.scan.failed()) {
+                    (Some(o), false) => {
+                        let info = DedupInfo {
+                            duplicates: rep.duplicates,
+                            duplicate_text_bytes: rep.duplicate_text_bytes,
+                            read,
+                            ..DedupInfo::new(&rep.scan)
+                        };
+                        (o, info)
+                    }
+                    _ => return Err(ui::scan_errors(&rep.scan)),
+                }
+            }
+            Phased::Substring(tasks, first) => {
+                let mk = tasks.mark(first, k)?;
+                let (input, input_digest) = split(mk.input);
+                let info = DedupInfo {
+                    input,
+                    input_digest,
+                    documents: mk.documents,
+                    text_bytes: mk.text_bytes,
+                    duplicates: mk.edited,
+                    duplicate_spans: mk.spans,
+                    duplicate_chars: mk.chars,
+                    read: mk.read,
+                    ..Default::default()
+                };
+                (mk.output, info)
+            }
+        })
+    }
 }
 
 /// A section whose phases wait on other tasks (or failed): its failures recorded and, in a

@@ -9,14 +9,14 @@
 //! again. Suffix files are read in place (memory-mapped) when the storage is a local disk.
 
 use crate::error::Result;
-use crate::minhash_tasks::{commit, digest_of, read_all, Phase, PhaseInfo, PhaseRunner, Step};
-use loam_dedup::exact::DedupUnit;
+use crate::phases::{
+    digest_of, made_from_files, made_from_scan, read_all, Phase, PhaseInfo, Section, Step,
+};
 use loam_dedup::substr::{self, SubstringConfig, SuffixView};
 use loam_manifests::{fingerprint, FileDigest};
-use loam_pipeline::executor::Executor;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::Storage;
-use loam_pipeline::units::{Made, Part};
+use loam_pipeline::units::Made;
 use loam_pipeline::writer::{JsonlWriter, WrittenShard};
 use serde_json::json;
 
@@ -46,38 +46,17 @@ pub(crate) struct Marked {
 
 /// The substring dedup of one dedupe section.
 pub(crate) struct Tasks<'a> {
-    pub storage: &'a dyn Storage,
-    /// The stage's units (input shard → attribute file), canonical order.
-    pub units: &'a [DedupUnit],
-    /// The attribute directory (`<output>/attributes/<name>`).
-    pub dir: &'a str,
-    /// The section's name (for messages).
-    pub name: &'a str,
+    pub sec: Section<'a>,
     pub c: &'a SubstringConfig,
-    /// Input names as fingerprinted.
-    pub rels: Vec<String>,
-    pub exec: &'a Executor,
-    pub overwrite: bool,
-    /// This task's share.
-    pub part: Part,
-    /// Only this phase (`--phase`).
-    pub only: Option<Phase>,
 }
 
 impl Tasks<'_> {
     fn base(&self) -> String {
-        format!("{}/.loam/substring", self.dir)
-    }
-
-    fn rel(&self, i: usize) -> &str {
-        let out = &self.units[i].output;
-        out.strip_prefix(self.dir)
-            .unwrap_or(out)
-            .trim_start_matches('/')
+        format!("{}/.loam/substring", self.sec.dir)
     }
 
     fn sfx_path(&self, i: usize) -> String {
-        format!("{}/suffixes/{}.sfx", self.base(), self.rel(i))
+        format!("{}/suffixes/{}.sfx", self.base(), self.sec.rel(i))
     }
 
     fn match_path(&self, p: usize) -> String {
@@ -86,7 +65,9 @@ impl Tasks<'_> {
 
     fn outputs(&self, phase: Phase) -> Vec<String> {
         match phase {
-            Phase::Suffixes => (0..self.units.len()).map(|i| self.sfx_path(i)).collect(),
+            Phase::Suffixes => (0..self.sec.units.len())
+                .map(|i| self.sfx_path(i))
+                .collect(),
             Phase::Matches => (0..self.c.parts()).map(|p| self.match_path(p)).collect(),
             _ => Vec::new(),
         }
@@ -96,18 +77,18 @@ impl Tasks<'_> {
         // Suffix files depend on the inputs only; matches on the length and ranges too.
         let mut fp = json!({
             "stage": format!("substring-{}", phase.name()), "loam": loam_pipeline::VERSION,
-            "inputs": self.rels,
+            "inputs": self.sec.rels,
         });
         if phase == Phase::Matches {
             fp["min_length"] = json!(self.c.min_length);
             fp["partitions"] = json!(self.c.parts());
         }
         RunState::new(
-            self.storage,
+            self.sec.storage,
             &self.base(),
             &format!("substring-{}", phase.name()),
             &fingerprint(&fp),
-            self.overwrite,
+            self.sec.overwrite,
         )
     }
 
@@ -117,12 +98,12 @@ impl Tasks<'_> {
         i: usize,
         bar: &dyn loam_pipeline::executor::Progress,
     ) -> std::result::Result<Made<PhaseInfo>, String> {
-        let s = self.storage;
+        let s = self.sec.storage;
         let out = &self.outputs(phase)[i];
         match phase {
             Phase::Suffixes => {
                 let mut docs = Vec::new();
-                let scan = loam_pipeline::shard::scan(s, &self.units[i].input, |_, d| {
+                let scan = loam_pipeline::shard::scan(s, &self.sec.units[i].input, |_, d| {
                     bar.advance(1, d.text.len() as u64);
                     docs.push((d.id.clone(), d.text.clone()));
                     Ok(())
@@ -133,19 +114,12 @@ impl Tasks<'_> {
                 let bytes =
                     substr::build_suffix_file(&docs, &scan.path).map_err(|e| e.to_string())?;
                 drop(docs);
-                Ok(Made {
-                    output: Some(commit(s, out, &bytes, scan.documents)?),
-                    info: PhaseInfo {
-                        input: Some(scan.path.clone()),
-                        input_digest: scan.digest.clone(),
-                        documents: scan.documents,
-                        text_bytes: scan.text_bytes,
-                        ..Default::default()
-                    },
-                })
+                made_from_scan(s, out, &bytes, scan.documents, &scan)
             }
             Phase::Matches => {
-                let paths: Vec<String> = (0..self.units.len()).map(|k| self.sfx_path(k)).collect();
+                let paths: Vec<String> = (0..self.sec.units.len())
+                    .map(|k| self.sfx_path(k))
+                    .collect();
                 let files = paths
                     .iter()
                     .map(|p| load(s, p))
@@ -163,14 +137,7 @@ impl Tasks<'_> {
                     .map(|(b, p)| digest_of(p, b))
                     .collect();
                 let bytes = substr::match_file(views.len(), &found);
-                Ok(Made {
-                    output: Some(commit(s, out, &bytes, found.len() as u64)?),
-                    info: PhaseInfo {
-                        read,
-                        records: found.len() as u64,
-                        ..Default::default()
-                    },
-                })
+                made_from_files(s, out, &bytes, found.len() as u64, read)
             }
             _ => Err(format!(
                 "internal error: no substring unit of phase {}",
@@ -182,14 +149,7 @@ impl Tasks<'_> {
     /// Runs this task's share of the phases before the marks; `Done` with each shard's
     /// input and digest when they are all complete.
     pub(crate) fn advance(&self) -> Result<Step> {
-        let runner = PhaseRunner {
-            storage: self.storage,
-            exec: self.exec,
-            part: self.part,
-            only: self.only,
-            name: self.name,
-            what: "substring",
-        };
+        let runner = self.sec.runner("substring");
         runner.run(
             &[Phase::Suffixes, Phase::Matches],
             &|p| self.outputs(p),
@@ -204,7 +164,7 @@ impl Tasks<'_> {
         first: &[Option<PhaseInfo>],
         i: usize,
     ) -> std::result::Result<Marked, String> {
-        let s = self.storage;
+        let s = self.sec.storage;
         let sfx = self.sfx_path(i);
         let b = load(s, &sfx)?;
         let v = SuffixView::new(&b, &sfx).map_err(|e| e.to_string())?;
@@ -214,14 +174,15 @@ impl Tasks<'_> {
             let path = self.match_path(p);
             let mb = read_all(s, &path)?;
             runs.extend(
-                substr::match_runs(&mb, &path, self.units.len(), i).map_err(|e| e.to_string())?,
+                substr::match_runs(&mb, &path, self.sec.units.len(), i)
+                    .map_err(|e| e.to_string())?,
             );
             read.push(digest_of(&path, &mb));
         }
         // Runs of different key ranges may touch or interleave: sorted, `ranges` merges them.
         runs.sort_unstable();
         let spans = substr::spans_of_shard(&v, &sfx, &runs, self.c).map_err(|e| e.to_string())?;
-        let out = &self.units[i].output;
+        let out = &self.sec.units[i].output;
         let mut w =
             JsonlWriter::with_gzip_level(s, out, loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL)
                 .map_err(|e| e.to_string())?;

@@ -23,16 +23,7 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 }
 
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut all = BTreeMap::new();
-    for (k, v) in snapshot(&dir.join("out/attributes/exact"), true) {
-        all.insert(format!("attributes/{k}"), v);
-    }
-    for (k, v) in snapshot(&version_dir(&dir.join("out/m"), "v1"), true) {
-        if !k.ends_with("manifest.json") {
-            all.insert(format!("mix/{k}"), v);
-        }
-    }
-    all
+    crate::minhash_tasks::section_outputs(dir, "exact")
 }
 
 #[test]
@@ -62,28 +53,11 @@ fn exact_tasks_1_4_16_give_the_one_process_bytes() {
             if world == 1 {
                 ok(d.path(), &["run", "p.yaml"]);
             } else {
-                let w = world.to_string();
-                for phase in ["keys", "survivors", "marks"] {
-                    for r in 0..world {
-                        let r = r.to_string();
-                        let args = [
-                            "--threads",
-                            "1",
-                            "run",
-                            "p.yaml",
-                            "--stage",
-                            "dedupe",
-                            "--phase",
-                            phase,
-                            "--rank",
-                            &r,
-                            "--world",
-                            &w,
-                        ];
-                        ok(d.path(), &args);
-                    }
-                }
-                ok(d.path(), &["run", "p.yaml"]);
+                crate::minhash_tasks::run_as_tasks(
+                    d.path(),
+                    world,
+                    &["keys", "survivors", "marks"],
+                );
             }
             let got = outputs(d.path());
             assert_eq!(

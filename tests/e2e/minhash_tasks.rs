@@ -87,8 +87,13 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 /// The attribute files and the mix (documents, ledgers, indexes; not the manifest, which
 /// records the config).
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    section_outputs(dir, "near")
+}
+
+/// The attribute files of section `name` and the mix `out/m` (not its manifest).
+pub(crate) fn section_outputs(dir: &Path, name: &str) -> BTreeMap<String, Vec<u8>> {
     let mut all = BTreeMap::new();
-    for (k, v) in snapshot(&dir.join("out/attributes/near"), true) {
+    for (k, v) in snapshot(&dir.join("out/attributes").join(name), true) {
         all.insert(format!("attributes/{k}"), v);
     }
     for (k, v) in snapshot(&version_dir(&dir.join("out/m"), "v1"), true) {
@@ -100,7 +105,7 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Every phase, one task array after another, then the final plain run.
-fn run_as_tasks(dir: &Path, world: usize, phases: &[&str]) {
+pub(crate) fn run_as_tasks(dir: &Path, world: usize, phases: &[&str]) {
     let w = world.to_string();
     for phase in phases {
         for r in 0..world {

@@ -186,18 +186,8 @@ fn mixed(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The attribute files and the mix, not the manifest (it records the config).
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut all = BTreeMap::new();
-    for (k, v) in snapshot(&dir.join("out/attributes/sub"), true) {
-        all.insert(format!("attributes/{k}"), v);
-    }
-    for (k, v) in snapshot(&version_dir(&dir.join("out/m"), "v1"), true) {
-        if !k.ends_with("manifest.json") {
-            all.insert(format!("mix/{k}"), v);
-        }
-    }
-    all
+    crate::minhash_tasks::section_outputs(dir, "sub")
 }
 
 #[test]
@@ -267,28 +257,7 @@ fn substring_tasks_and_ranges_give_the_same_bytes() {
         if world == 1 {
             ok(d.path(), &["run", "p.yaml"]);
         } else {
-            let w = world.to_string();
-            for phase in ["suffixes", "matches", "marks"] {
-                for r in 0..world {
-                    let r = r.to_string();
-                    let args = [
-                        "--threads",
-                        "1",
-                        "run",
-                        "p.yaml",
-                        "--stage",
-                        "dedupe",
-                        "--phase",
-                        phase,
-                        "--rank",
-                        &r,
-                        "--world",
-                        &w,
-                    ];
-                    ok(d.path(), &args);
-                }
-            }
-            ok(d.path(), &["run", "p.yaml"]);
+            crate::minhash_tasks::run_as_tasks(d.path(), world, &["suffixes", "matches", "marks"]);
         }
         let got = outputs(d.path());
         assert_eq!(
