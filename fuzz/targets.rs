@@ -131,3 +131,60 @@ pub fn configs(data: &[u8]) {
     let _ = check::<loam_tokens::config::TokensConfig>(&value);
     let _ = check::<loam_extract::config::WarcConfig>(&value);
 }
+
+/// loam's own binary dedup files, as the phases read them back: the first byte picks the kind
+/// (suffix file, substring match file, exact-dedup key file, MinHash signature file), the rest
+/// is the file without its trailing checksum, which is added here so that mutations reach the
+/// parsers behind it (a checksum proves bytes unchanged, not written right).
+pub fn dedup_files(data: &[u8]) {
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let mut b = body.to_vec();
+    let check = xxhash_rust::xxh3::xxh3_64(&b);
+    b.extend_from_slice(&check.to_le_bytes());
+    match sel % 4 {
+        0 => {
+            use loam_dedup::substr;
+            let Ok(v) = substr::SuffixView::new(&b, "f.sfx") else {
+                return;
+            };
+            let _ = v.ids();
+            for parts in [1, 3] {
+                for p in 0..parts {
+                    let runs = substr::matches(&[v], 8, parts, p);
+                    let mine: Vec<(u32, u32)> = runs.iter().map(|&(_, f, l)| (f, l)).collect();
+                    let cfg = substr::SubstringConfig {
+                        attribute_name: "r".into(),
+                        min_length: 8,
+                        merge_gap: 2,
+                        snap: substr::Snap::Line,
+                        partitions: None,
+                    };
+                    let _ = substr::spans_of_shard(&v, "f.sfx", &mine, &cfg);
+                }
+            }
+        }
+        1 => {
+            for shards in 1..4 {
+                for shard in 0..shards {
+                    let _ = loam_dedup::substr::match_runs(&b, "m.ssm", shards, shard);
+                }
+            }
+        }
+        2 => {
+            use loam_dedup::exact::{tasks, Keep};
+            let _ = tasks::key_file_lines(&b, "k.keys");
+            for parts in [1, 4] {
+                for p in 0..parts {
+                    if let Ok(pairs) = tasks::survivors(&[(&b, "k.keys")], parts, p, &Keep::First) {
+                        let _ = tasks::flags(&pairs, 16);
+                    }
+                }
+            }
+        }
+        _ => {
+            let _ = loam_dedup::minhash::Signatures::from_bytes(&b, "s.sig");
+        }
+    }
+}

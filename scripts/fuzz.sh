@@ -5,7 +5,9 @@
 #
 # Targets (fuzz/fuzz_targets/): documents (JSONL plain/gzip/zstd and Parquet shards),
 # attributes (attribute-file lines as the mixer reads them), configs (every config type,
-# YAML and JSON), warc_reader (WARC/WET records, charset, HTML extraction). Their bodies are
+# YAML and JSON), warc_reader (WARC/WET records, charset, HTML extraction), dedup_files
+# (suffix, substring match, exact key and MinHash signature files; no seeds here: libFuzzer
+# starts from nothing, the stable run seeds it with files loam wrote). Their bodies are
 # fuzz/targets.rs, which CI also runs on stable over mutated real files (tests/fuzz.rs).
 # Seeds come from the bundled real files; findings land in fuzz/artifacts/<target>/.
 # Needs `rustup toolchain install nightly` and `cargo install cargo-fuzz --version 0.12.0`.
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(documents attributes configs warc_reader)
+[ ${#targets[@]} -gt 0 ] || targets=(documents attributes configs warc_reader dedup_files)
 command -v cargo-fuzz >/dev/null || { echo "fuzz.sh: cargo-fuzz not installed (cargo install cargo-fuzz --version 0.12.0)" >&2; exit 2; }
 
 corpus=$(mktemp -d)

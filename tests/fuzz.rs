@@ -252,6 +252,53 @@ fn attribute_lines_survive_mutation() {
 }
 
 #[test]
+fn dedup_files_survive_mutation() {
+    // Files loam writes, from real documents, without their checksums (the target adds one).
+    let text = {
+        let mut t = String::new();
+        flate2::read::MultiGzDecoder::new(
+            &read(repo().join("tests/fixtures/tagger-sample/documents/sample.jsonl.gz"))[..],
+        )
+        .read_to_string(&mut t)
+        .unwrap();
+        t
+    };
+    let lines: Vec<&str> = text.lines().take(6).collect();
+    let mut docs: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let t: String = v["text"].as_str().unwrap().chars().take(300).collect();
+            (v["id"].as_str().unwrap().to_string(), t)
+        })
+        .collect();
+    // A repeat, so the match file has runs.
+    docs.push(("again".into(), docs[0].1.clone()));
+    let strip = |b: Vec<u8>| b[..b.len() - 8].to_vec();
+    let with = |sel: u8, b: Vec<u8>| [vec![sel], strip(b)].concat();
+    let sfx = loam_dedup::substr::build_suffix_file(&docs, "in").unwrap();
+    let v = loam_dedup::substr::SuffixView::new(&sfx, "f").unwrap();
+    let runs = loam_dedup::substr::matches(&[v], 8, 1, 0);
+    assert!(!runs.is_empty());
+    let ssm = loam_dedup::substr::match_file(1, &runs);
+    let dir = tempfile::tempdir().unwrap();
+    let shard = dir.path().join("s.jsonl");
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&shard, body).unwrap();
+    let storage = loam_pipeline::storage::storage_for(shard.to_str().unwrap()).unwrap();
+    let (_, keys) = loam_dedup::exact::tasks::key_file(
+        storage,
+        shard.to_str().unwrap(),
+        &loam_dedup::exact::DedupKey::Text,
+        &loam_dedup::exact::Keep::First,
+        4,
+        &loam_pipeline::executor::CountingProgress::default(),
+    );
+    let seeds = vec![with(0, sfx), with(1, ssm), with(2, keys)];
+    smoke("dedup_files", targets::dedup_files, &seeds, 30_000, 5);
+}
+
+#[test]
 fn config_loaders_survive_mutated_configs() {
     let mut seeds = Vec::new();
     for p in [

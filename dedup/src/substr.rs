@@ -272,6 +272,14 @@ impl<'a> SuffixView<'a> {
         if v.start(0) != 0 || v.start(docs) != n as u64 {
             return Err(bad("document table does not cover the text"));
         }
+        // A checksum says the bytes are as written, not that they were written right: every
+        // later read indexes by these, so a bad table or array is an error, never a panic.
+        if (0..docs).any(|d| v.start(d) > v.start(d + 1)) {
+            return Err(bad("document table out of order"));
+        }
+        if (0..n).any(|i| v.sa_at(i) >= n) {
+            return Err(bad("suffix array points past the text"));
+        }
         Ok(v)
     }
 
