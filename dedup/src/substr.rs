@@ -46,8 +46,9 @@ pub struct SubstringConfig {
     /// removed too.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub merge_gap: usize,
-    /// Shrink each removed range to the whole lines inside it (`line`), so no line is cut;
-    /// `none` (default) removes exactly the repeated bytes.
+    /// Shrink each removed range to the whole sentences, lines or paragraphs inside it
+    /// (`sentence`, `line`, `paragraph`), so none is cut; `none` (default) removes exactly
+    /// the repeated bytes.
     #[serde(default, skip_serializing_if = "Snap::is_none")]
     pub snap: Snap,
     /// Key ranges of the match phase (`--rank/--world` tasks share them); default 1.
@@ -63,20 +64,47 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// How removed ranges meet line boundaries.
+/// Which whole units a removed range is shrunk to (never grown: no byte that is not
+/// repeated is removed; a range with no whole unit in it is kept).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Snap {
     /// Exactly the repeated bytes (shrunk to whole code points).
     #[default]
     None,
-    /// The whole lines (with their `\n`) inside each range.
+    /// Sentences: units end after `.`, `!` or `?` followed by whitespace (the whitespace
+    /// goes with the sentence), and at line ends.
+    Sentence,
+    /// Lines, each with its `\n`.
     Line,
+    /// Paragraphs: units end after a blank line (`\n\n`, the newlines going with the
+    /// paragraph before).
+    Paragraph,
 }
 
 impl Snap {
     fn is_none(&self) -> bool {
         *self == Snap::None
+    }
+
+    /// Whether a unit starts at byte `i` of `t` (the text's ends always count).
+    fn boundary(self, t: &[u8], i: usize) -> bool {
+        if i == 0 || i >= t.len() {
+            return true;
+        }
+        let prev = t[i - 1];
+        match self {
+            Snap::None => true,
+            Snap::Line => prev == b'\n',
+            Snap::Paragraph => prev == b'\n' && i >= 2 && t[i - 2] == b'\n' && t[i] != b'\n',
+            Snap::Sentence => {
+                prev == b'\n'
+                    || (prev.is_ascii_whitespace()
+                        && !t[i].is_ascii_whitespace()
+                        && i >= 2
+                        && matches!(t[i - 2], b'.' | b'!' | b'?'))
+            }
+        }
     }
 }
 
@@ -662,19 +690,13 @@ pub fn ranges(
     }
     let mut out = Vec::with_capacity(merged.len());
     for (mut s, mut e) in merged {
-        if snap == Snap::Line {
-            // Forward to a line start, back to just after a `\n` (or the text's end).
-            if s > 0 && t[s - 1] != b'\n' {
-                s = t[s..e]
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(e, |i| s + i + 1);
+        if snap != Snap::None {
+            // Forward to the first unit boundary, back to the last one: whole units only.
+            while s < e && !snap.boundary(t, s) {
+                s += 1;
             }
-            if e < t.len() {
-                e = t[s..e]
-                    .iter()
-                    .rposition(|&c| c == b'\n')
-                    .map_or(s, |i| s + i + 1);
+            while e > s && !snap.boundary(t, e) {
+                e -= 1;
             }
         }
         // Whole code points only: a match may begin or end inside one.

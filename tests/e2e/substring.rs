@@ -319,7 +319,7 @@ fn bad_substring_keys_are_refused_with_their_paths() {
     corpus(d.path());
     for (extra, field) in [
         (", min_len: 5", "min_len"),
-        (", snap: sentence", "snap"),
+        (", snap: word", "snap"),
         (", partitions: 0", "dedupe.substring.partitions"),
     ] {
         pipeline(d.path(), extra);

@@ -181,6 +181,14 @@ fn gaps_merge_and_lines_snap() {
     // Through the end of the text: the last line counts as whole.
     assert_eq!(r(&[(9, 9)], 19, 0, Snap::Line), vec![(9, 28)]);
     assert_eq!(r(&[(2, 2)], 4, 0, Snap::Line), vec![]);
+    // Sentences and paragraphs.
+    let t = b"One here. Two there! Three?\nFour.\n\nFive five. Six.";
+    let r = |runs: &[(usize, usize)], n, snap| ranges(t, runs, n, 0, snap);
+    assert_eq!(r(&[(2, 2)], 20, Snap::Sentence), vec![(10, 21)]); // "Two there! "
+    assert_eq!(r(&[(0, 0)], 30, Snap::Sentence), vec![(0, 28)]); // through "Three?\n"
+    assert_eq!(r(&[(0, 0)], 40, Snap::Paragraph), vec![(0, 35)]); // through the blank line
+    assert_eq!(r(&[(1, 1)], 40, Snap::Paragraph), vec![]);
+    assert_eq!(r(&[(30, 30)], 20, Snap::Paragraph), vec![(35, 50)]); // the last, to the end
 }
 
 #[test]
