@@ -136,8 +136,10 @@ enum Command {
         /// Number of tasks sharing the stage's units (needs --stage).
         #[arg(long, default_value_t = 1, requires = "stage")]
         world: usize,
-        /// Only this phase of a partitioned MinHash dedupe (`dedupe.minhash.partitions`):
-        /// signatures, bands, partitions, merge-1 …, verify, marks (needs --stage dedupe).
+        /// Only this phase of a phased dedupe section (needs --stage dedupe): exact
+        /// (`documents.partitions`): keys, survivors; MinHash (`minhash.partitions`):
+        /// signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches;
+        /// every kind: marks.
         #[arg(long, requires = "stage", value_parser = parse_phase)]
         phase: Option<loam_runner::minhash_tasks::Phase>,
         /// dolma recipes: reproduce dolma 1.2.1's tagger and dedupe bugs, to rebuild a
