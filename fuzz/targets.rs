@@ -178,7 +178,7 @@ pub fn dedup_files(data: &[u8]) {
             for parts in [1, 4] {
                 for p in 0..parts {
                     if let Ok(pairs) = tasks::survivors(&[(&b, "k.keys")], parts, p, &Keep::First) {
-                        let _ = tasks::flags(&pairs, 16);
+                        let _ = tasks::flags(&pairs, 16, 2);
                     }
                 }
             }

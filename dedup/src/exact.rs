@@ -548,16 +548,30 @@ pub mod tasks {
         Ok(out)
     }
 
-    /// One shard's flags for [`write_marks`] from its `(node, survivor)` pairs (any order)
-    /// and its number of lines.
-    pub fn flags(pairs: &[(u64, u64)], lines: u64) -> Vec<Option<(usize, u64)>> {
+    /// One shard's flags for [`write_marks`] from its `(node, survivor)` pairs (any order),
+    /// its number of lines and the stage's number of shards; a pair naming a line or shard
+    /// that is not there is an error (a survivors file that does not belong to these inputs).
+    pub fn flags(
+        pairs: &[(u64, u64)],
+        lines: u64,
+        shards: usize,
+    ) -> Result<Vec<Option<(usize, u64)>>, String> {
         let mut flags = vec![None; lines as usize];
         for &(node, survivor) in pairs {
-            if let Some(f) = flags.get_mut((node & 0xffff_ffff) as usize) {
-                *f = Some(((survivor >> 32) as usize, (survivor & 0xffff_ffff) + 1));
+            let line = (node & 0xffff_ffff) as usize;
+            let shard = (survivor >> 32) as usize;
+            match flags.get_mut(line) {
+                Some(f) if shard < shards => {
+                    *f = Some((shard, (survivor & 0xffff_ffff) + 1));
+                }
+                _ => {
+                    return Err(format!(
+                        "a survivors entry names line {line} (of {lines}) and shard {shard} (of {shards})"
+                    ))
+                }
             }
         }
-        flags
+        Ok(flags)
     }
 }
 

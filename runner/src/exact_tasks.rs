@@ -149,7 +149,7 @@ impl Tasks<'_> {
             pairs.extend_from_slice(&all[lo..hi]);
             read.push(digest_of(&path, &b));
         }
-        let flags = tasks::flags(&pairs, lines);
+        let flags = tasks::flags(&pairs, lines, self.sec.units.len())?;
         let info = first.get(i).cloned().flatten().ok_or_else(|| {
             format!(
                 "internal error: no key unit for {}",
