@@ -124,9 +124,7 @@ fn minhash_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::minhash_tasks::Phas
     let mut out: Vec<(Phase, Option<usize>)> = Vec::new();
     for d in cfg.dedupe_sections() {
         let phases: Vec<(Phase, Option<usize>)> = match (&d.minhash, &d.substring, &d.documents) {
-            (Some(m), _, _) if m.partitions.is_some() => {
-                Phase::all(m).into_iter().map(|p| (p, p.units(m))).collect()
-            }
+            (Some(m), _, _) if m.partitions.is_some() => Phase::minhash(m),
             (_, Some(c), _) => Phase::substring(c),
             (_, _, Some(x)) if d.bloom_filter.is_none() && x.partitions.is_some() => {
                 Phase::exact(x.partitions.unwrap_or(1))

@@ -55,6 +55,31 @@ fn wait_for_configs(dir: &Path, configs: &[&str]) {
     }
 }
 
+/// Fails, with the jobs' logs under `logs`, when the cluster's outputs are not the local
+/// run's.
+fn assert_same(
+    want: &std::collections::BTreeMap<String, Vec<u8>>,
+    got: &std::collections::BTreeMap<String, Vec<u8>>,
+    logs: &std::path::Path,
+) {
+    if want == got {
+        return;
+    }
+    let mut msg = String::new();
+    for e in std::fs::read_dir(logs).into_iter().flatten().flatten() {
+        msg.push_str(&format!(
+            "--- {}\n{}\n",
+            e.path().display(),
+            std::fs::read_to_string(e.path()).unwrap_or_default()
+        ));
+    }
+    panic!(
+        "Slurm output differs from the local run\nlocal: {:?}\nslurm: {:?}\n{msg}",
+        want.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>()
+    );
+}
+
 /// Whether a Slurm cluster is there (a test without one fails unless skipping is asked for).
 fn have_slurm() -> bool {
     if std::env::var("LOAM_SLURM").as_deref() != Ok("1") {
@@ -91,22 +116,11 @@ fn slurm_job_arrays_run_a_dolma_recipe() {
     let want = recipe_outputs(local.path());
     let got = recipe_outputs(cluster.path());
     assert!(want.contains_key("out/web/manifest.json"));
-    if want != got {
-        let logs = cluster.path().join("out/web/.loam/slurm/logs");
-        let mut msg = String::new();
-        for e in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
-            msg.push_str(&format!(
-                "--- {}\n{}\n",
-                e.path().display(),
-                std::fs::read_to_string(e.path()).unwrap_or_default()
-            ));
-        }
-        panic!(
-            "Slurm output differs from the local run\nlocal: {:?}\nslurm: {:?}\n{msg}",
-            want.keys().collect::<Vec<_>>(),
-            got.keys().collect::<Vec<_>>()
-        );
-    }
+    assert_same(
+        &want,
+        &got,
+        &cluster.path().join("out/web/.loam/slurm/logs"),
+    );
 }
 
 #[test]
@@ -139,22 +153,7 @@ fn slurm_job_arrays_give_the_local_bytes() {
         "{:?}",
         want.keys().collect::<Vec<_>>()
     );
-    if want != got {
-        let logs = cluster.path().join("out/.loam/slurm/logs");
-        let mut msg = String::new();
-        for e in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
-            msg.push_str(&format!(
-                "--- {}\n{}\n",
-                e.path().display(),
-                std::fs::read_to_string(e.path()).unwrap_or_default()
-            ));
-        }
-        panic!(
-            "Slurm output differs from the local run\nlocal: {:?}\nslurm: {:?}\n{msg}",
-            want.keys().collect::<Vec<_>>(),
-            got.keys().collect::<Vec<_>>()
-        );
-    }
+    assert_same(&want, &got, &cluster.path().join("out/.loam/slurm/logs"));
     // Resubmitting skips every finished unit and changes nothing.
     let o = loam(
         cluster.path(),
@@ -230,20 +229,5 @@ fn slurm_dedup_tasks_give_the_local_bytes() {
     let want = snapshot(&local.path().join("out"), true);
     let got = snapshot(&cluster.path().join("out"), true);
     assert!(want.keys().any(|k| k.ends_with("manifest.json")));
-    if want != got {
-        let logs = cluster.path().join("out/.loam/slurm/logs");
-        let mut msg = String::new();
-        for e in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
-            msg.push_str(&format!(
-                "--- {}\n{}\n",
-                e.path().display(),
-                std::fs::read_to_string(e.path()).unwrap_or_default()
-            ));
-        }
-        panic!(
-            "Slurm output differs from the local run\nlocal: {:?}\nslurm: {:?}\n{msg}",
-            want.keys().collect::<Vec<_>>(),
-            got.keys().collect::<Vec<_>>()
-        );
-    }
+    assert_same(&want, &got, &cluster.path().join("out/.loam/slurm/logs"));
 }

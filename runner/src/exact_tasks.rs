@@ -13,7 +13,7 @@ use crate::phases::{
     digest_of, made_from_files, made_from_scan, read_all, Phase, PhaseInfo, Section, Step,
 };
 use loam_dedup::exact::{tasks, DedupKey, Keep, ShardDedup};
-use loam_manifests::{fingerprint, FileDigest};
+use loam_manifests::FileDigest;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::shard::ScanReport;
 use loam_pipeline::units::Made;
@@ -57,13 +57,8 @@ impl Tasks<'_> {
             "key": self.key.path(), "keep": self.keep.describe(), "partitions": self.parts,
             "inputs": self.sec.rels,
         });
-        RunState::new(
-            self.sec.storage,
-            &self.base(),
-            &format!("exact-{}", phase.name()),
-            &fingerprint(&fp),
-            self.sec.overwrite,
-        )
+        self.sec
+            .state(&self.base(), &format!("exact-{}", phase.name()), &fp)
     }
 
     fn make(
@@ -87,13 +82,9 @@ impl Tasks<'_> {
                 made_from_scan(s, out, &bytes, scan.documents, &scan)
             }
             Phase::Survivors => {
-                let paths: Vec<String> = (0..self.sec.units.len())
-                    .map(|k| self.key_path(k))
-                    .collect();
-                let files = paths
-                    .iter()
-                    .map(|p| read_all(s, p))
-                    .collect::<std::result::Result<Vec<Vec<u8>>, String>>()?;
+                let (paths, files, read) = self
+                    .sec
+                    .read_each(|k| self.key_path(k), |p| read_all(s, p))?;
                 let refs: Vec<(&[u8], &str)> = files
                     .iter()
                     .zip(&paths)
@@ -101,11 +92,6 @@ impl Tasks<'_> {
                     .collect();
                 let pairs =
                     tasks::survivors(&refs, self.parts, i, self.keep).map_err(|e| e.to_string())?;
-                let read = files
-                    .iter()
-                    .zip(&paths)
-                    .map(|(b, p)| digest_of(p, b))
-                    .collect();
                 let bytes = loam_dedup::lsh::edges_to_bytes(&pairs);
                 made_from_files(s, out, &bytes, pairs.len() as u64, read)
             }

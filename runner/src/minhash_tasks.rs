@@ -189,13 +189,7 @@ impl Tasks<'_> {
             Phase::Merge(_) => "minhash-merge".to_string(),
             p => format!("minhash-{}", p.name()),
         };
-        RunState::new(
-            self.sec.storage,
-            &self.base(),
-            &stage,
-            &fingerprint(&fp),
-            self.sec.overwrite,
-        )
+        self.sec.state(&self.base(), &stage, &fp)
     }
 
     /// Makes unit `i` of `phase`.
@@ -321,8 +315,9 @@ impl Tasks<'_> {
     pub(crate) fn advance(&self) -> Result<Progress> {
         let mh = MinHasher::new(self.m);
         let runner = self.sec.runner("MinHash");
-        let phases: Vec<Phase> = Phase::all(self.m)
+        let phases: Vec<Phase> = Phase::minhash(self.m)
             .into_iter()
+            .map(|(p, _)| p)
             .filter(|p| *p != Phase::Marks)
             .collect();
         match runner.run(

@@ -82,18 +82,6 @@ impl Phase {
         })
     }
 
-    /// The units of this phase for `shards` input shards (`None`: one per shard).
-    pub fn units(&self, m: &MinHashConfig) -> Option<usize> {
-        let parts = m.partitions.unwrap_or(1).max(1);
-        match self {
-            Phase::Signatures | Phase::Bands | Phase::Marks | Phase::Suffixes | Phase::Keys => None,
-            Phase::Survivors => Some(parts),
-            Phase::Partitions | Phase::Verify => Some(parts),
-            Phase::Merge(r) => Some(lsh::files_after(parts, *r)),
-            Phase::Matches => Some(1),
-        }
-    }
-
     /// The phases of an exact dedup section over `parts` hash ranges, with each one's unit
     /// count when it does not have one per shard.
     pub fn exact(parts: usize) -> Vec<(Phase, Option<usize>)> {
@@ -114,15 +102,23 @@ impl Phase {
         ]
     }
 
-    /// Every phase of a config, in order.
-    pub fn all(m: &MinHashConfig) -> Vec<Phase> {
-        let parts = m.partitions.unwrap_or(1);
-        let mut v = vec![Phase::Signatures, Phase::Bands, Phase::Partitions];
-        v.extend((1..=lsh::merge_rounds(parts)).map(Phase::Merge));
+    /// The phases of a partitioned MinHash section, in order, with each one's unit count
+    /// when it does not have one per shard.
+    pub fn minhash(m: &MinHashConfig) -> Vec<(Phase, Option<usize>)> {
+        let parts = m.partitions.unwrap_or(1).max(1);
+        let mut v = vec![
+            (Phase::Signatures, None),
+            (Phase::Bands, None),
+            (Phase::Partitions, Some(parts)),
+        ];
+        v.extend(
+            (1..=lsh::merge_rounds(parts))
+                .map(|r| (Phase::Merge(r), Some(lsh::files_after(parts, r)))),
+        );
         if m.verify.is_some() {
-            v.push(Phase::Verify);
+            v.push((Phase::Verify, Some(parts)));
         }
-        v.push(Phase::Marks);
+        v.push((Phase::Marks, None));
         v
     }
 }
@@ -306,6 +302,39 @@ impl Section<'_> {
         out.strip_prefix(self.dir)
             .unwrap_or(out)
             .trim_start_matches('/')
+    }
+
+    /// The run state of a phase's units: markers under `base`, stamped with the
+    /// fingerprint of `fp` (what the phase's outputs depend on).
+    pub(crate) fn state(&self, base: &str, stage: &str, fp: &serde_json::Value) -> RunState<'_> {
+        RunState::new(
+            self.storage,
+            base,
+            stage,
+            &loam_manifests::fingerprint(fp),
+            self.overwrite,
+        )
+    }
+
+    /// Every shard's file of an earlier phase (`path_of(shard)`), opened by `open`, with
+    /// the paths and the digests a unit that reads them all records.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn read_each<B: std::ops::Deref<Target = [u8]>>(
+        &self,
+        path_of: impl Fn(usize) -> String,
+        open: impl Fn(&str) -> std::result::Result<B, String>,
+    ) -> std::result::Result<(Vec<String>, Vec<B>, Vec<(String, FileDigest)>), String> {
+        let paths: Vec<String> = (0..self.units.len()).map(path_of).collect();
+        let files = paths
+            .iter()
+            .map(|p| open(p))
+            .collect::<std::result::Result<Vec<B>, String>>()?;
+        let read = files
+            .iter()
+            .zip(&paths)
+            .map(|(b, p)| digest_of(p, b))
+            .collect();
+        Ok((paths, files, read))
     }
 
     /// The loop that runs this task's share, for a kind of dedup (`what`, in messages).

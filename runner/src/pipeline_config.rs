@@ -407,6 +407,20 @@ impl DedupeStage {
         }
     }
 
+    /// Reports each key only Bloom filter dedup takes that the section sets, with `message`.
+    fn bloom_only_keys(&self, at: &str, message: &str, p: &mut Problems) {
+        for (set, key) in [
+            (self.skip_empty, "skip_empty"),
+            (self.min_length > 0, "min_length"),
+            (self.min_words > 0, "min_words"),
+            (self.dolma_bugs, "dolma_bugs"),
+        ] {
+            if set {
+                p.push(join(at, key), message);
+            }
+        }
+    }
+
     /// Checks the section at field path `at` (`dedupe`, or `dedupe[i]` in a list).
     fn validate(&self, at: &str, output: &str, p: &mut Problems) {
         check_name(&self.name, &join(at, "name"), p);
@@ -442,20 +456,11 @@ impl DedupeStage {
                     _ => {}
                 }
             }
-            for (set, key) in [
-                (self.bloom_filter.is_some(), "bloom_filter"),
-                (self.skip_empty, "skip_empty"),
-                (self.min_length > 0, "min_length"),
-                (self.min_words > 0, "min_words"),
-                (self.dolma_bugs, "dolma_bugs"),
-            ] {
-                if set {
-                    p.push(
-                        join(at, key),
-                        "applies to Bloom filter dedup only (substring dedup uses none)",
-                    );
-                }
+            let none = "applies to Bloom filter dedup only (substring dedup uses none)";
+            if self.bloom_filter.is_some() {
+                p.push(join(at, "bloom_filter"), none);
             }
+            self.bloom_only_keys(at, none, p);
             return;
         }
         if let Some(d) = &self.documents {
@@ -495,21 +500,11 @@ impl DedupeStage {
                 join(at, "dolma_bugs"),
                 "applies to Bloom filter dedup only (dolma has no MinHash)",
             ),
-            (DedupeKind::Exact, _) => {
-                for (set, key) in [
-                    (self.skip_empty, "skip_empty"),
-                    (self.min_length > 0, "min_length"),
-                    (self.min_words > 0, "min_words"),
-                    (self.dolma_bugs, "dolma_bugs"),
-                ] {
-                    if set {
-                        p.push(
-                            join(at, key),
-                            "applies to Bloom filter dedup only: add bloom_filter to the section",
-                        );
-                    }
-                }
-            }
+            (DedupeKind::Exact, _) => self.bloom_only_keys(
+                at,
+                "applies to Bloom filter dedup only: add bloom_filter to the section",
+                p,
+            ),
             _ => {}
         }
         if let Some(b) = &self.bloom_filter {

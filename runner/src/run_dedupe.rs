@@ -510,25 +510,28 @@ impl Phased<'_> {
     }
 
     fn mark(&self, k: usize) -> std::result::Result<(WrittenShard, DedupInfo), String> {
-        let split = |input: Option<(String, FileDigest)>| match input {
-            Some((p, d)) => (Some(p), Some(d)),
-            None => (None, None),
+        // What every kind's marks record: the input as its first phase read it, its counts,
+        // and the phase files read.
+        let base = |input: Option<(String, FileDigest)>, documents, text_bytes, read| {
+            let (input, input_digest) = input.map_or((None, None), |(p, d)| (Some(p), Some(d)));
+            DedupInfo {
+                input,
+                input_digest,
+                documents,
+                text_bytes,
+                read,
+                ..Default::default()
+            }
         };
         Ok(match self {
             Phased::MinHash(tasks, ready) => {
                 let mk = tasks.mark(ready, k)?;
-                let (input, input_digest) = split(mk.input);
                 let info = DedupInfo {
-                    input,
-                    input_digest,
-                    documents: mk.documents,
-                    text_bytes: mk.text_bytes,
                     duplicates: mk.duplicates,
                     duplicate_text_bytes: mk.duplicate_bytes,
                     clusters: Some(ready.clusters),
                     verify: ready.verify_counts(),
-                    read: mk.read,
-                    ..Default::default()
+                    ..base(mk.input, mk.documents, mk.text_bytes, mk.read)
                 };
                 (mk.output, info)
             }
@@ -549,17 +552,11 @@ impl Phased<'_> {
             }
             Phased::Substring(tasks, first) => {
                 let mk = tasks.mark(first, k)?;
-                let (input, input_digest) = split(mk.input);
                 let info = DedupInfo {
-                    input,
-                    input_digest,
-                    documents: mk.documents,
-                    text_bytes: mk.text_bytes,
                     duplicates: mk.edited,
                     duplicate_spans: mk.spans,
                     duplicate_chars: mk.chars,
-                    read: mk.read,
-                    ..Default::default()
+                    ..base(mk.input, mk.documents, mk.text_bytes, mk.read)
                 };
                 (mk.output, info)
             }

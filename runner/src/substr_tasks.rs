@@ -13,7 +13,7 @@ use crate::phases::{
     digest_of, made_from_files, made_from_scan, read_all, Phase, PhaseInfo, Section, Step,
 };
 use loam_dedup::substr::{self, SubstringConfig, SuffixView};
-use loam_manifests::{fingerprint, FileDigest};
+use loam_manifests::FileDigest;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::Storage;
 use loam_pipeline::units::Made;
@@ -83,13 +83,8 @@ impl Tasks<'_> {
             fp["min_length"] = json!(self.c.min_length);
             fp["partitions"] = json!(self.c.parts());
         }
-        RunState::new(
-            self.sec.storage,
-            &self.base(),
-            &format!("substring-{}", phase.name()),
-            &fingerprint(&fp),
-            self.sec.overwrite,
-        )
+        self.sec
+            .state(&self.base(), &format!("substring-{}", phase.name()), &fp)
     }
 
     fn make(
@@ -117,13 +112,8 @@ impl Tasks<'_> {
                 made_from_scan(s, out, &bytes, scan.documents, &scan)
             }
             Phase::Matches => {
-                let paths: Vec<String> = (0..self.sec.units.len())
-                    .map(|k| self.sfx_path(k))
-                    .collect();
-                let files = paths
-                    .iter()
-                    .map(|p| load(s, p))
-                    .collect::<std::result::Result<Vec<_>, String>>()?;
+                let (paths, files, read) =
+                    self.sec.read_each(|k| self.sfx_path(k), |p| load(s, p))?;
                 let views = files
                     .iter()
                     .zip(&paths)
@@ -131,11 +121,6 @@ impl Tasks<'_> {
                     .collect::<std::result::Result<Vec<SuffixView>, _>>()
                     .map_err(|e| e.to_string())?;
                 let found = substr::matches(&views, self.c.min_length, self.c.parts(), i);
-                let read = files
-                    .iter()
-                    .zip(&paths)
-                    .map(|(b, p)| digest_of(p, b))
-                    .collect();
                 let bytes = substr::match_file(views.len(), &found);
                 made_from_files(s, out, &bytes, found.len() as u64, read)
             }
