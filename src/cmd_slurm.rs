@@ -119,8 +119,8 @@ fn load(config: &Path) -> Result<PipelineConfig> {
 
 /// The phases of the pipeline's partitioned exact, MinHash and substring sections (their union,
 /// in order), with each phase's unit count when it does not have one per shard.
-fn minhash_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::minhash_tasks::Phase, Option<usize>)> {
-    use loam_runner::minhash_tasks::Phase;
+fn dedupe_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::phases::Phase, Option<usize>)> {
+    use loam_runner::phases::Phase;
     let mut out: Vec<(Phase, Option<usize>)> = Vec::new();
     for d in cfg.dedupe_sections() {
         let phases: Vec<(Phase, Option<usize>)> = match (&d.minhash, &d.substring, &d.documents) {
@@ -209,7 +209,7 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
         stages.push(("tag".into(), opts.tasks));
     }
     let phases = match &target {
-        Target::Pipeline(cfg) => minhash_phases(cfg),
+        Target::Pipeline(cfg) => dedupe_phases(cfg),
         Target::Recipe { .. } => Vec::new(),
     };
     if !phases.is_empty() {

@@ -77,8 +77,8 @@ impl From<Kind> for loam_runner::Kind {
 }
 
 /// `--phase`: a phase of a partitioned MinHash.
-fn parse_phase(s: &str) -> Result<loam_runner::minhash_tasks::Phase, String> {
-    loam_runner::minhash_tasks::Phase::parse(s)
+fn parse_phase(s: &str) -> Result<loam_runner::phases::Phase, String> {
+    loam_runner::phases::Phase::parse(s)
 }
 
 /// A stage of a loam pipeline file, as `--stage` takes it.
@@ -141,7 +141,7 @@ enum Command {
         /// signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches;
         /// every kind: marks.
         #[arg(long, requires = "stage", value_parser = parse_phase)]
-        phase: Option<loam_runner::minhash_tasks::Phase>,
+        phase: Option<loam_runner::phases::Phase>,
         /// dolma recipes: reproduce dolma 1.2.1's tagger and dedupe bugs, to rebuild a
         /// published mix (loam's pipeline file sets `tag.dolma_bugs` instead).
         #[arg(long)]

@@ -15,7 +15,7 @@
 //! stops when the phase waits on other tasks; `loam slurm submit` chains one array per phase.
 
 use crate::error::{Error, Result};
-pub use crate::phases::Phase;
+use crate::phases::Phase;
 use crate::phases::{
     commit, digest_of, made_from_files, made_from_scan, read_all, PhaseInfo, Section, Step,
 };

@@ -62,7 +62,7 @@ pub struct Part {
     /// This task's share of the stage's units.
     pub units: loam_pipeline::units::Part,
     /// Only this phase of a partitioned MinHash dedupe (`--phase`; needs `--stage dedupe`).
-    pub phase: Option<crate::minhash_tasks::Phase>,
+    pub phase: Option<crate::phases::Phase>,
 }
 
 impl Part {
