@@ -79,6 +79,7 @@ fn main() {
                 partitions: None,
                 verify: None,
                 annotate_clusters: false,
+                keep: None,
             };
             let mh = MinHasher::new(&cfg);
             let sigs: Vec<Vec<u64>> = sh.par_iter().map(|s| mh.signature_of(s)).collect();

@@ -207,7 +207,7 @@ pub enum ShingleKind {
 
 /// **loam only**: MinHash near-duplicate documents (`dedupe.minhash`). Documents whose
 /// signatures share a band are linked; each connected component keeps its first document in
-/// canonical order (sorted path, then line) and the others get
+/// canonical order (sorted path, then line), or the one `keep` prefers, and the others get
 /// `[[0, len(text), estimated Jaccard with the survivor]]` under `attribute_name`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -242,11 +242,50 @@ pub struct MinHashConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<MinHashVerify>,
     /// Also annotate every document of a cluster of two or more, its survivor included:
-    /// `<attribute_name>__cluster_id` (the survivor's `shard index · 2³² + line`) and
+    /// `<attribute_name>__cluster_id` (the cluster's first member in canonical order:
+    /// `shard index · 2³² + line`; its survivor unless `keep` or `verify` chose others) and
     /// `<attribute_name>__cluster_size`, as datatrove's annotate mode; a mix may then keep
     /// everything and choose by cluster itself.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub annotate_clusters: bool,
+    /// Which member of a cluster survives: the one whose field is latest (or earliest), ties
+    /// and members without the field going to the first in canonical order; unset, the first
+    /// in canonical order. With `verify`, members are verified in this order of preference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<KeepPolicy>,
+}
+
+/// `dedupe.documents.keep` and `dedupe.minhash.keep`: keep the copy whose field is latest (or earliest), e.g. the
+/// latest crawl as Dolma 3 did: `{by: $.metadata.warc_date, order: latest}`. Ties, and
+/// copies without the field, go to the first in canonical order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepPolicy {
+    /// The field compared (a key path like `documents.key`); numbers compare as numbers,
+    /// strings as strings (so ISO 8601 dates by time).
+    pub by: String,
+    /// `latest` (greatest wins) or `earliest` (least wins).
+    pub order: KeepOrder,
+}
+
+/// Which end of `keep.by` wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeepOrder {
+    /// The greatest value.
+    Latest,
+    /// The least value.
+    Earliest,
+}
+
+impl KeepPolicy {
+    /// The exact dedup kernel's policy.
+    pub fn keep(&self) -> Result<crate::exact::Keep, crate::exact::BadKey> {
+        Ok(crate::exact::Keep::By {
+            field: crate::exact::DedupKey::parse(&self.by)?,
+            latest: self.order == KeepOrder::Latest,
+        })
+    }
 }
 
 fn default_max_cluster() -> usize {
@@ -303,6 +342,11 @@ impl MinHashConfig {
                     "verify.max_cluster",
                     format!("must be at least 2, not {}", v.max_cluster),
                 ));
+            }
+        }
+        if let Some(k) = &self.keep {
+            if let Err(e) = k.keep() {
+                p.push(("keep.by", e.to_string()));
             }
         }
         p

@@ -55,14 +55,18 @@ impl Keep {
 /// A keep policy's value of one document: absent, a number, or a string (ISO 8601 dates
 /// compare as strings); numbers sort before strings.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
-enum SortValue {
+pub enum SortValue {
+    /// The document has no such field, or it is neither a number nor a string.
     Missing,
+    /// A number.
     Number(f64),
+    /// A string.
     Text(String),
 }
 
 impl SortValue {
-    fn of(doc: &Document, field: &DedupKey) -> SortValue {
+    /// The value of `field` in `doc`.
+    pub fn of(doc: &Document, field: &DedupKey) -> SortValue {
         let v = match field {
             DedupKey::Text => return SortValue::Text(doc.text.clone()),
             DedupKey::Id => return SortValue::Text(doc.id.clone()),
@@ -76,7 +80,7 @@ impl SortValue {
     }
 
     /// Whether `self` wins over `other` under the policy (strictly: ties keep the first).
-    fn beats(&self, other: &SortValue, latest: bool) -> bool {
+    pub fn beats(&self, other: &SortValue, latest: bool) -> bool {
         match (self, other) {
             (SortValue::Missing, _) => false,
             (_, SortValue::Missing) => true,
@@ -85,6 +89,60 @@ impl SortValue {
                 Some(std::cmp::Ordering::Less) => !latest,
                 _ => false,
             },
+        }
+    }
+
+    /// The policy's preference as an order: `Less` when `self` is preferred, `Equal` on a
+    /// tie (which the caller breaks by canonical order).
+    pub fn preference(&self, other: &SortValue, latest: bool) -> std::cmp::Ordering {
+        if self.beats(other, latest) {
+            std::cmp::Ordering::Less
+        } else if other.beats(self, latest) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    }
+
+    /// Appends the file form: a tag byte (0 missing, 1 number, 2 string), then the f64's
+    /// little-endian bytes, or the string's length (u64) and bytes.
+    pub fn write_to(&self, b: &mut Vec<u8>) {
+        match self {
+            SortValue::Missing => b.push(0),
+            SortValue::Number(x) => {
+                b.push(1);
+                b.extend_from_slice(&x.to_le_bytes());
+            }
+            SortValue::Text(t) => {
+                b.push(2);
+                b.extend_from_slice(&(t.len() as u64).to_le_bytes());
+                b.extend_from_slice(t.as_bytes());
+            }
+        }
+    }
+
+    /// Reads the file form from the front of `r`, advancing it; `None` when it is not one.
+    pub fn read_from(r: &mut &[u8]) -> Option<SortValue> {
+        let (&tag, rest) = r.split_first()?;
+        *r = rest;
+        match tag {
+            0 => Some(SortValue::Missing),
+            1 => {
+                let (x, rest) = r.split_first_chunk::<8>()?;
+                *r = rest;
+                Some(SortValue::Number(f64::from_le_bytes(*x)))
+            }
+            2 => {
+                let (l, rest) = r.split_first_chunk::<8>()?;
+                let l = usize::try_from(u64::from_le_bytes(*l)).ok()?;
+                if rest.len() < l {
+                    return None;
+                }
+                let (t, rest) = rest.split_at(l);
+                *r = rest;
+                Some(SortValue::Text(std::str::from_utf8(t).ok()?.to_string()))
+            }
+            _ => None,
         }
     }
 }
@@ -421,18 +479,7 @@ pub mod tasks {
             for (h, line, v) in part {
                 b.extend_from_slice(&h.to_le_bytes());
                 b.extend_from_slice(&line.to_le_bytes());
-                match v {
-                    SortValue::Missing => b.push(0),
-                    SortValue::Number(x) => {
-                        b.push(1);
-                        b.extend_from_slice(&x.to_le_bytes());
-                    }
-                    SortValue::Text(t) => {
-                        b.push(2);
-                        b.extend_from_slice(&(t.len() as u64).to_le_bytes());
-                        b.extend_from_slice(t.as_bytes());
-                    }
-                }
+                v.write_to(&mut b);
             }
         }
         let check = xxhash_rust::xxh3::xxh3_64(&b);
@@ -466,38 +513,30 @@ pub mod tasks {
             reason: reason.to_string(),
         };
         let mut r = crate::minhash::checked_body(b, KEY_MAGIC).map_err(bad)?;
-        let mut take = |n: usize| -> Result<&[u8], KeyFileError> {
+        fn take<'b>(r: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
             if r.len() < n {
-                return Err(bad("truncated"));
+                return None;
             }
             let (a, rest) = r.split_at(n);
-            r = rest;
-            Ok(a)
-        };
+            *r = rest;
+            Some(a)
+        }
         let word = |x: &[u8]| u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
-        let have = word(take(8)?) as usize;
+        let truncated = || bad("truncated");
+        let have = word(take(&mut r, 8).ok_or_else(truncated)?) as usize;
         if have != parts {
             return Err(bad(&format!("{have} partitions, the config has {parts}")));
         }
-        take(8)?;
+        take(&mut r, 8).ok_or_else(truncated)?;
         let mut out = Vec::new();
         for p in 0..parts {
-            let len = word(take(8)?) as usize;
+            let len = word(take(&mut r, 8).ok_or_else(truncated)?) as usize;
             for _ in 0..len {
-                let h = u128::from_le_bytes(take(16)?.try_into().unwrap_or([0; 16]));
-                let line = u32::from_le_bytes(take(4)?.try_into().unwrap_or([0; 4]));
-                let v = match take(1)?[0] {
-                    0 => SortValue::Missing,
-                    1 => {
-                        SortValue::Number(f64::from_le_bytes(take(8)?.try_into().unwrap_or([0; 8])))
-                    }
-                    2 => {
-                        let l = word(take(8)?) as usize;
-                        let t = std::str::from_utf8(take(l)?).map_err(|_| bad("not UTF-8"))?;
-                        SortValue::Text(t.to_string())
-                    }
-                    _ => return Err(bad("unknown value tag")),
-                };
+                let h = take(&mut r, 16).ok_or_else(truncated)?;
+                let h = u128::from_le_bytes(h.try_into().unwrap_or([0; 16]));
+                let line = take(&mut r, 4).ok_or_else(truncated)?;
+                let line = u32::from_le_bytes(line.try_into().unwrap_or([0; 4]));
+                let v = SortValue::read_from(&mut r).ok_or_else(|| bad("bad keep value"))?;
                 if p == part {
                     out.push((h, (shard as u64) << 32 | u64::from(line), v));
                 }

@@ -440,8 +440,9 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     }
 }
 
-/// Verifies one cluster, `members` sorted (the first is the root), `shingles` giving each
-/// member's sorted shingle hashes. In canonical order, a member is a near-duplicate of the
+/// Verifies one cluster, `members` in order of preference (canonical order, or the keep
+/// policy's: the first always survives), `shingles` giving each member's sorted shingle
+/// hashes. In that order, a member is a near-duplicate of the
 /// first kept member whose exact Jaccard with it is at least `threshold`, else it is kept;
 /// members past the first `max_cluster` are compared with the first member only.
 pub fn verify_cluster<'s>(

@@ -7,13 +7,15 @@
 //! 2. Bands: each band's rows hash to a 64-bit band key; documents sharing a band key are
 //!    linked (union-find, the smaller canonical index always the root), so clusters are the
 //!    connected components, independent of thread count and scheduling.
-//! 3. Write (parallel over shards): every document but the first of its cluster (canonical
-//!    order: sorted path, then line) gets `[[0, len(text) in code points, J]]`, `J` the
-//!    fraction of equal signature rows with that first document (an estimate of their
-//!    Jaccard similarity), rounded to 5 decimals.
+//! 3. Write (parallel over shards): every document but the survivor of its cluster — the
+//!    first in canonical order (sorted path, then line), or the member a keep policy
+//!    (`keep: {by, order}`) prefers, ties to the first — gets `[[0, len(text) in code points,
+//!    J]]`, `J` the fraction of equal signature rows with the survivor (an estimate of their
+//!    Jaccard similarity), rounded to 5 decimals. With `verify`, members are verified in the
+//!    policy's order of preference instead.
 
-use crate::config::{MinHashConfig, MinHashVerify, ShingleKind};
-use crate::exact::DedupUnit;
+use crate::config::{KeepOrder, MinHashConfig, MinHashVerify, ShingleKind};
+use crate::exact::{DedupKey, DedupUnit, SortValue};
 use crate::lsh::{self, node_line, node_shard, Node, Verified, VerifyCounts};
 use crate::text::words;
 use loam_pipeline::executor::{Executor, Progress};
@@ -89,6 +91,8 @@ pub struct MinHasher {
     rows: usize,
     kind: ShingleKind,
     n: usize,
+    /// The keep policy's field and whether the greatest value wins.
+    keep: Option<(DedupKey, bool)>,
 }
 
 impl MinHasher {
@@ -100,6 +104,33 @@ impl MinHasher {
             rows: cfg.rows_per_band,
             kind: cfg.shingle,
             n: cfg.ngram_length,
+            // A `keep.by` that does not parse is refused by the config's checks first.
+            keep: cfg
+                .keep
+                .as_ref()
+                .and_then(|k| Some((DedupKey::parse(&k.by).ok()?, k.order == KeepOrder::Latest))),
+        }
+    }
+
+    /// Whether a keep policy chooses survivors (signature files then hold its values).
+    pub fn keeps_by_field(&self) -> bool {
+        self.keep.is_some()
+    }
+
+    /// Sorts a cluster's members into the keep policy's order of preference, ties in
+    /// canonical order (node order): the first is the cluster's survivor. Without a policy,
+    /// canonical order.
+    pub fn order_members(&self, members: &mut [Node], value: impl Fn(Node) -> SortValue) {
+        match &self.keep {
+            None => members.sort_unstable(),
+            Some((_, latest)) => {
+                let mut v: Vec<(SortValue, Node)> =
+                    members.iter().map(|&n| (value(n), n)).collect();
+                v.sort_by(|a, b| a.0.preference(&b.0, *latest).then(a.1.cmp(&b.1)));
+                for (m, (_, n)) in members.iter_mut().zip(v) {
+                    *m = n;
+                }
+            }
         }
     }
 
@@ -305,10 +336,14 @@ pub struct Signatures {
     pub bytes: Vec<u64>,
     /// Signatures (empty for a text without shingles).
     pub sigs: Vec<Vec<u64>>,
+    /// The keep policy's value of each document (empty without a policy).
+    pub keep: Vec<SortValue>,
 }
 
-/// The signature file's first bytes (format version 1).
+/// The signature file's first bytes (format version 1): no keep values.
 const SIG_MAGIC: &[u8; 8] = b"LOAMSIG1";
+/// Version 2: each document's keep value after its signature.
+const SIG_MAGIC_KEEP: &[u8; 8] = b"LOAMSIG2";
 
 /// The body of a checked file (`magic`, body, xxh3-64 of both): the bytes after the magic, or
 /// why the file is not one. Signature files and the LSH phases' files share this framing.
@@ -344,10 +379,12 @@ impl Signatures {
     }
 
     /// The file form: magic, count, then per document its lengths, id and signature (all
-    /// little-endian), then an xxh3-64 of everything before, so a damaged file is refused.
+    /// little-endian) and, with a keep policy, its keep value; then an xxh3-64 of everything
+    /// before, so a damaged file is refused.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(16 + self.len() * 64);
-        b.extend_from_slice(SIG_MAGIC);
+        let with_keep = !self.keep.is_empty();
+        b.extend_from_slice(if with_keep { SIG_MAGIC_KEEP } else { SIG_MAGIC });
         b.extend_from_slice(&(self.len() as u64).to_le_bytes());
         for i in 0..self.len() {
             b.extend_from_slice(&self.chars[i].to_le_bytes());
@@ -357,6 +394,9 @@ impl Signatures {
             b.extend_from_slice(&(self.sigs[i].len() as u64).to_le_bytes());
             for v in &self.sigs[i] {
                 b.extend_from_slice(&v.to_le_bytes());
+            }
+            if let Some(k) = self.keep.get(i).filter(|_| with_keep) {
+                k.write_to(&mut b);
             }
         }
         let check = xxhash_rust::xxh3::xxh3_64(&b);
@@ -370,7 +410,9 @@ impl Signatures {
             path: path.to_string(),
             reason: reason.to_string(),
         };
-        let mut r = checked_body(b, SIG_MAGIC).map_err(bad)?;
+        let with_keep = b.starts_with(SIG_MAGIC_KEEP);
+        let magic = if with_keep { SIG_MAGIC_KEEP } else { SIG_MAGIC };
+        let mut r = checked_body(b, magic).map_err(bad)?;
         let u64_at = |r: &mut &[u8]| -> Result<u64, SignatureFileError> {
             let (head, rest) = r.split_first_chunk::<8>().ok_or_else(|| bad("truncated"))?;
             *r = rest;
@@ -398,6 +440,10 @@ impl Signatures {
                 sig.push(u64_at(&mut r)?);
             }
             s.sigs.push(sig);
+            if with_keep {
+                s.keep
+                    .push(SortValue::read_from(&mut r).ok_or_else(|| bad("bad keep value"))?);
+            }
         }
         if !r.is_empty() {
             return Err(bad("trailing bytes"));
@@ -419,6 +465,9 @@ pub fn sign_shard(
         s.chars.push(doc.text.chars().count() as u64);
         s.bytes.push(doc.text.len() as u64);
         s.sigs.push(mh.signature(&doc.text));
+        if let Some((field, _)) = &mh.keep {
+            s.keep.push(SortValue::of(doc, field));
+        }
         progress.advance(1, doc.text.len() as u64);
         Ok(())
     });
@@ -490,6 +539,32 @@ pub fn mark(
         let s = offsets.partition_point(|&o| o <= g) - 1;
         ((s as u64) << 32) | (g - offsets[s]) as u64
     };
+    // The keep policy's value of a document (by canonical index).
+    let keep_of = |g: usize| -> SortValue {
+        let s = offsets.partition_point(|&o| o <= g) - 1;
+        plans[s]
+            .1
+            .keep
+            .get(g - offsets[s])
+            .cloned()
+            .unwrap_or(SortValue::Missing)
+    };
+    // Each cluster's survivor: its first member, or the one the keep policy prefers (ties
+    // to the first), by root.
+    let mut survivor: HashMap<u32, u32> = HashMap::new();
+    if let Some((_, latest)) = &mh.keep {
+        for (g, &r) in roots.iter().enumerate() {
+            let g = g as u32;
+            survivor
+                .entry(r)
+                .and_modify(|best| {
+                    if keep_of(g as usize).beats(&keep_of(*best as usize), *latest) {
+                        *best = g;
+                    }
+                })
+                .or_insert(g);
+        }
+    }
     // Members per root, for `annotate_clusters`.
     let mut sizes: HashMap<u32, u64> = HashMap::new();
     if cfg.annotate_clusters {
@@ -508,7 +583,11 @@ pub fn mark(
             .map(|(g, &r)| (as_node(g), as_node(r as usize)))
             .collect();
         let inputs: Vec<String> = units.iter().map(|u| u.input.clone()).collect();
-        match verify_clusters(storage, &inputs, &lsh::clusters_of(&map), v, &mh, exec) {
+        let mut clusters = lsh::clusters_of(&map);
+        for c in &mut clusters {
+            mh.order_members(c, |n| keep_of(as_index(n)));
+        }
+        match verify_clusters(storage, &inputs, &clusters, v, &mh, exec) {
             Ok(found) => {
                 let counts = found.counts();
                 let by = found
@@ -572,9 +651,10 @@ pub fn mark(
         for (i, id) in p.ids.iter().enumerate() {
             let g = offsets[s] + i;
             let root = roots[g] as usize;
+            let kept = survivor.get(&roots[g]).map_or(root, |&k| k as usize);
             let score = match &verified {
                 Some((by, _)) => by.get(&g).map(|&(_, j)| j),
-                None => (root != g).then(|| estimate(&p.sigs[i], sig_of(root))),
+                None => (kept != g).then(|| estimate(&p.sigs[i], sig_of(kept))),
             };
             let cluster = sizes
                 .get(&(root as u32))
@@ -665,6 +745,7 @@ mod tests {
             partitions: None,
             verify: None,
             annotate_clusters: false,
+            keep: None,
         }
     }
 
@@ -695,9 +776,22 @@ mod tests {
                 mh.signature("x"),
                 Vec::new(),
             ],
+            keep: Vec::new(),
         };
         let b = s.to_bytes();
+        assert!(b.starts_with(SIG_MAGIC));
         assert_eq!(Signatures::from_bytes(&b, "f").unwrap(), s);
+        // With a keep policy's values (version 2), which read back as written.
+        let mut k = s.clone();
+        k.keep = vec![
+            SortValue::Number(2.5),
+            SortValue::Missing,
+            SortValue::Text("2024-05-01".into()),
+        ];
+        let kb = k.to_bytes();
+        assert!(kb.starts_with(SIG_MAGIC_KEEP));
+        assert_eq!(Signatures::from_bytes(&kb, "f").unwrap(), k);
+        assert!(Signatures::from_bytes(&kb[..kb.len() - 9], "f").is_err());
         for cut in [0, 7, 8, 20, b.len() - 1] {
             assert!(
                 Signatures::from_bytes(&b[..cut], "f").is_err(),
@@ -708,6 +802,32 @@ mod tests {
         flipped[20] ^= 1;
         let e = Signatures::from_bytes(&flipped, "f.sig").unwrap_err();
         assert!(e.to_string().contains("f.sig"), "{e}");
+    }
+
+    #[test]
+    fn members_are_ordered_by_the_keep_policy_then_canonically() {
+        let mut c = cfg(ShingleKind::Words);
+        c.keep = Some(crate::config::KeepPolicy {
+            by: "$.metadata.crawl".into(),
+            order: KeepOrder::Latest,
+        });
+        let mh = MinHasher::new(&c);
+        let value = |n: Node| match n {
+            1 => SortValue::Number(3.0),
+            2 => SortValue::Missing,
+            3 => SortValue::Number(7.0),
+            _ => SortValue::Number(3.0),
+        };
+        let mut m = vec![4, 2, 3, 1];
+        mh.order_members(&mut m, value);
+        assert_eq!(m, [3, 1, 4, 2]);
+        c.keep.as_mut().unwrap().order = KeepOrder::Earliest;
+        let mut m = vec![4, 2, 3, 1];
+        MinHasher::new(&c).order_members(&mut m, value);
+        assert_eq!(m, [1, 4, 3, 2]);
+        let mut m = vec![4, 2, 3, 1];
+        MinHasher::new(&cfg(ShingleKind::Words)).order_members(&mut m, value);
+        assert_eq!(m, [1, 2, 3, 4]);
     }
 
     #[test]

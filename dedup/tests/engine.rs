@@ -464,6 +464,7 @@ fn minhash_clusters_are_deterministic_and_keep_the_first() {
         partitions: None,
         verify: None,
         annotate_clusters: false,
+        keep: None,
     };
     let mut outs = Vec::new();
     for (t, threads) in [1usize, 2].iter().enumerate() {

@@ -64,6 +64,7 @@ fn lsh_marks(texts: &[String], cfg: &MinHashConfig, sets: &[Vec<u64>]) -> HashMa
         chars: vec![0; texts.len()],
         bytes: vec![0; texts.len()],
         sigs: texts.iter().map(|t| mh.signature(t)).collect(),
+        keep: Vec::new(),
     };
     let parts = 4;
     let bands = BandFile::of_shard(0, &sigs, &mh, parts).expect("bands");
@@ -132,6 +133,7 @@ fn verification_gives_exact_precision_on_planted_near_duplicates() {
         partitions: Some(4),
         verify: None,
         annotate_clusters: false,
+        keep: None,
     };
     let mh = MinHasher::new(&base);
     let sets: Vec<Vec<u64>> = texts.iter().map(|t| mh.shingles(t)).collect();

@@ -6,7 +6,9 @@
 //! 2. `bands`: per input shard, its band keys in `P` hash-range partitions.
 //! 3. `partitions`: per partition, the band collisions of every shard → components.
 //! 4. `merge-1` … `merge-R` (`R = ⌈log₂ P⌉`): component files merged pairwise.
-//! 5. `verify` (with `minhash.verify`): per cluster group, exact Jaccard inside clusters.
+//! 5. `verify` (with `minhash.verify`): per cluster group, exact Jaccard inside clusters,
+//!    members taken in the keep policy's order of preference; or `survivors` (with
+//!    `minhash.keep` alone): per cluster group, the member the policy prefers survives.
 //! 6. `marks`: per input shard, its attribute file from the final component map — the
 //!    dedupe stage's own units, byte-identical to the one-process MinHash.
 //!
@@ -55,8 +57,12 @@ pub(crate) struct Ready {
     /// Members per root, with `annotate_clusters`.
     sizes: BTreeMap<Node, u64>,
     map_file: (String, FileDigest),
-    /// Verdicts (sorted by node) and the files they came from, with verification.
+    /// Verdicts (sorted by node) and the files they came from, with verification or a keep
+    /// policy.
     verified: Option<(Verified, Vec<(String, FileDigest)>)>,
+    /// Whether the verdicts come from exact-Jaccard verification (and its counts are
+    /// reported).
+    counted: bool,
     /// Clusters of two or more documents.
     pub clusters: u64,
     /// Each shard's input and digest, as its signature unit read it.
@@ -66,7 +72,10 @@ pub(crate) struct Ready {
 impl Ready {
     /// Verification's counts.
     pub fn verify_counts(&self) -> Option<VerifyCounts> {
-        self.verified.as_ref().map(|(v, _)| v.counts())
+        self.verified
+            .as_ref()
+            .filter(|_| self.counted)
+            .map(|(v, _)| v.counts())
     }
 }
 
@@ -157,10 +166,8 @@ impl Tasks<'_> {
             Phase::Merge(r) => (0..lsh::files_after(p, r))
                 .map(|j| self.cc_path(r, j))
                 .collect(),
-            Phase::Verify => (0..p).map(|g| self.verify_path(g)).collect(),
-            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys | Phase::Survivors => {
-                Vec::new()
-            }
+            Phase::Verify | Phase::Survivors => (0..p).map(|g| self.verify_path(g)).collect(),
+            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys => Vec::new(),
         }
     }
 
@@ -182,8 +189,9 @@ impl Tasks<'_> {
             "stage": format!("minhash-{}", phase.name()), "loam": loam_pipeline::VERSION,
             "minhash": params, "partitions": self.parts(), "inputs": self.sec.rels,
         });
-        if phase == Phase::Verify {
+        if matches!(phase, Phase::Verify | Phase::Survivors) {
             fp["verify"] = json!(self.m.verify);
+            fp["keep"] = json!(self.m.keep);
         }
         let stage = match phase {
             Phase::Merge(_) => "minhash-merge".to_string(),
@@ -252,10 +260,7 @@ impl Tasks<'_> {
                 }
                 commit_components(s, out, &lsh::components(edges), read)
             }
-            Phase::Verify => {
-                let Some(v) = &self.m.verify else {
-                    return Err("internal error: verify phase without minhash.verify".into());
-                };
+            Phase::Verify | Phase::Survivors => {
                 let path = self.final_map();
                 let b = read_all(s, &path)?;
                 let map = lsh::edges_from_bytes(&b, &path).map_err(|e| e.to_string())?;
@@ -263,18 +268,10 @@ impl Tasks<'_> {
                     .into_iter()
                     .filter(|&(_, r)| lsh::group_of(r, parts) == i)
                     .collect();
-                let clusters = lsh::clusters_of(&mine);
-                let inputs: Vec<String> = self.sec.units.iter().map(|u| u.input.clone()).collect();
-                let found = loam_dedup::minhash::verify_clusters(
-                    s,
-                    &inputs,
-                    &clusters,
-                    v,
-                    mh,
-                    self.sec.exec,
-                )?;
+                let mut clusters = lsh::clusters_of(&mine);
                 let mut read = vec![digest_of(&path, &b)];
-                // The documents read: their digests as their signature units recorded them.
+                // The members' signature files: their keep values and signatures, and the
+                // digests of the documents as their signature units read them.
                 let mut shards: Vec<usize> = clusters
                     .iter()
                     .flatten()
@@ -282,11 +279,76 @@ impl Tasks<'_> {
                     .collect();
                 shards.sort_unstable();
                 shards.dedup();
+                let mut sigs: BTreeMap<usize, Signatures> = BTreeMap::new();
+                let need_sigs = mh.keeps_by_field() || self.m.verify.is_none();
                 for k in shards {
                     let sig = self.sig_path(k);
                     let sb = read_all(s, &sig)?;
+                    if need_sigs {
+                        sigs.insert(
+                            k,
+                            Signatures::from_bytes(&sb, &sig).map_err(|e| e.to_string())?,
+                        );
+                    }
                     read.push(digest_of(&sig, &sb));
                 }
+                let of = |n: Node| -> std::result::Result<(&Signatures, usize), String> {
+                    let line = lsh::node_line(n);
+                    sigs.get(&lsh::node_shard(n))
+                        .filter(|g| line < g.len())
+                        .map(|g| (g, line))
+                        .ok_or_else(|| {
+                            format!("{path}: names a document no signature file has ({n})")
+                        })
+                };
+                for c in clusters.iter_mut().filter(|_| need_sigs) {
+                    for &n in c.iter() {
+                        of(n)?;
+                    }
+                    mh.order_members(c, |n| {
+                        of(n)
+                            .ok()
+                            .and_then(|(g, l)| g.keep.get(l).cloned())
+                            .unwrap_or(loam_dedup::exact::SortValue::Missing)
+                    });
+                }
+                let found = match &self.m.verify {
+                    Some(v) => {
+                        let inputs: Vec<String> =
+                            self.sec.units.iter().map(|u| u.input.clone()).collect();
+                        loam_dedup::minhash::verify_clusters(
+                            s,
+                            &inputs,
+                            &clusters,
+                            v,
+                            mh,
+                            self.sec.exec,
+                        )?
+                    }
+                    None => {
+                        // Every member but the preferred one, with its estimate against it.
+                        let mut found = Verified::default();
+                        for c in &clusters {
+                            let Some((&first, rest)) = c.split_first() else {
+                                continue;
+                            };
+                            let (fs, fl) = of(first)?;
+                            for &n in rest {
+                                let (ns, nl) = of(n)?;
+                                found.verdicts.push(lsh::Verdict {
+                                    node: n,
+                                    survivor: first,
+                                    jaccard: loam_dedup::minhash::estimate(
+                                        &ns.sigs[nl],
+                                        &fs.sigs[fl],
+                                    ),
+                                });
+                            }
+                        }
+                        found.verdicts.sort_unstable_by_key(|v| v.node);
+                        found
+                    }
+                };
                 Ok(Made {
                     output: Some(commit(
                         s,
@@ -297,17 +359,15 @@ impl Tasks<'_> {
                     info: PhaseInfo {
                         read,
                         records: found.verdicts.len() as u64,
-                        verify: Some(found.counts()),
+                        verify: self.m.verify.as_ref().map(|_| found.counts()),
                         ..Default::default()
                     },
                 })
             }
-            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys | Phase::Survivors => {
-                Err(format!(
-                    "internal error: no MinHash unit of phase {}",
-                    phase.name()
-                ))
-            }
+            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys => Err(format!(
+                "internal error: no MinHash unit of phase {}",
+                phase.name()
+            )),
         }
     }
 
@@ -354,9 +414,9 @@ impl Tasks<'_> {
             }
         }
         roots.dedup();
-        let verified = match &self.m.verify {
-            None => None,
-            Some(_) => {
+        let verified = match self.m.verify.is_some() || self.m.keep.is_some() {
+            false => None,
+            true => {
                 let mut all = Verified::default();
                 let mut read = Vec::new();
                 for g in 0..self.parts() {
@@ -373,6 +433,7 @@ impl Tasks<'_> {
             sizes,
             map_file: digest_of(&path, &b),
             verified,
+            counted: self.m.verify.is_some(),
             clusters: roots.len() as u64,
             inputs,
         })

@@ -117,6 +117,8 @@ impl Phase {
         );
         if m.verify.is_some() {
             v.push((Phase::Verify, Some(parts)));
+        } else if m.keep.is_some() {
+            v.push((Phase::Survivors, Some(parts)));
         }
         v.push((Phase::Marks, None));
         v

@@ -583,39 +583,15 @@ pub struct DocumentDedupe {
     pub partitions: Option<usize>,
 }
 
-/// `dedupe.documents.keep`: keep the copy whose field is latest (or earliest), e.g. the
-/// latest crawl as Dolma 3 did: `{by: $.metadata.warc_date, order: latest}`. Ties, and
-/// copies without the field, go to the first in canonical order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeepPolicy {
-    /// The field compared (a key path like `documents.key`); numbers compare as numbers,
-    /// strings as strings (so ISO 8601 dates by time).
-    pub by: String,
-    /// `latest` (greatest wins) or `earliest` (least wins).
-    pub order: KeepOrder,
-}
-
-/// Which end of `keep.by` wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeepOrder {
-    /// The greatest value.
-    Latest,
-    /// The least value.
-    Earliest,
-}
+pub use loam_dedup::config::{KeepOrder, KeepPolicy};
 
 impl DocumentDedupe {
     /// The keep policy for the exact dedup kernel.
     pub fn keep(&self) -> Result<loam_dedup::exact::Keep, loam_dedup::exact::BadKey> {
-        Ok(match &self.keep {
-            None => loam_dedup::exact::Keep::First,
-            Some(k) => loam_dedup::exact::Keep::By {
-                field: loam_dedup::exact::DedupKey::parse(&k.by)?,
-                latest: k.order == KeepOrder::Latest,
-            },
-        })
+        match &self.keep {
+            None => Ok(loam_dedup::exact::Keep::First),
+            Some(k) => k.keep(),
+        }
     }
 }
 

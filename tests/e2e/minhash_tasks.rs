@@ -426,3 +426,105 @@ fn annotated_clusters_are_the_same_in_one_process_and_as_tasks() {
     run_as_tasks(d.path(), 4, &PHASES);
     assert!(outputs(d.path()) == want);
 }
+
+/// Gives every document of the corpus a `metadata.crawl` number from its id (every seventh
+/// none), for a keep policy to choose by.
+fn add_crawl_numbers(dir: &Path) -> BTreeMap<String, Option<u64>> {
+    let mut crawl = BTreeMap::new();
+    for f in crate::helpers::files_under(&dir.join("documents"), ".jsonl") {
+        let mut out = String::new();
+        for l in text_lines(&f) {
+            let mut v: Value = serde_json::from_str(&l).unwrap();
+            let id = v["id"].as_str().unwrap().to_string();
+            let h = id
+                .bytes()
+                .fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+            let c = (h % 7 != 0).then_some(h % 50);
+            if let Some(c) = c {
+                v["metadata"] = json!({ "crawl": c });
+            }
+            crawl.insert(id, c);
+            out.push_str(&serde_json::to_string(&v).unwrap());
+            out.push('\n');
+        }
+        std::fs::write(&f, out).unwrap();
+    }
+    crawl
+}
+
+/// Per annotated cluster (by id), its members `(node, id, marked)` in node order.
+fn clusters(dir: &Path) -> BTreeMap<u64, Vec<(u64, String, bool)>> {
+    let mut out: BTreeMap<u64, Vec<(u64, String, bool)>> = BTreeMap::new();
+    let mut files = crate::helpers::files_under(&dir.join("out/attributes/near"), ".jsonl");
+    files.sort();
+    for (shard, f) in files.iter().enumerate() {
+        for (line, l) in text_lines(f).iter().enumerate() {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let a = &v["attributes"];
+            if let Some(c) = a["near_dup__cluster_id"].as_array() {
+                out.entry(c[0][2].as_u64().unwrap()).or_default().push((
+                    ((shard as u64) << 32) | line as u64,
+                    v["id"].as_str().unwrap().to_string(),
+                    a["near_dup"].is_array(),
+                ));
+            } else {
+                assert!(!a["near_dup"].is_array(), "{l}");
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn minhash_keep_policy_chooses_survivors_the_same_in_one_process_and_as_tasks() {
+    let keep = "keep: {by: $.metadata.crawl, order: latest}";
+    for verify in ["", ", verify: {threshold: 0.6}"] {
+        let cfg = format!("{BASE}, annotate_clusters: true, {keep}{verify}");
+        let base = tempfile::tempdir().unwrap();
+        corpus(base.path());
+        let crawl = add_crawl_numbers(base.path());
+        pipeline(base.path(), &format!("{{{cfg}}}"));
+        ok(base.path(), &["run", "p.yaml"]);
+        let want = outputs(base.path());
+        // The member the policy prefers — the greatest crawl number, members without one
+        // last, ties to the first in canonical order — survives every cluster; without
+        // verification it is the only one.
+        let found = clusters(base.path());
+        assert!(found.len() >= 10, "{}", found.len());
+        let mut not_first = 0;
+        for (id, members) in &found {
+            let best = members
+                .iter()
+                .min_by_key(|(node, i, _)| (std::cmp::Reverse(crawl[i].map(|c| c + 1)), *node))
+                .unwrap();
+            assert!(!best.2, "cluster {id}: the preferred {} is marked", best.1);
+            if verify.is_empty() {
+                assert_eq!(
+                    members.iter().filter(|m| !m.2).count(),
+                    1,
+                    "cluster {id}: {members:?}"
+                );
+            }
+            not_first += usize::from(best.0 != members[0].0);
+        }
+        // The policy matters: in some clusters the survivor is not the first copy.
+        assert!(not_first >= 3, "{not_first}");
+        let d = tempfile::tempdir().unwrap();
+        corpus(d.path());
+        add_crawl_numbers(d.path());
+        pipeline(d.path(), &format!("{{{cfg}, partitions: 4}}"));
+        let resolve = if verify.is_empty() {
+            "survivors"
+        } else {
+            "verify"
+        };
+        let mut phases = PHASES.to_vec();
+        phases.insert(5, resolve);
+        run_as_tasks(d.path(), 4, &phases);
+        let got = outputs(d.path());
+        for (k, v) in &want {
+            assert!(got[k] == *v, "{verify}: {k} differs as tasks");
+        }
+        assert_eq!(got.len(), want.len());
+    }
+}

@@ -412,6 +412,7 @@ fn kept_pieces(s: &Source, index: &Path, k: usize, max_symbols: u64) -> Option<V
     for j in 0..=u32::MAX {
         let path = piece_path(index, k, j);
         let old = shard::Shard::open(&path).ok()?;
+        old.check_all().ok()?;
         if old.meta.source != s.rel || old.meta.source_sha256 != s.sha256 {
             return None;
         }

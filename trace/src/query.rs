@@ -17,7 +17,8 @@ const CONTEXT_TOKENS: usize = 16;
 /// Suffix-array rows looked at per shard to find distinct documents.
 const SCAN_LIMIT: usize = 100_000;
 
-/// An opened index: every shard checked (lengths and checksums).
+/// An opened index: every shard's header, lengths and document table checked; the blocks a
+/// query reads are checked against their checksums as it reads them.
 pub struct Index {
     dir: PathBuf,
     info: TraceInfo,
@@ -226,51 +227,51 @@ impl Index {
                     break;
                 }
                 let p = s.suffix(row)?;
-                let d = s.document_of(p);
+                let d = s.document_of(p)?;
                 if seen.insert(d) {
-                    hits.push(self.hit(s, d, p, q.len()));
+                    hits.push(self.hit(s, d, p, q.len())?);
                 }
             }
         }
         Ok(hits)
     }
 
-    fn hit(&self, s: &Shard, d: usize, p: usize, len: usize) -> Hit {
-        let (a, b) = (s.start(d) as usize, s.start(d + 1) as usize);
+    fn hit(&self, s: &Shard, d: usize, p: usize, len: usize) -> Result<Hit, TraceError> {
+        let (a, b) = (s.start(d)? as usize, s.start(d + 1)? as usize);
         let ctx = if self.tokenizer.is_some() {
             CONTEXT_TOKENS
         } else {
             CONTEXT_BYTES
         };
         let (mut from, mut to) = (p.saturating_sub(ctx).max(a), (p + len + ctx).min(b));
-        let text = |x: usize, y: usize| -> String {
-            if self.tokenizer.is_some() {
-                self.decode(&s.symbols(x, y))
+        let text = |x: usize, y: usize| -> Result<String, TraceError> {
+            Ok(if self.tokenizer.is_some() {
+                self.decode(&s.symbols(x, y)?)
             } else {
-                String::from_utf8_lossy(s.symbol_bytes(x, y)).into_owned()
-            }
+                String::from_utf8_lossy(s.symbol_bytes(x, y)?).into_owned()
+            })
         };
         if self.tokenizer.is_none() {
             // Whole characters of context.
-            while from < p && (s.symbol(from) & 0xC0) == 0x80 {
+            while from < p && (s.symbol(from)? & 0xC0) == 0x80 {
                 from += 1;
             }
-            while to > p + len && to < b && (s.symbol(to) & 0xC0) == 0x80 {
+            while to > p + len && to < b && (s.symbol(to)? & 0xC0) == 0x80 {
                 to -= 1;
             }
         }
-        let m = &s.meta.documents[d];
-        Hit {
+        let m = s.document(d)?;
+        Ok(Hit {
             id: m.id.clone(),
             shard: s.meta.source.clone(),
             file: m.src.clone(),
             line: m.line,
             offset: (p - a) as u64,
-            before: text(from, p),
-            matched: text(p, p + len),
-            after: text(p + len, to),
+            before: text(from, p)?,
+            matched: text(p, p + len)?,
+            after: text(p + len, to)?,
             ledger: Vec::new(),
-        }
+        })
     }
 
     /// The maximal spans of `q` that occur verbatim and are at least `min_len` symbols

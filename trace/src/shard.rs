@@ -1,7 +1,10 @@
 //! One index file per output file of the mix: the corpus symbols, the document table, the
 //! suffix array in the smallest pointer width that holds a position, and each document's
-//! provenance. Checked when opened (magic, version, lengths, checksums), so a truncated or
-//! corrupt file is an error naming it, never a panic or a wrong count.
+//! provenance. Checked as it is read, so a truncated or corrupt file is an error naming it,
+//! never a panic or a wrong count: opening checks the header, the lengths, the block
+//! checksums' table and the document table; every block of [`BLOCK`] bytes is checked against
+//! its checksum the first time a query reads from it. A count query thus reads and checks a
+//! few dozen blocks, not the whole file (`loam manifest verify` hashes it all).
 //!
 //! Layout (little-endian):
 //!
@@ -16,27 +19,33 @@
 //! | 8 | documents `d` |
 //! | 8 | metadata bytes `m` |
 //! | 8 | file length |
-//! | 8 | xxh3-64 of everything after the header |
+//! | 8 | xxh3-64 of the block checksums' table |
 //! | 8 | xxh3-64 of the 56 header bytes before it |
+//! | `⌈body / BLOCK⌉ × 8` | xxh3-64 of each block of the body (everything below) |
 //! | `n × width` | symbols |
 //! | `(d + 1) × 8` | document starts (document `i` is `[start[i], start[i+1])`) |
 //! | `n × pointer width` | suffix array |
-//! | `m` | metadata: JSON [`ShardMeta`] |
+//! | `m` | metadata: an 8-byte length `h`, `h` bytes of JSON [`ShardHead`], then the JSON array of [`DocMeta`] (parsed only when a document is shown) |
 
 use crate::TraceError;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as Atomic};
+use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Magic bytes at the start of every index file.
 pub const MAGIC: &[u8; 8] = b"LOAMTRCE";
 /// Version of the index files: their layout, and what their arrays are worth. 2: arrays of
 /// version 1 could be mis-sorted where a document's last suffix was exactly one sort key
-/// long (`loam_dedup::sa`), losing hits; such indexes are refused and rebuilt.
-pub const VERSION: u32 = 2;
+/// long (`loam_dedup::sa`), losing hits; such indexes are refused and rebuilt. 3: checksums
+/// per block, checked as queries read them; the documents' metadata after a short head.
+pub const VERSION: u32 = 3;
 const HEADER: usize = 64;
+/// Bytes of the body per checksum: small enough that a query checks only what it reads.
+pub const BLOCK: usize = 1 << 16;
 
 /// One document of a shard: where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +70,18 @@ pub struct ShardMeta {
     pub documents: Vec<DocMeta>,
     /// Which piece of its file this shard is, when the file had more symbols than a shard
     /// may hold (absent: the whole file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<Part>,
+}
+
+/// The metadata a shard's queries always need (its [`ShardMeta`] without the documents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardHead {
+    /// The indexed file (relative to the mix or tokens directory).
+    pub source: String,
+    /// Its SHA-256, as its manifest lists it.
+    pub source_sha256: String,
+    /// Which piece of its file this shard is (absent: the whole file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<Part>,
 }
@@ -97,10 +118,19 @@ pub fn write(
 ) -> Result<u64, TraceError> {
     let n = symbols.len();
     let pw = pointer_width(n as u64);
-    let meta_bytes = serde_json::to_vec(meta).map_err(|e| TraceError::Format {
+    let json = |e: serde_json::Error| TraceError::Format {
         path: path.display().to_string(),
         message: e.to_string(),
-    })?;
+    };
+    let head = serde_json::to_vec(&ShardHead {
+        source: meta.source.clone(),
+        source_sha256: meta.source_sha256.clone(),
+        part: meta.part,
+    })
+    .map_err(json)?;
+    let mut meta_bytes = (head.len() as u64).to_le_bytes().to_vec();
+    meta_bytes.extend_from_slice(&head);
+    meta_bytes.extend_from_slice(&serde_json::to_vec(&meta.documents).map_err(json)?);
     let mut body = Vec::with_capacity(n * (width + pw) + starts.len() * 8 + meta_bytes.len());
     for &s in symbols {
         body.extend_from_slice(&s.to_le_bytes()[..width]);
@@ -112,6 +142,11 @@ pub fn write(
         body.extend_from_slice(&u64::from(p).to_le_bytes()[..pw]);
     }
     body.extend_from_slice(&meta_bytes);
+    let mut table = Vec::with_capacity(body.len().div_ceil(BLOCK) * 8);
+    for b in body.chunks(BLOCK) {
+        table.extend_from_slice(&xxh3_64(b).to_le_bytes());
+    }
+    let total = HEADER + table.len() + body.len();
     let mut head = Vec::with_capacity(HEADER);
     head.extend_from_slice(MAGIC);
     head.extend_from_slice(&VERSION.to_le_bytes());
@@ -119,8 +154,8 @@ pub fn write(
     head.extend_from_slice(&(n as u64).to_le_bytes());
     head.extend_from_slice(&(starts.len() as u64 - 1).to_le_bytes());
     head.extend_from_slice(&(meta_bytes.len() as u64).to_le_bytes());
-    head.extend_from_slice(&((HEADER + body.len()) as u64).to_le_bytes());
-    head.extend_from_slice(&xxh3_64(&body).to_le_bytes());
+    head.extend_from_slice(&(total as u64).to_le_bytes());
+    head.extend_from_slice(&xxh3_64(&table).to_le_bytes());
     let hsum = xxh3_64(&head);
     head.extend_from_slice(&hsum.to_le_bytes());
     let io = |e: std::io::Error| TraceError::Io {
@@ -131,6 +166,7 @@ pub fn write(
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&head)?;
+        f.write_all(&table)?;
         f.write_all(&body)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -139,7 +175,7 @@ pub fn write(
         let _ = std::fs::remove_file(&tmp);
         return Err(io(e));
     }
-    Ok((HEADER + body.len()) as u64)
+    Ok(total as u64)
 }
 
 /// The temporary name a file is written under before its rename.
@@ -157,11 +193,18 @@ pub struct Shard {
     pw: usize,
     n: usize,
     d: usize,
+    /// Where the body (block 0) starts.
+    body_at: usize,
     sym_at: usize,
     starts_at: usize,
     sa_at: usize,
+    /// Where the documents' JSON array starts, and its end.
+    docs_at: (usize, usize),
+    /// One bit per body block: checked against its checksum already.
+    checked: Vec<AtomicU64>,
     /// The shard's provenance.
-    pub meta: ShardMeta,
+    pub meta: ShardHead,
+    documents: OnceLock<Result<Vec<DocMeta>, String>>,
 }
 
 fn le(b: &[u8]) -> u64 {
@@ -222,60 +265,139 @@ impl Shard {
                 "{len} bytes, the header says {total} (truncated?)"
             )));
         }
-        let want = (|| {
+        let body = (|| {
             let s = n.checked_mul(width as u64)?;
             let st = d.checked_add(1)?.checked_mul(8)?;
             let sa = n.checked_mul(pw as u64)?;
-            (HEADER as u64)
-                .checked_add(s)?
-                .checked_add(st)?
-                .checked_add(sa)?
-                .checked_add(m)
+            s.checked_add(st)?.checked_add(sa)?.checked_add(m)
         })();
-        if want != Some(total) || n >= u64::from(u32::MAX) {
+        let table = body.map(|b| b.div_ceil(BLOCK as u64) * 8);
+        let want = body
+            .zip(table)
+            .and_then(|(b, t)| b.checked_add(t)?.checked_add(HEADER as u64));
+        if want != Some(total) || n >= u64::from(u32::MAX) || m < 8 {
             return Err(bad(
                 "section lengths do not add up to the file length".into()
             ));
         }
-        if le(&h[48..56]) != xxh3_64(&map[HEADER..]) {
+        let table = table.unwrap_or(0) as usize;
+        let body_at = HEADER + table;
+        if le(&h[48..56]) != xxh3_64(&map[HEADER..body_at]) {
             return Err(bad(
-                "checksum mismatch (the file changed after it was written)".into(),
+                "block checksums' table mismatch (the file changed after it was written)".into(),
             ));
         }
         let (n, d) = (n as usize, d as usize);
-        let sym_at = HEADER;
+        let sym_at = body_at;
         let starts_at = sym_at + n * width;
         let sa_at = starts_at + (d + 1) * 8;
         let meta_at = sa_at + n * pw;
-        let meta: ShardMeta =
-            serde_json::from_slice(&map[meta_at..]).map_err(|e| bad(format!("metadata: {e}")))?;
-        let shard = Shard {
+        let blocks = (len - body_at).div_ceil(BLOCK);
+        let mut shard = Shard {
             path: name.clone(),
             map,
             width,
             pw,
             n,
             d,
+            body_at,
             sym_at,
             starts_at,
             sa_at,
-            meta,
+            docs_at: (len, len),
+            checked: (0..blocks.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            meta: ShardHead {
+                source: String::new(),
+                source_sha256: String::new(),
+                part: None,
+            },
+            documents: OnceLock::new(),
         };
-        if shard.meta.documents.len() != d {
-            return Err(bad(format!(
-                "{d} documents, metadata for {}",
-                shard.meta.documents.len()
-            )));
-        }
+        let head_len = usize::try_from(le(shard.bytes(meta_at, meta_at + 8)?))
+            .ok()
+            .filter(|&h| h <= len - meta_at - 8)
+            .ok_or_else(|| bad("metadata head longer than the metadata".into()))?;
+        let head_at = meta_at + 8;
+        shard.meta = serde_json::from_slice(shard.bytes(head_at, head_at + head_len)?)
+            .map_err(|e| bad(format!("metadata: {e}")))?;
+        shard.docs_at = (head_at + head_len, len);
+        let table = shard.bytes(starts_at, sa_at)?;
         let mut prev = 0;
-        for i in 0..=d {
-            let s = shard.start(i);
+        for (i, w) in table.chunks_exact(8).enumerate() {
+            let s = le(w);
             if s < prev || (i == 0 && s != 0) || (i == d && s != n as u64) {
                 return Err(bad("document table out of order".into()));
             }
             prev = s;
         }
         Ok(shard)
+    }
+
+    /// Bytes `[a, b)` of the file (`a` at or after the body), every block they touch checked
+    /// against its checksum the first time it is read.
+    fn bytes(&self, a: usize, b: usize) -> Result<&[u8], TraceError> {
+        if a < self.body_at || b < a || b > self.map.len() {
+            return Err(TraceError::Corrupt {
+                path: self.path.clone(),
+                message: format!("bytes {a}..{b} are outside the body"),
+            });
+        }
+        if b > a {
+            for k in (a - self.body_at) / BLOCK..=(b - 1 - self.body_at) / BLOCK {
+                self.check_block(k)?;
+            }
+        }
+        Ok(&self.map[a..b])
+    }
+
+    fn check_block(&self, k: usize) -> Result<(), TraceError> {
+        let (word, bit) = (&self.checked[k / 64], 1u64 << (k % 64));
+        if word.load(Atomic::Relaxed) & bit != 0 {
+            return Ok(());
+        }
+        let lo = self.body_at + k * BLOCK;
+        let hi = (lo + BLOCK).min(self.map.len());
+        let want = le(&self.map[HEADER + k * 8..HEADER + k * 8 + 8]);
+        if xxh3_64(&self.map[lo..hi]) != want {
+            return Err(TraceError::Corrupt {
+                path: self.path.clone(),
+                message: format!(
+                    "checksum mismatch in bytes {lo}..{hi} (the file changed after it was written)"
+                ),
+            });
+        }
+        word.fetch_or(bit, Atomic::Relaxed);
+        Ok(())
+    }
+
+    /// Checks every block (what a query would find as it reads).
+    pub fn check_all(&self) -> Result<(), TraceError> {
+        (0..(self.map.len() - self.body_at).div_ceil(BLOCK)).try_for_each(|k| self.check_block(k))
+    }
+
+    /// Document `i`'s provenance (the documents' metadata is parsed at the first call).
+    pub fn document(&self, i: usize) -> Result<&DocMeta, TraceError> {
+        let bad = |message: String| TraceError::Corrupt {
+            path: self.path.clone(),
+            message,
+        };
+        let docs = self.documents.get_or_init(|| {
+            let b = self
+                .bytes(self.docs_at.0, self.docs_at.1)
+                .map_err(|e| e.to_string())?;
+            let v: Vec<DocMeta> =
+                serde_json::from_slice(b).map_err(|e| format!("document metadata: {e}"))?;
+            if v.len() != self.d {
+                return Err(format!("{} documents, metadata for {}", self.d, v.len()));
+            }
+            Ok(v)
+        });
+        match docs {
+            Ok(v) => v.get(i).ok_or_else(|| bad(format!("no document {i}"))),
+            Err(e) => Err(bad(e.clone())),
+        }
     }
 
     /// The file's path.
@@ -304,31 +426,42 @@ impl Shard {
     }
 
     /// Symbol `i`.
-    pub fn symbol(&self, i: usize) -> u32 {
+    pub fn symbol(&self, i: usize) -> Result<u32, TraceError> {
         let a = self.sym_at + i * self.width;
-        le(&self.map[a..a + self.width]) as u32
+        Ok(le(self.bytes(a, a + self.width)?) as u32)
     }
 
     /// Symbols `[a, b)`.
-    pub fn symbols(&self, a: usize, b: usize) -> Vec<u32> {
-        (a..b).map(|i| self.symbol(i)).collect()
+    pub fn symbols(&self, a: usize, b: usize) -> Result<Vec<u32>, TraceError> {
+        Ok(self
+            .symbol_bytes(a, b)?
+            .chunks_exact(self.width)
+            .map(|w| le(w) as u32)
+            .collect())
     }
 
     /// The raw bytes of symbols `[a, b)` (the text itself for a text index).
-    pub fn symbol_bytes(&self, a: usize, b: usize) -> &[u8] {
-        &self.map[self.sym_at + a * self.width..self.sym_at + b * self.width]
+    pub fn symbol_bytes(&self, a: usize, b: usize) -> Result<&[u8], TraceError> {
+        if a > b || b > self.n {
+            return Err(TraceError::Corrupt {
+                path: self.path.clone(),
+                message: format!("symbols {a}..{b} of {}", self.n),
+            });
+        }
+        self.bytes(self.sym_at + a * self.width, self.sym_at + b * self.width)
     }
 
     /// Start of document `i` (`i == documents()` gives the end of the last).
-    pub fn start(&self, i: usize) -> u64 {
+    pub fn start(&self, i: usize) -> Result<u64, TraceError> {
+        // The whole table was read when the file was opened: its blocks are checked.
         let a = self.starts_at + i * 8;
-        le(&self.map[a..a + 8])
+        Ok(le(self.bytes(a, a + 8)?))
     }
 
     /// Entry `i` of the suffix array.
     pub fn suffix(&self, i: usize) -> Result<usize, TraceError> {
         let a = self.sa_at + i * self.pw;
-        let p = le(&self.map[a..a + self.pw]) as usize;
+        let p = le(self.bytes(a, a + self.pw)?) as usize;
         if p >= self.n {
             return Err(TraceError::Corrupt {
                 path: self.path.clone(),
@@ -339,35 +472,38 @@ impl Shard {
     }
 
     /// The document holding position `p`.
-    pub fn document_of(&self, p: usize) -> usize {
+    pub fn document_of(&self, p: usize) -> Result<usize, TraceError> {
         // The last document starting at or before p (empty documents start at the same
         // place as the next one).
         let (mut lo, mut hi) = (0usize, self.d);
         while lo + 1 < hi {
             let mid = (lo + hi) / 2;
-            if self.start(mid) <= p as u64 {
+            if self.start(mid)? <= p as u64 {
                 lo = mid;
             } else {
                 hi = mid;
             }
         }
-        lo
+        Ok(lo)
     }
 
     /// Compares the suffix at `p`, clamped at its document's end, with `q`: `Equal` when
     /// `q` is a prefix of it.
-    fn compare(&self, p: usize, q: &[u32]) -> Ordering {
-        let end = self.start(self.document_of(p) + 1) as usize;
-        for (k, &want) in q.iter().enumerate() {
-            if p + k >= end {
-                return Ordering::Less;
-            }
-            match self.symbol(p + k).cmp(&want) {
+    fn compare(&self, p: usize, q: &[u32]) -> Result<Ordering, TraceError> {
+        let end = self.start(self.document_of(p)? + 1)? as usize;
+        let have = self.symbol_bytes(p, (p + q.len()).min(end).max(p))?;
+        for (w, &want) in have.chunks_exact(self.width).zip(q) {
+            match (le(w) as u32).cmp(&want) {
                 Ordering::Equal => {}
-                o => return o,
+                o => return Ok(o),
             }
         }
-        Ordering::Equal
+        // Equal as far as the document goes: shorter (ended) sorts first.
+        Ok(if have.len() / self.width < q.len() {
+            Ordering::Less
+        } else {
+            Ordering::Equal
+        })
     }
 
     /// The suffix-array rows whose suffixes start with `q` (empty for an empty `q`).
@@ -384,7 +520,7 @@ impl Shard {
         let (mut lo, mut hi) = (0usize, self.n);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if before(self.compare(self.suffix(mid)?, q)) {
+            if before(self.compare(self.suffix(mid)?, q)?) {
                 lo = mid + 1;
             } else {
                 hi = mid;

@@ -132,8 +132,8 @@ fn counts_equal_a_scan_and_never_cross_documents() {
             // Every row is an occurrence inside one document.
             for row in rows {
                 let p = shard.suffix(row).unwrap();
-                let d = shard.document_of(p);
-                let off = p - shard.start(d) as usize;
+                let d = shard.document_of(p).unwrap();
+                let off = p - shard.start(d).unwrap() as usize;
                 assert_eq!(&docs[d][off..off + q.len()], &q[..]);
             }
         }
@@ -242,6 +242,38 @@ fn corrupt_and_truncated_files_are_errors_naming_them() {
     head[20] ^= 1;
     check(&head, "header checksum");
     check(&[], "truncated");
+    // A damaged block of a large file: opening reads only the header, the tables and the
+    // metadata head; the first read of the block is the error, naming the file.
+    let big = dir.path().join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    let long: Vec<Vec<u32>> = vec![(0..300_000u64)
+        .map(|i| 1 + (i * 7919 % 251) as u32)
+        .collect()];
+    let big_path = write_shard(&big, 0, &long, 1);
+    let big_good = std::fs::read(&big_path).unwrap();
+    let s = Shard::open(&big_path).unwrap();
+    s.check_all().unwrap();
+    let q = &long[0][100..110];
+    assert_eq!(s.find(q).unwrap().len() as u64, occurrences(&long[0], q));
+    drop(s);
+    let mut flip = big_good.clone();
+    let at = big_good.len() / 2;
+    flip[at] ^= 0x10;
+    std::fs::write(&big_path, &flip).unwrap();
+    let s = Shard::open(&big_path).unwrap();
+    match s.check_all() {
+        Err(TraceError::Corrupt { path: p, message }) => {
+            assert_eq!(p, big_path.display().to_string());
+            assert!(message.contains("checksum mismatch"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let s = Shard::open(&big_path).unwrap();
+    let rows = (0..s.len()).map(|i| s.suffix(i)).find(|r| r.is_err());
+    assert!(
+        matches!(rows, Some(Err(TraceError::Corrupt { .. }))),
+        "{rows:?}"
+    );
     // An index directory naming a missing shard is an error naming the file.
     std::fs::write(&path, &good).unwrap();
     index_dir(
