@@ -80,6 +80,7 @@ fn main() {
                 verify: None,
                 annotate_clusters: false,
                 keep: None,
+                tokenizer: None,
             };
             let mh = MinHasher::new(&cfg);
             let sigs: Vec<Vec<u64>> = sh.par_iter().map(|s| mh.signature_of(s)).collect();

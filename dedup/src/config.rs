@@ -203,6 +203,8 @@ pub enum ShingleKind {
     Words,
     /// n-grams of characters (lowercased, whitespace runs collapsed to one space).
     Chars,
+    /// n-grams of a tokenizer's token ids (`tokenizer`), of the text as it is.
+    Tokens,
 }
 
 /// **loam only**: MinHash near-duplicate documents (`dedupe.minhash`). Documents whose
@@ -215,9 +217,13 @@ pub struct MinHashConfig {
     /// Attribute set on near-duplicates.
     #[serde(deserialize_with = "omega::req")]
     pub attribute_name: String,
-    /// `words` (default) or `chars`.
+    /// `words` (default), `chars`, or `tokens` (of `tokenizer`).
     #[serde(default)]
     pub shingle: ShingleKind,
+    /// With `shingle: tokens`: a `tokenizer.json` path, a tiktoken encoding name, or a
+    /// Hugging Face model in the local cache (as `tokens.tokenizer.name_or_path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
     /// Words or characters per shingle (default 5).
     #[serde(default = "default_minhash_ngram", deserialize_with = "omega::req")]
     pub ngram_length: usize,
@@ -343,6 +349,17 @@ impl MinHashConfig {
                     format!("must be at least 2, not {}", v.max_cluster),
                 ));
             }
+        }
+        match (self.shingle, &self.tokenizer) {
+            (ShingleKind::Tokens, None) => p.push((
+                "tokenizer",
+                "shingle: tokens needs a tokenizer (a tokenizer.json path or a tiktoken name)"
+                    .to_string(),
+            )),
+            (ShingleKind::Words | ShingleKind::Chars, Some(_)) => {
+                p.push(("tokenizer", "is only read with shingle: tokens".to_string()))
+            }
+            _ => {}
         }
         if let Some(k) = &self.keep {
             if let Err(e) = k.keep() {

@@ -58,6 +58,8 @@ pub fn shingles(text: &str, kind: ShingleKind, n: usize) -> Vec<u64> {
                 out.push(xxh3_64_with_seed(buf.as_bytes(), SHINGLE_SEED));
             }
         }
+        // Token ids need a tokenizer: `MinHasher::try_shingles`.
+        ShingleKind::Tokens => return out,
         ShingleKind::Chars => {
             let mut c: Vec<char> = Vec::with_capacity(lower.len());
             for ch in lower.chars() {
@@ -84,8 +86,28 @@ pub fn shingles(text: &str, kind: ShingleKind, n: usize) -> Vec<u64> {
     out
 }
 
+/// Hashed n-grams of token ids (deduplicated, sorted).
+pub fn token_shingles(ids: &[u32], n: usize) -> Vec<u64> {
+    let mut out: Vec<u64> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        ids.windows(n.min(ids.len()))
+            .map(|g| {
+                let b: Vec<u8> = g.iter().flat_map(|t| t.to_le_bytes()).collect();
+                xxh3_64_with_seed(&b, SHINGLE_SEED)
+            })
+            .collect()
+    };
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A tokenizer for `shingle: tokens`: a text's token ids, or why it cannot be encoded.
+pub type TokenIds = std::sync::Arc<dyn Fn(&str) -> Result<Vec<u32>, String> + Send + Sync>;
+
 /// The hash functions of a config.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MinHasher {
     seeds: Vec<u64>,
     rows: usize,
@@ -93,6 +115,21 @@ pub struct MinHasher {
     n: usize,
     /// The keep policy's field and whether the greatest value wins.
     keep: Option<(DedupKey, bool)>,
+    /// The tokenizer of `shingle: tokens`.
+    tokens: Option<TokenIds>,
+}
+
+impl std::fmt::Debug for MinHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MinHasher")
+            .field("hashes", &self.seeds.len())
+            .field("rows", &self.rows)
+            .field("kind", &self.kind)
+            .field("n", &self.n)
+            .field("keep", &self.keep)
+            .field("tokens", &self.tokens.is_some())
+            .finish()
+    }
 }
 
 impl MinHasher {
@@ -109,7 +146,14 @@ impl MinHasher {
                 .keep
                 .as_ref()
                 .and_then(|k| Some((DedupKey::parse(&k.by).ok()?, k.order == KeepOrder::Latest))),
+            tokens: None,
         }
+    }
+
+    /// With the tokenizer `shingle: tokens` encodes with.
+    pub fn with_tokens(mut self, tokens: TokenIds) -> MinHasher {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// Whether a keep policy chooses survivors (signature files then hold its values).
@@ -147,13 +191,29 @@ impl MinHasher {
 
     /// The hashed shingles of a text (sorted, deduplicated): what signatures and exact
     /// Jaccard are computed over.
+    /// Word and character shingles only (token shingles need [`MinHasher::try_shingles`]).
     pub fn shingles(&self, text: &str) -> Vec<u64> {
         shingles(text, self.kind, self.n)
     }
 
-    /// Shingles then signature of a text.
+    /// Shingles then signature of a text (words and characters only, as [`MinHasher::shingles`]).
     pub fn signature(&self, text: &str) -> Vec<u64> {
         self.signature_of(&shingles(text, self.kind, self.n))
+    }
+
+    /// The hashed shingles of a text of any kind: token ids from the tokenizer for
+    /// `shingle: tokens` (an error without one, or when it cannot encode the text).
+    pub fn try_shingles(&self, text: &str) -> Result<Vec<u64>, String> {
+        match self.kind {
+            ShingleKind::Tokens => {
+                let t = self
+                    .tokens
+                    .as_ref()
+                    .ok_or("shingle: tokens without a tokenizer")?;
+                Ok(token_shingles(&t(text)?, self.n))
+            }
+            kind => Ok(shingles(text, kind, self.n)),
+        }
     }
 
     /// Band keys of a signature (band index mixed in).
@@ -250,7 +310,7 @@ pub fn shingles_of_lines(
     let mut next = 0usize;
     let rep = scan(storage, input, |_, doc| {
         if lines.get(next) == Some(&line) {
-            out.insert(line, mh.shingles(&doc.text));
+            out.insert(line, mh.try_shingles(&doc.text)?);
             next += 1;
         }
         line += 1;
@@ -464,7 +524,8 @@ pub fn sign_shard(
         s.ids.push(doc.id.clone());
         s.chars.push(doc.text.chars().count() as u64);
         s.bytes.push(doc.text.len() as u64);
-        s.sigs.push(mh.signature(&doc.text));
+        let sig = mh.signature_of(&mh.try_shingles(&doc.text)?);
+        s.sigs.push(sig);
         if let Some((field, _)) = &mh.keep {
             s.keep.push(SortValue::of(doc, field));
         }
@@ -479,13 +540,13 @@ pub fn run(
     storage: &dyn Storage,
     units: &[DedupUnit],
     cfg: &MinHashConfig,
+    mh: &MinHasher,
     attribute: &str,
     exec: &Executor,
     progress: &dyn Progress,
 ) -> MinHashOutcome {
-    let mh = MinHasher::new(cfg);
-    let plans = exec.map(units, |u| sign_shard(storage, &u.input, &mh, progress));
-    mark(storage, units, plans, cfg, attribute, exec)
+    let plans = exec.map(units, |u| sign_shard(storage, &u.input, mh, progress));
+    mark(storage, units, plans, cfg, mh, attribute, exec)
 }
 
 /// Phases 2 and 3: clusters over every shard's signatures (one per unit, in canonical
@@ -495,10 +556,10 @@ pub fn mark(
     units: &[DedupUnit],
     plans: Vec<(ScanReport, Signatures)>,
     cfg: &MinHashConfig,
+    mh: &MinHasher,
     attribute: &str,
     exec: &Executor,
 ) -> MinHashOutcome {
-    let mh = MinHasher::new(cfg);
     // Global canonical indices; failed shards take part in nothing.
     let mut offsets = Vec::with_capacity(plans.len());
     let mut n = 0usize;
@@ -587,7 +648,7 @@ pub fn mark(
         for c in &mut clusters {
             mh.order_members(c, |n| keep_of(as_index(n)));
         }
-        match verify_clusters(storage, &inputs, &clusters, v, &mh, exec) {
+        match verify_clusters(storage, &inputs, &clusters, v, mh, exec) {
             Ok(found) => {
                 let counts = found.counts();
                 let by = found
@@ -746,6 +807,7 @@ mod tests {
             verify: None,
             annotate_clusters: false,
             keep: None,
+            tokenizer: None,
         }
     }
 

@@ -465,6 +465,7 @@ fn minhash_clusters_are_deterministic_and_keep_the_first() {
         verify: None,
         annotate_clusters: false,
         keep: None,
+        tokenizer: None,
     };
     let mut outs = Vec::new();
     for (t, threads) in [1usize, 2].iter().enumerate() {
@@ -480,6 +481,7 @@ fn minhash_clusters_are_deterministic_and_keep_the_first() {
             storage_for(&c.shards[0]).unwrap(),
             &units,
             &cfg,
+            &loam_dedup::minhash::MinHasher::new(&cfg),
             "near",
             &Executor::new(*threads).unwrap(),
             &CountingProgress::default(),

@@ -134,6 +134,7 @@ fn verification_gives_exact_precision_on_planted_near_duplicates() {
         verify: None,
         annotate_clusters: false,
         keep: None,
+        tokenizer: None,
     };
     let mh = MinHasher::new(&base);
     let sets: Vec<Vec<u64>> = texts.iter().map(|t| mh.shingles(t)).collect();

@@ -9,7 +9,7 @@ use loam_dedup::bloom::{BloomFilter, REGIONS};
 use loam_dedup::config::DedupeConfig;
 use loam_dedup::engine::{self, Job, Mode};
 use loam_dedup::exact::DedupUnit;
-use loam_dedup::minhash::{sign_shard, MinHasher, Signatures};
+use loam_dedup::minhash::{sign_shard, Signatures};
 use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
@@ -467,7 +467,7 @@ pub(crate) fn signatures(
         })
         .collect();
     // The attribute's name (nor partitions, nor verification) does not change a signature.
-    let params = crate::minhash_tasks::signature_params(m);
+    let params = crate::minhash_tasks::signature_params(m)?;
     let fp = fingerprint(&json!({
         "stage": "minhash-signatures", "loam": loam_pipeline::VERSION, "minhash": params,
     }));
@@ -478,7 +478,7 @@ pub(crate) fn signatures(
         Some(vec![(d.input.clone(), d.input_digest.clone()?)])
     });
     let todo = sig_units.todo(loam_pipeline::units::Part::default());
-    let mh = MinHasher::new(m);
+    let mh = crate::minhash_tasks::minhasher(m)?;
     let bar = crate::progress::stage_bar("minhash");
     let results = sig_units.run(exec, &todo, |i| {
         let (scan, sigs) = sign_shard(storage, &units[i].input, &mh, &bar);
@@ -602,8 +602,9 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
         lines.push(line);
         let bar = crate::progress::stage_bar("dedupe");
         let results = done.run_all(|| {
+            let mh = crate::minhash_tasks::minhasher(m).map_err(|e| e.to_string())?;
             let out =
-                loam_dedup::minhash::mark(storage, &units, plans, m, &m.attribute_name, &exec);
+                loam_dedup::minhash::mark(storage, &units, plans, m, &mh, &m.attribute_name, &exec);
             for w in &out.warnings {
                 eprintln!("warning: {w}");
             }

@@ -92,6 +92,8 @@ pub(crate) enum Progress {
 pub(crate) struct Tasks<'a> {
     pub sec: Section<'a>,
     pub m: &'a MinHashConfig,
+    /// [`signature_params`] of `m`, worked out once.
+    params: Value,
 }
 
 /// A partition or merge unit's output: its component edges, and the files it read.
@@ -110,9 +112,47 @@ fn commit_components(
     )
 }
 
-/// The signature files' parameters: the config without what does not change a signature.
-pub(crate) fn signature_params(m: &MinHashConfig) -> Value {
+/// The tokenizer of `shingle: tokens`, loaded as the tokens stage loads one.
+fn tokenizer(m: &MinHashConfig) -> Result<Option<loam_tokens::Tokenizer>> {
+    match (&m.shingle, &m.tokenizer) {
+        (loam_dedup::config::ShingleKind::Tokens, Some(name)) => {
+            let spec = loam_tokens::TokenizerSpec {
+                name_or_path: name.clone(),
+                // Shingles use `encode_ordinary`, which adds no special token; the loader
+                // only insists on one so token arrays never run documents together.
+                bos: None,
+                eos: Some(0),
+                segment: false,
+                encode_special_tokens: true,
+            };
+            loam_tokens::Tokenizer::load(&spec)
+                .map(Some)
+                .map_err(|e| Error::Usage(format!("dedupe.minhash.tokenizer: {e}")))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The MinHash hash functions of a config, with its tokenizer for `shingle: tokens`.
+pub(crate) fn minhasher(m: &MinHashConfig) -> Result<MinHasher> {
+    let mh = MinHasher::new(m);
+    Ok(match tokenizer(m)? {
+        None => mh,
+        Some(t) => mh.with_tokens(std::sync::Arc::new(move |text: &str| {
+            let mut ids = Vec::new();
+            t.encode_ordinary(text, &mut ids)?;
+            Ok(ids)
+        })),
+    })
+}
+
+/// The signature files' parameters: the config without what does not change a signature,
+/// with the tokenizer's SHA-256 for `shingle: tokens`.
+pub(crate) fn signature_params(m: &MinHashConfig) -> Result<Value> {
     let mut params = json!(m);
+    if let Some(t) = tokenizer(m)? {
+        params["tokenizer_sha256"] = json!(t.sha256);
+    }
     if let Value::Object(o) = &mut params {
         for k in [
             "attribute_name",
@@ -123,10 +163,19 @@ pub(crate) fn signature_params(m: &MinHashConfig) -> Value {
             o.remove(k);
         }
     }
-    params
+    Ok(params)
 }
 
-impl Tasks<'_> {
+impl<'a> Tasks<'a> {
+    /// The tasks of a section (the tokenizer of `shingle: tokens` loaded and checked).
+    pub(crate) fn new(sec: Section<'a>, m: &'a MinHashConfig) -> Result<Tasks<'a>> {
+        Ok(Tasks {
+            params: signature_params(m)?,
+            sec,
+            m,
+        })
+    }
+
     fn parts(&self) -> usize {
         self.m.partitions.unwrap_or(1).max(1)
     }
@@ -172,7 +221,7 @@ impl Tasks<'_> {
     }
 
     fn state(&self, phase: Phase) -> RunState<'_> {
-        let params = signature_params(self.m);
+        let params = self.params.clone();
         if phase == Phase::Signatures {
             // The one-process MinHash's signature units: the same files and markers.
             let fp = fingerprint(&json!({
@@ -373,7 +422,7 @@ impl Tasks<'_> {
 
     /// Runs this task's share of the phases before the marks (see the module docs).
     pub(crate) fn advance(&self) -> Result<Progress> {
-        let mh = MinHasher::new(self.m);
+        let mh = minhasher(self.m)?;
         let runner = self.sec.runner("MinHash");
         let phases: Vec<Phase> = Phase::minhash(self.m)
             .into_iter()

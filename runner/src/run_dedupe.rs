@@ -279,7 +279,7 @@ pub(crate) fn dedupe_stage(
         };
         let ready = match &engine {
             Engine::MinHash(m) => {
-                let tasks = crate::minhash_tasks::Tasks { sec: sec(), m };
+                let tasks = crate::minhash_tasks::Tasks::new(sec(), m)?;
                 match tasks.advance()? {
                     crate::minhash_tasks::Progress::Ready(r) => Phased::MinHash(tasks, r),
                     crate::minhash_tasks::Progress::Waiting { failed } => {
@@ -423,8 +423,16 @@ pub(crate) fn dedupe_stage(
             }
             Engine::MinHash(m) => {
                 let plans = signed.unwrap_or_default();
-                let out =
-                    loam_dedup::minhash::mark(storage, &units, plans, m, &m.attribute_name, exec);
+                let mh = crate::minhash_tasks::minhasher(m).map_err(|e| e.to_string())?;
+                let out = loam_dedup::minhash::mark(
+                    storage,
+                    &units,
+                    plans,
+                    m,
+                    &mh,
+                    &m.attribute_name,
+                    exec,
+                );
                 for w in &out.warnings {
                     eprintln!("warning: {w}");
                 }

@@ -352,6 +352,12 @@ fn minhash_tasks_refuse_bad_config() {
         ),
         ("verify: {threshold: 0.8, cap: 3}", "cap"),
         ("partition: 4", "partition"),
+        ("shingle: tokens", "dedupe.minhash.tokenizer"),
+        ("tokenizer: t.json", "dedupe.minhash.tokenizer"),
+        (
+            "keep: {by: '$.a[0]', order: latest}",
+            "dedupe.minhash.keep.by",
+        ),
     ] {
         pipeline(d.path(), &format!("{{{BASE}, {minhash}}}"));
         let o = loam(d.path(), &["run", "p.yaml"]);
@@ -527,4 +533,55 @@ fn minhash_keep_policy_chooses_survivors_the_same_in_one_process_and_as_tasks() 
         }
         assert_eq!(got.len(), want.len());
     }
+}
+
+#[test]
+fn token_shingles_find_the_planted_copies_in_one_process_and_as_tasks() {
+    let tok = |dir: &Path| {
+        let gz = repo().join("tests/fixtures/tokens/gpt-neo-test-tokenizer.json.gz");
+        let mut json = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(gz).unwrap()),
+            &mut json,
+        )
+        .unwrap();
+        std::fs::write(dir.join("tok.json"), json).unwrap();
+    };
+    let cfg = "attribute_name: near_dup, shingle: tokens, tokenizer: tok.json, ngram_length: 5, num_bands: 16, rows_per_band: 4";
+    let base = tempfile::tempdir().unwrap();
+    let (close, _) = corpus(base.path());
+    tok(base.path());
+    pipeline(base.path(), &format!("{{{cfg}}}"));
+    ok(base.path(), &["run", "p.yaml"]);
+    let want = outputs(base.path());
+    let found = marks(base.path());
+    let hits = close.iter().filter(|id| found.contains_key(*id)).count();
+    assert!(
+        hits * 10 >= close.len() * 9,
+        "{hits} of {} close copies",
+        close.len()
+    );
+    // Token shingles are not word shingles: the scores differ from `shingle: words`.
+    let words = tempfile::tempdir().unwrap();
+    corpus(words.path());
+    pipeline(words.path(), &format!("{{{BASE}}}"));
+    ok(words.path(), &["run", "p.yaml"]);
+    assert_ne!(marks(words.path()), found);
+    let d = tempfile::tempdir().unwrap();
+    corpus(d.path());
+    tok(d.path());
+    pipeline(d.path(), &format!("{{{cfg}, partitions: 4}}"));
+    run_as_tasks(d.path(), 4, &PHASES);
+    assert!(outputs(d.path()) == want);
+    // A tokenizer that cannot be loaded: exit 2 naming the field.
+    let d = tempfile::tempdir().unwrap();
+    corpus(d.path());
+    pipeline(d.path(), &format!("{{{cfg}}}"));
+    let o = loam(d.path(), &["run", "p.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("dedupe.minhash.tokenizer"),
+        "{}",
+        text(&o)
+    );
 }
