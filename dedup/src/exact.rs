@@ -22,6 +22,27 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+/// What one task of each phase of exact dedup as tasks holds, per unit of input, over
+/// `parts` hash ranges: `(phase, bytes, per what)` (keep values come on top of the keys).
+pub fn memory_coefficients(parts: usize) -> Vec<(&'static str, f64, String)> {
+    vec![
+        (
+            "keys",
+            20.0,
+            "document of its shard (plus its keep value)".into(),
+        ),
+        (
+            "survivors",
+            28.0,
+            format!(
+                "document in its hash range (1/{} of the corpus's)",
+                parts.max(1)
+            ),
+        ),
+        ("marks", 16.0, "document of its shard".into()),
+    ]
+}
+
 /// Which copy of a duplicated key survives.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Keep {

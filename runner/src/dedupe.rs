@@ -114,6 +114,22 @@ fn describe(job: &Job) -> String {
 /// `loam dedupe plan -c CONFIG`: the filter's memory and expected false-positive rate, the
 /// inputs and outputs, and any warning, before any work.
 pub fn plan(path: &Path) -> Result<()> {
+    // A pipeline file: what one task of each phase of its partitioned sections holds.
+    if crate::dolma::is_pipeline_file(path)? {
+        let v = loam_pipeline::config::read_value(path).map_err(usage)?;
+        let c: crate::pipeline_config::PipelineConfig =
+            loam_pipeline::config::from_value_validated(&v).map_err(|problems| {
+                usage(loam_pipeline::config::ConfigErrors {
+                    file: Some(path.to_path_buf()),
+                    problems,
+                })
+            })?;
+        match &c.dedupe {
+            Some(d) => crate::dolma::print_task_memory(d),
+            None => println!("{}: no dedupe section", path.display()),
+        }
+        return Ok(());
+    }
     let (cfg, _raw) = load::<DedupeConfig>(path)?;
     if let Some(m) = &cfg.dedupe.minhash {
         let k = m.num_bands * m.rows_per_band;

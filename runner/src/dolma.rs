@@ -416,6 +416,57 @@ pub fn is_pipeline_file(path: &Path) -> Result<bool> {
     Ok(matches!(guess_kind(&v), Some(Kind::Pipeline) | None))
 }
 
+/// What one task of each phase of a pipeline file's partitioned dedupe sections holds (exact,
+/// MinHash and substring sections as tasks), printed by `loam validate -c` and `loam dedupe
+/// plan -c` before any work.
+pub(crate) fn print_task_memory(d: &crate::pipeline_config::DedupeStages) {
+    fn show<S: std::fmt::Display>(rows: Vec<(&'static str, f64, S)>) {
+        for (phase, bytes, per) in rows {
+            println!("  {phase:<20} {bytes:>8.0} B per {per}");
+        }
+    }
+    for (i, stage) in d.sections().iter().enumerate() {
+        if let Some(p) = stage.documents.as_ref().and_then(|e| e.partitions) {
+            println!(
+                "{}: exact dedup as tasks over {p} hash range(s), 3 phases; memory per task:",
+                d.path(i)
+            );
+            show(loam_dedup::exact::memory_coefficients(p));
+        }
+        if let Some(c) = &stage.substring {
+            println!(
+                "{}: substring dedup as tasks over {} key range(s), 3 phases; memory per task:",
+                d.path(i),
+                c.parts()
+            );
+            show(loam_dedup::substr::memory_coefficients(c.parts()));
+        }
+        let tasks = stage
+            .documents
+            .as_ref()
+            .and_then(|e| e.partitions)
+            .is_some()
+            || stage.substring.is_some()
+            || stage.minhash.as_ref().and_then(|m| m.partitions).is_some();
+        if !tasks {
+            println!("{}: in one process", d.path(i));
+        }
+        let Some(m) = &stage.minhash else { continue };
+        let Some(p) = m.partitions else { continue };
+        let k = (m.num_bands * m.rows_per_band) as u64;
+        println!(
+            "{}: MinHash as tasks over {p} partition(s), {} phases; memory per task:",
+            d.path(i),
+            crate::phases::Phase::minhash(m).len(),
+        );
+        show(loam_dedup::lsh::memory_coefficients(
+            k,
+            m.num_bands as u64,
+            p as u64,
+        ));
+    }
+}
+
 /// `loam validate -c CONFIG`: parses and checks without touching data, with the checks the
 /// commands that run make before they start (taggers and their models, attribute names);
 /// `check_inputs` also requires every input path or glob to match files.
@@ -439,34 +490,7 @@ pub fn validate(path: &Path, kind: Option<Kind>, check_inputs: bool) -> Result<(
                 crate::checks::models_present(path, &t.taggers, &t.classifiers, &t.tagger_options)?;
             }
             if let Some(d) = &c.dedupe {
-                for (i, stage) in d.sections().iter().enumerate() {
-                    if let Some(c) = &stage.substring {
-                        println!(
-                            "{}: substring dedup as tasks over {} key range(s), 3 phases; memory per task:",
-                            d.path(i),
-                            c.parts()
-                        );
-                        for (phase, bytes, per) in
-                            loam_dedup::substr::memory_coefficients(c.parts())
-                        {
-                            println!("  {phase:<20} {bytes:>8.0} B per {per}");
-                        }
-                    }
-                    let Some(m) = &stage.minhash else { continue };
-                    let Some(p) = m.partitions else { continue };
-                    let k = (m.num_bands * m.rows_per_band) as u64;
-                    let rounds = (p.max(1) as f64).log2().ceil() as usize;
-                    println!(
-                        "{}: MinHash as tasks over {p} partition(s), {} phases; memory per task:",
-                        d.path(i),
-                        4 + rounds + usize::from(m.verify.is_some()),
-                    );
-                    for (phase, bytes, per) in
-                        loam_dedup::lsh::memory_coefficients(k, m.num_bands as u64, p as u64)
-                    {
-                        println!("  {phase:<20} {bytes:>8.0} B per {per}");
-                    }
-                }
+                print_task_memory(d);
             }
             vec![("documents".into(), c.documents)]
         }

@@ -136,3 +136,51 @@ fn validate_states_substring_memory_per_task() {
     assert!(out.contains("34 B per text byte of its shard"), "{out}");
     assert!(out.contains("1/6 of the corpus's"), "{out}");
 }
+
+#[test]
+fn dedupe_plan_states_memory_per_task_of_a_pipeline_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: t\ndocuments: [documents/*]\noutput: out\n\
+         dedupe:\n\
+         \x20 - {name: exact, documents: {attribute_name: dup, partitions: 4}}\n\
+         \x20 - {name: fuzzy, minhash: {attribute_name: near, num_bands: 20, rows_per_band: 10, partitions: 8, keep: {by: $.date, order: latest}}}\n\
+         \x20 - {name: whole, minhash: {attribute_name: near2}}\n\
+         mix: {name: m, version: v1, drop: [{rule: near, attribute: near, op: exists}]}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["dedupe", "plan", "-c", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("4 hash range(s), 3 phases"), "{out}");
+    assert!(
+        out.contains("28 B per document in its hash range (1/4"),
+        "{out}"
+    );
+    // With a keep policy the clusters are resolved by a survivors phase: 8 phases.
+    assert!(out.contains("8 partition(s), 8 phases"), "{out}");
+    assert!(
+        out.contains("dedupe[2]") && out.contains("one process"),
+        "{out}"
+    );
+    // `loam validate -c` says the same before any work; nothing is written.
+    let v = loam(dir.path(), &["validate", "-c", "p.yaml"]);
+    assert!(
+        String::from_utf8_lossy(&v.stdout).contains(&*out),
+        "{}",
+        text(&v)
+    );
+    assert!(!dir.path().join("out").exists());
+    // A bad pipeline file: exit 2 naming the field.
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: t\ndocuments: [documents/*]\noutput: out\n\
+         dedupe: {name: f, minhash: {attribute_name: near, partitions: 0}}\n\
+         mix: {name: m, version: v1}\n",
+    )
+    .unwrap();
+    let o = loam(dir.path(), &["dedupe", "plan", "-c", "p.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("partitions"), "{}", text(&o));
+}
