@@ -7,6 +7,9 @@
 //! (`dedupe.minhash.partitions`) is one array per phase (`--phase`: signatures, bands,
 //! partitions, `⌈log₂ P⌉` merge rounds, verify, marks) instead of the one-task dedupe job. Completion markers make a resubmission skip
 //! finished units, and the bytes are those of a single-machine run.
+//!
+//! `loam slurm trace MIX` builds a trace index the same way: `loam trace build` as an array
+//! (each task its share of the shards), then one task that writes `trace.json`.
 
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -179,6 +182,112 @@ fn sbatch(script: &Path, after: Option<&str>) -> Result<String> {
     Ok(id)
 }
 
+/// A batch script's first lines: an array of `n` tasks, its log files, the options.
+fn script_head(name: &str, n: usize, log: &Path, cwd: &Path, opts: &SubmitOptions) -> String {
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!("#SBATCH --job-name={name}\n"));
+    s.push_str(&format!("#SBATCH --array=0-{}\n", n - 1));
+    s.push_str(&format!("#SBATCH --output={}\n", log.display()));
+    s.push_str(&format!("#SBATCH --chdir={}\n", cwd.display()));
+    s.push_str("#SBATCH --ntasks=1\n");
+    if opts.threads > 0 {
+        s.push_str(&format!("#SBATCH --cpus-per-task={}\n", opts.threads));
+    }
+    if let Some(p) = &opts.partition {
+        s.push_str(&format!("#SBATCH --partition={p}\n"));
+    }
+    if let Some(m) = &opts.mem {
+        s.push_str(&format!("#SBATCH --mem={m}\n"));
+    }
+    if let Some(t) = &opts.time {
+        s.push_str(&format!("#SBATCH --time={t}\n"));
+    }
+    s.push_str("set -euo pipefail\n");
+    s
+}
+
+/// What `loam slurm trace` builds: `loam trace build`'s arguments.
+#[derive(Debug, Clone)]
+pub struct TraceBuild {
+    /// Mix directory.
+    pub mix: PathBuf,
+    /// The token arrays' directory.
+    pub tokens: Option<PathBuf>,
+    /// Index the text even when token arrays exist.
+    pub text: bool,
+    /// The index directory (default beside the mix).
+    pub index: Option<PathBuf>,
+    /// The most symbols in one shard.
+    pub max_symbols: Option<u64>,
+}
+
+/// `loam slurm trace MIX …`: `loam trace build` as a job array (task `i` of `n` builds the
+/// shards `k ≡ i (mod n)`), then one task that finds every shard built and writes
+/// `trace.json`: the bytes of a local build. Scripts and logs go beside the index, in
+/// `.slurm-<index name>/`. Prints the job ids.
+pub fn submit_trace(b: &TraceBuild, opts: &SubmitOptions) -> Result<()> {
+    if opts.tasks == 0 {
+        return Err(usage("--tasks must be at least 1"));
+    }
+    let exe = std::env::current_exe().context("locating the loam binary")?;
+    let cwd = std::env::current_dir()?;
+    let index = b
+        .index
+        .clone()
+        .unwrap_or_else(|| loam_trace::build::default_index_dir(&b.mix));
+    let index = cwd.join(index);
+    let name = index
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "index".into());
+    let dir = index.with_file_name(format!(".slurm-{name}"));
+    std::fs::create_dir_all(dir.join("logs"))?;
+    let mut args = vec![
+        shell_quote(&exe.to_string_lossy()),
+        "--threads".into(),
+        opts.threads.to_string(),
+        "trace".into(),
+        "build".into(),
+        shell_quote(&b.mix.to_string_lossy()),
+        "--index".into(),
+        shell_quote(&index.to_string_lossy()),
+    ];
+    if let Some(t) = &b.tokens {
+        args.extend(["--tokens".into(), shell_quote(&t.to_string_lossy())]);
+    }
+    if b.text {
+        args.push("--text".into());
+    }
+    if let Some(m) = b.max_symbols {
+        args.extend(["--max-symbols".into(), m.to_string()]);
+    }
+    let base = format!("exec {}", args.join(" "));
+    let mut prev: Option<String> = None;
+    for (stage, n) in [("trace-build", opts.tasks), ("trace-index", 1)] {
+        let mut s = script_head(
+            &format!("loam-{stage}"),
+            n,
+            &dir.join("logs").join(format!("{stage}-%a.log")),
+            &cwd,
+            opts,
+        );
+        if stage == "trace-build" {
+            s.push_str(&format!(
+                "{base} --rank \"$SLURM_ARRAY_TASK_ID\" --world {n}\n"
+            ));
+        } else {
+            s.push_str(&format!("{base}\n"));
+        }
+        let script = dir.join(format!("{stage}.sbatch"));
+        std::fs::write(&script, s)?;
+        let id = sbatch(&script, prev.as_deref())?;
+        println!("{stage:<11} job {id}  ({n} task(s))");
+        prev = Some(id);
+    }
+    println!("logs in {}", dir.join("logs").display());
+    Ok(())
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -229,31 +338,13 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
     let mut prev: Option<String> = None;
     for (stage, n) in stages {
         let stage = stage.as_str();
-        let mut s = String::from("#!/bin/bash\n");
-        s.push_str(&format!(
-            "#SBATCH --job-name=loam-{}-{stage}\n",
-            target.name()
-        ));
-        s.push_str(&format!("#SBATCH --array=0-{}\n", n - 1));
-        s.push_str(&format!(
-            "#SBATCH --output={}\n",
-            dir.join("logs").join(format!("{stage}-%a.log")).display()
-        ));
-        s.push_str(&format!("#SBATCH --chdir={}\n", cwd.display()));
-        s.push_str("#SBATCH --ntasks=1\n");
-        if opts.threads > 0 {
-            s.push_str(&format!("#SBATCH --cpus-per-task={}\n", opts.threads));
-        }
-        if let Some(p) = &opts.partition {
-            s.push_str(&format!("#SBATCH --partition={p}\n"));
-        }
-        if let Some(m) = &opts.mem {
-            s.push_str(&format!("#SBATCH --mem={m}\n"));
-        }
-        if let Some(t) = &opts.time {
-            s.push_str(&format!("#SBATCH --time={t}\n"));
-        }
-        s.push_str("set -euo pipefail\n");
+        let mut s = script_head(
+            &format!("loam-{}-{stage}", target.name()),
+            n,
+            &dir.join("logs").join(format!("{stage}-%a.log")),
+            &cwd,
+            opts,
+        );
         let base = format!(
             "exec {} --threads {} run {}",
             shell_quote(&exe.to_string_lossy()),

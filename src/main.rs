@@ -380,6 +380,35 @@ enum SlurmAction {
         #[arg(long)]
         time: Option<String>,
     },
+    /// `loam trace build` as a job array, then one task writing the index's `trace.json`.
+    Trace {
+        /// Mix directory.
+        mix: PathBuf,
+        /// The token arrays' directory (`loam tokens` destination).
+        #[arg(long, value_name = "DIR")]
+        tokens: Option<PathBuf>,
+        /// Index the text even when token arrays exist.
+        #[arg(long, conflicts_with = "tokens")]
+        text: bool,
+        /// Where the index goes (default `<output>/trace/<mix>/<version>`).
+        #[arg(long, value_name = "DIR")]
+        index: Option<PathBuf>,
+        /// The most symbols in one shard (as `loam trace build --max-symbols`).
+        #[arg(long, value_name = "N")]
+        max_symbols: Option<u64>,
+        /// Tasks in the array.
+        #[arg(long, default_value_t = 4)]
+        tasks: usize,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Memory per task (e.g. 8G).
+        #[arg(long)]
+        mem: Option<String>,
+        /// Time limit per task (e.g. 04:00:00).
+        #[arg(long)]
+        time: Option<String>,
+    },
     /// Queue state and completed units per stage.
     Status {
         /// Pipeline config, or a dolma recipe's configs.
@@ -651,6 +680,36 @@ fn main() -> ExitCode {
                 },
         } => cmd_slurm::submit(
             &pipeline,
+            &cmd_slurm::SubmitOptions {
+                tasks,
+                threads: cli.threads,
+                partition,
+                mem,
+                time,
+            },
+        )
+        .map(|_| None),
+        Command::Slurm {
+            action:
+                SlurmAction::Trace {
+                    mix,
+                    tokens,
+                    text,
+                    index,
+                    max_symbols,
+                    tasks,
+                    partition,
+                    mem,
+                    time,
+                },
+        } => cmd_slurm::submit_trace(
+            &cmd_slurm::TraceBuild {
+                mix,
+                tokens,
+                text,
+                index,
+                max_symbols,
+            },
             &cmd_slurm::SubmitOptions {
                 tasks,
                 threads: cli.threads,

@@ -231,3 +231,88 @@ fn slurm_dedup_tasks_give_the_local_bytes() {
     assert!(want.keys().any(|k| k.ends_with("manifest.json")));
     assert_same(&want, &got, &cluster.path().join("out/.loam/slurm/logs"));
 }
+
+/// Waits until Slurm no longer lists any of the jobs `submit` printed (`<stage> job <id>`).
+fn wait_for_jobs(printed: &str) {
+    let ids: Vec<&str> = printed
+        .lines()
+        .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "job").nth(1))
+        .collect();
+    assert!(!ids.is_empty(), "{printed}");
+    let t0 = Instant::now();
+    loop {
+        let queued = ids.iter().any(|id| {
+            std::process::Command::new("squeue")
+                .args(["-h", "-j", id])
+                .output()
+                .map(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+                .unwrap_or(false)
+        });
+        if !queued {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "Slurm jobs still queued: {ids:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `loam slurm trace`: a trace index built by a 3-task job array and a final task is the
+/// index a local build makes (shards split small so every task has some), byte for byte.
+#[test]
+fn slurm_trace_build_gives_the_local_index() {
+    if !have_slurm() {
+        return;
+    }
+    let dir = setup();
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mix = version_dir(&dir.path().join("out/m"), "v1");
+    let m = mix.to_str().unwrap();
+    let o = loam(
+        dir.path(),
+        &[
+            "trace",
+            "build",
+            m,
+            "--text",
+            "--index",
+            "local",
+            "--max-symbols",
+            "20000",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = loam(
+        dir.path(),
+        &[
+            "--threads",
+            "1",
+            "slurm",
+            "trace",
+            m,
+            "--text",
+            "--index",
+            "cluster",
+            "--max-symbols",
+            "20000",
+            "--tasks",
+            "3",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    wait_for_jobs(&String::from_utf8_lossy(&o.stdout));
+    let want = snapshot(&dir.path().join("local"), true);
+    assert!(want.len() >= 4, "{:?}", want.keys().collect::<Vec<_>>());
+    let got = snapshot(&dir.path().join("cluster"), true);
+    // trace.json names its own directory nowhere but in `mix`: the shards and it are equal.
+    assert_same(&want, &got, &dir.path().join(".slurm-cluster/logs"));
+    // The array built every shard: the final task kept them all.
+    let last = std::fs::read_to_string(dir.path().join(".slurm-cluster/logs/trace-index-0.log"))
+        .unwrap_or_default();
+    assert!(last.contains(", 0 built, "), "{last}");
+    let v = loam(dir.path(), &["manifest", "verify", "cluster"]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}
