@@ -206,26 +206,11 @@ fn script_head(name: &str, n: usize, log: &Path, cwd: &Path, opts: &SubmitOption
     s
 }
 
-/// What `loam slurm trace` builds: `loam trace build`'s arguments.
-#[derive(Debug, Clone)]
-pub struct TraceBuild {
-    /// Mix directory.
-    pub mix: PathBuf,
-    /// The token arrays' directory.
-    pub tokens: Option<PathBuf>,
-    /// Index the text even when token arrays exist.
-    pub text: bool,
-    /// The index directory (default beside the mix).
-    pub index: Option<PathBuf>,
-    /// The most symbols in one shard.
-    pub max_symbols: Option<u64>,
-}
-
 /// `loam slurm trace MIX …`: `loam trace build` as a job array (task `i` of `n` builds the
 /// shards `k ≡ i (mod n)`), then one task that finds every shard built and writes
 /// `trace.json`: the bytes of a local build. Scripts and logs go beside the index, in
 /// `.slurm-<index name>/`. Prints the job ids.
-pub fn submit_trace(b: &TraceBuild, opts: &SubmitOptions) -> Result<()> {
+pub fn submit_trace(b: &crate::cmd_trace::BuildArgs, opts: &SubmitOptions) -> Result<()> {
     if opts.tasks == 0 {
         return Err(usage("--tasks must be at least 1"));
     }
@@ -259,6 +244,9 @@ pub fn submit_trace(b: &TraceBuild, opts: &SubmitOptions) -> Result<()> {
         args.push("--text".into());
     }
     if let Some(m) = b.max_symbols {
+        if m == 0 {
+            return Err(usage("--max-symbols must be at least 1"));
+        }
         args.extend(["--max-symbols".into(), m.to_string()]);
     }
     let base = format!("exec {}", args.join(" "));

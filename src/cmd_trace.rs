@@ -46,17 +46,8 @@ enum TraceAction {
     /// Build the index of a mix: over its `loam tokens` arrays when there are any (beside a
     /// pipeline's mix, or --tokens), else over its documents' text.
     Build {
-        /// Mix directory.
-        mix: PathBuf,
-        /// The token arrays' directory (`loam tokens` destination).
-        #[arg(long, value_name = "DIR")]
-        tokens: Option<PathBuf>,
-        /// Index the text even when token arrays exist.
-        #[arg(long, conflicts_with = "tokens")]
-        text: bool,
-        /// Where the index goes (default `<output>/trace/<mix>/<version>`).
-        #[arg(long, value_name = "DIR")]
-        index: Option<PathBuf>,
+        #[command(flatten)]
+        build: BuildArgs,
         /// This task's index among --world tasks sharing the shards (a final run without
         /// them writes trace.json).
         #[arg(long, default_value_t = 0)]
@@ -64,12 +55,28 @@ enum TraceAction {
         /// Number of tasks sharing the shards.
         #[arg(long, default_value_t = 1)]
         world: usize,
-        /// The most symbols (tokens, or bytes of text) in one shard: a larger file is
-        /// indexed in several shards, split at document boundaries, so building takes at most
-        /// about 32 bytes × N of memory per thread [default: 134217728, ≈ 4 GiB]
-        #[arg(long, value_name = "N")]
-        max_symbols: Option<u64>,
     },
+}
+
+/// What an index is built from and where it goes (`loam trace build`, `loam slurm trace`).
+#[derive(Args, Debug, Clone)]
+pub struct BuildArgs {
+    /// Mix directory.
+    pub mix: PathBuf,
+    /// The token arrays' directory (`loam tokens` destination).
+    #[arg(long, value_name = "DIR")]
+    pub tokens: Option<PathBuf>,
+    /// Index the text even when token arrays exist.
+    #[arg(long, conflicts_with = "tokens")]
+    pub text: bool,
+    /// Where the index goes (default `<output>/trace/<mix>/<version>`).
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// The most symbols (tokens, or bytes of text) in one shard: a larger file is
+    /// indexed in several shards, split at document boundaries, so building takes at most
+    /// about 32 bytes × N of memory per thread [default: 134217728, ≈ 4 GiB]
+    #[arg(long, value_name = "N")]
+    pub max_symbols: Option<u64>,
 }
 
 fn map_err(e: TraceError) -> anyhow::Error {
@@ -82,13 +89,16 @@ fn map_err(e: TraceError) -> anyhow::Error {
 /// Runs `loam trace`.
 pub fn trace(args: TraceArgs, threads: usize, json: bool) -> Result<()> {
     if let Some(TraceAction::Build {
-        mix,
-        tokens,
-        text,
-        index,
+        build:
+            BuildArgs {
+                mix,
+                tokens,
+                text,
+                index,
+                max_symbols,
+            },
         rank,
         world,
-        max_symbols,
     }) = args.action
     {
         if max_symbols == Some(0) {

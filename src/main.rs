@@ -360,6 +360,35 @@ enum Command {
     },
 }
 
+/// What every `loam slurm` submission takes.
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// Tasks per array.
+    #[arg(long, default_value_t = 4)]
+    tasks: usize,
+    /// Slurm partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Memory per task (e.g. 8G).
+    #[arg(long)]
+    mem: Option<String>,
+    /// Time limit per task (e.g. 04:00:00).
+    #[arg(long)]
+    time: Option<String>,
+}
+
+impl SlurmArgs {
+    fn options(self, threads: usize) -> cmd_slurm::SubmitOptions {
+        cmd_slurm::SubmitOptions {
+            tasks: self.tasks,
+            threads,
+            partition: self.partition,
+            mem: self.mem,
+            time: self.time,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum SlurmAction {
     /// Write and submit one job array per stage, chained with afterok.
@@ -367,47 +396,15 @@ enum SlurmAction {
         /// Pipeline config, or a dolma recipe's configs (as `loam run` takes them).
         #[arg(required = true)]
         pipeline: Vec<PathBuf>,
-        /// Tasks per array.
-        #[arg(long, default_value_t = 4)]
-        tasks: usize,
-        /// Slurm partition.
-        #[arg(long)]
-        partition: Option<String>,
-        /// Memory per task (e.g. 8G).
-        #[arg(long)]
-        mem: Option<String>,
-        /// Time limit per task (e.g. 04:00:00).
-        #[arg(long)]
-        time: Option<String>,
+        #[command(flatten)]
+        slurm: SlurmArgs,
     },
     /// `loam trace build` as a job array, then one task writing the index's `trace.json`.
     Trace {
-        /// Mix directory.
-        mix: PathBuf,
-        /// The token arrays' directory (`loam tokens` destination).
-        #[arg(long, value_name = "DIR")]
-        tokens: Option<PathBuf>,
-        /// Index the text even when token arrays exist.
-        #[arg(long, conflicts_with = "tokens")]
-        text: bool,
-        /// Where the index goes (default `<output>/trace/<mix>/<version>`).
-        #[arg(long, value_name = "DIR")]
-        index: Option<PathBuf>,
-        /// The most symbols in one shard (as `loam trace build --max-symbols`).
-        #[arg(long, value_name = "N")]
-        max_symbols: Option<u64>,
-        /// Tasks in the array.
-        #[arg(long, default_value_t = 4)]
-        tasks: usize,
-        /// Slurm partition.
-        #[arg(long)]
-        partition: Option<String>,
-        /// Memory per task (e.g. 8G).
-        #[arg(long)]
-        mem: Option<String>,
-        /// Time limit per task (e.g. 04:00:00).
-        #[arg(long)]
-        time: Option<String>,
+        #[command(flatten)]
+        build: cmd_trace::BuildArgs,
+        #[command(flatten)]
+        slurm: SlurmArgs,
     },
     /// Queue state and completed units per stage.
     Status {
@@ -670,55 +667,11 @@ fn main() -> ExitCode {
             .map(|_| None)
             .map_err(Into::into),
         Command::Slurm {
-            action:
-                SlurmAction::Submit {
-                    pipeline,
-                    tasks,
-                    partition,
-                    mem,
-                    time,
-                },
-        } => cmd_slurm::submit(
-            &pipeline,
-            &cmd_slurm::SubmitOptions {
-                tasks,
-                threads: cli.threads,
-                partition,
-                mem,
-                time,
-            },
-        )
-        .map(|_| None),
+            action: SlurmAction::Submit { pipeline, slurm },
+        } => cmd_slurm::submit(&pipeline, &slurm.options(cli.threads)).map(|_| None),
         Command::Slurm {
-            action:
-                SlurmAction::Trace {
-                    mix,
-                    tokens,
-                    text,
-                    index,
-                    max_symbols,
-                    tasks,
-                    partition,
-                    mem,
-                    time,
-                },
-        } => cmd_slurm::submit_trace(
-            &cmd_slurm::TraceBuild {
-                mix,
-                tokens,
-                text,
-                index,
-                max_symbols,
-            },
-            &cmd_slurm::SubmitOptions {
-                tasks,
-                threads: cli.threads,
-                partition,
-                mem,
-                time,
-            },
-        )
-        .map(|_| None),
+            action: SlurmAction::Trace { build, slurm },
+        } => cmd_slurm::submit_trace(&build, &slurm.options(cli.threads)).map(|_| None),
         Command::Slurm {
             action: SlurmAction::Status { pipeline },
         } => cmd_slurm::status(&pipeline).map(|_| None),
