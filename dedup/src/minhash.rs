@@ -115,8 +115,8 @@ pub struct MinHasher {
     n: usize,
     /// The keep policy's field and whether the greatest value wins.
     keep: Option<(DedupKey, bool)>,
-    /// The tokenizer of `shingle: tokens`.
-    tokens: Option<TokenIds>,
+    /// The tokenizer of `shingle: tokens`, and what identifies it (its SHA-256).
+    tokens: Option<(TokenIds, String)>,
 }
 
 impl std::fmt::Debug for MinHasher {
@@ -127,7 +127,7 @@ impl std::fmt::Debug for MinHasher {
             .field("kind", &self.kind)
             .field("n", &self.n)
             .field("keep", &self.keep)
-            .field("tokens", &self.tokens.is_some())
+            .field("tokenizer", &self.tokens.as_ref().map(|(_, id)| id))
             .finish()
     }
 }
@@ -150,10 +150,16 @@ impl MinHasher {
         }
     }
 
-    /// With the tokenizer `shingle: tokens` encodes with.
-    pub fn with_tokens(mut self, tokens: TokenIds) -> MinHasher {
-        self.tokens = Some(tokens);
+    /// With the tokenizer `shingle: tokens` encodes with, and what identifies it (its
+    /// SHA-256, for fingerprints).
+    pub fn with_tokens(mut self, tokens: TokenIds, id: String) -> MinHasher {
+        self.tokens = Some((tokens, id));
         self
+    }
+
+    /// What identifies the tokenizer of `shingle: tokens`, when there is one.
+    pub fn tokenizer_id(&self) -> Option<&str> {
+        self.tokens.as_ref().map(|(_, id)| id.as_str())
     }
 
     /// Whether a keep policy chooses survivors (signature files then hold its values).
@@ -206,7 +212,7 @@ impl MinHasher {
     pub fn try_shingles(&self, text: &str) -> Result<Vec<u64>, String> {
         match self.kind {
             ShingleKind::Tokens => {
-                let t = self
+                let (t, _) = self
                     .tokens
                     .as_ref()
                     .ok_or("shingle: tokens without a tokenizer")?;

@@ -9,7 +9,7 @@ use loam_dedup::bloom::{BloomFilter, REGIONS};
 use loam_dedup::config::DedupeConfig;
 use loam_dedup::engine::{self, Job, Mode};
 use loam_dedup::exact::DedupUnit;
-use loam_dedup::minhash::{sign_shard, Signatures};
+use loam_dedup::minhash::{sign_shard, MinHasher, Signatures};
 use loam_manifests::{fingerprint, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
@@ -467,6 +467,7 @@ pub(crate) fn signatures(
     units: &[DedupUnit],
     roots: &[String],
     m: &loam_dedup::config::MinHashConfig,
+    mh: &MinHasher,
     opts: RunOptions,
     exec: &Executor,
 ) -> Result<(Vec<(ScanReport, Signatures)>, StageLine)> {
@@ -483,7 +484,7 @@ pub(crate) fn signatures(
         })
         .collect();
     // The attribute's name (nor partitions, nor verification) does not change a signature.
-    let params = crate::minhash_tasks::signature_params(m)?;
+    let params = crate::minhash_tasks::signature_params(m, mh);
     let fp = fingerprint(&json!({
         "stage": "minhash-signatures", "loam": loam_pipeline::VERSION, "minhash": params,
     }));
@@ -494,10 +495,9 @@ pub(crate) fn signatures(
         Some(vec![(d.input.clone(), d.input_digest.clone()?)])
     });
     let todo = sig_units.todo(loam_pipeline::units::Part::default());
-    let mh = crate::minhash_tasks::minhasher(m)?;
     let bar = crate::progress::stage_bar("minhash");
     let results = sig_units.run(exec, &todo, |i| {
-        let (scan, sigs) = sign_shard(storage, &units[i].input, &mh, &bar);
+        let (scan, sigs) = sign_shard(storage, &units[i].input, mh, &bar);
         if scan.failed() {
             return Err(ui::scan_errors(&scan));
         }
@@ -614,11 +614,11 @@ fn minhash(cfg: &DedupeConfig, raw: Value, opts: RunOptions) -> Result<StageRun>
     let results = if done.all_done() || opts.part.units.rank != 0 {
         done.collect(Vec::new())
     } else {
-        let (plans, line) = signatures(storage, &units, &roots, m, opts, &exec)?;
+        let mh = crate::minhash_tasks::minhasher(m)?;
+        let (plans, line) = signatures(storage, &units, &roots, m, &mh, opts, &exec)?;
         lines.push(line);
         let bar = crate::progress::stage_bar("dedupe");
         let results = done.run_all(|| {
-            let mh = crate::minhash_tasks::minhasher(m).map_err(|e| e.to_string())?;
             let out =
                 loam_dedup::minhash::mark(storage, &units, plans, m, &mh, &m.attribute_name, &exec);
             for w in &out.warnings {

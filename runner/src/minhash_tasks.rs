@@ -92,7 +92,9 @@ pub(crate) enum Progress {
 pub(crate) struct Tasks<'a> {
     pub sec: Section<'a>,
     pub m: &'a MinHashConfig,
-    /// [`signature_params`] of `m`, worked out once.
+    /// Its hash functions (and tokenizer), loaded once.
+    mh: MinHasher,
+    /// [`signature_params`] of `m`.
     params: Value,
 }
 
@@ -112,9 +114,11 @@ fn commit_components(
     )
 }
 
-/// The tokenizer of `shingle: tokens`, loaded as the tokens stage loads one.
-fn tokenizer(m: &MinHashConfig) -> Result<Option<loam_tokens::Tokenizer>> {
-    match (&m.shingle, &m.tokenizer) {
+/// The MinHash hash functions of a config, with its tokenizer for `shingle: tokens` (loaded
+/// as the tokens stage loads one; a tokenizer that cannot be loaded is a usage error).
+pub(crate) fn minhasher(m: &MinHashConfig) -> Result<MinHasher> {
+    let mh = MinHasher::new(m);
+    let tok = match (&m.shingle, &m.tokenizer) {
         (loam_dedup::config::ShingleKind::Tokens, Some(name)) => {
             let spec = loam_tokens::TokenizerSpec {
                 name_or_path: name.clone(),
@@ -126,32 +130,27 @@ fn tokenizer(m: &MinHashConfig) -> Result<Option<loam_tokens::Tokenizer>> {
                 encode_special_tokens: true,
             };
             loam_tokens::Tokenizer::load(&spec)
-                .map(Some)
-                .map_err(|e| Error::Usage(format!("dedupe.minhash.tokenizer: {e}")))
+                .map_err(|e| Error::Usage(format!("dedupe.minhash.tokenizer: {e}")))?
         }
-        _ => Ok(None),
-    }
-}
-
-/// The MinHash hash functions of a config, with its tokenizer for `shingle: tokens`.
-pub(crate) fn minhasher(m: &MinHashConfig) -> Result<MinHasher> {
-    let mh = MinHasher::new(m);
-    Ok(match tokenizer(m)? {
-        None => mh,
-        Some(t) => mh.with_tokens(std::sync::Arc::new(move |text: &str| {
+        _ => return Ok(mh),
+    };
+    let id = tok.sha256.clone();
+    Ok(mh.with_tokens(
+        std::sync::Arc::new(move |text: &str| {
             let mut ids = Vec::new();
-            t.encode_ordinary(text, &mut ids)?;
+            tok.encode_ordinary(text, &mut ids)?;
             Ok(ids)
-        })),
-    })
+        }),
+        id,
+    ))
 }
 
 /// The signature files' parameters: the config without what does not change a signature,
 /// with the tokenizer's SHA-256 for `shingle: tokens`.
-pub(crate) fn signature_params(m: &MinHashConfig) -> Result<Value> {
+pub(crate) fn signature_params(m: &MinHashConfig, mh: &MinHasher) -> Value {
     let mut params = json!(m);
-    if let Some(t) = tokenizer(m)? {
-        params["tokenizer_sha256"] = json!(t.sha256);
+    if let Some(id) = mh.tokenizer_id() {
+        params["tokenizer_sha256"] = json!(id);
     }
     if let Value::Object(o) = &mut params {
         for k in [
@@ -163,14 +162,16 @@ pub(crate) fn signature_params(m: &MinHashConfig) -> Result<Value> {
             o.remove(k);
         }
     }
-    Ok(params)
+    params
 }
 
 impl<'a> Tasks<'a> {
     /// The tasks of a section (the tokenizer of `shingle: tokens` loaded and checked).
     pub(crate) fn new(sec: Section<'a>, m: &'a MinHashConfig) -> Result<Tasks<'a>> {
+        let mh = minhasher(m)?;
         Ok(Tasks {
-            params: signature_params(m)?,
+            params: signature_params(m, &mh),
+            mh,
             sec,
             m,
         })
@@ -238,9 +239,9 @@ impl<'a> Tasks<'a> {
             "stage": format!("minhash-{}", phase.name()), "loam": loam_pipeline::VERSION,
             "minhash": params, "partitions": self.parts(), "inputs": self.sec.rels,
         });
+        // (`keep`, when set, is in `params`: the signature files hold its values.)
         if matches!(phase, Phase::Verify | Phase::Survivors) {
             fp["verify"] = json!(self.m.verify);
-            fp["keep"] = json!(self.m.keep);
         }
         let stage = match phase {
             Phase::Merge(_) => "minhash-merge".to_string(),
@@ -422,7 +423,7 @@ impl<'a> Tasks<'a> {
 
     /// Runs this task's share of the phases before the marks (see the module docs).
     pub(crate) fn advance(&self) -> Result<Progress> {
-        let mh = minhasher(self.m)?;
+        let mh = &self.mh;
         let runner = self.sec.runner("MinHash");
         let phases: Vec<Phase> = Phase::minhash(self.m)
             .into_iter()
@@ -433,7 +434,7 @@ impl<'a> Tasks<'a> {
             &phases,
             &|p| self.outputs(p),
             &|p| self.state(p),
-            &|p, i, bar| self.make(p, i, &mh, bar),
+            &|p, i, bar| self.make(p, i, mh, bar),
         )? {
             Step::Waiting { failed } => Ok(Progress::Waiting { failed }),
             Step::Done(first) => self

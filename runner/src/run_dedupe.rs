@@ -351,10 +351,11 @@ pub(crate) fn dedupe_stage(
         let signed = match &engine {
             Engine::MinHash(m) => {
                 let roots = vec![dir.clone(); units.len()];
+                let mh = crate::minhash_tasks::minhasher(m)?;
                 let (plans, line) =
-                    crate::dedupe::signatures(storage, &units, &roots, m, opts, exec)?;
+                    crate::dedupe::signatures(storage, &units, &roots, m, &mh, opts, exec)?;
                 signature_line = Some(line);
-                Some(plans)
+                Some((plans, mh))
             }
             _ => None,
         };
@@ -422,8 +423,10 @@ pub(crate) fn dedupe_stage(
                 Err("internal error: substring dedup runs as phases".to_string())
             }
             Engine::MinHash(m) => {
-                let plans = signed.unwrap_or_default();
-                let mh = crate::minhash_tasks::minhasher(m).map_err(|e| e.to_string())?;
+                let (plans, mh) = match signed {
+                    Some(s) => s,
+                    None => return Err("internal error: MinHash without signatures".into()),
+                };
                 let out = loam_dedup::minhash::mark(
                     storage,
                     &units,
