@@ -77,6 +77,21 @@ impl From<Kind> for loam_runner::Kind {
 }
 
 /// `--phase`: a phase of a partitioned MinHash.
+/// A size in bytes: a number, optionally with a K, M or G suffix (powers of 1000).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, c)) if c.eq_ignore_ascii_case(&'k') => (t.get(..i), 1_000),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'m') => (t.get(..i), 1_000_000),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'g') => (t.get(..i), 1_000_000_000),
+        _ => (Some(t), 1),
+    };
+    num.and_then(|n| n.trim().parse::<u64>().ok())
+        .and_then(|n| n.checked_mul(mul))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?}: a positive number of bytes, like 256M or 1G"))
+}
+
 fn parse_phase(s: &str) -> Result<loam_runner::phases::Phase, String> {
     loam_runner::phases::Phase::parse(s)
 }
@@ -196,6 +211,26 @@ enum Command {
         /// dolma warc config.
         #[arg(short, long)]
         config: PathBuf,
+    },
+    /// Rewrite the JSON-lines documents under IN as shards of at most --max-size bytes under
+    /// OUT, one group per directory (lines copied byte for byte, in order; reshard.json last).
+    Reshard {
+        /// Input directory.
+        input: String,
+        /// Output directory.
+        output: String,
+        /// Largest shard in uncompressed bytes; K, M and G suffixes are powers of 1000.
+        #[arg(long, default_value = "256M", value_parser = parse_size)]
+        max_size: u64,
+        /// Largest shard in documents.
+        #[arg(long)]
+        max_lines: Option<u64>,
+        /// One group for the whole input instead of one per directory.
+        #[arg(long)]
+        flat: bool,
+        /// The shards' extension: jsonl.gz, jsonl.zst or jsonl.
+        #[arg(long, default_value = "jsonl.gz")]
+        extension: String,
     },
     /// Check a config without touching data; lists every problem with its field path.
     Validate {
@@ -659,6 +694,54 @@ fn main() -> ExitCode {
             })
             .map(Some),
         Command::Warc { config } => cmd_warc::warc(&config, opts).map_err(Into::into),
+        Command::Reshard {
+            input,
+            output,
+            max_size,
+            max_lines,
+            flat,
+            extension,
+        } => {
+            let report = loam_runner::reshard::reshard(&loam_runner::reshard::ReshardOptions {
+                input,
+                output: output.clone(),
+                max_size,
+                max_lines,
+                flat,
+                extension,
+                overwrite: cli.overwrite,
+                threads: cli.threads,
+            });
+            match report {
+                Ok(r) => {
+                    if cli.json {
+                        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    } else {
+                        println!(
+                            "reshard: {} document(s) of {} file(s) in {} group(s) into {} shard(s) in {}",
+                            r.documents,
+                            r.inputs.len(),
+                            r.groups,
+                            r.outputs.len(),
+                            output
+                        );
+                    }
+                    if !r.complete() {
+                        eprintln!(
+                            "{} line(s) were not documents and were not copied; no {} written:",
+                            r.bad_lines,
+                            loam_runner::reshard::RESHARD_JSON
+                        );
+                        for e in &r.errors {
+                            eprintln!("  {e}");
+                        }
+                        return ExitCode::from(1);
+                    }
+                    Ok(None)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Validate {
             config,
             kind,

@@ -17,6 +17,7 @@ pub mod phases;
 pub mod pipeline_config;
 pub mod progress;
 pub mod recipe;
+pub mod reshard;
 pub mod run;
 mod run_dedupe;
 pub mod substr_tasks;

@@ -20,6 +20,7 @@ mod provenance;
 mod recipe;
 mod reliability;
 mod rerun;
+mod reshard;
 mod run;
 mod shuffle;
 mod substring;

@@ -1,0 +1,355 @@
+//! `loam reshard IN OUT`: the JSON-lines documents under `IN` rewritten as shards of at most
+//! `max_size` bytes (uncompressed; and at most `max_lines` lines) under `OUT`, each
+//! subdirectory resharded on its own so the directory structure stays (`flat`: one group),
+//! as datamap-rs's `reshard` does before and between Dolma 3's steps.
+//!
+//! Lines are copied byte for byte, in sorted file order then line order, so the
+//! concatenation of a group's outputs is the concatenation of its inputs; every line is
+//! checked to be a document first. A shard is closed when the next line would take it past a
+//! limit (a single longer line is a shard of its own). Outputs are named
+//! `<group>/shard-NNNNN.<ext>` and written atomically; groups run in parallel and the bytes
+//! never depend on the thread count. A bad line is counted and reported with its file and
+//! line, and then nothing is trusted: no `reshard.json` is written and the run fails.
+//! `reshard.json` (written last) records the config, every input's and output's size,
+//! SHA-256 and document count.
+
+use crate::error::{Error, Result};
+use loam_manifests::FileDigest;
+use loam_pipeline::document::Document;
+use loam_pipeline::executor::Executor;
+use loam_pipeline::storage::{storage_for, write_atomic, Storage};
+use loam_pipeline::writer::{JsonlWriter, WrittenShard};
+use loam_pipeline::LineReader;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The file `reshard` writes last, beside the shards.
+pub const RESHARD_JSON: &str = "reshard.json";
+/// Bad lines reported by name (all are counted).
+const MAX_REPORTED: usize = 20;
+
+/// What to reshard and how.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReshardOptions {
+    /// The input directory (local or object store).
+    pub input: String,
+    /// The output directory; must hold no shards of an earlier run unless `overwrite`. Not
+    /// in `reshard.json`, which lives in it (paths there are relative to it).
+    #[serde(skip)]
+    pub output: String,
+    /// Largest shard, in uncompressed bytes (lines and their newlines).
+    pub max_size: u64,
+    /// Largest shard, in lines (documents); none: no limit.
+    pub max_lines: Option<u64>,
+    /// One group for the whole input instead of one per directory.
+    pub flat: bool,
+    /// The outputs' extension: `jsonl.gz`, `jsonl.zst` or `jsonl`.
+    pub extension: String,
+    /// Replace the shards and `reshard.json` an earlier run left in the output.
+    #[serde(skip)]
+    pub overwrite: bool,
+    /// Worker threads (groups run in parallel).
+    #[serde(skip)]
+    pub threads: usize,
+}
+
+/// One file read or written.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRecord {
+    /// Its path below the input or output directory.
+    pub path: String,
+    /// Documents (lines).
+    pub documents: u64,
+    /// Size and SHA-256 of the stored bytes.
+    #[serde(flatten)]
+    pub digest: FileDigest,
+}
+
+/// What a reshard did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReshardReport {
+    /// Groups (directories) resharded.
+    pub groups: usize,
+    /// Inputs in the order read.
+    pub inputs: Vec<FileRecord>,
+    /// Outputs in the order written.
+    pub outputs: Vec<FileRecord>,
+    /// Documents copied.
+    pub documents: u64,
+    /// Lines that were not documents (not copied).
+    pub bad_lines: u64,
+    /// The first of them, with file and line.
+    pub errors: Vec<String>,
+}
+
+impl ReshardReport {
+    /// Whether every line was copied.
+    pub fn complete(&self) -> bool {
+        self.bad_lines == 0 && self.errors.is_empty()
+    }
+}
+
+/// Whether a file is a JSON-lines shard `reshard` reads.
+fn is_jsonl(path: &str) -> bool {
+    [
+        ".jsonl",
+        ".json",
+        ".jsonl.gz",
+        ".json.gz",
+        ".jsonl.zst",
+        ".json.zst",
+    ]
+    .iter()
+    .any(|e| path.ends_with(e))
+}
+
+/// A group's output directory below `OUT` for an input's path below `IN`.
+fn group_of(rel: &str, flat: bool) -> String {
+    match (flat, rel.rfind('/')) {
+        (false, Some(i)) => rel.get(..i).unwrap_or("").to_string(),
+        _ => String::new(),
+    }
+}
+
+fn shard_name(group: &str, k: usize, ext: &str) -> String {
+    match group.is_empty() {
+        true => format!("shard-{k:05}.{ext}"),
+        false => format!("{group}/shard-{k:05}.{ext}"),
+    }
+}
+
+/// What one group's pass found.
+struct GroupPass {
+    inputs: Vec<FileRecord>,
+    outputs: Vec<FileRecord>,
+    bad_lines: u64,
+    errors: Vec<String>,
+}
+
+/// Reshards one group: its inputs (sorted) into its shards.
+fn reshard_group(
+    storage: &dyn Storage,
+    opts: &ReshardOptions,
+    group: &str,
+    inputs: &[String],
+) -> std::result::Result<GroupPass, String> {
+    let root = opts.input.trim_end_matches('/');
+    let out_root = opts.output.trim_end_matches('/');
+    let mut pass = GroupPass {
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        bad_lines: 0,
+        errors: Vec::new(),
+    };
+    let mut writer: Option<(JsonlWriter, u64, String)> = None;
+    let close = |w: Option<(JsonlWriter, u64, String)>,
+                 outs: &mut Vec<FileRecord>|
+     -> std::result::Result<(), String> {
+        if let Some((w, _, name)) = w {
+            let WrittenShard {
+                records, digest, ..
+            } = w.finish().map_err(|e| e.to_string())?;
+            outs.push(FileRecord {
+                path: name,
+                documents: records,
+                digest,
+            });
+        }
+        Ok(())
+    };
+    let mut line_buf: Vec<u8> = Vec::new();
+    for rel in inputs {
+        let path = format!("{root}/{rel}");
+        let mut reader = LineReader::open(storage, &path).map_err(|e| e.to_string())?;
+        let mut documents = 0u64;
+        while let Some(item) = reader.next_line() {
+            let (line, text) = match item {
+                Ok(x) => x,
+                Err(e) => {
+                    pass.bad_lines += 1;
+                    if pass.errors.len() < MAX_REPORTED {
+                        pass.errors.push(e.to_string());
+                    }
+                    continue;
+                }
+            };
+            if let Err(e) = Document::from_json(text) {
+                pass.bad_lines += 1;
+                if pass.errors.len() < MAX_REPORTED {
+                    pass.errors.push(format!("{path}:{line}: {e}"));
+                }
+                continue;
+            }
+            line_buf.clear();
+            line_buf.extend_from_slice(text.as_bytes());
+            line_buf.push(b'\n');
+            let size = line_buf.len() as u64;
+            let full = writer.as_ref().is_some_and(|(w, bytes, _)| {
+                bytes + size > opts.max_size || opts.max_lines.is_some_and(|m| w.records() >= m)
+            });
+            if full {
+                close(writer.take(), &mut pass.outputs)?;
+            }
+            if writer.is_none() {
+                let name = shard_name(group, pass.outputs.len(), &opts.extension);
+                let w = JsonlWriter::create(storage, &format!("{out_root}/{name}"))
+                    .map_err(|e| e.to_string())?;
+                writer = Some((w, 0, name));
+            }
+            if let Some((w, bytes, _)) = writer.as_mut() {
+                w.write_line(&line_buf).map_err(|e| e.to_string())?;
+                *bytes += size;
+            }
+            documents += 1;
+        }
+        let digest = reader.finish().map_err(|e| e.to_string())?;
+        pass.inputs.push(FileRecord {
+            path: rel.clone(),
+            documents,
+            digest,
+        });
+    }
+    close(writer.take(), &mut pass.outputs)?;
+    Ok(pass)
+}
+
+/// Reshards `opts.input` into `opts.output` (see the module docs). Problems with the options
+/// or an output left by another run are usage errors; bad lines are in the report (and no
+/// `reshard.json` is written).
+pub fn reshard(opts: &ReshardOptions) -> Result<ReshardReport> {
+    if opts.max_size == 0 || opts.max_lines == Some(0) {
+        return Err(Error::Usage(
+            "reshard: --max-size and --max-lines must be at least 1".into(),
+        ));
+    }
+    if !matches!(opts.extension.as_str(), "jsonl.gz" | "jsonl.zst" | "jsonl") {
+        return Err(Error::Usage(format!(
+            "reshard: --extension {}: use jsonl.gz, jsonl.zst or jsonl",
+            opts.extension
+        )));
+    }
+    let root = opts.input.trim_end_matches('/');
+    let out_root = opts.output.trim_end_matches('/');
+    if root == out_root || out_root.starts_with(&format!("{root}/")) {
+        return Err(Error::Usage(format!(
+            "reshard: the output {out_root} is inside the input {root}"
+        )));
+    }
+    let storage = storage_for(root).map_err(|e| Error::Usage(e.to_string()))?;
+    let out_storage = storage_for(out_root).map_err(|e| Error::Usage(e.to_string()))?;
+    let listed = storage
+        .list(root)
+        .map_err(|e| Error::Usage(format!("reshard: {e}")))?;
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut other = Vec::new();
+    for o in listed {
+        let Some(rel) = o
+            .path
+            .strip_prefix(root)
+            .map(|r| r.trim_start_matches('/').to_string())
+        else {
+            continue;
+        };
+        if is_jsonl(&rel) {
+            groups
+                .entry(group_of(&rel, opts.flat))
+                .or_default()
+                .push(rel);
+        } else {
+            other.push(rel);
+        }
+    }
+    if groups.is_empty() {
+        return Err(Error::Usage(format!(
+            "reshard: no JSON-lines files under {root}{}",
+            match other.first() {
+                Some(f) => format!(" (found {f}; Parquet and other formats are not resharded)"),
+                None => String::new(),
+            }
+        )));
+    }
+    // Shards an earlier run left: refused (their count could differ), or removed first.
+    let earlier: Vec<String> = out_storage
+        .list(out_root)
+        .map_err(|e| Error::Usage(format!("reshard: {e}")))?
+        .into_iter()
+        .map(|o| o.path)
+        .filter(|p| {
+            p.rsplit('/')
+                .next()
+                .is_some_and(|n| n.starts_with("shard-") || n == RESHARD_JSON)
+        })
+        .collect();
+    if !earlier.is_empty() {
+        if !opts.overwrite {
+            return Err(Error::Usage(format!(
+                "reshard: {} holds {} shard(s) of an earlier run (e.g. {}); give --overwrite to replace them",
+                out_root,
+                earlier.len(),
+                earlier[0]
+            )));
+        }
+        for p in &earlier {
+            out_storage
+                .delete(p)
+                .map_err(|e| Error::Failed(format!("reshard: removing {p}: {e}")))?;
+        }
+    }
+    let exec = Executor::new(opts.threads).map_err(|e| Error::Usage(e.to_string()))?;
+    let work: Vec<(String, Vec<String>)> = groups.into_iter().collect();
+    let passes = exec.map(&work, |(g, files)| reshard_group(storage, opts, g, files));
+    let mut report = ReshardReport {
+        groups: work.len(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        documents: 0,
+        bad_lines: 0,
+        errors: Vec::new(),
+    };
+    for (p, (g, _)) in passes.into_iter().zip(&work) {
+        match p {
+            Ok(p) => {
+                report.documents += p.inputs.iter().map(|f| f.documents).sum::<u64>();
+                report.inputs.extend(p.inputs);
+                report.outputs.extend(p.outputs);
+                report.bad_lines += p.bad_lines;
+                report.errors.extend(p.errors);
+            }
+            Err(e) => report
+                .errors
+                .push(format!("group {}: {e}", if g.is_empty() { "." } else { g })),
+        }
+    }
+    if report.complete() {
+        let record = serde_json::json!({
+            "format": "loam-reshard",
+            "version": 1,
+            "loam": loam_pipeline::VERSION,
+            "config": opts,
+            "documents": report.documents,
+            "inputs": report.inputs,
+            "outputs": report.outputs,
+        });
+        let mut bytes = serde_json::to_vec_pretty(&record)
+            .map_err(|e| Error::Failed(format!("reshard: {e}")))?;
+        bytes.push(b'\n');
+        write_atomic(out_storage, &format!("{out_root}/{RESHARD_JSON}"), &bytes)
+            .map_err(|e| Error::Failed(format!("reshard: {e}")))?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_and_names() {
+        assert_eq!(group_of("a/b/c.jsonl.gz", false), "a/b");
+        assert_eq!(group_of("c.jsonl.gz", false), "");
+        assert_eq!(group_of("a/b/c.jsonl.gz", true), "");
+        assert_eq!(shard_name("", 3, "jsonl.gz"), "shard-00003.jsonl.gz");
+        assert_eq!(shard_name("a/b", 0, "jsonl"), "a/b/shard-00000.jsonl");
+        assert!(is_jsonl("x.json.gz") && is_jsonl("x.jsonl.zst") && !is_jsonl("x.parquet"));
+    }
+}
