@@ -1,4 +1,5 @@
-//! `loam reshard IN OUT`: the JSON-lines documents under `IN` rewritten as shards of at most
+//! `loam reshard IN OUT`: the JSON-lines documents under `IN` (`.jsonl`, `.json.gz`,
+//! `.jsonl.gz`, `.jsonl.zst`, `.json.zst`, outside hidden directories) rewritten as shards of at most
 //! `max_size` bytes (uncompressed; and at most `max_lines` lines) under `OUT`, each
 //! subdirectory resharded on its own so the directory structure stays (`flat`: one group),
 //! as datamap-rs's `reshard` does before and between Dolma 3's steps.
@@ -89,18 +90,14 @@ impl ReshardReport {
     }
 }
 
-/// Whether a file is a JSON-lines shard `reshard` reads.
-fn is_jsonl(path: &str) -> bool {
-    [
-        ".jsonl",
-        ".json",
-        ".jsonl.gz",
-        ".json.gz",
-        ".jsonl.zst",
-        ".json.zst",
-    ]
-    .iter()
-    .any(|e| path.ends_with(e))
+/// Whether a file (its path below the input) is a JSON-lines shard `reshard` reads: not in a
+/// hidden directory (run state such as a mix's `.loam/` markers), and named as dolma names
+/// documents (a plain `.json` is a manifest or a config, not JSON lines).
+fn is_jsonl(rel: &str) -> bool {
+    !rel.split('/').any(|c| c.starts_with('.'))
+        && [".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst"]
+            .iter()
+            .any(|e| rel.ends_with(e))
 }
 
 /// A group's output directory below `OUT` for an input's path below `IN`.
@@ -350,6 +347,8 @@ mod tests {
         assert_eq!(group_of("a/b/c.jsonl.gz", true), "");
         assert_eq!(shard_name("", 3, "jsonl.gz"), "shard-00003.jsonl.gz");
         assert_eq!(shard_name("a/b", 0, "jsonl"), "a/b/shard-00000.jsonl");
-        assert!(is_jsonl("x.json.gz") && is_jsonl("x.jsonl.zst") && !is_jsonl("x.parquet"));
+        assert!(is_jsonl("x.json.gz") && is_jsonl("a/x.jsonl.zst") && !is_jsonl("x.parquet"));
+        assert!(!is_jsonl("manifest.json") && !is_jsonl("v1/.loam/mix/x.jsonl.gz.json"));
+        assert!(!is_jsonl(".hidden/x.jsonl"));
     }
 }

@@ -76,6 +76,10 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 fn reshard_keeps_every_line_in_order_within_the_limits() {
     let dir = tempfile::tempdir().unwrap();
     let all = input(dir.path());
+    // Run state and manifests beside documents are not documents: left alone.
+    std::fs::create_dir_all(dir.path().join("in/a/.loam/mix")).unwrap();
+    std::fs::write(dir.path().join("in/a/.loam/mix/part-0.jsonl.gz.json"), "{}").unwrap();
+    std::fs::write(dir.path().join("in/manifest.json"), "{}").unwrap();
     let out = ok(
         dir.path(),
         &[
