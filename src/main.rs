@@ -76,7 +76,6 @@ impl From<Kind> for loam_runner::Kind {
     }
 }
 
-/// `--phase`: a phase of a partitioned MinHash.
 /// A size in bytes: a number, optionally with a K, M or G suffix (powers of 1000).
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -92,6 +91,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?}: a positive number of bytes, like 256M or 1G"))
 }
 
+/// `--phase`: a phase of a phased dedupe section.
 fn parse_phase(s: &str) -> Result<loam_runner::phases::Phase, String> {
     loam_runner::phases::Phase::parse(s)
 }
@@ -153,7 +153,8 @@ enum Command {
         world: usize,
         /// Only this phase of a phased dedupe section (needs --stage dedupe): exact
         /// (`documents.partitions`): keys, survivors; MinHash (`minhash.partitions`):
-        /// signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches;
+        /// signatures, bands, partitions, merge-1 …, verify (or survivors, with only a keep
+        /// policy); substring: suffixes, matches;
         /// every kind: marks.
         #[arg(long, requires = "stage", value_parser = parse_phase)]
         phase: Option<loam_runner::phases::Phase>,

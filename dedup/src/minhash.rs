@@ -616,20 +616,26 @@ pub fn mark(
             .cloned()
             .unwrap_or(SortValue::Missing)
     };
-    // Each cluster's survivor: its first member, or the one the keep policy prefers (ties
-    // to the first), by root.
-    let mut survivor: HashMap<u32, u32> = HashMap::new();
-    if let Some((_, latest)) = &mh.keep {
-        for (g, &r) in roots.iter().enumerate() {
-            let g = g as u32;
-            survivor
-                .entry(r)
-                .and_modify(|best| {
-                    if keep_of(g as usize).beats(&keep_of(*best as usize), *latest) {
-                        *best = g;
-                    }
-                })
-                .or_insert(g);
+    // Without verification, each cluster's survivor (by root): the member the keep policy
+    // prefers, ties to the first in canonical order; absent, the root itself. A failed
+    // shard's documents are clusters of their own.
+    let mut survivor: HashMap<u32, (u32, &SortValue)> = HashMap::new();
+    if let (Some((_, latest)), None) = (&mh.keep, &cfg.verify) {
+        for (s, (scan, p)) in plans.iter().enumerate() {
+            if scan.failed() {
+                continue;
+            }
+            for (i, v) in p.keep.iter().enumerate() {
+                let g = (offsets[s] + i) as u32;
+                survivor
+                    .entry(roots[g as usize])
+                    .and_modify(|best| {
+                        if v.beats(best.1, *latest) {
+                            *best = (g, v);
+                        }
+                    })
+                    .or_insert((g, v));
+            }
         }
     }
     // Members per root, for `annotate_clusters`.
@@ -718,7 +724,7 @@ pub fn mark(
         for (i, id) in p.ids.iter().enumerate() {
             let g = offsets[s] + i;
             let root = roots[g] as usize;
-            let kept = survivor.get(&roots[g]).map_or(root, |&k| k as usize);
+            let kept = survivor.get(&roots[g]).map_or(root, |&(k, _)| k as usize);
             let score = match &verified {
                 Some((by, _)) => by.get(&g).map(|&(_, j)| j),
                 None => (kept != g).then(|| estimate(&p.sigs[i], sig_of(kept))),

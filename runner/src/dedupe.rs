@@ -117,13 +117,7 @@ pub fn plan(path: &Path) -> Result<()> {
     // A pipeline file: what one task of each phase of its partitioned sections holds.
     if crate::dolma::is_pipeline_file(path)? {
         let v = loam_pipeline::config::read_value(path).map_err(usage)?;
-        let c: crate::pipeline_config::PipelineConfig =
-            loam_pipeline::config::from_value_validated(&v).map_err(|problems| {
-                usage(loam_pipeline::config::ConfigErrors {
-                    file: Some(path.to_path_buf()),
-                    problems,
-                })
-            })?;
+        let c: crate::pipeline_config::PipelineConfig = crate::dolma::check(path, &v)?;
         match &c.dedupe {
             Some(d) => crate::dolma::print_task_memory(d),
             None => println!("{}: no dedupe section", path.display()),

@@ -400,7 +400,8 @@ pub(crate) fn guess_kind(v: &Value) -> Option<Kind> {
     }
 }
 
-fn check<T: DeserializeOwned + Validate>(path: &Path, v: &Value) -> Result<T> {
+/// `v` (read from `path`) as a `T`, every problem a usage error naming the file and field.
+pub(crate) fn check<T: DeserializeOwned + Validate>(path: &Path, v: &Value) -> Result<T> {
     config::from_value_validated::<T>(v).map_err(|problems| {
         usage(ConfigErrors {
             file: Some(path.to_path_buf()),
@@ -426,7 +427,9 @@ pub(crate) fn print_task_memory(d: &crate::pipeline_config::DedupeStages) {
         }
     }
     for (i, stage) in d.sections().iter().enumerate() {
+        let mut as_tasks = false;
         if let Some(p) = stage.documents.as_ref().and_then(|e| e.partitions) {
+            as_tasks = true;
             println!(
                 "{}: exact dedup as tasks over {p} hash range(s), 3 phases; memory per task:",
                 d.path(i)
@@ -434,6 +437,7 @@ pub(crate) fn print_task_memory(d: &crate::pipeline_config::DedupeStages) {
             show(loam_dedup::exact::memory_coefficients(p));
         }
         if let Some(c) = &stage.substring {
+            as_tasks = true;
             println!(
                 "{}: substring dedup as tasks over {} key range(s), 3 phases; memory per task:",
                 d.path(i),
@@ -441,29 +445,27 @@ pub(crate) fn print_task_memory(d: &crate::pipeline_config::DedupeStages) {
             );
             show(loam_dedup::substr::memory_coefficients(c.parts()));
         }
-        let tasks = stage
-            .documents
+        if let Some((m, p)) = stage
+            .minhash
             .as_ref()
-            .and_then(|e| e.partitions)
-            .is_some()
-            || stage.substring.is_some()
-            || stage.minhash.as_ref().and_then(|m| m.partitions).is_some();
-        if !tasks {
+            .and_then(|m| Some((m, m.partitions?)))
+        {
+            as_tasks = true;
+            let k = (m.num_bands * m.rows_per_band) as u64;
+            println!(
+                "{}: MinHash as tasks over {p} partition(s), {} phases; memory per task:",
+                d.path(i),
+                crate::phases::Phase::minhash(m).len(),
+            );
+            show(loam_dedup::lsh::memory_coefficients(
+                k,
+                m.num_bands as u64,
+                p as u64,
+            ));
+        }
+        if !as_tasks {
             println!("{}: in one process", d.path(i));
         }
-        let Some(m) = &stage.minhash else { continue };
-        let Some(p) = m.partitions else { continue };
-        let k = (m.num_bands * m.rows_per_band) as u64;
-        println!(
-            "{}: MinHash as tasks over {p} partition(s), {} phases; memory per task:",
-            d.path(i),
-            crate::phases::Phase::minhash(m).len(),
-        );
-        show(loam_dedup::lsh::memory_coefficients(
-            k,
-            m.num_bands as u64,
-            p as u64,
-        ));
     }
 }
 

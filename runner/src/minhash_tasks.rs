@@ -329,12 +329,14 @@ impl<'a> Tasks<'a> {
                     .collect();
                 shards.sort_unstable();
                 shards.dedup();
+                // (This phase runs without `verify` only with a keep policy, so the policy
+                // is what needs the signature files parsed.)
                 let mut sigs: BTreeMap<usize, Signatures> = BTreeMap::new();
-                let need_sigs = mh.keeps_by_field() || self.m.verify.is_none();
+                let keeps = mh.keeps_by_field();
                 for k in shards {
                     let sig = self.sig_path(k);
                     let sb = read_all(s, &sig)?;
-                    if need_sigs {
+                    if keeps {
                         sigs.insert(
                             k,
                             Signatures::from_bytes(&sb, &sig).map_err(|e| e.to_string())?,
@@ -351,16 +353,18 @@ impl<'a> Tasks<'a> {
                             format!("{path}: names a document no signature file has ({n})")
                         })
                 };
-                for c in clusters.iter_mut().filter(|_| need_sigs) {
-                    for &n in c.iter() {
-                        of(n)?;
+                if keeps {
+                    for c in &mut clusters {
+                        for &n in c.iter() {
+                            of(n)?;
+                        }
+                        mh.order_members(c, |n| {
+                            of(n)
+                                .ok()
+                                .and_then(|(g, l)| g.keep.get(l).cloned())
+                                .unwrap_or(loam_dedup::exact::SortValue::Missing)
+                        });
                     }
-                    mh.order_members(c, |n| {
-                        of(n)
-                            .ok()
-                            .and_then(|(g, l)| g.keep.get(l).cloned())
-                            .unwrap_or(loam_dedup::exact::SortValue::Missing)
-                    });
                 }
                 let found = match &self.m.verify {
                     Some(v) => {

@@ -149,6 +149,16 @@ fn marks(dir: &Path) -> BTreeMap<String, f64> {
     out
 }
 
+/// At least 90% of the close planted copies are marked.
+fn assert_most_marked(close: &[String], found: &BTreeMap<String, f64>) {
+    let hits = close.iter().filter(|id| found.contains_key(*id)).count();
+    assert!(
+        hits * 10 >= close.len() * 9,
+        "{hits} of {} close copies",
+        close.len()
+    );
+}
+
 const PHASES: [&str; 6] = [
     "signatures",
     "bands",
@@ -166,12 +176,7 @@ fn minhash_tasks_1_4_16_give_the_one_process_bytes() {
     ok(base.path(), &["run", "p.yaml"]);
     let want = outputs(base.path());
     let found = marks(base.path());
-    let hits = close.iter().filter(|id| found.contains_key(*id)).count();
-    assert!(
-        hits * 10 >= close.len() * 9,
-        "{hits} of {} close copies",
-        close.len()
-    );
+    assert_most_marked(&close, &found);
     for world in [1, 4, 16] {
         let d = tempfile::tempdir().unwrap();
         corpus(d.path());
@@ -555,12 +560,7 @@ fn token_shingles_find_the_planted_copies_in_one_process_and_as_tasks() {
     ok(base.path(), &["run", "p.yaml"]);
     let want = outputs(base.path());
     let found = marks(base.path());
-    let hits = close.iter().filter(|id| found.contains_key(*id)).count();
-    assert!(
-        hits * 10 >= close.len() * 9,
-        "{hits} of {} close copies",
-        close.len()
-    );
+    assert_most_marked(&close, &found);
     // Token shingles are not word shingles: the scores differ from `shingle: words`.
     let words = tempfile::tempdir().unwrap();
     corpus(words.path());
