@@ -9,7 +9,7 @@ for v in $(compgen -e | grep -E '^LOAM_SKIP_' || true); do unset "$v"; done
 unset LOAM_BLESS
 echo "== fmt";    cargo fmt --all --check
 echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== models"; ./scripts/fetch-models.sh models
+echo "== models"; ./scripts/fetch-models.sh models --blingfire
 echo "== chromium (the report test renders HTML in it)"
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update && apt-get install -y --no-install-recommends chromium

@@ -539,6 +539,12 @@ pub fn print_taggers(json: bool) {
         let mut signals: Vec<String> = i.signals.fixed().iter().map(|s| s.to_string()).collect();
         if i.name == loam_filters::datamap::NAME {
             signals.push("<label>, <label>_space (one per configured step label)".into());
+        } else if i.name.starts_with("jigsaw_") {
+            signals.push("__label__<label> (each model label as fastText names it)".into());
+        } else if i.name == "dclm-oh-eli5" {
+            signals.push("score (the model's top label, cc/hq renamed score)".into());
+        } else if loam_filters::dolma_ft::NAMES.contains(&i.name) {
+            signals.push("<label> (one per model label)".into());
         } else if let SignalSet::Labels { negative, .. } = i.signals {
             signals.push(if negative {
                 "<label>, not_<label> (one per language label)".into()

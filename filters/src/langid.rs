@@ -464,6 +464,30 @@ impl SharedModel {
         })
     }
 
+    /// fastText's `predict(text, k)` (`None`: `k=-1`) on `text` exactly as given (the
+    /// caller did dolma's preprocessing; NULs and newlines become spaces, as fastText reads
+    /// them): each label with its raw name (`__label__…`) and probability, most probable
+    /// first.
+    pub(crate) fn for_each_raw(&self, text: &str, k: Option<usize>, mut f: impl FnMut(&str, f64)) {
+        with_buffers(|b| {
+            b.line.clear();
+            b.line.extend_from_slice(text.as_bytes());
+            for c in b.line.iter_mut() {
+                if *c == b'\n' || *c == 0 {
+                    *c = b' ';
+                }
+            }
+            b.line.push(b'\n');
+            self.model
+                .predict(&b.line, k, 0.0, &mut b.scratch, &mut b.preds);
+            let labels = self.model.labels();
+            for p in &b.preds {
+                let name = labels.get(p.label).map_or("", String::as_str);
+                f(name, f64::from(p.prob));
+            }
+        })
+    }
+
     /// The `en` probability among all of fastText's predictions (`k=-1`), or 0.0 when `en` is
     /// not among them, as dolma's English taggers define it; only `en` is computed.
     pub(crate) fn english_score(&self, text: &str) -> f64 {

@@ -9,11 +9,13 @@
 //! (see [`registry::DolmaBugs`] for the switches that reproduce it).
 #![warn(missing_docs)]
 
+pub mod blingfire;
 pub mod c4;
 pub mod classifier;
 pub mod code;
 pub mod config;
 pub mod datamap;
+pub mod dolma_ft;
 pub mod fineweb;
 pub mod ftinfer;
 pub mod gopher;
@@ -27,6 +29,7 @@ pub mod pytext;
 pub mod registry;
 pub mod repetitions;
 pub mod sampling;
+pub mod tokcount;
 pub mod tokrep;
 pub mod url;
 pub mod urlban;

@@ -45,6 +45,13 @@ pub enum BuildError {
     /// The MADLAD-400 tagger's cursed list is missing or bad.
     #[error(transparent)]
     CursedList(#[from] crate::madlad::CursedListError),
+    /// A token-count tagger whose tokenizer is missing or unreadable.
+    #[error(transparent)]
+    TokenCount(#[from] crate::tokcount::TokenCountError),
+    /// One of dolma's fastText classifier taggers whose model or sentence splitter is
+    /// missing or unusable.
+    #[error(transparent)]
+    FastText(#[from] crate::dolma_ft::FastTextTaggerError),
     /// `datamap_v1` without steps, or with steps that are not valid.
     #[error(transparent)]
     Datamap(#[from] crate::datamap::DatamapConfigError),
@@ -81,6 +88,15 @@ pub struct TaggerOptions {
     /// Which of datamap-rs's byte-for-character behaviours `datamap_v1` reproduces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datamap_bugs: Option<crate::datamap::DatamapBugs>,
+    /// The fastText model of one of dolma's classifier taggers (`jigsaw_*`,
+    /// `dolma17-quality`, `dclm-oh-eli5`), instead of its default path under
+    /// `$LOAM_MODELS_DIR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<PathBuf>,
+    /// blingfire's library for the jigsaw sentence taggers, instead of
+    /// `$LOAM_MODELS_DIR/blingfire/libblingfiretokdll.so`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentence_splitter: Option<PathBuf>,
 }
 
 impl TaggerOptions {
@@ -96,6 +112,10 @@ impl TaggerOptions {
             Some("steps")
         } else if self.datamap_bugs.is_some() {
             Some("datamap_bugs")
+        } else if self.model.is_some() {
+            Some("model")
+        } else if self.sentence_splitter.is_some() {
+            Some("sentence_splitter")
         } else {
             None
         }
@@ -119,6 +139,12 @@ impl TaggerOptions {
         if self.datamap_bugs.is_some() {
             v.push("datamap_bugs");
         }
+        if self.model.is_some() {
+            v.push("model");
+        }
+        if self.sentence_splitter.is_some() {
+            v.push("sentence_splitter");
+        }
         v
     }
 }
@@ -127,9 +153,13 @@ impl TaggerOptions {
 pub fn accepts_option(tagger: &str, option: &str) -> bool {
     match option {
         "lists" => crate::url::lookup(tagger).is_some(),
-        "tokenizer" => crate::tokrep::NAMES.contains(&tagger),
+        "tokenizer" => {
+            crate::tokrep::NAMES.contains(&tagger) || crate::tokcount::NAMES.contains(&tagger)
+        }
         "cursed" => tagger == crate::madlad::NAME,
         "steps" | "datamap_bugs" => tagger == crate::datamap::NAME,
+        "model" => crate::dolma_ft::NAMES.contains(&tagger),
+        "sentence_splitter" => crate::dolma_ft::splits_sentences(tagger),
         _ => false,
     }
 }
@@ -147,6 +177,24 @@ pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<Path
     if tagger == crate::madlad::NAME {
         let given = options.and_then(|o| o.cursed.as_deref());
         return vec![crate::madlad::cursed_path(given)];
+    }
+    if crate::tokcount::NAMES.contains(&tagger) {
+        let given = options.and_then(|o| o.tokenizer.as_deref());
+        return vec![crate::tokcount::tokenizer_path(tagger, given)];
+    }
+    if crate::dolma_ft::NAMES.contains(&tagger) {
+        let mut v = vec![crate::dolma_ft::model_path(
+            tagger,
+            options.and_then(|o| o.model.as_deref()),
+        )];
+        if crate::dolma_ft::splits_sentences(tagger) {
+            v.push(
+                options
+                    .and_then(|o| o.sentence_splitter.clone())
+                    .unwrap_or_else(crate::blingfire::default_path),
+            );
+        }
+        return v;
     }
     if tagger == crate::datamap::NAME {
         return options
@@ -316,6 +364,19 @@ const PII_COUNTS: &[&str] = &[
 const UNISEG_PARAGRAPHS: &[&str] = &["paragraph", "negative_paragraph"];
 const LID: &[&str] = &[crate::langid::MODEL_FILE];
 const TOKREP: &[&str] = &[crate::tokrep::DEFAULT_TOKENIZER];
+const BLINGFIRE: &str = "blingfire/libblingfiretokdll.so";
+const JIGSAW_HS: &[&str] = &[
+    "fasttext_models/jigsaw_fasttext_bigrams_20230515/jigsaw_fasttext_bigrams_hatespeech_final.bin",
+];
+const JIGSAW_HS_S: &[&str] = &[JIGSAW_HS[0], BLINGFIRE];
+const JIGSAW_NSFW: &[&str] =
+    &["fasttext_models/jigsaw_fasttext_bigrams_20230515/jigsaw_fasttext_bigrams_nsfw_final.bin"];
+const JIGSAW_NSFW_S: &[&str] = &[JIGSAW_NSFW[0], BLINGFIRE];
+const DOLMA17: &[&str] = &[
+    "fasttext_models/dolma-1_7/cc_wiki_wikiref_sw_pes2o_adult_fakenews_math_books_openhermes.bin",
+];
+const DCLM: &[&str] =
+    &["mlfoundations/fasttext-oh-eli5/openhermes_reddit_eli5_vs_rw_v2_bigram_200k_train.bin"];
 
 /// Every built-in tagger with its signals, in [`names`] order.
 pub fn infos() -> Vec<TaggerInfo> {
@@ -505,6 +566,29 @@ pub fn infos() -> Vec<TaggerInfo> {
         "span+document",
         &[crate::madlad::DEFAULT_CURSED],
     ));
+    for &name in crate::tokcount::NAMES {
+        let (signal, file): (&'static [&'static str], &'static [&'static str]) = match name {
+            "dolma_v1_tokenizer" => (&["length"], &["gpt-neox-olmo-dolma-v1_5/tokenizer.json"]),
+            "dolma_v2_tokenizer" => (&["length"], &["dolma2-tokenizer/tokenizer.json"]),
+            "tokenizers_EleutherAI_GPT_NeoX_20B" => (&["tokens"], &["gpt-neox-20B/tokenizer.json"]),
+            _ => (&["tokens"], TOKREP),
+        };
+        v.push(t(name, Fixed(signal), "document", file));
+    }
+    for &name in crate::dolma_ft::NAMES {
+        let labels = Labels {
+            negative: false,
+            fixed: &[],
+        };
+        v.push(match name {
+            "jigsaw_hatespeech_sentence_v2" => t(name, labels, "sentence", JIGSAW_HS_S),
+            "jigsaw_nsfw_sencence_v2" => t(name, labels, "sentence", JIGSAW_NSFW_S),
+            "jigsaw_hatespeech_document_v2" => t(name, labels, "document", JIGSAW_HS),
+            "jigsaw_nsfw_document_v1" => t(name, labels, "document", JIGSAW_NSFW),
+            "dolma17-quality" => t(name, labels, "document", DOLMA17),
+            _ => t(name, labels, "document", DCLM),
+        });
+    }
     v.push(t(
         crate::datamap::NAME,
         Labels {
@@ -593,7 +677,10 @@ pub fn names() -> Vec<&'static str> {
         .chain(crate::url::names())
         .chain(crate::langid::NAMES.iter().copied())
         .chain(crate::tokrep::NAMES.iter().copied())
-        .chain([crate::madlad::NAME, crate::datamap::NAME])
+        .chain([crate::madlad::NAME])
+        .chain(crate::tokcount::NAMES.iter().copied())
+        .chain(crate::dolma_ft::NAMES.iter().copied())
+        .chain([crate::datamap::NAME])
         .collect()
 }
 
@@ -665,6 +752,49 @@ pub fn build_full(
         }
         let path = crate::tokrep::tokenizer_path(options.and_then(|o| o.tokenizer.as_deref()));
         if let Some(t) = crate::tokrep::TokenizerRepetitions::load(name, &path) {
+            return Ok(Box::new(t?));
+        }
+    }
+    if crate::tokcount::NAMES.contains(&name) {
+        let o = options.cloned().unwrap_or_default();
+        if let Some(option) = (TaggerOptions {
+            tokenizer: None,
+            ..o.clone()
+        })
+        .set()
+        {
+            return Err(BuildError::Option {
+                tagger: name.to_string(),
+                option,
+            });
+        }
+        let path = crate::tokcount::tokenizer_path(name, o.tokenizer.as_deref());
+        if let Some(t) = crate::tokcount::TokenCount::load(name, &path) {
+            return Ok(Box::new(t?));
+        }
+    }
+    if crate::dolma_ft::NAMES.contains(&name) {
+        let o = options.cloned().unwrap_or_default();
+        let others = TaggerOptions {
+            model: None,
+            sentence_splitter: if crate::dolma_ft::splits_sentences(name) {
+                None
+            } else {
+                o.sentence_splitter.clone()
+            },
+            ..o.clone()
+        };
+        if let Some(option) = others.set() {
+            return Err(BuildError::Option {
+                tagger: name.to_string(),
+                option,
+            });
+        }
+        if let Some(t) = crate::dolma_ft::DolmaFastText::load(
+            name,
+            o.model.as_deref(),
+            o.sentence_splitter.as_deref(),
+        ) {
             return Ok(Box::new(t?));
         }
     }

@@ -63,7 +63,7 @@ pub struct TokenizerError {
 }
 
 /// A file's bytes, gunzipped when its name ends in `.gz`.
-fn read_maybe_gz(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_maybe_gz(path: &Path) -> std::io::Result<Vec<u8>> {
     let bytes = std::fs::read(path)?;
     if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();

@@ -170,36 +170,52 @@ fn compare_in(
             for (doc, (id, theirs)) in docs.iter().zip(&exp) {
                 assert_eq!(&doc.id, id, "{tagger}/{file}: line order");
                 let ours = loam(t.as_ref(), doc);
-                if ours.keys().ne(theirs.keys()) {
-                    failures.push(format!(
-                        "{tagger} {id}: signals {:?} vs dolma {:?}",
-                        ours.keys().collect::<Vec<_>>(),
-                        theirs.keys().collect::<Vec<_>>()
-                    ));
-                    continue;
-                }
-                for (k, a) in &ours {
-                    let b = &theirs[k];
-                    let same_shape = a.len() == b.len()
-                        && a.iter().zip(b).all(|(x, y)| x.0 == y.0 && x.1 == y.1);
-                    if !same_shape {
-                        failures.push(format!("{tagger} {id} {k}: {a:?} vs dolma {b:?}"));
-                        continue;
-                    }
-                    for (x, y) in a.iter().zip(b) {
-                        values += 1;
-                        let d = (x.2 - y.2).abs();
-                        max_diff = max_diff.max(d);
-                        if d > 1e-4 {
-                            failures.push(format!("{tagger} {id} {k}: {a:?} vs dolma {b:?}"));
-                            break;
-                        }
-                    }
-                }
+                let (v, d) = compare_doc(tagger, id, &ours, theirs, &mut failures);
+                values += v;
+                max_diff = max_diff.max(d);
             }
         }
     }
     (values, max_diff, failures)
+}
+
+/// One document's signals against dolma's: the same signals, the same spans, scores within
+/// 1e-4; returns the values compared and the largest score difference.
+fn compare_doc(
+    tagger: &str,
+    id: &str,
+    ours: &Attrs,
+    theirs: &Attrs,
+    failures: &mut Vec<String>,
+) -> (usize, f64) {
+    if ours.keys().ne(theirs.keys()) {
+        failures.push(format!(
+            "{tagger} {id}: signals {:?} vs dolma {:?}",
+            ours.keys().collect::<Vec<_>>(),
+            theirs.keys().collect::<Vec<_>>()
+        ));
+        return (0, 0.0);
+    }
+    let (mut values, mut max_diff) = (0, 0f64);
+    for (k, a) in ours {
+        let b = &theirs[k];
+        let shape = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0 && x.1 == y.1);
+        if !shape {
+            failures.push(format!("{tagger} {id} {k}: {a:?} vs dolma {b:?}"));
+            continue;
+        }
+        let diff = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x.2 - y.2).abs())
+            .fold(0f64, f64::max);
+        values += a.len();
+        max_diff = max_diff.max(diff);
+        if diff > 1e-4 {
+            failures.push(format!("{tagger} {id} {k}: {a:?} vs dolma {b:?}"));
+        }
+    }
+    (values, max_diff)
 }
 
 fn report(failures: &[String]) -> String {
@@ -367,4 +383,168 @@ fn token_repetition_taggers_match_dolma() {
         spans >= 60 && values > 1_000,
         "{spans} spans, {values} values"
     );
+}
+
+/// The stand-in models of dolma's fastText classifier taggers
+/// (`recipes/stand-in/fasttext_models/`, trained by `scripts/make-ft-tagger-goldens.sh`), by
+/// tagger.
+const FT_TAGGERS: &[(&str, &str)] = &[
+    ("jigsaw_hatespeech_document_v2", "jigsaw_hatespeech.bin"),
+    ("jigsaw_hatespeech_sentence_v2", "jigsaw_hatespeech.bin"),
+    ("jigsaw_nsfw_document_v1", "jigsaw_nsfw.bin"),
+    ("jigsaw_nsfw_sencence_v2", "jigsaw_nsfw.bin"),
+    ("dolma17-quality", "dolma17_quality.bin"),
+    ("dclm-oh-eli5", "dclm_oh_eli5.bin"),
+];
+
+/// blingfire's library (`scripts/fetch-models.sh --blingfire`), which the sentence taggers
+/// load; its absence fails the test, naming the script.
+fn blingfire() -> PathBuf {
+    let p = loam_filters::blingfire::default_path();
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/fetch-models.sh --blingfire models and set LOAM_MODELS_DIR",
+        p.display()
+    );
+    p
+}
+
+fn ft_tagger(tagger: &str, model: &str) -> Box<dyn Tagger> {
+    let options = TaggerOptions {
+        model: Some(
+            fixture()
+                .join("../../../recipes/stand-in/fasttext_models")
+                .join(model),
+        ),
+        sentence_splitter: loam_filters::dolma_ft::splits_sentences(tagger).then(blingfire),
+        ..TaggerOptions::default()
+    };
+    build_full(tagger, DolmaBugs::default(), Some(&options)).expect("tagger")
+}
+
+/// Compares `t` with dolma's goldens of `tagger` on `files`: failures, values compared, the
+/// largest score difference.
+fn compare_golden(tagger: &str, t: &dyn Tagger, files: &[&str]) -> (Vec<String>, usize, f64) {
+    let (mut failures, mut values, mut max_diff) = (Vec::new(), 0usize, 0f64);
+    // dolma's folder and key prefix: the name as a variable name.
+    let folder = loam_pipeline::document::dolma_variable_name(tagger).into_owned();
+    for file in files {
+        let docs = documents(file);
+        let exp = expected(&folder, file);
+        assert_eq!(exp.len(), docs.len(), "{tagger}/{file}: line count");
+        for (doc, (id, theirs)) in docs.iter().zip(&exp) {
+            assert_eq!(&doc.id, id);
+            let ours = loam(t, doc);
+            let (v, d) = compare_doc(tagger, id, &ours, theirs, &mut failures);
+            values += v;
+            max_diff = max_diff.max(d);
+        }
+    }
+    (failures, values, max_diff)
+}
+
+/// dolma's fastText classifier taggers (jigsaw document and sentence, `dolma17-quality`,
+/// `dclm-oh-eli5`) with the same stand-in models as dolma 1.2.1 in the goldens: the same
+/// signals (jigsaw's keys keep `__label__`), spans (blingfire's sentence boundaries, in code
+/// points, on real pages and on texts made for the splitter) and scores within 1e-4.
+#[test]
+fn fasttext_classifier_taggers_match_dolma() {
+    let mut failures = Vec::new();
+    let (mut values, mut sentences, mut max_diff) = (0usize, 0usize, 0f64);
+    for &(tagger, model) in FT_TAGGERS {
+        let t = ft_tagger(tagger, model);
+        // dolma17-quality fails dolma's whole file on a text without a word: no sentence texts.
+        let files: &[&str] = if tagger.starts_with("jigsaw") {
+            &["sample.jsonl.gz", "edge.jsonl.gz", "sentences.jsonl.gz"]
+        } else {
+            &["sample.jsonl.gz", "edge.jsonl.gz"]
+        };
+        let (f, v, d) = compare_golden(tagger, t.as_ref(), files);
+        failures.extend(f);
+        values += v;
+        max_diff = max_diff.max(d);
+        if loam_filters::dolma_ft::splits_sentences(tagger) {
+            sentences += v;
+        }
+    }
+    assert!(failures.is_empty(), "{}", report(&failures));
+    // Real pages give many sentences, and scores that are not all at the extremes.
+    assert!(
+        sentences > 2_000 && values > 5_000,
+        "{sentences} sentence values, {values} values"
+    );
+    eprintln!("{values} values equal (max |difference| {max_diff:e}), {sentences} of sentences");
+}
+
+/// dolma's token-count taggers with loam's test tokenizers (the LLaMA one adds `<s>`, which
+/// `dolma_v*_tokenizer` count and the `tokenizers_*` taggers do not): every count equal, and
+/// 0 for a text of only whitespace.
+#[test]
+fn token_count_taggers_match_dolma() {
+    let dir = tempfile::tempdir().unwrap();
+    let unzip = |name: &str| {
+        let gz = fixture().join("../tokens").join(format!("{name}.json.gz"));
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        let p = dir.path().join(format!("{name}.json"));
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let (llama, neo) = (
+        unzip("llama-test-tokenizer"),
+        unzip("gpt-neo-test-tokenizer"),
+    );
+    let mut failures = Vec::new();
+    let mut values = 0;
+    for tagger in loam_filters::tokcount::NAMES {
+        let options = TaggerOptions {
+            tokenizer: Some(
+                if tagger.starts_with("dolma_") {
+                    &llama
+                } else {
+                    &neo
+                }
+                .clone(),
+            ),
+            ..TaggerOptions::default()
+        };
+        let t = build_full(tagger, DolmaBugs::default(), Some(&options)).expect("tagger");
+        let files = ["sample.jsonl.gz", "edge.jsonl.gz", "sentences.jsonl.gz"];
+        let (f, v, _) = compare_golden(tagger, t.as_ref(), &files);
+        failures.extend(f);
+        values += v;
+    }
+    assert!(failures.is_empty(), "{}", report(&failures));
+    assert!(values >= 4 * 190, "{values} values");
+}
+
+/// blingfire is called from many threads at once: each gives the one-thread spans.
+#[test]
+fn sentence_taggers_give_the_same_spans_from_several_threads() {
+    let t = ft_tagger("jigsaw_hatespeech_sentence_v2", "jigsaw_hatespeech.bin");
+    let docs = documents("sample.jsonl.gz");
+    let one: Vec<Attrs> = docs.iter().map(|d| loam(t.as_ref(), d)).collect();
+    let t = &t;
+    let docs = &docs;
+    let many: Vec<Vec<(usize, Attrs)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|k| {
+                s.spawn(move || {
+                    docs.iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % 4 == k)
+                        .map(|(i, d)| (i, loam(t.as_ref(), d)))
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, a) in many.into_iter().flatten() {
+        assert_eq!(a, one[i], "document {i}");
+    }
 }

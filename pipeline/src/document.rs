@@ -287,6 +287,17 @@ pub fn attribute_key(experiment: &str, tagger: &str, signal: &str) -> String {
     format!("{experiment}__{tagger}__{signal}")
 }
 
+/// dolma's `make_variable_name`: every character but ASCII letters, digits and `_` becomes
+/// `_` (dolma applies it to the experiment, tagger and signal names of attribute keys, and to
+/// a tagger's folder name: `dolma17-quality` writes `dolma17_quality__dolma17_quality__…`).
+pub fn dolma_variable_name(s: &str) -> std::borrow::Cow<'_, str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if s.chars().all(ok) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(s.chars().map(|c| if ok(c) { c } else { '_' }).collect())
+}
+
 /// Converts a byte offset within `text` to a code-point offset. A `byte` that is not a char
 /// boundary (inside a code point, or past the end) counts the code points starting before it.
 pub fn char_offset(text: &str, byte: usize) -> usize {

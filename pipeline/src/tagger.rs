@@ -1,6 +1,6 @@
 //! The tagger contract and the stage that runs taggers over a shard.
 
-use crate::document::{attribute_key, AttributeRecord, Document, Span};
+use crate::document::{attribute_key, dolma_variable_name, AttributeRecord, Document, Span};
 use crate::executor::Progress;
 use crate::shard::{scan, ScanReport};
 use crate::storage::Storage;
@@ -90,7 +90,9 @@ pub struct Gated<'a> {
 }
 
 /// Tags every document of `input` and writes one attribute line per document line to
-/// `output`, keys `<experiment>__<tagger>__<signal>`. Nothing is published if any line was bad.
+/// `output`, keys `<experiment>__<tagger>__<signal>` with each part as dolma names it
+/// ([`dolma_variable_name`]: what `dolma tag` writes). Nothing is published if any line was
+/// bad.
 pub fn tag_shard(
     storage: &dyn Storage,
     input: &str,
@@ -99,7 +101,9 @@ pub fn tag_shard(
     taggers: &[Box<dyn Tagger>],
     progress: &dyn Progress,
 ) -> TagReport {
-    tag_shard_gated(storage, input, output, experiment, taggers, None, progress)
+    tag_shard_keyed(
+        storage, input, output, experiment, taggers, None, true, progress,
+    )
 }
 
 /// [`tag_shard`], with `gated` taggers run after the others and only on documents their gate
@@ -113,6 +117,35 @@ pub fn tag_shard_gated(
     gated: Option<Gated<'_>>,
     progress: &dyn Progress,
 ) -> TagReport {
+    tag_shard_keyed(
+        storage, input, output, experiment, taggers, gated, false, progress,
+    )
+}
+
+/// The shared body; `dolma_names` passes every part of the keys through
+/// [`dolma_variable_name`].
+#[allow(clippy::too_many_arguments)]
+fn tag_shard_keyed(
+    storage: &dyn Storage,
+    input: &str,
+    output: &str,
+    experiment: &str,
+    taggers: &[Box<dyn Tagger>],
+    gated: Option<Gated<'_>>,
+    dolma_names: bool,
+    progress: &dyn Progress,
+) -> TagReport {
+    let key = |tagger: &str, signal: &str| {
+        if dolma_names {
+            attribute_key(
+                &dolma_variable_name(experiment),
+                &dolma_variable_name(tagger),
+                &dolma_variable_name(signal),
+            )
+        } else {
+            attribute_key(experiment, tagger, signal)
+        }
+    };
     // An input of no known format is the input's problem: say so before naming the output.
     let opened = crate::format::Format::from_path(input)
         .map_err(crate::writer::WriteError::from)
@@ -143,8 +176,7 @@ pub fn tag_shard_gated(
             t.tag(doc, &mut signals)
                 .map_err(|e| format!("{input}:{line}: {e}"))?;
             for (signal, spans) in signals.iter() {
-                rec.attributes
-                    .insert(attribute_key(experiment, t.name(), signal), spans.clone());
+                rec.attributes.insert(key(t.name(), signal), spans.clone());
             }
             Ok::<(), String>(())
         };

@@ -200,7 +200,11 @@ pub fn tag_config(cfg: &TagConfig, dolma_bugs: bool, opts: RunOptions) -> Result
         Some(e) => vec![(e.clone(), &taggers[..])],
         None => taggers
             .iter()
-            .map(|t| (t.name().to_string(), std::slice::from_ref(t)))
+            // dolma's folder: the tagger's name as a variable name (`dolma17_quality`).
+            .map(|t| {
+                let name = loam_pipeline::document::dolma_variable_name(t.name()).into_owned();
+                (name, std::slice::from_ref(t))
+            })
             .collect(),
     };
     let storage: &dyn Storage = storage_for(cfg.documents.first().map_or(".", |s| s.as_str()))?;

@@ -20,17 +20,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-/// dolma's `make_variable_name`: non-identifier characters become `_`.
+/// dolma's `make_variable_name`.
 fn variable_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    loam_pipeline::document::dolma_variable_name(s).into_owned()
 }
 
 /// Pre/post taggers: attributes `<tagger>__<tagger>__<signal>` in the document's
