@@ -9,6 +9,7 @@
 //! (see [`registry::DolmaBugs`] for the switches that reproduce it).
 #![warn(missing_docs)]
 
+pub mod abp;
 pub mod blingfire;
 pub mod c4;
 pub mod classifier;

@@ -45,6 +45,14 @@ pub enum BuildError {
     /// The MADLAD-400 tagger's cursed list is missing or bad.
     #[error(transparent)]
     CursedList(#[from] crate::madlad::CursedListError),
+    /// A tagger whose code this build leaves out (a cargo feature).
+    #[error("tagger `{tagger}` is not in this build of loam: rebuild with the cargo feature `{feature}` (on by default; `cargo install --path .` has it)")]
+    NotBuilt {
+        /// The tagger.
+        tagger: String,
+        /// The feature.
+        feature: &'static str,
+    },
     /// A token-count tagger whose tokenizer is missing or unreadable.
     #[error(transparent)]
     TokenCount(#[from] crate::tokcount::TokenCountError),
@@ -152,7 +160,7 @@ impl TaggerOptions {
 /// Whether `tagger` accepts `option` (for config checks before anything is built).
 pub fn accepts_option(tagger: &str, option: &str) -> bool {
     match option {
-        "lists" => crate::url::lookup(tagger).is_some(),
+        "lists" => crate::url::lookup(tagger).is_some() || crate::abp::files(tagger).is_some(),
         "tokenizer" => {
             crate::tokrep::NAMES.contains(&tagger) || crate::tokcount::NAMES.contains(&tagger)
         }
@@ -204,7 +212,9 @@ pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<Path
     }
     match options.and_then(|o| o.lists.clone()) {
         Some(l) => l,
-        None => crate::url::default_lists(tagger).unwrap_or_default(),
+        None => crate::url::default_lists(tagger)
+            .or_else(|| crate::abp::default_lists(tagger))
+            .unwrap_or_default(),
     }
 }
 
@@ -507,6 +517,11 @@ pub fn infos() -> Vec<TaggerInfo> {
             .iter()
             .map(|&(name, _, files)| t(name, Fixed(&["url"]), "document", files)),
     );
+    v.extend(
+        crate::abp::TAGGERS
+            .iter()
+            .map(|&(name, files)| t(name, Fixed(&["url"]), "document", files)),
+    );
     v.extend([
         t(
             "ft_lang_id_en_doc_v2",
@@ -675,6 +690,7 @@ pub fn names() -> Vec<&'static str> {
         .iter()
         .copied()
         .chain(crate::url::names())
+        .chain(crate::abp::names())
         .chain(crate::langid::NAMES.iter().copied())
         .chain(crate::tokrep::NAMES.iter().copied())
         .chain([crate::madlad::NAME])
@@ -728,6 +744,28 @@ pub fn build_full(
     let lists = options.and_then(|o| o.lists.as_deref());
     if let Some(t) = crate::url::UrlListTagger::load(name, lists) {
         return Ok(Box::new(t?));
+    }
+    if crate::abp::files(name).is_some() {
+        if let Some(option) = (TaggerOptions {
+            lists: None,
+            ..options.cloned().unwrap_or_default()
+        })
+        .set()
+        {
+            return Err(BuildError::Option {
+                tagger: name.to_string(),
+                option,
+            });
+        }
+        #[cfg(feature = "abp")]
+        if let Some(t) = crate::abp::AbpTagger::load(name, lists) {
+            return Ok(Box::new(t?));
+        }
+        #[cfg(not(feature = "abp"))]
+        return Err(BuildError::NotBuilt {
+            tagger: name.to_string(),
+            feature: "abp",
+        });
     }
     if name == crate::madlad::NAME {
         if let Some(o) = options.filter(|o| o.lists.is_some() || o.tokenizer.is_some()) {

@@ -412,16 +412,7 @@ impl Tagger for UrlListTagger {
         self.name
     }
     fn tag(&self, doc: &Document, out: &mut Signals) -> Result<(), TagError> {
-        // dolma: `doc.metadata.get("url") or ""`; a non-string URL makes dolma fail the file,
-        // loam treats it as no URL.
-        let url = doc
-            .metadata()
-            .and_then(|m| m.get("url"))
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        if self.matches(url) {
-            out.push("url", Span::new(0, char_len(&doc.text), 1.0));
-        }
+        tag_url(doc, out, |u| self.matches(u));
         Ok(())
     }
     fn models(&self) -> Vec<PathBuf> {
@@ -429,8 +420,22 @@ impl Tagger for UrlListTagger {
     }
 }
 
+/// `BaseUrlTagger.predict`: a `url` span over the whole text when `matches` holds for the
+/// document's `metadata.url` (dolma: `doc.metadata.get("url") or ""`; a non-string URL makes
+/// dolma fail the file, loam treats it as no URL).
+pub(crate) fn tag_url(doc: &Document, out: &mut Signals, matches: impl Fn(&str) -> bool) {
+    let url = doc
+        .metadata()
+        .and_then(|m| m.get("url"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    if matches(url) {
+        out.push("url", Span::new(0, char_len(&doc.text), 1.0));
+    }
+}
+
 /// Reads a list file, gunzipping `.gz` files (smart_open does by extension).
-fn read_list(tagger: &str, path: &Path) -> Result<String, UrlListError> {
+pub(crate) fn read_list(tagger: &str, path: &Path) -> Result<String, UrlListError> {
     read_text(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             UrlListError::Missing {
@@ -461,7 +466,7 @@ pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
 }
 
 /// Lines as Python's text mode reads them (universal newlines: `\n`, `\r\n`, `\r`).
-fn py_lines(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn py_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
         if rest.is_empty() {
@@ -609,6 +614,17 @@ pub fn parse_url(url: &str) -> Result<ParsedUrl, Unparsed> {
     Ok(ParsedUrl { host, port, path })
 }
 
+/// The scheme urllib3 1.26's `parse_url` finds in `url` (`None` when it has none: the URL is
+/// then read as `//url`).
+pub fn url_scheme(url: &str) -> Option<String> {
+    let p = patterns();
+    if url.is_empty() || !p.scheme.is_match(url) {
+        return None;
+    }
+    let c = p.uri.captures(url)?;
+    c.get(1).map(|m| m.as_str().to_ascii_lowercase())
+}
+
 /// urllib3's `_remove_path_dot_segments`.
 fn remove_dot_segments(path: &str) -> String {
     let mut out: Vec<&str> = Vec::new();
@@ -657,7 +673,7 @@ fn encode_invalid_chars(component: &str) -> String {
 }
 
 /// `BaseUrlTagger.clean_url`: `host[:port]path`, right-stripped of `/`, lowercased.
-fn clean_link(url: &str) -> Option<String> {
+pub(crate) fn clean_link(url: &str) -> Option<String> {
     if py_strip(url).is_empty() {
         return None;
     }

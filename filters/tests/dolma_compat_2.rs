@@ -52,6 +52,9 @@ const TAGGERS: &[(&str, &[&str])] = &[
         "allowlist_wikidata_cleaned_v1",
         &["wikidata-1.json", "wikidata-2.json"],
     ),
+    // Adblock Plus rules (scripts/make-tagger-goldens-3.sh): Brave's engine, as in dolma.
+    ("oisd_small_abp_v1", &["abp-oisd.txt.gz"]),
+    ("brave_core_abp_v1", &["abp-brave-1.txt", "abp-brave-2.txt"]),
 ];
 
 fn fixture() -> PathBuf {
@@ -386,7 +389,7 @@ fn token_repetition_taggers_match_dolma() {
 }
 
 /// The stand-in models of dolma's fastText classifier taggers
-/// (`recipes/stand-in/fasttext_models/`, trained by `scripts/make-ft-tagger-goldens.sh`), by
+/// (`recipes/stand-in/fasttext_models/`, trained by `scripts/make-tagger-goldens-3.sh`), by
 /// tagger.
 const FT_TAGGERS: &[(&str, &str)] = &[
     ("jigsaw_hatespeech_document_v2", "jigsaw_hatespeech.bin"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the goldens of dolma's fastText classifier taggers (issue 15) in
-# tests/fixtures/tagger-sample-2/:
+# Regenerates the goldens of dolma's fastText classifier, token-count and Adblock Plus URL
+# taggers (issue 15) in tests/fixtures/tagger-sample-2/:
 #   ../../../recipes/stand-in/fasttext_models/*.bin
 #                                small stand-in models trained here with fastText 0.9.2
 #                                (dolma's pin) in the published models' label schemes (jigsaw's
@@ -8,6 +8,9 @@
 #                                DCLM's __label__hq/__label__cc); not the published models (the
 #                                recipes use them too)
 #   documents/sentences.jsonl.gz texts made to exercise blingfire's sentence boundaries
+#   lists/abp-*                  small Adblock Plus lists (rules on hosts and paths of the
+#                                sample: anchors, wildcards, separators, regexes, exceptions,
+#                                options), for the oisd_*/brave_* taggers
 #   expected/<tagger>/<file>     what dolma 1.2.1's `dolma tag` writes with those models, and
 #                                for dolma's token-count taggers with loam's test tokenizers
 #                                (the LLaMA one adds <s>, the GPT-NeoX one adds nothing)
@@ -15,7 +18,7 @@
 # dolma's classes download their models; a tagger module (`loam_local_models`) points each
 # class's MODEL_PATH at the local files, as scripts/make-langid-goldens.sh does.
 #
-#   scripts/make-ft-tagger-goldens.sh
+#   scripts/make-tagger-goldens-3.sh
 #
 # Environment: DOLMA_VENV (default /work/venvs/venv-dolma), LOAM_SHARED (default ../shared).
 set -euo pipefail
@@ -30,6 +33,7 @@ TAGGERS=(
   jigsaw_nsfw_document_v1 jigsaw_nsfw_sencence_v2
   dolma17-quality dclm-oh-eli5
   dolma_v1_tokenizer dolma_v2_tokenizer tokenizers_EleutherAI_GPT_NeoX_20B tokenizers_AI2_OLMo_v1
+  oisd_small_abp_v1 brave_core_abp_v1
 )
 [ -x "$VENV/bin/dolma" ] || { echo "no dolma in $VENV (set DOLMA_VENV)" >&2; exit 2; }
 "$VENV/bin/python" -c 'import importlib.metadata as m; v=m.version("dolma"); assert v=="1.2.1", v'
@@ -102,6 +106,30 @@ with gzip.GzipFile(f"{fix}/documents/sentences.jsonl.gz", "wb", mtime=0) as f:
     for i, t in enumerate(texts):
         f.write((json.dumps({"id": f"sentences/{i}", "text": t, "source": "edge", "metadata": {}}, ensure_ascii=False) + "\n").encode("utf-8"))
 print(f"sentences: {len(texts)} documents")
+
+# Adblock Plus lists: rules on hosts and paths of the sample's URLs.
+import urllib.parse
+urls = []
+for name in ("sample", "edge"):
+    with gzip.open(f"{fix}/documents/{name}.jsonl.gz", "rt", encoding="utf-8") as f:
+        urls += [json.loads(l)["metadata"].get("url") or "" for l in f]
+parts = [urllib.parse.urlsplit(u if "//" in u else "//" + u) for u in urls if u]
+hosts = sorted({p.hostname for p in parts if p.hostname})
+paths = [p.path for p in parts if p.path.count("/") >= 2]
+segs = sorted({p.strip("/").split("/")[0] for p in paths if p.strip("/")})
+with gzip.GzipFile(f"{fix}/lists/abp-oisd.txt.gz", "wb", mtime=0) as f:
+    body = "[Adblock Plus 2.0]\n! Title: stand-in\n! comment\n\n" + "".join(f"||{h}^\n" for h in hosts[::4])
+    body += "  ||wsj.com^  \n||example.com:8080^\n!||not-a-rule.example^\n"
+    f.write(body.encode())
+rules = ["! brave stand-in", "[Adblock Plus 2.0]"]
+rules += [f"/{s}/*" for s in segs[::7]]
+rules += [f"||{h}/{s}^" for h, s in zip(hosts[1::9], segs[2::9])]
+rules += ["/wiki/*$domain=~be.wikipedia.org", "@@||en.brickimedia.org^", "|http://www.a11ymetadata.org/", "/^https?:\\/\\/[a-z]+\\.wikidot\\.com\\/help/", "*tag=*", "/2019/04/*$third-party", "/category/$script", "||blogspot.com^$document", "-hemos-^", "@@/welcome-back*"]
+with open(f"{fix}/lists/abp-brave-1.txt", "w") as f:
+    f.write("\n".join(rules[: len(rules) // 2]) + "\n")
+with open(f"{fix}/lists/abp-brave-2.txt", "w") as f:
+    f.write("\r\n".join(rules[len(rules) // 2:]) + "\r\n")
+print(f"abp: {len(hosts[::4])} host rules, {len(rules)} brave rules")
 PY
 
 cat > "$WORK/pymod/loam_local_models.py" <<PY
@@ -113,6 +141,11 @@ jigsaw.FastTextJigsawNsfwDocumentTagger.MODEL_PATH = f"{M}/jigsaw_nsfw.bin"
 jigsaw.FastTextJigsawNsfwSentenceTagger.MODEL_PATH = f"{M}/jigsaw_nsfw.bin"
 quality.Dolma17QualityClassifier.MODEL_PATH = f"{M}/dolma17_quality.bin"
 quality.DclmQualityClassifier.MODEL_PATH = f"{M}/dclm_oh_eli5.bin"
+
+from dolma.taggers import url
+L = "$FIX/lists"
+url.OISDSmallAdblockPlusTagger.BLOCKLIST_PATHS = [f"{L}/abp-oisd.txt.gz"]
+url.BraveCoreAdblockPlusTagger.BLOCKLIST_PATHS = [f"{L}/abp-brave-1.txt", f"{L}/abp-brave-2.txt"]
 
 from tokenizers import Tokenizer
 from dolma.taggers import length, tokenizers as tk
@@ -149,9 +182,10 @@ YAML
 }
 FILES=(sample.jsonl.gz edge.jsonl.gz sentences.jsonl.gz)
 tag jigsaw "${TAGGERS[@]:0:4}"
-tag tokens "${TAGGERS[@]:6}"
+tag tokens "${TAGGERS[@]:6:4}"
 FILES=(sample.jsonl.gz edge.jsonl.gz)
 tag quality "${TAGGERS[@]:4:2}"
+tag abp "${TAGGERS[@]:10}"
 # dolma names a tagger's folder (and its keys) after the name as a variable name.
 for t in "${TAGGERS[@]}"; do
   v="${t//-/_}"
