@@ -3,9 +3,12 @@ CARGO ?= cargo
 
 .PHONY: demo test build models lint bench-smoke
 
-# Build, fetch the pinned model, run the quickstart on the bundled sample.
-demo: build models
-	./target/release/loam run examples/quickstart.yaml
+# A quick first build (profile `demo`: less optimization; without the S3 client, classifier
+# training and the Adblock engine), fetch the pinned model, run the quickstart on the bundled
+# sample. `make build` (or `cargo install --path .`) builds the full, fully optimized loam.
+demo: models
+	$(CARGO) build --profile demo --locked --no-default-features
+	./target/demo/loam run examples/quickstart.yaml
 
 build:
 	$(CARGO) build --release --locked

@@ -244,6 +244,21 @@ pub struct TrainReport {
     pub labels: std::collections::BTreeMap<String, u64>,
 }
 
+/// Without the `train` feature (fastText's C++ code): fails, saying how to get a build that
+/// trains.
+#[cfg(not(feature = "train"))]
+pub fn train(
+    _inputs: &[PathBuf],
+    _output: &Path,
+    _opts: &TrainOptions,
+) -> Result<TrainReport, ClassifierError> {
+    Err(ClassifierError::FastText(
+        "this loam was built without training (the cargo feature `train`, on by default; \
+         `make demo` builds without it): build it with `cargo install --path .` or `make build`"
+            .into(),
+    ))
+}
+
 /// Trains a supervised fastText model from JSON lines with `text` and `label` fields and
 /// saves it to `output`. One training thread, so the same input gives the same model.
 #[cfg(feature = "train")]

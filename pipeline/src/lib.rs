@@ -12,6 +12,10 @@ pub mod executor;
 pub mod format;
 pub mod layout;
 pub mod lock;
+#[cfg(feature = "s3")]
+pub mod object;
+#[cfg(not(feature = "s3"))]
+#[path = "object_off.rs"]
 pub mod object;
 pub mod parquet_io;
 pub mod reader;
