@@ -9,6 +9,8 @@ for v in $(compgen -e | grep -E '^LOAM_SKIP_' || true); do unset "$v"; done
 unset LOAM_BLESS
 echo "== fmt";    cargo fmt --all --check
 echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== clippy, lean (make demo's features)"
+cargo clippy --workspace --all-targets --locked --no-default-features -- -D warnings
 echo "== models"; ./scripts/fetch-models.sh models --blingfire
 echo "== chromium (the report test renders HTML in it)"
 if [ ! -x /usr/bin/chromium ]; then
