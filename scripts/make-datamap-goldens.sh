@@ -6,7 +6,7 @@
 # {"line", "id", "step"} where `step` is the index of the step that dropped the document or
 # "final", plus the cleaned `text` of every kept document.
 #
-#   DATAMAP=/path/to/datamap-rs scripts/make-datamap-goldens.sh
+#   DATAMAP=/path/to/datamap-rs scripts/make-datamap-goldens.sh [NAME...]   (default: every config)
 #
 # DATAMAP is datamap-rs's binary (default /tmp/datamap-rs/target/release/datamap-rs), built from
 # github.com/allenai/datamap-rs at commit f771794 ("Fixed") with `cargo build --release`. Its
@@ -40,6 +40,8 @@ PY
 }
 for cfg in "$FIX"/configs/*.datamap.yaml; do
   name="$(basename "$cfg" .datamap.yaml)"
+  # With arguments, only the configs they name.
+  if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
   # A config runs on documents-<name>/ when there is one, else on documents/; list files
   # named in it are relative to tests/fixtures/datamap/ (datamap-rs runs there).
   docs="$FIX/documents"

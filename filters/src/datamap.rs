@@ -117,6 +117,18 @@ pub enum StepName {
     WordLenFilter,
     /// Drops documents whose URL a ban list names (`crate::urlban`).
     UrlSubstringFilter,
+    /// Drops documents with too many `#` and ellipses per word.
+    SymbolRatioFilter,
+    /// Drops documents with too many lines starting with a bullet.
+    BulletFilter,
+    /// Drops documents with too many lines ending with an ellipsis.
+    EllipsisLineRatioFilter,
+    /// Drops documents with too many words without a letter.
+    AlphabeticWordRatioFilter,
+    /// Drops documents with too few English stop words.
+    StopWordFilter,
+    /// Drops documents by Gopher's (MassiveWeb's) repetition fractions.
+    MassiveWebRepetitionFilter,
 }
 
 impl StepName {
@@ -321,6 +333,40 @@ struct WordLenKw {
     upper_bound: f64,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SymbolRatioKw {
+    #[serde(default = "f32_max")]
+    max_symbol_to_word_ratio: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulletKw {
+    #[serde(default = "f32_max")]
+    max_bullet_ratio: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MaxRatioKw {
+    #[serde(default = "f32_max")]
+    max_ratio: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopWordKw {
+    #[serde(default)]
+    count_unique: bool,
+    #[serde(default = "two")]
+    min_stop_word: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoKw {}
+
 /// A step, compiled.
 #[derive(Debug, Clone)]
 enum Op {
@@ -361,6 +407,23 @@ enum Op {
         lower_bound: f32,
         upper_bound: f32,
     },
+    SymbolRatio {
+        max: f32,
+    },
+    Bullet {
+        max: f32,
+    },
+    Ellipsis {
+        max: f32,
+    },
+    Alphabetic {
+        max: f32,
+    },
+    StopWords {
+        count_unique: bool,
+        min: usize,
+    },
+    MassiveWeb,
     /// Its list is read when the tagger is built (`DatamapV1::new`), not when configs are
     /// checked.
     Url {
@@ -590,6 +653,36 @@ fn compile(steps: &[StepSpec], at: &str, problems: &mut Problems) -> Vec<Step> {
                 cfg: Box::new(cfg),
                 ban: None,
             }),
+            StepName::SymbolRatioFilter => {
+                parse_kwargs::<SymbolRatioKw>(n, &s.kwargs, &kat, problems).map(|k| {
+                    Op::SymbolRatio {
+                        max: k.max_symbol_to_word_ratio as f32,
+                    }
+                })
+            }
+            StepName::BulletFilter => {
+                parse_kwargs::<BulletKw>(n, &s.kwargs, &kat, problems).map(|k| Op::Bullet {
+                    max: k.max_bullet_ratio as f32,
+                })
+            }
+            StepName::EllipsisLineRatioFilter => {
+                parse_kwargs::<MaxRatioKw>(n, &s.kwargs, &kat, problems).map(|k| Op::Ellipsis {
+                    max: k.max_ratio as f32,
+                })
+            }
+            StepName::AlphabeticWordRatioFilter => {
+                parse_kwargs::<MaxRatioKw>(n, &s.kwargs, &kat, problems).map(|k| Op::Alphabetic {
+                    max: k.max_ratio as f32,
+                })
+            }
+            StepName::StopWordFilter => parse_kwargs::<StopWordKw>(n, &s.kwargs, &kat, problems)
+                .map(|k| Op::StopWords {
+                    count_unique: k.count_unique,
+                    min: k.min_stop_word,
+                }),
+            StepName::MassiveWebRepetitionFilter => {
+                parse_kwargs::<NoKw>(n, &s.kwargs, &kat, problems).map(|_| Op::MassiveWeb)
+            }
             StepName::WordLenFilter => {
                 parse_kwargs::<WordLenKw>(n, &s.kwargs, &kat, problems).map(|k| Op::WordLen {
                     lower_bound: k.lower_bound as f32,
@@ -834,6 +927,8 @@ fn sorted(mut edits: Vec<Edit>) -> Vec<Edit> {
     edits
 }
 
+mod filters;
+
 fn unicode_words(s: &str) -> usize {
     s.unicode_words().count()
 }
@@ -1012,6 +1107,50 @@ impl DatamapV1 {
                 Outcome::Value {
                     value: avg as f64,
                     pass: *lower_bound <= avg && avg <= *upper_bound,
+                }
+            }
+            Op::SymbolRatio { max } => {
+                let ratio = filters::symbol_ratio(text);
+                Outcome::Value {
+                    value: f64::from(ratio),
+                    pass: ratio <= *max,
+                }
+            }
+            Op::Bullet { max } => {
+                let ratio = filters::bullet_ratio(text);
+                Outcome::Value {
+                    value: f64::from(ratio),
+                    pass: ratio <= *max,
+                }
+            }
+            Op::Ellipsis { max } => {
+                let ratio = filters::ellipsis_ratio(text);
+                Outcome::Value {
+                    value: f64::from(ratio),
+                    pass: ratio <= *max,
+                }
+            }
+            Op::Alphabetic { max } => {
+                let (ratio, words) = filters::non_alphabetic_ratio(text);
+                Outcome::Value {
+                    value: f64::from(ratio),
+                    // datamap-rs drops a one-word text whatever the ratio (and an empty one:
+                    // 0/0 is NaN, never ≤ the bound).
+                    pass: words != 1 && ratio <= *max,
+                }
+            }
+            Op::StopWords { count_unique, min } => {
+                let n = filters::stop_words(text, *count_unique, *min);
+                Outcome::Value {
+                    value: n as f64,
+                    pass: *min == 0 || n >= *min,
+                }
+            }
+            Op::MassiveWeb => {
+                let (worst, pass) = filters::massive_web(text);
+                Outcome::Value {
+                    value: f64::from(worst),
+                    pass,
                 }
             }
             // `tag` runs a loaded filter on the document; a filter whose list was never read

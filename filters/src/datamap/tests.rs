@@ -124,6 +124,13 @@ fn golden(name: &str) -> (usize, usize) {
             // The step that dropped the document wrote why: a URL filter's nonzero value.
             if let Some(k) = e["step"].as_u64() {
                 let k = k as usize;
+                // A document filter that drops is the last filter with a value.
+                if !steps[k].name.is_modifier() {
+                    let last = steps.iter().rposition(|st| {
+                        !st.name.is_modifier() && s.iter().any(|(name, _)| *name == st.label)
+                    });
+                    assert_eq!(last, Some(k), "{f}:{i}: dropped by step {k}");
+                }
                 if steps[k].name == StepName::UrlSubstringFilter {
                     let v = spans(&s, &steps[k].label);
                     assert!(v.len() == 1 && v[0].2 != 0.0, "{f}:{i}: step {k}: {v:?}");
@@ -168,7 +175,7 @@ fn url_filters_give_datamap_rs_verdicts() {
 #[test]
 fn dolma3_steps_give_datamap_rs_texts() {
     let (docs, kept) = golden("dolma3");
-    assert_eq!((docs, kept), (302, 173));
+    assert_eq!((docs, kept), (302, 75));
 }
 
 /// Every kwarg of every ported step gives datamap-rs's texts exactly.
@@ -431,4 +438,14 @@ fn madlad_rules_2_and_5_give_datamap_rs_verdicts() {
         bad.join("\n")
     );
     assert_eq!((docs, kept), (302, 176));
+}
+
+/// datamap-rs's Gopher-style document filters (symbol, bullet, ellipsis, alphabetic-word,
+/// stop-word, MassiveWeb repetition) on 302 real and edge documents: the same documents kept,
+/// each dropped by the same step.
+#[test]
+fn document_filters_give_datamap_rs_verdicts() {
+    let (docs, kept) = golden("filters");
+    assert_eq!(docs, 302);
+    assert!(kept > 30 && kept < docs / 2, "{kept}");
 }

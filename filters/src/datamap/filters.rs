@@ -1,0 +1,248 @@
+//! datamap-rs's document filters beyond length (`src/map_fxn.rs` at f771794: Gopher-style
+//! quality rules as Dolma 3 ran them). Each returns what the filter measures, in datamap-rs's
+//! arithmetic (`f32`, byte lengths where it counts bytes), and the caller compares it with the
+//! bound as datamap-rs does.
+
+use std::collections::{HashMap, HashSet};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// `symbol_ratio_filter`: occurrences of `#`, `...`, `. . .` and `…` per whitespace word
+/// (`. . .` counted as one word), over at least one word.
+pub(super) fn symbol_ratio(text: &str) -> f32 {
+    let symbols: usize = ["#", "...", ". . .", "\u{2026}"]
+        .iter()
+        .map(|s| text.matches(s).count())
+        .sum();
+    let words = text.replace(". . .", "...").split_whitespace().count();
+    symbols as f32 / words.max(1) as f32
+}
+
+/// `bullet_filter`: lines (split on `\n`, empty ones included) starting with `●`, `•`, `*`
+/// or `-`, over all lines.
+pub(super) fn bullet_ratio(text: &str) -> f32 {
+    let (mut lines, mut bullets) = (0usize, 0usize);
+    for line in text.split('\n') {
+        lines += 1;
+        bullets += usize::from(line.starts_with(['●', '•', '*', '-']));
+    }
+    bullets as f32 / lines as f32
+}
+
+/// `ellipsis_line_ratio_filter`: non-empty lines (`str::lines`) ending with `...`, `. . .` or
+/// `…`, over at least one line.
+pub(super) fn ellipsis_ratio(text: &str) -> f32 {
+    let (mut lines, mut ellipses) = (0usize, 0usize);
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        lines += 1;
+        ellipses += usize::from(
+            line.ends_with("...") || line.ends_with(". . .") || line.ends_with('\u{2026}'),
+        );
+    }
+    ellipses as f32 / lines.max(1) as f32
+}
+
+/// `alphabetic_word_ratio_filter`: whitespace words without an alphabetic character, over all
+/// words (NaN for no word, as datamap-rs divides); and the number of words.
+pub(super) fn non_alphabetic_ratio(text: &str) -> (f32, usize) {
+    let (mut words, mut non_alpha) = (0usize, 0usize);
+    for w in text.split_whitespace() {
+        words += 1;
+        non_alpha += usize::from(!w.chars().any(char::is_alphabetic));
+    }
+    (non_alpha as f32 / words as f32, words)
+}
+
+const STOP_WORDS: [&str; 8] = ["the", "be", "to", "of", "and", "that", "have", "with"];
+
+/// `stop_word_filter`: whitespace words that lowercase to one of its eight stop words (or the
+/// distinct ones, with `count_unique`), counted up to `min` (datamap-rs stops there).
+pub(super) fn stop_words(text: &str, count_unique: bool, min: usize) -> usize {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut count = 0;
+    for word in text.split_whitespace() {
+        if count >= min {
+            break;
+        }
+        let lower = word.to_lowercase();
+        if STOP_WORDS.contains(&lower.as_str()) {
+            if count_unique {
+                seen.insert(lower);
+                count = seen.len();
+            } else {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// `massive_web_repetition_filter`'s thirteen checks, in its order: (elements, n-gram size,
+/// weighted by length, bound). The bounds are `f32` as datamap-rs compares them.
+const CHECKS: [(Elements, usize, bool, f32); 13] = [
+    (Elements::Lines, 1, false, 0.3),
+    (Elements::Paragraphs, 1, false, 0.3),
+    (Elements::Lines, 1, true, 0.2),
+    (Elements::Paragraphs, 1, true, 0.2),
+    (Elements::Words, 2, true, 0.2),
+    (Elements::Words, 3, true, 0.18),
+    (Elements::Words, 4, true, 0.16),
+    (Elements::Words, 5, true, 0.15),
+    (Elements::Words, 6, true, 0.14),
+    (Elements::Words, 7, true, 0.13),
+    (Elements::Words, 8, true, 0.12),
+    (Elements::Words, 9, true, 0.11),
+    (Elements::Words, 10, true, 0.10),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Elements {
+    /// Non-empty pieces between `\n`.
+    Lines,
+    /// Non-empty pieces between `\n\n`.
+    Paragraphs,
+    /// UAX #29 words.
+    Words,
+}
+
+/// `massive_web_repetition_filter`: whether every check stays within its bound, and the
+/// largest fraction-to-bound ratio over the checks datamap-rs runs (it stops at the first
+/// failing one), so a value above 1 is a drop.
+pub(super) fn massive_web(text: &str) -> (f32, bool) {
+    let lines: Vec<&str> = text.split('\n').filter(|w| !w.is_empty()).collect();
+    let pars: Vec<&str> = text.split("\n\n").filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = text.unicode_words().collect();
+    let mut worst = 0f32;
+    for (elements, n, weighted, bound) in CHECKS {
+        let e = match elements {
+            Elements::Lines => &lines,
+            Elements::Paragraphs => &pars,
+            Elements::Words => &words,
+        };
+        let frac = repeated_fraction(e, n, weighted);
+        worst = worst.max(frac / bound);
+        if frac > bound {
+            return (worst, false);
+        }
+    }
+    (worst, true)
+}
+
+/// datamap-rs's `_rep_counter_fraction`. Lengths are bytes, as datamap-rs counts them.
+/// n-grams are grouped by their elements (datamap-rs groups by an FxHash of them and their
+/// length, which merges the rare colliding pairs); for n ≤ 4 the most repeated n-gram (the
+/// longer on equal counts) gives the fraction, and where several tie on both, the first to
+/// occur (datamap-rs takes the last in its hash map's order; they differ only when their
+/// occurrences overlap differently).
+fn repeated_fraction(elements: &[&str], n: usize, weighted: bool) -> f32 {
+    let total_len: usize = elements.iter().map(|e| e.len()).sum();
+    let count = elements.len().saturating_sub(n - 1);
+    if count == 0 {
+        return if n == 1 { 1.0 } else { 0.0 };
+    }
+    if count == 1 {
+        return 0.0;
+    }
+    // n-gram → (first occurrence, starts).
+    let mut grams: HashMap<&[&str], (usize, Vec<usize>)> = HashMap::new();
+    for start in 0..count {
+        let g = &elements[start..start + n];
+        grams
+            .entry(g)
+            .or_insert_with(|| (start, Vec::new()))
+            .1
+            .push(start);
+    }
+    if n == 1 {
+        return if weighted {
+            let repeated: usize = grams
+                .iter()
+                .filter(|(_, (_, v))| v.len() > 1)
+                .map(|(g, (_, v))| g[0].len() * v.len())
+                .sum();
+            repeated as f32 / total_len as f32
+        } else {
+            let repeated: usize = grams
+                .values()
+                .filter(|(_, v)| v.len() > 1)
+                .map(|(_, v)| v.len())
+                .sum();
+            repeated as f32 / elements.len() as f32
+        };
+    }
+    let gram_len = |g: &[&str]| g.iter().map(|e| e.len()).sum::<usize>();
+    let starts: Vec<usize> = if n <= 4 {
+        grams
+            .iter()
+            .filter(|(_, (_, v))| v.len() > 1)
+            .max_by(|a, b| {
+                (a.1 .1.len(), gram_len(a.0))
+                    .cmp(&(b.1 .1.len(), gram_len(b.0)))
+                    // On a full tie the earlier n-gram wins.
+                    .then(b.1 .0.cmp(&a.1 .0))
+            })
+            .map(|(_, (_, v))| v.clone())
+            .unwrap_or_default()
+    } else {
+        grams
+            .into_values()
+            .filter(|(_, v)| v.len() > 1)
+            .flat_map(|(_, v)| v)
+            .collect()
+    };
+    let mut covered = vec![false; elements.len()];
+    for s in starts {
+        for c in covered.iter_mut().skip(s).take(n) {
+            *c = true;
+        }
+    }
+    let repeated: usize = elements
+        .iter()
+        .zip(&covered)
+        .filter(|(_, c)| **c)
+        .map(|(e, _)| e.len())
+        .sum();
+    repeated as f32 / total_len as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_bullets_ellipses_and_letters() {
+        // 3 symbols; `. . .` becomes one word of 7.
+        assert_eq!(symbol_ratio("a # b ... c . . . d"), 3.0 / 7.0);
+        assert_eq!(bullet_ratio("- a\n* b\nc\n"), 2.0 / 4.0);
+        assert_eq!(ellipsis_ratio("a...\n\nb…\nc\r\n"), 2.0 / 3.0);
+        assert_eq!(non_alphabetic_ratio("a 12 ?? b"), (0.5, 4));
+        assert!(non_alphabetic_ratio("").0.is_nan());
+    }
+
+    #[test]
+    fn stop_words_count_up_to_the_minimum() {
+        assert_eq!(stop_words("The cat and THE dog", false, 5), 3);
+        assert_eq!(stop_words("The cat and THE dog", true, 5), 2);
+        assert_eq!(stop_words("the the the", false, 2), 2);
+    }
+
+    #[test]
+    fn repetition_fractions_follow_gopher_weighting() {
+        // Lines: 2 of 3 repeated.
+        assert_eq!(repeated_fraction(&["a", "a", "bb"], 1, false), 2.0 / 3.0);
+        // Weighted by bytes: 2 of 4.
+        assert_eq!(repeated_fraction(&["a", "a", "bb"], 1, true), 2.0 / 4.0);
+        // No element: a fraction of 1 for single elements, 0 for n-grams.
+        assert_eq!(repeated_fraction(&[], 1, false), 1.0);
+        assert_eq!(repeated_fraction(&["x"], 2, true), 0.0);
+        // Bigram "a b" twice: 4 of 5 bytes (the elements a, b, a, b).
+        assert_eq!(
+            repeated_fraction(&["a", "b", "a", "b", "c"], 2, true),
+            4.0 / 5.0
+        );
+        let (_, pass) = massive_web("one line\none line\none line\nother\n");
+        assert!(!pass);
+        let (worst, pass) =
+            massive_web("A plain sentence with different words.\n\nAnother one here.");
+        assert!(pass && worst < 1.0, "{worst}");
+    }
+}
