@@ -4,7 +4,8 @@
 # documents of tests/fixtures/datamap/documents/ and stores, per input file,
 # tests/fixtures/datamap/expected/<name>/<file>.jsonl.gz: one line per input line,
 # {"line", "id", "step"} where `step` is the index of the step that dropped the document or
-# "final", plus the cleaned `text` of every kept document.
+# "final", plus the cleaned `text` of every kept document (and `anno`, the values annotators
+# wrote under `loam_anno`).
 #
 #   DATAMAP=/path/to/datamap-rs scripts/make-datamap-goldens.sh [NAME...]   (default: every config)
 #
@@ -48,7 +49,9 @@ for cfg in "$FIX"/configs/*.datamap.yaml; do
   [ -d "$FIX/documents-$name" ] && docs="$FIX/documents-$name"
   number_lines "$docs"
   rm -rf "$WORK/out"
-  sed "s|\$LOAM_MODELS_DIR|${LOAM_MODELS_DIR:-$REPO/models}|g" "$cfg" > "$WORK/config.yaml"
+  # Configs name the GPT-NeoX test tokenizer as $LOAM_GOLDEN_WORK/gpt-neo.json.
+  gzip -dc "$REPO/tests/fixtures/tokens/gpt-neo-test-tokenizer.json.gz" > "$WORK/gpt-neo.json"
+  sed -e "s|\$LOAM_MODELS_DIR|${LOAM_MODELS_DIR:-$REPO/models}|g" -e "s|\$LOAM_GOLDEN_WORK|$WORK|g" "$cfg" > "$WORK/config.yaml"
   (cd "$FIX" && "$DATAMAP" map --input-dir "$WORK/in" --output-dir "$WORK/out" --config "$WORK/config.yaml" > "$WORK/log" 2>&1) || { cat "$WORK/log" >&2; exit 1; }
   mkdir -p "$FIX/expected/$name"
   python3 - "$WORK/in" "$WORK/out" "$FIX/expected/$name" <<'PY'
@@ -69,6 +72,9 @@ for f in sorted(os.listdir(inp)):
                 assert rows[i] is None, (f, i)
                 if step == "step_final":
                     rows[i] = {"line": i, "id": d["id"], "step": "final", "text": d["text"]}
+                    # Annotators' values, where a config writes them under `loam_anno`.
+                    if "loam_anno" in d:
+                        rows[i]["anno"] = d["loam_anno"]
                 else:
                     rows[i] = {"line": i, "id": d["id"], "step": int(step.split("_")[1])}
     # A line no step output is one datamap-rs failed on (its error list, which `map`

@@ -76,6 +76,7 @@ use loam_pipeline::tagger::{Signals, TagError, Tagger};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::path::Path;
 use unicode_segmentation::UnicodeSegmentation;
 
 #[cfg(test)]
@@ -129,6 +130,10 @@ pub enum StepName {
     StopWordFilter,
     /// Drops documents by Gopher's (MassiveWeb's) repetition fractions.
     MassiveWebRepetitionFilter,
+    /// Records the gzip-compressed size over the UTF-8 size.
+    GzipAnnotator,
+    /// Records the UltraFineWeb classifier's probabilities, one signal per label.
+    UltrafinewebAnnotator,
 }
 
 impl StepName {
@@ -367,6 +372,38 @@ struct StopWordKw {
 #[serde(deny_unknown_fields)]
 struct NoKw {}
 
+fn ufw_tokenizer() -> String {
+    "tokenizers/deepseek_v2.json".into()
+}
+
+fn ufw_model() -> String {
+    "ft_classifiers/ultrafineweb.bin".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UfwKw {
+    #[serde(default = "ufw_tokenizer")]
+    tokenizer_path: String,
+    #[serde(default = "ufw_model")]
+    fast_text_file: String,
+    #[serde(default)]
+    max_text_length: usize,
+    #[serde(default)]
+    #[allow(dead_code)]
+    output_field: Option<String>,
+}
+
+/// An annotator's kwargs: where datamap-rs writes the value (loam writes it as the step's
+/// label; accepted so that datamap-rs's configs read unchanged).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnnoKw {
+    #[serde(default)]
+    #[allow(dead_code)]
+    anno_field: Option<String>,
+}
+
 /// A step, compiled.
 #[derive(Debug, Clone)]
 enum Op {
@@ -424,6 +461,14 @@ enum Op {
         min: usize,
     },
     MassiveWeb,
+    Gzip,
+    /// Its files are read when the tagger is built.
+    Ufw {
+        tokenizer_path: String,
+        fast_text_file: String,
+        max_text_length: usize,
+        loaded: Option<std::sync::Arc<ufw::Ufw>>,
+    },
     /// Its list is read when the tagger is built (`DatamapV1::new`), not when configs are
     /// checked.
     Url {
@@ -683,6 +728,16 @@ fn compile(steps: &[StepSpec], at: &str, problems: &mut Problems) -> Vec<Step> {
             StepName::MassiveWebRepetitionFilter => {
                 parse_kwargs::<NoKw>(n, &s.kwargs, &kat, problems).map(|_| Op::MassiveWeb)
             }
+            StepName::GzipAnnotator => {
+                parse_kwargs::<AnnoKw>(n, &s.kwargs, &kat, problems).map(|_| Op::Gzip)
+            }
+            StepName::UltrafinewebAnnotator => parse_kwargs::<UfwKw>(n, &s.kwargs, &kat, problems)
+                .map(|k| Op::Ufw {
+                    tokenizer_path: k.tokenizer_path,
+                    fast_text_file: k.fast_text_file,
+                    max_text_length: k.max_text_length,
+                    loaded: None,
+                }),
             StepName::WordLenFilter => {
                 parse_kwargs::<WordLenKw>(n, &s.kwargs, &kat, problems).map(|k| Op::WordLen {
                     lower_bound: k.lower_bound as f32,
@@ -712,11 +767,30 @@ fn min_len(pattern: &str) -> Option<usize> {
 /// The list files the steps read (`url_substring_filter`'s `banlist_file`), for manifests and
 /// the checks that resources exist.
 pub fn list_files(steps: &[StepSpec]) -> Vec<std::path::PathBuf> {
-    steps
-        .iter()
-        .filter(|s| s.name == StepName::UrlSubstringFilter)
-        .filter_map(|s| s.kwargs.get("banlist_file")?.as_str().map(Into::into))
-        .collect()
+    let file = |s: &StepSpec, key: &str, default: fn() -> String| {
+        s.kwargs
+            .get(key)
+            .and_then(Value::as_str)
+            .map_or_else(default, str::to_string)
+            .into()
+    };
+    let mut v = Vec::new();
+    for s in steps {
+        match s.name {
+            StepName::UrlSubstringFilter => v.extend(
+                s.kwargs
+                    .get("banlist_file")
+                    .and_then(Value::as_str)
+                    .map(Into::into),
+            ),
+            StepName::UltrafinewebAnnotator => {
+                v.push(file(s, "tokenizer_path", ufw_tokenizer));
+                v.push(file(s, "fast_text_file", ufw_model));
+            }
+            _ => {}
+        }
+    }
+    v
 }
 
 /// Checks `tagger_options.datamap_v1` (`at` is its field path): every step's kwargs by its
@@ -757,6 +831,8 @@ enum Outcome {
     Drop,
     /// Computed a value; `pass` is false when it drops the document.
     Value { value: f64, pass: bool },
+    /// Computed named values (signals `<label>_<name>`); the document stays.
+    Values(Vec<(String, f64)>),
 }
 
 /// What became of a piece of the original text (byte range).
@@ -928,6 +1004,7 @@ fn sorted(mut edits: Vec<Edit>) -> Vec<Edit> {
 }
 
 mod filters;
+mod ufw;
 
 fn unicode_words(s: &str) -> usize {
     s.unicode_words().count()
@@ -945,6 +1022,25 @@ impl DatamapV1 {
         if problems.is_empty() {
             // Every step compiled, so `compiled[i]` is `steps[i]`.
             for (i, step) in compiled.iter_mut().enumerate() {
+                if let Op::Ufw {
+                    tokenizer_path,
+                    fast_text_file,
+                    max_text_length,
+                    loaded,
+                } = &mut step.op
+                {
+                    match ufw::Ufw::load(
+                        Path::new(tokenizer_path),
+                        Path::new(fast_text_file),
+                        *max_text_length,
+                    ) {
+                        Ok(u) => *loaded = Some(std::sync::Arc::new(u)),
+                        Err(e) => problems.push(
+                            join(&join(&index(&join(at, "steps"), i), "kwargs"), e.kwarg),
+                            e.message,
+                        ),
+                    }
+                }
                 if let Op::Url { cfg, ban } = &mut step.op {
                     match crate::urlban::UrlBan::load(cfg, bugs.url) {
                         Ok(b) => *ban = Some(std::sync::Arc::new(b)),
@@ -1153,6 +1249,16 @@ impl DatamapV1 {
                     pass,
                 }
             }
+            Op::Gzip => Outcome::Value {
+                value: filters::gzip_ratio(text),
+                pass: true,
+            },
+            Op::Ufw { loaded, .. } => match loaded.as_ref().map(|u| u.annotate(text)) {
+                Some(Some(values)) => Outcome::Values(values),
+                Some(None) => Outcome::Drop,
+                // Not built through `DatamapV1::new`: nothing loaded, nothing to say.
+                None => Outcome::Values(Vec::new()),
+            },
             // `tag` runs a loaded filter on the document; a filter whose list was never read
             // (not built through `DatamapV1::new`) cannot judge.
             Op::Url { .. } => Outcome::Value {
@@ -1330,6 +1436,7 @@ impl Tagger for DatamapV1 {
         let mut text = original.to_string();
         let mut counts = vec![0usize; self.counts];
         let mut values: Vec<(usize, f64)> = Vec::new();
+        let mut named: Vec<(usize, String, f64)> = Vec::new();
         let mut kept = true;
         let mut edited = false;
         for (k, step) in self.steps.iter().enumerate() {
@@ -1359,6 +1466,7 @@ impl Tagger for DatamapV1 {
                         break;
                     }
                 }
+                Outcome::Values(v) => named.extend(v.into_iter().map(|(n, x)| (k, n, x))),
             }
         }
         // Spans, in code points of the original text.
@@ -1402,6 +1510,12 @@ impl Tagger for DatamapV1 {
         for (k, v) in values {
             if v.is_finite() {
                 out.set(&self.steps[k].label, vec![Span::new(0, total, v)]);
+            }
+        }
+        for (k, name, v) in named {
+            if v.is_finite() {
+                let signal = format!("{}_{name}", self.steps[k].label);
+                out.set(&signal, vec![Span::new(0, total, v)]);
             }
         }
         out.set(

@@ -75,10 +75,19 @@ fn steps_of(datamap_config: &Path) -> Vec<StepSpec> {
             let m = kw.as_object_mut().unwrap();
             m.remove("regex_string");
             m.remove("max_length");
-            // List files are relative to the fixtures folder (datamap-rs ran there).
-            if let Some(f) = m.get("banlist_file").and_then(Value::as_str) {
-                let abs = fixtures().join(f).to_string_lossy().into_owned();
-                m.insert("banlist_file".into(), json!(abs));
+            // List and model files are relative to the fixtures folder (datamap-rs ran there).
+            for key in ["banlist_file", "fast_text_file"] {
+                if let Some(f) = m.get(key).and_then(Value::as_str) {
+                    let abs = fixtures().join(f).to_string_lossy().into_owned();
+                    m.insert(key.into(), json!(abs));
+                }
+            }
+            // The golden script's unzipped test tokenizer: loam reads the fixture's .json.gz.
+            if m.get("tokenizer_path").and_then(Value::as_str)
+                == Some("$LOAM_GOLDEN_WORK/gpt-neo.json")
+            {
+                let tok = fixtures().join("../tokens/gpt-neo-test-tokenizer.json.gz");
+                m.insert("tokenizer_path".into(), json!(tok.to_string_lossy()));
             }
             step(s["name"].as_str().unwrap(), &format!("s{i:02}"), kw)
         })
@@ -448,4 +457,49 @@ fn document_filters_give_datamap_rs_verdicts() {
     let (docs, kept) = golden("filters");
     assert_eq!(docs, 302);
     assert!(kept > 30 && kept < docs / 2, "{kept}");
+}
+
+/// datamap-rs's annotators (`gzip_annotator`, `ultrafineweb_annotator` whole and cut, before
+/// and after an edit) write the values datamap-rs writes, on 302 real and edge documents.
+#[test]
+fn annotators_give_datamap_rs_values() {
+    let (docs, kept) = golden("annotators");
+    assert_eq!((docs, kept), (302, 302));
+    let dir = fixtures();
+    let steps = steps_of(&dir.join("configs/annotators.datamap.yaml"));
+    let t = tagger(&steps, DatamapBugs::all());
+    let mut compared = 0;
+    for f in ["cc2019", "edge", "trafilatura", "warc"] {
+        let input = read_jsonl_gz(&dir.join(format!("documents/{f}.jsonl.gz")));
+        let expected = read_jsonl_gz(&dir.join(format!("expected/annotators/{f}.jsonl.gz")));
+        for (i, (d, e)) in input.iter().zip(&expected).enumerate() {
+            let s = run(&t, d["text"].as_str().unwrap());
+            for st in &steps {
+                let field = ["anno_field", "output_field"]
+                    .iter()
+                    .find_map(|k| st.kwargs.get(*k).and_then(Value::as_str));
+                let Some(field) = field else {
+                    continue;
+                };
+                let key = field.strip_prefix("loam_anno.").unwrap();
+                // loam writes scores rounded to 5 decimals.
+                let round = loam_pipeline::document::round5;
+                if let Some(classes) = e["anno"][key].as_object() {
+                    // One signal per label: `<label>_<class>`.
+                    for (class, p) in classes {
+                        let class = class.strip_prefix("__label__").unwrap();
+                        let signal = format!("{}_{class}", st.label);
+                        let got = spans(&s, &signal).first().map(|v| v.2);
+                        assert_eq!(got, p.as_f64().map(round), "{f}:{i} {key} {class}");
+                    }
+                } else {
+                    let want = e["anno"][key].as_f64().map(round);
+                    let got = spans(&s, &st.label).first().map(|v| v.2);
+                    assert_eq!(got, want, "{f}:{i} {key}");
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 4 * 302);
 }
