@@ -5,6 +5,10 @@
         JsonlReader -> GopherRepetitionFilter -> GopherQualityFilter -> C4QualityFilter
         -> JsonlWriter (datatrove 0.10.1 defaults; C4BadWordsFilter left out: it downloads
         its word lists)
+    datatrove_bench.py gopher  DOCS_DIR OUT_DIR WORKERS
+        JsonlReader -> GopherRepetitionFilter -> GopherQualityFilter without its length rules
+        (the document filters Dolma 3 ran through datamap-rs: symbols, bullets, ellipses,
+        non-alphabetic words, stop words, repetition) -> JsonlWriter
     datatrove_bench.py minhash DOCS_DIR OUT_DIR WORKERS
         datatrove's four MinHash stages (signatures, buckets, clusters, filter) with
         14 buckets x 8 hashes over word 5-grams, writing the kept documents.
@@ -38,6 +42,15 @@ def main():
             pipeline=[reader(docs), GopherRepetitionFilter(), GopherQualityFilter(),
                       C4QualityFilter(), JsonlWriter(os.path.join(out, "documents"))],
             tasks=tasks, workers=workers, logging_dir=os.path.join(logs, "filter"),
+        ).run()
+    elif mode == "gopher":
+        from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
+        quality = GopherQualityFilter(min_doc_words=None, max_doc_words=None,
+                                      min_avg_word_length=None, max_avg_word_length=None)
+        LocalPipelineExecutor(
+            pipeline=[reader(docs), GopherRepetitionFilter(), quality,
+                      JsonlWriter(os.path.join(out, "documents"))],
+            tasks=tasks, workers=workers, logging_dir=os.path.join(logs, "gopher"),
         ).run()
     elif mode == "minhash":
         from datatrove.pipeline.dedup import (MinhashDedupBuckets, MinhashDedupCluster,

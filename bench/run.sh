@@ -7,7 +7,7 @@
 #   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
-#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,dedupe-docs,dedupe-paras,
+#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,datamap,dedupe-docs,dedupe-paras,
 #                 minhash,substring,dedup-tasks,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|tag-new|filter|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|filter|datamap|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -68,7 +68,7 @@ for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do us
 if [ $SMOKE = 0 ]; then
   # Only the peers the chosen stages compare with.
   want tag || want tag-langid || want tag-new || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
-  want filter || want minhash || DATATROVE=-
+  want filter || want datamap || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
     python3 -m venv "$VENVS/venv-dolma" && "$VENVS/venv-dolma/bin/pip" install -q dolma==1.2.1
@@ -274,6 +274,41 @@ filter_dt() { local d=$R/filter-datatrove
   run filter datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" filter "$C/documents" "$d/out" "$T"; }
 filter_check() { $LIB check-kept "$(ls -d "$R"/filter-loam/out/filtered/v1-*/documents)" "$R/filter-datatrove/out/documents" "$C/documents" datatrove; }
 want filter && both filter "${DATATROVE:+datatrove}" filter_loam filter_dt filter_check
+
+# ------------------------------------------------------------------ datamap (vs datatrove)
+# Dolma 3's document filters as datamap-rs ran them (datamap_v1: symbol, bullet, ellipsis,
+# alphabetic-word and stop-word ratios, MassiveWeb repetition; all_dressed's bounds) against
+# datatrove's Gopher filters with the same bounds and no length rules. The definitions differ
+# in details (datatrove's word tokenizer, datamap-rs's whitespace words and byte lengths): the
+# agreement is reported, not required.
+datamap_loam() { local d=$R/datamap-loam
+  cat > "$W/datamap.yaml" <<YAML
+name: bench-datamap
+documents: ["$C/documents/*.jsonl.gz"]
+output: $d/out
+tag:
+  experiment: bench
+  taggers: [datamap_v1]
+  tagger_options:
+    datamap_v1:
+      steps:
+        - {name: symbol_ratio_filter, label: symbols, kwargs: {max_symbol_to_word_ratio: 0.1}}
+        - {name: bullet_filter, label: bullets, kwargs: {max_bullet_ratio: 0.9}}
+        - {name: ellipsis_line_ratio_filter, label: ellipsis, kwargs: {max_ratio: 0.3}}
+        - {name: alphabetic_word_ratio_filter, label: non_alpha, kwargs: {max_ratio: 0.2}}
+        - {name: stop_word_filter, label: stop_words, kwargs: {min_stop_word: 2}}
+        - {name: massive_web_repetition_filter, label: repetition}
+mix:
+  name: filtered
+  version: v1
+  drop:
+    - {rule: datamap_filters, attribute: bench__datamap_v1__kept, op: lt, value: 1}
+YAML
+  run datamap loam "$1" "$d" "$LOAM" --threads "$T" run "$W/datamap.yaml"; }
+datamap_dt() { local d=$R/datamap-datatrove
+  run datamap datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" gopher "$C/documents" "$d/out" "$T"; }
+datamap_check() { $LIB check-kept "$(ls -d "$R"/datamap-loam/out/filtered/v1-*/documents)" "$R/datamap-datatrove/out/documents" "$C/documents" datatrove; }
+want datamap && both datamap "${DATATROVE:+datatrove}" datamap_loam datamap_dt datamap_check
 
 # ------------------------------------------------------------------ dedupe (vs dolma)
 dedupe_cfg() { # DIR DEDUPE-JSON
