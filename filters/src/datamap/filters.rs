@@ -3,7 +3,8 @@
 //! arithmetic (`f32`, byte lengths where it counts bytes), and the caller compares it with the
 //! bound as datamap-rs does.
 
-use std::collections::{HashMap, HashSet};
+use crate::hashing::FastMap;
+use std::collections::HashSet;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// `symbol_ratio_filter`: occurrences of `#`, `...`, `. . .` and `…` per whitespace word
@@ -117,9 +118,9 @@ enum Elements {
 /// largest fraction-to-bound ratio over the checks datamap-rs runs (it stops at the first
 /// failing one), so a value above 1 is a drop.
 pub(super) fn massive_web(text: &str) -> (f32, bool) {
-    let lines: Vec<&str> = text.split('\n').filter(|w| !w.is_empty()).collect();
-    let pars: Vec<&str> = text.split("\n\n").filter(|w| !w.is_empty()).collect();
-    let words: Vec<&str> = text.unicode_words().collect();
+    let lines = Interned::new(text.split('\n').filter(|w| !w.is_empty()));
+    let pars = Interned::new(text.split("\n\n").filter(|w| !w.is_empty()));
+    let words = Interned::new(text.unicode_words());
     let mut worst = 0f32;
     for (elements, n, weighted, bound) in CHECKS {
         let e = match elements {
@@ -127,7 +128,7 @@ pub(super) fn massive_web(text: &str) -> (f32, bool) {
             Elements::Paragraphs => &pars,
             Elements::Words => &words,
         };
-        let frac = repeated_fraction(e, n, weighted);
+        let frac = e.repeated_fraction(n, weighted);
         worst = worst.max(frac / bound);
         if frac > bound {
             return (worst, false);
@@ -136,81 +137,95 @@ pub(super) fn massive_web(text: &str) -> (f32, bool) {
     (worst, true)
 }
 
-/// datamap-rs's `_rep_counter_fraction`. Lengths are bytes, as datamap-rs counts them.
-/// n-grams are grouped by their elements (datamap-rs groups by an FxHash of them and their
-/// length, which merges the rare colliding pairs); for n ≤ 4 the most repeated n-gram (the
-/// longer on equal counts) gives the fraction, and where several tie on both, the first to
-/// occur (datamap-rs takes the last in its hash map's order; they differ only when their
-/// occurrences overlap differently).
-fn repeated_fraction(elements: &[&str], n: usize, weighted: bool) -> f32 {
-    let total_len: usize = elements.iter().map(|e| e.len()).sum();
-    let count = elements.len().saturating_sub(n - 1);
-    if count == 0 {
-        return if n == 1 { 1.0 } else { 0.0 };
-    }
-    if count == 1 {
-        return 0.0;
-    }
-    // n-gram → (first occurrence, starts).
-    let mut grams: HashMap<&[&str], (usize, Vec<usize>)> = HashMap::new();
-    for start in 0..count {
-        let g = &elements[start..start + n];
-        grams
-            .entry(g)
-            .or_insert_with(|| (start, Vec::new()))
-            .1
-            .push(start);
-    }
-    if n == 1 {
-        return if weighted {
-            let repeated: usize = grams
-                .iter()
-                .filter(|(_, (_, v))| v.len() > 1)
-                .map(|(g, (_, v))| g[0].len() * v.len())
-                .sum();
-            repeated as f32 / total_len as f32
-        } else {
-            let repeated: usize = grams
-                .values()
-                .filter(|(_, v)| v.len() > 1)
-                .map(|(_, v)| v.len())
-                .sum();
-            repeated as f32 / elements.len() as f32
-        };
-    }
-    let gram_len = |g: &[&str]| g.iter().map(|e| e.len()).sum::<usize>();
-    let starts: Vec<usize> = if n <= 4 {
-        grams
-            .iter()
-            .filter(|(_, (_, v))| v.len() > 1)
-            .max_by(|a, b| {
-                (a.1 .1.len(), gram_len(a.0))
-                    .cmp(&(b.1 .1.len(), gram_len(b.0)))
-                    // On a full tie the earlier n-gram wins.
-                    .then(b.1 .0.cmp(&a.1 .0))
-            })
-            .map(|(_, (_, v))| v.clone())
-            .unwrap_or_default()
-    } else {
-        grams
-            .into_values()
-            .filter(|(_, v)| v.len() > 1)
-            .flat_map(|(_, v)| v)
-            .collect()
-    };
-    let mut covered = vec![false; elements.len()];
-    for s in starts {
-        for c in covered.iter_mut().skip(s).take(n) {
-            *c = true;
+/// Elements as ids (equal strings, equal ids) with their byte lengths.
+struct Interned {
+    ids: Vec<u32>,
+    lens: Vec<usize>,
+}
+
+impl Interned {
+    fn new<'a>(elements: impl Iterator<Item = &'a str>) -> Interned {
+        let mut map: FastMap<&str, u32> = FastMap::default();
+        let (mut ids, mut lens) = (Vec::new(), Vec::new());
+        for e in elements {
+            let next = map.len() as u32;
+            ids.push(*map.entry(e).or_insert(next));
+            lens.push(e.len());
         }
+        Interned { ids, lens }
     }
-    let repeated: usize = elements
-        .iter()
-        .zip(&covered)
-        .filter(|(_, c)| **c)
-        .map(|(e, _)| e.len())
-        .sum();
-    repeated as f32 / total_len as f32
+
+    /// datamap-rs's `_rep_counter_fraction`. Lengths are bytes, as datamap-rs counts them.
+    /// n-grams are grouped by their elements (datamap-rs groups by an FxHash of them and
+    /// their length, which merges the rare colliding pairs); for n ≤ 4 the most repeated
+    /// n-gram (the longer on equal counts) gives the fraction, and where several tie on both,
+    /// the first to occur (datamap-rs takes the last in its hash map's order; they differ only
+    /// when their occurrences overlap differently).
+    fn repeated_fraction(&self, n: usize, weighted: bool) -> f32 {
+        let (ids, lens) = (&self.ids, &self.lens);
+        let total_len: usize = lens.iter().sum();
+        let count = ids.len().saturating_sub(n - 1);
+        if count == 0 {
+            return if n == 1 { 1.0 } else { 0.0 };
+        }
+        if count == 1 {
+            return 0.0;
+        }
+        if n == 1 {
+            let mut counts = vec![0usize; ids.iter().max().map_or(0, |m| *m as usize + 1)];
+            for &i in ids {
+                counts[i as usize] += 1;
+            }
+            let repeated = ids.iter().filter(|&&i| counts[i as usize] > 1);
+            return if weighted {
+                let bytes: usize = ids
+                    .iter()
+                    .zip(lens)
+                    .filter(|(i, _)| counts[**i as usize] > 1)
+                    .map(|(_, l)| l)
+                    .sum();
+                bytes as f32 / total_len as f32
+            } else {
+                repeated.count() as f32 / ids.len() as f32
+            };
+        }
+        // n-gram → (occurrences, first start).
+        let mut grams: FastMap<&[u32], (usize, usize)> = FastMap::default();
+        for start in 0..count {
+            grams.entry(&ids[start..start + n]).or_insert((0, start)).0 += 1;
+        }
+        let gram_len = |start: usize| lens[start..start + n].iter().sum::<usize>();
+        let mut covered = vec![false; ids.len()];
+        if n <= 4 {
+            let best = grams.values().filter(|(c, _)| *c > 1).max_by(|a, b| {
+                (a.0, gram_len(a.1))
+                    .cmp(&(b.0, gram_len(b.1)))
+                    // On a full tie the earlier n-gram wins.
+                    .then(b.1.cmp(&a.1))
+            });
+            if let Some(&(_, first)) = best {
+                let gram = &ids[first..first + n];
+                for start in first..count {
+                    if &ids[start..start + n] == gram {
+                        covered[start..start + n].iter_mut().for_each(|c| *c = true);
+                    }
+                }
+            }
+        } else {
+            for start in 0..count {
+                if grams.get(&ids[start..start + n]).is_some_and(|g| g.0 > 1) {
+                    covered[start..start + n].iter_mut().for_each(|c| *c = true);
+                }
+            }
+        }
+        let repeated: usize = lens
+            .iter()
+            .zip(&covered)
+            .filter(|(_, c)| **c)
+            .map(|(l, _)| l)
+            .sum();
+        repeated as f32 / total_len as f32
+    }
 }
 
 #[cfg(test)]
@@ -236,18 +251,18 @@ mod tests {
 
     #[test]
     fn repetition_fractions_follow_gopher_weighting() {
+        let f = |e: &[&str], n, w| Interned::new(e.iter().copied()).repeated_fraction(n, w);
         // Lines: 2 of 3 repeated.
-        assert_eq!(repeated_fraction(&["a", "a", "bb"], 1, false), 2.0 / 3.0);
+        assert_eq!(f(&["a", "a", "bb"], 1, false), 2.0 / 3.0);
         // Weighted by bytes: 2 of 4.
-        assert_eq!(repeated_fraction(&["a", "a", "bb"], 1, true), 2.0 / 4.0);
+        assert_eq!(f(&["a", "a", "bb"], 1, true), 2.0 / 4.0);
         // No element: a fraction of 1 for single elements, 0 for n-grams.
-        assert_eq!(repeated_fraction(&[], 1, false), 1.0);
-        assert_eq!(repeated_fraction(&["x"], 2, true), 0.0);
+        assert_eq!(f(&[], 1, false), 1.0);
+        assert_eq!(f(&["x"], 2, true), 0.0);
         // Bigram "a b" twice: 4 of 5 bytes (the elements a, b, a, b).
-        assert_eq!(
-            repeated_fraction(&["a", "b", "a", "b", "c"], 2, true),
-            4.0 / 5.0
-        );
+        assert_eq!(f(&["a", "b", "a", "b", "c"], 2, true), 4.0 / 5.0);
+        // Self-overlapping "a a" in "a a a": every element covered.
+        assert_eq!(f(&["a", "a", "a", "b"], 2, true), 3.0 / 4.0);
         let (_, pass) = massive_web("one line\none line\none line\nother\n");
         assert!(!pass);
         let (worst, pass) =
