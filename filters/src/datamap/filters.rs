@@ -120,15 +120,28 @@ enum Elements {
 pub(super) fn massive_web(text: &str) -> (f32, bool) {
     let lines = Interned::new(text.split('\n').filter(|w| !w.is_empty()));
     let pars = Interned::new(text.split("\n\n").filter(|w| !w.is_empty()));
-    let words = Interned::new(text.unicode_words());
+    // Words are split only when the line and paragraph checks pass.
+    let mut words: Option<(Interned, Vec<u32>, usize)> = None;
     let mut worst = 0f32;
     for (elements, n, weighted, bound) in CHECKS {
-        let e = match elements {
-            Elements::Lines => &lines,
-            Elements::Paragraphs => &pars,
-            Elements::Words => &words,
+        let frac = match elements {
+            Elements::Lines => lines.repeated_fraction(n, weighted),
+            Elements::Paragraphs => pars.repeated_fraction(n, weighted),
+            Elements::Words => {
+                // The checks take n = 2, 3, … in order: each level's n-gram ids are made from
+                // the last one's.
+                let (w, grams, level) = words.get_or_insert_with(|| {
+                    let w = Interned::new(text.unicode_words());
+                    let ids = w.ids.clone();
+                    (w, ids, 1)
+                });
+                while *level < n {
+                    *grams = w.extend(grams, *level);
+                    *level += 1;
+                }
+                w.ngram_fraction(grams, n)
+            }
         };
-        let frac = e.repeated_fraction(n, weighted);
         worst = worst.max(frac / bound);
         if frac > bound {
             return (worst, false);
@@ -137,7 +150,7 @@ pub(super) fn massive_web(text: &str) -> (f32, bool) {
     (worst, true)
 }
 
-/// Elements as ids (equal strings, equal ids) with their byte lengths.
+/// Elements as dense ids (equal strings, equal ids) with their byte lengths.
 struct Interned {
     ids: Vec<u32>,
     lens: Vec<usize>,
@@ -155,77 +168,120 @@ impl Interned {
         Interned { ids, lens }
     }
 
-    /// datamap-rs's `_rep_counter_fraction`. Lengths are bytes, as datamap-rs counts them.
-    /// n-grams are grouped by their elements (datamap-rs groups by an FxHash of them and
-    /// their length, which merges the rare colliding pairs); for n ≤ 4 the most repeated
-    /// n-gram (the longer on equal counts) gives the fraction, and where several tie on both,
-    /// the first to occur (datamap-rs takes the last in its hash map's order; they differ only
-    /// when their occurrences overlap differently).
+    /// Dense ids of the (n+1)-grams from those of the n-grams (`grams[i]` starts at element
+    /// `i`): equal ids exactly when the elements are equal.
+    fn extend(&self, grams: &[u32], n: usize) -> Vec<u32> {
+        let count = grams.len().saturating_sub(1);
+        let mut pairs: FastMap<u64, u32> = FastMap::default();
+        pairs.reserve(count);
+        (0..count)
+            .map(|i| {
+                let key = (u64::from(grams[i]) << 32) | u64::from(self.ids[i + n]);
+                let next = pairs.len() as u32;
+                *pairs.entry(key).or_insert(next)
+            })
+            .collect()
+    }
+
+    /// datamap-rs's `_rep_counter_fraction` for single elements. Lengths are bytes, as
+    /// datamap-rs counts them.
     fn repeated_fraction(&self, n: usize, weighted: bool) -> f32 {
-        let (ids, lens) = (&self.ids, &self.lens);
-        let total_len: usize = lens.iter().sum();
-        let count = ids.len().saturating_sub(n - 1);
-        if count == 0 {
-            return if n == 1 { 1.0 } else { 0.0 };
-        }
-        if count == 1 {
-            return 0.0;
-        }
-        if n == 1 {
-            let mut counts = vec![0usize; ids.iter().max().map_or(0, |m| *m as usize + 1)];
-            for &i in ids {
-                counts[i as usize] += 1;
+        if n > 1 {
+            let mut grams = self.ids.clone();
+            for level in 1..n {
+                grams = self.extend(&grams, level);
             }
-            let repeated = ids.iter().filter(|&&i| counts[i as usize] > 1);
-            return if weighted {
-                let bytes: usize = ids
-                    .iter()
-                    .zip(lens)
-                    .filter(|(i, _)| counts[**i as usize] > 1)
-                    .map(|(_, l)| l)
-                    .sum();
-                bytes as f32 / total_len as f32
-            } else {
-                repeated.count() as f32 / ids.len() as f32
-            };
+            return self.ngram_fraction(&grams, n);
         }
-        // n-gram → (occurrences, first start).
-        let mut grams: FastMap<&[u32], (usize, usize)> = FastMap::default();
-        for start in 0..count {
-            grams.entry(&ids[start..start + n]).or_insert((0, start)).0 += 1;
+        let ids = &self.ids;
+        match ids.len() {
+            0 => return 1.0,
+            1 => return 0.0,
+            _ => {}
         }
-        let gram_len = |start: usize| lens[start..start + n].iter().sum::<usize>();
-        let mut covered = vec![false; ids.len()];
+        let counts = counts(ids);
+        if weighted {
+            let total: usize = self.lens.iter().sum();
+            let bytes: usize = ids
+                .iter()
+                .zip(&self.lens)
+                .filter(|(i, _)| counts[**i as usize] > 1)
+                .map(|(_, l)| l)
+                .sum();
+            bytes as f32 / total as f32
+        } else {
+            let repeated = ids.iter().filter(|&&i| counts[i as usize] > 1).count();
+            repeated as f32 / ids.len() as f32
+        }
+    }
+
+    /// `_rep_counter_fraction` for n ≥ 2 over the n-grams' ids: for n ≤ 4 the most repeated
+    /// n-gram (the longer on equal counts; datamap-rs groups by an FxHash of the elements,
+    /// which merges the rare colliding pairs, and breaks full ties by its hash map's order,
+    /// loam by the first occurrence: they differ only when the tied n-grams overlap themselves
+    /// differently), for n ≥ 5 every repeated one; the bytes of the elements they cover over
+    /// all bytes.
+    fn ngram_fraction(&self, grams: &[u32], n: usize) -> f32 {
+        match grams.len() {
+            0 => return 0.0,
+            1 => return 0.0,
+            _ => {}
+        }
+        let counts = counts(grams);
+        let mut prefix = Vec::with_capacity(self.lens.len() + 1);
+        prefix.push(0usize);
+        for l in &self.lens {
+            prefix.push(prefix[prefix.len() - 1] + l);
+        }
+        let total = prefix[prefix.len() - 1];
+        let mut covered = vec![false; self.ids.len()];
+        let mut cover = |i: usize| covered[i..i + n].iter_mut().for_each(|c| *c = true);
         if n <= 4 {
-            let best = grams.values().filter(|(c, _)| *c > 1).max_by(|a, b| {
-                (a.0, gram_len(a.1))
-                    .cmp(&(b.0, gram_len(b.1)))
-                    // On a full tie the earlier n-gram wins.
-                    .then(b.1.cmp(&a.1))
-            });
-            if let Some(&(_, first)) = best {
-                let gram = &ids[first..first + n];
-                for start in first..count {
-                    if &ids[start..start + n] == gram {
-                        covered[start..start + n].iter_mut().for_each(|c| *c = true);
-                    }
+            // (count, bytes, id): the first occurrence of each n-gram, in order.
+            let mut seen = vec![false; counts.len()];
+            let mut best: Option<(u32, usize, u32)> = None;
+            for (i, &g) in grams.iter().enumerate() {
+                if seen[g as usize] {
+                    continue;
                 }
+                seen[g as usize] = true;
+                let c = counts[g as usize];
+                if c < 2 {
+                    continue;
+                }
+                let len = prefix[i + n] - prefix[i];
+                if best.is_none_or(|(bc, bl, _)| (c, len) > (bc, bl)) {
+                    best = Some((c, len, g));
+                }
+            }
+            if let Some((_, _, g)) = best {
+                (0..grams.len())
+                    .filter(|&i| grams[i] == g)
+                    .for_each(&mut cover);
             }
         } else {
-            for start in 0..count {
-                if grams.get(&ids[start..start + n]).is_some_and(|g| g.0 > 1) {
-                    covered[start..start + n].iter_mut().for_each(|c| *c = true);
-                }
-            }
+            (0..grams.len())
+                .filter(|&i| counts[grams[i] as usize] > 1)
+                .for_each(&mut cover);
         }
-        let repeated: usize = lens
+        let repeated: usize = self
+            .lens
             .iter()
             .zip(&covered)
             .filter(|(_, c)| **c)
             .map(|(l, _)| l)
             .sum();
-        repeated as f32 / total_len as f32
+        repeated as f32 / total as f32
     }
+}
+
+/// Occurrences of each dense id.
+fn counts(ids: &[u32]) -> Vec<u32> {
+    let mut counts = vec![0u32; ids.iter().max().map_or(0, |m| *m as usize + 1)];
+    for &i in ids {
+        counts[i as usize] += 1;
+    }
+    counts
 }
 
 #[cfg(test)]
