@@ -36,7 +36,7 @@ pub enum BlingfireError {
     #[error(
         "blingfire's sentence splitter {} not found: run scripts/fetch-models.sh --blingfire \
          (it extracts {LIBRARY_FILE} from the PyPI wheel blingfire==0.1.8 into models/blingfire/), \
-         or give its path as tagger_options.<tagger>.sentence_splitter",
+         or give its path as the tagger option `sentence_splitter`",
         path.display()
     )]
     Missing {

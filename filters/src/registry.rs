@@ -218,6 +218,41 @@ pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<Path
     }
 }
 
+/// The message for a missing resource `file` of the built-in `tagger` (one of
+/// [`resource_paths`]): the tagger, the file, and the option that names it.
+pub fn missing_resource(tagger: &str, file: &std::path::Path) -> String {
+    if crate::langid::NAMES.contains(&tagger) {
+        let e = crate::langid::LangIdError::ModelMissing {
+            path: file.to_path_buf(),
+        };
+        return format!("tagger `{tagger}`: {e}");
+    }
+    let option = if crate::dolma_ft::NAMES.contains(&tagger) {
+        if file.ends_with(crate::blingfire::LIBRARY_FILE) {
+            return format!(
+                "tagger `{tagger}`: {}",
+                crate::blingfire::BlingfireError::Missing {
+                    path: file.to_path_buf()
+                }
+            );
+        }
+        "model"
+    } else if crate::tokrep::NAMES.contains(&tagger) || crate::tokcount::NAMES.contains(&tagger) {
+        "tokenizer"
+    } else if tagger == crate::madlad::NAME {
+        "cursed"
+    } else if tagger == crate::datamap::NAME {
+        "steps[…].kwargs"
+    } else {
+        "lists"
+    };
+    format!(
+        "tagger `{tagger}`: {} not found (give it as `tagger_options.{tagger}.{option}`, or put \
+         dolma's file there; docs/taggers.md says where each is published)",
+        file.display()
+    )
+}
+
 /// Which dolma 1.2.1 bugs to reproduce. All off by default: loam's values are the correct
 /// ones, and each module's docs say what dolma does instead. Turn a switch on only to
 /// reproduce a mix that was made from dolma's attributes.

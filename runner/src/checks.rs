@@ -102,10 +102,9 @@ pub(crate) fn warn_ignored(path: &Path, raw: &Value) {
     }
 }
 
-/// The files the taggers need: the language-ID model of `ft_lang_id_*` taggers (where
-/// `loam tag` looks for it), the URL taggers' lists (given in `tagger_options` or dolma's
-/// default names under `$LOAM_MODELS_DIR`) and each classifier's model. A missing one is a
-/// usage error naming the tagger and the file.
+/// The files the taggers need: models, tokenizers, lists and libraries (given in
+/// `tagger_options` or dolma's default names under `$LOAM_MODELS_DIR`) and each classifier's
+/// model. A missing one is a usage error naming the tagger, the file and the option.
 pub(crate) fn models_present(
     path: &Path,
     taggers: &[String],
@@ -113,23 +112,11 @@ pub(crate) fn models_present(
     options: &std::collections::BTreeMap<String, loam_filters::registry::TaggerOptions>,
 ) -> Result<()> {
     for t in taggers {
-        let is_lid = loam_filters::langid::NAMES.contains(&t.as_str());
         for file in loam_filters::registry::resource_paths(t, options.get(t)) {
-            if file.exists() {
-                continue;
+            if !file.exists() {
+                let e = loam_filters::registry::missing_resource(t, &file);
+                return Err(usage(format!("{}: {e}", path.display())));
             }
-            let e = if is_lid {
-                let e = loam_filters::langid::LangIdError::ModelMissing { path: file };
-                format!("tagger `{t}`: {e}")
-            } else {
-                // The error names the tagger itself.
-                loam_filters::url::UrlListError::Missing {
-                    tagger: t.clone(),
-                    path: file,
-                }
-                .to_string()
-            };
-            return Err(usage(format!("{}: {e}", path.display())));
         }
     }
     for c in classifiers {
