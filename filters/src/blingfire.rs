@@ -13,20 +13,25 @@ use libloading::{Library, Symbol};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 
-/// The library's file name in `$LOAM_MODELS_DIR/blingfire/`.
+/// The library's file name.
 #[cfg(target_os = "macos")]
 pub const LIBRARY_FILE: &str = "libblingfiretokdll.dylib";
-/// The library's file name in `$LOAM_MODELS_DIR/blingfire/`.
+/// The library's file name.
 #[cfg(not(target_os = "macos"))]
 pub const LIBRARY_FILE: &str = "libblingfiretokdll.so";
 
+/// The library's path below `$LOAM_MODELS_DIR`.
+#[cfg(target_os = "macos")]
+pub const RESOURCE: &str = "blingfire/libblingfiretokdll.dylib";
+/// The library's path below `$LOAM_MODELS_DIR`.
+#[cfg(not(target_os = "macos"))]
+pub const RESOURCE: &str = "blingfire/libblingfiretokdll.so";
+
 /// Where the library is looked for without `tagger_options.<tagger>.sentence_splitter`.
 pub fn default_path() -> PathBuf {
-    crate::langid::models_dir()
-        .join("blingfire")
-        .join(LIBRARY_FILE)
+    crate::langid::models_dir().join(RESOURCE)
 }
 
 /// blingfire's library could not be used.
@@ -89,8 +94,7 @@ thread_local! {
 impl Blingfire {
     /// Loads the library at `path` (once per process and path).
     pub fn load(path: &Path) -> Result<Arc<Blingfire>, BlingfireError> {
-        type Cache = Mutex<Vec<(PathBuf, Weak<Blingfire>)>>;
-        static CACHE: OnceLock<Cache> = OnceLock::new();
+        static CACHE: crate::shared::PerFile<Blingfire> = crate::shared::PerFile::new();
         if !path.is_file() {
             return Err(BlingfireError::Missing {
                 path: path.to_path_buf(),
@@ -101,38 +105,27 @@ impl Blingfire {
             message,
         };
         let key = path.canonicalize().map_err(|e| invalid(e.to_string()))?;
-        let mut cache = CACHE
-            .get_or_init(|| Mutex::new(Vec::new()))
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        cache.retain(|(_, w)| w.strong_count() > 0);
-        if let Some(b) = cache
-            .iter()
-            .find(|(p, _)| *p == key)
-            .and_then(|(_, w)| w.upgrade())
-        {
-            return Ok(b);
-        }
-        // SAFETY: loading runs the library's initializers; the file is blingfire's library
-        // as the user configured it (its sha256 is recorded in the manifest).
-        let lib = unsafe { Library::new(&key) }.map_err(|e| invalid(e.to_string()))?;
-        // SAFETY: the symbol has this signature in every blingfire release since 0.1.
-        let split = unsafe {
-            let s: Symbol<SentencesFn> = lib
-                .get(b"TextToSentencesWithOffsets\0")
-                .map_err(|e| invalid(format!("not blingfire's library: {e}")))?;
-            *s
-        };
-        let b = Arc::new(Blingfire {
-            path: path.to_path_buf(),
-            _lib: lib,
-            split,
-        });
-        // The first call initializes blingfire's built-in model: made here, under the cache
-        // lock, so that threads never race on it.
-        b.sentences("Loaded. Ready.");
-        cache.push((key, Arc::downgrade(&b)));
-        Ok(b)
+        CACHE.get_or_load(key.clone(), || {
+            // SAFETY: loading runs the library's initializers; the file is blingfire's library
+            // as the user configured it (its sha256 is recorded in the manifest).
+            let lib = unsafe { Library::new(&key) }.map_err(|e| invalid(e.to_string()))?;
+            // SAFETY: the symbol has this signature in every blingfire release since 0.1.
+            let split = unsafe {
+                let s: Symbol<SentencesFn> = lib
+                    .get(b"TextToSentencesWithOffsets\0")
+                    .map_err(|e| invalid(format!("not blingfire's library: {e}")))?;
+                *s
+            };
+            let b = Blingfire {
+                path: path.to_path_buf(),
+                _lib: lib,
+                split,
+            };
+            // The first call initializes blingfire's built-in model: made here, under the
+            // cache lock, so that threads never race on it.
+            b.sentences("Loaded. Ready.");
+            Ok(b)
+        })
     }
 
     /// The file loaded.

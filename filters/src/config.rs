@@ -181,12 +181,21 @@ pub fn check_tagger_options(
                 format!("options for `{name}`, which is not in `taggers`"),
             );
         }
-        for opt in ["steps", "datamap_bugs"] {
-            if o.names_set().contains(&opt) && !crate::registry::accepts_option(name, opt) {
-                problems.push(
+        for opt in o.names_set() {
+            if crate::registry::accepts_option(name, opt) {
+                continue;
+            }
+            match opt {
+                "steps" | "datamap_bugs" => problems.push(
                     join(&at, opt),
                     format!("only `{}` takes `{opt}`", crate::datamap::NAME),
-                );
+                ),
+                // Said below, with the list check.
+                "lists" => {}
+                _ => problems.push(
+                    join(&at, opt),
+                    format!("tagger `{name}` takes no option `{opt}`"),
+                ),
             }
         }
         if name == crate::datamap::NAME {

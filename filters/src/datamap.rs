@@ -444,13 +444,10 @@ enum Op {
         lower_bound: f32,
         upper_bound: f32,
     },
-    SymbolRatio {
-        max: f32,
-    },
-    Bullet {
-        max: f32,
-    },
-    Ellipsis {
+    /// A filter that drops a document whose `measure` exceeds `max` (the symbol, bullet and
+    /// ellipsis ratios).
+    AtMost {
+        measure: fn(&str) -> f32,
         max: f32,
     },
     Alphabetic {
@@ -699,19 +696,20 @@ fn compile(steps: &[StepSpec], at: &str, problems: &mut Problems) -> Vec<Step> {
                 ban: None,
             }),
             StepName::SymbolRatioFilter => {
-                parse_kwargs::<SymbolRatioKw>(n, &s.kwargs, &kat, problems).map(|k| {
-                    Op::SymbolRatio {
-                        max: k.max_symbol_to_word_ratio as f32,
-                    }
+                parse_kwargs::<SymbolRatioKw>(n, &s.kwargs, &kat, problems).map(|k| Op::AtMost {
+                    measure: filters::symbol_ratio,
+                    max: k.max_symbol_to_word_ratio as f32,
                 })
             }
             StepName::BulletFilter => {
-                parse_kwargs::<BulletKw>(n, &s.kwargs, &kat, problems).map(|k| Op::Bullet {
+                parse_kwargs::<BulletKw>(n, &s.kwargs, &kat, problems).map(|k| Op::AtMost {
+                    measure: filters::bullet_ratio,
                     max: k.max_bullet_ratio as f32,
                 })
             }
             StepName::EllipsisLineRatioFilter => {
-                parse_kwargs::<MaxRatioKw>(n, &s.kwargs, &kat, problems).map(|k| Op::Ellipsis {
+                parse_kwargs::<MaxRatioKw>(n, &s.kwargs, &kat, problems).map(|k| Op::AtMost {
+                    measure: filters::ellipsis_ratio,
                     max: k.max_ratio as f32,
                 })
             }
@@ -1205,22 +1203,8 @@ impl DatamapV1 {
                     pass: *lower_bound <= avg && avg <= *upper_bound,
                 }
             }
-            Op::SymbolRatio { max } => {
-                let ratio = filters::symbol_ratio(text);
-                Outcome::Value {
-                    value: f64::from(ratio),
-                    pass: ratio <= *max,
-                }
-            }
-            Op::Bullet { max } => {
-                let ratio = filters::bullet_ratio(text);
-                Outcome::Value {
-                    value: f64::from(ratio),
-                    pass: ratio <= *max,
-                }
-            }
-            Op::Ellipsis { max } => {
-                let ratio = filters::ellipsis_ratio(text);
+            Op::AtMost { measure, max } => {
+                let ratio = measure(text);
                 Outcome::Value {
                     value: f64::from(ratio),
                     pass: ratio <= *max,

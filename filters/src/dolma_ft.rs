@@ -66,17 +66,25 @@ fn kind(name: &str) -> Option<Kind> {
     })
 }
 
-/// The model's default path below `$LOAM_MODELS_DIR`: its URL's path below
-/// `https://dolma-artifacts.org/` (for `dclm-oh-eli5`, below `https://huggingface.co/`,
-/// without `resolve/main/`).
-pub fn default_model(name: &str) -> Option<&'static str> {
+/// The files `name` reads by default, below `$LOAM_MODELS_DIR`: its model (the path of its
+/// URL below `https://dolma-artifacts.org/`; for `dclm-oh-eli5`, below
+/// `https://huggingface.co/`, without `resolve/main/`), then, for a sentence tagger,
+/// blingfire's library.
+pub fn resources(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
-        "jigsaw_hatespeech_document_v2" | "jigsaw_hatespeech_sentence_v2" => JIGSAW_HATESPEECH,
-        "jigsaw_nsfw_document_v1" | "jigsaw_nsfw_sencence_v2" => JIGSAW_NSFW,
-        "dolma17-quality" => DOLMA17,
-        "dclm-oh-eli5" => DCLM,
+        "jigsaw_hatespeech_document_v2" => &[JIGSAW_HATESPEECH],
+        "jigsaw_hatespeech_sentence_v2" => &[JIGSAW_HATESPEECH, crate::blingfire::RESOURCE],
+        "jigsaw_nsfw_document_v1" => &[JIGSAW_NSFW],
+        "jigsaw_nsfw_sencence_v2" => &[JIGSAW_NSFW, crate::blingfire::RESOURCE],
+        "dolma17-quality" => &[DOLMA17],
+        "dclm-oh-eli5" => &[DCLM],
         _ => return None,
     })
+}
+
+/// The model's default path below `$LOAM_MODELS_DIR` (the first of [`resources`]).
+pub fn default_model(name: &str) -> Option<&'static str> {
+    resources(name).and_then(|r| r.first().copied())
 }
 
 /// Where dolma downloads the model of `name` from.

@@ -57,7 +57,7 @@ use loam_pipeline::tagger::{Signals, TagError, Tagger};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 
 /// Names of the language-ID taggers.
 pub const NAMES: &[&str] = &[
@@ -519,9 +519,7 @@ fn py_round2(x: f64) -> f64 {
 /// Loads the model at `path` once per process (per path); later calls share it while any
 /// tagger holds it.
 pub(crate) fn load_shared(path: &Path) -> Result<Arc<SharedModel>, LangIdError> {
-    /// Loaded models by canonical path; an entry dies with the last tagger holding it.
-    type Cache = Mutex<Vec<(PathBuf, Weak<SharedModel>)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
+    static CACHE: crate::shared::PerFile<SharedModel> = crate::shared::PerFile::new();
     if !path.is_file() {
         return Err(LangIdError::ModelMissing {
             path: path.to_path_buf(),
@@ -531,27 +529,16 @@ pub(crate) fn load_shared(path: &Path) -> Result<Arc<SharedModel>, LangIdError> 
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
-    // Loading under the lock: concurrent builders wait for the one load instead of repeating it.
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    cache.retain(|(_, w)| w.strong_count() > 0);
-    if let Some(model) = cache
-        .iter()
-        .find(|(p, _)| *p == key)
-        .and_then(|(_, w)| w.upgrade())
-    {
-        return Ok(model);
-    }
-    let model = Model::load(path).map_err(|e| LangIdError::ModelInvalid {
-        path: path.to_path_buf(),
-        message: match e {
-            crate::ftinfer::ModelError::Io { source, .. } => source.to_string(),
-            crate::ftinfer::ModelError::Format { source, .. } => source.to_string(),
-        },
-    })?;
-    let model = Arc::new(SharedModel::new(model));
-    cache.push((key, Arc::downgrade(&model)));
-    Ok(model)
+    CACHE.get_or_load(key, || {
+        let model = Model::load(path).map_err(|e| LangIdError::ModelInvalid {
+            path: path.to_path_buf(),
+            message: match e {
+                crate::ftinfer::ModelError::Io { source, .. } => source.to_string(),
+                crate::ftinfer::ModelError::Format { source, .. } => source.to_string(),
+            },
+        })?;
+        Ok(SharedModel::new(model))
+    })
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod pytext;
 pub mod registry;
 pub mod repetitions;
 pub mod sampling;
+mod shared;
 pub mod tokcount;
 pub mod tokrep;
 pub mod url;

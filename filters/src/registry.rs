@@ -108,27 +108,6 @@ pub struct TaggerOptions {
 }
 
 impl TaggerOptions {
-    /// The option names set, for "takes no option" errors.
-    fn set(&self) -> Option<&'static str> {
-        if self.lists.is_some() {
-            Some("lists")
-        } else if self.tokenizer.is_some() {
-            Some("tokenizer")
-        } else if self.cursed.is_some() {
-            Some("cursed")
-        } else if self.steps.is_some() {
-            Some("steps")
-        } else if self.datamap_bugs.is_some() {
-            Some("datamap_bugs")
-        } else if self.model.is_some() {
-            Some("model")
-        } else if self.sentence_splitter.is_some() {
-            Some("sentence_splitter")
-        } else {
-            None
-        }
-    }
-
     /// Every option name set.
     pub fn names_set(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
@@ -409,19 +388,6 @@ const PII_COUNTS: &[&str] = &[
 const UNISEG_PARAGRAPHS: &[&str] = &["paragraph", "negative_paragraph"];
 const LID: &[&str] = &[crate::langid::MODEL_FILE];
 const TOKREP: &[&str] = &[crate::tokrep::DEFAULT_TOKENIZER];
-const BLINGFIRE: &str = "blingfire/libblingfiretokdll.so";
-const JIGSAW_HS: &[&str] = &[
-    "fasttext_models/jigsaw_fasttext_bigrams_20230515/jigsaw_fasttext_bigrams_hatespeech_final.bin",
-];
-const JIGSAW_HS_S: &[&str] = &[JIGSAW_HS[0], BLINGFIRE];
-const JIGSAW_NSFW: &[&str] =
-    &["fasttext_models/jigsaw_fasttext_bigrams_20230515/jigsaw_fasttext_bigrams_nsfw_final.bin"];
-const JIGSAW_NSFW_S: &[&str] = &[JIGSAW_NSFW[0], BLINGFIRE];
-const DOLMA17: &[&str] = &[
-    "fasttext_models/dolma-1_7/cc_wiki_wikiref_sw_pes2o_adult_fakenews_math_books_openhermes.bin",
-];
-const DCLM: &[&str] =
-    &["mlfoundations/fasttext-oh-eli5/openhermes_reddit_eli5_vs_rw_v2_bigram_200k_train.bin"];
 
 /// Every built-in tagger with its signals, in [`names`] order.
 pub fn infos() -> Vec<TaggerInfo> {
@@ -617,27 +583,26 @@ pub fn infos() -> Vec<TaggerInfo> {
         &[crate::madlad::DEFAULT_CURSED],
     ));
     for &name in crate::tokcount::NAMES {
-        let (signal, file): (&'static [&'static str], &'static [&'static str]) = match name {
-            "dolma_v1_tokenizer" => (&["length"], &["gpt-neox-olmo-dolma-v1_5/tokenizer.json"]),
-            "dolma_v2_tokenizer" => (&["length"], &["dolma2-tokenizer/tokenizer.json"]),
-            "tokenizers_EleutherAI_GPT_NeoX_20B" => (&["tokens"], &["gpt-neox-20B/tokenizer.json"]),
-            _ => (&["tokens"], TOKREP),
+        let signal: &'static [&'static str] = if name.starts_with("dolma_") {
+            &["length"]
+        } else {
+            &["tokens"]
         };
-        v.push(t(name, Fixed(signal), "document", file));
+        let files = crate::tokcount::resources(name).unwrap_or_default();
+        v.push(t(name, Fixed(signal), "document", files));
     }
     for &name in crate::dolma_ft::NAMES {
         let labels = Labels {
             negative: false,
             fixed: &[],
         };
-        v.push(match name {
-            "jigsaw_hatespeech_sentence_v2" => t(name, labels, "sentence", JIGSAW_HS_S),
-            "jigsaw_nsfw_sencence_v2" => t(name, labels, "sentence", JIGSAW_NSFW_S),
-            "jigsaw_hatespeech_document_v2" => t(name, labels, "document", JIGSAW_HS),
-            "jigsaw_nsfw_document_v1" => t(name, labels, "document", JIGSAW_NSFW),
-            "dolma17-quality" => t(name, labels, "document", DOLMA17),
-            _ => t(name, labels, "document", DCLM),
-        });
+        let granularity = if crate::dolma_ft::splits_sentences(name) {
+            "sentence"
+        } else {
+            "document"
+        };
+        let files = crate::dolma_ft::resources(name).unwrap_or_default();
+        v.push(t(name, labels, granularity, files));
     }
     v.push(t(
         crate::datamap::NAME,
@@ -752,19 +717,19 @@ pub fn build_full(
     bugs: DolmaBugs,
     options: Option<&TaggerOptions>,
 ) -> Result<Box<dyn Tagger>, BuildError> {
+    // One check for every tagger: an option it does not read is an error, never ignored.
+    if let Some(option) = options
+        .into_iter()
+        .flat_map(TaggerOptions::names_set)
+        .find(|o| !accepts_option(name, o))
+    {
+        return Err(BuildError::Option {
+            tagger: name.to_string(),
+            option,
+        });
+    }
     if name == crate::datamap::NAME {
         let o = options.cloned().unwrap_or_default();
-        let others = TaggerOptions {
-            steps: None,
-            datamap_bugs: None,
-            ..o.clone()
-        };
-        if let Some(option) = others.set() {
-            return Err(BuildError::Option {
-                tagger: name.to_string(),
-                option,
-            });
-        }
         let at = format!("tagger_options.{name}");
         let Some(steps) = o.steps.as_deref() else {
             let mut p = loam_pipeline::config::Problems::default();
@@ -781,17 +746,6 @@ pub fn build_full(
         return Ok(Box::new(t?));
     }
     if crate::abp::files(name).is_some() {
-        if let Some(option) = (TaggerOptions {
-            lists: None,
-            ..options.cloned().unwrap_or_default()
-        })
-        .set()
-        {
-            return Err(BuildError::Option {
-                tagger: name.to_string(),
-                option,
-            });
-        }
         #[cfg(feature = "abp")]
         if let Some(t) = crate::abp::AbpTagger::load(name, lists) {
             return Ok(Box::new(t?));
@@ -803,79 +757,28 @@ pub fn build_full(
         });
     }
     if name == crate::madlad::NAME {
-        if let Some(o) = options.filter(|o| o.lists.is_some() || o.tokenizer.is_some()) {
-            return Err(BuildError::Option {
-                tagger: name.to_string(),
-                option: if o.lists.is_some() {
-                    "lists"
-                } else {
-                    "tokenizer"
-                },
-            });
-        }
         let path = crate::madlad::cursed_path(options.and_then(|o| o.cursed.as_deref()));
         return Ok(Box::new(crate::madlad::Madlad400Sentences::load(&path)?));
     }
     if crate::tokrep::NAMES.contains(&name) {
-        if let Some(o) = options.filter(|o| o.lists.is_some() || o.cursed.is_some()) {
-            return Err(BuildError::Option {
-                tagger: name.to_string(),
-                option: if o.lists.is_some() { "lists" } else { "cursed" },
-            });
-        }
         let path = crate::tokrep::tokenizer_path(options.and_then(|o| o.tokenizer.as_deref()));
         if let Some(t) = crate::tokrep::TokenizerRepetitions::load(name, &path) {
             return Ok(Box::new(t?));
         }
     }
     if crate::tokcount::NAMES.contains(&name) {
-        let o = options.cloned().unwrap_or_default();
-        if let Some(option) = (TaggerOptions {
-            tokenizer: None,
-            ..o.clone()
-        })
-        .set()
-        {
-            return Err(BuildError::Option {
-                tagger: name.to_string(),
-                option,
-            });
-        }
-        let path = crate::tokcount::tokenizer_path(name, o.tokenizer.as_deref());
+        let given = options.and_then(|o| o.tokenizer.as_deref());
+        let path = crate::tokcount::tokenizer_path(name, given);
         if let Some(t) = crate::tokcount::TokenCount::load(name, &path) {
             return Ok(Box::new(t?));
         }
     }
-    if crate::dolma_ft::NAMES.contains(&name) {
-        let o = options.cloned().unwrap_or_default();
-        let others = TaggerOptions {
-            model: None,
-            sentence_splitter: if crate::dolma_ft::splits_sentences(name) {
-                None
-            } else {
-                o.sentence_splitter.clone()
-            },
-            ..o.clone()
-        };
-        if let Some(option) = others.set() {
-            return Err(BuildError::Option {
-                tagger: name.to_string(),
-                option,
-            });
-        }
-        if let Some(t) = crate::dolma_ft::DolmaFastText::load(
-            name,
-            o.model.as_deref(),
-            o.sentence_splitter.as_deref(),
-        ) {
-            return Ok(Box::new(t?));
-        }
-    }
-    if let Some(option) = options.and_then(TaggerOptions::set) {
-        return Err(BuildError::Option {
-            tagger: name.to_string(),
-            option,
-        });
+    if let Some(t) = crate::dolma_ft::DolmaFastText::load(
+        name,
+        options.and_then(|o| o.model.as_deref()),
+        options.and_then(|o| o.sentence_splitter.as_deref()),
+    ) {
+        return Ok(Box::new(t?));
     }
     if let Some(t) = crate::langid::build(name) {
         return Ok(t?);

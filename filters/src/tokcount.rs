@@ -37,14 +37,19 @@ pub fn hub_model(name: &str) -> Option<&'static str> {
 
 /// The default tokenizer file of `name` below `$LOAM_MODELS_DIR`: `<model>/tokenizer.json`
 /// (the model's name without its owner, as for the token-repetition taggers).
-pub fn default_tokenizer(name: &str) -> Option<&'static str> {
+pub fn resources(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
-        "dolma_v1_tokenizer" => "gpt-neox-olmo-dolma-v1_5/tokenizer.json",
-        "dolma_v2_tokenizer" => "dolma2-tokenizer/tokenizer.json",
-        "tokenizers_EleutherAI_GPT_NeoX_20B" => "gpt-neox-20B/tokenizer.json",
-        "tokenizers_AI2_OLMo_v1" => crate::tokrep::DEFAULT_TOKENIZER,
+        "dolma_v1_tokenizer" => &["gpt-neox-olmo-dolma-v1_5/tokenizer.json"],
+        "dolma_v2_tokenizer" => &["dolma2-tokenizer/tokenizer.json"],
+        "tokenizers_EleutherAI_GPT_NeoX_20B" => &["gpt-neox-20B/tokenizer.json"],
+        "tokenizers_AI2_OLMo_v1" => &[crate::tokrep::DEFAULT_TOKENIZER],
         _ => return None,
     })
+}
+
+/// [`resources`]' one file.
+pub fn default_tokenizer(name: &str) -> Option<&'static str> {
+    resources(name).and_then(|r| r.first().copied())
 }
 
 /// The tokenizer file `name` reads: `given`, else [`default_tokenizer`] under

@@ -125,8 +125,9 @@ pub(super) fn massive_web(text: &str) -> (f32, bool) {
     let mut worst = 0f32;
     for (elements, n, weighted, bound) in CHECKS {
         let frac = match elements {
-            Elements::Lines => lines.repeated_fraction(n, weighted),
-            Elements::Paragraphs => pars.repeated_fraction(n, weighted),
+            // Lines and paragraphs are checked one by one (n = 1).
+            Elements::Lines => lines.repeated_fraction(weighted),
+            Elements::Paragraphs => pars.repeated_fraction(weighted),
             Elements::Words => {
                 // The checks take n = 2, 3, … in order: each level's n-gram ids are made from
                 // the last one's.
@@ -185,14 +186,7 @@ impl Interned {
 
     /// datamap-rs's `_rep_counter_fraction` for single elements. Lengths are bytes, as
     /// datamap-rs counts them.
-    fn repeated_fraction(&self, n: usize, weighted: bool) -> f32 {
-        if n > 1 {
-            let mut grams = self.ids.clone();
-            for level in 1..n {
-                grams = self.extend(&grams, level);
-            }
-            return self.ngram_fraction(&grams, n);
-        }
+    fn repeated_fraction(&self, weighted: bool) -> f32 {
         let ids = &self.ids;
         match ids.len() {
             0 => return 1.0,
@@ -307,7 +301,17 @@ mod tests {
 
     #[test]
     fn repetition_fractions_follow_gopher_weighting() {
-        let f = |e: &[&str], n, w| Interned::new(e.iter().copied()).repeated_fraction(n, w);
+        let f = |e: &[&str], n: usize, w| {
+            let e = Interned::new(e.iter().copied());
+            if n == 1 {
+                return e.repeated_fraction(w);
+            }
+            let mut grams = e.ids.clone();
+            for level in 1..n {
+                grams = e.extend(&grams, level);
+            }
+            e.ngram_fraction(&grams, n)
+        };
         // Lines: 2 of 3 repeated.
         assert_eq!(f(&["a", "a", "bb"], 1, false), 2.0 / 3.0);
         // Weighted by bytes: 2 of 4.

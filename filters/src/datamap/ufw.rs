@@ -10,7 +10,7 @@
 
 use crate::langid::SharedModel;
 use regex::Regex;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use unicode_normalization::UnicodeNormalization;
 
@@ -19,12 +19,14 @@ pub(super) struct Ufw {
     tokenizer: tokenizers::Tokenizer,
     model: Arc<SharedModel>,
     max_text_length: usize,
-    files: Vec<PathBuf>,
 }
 
+// Not the tokenizer's vocabulary.
 impl std::fmt::Debug for Ufw {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ufw").field("files", &self.files).finish()
+        f.debug_struct("Ufw")
+            .field("max_text_length", &self.max_text_length)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,7 +58,6 @@ impl Ufw {
             tokenizer: tok,
             model: m,
             max_text_length,
-            files: vec![tokenizer.to_path_buf(), model.to_path_buf()],
         })
     }
 
