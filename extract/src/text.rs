@@ -7,27 +7,38 @@
 //!    elements whose `class`/`id` holds, as whole words (split at `-`, `_`, camel case),
 //!    sidebar, comments, share bar, related links, cookie banner, … (unless it also says
 //!    article/content/body/main, as in `article-sidebar-content`). `overflow-hidden` is not
-//!    hidden and `elementor-widget-container` not a widget. When `<noscript>` holds more
-//!    text than the rest of the page (script-rendered forums), it is read as the page.
+//!    hidden and `elementor-widget-container` not a widget. A class/id word never removes
+//!    an element holding 60% or more of the page's `<p>` text: there it names a layout
+//!    (`sidebar-container` around the article). When `<noscript>` holds more text than the
+//!    rest of the page (script-rendered forums), it is read as the page.
 //! 2. **Score** containers like Readability: every paragraph-like block with 25+ characters
 //!    adds `1 + commas + min(len/100, 3)` to its parent, half to its grandparent, less further
 //!    up; containers start from a tag prior and a `class`/`id` prior (strong for
 //!    `itemprop=articleBody`, `article-body`, `entry-content`, `story-body`, …); scores are
-//!    scaled by `1 − link density`.
+//!    scaled by `1 − link density`. Code (`<pre>`) counts at most 3 commas. A link that
+//!    wraps block content (a heading, a paragraph: a listing's card) is content, not
+//!    navigation, for link density.
 //! 3. **Select** the best container, plus its siblings that score near it or are clean
 //!    paragraphs (text density: long, few links); or, when the container or an ancestor is
 //!    one of a series of like elements that read as text (posts of a thread, sections of
-//!    one template), the series holding the most text.
+//!    one template: same tag and first class name without its numbered words, a name made
+//!    mostly of numbered words being a generated one), the series holding the most text.
 //! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
 //!    stock boilerplate lines ("Advertisement", "Share this article", …).
 //!
-//! If that yields under [`MIN_MAIN_CHARS`], the class/id pruning is relaxed, then the whole
-//! pruned body is used: short pages keep their text rather than losing it.
+//! When words outside [`SURE_NEGATIVE`] (`banner`, `promo`, `notice`, …: words some
+//! templates give their content sections) removed elements, the steps run again pruning by
+//! the sure words only, and a result [`RELAX_FACTOR`] times longer wins. If the result is
+//! under [`MIN_MAIN_CHARS`], the class/id pruning is relaxed, then the whole pruned body is
+//! used: short pages keep their text rather than losing it.
 
 use crate::dom::{flags, Dom, Kind, NodeId, T};
 
 /// Below this many characters the main-text result is distrusted and a wider net is cast.
 pub const MIN_MAIN_CHARS: usize = 250;
+
+/// Without class/id pruning, a text this many times longer replaces the pruned one.
+const RELAX_FACTOR: usize = 3;
 
 /// `<main>` replaces a choice inside it only when at most this share of its text is links.
 const MAIN_MAX_LINK_DENSITY: f64 = 0.3;
@@ -156,6 +167,54 @@ const NEGATIVE: &[&str] = &[
     "skiplink",
 ];
 
+/// The [`NEGATIVE`] words that name boilerplate whatever the site: comments, navigation,
+/// footers, sidebars, sharing, consent. The others (`banner`, `promo`, `caption`, `notice`,
+/// …) also name content on some sites' templates, so they are set aside when pruning by them
+/// removed most of a page's prose.
+const SURE_NEGATIVE: &[&str] = &[
+    "comment",
+    "comments",
+    "commentlist",
+    "respond",
+    "disqus",
+    "footer",
+    "sidebar",
+    "side-bar",
+    "sidebars",
+    "nav",
+    "navbar",
+    "navigation",
+    "subnav",
+    "topnav",
+    "menu",
+    "menus",
+    "submenu",
+    "megamenu",
+    "breadcrumb",
+    "breadcrumbs",
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "pagination",
+    "pager",
+    "related",
+    "relatedposts",
+    "outbrain",
+    "taboola",
+    "share",
+    "sharing",
+    "social",
+    "socials",
+    "sharedaddy",
+    "sharethis",
+    "addtoany",
+    "shareaholic",
+    "share-tools",
+    "skiplinks",
+    "skiplink",
+];
+
 /// Class prefixes of page builders and block editors, whose class names call every block a
 /// "widget" (`elementor-widget-container`, `so-widget-…`): there the word says nothing.
 const BUILDER_PREFIXES: &[&str] = &[
@@ -251,6 +310,8 @@ mod hint {
     pub const POSITIVE: u8 = 2;
     pub const NEGATIVE: u8 = 4;
     pub const HIDDEN: u8 = 8;
+    /// A [`super::SURE_NEGATIVE`] word.
+    pub const SURE: u8 = 16;
 }
 
 fn hint_bits(hints: &str) -> u8 {
@@ -264,8 +325,11 @@ fn hint_bits(hints: &str) -> u8 {
     if has_word(hints, POSITIVE) {
         b |= hint::POSITIVE;
     }
-    if negative_words(hints) {
+    if negative_words(hints, negative_terms()) {
         b |= hint::NEGATIVE;
+        if negative_words(hints, sure_terms()) {
+            b |= hint::SURE;
+        }
     }
     if hidden_class(hints) {
         b |= hint::HIDDEN;
@@ -288,8 +352,7 @@ fn all_hint_bits(dom: &Dom) -> Vec<u8> {
 /// [`NEGATIVE`] term as whole words: `overflow-hidden` is not "hidden", `jump-link` not
 /// "jump". Tailwind variants (`md:…`, `hover:…`) apply only in some states and are skipped;
 /// builders' structural words (`elementor-widget-container`) are not boilerplate.
-fn negative_words(hints: &str) -> bool {
-    let terms = negative_terms();
+fn negative_words(hints: &str, terms: &NegativeTerms) -> bool {
     let mut words: Vec<&str> = Vec::with_capacity(8);
     for class in hints.split_ascii_whitespace() {
         if class.contains(':') {
@@ -318,20 +381,23 @@ struct NegativeTerms {
     multi: Vec<&'static str>,
 }
 
+impl NegativeTerms {
+    fn of(terms: &[&'static str]) -> Self {
+        NegativeTerms {
+            single: terms.iter().copied().filter(|t| !t.contains('-')).collect(),
+            multi: terms.iter().copied().filter(|t| t.contains('-')).collect(),
+        }
+    }
+}
+
 fn negative_terms() -> &'static NegativeTerms {
     static TERMS: std::sync::OnceLock<NegativeTerms> = std::sync::OnceLock::new();
-    TERMS.get_or_init(|| NegativeTerms {
-        single: NEGATIVE
-            .iter()
-            .copied()
-            .filter(|t| !t.contains('-'))
-            .collect(),
-        multi: NEGATIVE
-            .iter()
-            .copied()
-            .filter(|t| t.contains('-'))
-            .collect(),
-    })
+    TERMS.get_or_init(|| NegativeTerms::of(NEGATIVE))
+}
+
+fn sure_terms() -> &'static NegativeTerms {
+    static TERMS: std::sync::OnceLock<NegativeTerms> = std::sync::OnceLock::new();
+    TERMS.get_or_init(|| NegativeTerms::of(SURE_NEGATIVE))
 }
 
 /// Whether the class list hides the element whatever the screen: `hidden`, `hide`,
@@ -387,6 +453,8 @@ fn hidden_class(hints: &str) -> bool {
 struct Stat {
     chars: u32,
     link_chars: u32,
+    /// Of `link_chars`, those in card links (see `Ctx::card`).
+    card_chars: u32,
     commas: u32,
 }
 
@@ -396,6 +464,11 @@ struct Ctx<'a> {
     bits: &'a [u8],
     removed: Vec<bool>,
     stat: Vec<Stat>,
+    /// `<a>` elements that wrap block content (a heading, a paragraph, a `div`): cards of a
+    /// listing whose whole item is one link. Their text is content, not navigation.
+    card: Vec<bool>,
+    /// Whether a class/id word outside [`SURE_NEGATIVE`] removed an element ([`Hints::All`]).
+    weak_only: bool,
 }
 
 fn normalized_len(s: &str) -> (u32, u32) {
@@ -426,8 +499,19 @@ fn element(dom: &Dom, id: NodeId) -> Option<(T, &str, u8)> {
     }
 }
 
+/// How much of the class/id vocabulary prunes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hints {
+    /// Every [`NEGATIVE`] word.
+    All,
+    /// Only the [`SURE_NEGATIVE`] words.
+    Sure,
+    /// None.
+    Off,
+}
+
 /// True when an element is boilerplate by its tag, flags or class/id.
-fn is_boilerplate(tag: T, bits: u8, fl: u8, use_hints: bool) -> bool {
+fn is_boilerplate(tag: T, bits: u8, fl: u8, hints: Hints) -> bool {
     match tag {
         T::Dropped
         | T::Head
@@ -455,7 +539,7 @@ fn is_boilerplate(tag: T, bits: u8, fl: u8, use_hints: bool) -> bool {
     if fl & flags::ROLE_BOILERPLATE != 0 {
         return true;
     }
-    if !use_hints || bits == 0 || tag == T::Article {
+    if hints == Hints::Off || bits == 0 || tag == T::Article {
         return false;
     }
     if bits & hint::STRONG != 0 {
@@ -464,7 +548,11 @@ fn is_boilerplate(tag: T, bits: u8, fl: u8, use_hints: bool) -> bool {
     if bits & hint::HIDDEN != 0 {
         return true;
     }
-    bits & hint::NEGATIVE != 0 && bits & hint::POSITIVE == 0
+    let negative = match hints {
+        Hints::Sure => hint::SURE,
+        _ => hint::NEGATIVE,
+    };
+    bits & negative != 0 && bits & hint::POSITIVE == 0
 }
 
 fn full_dropped(tag: T, fl: u8) -> bool {
@@ -475,16 +563,23 @@ fn full_dropped(tag: T, fl: u8) -> bool {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(dom: &'a Dom, bits: &'a [u8], mode: Mode, use_hints: bool, noscript: bool) -> Self {
+    fn new(
+        dom: &'a Dom,
+        bits: &'a [u8],
+        prose: &[u32],
+        mode: Mode,
+        use_hints: Hints,
+        noscript: bool,
+    ) -> Self {
         let n = dom.nodes.len();
         let mut keep_headers = vec![false; n];
-        let mut ctx = Self::build(dom, bits, mode, use_hints, noscript, &keep_headers);
+        let mut ctx = Self::build(dom, bits, prose, mode, use_hints, noscript, &keep_headers);
         let has_header = (1..n).any(|i| dom.tag(i as NodeId) == Some(T::Header));
         if mode == Mode::Main && has_header {
             // `<header>` is usually a masthead, but some sites wrap real content in one: keep
             // the ones that hold a lot of text and few links.
             let mut any = false;
-            let probe = Self::build(dom, bits, mode, use_hints, noscript, &vec![true; n]);
+            let probe = Self::build(dom, bits, prose, mode, use_hints, noscript, &vec![true; n]);
             for (i, keep) in keep_headers.iter_mut().enumerate().skip(1) {
                 if dom.tag(i as NodeId) == Some(T::Header)
                     && !probe.removed[i]
@@ -496,7 +591,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if any {
-                ctx = Self::build(dom, bits, mode, use_hints, noscript, &keep_headers);
+                ctx = Self::build(dom, bits, prose, mode, use_hints, noscript, &keep_headers);
             }
         }
         ctx
@@ -505,13 +600,15 @@ impl<'a> Ctx<'a> {
     fn build(
         dom: &'a Dom,
         bits: &'a [u8],
+        prose: &[u32],
         mode: Mode,
-        use_hints: bool,
+        use_hints: Hints,
         noscript: bool,
         keep_headers: &[bool],
     ) -> Self {
         let n = dom.nodes.len();
         let mut removed = vec![false; n];
+        let mut weak_only = false;
         // Parents come before children in the arena: one forward pass propagates removal.
         for i in 1..n {
             let p = dom.nodes[i].parent as usize;
@@ -520,13 +617,26 @@ impl<'a> Ctx<'a> {
                     Some((T::Header, _, _)) if keep_headers[i] => false,
                     Some((T::Dropped, _, f)) if noscript && f & flags::NOSCRIPT != 0 => false,
                     Some((t, _, f)) => match mode {
-                        Mode::Main => is_boilerplate(t, bits[i], f, use_hints),
+                        Mode::Main => {
+                            let gone = is_boilerplate(t, bits[i], f, use_hints)
+                                // A class/id word does not remove most of the page's prose:
+                                // there it names a layout (`sidebar-container` around the
+                                // article), not boilerplate.
+                                && (is_boilerplate(t, bits[i], f, Hints::Off)
+                                    || 10 * u64::from(prose[i]) < 6 * u64::from(prose[0]));
+                            if gone && use_hints == Hints::All && !removed[p] {
+                                weak_only |= !is_boilerplate(t, bits[i], f, Hints::Sure);
+                            }
+                            gone
+                        }
                         Mode::Full => full_dropped(t, f),
                     },
                     None => false,
                 };
         }
         let mut stat = vec![Stat::default(); n];
+        let mut has_block = vec![false; n];
+        let mut card = vec![false; n];
         // Children come after parents: one backward pass sums up.
         for i in (1..n).rev() {
             if removed[i] {
@@ -537,13 +647,41 @@ impl<'a> Ctx<'a> {
                 stat[i].chars += c;
                 stat[i].commas += commas;
             }
-            if dom.tag(i as NodeId) == Some(T::A) {
-                stat[i].link_chars = stat[i].chars;
+            let tag = dom.tag(i as NodeId);
+            if tag == Some(T::A) {
+                if has_block[i] {
+                    card[i] = true;
+                    stat[i].card_chars = stat[i].chars;
+                } else {
+                    stat[i].link_chars = stat[i].chars;
+                }
             }
             let p = dom.nodes[i].parent as usize;
+            if has_block[i]
+                || tag.is_some_and(|t| {
+                    matches!(
+                        t,
+                        T::P | T::Div
+                            | T::H1
+                            | T::H2
+                            | T::H3
+                            | T::H4
+                            | T::H5
+                            | T::H6
+                            | T::Li
+                            | T::Ul
+                            | T::Ol
+                            | T::Article
+                            | T::Section
+                    )
+                })
+            {
+                has_block[p] = true;
+            }
             let s = stat[i];
             stat[p].chars += s.chars;
             stat[p].link_chars += s.link_chars;
+            stat[p].card_chars += s.card_chars;
             stat[p].commas += s.commas;
         }
         Ctx {
@@ -551,6 +689,8 @@ impl<'a> Ctx<'a> {
             bits,
             removed,
             stat,
+            card,
+            weak_only,
         }
     }
 
@@ -560,6 +700,16 @@ impl<'a> Ctx<'a> {
             0.0
         } else {
             s.link_chars as f64 / s.chars as f64
+        }
+    }
+
+    /// The share of the text in card links.
+    fn card_share(&self, id: NodeId) -> f64 {
+        let s = self.stat[id as usize];
+        if s.chars == 0 {
+            0.0
+        } else {
+            f64::from(s.card_chars) / f64::from(s.chars)
         }
     }
 
@@ -660,7 +810,13 @@ impl<'a> Ctx<'a> {
             if st.chars < 25 {
                 continue;
             }
-            let s = 1.0 + st.commas as f64 + (st.chars as f64 / 100.0).floor().min(3.0);
+            // Commas mark prose; in code they are syntax.
+            let commas = if tag == T::Pre {
+                st.commas.min(3)
+            } else {
+                st.commas
+            };
+            let s = 1.0 + commas as f64 + (st.chars as f64 / 100.0).floor().min(3.0);
             let mut anc = self.dom.nodes[i].parent;
             for level in 0..5 {
                 if anc == 0 {
@@ -785,7 +941,9 @@ impl<'a> Ctx<'a> {
                     .filter(|&c| {
                         !self.removed[c as usize]
                             && self.shape(c) == Some(key)
-                            && (c == a || self.reads_as_text(c))
+                            && (c == a
+                                || (self.reads_as_text(c)
+                                    && (self.card_share(c) - self.card_share(a)).abs() < 0.5))
                     })
                     .collect();
                 let chars = series
@@ -804,19 +962,41 @@ impl<'a> Ctx<'a> {
         best.map(|(_, s)| s)
     }
 
-    /// An element's tag and first class/id word without digits (`answer-12072` numbers one
-    /// item; `answer` is what the template repeats).
-    fn shape(&self, id: NodeId) -> Option<(T, &str)> {
+    /// An element's tag and first class/id name without its numbered words (`answer-12072`
+    /// numbers one item, `post_c2` is a build's hash: `answer` and `post` are what the
+    /// template repeats), as a hash of the words left.
+    fn shape(&self, id: NodeId) -> Option<(T, u64)> {
         let (tag, hints, _) = element(self.dom, id)?;
-        let first = hints
-            .split_ascii_whitespace()
-            .find(|w| !w.bytes().any(|b| b.is_ascii_digit()))
-            .unwrap_or("");
+        let mut h = std::hash::DefaultHasher::new();
+        let mut any = false;
+        let numbered = |w: &&str| w.bytes().any(|b| b.is_ascii_digit());
+        for name in hints.split_ascii_whitespace() {
+            // Mostly numbered words: a generated name (`sc-614f2e6b-0`), not a template's.
+            let (all, num) =
+                class_words(name).fold((0, 0), |(a, n), w| (a + 1, n + usize::from(numbered(&w))));
+            if 2 * num > all {
+                continue;
+            }
+            for w in class_words(name).filter(|w| !numbered(w)) {
+                std::hash::Hash::hash(w, &mut h);
+                any = true;
+            }
+            if any {
+                break;
+            }
+        }
         // Anonymous `div`s and `span`s repeat for layout, not as a series.
-        if first.is_empty() && !matches!(tag, T::Article | T::Li | T::Section | T::Tr) {
+        if !any && !matches!(tag, T::Article | T::Li | T::Section | T::Tr) {
             return None;
         }
-        Some((tag, first))
+        Some((
+            tag,
+            if any {
+                std::hash::Hasher::finish(&h)
+            } else {
+                0
+            },
+        ))
     }
 
     fn reads_as_text(&self, id: NodeId) -> bool {
@@ -884,7 +1064,9 @@ impl Lines {
                     self.cur.pre = true;
                     self.brk();
                 }
-                let l = line.trim_end();
+                // Whitespace between a line's tokens is text (`<span>from</span> <span>x`);
+                // only a line's end is trimmed, where the block breaks.
+                let l = line.trim_end_matches('\r');
                 if !l.is_empty() {
                     self.cur.text.push_str(l);
                     let c = l.chars().count();
@@ -954,7 +1136,7 @@ fn linearize(ctx: &Ctx, roots: &[NodeId], lines: &mut Lines) {
                             lines.push(" ", in_link, false);
                         }
                         stack.push(Step::Leave(block));
-                        let l = in_link || tag == T::A;
+                        let l = in_link || (tag == T::A && !ctx.card[id as usize]);
                         let p = in_pre || tag == T::Pre;
                         for &c in node.children.iter().rev() {
                             stack.push(Step::Enter(c, l, p));
@@ -1062,6 +1244,32 @@ fn noscript_carries_page(dom: &Dom) -> bool {
     inside > outside
 }
 
+/// Characters of paragraph (`<p>`) text under each node, script and style left out.
+fn prose_chars(dom: &Dom) -> Vec<u32> {
+    let n = dom.nodes.len();
+    let mut in_p = vec![false; n];
+    let mut dropped = vec![false; n];
+    for i in 1..n {
+        let p = dom.nodes[i].parent as usize;
+        in_p[i] = in_p[p] || dom.tag(i as NodeId) == Some(T::P);
+        dropped[i] = dropped[p] || dom.tag(i as NodeId).is_some_and(|t| full_dropped(t, 0));
+    }
+    let mut prose = vec![0u32; n];
+    for i in (1..n).rev() {
+        if dropped[i] {
+            continue;
+        }
+        if let Kind::Text(t) = &dom.nodes[i].kind {
+            if in_p[i] {
+                prose[i] += normalized_len(t).0;
+            }
+        }
+        let p = dom.nodes[i].parent as usize;
+        prose[p] += prose[i];
+    }
+    prose
+}
+
 /// Extracts text from a parsed page.
 pub fn extract(dom: &Dom, mode: Mode) -> String {
     let noscript = noscript_carries_page(dom);
@@ -1072,7 +1280,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
     };
     match mode {
         Mode::Full => {
-            let ctx = Ctx::new(dom, &bits, Mode::Full, false, noscript);
+            let ctx = Ctx::new(dom, &bits, &[], Mode::Full, Hints::Off, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let text = finish(lines.blocks, false);
@@ -1088,23 +1296,43 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
             text
         }
         Mode::Main => {
-            let mut best = String::new();
-            for use_hints in [true, false] {
-                let ctx = Ctx::new(dom, &bits, Mode::Main, use_hints, noscript);
-                if let Some(roots) = ctx.select() {
+            let prose = prose_chars(dom);
+            let main_text = |hints: Hints| {
+                let ctx = Ctx::new(dom, &bits, &prose, Mode::Main, hints, noscript);
+                ctx.select().map(|roots| {
                     let mut lines = Lines::new();
                     linearize(&ctx, &roots, &mut lines);
                     let text = finish(lines.blocks, true);
-                    if text.chars().count() >= MIN_MAIN_CHARS {
-                        return text;
+                    let n = text.chars().count();
+                    (text, n, ctx.weak_only)
+                })
+            };
+            let mut best = String::new();
+            if let Some((text, n, weak_only)) = main_text(Hints::All) {
+                if n >= MIN_MAIN_CHARS {
+                    // Class/id words that can also name content removed most of the prose:
+                    // on this site they do.
+                    if weak_only {
+                        if let Some((relaxed, m, _)) = main_text(Hints::Sure) {
+                            if m >= RELAX_FACTOR * n {
+                                return relaxed;
+                            }
+                        }
                     }
-                    if text.len() > best.len() {
-                        best = text;
-                    }
+                    return text;
+                }
+                best = text;
+            }
+            if let Some((text, n, _)) = main_text(Hints::Off) {
+                if n >= MIN_MAIN_CHARS {
+                    return text;
+                }
+                if text.len() > best.len() {
+                    best = text;
                 }
             }
             // Still short: the whole pruned page, link lists dropped.
-            let ctx = Ctx::new(dom, &bits, Mode::Main, true, noscript);
+            let ctx = Ctx::new(dom, &bits, &prose, Mode::Main, Hints::All, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let all = finish(lines.blocks, true);
@@ -1155,18 +1383,32 @@ mod tests {
 
     #[test]
     fn boilerplate_words_match_whole_class_words() {
-        assert!(negative_words("sidebar"));
-        assert!(negative_words("site-sidebar primary"));
-        assert!(negative_words("widget widget_text"));
-        assert!(negative_words("side-bar"));
-        assert!(negative_words("comments-area"));
+        assert!(negative_words("sidebar", negative_terms()));
+        assert!(negative_words("site-sidebar primary", negative_terms()));
+        assert!(negative_words("widget widget_text", negative_terms()));
+        assert!(negative_words("side-bar", negative_terms()));
+        assert!(negative_words("comments-area", negative_terms()));
         // A word inside another word, or a builder's structural word, is not boilerplate.
-        assert!(!negative_words("elementor-widget-container"));
-        assert!(!negative_words("jump-link"));
-        assert!(!negative_words("thread-reply"));
-        assert!(!negative_words("canvas"));
+        assert!(!negative_words(
+            "elementor-widget-container",
+            negative_terms()
+        ));
+        assert!(!negative_words("jump-link", negative_terms()));
+        assert!(!negative_words("thread-reply", negative_terms()));
+        assert!(!negative_words("canvas", negative_terms()));
         // Tailwind variants only apply in some states.
-        assert!(!negative_words("md:menu"));
+        assert!(!negative_words("md:menu", negative_terms()));
+    }
+
+    #[test]
+    fn sure_words_are_boilerplate_words() {
+        let all = negative_terms();
+        for w in SURE_NEGATIVE {
+            assert!(negative_words(w, all), "{w}");
+        }
+        assert!(negative_words("comments-area", sure_terms()));
+        assert!(!negative_words("hero-banner", sure_terms()));
+        assert!(negative_words("hero-banner", all));
     }
 
     #[test]
@@ -1311,5 +1553,100 @@ mod tests {
             assert!(main.contains(w), "{w}: {main}");
         }
         assert!(!main.contains("Footer words"), "{main}");
+    }
+
+    #[test]
+    fn listing_cards_are_content_navigation_is_not() {
+        // Each item of the listing is one link wrapping a heading and a paragraph.
+        let items: String = (0..6)
+            .map(|i| {
+                format!(
+                    r#"<li class="job"><a href="/j/{i}"><h3>Senior engineer number {i}</h3><p>Remote, full time, anywhere in the world, posted {i} days ago</p></a></li>"#
+                )
+            })
+            .collect();
+        let html = format!(
+            r#"<body><ul class="menu"><li><a href="/">Home</a></li><li><a href="/jobs">Jobs</a></li><li><a href="/about">About us</a></li></ul>
+            <section class="jobs"><h2>Latest jobs</h2><ul>{items}</ul></section></body>"#
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        for i in 0..6 {
+            assert!(
+                main.contains(&format!("Senior engineer number {i}")),
+                "{main}"
+            );
+        }
+        assert!(!main.contains("About us"), "{main}");
+    }
+
+    #[test]
+    fn code_keeps_the_spaces_between_its_tokens() {
+        let html = format!(
+            r#"<body><div class="doc"><p>{}</p><pre><span class="kn">from</span> <span class="nn">itertools</span> <span class="kn">import</span> <span>chain</span></pre></div></body>"#,
+            para("The module")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("from itertools import chain"), "{main}");
+    }
+
+    #[test]
+    fn generated_class_names_are_not_a_template() {
+        let dom = parse(
+            r#"<body><div class="sc-614f2e6b-0 dGtpef"></div><div class="sc-614f2e6b-0 xYzQw"></div>
+            <div class="post-12 odd"></div><div class="post-13 even"></div>
+            <section class="BlogSection_blogSection__olC2R"></section><section class="BlogSection_blogSection__olC2R"></section></body>"#,
+        )
+        .unwrap();
+        let bits = all_hint_bits(&dom);
+        let prose = prose_chars(&dom);
+        let ctx = Ctx::new(&dom, &bits, &prose, Mode::Main, Hints::All, false);
+        let els: Vec<NodeId> = (0..dom.nodes.len() as NodeId)
+            .filter(|&i| matches!(dom.tag(i), Some(T::Div | T::Section)))
+            .collect();
+        let by_id = |k: usize| els[k];
+        // `sc-614f2e6b-0` is mostly numbered: the next name (a per-style hash) decides.
+        assert_ne!(ctx.shape(by_id(0)), ctx.shape(by_id(1)));
+        assert_eq!(ctx.shape(by_id(2)), ctx.shape(by_id(3)));
+        assert_ne!(ctx.shape(by_id(1)), ctx.shape(by_id(2)));
+        assert_eq!(ctx.shape(by_id(4)), ctx.shape(by_id(5)));
+    }
+
+    #[test]
+    fn a_boilerplate_word_on_the_article_s_layout_does_not_remove_it() {
+        let html = format!(
+            r#"<body><div class="sidebar-container"><div class="post-text"><p>{}</p><p>{}</p></div>
+            <aside><p>Side notes.</p></aside></div>
+            <div class="comments"><p>{}</p></div></body>"#,
+            para("The article itself"),
+            para("More of the article"),
+            para("A reader comment")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("The article itself"), "{main}");
+        assert!(!main.contains("A reader comment"), "{main}");
+    }
+
+    #[test]
+    fn a_template_s_banner_holding_the_prose_is_read() {
+        // The page's sections are laid out as "banners"; only a short call to action is not.
+        let sections: String = (0..4)
+            .map(|i| {
+                format!(
+                    r#"<div class="banner text-box"><h2>Section {i}</h2><p>{}</p></div>"#,
+                    para("Service details")
+                )
+            })
+            .collect();
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav>{sections}
+            <div class="cta"><p>{}</p></div>
+            <div class="comments"><p>{}</p><p>{}</p></div></body>"#,
+            para("Contact us today"),
+            para("A reader comment"),
+            para("Another comment")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("Section 3"), "{main}");
+        assert!(!main.contains("reader comment"), "{main}");
     }
 }
