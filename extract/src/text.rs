@@ -23,12 +23,16 @@
 //!    one of a series of like elements that read as text (posts of a thread, sections of
 //!    one template: same tag and first class name without its numbered words, a name made
 //!    mostly of numbered words being a generated one), the series holding the most text.
+//!    When the choice holds under `SPREAD_SHARE` of the pruned page's non-link text and
+//!    no markup (`<article>`, `articleBody`, a strong class) says it is the article, the
+//!    text is spread over unlike sections (service and landing pages): the pruned page is
+//!    taken.
 //! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
 //!    stock boilerplate lines ("Advertisement", "Share this article", …).
 //!
-//! When words outside [`SURE_NEGATIVE`] (`banner`, `promo`, `notice`, …: words some
+//! When words outside `SURE_NEGATIVE` (`banner`, `promo`, `notice`, …: words some
 //! templates give their content sections) removed elements, the steps run again pruning by
-//! the sure words only, and a result [`RELAX_FACTOR`] times longer wins. If the result is
+//! the sure words only, and a result `RELAX_FACTOR` times longer wins. If the result is
 //! under [`MIN_MAIN_CHARS`], the class/id pruning is relaxed, then the whole pruned body is
 //! used: short pages keep their text rather than losing it.
 
@@ -36,6 +40,10 @@ use crate::dom::{flags, Dom, Kind, NodeId, T};
 
 /// Below this many characters the main-text result is distrusted and a wider net is cast.
 pub const MIN_MAIN_CHARS: usize = 250;
+
+/// Under this share of the pruned page's non-link text, an unmarked choice gives way to the
+/// pruned page.
+const SPREAD_SHARE: f64 = 0.6;
 
 /// Without class/id pruning, a text this many times longer replaces the pruned one.
 const RELAX_FACTOR: usize = 3;
@@ -753,7 +761,37 @@ impl<'a> Ctx<'a> {
     /// The best container and its score table.
     fn select(&self) -> Option<Vec<NodeId>> {
         let roots = self.select_containers()?;
-        Some(self.widen_to_main(roots))
+        let roots = self.widen_to_main(roots);
+        // Text spread over the page (service, landing and listing pages built of unlike
+        // sections): when the choice holds under `SPREAD_SHARE` of the pruned page's
+        // non-link text and no markup says it is the article, the pruned page is the content.
+        let clean = |i: usize| {
+            let s = self.stat[i];
+            f64::from(s.chars - s.link_chars)
+        };
+        let chosen: f64 = roots.iter().map(|&r| clean(r as usize)).sum();
+        if chosen < SPREAD_SHARE * clean(0) && !roots.iter().any(|&r| self.marked_article(r)) {
+            return Some(vec![0]);
+        }
+        Some(roots)
+    }
+
+    /// Whether the element or an ancestor is marked as the article (`<article>`,
+    /// `itemprop=articleBody`, a strong class such as `entry-content`).
+    fn marked_article(&self, id: NodeId) -> bool {
+        let mut x = id as usize;
+        while x != 0 {
+            if let Some((tag, _, fl)) = element(self.dom, x as NodeId) {
+                if tag == T::Article
+                    || fl & flags::ARTICLE_BODY != 0
+                    || self.bits[x] & hint::STRONG != 0
+                {
+                    return true;
+                }
+            }
+            x = self.dom.nodes[x].parent as usize;
+        }
+        false
     }
 
     /// The page's one `<main>`, when the chosen content sits inside it but holds under half
@@ -1648,5 +1686,43 @@ mod tests {
         let main = extract(&parse(&html).unwrap(), Mode::Main);
         assert!(main.contains("Section 3"), "{main}");
         assert!(!main.contains("reader comment"), "{main}");
+    }
+
+    #[test]
+    fn text_spread_over_unlike_sections_is_all_kept_unless_marked_as_the_article() {
+        let page = |wrap: &str| {
+            format!(
+                r#"<body><nav><a href="/">Home</a></nav>
+                <div class="hero"><h1>Project management</h1><p>{}</p></div>
+                <div class="wrap">{wrap}</div>
+                <div class="pricing"><h2>Plans</h2><ul><li>{}</li><li>{}</li></ul></div>
+                <div class="faq"><h3>Questions</h3><p>{}</p></div></body>"#,
+                para("Plan your work"),
+                para("Free for small teams"),
+                para("Business plan"),
+                para("Can I cancel"),
+            )
+        };
+        let features = format!(
+            r#"<div class="features"><p>{}</p></div>"#,
+            para("Kanban boards")
+        );
+        let main = extract(&parse(&page(&features)).unwrap(), Mode::Main);
+        for s in [
+            "Plan your work",
+            "Kanban boards",
+            "Free for small teams",
+            "Can I cancel",
+        ] {
+            assert!(main.contains(s), "{s}: {main}");
+        }
+        let article = format!(
+            r#"<article><p>{}</p><p>{}</p></article>"#,
+            para("The story itself"),
+            para("Its second part")
+        );
+        let main = extract(&parse(&page(&article)).unwrap(), Mode::Main);
+        assert!(main.contains("The story itself"), "{main}");
+        assert!(!main.contains("Business plan"), "{main}");
     }
 }
