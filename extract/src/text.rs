@@ -24,7 +24,8 @@
 //!    one template: same tag and first class name without its numbered words, a name made
 //!    mostly of numbered words being a generated one), the series holding the most text.
 //!    When the choice holds under `SPREAD_SHARE` of the pruned page's non-link text and
-//!    no markup (`<article>`, `articleBody`, a strong class) says it is the article, the
+//!    neither markup (`<article>`, `articleBody`, a strong class) nor the page's one `<h1>`
+//!    inside it says it is the article, the
 //!    text is spread over unlike sections (service and landing pages): the pruned page is
 //!    taken.
 //! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
@@ -770,10 +771,31 @@ impl<'a> Ctx<'a> {
             f64::from(s.chars - s.link_chars)
         };
         let chosen: f64 = roots.iter().map(|&r| clean(r as usize)).sum();
-        if chosen < SPREAD_SHARE * clean(0) && !roots.iter().any(|&r| self.marked_article(r)) {
+        if chosen < SPREAD_SHARE * clean(0)
+            && !roots.iter().any(|&r| self.marked_article(r))
+            && !self.holds_the_headline(&roots)
+        {
             return Some(vec![0]);
         }
         Some(roots)
+    }
+
+    /// Whether the choice holds the page's one visible `<h1>`: then it is what the page is
+    /// about.
+    fn holds_the_headline(&self, roots: &[NodeId]) -> bool {
+        let mut h1s = (1..self.dom.nodes.len())
+            .filter(|&i| !self.removed[i] && self.dom.tag(i as NodeId) == Some(T::H1));
+        let (Some(h), None) = (h1s.next(), h1s.next()) else {
+            return false;
+        };
+        let mut x = h;
+        while x != 0 {
+            if roots.contains(&(x as NodeId)) {
+                return true;
+            }
+            x = self.dom.nodes[x].parent as usize;
+        }
+        false
     }
 
     /// Whether the element or an ancestor is marked as the article (`<article>`,
@@ -1723,6 +1745,17 @@ mod tests {
         );
         let main = extract(&parse(&page(&article)).unwrap(), Mode::Main);
         assert!(main.contains("The story itself"), "{main}");
+        assert!(!main.contains("Business plan"), "{main}");
+        // The page's headline inside the choice says the same.
+        let headed = format!(
+            r#"<div class="story-wrap"><h1>The headline</h1><p>{}</p><p>{}</p></div>"#,
+            para("The story itself"),
+            para("Its second part")
+        );
+        let html =
+            page(&headed).replace("<h1>Project management</h1>", "<h2>Project management</h2>");
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        assert!(main.contains("The headline"), "{main}");
         assert!(!main.contains("Business plan"), "{main}");
     }
 }
