@@ -8,7 +8,8 @@
 //!    sidebar, comments, share bar, related links, cookie banner, … (unless it also says
 //!    article/content/body/main, as in `article-sidebar-content`). `overflow-hidden` is not
 //!    hidden and `elementor-widget-container` not a widget. A class/id word never removes
-//!    an element holding 60% or more of the page's `<p>` text: there it names a layout
+//!    an element holding 60% or more of the page's `<p>` text (nor does `<aside>` or a hidden
+//!    element: a drawer or deferred block that scripts open): there it names a layout
 //!    (`sidebar-container` around the article). When `<noscript>` holds more text than the
 //!    rest of the page (script-rendered forums), it is read as the page.
 //! 2. **Score** containers like Readability: every paragraph-like block with 25+ characters
@@ -631,7 +632,10 @@ impl<'a> Ctx<'a> {
                                 // A class/id word does not remove most of the page's prose:
                                 // there it names a layout (`sidebar-container` around the
                                 // article), not boilerplate.
-                                && (is_boilerplate(t, bits[i], f, Hints::Off)
+                                // Nor does `<aside>` or a hidden element: a drawer or
+                                // a deferred block that scripts open.
+                                && ((t != T::Aside
+                                    && is_boilerplate(t, 0, f & !flags::HIDDEN, Hints::Off))
                                     || 10 * u64::from(prose[i]) < 6 * u64::from(prose[0]));
                             if gone && use_hints == Hints::All && !removed[p] {
                                 weak_only |= !is_boilerplate(t, bits[i], f, Hints::Sure);
@@ -1757,5 +1761,28 @@ mod tests {
         let main = extract(&parse(&html).unwrap(), Mode::Main);
         assert!(main.contains("The headline"), "{main}");
         assert!(!main.contains("Business plan"), "{main}");
+    }
+
+    #[test]
+    fn a_drawer_or_deferred_block_holding_the_prose_is_read() {
+        for wrap in [
+            r#"<aside class="sheet">"#,
+            r#"<div style="display: none" class="defer">"#,
+        ] {
+            let close = if wrap.starts_with("<aside") {
+                "</aside>"
+            } else {
+                "</div>"
+            };
+            let html = format!(
+                r#"<body><nav><a href="/">Home</a></nav><main><h1>Arrival T-shirt</h1><p>$22</p>
+                {wrap}<p>{}</p><p>{}</p>{close}</main><aside><p>Free delivery over $75.</p></aside></body>"#,
+                para("A purposeful approach to training"),
+                para("Lightweight sweat-wicking material")
+            );
+            let main = extract(&parse(&html).unwrap(), Mode::Main);
+            assert!(main.contains("purposeful approach"), "{wrap}: {main}");
+            assert!(!main.contains("Free delivery"), "{wrap}: {main}");
+        }
     }
 }
