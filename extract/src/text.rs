@@ -26,9 +26,9 @@
 //!    mostly of numbered words being a generated one), the series holding the most text.
 //!    When the choice holds under `SPREAD_SHARE` of the pruned page's non-link text and
 //!    neither markup (`<article>`, `articleBody`, a strong class) nor the page's one `<h1>`
-//!    inside it says it is the article, the
-//!    text is spread over unlike sections (service and landing pages): the pruned page is
-//!    taken.
+//!    inside it says it is the article, the text is spread over unlike sections (service
+//!    and landing pages): the pruned page is taken. Inside such markup, a choice under
+//!    `SPREAD_SHARE` of the marked element is one of its sections: the element is taken.
 //! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
 //!    stock boilerplate lines ("Advertisement", "Share this article", …).
 //!
@@ -775,10 +775,17 @@ impl<'a> Ctx<'a> {
             f64::from(s.chars - s.link_chars)
         };
         let chosen: f64 = roots.iter().map(|&r| clean(r as usize)).sum();
-        if chosen < SPREAD_SHARE * clean(0)
-            && !roots.iter().any(|&r| self.marked_article(r))
-            && !self.holds_the_headline(&roots)
-        {
+        if let Some(m) = roots.iter().find_map(|&r| self.marked_article(r)) {
+            // Inside the article's markup, the same holds within the article: a choice
+            // under `SPREAD_SHARE` of it is one of its sections (page builders' sections).
+            if chosen < SPREAD_SHARE * clean(m)
+                && roots.iter().all(|&r| self.marked_article(r) == Some(m))
+            {
+                return Some(vec![m as NodeId]);
+            }
+            return Some(roots);
+        }
+        if chosen < SPREAD_SHARE * clean(0) && !self.holds_the_headline(&roots) {
             return Some(vec![0]);
         }
         Some(roots)
@@ -802,9 +809,9 @@ impl<'a> Ctx<'a> {
         false
     }
 
-    /// Whether the element or an ancestor is marked as the article (`<article>`,
+    /// The element, or its nearest ancestor, marked as the article (`<article>`,
     /// `itemprop=articleBody`, a strong class such as `entry-content`).
-    fn marked_article(&self, id: NodeId) -> bool {
+    fn marked_article(&self, id: NodeId) -> Option<usize> {
         let mut x = id as usize;
         while x != 0 {
             if let Some((tag, _, fl)) = element(self.dom, x as NodeId) {
@@ -812,12 +819,12 @@ impl<'a> Ctx<'a> {
                     || fl & flags::ARTICLE_BODY != 0
                     || self.bits[x] & hint::STRONG != 0
                 {
-                    return true;
+                    return Some(x);
                 }
             }
             x = self.dom.nodes[x].parent as usize;
         }
-        false
+        None
     }
 
     /// The page's one `<main>`, when the chosen content sits inside it but holds under half
