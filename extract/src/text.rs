@@ -1792,4 +1792,31 @@ mod tests {
             assert!(!main.contains("Free delivery"), "{wrap}: {main}");
         }
     }
+
+    #[test]
+    fn a_section_of_the_marked_article_widens_to_the_article() {
+        // A page builder's sections inside `entry-content`: each unlike the others.
+        let html = format!(
+            r#"<body><nav><a href="/">Home</a></nav><div class="entry-content">
+            <div class="intro"><h2>Which package is right for you?</h2><ul><li>{}</li><li>{}</li></ul></div>
+            <div class="wrap"><div class="inner"><p>{}</p><p>{}</p><p>{}</p></div></div>
+            <div class="blurb"><h4>Elite package</h4><span>{}</span></div>
+            </div><div class="site-info"><p>Contact: 555-0100</p></div></body>"#,
+            para("Initial consultation"),
+            para("Planning package"),
+            para("Who is this for"),
+            para("Deliverables include"),
+            para("One-hour meeting"),
+            para("For the most ambitious applicants")
+        );
+        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        for s in [
+            "Initial consultation",
+            "One-hour meeting",
+            "most ambitious applicants",
+        ] {
+            assert!(main.contains(s), "{s}: {main}");
+        }
+        assert!(!main.contains("555-0100"), "{main}");
+    }
 }
