@@ -1795,26 +1795,42 @@ mod tests {
 
     #[test]
     fn a_section_of_the_marked_article_widens_to_the_article() {
-        // A page builder's sections inside `entry-content`: each unlike the others.
+        // A page builder's sections inside `entry-content`, each nested deep and unlike the
+        // others.
+        let deep = |class: &str, inner: &str| {
+            format!(
+                r#"<div class="{class}"><div class="row"><div class="col"><div class="module">{inner}</div></div></div></div>"#
+            )
+        };
         let html = format!(
-            r#"<body><nav><a href="/">Home</a></nav><div class="entry-content">
-            <div class="intro"><h2>Which package is right for you?</h2><ul><li>{}</li><li>{}</li></ul></div>
-            <div class="wrap"><div class="inner"><p>{}</p><p>{}</p><p>{}</p></div></div>
-            <div class="blurb"><h4>Elite package</h4><span>{}</span></div>
-            </div><div class="site-info"><p>Contact: 555-0100</p></div></body>"#,
-            para("Initial consultation"),
-            para("Planning package"),
-            para("Who is this for"),
-            para("Deliverables include"),
-            para("One-hour meeting"),
-            para("For the most ambitious applicants")
+            r#"<body><nav><a href="/">Home</a></nav><div class="entry-content"><div class="builder">{}{}{}</div></div>
+            <div class="site-info"><p>Contact: 555-0100</p></div></body>"#,
+            deep(
+                "intro",
+                &format!(
+                    "<h2>Which package?</h2><p>{}</p>",
+                    para("Initial consultation")
+                )
+            ),
+            deep(
+                "packages",
+                &format!(
+                    "<p>{}</p><p>{}</p><p>{}</p>",
+                    para("Who is this for"),
+                    para("Deliverables include"),
+                    para("One-hour meeting")
+                )
+            ),
+            deep(
+                "blurb",
+                &format!(
+                    "<h4>Elite package</h4><p>{}</p>",
+                    para("For the most ambitious")
+                )
+            ),
         );
         let main = extract(&parse(&html).unwrap(), Mode::Main);
-        for s in [
-            "Initial consultation",
-            "One-hour meeting",
-            "most ambitious applicants",
-        ] {
+        for s in ["Initial consultation", "One-hour meeting", "most ambitious"] {
             assert!(main.contains(s), "{s}: {main}");
         }
         assert!(!main.contains("555-0100"), "{main}");
