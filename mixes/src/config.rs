@@ -128,12 +128,19 @@ pub struct StreamConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub seed: Option<u64>,
+    /// loam only: quality buckets ([`crate::buckets`], the same section as `mix.buckets` of
+    /// loam's pipeline file): the documents that pass the filter and `min_text_length` are
+    /// split per group into buckets by token-weighted quantiles of a score, and each bucket
+    /// is written at its own rate. Excludes `sample_rate` and `max_tokens`; at most one
+    /// stream of a config has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<crate::buckets::BucketsConfig>,
 }
 
 impl StreamConfig {
-    /// Whether the stream samples (`sample_rate` or `max_tokens` given).
+    /// Whether the stream samples (`sample_rate`, `max_tokens` or `buckets` given).
     pub fn samples(&self) -> bool {
-        self.sample_rate.is_some() || self.max_tokens.is_some()
+        self.sample_rate.is_some() || self.max_tokens.is_some() || self.buckets.is_some()
     }
 }
 
@@ -308,6 +315,18 @@ impl Validate for MixerConfig {
                 );
             }
         }
+        // One buckets record per manifest.
+        let bucketed: Vec<usize> = (0..self.streams.len())
+            .filter(|&i| self.streams[i].buckets.is_some())
+            .collect();
+        if let [first, _, ..] = bucketed.as_slice() {
+            for &i in &bucketed[1..] {
+                problems.push(
+                    join(&index("streams", i), "buckets"),
+                    format!("streams[{first}] has buckets already: at most one stream per config has them"),
+                );
+            }
+        }
         // `ThreadPool::new(0)` panics.
         if self.processes == 0 {
             problems.push("processes", "must be at least 1");
@@ -448,10 +467,19 @@ fn validate_sampling(s: &StreamConfig, at: &str, problems: &mut Problems) {
         (_, Some(0)) => problems.push(join(at, "max_tokens"), "must be at least 1"),
         _ => {}
     }
+    if let Some(b) = &s.buckets {
+        b.validate(&join(at, "buckets"), problems);
+        if s.sample_rate.is_some() || s.max_tokens.is_some() {
+            problems.push(
+                join(at, "buckets"),
+                "cannot be combined with `sample_rate` or `max_tokens` (the buckets' rates are the sampling)",
+            );
+        }
+    }
     if s.seed.is_some() && !s.samples() {
         problems.push(
             join(at, "seed"),
-            "has no effect without `sample_rate` or `max_tokens`",
+            "has no effect without `sample_rate`, `max_tokens` or `buckets`",
         );
     }
 }
@@ -708,6 +736,43 @@ processes: 8
         )
         .unwrap_err();
         assert_eq!(paths(&errs), ["streams[0]"], "{errs:?}");
+    }
+
+    #[test]
+    fn stream_buckets_are_checked_and_one_stream_has_them() {
+        let b = "{score: e__t__s, count: 2, rates: [0, 1]}";
+        let ok = load(
+            &format!("streams:\n  - name: s\n    documents: [a/documents/x.gz]\n    output: {{path: o}}\n    filter: {{exclude: [$.x]}}\n    seed: 3\n    buckets: {b}\n"),
+            "m.yaml",
+        )
+        .unwrap();
+        assert!(ok.streams[0].samples());
+        let errs = load(
+            &format!(
+                "streams:\n  - name: s\n    documents: [a/documents/x.gz]\n    output: {{path: o}}\n    filter: {{exclude: [$.x]}}\n    sample_rate: 0.5\n    buckets: {b}\n  - name: t\n    documents: [a/documents/y.gz]\n    output: {{path: o}}\n    filter: {{exclude: [$.x]}}\n    buckets: {b}\n  - name: u\n    documents: [a/documents/z.gz]\n    output: {{path: o}}\n    filter: {{exclude: [$.x]}}\n    buckets: {b}\n"
+            ),
+            "m.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            sorted_paths(&errs),
+            [
+                "streams[0].buckets",
+                "streams[1].buckets",
+                "streams[2].buckets"
+            ],
+            "{errs:?}"
+        );
+        let errs = load(
+            "streams:\n  - name: s\n    documents: [a/documents/x.gz]\n    output: {path: o}\n    filter: {exclude: [$.x]}\n    buckets: {score: e__t__s, count: 2, rates: [1], colour: red}\n",
+            "m.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            sorted_paths(&errs),
+            ["streams[0].buckets.colour"],
+            "{errs:?}"
+        );
     }
 
     #[test]

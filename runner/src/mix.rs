@@ -14,7 +14,7 @@ use loam_manifests::{
 use loam_mixes::config::{MixerConfig, StreamConfig};
 use loam_mixes::dolma_mix::{
     common_dir, ledger_paths, mix_unit_with, plan, provenance_name, stream_labels, stream_sampling,
-    CompiledStream, LedgerFiles, MixCounts, MixOptions, OutputUnit,
+    BucketsMode, CompiledStream, LedgerFiles, MixCounts, MixOptions, OutputUnit,
 };
 use loam_mixes::mix::{index_path, AttributeInput, Sampling};
 use loam_pipeline::config::index;
@@ -106,6 +106,9 @@ struct UnitInfo {
     attributes: Vec<AttributeInput>,
     ledgers: Vec<LedgerRecord>,
     sampling: Option<ExactSampling>,
+    /// The fingerprint of the quality-bucket plan the unit placed its documents by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buckets_plan: Option<String>,
 }
 
 /// A unit's results, from this run or from its marker.
@@ -201,6 +204,13 @@ fn content_config(normalized: &Value) -> Value {
 }
 
 /// The manifest's `mix.sampling` for the one stream that samples.
+/// The fingerprint of a bucket plan (its breakpoints, rates and per-bucket sampling): a done
+/// unit placed by another plan is made again.
+fn plan_fingerprint(plan: &loam_mixes::buckets::Plan) -> String {
+    let record = plan.record(&BTreeMap::new(), 0, "");
+    fingerprint(&serde_json::to_value(record).unwrap_or(Value::Null))
+}
+
 fn sampling_record(s: &StreamConfig, sampling: &Sampling, c: &MixCounts) -> SamplingRecord {
     SamplingRecord {
         rate: sampling.rate(),
@@ -408,6 +418,47 @@ pub fn mix_config(
     });
     let mut failures: Vec<Failure> = Vec::new();
 
+    // A dry run of one stream's units, in parallel (a token budget's or its buckets'
+    // counting pass): each unit's report, or `None` when one failed (named in `failures`).
+    let counting_pass = |si: usize,
+                         buckets: Option<BucketsMode>,
+                         label: &str,
+                         failures: &mut Vec<Failure>|
+     -> Option<Vec<(usize, loam_mixes::dolma_mix::UnitReport)>> {
+        let mine: Vec<usize> = (0..units.len())
+            .filter(|&i| units[i].stream == si)
+            .collect();
+        let count = MixOptions {
+            sampling: Some(Sampling::from_rate(1.0, cfg.streams[si].seed.unwrap_or(0))),
+            dry_run: true,
+            buckets,
+            ..Default::default()
+        };
+        let bar = crate::progress::stage_bar(label);
+        let reps = exec.map(&mine, |&i| {
+            loam_pipeline::units::contain(|| {
+                let r = mix_unit_with(storage, &units[i], &streams[si], &count, &bar);
+                match r.scan.failed() {
+                    true => Err(ui::scan_errors(&r.scan)),
+                    false => Ok(r),
+                }
+            })
+        });
+        bar.finish_and_clear();
+        let mut out = Vec::with_capacity(mine.len());
+        let mut ok = true;
+        for (k, r) in reps.into_iter().enumerate() {
+            match r {
+                Ok(r) => out.push((mine[k], r)),
+                Err(e) => {
+                    ok = false;
+                    failures.push(Failure::new(label, &units[mine[k]].output, e));
+                }
+            }
+        }
+        ok.then_some(out)
+    };
+
     // Sampling per stream: a fixed rate, or the rate a token budget needs, from a counting
     // pass over the stream's eligible documents (or from the markers when every unit is
     // done).
@@ -430,46 +481,49 @@ pub fn mix_config(
             continue;
         }
         let seed = s.seed.unwrap_or(0);
-        let count = MixOptions {
-            sampling: Some(Sampling::from_rate(1.0, seed)),
-            dry_run: true,
-            ledgers: Vec::new(),
-            ..Default::default()
+        let Some(reps) = counting_pass(si, None, "mix (token budget)", &mut failures) else {
+            blocked[si] = true;
+            continue;
         };
-        let bar = crate::progress::stage_bar("budget");
-        let reps = exec.map(&mine, |&i| {
-            loam_pipeline::units::contain(|| {
-                let r = mix_unit_with(storage, &units[i], &streams[si], &count, &bar);
-                match r.scan.failed() {
-                    true => Err(ui::scan_errors(&r.scan)),
-                    false => Ok(r),
-                }
-            })
-        });
-        bar.finish_and_clear();
         let mut draws: Vec<(f64, u64)> = Vec::new();
-        for (k, r) in reps.into_iter().enumerate() {
-            let r = match r {
-                Ok(r) => r,
-                Err(e) => {
-                    blocked[si] = true;
-                    failures.push(Failure::new(
-                        "mix (token budget)",
-                        &units[mine[k]].output,
-                        e,
-                    ));
-                    continue;
-                }
-            };
-            counted[mine[k]] = streams[si].tokenizer.keep_counts(&r.draws).map(Into::into);
+        for (i, r) in reps {
+            counted[i] = streams[si].tokenizer.keep_counts(&r.draws).map(Into::into);
             draws.extend(r.draws);
         }
         samplings[si] = Some(Sampling::for_budget(target, &mut draws, seed));
     }
+    // Quality buckets (a stream's `buckets`, loam only): a counting pass collects every
+    // eligible document's group, score and tokens; the plan computed from all of them in
+    // sorted order is the same whatever the thread count, and every unit places its
+    // documents by it.
+    let mut plans: Vec<Option<std::sync::Arc<loam_mixes::buckets::Plan>>> =
+        vec![None; cfg.streams.len()];
+    for (si, s) in cfg.streams.iter().enumerate() {
+        let Some(bc) = &s.buckets else { continue };
+        let mode = BucketsMode::Count(std::sync::Arc::new(bc.clone()));
+        let Some(reps) = counting_pass(si, Some(mode), "mix (buckets)", &mut failures) else {
+            blocked[si] = true;
+            continue;
+        };
+        let mut docs = Vec::new();
+        for (i, r) in reps {
+            counted[i] = streams[si].tokenizer.keep_counts(&r.draws).map(Into::into);
+            docs.extend(r.bucket_docs);
+        }
+        let plan = loam_mixes::buckets::Plan::compute(bc, s.seed.unwrap_or(0), docs);
+        plans[si] = Some(std::sync::Arc::new(plan));
+    }
+    let plan_ids: Vec<Option<String>> = plans
+        .iter()
+        .map(|p| p.as_ref().map(|p| plan_fingerprint(p)))
+        .collect();
 
     // A done unit sampled otherwise than this run would sample (a budget's rate computed
     // from inputs that changed without changing size) is made again.
-    done.redo_if(|i, _, info| info.sampling.map(Sampling::from) != samplings[units[i].stream]);
+    done.redo_if(|i, _, info| {
+        info.sampling.map(Sampling::from) != samplings[units[i].stream]
+            || info.buckets_plan != plan_ids[units[i].stream]
+    });
     let todo: Vec<usize> = done
         .todo(opts.part.units)
         .into_iter()
@@ -504,6 +558,7 @@ pub fn mix_config(
             dry_run: false,
             ledgers: ledgers[i].clone(),
             counted: counted[i].clone(),
+            buckets: plans[u.stream].clone().map(BucketsMode::Apply),
             ..Default::default()
         };
         let rep = mix_unit_with(storage, u, &streams[u.stream], &mo, &bar);
@@ -523,6 +578,7 @@ pub fn mix_config(
             attributes: rep.attributes.clone(),
             ledgers: rep.ledgers.iter().map(LedgerRecord::from).collect(),
             sampling: samplings[u.stream].map(ExactSampling::from),
+            buckets_plan: plan_ids[u.stream].clone(),
         };
         Ok(Made {
             output: rep.output,
@@ -621,6 +677,16 @@ pub fn mix_config(
     // A cluster task (one stage of a recipe) leaves the manifest to the final run.
     let complete = failures.is_empty() && done.len() == units.len();
     let manifest = if complete && opts.part.stage.is_none() {
+        // The bucketed stream's breakpoints, rates, and tokens per bucket before and after.
+        let buckets = plans.iter().enumerate().find_map(|(si, p)| {
+            let plan = p.as_ref()?;
+            let c = &per_stream[si];
+            let missing = c
+                .dropped
+                .get(loam_mixes::buckets::MISSING_SCORE_RULE)
+                .map_or(0, |r| r.documents_dropped);
+            Some(plan.record(&c.buckets, missing, streams[si].tokenizer.name()))
+        });
         let m = build_manifest(
             path,
             &config_bytes,
@@ -629,6 +695,7 @@ pub fn mix_config(
             &done,
             &per_stream,
             &samplings,
+            buckets,
             &labels,
             &mdir,
             prior,
@@ -747,6 +814,7 @@ fn build_manifest(
     done: &BTreeMap<usize, UnitResult>,
     per_stream: &[MixCounts],
     samplings: &[Option<Sampling>],
+    buckets: Option<loam_manifests::BucketsRecord>,
     labels: &[String],
     mdir: &str,
     prior: Prior,
@@ -898,7 +966,7 @@ fn build_manifest(
             label: DOLMA_MIX_LABEL.into(),
             content_id,
             sampling,
-            buckets: None,
+            buckets,
         },
         hashes: HashAlgorithms::default(),
         config: ui::config_record(config_path, config_bytes, normalized),

@@ -44,6 +44,15 @@ fn run(dir: &Path, cfg: &str, threads: &str) -> std::process::Output {
     loam(dir, &["run", "p.yaml", "--threads", threads])
 }
 
+/// `loam run` of [`BUCKETS`] on two threads: the mix's version directory and manifest.
+fn run_buckets(dir: &Path) -> (std::path::PathBuf, Value) {
+    let o = run(dir, &config(BUCKETS), "2");
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.join("out/m"), "v1");
+    let m = serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
+    (v, m)
+}
+
 /// One eligible document as computed here from the document and attribute files.
 #[derive(Debug, Clone)]
 struct Doc {
@@ -137,11 +146,7 @@ fn independent_breakpoints(docs: &[Doc]) -> BTreeMap<String, (Vec<Value>, Vec<Ve
 #[test]
 fn buckets_match_an_independent_computation_and_meet_their_targets() {
     let dir = workdir();
-    let o = run(dir.path(), &config(BUCKETS), "2");
-    assert!(o.status.success(), "{}", text(&o));
-    let v = version_dir(&dir.path().join("out/m"), "v1");
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(v.join("manifest.json")).unwrap()).unwrap();
+    let (v, m) = run_buckets(dir.path());
     let rec = &m["mix"]["buckets"];
     assert_eq!(rec["weight"], "tokens");
     assert_eq!(rec["missing_score"], 0);
@@ -213,6 +218,93 @@ fn buckets_match_an_independent_computation_and_meet_their_targets() {
     // Rate-0 drops are counted under their bucket's rule.
     let body = serde_json::to_string(&m).unwrap();
     assert!(body.contains("bucket:text/html/0"), "{body}");
+}
+
+#[test]
+fn a_dolma_mixer_config_with_buckets_places_every_document_as_the_pipeline_does() {
+    let dir = workdir();
+    let (v, m) = run_buckets(dir.path());
+    // The same attribute files where dolma's layout looks for them.
+    let attrs = dir.path().join("attributes/exp");
+    std::fs::create_dir_all(&attrs).unwrap();
+    for e in std::fs::read_dir(dir.path().join("out/attributes/exp")).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), attrs.join(e.file_name())).unwrap();
+        }
+    }
+    // The pipeline's rule `short` as a jq filter, and its buckets as the stream's.
+    let buckets: String = BUCKETS
+        .lines()
+        .map(|l| format!("      {}\n", l.trim_start()))
+        .collect();
+    let mixer = format!(
+        r#"streams:
+  - name: s
+    documents: [documents/*]
+    attributes: [exp]
+    seed: 5
+    filter:
+      syntax: jq
+      exclude: [".attributes.exp__whitespace_tokenizer_v1__length[0][2] < 20"]
+    buckets:
+{buckets}    output: {{path: dmix, max_size_in_bytes: 0}}
+"#
+    );
+    std::fs::write(dir.path().join("mix.yaml"), mixer).unwrap();
+    let o = loam(dir.path(), &["mix", "-c", "mix.yaml", "--threads", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dm: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("dmix/manifest.json")).unwrap())
+            .unwrap();
+    let (a, b) = (&m["mix"]["buckets"], &dm["mix"]["buckets"]);
+    assert!(a["groups"].as_object().is_some_and(|g| g.len() >= 3), "{a}");
+    assert_eq!(a["cuts"], b["cuts"]);
+    // The same breakpoints, and the same documents, tokens and targets per bucket. Which
+    // documents of a fractional rate get the extra copy differs: a dolma config's draws are
+    // keyed by the input's name and the id, the pipeline file's by the id.
+    let docs = eligible(dir.path());
+    let mine = independent_breakpoints(&docs);
+    for (g, (_, buckets)) in &mine {
+        let (ga, gb) = (&a["groups"][g], &b["groups"][g]);
+        assert_eq!(ga["breakpoints"], gb["breakpoints"], "{g}");
+        for (k, docs) in buckets.iter().enumerate() {
+            let (x, y) = (&ga["buckets"][k], &gb["buckets"][k]);
+            for f in ["documents", "tokens", "target", "rate"] {
+                assert_eq!(x[f], y[f], "{g}/{k} {f}");
+            }
+            let target = y["target"].as_u64().unwrap();
+            let after = y["tokens_after"].as_u64().unwrap();
+            let largest = docs.iter().map(|d| d.tokens).max().unwrap_or(0);
+            assert!(
+                after >= target && (after == target || after < target + largest),
+                "{g}/{k}: {after} written for a target of {target}"
+            );
+        }
+    }
+    // What the manifest says was written is what the output holds.
+    let mut written = 0u64;
+    for e in std::fs::read_dir(dir.path().join("dmix")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with("s-") {
+            written += text_lines(&p).len() as u64;
+        }
+    }
+    let said: u64 = b["groups"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|g| g["buckets"].as_array().unwrap())
+        .map(|x| x["documents_after"].as_u64().unwrap())
+        .sum();
+    assert_eq!(written, said);
+    assert!(
+        said > mine
+            .values()
+            .map(|(_, b)| b.iter().map(Vec::len).sum::<usize>() as u64)
+            .sum::<u64>()
+            / 2
+    );
 }
 
 #[test]
