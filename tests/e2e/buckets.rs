@@ -223,7 +223,7 @@ fn buckets_match_an_independent_computation_and_meet_their_targets() {
 #[test]
 fn a_dolma_mixer_config_with_buckets_places_every_document_as_the_pipeline_does() {
     let dir = workdir();
-    let (v, m) = run_buckets(dir.path());
+    let (_, m) = run_buckets(dir.path());
     // The same attribute files where dolma's layout looks for them.
     let attrs = dir.path().join("attributes/exp");
     std::fs::create_dir_all(&attrs).unwrap();
