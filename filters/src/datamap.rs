@@ -134,6 +134,8 @@ pub enum StepName {
     GzipAnnotator,
     /// Records the UltraFineWeb classifier's probabilities, one signal per label.
     UltrafinewebAnnotator,
+    /// Records the text's tiktoken token count (special tokens encoded as such).
+    TokenCountAnnotator,
 }
 
 impl StepName {
@@ -404,6 +406,45 @@ struct AnnoKw {
     anno_field: Option<String>,
 }
 
+/// `token_count_annotator`'s kwargs: datamap-rs requires all three; `text_field` can only be
+/// `text` here.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenCountKw {
+    #[serde(default = "text_field")]
+    text_field: String,
+    tokenizer_name: TiktokenName,
+    #[allow(dead_code)]
+    output_field: String,
+}
+
+fn text_field() -> String {
+    "text".into()
+}
+
+/// The encodings datamap-rs's `token_count_annotator` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum TiktokenName {
+    /// `cl100k_base` (GPT-4).
+    #[serde(rename = "cl100k")]
+    Cl100k,
+    /// `p50k_base` (Codex).
+    #[serde(rename = "p50k")]
+    P50k,
+}
+
+impl TiktokenName {
+    /// Tokens of `text` as datamap-rs counts them: `encode_with_special_tokens`, so
+    /// `<|endoftext|>` in a text is one token.
+    fn count(self, text: &str) -> usize {
+        let bpe = match self {
+            TiktokenName::Cl100k => tiktoken_rs::cl100k_base_singleton(),
+            TiktokenName::P50k => tiktoken_rs::p50k_base_singleton(),
+        };
+        bpe.encode_with_special_tokens(text).len()
+    }
+}
+
 /// A step, compiled.
 #[derive(Debug, Clone)]
 enum Op {
@@ -459,6 +500,7 @@ enum Op {
     },
     MassiveWeb,
     Gzip,
+    TokenCount(TiktokenName),
     /// Its files are read when the tagger is built.
     Ufw {
         tokenizer_path: String,
@@ -499,6 +541,8 @@ fn ignored_kwarg(step: StepName, key: &str) -> Option<&'static str> {
         (StepName::SubstringLineModifier, "max_length") => Some(
             "datamap-rs reads `max_len`, not `max_length`: it ignored this key (Dolma 3's config has it) and edited lines of any length; write `max_len`, or leave it out to do what Dolma 3 did",
         ),
+        // datamap-rs's token counter requires the key: `text` is accepted there.
+        (StepName::TokenCountAnnotator, "text_field") => None,
         (_, "text_field") => Some(
             "loam's documents keep their text in `text`; datamap-rs's `text_field` is not an option here",
         ),
@@ -728,6 +772,20 @@ fn compile(steps: &[StepSpec], at: &str, problems: &mut Problems) -> Vec<Step> {
             }
             StepName::GzipAnnotator => {
                 parse_kwargs::<AnnoKw>(n, &s.kwargs, &kat, problems).map(|_| Op::Gzip)
+            }
+            StepName::TokenCountAnnotator => {
+                parse_kwargs::<TokenCountKw>(n, &s.kwargs, &kat, problems).and_then(|k| {
+                    // The steps edit and judge the document's text; another field is not
+                    // what they see.
+                    if k.text_field != "text" {
+                        problems.push(
+                            join(&kat, "text_field"),
+                            format!("`{}`: only `text` is counted", k.text_field),
+                        );
+                        return None;
+                    }
+                    Some(Op::TokenCount(k.tokenizer_name))
+                })
             }
             StepName::UltrafinewebAnnotator => parse_kwargs::<UfwKw>(n, &s.kwargs, &kat, problems)
                 .map(|k| Op::Ufw {
@@ -1235,6 +1293,10 @@ impl DatamapV1 {
             }
             Op::Gzip => Outcome::Value {
                 value: filters::gzip_ratio(text),
+                pass: true,
+            },
+            Op::TokenCount(name) => Outcome::Value {
+                value: name.count(text) as f64,
                 pass: true,
             },
             Op::Ufw { loaded, .. } => match loaded.as_ref().map(|u| u.annotate(text)) {

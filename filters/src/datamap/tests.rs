@@ -459,8 +459,9 @@ fn document_filters_give_datamap_rs_verdicts() {
     assert!(kept > 30 && kept < docs / 2, "{kept}");
 }
 
-/// datamap-rs's annotators (`gzip_annotator`, `ultrafineweb_annotator` whole and cut, before
-/// and after an edit) write the values datamap-rs writes, on 302 real and edge documents.
+/// datamap-rs's annotators (`gzip_annotator`, `ultrafineweb_annotator` whole and cut,
+/// `token_count_annotator` with cl100k and p50k, before and after an edit) write the values
+/// datamap-rs writes, on 302 real and edge documents.
 #[test]
 fn annotators_give_datamap_rs_values() {
     let (docs, kept) = golden("annotators");
@@ -501,5 +502,30 @@ fn annotators_give_datamap_rs_values() {
             }
         }
     }
-    assert_eq!(compared, 4 * 302);
+    assert_eq!(compared, 6 * 302);
+}
+
+/// `token_count_annotator` counts as datamap-rs's `encode_with_special_tokens`: a special
+/// token in the text is one token (the ids of "hello world" in cl100k are [15339, 1917]).
+#[test]
+fn token_counts_encode_special_tokens() {
+    use super::TiktokenName::{Cl100k, P50k};
+    assert_eq!(Cl100k.count("hello world"), 2);
+    assert_eq!(Cl100k.count("<|endoftext|>"), 1);
+    assert_eq!(P50k.count("<|endoftext|>"), 1);
+    assert_eq!(Cl100k.count(""), 0);
+    let mut problems = Problems::default();
+    let steps: Vec<StepSpec> = serde_json::from_value(serde_json::json!([
+        {"name": "token_count_annotator", "label": "a", "kwargs": {"text_field": "body", "tokenizer_name": "cl100k", "output_field": "n"}},
+        {"name": "token_count_annotator", "label": "b", "kwargs": {"text_field": "text", "tokenizer_name": "o200k", "output_field": "n"}}
+    ]))
+    .unwrap();
+    check(Some(&steps), "t", &mut problems);
+    let msgs: Vec<String> = problems.into_vec().iter().map(|p| p.to_string()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(
+        msgs[0].contains("text_field") && msgs[0].contains("only `text`"),
+        "{msgs:?}"
+    );
+    assert!(msgs[1].contains("tokenizer_name"), "{msgs:?}");
 }
