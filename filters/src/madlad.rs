@@ -13,10 +13,17 @@
 //! - rule 5, **cursed**: it contains one of the cursed substrings or matches one of the cursed
 //!   regexes (a list file, below).
 //!
-//! Rule 1 (a sentence whose language ID differs from the document's) needs a language model per
-//! sentence and is not implemented. MADLAD drops a document with fewer than 5 sentences or with
-//! 20% or more questionable sentences; the signals below let a mix rule say exactly that
-//! (`sentences < 5`, `frac_list_case_or_cursed >= 0.2` for Dolma 3's rule group [2, 5]).
+//! - rule 1, **document consistency**, only with the tagger option `model` (a fastText
+//!   language-ID model such as `lid.176.bin`): the model's top label for the sentence differs
+//!   from its top label for the whole document (newlines read as spaces in both, as
+//!   datamap-rs predicts), or it has none. MADLAD used its own sentence-level LangID model,
+//!   which is not published; datamap-rs takes the document's language from a field written
+//!   by a document-level fastText annotator, which is what loam computes here.
+//!
+//! MADLAD drops a document with fewer than 5 sentences or with 20% or more questionable
+//! sentences; the signals below let a mix rule say exactly that (`sentences < 5`,
+//! `frac_list_case_or_cursed >= 0.2` for Dolma 3's rule group [2, 5], `frac_any >= 0.2` for all
+//! of MADLAD's rules).
 //!
 //! Lengths are counted in characters, as the paper defines them; datamap-rs divides and
 //! compares *byte* lengths (`str::len`) in rules 3 and 4, so on non-ASCII text its sentences
@@ -26,8 +33,9 @@
 //! (`list_case`, `abnormal_length`, `technical_characters`, `cursed`, score 1) and the
 //! document's fraction of such sentences (`frac_list_case`, `frac_abnormal_length`,
 //! `frac_technical_characters`, `frac_cursed`); `frac_list_case_or_cursed` (rules 2 or 5, Dolma
-//! 3's group) and `frac_any` (any of the four). Fractions are 0 for a document without
-//! sentences.
+//! 3's group) and `frac_any` (any rule computed). With `model`, also `language_mismatch`
+//! (spans) and `frac_language_mismatch`, and rule 1 counts in `frac_any`. Fractions are 0 for a
+//! document without sentences.
 //!
 //! The cursed list (tagger option `cursed`, else `$LOAM_MODELS_DIR/madlad400_cursed.txt.gz`)
 //! is datamap-rs's format: one entry per line, kept as written (spaces included), the last four
@@ -58,6 +66,8 @@ pub const SIGNALS: &[&str] = &[
     "frac_cursed",
     "frac_list_case_or_cursed",
     "frac_any",
+    "language_mismatch",
+    "frac_language_mismatch",
 ];
 
 const CASE_MIN_WORDS: usize = 12;
@@ -91,6 +101,8 @@ pub struct Madlad400Sentences {
     substrings: AhoCorasick,
     regexes: Vec<Regex>,
     splitter: Regex,
+    /// Rule 1's language-ID model (the `model` option).
+    lid: Option<std::sync::Arc<crate::langid::SharedModel>>,
 }
 
 impl Madlad400Sentences {
@@ -120,7 +132,22 @@ impl Madlad400Sentences {
             substrings,
             regexes,
             splitter,
+            lid: None,
         })
+    }
+
+    /// Turns on rule 1 with the fastText language-ID model at `path`.
+    pub fn with_language_model(mut self, path: &Path) -> Result<Self, crate::langid::LangIdError> {
+        self.lid = Some(crate::langid::load_shared(path)?);
+        Ok(self)
+    }
+
+    /// The model's most probable label for `text`, newlines read as spaces.
+    fn language(lid: &crate::langid::SharedModel, text: &str) -> Option<String> {
+        lid.predict_all(&text.replace('\n', " "))
+            .into_iter()
+            .next()
+            .map(|(l, _)| l)
     }
 
     /// The sentences of a text with their byte ranges.
@@ -181,6 +208,8 @@ impl Tagger for Madlad400Sentences {
         let n = char_len(text);
         let sentences = self.sentences(text);
         let mut counts = [0usize; 6];
+        let doc_lang = self.lid.as_deref().map(|m| Self::language(m, text));
+        let mut mismatches = 0usize;
         // Code points before each sentence: offsets move forward only.
         let (mut byte, mut cp) = (0usize, 0usize);
         for (start, s) in &sentences {
@@ -201,7 +230,16 @@ impl Tagger for Madlad400Sentences {
                 }
             }
             counts[4] += usize::from(flags[0] || flags[3]);
-            counts[5] += usize::from(flags.iter().any(|&f| f));
+            let mut any = flags.iter().any(|&f| f);
+            if let (Some(m), Some(doc)) = (self.lid.as_deref(), &doc_lang) {
+                let lang = Self::language(m, s);
+                if lang.is_none() || lang != *doc {
+                    mismatches += 1;
+                    any = true;
+                    out.push("language_mismatch", span);
+                }
+            }
+            counts[5] += usize::from(any);
         }
         let total = sentences.len();
         out.push("sentences", Span::new(0, n, total as f64));
@@ -212,8 +250,11 @@ impl Tagger for Madlad400Sentences {
                 c as f64 / total as f64
             }
         };
-        for (k, name) in SIGNALS[5..].iter().enumerate() {
+        for (k, name) in SIGNALS[5..11].iter().enumerate() {
             out.push(name, Span::new(0, n, frac(counts[k])));
+        }
+        if self.lid.is_some() {
+            out.push("frac_language_mismatch", Span::new(0, n, frac(mismatches)));
         }
         Ok(())
     }
@@ -311,5 +352,52 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("line 3"));
+    }
+
+    /// Rule 1 with the language-ID model (lid.176, fetched by `scripts/fetch-models.sh`): the
+    /// French and German sentences of an English text, and nothing without the option.
+    #[test]
+    fn rule_one_flags_sentences_in_another_language() {
+        let model = crate::langid::default_model_path();
+        let plain = tagger("a\nb\nc\nd\ne\n");
+        let t = tagger("a\nb\nc\nd\ne\n")
+            .with_language_model(&model)
+            .unwrap();
+        let english = [
+            "The committee met on Tuesday to discuss the budget for the coming year.",
+            "Several members raised concerns about the rising cost of maintenance work.",
+            "After a long debate, the proposal was approved by a narrow majority of votes.",
+            "The chair thanked everyone for their patience and closed the meeting early.",
+        ];
+        let french =
+            "Le conseil municipal a décidé de rénover la bibliothèque du quartier cette année.";
+        let german =
+            "Die Mitglieder des Ausschusses haben lange über die neuen Vorschläge diskutiert.";
+        let text = format!(
+            "{} {} {french} {} {german} {}",
+            english[0], english[1], english[2], english[3]
+        );
+        let s = signals(&t, &text);
+        let spans = get(&s, "language_mismatch").unwrap();
+        let flagged: Vec<&str> = spans
+            .iter()
+            .map(|&(a, b, _)| {
+                let chars: Vec<char> = text.chars().collect();
+                let t: String = chars[a..b].iter().collect();
+                if t.starts_with("Le conseil") {
+                    "fr"
+                } else if t.starts_with("Die Mitglieder") {
+                    "de"
+                } else {
+                    "other"
+                }
+            })
+            .collect();
+        assert_eq!(flagged, ["fr", "de"], "{spans:?}");
+        assert_eq!(get(&s, "frac_language_mismatch").unwrap()[0].2, 0.33333);
+        assert!(get(&s, "frac_any").unwrap()[0].2 >= 2.0 / 6.0);
+        let p = signals(&plain, &text);
+        assert!(get(&p, "language_mismatch").is_none());
+        assert!(get(&p, "frac_language_mismatch").is_none());
     }
 }

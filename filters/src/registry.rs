@@ -145,7 +145,7 @@ pub fn accepts_option(tagger: &str, option: &str) -> bool {
         }
         "cursed" => tagger == crate::madlad::NAME,
         "steps" | "datamap_bugs" => tagger == crate::datamap::NAME,
-        "model" => crate::dolma_ft::NAMES.contains(&tagger),
+        "model" => crate::dolma_ft::NAMES.contains(&tagger) || tagger == crate::madlad::NAME,
         "sentence_splitter" => crate::dolma_ft::splits_sentences(tagger),
         _ => false,
     }
@@ -163,7 +163,10 @@ pub fn resource_paths(tagger: &str, options: Option<&TaggerOptions>) -> Vec<Path
     }
     if tagger == crate::madlad::NAME {
         let given = options.and_then(|o| o.cursed.as_deref());
-        return vec![crate::madlad::cursed_path(given)];
+        let model = options.and_then(|o| o.model.clone());
+        return std::iter::once(crate::madlad::cursed_path(given))
+            .chain(model)
+            .collect();
     }
     if crate::tokcount::NAMES.contains(&tagger) {
         let given = options.and_then(|o| o.tokenizer.as_deref());
@@ -219,7 +222,11 @@ pub fn missing_resource(tagger: &str, file: &std::path::Path) -> String {
     } else if crate::tokrep::NAMES.contains(&tagger) || crate::tokcount::NAMES.contains(&tagger) {
         "tokenizer"
     } else if tagger == crate::madlad::NAME {
-        "cursed"
+        // A fastText model (`.bin`, `.ftz`) is rule 1's; anything else the cursed list.
+        match file.extension().and_then(|e| e.to_str()) {
+            Some("bin" | "ftz") => "model",
+            _ => "cursed",
+        }
     } else if tagger == crate::datamap::NAME {
         "steps[…].kwargs"
     } else {
@@ -758,7 +765,11 @@ pub fn build_full(
     }
     if name == crate::madlad::NAME {
         let path = crate::madlad::cursed_path(options.and_then(|o| o.cursed.as_deref()));
-        return Ok(Box::new(crate::madlad::Madlad400Sentences::load(&path)?));
+        let t = crate::madlad::Madlad400Sentences::load(&path)?;
+        return Ok(Box::new(match options.and_then(|o| o.model.as_deref()) {
+            Some(m) => t.with_language_model(m)?,
+            None => t,
+        }));
     }
     if crate::tokrep::NAMES.contains(&name) {
         let path = crate::tokrep::tokenizer_path(options.and_then(|o| o.tokenizer.as_deref()));
