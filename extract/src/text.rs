@@ -43,6 +43,10 @@ use crate::dom::{flags, Dom, Kind, NodeId, T};
 /// Below this many characters the main-text result is distrusted and a wider net is cast.
 pub const MIN_MAIN_CHARS: usize = 250;
 
+/// A class/id word, `<aside>` or hiding never removes an element holding this percentage of
+/// the page's `<p>` text or more: there it names a layout, not boilerplate.
+const LAYOUT_PROSE_PERCENT: u64 = 60;
+
 /// Under this share of the pruned page's non-link text, an unmarked choice gives way to the
 /// pruned page.
 const SPREAD_SHARE: f64 = 0.6;
@@ -578,18 +582,18 @@ impl<'a> Ctx<'a> {
         bits: &'a [u8],
         prose: &[u32],
         mode: Mode,
-        use_hints: Hints,
+        hints: Hints,
         noscript: bool,
     ) -> Self {
         let n = dom.nodes.len();
         let mut keep_headers = vec![false; n];
-        let mut ctx = Self::build(dom, bits, prose, mode, use_hints, noscript, &keep_headers);
+        let mut ctx = Self::build(dom, bits, prose, mode, hints, noscript, &keep_headers);
         let has_header = (1..n).any(|i| dom.tag(i as NodeId) == Some(T::Header));
         if mode == Mode::Main && has_header {
             // `<header>` is usually a masthead, but some sites wrap real content in one: keep
             // the ones that hold a lot of text and few links.
             let mut any = false;
-            let probe = Self::build(dom, bits, prose, mode, use_hints, noscript, &vec![true; n]);
+            let probe = Self::build(dom, bits, prose, mode, hints, noscript, &vec![true; n]);
             for (i, keep) in keep_headers.iter_mut().enumerate().skip(1) {
                 if dom.tag(i as NodeId) == Some(T::Header)
                     && !probe.removed[i]
@@ -601,7 +605,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if any {
-                ctx = Self::build(dom, bits, prose, mode, use_hints, noscript, &keep_headers);
+                ctx = Self::build(dom, bits, prose, mode, hints, noscript, &keep_headers);
             }
         }
         ctx
@@ -612,7 +616,7 @@ impl<'a> Ctx<'a> {
         bits: &'a [u8],
         prose: &[u32],
         mode: Mode,
-        use_hints: Hints,
+        hints: Hints,
         noscript: bool,
         keep_headers: &[bool],
     ) -> Self {
@@ -628,7 +632,7 @@ impl<'a> Ctx<'a> {
                     Some((T::Dropped, _, f)) if noscript && f & flags::NOSCRIPT != 0 => false,
                     Some((t, _, f)) => match mode {
                         Mode::Main => {
-                            let gone = is_boilerplate(t, bits[i], f, use_hints)
+                            let gone = is_boilerplate(t, bits[i], f, hints)
                                 // A class/id word does not remove most of the page's prose:
                                 // there it names a layout (`sidebar-container` around the
                                 // article), not boilerplate.
@@ -636,8 +640,9 @@ impl<'a> Ctx<'a> {
                                 // a deferred block that scripts open.
                                 && ((t != T::Aside
                                     && is_boilerplate(t, 0, f & !flags::HIDDEN, Hints::Off))
-                                    || 10 * u64::from(prose[i]) < 6 * u64::from(prose[0]));
-                            if gone && use_hints == Hints::All && !removed[p] {
+                                    || 100 * u64::from(prose[i])
+                                        < LAYOUT_PROSE_PERCENT * u64::from(prose[0]));
+                            if gone && hints == Hints::All && !removed[p] {
                                 weak_only |= !is_boilerplate(t, bits[i], f, Hints::Sure);
                             }
                             gone
