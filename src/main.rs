@@ -229,6 +229,10 @@ enum Command {
         /// One group for the whole input instead of one per directory.
         #[arg(long)]
         flat: bool,
+        /// Partition the whole input by this dotted document field (a mix's
+        /// `buckets.field`): one directory of shards per value, `text/html/3/shard-…`.
+        #[arg(long)]
+        partition_by: Option<String>,
         /// The shards' extension: jsonl.gz, jsonl.zst or jsonl.
         #[arg(long, default_value = "jsonl.gz")]
         extension: String,
@@ -701,6 +705,7 @@ fn main() -> ExitCode {
             max_size,
             max_lines,
             flat,
+            partition_by,
             extension,
         } => {
             let report = loam_runner::reshard::reshard(&loam_runner::reshard::ReshardOptions {
@@ -709,6 +714,7 @@ fn main() -> ExitCode {
                 max_size,
                 max_lines,
                 flat,
+                partition_by,
                 extension,
                 overwrite: cli.overwrite,
                 threads: cli.threads,

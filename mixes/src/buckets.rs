@@ -74,6 +74,11 @@ pub struct BucketsConfig {
     /// Breakpoints from a seeded reservoir instead of every document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<SampleConfig>,
+    /// Write each written copy's bucket, `<group>/<k>`, into this dotted document field
+    /// (`metadata.bucket`): `loam reshard --partition-by` then splits the mix into
+    /// `<group>/<k>/` directories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// What documents are grouped by.
@@ -145,6 +150,14 @@ impl BucketsConfig {
     pub fn validate(&self, at: &str, p: &mut Problems) {
         if self.score.trim().is_empty() {
             p.push(join(at, "score"), "empty attribute name");
+        }
+        if let Some(f) = &self.field {
+            if f.is_empty() || f.split('.').any(str::is_empty) || f == "text" || f == "id" {
+                p.push(
+                    join(at, "field"),
+                    "expected a dotted field path other than `text` and `id`, such as `metadata.bucket`",
+                );
+            }
         }
         match &self.group {
             Some(GroupBy::Field(f)) => {

@@ -1831,6 +1831,11 @@ fn process_document(
     if stream.shape == Shape::Dolma {
         stamp_provenance(map, provenance, line);
     }
+    if let (Some(BucketsMode::Apply(plan)), Some((group, k, ..))) = (&ctx.opts.buckets, &placed) {
+        if let Some(field) = &plan.config.field {
+            loam_pipeline::config::set_dotted(map, field, Value::String(format!("{group}/{k}")));
+        }
+    }
     // Serialized here, on the worker, exactly as `JsonlWriter::write` would.
     let mut bytes = Vec::with_capacity(kept_bytes as usize + 512);
     serde_json::to_writer(&mut bytes, &value).map_err(|e| DocError::Plain(e.to_string()))?;

@@ -371,21 +371,8 @@ pub fn split(
 
 /// `_make_nested_dict`: `a.b.c` → `{"a": {"b": {"c": value}}}`, merged into `tree`.
 fn set(tree: &mut Value, key: &str, value: Value) {
-    let mut cur = tree;
-    let mut parts = key.split('.').peekable();
-    while let Some(p) = parts.next() {
-        let Value::Object(m) = cur else { return };
-        if parts.peek().is_none() {
-            m.insert(p.to_string(), value);
-            return;
-        }
-        let slot = m
-            .entry(p.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !slot.is_object() {
-            *slot = Value::Object(Map::new());
-        }
-        cur = slot;
+    if let Value::Object(m) = tree {
+        loam_pipeline::config::set_dotted(m, key, value);
     }
 }
 

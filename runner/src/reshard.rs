@@ -44,6 +44,12 @@ pub struct ReshardOptions {
     pub max_lines: Option<u64>,
     /// One group for the whole input instead of one per directory.
     pub flat: bool,
+    /// Partition by this dotted document field: each document goes to the directory its
+    /// value names (`text/html/3` → `text/html/3/shard-NNNNN…`), across the whole input
+    /// (implies `flat`); a document without the field, or whose value is not a string or
+    /// number or names a path outside the output, is a bad line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition_by: Option<String>,
     /// The outputs' extension: `jsonl.gz`, `jsonl.zst` or `jsonl`.
     pub extension: String,
     /// Replace the shards and `reshard.json` an earlier run left in the output.
@@ -123,7 +129,37 @@ struct GroupPass {
     errors: Vec<String>,
 }
 
-/// Reshards one group: its inputs (sorted) into its shards.
+/// A shard being written: the writer, its bytes so far and its name.
+type Open = (JsonlWriter, u64, String);
+
+/// The partition a document goes to under `--partition-by`: its field's value as a relative
+/// directory, or why it has none.
+fn partition_of(doc: &serde_json::Value, field: &str) -> std::result::Result<String, String> {
+    let mut v = doc;
+    for part in field.split('.') {
+        v = v
+            .get(part)
+            .ok_or_else(|| format!("no field `{field}` to partition by"))?;
+    }
+    let name = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return Err(format!("`{field}` is not a string or a number")),
+    };
+    let ok = !name.is_empty()
+        && name
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'));
+    match ok {
+        true => Ok(name),
+        false => Err(format!(
+            "`{field}` = {name:?} is not a relative directory name"
+        )),
+    }
+}
+
+/// Reshards one group: its inputs (sorted) into its shards (with `partition_by`, into one
+/// series of shards per partition, each rotating at the limits).
 fn reshard_group(
     storage: &dyn Storage,
     opts: &ReshardOptions,
@@ -138,10 +174,9 @@ fn reshard_group(
         bad_lines: 0,
         errors: Vec::new(),
     };
-    let mut writer: Option<(JsonlWriter, u64, String)> = None;
-    let close = |w: Option<(JsonlWriter, u64, String)>,
-                 outs: &mut Vec<FileRecord>|
-     -> std::result::Result<(), String> {
+    // Per output directory: the shard being written and how many were closed before it.
+    let mut open: BTreeMap<String, (Option<Open>, usize)> = BTreeMap::new();
+    let close = |w: Option<Open>, outs: &mut Vec<FileRecord>| -> std::result::Result<(), String> {
         if let Some((w, _, name)) = w {
             let WrittenShard {
                 records, digest, ..
@@ -170,28 +205,42 @@ fn reshard_group(
                     continue;
                 }
             };
-            if let Err(e) = Document::from_json(text) {
-                pass.bad_lines += 1;
-                if pass.errors.len() < MAX_REPORTED {
-                    pass.errors.push(format!("{path}:{line}: {e}"));
+            let dir = match Document::from_json(text) {
+                Err(e) => Err(e.to_string()),
+                Ok(_) => match &opts.partition_by {
+                    None => Ok(group.to_string()),
+                    Some(field) => serde_json::from_str::<serde_json::Value>(text)
+                        .map_err(|e| e.to_string())
+                        .and_then(|d| partition_of(&d, field)),
+                },
+            };
+            let dir = match dir {
+                Ok(d) => d,
+                Err(e) => {
+                    pass.bad_lines += 1;
+                    if pass.errors.len() < MAX_REPORTED {
+                        pass.errors.push(format!("{path}:{line}: {e}"));
+                    }
+                    continue;
                 }
-                continue;
-            }
+            };
             line_buf.clear();
             line_buf.extend_from_slice(text.as_bytes());
             line_buf.push(b'\n');
             let size = line_buf.len() as u64;
+            let (writer, closed) = open.entry(dir.clone()).or_insert((None, 0));
             let full = writer.as_ref().is_some_and(|(w, bytes, _)| {
                 bytes + size > opts.max_size || opts.max_lines.is_some_and(|m| w.records() >= m)
             });
             if full {
                 close(writer.take(), &mut pass.outputs)?;
+                *closed += 1;
             }
             if writer.is_none() {
-                let name = shard_name(group, pass.outputs.len(), &opts.extension);
+                let name = shard_name(&dir, *closed, &opts.extension);
                 let w = JsonlWriter::create(storage, &format!("{out_root}/{name}"))
                     .map_err(|e| e.to_string())?;
-                writer = Some((w, 0, name));
+                *writer = Some((w, 0, name));
             }
             if let Some((w, bytes, _)) = writer.as_mut() {
                 w.write_line(&line_buf).map_err(|e| e.to_string())?;
@@ -206,7 +255,14 @@ fn reshard_group(
             digest,
         });
     }
-    close(writer.take(), &mut pass.outputs)?;
+    for (_, (w, _)) in std::mem::take(&mut open) {
+        close(w, &mut pass.outputs)?;
+    }
+    // Closed as limits were reached: listed by directory, then in the order written.
+    pass.outputs.sort_by(|a, b| {
+        let dir = |p: &str| p.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        dir(&a.path).cmp(&dir(&b.path))
+    });
     Ok(pass)
 }
 
@@ -218,6 +274,13 @@ pub fn reshard(opts: &ReshardOptions) -> Result<ReshardReport> {
         return Err(Error::Usage(
             "reshard: --max-size and --max-lines must be at least 1".into(),
         ));
+    }
+    if let Some(f) = &opts.partition_by {
+        if f.is_empty() || f.split('.').any(str::is_empty) {
+            return Err(Error::Usage(format!(
+                "reshard: --partition-by {f:?}: expected a dotted field path such as metadata.bucket"
+            )));
+        }
     }
     if !matches!(opts.extension.as_str(), "jsonl.gz" | "jsonl.zst" | "jsonl") {
         return Err(Error::Usage(format!(
@@ -249,7 +312,7 @@ pub fn reshard(opts: &ReshardOptions) -> Result<ReshardReport> {
         };
         if is_jsonl(&rel) {
             groups
-                .entry(group_of(&rel, opts.flat))
+                .entry(group_of(&rel, opts.flat || opts.partition_by.is_some()))
                 .or_default()
                 .push(rel);
         } else {
@@ -350,5 +413,22 @@ mod tests {
         assert!(is_jsonl("x.json.gz") && is_jsonl("a/x.jsonl.zst") && !is_jsonl("x.parquet"));
         assert!(!is_jsonl("manifest.json") && !is_jsonl("v1/.loam/mix/x.jsonl.gz.json"));
         assert!(!is_jsonl(".hidden/x.jsonl"));
+    }
+
+    #[test]
+    fn partitions_are_relative_directories_named_by_the_field() {
+        let d = serde_json::json!({"metadata": {"bucket": "text/html/3", "n": 7, "up": "../x",
+            "abs": "/etc", "list": [1]}});
+        assert_eq!(partition_of(&d, "metadata.bucket").unwrap(), "text/html/3");
+        assert_eq!(partition_of(&d, "metadata.n").unwrap(), "7");
+        for bad in [
+            "metadata.up",
+            "metadata.abs",
+            "metadata.list",
+            "metadata.none",
+            "x",
+        ] {
+            assert!(partition_of(&d, bad).is_err(), "{bad}");
+        }
     }
 }

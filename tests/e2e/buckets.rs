@@ -308,6 +308,81 @@ fn a_dolma_mixer_config_with_buckets_places_every_document_as_the_pipeline_does(
 }
 
 #[test]
+fn a_mix_partitioned_by_bucket_puts_each_document_in_its_bucket_directory() {
+    let dir = workdir();
+    let o = run(
+        dir.path(),
+        &config(&format!("{BUCKETS}    field: metadata.bucket\n")),
+        "2",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&dir.path().join("out/m"), "v1");
+    let o = loam(
+        dir.path(),
+        &[
+            "reshard",
+            v.join("documents").to_str().unwrap(),
+            "parts",
+            "--partition-by",
+            "metadata.bucket",
+            "--max-lines",
+            "7",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // The bucket of every eligible document, computed here from the attribute files.
+    let docs = eligible(dir.path());
+    let mine = independent_breakpoints(&docs);
+    let mut bucket_of: BTreeMap<String, String> = BTreeMap::new();
+    for (g, (_, buckets)) in &mine {
+        for (k, b) in buckets.iter().enumerate() {
+            for d in b {
+                bucket_of.insert(d.id.clone(), format!("{g}/{k}"));
+            }
+        }
+    }
+    // Every shard under parts/<group>/<k>/ holds only that bucket's documents, at most 7.
+    let mut seen = 0usize;
+    let mut dirs = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.path().join("parts")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.file_name().unwrap() == "reshard.json" {
+                continue;
+            }
+            let rel = p
+                .parent()
+                .unwrap()
+                .strip_prefix(dir.path().join("parts"))
+                .unwrap();
+            let rel = rel.to_str().unwrap().to_string();
+            let lines = text_lines(&p);
+            assert!(!lines.is_empty() && lines.len() <= 7, "{}", p.display());
+            for l in lines {
+                let d: Value = serde_json::from_str(&l).unwrap();
+                assert_eq!(d["metadata"]["bucket"], rel.as_str());
+                assert_eq!(bucket_of[d["id"].as_str().unwrap()], rel, "{l}");
+                seen += 1;
+            }
+            dirs.insert(rel);
+        }
+    }
+    let written: usize = std::fs::read_dir(v.join("documents"))
+        .unwrap()
+        .map(|e| text_lines(&e.unwrap().path()).len())
+        .sum();
+    assert_eq!(seen, written);
+    // Buckets at rate 0 write nothing; the others have their directory.
+    assert!(dirs.len() >= 8, "{dirs:?}");
+    assert!(dirs.iter().all(|d| !d.ends_with("/0")), "{dirs:?}");
+}
+
+#[test]
 fn buckets_are_the_same_bytes_for_one_and_two_threads() {
     let a = workdir();
     let b = workdir();

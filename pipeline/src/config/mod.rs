@@ -109,6 +109,29 @@ pub fn join(parent: &str, key: &str) -> String {
     }
 }
 
+/// Sets the dotted `path` (`a.b.c`) of a JSON object to `value`, making objects on the way
+/// (a non-object in the way becomes an object), as dolma's `_make_nested_dict` merges flags.
+pub fn set_dotted(map: &mut serde_json::Map<String, Value>, path: &str, value: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut cur = map;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            cur.insert(part.to_string(), value);
+            return;
+        }
+        let next = cur
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(serde_json::Map::new());
+        }
+        match next {
+            Value::Object(m) => cur = m,
+            _ => return,
+        }
+    }
+}
+
 /// Joins a parent field path and a sequence index.
 pub fn index(parent: &str, i: usize) -> String {
     format!("{parent}[{i}]")
