@@ -9,6 +9,8 @@
         JsonlReader -> GopherRepetitionFilter -> GopherQualityFilter without its length rules
         (the document filters Dolma 3 ran through datamap-rs: symbols, bullets, ellipses,
         non-alphabetic words, stop words, repetition) -> JsonlWriter
+    datatrove_bench.py c4lines DOCS_DIR OUT_DIR WORKERS
+        JsonlReader -> C4QualityFilter (defaults: the line editor datatrove has) -> JsonlWriter
     datatrove_bench.py minhash DOCS_DIR OUT_DIR WORKERS
         datatrove's four MinHash stages (signatures, buckets, clusters, filter) with
         14 buckets x 8 hashes over word 5-grams, writing the kept documents.
@@ -51,6 +53,13 @@ def main():
             pipeline=[reader(docs), GopherRepetitionFilter(), quality,
                       JsonlWriter(os.path.join(out, "documents"))],
             tasks=tasks, workers=workers, logging_dir=os.path.join(logs, "gopher"),
+        ).run()
+    elif mode == "c4lines":
+        from datatrove.pipeline.filters import C4QualityFilter
+        LocalPipelineExecutor(
+            pipeline=[reader(docs), C4QualityFilter(),
+                      JsonlWriter(os.path.join(out, "documents"))],
+            tasks=tasks, workers=workers, logging_dir=os.path.join(logs, "c4lines"),
         ).run()
     elif mode == "minhash":
         from datatrove.pipeline.dedup import (MinhashDedupBuckets, MinhashDedupCluster,

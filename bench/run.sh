@@ -7,7 +7,7 @@
 #   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
-#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,datamap,dedupe-docs,dedupe-paras,
+#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,datamap,lines,dedupe-docs,dedupe-paras,
 #                 minhash,substring,dedup-tasks,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|tag-new|filter|datamap|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|filter|datamap|lines|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -68,7 +68,7 @@ for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do us
 if [ $SMOKE = 0 ]; then
   # Only the peers the chosen stages compare with.
   want tag || want tag-langid || want tag-new || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
-  want filter || want datamap || want minhash || DATATROVE=-
+  want filter || want datamap || want lines || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
     python3 -m venv "$VENVS/venv-dolma" && "$VENVS/venv-dolma/bin/pip" install -q dolma==1.2.1
@@ -309,6 +309,47 @@ datamap_dt() { local d=$R/datamap-datatrove
   run datamap datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" gopher "$C/documents" "$d/out" "$T"; }
 datamap_check() { $LIB check-kept "$(ls -d "$R"/datamap-loam/out/filtered/v1-*/documents)" "$R/datamap-datatrove/out/documents" "$C/documents" datatrove; }
 want datamap && both datamap "${DATATROVE:+datatrove}" datamap_loam datamap_dt datamap_check
+
+# ------------------------------------------------------------------ lines (vs datatrove)
+# Line-level cleaning: Dolma 3's line modifiers in datamap_v1 (upper-case and digit ratios,
+# the counter regex, short lines, banned substrings, newline runs), their removals applied by
+# the mix's span replacement, against datatrove's C4QualityFilter, the line editor datatrove
+# has (lines without terminal punctuation, short lines, javascript/policy/lorem lines, curly
+# brackets; defaults). Different rules: the ratio is of time, the agreement is reported.
+lines_loam() { local d=$R/lines-loam
+  cat > "$W/lines.yaml" <<YAML
+name: bench-lines
+documents: ["$C/documents/*.jsonl.gz"]
+output: $d/out
+tag:
+  experiment: bench
+  taggers: [datamap_v1]
+  tagger_options:
+    datamap_v1:
+      steps:
+        - {name: ratio_line_modifier, label: upper, kwargs: {upper_bound: 0.5, check: uppercase}}
+        - {name: ratio_line_modifier, label: digits, kwargs: {upper_bound: 0.999999, check: numeric}}
+        - {name: regex_line_modifier, label: counter}
+        - {name: line_len_modifier, label: short, kwargs: {lower_bound: 2}}
+        - {name: substring_line_modifier, label: cart, kwargs: {banlist: "items in cart", remove_substring_only: true}}
+        - {name: newline_removal_modifier, label: newlines, kwargs: {max_consecutive: 2}}
+mix:
+  name: cleaned
+  version: v1
+  span_replacement:
+    - {span: \$.attributes.bench__datamap_v1__upper, min_score: 0.5, replacement: ""}
+    - {span: \$.attributes.bench__datamap_v1__digits, min_score: 0.5, replacement: ""}
+    - {span: \$.attributes.bench__datamap_v1__counter, min_score: 0.5, replacement: ""}
+    - {span: \$.attributes.bench__datamap_v1__short, min_score: 0.5, replacement: ""}
+    - {span: \$.attributes.bench__datamap_v1__cart, min_score: 0.5, replacement: ""}
+    - {span: \$.attributes.bench__datamap_v1__cart_space, min_score: 0.5, replacement: " "}
+    - {span: \$.attributes.bench__datamap_v1__newlines, min_score: 0.5, replacement: ""}
+YAML
+  run lines loam "$1" "$d" "$LOAM" --threads "$T" run "$W/lines.yaml"; }
+lines_dt() { local d=$R/lines-datatrove
+  run lines datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" c4lines "$C/documents" "$d/out" "$T"; }
+lines_check() { $LIB check-kept "$(ls -d "$R"/lines-loam/out/cleaned/v1-*/documents)" "$R/lines-datatrove/out/documents" "$C/documents" datatrove; }
+want lines && both lines "${DATATROVE:+datatrove}" lines_loam lines_dt lines_check
 
 # ------------------------------------------------------------------ dedupe (vs dolma)
 dedupe_cfg() { # DIR DEDUPE-JSON
