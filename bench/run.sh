@@ -281,17 +281,23 @@ want filter && both filter "${DATATROVE:+datatrove}" filter_loam filter_dt filte
 # datatrove's Gopher filters with the same bounds and no length rules. The definitions differ
 # in details (datatrove's word tokenizer, datamap-rs's whitespace words and byte lengths): the
 # agreement is reported, not required.
-datamap_loam() { local d=$R/datamap-loam
-  cat > "$W/datamap.yaml" <<YAML
-name: bench-datamap
+# datamap_header NAME OUT: the start of a pipeline file running datamap_v1 over the corpus,
+# up to its `steps:` (the stage appends the steps and the mix).
+datamap_header() {
+  cat <<YAML
+name: $1
 documents: ["$C/documents/*.jsonl.gz"]
-output: $d/out
+output: $2
 tag:
   experiment: bench
   taggers: [datamap_v1]
   tagger_options:
     datamap_v1:
       steps:
+YAML
+}
+datamap_loam() { local d=$R/datamap-loam
+  { datamap_header bench-datamap "$d/out"; cat <<YAML
         - {name: symbol_ratio_filter, label: symbols, kwargs: {max_symbol_to_word_ratio: 0.1}}
         - {name: bullet_filter, label: bullets, kwargs: {max_bullet_ratio: 0.9}}
         - {name: ellipsis_line_ratio_filter, label: ellipsis, kwargs: {max_ratio: 0.3}}
@@ -304,6 +310,7 @@ mix:
   drop:
     - {rule: datamap_filters, attribute: bench__datamap_v1__kept, op: lt, value: 1}
 YAML
+  } > "$W/datamap.yaml"
   run datamap loam "$1" "$d" "$LOAM" --threads "$T" run "$W/datamap.yaml"; }
 datamap_dt() { local d=$R/datamap-datatrove
   run datamap datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" gopher "$C/documents" "$d/out" "$T"; }
@@ -317,16 +324,7 @@ want datamap && both datamap "${DATATROVE:+datatrove}" datamap_loam datamap_dt d
 # has (lines without terminal punctuation, short lines, javascript/policy/lorem lines, curly
 # brackets; defaults). Different rules: the ratio is of time, the agreement is reported.
 lines_loam() { local d=$R/lines-loam
-  cat > "$W/lines.yaml" <<YAML
-name: bench-lines
-documents: ["$C/documents/*.jsonl.gz"]
-output: $d/out
-tag:
-  experiment: bench
-  taggers: [datamap_v1]
-  tagger_options:
-    datamap_v1:
-      steps:
+  { datamap_header bench-lines "$d/out"; cat <<YAML
         - {name: ratio_line_modifier, label: upper, kwargs: {upper_bound: 0.5, check: uppercase}}
         - {name: ratio_line_modifier, label: digits, kwargs: {upper_bound: 0.999999, check: numeric}}
         - {name: regex_line_modifier, label: counter}
@@ -345,6 +343,7 @@ mix:
     - {span: \$.attributes.bench__datamap_v1__cart_space, min_score: 0.5, replacement: " "}
     - {span: \$.attributes.bench__datamap_v1__newlines, min_score: 0.5, replacement: ""}
 YAML
+  } > "$W/lines.yaml"
   run lines loam "$1" "$d" "$LOAM" --threads "$T" run "$W/lines.yaml"; }
 lines_dt() { local d=$R/lines-datatrove
   run lines datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" c4lines "$C/documents" "$d/out" "$T"; }

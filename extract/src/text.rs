@@ -1450,6 +1450,11 @@ mod tests {
         assert!(!full.contains("p{}"));
     }
 
+    /// The main text of a page.
+    fn main_text(html: &str) -> String {
+        extract(&parse(html).unwrap(), Mode::Main)
+    }
+
     fn para(words: &str) -> String {
         format!(
             "{words}, a sentence long enough to count as content, with commas, and more words. "
@@ -1507,7 +1512,7 @@ mod tests {
             r#"<body><div class="sideBar"><p>{}</p></div><div class="story"><p>{body}</p><p>{body}</p></div></body>"#,
             para("Sidebar words")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("Main story text"), "{main}");
         assert!(!main.contains("Sidebar words"), "{main}");
     }
@@ -1523,7 +1528,7 @@ mod tests {
             para("Details"),
             para("Invisible words")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("Product description"), "{main}");
         assert!(main.contains("Details"), "{main}");
         assert!(!main.contains("Invisible words"), "{main}");
@@ -1544,7 +1549,7 @@ mod tests {
         let after = full.find("After the segment").expect(&full);
         assert!(seg < after, "{full}");
         assert!(!full.contains("Truly hidden"), "{full}");
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("Streamed article"), "{main}");
     }
 
@@ -1554,14 +1559,14 @@ mod tests {
             r#"<body><div id="app"></div><noscript><div class="post"><p>{}</p></div></noscript></body>"#,
             para("Forum post")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("Forum post"), "{main}");
         // A page with its own text keeps ignoring the "enable JavaScript" notice.
         let html = format!(
             r#"<body><article><p>{}</p></article><noscript><p>Please enable JavaScript.</p></noscript></body>"#,
             para("Article")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("Article"), "{main}");
         assert!(!main.contains("enable JavaScript"), "{main}");
     }
@@ -1582,7 +1587,7 @@ mod tests {
             post(3, "Short reply on the engine"),
             para("Sidebar")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         for w in ["First question", "Long answer", "Short reply"] {
             assert!(main.contains(w), "{w}: {main}");
         }
@@ -1620,7 +1625,7 @@ mod tests {
             para("Insurance that covers you"),
             para("Footer words")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         for w in [
             "Insurance that covers",
             "Feature 1 gives",
@@ -1645,7 +1650,7 @@ mod tests {
             r#"<body><ul class="menu"><li><a href="/">Home</a></li><li><a href="/jobs">Jobs</a></li><li><a href="/about">About us</a></li></ul>
             <section class="jobs"><h2>Latest jobs</h2><ul>{items}</ul></section></body>"#
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         for i in 0..6 {
             assert!(
                 main.contains(&format!("Senior engineer number {i}")),
@@ -1661,7 +1666,7 @@ mod tests {
             r#"<body><div class="doc"><p>{}</p><pre><span class="kn">from</span> <span class="nn">itertools</span> <span class="kn">import</span> <span>chain</span></pre></div></body>"#,
             para("The module")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("from itertools import chain"), "{main}");
     }
 
@@ -1697,7 +1702,7 @@ mod tests {
             para("More of the article"),
             para("A reader comment")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("The article itself"), "{main}");
         assert!(!main.contains("A reader comment"), "{main}");
     }
@@ -1721,7 +1726,7 @@ mod tests {
             para("A reader comment"),
             para("Another comment")
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("Section 3"), "{main}");
         assert!(!main.contains("reader comment"), "{main}");
     }
@@ -1745,7 +1750,7 @@ mod tests {
             r#"<div class="features"><p>{}</p></div>"#,
             para("Kanban boards")
         );
-        let main = extract(&parse(&page(&features)).unwrap(), Mode::Main);
+        let main = main_text(&page(&features));
         for s in [
             "Plan your work",
             "Kanban boards",
@@ -1759,7 +1764,7 @@ mod tests {
             para("The story itself"),
             para("Its second part")
         );
-        let main = extract(&parse(&page(&article)).unwrap(), Mode::Main);
+        let main = main_text(&page(&article));
         assert!(main.contains("The story itself"), "{main}");
         assert!(!main.contains("Business plan"), "{main}");
         // The page's headline inside the choice says the same.
@@ -1770,7 +1775,7 @@ mod tests {
         );
         let html =
             page(&headed).replace("<h1>Project management</h1>", "<h2>Project management</h2>");
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         assert!(main.contains("The headline"), "{main}");
         assert!(!main.contains("Business plan"), "{main}");
     }
@@ -1792,7 +1797,7 @@ mod tests {
                 para("A purposeful approach to training"),
                 para("Lightweight sweat-wicking material")
             );
-            let main = extract(&parse(&html).unwrap(), Mode::Main);
+            let main = main_text(&html);
             assert!(main.contains("purposeful approach"), "{wrap}: {main}");
             assert!(!main.contains("Free delivery"), "{wrap}: {main}");
         }
@@ -1834,7 +1839,7 @@ mod tests {
                 )
             ),
         );
-        let main = extract(&parse(&html).unwrap(), Mode::Main);
+        let main = main_text(&html);
         for s in ["Initial consultation", "One-hour meeting", "most ambitious"] {
             assert!(main.contains(s), "{s}: {main}");
         }

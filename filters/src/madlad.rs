@@ -250,8 +250,9 @@ impl Tagger for Madlad400Sentences {
                 c as f64 / total as f64
             }
         };
-        for (k, name) in SIGNALS[5..11].iter().enumerate() {
-            out.push(name, Span::new(0, n, frac(counts[k])));
+        // The six fractions follow the rule signals in `SIGNALS`.
+        for (name, &c) in SIGNALS[5..].iter().zip(&counts) {
+            out.push(name, Span::new(0, n, frac(c)));
         }
         if self.lid.is_some() {
             out.push("frac_language_mismatch", Span::new(0, n, frac(mismatches)));

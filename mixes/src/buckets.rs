@@ -30,8 +30,9 @@ use crate::mix::Sampling;
 use crate::rules::attribute_value;
 use loam_manifests::{
     BreakpointRecord, BucketGroupRecord, BucketRecord, BucketSampleRecord, BucketsRecord,
+    RuleCounts,
 };
-use loam_pipeline::config::{index, join, Problems};
+use loam_pipeline::config::{index, is_dotted_path, join, Problems};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -152,7 +153,7 @@ impl BucketsConfig {
             p.push(join(at, "score"), "empty attribute name");
         }
         if let Some(f) = &self.field {
-            if f.is_empty() || f.split('.').any(str::is_empty) || f == "text" || f == "id" {
+            if !is_dotted_path(f) || f == "text" || f == "id" {
                 p.push(
                     join(at, "field"),
                     "expected a dotted field path other than `text` and `id`, such as `metadata.bucket`",
@@ -162,7 +163,7 @@ impl BucketsConfig {
         match &self.group {
             Some(GroupBy::Field(f)) => {
                 let f = f.strip_prefix("$.").unwrap_or(f);
-                if f.is_empty() || f.split('.').any(str::is_empty) {
+                if !is_dotted_path(f) {
                     p.push(
                         join(&join(at, "group"), "field"),
                         "expected a dotted field path such as `metadata.topic`",
@@ -426,13 +427,17 @@ impl Plan {
     }
 
     /// The manifest's record: `after` holds, per group, [copies, tokens] written per bucket;
-    /// `tokenizer` names the token counter.
+    /// `dropped` the mix's drops by rule (those under [`MISSING_SCORE_RULE`] are the documents
+    /// without a score); `tokenizer` names the token counter.
     pub fn record(
         &self,
         after: &BTreeMap<String, Vec<[u64; 2]>>,
-        missing_score: u64,
+        dropped: &BTreeMap<String, RuleCounts>,
         tokenizer: &str,
     ) -> BucketsRecord {
+        let missing_score = dropped
+            .get(MISSING_SCORE_RULE)
+            .map_or(0, |r| r.documents_dropped);
         let groups = self
             .groups
             .iter()
@@ -823,7 +828,8 @@ mod engine_tests {
         let r = mix_shard(&LocalStorage, &unit("y"), spec, false, None, &p);
         assert!(!r.scan.failed(), "{:?}", r.scan);
         assert_eq!(r.by_rule[MISSING_SCORE_RULE].documents_dropped, 9);
-        let rec = plan.record(&r.buckets, 9, "whitespace");
+        let rec = plan.record(&r.buckets, &r.by_rule, "whitespace");
+        assert_eq!(rec.missing_score, 9);
         let mut written = 0;
         for (g, gr) in &rec.groups {
             assert_eq!(gr.buckets[0].tokens_after, 0, "{g}");

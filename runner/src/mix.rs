@@ -203,14 +203,14 @@ fn content_config(normalized: &Value) -> Value {
     v
 }
 
-/// The manifest's `mix.sampling` for the one stream that samples.
 /// The fingerprint of a bucket plan (its breakpoints, rates and per-bucket sampling): a done
 /// unit placed by another plan is made again.
 fn plan_fingerprint(plan: &loam_mixes::buckets::Plan) -> String {
-    let record = plan.record(&BTreeMap::new(), 0, "");
+    let record = plan.record(&BTreeMap::new(), &BTreeMap::new(), "");
     fingerprint(&serde_json::to_value(record).unwrap_or(Value::Null))
 }
 
+/// The manifest's `mix.sampling` for the one stream that samples.
 fn sampling_record(s: &StreamConfig, sampling: &Sampling, c: &MixCounts) -> SamplingRecord {
     SamplingRecord {
         rate: sampling.rate(),
@@ -681,11 +681,7 @@ pub fn mix_config(
         let buckets = plans.iter().enumerate().find_map(|(si, p)| {
             let plan = p.as_ref()?;
             let c = &per_stream[si];
-            let missing = c
-                .dropped
-                .get(loam_mixes::buckets::MISSING_SCORE_RULE)
-                .map_or(0, |r| r.documents_dropped);
-            Some(plan.record(&c.buckets, missing, streams[si].tokenizer.name()))
+            Some(plan.record(&c.buckets, &c.dropped, streams[si].tokenizer.name()))
         });
         let m = build_manifest(
             path,

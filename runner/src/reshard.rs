@@ -134,17 +134,26 @@ type Open = (JsonlWriter, u64, String);
 
 /// The partition a document goes to under `--partition-by`: its field's value as a relative
 /// directory, or why it has none.
-fn partition_of(doc: &serde_json::Value, field: &str) -> std::result::Result<String, String> {
-    let mut v = doc;
-    for part in field.split('.') {
-        v = v
-            .get(part)
-            .ok_or_else(|| format!("no field `{field}` to partition by"))?;
-    }
-    let name = match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.to_string(),
-        _ => return Err(format!("`{field}` is not a string or a number")),
+fn partition_of(doc: &Document, field: &str) -> std::result::Result<String, String> {
+    let missing = || format!("no field `{field}` to partition by");
+    let name = match field {
+        "id" => doc.id.clone(),
+        "text" => doc.text.clone(),
+        _ => {
+            let mut parts = field.split('.');
+            let mut v = parts
+                .next()
+                .and_then(|p| doc.fields.get(p))
+                .ok_or_else(missing)?;
+            for part in parts {
+                v = v.get(part).ok_or_else(missing)?;
+            }
+            match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return Err(format!("`{field}` is not a string or a number")),
+            }
+        }
     };
     let ok = !name.is_empty()
         && name
@@ -205,13 +214,12 @@ fn reshard_group(
                     continue;
                 }
             };
+            // The line is parsed once: it must be a document, and it names its partition.
             let dir = match Document::from_json(text) {
                 Err(e) => Err(e.to_string()),
-                Ok(_) => match &opts.partition_by {
+                Ok(doc) => match &opts.partition_by {
                     None => Ok(group.to_string()),
-                    Some(field) => serde_json::from_str::<serde_json::Value>(text)
-                        .map_err(|e| e.to_string())
-                        .and_then(|d| partition_of(&d, field)),
+                    Some(field) => partition_of(&doc, field),
                 },
             };
             let dir = match dir {
@@ -276,7 +284,7 @@ pub fn reshard(opts: &ReshardOptions) -> Result<ReshardReport> {
         ));
     }
     if let Some(f) = &opts.partition_by {
-        if f.is_empty() || f.split('.').any(str::is_empty) {
+        if !loam_pipeline::config::is_dotted_path(f) {
             return Err(Error::Usage(format!(
                 "reshard: --partition-by {f:?}: expected a dotted field path such as metadata.bucket"
             )));
@@ -417,10 +425,14 @@ mod tests {
 
     #[test]
     fn partitions_are_relative_directories_named_by_the_field() {
-        let d = serde_json::json!({"metadata": {"bucket": "text/html/3", "n": 7, "up": "../x",
-            "abs": "/etc", "list": [1]}});
-        assert_eq!(partition_of(&d, "metadata.bucket").unwrap(), "text/html/3");
-        assert_eq!(partition_of(&d, "metadata.n").unwrap(), "7");
+        let d = &Document::from_json(
+            r#"{"id": "a/b", "text": "t", "metadata": {"bucket": "text/html/3", "n": 7,
+                "up": "../x", "abs": "/etc", "list": [1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(partition_of(d, "id").unwrap(), "a/b");
+        assert_eq!(partition_of(d, "metadata.bucket").unwrap(), "text/html/3");
+        assert_eq!(partition_of(d, "metadata.n").unwrap(), "7");
         for bad in [
             "metadata.up",
             "metadata.abs",
@@ -428,7 +440,7 @@ mod tests {
             "metadata.none",
             "x",
         ] {
-            assert!(partition_of(&d, bad).is_err(), "{bad}");
+            assert!(partition_of(d, bad).is_err(), "{bad}");
         }
     }
 }

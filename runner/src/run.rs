@@ -898,10 +898,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 ..Default::default()
             });
         }
-        let missing = by_rule
-            .get(loam_mixes::buckets::MISSING_SCORE_RULE)
-            .map_or(0, |c| c.documents_dropped);
-        plan.record(&after.buckets, missing, mcfg.tokenizer.name())
+        plan.record(&after.buckets, &by_rule, mcfg.tokenizer.name())
     });
     // Only over the whole mix: a cluster task's share says nothing about a rule.
     let warnings = match infos.len() == units.len() {

@@ -109,6 +109,11 @@ pub fn join(parent: &str, key: &str) -> String {
     }
 }
 
+/// Whether `path` is a dotted field path (`metadata.topic`): non-empty names between dots.
+pub fn is_dotted_path(path: &str) -> bool {
+    !path.split('.').any(str::is_empty)
+}
+
 /// Sets the dotted `path` (`a.b.c`) of a JSON object to `value`, making objects on the way
 /// (a non-object in the way becomes an object), as dolma's `_make_nested_dict` merges flags.
 pub fn set_dotted(map: &mut serde_json::Map<String, Value>, path: &str, value: Value) {
