@@ -15,8 +15,8 @@
 //!
 //! - rule 1, **document consistency**, only with the tagger option `model` (a fastText
 //!   language-ID model such as `lid.176.bin`): the model's top label for the sentence differs
-//!   from its top label for the whole document (newlines read as spaces in both, as
-//!   datamap-rs predicts), or it has none. MADLAD used its own sentence-level LangID model,
+//!   from its top label for the whole document (`predict(text, k=1)` on the text as
+//!   written, newlines read as spaces, as datamap-rs predicts: not lowercased), or it has none. MADLAD used its own sentence-level LangID model,
 //!   which is not published; datamap-rs takes the document's language from a field written
 //!   by a document-level fastText annotator, which is what loam computes here.
 //!
@@ -142,12 +142,15 @@ impl Madlad400Sentences {
         Ok(self)
     }
 
-    /// The model's most probable label for `text`, newlines read as spaces.
+    /// The model's most probable label for `text` as datamap-rs asks fastText for it:
+    /// `predict(text, k=1)` on the text as written, newlines read as spaces (not lowercased,
+    /// unlike dolma's language-ID taggers).
     fn language(lid: &crate::langid::SharedModel, text: &str) -> Option<String> {
-        lid.predict_all(&text.replace('\n', " "))
-            .into_iter()
-            .next()
-            .map(|(l, _)| l)
+        let mut top = None;
+        lid.for_each_raw(text, Some(1), |label, _| {
+            top.get_or_insert_with(|| label.to_string());
+        });
+        top
     }
 
     /// The sentences of a text with their byte ranges.
