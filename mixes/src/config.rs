@@ -135,6 +135,14 @@ pub struct StreamConfig {
     /// stream of a config has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<crate::buckets::BucketsConfig>,
+    /// loam only: a global shuffle of the stream ([`crate::shuffle`], the section
+    /// `mix.shuffle` of loam's pipeline file): each input is read once into a spool, and
+    /// the stream's kept documents, with their sampling copies, are written to `shards`
+    /// outputs `<output.path>/<name>-NNNNN.jsonl<ext>` in a seeded pseudo-random order
+    /// instead of packed by `max_size_in_bytes`. `seed` defaults to the stream's `seed`,
+    /// `shards` to one per input. dolma's top-level `shuffle` shuffles nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_shuffle: Option<crate::shuffle::ShuffleSpec>,
 }
 
 impl StreamConfig {
@@ -476,11 +484,23 @@ fn validate_sampling(s: &StreamConfig, at: &str, problems: &mut Problems) {
             );
         }
     }
-    if s.seed.is_some() && !s.samples() {
+    if s.seed.is_some() && !s.samples() && s.global_shuffle.is_none() {
         problems.push(
             join(at, "seed"),
-            "has no effect without `sample_rate`, `max_tokens` or `buckets`",
+            "has no effect without `sample_rate`, `max_tokens`, `buckets` or `global_shuffle`",
         );
+    }
+    if let Some(crate::shuffle::ShuffleSpec {
+        shards: Some(n), ..
+    }) = s.global_shuffle
+    {
+        let max = crate::shuffle::MAX_SHUFFLE_SHARDS;
+        if !(1..=max).contains(&n) {
+            problems.push(
+                join(at, "global_shuffle.shards"),
+                format!("{n}: must be between 1 and {max}"),
+            );
+        }
     }
 }
 

@@ -87,6 +87,40 @@ fn io_err(path: &str, e: io::Error) -> ShuffleError {
     ShuffleError::Storage(StorageError::new(path, e))
 }
 
+/// Largest shard count of a shuffle: output names have five digits.
+pub const MAX_SHUFFLE_SHARDS: u32 = 100_000;
+
+/// A shuffle as configured (`mix.shuffle` of loam's pipeline file, a dolma mixer stream's
+/// `global_shuffle`): the kept documents, with their sampling copies, are written to `shards`
+/// output shards in a seeded pseudo-random order that depends only on the seed and each
+/// copy's (input file, id, line, copy index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShuffleSpec {
+    /// Output shards; default: one per input shard. A shard holds about 1/`shards` of the
+    /// mix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
+    /// Seed of the order; default: the mix's (or stream's) sampling seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl ShuffleSpec {
+    /// The shuffle this spec asks for: `seed` when the spec has none, one shard per input
+    /// (`inputs`) when it gives no count, clamped to 1..=[`MAX_SHUFFLE_SHARDS`].
+    pub fn resolve(&self, seed: u64, inputs: usize) -> Shuffle {
+        Shuffle {
+            seed: self.seed.unwrap_or(seed),
+            buckets: self.shards.unwrap_or_else(|| {
+                u32::try_from(inputs)
+                    .unwrap_or(MAX_SHUFFLE_SHARDS)
+                    .clamp(1, MAX_SHUFFLE_SHARDS)
+            }),
+        }
+    }
+}
+
 /// The shuffle's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shuffle {

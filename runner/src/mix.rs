@@ -17,6 +17,9 @@ use loam_mixes::dolma_mix::{
     BucketsMode, CompiledStream, LedgerFiles, MixCounts, MixOptions, OutputUnit,
 };
 use loam_mixes::mix::{index_path, AttributeInput, Sampling};
+use loam_mixes::shuffle::{
+    remove_scratch, write_bucket, BucketJob, Shuffle, SpoolInfo, SORT_MEMORY_BYTES,
+};
 use loam_pipeline::config::index;
 use loam_pipeline::executor::Executor;
 use loam_pipeline::runstate::RunState;
@@ -109,6 +112,31 @@ struct UnitInfo {
     /// The fingerprint of the quality-bucket plan the unit placed its documents by.
     #[serde(skip_serializing_if = "Option::is_none")]
     buckets_plan: Option<String>,
+    /// The shuffle spool the unit wrote instead of an output (`global_shuffle`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spool: Option<SpoolInfo>,
+}
+
+/// What one output shard of a stream's `global_shuffle` (pass 2) holds; kept in its marker.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct ShuffleInfo {
+    documents: u64,
+    text_bytes: u64,
+    tokens: u64,
+    /// The fingerprint of the stream's pass-1 results it was made from ([`pass1_id`]).
+    pass1: String,
+}
+
+/// The fingerprint of a shuffled stream's pass-1 results (every unit's summary, in plan
+/// order, spools included): the spools' contents follow from them, so an output shard made
+/// from other results is made again.
+fn pass1_id<'a>(infos: impl Iterator<Item = &'a UnitInfo>) -> String {
+    fingerprint(&Value::Array(
+        infos
+            .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
+            .collect(),
+    ))
 }
 
 /// A unit's results, from this run or from its marker.
@@ -326,6 +354,40 @@ pub fn mix_config(
     if prior.dolma_bugs {
         loam_mixes::dolma_mix::dolma_output_names(cfg, &mut units);
     }
+    // loam's `global_shuffle`: each input of a shuffled stream is a unit of its own that
+    // writes a spool (pass 1); the stream's output shards are made from all of them (pass 2).
+    let shuffles: Vec<Option<Shuffle>> = cfg
+        .streams
+        .iter()
+        .enumerate()
+        .map(|(si, s)| {
+            let inputs = units
+                .iter()
+                .filter(|u| u.stream == si)
+                .map(|u| u.inputs.len())
+                .sum();
+            s.global_shuffle
+                .map(|g| g.resolve(s.seed.unwrap_or(0), inputs))
+        })
+        .collect();
+    if shuffles.iter().any(Option::is_some) {
+        units = units
+            .into_iter()
+            .flat_map(|u| match shuffles[u.stream] {
+                None => vec![u],
+                Some(_) => u
+                    .inputs
+                    .into_iter()
+                    .map(|i| OutputUnit {
+                        stream: u.stream,
+                        output: String::new(),
+                        inputs: vec![i],
+                    })
+                    .collect(),
+            })
+            .collect();
+    }
+    let labels = stream_labels(cfg);
 
     // Where the manifest and the ledgers go.
     let mdir = match manifest_dir {
@@ -357,6 +419,25 @@ pub fn mix_config(
     let _lock = crate::dolma::lock_outputs(&roots, opts)?;
     let manifest_path = format!("{mdir}/manifest.json");
     let ledgers = ledger_paths(cfg, &units, &mdir);
+    // A shuffled unit's spool is scratch under the manifest directory, named as its ledger
+    // (`<stream>/<rel>`); `<rel>` keys its documents' places in the order. Its marker is kept
+    // by its ledger, the unit's lasting output.
+    let scratch = format!("{mdir}/.loam/shuffle-scratch");
+    let mut spool_names: Vec<Option<String>> = vec![None; units.len()];
+    for (i, u) in units.iter_mut().enumerate() {
+        let (Some(_), Some(l)) = (shuffles[u.stream], ledgers[i].first()) else {
+            continue;
+        };
+        let rel = l
+            .strip_prefix(&format!("{mdir}/ledger/"))
+            .and_then(|r| r.strip_suffix(".parquet"))
+            .unwrap_or(l);
+        u.output = format!("{scratch}/spools/{rel}.spool");
+        let name = rel
+            .strip_prefix(&format!("{}/", labels[u.stream]))
+            .unwrap_or(rel);
+        spool_names[i] = Some(name.to_string());
+    }
     let outputs: Vec<String> = units.iter().map(|u| u.output.clone()).collect();
     {
         let outs: BTreeSet<&str> = outputs.iter().map(String::as_str).collect();
@@ -385,12 +466,24 @@ pub fn mix_config(
     // globs: there they go under the manifest directory.
     let states: Vec<RunState> = units
         .iter()
-        .map(|u| match in_documents_folder(&u.output) {
-            true => RunState::new(storage, &mdir, "mix", &fps[u.stream], opts.overwrite),
-            false => RunState::beside_outputs(storage, "mix", &fps[u.stream], opts.overwrite),
-        })
+        .map(
+            |u| match shuffles[u.stream].is_some() || in_documents_folder(&u.output) {
+                true => RunState::new(storage, &mdir, "mix", &fps[u.stream], opts.overwrite),
+                false => RunState::beside_outputs(storage, "mix", &fps[u.stream], opts.overwrite),
+            },
+        )
         .collect();
-    let mut done = Units::<UnitInfo>::check_each(states, outputs).map_err(units_error)?;
+    let keys: Vec<String> = units
+        .iter()
+        .enumerate()
+        .map(
+            |(i, u)| match (spool_names[i].is_some(), ledgers[i].first()) {
+                (true, Some(l)) => l.clone(),
+                _ => u.output.clone(),
+            },
+        )
+        .collect();
+    let mut done = Units::<UnitInfo>::check_each(states, keys).map_err(units_error)?;
     // A done unit whose ledgers are missing (made before loam wrote them, or for another
     // manifest directory) is made again: same bytes, and its ledgers.
     done.redo_if(|i, _, info| !ledgers_present(info, &ledgers[i]));
@@ -524,6 +617,62 @@ pub fn mix_config(
         info.sampling.map(Sampling::from) != samplings[units[i].stream]
             || info.buckets_plan != plan_ids[units[i].stream]
     });
+    // `global_shuffle`, pass 2: one unit per output shard of each shuffled stream.
+    let bucket_units: Vec<(usize, u32, String)> = shuffles
+        .iter()
+        .enumerate()
+        .filter_map(|(si, sh)| Some((si, (*sh)?)))
+        .flat_map(|(si, sh)| {
+            let s = &cfg.streams[si];
+            let base = s.output.path.trim_end_matches('/');
+            let ext = s.compression.output_extension();
+            (0..sh.buckets).map(move |b| (si, b, format!("{base}/{}-{b:05}.jsonl{ext}", s.name)))
+        })
+        .collect();
+    let bucket_states: Vec<RunState> = bucket_units
+        .iter()
+        .map(|(si, _, _)| RunState::new(storage, &mdir, "shuffle", &fps[*si], opts.overwrite))
+        .collect();
+    let mut buckets = Units::<ShuffleInfo>::check_each(
+        bucket_states,
+        bucket_units.iter().map(|(_, _, o)| o.clone()).collect(),
+    )
+    .map_err(units_error)?;
+    buckets.verify_outputs(storage, &exec, loam_pipeline::units::Part::default());
+    for (si, sh) in shuffles.iter().enumerate() {
+        if sh.is_none() {
+            continue;
+        }
+        // A stream's output shards stand only when they were made from the pass-1 results
+        // the markers hold now; else they are all made again. Any to make needs every
+        // spool: a done unit whose spool is gone is made again (same bytes).
+        let mine: Vec<usize> = (0..units.len())
+            .filter(|&i| units[i].stream == si)
+            .collect();
+        let infos: Option<Vec<&UnitInfo>> =
+            mine.iter().map(|&i| done.done(i).map(|d| d.1)).collect();
+        let current = infos.map(|v| pass1_id(v.into_iter()));
+        let of_stream: Vec<usize> = (0..bucket_units.len())
+            .filter(|&b| bucket_units[b].0 == si)
+            .collect();
+        let standing = current.as_ref().is_some_and(|c| {
+            of_stream
+                .iter()
+                .all(|&b| buckets.done(b).is_none_or(|(_, info)| info.pass1 == *c))
+        });
+        if !standing {
+            buckets.redo_if(|b, _, _| bucket_units[b].0 == si);
+        }
+        if of_stream.iter().any(|&b| buckets.done(b).is_none()) {
+            done.redo_if(|i, _, info| {
+                units[i].stream == si
+                    && info.spool.as_ref().is_some_and(|sp| {
+                        sp.path != units[i].output
+                            || !matches!(storage.size(&sp.path), Ok(Some(n)) if n == sp.bytes)
+                    })
+            });
+        }
+    }
     let todo: Vec<usize> = done
         .todo(opts.part.units)
         .into_iter()
@@ -559,18 +708,13 @@ pub fn mix_config(
             ledgers: ledgers[i].clone(),
             counted: counted[i].clone(),
             buckets: plans[u.stream].clone().map(BucketsMode::Apply),
+            spool: spool_names[i].clone().zip(shuffles[u.stream]),
             ..Default::default()
         };
         let rep = mix_unit_with(storage, u, &streams[u.stream], &mo, &bar);
         bar.done(i, rep.counts.text_bytes);
         if rep.scan.failed() {
             return Err(ui::scan_errors(&rep.scan));
-        }
-        if rep.output.is_none() {
-            // Nothing kept: leave no stale file from an earlier run behind.
-            if let Ok(Some(_)) = storage.size(&u.output) {
-                storage.delete(&u.output).map_err(|e| e.to_string())?;
-            }
         }
         let info = UnitInfo {
             counts: rep.counts.clone(),
@@ -579,7 +723,19 @@ pub fn mix_config(
             ledgers: rep.ledgers.iter().map(LedgerRecord::from).collect(),
             sampling: samplings[u.stream].map(ExactSampling::from),
             buckets_plan: plan_ids[u.stream].clone(),
+            spool: rep.spool.clone(),
         };
+        if spool_names[i].is_some() {
+            // A spool unit's marker is kept by its ledger, its lasting output.
+            let output = rep.ledgers.first().map(|l| l.ledger.clone());
+            return Ok(Made { output, info });
+        }
+        if rep.output.is_none() {
+            // Nothing kept: leave no stale file from an earlier run behind.
+            if let Ok(Some(_)) = storage.size(&u.output) {
+                storage.delete(&u.output).map_err(|e| e.to_string())?;
+            }
+        }
         Ok(Made {
             output: rep.output,
             info,
@@ -600,14 +756,22 @@ pub fn mix_config(
     for (i, r) in results.into_iter().enumerate() {
         match r {
             Unit::Done { marker, info, .. } => {
-                let output = marker.digest.map(|d| FileRecord {
+                let output = marker.digest.filter(|_| spool_names[i].is_none());
+                let output = output.map(|d| FileRecord {
                     path: units[i].output.clone(),
                     records: marker.records,
                     digest: d,
                 });
                 finished.insert(i, UnitResult { info, output });
             }
-            Unit::Failed(e) => failures.push(Failure::new("mix", &units[i].output, e)),
+            Unit::Failed(e) => {
+                // A spool is scratch: the input names the unit.
+                let name = match (&spool_names[i], units[i].inputs.first()) {
+                    (Some(_), Some(input)) => &input.documents,
+                    _ => &units[i].output,
+                };
+                failures.push(Failure::new("mix", name, e));
+            }
             Unit::Skipped => {}
         }
     }
@@ -616,7 +780,144 @@ pub fn mix_config(
     for (&i, r) in &done {
         per_stream[units[i].stream].add(&r.info.counts);
     }
-    let labels = stream_labels(cfg);
+
+    // ---- `global_shuffle`, pass 2: each output shard from every spool of its stream ----
+    // Only when every unit of the stream is done (a cluster task with its share of the
+    // units leaves it to the final run, which finds them all done).
+    let ready: Vec<bool> = (0..cfg.streams.len())
+        .map(|si| {
+            shuffles[si].is_some()
+                && opts.part.units.world <= 1
+                && (0..units.len())
+                    .filter(|&i| units[i].stream == si)
+                    .all(|i| done.contains_key(&i))
+        })
+        .collect();
+    let pass1: Vec<String> = (0..cfg.streams.len())
+        .map(|si| match ready[si] {
+            true => pass1_id(
+                done.iter()
+                    .filter(|(&i, _)| units[i].stream == si)
+                    .map(|(_, r)| &r.info),
+            ),
+            false => String::new(),
+        })
+        .collect();
+    // Spools in canonical input order: the order equal keys keep.
+    let spools: Vec<Vec<SpoolInfo>> = (0..cfg.streams.len())
+        .map(|si| {
+            done.iter()
+                .filter(|(&i, _)| units[i].stream == si)
+                .filter_map(|(_, r)| r.info.spool.clone())
+                .collect()
+        })
+        .collect();
+    let bucket_todo: Vec<usize> = buckets
+        .todo(loam_pipeline::units::Part::default())
+        .into_iter()
+        .filter(|&b| ready[bucket_units[b].0])
+        .collect();
+    let mut shuffled: Vec<(usize, StageCounts, Vec<OutputFile>)> = Vec::new();
+    let mut stage_extra: Vec<(usize, StageLine)> = Vec::new();
+    let mut shuffles_complete = true;
+    if ready.iter().any(|&r| r) {
+        let bar = crate::progress::stage_bar("shuffle");
+        let results = buckets.run(&exec, &bucket_todo, |b| {
+            let (si, bucket, ref output) = bucket_units[b];
+            let runs = format!("{scratch}/runs/{}", labels[si]);
+            let job = BucketJob {
+                shuffle: shuffles[si].ok_or("not a shuffled stream")?,
+                bucket,
+                spools: &spools[si],
+                output,
+                scratch: &runs,
+                memory: SORT_MEMORY_BYTES,
+            };
+            let rep = write_bucket(storage, &job, &bar).map_err(|e| e.to_string())?;
+            let info = ShuffleInfo {
+                documents: rep.documents,
+                text_bytes: rep.text_bytes,
+                tokens: rep.tokens,
+                pass1: pass1[si].clone(),
+            };
+            Ok(Made {
+                output: rep.output,
+                info,
+            })
+        });
+        bar.finish_and_clear();
+        let mut per: BTreeMap<usize, (u64, u64, usize, Vec<OutputFile>)> = BTreeMap::new();
+        for (b, u) in results.into_iter().enumerate() {
+            let (si, _, ref out) = bucket_units[b];
+            if !ready[si] {
+                continue;
+            }
+            let (marker, info) = match u {
+                Unit::Done { marker, info, .. } => (marker, info),
+                Unit::Failed(e) => {
+                    failures.push(Failure::new("shuffle", out, e));
+                    continue;
+                }
+                Unit::Skipped => continue,
+            };
+            let e = per.entry(si).or_default();
+            e.0 += info.documents;
+            e.1 += info.text_bytes;
+            e.2 += 1;
+            if let Some(d) = marker.digest {
+                e.3.push(OutputFile {
+                    path: relative_to(&mdir, out),
+                    kind: loam_manifests::OutputKind::Documents,
+                    documents: marker.records,
+                    tokens: Some(info.tokens),
+                    digest: d,
+                });
+            }
+        }
+        for (si, (docs, bytes, written, files)) in per {
+            let Some(sh) = shuffles[si] else { continue };
+            let n = bucket_units.iter().filter(|u| u.0 == si).count();
+            shuffles_complete &= written == n;
+            let ran = bucket_todo
+                .iter()
+                .filter(|&&b| bucket_units[b].0 == si)
+                .count();
+            let name = format!(
+                "shuffle {} ({} shards, seed {})",
+                labels[si], sh.buckets, sh.seed
+            );
+            stage_extra.push((
+                si,
+                StageLine::pass_through(
+                    loam_manifests::StageKind::Shuffle,
+                    name,
+                    docs,
+                    bytes,
+                    ran,
+                    n,
+                ),
+            ));
+            let counts = StageCounts {
+                stage: format!(
+                    "shuffle:{} ({} shards, seed {})",
+                    labels[si], sh.buckets, sh.seed
+                ),
+                kind: Some(loam_manifests::StageKind::Shuffle),
+                documents_in: docs,
+                documents_out: docs,
+                text_bytes_in: bytes,
+                text_bytes_out: bytes,
+                by_rule: BTreeMap::new(),
+            };
+            shuffled.push((si, counts, files));
+        }
+    }
+    shuffles_complete &= (0..cfg.streams.len()).all(|si| shuffles[si].is_none() || ready[si])
+        && shuffled.len() == shuffles.iter().filter(|s| s.is_some()).count();
+    if shuffles_complete && shuffles.iter().any(Option::is_some) {
+        remove_scratch(storage, &scratch)
+            .with_context(|| format!("removing the shuffle's scratch files in {scratch}"))?;
+    }
     let stages = cfg
         .streams
         .iter()
@@ -666,6 +967,19 @@ pub fn mix_config(
             )
             .with_order(filter_rule_names(s))
         })
+        .collect::<Vec<_>>();
+    // A shuffled stream's shuffle follows its mix.
+    let stages = stages
+        .into_iter()
+        .enumerate()
+        .flat_map(|(si, line)| {
+            let extra: Vec<StageLine> = stage_extra
+                .iter()
+                .filter(|(k, _)| *k == si)
+                .map(|(_, l)| l.clone())
+                .collect();
+            std::iter::once(line).chain(extra)
+        })
         .collect();
     // Only over the whole mix: a cluster task's share says nothing about a filter.
     let warnings = match done.len() == units.len() {
@@ -675,7 +989,7 @@ pub fn mix_config(
 
     // ---- manifest: only for a complete mix, written last ----
     // A cluster task (one stage of a recipe) leaves the manifest to the final run.
-    let complete = failures.is_empty() && done.len() == units.len();
+    let complete = failures.is_empty() && done.len() == units.len() && shuffles_complete;
     let manifest = if complete && opts.part.stage.is_none() {
         // The bucketed stream's breakpoints, rates, and tokens per bucket before and after.
         let buckets = plans.iter().enumerate().find_map(|(si, p)| {
@@ -692,6 +1006,7 @@ pub fn mix_config(
             &per_stream,
             &samplings,
             buckets,
+            &shuffled,
             &labels,
             &mdir,
             prior,
@@ -811,6 +1126,7 @@ fn build_manifest(
     per_stream: &[MixCounts],
     samplings: &[Option<Sampling>],
     buckets: Option<loam_manifests::BucketsRecord>,
+    shuffled: &[(usize, StageCounts, Vec<OutputFile>)],
     labels: &[String],
     mdir: &str,
     prior: Prior,
@@ -882,6 +1198,12 @@ fn build_manifest(
             }
         }
     }
+    // A shuffled stream's documents are its shuffled shards.
+    outputs.extend(
+        shuffled
+            .iter()
+            .flat_map(|(_, _, files)| files.iter().cloned()),
+    );
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     let mut stages = Vec::new();
     for (si, s) in cfg.streams.iter().enumerate() {
@@ -934,6 +1256,12 @@ fn build_manifest(
                 by_rule,
             });
         }
+        stages.extend(
+            shuffled
+                .iter()
+                .filter(|(k, _, _)| *k == si)
+                .map(|(_, c, _)| c.clone()),
+        );
     }
     let sampled: Vec<usize> = (0..cfg.streams.len())
         .filter(|&si| samplings[si].is_some())

@@ -667,23 +667,7 @@ impl MixStage {
     }
 }
 
-/// Largest `mix.shuffle.shards`: output names have five digits.
-pub const MAX_SHUFFLE_SHARDS: u32 = 100_000;
-
-/// `mix.shuffle`: the kept documents, with their sampling copies, are written to `shards`
-/// output shards `documents/shuffled-NNNNN.jsonl.gz` in a seeded pseudo-random order that
-/// depends only on the seed and each copy's (input file, id, line, copy index).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShuffleSpec {
-    /// Output shards; default: one per input shard of the mix. A shard holds about
-    /// 1/`shards` of the mix.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shards: Option<u32>,
-    /// Seed of the order; default `mix.seed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-}
+pub use loam_mixes::shuffle::{ShuffleSpec, MAX_SHUFFLE_SHARDS};
 
 /// How to sample after the rules: a fixed rate, or a whitespace-token budget from which
 /// the rate is computed (the result lands within sampling error of the budget).

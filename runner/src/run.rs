@@ -4,7 +4,7 @@
 use crate::dolma::units_error;
 use crate::error::{Context, Error, Result};
 use crate::outcome::{self as ui, Failure, Outcome, StageLine};
-use crate::pipeline_config::{PipelineConfig, SampleSpec, MAX_SHUFFLE_SHARDS};
+use crate::pipeline_config::{PipelineConfig, SampleSpec};
 use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile, OutputFile,
     RuleCounts, MANIFEST_VERSION,
@@ -648,14 +648,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     )?;
     let mix_dir = format!("{mix_root}/{version_dir}");
     // `mix.shuffle`: the seed defaults to `mix.seed`, the shard count to one per input.
-    let shuffle = mcfg.shuffle.map(|s| Shuffle {
-        seed: s.seed.unwrap_or(mcfg.seed),
-        buckets: s.shards.unwrap_or_else(|| {
-            u32::try_from(live.len())
-                .unwrap_or(MAX_SHUFFLE_SHARDS)
-                .clamp(1, MAX_SHUFFLE_SHARDS)
-        }),
-    });
+    let shuffle = mcfg.shuffle.map(|s| s.resolve(mcfg.seed, live.len()));
     let mut mix_fp_value = json!({
         "stage": "mix", "loam": version, "mix": mcfg, "tag": tag_fp, "dedupe": dedupe_fp,
     });

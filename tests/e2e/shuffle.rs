@@ -287,3 +287,184 @@ fn shuffle_config_errors_name_the_field() {
         assert!(err.contains(path), "{shuffle}: no `{path}` in\n{err}");
     }
 }
+
+/// A dolma mixer config with two streams over the same inputs: `web` shuffled globally
+/// (loam's `global_shuffle`), `plain` packed as dolma packs.
+fn dolma_shuffle_config(shuffle: &str) -> String {
+    format!(
+        "streams:
+  - name: web
+    documents: [documents/*.jsonl.gz]
+    output: {{path: out/web, max_size_in_bytes: 300000}}
+    filter: {{exclude: [\"$@.text[?(@.length < 400)]\"]}}
+    sample_rate: 1.5
+    seed: 3
+    global_shuffle: {shuffle}
+  - name: plain
+    documents: [documents/*.jsonl.gz]
+    output: {{path: out/plain, max_size_in_bytes: 300000}}
+    filter: {{exclude: [\"$@.text[?(@.length < 400)]\"]}}
+    sample_rate: 1.5
+    seed: 3
+"
+    )
+}
+
+/// The decompressed lines of a stream's output files, by file name.
+fn stream_lines(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    use std::io::Read;
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".gz") {
+            continue;
+        }
+        let mut s = String::new();
+        flate2::read::MultiGzDecoder::new(&std::fs::read(&p).unwrap()[..])
+            .read_to_string(&mut s)
+            .unwrap();
+        out.insert(name, s.lines().map(str::to_string).collect());
+    }
+    out
+}
+
+#[test]
+fn a_dolma_mixer_stream_with_global_shuffle_is_a_seeded_permutation_of_the_packed_stream() {
+    let run = |shuffle: &str, args: &[&[&str]]| {
+        let dir = tempfile::tempdir().unwrap();
+        copy_quickstart_documents(dir.path(), 2);
+        std::fs::write(dir.path().join("mix.yaml"), dolma_shuffle_config(shuffle)).unwrap();
+        for a in args {
+            let o = loam(dir.path(), a);
+            assert!(o.status.success(), "{a:?}: {}", text(&o));
+        }
+        dir
+    };
+    let a = run("{shards: 3, seed: 7}", &[&["mix", "-c", "mix.yaml"]]);
+    let web = stream_lines(&a.path().join("out/web"));
+    let plain = stream_lines(&a.path().join("out/plain"));
+    assert_eq!(
+        web.keys().collect::<Vec<_>>(),
+        [
+            "web-00000.jsonl.gz",
+            "web-00001.jsonl.gz",
+            "web-00002.jsonl.gz"
+        ]
+    );
+    // The same documents and copies as the packed stream, in another order.
+    assert_eq!(multiset(&web), multiset(&plain));
+    assert!(in_order(&web) != in_order(&plain));
+    assert!(in_order(&web).len() > 300, "{}", in_order(&web).len());
+    // Same decisions: the ledgers are the packed stream's, byte for byte.
+    for f in ["0_cc2019.jsonl.gz.parquet", "1_cc_misc.jsonl.gz.parquet"] {
+        let l = |s: &str| std::fs::read(a.path().join("out/ledger").join(s).join(f)).unwrap();
+        assert!(l("web") == l("plain"), "{f}");
+    }
+    // The manifest lists the shuffled shards and a shuffle stage; verify accepts it, and
+    // the scratch spools are gone.
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(a.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let docs: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "documents")
+        .map(|o| o["path"].as_str().unwrap())
+        .filter(|p| p.starts_with("web/"))
+        .collect();
+    assert_eq!(
+        docs,
+        [
+            "web/web-00000.jsonl.gz",
+            "web/web-00001.jsonl.gz",
+            "web/web-00002.jsonl.gz"
+        ]
+    );
+    let stages: Vec<&str> = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages[1], "shuffle:web (3 shards, seed 7)", "{stages:?}");
+    let o = loam(a.path(), &["manifest", "verify", "out"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!a.path().join("out/.loam/shuffle-scratch").exists());
+    let want = snapshot(&a.path().join("out"), false);
+
+    // Two threads, and two cluster tasks then the final run: the same bytes.
+    let b = run(
+        "{shards: 3, seed: 7}",
+        &[&["mix", "-c", "mix.yaml", "--threads", "2"]],
+    );
+    assert!(snapshot(&b.path().join("out"), false) == want);
+    let c = run(
+        "{shards: 3, seed: 7}",
+        &[
+            &[
+                "run", "mix.yaml", "--stage", "mix", "--rank", "0", "--world", "2",
+            ],
+            &[
+                "run", "mix.yaml", "--stage", "mix", "--rank", "1", "--world", "2",
+            ],
+        ],
+    );
+    assert!(!c.path().join("out/web/web-00000.jsonl.gz").exists());
+    assert!(!c.path().join("out/manifest.json").exists());
+    let o = loam(c.path(), &["run", "mix.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(snapshot(&c.path().join("out"), false) == want);
+
+    // A lost shard: the units are made again for their spools, only that shard is written
+    // again, and the bytes are the same.
+    std::fs::remove_file(a.path().join("out/web/web-00001.jsonl.gz")).unwrap();
+    let o = loam(a.path(), &["mix", "-c", "mix.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("shuffle web")).unwrap();
+    let next = out
+        .lines()
+        .skip_while(|l| !l.starts_with("shuffle web"))
+        .nth(1);
+    assert!(
+        line.ends_with("1/3") || next.is_some_and(|n| n.ends_with("1/3")),
+        "{out}"
+    );
+    assert!(snapshot(&a.path().join("out"), false) == want);
+
+    // A changed input: every shard of the stream is made again from it.
+    let doc = a.path().join("documents/0_cc2019.jsonl.gz");
+    let mut lines = text_lines(&doc);
+    lines.truncate(lines.len() / 2);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, (lines.join("\n") + "\n").as_bytes()).unwrap();
+    std::fs::write(&doc, gz.finish().unwrap()).unwrap();
+    let o = loam(a.path(), &["mix", "-c", "mix.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let again = stream_lines(&a.path().join("out/web"));
+    assert_eq!(
+        multiset(&again),
+        multiset(&stream_lines(&a.path().join("out/plain")))
+    );
+    assert!(multiset(&again).len() < multiset(&web).len());
+
+    // Another seed, another order of the same documents.
+    let d = run("{shards: 3, seed: 8}", &[&["mix", "-c", "mix.yaml"]]);
+    let other = stream_lines(&d.path().join("out/web"));
+    assert_eq!(multiset(&other), multiset(&web));
+    assert!(in_order(&other) != in_order(&web));
+
+    // Its config errors name the field.
+    for (shuffle, field) in [
+        ("{shards: 0}", "streams[0].global_shuffle.shards"),
+        ("{shards: 2, sed: 1}", "streams[0].global_shuffle"),
+    ] {
+        std::fs::write(d.path().join("mix.yaml"), dolma_shuffle_config(shuffle)).unwrap();
+        let o = loam(d.path(), &["mix", "-c", "mix.yaml"]);
+        assert_eq!(o.status.code(), Some(2), "{shuffle}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(field), "{shuffle}: no `{field}` in\n{err}");
+    }
+}
