@@ -1066,6 +1066,12 @@ fn unicode_words(s: &str) -> usize {
     s.unicode_words().count()
 }
 
+/// Whether `s` has at least `n` Unicode words: `unicode_words(s) >= n`, without segmenting
+/// past the `n`-th word (most lines have many).
+fn has_words(s: &str, n: usize) -> bool {
+    s.unicode_words().take(n).count() >= n
+}
+
 impl DatamapV1 {
     /// Compiles the steps; every problem is reported, with field paths below `at`.
     pub fn new(
@@ -1175,7 +1181,7 @@ impl DatamapV1 {
                 let lines = split_lines(text);
                 let keep: Vec<bool> = lines
                     .iter()
-                    .map(|&(s, e)| s == e || unicode_words(&text[s..e]) >= *lower_bound)
+                    .map(|&(s, e)| s == e || has_words(&text[s..e], *lower_bound))
                     .collect();
                 if !lines.iter().zip(&keep).any(|(&(s, e), &k)| k && e > s) {
                     return Outcome::Drop;
@@ -1339,7 +1345,9 @@ impl DatamapV1 {
                 ce = e - 1;
             }
             let line = &text[s..ce];
-            let kept = if line.is_empty() || max_len.is_some_and(|m| unicode_words(line) > m) {
+            let kept = if line.is_empty()
+                || max_len.is_some_and(|m| has_words(line, m.saturating_add(1)))
+            {
                 true
             } else if remove_substring_only {
                 let mut cleaned_blank = true;

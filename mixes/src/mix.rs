@@ -225,16 +225,34 @@ impl Edits {
 /// Counts whitespace-separated tokens: runs of Unicode `White_Space` separate them (Rust's
 /// `split_whitespace`; Python's `str.split()` also splits on U+001C..U+001F).
 pub fn whitespace_tokens(text: &str) -> u64 {
-    // `split_whitespace().count()` a byte at a time: an ASCII byte is a char (9..=13 and 32
-    // are its whitespace); a non-ASCII char is decoded at its first byte, its continuation
-    // bytes (0x80..=0xBF) skipped. A token is a maximal run of non-whitespace chars.
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // `split_whitespace().count()` without decoding ASCII: a token starts at a
+    // non-whitespace char after whitespace (or at the start). Runs of eight ASCII bytes are
+    // counted from a bit mask of their whitespace bytes (9..=13 and 32); a non-ASCII char is
+    // decoded at its first byte, its continuation bytes (0x80..=0xBF) skipped.
     let bytes = text.as_bytes();
     let mut n = 0u64;
     let mut in_token = false;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = bytes.get(i..i + 8) {
+            let x = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+            if x & HIGH == 0 {
+                let ws = ascii_whitespace_mask(x);
+                // Byte k starts a token when it is not whitespace and byte k-1 (or, for
+                // k = 0, the byte before the run) is.
+                let before = (ws << 1) | u8::from(!in_token);
+                n += u64::from((!ws & before).count_ones());
+                in_token = ws & 0x80 == 0;
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes.get(i).copied().unwrap_or(b' ');
         let ws = if b < 0x80 {
             matches!(b, 9..=13 | 32)
         } else if b < 0xC0 {
+            i += 1;
             continue;
         } else {
             text.get(i..)
@@ -243,8 +261,23 @@ pub fn whitespace_tokens(text: &str) -> u64 {
         };
         n += u64::from(!ws && !in_token);
         in_token = !ws;
+        i += 1;
     }
     n
+}
+
+/// Bit k set when byte k of `x` (eight ASCII bytes, little-endian) is whitespace: 9..=13
+/// or 32. Each byte is below 0x80, so adding to it never carries into the next.
+fn ascii_whitespace_mask(x: u64) -> u8 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let at_least_9 = x.wrapping_add(0x7777_7777_7777_7777) & HIGH;
+    let below_14 = !x.wrapping_add(0x7272_7272_7272_7272) & HIGH;
+    let y = x ^ 0x2020_2020_2020_2020;
+    let space = !(((y & LOW7).wrapping_add(LOW7)) | y) & HIGH;
+    let hi = (at_least_9 & below_14) | space;
+    // Gather the high bit of byte k into bit k.
+    ((hi >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }
 
 /// Mixes one shard. Nothing is published if anything failed; an output with no kept
@@ -352,9 +385,48 @@ mod tests {
             "\u{85}a\u{85}",
             "日本語 テキスト",
             "ab\u{200b}cd",
+            "a sentence that runs past eight bytes, twice over\tand\nagain   ",
+            "        eight spaces, then words; then\u{a0}a no-break space in a long run",
+            "abcdefgh ijklmnop\u{3000}qrstuvwx yz",
         ] {
             assert_eq!(
                 whitespace_tokens(t),
+                t.split_whitespace().count() as u64,
+                "{t:?}"
+            );
+        }
+        // The mask, byte by byte.
+        for b in 0u8..0x80 {
+            for k in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[k] = b;
+                let want = u8::from(matches!(b, 9..=13 | 32)) << k;
+                assert_eq!(
+                    ascii_whitespace_mask(u64::from_le_bytes(bytes)),
+                    want,
+                    "{b} at {k}"
+                );
+            }
+        }
+        // Seeded random strings over ASCII letters and whitespace, and non-ASCII letters
+        // and whitespace, at every alignment of the eight-byte runs.
+        let alphabet = [
+            "a", "b", "Z", "0", ".", " ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "é", "日",
+            "\u{a0}", "\u{3000}", "\u{85}", "\u{200b}",
+        ];
+        let mut x: u64 = 7;
+        for len in 0..400 {
+            let mut t = String::new();
+            for _ in 0..len {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                // Mostly ASCII, so long ASCII runs occur.
+                let k = (x >> 33) as usize % (alphabet.len() * 3);
+                t.push_str(alphabet[if k < alphabet.len() { k } else { k % 8 }]);
+            }
+            assert_eq!(
+                whitespace_tokens(&t),
                 t.split_whitespace().count() as u64,
                 "{t:?}"
             );
