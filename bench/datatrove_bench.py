@@ -11,6 +11,8 @@
         non-alphabetic words, stop words, repetition) -> JsonlWriter
     datatrove_bench.py c4lines DOCS_DIR OUT_DIR WORKERS
         JsonlReader -> C4QualityFilter (defaults: the line editor datatrove has) -> JsonlWriter
+    datatrove_bench.py urls DOCS_DIR OUT_DIR WORKERS
+        JsonlReader -> URLFilter (its integrated lists; documents without a URL kept) -> JsonlWriter
     datatrove_bench.py minhash DOCS_DIR OUT_DIR WORKERS
         datatrove's four MinHash stages (signatures, buckets, clusters, filter) with
         14 buckets x 8 hashes over word 5-grams, writing the kept documents.
@@ -86,6 +88,20 @@ def main():
             pipeline=[reader(docs), MinhashDedupFilter(input_folder=f"{base}/remove_ids"),
                       JsonlWriter(os.path.join(out, "documents"))],
             tasks=tasks, workers=workers, logging_dir=f"{logs}/filter",
+        ).run()
+    elif mode == "urls":
+        from datatrove.pipeline.filters import URLFilter
+
+        class URLFilterKeepingURLless(URLFilter):
+            # datatrove asserts on a document without metadata.url; the bench corpus has
+            # some, and loam keeps them: keep them here too.
+            def filter(self, doc):
+                return True if not doc.metadata.get("url") else super().filter(doc)
+
+        LocalPipelineExecutor(
+            pipeline=[reader(docs), URLFilterKeepingURLless(),
+                      JsonlWriter(os.path.join(out, "documents"))],
+            tasks=tasks, workers=workers, logging_dir=os.path.join(logs, "urls"),
         ).run()
     else:
         sys.exit(f"unknown mode {mode}")

@@ -7,7 +7,7 @@
 #   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
-#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,datamap,lines,dedupe-docs,dedupe-paras,
+#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,datamap,lines,urls,dedupe-docs,dedupe-paras,
 #                 minhash,substring,dedup-tasks,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|tag-new|filter|datamap|lines|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|filter|datamap|lines|urls|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -68,7 +68,7 @@ for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do us
 if [ $SMOKE = 0 ]; then
   # Only the peers the chosen stages compare with.
   want tag || want tag-langid || want tag-new || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
-  want filter || want datamap || want lines || want minhash || DATATROVE=-
+  want filter || want datamap || want lines || want urls || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
     python3 -m venv "$VENVS/venv-dolma" && "$VENVS/venv-dolma/bin/pip" install -q dolma==1.2.1
@@ -349,6 +349,60 @@ lines_dt() { local d=$R/lines-datatrove
   run lines datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" c4lines "$C/documents" "$d/out" "$T"; }
 lines_check() { $LIB check-kept "$(ls -d "$R"/lines-loam/out/cleaned/v1-*/documents)" "$R/lines-datatrove/out/documents" "$C/documents" datatrove; }
 want lines && both lines "${DATATROVE:+datatrove}" lines_loam lines_dt lines_check
+
+# ------------------------------------------------------------------ urls (vs datatrove)
+# URL ban lists: datatrove's URLFilter with its integrated lists (the UT1 domain and URL
+# lists, banned words, soft-banned words needing two, banned subwords of the URL with every
+# non-alphanumeric character removed), against datamap_v1's url_substring_filter steps on the
+# same lists (prepared once, untimed: extracted, and the word lists normalized as datatrove
+# normalizes them). Definitions differ where datamap-rs's do (the host, not the registered
+# domain; URL words lowercased; soft words counted as matches, not distinct words): the
+# agreement is reported, not required.
+urls_lists() { local L=$W/urllists
+  [ -s "$L/domains" ] && return 0
+  mkdir -p "$L"
+  "$DATATROVE/bin/python" - "$L" <<'PY'
+import os, re, sys, tarfile
+from datatrove.utils._import_utils import ASSETS_PATH
+out = sys.argv[1]
+with tarfile.open(os.path.join(ASSETS_PATH, "url_filterblacklistsv0_3_0.tar.gz")) as t:
+    t.extractall(out)
+norm = re.compile(r"[^a-zA-Z0-9]+")
+for name in ["banned_words", "soft_banned_words", "banned_subwords"]:
+    with open(os.path.join(ASSETS_PATH, name + ".txt")) as f:
+        words = sorted({norm.sub("", w).lower() for w in f if w[0] != "#"} - {""})
+    with open(os.path.join(out, name), "w") as w:
+        w.write("".join(x + "\n" for x in words))
+PY
+}
+urls_loam() { local d=$R/urls-loam L=$W/urllists
+  local punct='[" ", "!", "\"", "#", "$", "%", "&", "'"'"'", "(", ")", "*", "+", ",", "-", ".", "/", ":", ";", "<", "=", ">", "?", "@", "[", "\\", "]", "^", "_", "`", "{", "|", "}", "~"]'
+  { datamap_header bench-urls "$d/out"; cat <<YAML
+        - {name: url_substring_filter, label: domain, kwargs: {url_key: metadata.url, banlist_file: $L/domains, exact_domain_match: true}}
+        - {name: url_substring_filter, label: subdomain, kwargs: {url_key: metadata.url, banlist_file: $L/domains, exact_subdomain_match: true}}
+        - {name: url_substring_filter, label: url, kwargs: {url_key: metadata.url, banlist_file: $L/urls, exact_url_match: true}}
+        - {name: url_substring_filter, label: words, kwargs: {url_key: metadata.url, banlist_file: $L/banned_words, exact_part_match: true}}
+        - {name: url_substring_filter, label: soft, kwargs: {url_key: metadata.url, banlist_file: $L/soft_banned_words, match_substrings: false, num_banned_substrs: 2}}
+        - {name: url_substring_filter, label: subwords, kwargs: {url_key: metadata.url, banlist_file: $L/banned_subwords, ignore_chars: $punct}}
+mix:
+  name: urls
+  version: v1
+  drop:
+YAML
+  for l in domain subdomain url words soft subwords; do
+    echo "    - {rule: $l, attribute: bench__datamap_v1__$l, op: gt, value: 0}"
+  done
+  } > "$W/urls.yaml"
+  run urls loam "$1" "$d" "$LOAM" --threads "$T" run "$W/urls.yaml"; }
+urls_dt() { local d=$R/urls-datatrove
+  run urls datatrove "$1" "$d" "$DATATROVE/bin/python" "$ROOT/bench/datatrove_bench.py" urls "$C/documents" "$d/out" "$T"; }
+urls_check() { $LIB check-kept "$(ls -d "$R"/urls-loam/out/urls/v1-*/documents)" "$R/urls-datatrove/out/documents" "$C/documents" datatrove; }
+if want urls && [ -n "${DATATROVE:-}" ]; then
+  urls_lists
+  both urls datatrove urls_loam urls_dt urls_check
+elif want urls; then
+  log "urls: skipped (the lists are datatrove's: needs its venv)"
+fi
 
 # ------------------------------------------------------------------ dedupe (vs dolma)
 dedupe_cfg() { # DIR DEDUPE-JSON

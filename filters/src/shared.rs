@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-/// Loaded values and their canonical paths; an entry dies with the last holder.
-type Entries<T> = Mutex<Vec<(PathBuf, Weak<T>)>>;
+/// Loaded values and their keys; an entry dies with the last holder.
+type Entries<K, T> = Mutex<Vec<(K, Weak<T>)>>;
 
-/// Values loaded once per file.
-pub(crate) struct PerFile<T>(OnceLock<Entries<T>>);
+/// Values loaded once per file: the key is its canonical path, or the path with the
+/// options a load depends on.
+pub(crate) struct PerFile<T, K = PathBuf>(OnceLock<Entries<K, T>>);
 
-impl<T> PerFile<T> {
+impl<T, K: PartialEq> PerFile<T, K> {
     /// An empty cache (for a `static`).
     pub(crate) const fn new() -> Self {
         PerFile(OnceLock::new())
@@ -21,7 +22,7 @@ impl<T> PerFile<T> {
     /// repeating it.
     pub(crate) fn get_or_load<E>(
         &self,
-        key: PathBuf,
+        key: K,
         load: impl FnOnce() -> Result<T, E>,
     ) -> Result<Arc<T>, E> {
         let mut cache = self

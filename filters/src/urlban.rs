@@ -36,8 +36,86 @@ use loam_pipeline::document::Document;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
+
+/// A list as matching needs it: for the exact modes, the xxh3-128 digest of every entry (a
+/// domain list has millions of entries: one table of 16-byte keys instead of millions of
+/// strings to allocate, hash and free; two entries sharing a digest is as unlikely as in
+/// exact dedup's keys); for the substring mode, the entries themselves, sorted.
+#[derive(Debug, Default)]
+struct BanList {
+    digests: HashSet<u128, std::hash::BuildHasherDefault<DigestHasher>>,
+    sorted: Vec<String>,
+}
+
+impl BanList {
+    fn len(&self) -> usize {
+        self.digests.len().max(self.sorted.len())
+    }
+
+    fn contains(&self, s: &str) -> bool {
+        self.digests
+            .contains(&xxhash_rust::xxh3::xxh3_128(s.as_bytes()))
+    }
+}
+
+/// Hashes a key that is already a digest: its low 64 bits.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.0 = i as u64;
+    }
+}
+
+/// Reads a list: one entry per line (a `\r` before the newline dropped), lowercased when
+/// `lower`; blank lines skipped unless `keep_blank` (datamap-rs keeps them). `exact`: kept as
+/// digests, else as sorted strings.
+fn read_list(
+    path: &std::path::Path,
+    lower: bool,
+    keep_blank: bool,
+    exact: bool,
+) -> Result<BanList, UrlBanError> {
+    let text = crate::url::read_text(path).map_err(|e| UrlBanError::List {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut list = BanList::default();
+    if exact {
+        list.digests.reserve(text.len() / 24);
+    }
+    for line in text.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() && !keep_blank {
+            continue;
+        }
+        let entry = if lower && line.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+            std::borrow::Cow::Owned(line.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(line)
+        };
+        if exact {
+            list.digests
+                .insert(xxhash_rust::xxh3::xxh3_128(entry.as_bytes()));
+        } else {
+            list.sorted.push(entry.into_owned());
+        }
+    }
+    list.sorted.sort_unstable();
+    list.sorted.dedup();
+    Ok(list)
+}
 
 /// One `url_substring_filter` step: datamap-rs's kwargs, by their names.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -117,7 +195,7 @@ pub enum UrlVerdict {
 pub struct UrlBan {
     cfg: UrlBanConfig,
     datamap_bugs: bool,
-    list: HashSet<String>,
+    list: std::sync::Arc<BanList>,
     ac: Option<AhoCorasick>,
     url_key: Vec<String>,
     alt_key: Option<Vec<String>>,
@@ -159,34 +237,28 @@ impl UrlBan {
                 "num_banned_substrs must be at least 1 (0 would ban every URL)".into(),
             ));
         }
-        let text = crate::url::read_text(&cfg.banlist_file).map_err(|e| UrlBanError::List {
-            path: cfg.banlist_file.clone(),
-            message: e.to_string(),
-        })?;
         // datamap-rs: the list is lowercased when `case_sensitive` (inverted); loam: when not.
-        let lower_list = if datamap_bugs {
+        let lower = if datamap_bugs {
             cfg.case_sensitive
         } else {
             !cfg.case_sensitive
         };
-        let mut sorted = BTreeSet::new();
-        for line in text.lines() {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.is_empty() && !datamap_bugs {
-                continue;
-            }
-            sorted.insert(if lower_list {
-                line.to_lowercase()
-            } else {
-                line.to_string()
-            });
-        }
+        // One copy of a list per file and reading (a domain list has millions of entries,
+        // and several steps and every thread's tagger use it).
+        static LISTS: crate::shared::PerFile<BanList, (PathBuf, bool, bool, bool)> =
+            crate::shared::PerFile::new();
+        let canonical =
+            std::fs::canonicalize(&cfg.banlist_file).unwrap_or_else(|_| cfg.banlist_file.clone());
         let exact = modes.iter().any(|m| *m);
+        let list = LISTS.get_or_load((canonical, lower, datamap_bugs, exact), || {
+            read_list(&cfg.banlist_file, lower, datamap_bugs, exact)
+        })?;
         let ac = if exact {
             None
         } else {
+            // Sorted: the matches counted do not depend on a set's order.
             Some(
-                AhoCorasick::new(sorted.iter()).map_err(|e| UrlBanError::List {
+                AhoCorasick::new(&list.sorted).map_err(|e| UrlBanError::List {
                     path: cfg.banlist_file.clone(),
                     message: e.to_string(),
                 })?,
@@ -197,7 +269,7 @@ impl UrlBan {
             alt_key: cfg.alt_url_key.as_deref().map(split_key),
             cfg: cfg.clone(),
             datamap_bugs,
-            list: sorted.into_iter().collect(),
+            list,
             ac,
             parts: Regex::new(r"[^a-zA-Z0-9]+").map_err(|e| UrlBanError::Config(e.to_string()))?,
         })
@@ -210,7 +282,7 @@ impl UrlBan {
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.list.len() == 0
     }
 
     /// The document's URL, from `url_key` or `alt_url_key`.
