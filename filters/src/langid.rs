@@ -466,9 +466,31 @@ impl SharedModel {
 
     /// fastText's `predict(text, k)` (`None`: `k=-1`) on `text` exactly as given (the
     /// caller did dolma's preprocessing; NULs and newlines become spaces, as fastText reads
-    /// them): each label with its raw name (`__label__…`) and probability, most probable
-    /// first.
-    pub(crate) fn for_each_raw(&self, text: &str, k: Option<usize>, mut f: impl FnMut(&str, f64)) {
+    /// them) and a final newline (the end-of-sentence token `</s>`): each label with its raw
+    /// name (`__label__…`) and probability, most probable first.
+    pub(crate) fn for_each_raw(&self, text: &str, k: Option<usize>, f: impl FnMut(&str, f64)) {
+        self.for_each_raw_line(text, true, k, f);
+    }
+
+    /// [`SharedModel::for_each_raw`] without the final newline, so without `</s>`: what
+    /// fastText's `predict` gives on a string that does not end a line (datamap-rs's MADLAD
+    /// annotator predicts sentences so).
+    pub(crate) fn for_each_raw_unterminated(
+        &self,
+        text: &str,
+        k: Option<usize>,
+        f: impl FnMut(&str, f64),
+    ) {
+        self.for_each_raw_line(text, false, k, f);
+    }
+
+    fn for_each_raw_line(
+        &self,
+        text: &str,
+        eos: bool,
+        k: Option<usize>,
+        mut f: impl FnMut(&str, f64),
+    ) {
         with_buffers(|b| {
             b.line.clear();
             b.line.extend_from_slice(text.as_bytes());
@@ -477,7 +499,9 @@ impl SharedModel {
                     *c = b' ';
                 }
             }
-            b.line.push(b'\n');
+            if eos {
+                b.line.push(b'\n');
+            }
             self.model
                 .predict(&b.line, k, 0.0, &mut b.scratch, &mut b.preds);
             let labels = self.model.labels();

@@ -15,10 +15,19 @@
 //!
 //! - rule 1, **document consistency**, only with the tagger option `model` (a fastText
 //!   language-ID model such as `lid.176.bin`): the model's top label for the sentence differs
-//!   from its top label for the whole document (`predict(text, k=1)` on the text as
-//!   written, newlines read as spaces, as datamap-rs predicts: not lowercased), or it has none. MADLAD used its own sentence-level LangID model,
-//!   which is not published; datamap-rs takes the document's language from a field written
-//!   by a document-level fastText annotator, which is what loam computes here.
+//!   from its top label for the whole document, or it has none. Both are fastText's
+//!   `predict(text, k=1)` on the text as written, newlines read as spaces (not lowercased), as
+//!   datamap-rs predicts them: the document with a final newline (fastText's end-of-sentence
+//!   token `</s>`, as datamap-rs's `fasttext_annotator` and fastText's CLI and Python add it),
+//!   the sentence without one (datamap-rs's MADLAD annotator passes the bare sentence, so its
+//!   sentence predictions see no `</s>`; with it, 76 sentences in 29 of the 295 test documents
+//!   of 5 sentences or more get other flags). MADLAD used its own sentence-level LangID model, which is not
+//!   published; datamap-rs takes the document's language from a field written by a
+//!   document-level fastText annotator, which is what loam computes here. Checked against
+//!   datamap-rs (f771794) on 403 documents (`datamap::tests`, config
+//!   `madlad_rule1.datamap.yaml`): the same 628 of 6,824 sentences flagged. loam reads a NUL
+//!   as a space; datamap-rs's fastText calls fail on one (its `fasttext_annotator` drops the
+//!   document, its MADLAD annotator would panic).
 //!
 //! MADLAD drops a document with fewer than 5 sentences or with 20% or more questionable
 //! sentences; the signals below let a mix rule say exactly that (`sentences < 5`,
@@ -144,12 +153,19 @@ impl Madlad400Sentences {
 
     /// The model's most probable label for `text` as datamap-rs asks fastText for it:
     /// `predict(text, k=1)` on the text as written, newlines read as spaces (not lowercased,
-    /// unlike dolma's language-ID taggers).
-    fn language(lid: &crate::langid::SharedModel, text: &str) -> Option<String> {
+    /// unlike dolma's language-ID taggers). A document ends with a newline (fastText's
+    /// end-of-sentence token `</s>`), as datamap-rs's `fasttext_annotator` ends it; a
+    /// sentence does not, as its MADLAD annotator passes it (`sentence`).
+    fn language(lid: &crate::langid::SharedModel, text: &str, sentence: bool) -> Option<String> {
         let mut top = None;
-        lid.for_each_raw(text, Some(1), |label, _| {
+        let f = |label: &str, _| {
             top.get_or_insert_with(|| label.to_string());
-        });
+        };
+        if sentence {
+            lid.for_each_raw_unterminated(text, Some(1), f);
+        } else {
+            lid.for_each_raw(text, Some(1), f);
+        }
         top
     }
 
@@ -211,7 +227,7 @@ impl Tagger for Madlad400Sentences {
         let n = char_len(text);
         let sentences = self.sentences(text);
         let mut counts = [0usize; 6];
-        let doc_lang = self.lid.as_deref().map(|m| Self::language(m, text));
+        let doc_lang = self.lid.as_deref().map(|m| Self::language(m, text, false));
         let mut mismatches = 0usize;
         // Code points before each sentence: offsets move forward only.
         let (mut byte, mut cp) = (0usize, 0usize);
@@ -235,7 +251,7 @@ impl Tagger for Madlad400Sentences {
             counts[4] += usize::from(flags[0] || flags[3]);
             let mut any = flags.iter().any(|&f| f);
             if let (Some(m), Some(doc)) = (self.lid.as_deref(), &doc_lang) {
-                let lang = Self::language(m, s);
+                let lang = Self::language(m, s, true);
                 if lang.is_none() || lang != *doc {
                     mismatches += 1;
                     any = true;
