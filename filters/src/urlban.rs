@@ -36,16 +36,16 @@ use loam_pipeline::document::Document;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashSet;
 use std::path::PathBuf;
 
-/// A list as matching needs it: for the exact modes, the xxh3-128 digest of every entry (a
-/// domain list has millions of entries: one table of 16-byte keys instead of millions of
-/// strings to allocate, hash and free; two entries sharing a digest is as unlikely as in
-/// exact dedup's keys); for the substring mode, the entries themselves, sorted.
+/// A list as matching needs it: for the exact modes, the xxh3-128 digests of its entries,
+/// sorted (a domain list has millions of entries: one array of 16-byte keys, hashed in
+/// parallel and sorted, instead of millions of strings to allocate, hash and free; two entries
+/// sharing a digest is as unlikely as in exact dedup's keys); for the substring mode, the
+/// entries themselves, sorted.
 #[derive(Debug, Default)]
 struct BanList {
-    digests: HashSet<u128, std::hash::BuildHasherDefault<DigestHasher>>,
+    digests: Vec<u128>,
     sorted: Vec<String>,
 }
 
@@ -56,64 +56,58 @@ impl BanList {
 
     fn contains(&self, s: &str) -> bool {
         self.digests
-            .contains(&xxhash_rust::xxh3::xxh3_128(s.as_bytes()))
+            .binary_search(&xxhash_rust::xxh3::xxh3_128(s.as_bytes()))
+            .is_ok()
     }
 }
 
-/// Hashes a key that is already a digest: its low 64 bits.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
+/// An entry of a list as read: a line without its `\r`, lowercased when `lower`; `None` for
+/// a blank line unless `keep_blank` (datamap-rs keeps them).
+fn entry(line: &str, lower: bool, keep_blank: bool) -> Option<std::borrow::Cow<'_, str>> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.is_empty() && !keep_blank {
+        return None;
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u128(&mut self, i: u128) {
-        self.0 = i as u64;
-    }
+    Some(
+        if lower && line.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+            std::borrow::Cow::Owned(line.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(line)
+        },
+    )
 }
 
-/// Reads a list: one entry per line (a `\r` before the newline dropped), lowercased when
-/// `lower`; blank lines skipped unless `keep_blank` (datamap-rs keeps them). `exact`: kept as
-/// digests, else as sorted strings.
+/// Reads a list: one entry per line ([`entry`]). `exact`: kept as digests, else as sorted
+/// strings.
 fn read_list(
     path: &std::path::Path,
     lower: bool,
     keep_blank: bool,
     exact: bool,
 ) -> Result<BanList, UrlBanError> {
+    use rayon::prelude::*;
     let text = crate::url::read_text(path).map_err(|e| UrlBanError::List {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
     let mut list = BanList::default();
     if exact {
-        list.digests.reserve(text.len() / 24);
+        list.digests = text
+            .par_lines()
+            .filter_map(|l| entry(l, lower, keep_blank))
+            .map(|e| xxhash_rust::xxh3::xxh3_128(e.as_bytes()))
+            .collect();
+        list.digests.par_sort_unstable();
+        list.digests.dedup();
+    } else {
+        list.sorted = text
+            .lines()
+            .filter_map(|l| entry(l, lower, keep_blank))
+            .map(std::borrow::Cow::into_owned)
+            .collect();
+        list.sorted.sort_unstable();
+        list.sorted.dedup();
     }
-    for line in text.lines() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.is_empty() && !keep_blank {
-            continue;
-        }
-        let entry = if lower && line.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-            std::borrow::Cow::Owned(line.to_lowercase())
-        } else {
-            std::borrow::Cow::Borrowed(line)
-        };
-        if exact {
-            list.digests
-                .insert(xxhash_rust::xxh3::xxh3_128(entry.as_bytes()));
-        } else {
-            list.sorted.push(entry.into_owned());
-        }
-    }
-    list.sorted.sort_unstable();
-    list.sorted.dedup();
     Ok(list)
 }
 
