@@ -982,10 +982,26 @@ pub fn mix_config(
         })
         .collect();
     // Only over the whole mix: a cluster task's share says nothing about a filter.
-    let warnings = match done.len() == units.len() {
+    let mut warnings = match done.len() == units.len() {
         true => filter_warnings(cfg, &per_stream),
         false => Vec::new(),
     };
+    if done.len() == units.len() {
+        // Files named like a stream's outputs that this run did not write (an earlier run
+        // had more outputs): a glob over the output directory would read them too.
+        let mut ours: BTreeSet<&str> = units
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| spool_names[*i].is_none())
+            .map(|(_, u)| u.output.as_str())
+            .collect();
+        ours.extend(bucket_units.iter().map(|(_, _, o)| o.as_str()));
+        for (si, s) in cfg.streams.iter().enumerate() {
+            if cfg.shuffle || shuffles[si].is_some() {
+                warnings.extend(stray_outputs(storage, s, &ours));
+            }
+        }
+    }
 
     // ---- manifest: only for a complete mix, written last ----
     // A cluster task (one stage of a recipe) leaves the manifest to the final run.
@@ -1033,6 +1049,34 @@ pub fn mix_config(
         started,
         threads: exec.threads(),
     })
+}
+
+/// Files directly in a stream's output directory named like its outputs
+/// (`<name>-<digits>.json…`) that are not among `ours`, as warnings.
+fn stray_outputs(storage: &dyn Storage, s: &StreamConfig, ours: &BTreeSet<&str>) -> Vec<String> {
+    let dir = s.output.path.trim_end_matches('/');
+    let Ok(listed) = storage.list(dir) else {
+        return Vec::new();
+    };
+    let like_ours = |file: &str| {
+        file.strip_prefix(&format!("{}-", s.name))
+            .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
+            .is_some_and(|tail| {
+                tail.starts_with(".json") && file.len() > s.name.len() + 1 + tail.len()
+            })
+    };
+    listed
+        .iter()
+        .filter_map(|o| {
+            let (parent, file) = o.path.rsplit_once('/')?;
+            (parent == dir && like_ours(file) && !ours.contains(o.path.as_str())).then(|| {
+                format!(
+                    "stream `{}`: {} is named like this stream's outputs but this run did not write it (left by an earlier run with more outputs?); a glob over {dir} reads it too",
+                    s.name, o.path
+                )
+            })
+        })
+        .collect()
 }
 
 /// The default manifest directory for outputs under `common`: `common` itself, or, when it

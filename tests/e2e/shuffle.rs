@@ -456,6 +456,22 @@ fn a_dolma_mixer_stream_with_global_shuffle_is_a_seeded_permutation_of_the_packe
     assert_eq!(multiset(&other), multiset(&web));
     assert!(in_order(&other) != in_order(&web));
 
+    // Fewer shards over the same output directory: the earlier run's third shard is named
+    // in a warning (a glob would read it too).
+    std::fs::write(
+        d.path().join("mix.yaml"),
+        dolma_shuffle_config("{shards: 2, seed: 8}"),
+    )
+    .unwrap();
+    let o = loam(d.path(), &["mix", "-c", "mix.yaml", "--overwrite"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o).replace("\n    ", " ");
+    assert!(
+        out.contains("out/web/web-00002.jsonl.gz is named like this stream's outputs"),
+        "{out}"
+    );
+    assert!(!out.contains("web-00001.jsonl.gz is named"), "{out}");
+
     // Its config errors name the field.
     for (shuffle, field) in [
         ("{shards: 0}", "streams[0].global_shuffle.shards"),
