@@ -529,6 +529,61 @@ fn pipeline_on_bucket_matches_local_run() {
     );
 }
 
+/// A dolma mixer stream with `global_shuffle`, its outputs and manifest in the bucket: the
+/// spools are written to and read back from the bucket (ranged reads), removed once the
+/// shards are written, and the shards are the local run's bytes.
+#[test]
+fn a_global_shuffle_into_a_bucket_writes_the_local_shards() {
+    let Some(s3) = s3() else { return };
+    let root = format!("s3://{}/{}", s3.bucket, unique("shuffle"));
+    let st = storage_for(&root).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("documents")).unwrap();
+    for (name, bytes) in quickstart_files() {
+        std::fs::write(dir.path().join("documents").join(&name), &bytes).unwrap();
+    }
+    let config = |out: &str| {
+        format!(
+            "streams:\n  - name: web\n    documents: [documents/*.jsonl.gz]\n    \
+             output: {{path: {out}/web}}\n    filter: {{exclude: [\"$@.text[?(@.length < 200)]\"]}}\n    \
+             sample_rate: 1.5\n    seed: 3\n    global_shuffle: {{shards: 3, seed: 7}}\n"
+        )
+    };
+    std::fs::write(dir.path().join("local.yaml"), config("out")).unwrap();
+    std::fs::write(dir.path().join("s3.yaml"), config(&root)).unwrap();
+    let o = loam(dir.path(), &[], &["mix", "-c", "local.yaml"]);
+    assert!(o.status.success(), "local run: {}", text(&o));
+    let o = loam(
+        dir.path(),
+        &[],
+        &["mix", "-c", "s3.yaml", "--manifest-dir", &root],
+    );
+    assert!(o.status.success(), "s3 run: {}", text(&o));
+    let remote = tree(st, &root);
+    assert!(
+        !remote.keys().any(|k| k.contains("shuffle-scratch")),
+        "scratch left in the bucket: {:?}",
+        remote.keys().collect::<Vec<_>>()
+    );
+    for b in 0..3 {
+        let name = format!("web/web-{b:05}.jsonl.gz");
+        let local = std::fs::read(dir.path().join("out").join(&name)).unwrap();
+        assert!(remote.get(&name) == Some(&local), "{name} differs");
+    }
+    let o = loam(dir.path(), &[], &["manifest", "verify", &root]);
+    assert!(o.status.success(), "verify: {}", text(&o));
+    // A rerun skips every unit.
+    let o = loam(
+        dir.path(),
+        &[],
+        &["mix", "-c", "s3.yaml", "--manifest-dir", &root],
+    );
+    assert!(o.status.success(), "s3 rerun: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let shuffle = out.lines().find(|l| l.starts_with("shuffle web")).unwrap();
+    assert!(shuffle.ends_with("0/3"), "{out}");
+}
+
 #[test]
 fn wrong_secret_fails_with_a_clear_message() {
     let Some(s3) = s3() else { return };
