@@ -490,17 +490,8 @@ fn validate_sampling(s: &StreamConfig, at: &str, problems: &mut Problems) {
             "has no effect without `sample_rate`, `max_tokens`, `buckets` or `global_shuffle`",
         );
     }
-    if let Some(crate::shuffle::ShuffleSpec {
-        shards: Some(n), ..
-    }) = s.global_shuffle
-    {
-        let max = crate::shuffle::MAX_SHUFFLE_SHARDS;
-        if !(1..=max).contains(&n) {
-            problems.push(
-                join(at, "global_shuffle.shards"),
-                format!("{n}: must be between 1 and {max}"),
-            );
-        }
+    if let Some(g) = &s.global_shuffle {
+        g.check(&join(at, "global_shuffle"), problems);
     }
 }
 

@@ -222,10 +222,12 @@ impl Edits {
     }
 }
 
+/// The high bit of each of eight bytes: set in a byte that is not ASCII.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
 /// Counts whitespace-separated tokens: runs of Unicode `White_Space` separate them (Rust's
 /// `split_whitespace`; Python's `str.split()` also splits on U+001C..U+001F).
 pub fn whitespace_tokens(text: &str) -> u64 {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     // `split_whitespace().count()` without decoding ASCII: a token starts at a
     // non-whitespace char after whitespace (or at the start). Runs of eight ASCII bytes are
     // counted from a bit mask of their whitespace bytes (9..=13 and 32); a non-ASCII char is
@@ -269,7 +271,6 @@ pub fn whitespace_tokens(text: &str) -> u64 {
 /// Bit k set when byte k of `x` (eight ASCII bytes, little-endian) is whitespace: 9..=13
 /// or 32. Each byte is below 0x80, so adding to it never carries into the next.
 fn ascii_whitespace_mask(x: u64) -> u8 {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     let at_least_9 = x.wrapping_add(0x7777_7777_7777_7777) & HIGH;
     let below_14 = !x.wrapping_add(0x7272_7272_7272_7272) & HIGH;

@@ -119,6 +119,20 @@ impl ShuffleSpec {
             }),
         }
     }
+
+    /// Config problems, with field paths below `at`: a shard count outside
+    /// 1..=[`MAX_SHUFFLE_SHARDS`].
+    pub fn check(&self, at: &str, problems: &mut loam_pipeline::config::Problems) {
+        if let Some(n) = self
+            .shards
+            .filter(|n| !(1..=MAX_SHUFFLE_SHARDS).contains(n))
+        {
+            problems.push(
+                loam_pipeline::config::join(at, "shards"),
+                format!("{n}: must be between 1 and {MAX_SHUFFLE_SHARDS}"),
+            );
+        }
+    }
 }
 
 /// The shuffle's parameters.

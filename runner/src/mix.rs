@@ -139,6 +139,14 @@ fn pass1_id<'a>(infos: impl Iterator<Item = &'a UnitInfo>) -> String {
     ))
 }
 
+/// A shuffled stream's pass 2: its summary row, its manifest stage, its output shards.
+struct Shuffled {
+    stream: usize,
+    line: StageLine,
+    counts: StageCounts,
+    files: Vec<OutputFile>,
+}
+
 /// A unit's results, from this run or from its marker.
 struct UnitResult {
     info: UnitInfo,
@@ -817,8 +825,7 @@ pub fn mix_config(
         .into_iter()
         .filter(|&b| ready[bucket_units[b].0])
         .collect();
-    let mut shuffled: Vec<(usize, StageCounts, Vec<OutputFile>)> = Vec::new();
-    let mut stage_extra: Vec<(usize, StageLine)> = Vec::new();
+    let mut shuffled: Vec<Shuffled> = Vec::new();
     let mut shuffles_complete = true;
     if ready.iter().any(|&r| r) {
         let bar = crate::progress::stage_bar("shuffle");
@@ -882,34 +889,26 @@ pub fn mix_config(
                 .iter()
                 .filter(|&&b| bucket_units[b].0 == si)
                 .count();
-            let name = format!(
-                "shuffle {} ({} shards, seed {})",
-                labels[si], sh.buckets, sh.seed
+            let (label, n_shards, seed) = (&labels[si], sh.buckets, sh.seed);
+            let line = StageLine::pass_through(
+                loam_manifests::StageKind::Shuffle,
+                format!("shuffle {label} ({n_shards} shards, seed {seed})"),
+                docs,
+                bytes,
+                ran,
+                n,
             );
-            stage_extra.push((
-                si,
-                StageLine::pass_through(
-                    loam_manifests::StageKind::Shuffle,
-                    name,
-                    docs,
-                    bytes,
-                    ran,
-                    n,
-                ),
-            ));
+            // The manifest names stages `<kind>:<stream>`, as the mix's own.
             let counts = StageCounts {
-                stage: format!(
-                    "shuffle:{} ({} shards, seed {})",
-                    labels[si], sh.buckets, sh.seed
-                ),
-                kind: Some(loam_manifests::StageKind::Shuffle),
-                documents_in: docs,
-                documents_out: docs,
-                text_bytes_in: bytes,
-                text_bytes_out: bytes,
-                by_rule: BTreeMap::new(),
+                stage: format!("shuffle:{label} ({n_shards} shards, seed {seed})"),
+                ..line.counts()
             };
-            shuffled.push((si, counts, files));
+            shuffled.push(Shuffled {
+                stream: si,
+                line,
+                counts,
+                files,
+            });
         }
     }
     shuffles_complete &= (0..cfg.streams.len()).all(|si| shuffles[si].is_none() || ready[si])
@@ -973,10 +972,10 @@ pub fn mix_config(
         .into_iter()
         .enumerate()
         .flat_map(|(si, line)| {
-            let extra: Vec<StageLine> = stage_extra
+            let extra: Vec<StageLine> = shuffled
                 .iter()
-                .filter(|(k, _)| *k == si)
-                .map(|(_, l)| l.clone())
+                .filter(|x| x.stream == si)
+                .map(|x| x.line.clone())
                 .collect();
             std::iter::once(line).chain(extra)
         })
@@ -1170,7 +1169,7 @@ fn build_manifest(
     per_stream: &[MixCounts],
     samplings: &[Option<Sampling>],
     buckets: Option<loam_manifests::BucketsRecord>,
-    shuffled: &[(usize, StageCounts, Vec<OutputFile>)],
+    shuffled: &[Shuffled],
     labels: &[String],
     mdir: &str,
     prior: Prior,
@@ -1243,11 +1242,7 @@ fn build_manifest(
         }
     }
     // A shuffled stream's documents are its shuffled shards.
-    outputs.extend(
-        shuffled
-            .iter()
-            .flat_map(|(_, _, files)| files.iter().cloned()),
-    );
+    outputs.extend(shuffled.iter().flat_map(|x| x.files.iter().cloned()));
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     let mut stages = Vec::new();
     for (si, s) in cfg.streams.iter().enumerate() {
@@ -1303,8 +1298,8 @@ fn build_manifest(
         stages.extend(
             shuffled
                 .iter()
-                .filter(|(k, _, _)| *k == si)
-                .map(|(_, c, _)| c.clone()),
+                .filter(|x| x.stream == si)
+                .map(|x| x.counts.clone()),
         );
     }
     let sampled: Vec<usize> = (0..cfg.streams.len())

@@ -667,7 +667,7 @@ impl MixStage {
     }
 }
 
-pub use loam_mixes::shuffle::{ShuffleSpec, MAX_SHUFFLE_SHARDS};
+pub use loam_mixes::shuffle::ShuffleSpec;
 
 /// How to sample after the rules: a fixed rate, or a whitespace-token budget from which
 /// the rate is computed (the result lands within sampling error of the budget).
@@ -826,16 +826,8 @@ impl Validate for PipelineConfig {
             Some(SampleSpec::MaxTokens(0)) => p.push("mix.sample.max_tokens", "must be positive"),
             _ => {}
         }
-        if let Some(ShuffleSpec {
-            shards: Some(n), ..
-        }) = self.mix.shuffle
-        {
-            if !(1..=MAX_SHUFFLE_SHARDS).contains(&n) {
-                p.push(
-                    "mix.shuffle.shards",
-                    format!("must be between 1 and {MAX_SHUFFLE_SHARDS}"),
-                );
-            }
+        if let Some(s) = &self.mix.shuffle {
+            s.check("mix.shuffle", p);
         }
         let mut read: Vec<(String, String)> = self
             .mix

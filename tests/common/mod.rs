@@ -79,6 +79,17 @@ pub fn manifest_without_run(bytes: &[u8]) -> serde_json::Value {
     v
 }
 
+/// The paths of a manifest's document outputs, in its order.
+pub fn document_outputs(manifest: &serde_json::Value) -> Vec<&str> {
+    manifest["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "documents")
+        .map(|o| o["path"].as_str().unwrap())
+        .collect()
+}
+
 /// A number summed over a manifest's `outputs` (`documents`, `tokens`, …).
 pub fn outputs_sum(outputs: &serde_json::Value, field: &str) -> u64 {
     outputs

@@ -428,13 +428,7 @@ fn dolma_mix_manifest_dir_and_failures() {
     let m: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("prov/m1/manifest.json")).unwrap())
             .unwrap();
-    let docs: Vec<&str> = m["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["kind"] == "documents")
-        .map(|o| o["path"].as_str().unwrap())
-        .collect();
+    let docs = document_outputs(&m);
     assert_eq!(
         docs,
         ["../../tests/work/output/mixer/mixer-test-0000.jsonl.gz"]

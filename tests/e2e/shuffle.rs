@@ -200,13 +200,7 @@ fn shuffle_into_many_small_shards_splits_over_tasks_and_resumes() {
         .keys()
         .all(|k| k.starts_with("shuffled-") && k.ends_with(".jsonl.gz")));
     let m = manifest_without_run(&std::fs::read(va.join("manifest.json")).unwrap());
-    let listed: Vec<&str> = m["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["kind"] == "documents")
-        .map(|o| o["path"].as_str().unwrap())
-        .collect();
+    let listed = document_outputs(&m);
     let present: Vec<String> = docs.keys().map(|k| format!("documents/{k}")).collect();
     assert_eq!(listed, present);
     let copies: u64 = m["outputs"]
@@ -366,12 +360,8 @@ fn a_dolma_mixer_stream_with_global_shuffle_is_a_seeded_permutation_of_the_packe
     let m: Value =
         serde_json::from_slice(&std::fs::read(a.path().join("out/manifest.json")).unwrap())
             .unwrap();
-    let docs: Vec<&str> = m["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["kind"] == "documents")
-        .map(|o| o["path"].as_str().unwrap())
+    let docs: Vec<&str> = document_outputs(&m)
+        .into_iter()
         .filter(|p| p.starts_with("web/"))
         .collect();
     assert_eq!(
