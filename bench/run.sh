@@ -7,7 +7,7 @@
 #   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
-#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,filter,datamap,lines,urls,dedupe-docs,dedupe-paras,
+#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,tag-secrets,filter,datamap,lines,urls,dedupe-docs,dedupe-paras,
 #                 minhash,substring,dedup-tasks,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|tag-new|filter|datamap|lines|urls|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|tag-secrets|filter|datamap|lines|urls|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -67,7 +67,7 @@ for v in ${DOLMA_VENV:-} /work/venv-dolma "$VENVS/venv-dolma"; do usable_dolma "
 for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do usable_datatrove "$v" && { DATATROVE=$v; break; }; done
 if [ $SMOKE = 0 ]; then
   # Only the peers the chosen stages compare with.
-  want tag || want tag-langid || want tag-new || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
+  want tag || want tag-langid || want tag-new || want tag-secrets || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
   want filter || want datamap || want lines || want urls || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
@@ -210,6 +210,16 @@ new_dolma() { local d=$R/tag-new-dolma
   run tag-new dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-new-dolma.yaml" tag; }
 new_check() { $LIB check-tag "$R/tag-new-loam/attributes/benchnew" "$R/tag-new-dolma/attributes/benchnew" 4000; }
 if want tag-new; then both tag-new "${DOLMA:+dolma}" new_loam new_dolma new_check; fi
+# code_secrets_v1 (issue 15: detect-secrets 1.4.0's 22 detectors as dolma runs them),
+# experiment `benchsec`, alone; dolma needs its `code` extra (detect-secrets) in its venv.
+sec_loam() { local d=$R/tag-secrets-loam
+  tag_cfg "$d" benchsec code_secrets_v1 > "$W/tag-secrets.yaml"
+  run tag-secrets loam "$1" "$d" "$LOAM" --threads "$T" tag -c "$W/tag-secrets.yaml"; }
+sec_dolma() { local d=$R/tag-secrets-dolma
+  tag_cfg "$d" benchsec code_secrets_v1 > "$W/tag-secrets-dolma.yaml"
+  run tag-secrets dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-secrets-dolma.yaml" tag; }
+sec_check() { $LIB check-tag "$R/tag-secrets-loam/attributes/benchsec" "$R/tag-secrets-dolma/attributes/benchsec" 4000; }
+if want tag-secrets; then both tag-secrets "${DOLMA:+dolma}" sec_loam sec_dolma sec_check; fi
 if want tag; then both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
 elif want mix; then log "mix: tagging with loam for the mix (untimed; --stages tag,mix also compares it with dolma)"
   mix_attrs "$R/tag-loam" bench "$RULE_TAGGERS"; fi

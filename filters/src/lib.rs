@@ -30,6 +30,7 @@ pub mod pytext;
 pub mod registry;
 pub mod repetitions;
 pub mod sampling;
+pub mod secrets;
 mod shared;
 pub mod tokcount;
 pub mod tokrep;

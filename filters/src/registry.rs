@@ -292,6 +292,7 @@ const NAMES: &[&str] = &[
     "pii_regex_with_counts_v2",
     "code_copyright_comments_v1",
     "code_redpajama_taggers_v1",
+    "code_secrets_v1",
 ];
 
 /// The signal names a tagger writes: the last part of `<experiment>__<tagger>__<signal>`.
@@ -517,6 +518,12 @@ pub fn infos() -> Vec<TaggerInfo> {
                 "alpha_token_prop_doc",
             ]),
             "document",
+            &[],
+        ),
+        t(
+            "code_secrets_v1",
+            Fixed(crate::secrets::SIGNALS),
+            "span+document",
             &[],
         ),
     ];
@@ -831,6 +838,7 @@ pub fn build_full(
         "random_number_v1" => Box::new(RandomNumberV1),
         "code_copyright_comments_v1" => Box::new(CodeCopyrightCommentsV1),
         "code_redpajama_taggers_v1" => Box::new(CodeRedPajamaTaggersV1),
+        "code_secrets_v1" => Box::new(crate::secrets::CodeSecretsV1),
         "pii_regex_with_counts_v2" => Box::new(PiiRegexTagger::with_counts_v2(pii)),
         _ => {
             return Err(BuildError::Unknown(UnknownTagger {

@@ -37,6 +37,8 @@ const TAGGERS: &[(&str, &[&str])] = &[
     ("pii_regex_with_counts_v2", &[]),
     ("code_copyright_comments_v1", &[]),
     ("code_redpajama_taggers_v1", &[]),
+    // Its own fixture (tests/fixtures/tagger-secrets, scripts/make-secrets-goldens.sh).
+    ("code_secrets_v1", &[]),
     ("blocklist_hosts_porn_v1", &["hosts.txt"]),
     (
         "blocklist_project_social_v1",
@@ -261,6 +263,32 @@ fn with_loam_defaults_only_the_pii_url_bug_differs() {
         }
     }
     assert!(differing > 0, "the URL-regex difference is not exercised");
+}
+
+/// `code_secrets_v1` (detect-secrets 1.4.0 under dolma) on real source and config files and
+/// on generated lines that hit every detector and filter: every span and `doc` score equal.
+#[test]
+fn code_secrets_match_dolma() {
+    let root = fixture().join("../tagger-secrets");
+    let files = ["code.jsonl.gz", "edge.jsonl.gz"].map(String::from);
+    let (values, max_diff, failures) = compare_in(
+        &root,
+        &root.join("expected"),
+        &files,
+        DolmaBugs::default(),
+        &[],
+    );
+    eprintln!("{values} values compared, max difference {max_diff:e}");
+    assert!(failures.is_empty(), "{}", report(&failures));
+    // Every one of detect-secrets' 22 secret types occurs in the goldens.
+    let mut types = std::collections::BTreeSet::new();
+    for file in &files {
+        for (_, attrs) in expected_in(&root.join("expected"), "code_secrets_v1", file) {
+            types.extend(attrs.into_keys().filter(|k| k != "doc"));
+        }
+    }
+    assert_eq!(types.len(), 22, "{types:?}");
+    assert!(values > 1_400, "compared only {values} values");
 }
 
 /// The fixture's lists make some documents match every URL tagger and most not.
