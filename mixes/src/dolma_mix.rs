@@ -38,7 +38,7 @@ use crate::filter::{Decision, DocFilter, DocView, ExprError};
 use crate::index::IndexBuilder;
 use crate::ledger::{Decision as LedgerDecision, LedgerRow, LedgerWriter};
 use crate::mix::{index_path, AttributeInput, Sampling};
-use crate::replace::{apply, Edit, SpanReplacer};
+use crate::replace::{apply, apply_dolma, Edit, SpanReplacer};
 use crate::rules::{first_match, Op, Rule};
 use crate::shuffle::{Shuffle, SpoolInfo, SpoolWriter};
 use loam_manifests::RuleCounts;
@@ -561,6 +561,9 @@ pub struct MixOptions {
     /// (`sampling` is not used). A document without the score is dropped
     /// ([`crate::buckets::MISSING_SCORE_RULE`]).
     pub buckets: Option<BucketsMode>,
+    /// `--dolma-bugs`: a selected span of length zero goes through dolma's rewrite loop
+    /// ([`crate::replace::apply_dolma`]) instead of being ignored.
+    pub dolma_bugs: bool,
 }
 
 /// The two passes of quality buckets.
@@ -1695,13 +1698,16 @@ fn process_document(
         let mut n_chars: Option<usize> = None;
         let mut chars = || *n_chars.get_or_insert_with(|| text.chars().count());
         for r in &stream.replacers {
-            match r.collect(&mut view, &mut chars, edits) {
+            match r.collect_with(&mut view, &mut chars, edits, ctx.opts.dolma_bugs) {
                 Ok(clamped) => p.clamped += clamped,
                 Err(e) => return Err(DocError::Span(e, value.get("attributes").cloned())),
             }
         }
         if !edits.is_empty() {
-            let applied = apply(text, edits);
+            let applied = match edits.iter().any(|e| e.start == e.end) {
+                true => apply_dolma(text, edits),
+                false => apply(text, edits),
+            };
             p.overlapping = applied.overlapping;
             let new_text = applied.text;
             drop(view);

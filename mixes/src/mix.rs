@@ -319,6 +319,9 @@ pub fn mix_shard(
         draw_key: DrawKey::Id,
         spool,
         buckets: spec.buckets.cloned(),
+        // A pipeline file's own span replacement ignores zero-length spans; dolma's rewrite
+        // loop is for dolma mixer configs (`loam mix -c`, recipes) under `--dolma-bugs`.
+        dolma_bugs: false,
     };
     let r = mix_unit_with(storage, &one, spec.stream, &opts, progress);
     let mut c = r.counts;

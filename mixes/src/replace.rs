@@ -26,7 +26,10 @@
 //!
 //! A selected span of length zero selects no text and is ignored (dolma deletes the
 //! character at its position, applies no later span of the document, and appends the
-//! replacement once more at the end with `{}` standing for the rest of the text).
+//! replacement once more at the end with `{}` standing for the rest of the text). With
+//! `--dolma-bugs` such a span is kept and the document goes through [`apply_dolma`], dolma's
+//! loop itself: dolma 1.2.1's paragraph dedupe writes them (`[n, n]` at a text's last
+//! character), so a published mix is rebuilt byte for byte.
 //!
 //! Spans of *different* replacers overlap on real data (a PII e-mail span ending one
 //! character into a phone-number span, say). dolma's rule is kept for them, so outputs stay
@@ -146,6 +149,18 @@ impl SpanReplacer {
         chars: &mut dyn FnMut() -> usize,
         out: &mut Vec<Edit>,
     ) -> Result<u64, SpanError> {
+        self.collect_with(doc, chars, out, false)
+    }
+
+    /// [`SpanReplacer::collect`]; `keep_empty` keeps selected spans of length zero (for
+    /// [`apply_dolma`]).
+    pub fn collect_with(
+        &self,
+        doc: &mut DocView,
+        chars: &mut dyn FnMut() -> usize,
+        out: &mut Vec<Edit>,
+        keep_empty: bool,
+    ) -> Result<u64, SpanError> {
         let mut clamped = 0u64;
         let owned;
         let selected: &Value = match &self.selector {
@@ -212,7 +227,7 @@ impl SpanReplacer {
                     Some(selected),
                 ));
             }
-            if start == end {
+            if start == end && !keep_empty {
                 continue;
             }
             let text = match &mut replacement {
@@ -363,6 +378,84 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> Applied {
     }
 }
 
+/// dolma 1.2.1's rewrite loop (`Shard::process`) as it is, for `--dolma-bugs` documents with
+/// a span of length zero (which [`apply`] never receives): characters are walked one by one
+/// against the current span (sorted by start); at a span's end its replacement is written
+/// and every span starting before that point is passed over; a span starting exactly there
+/// becomes current and its first character is not written. So a zero-length span deletes the
+/// character at its position and stays current for the rest of the text (no later span
+/// applies), and a span still current after the last character writes its replacement once
+/// more, `{}` being the text from where it started (or from the beginning).
+// Byte offsets come from `char_indices` of `text`: char boundaries.
+#[allow(clippy::string_slice)]
+pub fn apply_dolma(text: &str, edits: &mut [Edit]) -> Applied {
+    edits.sort_by_key(|e| e.start);
+    let fill = |r: &str, piece: &str| match r.contains("{}") {
+        true => r.replace("{}", piece),
+        false => r.to_string(),
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut k = 0usize;
+    let mut span_start = 0usize;
+    let mut overlapping = 0u64;
+    let mut replacers: Vec<usize> = Vec::new();
+    let note = |r: usize, replacers: &mut Vec<usize>| {
+        if !replacers.contains(&r) {
+            replacers.push(r);
+        }
+    };
+    for (i, (b, c)) in text.char_indices().enumerate() {
+        let Some(cur) = edits.get(k) else {
+            out.push(c);
+            continue;
+        };
+        let inside = i >= cur.start && i < cur.end;
+        if i == cur.start {
+            span_start = b;
+            note(cur.replacer, &mut replacers);
+        }
+        if inside {
+            continue;
+        }
+        if i == cur.end {
+            if !cur.replacement.is_empty() {
+                out.push_str(&fill(
+                    &cur.replacement,
+                    text.get(span_start..b).unwrap_or(""),
+                ));
+            }
+            let first = k;
+            while k < edits.len() && edits[k].start < i {
+                if k != first && edits[k].end > i {
+                    overlapping += 1;
+                }
+                k += 1;
+            }
+        }
+        match edits.get(k) {
+            Some(next) if next.start == i => {
+                span_start = b;
+                note(next.replacer, &mut replacers);
+            }
+            _ => out.push(c),
+        }
+    }
+    if let Some(cur) = edits.get(k) {
+        if !cur.replacement.is_empty() {
+            out.push_str(&fill(
+                &cur.replacement,
+                text.get(span_start..).unwrap_or(""),
+            ));
+        }
+    }
+    replacers.sort_unstable();
+    Applied {
+        text: out,
+        overlapping,
+        replacers,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,51 +471,41 @@ mod tests {
         }
     }
 
-    /// dolma 1.2.1's rewrite loop (`Shard::process`), transcribed for comparison on inputs
-    /// where it is well-defined.
-    #[allow(clippy::string_slice)] // byte indices from `char_indices`, as in dolma
-    fn dolma_apply(old_text: &str, reps: &mut [Edit]) -> String {
-        reps.sort_by_key(|a| a.start); // dolma: sort_by(|a, b| a.start.cmp(&b.start))
-        let mut new_text = String::new();
-        let (mut span_index, mut i, mut span_start_byte_index) = (0usize, 0usize, 0usize);
-        for (byte_index, c) in old_text.char_indices() {
-            if span_index < reps.len() {
-                let inside = i >= reps[span_index].start && i < reps[span_index].end;
-                if i == reps[span_index].start {
-                    span_start_byte_index = byte_index;
-                }
-                if !inside {
-                    if i == reps[span_index].end {
-                        if !reps[span_index].replacement.is_empty() {
-                            new_text.push_str(
-                                &reps[span_index]
-                                    .replacement
-                                    .replace("{}", &old_text[span_start_byte_index..byte_index]),
-                            );
-                        }
-                        while span_index < reps.len() && reps[span_index].start < i {
-                            span_index += 1;
-                        }
-                    }
-                    if span_index < reps.len() && reps[span_index].start == i {
-                        span_start_byte_index = byte_index;
-                    } else {
-                        new_text.push(c);
-                    }
-                }
-            } else {
-                new_text.push(c);
+    fn dolma_apply(text: &str, reps: &mut [Edit]) -> String {
+        apply_dolma(text, reps).text
+    }
+
+    /// What `dolma mix` 1.2.1 wrote for these texts and spans (`replacement: ""` and
+    /// `"<{}>"`): zero-length spans, one at the end of the text, an empty text, overlaps.
+    #[test]
+    fn apply_dolma_writes_what_dolma_wrote() {
+        // (text, spans, output with replacement "", output with "<{}>")
+        type Case<'a> = (&'a str, &'a [(usize, usize)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            ("abcdef", &[(2, 2)], "abdef", "ab<>def<cdef>"),
+            ("abcdef", &[(1, 2), (4, 4)], "acdf", "a<b>cd<>f<ef>"),
+            ("abcdef", &[(6, 6)], "abcdef", "abcdef<abcdef>"),
+            ("abcdef", &[(0, 0), (3, 5)], "bcdef", "<>bcdef<abcdef>"),
+            ("abcdef", &[(1, 3), (3, 3), (4, 5)], "aef", "a<bc>ef<def>"),
+            (
+                "héllo wörld",
+                &[(2, 2), (5, 7)],
+                "hélo wörld",
+                "hé<>lo wörld<llo wörld>",
+            ),
+            ("", &[(0, 0)], "", "<>"),
+            ("abcdef", &[(1, 3), (2, 5), (5, 6)], "ade", "a<bc>de<f>"),
+        ];
+        for (text, spans, deleted, wrapped) in cases {
+            for (r, want) in [("", deleted), ("<{}>", wrapped)] {
+                let mut e: Vec<Edit> = spans.iter().map(|&(s, e)| edit(s, e, 0, r)).collect();
+                assert_eq!(
+                    apply_dolma(text, &mut e).text,
+                    *want,
+                    "{text:?} {spans:?} {r:?}"
+                );
             }
-            i += 1;
         }
-        if span_index < reps.len() && !reps[span_index].replacement.is_empty() {
-            new_text.push_str(
-                &reps[span_index]
-                    .replacement
-                    .replace("{}", &old_text[span_start_byte_index..]),
-            );
-        }
-        new_text
     }
 
     #[test]

@@ -194,15 +194,9 @@ pub fn round5(x: f64) -> f64 {
     if !x.is_finite() {
         return x;
     }
-    let scaled = x * 1e5;
-    let r = scaled.round_ties_even();
-    // Avoid "-0.0" in output.
-    let y = r / 1e5;
-    if y == 0.0 {
-        0.0
-    } else {
-        y
-    }
+    // A tiny negative rounds to -0.0, as Python's `round` does: dolma writes `-0.0` (a
+    // `not_en` of `1 - 1.0000001`, say), and so does loam, byte for byte.
+    (x * 1e5).round_ties_even() / 1e5
 }
 
 impl Serialize for Span {
@@ -365,6 +359,7 @@ mod tests {
             r#"{"id":"a","attributes":{"exp__t__s":[[0,3,0.12346]]}}"#
         );
         assert_eq!(round5(2.5e-6), 0.0);
-        assert_eq!(round5(-1e-9), 0.0);
+        assert!(round5(-1e-9) == 0.0 && round5(-1e-9).is_sign_negative());
+        assert_eq!(serde_json::to_string(&round5(-1e-9)).unwrap(), "-0.0");
     }
 }

@@ -359,7 +359,8 @@ pub fn mix_config(
         } => Error::from(e),
         _ => usage(e),
     })?;
-    if prior.dolma_bugs {
+    let dolma_bugs = prior.dolma_bugs;
+    if dolma_bugs {
         loam_mixes::dolma_mix::dolma_output_names(cfg, &mut units);
     }
     // loam's `global_shuffle`: each input of a shuffled stream is a unit of its own that
@@ -717,6 +718,7 @@ pub fn mix_config(
             counted: counted[i].clone(),
             buckets: plans[u.stream].clone().map(BucketsMode::Apply),
             spool: spool_names[i].clone().zip(shuffles[u.stream]),
+            dolma_bugs,
             ..Default::default()
         };
         let rep = mix_unit_with(storage, u, &streams[u.stream], &mo, &bar);

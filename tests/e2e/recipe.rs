@@ -28,11 +28,16 @@ fn gunzip(p: &Path) -> Vec<u8> {
 }
 
 fn ids(jsonl: &[u8]) -> Vec<String> {
+    strings(jsonl, "id")
+}
+
+/// Each line's string field `key`.
+fn strings(jsonl: &[u8], key: &str) -> Vec<String> {
     jsonl
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| {
-            serde_json::from_slice::<Value>(l).unwrap()["id"]
+            serde_json::from_slice::<Value>(l).unwrap()[key]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -499,4 +504,47 @@ fn dolma3_recipe_runs_on_the_sample_with_the_same_bytes_for_any_thread_count() {
         outputs.push(docs);
     }
     assert_eq!(outputs[0], outputs[1], "1 and 2 threads differ");
+}
+
+/// dolma's paragraph dedupe marks the empty paragraph after an ASCII text's final newline as
+/// a zero-length span `[n, n]`, and dolma's mixer then deletes that newline (and would apply
+/// no later span): `--dolma-bugs` writes those bytes (`scripts/make-recipe-zero-length-goldens.sh`
+/// ran dolma 1.2.1 on these documents with the recipe's configs); without it loam keeps the
+/// same documents.
+#[test]
+fn dolma_bugs_recipe_handles_zero_length_spans_as_dolma_does() {
+    let fx = repo().join("tests/fixtures/recipe/zero-length");
+    let golden = gunzip(&fx.join("dolma-1.2.1-output/web-0000.json.gz"));
+    // The case is exercised: some kept texts lost their final newline in dolma's mix.
+    let source = gunzip(&fx.join("documents/zero.jsonl.gz"));
+    let texts = |b: &[u8]| strings(b, "text");
+    let lost = texts(&source).iter().filter(|t| t.ends_with('\n')).count()
+        - texts(&golden).iter().filter(|t| t.ends_with('\n')).count();
+    assert!(lost > 0, "no zero-length span in the goldens");
+    for bugs in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        for c in RECIPE {
+            std::fs::copy(
+                repo().join("tests/fixtures/recipe").join(c),
+                dir.path().join(c),
+            )
+            .unwrap();
+        }
+        let docs = dir.path().join("corpus/documents");
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::copy(
+            fx.join("documents/zero.jsonl.gz"),
+            docs.join("zero.jsonl.gz"),
+        )
+        .unwrap();
+        let o = run_recipe(dir.path(), if bugs { &["--dolma-bugs"] } else { &[] });
+        assert!(o.status.success(), "{}", text(&o));
+        if bugs {
+            let ours = gunzip(&dir.path().join("out/web/web-0000.json.gz"));
+            assert!(ours == golden, "--dolma-bugs: not dolma's bytes");
+        } else {
+            let ours = gunzip(&dir.path().join("out/web/web-0000.jsonl.gz"));
+            assert_eq!(ids(&ours), ids(&golden), "the documents dolma keeps");
+        }
+    }
 }
