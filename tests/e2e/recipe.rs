@@ -542,6 +542,12 @@ fn dolma_bugs_recipe_handles_zero_length_spans_as_dolma_does() {
         if bugs {
             let ours = gunzip(&dir.path().join("out/web/web-0000.json.gz"));
             assert!(ours == golden, "--dolma-bugs: not dolma's bytes");
+            // The manifest records the mode: reproduce gives the same bytes.
+            let o = loam(
+                dir.path(),
+                &["reproduce", "out/web/manifest.json", "--output", "again"],
+            );
+            assert!(text(&o).contains("byte-identical"), "{}", text(&o));
         } else {
             let ours = gunzip(&dir.path().join("out/web/web-0000.jsonl.gz"));
             assert_eq!(ids(&ours), ids(&golden), "the documents dolma keeps");
