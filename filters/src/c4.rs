@@ -325,11 +325,22 @@ impl Tagger for C4Tagger {
                 flag(out, lorem, "has_lorem_ipsum");
                 flag(out, javascript, "has_javascript");
                 flag(out, naughty, "has_naughty_word");
-                if !no_punct.is_empty() {
-                    out.set("lines_with_no_ending_punctuation", no_punct);
-                }
-                if !too_few.is_empty() {
+                // dolma's v2 appends both kinds line by line, so the kind its first such
+                // line has comes first (a line with both: no ending punctuation first).
+                let too_few_first = match (too_few.first(), no_punct.first()) {
+                    (Some(a), Some(b)) => a.start < b.start,
+                    _ => false,
+                };
+                if too_few_first {
                     out.set("lines_with_too_few_words", too_few);
+                    out.set("lines_with_no_ending_punctuation", no_punct);
+                } else {
+                    if !no_punct.is_empty() {
+                        out.set("lines_with_no_ending_punctuation", no_punct);
+                    }
+                    if !too_few.is_empty() {
+                        out.set("lines_with_too_few_words", too_few);
+                    }
                 }
             }
         }

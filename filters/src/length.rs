@@ -499,12 +499,16 @@ impl Tagger for UnisegParagraphsTagger {
             let c = uniseg_word_count(py_strip(p.text), true);
             total += c;
             out.push("paragraph", Span::new(p.start, p.end, c as f64));
-            out.push("negative_paragraph", Span::new(p.start, p.end, -(c as f64)));
+            // dolma negates an int: `-0` is 0, not -0.0.
+            out.push(
+                "negative_paragraph",
+                Span::new(p.start, p.end, 0.0 - c as f64),
+            );
         }
         if self.0 == UnisegParagraphs::WithDocLengthV1 {
             let n = char_len(&doc.text);
             out.push("document", Span::new(0, n, total as f64));
-            out.push("negative_document", Span::new(0, n, -(total as f64)));
+            out.push("negative_document", Span::new(0, n, 0.0 - total as f64));
         }
         Ok(())
     }

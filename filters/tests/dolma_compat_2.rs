@@ -291,6 +291,74 @@ fn code_secrets_match_dolma() {
     assert!(values > 1_400, "compared only {values} values");
 }
 
+struct Quiet;
+impl loam_pipeline::executor::Progress for Quiet {
+    fn advance(&self, _: u64, _: u64) {}
+}
+
+/// The attribute files themselves, not only their values: with dolma's bugs, `tag_shard`
+/// writes what `dolma tag` wrote, byte for byte (key order, `source`, `-0.0`, rounding).
+#[test]
+fn attribute_files_are_dolmas_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = loam_pipeline::storage::LocalStorage;
+    let mut files = 0;
+    for &(tagger, lists) in TAGGERS {
+        for (root, file) in [
+            (fixture(), "sample.jsonl.gz"),
+            (fixture(), "edge.jsonl.gz"),
+            (fixture().join("../tagger-secrets"), "code.jsonl.gz"),
+            (fixture().join("../tagger-secrets"), "edge.jsonl.gz"),
+        ] {
+            let want = root.join("expected").join(tagger).join(file);
+            if !want.is_file() {
+                continue;
+            }
+            let out = dir.path().join(format!("{tagger}-{file}"));
+            let rep = loam_pipeline::tagger::tag_shard(
+                &storage,
+                root.join("documents").join(file).to_str().unwrap(),
+                out.to_str().unwrap(),
+                tagger,
+                &[build(tagger, lists, DolmaBugs::all())],
+                &Quiet,
+            );
+            assert!(!rep.scan.failed(), "{tagger}/{file}: {:?}", rep.scan.errors);
+            let (ours, theirs) = (gz_lines(&out), gz_lines(&want));
+            assert_eq!(ours.len(), theirs.len(), "{tagger}/{file}");
+            for (a, b) in ours.iter().zip(&theirs) {
+                assert_eq!(a, b, "{tagger}/{file}");
+            }
+            files += 1;
+        }
+    }
+    // The earlier fixtures (issue 2's rule taggers, language ID): every tagger with goldens.
+    for name in ["tagger-sample", "langid-sample"] {
+        let root = fixture().join("..").join(name);
+        for e in std::fs::read_dir(root.join("expected")).unwrap() {
+            let tagger = e.unwrap().file_name().to_string_lossy().into_owned();
+            for f in std::fs::read_dir(root.join("expected").join(&tagger)).unwrap() {
+                let file = f.unwrap().file_name().to_string_lossy().into_owned();
+                let out = dir.path().join(format!("{name}-{tagger}-{file}"));
+                let t = build_full(&tagger, DolmaBugs::all(), None).expect("tagger");
+                let rep = loam_pipeline::tagger::tag_shard(
+                    &storage,
+                    root.join("documents").join(&file).to_str().unwrap(),
+                    out.to_str().unwrap(),
+                    &tagger,
+                    &[t],
+                    &Quiet,
+                );
+                assert!(!rep.scan.failed(), "{tagger}/{file}: {:?}", rep.scan.errors);
+                let want = root.join("expected").join(&tagger).join(&file);
+                assert!(gz_lines(&out) == gz_lines(&want), "{name} {tagger}/{file}");
+                files += 1;
+            }
+        }
+    }
+    assert!(files >= 60, "compared only {files} files");
+}
+
 /// The fixture's lists make some documents match every URL tagger and most not.
 #[test]
 fn url_lists_match_some_documents() {

@@ -196,7 +196,18 @@ pub fn round5(x: f64) -> f64 {
     }
     // A tiny negative rounds to -0.0, as Python's `round` does: dolma writes `-0.0` (a
     // `not_en` of `1 - 1.0000001`, say), and so does loam, byte for byte.
-    (x * 1e5).round_ties_even() / 1e5
+    let scaled = x * 1e5;
+    // Python rounds x's exact decimal value. The product above is off by at most half an ulp,
+    // which can only matter next to a half-way point (0.003125 is a hair above it: Python
+    // gives 0.00313, the product 312.5 exactly): there, round the exact value as Python does
+    // (Rust's fixed-precision formatting is exact, ties to even).
+    let frac = scaled.abs().fract();
+    if (frac - 0.5).abs() <= scaled.abs() * 4.0 * f64::EPSILON {
+        if let Ok(y) = format!("{x:.5}").parse::<f64>() {
+            return y;
+        }
+    }
+    scaled.round_ties_even() / 1e5
 }
 
 impl Serialize for Span {
@@ -360,6 +371,19 @@ mod tests {
         );
         assert_eq!(round5(2.5e-6), 0.0);
         assert!(round5(-1e-9) == 0.0 && round5(-1e-9).is_sign_negative());
+        // Python's round(x, 5), checked in CPython 3.11, half-way points included.
+        for (x, want) in [
+            (0.003125, 0.00313),
+            (0.000015, 0.00002),
+            (1.000005, 1.00001),
+            (0.125, 0.125),
+            (2.5e-6, 0.0),
+            (0.123456, 0.12346),
+            (4686.0, 4686.0),
+            (-0.003125, -0.00313),
+        ] {
+            assert_eq!(round5(x), want, "{x}");
+        }
         assert_eq!(serde_json::to_string(&round5(-1e-9)).unwrap(), "-0.0");
     }
 }

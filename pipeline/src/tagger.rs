@@ -18,6 +18,53 @@ pub struct TagError {
     pub message: String,
 }
 
+/// An attribute line as `dolma tag` writes it: its signals in the order the taggers made them
+/// (taggers in config order, each tagger's signals in the order it first wrote them) instead
+/// of [`AttributeRecord`]'s sorted order, then the document's `source` when it has one (dolma
+/// copies it; readers ignore it). The same JSON as the record, dolma's bytes.
+struct InOrder<'a> {
+    rec: &'a AttributeRecord,
+    order: &'a [String],
+    source: Option<&'a str>,
+}
+
+impl serde::Serialize for InOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Attrs<'a>(&'a InOrder<'a>);
+        impl serde::Serialize for Attrs<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let a = &self.0.rec.attributes;
+                let mut m = s.serialize_map(Some(a.len()))?;
+                for k in self.0.order {
+                    if let Some(v) = a.get(k) {
+                        m.serialize_entry(k, v)?;
+                    }
+                }
+                m.end()
+            }
+        }
+        let r = self.rec;
+        let n = 2
+            + usize::from(self.source.is_some())
+            + usize::from(!r.duplicate_of.is_empty())
+            + usize::from(!r.not_evaluated.is_empty());
+        let mut m = s.serialize_map(Some(n))?;
+        m.serialize_entry("id", &r.id)?;
+        m.serialize_entry("attributes", &Attrs(self))?;
+        if let Some(src) = self.source {
+            m.serialize_entry("source", src)?;
+        }
+        if !r.duplicate_of.is_empty() {
+            m.serialize_entry("duplicate_of", &r.duplicate_of)?;
+        }
+        if !r.not_evaluated.is_empty() {
+            m.serialize_entry("not_evaluated", &r.not_evaluated)?;
+        }
+        m.end()
+    }
+}
+
 /// Signals produced for one document by one tagger: `(signal name, spans)`.
 #[derive(Debug, Default, Clone)]
 pub struct Signals {
@@ -169,19 +216,24 @@ fn tag_shard_keyed(
     };
     let mut signals = Signals::default();
     let mut not_evaluated = 0u64;
+    let mut order: Vec<String> = Vec::new();
     let scan = scan(storage, input, |line, doc| {
         let mut rec = AttributeRecord::new(doc.id.clone());
-        let mut run = |t: &dyn Tagger, rec: &mut AttributeRecord| {
+        order.clear();
+        let mut run = |t: &dyn Tagger, rec: &mut AttributeRecord, order: &mut Vec<String>| {
             signals.clear();
             t.tag(doc, &mut signals)
                 .map_err(|e| format!("{input}:{line}: {e}"))?;
             for (signal, spans) in signals.iter() {
-                rec.attributes.insert(key(t.name(), signal), spans.clone());
+                let k = key(t.name(), signal);
+                if rec.attributes.insert(k.clone(), spans.clone()).is_none() {
+                    order.push(k);
+                }
             }
             Ok::<(), String>(())
         };
         for t in taggers {
-            run(t.as_ref(), &mut rec)?;
+            run(t.as_ref(), &mut rec, &mut order)?;
         }
         if let Some(g) = gated {
             match g.gate.drops(&rec.attributes) {
@@ -193,14 +245,20 @@ fn tag_shard_keyed(
                 }
                 None => {
                     for t in g.taggers {
-                        run(t.as_ref(), &mut rec)?;
+                        run(t.as_ref(), &mut rec, &mut order)?;
                     }
                 }
             }
         }
         progress.advance(1, doc.text.len() as u64);
         match writer.as_mut() {
-            Some(w) => w.write(&rec).map_err(|e| e.to_string()),
+            Some(w) => w
+                .write(&InOrder {
+                    rec: &rec,
+                    order: &order,
+                    source: doc.source(),
+                })
+                .map_err(|e| e.to_string()),
             None => Ok(()),
         }
     });
