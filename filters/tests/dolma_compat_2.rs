@@ -356,7 +356,57 @@ fn attribute_files_are_dolmas_bytes() {
             }
         }
     }
-    assert!(files >= 60, "compared only {files} files");
+    // The fastText classifier taggers (stand-in models) and the token-repetition taggers (the
+    // bundled GPT-NeoX test tokenizer), as their value tests build them.
+    let tok = dir.path().join("tokenizer.json");
+    let gz = fixture().join("../tokens/gpt-neo-test-tokenizer.json.gz");
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    std::fs::write(&tok, text).unwrap();
+    let tokrep = TaggerOptions {
+        tokenizer: Some(tok),
+        ..TaggerOptions::default()
+    };
+    let mut built: Vec<(String, Box<dyn Tagger>, &[&str])> = Vec::new();
+    for &(tagger, model) in FT_TAGGERS {
+        let folder = loam_pipeline::document::dolma_variable_name(tagger).into_owned();
+        built.push((
+            folder,
+            ft_tagger(tagger, model),
+            &["sample.jsonl.gz", "edge.jsonl.gz"],
+        ));
+    }
+    for tagger in loam_filters::tokrep::NAMES {
+        let t = build_full(tagger, DolmaBugs::default(), Some(&tokrep)).expect("tagger");
+        built.push((
+            tagger.to_string(),
+            t,
+            &["sample.jsonl.gz", "edge.jsonl.gz", "repeats.jsonl.gz"],
+        ));
+    }
+    for (folder, t, names) in built {
+        let t = [t];
+        for file in names {
+            let out = dir.path().join(format!("x-{folder}-{file}"));
+            let rep = loam_pipeline::tagger::tag_shard(
+                &storage,
+                fixture().join("documents").join(file).to_str().unwrap(),
+                out.to_str().unwrap(),
+                &folder,
+                &t,
+                &Quiet,
+            );
+            assert!(!rep.scan.failed(), "{folder}/{file}: {:?}", rep.scan.errors);
+            let want = fixture().join("expected").join(&folder).join(file);
+            assert!(gz_lines(&out) == gz_lines(&want), "{folder}/{file}");
+            files += 1;
+        }
+    }
+    assert!(files >= 75, "compared only {files} files");
 }
 
 /// The fixture's lists make some documents match every URL tagger and most not.
