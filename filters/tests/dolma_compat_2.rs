@@ -291,6 +291,20 @@ fn code_secrets_match_dolma() {
     assert!(values > 1_400, "compared only {values} values");
 }
 
+/// The bundled GPT-NeoX pii-special test tokenizer, unpacked into `dir`.
+fn neox_test_tokenizer(dir: &Path) -> PathBuf {
+    let tok = dir.join("tokenizer.json");
+    let gz = fixture().join("../tokens/gpt-neo-test-tokenizer.json.gz");
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    std::fs::write(&tok, text).unwrap();
+    tok
+}
+
 struct Quiet;
 impl loam_pipeline::executor::Progress for Quiet {
     fn advance(&self, _: u64, _: u64) {}
@@ -358,15 +372,7 @@ fn attribute_files_are_dolmas_bytes() {
     }
     // The fastText classifier taggers (stand-in models) and the token-repetition taggers (the
     // bundled GPT-NeoX test tokenizer), as their value tests build them.
-    let tok = dir.path().join("tokenizer.json");
-    let gz = fixture().join("../tokens/gpt-neo-test-tokenizer.json.gz");
-    let mut text = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
-        &mut text,
-    )
-    .unwrap();
-    std::fs::write(&tok, text).unwrap();
+    let tok = neox_test_tokenizer(dir.path());
     let tokrep = TaggerOptions {
         tokenizer: Some(tok),
         ..TaggerOptions::default()
@@ -494,15 +500,7 @@ fn speed() {
 #[test]
 fn token_repetition_taggers_match_dolma() {
     let dir = tempfile::tempdir().unwrap();
-    let tok = dir.path().join("tokenizer.json");
-    let gz = fixture().join("../tokens/gpt-neo-test-tokenizer.json.gz");
-    let mut text = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
-        &mut text,
-    )
-    .unwrap();
-    std::fs::write(&tok, text).unwrap();
+    let tok = neox_test_tokenizer(dir.path());
     let options = TaggerOptions {
         tokenizer: Some(tok),
         ..TaggerOptions::default()
