@@ -132,8 +132,7 @@ fn assignment(prefix: &str, keyword: &str, secret: &str, secret_pre: &str) -> Pa
         )
     };
     Pat {
-        re: Regex::new(&ci(&format!("(?:(?<=[^{W}])|^){}", body(secret))))
-            .unwrap_or_else(|e| panic!("static regex: {e}")),
+        re: fancy_re(&ci(&format!("(?:(?<=[^{W}])|^){}", body(secret)))),
         pre: ci(&body(secret_pre)),
         slot: 0,
     }
@@ -840,17 +839,12 @@ fn filtered(r: &Rules, secret: &str, line: &str, id_like: bool) -> bool {
     if r.uuid.is_match(secret) {
         return true;
     }
-    let first = secret.chars().next();
-    let last = secret.chars().next_back();
-    let second = secret.chars().nth(1);
-    let templated = match (first, last) {
-        (None, _) | (_, None) => true,
-        (Some('{'), Some('}')) | (Some('<'), Some('>')) => true,
-        // `secret[1]` raises IndexError on "$", which the filter counts as templated.
-        (Some('$'), Some(l)) => second.is_none() || (second == Some('{') && l == '}'),
-        _ => false,
-    };
-    if templated || first == Some('$') {
+    // Templates (`{x}`, `<x>`; an empty secret counts as one) and anything starting with `$`
+    // (which covers the filter's `${x}` and its IndexError on "$").
+    if matches!(
+        (secret.chars().next(), secret.chars().next_back()),
+        (None, _) | (Some('$'), _) | (Some('{'), Some('}')) | (Some('<'), Some('>'))
+    ) {
         return true;
     }
     if !secret.bytes().any(|b| b.is_ascii_alphabetic()) {
