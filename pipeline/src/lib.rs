@@ -17,6 +17,7 @@ pub mod object;
 #[cfg(not(feature = "s3"))]
 #[path = "object_off.rs"]
 pub mod object;
+pub mod pargz;
 pub mod parquet_io;
 pub mod reader;
 pub mod runstate;

@@ -57,7 +57,7 @@ type Sink = HashingWriter<Box<dyn AtomicWrite>>;
 
 enum Encoder {
     Plain(Sink),
-    Gzip(flate2::write::GzEncoder<Sink>),
+    Gzip(crate::pargz::ParGzEncoder<Sink>),
     Zstd(zstd::stream::write::Encoder<'static, Sink>),
 }
 
@@ -96,11 +96,11 @@ impl JsonlWriter {
         let sink = HashingWriter::new(storage.create(path)?);
         let enc = match compression {
             Compression::None => Encoder::Plain(sink),
-            // Fixed level and a zero mtime in the header keep output byte-identical.
-            Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
-                sink,
-                flate2::Compression::new(level.min(9)),
-            )),
+            // Fixed level, fixed piece offsets and a zero mtime keep output byte-identical.
+            Compression::Gzip => Encoder::Gzip(
+                crate::pargz::ParGzEncoder::new(sink, level)
+                    .map_err(|e| WriteError::io(path, e))?,
+            ),
             Compression::Zstd => Encoder::Zstd(
                 zstd::stream::write::Encoder::new(sink, 3).map_err(|e| WriteError::io(path, e))?,
             ),
