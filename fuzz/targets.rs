@@ -133,7 +133,8 @@ pub fn configs(data: &[u8]) {
 }
 
 /// loam's own binary dedup files, as the phases read them back: the first byte picks the kind
-/// (suffix file, substring match file, exact-dedup key file, MinHash signature file), the rest
+/// (suffix file, substring match file, exact-dedup key file, MinHash signature file, Bloom
+/// dedup plan file, Bloom dedup bit file), the rest
 /// is the file without its trailing checksum, which is added here so that mutations reach the
 /// parsers behind it (a checksum proves bytes unchanged, not written right).
 pub fn dedup_files(data: &[u8]) {
@@ -143,7 +144,7 @@ pub fn dedup_files(data: &[u8]) {
     let mut b = body.to_vec();
     let check = xxhash_rust::xxh3::xxh3_64(&b);
     b.extend_from_slice(&check.to_le_bytes());
-    match sel % 4 {
+    match sel % 6 {
         0 => {
             use loam_dedup::substr;
             let Ok(v) = substr::SuffixView::new(&b, "f.sfx") else {
@@ -183,8 +184,18 @@ pub fn dedup_files(data: &[u8]) {
                 }
             }
         }
-        _ => {
+        3 => {
             let _ = loam_dedup::minhash::Signatures::from_bytes(&b, "s.sig");
+        }
+        4 => {
+            let _ = loam_dedup::bloom_tasks::validate_plan(&b, "p.plan");
+        }
+        _ => {
+            for i in 0..3 {
+                for keys in [0, 5, 64] {
+                    let _ = loam_dedup::bloom_tasks::shard_bits(&b, "b.bits", i, keys);
+                }
+            }
         }
     }
 }

@@ -120,7 +120,7 @@ fn load(config: &Path) -> Result<PipelineConfig> {
     Ok(cfg)
 }
 
-/// The phases of the pipeline's partitioned exact, MinHash and substring sections (their union,
+/// The phases of the pipeline's partitioned exact, MinHash, substring and Bloom filter sections (their union,
 /// in order), with each phase's unit count when it does not have one per shard.
 fn dedupe_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::phases::Phase, Option<usize>)> {
     use loam_runner::phases::Phase;
@@ -132,6 +132,7 @@ fn dedupe_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::phases::Phase, Optio
             (_, _, Some(x)) if d.bloom_filter.is_none() && x.partitions.is_some() => {
                 Phase::exact(x.partitions.unwrap_or(1))
             }
+            _ if d.kind() == loam_runner::pipeline_config::DedupeKind::Bloom => Phase::bloom(),
             _ => continue,
         };
         for (p, units) in phases {

@@ -294,7 +294,54 @@ fn dedup_files_survive_mutation() {
         4,
         &loam_pipeline::executor::CountingProgress::default(),
     );
-    let seeds = vec![with(0, sfx), with(1, ssm), with(2, keys)];
+    let job = |mode| loam_dedup::engine::Job {
+        mode,
+        attribute: "d".into(),
+        skip_empty: true,
+        min_length: 0,
+        min_words: 0,
+        num_partitions: 1,
+        partition_index: 0,
+        plan: loam_dedup::bloom::BloomPlan::new(0, 1000, 0.001),
+        filter_file: dir.path().join("f.bloom"),
+        read_only: false,
+        dolma_bugs: false,
+    };
+    let unit = loam_dedup::exact::DedupUnit {
+        input: shard.to_str().unwrap().into(),
+        output: dir.path().join("a.jsonl").to_str().unwrap().into(),
+    };
+    let progress = loam_pipeline::executor::CountingProgress::default();
+    let docs_job = job(loam_dedup::engine::Mode::Documents {
+        key: loam_dedup::exact::DedupKey::Text,
+    });
+    let ngram_job = job(loam_dedup::engine::Mode::Paragraphs {
+        separator: "\n".into(),
+        ngrams: Some(loam_dedup::engine::Ngrams {
+            length: 3,
+            stride: 2,
+            overlap_threshold: 0.5,
+            skip_short_paragraphs: false,
+        }),
+    });
+    let (_, docs_plan) = loam_dedup::bloom_tasks::plan_file(storage, &unit, &docs_job, &progress);
+    let (_, ngram_plan) = loam_dedup::bloom_tasks::plan_file(storage, &unit, &ngram_job, &progress);
+    assert_eq!(
+        loam_dedup::bloom_tasks::validate_plan(&ngram_plan, "p").unwrap(),
+        6
+    );
+    let exec = loam_pipeline::executor::Executor::new(1).unwrap();
+    let (bits, _) =
+        loam_dedup::bloom_tasks::check(&[(&docs_plan, "a"), (&ngram_plan, "b")], &ngram_job, &exec)
+            .unwrap();
+    let seeds = vec![
+        with(0, sfx),
+        with(1, ssm),
+        with(2, keys),
+        with(4, docs_plan),
+        with(4, ngram_plan),
+        with(5, bits),
+    ];
     smoke("dedup_files", targets::dedup_files, &seeds, 30_000, 5);
 }
 

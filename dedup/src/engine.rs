@@ -228,11 +228,10 @@ pub struct ShardOutcome {
     pub output: Option<WrittenShard>,
 }
 
-/// What a run did.
-#[derive(Debug)]
-pub struct Outcome {
-    /// Per unit, in order.
-    pub shards: Vec<ShardOutcome>,
+/// What the check-and-insert found, and the filter after it; displayed as the line
+/// `loam dedupe` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckStats {
     /// Keys checked against the filter (this partition's).
     pub keys: u64,
     /// Keys found present.
@@ -241,7 +240,7 @@ pub struct Outcome {
     pub keys_skipped: u64,
     /// Keys left to other partitions.
     pub keys_other_partitions: u64,
-    /// The filter after the run.
+    /// The filter's size in bytes.
     pub filter_bytes: u64,
     /// Hash functions.
     pub filter_hashes: u32,
@@ -249,6 +248,54 @@ pub struct Outcome {
     pub filter_keys: u64,
     /// Its false-positive rate now.
     pub filter_fp_rate: f64,
+}
+
+impl CheckStats {
+    /// The counts of `keys` checked against `filter`.
+    pub(crate) fn of(
+        filter: &BloomFilter,
+        keys: u64,
+        present: u64,
+        skipped: u64,
+        other: u64,
+    ) -> Self {
+        CheckStats {
+            keys,
+            keys_present: present,
+            keys_skipped: skipped,
+            keys_other_partitions: other,
+            filter_bytes: filter.size_bytes(),
+            filter_hashes: filter.hashes(),
+            filter_keys: filter.inserted(),
+            filter_fp_rate: filter.current_fp_rate(),
+        }
+    }
+}
+
+impl std::fmt::Display for CheckStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} keys checked ({} present, {} skipped, {} in other partitions); filter {:.1} MiB, {} hashes, {} keys, false-positive rate now {:.2e}",
+            self.keys,
+            self.keys_present,
+            self.keys_skipped,
+            self.keys_other_partitions,
+            self.filter_bytes as f64 / 1048576.0,
+            self.filter_hashes,
+            self.filter_keys,
+            self.filter_fp_rate
+        )
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Per unit, in order.
+    pub shards: Vec<ShardOutcome>,
+    /// The keys and the filter.
+    pub stats: CheckStats,
     /// Warnings found while running (a run that marked nothing says why).
     pub warnings: Vec<String>,
 }
@@ -262,7 +309,7 @@ pub enum EngineError {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum DocPlan {
+pub(crate) enum DocPlan {
     /// `{"name": []}`: skipped or in another partition.
     Empty,
     /// `{}`.
@@ -274,7 +321,7 @@ enum DocPlan {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum ParaKind {
+pub(crate) enum ParaKind {
     /// Whole paragraph; span `[s, e, 1]` when present.
     Whole { key: u32 },
     /// n-grams `keys[first..first+n]` of `sampled` sampled (n < sampled out of partition).
@@ -284,20 +331,21 @@ enum ParaKind {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct ParaPlan {
-    start: u32,
-    end: u32,
-    kind: ParaKind,
+pub(crate) struct ParaPlan {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) kind: ParaKind,
 }
 
-struct ShardPlan {
-    scan: ScanReport,
-    ids: Vec<String>,
-    docs: Vec<DocPlan>,
-    paras: Vec<ParaPlan>,
-    keys: Vec<u128>,
-    skipped: u64,
-    other: u64,
+/// What phase 1 keeps of a shard: its keys and what to write once they are checked.
+pub(crate) struct ShardPlan {
+    pub(crate) scan: ScanReport,
+    pub(crate) ids: Vec<String>,
+    pub(crate) docs: Vec<DocPlan>,
+    pub(crate) paras: Vec<ParaPlan>,
+    pub(crate) keys: Vec<u128>,
+    pub(crate) skipped: u64,
+    pub(crate) other: u64,
 }
 
 struct Planner<'a> {
@@ -453,7 +501,7 @@ impl Planner<'_> {
     }
 }
 
-fn plan_shard(
+pub(crate) fn plan_shard(
     storage: &dyn Storage,
     unit: &DedupUnit,
     job: &Job,
@@ -498,7 +546,7 @@ fn plan_shard(
 }
 
 /// A bit set written concurrently.
-struct Flags(Vec<AtomicU64>);
+pub(crate) struct Flags(pub(crate) Vec<AtomicU64>);
 
 impl Flags {
     fn new(n: usize) -> Flags {
@@ -507,7 +555,7 @@ impl Flags {
     fn set(&self, i: usize) {
         self.0[i / 64].fetch_or(1 << (i % 64), Ordering::Relaxed);
     }
-    fn get(&self, i: usize) -> bool {
+    pub(crate) fn get(&self, i: usize) -> bool {
         self.0[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0
     }
 }
@@ -570,56 +618,14 @@ pub fn run(
         }
         p.keys = Vec::new();
     }
-    let mut counts = vec![0usize; REGIONS as usize + 1];
-    for &h in &all {
-        counts[region_of(h) as usize + 1] += 1;
-    }
-    for r in 1..counts.len() {
-        counts[r] += counts[r - 1];
-    }
-    if all.len() > u32::MAX as usize {
-        // u32 indices: 4 billion keys per task; more needs partitions.
-        panic!("more than 2^32 keys in one task: use dedupe.num_partitions");
-    }
-    // Keys laid out region by region (canonical order within each), so the walk below reads
-    // memory sequentially and each region's bits stay in cache.
-    let mut sorted_keys = vec![0u128; all.len()];
-    let mut sorted_idx = vec![0u32; all.len()];
-    {
-        let mut next = counts.clone();
-        for (i, &h) in all.iter().enumerate() {
-            let r = region_of(h) as usize;
-            sorted_keys[next[r]] = h;
-            sorted_idx[next[r]] = i as u32;
-            next[r] += 1;
-        }
-    }
     let keys = all.len() as u64;
-    drop(all);
-    let present = Flags::new(keys as usize);
-    exec.install(|| {
-        use rayon::prelude::*;
-        (0..REGIONS as usize).into_par_iter().for_each(|r| {
-            let span = counts[r]..counts[r + 1];
-            for (&h, &i) in sorted_keys[span.clone()].iter().zip(&sorted_idx[span]) {
-                let hit = if job.read_only {
-                    filter.contains(h)
-                } else {
-                    filter.check_and_insert(h)
-                };
-                if hit {
-                    present.set(i as usize);
-                }
-            }
-        });
-    });
-    drop(sorted_keys);
-    drop(sorted_idx);
+    let present = check_keys(&filter, all, job.read_only, exec);
     let keys_present = (0..keys as usize).filter(|&i| present.get(i)).count() as u64;
     // Phase 3.
     let work: Vec<usize> = (0..units.len()).collect();
     let shards = exec.map(&work, |&i| {
-        write_shard(storage, &units[i], &plans[i], offsets[i], &present, job)
+        let hit = |k: u32| present.get(offsets[i] + k as usize);
+        write_shard(storage, &units[i], &plans[i], &hit, job)
     });
     if !job.read_only {
         filter.save(&pending_filter_path(&job.filter_file))?;
@@ -645,27 +651,83 @@ pub fn run(
             "nothing was marked as a duplicate in {docs} documents: {why}"
         ));
     }
-    if filter.inserted() > job.plan.expected_keys && job.plan.expected_keys > 0 && !job.read_only {
-        warnings.push(format!(
+    warnings.extend(overfull(&filter, job));
+    Ok(Outcome {
+        shards,
+        stats: CheckStats::of(
+            &filter,
+            keys,
+            keys_present,
+            keys_skipped,
+            keys_other_partitions,
+        ),
+        warnings,
+    })
+}
+
+/// The warning for a filter that now holds more keys than it was sized for.
+pub(crate) fn overfull(filter: &BloomFilter, job: &Job) -> Option<String> {
+    (filter.inserted() > job.plan.expected_keys && job.plan.expected_keys > 0 && !job.read_only)
+        .then(|| format!(
             "the filter holds {} keys, more than bloom_filter.estimated_doc_count ({}): its false-positive rate is now {:.3e} (planned {:.3e}); raise estimated_doc_count (it counts keys: documents, paragraphs or n-grams)",
             filter.inserted(),
             job.plan.expected_keys,
             filter.current_fp_rate(),
             job.plan.expected_fp_rate
-        ));
+        ))
+}
+
+/// Phase 2: checks `all` (every shard's keys, canonical order) against `filter`, inserting
+/// them unless `read_only`; bit `i` says whether key `i` was present before it.
+pub(crate) fn check_keys(
+    filter: &BloomFilter,
+    all: Vec<u128>,
+    read_only: bool,
+    exec: &Executor,
+) -> Flags {
+    let mut counts = vec![0usize; REGIONS as usize + 1];
+    for &h in &all {
+        counts[region_of(h) as usize + 1] += 1;
     }
-    Ok(Outcome {
-        shards,
-        keys,
-        keys_present,
-        keys_skipped,
-        keys_other_partitions,
-        filter_bytes: filter.size_bytes(),
-        filter_hashes: filter.hashes(),
-        filter_keys: filter.inserted(),
-        filter_fp_rate: filter.current_fp_rate(),
-        warnings,
-    })
+    for r in 1..counts.len() {
+        counts[r] += counts[r - 1];
+    }
+    if all.len() > u32::MAX as usize {
+        // u32 indices: 4 billion keys per task; more needs partitions.
+        panic!("more than 2^32 keys in one task: use dedupe.num_partitions");
+    }
+    // Keys laid out region by region (canonical order within each), so the walk below reads
+    // memory sequentially and each region's bits stay in cache.
+    let mut sorted_keys = vec![0u128; all.len()];
+    let mut sorted_idx = vec![0u32; all.len()];
+    {
+        let mut next = counts.clone();
+        for (i, &h) in all.iter().enumerate() {
+            let r = region_of(h) as usize;
+            sorted_keys[next[r]] = h;
+            sorted_idx[next[r]] = i as u32;
+            next[r] += 1;
+        }
+    }
+    let present = Flags::new(all.len());
+    drop(all);
+    exec.install(|| {
+        use rayon::prelude::*;
+        (0..REGIONS as usize).into_par_iter().for_each(|r| {
+            let span = counts[r]..counts[r + 1];
+            for (&h, &i) in sorted_keys[span.clone()].iter().zip(&sorted_idx[span]) {
+                let hit = if read_only {
+                    filter.contains(h)
+                } else {
+                    filter.check_and_insert(h)
+                };
+                if hit {
+                    present.set(i as usize);
+                }
+            }
+        });
+    });
+    present
 }
 
 /// A span score: dolma writes whole-key duplicates as the integer `1` and overlap fractions
@@ -735,12 +797,12 @@ fn round5(x: f64) -> f64 {
     loam_pipeline::document::round5(x)
 }
 
-fn write_shard(
+/// Phase 3: a shard's attribute file; `hit(k)` says whether its key `k` was present.
+pub(crate) fn write_shard(
     storage: &dyn Storage,
     unit: &DedupUnit,
     plan: &ShardPlan,
-    offset: usize,
-    present: &Flags,
+    hit: &dyn Fn(u32) -> bool,
     job: &Job,
 ) -> ShardOutcome {
     let mut out = ShardOutcome {
@@ -765,7 +827,6 @@ fn write_shard(
             return out;
         }
     };
-    let hit = |k: u32| present.get(offset + k as usize);
     let name = job.attribute.as_str();
     let mut spans: Vec<OutSpan> = Vec::new();
     for (id, d) in plan.ids.iter().zip(&plan.docs) {

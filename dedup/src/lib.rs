@@ -5,6 +5,7 @@
 //!   (the Python CLI's YAML and the Rust deduper's JSON), plus loam's `dedupe.minhash`.
 //! - [`engine`]: document and paragraph (whole or n-gram) dedup over a Bloom filter, writing
 //!   dolma's attributes; deterministic survivor whatever the threads; hash-range partitions.
+//! - [`bloom_tasks`]: the Bloom engine as phases of units that `--rank/--world` tasks share.
 //! - [`bloom`]: the lock-free, region-split Bloom filter and its portable file format.
 //! - [`text`]: dolma's word tokenizer and paragraph spans in code points.
 //! - [`minhash`]: MinHash near-duplicate clusters.
@@ -20,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod bloom;
+pub mod bloom_tasks;
 pub mod config;
 pub mod engine;
 pub mod exact;

@@ -112,7 +112,7 @@ fn threads_do_not_change_a_byte_even_with_false_positives() {
             // 8 KiB for ~8,000 keys: plenty of false positives
             j.plan = loam_dedup::bloom::BloomPlan::new(8192, 8000, 0.0);
             let (o, out) = run(&c, &j, &format!("t{t}"), *threads);
-            assert!(o.keys_present > 0);
+            assert!(o.stats.keys_present > 0);
             outs.push(out);
             let f = std::fs::read(c.dir.path().join(format!("f{t}.bin"))).unwrap();
             outs.push(vec![format!("{:x}", xxhash_rust::xxh3::xxh3_128(&f))]);
@@ -143,7 +143,7 @@ fn the_first_copy_in_canonical_order_survives() {
         out[1],
         "{\"attributes\":{\"dup\":[[0,1,1]]},\"id\":\"b1\"}\n{\"attributes\":{},\"id\":\"b2\"}\n"
     );
-    assert_eq!(o.keys, 5);
+    assert_eq!(o.stats.keys, 5);
     assert!(o.warnings.is_empty(), "{:?}", o.warnings);
 }
 
@@ -184,7 +184,7 @@ fn four_partitions_add_up_to_one_task() {
             let j = job(&c, &m, &format!("part{p}.bin"));
             names.insert(j.attribute.clone());
             let (o, out) = run(&c, &j, &format!("part{p}"), 2);
-            assert!(o.keys_other_partitions > 0);
+            assert!(o.stats.keys_other_partitions > 0);
             let got = spans_by_line(&out, "");
             union = Some(match union {
                 None => got,
@@ -325,7 +325,7 @@ fn min_words_dedupes_where_dolma_marks_nothing() {
     let l = lines(&out[0]);
     assert_eq!(l[1]["attributes"], json!({"d": [[0, 13, 1]]}));
     assert_eq!(l[3]["attributes"], json!({"d": []}));
-    assert_eq!(o.keys_skipped, 2);
+    assert_eq!(o.stats.keys_skipped, 2);
     let mut j = job(&c, m, "f2.bin");
     j.dolma_bugs = true;
     let (o, out) = run(&c, &j, "b", 1);
@@ -391,7 +391,7 @@ fn multi_character_separators_and_stride() {
     j.dolma_bugs = true;
     let (od, _) = run(&c, &j, "d", 1);
     // docs 1, 2 have short paragraphs (one key each, plus the n-gram sampled); 3, 4 the n-grams
-    assert_eq!(od.keys - o.keys, 2);
+    assert_eq!(od.stats.keys - o.stats.keys, 2);
 }
 
 #[test]

@@ -363,17 +363,7 @@ pub fn dedupe_config(
             for w in &out.warnings {
                 eprintln!("warning: {w}");
             }
-            eprintln!(
-                "dedupe: {} keys checked ({} present, {} skipped, {} in other partitions); filter {:.1} MiB, {} hashes, {} keys, false-positive rate now {:.2e}",
-                out.keys,
-                out.keys_present,
-                out.keys_skipped,
-                out.keys_other_partitions,
-                out.filter_bytes as f64 / 1048576.0,
-                out.filter_hashes,
-                out.filter_keys,
-                out.filter_fp_rate
-            );
+            eprintln!("dedupe: {}", out.stats);
             Ok(out
                 .shards
                 .into_iter()

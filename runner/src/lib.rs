@@ -4,6 +4,7 @@
 //! ([`outcome::Outcome`]) and a provenance manifest. The `loam` binary parses arguments and
 //! prints; everything between is here.
 
+mod bloom_tasks;
 pub mod checks;
 pub mod dedupe;
 pub mod dolma;

@@ -217,7 +217,9 @@ impl<'a> Tasks<'a> {
                 .map(|j| self.cc_path(r, j))
                 .collect(),
             Phase::Verify | Phase::Survivors => (0..p).map(|g| self.verify_path(g)).collect(),
-            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys => Vec::new(),
+            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys | Phase::Filter => {
+                Vec::new()
+            }
         }
     }
 
@@ -418,10 +420,9 @@ impl<'a> Tasks<'a> {
                     },
                 })
             }
-            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys => Err(format!(
-                "internal error: no MinHash unit of phase {}",
-                phase.name()
-            )),
+            Phase::Marks | Phase::Suffixes | Phase::Matches | Phase::Keys | Phase::Filter => Err(
+                format!("internal error: no MinHash unit of phase {}", phase.name()),
+            ),
         }
     }
 

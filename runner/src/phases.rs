@@ -24,6 +24,8 @@ pub enum Phase {
     Keys,
     /// Exact dedup: duplicates and their survivors, per hash range.
     Survivors,
+    /// Bloom filter dedup: every key checked against the filter, one unit.
+    Filter,
     /// Signature files, per shard.
     Signatures,
     /// Band buckets, per shard.
@@ -48,6 +50,7 @@ impl Phase {
         match self {
             Phase::Keys => "keys".into(),
             Phase::Survivors => "survivors".into(),
+            Phase::Filter => "filter".into(),
             Phase::Signatures => "signatures".into(),
             Phase::Bands => "bands".into(),
             Phase::Partitions => "partitions".into(),
@@ -64,6 +67,7 @@ impl Phase {
         Ok(match s {
             "keys" => Phase::Keys,
             "survivors" => Phase::Survivors,
+            "filter" => Phase::Filter,
             "signatures" => Phase::Signatures,
             "bands" => Phase::Bands,
             "partitions" => Phase::Partitions,
@@ -75,7 +79,7 @@ impl Phase {
                 Some(Ok(r)) if r >= 1 => Phase::Merge(r),
                 _ => {
                     return Err(format!(
-                    "unknown phase `{s}` (exact: keys, survivors; MinHash: signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches; all: marks)"
+                    "unknown phase `{s}` (exact: keys, survivors; Bloom filter: keys, filter; MinHash: signatures, bands, partitions, merge-1 …, verify; substring: suffixes, matches; all: marks)"
                 ))
                 }
             },
@@ -88,6 +92,15 @@ impl Phase {
         vec![
             (Phase::Keys, None),
             (Phase::Survivors, Some(parts)),
+            (Phase::Marks, None),
+        ]
+    }
+
+    /// The phases of a Bloom filter section split over tasks.
+    pub fn bloom() -> Vec<(Phase, Option<usize>)> {
+        vec![
+            (Phase::Keys, None),
+            (Phase::Filter, Some(1)),
             (Phase::Marks, None),
         ]
     }

@@ -180,7 +180,7 @@ impl Engine {
 }
 
 /// Removes a file, a missing one being fine.
-fn remove_if_present(path: &std::path::Path) -> std::result::Result<(), String> {
+pub(crate) fn remove_if_present(path: &std::path::Path) -> std::result::Result<(), String> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(format!("removing {}: {e}", path.display()))
@@ -262,7 +262,15 @@ pub(crate) fn dedupe_stage(
                 .as_ref()
                 .is_some_and(|d| d.partitions.is_some()),
             Engine::Substring(_) => true,
-            Engine::Bloom { .. } => false,
+            // Split when asked, or to continue a split under way (its files are kept); one
+            // process otherwise: the keys stay in memory, no plan files.
+            Engine::Bloom { .. } => {
+                opts.part.units.world > 1
+                    || opts.part.phase.is_some()
+                    || storage
+                        .list(&format!("{dir}/.loam/bloom/"))
+                        .is_ok_and(|v| !v.is_empty())
+            }
         };
     if phased {
         // Phases of resumable units that tasks share; the marks are this stage's units.
@@ -315,13 +323,37 @@ pub(crate) fn dedupe_stage(
                     }
                 }
             }
-            Engine::Bloom { .. } => {
-                return Err(Error::Usage(
-                    "internal error: a Bloom filter section has no phases".into(),
-                ))
+            Engine::Bloom { job, owned } => {
+                let tasks = crate::bloom_tasks::Tasks {
+                    sec: sec(),
+                    job,
+                    owned: *owned,
+                    stage_fp: &dedupe_fp,
+                };
+                match tasks.advance()? {
+                    Step::Done(first) => {
+                        // A named filter that existed before is read by every decision.
+                        let filter = match !*owned && job.filter_file.exists() {
+                            true => filter_record(job).map_err(Error::Usage)?,
+                            false => None,
+                        };
+                        Phased::Bloom(tasks, first, filter)
+                    }
+                    Step::Waiting { failed } => {
+                        waiting(failed, opts, shards, &live, failures);
+                        return Ok(dedupe_fp);
+                    }
+                }
             }
         };
         let (ran, results) = ready.marks(&done_units);
+        if let (Phased::Bloom(t, ..), true) = (
+            &ready,
+            results.iter().all(|u| matches!(u, Unit::Done { .. })),
+        ) {
+            // The stage is complete: publish the filter (another task may just have).
+            publish_filter(t.job)?;
+        }
         return finish(
             dcfg,
             &engine,
@@ -492,6 +524,12 @@ enum Phased<'a> {
     ),
     Exact(crate::exact_tasks::Tasks<'a>, Vec<Option<PhaseInfo>>),
     Substring(crate::substr_tasks::Tasks<'a>, Vec<Option<PhaseInfo>>),
+    /// With the filter file's record when it existed before the stage.
+    Bloom(
+        crate::bloom_tasks::Tasks<'a>,
+        Vec<Option<PhaseInfo>>,
+        Option<(String, FileDigest)>,
+    ),
 }
 
 impl Phased<'_> {
@@ -500,6 +538,7 @@ impl Phased<'_> {
             Phased::MinHash(t, _) => &t.sec,
             Phased::Exact(t, _) => &t.sec,
             Phased::Substring(t, _) => &t.sec,
+            Phased::Bloom(t, ..) => &t.sec,
         }
     }
 
@@ -509,6 +548,7 @@ impl Phased<'_> {
             Phased::MinHash(..) => "minhash marks",
             Phased::Exact(..) => "exact marks",
             Phased::Substring(..) => "substring marks",
+            Phased::Bloom(..) => "bloom marks",
         };
         self.sec().marks(units, label, |k, bar| {
             let (output, info) = self.mark(k)?;
@@ -553,6 +593,24 @@ impl Phased<'_> {
                         let info = DedupInfo {
                             duplicates: rep.duplicates,
                             duplicate_text_bytes: rep.duplicate_text_bytes,
+                            read,
+                            ..DedupInfo::new(&rep.scan)
+                        };
+                        (o, info)
+                    }
+                    _ => return Err(ui::scan_errors(&rep.scan)),
+                }
+            }
+            Phased::Bloom(tasks, first, filter) => {
+                let (rep, read) = tasks.mark(first, k)?;
+                match (rep.output, rep.scan.failed()) {
+                    (Some(o), false) => {
+                        let info = DedupInfo {
+                            duplicates: rep.duplicate_documents,
+                            duplicate_text_bytes: rep.duplicate_document_bytes,
+                            duplicate_spans: rep.duplicate_spans,
+                            duplicate_chars: rep.duplicate_chars,
+                            filter: filter.clone(),
                             read,
                             ..DedupInfo::new(&rep.scan)
                         };
@@ -703,6 +761,20 @@ fn finish(
         n_units,
     ));
     Ok(dedupe_fp)
+}
+
+/// Publishes a complete stage's filter; tasks that finish together may race to it, and
+/// the one that finds it already moved has nothing left to do.
+fn publish_filter(job: &Job) -> Result<()> {
+    match engine::commit_filter(job) {
+        Err(_)
+            if job.filter_file.exists()
+                && !engine::pending_filter_path(&job.filter_file).exists() =>
+        {
+            Ok(())
+        }
+        r => r.map(|_| ()).map_err(|e| Error::Usage(e.to_string())),
+    }
 }
 
 /// The filter file's digest when it exists before the stage runs (it is read, and decides).

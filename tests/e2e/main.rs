@@ -6,6 +6,7 @@ mod common;
 mod helpers;
 mod json;
 
+mod bloom_tasks;
 mod buckets;
 mod datamap;
 mod dedupe;

@@ -1,0 +1,152 @@
+//! Bloom filter dedup split over `--rank/--world` tasks (phases `keys`, `filter`, `marks`):
+//! documents into a named filter file, paragraphs and n-grams into the run's own filter, all
+//! give the one-process attribute, mix and filter bytes, phase by phase or task by task, and
+//! a damaged plan file is remade rather than trusted.
+
+use crate::common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const DOCS: &str = "{attribute_name: dup, key: $.text}\n  bloom_filter: {file: bloom/docs.bin, read_only: false, estimated_doc_count: 10000, desired_false_positive_rate: 0.0001}";
+const PARAS: &str = "{attribute_name: dup}\n  bloom_filter: {estimated_doc_count: 100000, desired_false_positive_rate: 0.0001}";
+const NGRAMS: &str = "{attribute_name: dup, by_ngram: {ngram_length: 6, stride: 3, overlap_threshold: 0.5}}\n  bloom_filter: {estimated_doc_count: 100000, desired_false_positive_rate: 0.0001}";
+
+/// `what` is `documents` or `paragraphs`, `section` its value.
+fn pipeline(dir: &Path, what: &str, section: &str) {
+    let drop = match what {
+        "documents" => "[{rule: dup, attribute: dup, op: exists}]",
+        _ => "[]",
+    };
+    std::fs::write(
+        dir.join("p.yaml"),
+        format!(
+            "name: t\ndocuments: [documents/*]\noutput: out\ndedupe:\n  name: bl\n  {what}: {section}\nmix:\n  name: m\n  version: v1\n  drop: {drop}\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = loam(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    text(&o)
+}
+
+/// Attributes, mix and the named filter file (when there is one).
+fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut all = crate::minhash_tasks::section_outputs(dir, "bl");
+    if let Ok(b) = std::fs::read(dir.join("bloom/docs.bin")) {
+        all.insert("filter".into(), b);
+    }
+    all
+}
+
+fn fresh(what: &str, section: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    crate::minhash_tasks::corpus(d.path());
+    pipeline(d.path(), what, section);
+    d
+}
+
+fn assert_same(want: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<String, Vec<u8>>, what: &str) {
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
+    for (k, v) in want {
+        assert!(got[k] == *v, "{what}: {k} differs");
+    }
+}
+
+#[test]
+fn bloom_tasks_give_the_one_process_bytes() {
+    for (what, section) in [
+        ("documents", DOCS),
+        ("paragraphs", PARAS),
+        ("paragraphs", NGRAMS),
+    ] {
+        let base = fresh(what, section);
+        let out = ok(base.path(), &["run", "p.yaml"]);
+        let want = outputs(base.path());
+        // Something is marked, so equal bytes say something.
+        let marked = crate::helpers::files_under(&base.path().join("out/attributes/bl"), ".jsonl")
+            .iter()
+            .flat_map(|f| crate::helpers::text_lines(f))
+            .filter(|l| l.contains("\"dup\":[["))
+            .count();
+        assert!(marked >= 10, "{section}: {marked} marked\n{out}");
+        for world in [2usize, 3] {
+            let d = fresh(what, section);
+            crate::minhash_tasks::run_as_tasks(d.path(), world, &["keys", "filter", "marks"]);
+            assert!(
+                d.path()
+                    .join("out/attributes/bl/.loam/bloom/present.bits")
+                    .is_file(),
+                "the split ran"
+            );
+            assert_same(
+                &want,
+                &outputs(d.path()),
+                &format!("{section}, {world} tasks"),
+            );
+            // A rerun finds every unit done.
+            ok(d.path(), &["run", "p.yaml"]);
+            assert_same(&want, &outputs(d.path()), &format!("{section}, rerun"));
+        }
+    }
+}
+
+#[test]
+fn bloom_tasks_without_phases_and_a_damaged_plan() {
+    let base = fresh("documents", DOCS);
+    ok(base.path(), &["run", "p.yaml"]);
+    let want = outputs(base.path());
+
+    // Tasks started without --phase each do what they can, then wait for the others.
+    let d = fresh("documents", DOCS);
+    let task = |r: &str| {
+        ok(
+            d.path(),
+            &[
+                "run", "p.yaml", "--stage", "dedupe", "--rank", r, "--world", "2",
+            ],
+        )
+    };
+    for _ in 0..3 {
+        task("0");
+        task("1");
+    }
+    let attrs = crate::helpers::files_under(&d.path().join("out/attributes/bl"), ".jsonl");
+    assert_eq!(attrs.len(), 8, "the tasks wrote every attribute file");
+    ok(d.path(), &["run", "p.yaml"]);
+    assert_same(&want, &outputs(d.path()), "tasks without --phase");
+
+    // A plan file damaged between the phases is remade, not read.
+    let d = fresh("documents", DOCS);
+    let phase = |p: &str, r: &str| {
+        ok(
+            d.path(),
+            &[
+                "run", "p.yaml", "--stage", "dedupe", "--phase", p, "--rank", r, "--world", "2",
+            ],
+        )
+    };
+    phase("keys", "0");
+    phase("keys", "1");
+    phase("filter", "0");
+    let plans = crate::helpers::files_under(
+        &d.path().join("out/attributes/bl/.loam/bloom/plans"),
+        ".plan",
+    );
+    assert_eq!(plans.len(), 8, "one plan per shard");
+    let b = std::fs::read(&plans[0]).unwrap();
+    std::fs::write(&plans[0], &b[..b.len() / 2]).unwrap();
+    // A plain run continues the split: the damaged plan is made again (the same bytes, so
+    // the check that read it stands).
+    let out = ok(d.path(), &["run", "p.yaml"]);
+    assert!(out.contains("Bloom keys: 1 unit(s) made here"), "{out}");
+    assert!(!out.contains("Bloom filter: 1 unit(s) made here"), "{out}");
+    assert_eq!(std::fs::read(&plans[0]).unwrap(), b, "the plan was remade");
+    assert_same(&want, &outputs(d.path()), "after a damaged plan");
+}
