@@ -306,6 +306,7 @@ fn dedup_files_survive_mutation() {
         filter_file: dir.path().join("f.bloom"),
         read_only: false,
         dolma_bugs: false,
+        key_set: loam_dedup::engine::KeySet::Bloom,
     };
     let unit = loam_dedup::exact::DedupUnit {
         input: shard.to_str().unwrap().into(),

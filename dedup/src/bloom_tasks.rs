@@ -317,7 +317,10 @@ pub fn check(
     job: &Job,
     exec: &Executor,
 ) -> Result<(Vec<u8>, CheckOutcome), String> {
-    let filter = engine::open_filter(job).map_err(|e| e.to_string())?;
+    let filter = match job.key_set {
+        engine::KeySet::Bloom => Some(engine::open_filter(job).map_err(|e| e.to_string())?),
+        engine::KeySet::Exact => None,
+    };
     let mut all: Vec<u128> = Vec::new();
     let mut offsets = Vec::with_capacity(plans.len() + 1);
     let (mut skipped, mut other) = (0, 0);
@@ -330,10 +333,12 @@ pub fn check(
     }
     offsets.push(all.len() as u64);
     let keys = all.len();
-    let present = engine::check_keys(&filter, all, job.read_only, exec);
-    if !job.read_only {
-        filter
-            .save(&engine::pending_filter_path(&job.filter_file))
+    let present = match &filter {
+        Some(f) => engine::check_keys(f, all, job.read_only, exec),
+        None => engine::exact_keys(all, exec),
+    };
+    if let (Some(f), false) = (&filter, job.read_only) {
+        f.save(&engine::pending_filter_path(&job.filter_file))
             .map_err(|e| e.to_string())?;
     }
     let mut out = Vec::with_capacity(24 + offsets.len() * 8 + keys.div_ceil(8));
@@ -353,8 +358,14 @@ pub fn check(
     Ok((
         out,
         CheckOutcome {
-            stats: engine::CheckStats::of(&filter, keys as u64, keys_present, skipped, other),
-            warning: engine::overfull(&filter, job),
+            stats: engine::CheckStats::of(
+                filter.as_ref(),
+                keys as u64,
+                keys_present,
+                skipped,
+                other,
+            ),
+            warning: filter.as_ref().and_then(|f| engine::overfull(f, job)),
         },
     ))
 }

@@ -58,6 +58,17 @@ pub enum Mode {
     },
 }
 
+/// Where a job's keys are looked up: the first copy in canonical order survives in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySet {
+    /// A Bloom filter file sized up front (dolma's): fixed memory, a planned rate of false
+    /// positives, and keys of earlier runs kept in the file.
+    Bloom,
+    /// Every key of the run held (16 bytes each) and compared: no false positives, no
+    /// file, nothing to size.
+    Exact,
+}
+
 /// A dedupe job, built from a dolma config.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -86,11 +97,38 @@ pub struct Job {
     /// `skip_empty`, the n-gram stride also sampling the second n-gram, paragraph ends
     /// adding 1 for any separator and comparing code points with bytes, `f32` scores.
     pub dolma_bugs: bool,
+    /// Where keys are looked up (`plan`, `filter_file` and `read_only` are the Bloom
+    /// filter's).
+    pub key_set: KeySet,
 }
 
 impl Job {
     /// Builds the job; errors are usage errors (messages name the config field).
     pub fn from_config(cfg: &DedupeConfig) -> Result<Job, String> {
+        let bf = cfg
+            .bloom_filter
+            .as_ref()
+            .ok_or("bloom_filter: missing (required unless dedupe.minhash)")?;
+        let mut job = Self::keys_of(cfg)?;
+        job.plan = BloomPlan::new(
+            bf.size_in_bytes,
+            bf.estimated_doc_count,
+            bf.desired_false_positive_rate,
+        );
+        job.filter_file = PathBuf::from(&bf.file);
+        job.read_only = bf.read_only;
+        job.key_set = KeySet::Bloom;
+        Ok(job)
+    }
+
+    /// The job with an exact key set ([`KeySet::Exact`]); the config's `bloom_filter` is
+    /// not used.
+    pub fn exact_from_config(cfg: &DedupeConfig) -> Result<Job, String> {
+        Self::keys_of(cfg)
+    }
+
+    /// What the keys are (mode, attribute, skips, partitions), with an exact key set.
+    fn keys_of(cfg: &DedupeConfig) -> Result<Job, String> {
         let d = &cfg.dedupe;
         let (mode, attr) = match d.mode() {
             None => return Err("dedupe: set `documents` or `paragraphs`".into()),
@@ -153,10 +191,6 @@ impl Job {
         } else {
             attr
         };
-        let bf = cfg
-            .bloom_filter
-            .as_ref()
-            .ok_or("bloom_filter: missing (required unless dedupe.minhash)")?;
         Ok(Job {
             mode,
             attribute,
@@ -165,14 +199,11 @@ impl Job {
             min_words: d.min_words,
             num_partitions: d.num_partitions.max(1) as u32,
             partition_index: d.partition_index as u32,
-            plan: BloomPlan::new(
-                bf.size_in_bytes,
-                bf.estimated_doc_count,
-                bf.desired_false_positive_rate,
-            ),
-            filter_file: PathBuf::from(&bf.file),
-            read_only: bf.read_only,
+            plan: BloomPlan::new(0, 0, 0.0),
+            filter_file: PathBuf::new(),
+            read_only: false,
             dolma_bugs: false,
+            key_set: KeySet::Exact,
         })
     }
 
@@ -180,8 +211,8 @@ impl Job {
     /// work.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
-        let exists = self.filter_file.exists();
-        if self.read_only && !exists {
+        let exists = self.key_set == KeySet::Bloom && self.filter_file.exists();
+        if self.key_set == KeySet::Bloom && self.read_only && !exists {
             w.push(format!(
                 "bloom_filter.read_only is true but {} does not exist: the filter is empty and nothing will be marked (dolma silently does the same, dolma issue 174)",
                 self.filter_file.display()
@@ -240,20 +271,27 @@ pub struct CheckStats {
     pub keys_skipped: u64,
     /// Keys left to other partitions.
     pub keys_other_partitions: u64,
-    /// The filter's size in bytes.
-    pub filter_bytes: u64,
+    /// The Bloom filter after the check; none for an exact key set.
+    pub filter: Option<FilterState>,
+}
+
+/// A Bloom filter after a check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterState {
+    /// Its size in bytes.
+    pub bytes: u64,
     /// Hash functions.
-    pub filter_hashes: u32,
-    /// Keys the filter holds.
-    pub filter_keys: u64,
+    pub hashes: u32,
+    /// Keys it holds.
+    pub keys: u64,
     /// Its false-positive rate now.
-    pub filter_fp_rate: f64,
+    pub fp_rate: f64,
 }
 
 impl CheckStats {
-    /// The counts of `keys` checked against `filter`.
+    /// The counts of `keys` checked against `filter` (none: an exact key set).
     pub(crate) fn of(
-        filter: &BloomFilter,
+        filter: Option<&BloomFilter>,
         keys: u64,
         present: u64,
         skipped: u64,
@@ -264,10 +302,12 @@ impl CheckStats {
             keys_present: present,
             keys_skipped: skipped,
             keys_other_partitions: other,
-            filter_bytes: filter.size_bytes(),
-            filter_hashes: filter.hashes(),
-            filter_keys: filter.inserted(),
-            filter_fp_rate: filter.current_fp_rate(),
+            filter: filter.map(|f| FilterState {
+                bytes: f.size_bytes(),
+                hashes: f.hashes(),
+                keys: f.inserted(),
+                fp_rate: f.current_fp_rate(),
+            }),
         }
     }
 }
@@ -276,16 +316,20 @@ impl std::fmt::Display for CheckStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} keys checked ({} present, {} skipped, {} in other partitions); filter {:.1} MiB, {} hashes, {} keys, false-positive rate now {:.2e}",
-            self.keys,
-            self.keys_present,
-            self.keys_skipped,
-            self.keys_other_partitions,
-            self.filter_bytes as f64 / 1048576.0,
-            self.filter_hashes,
-            self.filter_keys,
-            self.filter_fp_rate
-        )
+            "{} keys checked ({} present, {} skipped, {} in other partitions); ",
+            self.keys, self.keys_present, self.keys_skipped, self.keys_other_partitions,
+        )?;
+        match &self.filter {
+            Some(s) => write!(
+                f,
+                "filter {:.1} MiB, {} hashes, {} keys, false-positive rate now {:.2e}",
+                s.bytes as f64 / 1048576.0,
+                s.hashes,
+                s.keys,
+                s.fp_rate
+            ),
+            None => f.write_str("exact key set"),
+        }
     }
 }
 
@@ -605,7 +649,10 @@ pub fn run(
     exec: &Executor,
     progress: &dyn Progress,
 ) -> Result<Outcome, EngineError> {
-    let filter = open_filter(job)?;
+    let filter = match job.key_set {
+        KeySet::Bloom => Some(open_filter(job)?),
+        KeySet::Exact => None,
+    };
     // Phase 1.
     let mut plans: Vec<ShardPlan> = exec.map(units, |u| plan_shard(storage, u, job, progress));
     // Phase 2: canonical order within each region.
@@ -619,7 +666,10 @@ pub fn run(
         p.keys = Vec::new();
     }
     let keys = all.len() as u64;
-    let present = check_keys(&filter, all, job.read_only, exec);
+    let present = match &filter {
+        Some(f) => check_keys(f, all, job.read_only, exec),
+        None => exact_keys(all, exec),
+    };
     let keys_present = (0..keys as usize).filter(|&i| present.get(i)).count() as u64;
     // Phase 3.
     let work: Vec<usize> = (0..units.len()).collect();
@@ -627,8 +677,8 @@ pub fn run(
         let hit = |k: u32| present.get(offsets[i] + k as usize);
         write_shard(storage, &units[i], &plans[i], &hit, job)
     });
-    if !job.read_only {
-        filter.save(&pending_filter_path(&job.filter_file))?;
+    if let (Some(f), false) = (&filter, job.read_only) {
+        f.save(&pending_filter_path(&job.filter_file))?;
     }
     let keys_skipped = plans.iter().map(|p| p.skipped).sum();
     let keys_other_partitions = plans.iter().map(|p| p.other).sum();
@@ -651,11 +701,11 @@ pub fn run(
             "nothing was marked as a duplicate in {docs} documents: {why}"
         ));
     }
-    warnings.extend(overfull(&filter, job));
+    warnings.extend(filter.as_ref().and_then(|f| overfull(f, job)));
     Ok(Outcome {
         shards,
         stats: CheckStats::of(
-            &filter,
+            filter.as_ref(),
             keys,
             keys_present,
             keys_skipped,
@@ -675,6 +725,29 @@ pub(crate) fn overfull(filter: &BloomFilter, job: &Job) -> Option<String> {
             filter.current_fp_rate(),
             job.plan.expected_fp_rate
         ))
+}
+
+/// Phase 2 for an exact key set: bit `i` says whether key `i` (canonical order) occurred
+/// before it. Sorting (key, index) pairs puts each key's copies together, first copy first.
+pub(crate) fn exact_keys(all: Vec<u128>, exec: &Executor) -> Flags {
+    let present = Flags::new(all.len());
+    let mut order: Vec<(u128, u64)> = all
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| (h, i as u64))
+        .collect();
+    exec.install(|| {
+        use rayon::prelude::*;
+        order.par_sort_unstable();
+    });
+    for w in order.windows(2) {
+        if let [(a, _), (b, i)] = w {
+            if a == b {
+                present.set(*i as usize);
+            }
+        }
+    }
+    present
 }
 
 /// Phase 2: checks `all` (every shard's keys, canonical order) against `filter`, inserting

@@ -233,7 +233,9 @@ impl<'de> Deserialize<'de> for DedupeStages {
 /// `paragraphs`, `minhash` and `substring`, with dolma's keys and meanings (`loam_dedup::config`):
 /// `documents` alone is exact dedup (each duplicate names its survivor); with
 /// `bloom_filter`, `documents` and `paragraphs` run through the Bloom-filter engine of
-/// `loam dedupe -c` ([`loam_dedup::engine`]); `minhash` through [`loam_dedup::minhash`].
+/// `loam dedupe -c` ([`loam_dedup::engine`]); `paragraphs` alone runs through the same engine
+/// over an exact key set ([`loam_dedup::engine::KeySet::Exact`]); `minhash` through
+/// [`loam_dedup::minhash`].
 /// Keys a section does not use are left out of the normalized config, so existing pipeline
 /// files keep their fingerprints and content ids.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -244,8 +246,9 @@ pub struct DedupeStage {
     /// Document-level dedup, as in dolma's `dedupe.documents`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub documents: Option<DocumentDedupe>,
-    /// Paragraph dedup, whole paragraphs or by n-gram overlap (dolma's `dedupe.paragraphs`);
-    /// needs `bloom_filter`.
+    /// Paragraph dedup, whole paragraphs or by n-gram overlap (dolma's `dedupe.paragraphs`):
+    /// against `bloom_filter` when given (dolma's way), else against every key of the run
+    /// (exact: no false positives, 16 bytes per key in memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paragraphs: Option<loam_dedup::config::ParagraphDedupeConfig>,
     /// MinHash near-duplicate documents (`loam dedupe -c`'s `dedupe.minhash`).
@@ -489,13 +492,10 @@ impl DedupeStage {
             }
         }
         match (self.kind(), &self.bloom_filter) {
-            (DedupeKind::Bloom, None) => p.push(
+            (DedupeKind::MinHash, Some(_)) => p.push(
                 join(at, "bloom_filter"),
-                "paragraph dedup needs a Bloom filter: set size_in_bytes, or estimated_doc_count and desired_false_positive_rate",
+                "MinHash dedup uses no Bloom filter",
             ),
-            (DedupeKind::MinHash, Some(_)) => {
-                p.push(join(at, "bloom_filter"), "MinHash dedup uses no Bloom filter")
-            }
             (DedupeKind::MinHash, None) if self.dolma_bugs => p.push(
                 join(at, "dolma_bugs"),
                 "applies to Bloom filter dedup only (dolma has no MinHash)",
@@ -524,7 +524,7 @@ impl DedupeStage {
         // The rest as `loam dedupe -c` checks it, with the section's field paths.
         let engine_checks = match self.kind() {
             DedupeKind::Exact => false,
-            DedupeKind::Bloom => self.bloom_filter.is_some(),
+            DedupeKind::Bloom => true,
             DedupeKind::MinHash => true,
             DedupeKind::Substring => false,
         };
@@ -542,7 +542,10 @@ impl DedupeStage {
         for problem in inner.into_vec() {
             let path = problem.path;
             // Checked above with this section's own messages, or not a key of it.
-            if path == "dedupe"
+            // Paragraphs without a Bloom filter run over an exact key set.
+            let exact = self.bloom_filter.is_none() && path == "bloom_filter";
+            if exact
+                || path == "dedupe"
                 || path == "dedupe.name"
                 || path == "dedupe.documents.key"
                 || path.starts_with("documents")

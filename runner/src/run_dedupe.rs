@@ -102,6 +102,13 @@ impl Engine {
                     keep,
                 )
             }
+            DedupeKind::Bloom if dcfg.bloom_filter.is_none() => {
+                // Paragraphs without a Bloom filter: the same engine over an exact key set.
+                let mut job = Job::exact_from_config(&dcfg.dolma_config(inputs, String::new()))
+                    .map_err(|e| Error::Usage(format!("dedupe: {e}")))?;
+                job.dolma_bugs = dcfg.dolma_bugs;
+                Engine::Bloom { job, owned: false }
+            }
             DedupeKind::Bloom => {
                 let file = dcfg.bloom_filter.as_ref().and_then(|b| b.file.clone());
                 let owned = file.is_none();
@@ -152,7 +159,11 @@ impl Engine {
                         n.length, n.stride, n.overlap_threshold
                     ),
                 };
-                format!("dedupe ({}: {what}, Bloom filter)", dcfg.name)
+                let set = match job.key_set {
+                    loam_dedup::engine::KeySet::Bloom => "Bloom filter",
+                    loam_dedup::engine::KeySet::Exact => "exact",
+                };
+                format!("dedupe ({}: {what}, {set})", dcfg.name)
             }
             Engine::MinHash(m) => format!(
                 "dedupe ({}: MinHash {}x{} over {}-grams)",
@@ -872,12 +883,11 @@ mod tests {
         let names: Vec<&str> = ds.sections().iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["d", "p"]);
         assert!(serde_json::to_value(ds).unwrap().is_array());
-        assert_eq!(
-            fields(&format!(
-                "{docs}\n  - name: p\n    paragraphs: {{attribute_name: pp}}"
-            )),
-            ["dedupe[1].bloom_filter"]
-        );
+        // Paragraphs without a Bloom filter: an exact key set.
+        assert!(fields(&format!(
+            "{docs}\n  - name: p\n    paragraphs: {{attribute_name: pp}}"
+        ))
+        .is_empty());
         assert_eq!(
             fields(&format!(
                 "{docs}\n{}",
@@ -907,9 +917,10 @@ mod tests {
     #[test]
     fn problems_name_the_sections_fields() {
         let bloom = "  bloom_filter: {estimated_doc_count: 10, desired_false_positive_rate: 0.01}";
+        // An exact key set's paragraphs are checked as the Bloom filter's are.
         assert_eq!(
-            fields("  name: p\n  paragraphs: {attribute_name: a}"),
-            ["dedupe.bloom_filter"]
+            fields("  name: p\n  paragraphs: {attribute_name: a, by_ngram: {ngram_length: 3, overlap_threshold: 2}}"),
+            ["dedupe.paragraphs.by_ngram.overlap_threshold"]
         );
         assert_eq!(
             fields(&format!(

@@ -1,7 +1,8 @@
 //! Bloom filter dedup split over `--rank/--world` tasks (phases `keys`, `filter`, `marks`):
-//! documents into a named filter file, paragraphs and n-grams into the run's own filter, all
-//! give the one-process attribute, mix and filter bytes, phase by phase or task by task, and
-//! a damaged plan file is remade rather than trusted.
+//! documents into a named filter file, paragraphs and n-grams into the run's own filter or
+//! an exact key set, all give the one-process attribute, mix and filter bytes, phase by phase
+//! or task by task, and a damaged plan file is remade rather than trusted. The exact key set
+//! marks what a Bloom filter without false positives marks.
 
 use crate::common::*;
 use std::collections::BTreeMap;
@@ -9,6 +10,9 @@ use std::path::Path;
 
 const DOCS: &str = "{attribute_name: dup, key: $.text}\n  bloom_filter: {file: bloom/docs.bin, read_only: false, estimated_doc_count: 10000, desired_false_positive_rate: 0.0001}";
 const PARAS: &str = "{attribute_name: dup}\n  bloom_filter: {estimated_doc_count: 100000, desired_false_positive_rate: 0.0001}";
+const EXACT_PARAS: &str = "{attribute_name: dup}";
+const EXACT_NGRAMS: &str =
+    "{attribute_name: dup, by_ngram: {ngram_length: 6, stride: 3, overlap_threshold: 0.5}}";
 const NGRAMS: &str = "{attribute_name: dup, by_ngram: {ngram_length: 6, stride: 3, overlap_threshold: 0.5}}\n  bloom_filter: {estimated_doc_count: 100000, desired_false_positive_rate: 0.0001}";
 
 /// `what` is `documents` or `paragraphs`, `section` its value.
@@ -65,6 +69,8 @@ fn bloom_tasks_give_the_one_process_bytes() {
         ("documents", DOCS),
         ("paragraphs", PARAS),
         ("paragraphs", NGRAMS),
+        ("paragraphs", EXACT_PARAS),
+        ("paragraphs", EXACT_NGRAMS),
     ] {
         let base = fresh(what, section);
         let out = ok(base.path(), &["run", "p.yaml"]);
@@ -149,4 +155,23 @@ fn bloom_tasks_without_phases_and_a_damaged_plan() {
     assert!(!out.contains("Bloom filter: 1 unit(s) made here"), "{out}");
     assert_eq!(std::fs::read(&plans[0]).unwrap(), b, "the plan was remade");
     assert_same(&want, &outputs(d.path()), "after a damaged plan");
+}
+
+#[test]
+fn an_exact_key_set_marks_what_a_bloom_filter_without_false_positives_marks() {
+    for (exact, bloom) in [(EXACT_PARAS, PARAS), (EXACT_NGRAMS, NGRAMS)] {
+        let e = fresh("paragraphs", exact);
+        let out = ok(e.path(), &["run", "p.yaml"]);
+        assert!(out.contains("exact;"), "{out}");
+        assert!(
+            !e.path().join("out/.loam/dedupe/bl.bloom").exists(),
+            "no filter file"
+        );
+        // A filter sized for a false-positive rate of 1e-4 over ~2,000 keys: on these keys
+        // it has none, so its marks are the exact ones.
+        let b = fresh("paragraphs", bloom);
+        ok(b.path(), &["run", "p.yaml"]);
+        let (x, y) = (outputs(e.path()), outputs(b.path()));
+        assert_same(&y, &x, exact);
+    }
 }

@@ -309,8 +309,8 @@ fn bad_dedupe_sections_exit_2_naming_the_field() {
             "dedupe.bloom_filter",
         ),
         (
-            "  name: p\n  paragraphs: {attribute_name: a}".to_string(),
-            "dedupe.bloom_filter",
+            "  name: p\n  paragraphs: {attribute_name: a, by_ngram: {ngram_length: 3, overlap_threshold: 2}}".to_string(),
+            "dedupe.paragraphs.by_ngram.overlap_threshold",
         ),
         (
             PARAS.replace("desired_false_positive_rate: 0.0001", "size_in_bytes: 0"),
