@@ -154,7 +154,8 @@ enum Command {
         /// Only this phase of a phased dedupe section (needs --stage dedupe): exact
         /// (`documents.partitions`): keys, survivors; MinHash (`minhash.partitions`):
         /// signatures, bands, partitions, merge-1 …, verify (or survivors, with only a keep
-        /// policy); substring: suffixes, matches;
+        /// policy); substring: suffixes, matches; Bloom filter and exact paragraphs
+        /// (`bloom_filter`, `paragraphs`; a dolma recipe's dedupe configs too): keys, filter;
         /// every kind: marks.
         #[arg(long, requires = "stage", value_parser = parse_phase)]
         phase: Option<loam_runner::phases::Phase>,

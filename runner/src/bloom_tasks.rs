@@ -159,3 +159,36 @@ impl Tasks<'_> {
         Ok((rep, read))
     }
 }
+
+/// Whether a Bloom section with its attribute files under `dir` runs as phases: when asked
+/// (`--phase`, as `loam slurm submit` runs each phase as a job array), or to continue a split
+/// under way (its phase files are kept). Otherwise one process keeps the keys in memory and
+/// writes no plan files, and of `--rank/--world` tasks started without `--phase`, task 0
+/// makes the section whole: a task that did its share of a phase would leave before the
+/// next one could start.
+pub(crate) fn split(
+    storage: &dyn loam_pipeline::storage::Storage,
+    dir: &str,
+    part: &crate::run::Part,
+) -> bool {
+    part.phase.is_some()
+        || storage
+            .list(&format!("{dir}/.loam/bloom/"))
+            .is_ok_and(|v| !v.is_empty())
+}
+
+/// Publishes a complete stage's filter; tasks that finish together may race to it, and
+/// the one that finds it already moved has nothing left to do.
+pub(crate) fn publish_filter(job: &Job) -> Result<()> {
+    match engine::commit_filter(job) {
+        Err(_)
+            if job.filter_file.exists()
+                && !engine::pending_filter_path(&job.filter_file).exists() =>
+        {
+            Ok(())
+        }
+        r => r
+            .map(|_| ())
+            .map_err(|e| crate::error::Error::Usage(e.to_string())),
+    }
+}

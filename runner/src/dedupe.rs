@@ -305,7 +305,7 @@ pub fn dedupe_config(
         storage,
         inputs,
         units,
-        roots: _,
+        roots,
         lock: _lock,
         normalized,
     } = setup(cfg, raw, &name, opts)?;
@@ -340,8 +340,67 @@ pub fn dedupe_config(
     }
     let whole_documents = matches!(job.mode, Mode::Documents { .. });
     let all_done = done.all_done();
-    let ran = if all_done { 0 } else { units.len() };
-    let results = if all_done {
+    let mut ran = if all_done { 0 } else { units.len() };
+    // Phases that tasks share need one attribute root for their files (one documents
+    // folder); otherwise task 0 makes the one global decision.
+    let split_dir = match roots.first() {
+        Some(r) if roots.iter().all(|x| x == r) => Some(r.clone()),
+        _ => None,
+    }
+    .filter(|d| !all_done && crate::bloom_tasks::split(storage, d, &opts.part));
+    let mut failures = Vec::new();
+    let results = if let Some(dir) = split_dir {
+        let tasks = crate::bloom_tasks::Tasks {
+            sec: crate::phases::Section {
+                storage,
+                units: &units,
+                dir: &dir,
+                name: &name,
+                rels: inputs.clone(),
+                exec: &exec,
+                overwrite: opts.overwrite,
+                part: opts.part.units,
+                only: opts.part.phase,
+            },
+            job: &job,
+            owned: false,
+            stage_fp: &fp,
+        };
+        match tasks.advance()? {
+            crate::phases::Step::Done(first) => {
+                let (n, results) = tasks.sec.marks(&done, "bloom marks", |k, bar| {
+                    let (rep, _) = tasks.mark(&first, k)?;
+                    bar.advance(rep.scan.documents, rep.scan.text_bytes);
+                    let info = DedupeUnitInfo {
+                        duplicate_documents: rep.duplicate_documents,
+                        duplicate_document_bytes: rep.duplicate_document_bytes,
+                        duplicate_spans: rep.duplicate_spans,
+                        duplicate_chars: rep.duplicate_chars,
+                        ..DedupeUnitInfo::new(&rep.scan)
+                    };
+                    match (rep.output, rep.scan.failed()) {
+                        (Some(o), false) => Ok(Made {
+                            output: Some(o),
+                            info,
+                        }),
+                        _ => Err(crate::outcome::scan_errors(&rep.scan)),
+                    }
+                });
+                ran = n;
+                if results.iter().all(|u| matches!(u, Unit::Done { .. })) {
+                    crate::bloom_tasks::publish_filter(&job)?;
+                }
+                results
+            }
+            crate::phases::Step::Waiting { failed } => {
+                ran = 0;
+                for (what, e) in failed {
+                    failures.push(Failure::new("dedupe", &what, e));
+                }
+                done.collect(Vec::new())
+            }
+        }
+    } else if all_done {
         // A run killed after its markers but before publishing the filter left only that.
         if engine::commit_filter(&job).map_err(usage)? {
             eprintln!(
@@ -388,7 +447,8 @@ pub fn dedupe_config(
         }
         results
     };
-    let (failures, c) = tally(&units, results);
+    let (unit_failures, c) = tally(&units, results);
+    failures.extend(unit_failures);
     let (docs, bytes, dups, dup_bytes, spans) = (
         c.documents,
         c.text_bytes,

@@ -275,13 +275,7 @@ pub(crate) fn dedupe_stage(
             Engine::Substring(_) => true,
             // Split when asked, or to continue a split under way (its files are kept); one
             // process otherwise: the keys stay in memory, no plan files.
-            Engine::Bloom { .. } => {
-                opts.part.units.world > 1
-                    || opts.part.phase.is_some()
-                    || storage
-                        .list(&format!("{dir}/.loam/bloom/"))
-                        .is_ok_and(|v| !v.is_empty())
-            }
+            Engine::Bloom { .. } => crate::bloom_tasks::split(storage, &dir, &opts.part),
         };
     if phased {
         // Phases of resumable units that tasks share; the marks are this stage's units.
@@ -363,7 +357,7 @@ pub(crate) fn dedupe_stage(
             results.iter().all(|u| matches!(u, Unit::Done { .. })),
         ) {
             // The stage is complete: publish the filter (another task may just have).
-            publish_filter(t.job)?;
+            crate::bloom_tasks::publish_filter(t.job)?;
         }
         return finish(
             dcfg,
@@ -772,20 +766,6 @@ fn finish(
         n_units,
     ));
     Ok(dedupe_fp)
-}
-
-/// Publishes a complete stage's filter; tasks that finish together may race to it, and
-/// the one that finds it already moved has nothing left to do.
-fn publish_filter(job: &Job) -> Result<()> {
-    match engine::commit_filter(job) {
-        Err(_)
-            if job.filter_file.exists()
-                && !engine::pending_filter_path(&job.filter_file).exists() =>
-        {
-            Ok(())
-        }
-        r => r.map(|_| ()).map_err(|e| Error::Usage(e.to_string())),
-    }
 }
 
 /// The filter file's digest when it exists before the stage runs (it is read, and decides).

@@ -1,7 +1,8 @@
 //! Bloom filter dedup split over `--rank/--world` tasks (phases `keys`, `filter`, `marks`):
 //! documents into a named filter file, paragraphs and n-grams into the run's own filter or
 //! an exact key set, all give the one-process attribute, mix and filter bytes, phase by phase
-//! or task by task, and a damaged plan file is remade rather than trusted. The exact key set
+//! (tasks started without `--phase` leave the section to task 0), and a damaged plan file is
+//! remade rather than trusted. The exact key set
 //! marks what a Bloom filter without false positives marks.
 
 use crate::common::*;
@@ -109,22 +110,19 @@ fn bloom_tasks_without_phases_and_a_damaged_plan() {
     ok(base.path(), &["run", "p.yaml"]);
     let want = outputs(base.path());
 
-    // Tasks started without --phase each do what they can, then wait for the others.
+    // Tasks started without --phase: task 0 makes the section whole, in one round.
     let d = fresh("documents", DOCS);
-    let task = |r: &str| {
+    for r in ["1", "0"] {
         ok(
             d.path(),
             &[
                 "run", "p.yaml", "--stage", "dedupe", "--rank", r, "--world", "2",
             ],
-        )
-    };
-    for _ in 0..3 {
-        task("0");
-        task("1");
+        );
     }
     let attrs = crate::helpers::files_under(&d.path().join("out/attributes/bl"), ".jsonl");
     assert_eq!(attrs.len(), 8, "the tasks wrote every attribute file");
+    assert!(!d.path().join("out/attributes/bl/.loam/bloom").exists());
     ok(d.path(), &["run", "p.yaml"]);
     assert_same(&want, &outputs(d.path()), "tasks without --phase");
 
@@ -174,4 +172,40 @@ fn an_exact_key_set_marks_what_a_bloom_filter_without_false_positives_marks() {
         let (x, y) = (outputs(e.path()), outputs(b.path()));
         assert_same(&y, &x, exact);
     }
+}
+
+#[test]
+fn a_dolma_recipe_runs_its_bloom_dedupe_as_phases() {
+    // `loam run tag.yaml dedupe_docs.yaml dedupe_paras.yaml mix.yaml`: the dolma configs'
+    // Bloom dedupe split with --phase gives the one-process attributes, filters and mix.
+    let run = |dir: &Path, extra: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&RECIPE);
+        ok(dir, &args)
+    };
+    let one = recipe_dir();
+    run(one.path(), &[]);
+    let want = recipe_outputs(one.path());
+    let split = recipe_dir();
+    run(split.path(), &["--stage", "tag"]);
+    for phase in ["keys", "filter", "marks"] {
+        for rank in ["0", "1"] {
+            run(
+                split.path(),
+                &[
+                    "--stage", "dedupe", "--phase", phase, "--rank", rank, "--world", "2",
+                ],
+            );
+        }
+    }
+    let plans = crate::helpers::files_under(
+        &split
+            .path()
+            .join("corpus/attributes/dedupe_paras/.loam/bloom/plans"),
+        ".plan",
+    );
+    assert_eq!(plans.len(), 2, "the paragraph section ran as phases");
+    run(split.path(), &[]);
+    assert_same(&want, &recipe_outputs(split.path()), "recipe as phases");
 }
