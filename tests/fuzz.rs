@@ -332,9 +332,9 @@ fn dedup_files_survive_mutation() {
         6
     );
     let exec = loam_pipeline::executor::Executor::new(1).unwrap();
-    let (bits, _) =
-        loam_dedup::bloom_tasks::check(&[(&docs_plan, "a"), (&ngram_plan, "b")], &ngram_job, &exec)
-            .unwrap();
+    let plans =
+        [(docs_plan.clone(), "a"), (ngram_plan.clone(), "b")].map(|(b, p)| Ok((b, p.to_string())));
+    let (bits, _) = loam_dedup::bloom_tasks::check(plans, &ngram_job, &exec).unwrap();
     let seeds = vec![
         with(0, sfx),
         with(1, ssm),

@@ -310,22 +310,25 @@ fn read_plan(b: &[u8], path: &str, scan: ScanReport) -> Result<ShardPlan, TaskFi
 }
 
 /// Phase 2: checks (and, unless read-only, inserts) the keys of every plan (`(bytes,
-/// path)`, canonical order) against the job's filter, saving the updated filter at
+/// path)`, canonical order; each read, used and dropped in turn, so only the keys stay)
+/// against the job's key set, saving an updated Bloom filter at
 /// [`engine::pending_filter_path`]; returns the bit file and what was found.
-pub fn check(
-    plans: &[(&[u8], &str)],
-    job: &Job,
-    exec: &Executor,
-) -> Result<(Vec<u8>, CheckOutcome), String> {
+pub fn check<I>(plans: I, job: &Job, exec: &Executor) -> Result<(Vec<u8>, CheckOutcome), String>
+where
+    I: IntoIterator<Item = Result<(Vec<u8>, String), String>>,
+{
     let filter = match job.key_set {
         engine::KeySet::Bloom => Some(engine::open_filter(job).map_err(|e| e.to_string())?),
         engine::KeySet::Exact => None,
     };
     let mut all: Vec<u128> = Vec::new();
-    let mut offsets = Vec::with_capacity(plans.len() + 1);
+    let mut offsets = Vec::new();
     let (mut skipped, mut other) = (0, 0);
-    for (b, path) in plans {
-        let h = read_head(b, path).map_err(|e| e.to_string())?;
+    let mut shards = 0u64;
+    for plan in plans {
+        let (b, path) = plan?;
+        shards += 1;
+        let h = read_head(&b, &path).map_err(|e| e.to_string())?;
         offsets.push(all.len() as u64);
         all.extend_from_slice(&h.keys);
         skipped += h.skipped;
@@ -343,7 +346,7 @@ pub fn check(
     }
     let mut out = Vec::with_capacity(24 + offsets.len() * 8 + keys.div_ceil(8));
     out.extend_from_slice(BITS_MAGIC);
-    put64(&mut out, plans.len() as u64);
+    put64(&mut out, shards);
     for o in &offsets {
         put64(&mut out, *o);
     }
@@ -393,6 +396,31 @@ pub fn marks(
         })
     };
     Ok(engine::write_shard(storage, unit, &p, &hit, job))
+}
+
+/// What one task of each phase holds, per unit of data (`loam dedupe plan -c` prints it):
+/// `exact` for an exact key set, else a Bloom filter (whose own size adds to `filter`).
+pub fn memory_coefficients(exact: bool) -> Vec<(&'static str, f64, String)> {
+    vec![
+        (
+            "keys",
+            16.0,
+            "key of its shard, plus 20 per paragraph and 48 per document with its id".into(),
+        ),
+        (
+            "filter",
+            if exact { 20.0 } else { 36.0 },
+            match exact {
+                true => "key of the corpus".into(),
+                false => "key of the corpus, plus the filter's size".into(),
+            },
+        ),
+        (
+            "marks",
+            0.125,
+            "key of the corpus (the bit file), plus its shard's plan".into(),
+        ),
+    ]
 }
 
 /// Checks a plan file whole (as [`marks`] reads it); its documents.

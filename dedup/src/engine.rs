@@ -728,22 +728,24 @@ pub(crate) fn overfull(filter: &BloomFilter, job: &Job) -> Option<String> {
 }
 
 /// Phase 2 for an exact key set: bit `i` says whether key `i` (canonical order) occurred
-/// before it. Sorting (key, index) pairs puts each key's copies together, first copy first.
+/// before it. Sorting indices by (key, index) puts each key's copies together, first copy
+/// first; 4 bytes per key beside the keys.
 pub(crate) fn exact_keys(all: Vec<u128>, exec: &Executor) -> Flags {
+    if all.len() > u32::MAX as usize {
+        // u32 indices, as the Bloom check's.
+        panic!("more than 2^32 keys in one task: use dedupe.num_partitions");
+    }
     let present = Flags::new(all.len());
-    let mut order: Vec<(u128, u64)> = all
-        .into_iter()
-        .enumerate()
-        .map(|(i, h)| (h, i as u64))
-        .collect();
+    let mut order: Vec<u32> = (0..all.len() as u32).collect();
+    let key = |i: &u32| all.get(*i as usize).copied().unwrap_or_default();
     exec.install(|| {
         use rayon::prelude::*;
-        order.par_sort_unstable();
+        order.par_sort_unstable_by_key(|i| (key(i), *i));
     });
     for w in order.windows(2) {
-        if let [(a, _), (b, i)] = w {
-            if a == b {
-                present.set(*i as usize);
+        if let [a, b] = w {
+            if key(a) == key(b) {
+                present.set(*b as usize);
             }
         }
     }

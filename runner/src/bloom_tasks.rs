@@ -87,15 +87,15 @@ impl Tasks<'_> {
                 for w in self.job.warnings() {
                     eprintln!("warning: {w}");
                 }
-                let (paths, files, read) = self
-                    .sec
-                    .read_each(|k| self.plan_path(k), |p| read_all(s, p))?;
-                let refs: Vec<(&[u8], &str)> = files
-                    .iter()
-                    .zip(&paths)
-                    .map(|(b, p)| (b.as_slice(), p.as_str()))
-                    .collect();
-                let (bytes, o) = bloom_tasks::check(&refs, self.job, self.sec.exec)?;
+                // Each plan read, digested and reduced to its keys in turn.
+                let mut read = Vec::with_capacity(self.sec.units.len());
+                let plans = (0..self.sec.units.len()).map(|k| {
+                    let p = self.plan_path(k);
+                    let b = read_all(s, &p)?;
+                    read.push(digest_of(&p, &b));
+                    Ok((b, p))
+                });
+                let (bytes, o) = bloom_tasks::check(plans, self.job, self.sec.exec)?;
                 if let Some(w) = &o.warning {
                     eprintln!("warning: {w}");
                 }

@@ -467,6 +467,19 @@ pub(crate) fn print_task_memory(d: &crate::pipeline_config::DedupeStages) {
                 p as u64,
             ));
         }
+        if stage.kind() == crate::pipeline_config::DedupeKind::Bloom {
+            as_tasks = true;
+            let exact = stage.bloom_filter.is_none();
+            println!(
+                "{}: {} in one process (16 B per key), or as 3 phases under --phase; memory per task:",
+                d.path(i),
+                match exact {
+                    true => "paragraphs over an exact key set",
+                    false => "Bloom filter dedup",
+                }
+            );
+            show(loam_dedup::bloom_tasks::memory_coefficients(exact));
+        }
         if !as_tasks {
             println!("{}: in one process", d.path(i));
         }
