@@ -417,8 +417,8 @@ pub fn memory_coefficients(exact: bool) -> Vec<(&'static str, f64, String)> {
         ),
         (
             "marks",
-            0.125,
-            "key of the corpus (the bit file), plus its shard's plan".into(),
+            1.0,
+            "8 keys of the corpus (the bit file), plus its shard's plan".into(),
         ),
     ]
 }

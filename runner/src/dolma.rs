@@ -471,7 +471,7 @@ pub(crate) fn print_task_memory(d: &crate::pipeline_config::DedupeStages) {
             as_tasks = true;
             let exact = stage.bloom_filter.is_none();
             println!(
-                "{}: {} in one process (16 B per key), or as 3 phases under --phase; memory per task:",
+                "{}: {} in one process (the filter row's bytes plus the plans), or as 3 phases under --phase; memory per task:",
                 d.path(i),
                 match exact {
                     true => "paragraphs over an exact key set",
