@@ -187,6 +187,7 @@ fn slurm_dedup_tasks_give_the_local_bytes() {
              - {name: exact, documents: {attribute_name: dup, partitions: 2}}\n\
              - {name: near, minhash: {attribute_name: near_dup, num_bands: 16, rows_per_band: 4, partitions: 4}}\n\
              - {name: sub, substring: {attribute_name: repeated, min_length: 64, partitions: 3}}\n\
+             - {name: paras, paragraphs: {attribute_name: para_dup}}\n\
              mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: near, attribute: near_dup, op: exists}], \
              span_replacement: [{span: $.attributes.repeated, min_score: 0.5, replacement: ''}]}\n",
         )
@@ -214,6 +215,7 @@ fn slurm_dedup_tasks_give_the_local_bytes() {
     for phase in [
         "dedupe-keys",
         "dedupe-survivors",
+        "dedupe-filter",
         "dedupe-signatures",
         "dedupe-bands",
         "dedupe-partitions",
