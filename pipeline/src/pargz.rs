@@ -16,7 +16,8 @@ const BATCH: usize = 8;
 /// deflate's window: what a piece may refer back to.
 const WINDOW: usize = 32 << 10;
 
-/// A gzip writer whose compression runs on the rayon pool; see the module docs.
+/// A gzip writer whose compression runs on the rayon pool it is used from (or, outside
+/// one, on the calling thread); see the module docs.
 pub struct ParGzEncoder<W: Write> {
     inner: Option<W>,
     level: u32,
@@ -80,11 +81,14 @@ impl<W: Write> ParGzEncoder<W> {
             let out = deflate_piece(level, before, data, last && i + 1 == n)?;
             Ok((out, crc))
         };
-        let pieces: Vec<io::Result<(Vec<u8>, crc32fast::Hasher)>> = if n > 1 {
+        // In parallel on the pool the caller runs in (the executor's, sized by --threads);
+        // outside any pool, on this thread: never on rayon's global pool of every core.
+        let on_pool = rayon::current_thread_index().is_some();
+        let pieces: Vec<io::Result<(Vec<u8>, crc32fast::Hasher)>> = if n > 1 && on_pool {
             use rayon::prelude::*;
             (0..n).into_par_iter().map(piece).collect()
         } else {
-            vec![piece(0)]
+            (0..n).map(piece).collect()
         };
         let inner = self
             .inner
@@ -260,6 +264,14 @@ mod tests {
             a.len(),
             one.len()
         );
+    }
+
+    #[test]
+    fn outside_a_pool_it_writes_the_same_bytes_on_this_thread() {
+        let data = sample(CHUNK * (BATCH + 2) + 99);
+        let mut e = ParGzEncoder::new(Vec::new(), 6).expect("header");
+        e.write_all(&data).expect("write");
+        assert_eq!(e.finish().expect("finish"), encode(&data, 6, 4096, 2));
     }
 
     #[test]
