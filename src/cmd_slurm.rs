@@ -308,11 +308,14 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
     }
     let phases = match &target {
         Target::Pipeline(cfg) => dedupe_phases(cfg),
+        // A recipe's dolma dedupe configs run Bloom filter dedup: its phases (a MinHash
+        // config, or documents in several folders, is made whole by task 0 of the first).
+        Target::Recipe { .. } if has("dedupe") => loam_runner::phases::Phase::bloom(),
         Target::Recipe { .. } => Vec::new(),
     };
     if !phases.is_empty() {
-        // Partitioned MinHash: one array per phase, each task its share of the phase's
-        // units (other dedupe sections are made by task 0 of the first array).
+        // Phased sections: one array per phase, each task its share of the phase's units
+        // (other dedupe sections are made by task 0 of the first array).
         for (phase, units) in &phases {
             let n = units.map_or(opts.tasks, |u| u.clamp(1, opts.tasks));
             stages.push((format!("dedupe-{}", phase.name()), n));

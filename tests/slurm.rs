@@ -109,10 +109,22 @@ fn slurm_job_arrays_run_a_dolma_recipe() {
     let o = loam(cluster.path(), &args);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    for stage in ["tag", "dedupe", "mix", "finalize"] {
+    // The Bloom dedupe configs as phases: keys, one check-and-insert, marks.
+    for stage in [
+        "tag",
+        "dedupe-keys",
+        "dedupe-filter",
+        "dedupe-marks",
+        "mix",
+        "finalize",
+    ] {
         assert!(out.contains(stage), "{out}");
     }
     wait_for_configs(cluster.path(), &RECIPE);
+    let plans = cluster
+        .path()
+        .join("corpus/attributes/dedupe_paras/.loam/bloom/plans");
+    assert_eq!(std::fs::read_dir(&plans).map(|d| d.count()).unwrap_or(0), 2);
     let want = recipe_outputs(local.path());
     let got = recipe_outputs(cluster.path());
     assert!(want.contains_key("out/web/manifest.json"));
