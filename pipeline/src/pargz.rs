@@ -19,7 +19,7 @@ const WINDOW: usize = 32 << 10;
 /// A gzip writer whose compression runs on the rayon pool it is used from (or, outside
 /// one, on the calling thread); see the module docs.
 pub struct ParGzEncoder<W: Write> {
-    inner: Option<W>,
+    inner: W,
     level: u32,
     /// Uncompressed bytes not yet compressed (less than `CHUNK * BATCH` between writes).
     buf: Vec<u8>,
@@ -42,7 +42,7 @@ impl<W: Write> ParGzEncoder<W> {
         };
         inner.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255])?;
         Ok(ParGzEncoder {
-            inner: Some(inner),
+            inner,
             level,
             buf: Vec::with_capacity(CHUNK * BATCH + (64 << 10)),
             dict: Vec::new(),
@@ -90,29 +90,20 @@ impl<W: Write> ParGzEncoder<W> {
         } else {
             (0..n).map(piece).collect()
         };
-        let inner = self
-            .inner
-            .as_mut()
-            .ok_or_else(|| io::Error::other("gzip stream already finished"))?;
         for p in pieces {
             let (out, crc) = p?;
-            inner.write_all(&out)?;
+            self.inner.write_all(&out)?;
             self.crc.combine(&crc);
         }
         let used = if last { self.buf.len() } else { full * CHUNK };
         self.total += used as u64;
-        // The next piece's dictionary: the window before it (from the old one if short).
-        let mut next = Vec::with_capacity(WINDOW);
-        let tail = self.buf.get(..used).unwrap_or_default();
-        if tail.len() < WINDOW {
-            let keep = (WINDOW - tail.len()).min(self.dict.len());
-            next.extend_from_slice(self.dict.get(self.dict.len() - keep..).unwrap_or_default());
-        }
-        next.extend_from_slice(
-            tail.get(tail.len().saturating_sub(WINDOW)..)
-                .unwrap_or_default(),
-        );
-        self.dict = next;
+        // The next piece's dictionary: the window before it. Before `last`, whole pieces were
+        // used (each longer than the window); after it there is no next piece.
+        self.dict = self
+            .buf
+            .get(used.saturating_sub(WINDOW)..used)
+            .unwrap_or_default()
+            .to_vec();
         self.buf.drain(..used);
         Ok(())
     }
@@ -120,13 +111,15 @@ impl<W: Write> ParGzEncoder<W> {
     /// Ends the stream (the last piece, CRC-32 and length) and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.compress_pending(true)?;
-        let mut inner = self
-            .inner
-            .take()
-            .ok_or_else(|| io::Error::other("gzip stream already finished"))?;
-        inner.write_all(&self.crc.clone().finalize().to_le_bytes())?;
+        let ParGzEncoder {
+            mut inner,
+            crc,
+            total,
+            ..
+        } = self;
+        inner.write_all(&crc.finalize().to_le_bytes())?;
         // ISIZE is the length modulo 2^32 (RFC 1952).
-        inner.write_all(&(self.total as u32).to_le_bytes())?;
+        inner.write_all(&(total as u32).to_le_bytes())?;
         Ok(inner)
     }
 }
@@ -143,10 +136,7 @@ impl<W: Write> Write for ParGzEncoder<W> {
     /// Pieces are only cut at fixed offsets, so a flush cannot push a partial piece out
     /// without changing the bytes; it flushes what is already compressed.
     fn flush(&mut self) -> io::Result<()> {
-        match self.inner.as_mut() {
-            Some(w) => w.flush(),
-            None => Ok(()),
-        }
+        self.inner.flush()
     }
 }
 
