@@ -196,9 +196,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// A plan file's header and keys.
+/// A plan file's header (its keys appended to the caller's vector).
 struct PlanHead<'a> {
-    keys: Vec<u128>,
+    nkeys: usize,
     docs: usize,
     paras: usize,
     skipped: u64,
@@ -206,21 +206,25 @@ struct PlanHead<'a> {
     rest: Cursor<'a>,
 }
 
-fn read_head<'a>(b: &'a [u8], path: &'a str) -> Result<PlanHead<'a>, TaskFileError> {
+fn read_head<'a>(
+    b: &'a [u8],
+    path: &'a str,
+    keys: &mut Vec<u128>,
+) -> Result<PlanHead<'a>, TaskFileError> {
     let mut c = Cursor::checked(b, PLAN_MAGIC, path, "plan")?;
     let nkeys = c.count(16)?;
     let docs = c.count(1)?;
     let paras = c.count(9)?;
     let skipped = c.u64()?;
     let other = c.u64()?;
-    let mut keys = Vec::with_capacity(nkeys);
+    keys.reserve(nkeys);
     for _ in 0..nkeys {
         let mut a = [0u8; 16];
         a.copy_from_slice(c.take(16)?);
         keys.push(u128::from_le_bytes(a));
     }
     Ok(PlanHead {
-        keys,
+        nkeys,
         docs,
         paras,
         skipped,
@@ -230,9 +234,10 @@ fn read_head<'a>(b: &'a [u8], path: &'a str) -> Result<PlanHead<'a>, TaskFileErr
 }
 
 fn read_plan(b: &[u8], path: &str, scan: ScanReport) -> Result<ShardPlan, TaskFileError> {
-    let h = read_head(b, path)?;
+    let mut keys = Vec::new();
+    let h = read_head(b, path, &mut keys)?;
     let mut c = h.rest;
-    let nkeys = h.keys.len() as u64;
+    let nkeys = h.nkeys as u64;
     let key = |c: &Cursor<'_>, k: u32| {
         if u64::from(k) < nkeys {
             Ok(k)
@@ -303,7 +308,7 @@ fn read_plan(b: &[u8], path: &str, scan: ScanReport) -> Result<ShardPlan, TaskFi
         ids,
         docs,
         paras,
-        keys: h.keys,
+        keys,
         skipped: h.skipped,
         other: h.other,
     })
@@ -317,10 +322,7 @@ pub fn check<I>(plans: I, job: &Job, exec: &Executor) -> Result<(Vec<u8>, CheckO
 where
     I: IntoIterator<Item = Result<(Vec<u8>, String), String>>,
 {
-    let filter = match job.key_set {
-        engine::KeySet::Bloom => Some(engine::open_filter(job).map_err(|e| e.to_string())?),
-        engine::KeySet::Exact => None,
-    };
+    let filter = engine::open_key_set(job).map_err(|e| e.to_string())?;
     let mut all: Vec<u128> = Vec::new();
     let mut offsets = Vec::new();
     let (mut skipped, mut other) = (0, 0);
@@ -328,33 +330,22 @@ where
     for plan in plans {
         let (b, path) = plan?;
         shards += 1;
-        let h = read_head(&b, &path).map_err(|e| e.to_string())?;
         offsets.push(all.len() as u64);
-        all.extend_from_slice(&h.keys);
+        let h = read_head(&b, &path, &mut all).map_err(|e| e.to_string())?;
         skipped += h.skipped;
         other += h.other;
     }
     offsets.push(all.len() as u64);
     let keys = all.len();
-    let present = match &filter {
-        Some(f) => engine::check_keys(f, all, job.read_only, exec),
-        None => engine::exact_keys(all, exec),
-    };
-    if let (Some(f), false) = (&filter, job.read_only) {
-        f.save(&engine::pending_filter_path(&job.filter_file))
-            .map_err(|e| e.to_string())?;
-    }
+    let present = engine::check_all(filter.as_ref(), all, job, exec).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(24 + offsets.len() * 8 + keys.div_ceil(8));
     out.extend_from_slice(BITS_MAGIC);
     put64(&mut out, shards);
     for o in &offsets {
         put64(&mut out, *o);
     }
-    let mut keys_present = 0u64;
     for w in &present.0 {
-        let w = w.load(std::sync::atomic::Ordering::Relaxed);
-        keys_present += u64::from(w.count_ones());
-        put64(&mut out, w);
+        put64(&mut out, w.load(std::sync::atomic::Ordering::Relaxed));
     }
     let check = xxhash_rust::xxh3::xxh3_64(&out);
     put64(&mut out, check);
@@ -364,7 +355,7 @@ where
             stats: engine::CheckStats::of(
                 filter.as_ref(),
                 keys as u64,
-                keys_present,
+                present.count(),
                 skipped,
                 other,
             ),
@@ -407,14 +398,14 @@ pub fn memory_coefficients(exact: bool) -> Vec<(&'static str, f64, String)> {
             16.0,
             "key of its shard, plus 20 per paragraph and 48 per document with its id".into(),
         ),
-        (
-            "filter",
-            if exact { 20.0 } else { 36.0 },
-            match exact {
-                true => "key of the corpus".into(),
-                false => "key of the corpus, plus the filter's size".into(),
-            },
-        ),
+        match exact {
+            true => ("filter", 20.0, "key of the corpus".into()),
+            false => (
+                "filter",
+                36.0,
+                "key of the corpus, plus the filter's size".into(),
+            ),
+        },
         (
             "marks",
             1.0,

@@ -602,6 +602,13 @@ impl Flags {
     pub(crate) fn get(&self, i: usize) -> bool {
         self.0[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0
     }
+    /// Bits set.
+    pub(crate) fn count(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
+            .sum()
+    }
 }
 
 /// Opens the filter named by the job: loads the file when it exists, else a new one.
@@ -649,10 +656,7 @@ pub fn run(
     exec: &Executor,
     progress: &dyn Progress,
 ) -> Result<Outcome, EngineError> {
-    let filter = match job.key_set {
-        KeySet::Bloom => Some(open_filter(job)?),
-        KeySet::Exact => None,
-    };
+    let filter = open_key_set(job)?;
     // Phase 1.
     let mut plans: Vec<ShardPlan> = exec.map(units, |u| plan_shard(storage, u, job, progress));
     // Phase 2: canonical order within each region.
@@ -666,20 +670,14 @@ pub fn run(
         p.keys = Vec::new();
     }
     let keys = all.len() as u64;
-    let present = match &filter {
-        Some(f) => check_keys(f, all, job.read_only, exec),
-        None => exact_keys(all, exec),
-    };
-    let keys_present = (0..keys as usize).filter(|&i| present.get(i)).count() as u64;
+    let present = check_all(filter.as_ref(), all, job, exec)?;
+    let keys_present = present.count();
     // Phase 3.
     let work: Vec<usize> = (0..units.len()).collect();
     let shards = exec.map(&work, |&i| {
         let hit = |k: u32| present.get(offsets[i] + k as usize);
         write_shard(storage, &units[i], &plans[i], &hit, job)
     });
-    if let (Some(f), false) = (&filter, job.read_only) {
-        f.save(&pending_filter_path(&job.filter_file))?;
-    }
     let keys_skipped = plans.iter().map(|p| p.skipped).sum();
     let keys_other_partitions = plans.iter().map(|p| p.other).sum();
     let mut warnings = Vec::new();
@@ -713,6 +711,33 @@ pub fn run(
         ),
         warnings,
     })
+}
+
+/// The job's Bloom filter, opened ([`open_filter`]); none for an exact key set.
+pub(crate) fn open_key_set(job: &Job) -> Result<Option<BloomFilter>, BloomError> {
+    match job.key_set {
+        KeySet::Bloom => open_filter(job).map(Some),
+        KeySet::Exact => Ok(None),
+    }
+}
+
+/// Phase 2 over either key set: `all` (every shard's keys, canonical order) against `filter`
+/// ([`check_keys`], the updated filter then saved at [`pending_filter_path`] unless
+/// read-only) or, without one, against each other ([`exact_keys`]).
+pub(crate) fn check_all(
+    filter: Option<&BloomFilter>,
+    all: Vec<u128>,
+    job: &Job,
+    exec: &Executor,
+) -> Result<Flags, BloomError> {
+    let Some(f) = filter else {
+        return Ok(exact_keys(all, exec));
+    };
+    let present = check_keys(f, all, job.read_only, exec);
+    if !job.read_only {
+        f.save(&pending_filter_path(&job.filter_file))?;
+    }
+    Ok(present)
 }
 
 /// The warning for a filter that now holds more keys than it was sized for.
