@@ -120,8 +120,9 @@ fn load(config: &Path) -> Result<PipelineConfig> {
     Ok(cfg)
 }
 
-/// The phases of the pipeline's partitioned exact, MinHash, substring and Bloom filter sections (their union,
-/// in order), with each phase's unit count when it does not have one per shard.
+/// The phases of the pipeline's partitioned exact, MinHash and substring sections and its
+/// Bloom filter (or exact paragraph) sections (their union, in order), with each phase's unit
+/// count when it does not have one per shard.
 fn dedupe_phases(cfg: &PipelineConfig) -> Vec<(loam_runner::phases::Phase, Option<usize>)> {
     use loam_runner::phases::Phase;
     let mut out: Vec<(Phase, Option<usize>)> = Vec::new();

@@ -64,8 +64,8 @@ pub enum KeySet {
     /// A Bloom filter file sized up front (dolma's): fixed memory, a planned rate of false
     /// positives, and keys of earlier runs kept in the file.
     Bloom,
-    /// Every key of the run held (16 bytes each) and compared: no false positives, no
-    /// file, nothing to size.
+    /// Every key of the run held (16 bytes each, and a 4-byte index while they are sorted)
+    /// and compared: no false positives, no file, nothing to size.
     Exact,
 }
 

@@ -75,14 +75,7 @@ impl Tasks<'_> {
             }
             Phase::Filter => {
                 if self.owned {
-                    // The run's own filter starts empty every time the check runs.
-                    let f = &self.job.filter_file;
-                    crate::run_dedupe::remove_if_present(f)?;
-                    crate::run_dedupe::remove_if_present(&engine::pending_filter_path(f))?;
-                    if let Some(d) = f.parent() {
-                        std::fs::create_dir_all(d)
-                            .map_err(|e| format!("creating {}: {e}", d.display()))?;
-                    }
+                    crate::run_dedupe::fresh_own_filter(self.job)?;
                 }
                 for w in self.job.warnings() {
                     eprintln!("warning: {w}");

@@ -53,6 +53,17 @@ impl DedupeUnitInfo {
         }
     }
 
+    /// A Bloom filter (or exact key set) unit's counts, from its shard's outcome.
+    fn of(rep: &engine::ShardOutcome) -> DedupeUnitInfo {
+        DedupeUnitInfo {
+            duplicate_documents: rep.duplicate_documents,
+            duplicate_document_bytes: rep.duplicate_document_bytes,
+            duplicate_spans: rep.duplicate_spans,
+            duplicate_chars: rep.duplicate_chars,
+            ..DedupeUnitInfo::new(&rep.scan)
+        }
+    }
+
     fn add(&mut self, o: &DedupeUnitInfo) {
         self.documents += o.documents;
         self.text_bytes += o.text_bytes;
@@ -371,20 +382,8 @@ pub fn dedupe_config(
                 let (n, results) = tasks.sec.marks(&done, "bloom marks", |k, bar| {
                     let (rep, _) = tasks.mark(&first, k)?;
                     bar.advance(rep.scan.documents, rep.scan.text_bytes);
-                    let info = DedupeUnitInfo {
-                        duplicate_documents: rep.duplicate_documents,
-                        duplicate_document_bytes: rep.duplicate_document_bytes,
-                        duplicate_spans: rep.duplicate_spans,
-                        duplicate_chars: rep.duplicate_chars,
-                        ..DedupeUnitInfo::new(&rep.scan)
-                    };
-                    match (rep.output, rep.scan.failed()) {
-                        (Some(o), false) => Ok(Made {
-                            output: Some(o),
-                            info,
-                        }),
-                        _ => Err(crate::outcome::scan_errors(&rep.scan)),
-                    }
+                    let info = DedupeUnitInfo::of(&rep);
+                    ui::made(rep.output, &rep.scan, || info)
                 });
                 ran = n;
                 if results.iter().all(|u| matches!(u, Unit::Done { .. })) {
@@ -427,13 +426,8 @@ pub fn dedupe_config(
                 .shards
                 .into_iter()
                 .map(|rep| {
-                    ui::made(rep.output, &rep.scan, || DedupeUnitInfo {
-                        duplicate_documents: rep.duplicate_documents,
-                        duplicate_document_bytes: rep.duplicate_document_bytes,
-                        duplicate_spans: rep.duplicate_spans,
-                        duplicate_chars: rep.duplicate_chars,
-                        ..DedupeUnitInfo::new(&rep.scan)
-                    })
+                    let info = DedupeUnitInfo::of(&rep);
+                    ui::made(rep.output, &rep.scan, || info)
                 })
                 .collect())
         })?;

@@ -248,7 +248,7 @@ pub struct DedupeStage {
     pub documents: Option<DocumentDedupe>,
     /// Paragraph dedup, whole paragraphs or by n-gram overlap (dolma's `dedupe.paragraphs`):
     /// against `bloom_filter` when given (dolma's way), else against every key of the run
-    /// (exact: no false positives, 16 bytes per key in memory).
+    /// (exact: no false positives, 20 bytes per key in memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paragraphs: Option<loam_dedup::config::ParagraphDedupeConfig>,
     /// MinHash near-duplicate documents (`loam dedupe -c`'s `dedupe.minhash`).

@@ -74,6 +74,19 @@ impl DedupInfo {
             ..Default::default()
         }
     }
+
+    /// A Bloom filter (or exact key set) unit's counts, from its shard's outcome; `filter`:
+    /// the filter file's record when it existed before the stage.
+    fn of(rep: &engine::ShardOutcome, filter: Option<(String, FileDigest)>) -> DedupInfo {
+        DedupInfo {
+            duplicates: rep.duplicate_documents,
+            duplicate_text_bytes: rep.duplicate_document_bytes,
+            duplicate_spans: rep.duplicate_spans,
+            duplicate_chars: rep.duplicate_chars,
+            filter,
+            ..DedupInfo::new(&rep.scan)
+        }
+    }
 }
 
 /// The engine a section compiles to.
@@ -190,8 +203,19 @@ impl Engine {
     }
 }
 
+/// Empties the run's own filter (no `bloom_filter.file`): it starts empty every time the
+/// stage (or its split check) runs.
+pub(crate) fn fresh_own_filter(job: &Job) -> std::result::Result<(), String> {
+    remove_if_present(&job.filter_file)?;
+    remove_if_present(&engine::pending_filter_path(&job.filter_file))?;
+    match job.filter_file.parent() {
+        Some(d) => std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display())),
+        None => Ok(()),
+    }
+}
+
 /// Removes a file, a missing one being fine.
-pub(crate) fn remove_if_present(path: &std::path::Path) -> std::result::Result<(), String> {
+fn remove_if_present(path: &std::path::Path) -> std::result::Result<(), String> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(format!("removing {}: {e}", path.display()))
@@ -419,13 +443,7 @@ pub(crate) fn dedupe_stage(
             }
             Engine::Bloom { job, owned } => {
                 if *owned {
-                    // The run's own filter starts empty every time the stage runs.
-                    remove_if_present(&job.filter_file)?;
-                    remove_if_present(&engine::pending_filter_path(&job.filter_file))?;
-                    if let Some(d) = job.filter_file.parent() {
-                        std::fs::create_dir_all(d)
-                            .map_err(|e| format!("creating {}: {e}", d.display()))?;
-                    }
+                    fresh_own_filter(job)?;
                 }
                 // A named filter that already exists is read by every decision.
                 let read = job.filter_file.exists();
@@ -445,14 +463,8 @@ pub(crate) fn dedupe_stage(
                     .shards
                     .into_iter()
                     .map(|rep| {
-                        ui::made(rep.output, &rep.scan, || DedupInfo {
-                            duplicates: rep.duplicate_documents,
-                            duplicate_text_bytes: rep.duplicate_document_bytes,
-                            duplicate_spans: rep.duplicate_spans,
-                            duplicate_chars: rep.duplicate_chars,
-                            filter: filter.clone(),
-                            ..DedupInfo::new(&rep.scan)
-                        })
+                        let info = DedupInfo::of(&rep, filter.clone());
+                        ui::made(rep.output, &rep.scan, || info)
                     })
                     .collect())
             }
@@ -608,19 +620,12 @@ impl Phased<'_> {
             }
             Phased::Bloom(tasks, first, filter) => {
                 let (rep, read) = tasks.mark(first, k)?;
+                let info = DedupInfo {
+                    read,
+                    ..DedupInfo::of(&rep, filter.clone())
+                };
                 match (rep.output, rep.scan.failed()) {
-                    (Some(o), false) => {
-                        let info = DedupInfo {
-                            duplicates: rep.duplicate_documents,
-                            duplicate_text_bytes: rep.duplicate_document_bytes,
-                            duplicate_spans: rep.duplicate_spans,
-                            duplicate_chars: rep.duplicate_chars,
-                            filter: filter.clone(),
-                            read,
-                            ..DedupInfo::new(&rep.scan)
-                        };
-                        (o, info)
-                    }
+                    (Some(o), false) => (o, info),
                     _ => return Err(ui::scan_errors(&rep.scan)),
                 }
             }
