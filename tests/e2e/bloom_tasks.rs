@@ -6,6 +6,7 @@
 //! marks what a Bloom filter without false positives marks.
 
 use crate::common::*;
+use crate::helpers::{assert_same, ok};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -31,12 +32,6 @@ fn pipeline(dir: &Path, what: &str, section: &str) {
     .unwrap();
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = loam(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", text(&o));
-    text(&o)
-}
-
 /// Attributes, mix and the named filter file (when there is one).
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut all = crate::minhash_tasks::section_outputs(dir, "bl");
@@ -51,17 +46,6 @@ fn fresh(what: &str, section: &str) -> tempfile::TempDir {
     crate::minhash_tasks::corpus(d.path());
     pipeline(d.path(), what, section);
     d
-}
-
-fn assert_same(want: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<String, Vec<u8>>, what: &str) {
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        want.keys().collect::<Vec<_>>(),
-        "{what}"
-    );
-    for (k, v) in want {
-        assert!(got[k] == *v, "{what}: {k} differs");
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! exact dedup, with the first-copy rule and with a keep policy; bad keys are refused.
 
 use crate::common::*;
+use crate::helpers::ok;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -14,12 +15,6 @@ fn pipeline(dir: &Path, documents: &str) {
         ),
     )
     .unwrap();
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = loam(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", text(&o));
-    text(&o)
 }
 
 fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {

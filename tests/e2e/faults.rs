@@ -15,7 +15,7 @@
 //! | corrupt bytes in every reader (fuzzing) | `tests/fuzz.rs`, `fuzz/` |
 
 use crate::common::*;
-use crate::helpers::{files_under, walk};
+use crate::helpers::{assert_same, files_under, walk};
 use std::path::Path;
 use std::process::Command;
 
@@ -42,21 +42,6 @@ fn tear(p: &Path) {
 /// Files of a run's output, run state included, minus the lock (gone when a run ends).
 fn state(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     snapshot(out, false)
-}
-
-fn assert_same(
-    want: &std::collections::BTreeMap<String, Vec<u8>>,
-    got: &std::collections::BTreeMap<String, Vec<u8>>,
-    what: &str,
-) {
-    assert_eq!(
-        want.keys().collect::<Vec<_>>(),
-        got.keys().collect::<Vec<_>>(),
-        "{what}: the files differ"
-    );
-    for (k, v) in want {
-        assert!(got[k] == *v, "{what}: {k} differs");
-    }
 }
 
 #[test]

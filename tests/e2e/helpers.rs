@@ -1,6 +1,27 @@
 //! Helpers shared by the modules of the `e2e` test binary (beside `tests/common`).
 
+use crate::common::{loam, text};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// Runs loam in `dir`, asserting success; its output (stdout and stderr).
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = loam(dir, args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    text(&o)
+}
+
+/// The same files with the same bytes.
+pub fn assert_same(want: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<String, Vec<u8>>, what: &str) {
+    assert_eq!(
+        want.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>(),
+        "{what}: the files differ"
+    );
+    for (k, v) in want {
+        assert!(got[k] == *v, "{what}: {k} differs");
+    }
+}
 
 pub const PIPELINE: &str = r#"
 name: t

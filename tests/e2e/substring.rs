@@ -5,7 +5,7 @@
 //! a document left too short is dropped by a rule, and bad keys are refused.
 
 use crate::common::*;
-use crate::helpers::text_lines;
+use crate::helpers::{ok, text_lines};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -100,12 +100,6 @@ fn pipeline(dir: &Path, extra: &str) {
         ),
     )
     .unwrap();
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = loam(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", text(&o));
-    text(&o)
 }
 
 /// The definition, computed here: per document (canonical order: shards, then lines), the
