@@ -8,7 +8,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn setup() -> tempfile::TempDir {
+const PIPELINE: &str = "name: r\ndocuments: [documents/*]\noutput: out\n\
+     tag: {experiment: e, taggers: [char_length_v1, whitespace_tokenizer_v1, gopher_v1]}\n\
+     dedupe: {name: d, documents: {attribute_name: dup, key: $.text}}\n\
+     mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 100}]}\n";
+
+fn setup_with(pipeline: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("documents");
     std::fs::create_dir_all(&docs).unwrap();
@@ -23,14 +28,7 @@ fn setup() -> tempfile::TempDir {
             .unwrap();
         }
     }
-    std::fs::write(
-        dir.path().join("p.yaml"),
-        "name: r\ndocuments: [documents/*]\noutput: out\n\
-         tag: {experiment: e, taggers: [char_length_v1, whitespace_tokenizer_v1, gopher_v1]}\n\
-         dedupe: {name: d, documents: {attribute_name: dup, key: $.text}}\n\
-         mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 100}]}\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("p.yaml"), pipeline).unwrap();
     dir
 }
 
@@ -96,7 +94,25 @@ fn run_and_kill(dir: &Path, at: usize) {
 
 #[test]
 fn killed_runs_resume_to_identical_bytes() {
-    let reference = setup();
+    killed_runs_resume(PIPELINE);
+}
+
+/// Without a dedup stage the mix tags as it reads (one read per shard, two markers per unit):
+/// a kill anywhere, between the two markers included, resumes to the same bytes.
+#[test]
+fn a_killed_one_read_run_resumes_to_identical_bytes() {
+    let one_read = PIPELINE
+        .replace(
+            "dedupe: {name: d, documents: {attribute_name: dup, key: $.text}}\n",
+            "",
+        )
+        .replace("{rule: dup, attribute: dup, op: exists}, ", "");
+    assert!(!one_read.contains("dedupe"), "{one_read}");
+    killed_runs_resume(&one_read);
+}
+
+fn killed_runs_resume(pipeline: &str) {
+    let reference = setup_with(pipeline);
     let o = run(reference.path());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let want = snapshot(&reference.path().join("out"), false);
@@ -104,7 +120,7 @@ fn killed_runs_resume_to_identical_bytes() {
     // Kill points spread over the run by its progress (the files it has written), so each
     // lands mid-run however fast the machine is.
     for frac in [0.15, 0.4, 0.65, 0.9] {
-        let dir = setup();
+        let dir = setup_with(pipeline);
         run_and_kill(dir.path(), ((total as f64 * frac) as usize).max(1));
         let o = run(dir.path());
         assert!(

@@ -49,6 +49,7 @@ use loam_pipeline::layout;
 use loam_pipeline::reader::{DocumentReader, LineReader, ReadError};
 use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
+use loam_pipeline::tagger::{DocTagger, Signals, Tagged};
 use loam_pipeline::writer::{DocumentWriter, JsonlWriter, WrittenShard};
 use loam_pipeline::Document;
 use serde::{Deserialize, Serialize};
@@ -641,6 +642,10 @@ pub struct UnitReport {
     /// Each eligible document's bucket key, in order, collected in dry runs with
     /// [`BucketsMode::Count`].
     pub bucket_docs: Vec<BucketDoc>,
+    /// The attribute file tagged as the unit was read ([`mix_unit_tagging`]).
+    pub tagged: Option<WrittenShard>,
+    /// Documents its gated taggers were not run on.
+    pub not_evaluated: u64,
 }
 
 /// Document counts of one output shard (or a whole stream).
@@ -826,6 +831,52 @@ pub fn mix_unit_blocks(
     progress: &dyn Progress,
     blocking: Blocking,
 ) -> UnitReport {
+    mix_unit_inner(storage, unit, stream, opts, progress, blocking, None)
+}
+
+/// Tagging done by the mix as it reads ([`mix_unit_tagging`]).
+#[derive(Clone, Copy)]
+pub struct InlineTagging<'a> {
+    /// The tag stage's per-document step.
+    pub tagger: &'a DocTagger<'a>,
+    /// The attribute file it writes: the tag stage's output for this input.
+    pub output: &'a str,
+}
+
+/// [`mix_unit_with`] for a unit of one input that is tagged as it is read: each document is
+/// tagged, its attribute line written to `tagging.output` (the bytes the tag stage writes)
+/// and taken as the unit's first attribute line, before its other attribute files' lines. One
+/// read of the input instead of two: what `loam run` does when no dedup stands between its
+/// tag and mix stages. The report's [`UnitReport::tagged`] is the attribute file, and its
+/// [`UnitReport::attributes`] lists it first, as a mix that read it would.
+pub fn mix_unit_tagging(
+    storage: &dyn Storage,
+    unit: &OutputUnit,
+    stream: &CompiledStream,
+    opts: &MixOptions,
+    progress: &dyn Progress,
+    tagging: InlineTagging<'_>,
+) -> UnitReport {
+    mix_unit_inner(
+        storage,
+        unit,
+        stream,
+        opts,
+        progress,
+        Blocking::default(),
+        Some(tagging),
+    )
+}
+
+fn mix_unit_inner(
+    storage: &dyn Storage,
+    unit: &OutputUnit,
+    stream: &CompiledStream,
+    opts: &MixOptions,
+    progress: &dyn Progress,
+    blocking: Blocking,
+    tagging: Option<InlineTagging<'_>>,
+) -> UnitReport {
     let mut rep = UnitReport {
         scan: ScanReport {
             path: unit
@@ -849,6 +900,16 @@ pub fn mix_unit_blocks(
         );
         return rep;
     }
+    if tagging.is_some() && (unit.inputs.len() != 1 || opts.dry_run) {
+        rep.scan.record(
+            format!(
+                "{}: tagging while mixing needs one input and a mix that writes",
+                unit.output
+            ),
+            true,
+        );
+        return rep;
+    }
     let ctx = Ctx {
         storage,
         unit,
@@ -857,6 +918,7 @@ pub fn mix_unit_blocks(
         opts,
         progress,
         blocking,
+        tagging,
     };
     let mut writer: Option<Sink> = None;
     for (k, input) in unit.inputs.iter().enumerate() {
@@ -966,6 +1028,7 @@ struct Ctx<'a> {
     opts: &'a MixOptions,
     progress: &'a dyn Progress,
     blocking: Blocking,
+    tagging: Option<InlineTagging<'a>>,
 }
 
 /// An input's ledger while it is being written.
@@ -1037,6 +1100,8 @@ enum Outcome {
         text_bytes: u64,
         id: Option<String>,
         result: Result<Processed, DocError>,
+        /// Its attribute line, when the mix tags ([`InlineTagging`]).
+        tagged: Option<(Vec<u8>, Tagged)>,
     },
 }
 
@@ -1159,6 +1224,20 @@ fn mix_input(
             return false;
         }
     };
+    let mut tag_writer = match ctx.tagging {
+        None => None,
+        Some(t) => match JsonlWriter::with_gzip_level(
+            storage,
+            t.output,
+            loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL,
+        ) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+        },
+    };
     let mut ledger = match ctx.opts.ledgers.get(k).filter(|_| !ctx.opts.dry_run) {
         None => None,
         Some(path) => match LedgerWriter::create(storage, path) {
@@ -1200,7 +1279,7 @@ fn mix_input(
             break;
         }
         let commit = || match done {
-            Some(b) => commit_block(&ictx, b, writer, &mut ledger, rep),
+            Some(b) => commit_block(&ictx, b, writer, &mut tag_writer, &mut ledger, rep),
             None => true,
         };
         let (ok, (next, processed)) = if ctx.blocking.parallel {
@@ -1237,6 +1316,23 @@ fn mix_input(
         lines: doc_lines,
         digest,
     });
+    if let Some(w) = tag_writer.filter(|_| !rep.scan.failed()) {
+        // Published as the tag stage publishes it: whole, once every line is in.
+        match w.finish() {
+            Ok(s) => {
+                rep.attributes.push(AttributeInput {
+                    path: s.path.clone(),
+                    lines: s.records,
+                    digest: s.digest.clone(),
+                });
+                rep.tagged = Some(s);
+            }
+            Err(e) => {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+        }
+    }
     match aligned.finish(doc_lines) {
         Ok(a) => rep.attributes.extend(a),
         Err(e) => {
@@ -1282,18 +1378,26 @@ fn process_block(ic: &InputCtx<'_>, block: Vec<RawItem>) -> Vec<Outcome> {
         block
             .into_par_iter()
             .with_max_len(16)
-            .map_init(Vec::new, |edits, item| process_item(ic, item, edits))
+            .map_init(
+                || (Vec::new(), Signals::default()),
+                |(edits, signals), item| process_item(ic, item, edits, signals),
+            )
             .collect()
     } else {
-        let mut edits = Vec::new();
+        let (mut edits, mut signals) = (Vec::new(), Signals::default());
         block
             .into_iter()
-            .map(|item| process_item(ic, item, &mut edits))
+            .map(|item| process_item(ic, item, &mut edits, &mut signals))
             .collect()
     }
 }
 
-fn process_item(ic: &InputCtx<'_>, item: RawItem, edits: &mut Vec<Edit>) -> Outcome {
+fn process_item(
+    ic: &InputCtx<'_>,
+    item: RawItem,
+    edits: &mut Vec<Edit>,
+    signals: &mut Signals,
+) -> Outcome {
     let doc_path = ic.input.documents.as_str();
     let (line, doc, attrs) = match item {
         RawItem::Bad(e) => return Outcome::Bad(e),
@@ -1313,21 +1417,49 @@ fn process_item(ic: &InputCtx<'_>, item: RawItem, edits: &mut Vec<Edit>) -> Outc
             }
         },
     };
+    let text_bytes = doc.text.len() as u64;
+    let id = ic.want_id.then(|| doc.id.clone());
+    let mut maps: Vec<Map<String, Value>> = Vec::with_capacity(attrs.len() + 1);
+    // Tagged here: its line is the first attribute line, read back as the mix reads a file's.
+    let tagged = match ic.ctx.tagging {
+        None => None,
+        Some(t) => {
+            let mut buf = Vec::with_capacity(512);
+            match t.tagger.tag_line(&doc, signals, &mut buf) {
+                Ok(tg) => {
+                    let json = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                    let text = String::from_utf8_lossy(json).into_owned();
+                    let read = AttrRead::Line(line, text);
+                    if let Err(e) = check_line(doc_path, t.output, &doc.id, line, read, &mut maps) {
+                        return Outcome::Misaligned(e);
+                    }
+                    Some((buf, tg))
+                }
+                Err(e) => {
+                    return Outcome::Doc {
+                        line,
+                        text_bytes,
+                        id,
+                        result: Err(DocError::Plain(e.to_string())),
+                        tagged: None,
+                    }
+                }
+            }
+        }
+    };
     // Attribute lines first: their problems name both files.
-    let mut maps: Vec<Map<String, Value>> = Vec::with_capacity(attrs.len());
     for (read, apath) in attrs.into_iter().zip(&ic.attr_paths) {
         if let Err(e) = check_line(doc_path, apath, &doc.id, line, read, &mut maps) {
             return Outcome::Misaligned(e);
         }
     }
-    let text_bytes = doc.text.len() as u64;
-    let id = ic.want_id.then(|| doc.id.clone());
     let result = process_document(doc, maps, ic.ctx, edits, ic.provenance, line);
     Outcome::Doc {
         line,
         text_bytes,
         id,
         result,
+        tagged,
     }
 }
 
@@ -1337,13 +1469,14 @@ fn commit_block(
     ic: &InputCtx<'_>,
     block: Vec<Outcome>,
     writer: &mut Option<Sink>,
+    tag_writer: &mut Option<JsonlWriter>,
     ledger: &mut Option<OpenLedger>,
     rep: &mut UnitReport,
 ) -> bool {
     let ctx = ic.ctx;
     let doc_path = ic.input.documents.as_str();
     for outcome in block {
-        let (line, text_bytes, id, result) = match outcome {
+        let (line, text_bytes, id, result, tagged) = match outcome {
             Outcome::Bad(e) => {
                 rep.scan.record(e.to_string(), false);
                 continue;
@@ -1361,11 +1494,19 @@ fn commit_block(
                 text_bytes,
                 id,
                 result,
-            } => (line, text_bytes, id, result),
+                tagged,
+            } => (line, text_bytes, id, result, tagged),
         };
         if rep.scan.failed() {
             // Bad document lines before: keep checking alignment, write nothing.
             continue;
+        }
+        if let (Some(w), Some((bytes, t))) = (tag_writer.as_mut(), &tagged) {
+            if let Err(e) = w.write_line(bytes) {
+                rep.scan.record(e.to_string(), true);
+                return false;
+            }
+            rep.not_evaluated += u64::from(t.not_evaluated);
         }
         ctx.progress.advance(1, text_bytes);
         let p = match result {

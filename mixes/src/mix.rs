@@ -9,7 +9,8 @@
 
 use crate::buckets::BucketDoc;
 use crate::dolma_mix::{
-    mix_unit_with, BucketsMode, CompiledStream, DrawKey, InputFiles, MixOptions, OutputUnit,
+    mix_unit_tagging, mix_unit_with, BucketsMode, CompiledStream, DrawKey, InlineTagging,
+    InputFiles, MixOptions, OutputUnit,
 };
 use crate::shuffle::{Shuffle, SpoolInfo};
 use loam_manifests::{FileDigest, RuleCounts};
@@ -192,6 +193,10 @@ pub struct MixReport {
     pub buckets: BTreeMap<String, Vec<[u64; 2]>>,
     /// What span replacement did (zeros without `span_replacement`).
     pub edits: Edits,
+    /// The attribute file tagged while mixing ([`mix_shard_tagging`]).
+    pub tagged: Option<WrittenShard>,
+    /// Documents the gated taggers were not run on, when tagging while mixing.
+    pub not_evaluated: u64,
 }
 
 /// What span replacement did to a shard's kept documents.
@@ -294,6 +299,31 @@ pub fn mix_shard(
     counted: Option<&[u32]>,
     progress: &dyn Progress,
 ) -> MixReport {
+    mix_shard_inner(storage, unit, spec, dry_run, counted, progress, None)
+}
+
+/// [`mix_shard`] of a shard that is tagged as it is read ([`mix_unit_tagging`]): the tag
+/// stage's attribute file and the mix in one read of the input. `unit.attributes` are the
+/// other attribute files (after the tag stage's, in order).
+pub fn mix_shard_tagging(
+    storage: &dyn Storage,
+    unit: &MixUnit,
+    spec: MixSpec<'_>,
+    tagging: InlineTagging<'_>,
+    progress: &dyn Progress,
+) -> MixReport {
+    mix_shard_inner(storage, unit, spec, false, None, progress, Some(tagging))
+}
+
+fn mix_shard_inner(
+    storage: &dyn Storage,
+    unit: &MixUnit,
+    spec: MixSpec<'_>,
+    dry_run: bool,
+    counted: Option<&[u32]>,
+    progress: &dyn Progress,
+    tagging: Option<InlineTagging<'_>>,
+) -> MixReport {
     let (output, spool) = match &unit.output {
         MixOutput::Shard(p) => (p.clone(), None),
         MixOutput::Spool {
@@ -323,7 +353,10 @@ pub fn mix_shard(
         // loop is for dolma mixer configs (`loam mix -c`, recipes) under `--dolma-bugs`.
         dolma_bugs: false,
     };
-    let r = mix_unit_with(storage, &one, spec.stream, &opts, progress);
+    let r = match tagging {
+        None => mix_unit_with(storage, &one, spec.stream, &opts, progress),
+        Some(t) => mix_unit_tagging(storage, &one, spec.stream, &opts, progress, t),
+    };
     let mut c = r.counts;
     let buckets = std::mem::take(&mut c.buckets);
     let mut scan = r.scan;
@@ -368,6 +401,8 @@ pub fn mix_shard(
         index,
         bucket_docs: r.bucket_docs,
         buckets,
+        tagged: r.tagged.filter(|_| !failed),
+        not_evaluated: r.not_evaluated,
     }
 }
 

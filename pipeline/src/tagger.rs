@@ -169,6 +169,104 @@ pub fn tag_shard_gated(
     )
 }
 
+/// Tags one document at a time into its attribute line, as [`tag_shard`] and
+/// [`tag_shard_gated`] write it: the stage's per-document step, shared with a mix that tags
+/// as it reads (`loam run` without a dedup barrier reads each shard once).
+pub struct DocTagger<'a> {
+    experiment: &'a str,
+    taggers: &'a [Box<dyn Tagger>],
+    gated: Option<Gated<'a>>,
+    dolma_names: bool,
+}
+
+/// What tagging one document gave besides its line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tagged {
+    /// The gated taggers were not run on it (its gate's rule drops it).
+    pub not_evaluated: bool,
+}
+
+impl<'a> DocTagger<'a> {
+    /// Taggers of loam's pipeline file (keys as given), `gated` ones behind their gate.
+    pub fn new(
+        experiment: &'a str,
+        taggers: &'a [Box<dyn Tagger>],
+        gated: Option<Gated<'a>>,
+    ) -> DocTagger<'a> {
+        DocTagger {
+            experiment,
+            taggers,
+            gated,
+            dolma_names: false,
+        }
+    }
+
+    fn key(&self, tagger: &str, signal: &str) -> String {
+        if self.dolma_names {
+            attribute_key(
+                &dolma_variable_name(self.experiment),
+                &dolma_variable_name(tagger),
+                &dolma_variable_name(signal),
+            )
+        } else {
+            attribute_key(self.experiment, tagger, signal)
+        }
+    }
+
+    /// Tags `doc` and appends its attribute line (JSON and a newline, the bytes
+    /// [`JsonlWriter::write`] writes for it) to `out`. `signals` is scratch space.
+    pub fn tag_line(
+        &self,
+        doc: &Document,
+        signals: &mut Signals,
+        out: &mut Vec<u8>,
+    ) -> Result<Tagged, TagError> {
+        let mut rec = AttributeRecord::new(doc.id.clone());
+        let mut order: Vec<String> = Vec::new();
+        let mut run = |t: &dyn Tagger, rec: &mut AttributeRecord, order: &mut Vec<String>| {
+            signals.clear();
+            t.tag(doc, signals)?;
+            for (signal, spans) in signals.iter() {
+                let k = self.key(t.name(), signal);
+                if rec.attributes.insert(k.clone(), spans.clone()).is_none() {
+                    order.push(k);
+                }
+            }
+            Ok::<(), TagError>(())
+        };
+        for t in self.taggers {
+            run(t.as_ref(), &mut rec, &mut order)?;
+        }
+        let mut tagged = Tagged::default();
+        if let Some(g) = self.gated {
+            match g.gate.drops(&rec.attributes) {
+                Some(rule) => {
+                    tagged.not_evaluated = true;
+                    for t in g.taggers {
+                        rec.not_evaluated.insert(t.name().to_string(), rule.clone());
+                    }
+                }
+                None => {
+                    for t in g.taggers {
+                        run(t.as_ref(), &mut rec, &mut order)?;
+                    }
+                }
+            }
+        }
+        let line = InOrder {
+            rec: &rec,
+            order: &order,
+            source: doc.source(),
+        };
+        serde_json::to_writer(&mut *out, &line).map_err(|e| TagError {
+            tagger: self.taggers.first().map_or("", |t| t.name()).to_string(),
+            message: format!("attribute line: {e}"),
+        })?;
+        out.push(b'\n');
+        Ok(tagged)
+    }
+}
+
 /// The shared body; `dolma_names` passes every part of the keys through
 /// [`dolma_variable_name`].
 #[allow(clippy::too_many_arguments)]
@@ -182,16 +280,11 @@ fn tag_shard_keyed(
     dolma_names: bool,
     progress: &dyn Progress,
 ) -> TagReport {
-    let key = |tagger: &str, signal: &str| {
-        if dolma_names {
-            attribute_key(
-                &dolma_variable_name(experiment),
-                &dolma_variable_name(tagger),
-                &dolma_variable_name(signal),
-            )
-        } else {
-            attribute_key(experiment, tagger, signal)
-        }
+    let tagger = DocTagger {
+        experiment,
+        taggers,
+        gated,
+        dolma_names,
     };
     // An input of no known format is the input's problem: say so before naming the output.
     let opened = crate::format::Format::from_path(input)
@@ -216,49 +309,16 @@ fn tag_shard_keyed(
     };
     let mut signals = Signals::default();
     let mut not_evaluated = 0u64;
-    let mut order: Vec<String> = Vec::new();
+    let mut line_buf: Vec<u8> = Vec::with_capacity(1 << 12);
     let scan = scan(storage, input, |line, doc| {
-        let mut rec = AttributeRecord::new(doc.id.clone());
-        order.clear();
-        let mut run = |t: &dyn Tagger, rec: &mut AttributeRecord, order: &mut Vec<String>| {
-            signals.clear();
-            t.tag(doc, &mut signals)
-                .map_err(|e| format!("{input}:{line}: {e}"))?;
-            for (signal, spans) in signals.iter() {
-                let k = key(t.name(), signal);
-                if rec.attributes.insert(k.clone(), spans.clone()).is_none() {
-                    order.push(k);
-                }
-            }
-            Ok::<(), String>(())
-        };
-        for t in taggers {
-            run(t.as_ref(), &mut rec, &mut order)?;
-        }
-        if let Some(g) = gated {
-            match g.gate.drops(&rec.attributes) {
-                Some(rule) => {
-                    not_evaluated += 1;
-                    for t in g.taggers {
-                        rec.not_evaluated.insert(t.name().to_string(), rule.clone());
-                    }
-                }
-                None => {
-                    for t in g.taggers {
-                        run(t.as_ref(), &mut rec, &mut order)?;
-                    }
-                }
-            }
-        }
+        line_buf.clear();
+        let t = tagger
+            .tag_line(doc, &mut signals, &mut line_buf)
+            .map_err(|e| format!("{input}:{line}: {e}"))?;
+        not_evaluated += u64::from(t.not_evaluated);
         progress.advance(1, doc.text.len() as u64);
         match writer.as_mut() {
-            Some(w) => w
-                .write(&InOrder {
-                    rec: &rec,
-                    order: &order,
-                    source: doc.source(),
-                })
-                .map_err(|e| e.to_string()),
+            Some(w) => w.write_line(&line_buf).map_err(|e| e.to_string()),
             None => Ok(()),
         }
     });

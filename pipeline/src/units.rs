@@ -360,12 +360,21 @@ impl<'a, I: Serialize + DeserializeOwned + Clone + Send + Sync> Units<'a, I> {
     where
         F: Fn(usize) -> Result<Made<I>, String> + Sync + Send,
     {
+        self.collect(self.make(exec, todo, make))
+    }
+
+    /// [`Units::run`] without the collection: what was made now, for a caller that makes
+    /// some units another way too and collects them all at once ([`Units::collect`]).
+    pub fn make<F>(&self, exec: &Executor, todo: &[usize], make: F) -> Vec<Ran<I>>
+    where
+        F: Fn(usize) -> Result<Made<I>, String> + Sync + Send,
+    {
         let results = exec.map(todo, |&i| -> Result<(Marker, I), String> {
             self.claim(i).map_err(|e| e.to_string())?;
             let made = contain(|| make(i))?;
             self.commit(i, made).map_err(|e| e.to_string())
         });
-        self.collect(todo.iter().copied().zip(results))
+        todo.iter().copied().zip(results).collect()
     }
 
     /// Makes every unit in one call, for a stage whose decisions depend on all its units

@@ -10,6 +10,8 @@ use loam_manifests::{
     RuleCounts, MANIFEST_VERSION,
 };
 use loam_mixes::dolma_mix::BucketsMode;
+use loam_mixes::dolma_mix::InlineTagging;
+use loam_mixes::mix::mix_shard_tagging;
 use loam_mixes::mix::{mix_shard, AttributeInput, MixOutput, MixSpec, MixUnit, Sampling};
 use loam_mixes::shuffle::{
     remove_scratch, write_bucket, BucketJob, Shuffle, SpoolInfo, SORT_MEMORY_BYTES,
@@ -18,8 +20,8 @@ use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::RunState;
 use loam_pipeline::storage::{storage_for, write_atomic, Storage};
-use loam_pipeline::tagger::{tag_shard_gated, Gated, Tagger};
-use loam_pipeline::units::{Made, Unit, Units};
+use loam_pipeline::tagger::{tag_shard_gated, DocTagger, Gated, Tagger};
+use loam_pipeline::units::{contain, Made, Ran, Unit, Units};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -156,6 +158,107 @@ pub(crate) struct Shard {
     mix: Option<MixInfo>,
     mix_output: Option<(String, FileDigest, u64)>,
     pub(crate) failed: bool,
+}
+
+/// What one unit of the one-read pass made: its tag unit's and its mix unit's results.
+type TagAndMix = (Option<Ran<TagInfo>>, Option<Ran<MixInfo>>);
+
+/// A tag stage left to the mix ([`InlineTagging`]): its taggers and its units.
+struct TagPass<'a> {
+    taggers: Taggers,
+    gated: Taggers,
+    gate: RuleGate,
+    units: Units<'a, TagInfo>,
+    todo: Vec<usize>,
+}
+
+/// Tags one shard alone: the tag stage's unit.
+#[allow(clippy::too_many_arguments)]
+fn tag_one(
+    storage: &dyn Storage,
+    input: &str,
+    output: &str,
+    tcfg: &crate::pipeline_config::TagStage,
+    taggers: &[Box<dyn Tagger>],
+    gated: &[Box<dyn Tagger>],
+    gate: &RuleGate,
+    bar: &crate::progress::UnitBar,
+) -> std::result::Result<Made<TagInfo>, String> {
+    let rep = tag_shard_gated(
+        storage,
+        input,
+        output,
+        &tcfg.experiment,
+        taggers,
+        (!gated.is_empty()).then_some(Gated {
+            taggers: gated,
+            gate,
+        }),
+        bar,
+    );
+    let info = TagInfo {
+        input: input.to_string(),
+        input_digest: rep.scan.digest.clone(),
+        documents: rep.scan.documents,
+        text_bytes: rep.scan.text_bytes,
+        not_evaluated: rep.not_evaluated,
+    };
+    match (rep.output, rep.scan.failed()) {
+        (Some(o), false) => Ok(Made {
+            output: Some(o),
+            info,
+        }),
+        _ => Err(ui::scan_errors(&rep.scan)),
+    }
+}
+
+/// The tag stage's units into the shards: infos, and failures (a failed shard is not mixed).
+fn take_tag_results(
+    shards: &mut [Shard],
+    results: Vec<Unit<TagInfo>>,
+    failures: &mut Vec<Failure>,
+) {
+    for (s, u) in shards.iter_mut().zip(results) {
+        match u {
+            Unit::Done { info, .. } => s.tag = Some(info),
+            Unit::Failed(e) => {
+                s.failed = true;
+                failures.push(Failure::new("tag", &s.input, e));
+            }
+            Unit::Skipped => {}
+        }
+    }
+}
+
+/// The tag stage's summary row.
+fn tag_stage_line(
+    shards: &[Shard],
+    taggers: &[Box<dyn Tagger>],
+    gated: &[Box<dyn Tagger>],
+    ran: usize,
+) -> StageLine {
+    let tags = || shards.iter().filter_map(|s| s.tag.as_ref());
+    let docs: u64 = tags().map(|t| t.documents).sum();
+    let bytes: u64 = tags().map(|t| t.text_bytes).sum();
+    let names = |ts: &[Box<dyn Tagger>]| ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
+    let mut name = format!("tag ({}", names(taggers));
+    if !gated.is_empty() {
+        let skipped: u64 = tags().map(|t| t.not_evaluated).sum();
+        name.push_str(&format!(
+            "; gated {}: run on {} of {docs} documents",
+            names(gated),
+            docs - skipped
+        ));
+    }
+    name.push(')');
+    StageLine::pass_through(
+        loam_manifests::StageKind::Tag,
+        name,
+        docs,
+        bytes,
+        ran,
+        shards.len(),
+    )
 }
 
 fn relative_names(inputs: &[String]) -> Result<Vec<String>> {
@@ -426,6 +529,15 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     // ---- tag ----
     let mut attr_dirs: Vec<(String, String)> = Vec::new(); // (stage name, attribute dir name)
     let mut tag_fp = String::new();
+    // With no dedup between them, a whole run tags each shard as its mix reads it, and each
+    // shard is read once; the files are those of the two stages run one after the other.
+    let fuse = cfg.tag.is_some()
+        && cfg.dedupe_sections().is_empty()
+        && opts.part.stage.is_none()
+        && matches!(cfg.mix.sample, None | Some(SampleSpec::Rate(_)))
+        && cfg.mix.buckets.is_none();
+    let mut deferred: Option<TagPass<'_>> = None;
+    let mut tag_line_at: Option<usize> = None;
     if let Some(tcfg) = &cfg.tag {
         let mut taggers: Vec<Box<dyn Tagger>> = tcfg
             .taggers
@@ -489,90 +601,52 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             return Err(incomplete("tag", units.pending()));
         }
         let todo = units.todo(opts.part.units);
-        let bar = crate::progress::unit_bar(
-            "tag",
-            storage,
-            &exec,
-            shards.len(),
-            &todo,
-            |i| vec![shards[i].input.as_str()],
-            Default::default(),
-        );
-        let results = units.run(&exec, &todo, |i| {
-            let rep = tag_shard_gated(
-                storage,
-                &shards[i].input,
-                &units.outputs()[i],
-                &tcfg.experiment,
-                &taggers,
-                (!gated.is_empty()).then_some(Gated {
-                    taggers: &gated,
-                    gate: &gate,
-                }),
-                &bar,
-            );
-            bar.done(i, rep.scan.text_bytes);
-            let info = TagInfo {
-                input: shards[i].input.clone(),
-                input_digest: rep.scan.digest.clone(),
-                documents: rep.scan.documents,
-                text_bytes: rep.scan.text_bytes,
-                not_evaluated: rep.not_evaluated,
-            };
-            match (rep.output, rep.scan.failed()) {
-                (Some(o), false) => Ok(Made {
-                    output: Some(o),
-                    info,
-                }),
-                _ => Err(ui::scan_errors(&rep.scan)),
-            }
-        });
-        bar.finish_and_clear();
-        for (s, u) in shards.iter_mut().zip(results) {
-            match u {
-                Unit::Done { info, .. } => s.tag = Some(info),
-                Unit::Failed(e) => {
-                    s.failed = true;
-                    failures.push(Failure::new("tag", &s.input, e));
-                }
-                Unit::Skipped => {}
-            }
-        }
-        let docs: u64 = shards
-            .iter()
-            .filter_map(|s| s.tag.as_ref())
-            .map(|t| t.documents)
-            .sum();
-        let bytes: u64 = shards
-            .iter()
-            .filter_map(|s| s.tag.as_ref())
-            .map(|t| t.text_bytes)
-            .sum();
-        let names =
-            |ts: &[Box<dyn Tagger>]| ts.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
-        let mut name = format!("tag ({}", names(&taggers));
-        if !gated.is_empty() {
-            let skipped: u64 = shards
-                .iter()
-                .filter_map(|s| s.tag.as_ref())
-                .map(|t| t.not_evaluated)
-                .sum();
-            name.push_str(&format!(
-                "; gated {}: run on {} of {docs} documents",
-                names(&gated),
-                docs - skipped
-            ));
-        }
-        name.push(')');
-        stage_lines.push(StageLine::pass_through(
-            loam_manifests::StageKind::Tag,
-            name,
-            docs,
-            bytes,
-            todo.len(),
-            shards.len(),
-        ));
         attr_dirs.push(("tag".into(), tcfg.experiment.clone()));
+        if fuse {
+            // Tagged by the mix as it reads (one read of each shard); the done units' infos
+            // now, so the mix's content id takes their recorded input checksums.
+            for (s, u) in shards.iter_mut().zip(units.collect(Vec::new())) {
+                if let Unit::Done { info, .. } = u {
+                    s.tag = Some(info);
+                }
+            }
+            tag_line_at = Some(stage_lines.len());
+            deferred = Some(TagPass {
+                taggers,
+                gated,
+                gate,
+                units,
+                todo,
+            });
+        } else {
+            let bar = crate::progress::unit_bar(
+                "tag",
+                storage,
+                &exec,
+                shards.len(),
+                &todo,
+                |i| vec![shards[i].input.as_str()],
+                Default::default(),
+            );
+            let results = units.run(&exec, &todo, |i| {
+                let out = &units.outputs()[i];
+                let made = tag_one(
+                    storage,
+                    &shards[i].input,
+                    out,
+                    tcfg,
+                    &taggers,
+                    &gated,
+                    &gate,
+                    &bar,
+                );
+                bar.done(i, made.as_ref().map_or(0, |m| m.info.text_bytes));
+                made
+            });
+            bar.finish_and_clear();
+            take_tag_results(&mut shards, results, &mut failures);
+            stage_lines.push(tag_stage_line(&shards, &taggers, &gated, todo.len()));
+        }
     }
 
     if opts.part.stage == Some(Stage::Tag) {
@@ -809,42 +883,157 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         |k| mix_files(&units[k]),
         counted_totals(&shards, todo.iter().map(|&k| live[k])),
     );
-    let results = mix_units.run(&exec, &todo, |k| {
+    let made =
+        |k: usize, rep: loam_mixes::mix::MixReport| -> std::result::Result<Made<MixInfo>, String> {
+            if rep.scan.failed() {
+                return Err(ui::scan_errors(&rep.scan));
+            }
+            let info = MixInfo {
+                documents: rep.scan.documents,
+                text_bytes: rep.scan.text_bytes,
+                eligible_tokens: rep.eligible_tokens,
+                kept: rep.kept,
+                kept_text_bytes: rep.kept_text_bytes,
+                kept_tokens: rep.kept_tokens,
+                by_rule: rep.by_rule.clone(),
+                rule_seen: Some(rep.rule_seen.clone()),
+                attributes: rep.attributes.clone(),
+                ledger: rep
+                    .ledger
+                    .as_ref()
+                    .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
+                index: rep
+                    .index
+                    .as_ref()
+                    .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
+                spool: rep.spool.clone(),
+                edits: (!mcfg.span_replacement.is_empty()).then(|| rep.edits.clone()),
+                buckets: rep.buckets.clone(),
+            };
+            let output = match units[k].output {
+                MixOutput::Shard(_) => rep.output,
+                MixOutput::Spool { .. } => rep.ledger,
+            };
+            Ok(Made { output, info })
+        };
+    let mix_alone = |k: usize| {
         let known = counted.get(k).and_then(|c| c.as_deref());
         let rep = mix_shard(storage, &units[k], spec, false, known, &bar);
         bar.done(k, rep.scan.text_bytes);
-        if rep.scan.failed() {
-            return Err(ui::scan_errors(&rep.scan));
+        made(k, rep)
+    };
+    let (results, tag_results) = match &deferred {
+        None => (mix_units.run(&exec, &todo, mix_alone), None),
+        Some(tp) => {
+            let tcfg = cfg.tag.as_ref().ok_or_else(|| {
+                Error::Usage("internal error: a fused tag pass without a tag section".into())
+            })?;
+            let tagger = DocTagger::new(
+                &tcfg.experiment,
+                &tp.taggers,
+                (!tp.gated.is_empty()).then_some(Gated {
+                    taggers: &tp.gated,
+                    gate: &tp.gate,
+                }),
+            );
+            // A shard whose mix is done but whose attributes are not is tagged alone.
+            let mixing: std::collections::BTreeSet<usize> = todo.iter().map(|&k| live[k]).collect();
+            let tag_alone: Vec<usize> = tp
+                .todo
+                .iter()
+                .copied()
+                .filter(|i| !mixing.contains(i))
+                .collect();
+            let tagging: std::collections::BTreeSet<usize> = tp.todo.iter().copied().collect();
+            let mut tag_ran = tp.units.make(&exec, &tag_alone, |i| {
+                let out = &tp.units.outputs()[i];
+                let input = &shards[i].input;
+                tag_one(
+                    storage,
+                    input,
+                    out,
+                    tcfg,
+                    &tp.taggers,
+                    &tp.gated,
+                    &tp.gate,
+                    &bar,
+                )
+            });
+            let ran: Vec<TagAndMix> = exec.map(&todo, |&k| {
+                let i = live[k];
+                if !tagging.contains(&i) {
+                    let r = mix_units
+                        .claim(k)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| {
+                            let m = contain(|| mix_alone(k))?;
+                            mix_units.commit(k, m).map_err(|e| e.to_string())
+                        });
+                    return (None, Some((k, r)));
+                }
+                // Both stages' units: claimed first, then one read, then the tag's marker
+                // before the mix's (a run killed between them redoes only the mix).
+                let claimed = tp
+                    .units
+                    .claim(i)
+                    .and_then(|()| mix_units.claim(k))
+                    .map_err(|e| e.to_string());
+                let both = claimed.and_then(|()| {
+                    contain(|| {
+                        let mut unit = units[k].clone();
+                        // The tag stage's file is written here, not read.
+                        unit.attributes.remove(0);
+                        let t = InlineTagging {
+                            tagger: &tagger,
+                            output: &tp.units.outputs()[i],
+                        };
+                        let rep = mix_shard_tagging(storage, &unit, spec, t, &bar);
+                        bar.done(k, rep.scan.text_bytes);
+                        let tagged = rep.tagged.clone();
+                        let info = TagInfo {
+                            input: shards[i].input.clone(),
+                            input_digest: rep.scan.digest.clone(),
+                            documents: rep.scan.documents,
+                            text_bytes: rep.scan.text_bytes,
+                            not_evaluated: rep.not_evaluated,
+                        };
+                        let m = made(k, rep)?;
+                        Ok((
+                            Made {
+                                output: tagged,
+                                info,
+                            },
+                            m,
+                        ))
+                    })
+                });
+                // A failure fails the shard once, as its tag stage's (the stage that read
+                // it first when they run apart): the mix unit stays claimed, for a rerun.
+                match both {
+                    Err(e) => (Some((i, Err(e))), None),
+                    Ok((t, m)) => match tp.units.commit(i, t) {
+                        Err(e) => (Some((i, Err(e.to_string()))), None),
+                        Ok(t) => {
+                            let m = mix_units.commit(k, m).map_err(|e| e.to_string());
+                            (Some((i, Ok(t))), Some((k, m)))
+                        }
+                    },
+                }
+            });
+            let mut mix_ran = Vec::with_capacity(ran.len());
+            for (t, m) in ran {
+                tag_ran.extend(t);
+                mix_ran.extend(m);
+            }
+            (mix_units.collect(mix_ran), Some(tp.units.collect(tag_ran)))
         }
-        let info = MixInfo {
-            documents: rep.scan.documents,
-            text_bytes: rep.scan.text_bytes,
-            eligible_tokens: rep.eligible_tokens,
-            kept: rep.kept,
-            kept_text_bytes: rep.kept_text_bytes,
-            kept_tokens: rep.kept_tokens,
-            by_rule: rep.by_rule.clone(),
-            rule_seen: Some(rep.rule_seen.clone()),
-            attributes: rep.attributes.clone(),
-            ledger: rep
-                .ledger
-                .as_ref()
-                .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
-            index: rep
-                .index
-                .as_ref()
-                .map(|l| (l.path.clone(), l.digest.clone(), l.records)),
-            spool: rep.spool.clone(),
-            edits: (!mcfg.span_replacement.is_empty()).then(|| rep.edits.clone()),
-            buckets: rep.buckets.clone(),
-        };
-        let output = match units[k].output {
-            MixOutput::Shard(_) => rep.output,
-            MixOutput::Spool { .. } => rep.ledger,
-        };
-        Ok(Made { output, info })
-    });
+    };
     bar.finish_and_clear();
+    if let (Some(tag_results), Some(tp)) = (tag_results, &deferred) {
+        take_tag_results(&mut shards, tag_results, &mut failures);
+        let line = tag_stage_line(&shards, &tp.taggers, &tp.gated, tp.todo.len());
+        stage_lines.insert(tag_line_at.unwrap_or(0).min(stage_lines.len()), line);
+    }
     for (k, u) in results.into_iter().enumerate() {
         let i = live[k];
         match u {

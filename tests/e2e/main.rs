@@ -17,6 +17,7 @@ mod firsthour;
 mod frozen;
 mod minhash_tasks;
 mod mix;
+mod one_read;
 mod provenance;
 mod recipe;
 mod reliability;

@@ -1,0 +1,135 @@
+//! `loam run` with no dedup stage tags each shard as its mix reads it: one read of the shard
+//! instead of two. Every file must be the one the two stages write when run apart (`--stage
+//! tag`, then the rest), for any thread count, with gated taggers, after a lost file or a run
+//! killed between the two markers; and a bad line still fails its shard, loudly.
+
+use crate::common::*;
+use crate::helpers::*;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const PIPELINE: &str = r#"
+name: t
+documents: [documents/*]
+output: out
+tag:
+  experiment: exp
+  taggers: [char_length_v1, whitespace_tokenizer_v1, gopher_v1]
+  GATE
+mix:
+  name: m
+  version: v1
+  drop:
+    - {rule: short, attribute: exp__whitespace_tokenizer_v1__length, op: lt, value: 60}
+    - {rule: symbols, attribute: exp__gopher_v1__symbol_to_word_ratio, op: gt, value: 0.1}
+  span_replacement:
+    - {span: "$.attributes.exp__char_length_v1__length", min_score: 30000, replacement: "[long]"}
+"#;
+
+/// A work directory with the quickstart shards and the pipeline (`gate`: its `tag.gate` line).
+fn setup(gate: &str) -> tempfile::TempDir {
+    let dir = workdir();
+    std::fs::write(dir.path().join("p.yaml"), PIPELINE.replace("GATE", gate)).unwrap();
+    dir
+}
+
+/// Every file under `out/` (relative path → bytes), the manifest without its `run` object.
+fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = tree(&dir.join("out"));
+    for (k, v) in out.iter_mut() {
+        if k.ends_with("manifest.json") {
+            *v = serde_json::to_vec(&manifest_without_run(v)).unwrap();
+        }
+    }
+    out
+}
+
+/// The outputs of the two stages run apart.
+fn apart(gate: &str) -> BTreeMap<String, Vec<u8>> {
+    let dir = setup(gate);
+    ok(dir.path(), &["run", "p.yaml", "--stage", "tag"]);
+    ok(dir.path(), &["run", "p.yaml"]);
+    outputs(dir.path())
+}
+
+#[test]
+fn one_read_writes_what_the_two_stages_write_apart() {
+    for gate in ["", "gate: [gopher_v1]"] {
+        let want = apart(gate);
+        assert!(
+            want.keys().any(|k| k.starts_with("attributes/exp/"))
+                && want.keys().any(|k| k.contains("/ledger/")),
+            "{:?}",
+            want.keys().collect::<Vec<_>>()
+        );
+        for threads in ["1", "2"] {
+            let dir = setup(gate);
+            let out = ok(dir.path(), &["run", "p.yaml", "--threads", threads]);
+            assert_same(
+                &want,
+                &outputs(dir.path()),
+                &format!("{gate:?}, {threads} thread(s)"),
+            );
+            // The summary still has the tag stage's row, before the mix's.
+            let tag = out.find("tag (char_length_v1").expect(&out);
+            let mix = out.find("mix (m/").expect(&out);
+            assert!(tag < mix, "{out}");
+            if !gate.is_empty() {
+                assert!(out.contains("gated gopher_v1: run on"), "{out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn lost_files_and_a_kill_between_the_markers_are_made_again_to_the_same_bytes() {
+    let want = apart("");
+    let dir = setup("");
+    ok(dir.path(), &["run", "p.yaml"]);
+    let out = dir.path().join("out");
+    let v = version_dir(&out.join("m"), "v1");
+    // A lost attribute file: its shard is tagged alone (its mix is done).
+    std::fs::remove_file(out.join("attributes/exp/cc_misc.jsonl.gz")).unwrap();
+    // A run killed after the tag's marker and before the mix's: the mix alone.
+    std::fs::remove_file(v.join(".loam/mix/documents/cc2019.jsonl.gz.json")).unwrap();
+    std::fs::remove_file(v.join("documents/cc2019.jsonl.gz")).unwrap();
+    // Both lost: the one read again.
+    std::fs::remove_file(out.join("attributes/exp/warc_main.jsonl.zst")).unwrap();
+    std::fs::remove_file(v.join("documents/warc_main.jsonl.zst")).unwrap();
+    std::fs::remove_file(v.join("manifest.json")).unwrap();
+    let o = ok(dir.path(), &["run", "p.yaml"]);
+    assert!(o.contains("manifest:"), "{o}");
+    assert_same(&want, &outputs(dir.path()), "remade");
+}
+
+#[test]
+fn a_bad_line_fails_its_shard_in_the_one_read_and_names_it() {
+    let dir = setup("");
+    let mut bad = b"{\"id\":\"a\",\"text\":\"a perfectly fine document\"}\n".to_vec();
+    bad.extend_from_slice(b"this is not json\n");
+    bad.extend_from_slice(b"{\"id\":\"b\",\"text\":\"another fine document\"}\n");
+    std::fs::write(dir.path().join("documents/z_bad.jsonl"), &bad).unwrap();
+    let o = loam(dir.path(), &["run", "p.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("z_bad.jsonl:2: not a JSON object"), "{err}");
+    assert!(err.contains("1 shard(s) failed"), "{err}");
+    let out = dir.path().join("out");
+    assert!(!out.join("attributes/exp/z_bad.jsonl").exists());
+    let v = version_dir(&out.join("m"), "v1");
+    assert!(!v.join("documents/z_bad.jsonl").exists());
+    assert!(v.join("documents/cc2019.jsonl.gz").exists());
+    assert!(
+        !v.join("manifest.json").exists(),
+        "no manifest for an incomplete mix"
+    );
+    // Fixed, the rerun finishes it (the good shards' attribute files are kept).
+    std::fs::write(
+        dir.path().join("documents/z_bad.jsonl"),
+        b"{\"id\":\"a\",\"text\":\"a perfectly fine document\"}\n",
+    )
+    .unwrap();
+    let o = ok(dir.path(), &["run", "p.yaml"]);
+    assert!(o.contains("manifest:"), "{o}");
+}
