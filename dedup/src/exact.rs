@@ -254,6 +254,18 @@ pub struct ShardDedup {
     pub output: Option<WrittenShard>,
 }
 
+impl ShardDedup {
+    /// Nothing marked yet, after the read `scan`.
+    fn new(scan: ScanReport) -> ShardDedup {
+        ShardDedup {
+            scan,
+            duplicates: 0,
+            duplicate_text_bytes: 0,
+            output: None,
+        }
+    }
+}
+
 /// One unit of work: an input shard and its attribute file.
 #[derive(Debug, Clone)]
 pub struct DedupUnit {
@@ -263,9 +275,79 @@ pub struct DedupUnit {
     pub output: String,
 }
 
+/// One shard's keys (and keep values), collected by a pass that reads the shard anyway —
+/// `loam run`'s tag stage — so that [`dedupe_documents`] need not read it for them.
+#[derive(Debug, Default)]
+pub struct ShardKeys {
+    hashes: Vec<u128>,
+    values: Vec<SortValue>,
+    /// A document had no key (or a text of 4 GiB): the shard is read again, and that read
+    /// reports it.
+    failed: bool,
+    /// The marks' other inputs, when the same read wrote a file with every document's id.
+    listed: Option<Listed>,
+}
+
+/// What writing a shard's marks needs besides its flags, without reading the shard again:
+/// a file of one JSON line per document whose `id` is the document's (the tag stage's
+/// attribute file), and each document's text length in characters and bytes.
+#[derive(Debug, Default)]
+struct Listed {
+    ids: String,
+    chars: Vec<u32>,
+    bytes: Vec<u32>,
+}
+
+impl ShardKeys {
+    /// Keys and lengths, and `ids`, the file the same read writes with each document's id
+    /// in order (an attribute file): the marks read it instead of the shard.
+    pub fn with_ids_in(ids: &str) -> ShardKeys {
+        ShardKeys {
+            listed: Some(Listed {
+                ids: ids.to_string(),
+                ..Listed::default()
+            }),
+            ..ShardKeys::default()
+        }
+    }
+
+    /// Adds the next document's key, as phase 1 of the dedup reads it.
+    pub fn add(&mut self, doc: &Document, key: &DedupKey, keep: &Keep) {
+        match key.extract(doc) {
+            Ok(k) => self.hashes.push(xxhash_rust::xxh3::xxh3_128(k.as_bytes())),
+            Err(_) => self.failed = true,
+        }
+        if let Keep::By { field, .. } = keep {
+            self.values.push(SortValue::of(doc, field));
+        }
+        if let Some(l) = self.listed.as_mut() {
+            let chars = u32::try_from(doc.text.chars().count());
+            match (chars, u32::try_from(doc.text.len())) {
+                (Ok(c), Ok(b)) => {
+                    l.chars.push(c);
+                    l.bytes.push(b);
+                }
+                _ => self.failed = true,
+            }
+        }
+    }
+}
+
+/// Phase 1's result for one unit.
+struct Hashed {
+    scan: ScanReport,
+    hashes: Vec<u128>,
+    values: Vec<SortValue>,
+    listed: Option<Listed>,
+}
+
 /// Marks exact duplicates across all `units` (in the given order, which must be canonical)
 /// and writes one attribute file per unit. Shards that fail to read are reported and
-/// excluded; their documents never claim a key.
+/// excluded; their documents never claim a key. Each unit's keys come from `pre` where
+/// given (one entry per unit, or none): the read of the shard that collected them (its
+/// [`ScanReport`]) stands for the first pass's. A unit without them, or whose read or keys
+/// failed, is read as usual.
+#[allow(clippy::too_many_arguments)]
 pub fn dedupe_documents(
     storage: &dyn Storage,
     units: &[DedupUnit],
@@ -274,9 +356,27 @@ pub fn dedupe_documents(
     attribute: &str,
     exec: &Executor,
     progress: &dyn Progress,
+    pre: Vec<Option<(ScanReport, ShardKeys)>>,
 ) -> Vec<ShardDedup> {
+    let pre: Vec<std::sync::Mutex<Option<(ScanReport, ShardKeys)>>> =
+        pre.into_iter().map(std::sync::Mutex::new).collect();
+    let work: Vec<(usize, &DedupUnit)> = units.iter().enumerate().collect();
     // Phase 1: hash keys (and read the keep policy's values) in parallel.
-    let hashed: Vec<(ScanReport, Vec<u128>, Vec<SortValue>)> = exec.map(units, |u| {
+    let hashed: Vec<Hashed> = exec.map(&work, |&(i, u)| {
+        let given = pre
+            .get(i)
+            .and_then(|m| m.lock().ok().and_then(|mut g| g.take()));
+        if let Some((rep, keys)) = given {
+            if !rep.failed() && !keys.failed && keys.hashes.len() as u64 == rep.documents {
+                progress.advance(rep.documents, rep.text_bytes);
+                return Hashed {
+                    scan: rep,
+                    hashes: keys.hashes,
+                    values: keys.values,
+                    listed: keys.listed,
+                };
+            }
+        }
         let mut hashes = Vec::new();
         let mut values = Vec::new();
         let rep = scan(storage, &u.input, |line, doc| {
@@ -290,7 +390,12 @@ pub fn dedupe_documents(
             progress.advance(1, doc.text.len() as u64);
             Ok(())
         });
-        (rep, hashes, values)
+        Hashed {
+            scan: rep,
+            hashes,
+            values,
+            listed: None,
+        }
     });
     // Phase 2, in canonical order: the survivor of each key — the first copy, or the one the
     // keep policy prefers (ties to the first) — then each duplicate's flag: where its
@@ -298,11 +403,11 @@ pub fn dedupe_documents(
     let mut seen: HashMap<u128, (usize, u64)> = HashMap::new();
     if let Keep::By { latest, .. } = keep {
         let mut best: HashMap<u128, (usize, u64, &SortValue)> = HashMap::new();
-        for (i, (rep, hashes, values)) in hashed.iter().enumerate() {
-            if rep.failed() {
+        for (i, hs) in hashed.iter().enumerate() {
+            if hs.scan.failed() {
                 continue;
             }
-            for (line, (h, v)) in hashes.iter().zip(values).enumerate() {
+            for (line, (h, v)) in hs.hashes.iter().zip(&hs.values).enumerate() {
                 let here = (i, line as u64 + 1, v);
                 best.entry(*h)
                     .and_modify(|cur| {
@@ -316,10 +421,10 @@ pub fn dedupe_documents(
         seen = best.into_iter().map(|(h, (u, l, _))| (h, (u, l))).collect();
     }
     let mut dup_flags: Vec<Vec<Option<(usize, u64)>>> = Vec::with_capacity(units.len());
-    for (i, (rep, hashes, _)) in hashed.iter().enumerate() {
-        let mut flags = vec![None; hashes.len()];
-        if !rep.failed() {
-            for (line, h) in hashes.iter().enumerate() {
+    for (i, hs) in hashed.iter().enumerate() {
+        let mut flags = vec![None; hs.hashes.len()];
+        if !hs.scan.failed() {
+            for (line, h) in hs.hashes.iter().enumerate() {
                 let here = (i, line as u64 + 1);
                 match seen.entry(*h) {
                     std::collections::hash_map::Entry::Occupied(o) => {
@@ -337,28 +442,138 @@ pub fn dedupe_documents(
     }
     let kept_by = keep.describe();
     // Phase 3: write attributes in parallel.
-    let work: Vec<(usize, &DedupUnit)> = units.iter().enumerate().collect();
     exec.map(&work, |(i, u)| {
-        let (first, _, _) = &hashed[*i];
+        let hs = &hashed[*i];
+        let first = hs.scan.clone();
         if first.failed() {
-            return ShardDedup {
-                scan: first.clone(),
-                duplicates: 0,
-                duplicate_text_bytes: 0,
-                output: None,
-            };
+            return ShardDedup::new(first);
         }
         let flags = &dup_flags[*i];
-        write_marks(
-            storage,
-            units,
-            u,
-            flags,
-            attribute,
-            kept_by.as_deref(),
-            first.clone(),
-        )
+        let kept_by = kept_by.as_deref();
+        match &hs.listed {
+            None => write_marks(storage, units, u, flags, attribute, kept_by, first),
+            Some(l) => write_marks_listed(storage, units, u, flags, attribute, kept_by, first, l),
+        }
     })
+}
+
+/// One document's attribute record, counted in `out` when it is a duplicate.
+#[allow(clippy::too_many_arguments)]
+fn mark(
+    units: &[DedupUnit],
+    flag: Option<(usize, u64)>,
+    attribute: &str,
+    kept_by: Option<&str>,
+    id: String,
+    chars: usize,
+    bytes: u64,
+    out: &mut ShardDedup,
+) -> AttributeRecord {
+    let mut rec = AttributeRecord::new(id);
+    if let Some((kept_unit, kept_line)) = flag {
+        rec.attributes
+            .insert(attribute.to_string(), vec![Span::new(0, chars, 1.0)]);
+        // Named below `documents/` (like the attribute files themselves), so the
+        // attributes do not depend on where the corpus is stored (local or s3://).
+        let kept_input = units.get(kept_unit).map_or("", |u| u.input.as_str());
+        let file = loam_pipeline::layout::relative_to_documents(kept_input).unwrap_or(kept_input);
+        rec.duplicate_of.insert(
+            attribute.to_string(),
+            KeptCopy {
+                file: file.to_string(),
+                line: kept_line,
+                kept_by: kept_by.map(str::to_string),
+            },
+        );
+        out.duplicates += 1;
+        out.duplicate_text_bytes += bytes;
+    }
+    rec
+}
+
+/// [`write_marks`] from a file of the documents' ids and their lengths ([`Listed`]) instead
+/// of the shard: the same attribute file.
+#[allow(clippy::too_many_arguments)]
+fn write_marks_listed(
+    storage: &dyn Storage,
+    units: &[DedupUnit],
+    unit: &DedupUnit,
+    flags: &[Option<(usize, u64)>],
+    attribute: &str,
+    kept_by: Option<&str>,
+    first: ScanReport,
+    listed: &Listed,
+) -> ShardDedup {
+    #[derive(serde::Deserialize)]
+    struct IdOnly<'a> {
+        #[serde(borrow)]
+        id: Cow<'a, str>,
+    }
+    let mut out = ShardDedup::new(first);
+    let level = loam_pipeline::writer::ATTRIBUTE_GZIP_LEVEL;
+    let opened = JsonlWriter::with_gzip_level(storage, &unit.output, level)
+        .map_err(|e| e.to_string())
+        .and_then(|w| {
+            let r = loam_pipeline::reader::LineReader::open(storage, &listed.ids);
+            r.map(|r| (w, r)).map_err(|e| e.to_string())
+        });
+    let (mut writer, mut reader) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            out.scan.record(e, true);
+            return out;
+        }
+    };
+    let mut n = 0usize;
+    let mut problem = None;
+    while let Some(item) = reader.next_line() {
+        let made = item.map_err(|e| e.to_string()).and_then(|(line, text)| {
+            let id = serde_json::from_str::<IdOnly>(text)
+                .map_err(|e| format!("{}:{line}: {e}", listed.ids))?
+                .id
+                .into_owned();
+            let (Some(&chars), Some(&bytes)) = (listed.chars.get(n), listed.bytes.get(n)) else {
+                return Err(format!("{}: more lines than {}", listed.ids, unit.input));
+            };
+            let flag = flags.get(n).copied().flatten();
+            let rec = mark(
+                units,
+                flag,
+                attribute,
+                kept_by,
+                id,
+                chars as usize,
+                bytes.into(),
+                &mut out,
+            );
+            writer.write(&rec).map_err(|e| e.to_string())
+        });
+        if let Err(e) = made {
+            problem = Some(e);
+            break;
+        }
+        n += 1;
+    }
+    if problem.is_none() && (n != flags.len() || n != listed.chars.len()) {
+        problem = Some(format!(
+            "{}: not one line per document of {}",
+            listed.ids, unit.input
+        ));
+    }
+    publish(writer, problem, out)
+}
+
+/// Publishes a shard's marks, unless there was a `problem` (then nothing is).
+fn publish(writer: JsonlWriter, problem: Option<String>, mut out: ShardDedup) -> ShardDedup {
+    if let Some(e) = problem {
+        out.scan.record(e, true);
+        return out;
+    }
+    match writer.finish() {
+        Ok(s) => out.output = Some(s),
+        Err(e) => out.scan.record(e.to_string(), true),
+    }
+    out
 }
 
 /// Writes one shard's attribute file from its flags (per line: the survivor's unit and
@@ -372,12 +587,7 @@ pub fn write_marks(
     kept_by: Option<&str>,
     first: ScanReport,
 ) -> ShardDedup {
-    let mut out = ShardDedup {
-        scan: first,
-        duplicates: 0,
-        duplicate_text_bytes: 0,
-        output: None,
-    };
+    let mut out = ShardDedup::new(first);
     let mut writer = match JsonlWriter::with_gzip_level(
         storage,
         &unit.output,
@@ -391,48 +601,34 @@ pub fn write_marks(
     };
     let mut n = 0usize;
     let rescan = scan(storage, &unit.input, |line, doc| {
-        let mut rec = AttributeRecord::new(doc.id.clone());
-        if let Some((kept_unit, kept_line)) = flags.get(n).copied().flatten() {
-            rec.attributes.insert(
-                attribute.to_string(),
-                vec![Span::new(0, doc.text.chars().count(), 1.0)],
-            );
-            // Named below `documents/` (like the attribute files themselves), so the
-            // attributes do not depend on where the corpus is stored (local or s3://).
-            let kept_input = &units[kept_unit].input;
-            let file =
-                loam_pipeline::layout::relative_to_documents(kept_input).unwrap_or(kept_input);
-            rec.duplicate_of.insert(
-                attribute.to_string(),
-                KeptCopy {
-                    file: file.to_string(),
-                    line: kept_line,
-                    kept_by: kept_by.map(str::to_string),
-                },
-            );
-            out.duplicates += 1;
-            out.duplicate_text_bytes += doc.text.len() as u64;
-        }
+        let flag = flags.get(n).copied().flatten();
+        // Characters only where a span needs them.
+        let chars = flag.map_or(0, |_| doc.text.chars().count());
+        let bytes = doc.text.len() as u64;
+        let rec = mark(
+            units,
+            flag,
+            attribute,
+            kept_by,
+            doc.id.clone(),
+            chars,
+            bytes,
+            &mut out,
+        );
         n += 1;
         writer
             .write(&rec)
             .map_err(|e| format!("{}:{line}: {e}", unit.input))
     });
-    if rescan.failed() || n != flags.len() {
-        // The file changed between passes or failed now: publish nothing.
-        let msg = rescan
+    // The file changed between passes or failed now: publish nothing.
+    let problem = (rescan.failed() || n != flags.len()).then(|| {
+        rescan
             .fatal
             .clone()
             .or_else(|| rescan.errors.first().cloned())
-            .unwrap_or_else(|| format!("{}: changed while being deduplicated", unit.input));
-        out.scan.record(msg, true);
-        return out;
-    }
-    match writer.finish() {
-        Ok(s) => out.output = Some(s),
-        Err(e) => out.scan.record(e.to_string(), true),
-    }
-    out
+            .unwrap_or_else(|| format!("{}: changed while being deduplicated", unit.input))
+    });
+    publish(writer, problem, out)
 }
 
 /// Exact dedup as tasks (`documents.partitions` in loam's pipeline file): (1) per shard, a

@@ -149,12 +149,15 @@ pub fn tag_shard(
     progress: &dyn Progress,
 ) -> TagReport {
     tag_shard_keyed(
-        storage, input, output, experiment, taggers, None, true, progress,
+        storage, input, output, experiment, taggers, None, true, None, progress,
     )
 }
 
 /// [`tag_shard`], with `gated` taggers run after the others and only on documents their gate
 /// keeps; a document they skip records each of them in `not_evaluated` with the deciding rule.
+/// `visit` is shown every document read, for work a later stage would otherwise read the
+/// shard again for (`loam run` collects exact-dedup keys).
+#[allow(clippy::too_many_arguments)]
 pub fn tag_shard_gated(
     storage: &dyn Storage,
     input: &str,
@@ -162,10 +165,11 @@ pub fn tag_shard_gated(
     experiment: &str,
     taggers: &[Box<dyn Tagger>],
     gated: Option<Gated<'_>>,
+    visit: Option<&mut dyn FnMut(&Document)>,
     progress: &dyn Progress,
 ) -> TagReport {
     tag_shard_keyed(
-        storage, input, output, experiment, taggers, gated, false, progress,
+        storage, input, output, experiment, taggers, gated, false, visit, progress,
     )
 }
 
@@ -278,6 +282,7 @@ fn tag_shard_keyed(
     taggers: &[Box<dyn Tagger>],
     gated: Option<Gated<'_>>,
     dolma_names: bool,
+    mut visit: Option<&mut dyn FnMut(&Document)>,
     progress: &dyn Progress,
 ) -> TagReport {
     let tagger = DocTagger {
@@ -316,6 +321,9 @@ fn tag_shard_keyed(
             .tag_line(doc, &mut signals, &mut line_buf)
             .map_err(|e| format!("{input}:{line}: {e}"))?;
         not_evaluated += u64::from(t.not_evaluated);
+        if let Some(v) = visit.as_mut() {
+            v(doc);
+        }
         progress.advance(1, doc.text.len() as u64);
         match writer.as_mut() {
             Some(w) => w.write_line(&line_buf).map_err(|e| e.to_string()),

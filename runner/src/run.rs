@@ -5,6 +5,7 @@ use crate::dolma::units_error;
 use crate::error::{Context, Error, Result};
 use crate::outcome::{self as ui, Failure, Outcome, StageLine};
 use crate::pipeline_config::{PipelineConfig, SampleSpec};
+use loam_dedup::exact::{DedupKey, Keep, ShardKeys};
 use loam_manifests::{
     fingerprint, FileDigest, HashAlgorithms, InputFile, Manifest, ModelFile, OutputFile,
     RuleCounts, MANIFEST_VERSION,
@@ -19,6 +20,7 @@ use loam_mixes::shuffle::{
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::RunState;
+use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::{storage_for, write_atomic, Storage};
 use loam_pipeline::tagger::{tag_shard_gated, DocTagger, Gated, Tagger};
 use loam_pipeline::units::{contain, Made, Ran, Unit, Units};
@@ -26,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Options shared by every data command.
@@ -172,7 +174,14 @@ struct TagPass<'a> {
     todo: Vec<usize>,
 }
 
-/// Tags one shard alone: the tag stage's unit.
+/// Exact-dedup keys the tag stage collects for the dedupe stage: its key and keep policy,
+/// and where each shard's keys go.
+type EarlyKeys<'a> = (
+    &'a (DedupKey, Keep),
+    &'a Mutex<Option<(ScanReport, ShardKeys)>>,
+);
+
+/// Tags one shard alone: the tag stage's unit; with `keys`, also the shard's dedup keys.
 #[allow(clippy::too_many_arguments)]
 fn tag_one(
     storage: &dyn Storage,
@@ -182,20 +191,30 @@ fn tag_one(
     taggers: &[Box<dyn Tagger>],
     gated: &[Box<dyn Tagger>],
     gate: &RuleGate,
+    keys: Option<EarlyKeys<'_>>,
     bar: &crate::progress::UnitBar,
 ) -> std::result::Result<Made<TagInfo>, String> {
-    let rep = tag_shard_gated(
-        storage,
-        input,
-        output,
-        &tcfg.experiment,
-        taggers,
-        (!gated.is_empty()).then_some(Gated {
-            taggers: gated,
-            gate,
-        }),
-        bar,
-    );
+    let gated = (!gated.is_empty()).then_some(Gated {
+        taggers: gated,
+        gate,
+    });
+    let e = &tcfg.experiment;
+    // The marks take the ids from this attribute file, not from the shard.
+    let mut collected = keys.map(|_| ShardKeys::with_ids_in(output));
+    let mut add = |doc: &loam_pipeline::Document| {
+        if let (Some(c), Some(((key, keep), _))) = (collected.as_mut(), keys) {
+            c.add(doc, key, keep);
+        }
+    };
+    let visit = keys
+        .is_some()
+        .then_some(&mut add as &mut dyn FnMut(&loam_pipeline::Document));
+    let rep = tag_shard_gated(storage, input, output, e, taggers, gated, visit, bar);
+    if let (Some(c), Some((_, slot)), false) = (collected, keys, rep.scan.failed()) {
+        if let Ok(mut s) = slot.lock() {
+            *s = Some((rep.scan.clone(), c));
+        }
+    }
     let info = TagInfo {
         input: input.to_string(),
         input_digest: rep.scan.digest.clone(),
@@ -538,6 +557,19 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         && cfg.mix.buckets.is_none();
     let mut deferred: Option<TagPass<'_>> = None;
     let mut tag_line_at: Option<usize> = None;
+    // Exact document dedup in this one process: the tag stage collects its keys as it reads,
+    // and the dedupe stage need not read the shards for them.
+    let early = match (
+        cfg.tag.is_some(),
+        cfg.dedupe_sections().first(),
+        opts.part.stage,
+        opts.part.units.world <= 1,
+    ) {
+        (true, Some(d), None, true) => crate::run_dedupe::early_keys(d),
+        _ => None,
+    };
+    let pre_keys: Vec<Mutex<Option<(ScanReport, ShardKeys)>>> =
+        shards.iter().map(|_| Mutex::new(None)).collect();
     if let Some(tcfg) = &cfg.tag {
         let mut taggers: Vec<Box<dyn Tagger>> = tcfg
             .taggers
@@ -630,15 +662,10 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             );
             let results = units.run(&exec, &todo, |i| {
                 let out = &units.outputs()[i];
+                let keys = early.as_ref().zip(pre_keys.get(i));
+                let input = &shards[i].input;
                 let made = tag_one(
-                    storage,
-                    &shards[i].input,
-                    out,
-                    tcfg,
-                    &taggers,
-                    &gated,
-                    &gate,
-                    &bar,
+                    storage, input, out, tcfg, &taggers, &gated, &gate, keys, &bar,
                 );
                 bar.done(i, made.as_ref().map_or(0, |m| m.info.text_bytes));
                 made
@@ -662,10 +689,15 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
 
     // ---- dedupe ----
     let mut dedupe_fps: Vec<String> = Vec::new();
+    let mut pre: Vec<Option<(ScanReport, ShardKeys)>> = pre_keys
+        .into_iter()
+        .map(|m| m.into_inner().ok().flatten())
+        .collect();
     for dcfg in cfg.dedupe_sections() {
         let fp = crate::run_dedupe::dedupe_stage(
             storage,
             dcfg,
+            std::mem::take(&mut pre),
             &mut shards,
             &rels,
             &out_root,
@@ -948,16 +980,8 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
             let mut tag_ran = tp.units.make(&exec, &tag_alone, |i| {
                 let out = &tp.units.outputs()[i];
                 let input = &shards[i].input;
-                tag_one(
-                    storage,
-                    input,
-                    out,
-                    tcfg,
-                    &tp.taggers,
-                    &tp.gated,
-                    &tp.gate,
-                    &bar,
-                )
+                let (t, g) = (&tp.taggers, &tp.gated);
+                tag_one(storage, input, out, tcfg, t, g, &tp.gate, None, &bar)
             });
             let ran: Vec<TagAndMix> = exec.map(&todo, |&k| {
                 let i = live[k];

@@ -10,11 +10,12 @@ use crate::phases::{PhaseInfo, Section, Step};
 use crate::pipeline_config::{default_filter_file, DedupeKind, DedupeStage};
 use crate::run::{incomplete, RunOptions, Shard, Stage};
 use loam_dedup::engine::{self, Job, Mode};
-use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit};
+use loam_dedup::exact::{dedupe_documents, DedupKey, DedupUnit, Keep, ShardKeys};
 use loam_manifests::{fingerprint, FileDigest, ModelFile, RuleCounts};
 use loam_pipeline::executor::Executor;
 use loam_pipeline::layout;
 use loam_pipeline::runstate::RunState;
+use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
 use loam_pipeline::units::{Made, Unit, Units};
 use loam_pipeline::writer::WrittenShard;
@@ -224,12 +225,33 @@ fn remove_if_present(path: &std::path::Path) -> std::result::Result<(), String> 
     }
 }
 
+/// Keys and keep policy of a section that is exact document dedup in one process: what the
+/// tag stage can collect as it reads each shard ([`ShardKeys`]), so that the dedupe stage
+/// need not read the shards for them. `None` for any other section (or a bad key, which the
+/// stage itself reports).
+pub(crate) fn early_keys(dcfg: &DedupeStage) -> Option<(DedupKey, Keep)> {
+    if dcfg.kind() != DedupeKind::Exact
+        || dcfg
+            .documents
+            .as_ref()
+            .is_some_and(|d| d.partitions.is_some())
+    {
+        return None;
+    }
+    match Engine::build(dcfg, "", Vec::new()) {
+        Ok(Engine::Exact(key, keep)) => Some((key, keep)),
+        _ => None,
+    }
+}
+
 /// Runs the `dedupe:` section over the shards that are still live (`rels`: their names
-/// under `documents/`); returns the stage's fingerprint (an input of the mix's).
+/// under `documents/`); returns the stage's fingerprint (an input of the mix's). `pre`: keys
+/// the tag stage collected per shard ([`early_keys`]), or empty.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn dedupe_stage(
     storage: &dyn Storage,
     dcfg: &DedupeStage,
+    pre: Vec<Option<(ScanReport, ShardKeys)>>,
     shards: &mut [Shard],
     rels: &[String],
     out_root: &str,
@@ -425,7 +447,12 @@ pub(crate) fn dedupe_stage(
         let results = done_units.run_all(|| match &engine {
             Engine::Exact(key, keep) => {
                 let attribute = dcfg.attribute_name();
-                let reps = dedupe_documents(storage, &units, key, keep, attribute, exec, &bar);
+                let mut pre = pre;
+                let pre = live
+                    .iter()
+                    .map(|&i| pre.get_mut(i).and_then(Option::take))
+                    .collect();
+                let reps = dedupe_documents(storage, &units, key, keep, attribute, exec, &bar, pre);
                 Ok(reps
                     .into_iter()
                     .map(|rep| match (rep.output, rep.scan.failed()) {

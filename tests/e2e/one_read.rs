@@ -133,3 +133,76 @@ fn a_bad_line_fails_its_shard_in_the_one_read_and_names_it() {
     let o = ok(dir.path(), &["run", "p.yaml"]);
     assert!(o.contains("manifest:"), "{o}");
 }
+
+/// A work directory with every quickstart shard twice (every document has a copy).
+/// `documents`: the pipeline's `dedupe.documents` section.
+fn setup_dedup(documents: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart_documents(dir.path(), 2);
+    let plain = "  documents: {attribute_name: dup, key: $.text}";
+    assert!(crate::helpers::PIPELINE.contains(plain));
+    let cfg = crate::helpers::PIPELINE
+        .replace("THRESHOLD", "60")
+        .replace(plain, &format!("  documents: {documents}"));
+    std::fs::write(dir.path().join("p.yaml"), cfg).unwrap();
+    dir
+}
+
+/// With exact document dedup, a whole run reads each shard twice, not four times: the tag
+/// stage collects the dedup keys and lengths, and the marks take the ids from its attribute
+/// file. The files are those of the stages run one by one (each reading the shards itself).
+#[test]
+fn exact_dedup_takes_its_keys_and_ids_from_the_tag_read() {
+    for dedupe in [
+        "{attribute_name: dup, key: $.text}",
+        "{attribute_name: dup, key: $.text, keep: {by: $.metadata.warc_date, order: latest}}",
+    ] {
+        let apart = setup_dedup(dedupe);
+        for stage in ["tag", "dedupe", "mix"] {
+            ok(apart.path(), &["run", "p.yaml", "--stage", stage]);
+        }
+        ok(apart.path(), &["run", "p.yaml"]);
+        let want = outputs(apart.path());
+        let marks = want
+            .iter()
+            .filter(|(k, _)| k.starts_with("attributes/dd/") && !k.contains(".loam"))
+            .map(|(k, _)| text_lines(&apart.path().join("out").join(k)).join("\n"))
+            .collect::<String>();
+        assert!(marks.contains("duplicate_of"), "no duplicate marked");
+        for threads in ["1", "2"] {
+            let one = setup_dedup(dedupe);
+            ok(one.path(), &["run", "p.yaml", "--threads", threads]);
+            assert_same(
+                &want,
+                &outputs(one.path()),
+                &format!("{dedupe}, {threads} thread(s)"),
+            );
+        }
+    }
+}
+
+/// A dedup key some documents lack: the error the dedupe stage gives when it reads the
+/// shards itself.
+#[test]
+fn a_missing_dedup_key_is_reported_as_when_the_stage_reads_the_shards() {
+    let dedupe = "{attribute_name: dup, key: $.metadata.content_type}";
+    let apart = setup_dedup(dedupe);
+    ok(apart.path(), &["run", "p.yaml", "--stage", "tag"]);
+    let want = loam(apart.path(), &["run", "p.yaml", "--stage", "dedupe"]);
+    let one = setup_dedup(dedupe);
+    let got = loam(one.path(), &["run", "p.yaml"]);
+    assert_eq!(got.status.code(), Some(1), "{}", text(&got));
+    assert_eq!(want.status.code(), Some(1), "{}", text(&want));
+    let err = String::from_utf8_lossy(&got.stderr);
+    assert!(err.contains("cc_misc.jsonl.gz:1:"), "{err}");
+    let lines = |o: &std::process::Output| {
+        let mut v: Vec<String> = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.contains("cc_misc"))
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(lines(&want), lines(&got));
+}
