@@ -48,10 +48,70 @@ impl ScanReport {
 
 /// Streams every document of `path` through `f` (with its 1-based line number). Bad lines
 /// are counted and reading goes on; `f` returning an error, or a fatal read error, stops the
-/// shard. The digest is set only when the whole file was read.
+/// shard. The digest is set only when the whole file was read. ([`scan_blocks`] with no work
+/// of its own: on a pool, lines are parsed on every thread.)
 pub fn scan<F>(storage: &dyn Storage, path: &str, mut f: F) -> ScanReport
 where
     F: FnMut(u64, &Document) -> Result<(), String>,
+{
+    scan_blocks(storage, path, |_, _| Ok(()), |line, doc, ()| f(line, doc))
+}
+
+/// Documents per block of [`scan_blocks`], and the raw bytes that end a block early.
+const BLOCK_LINES: usize = 1024;
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// A document line as read, before parsing (JSON lines), or already parsed (Parquet).
+enum Raw {
+    Line(u64, String),
+    Parsed(u64, Document),
+    Bad(ReadError),
+}
+
+/// Reads the next block: up to [`BLOCK_LINES`] items or [`BLOCK_BYTES`] of text; a fatal
+/// read error ends it (and the reading).
+fn read_block(reader: &mut DocumentReader, done: &mut bool) -> Vec<Raw> {
+    let mut block = Vec::new();
+    let mut bytes = 0usize;
+    while !*done && block.len() < BLOCK_LINES && bytes < BLOCK_BYTES {
+        let item = match reader {
+            DocumentReader::Jsonl(r) => r
+                .next_line()
+                .map(|x| x.map(|(line, text)| Raw::Line(line, text.to_string()))),
+            DocumentReader::Parquet(_) => reader
+                .next_document()
+                .map(|x| x.map(|(line, d)| Raw::Parsed(line, d))),
+        };
+        match item {
+            None => *done = true,
+            Some(Ok(raw)) => {
+                bytes += match &raw {
+                    Raw::Line(_, t) => t.len(),
+                    Raw::Parsed(_, d) => d.text.len(),
+                    Raw::Bad(_) => 0,
+                };
+                block.push(raw);
+            }
+            Some(Err(e)) => {
+                *done |= e.is_fatal();
+                block.push(Raw::Bad(e));
+            }
+        }
+    }
+    block
+}
+
+/// [`scan`] with the per-document work split in two: `work` runs on any thread, a block of
+/// lines at a time in parallel (when called on a rayon pool, so a shard much larger than the
+/// others does not hold its stage to one core), and `commit` takes each document and what
+/// `work` made of it in line order. The same report, and the same calls to `commit` in the
+/// same order, as [`scan`] with `f = work` then `commit`: a `work` or `commit` error stops the
+/// shard at that document.
+pub fn scan_blocks<T, W, C>(storage: &dyn Storage, path: &str, work: W, mut commit: C) -> ScanReport
+where
+    T: Send,
+    W: Fn(u64, &Document) -> Result<T, String> + Sync,
+    C: FnMut(u64, &Document, T) -> Result<(), String>,
 {
     let mut report = ScanReport {
         path: path.to_string(),
@@ -64,24 +124,64 @@ where
             return report;
         }
     };
-    while let Some(item) = reader.next_document() {
-        match item {
-            Ok((line, doc)) => {
-                report.documents += 1;
-                report.text_bytes += doc.text.len() as u64;
-                if let Err(e) = f(line, &doc) {
-                    report.record(e, true);
-                    return report;
+    // Off a pool, everything on the calling thread: never on rayon's global pool.
+    let parallel = rayon::current_thread_index().is_some();
+    let one = |raw: Raw| -> Result<(u64, Document, Result<T, String>), ReadError> {
+        let (line, doc) = match raw {
+            Raw::Bad(e) => return Err(e),
+            Raw::Parsed(line, d) => (line, d),
+            Raw::Line(line, text) => match Document::from_json(&text) {
+                Ok(d) => (line, d),
+                Err(error) => {
+                    let path = path.to_string();
+                    return Err(ReadError::Document { path, line, error });
                 }
-            }
-            Err(e) => {
-                let fatal = e.is_fatal();
-                report.record(e.to_string(), fatal);
-                if fatal {
-                    return report;
+            },
+        };
+        let made = work(line, &doc);
+        Ok((line, doc, made))
+    };
+    let process = |block: Vec<Raw>| -> Vec<_> {
+        if parallel && block.len() > 1 {
+            use rayon::prelude::*;
+            block.into_par_iter().with_max_len(16).map(one).collect()
+        } else {
+            block.into_iter().map(one).collect()
+        }
+    };
+    let mut done = false;
+    let mut block = read_block(&mut reader, &mut done);
+    while !block.is_empty() {
+        // The next block is read while this one is worked on.
+        let (next, made) = if parallel {
+            rayon::join(
+                || read_block(&mut reader, &mut done),
+                || process(std::mem::take(&mut block)),
+            )
+        } else {
+            let made = process(std::mem::take(&mut block));
+            (read_block(&mut reader, &mut done), made)
+        };
+        for item in made {
+            match item {
+                Ok((line, doc, made)) => {
+                    report.documents += 1;
+                    report.text_bytes += doc.text.len() as u64;
+                    if let Err(e) = made.and_then(|t| commit(line, &doc, t)) {
+                        report.record(e, true);
+                        return report;
+                    }
+                }
+                Err(e) => {
+                    let fatal = e.is_fatal();
+                    report.record(e.to_string(), fatal);
+                    if fatal {
+                        return report;
+                    }
                 }
             }
         }
+        block = next;
     }
     match reader.finish() {
         Ok(d) => report.digest = Some(d),

@@ -2,7 +2,7 @@
 
 use crate::document::{attribute_key, dolma_variable_name, AttributeRecord, Document, Span};
 use crate::executor::Progress;
-use crate::shard::{scan, ScanReport};
+use crate::shard::{scan_blocks, ScanReport};
 use crate::storage::Storage;
 use crate::writer::{JsonlWriter, WrittenShard};
 use std::collections::BTreeMap;
@@ -312,24 +312,31 @@ fn tag_shard_keyed(
             };
         }
     };
-    let mut signals = Signals::default();
     let mut not_evaluated = 0u64;
-    let mut line_buf: Vec<u8> = Vec::with_capacity(1 << 12);
-    let scan = scan(storage, input, |line, doc| {
-        line_buf.clear();
+    // Tagged on any thread a block at a time, written in line order.
+    let work = |line: u64, doc: &Document| {
+        let mut out = Vec::with_capacity(256);
         let t = tagger
-            .tag_line(doc, &mut signals, &mut line_buf)
+            .tag_line(doc, &mut Signals::default(), &mut out)
             .map_err(|e| format!("{input}:{line}: {e}"))?;
-        not_evaluated += u64::from(t.not_evaluated);
-        if let Some(v) = visit.as_mut() {
-            v(doc);
-        }
-        progress.advance(1, doc.text.len() as u64);
-        match writer.as_mut() {
-            Some(w) => w.write_line(&line_buf).map_err(|e| e.to_string()),
-            None => Ok(()),
-        }
-    });
+        Ok((out, t))
+    };
+    let scan = scan_blocks(
+        storage,
+        input,
+        work,
+        |_, doc, (out, t): (Vec<u8>, Tagged)| {
+            not_evaluated += u64::from(t.not_evaluated);
+            if let Some(v) = visit.as_mut() {
+                v(doc);
+            }
+            progress.advance(1, doc.text.len() as u64);
+            match writer.as_mut() {
+                Some(w) => w.write_line(&out).map_err(|e| e.to_string()),
+                None => Ok(()),
+            }
+        },
+    );
     let output = match (scan.failed(), writer.take()) {
         (false, Some(w)) => match w.finish() {
             Ok(s) => Some(s),

@@ -277,3 +277,84 @@ fn empty_files_and_unknown_extensions_are_errors() {
     assert!(matches!(err, ReadError::Format(_)));
     assert!(err.to_string().contains("x.txt"));
 }
+
+/// What a scan reported and what it handed on, in order.
+type Seen = (String, Vec<(u64, String)>);
+
+fn seen_by_scan(path: &str, fail_at: Option<&str>) -> Seen {
+    let mut got = Vec::new();
+    let r = scan(&LocalStorage, path, |line, d| {
+        if Some(d.id.as_str()) == fail_at {
+            return Err(format!("work failed at {line}"));
+        }
+        got.push((line, d.id.clone()));
+        Ok(())
+    });
+    (format!("{r:?}"), got)
+}
+
+fn seen_by_blocks(path: &str, fail_at: Option<&str>) -> Seen {
+    let mut got = Vec::new();
+    let work = |line: u64, d: &Document| match Some(d.id.as_str()) == fail_at {
+        true => Err(format!("work failed at {line}")),
+        false => Ok(d.text.len()),
+    };
+    let r = loam_pipeline::shard::scan_blocks(&LocalStorage, path, work, |line, d, n| {
+        assert_eq!(n, d.text.len());
+        got.push((line, d.id.clone()));
+        Ok(())
+    });
+    (format!("{r:?}"), got)
+}
+
+#[test]
+fn scan_blocks_reports_and_hands_on_the_same_on_any_pool_as_off_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = sample_docs();
+    let mut lines = String::new();
+    for d in &docs {
+        lines.push_str(&d.to_json());
+        lines.push('\n');
+    }
+    let good = p(dir.path(), "good.jsonl.gz");
+    std::fs::write(&good, gz(lines.as_bytes())).unwrap();
+    // Bad lines spread over several blocks.
+    let mut bad = String::new();
+    for (i, l) in lines.lines().enumerate() {
+        bad.push_str(if i % 700 == 3 { "not json" } else { l });
+        bad.push('\n');
+    }
+    let badp = p(dir.path(), "bad.jsonl");
+    std::fs::write(&badp, &bad).unwrap();
+    let full = gz(lines.as_bytes());
+    let trunc = p(dir.path(), "trunc.jsonl.gz");
+    std::fs::write(&trunc, &full[..full.len() / 2]).unwrap();
+    let pq = p(dir.path(), "docs.parquet");
+    let mut w = DocumentWriter::create(&LocalStorage, &pq).unwrap();
+    for d in &docs {
+        w.write(d).unwrap();
+    }
+    w.finish().unwrap();
+    let cases = [
+        (good.as_str(), None),
+        (good.as_str(), Some("doc-1500")),
+        (badp.as_str(), None),
+        (badp.as_str(), Some("doc-2000")),
+        (trunc.as_str(), None),
+        (pq.as_str(), None),
+        (pq.as_str(), Some("doc-7")),
+    ];
+    for (path, fail_at) in cases {
+        let want = seen_by_scan(path, fail_at);
+        assert!(!want.1.is_empty(), "{path}");
+        assert_eq!(seen_by_blocks(path, fail_at), want, "{path}, off a pool");
+        for threads in [1, 2, 3] {
+            let exec = loam_pipeline::executor::Executor::new(threads).unwrap();
+            let got = exec.install(|| seen_by_blocks(path, fail_at));
+            assert_eq!(
+                got, want,
+                "{path}, {threads} thread(s), failing at {fail_at:?}"
+            );
+        }
+    }
+}
