@@ -262,9 +262,10 @@ impl<'a> DocTagger<'a> {
             order: &order,
             source: doc.source(),
         };
+        // Not expected (string keys, finite or null numbers), but not unwrapped either.
         serde_json::to_writer(&mut *out, &line).map_err(|e| TagError {
-            tagger: self.taggers.first().map_or("", |t| t.name()).to_string(),
-            message: format!("attribute line: {e}"),
+            tagger: format!("(all of experiment {})", self.experiment),
+            message: format!("the attribute line cannot be written: {e}"),
         })?;
         out.push(b'\n');
         Ok(tagged)

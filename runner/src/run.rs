@@ -1013,6 +1013,15 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                         };
                         let rep = mix_shard_tagging(storage, &unit, spec, t, &bar);
                         bar.done(k, rep.scan.text_bytes);
+                        // The content id was made from the checksum read before: an input
+                        // that changed since would be mixed under another input's name.
+                        let before = digests.get(k).and_then(Option::as_ref);
+                        if !rep.scan.failed() && rep.scan.digest.as_ref() != before {
+                            return Err(format!(
+                                "{}: changed while this run read it; rerun",
+                                shards[i].input
+                            ));
+                        }
                         let tagged = rep.tagged.clone();
                         let info = TagInfo {
                             input: shards[i].input.clone(),
