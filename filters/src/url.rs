@@ -456,7 +456,9 @@ pub(crate) fn read_list(tagger: &str, path: &Path) -> Result<String, UrlListErro
 /// required (`InvalidData` otherwise).
 pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
     let f = std::fs::File::open(path)?;
-    let mut text = String::new();
+    // Sized once (lists run to 100+ MB): no regrowing and copying as it fills.
+    let size = f.metadata().map_or(0, |m| m.len());
+    let mut text = String::with_capacity(usize::try_from(size).unwrap_or(0));
     if path.extension().is_some_and(|e| e == "gz") {
         flate2::read::MultiGzDecoder::new(f).read_to_string(&mut text)?;
     } else {

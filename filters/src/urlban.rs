@@ -92,11 +92,32 @@ fn read_list(
     })?;
     let mut list = BanList::default();
     if exact {
-        list.digests = text
-            .par_lines()
-            .filter_map(|l| entry(l, lower, keep_blank))
-            .map(|e| xxhash_rust::xxh3::xxh3_128(e.as_bytes()))
+        // Cut at line ends into pieces hashed on every thread, then joined in order: rayon's
+        // `par_lines().collect()` gathers an unknown count through linked lists of vectors,
+        // which took twice as long on a 4.5M-line list.
+        let bytes = text.as_bytes();
+        let pieces = 64usize;
+        let mut cuts = vec![0usize];
+        for k in 1..pieces {
+            let at = bytes.len() * k / pieces;
+            let cut = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+            if cut > cuts.last().copied().unwrap_or(0) && cut < bytes.len() {
+                cuts.push(cut);
+            }
+        }
+        cuts.push(bytes.len());
+        let hashed: Vec<Vec<u128>> = cuts
+            .par_windows(2)
+            .map(|w| {
+                text.get(w[0]..w[1])
+                    .unwrap_or("")
+                    .lines()
+                    .filter_map(|l| entry(l, lower, keep_blank))
+                    .map(|e| xxhash_rust::xxh3::xxh3_128(e.as_bytes()))
+                    .collect()
+            })
             .collect();
+        list.digests = hashed.concat();
         list.digests.par_sort_unstable();
         list.digests.dedup();
     } else {
@@ -390,6 +411,37 @@ impl UrlBan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exact_list_read_in_pieces_holds_every_line_once() {
+        // Long enough to be cut into many pieces; CRLF, blank lines, upper case, duplicates
+        // and no final newline.
+        let mut text = String::new();
+        for i in 0..5000 {
+            let e = match i % 7 {
+                0 => format!("Host{i}.Example.COM\r\n"),
+                1 => "\n".to_string(),
+                2 => format!("host{}.example.com\n", i - 2),
+                _ => format!("h{i}.example.org\n"),
+            };
+            text.push_str(&e);
+        }
+        text.push_str("last.example.net");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.txt");
+        std::fs::write(&path, &text).unwrap();
+        for (lower, keep_blank) in [(true, false), (false, false), (true, true)] {
+            let got = read_list(&path, lower, keep_blank, true).unwrap().digests;
+            let mut want: Vec<u128> = text
+                .lines()
+                .filter_map(|l| entry(l, lower, keep_blank))
+                .map(|e| xxhash_rust::xxh3::xxh3_128(e.as_bytes()))
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(got, want, "lower {lower}, blank lines kept {keep_blank}");
+        }
+    }
 
     fn filter(list: &str, yaml: &str, bugs: bool) -> UrlBan {
         let dir = tempfile::tempdir().unwrap();
