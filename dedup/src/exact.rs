@@ -311,12 +311,19 @@ impl ShardKeys {
         }
     }
 
-    /// Adds the next document's key, as phase 1 of the dedup reads it.
+    /// Adds the next document's key; one without is left to the shard's own read, which
+    /// reports it.
     pub fn add(&mut self, doc: &Document, key: &DedupKey, keep: &Keep) {
-        match key.extract(doc) {
-            Ok(k) => self.hashes.push(xxhash_rust::xxh3::xxh3_128(k.as_bytes())),
-            Err(_) => self.failed = true,
+        if self.push(doc, key, keep).is_err() {
+            self.failed = true;
         }
+    }
+
+    /// Adds the next document's key (and keep value, and lengths when listed), or says why
+    /// it has none.
+    fn push(&mut self, doc: &Document, key: &DedupKey, keep: &Keep) -> Result<(), String> {
+        let k = key.extract(doc)?;
+        self.hashes.push(xxhash_rust::xxh3::xxh3_128(k.as_bytes()));
         if let Keep::By { field, .. } = keep {
             self.values.push(SortValue::of(doc, field));
         }
@@ -330,15 +337,8 @@ impl ShardKeys {
                 _ => self.failed = true,
             }
         }
+        Ok(())
     }
-}
-
-/// Phase 1's result for one unit.
-struct Hashed {
-    scan: ScanReport,
-    hashes: Vec<u128>,
-    values: Vec<SortValue>,
-    listed: Option<Listed>,
 }
 
 /// Marks exact duplicates across all `units` (in the given order, which must be canonical)
@@ -362,40 +362,24 @@ pub fn dedupe_documents(
         pre.into_iter().map(std::sync::Mutex::new).collect();
     let work: Vec<(usize, &DedupUnit)> = units.iter().enumerate().collect();
     // Phase 1: hash keys (and read the keep policy's values) in parallel.
-    let hashed: Vec<Hashed> = exec.map(&work, |&(i, u)| {
+    let hashed: Vec<(ScanReport, ShardKeys)> = exec.map(&work, |&(i, u)| {
         let given = pre
             .get(i)
             .and_then(|m| m.lock().ok().and_then(|mut g| g.take()));
         if let Some((rep, keys)) = given {
             if !rep.failed() && !keys.failed && keys.hashes.len() as u64 == rep.documents {
                 progress.advance(rep.documents, rep.text_bytes);
-                return Hashed {
-                    scan: rep,
-                    hashes: keys.hashes,
-                    values: keys.values,
-                    listed: keys.listed,
-                };
+                return (rep, keys);
             }
         }
-        let mut hashes = Vec::new();
-        let mut values = Vec::new();
+        let mut keys = ShardKeys::default();
         let rep = scan(storage, &u.input, |line, doc| {
-            let k = key
-                .extract(doc)
+            keys.push(doc, key, keep)
                 .map_err(|e| format!("{}:{line}: {e}", u.input))?;
-            hashes.push(xxhash_rust::xxh3::xxh3_128(k.as_bytes()));
-            if let Keep::By { field, .. } = keep {
-                values.push(SortValue::of(doc, field));
-            }
             progress.advance(1, doc.text.len() as u64);
             Ok(())
         });
-        Hashed {
-            scan: rep,
-            hashes,
-            values,
-            listed: None,
-        }
+        (rep, keys)
     });
     // Phase 2, in canonical order: the survivor of each key — the first copy, or the one the
     // keep policy prefers (ties to the first) — then each duplicate's flag: where its
@@ -403,11 +387,11 @@ pub fn dedupe_documents(
     let mut seen: HashMap<u128, (usize, u64)> = HashMap::new();
     if let Keep::By { latest, .. } = keep {
         let mut best: HashMap<u128, (usize, u64, &SortValue)> = HashMap::new();
-        for (i, hs) in hashed.iter().enumerate() {
-            if hs.scan.failed() {
+        for (i, (scan, keys)) in hashed.iter().enumerate() {
+            if scan.failed() {
                 continue;
             }
-            for (line, (h, v)) in hs.hashes.iter().zip(&hs.values).enumerate() {
+            for (line, (h, v)) in keys.hashes.iter().zip(&keys.values).enumerate() {
                 let here = (i, line as u64 + 1, v);
                 best.entry(*h)
                     .and_modify(|cur| {
@@ -421,10 +405,10 @@ pub fn dedupe_documents(
         seen = best.into_iter().map(|(h, (u, l, _))| (h, (u, l))).collect();
     }
     let mut dup_flags: Vec<Vec<Option<(usize, u64)>>> = Vec::with_capacity(units.len());
-    for (i, hs) in hashed.iter().enumerate() {
-        let mut flags = vec![None; hs.hashes.len()];
-        if !hs.scan.failed() {
-            for (line, h) in hs.hashes.iter().enumerate() {
+    for (i, (scan, keys)) in hashed.iter().enumerate() {
+        let mut flags = vec![None; keys.hashes.len()];
+        if !scan.failed() {
+            for (line, h) in keys.hashes.iter().enumerate() {
                 let here = (i, line as u64 + 1);
                 match seen.entry(*h) {
                     std::collections::hash_map::Entry::Occupied(o) => {
@@ -443,14 +427,14 @@ pub fn dedupe_documents(
     let kept_by = keep.describe();
     // Phase 3: write attributes in parallel.
     exec.map(&work, |(i, u)| {
-        let hs = &hashed[*i];
-        let first = hs.scan.clone();
+        let (scan, keys) = &hashed[*i];
+        let first = scan.clone();
         if first.failed() {
             return ShardDedup::new(first);
         }
         let flags = &dup_flags[*i];
         let kept_by = kept_by.as_deref();
-        match &hs.listed {
+        match &keys.listed {
             None => write_marks(storage, units, u, flags, attribute, kept_by, first),
             Some(l) => write_marks_listed(storage, units, u, flags, attribute, kept_by, first, l),
         }

@@ -74,22 +74,19 @@ fn read_block(reader: &mut DocumentReader, done: &mut bool) -> Vec<Raw> {
     let mut block = Vec::new();
     let mut bytes = 0usize;
     while !*done && block.len() < BLOCK_LINES && bytes < BLOCK_BYTES {
+        // Each item with its text's size.
         let item = match reader {
             DocumentReader::Jsonl(r) => r
                 .next_line()
-                .map(|x| x.map(|(line, text)| Raw::Line(line, text.to_string()))),
+                .map(|x| x.map(|(line, text)| (text.len(), Raw::Line(line, text.to_string())))),
             DocumentReader::Parquet(_) => reader
                 .next_document()
-                .map(|x| x.map(|(line, d)| Raw::Parsed(line, d))),
+                .map(|x| x.map(|(line, d)| (d.text.len(), Raw::Parsed(line, d)))),
         };
         match item {
             None => *done = true,
-            Some(Ok(raw)) => {
-                bytes += match &raw {
-                    Raw::Line(_, t) => t.len(),
-                    Raw::Parsed(_, d) => d.text.len(),
-                    Raw::Bad(_) => 0,
-                };
+            Some(Ok((n, raw))) => {
+                bytes += n;
                 block.push(raw);
             }
             Some(Err(e)) => {

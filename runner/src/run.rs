@@ -98,6 +98,20 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+impl TagInfo {
+    /// What a tag unit that read `input` records: the read, and the documents its gated
+    /// taggers skipped.
+    fn of(input: &str, scan: &ScanReport, not_evaluated: u64) -> TagInfo {
+        TagInfo {
+            input: input.to_string(),
+            input_digest: scan.digest.clone(),
+            documents: scan.documents,
+            text_bytes: scan.text_bytes,
+            not_evaluated,
+        }
+    }
+}
+
 /// A stage's taggers.
 type Taggers = Vec<Box<dyn Tagger>>;
 
@@ -162,8 +176,9 @@ pub(crate) struct Shard {
     pub(crate) failed: bool,
 }
 
-/// What one unit of the one-read pass made: its tag unit's and its mix unit's results.
-type TagAndMix = (Option<Ran<TagInfo>>, Option<Ran<MixInfo>>);
+/// What one unit of the one-read pass made: its tag unit's result, and its mix unit's unless
+/// the tag failed.
+type TagAndMix = (Ran<TagInfo>, Option<Ran<MixInfo>>);
 
 /// A tag stage left to the mix ([`InlineTagging`]): its taggers and its units.
 struct TagPass<'a> {
@@ -172,6 +187,8 @@ struct TagPass<'a> {
     gate: RuleGate,
     units: Units<'a, TagInfo>,
     todo: Vec<usize>,
+    /// Where its summary row goes among the stages' (after a WARC stage's).
+    line_at: usize,
 }
 
 /// Exact-dedup keys the tag stage collects for the dedupe stage: its key and keep policy,
@@ -215,13 +232,7 @@ fn tag_one(
             *s = Some((rep.scan.clone(), c));
         }
     }
-    let info = TagInfo {
-        input: input.to_string(),
-        input_digest: rep.scan.digest.clone(),
-        documents: rep.scan.documents,
-        text_bytes: rep.scan.text_bytes,
-        not_evaluated: rep.not_evaluated,
-    };
+    let info = TagInfo::of(input, &rep.scan, rep.not_evaluated);
     match (rep.output, rep.scan.failed()) {
         (Some(o), false) => Ok(Made {
             output: Some(o),
@@ -556,7 +567,6 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
         && matches!(cfg.mix.sample, None | Some(SampleSpec::Rate(_)))
         && cfg.mix.buckets.is_none();
     let mut deferred: Option<TagPass<'_>> = None;
-    let mut tag_line_at: Option<usize> = None;
     // Exact document dedup in this one process: the tag stage collects its keys as it reads,
     // and the dedupe stage need not read the shards for them.
     let early = match (
@@ -642,13 +652,13 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                     s.tag = Some(info);
                 }
             }
-            tag_line_at = Some(stage_lines.len());
             deferred = Some(TagPass {
                 taggers,
                 gated,
                 gate,
                 units,
                 todo,
+                line_at: stage_lines.len(),
             });
         } else {
             let bar = crate::progress::unit_bar(
@@ -977,24 +987,18 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 .filter(|i| !mixing.contains(i))
                 .collect();
             let tagging: std::collections::BTreeSet<usize> = tp.todo.iter().copied().collect();
+            // A shard whose tag is done is mixed alone; the others in one read.
+            let (both, mix_only): (Vec<usize>, Vec<usize>) =
+                todo.iter().partition(|&&k| tagging.contains(&live[k]));
+            let mut mix_ran = mix_units.make(&exec, &mix_only, mix_alone);
             let mut tag_ran = tp.units.make(&exec, &tag_alone, |i| {
                 let out = &tp.units.outputs()[i];
                 let input = &shards[i].input;
                 let (t, g) = (&tp.taggers, &tp.gated);
                 tag_one(storage, input, out, tcfg, t, g, &tp.gate, None, &bar)
             });
-            let ran: Vec<TagAndMix> = exec.map(&todo, |&k| {
+            let ran: Vec<TagAndMix> = exec.map(&both, |&k| {
                 let i = live[k];
-                if !tagging.contains(&i) {
-                    let r = mix_units
-                        .claim(k)
-                        .map_err(|e| e.to_string())
-                        .and_then(|()| {
-                            let m = contain(|| mix_alone(k))?;
-                            mix_units.commit(k, m).map_err(|e| e.to_string())
-                        });
-                    return (None, Some((k, r)));
-                }
                 // Both stages' units: claimed first, then one read, then the tag's marker
                 // before the mix's (a run killed between them redoes only the mix).
                 let claimed = tp
@@ -1002,7 +1006,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                     .claim(i)
                     .and_then(|()| mix_units.claim(k))
                     .map_err(|e| e.to_string());
-                let both = claimed.and_then(|()| {
+                let read = claimed.and_then(|()| {
                     contain(|| {
                         let mut unit = units[k].clone();
                         // The tag stage's file is written here, not read.
@@ -1023,13 +1027,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                             ));
                         }
                         let tagged = rep.tagged.clone();
-                        let info = TagInfo {
-                            input: shards[i].input.clone(),
-                            input_digest: rep.scan.digest.clone(),
-                            documents: rep.scan.documents,
-                            text_bytes: rep.scan.text_bytes,
-                            not_evaluated: rep.not_evaluated,
-                        };
+                        let info = TagInfo::of(&shards[i].input, &rep.scan, rep.not_evaluated);
                         let m = made(k, rep)?;
                         Ok((
                             Made {
@@ -1042,20 +1040,19 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
                 });
                 // A failure fails the shard once, as its tag stage's (the stage that read
                 // it first when they run apart): the mix unit stays claimed, for a rerun.
-                match both {
-                    Err(e) => (Some((i, Err(e))), None),
+                match read {
+                    Err(e) => ((i, Err(e)), None),
                     Ok((t, m)) => match tp.units.commit(i, t) {
-                        Err(e) => (Some((i, Err(e.to_string()))), None),
+                        Err(e) => ((i, Err(e.to_string())), None),
                         Ok(t) => {
                             let m = mix_units.commit(k, m).map_err(|e| e.to_string());
-                            (Some((i, Ok(t))), Some((k, m)))
+                            ((i, Ok(t)), Some((k, m)))
                         }
                     },
                 }
             });
-            let mut mix_ran = Vec::with_capacity(ran.len());
             for (t, m) in ran {
-                tag_ran.extend(t);
+                tag_ran.push(t);
                 mix_ran.extend(m);
             }
             (mix_units.collect(mix_ran), Some(tp.units.collect(tag_ran)))
@@ -1065,7 +1062,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     if let (Some(tag_results), Some(tp)) = (tag_results, &deferred) {
         take_tag_results(&mut shards, tag_results, &mut failures);
         let line = tag_stage_line(&shards, &tp.taggers, &tp.gated, tp.todo.len());
-        stage_lines.insert(tag_line_at.unwrap_or(0).min(stage_lines.len()), line);
+        stage_lines.insert(tp.line_at.min(stage_lines.len()), line);
     }
     for (k, u) in results.into_iter().enumerate() {
         let i = live[k];
