@@ -32,6 +32,7 @@ pub mod repetitions;
 pub mod sampling;
 pub mod secrets;
 mod shared;
+pub mod starcoder;
 pub mod tokcount;
 pub mod tokrep;
 pub mod url;
