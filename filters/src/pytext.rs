@@ -86,7 +86,7 @@ fn space_len(b: &[u8], i: usize) -> Option<usize> {
 
 /// The byte length of the UTF-8 sequence whose lead byte is `c`.
 #[inline]
-fn utf8_len(c: u8) -> usize {
+pub fn utf8_len(c: u8) -> usize {
     if c < 0x80 {
         1
     } else if c < 0xe0 {

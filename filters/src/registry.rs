@@ -293,6 +293,7 @@ const NAMES: &[&str] = &[
     "code_copyright_comments_v1",
     "code_redpajama_taggers_v1",
     "code_secrets_v1",
+    "code_starcoder_taggers_v2",
 ];
 
 /// The signal names a tagger writes: the last part of `<experiment>__<tagger>__<signal>`.
@@ -524,6 +525,17 @@ pub fn infos() -> Vec<TaggerInfo> {
             "code_secrets_v1",
             Fixed(crate::secrets::SIGNALS),
             "span+document",
+            &[],
+        ),
+        t(
+            "code_starcoder_taggers_v2",
+            Fixed(&[
+                "has_xml_template_doc",
+                "num_github_stars_doc",
+                "code_to_comment_ratio_doc",
+                "code_to_text_ratio_html_doc",
+            ]),
+            "document",
             &[],
         ),
     ];
@@ -839,6 +851,7 @@ pub fn build_full(
         "code_copyright_comments_v1" => Box::new(CodeCopyrightCommentsV1),
         "code_redpajama_taggers_v1" => Box::new(CodeRedPajamaTaggersV1),
         "code_secrets_v1" => Box::new(crate::secrets::CodeSecretsV1),
+        "code_starcoder_taggers_v2" => Box::new(crate::starcoder::CodeStarcoderTaggersV2),
         "pii_regex_with_counts_v2" => Box::new(PiiRegexTagger::with_counts_v2(pii)),
         _ => {
             return Err(BuildError::Unknown(UnknownTagger {

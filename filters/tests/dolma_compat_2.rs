@@ -39,6 +39,8 @@ const TAGGERS: &[(&str, &[&str])] = &[
     ("code_redpajama_taggers_v1", &[]),
     // Its own fixture (tests/fixtures/tagger-secrets, scripts/make-secrets-goldens.sh).
     ("code_secrets_v1", &[]),
+    // Its own fixture (tests/fixtures/tagger-starcoder, scripts/make-starcoder-goldens.sh).
+    ("code_starcoder_taggers_v2", &[]),
     ("blocklist_hosts_porn_v1", &["hosts.txt"]),
     (
         "blocklist_project_social_v1",
@@ -265,11 +267,11 @@ fn with_loam_defaults_only_the_pii_url_bug_differs() {
     assert!(differing > 0, "the URL-regex difference is not exercised");
 }
 
-/// `code_secrets_v1` (detect-secrets 1.4.0 under dolma) on real source and config files and
-/// on generated lines that hit every detector and filter: every span and `doc` score equal.
-#[test]
-fn code_secrets_match_dolma() {
-    let root = fixture().join("../tagger-secrets");
+/// A code tagger's own fixture (`tests/fixtures/<name>`: `code` and `edge` documents, dolma's
+/// goldens) with loam's defaults: every value equal. Returns the fixture, its files and the
+/// values compared.
+fn compare_own_fixture(name: &str) -> (PathBuf, [String; 2], usize) {
+    let root = fixture().join("..").join(name);
     let files = ["code.jsonl.gz", "edge.jsonl.gz"].map(String::from);
     let (values, max_diff, failures) = compare_in(
         &root,
@@ -280,6 +282,14 @@ fn code_secrets_match_dolma() {
     );
     eprintln!("{values} values compared, max difference {max_diff:e}");
     assert!(failures.is_empty(), "{}", report(&failures));
+    (root, files, values)
+}
+
+/// `code_secrets_v1` (detect-secrets 1.4.0 under dolma) on real source and config files and
+/// on generated lines that hit every detector and filter: every span and `doc` score equal.
+#[test]
+fn code_secrets_match_dolma() {
+    let (root, files, values) = compare_own_fixture("tagger-secrets");
     // Every one of detect-secrets' 22 secret types occurs in the goldens.
     let mut types = std::collections::BTreeSet::new();
     for file in &files {
@@ -289,6 +299,30 @@ fn code_secrets_match_dolma() {
     }
     assert_eq!(types.len(), 22, "{types:?}");
     assert!(values > 1_400, "compared only {values} values");
+}
+
+/// `code_starcoder_taggers_v2` (Pygments, BeautifulSoup and CPython's `tokenize`/`ast` under
+/// dolma) on real Python, Java, JavaScript and HTML files, variants of the Python files that
+/// break tokenizing or parsing, and metadata of every shape: every value equal.
+#[test]
+fn code_starcoder_matches_dolma() {
+    let (root, _, values) = compare_own_fixture("tagger-starcoder");
+    assert!(values > 1_200, "compared only {values} values");
+    // The fixture exercises every branch: each language's ratio, and no-language values.
+    let mut kinds = std::collections::BTreeSet::new();
+    for (id, attrs) in expected_in(
+        &root.join("expected"),
+        "code_starcoder_taggers_v2",
+        "code.jsonl.gz",
+    ) {
+        let comment = attrs["code_to_comment_ratio_doc"][0].2;
+        let html = attrs["code_to_text_ratio_html_doc"][0].2;
+        let kind = id.split('/').next().unwrap_or("").to_string();
+        if comment != 0.5 || (html != 1.0 && html > 0.0) {
+            kinds.insert(kind);
+        }
+    }
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
 }
 
 /// The bundled GPT-NeoX pii-special test tokenizer, unpacked into `dir`.
@@ -323,6 +357,8 @@ fn attribute_files_are_dolmas_bytes() {
             (fixture(), "edge.jsonl.gz"),
             (fixture().join("../tagger-secrets"), "code.jsonl.gz"),
             (fixture().join("../tagger-secrets"), "edge.jsonl.gz"),
+            (fixture().join("../tagger-starcoder"), "code.jsonl.gz"),
+            (fixture().join("../tagger-starcoder"), "edge.jsonl.gz"),
         ] {
             let want = root.join("expected").join(tagger).join(file);
             if !want.is_file() {

@@ -27,7 +27,7 @@
 //!   parameters) and expressions too deep for CPython's AST construction (bounded here from
 //!   the tokens, see [`DEPTH_LIMIT`]).
 
-use crate::pytext::{is_py_alpha, is_py_space, py_strip};
+use crate::pytext::{is_py_alpha, is_py_space, py_strip, utf8_len};
 use rustpython_parser::ast::{self, Constant, ExceptHandler, Expr, Stmt};
 use rustpython_parser::Parse;
 use std::collections::VecDeque;
@@ -134,16 +134,6 @@ fn string_end(s: &str, q: u8, triple: bool) -> Option<usize> {
         }
     }
     None
-}
-
-/// The byte length of the character whose first byte is `b`.
-fn utf8_len(b: u8) -> usize {
-    match b {
-        0x00..=0x7f => 1,
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
 }
 
 /// `ContStr` after the prefix: `q[^\n q\\]*(?:\\.[^\n q\\]*)*(?:q|\\\r?\n)` on `s` (which
