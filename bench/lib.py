@@ -171,6 +171,55 @@ def uneven_corpus(src, out):
     print(json.dumps(stats))
 
 
+def code_corpus(out, size_mb, shards, *roots):
+    """SIZE_MB of source files as The Stack's documents (`metadata.ext`,
+    `metadata.max_stars_count`) for the code taggers: every UTF-8 .py, .js, .java and .html
+    file of 200 B - 64 KB under ROOTS, sorted, taken one language at a time in turn so the mix
+    holds all of them, repeated with new ids (<path>#r<copy>) until the size is reached."""
+    exts = {".py": "py", ".js": "js", ".java": "java", ".html": "html"}
+    by_lang = {e: [] for e in exts.values()}
+    for root in roots:
+        for d, dirs, fs in os.walk(root):
+            dirs.sort()
+            for f in sorted(fs):
+                ext = exts.get(os.path.splitext(f)[1])
+                p = os.path.join(d, f)
+                if ext and 200 <= os.path.getsize(p) <= 65536:
+                    try:
+                        with open(p, encoding="utf-8", newline="") as h:
+                            by_lang[ext].append((os.path.relpath(p, root), h.read()))
+                    except (UnicodeDecodeError, OSError):
+                        pass
+    langs = [l for l in by_lang if by_lang[l]]
+    order = []
+    for i in range(max(len(v) for v in by_lang.values())):
+        order += [(l, by_lang[l][i]) for l in langs if i < len(by_lang[l])]
+    limit, shards = int(size_mb) * 1_000_000, int(shards)
+    os.makedirs(os.path.join(out, "documents"), exist_ok=True)
+    outs = [gzip.open(os.path.join(out, "documents", f"code-{k:02d}.jsonl.gz"), "wt",
+                      encoding="utf-8", compresslevel=6) for k in range(shards)]
+    n = text = copy = 0
+    counts = {l: 0 for l in langs}
+    while text < limit:
+        for lang, (path, body) in order:
+            if text >= limit:
+                break
+            doc = {"id": f"{lang}/{path}#r{copy}", "text": body, "source": "code",
+                   "metadata": {"ext": lang, "max_stars_count": n % 97}}
+            outs[n % shards].write(json.dumps(doc, ensure_ascii=False) + "\n")
+            n += 1
+            counts[lang] += 1
+            text += len(body.encode("utf-8"))
+        copy += 1
+    for o in outs:
+        o.close()
+    stats = {"documents": n, "text_bytes": text, "copies": copy, "per_language": counts,
+             "source_files": {l: len(by_lang[l]) for l in langs}}
+    with open(os.path.join(out, "stats.json"), "w") as f:
+        json.dump(stats, f)
+    print(json.dumps(stats))
+
+
 def small_corpus(src, out, n, shards):
     """N short documents (200-800 bytes of real text: windows of the source documents at
     seeded offsets, ids `s<n>`) in SHARDS gzip shards: a mix with many documents and little
@@ -598,6 +647,8 @@ def main():
         corpus(*args)
     elif cmd == "uneven-corpus":
         uneven_corpus(*args)
+    elif cmd == "code-corpus":
+        code_corpus(*args)
     elif cmd == "small-corpus":
         small_corpus(*args)
     elif cmd == "pick-ids":

@@ -7,7 +7,7 @@
 #   --size-mb N   MB (10^6 bytes) of document text in the corpus (default 300)
 #   --repeats R   timed runs per tool and stage; the table shows the median (default 3)
 #   --threads T   loam threads = dolma processes = datatrove workers (default: nproc)
-#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,tag-secrets,filter,datamap,lines,urls,dedupe-docs,dedupe-paras,
+#   --stages LIST comma-separated subset of: tag,tag-langid,tag-new,tag-secrets,tag-code,filter,datamap,lines,urls,dedupe-docs,dedupe-paras,
 #                 minhash,substring,dedup-tasks,mix,mix-uneven,tokens,run,scaling,explain,trace (default: all)
 #   --explain-docs N  documents in the mix that `explain` is timed on (default 1000000)
 #   --smoke       ~2 MB, 1 repeat, loam only, no installs; results in $BENCH_DIR only (CI)
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
 [ "$STAGES" = all ] || for s in ${STAGES//,/ }; do
-  case $s in tag|tag-langid|tag-new|tag-secrets|filter|datamap|lines|urls|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
+  case $s in tag|tag-langid|tag-new|tag-secrets|tag-code|filter|datamap|lines|urls|dedupe-docs|dedupe-paras|minhash|substring|dedup-tasks|mix|mix-uneven|tokens|run|scaling|explain|trace) ;;
     *) echo "unknown stage $s (see --help)" >&2; exit 2 ;; esac
 done
 
@@ -67,7 +67,7 @@ for v in ${DOLMA_VENV:-} /work/venv-dolma "$VENVS/venv-dolma"; do usable_dolma "
 for v in ${DATATROVE_VENV:-} /work/venv-datatrove "$VENVS/venv-datatrove"; do usable_datatrove "$v" && { DATATROVE=$v; break; }; done
 if [ $SMOKE = 0 ]; then
   # Only the peers the chosen stages compare with.
-  want tag || want tag-langid || want tag-new || want tag-secrets || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
+  want tag || want tag-langid || want tag-new || want tag-secrets || want tag-code || want dedupe-docs || want dedupe-paras || want mix || want mix-uneven || want tokens || DOLMA=-
   want filter || want datamap || want lines || want urls || want minhash || DATATROVE=-
   if [ -z "$DOLMA" ]; then
     log "installing dolma==1.2.1 in $VENVS/venv-dolma (slow: pip backtracks, but succeeds)"
@@ -220,6 +220,28 @@ sec_dolma() { local d=$R/tag-secrets-dolma
   run tag-secrets dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-secrets-dolma.yaml" tag; }
 sec_check() { $LIB check-tag "$R/tag-secrets-loam/attributes/benchsec" "$R/tag-secrets-dolma/attributes/benchsec" 4000; }
 if want tag-secrets; then both tag-secrets "${DOLMA:+dolma}" sec_loam sec_dolma sec_check; fi
+# code_starcoder_taggers_v2 (issue 15) needs source files with their extension, not web
+# text: a corpus of the dolma venv's Python, npm's JavaScript and the machine's HTML
+# documentation (and Java where $BENCH_JAVA_SRC points at some), a fifth of --size-mb
+# (dolma lexes at about 1 MB/s), experiment `benchcode`.
+RESULTS_C=$W/results-code.jsonl CC=$W/corpus-code-v1-$(( (SIZE_MB + 4) / 5 ))
+rm -f "$RESULTS_C"
+if want tag-code; then
+  if [ ! -f "$CC/stats.json" ]; then
+    PY=${DOLMA:+$DOLMA/bin/python}
+    SITE=$("${PY:-python3}" -c 'import site; print(site.getsitepackages()[0])')
+    rm -rf "$CC"; $LIB code-corpus "$CC" $(( (SIZE_MB + 4) / 5 )) 4 "$SITE" /usr/lib/node_modules /usr/share/doc ${BENCH_JAVA_SRC:-} > /dev/null
+  fi
+  log "tag-code: $(python3 -c "import json; s=json.load(open('$CC/stats.json')); print(s['documents'], 'documents,', s['text_bytes'], 'bytes of source,', s['per_language'])")"
+  code_loam() { local d=$R/tag-code-loam
+    tag_cfg "$d" benchcode code_starcoder_taggers_v2 > "$W/tag-code.yaml"
+    C=$CC RESULTS=$RESULTS_C run tag-code loam "$1" "$d" "$LOAM" --threads "$T" tag -c "$W/tag-code.yaml"; }
+  code_dolma() { local d=$R/tag-code-dolma
+    tag_cfg "$d" benchcode code_starcoder_taggers_v2 > "$W/tag-code-dolma.yaml"
+    C=$CC RESULTS=$RESULTS_C run tag-code dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-code-dolma.yaml" tag; }
+  code_check() { $LIB check-tag "$R/tag-code-loam/attributes/benchcode" "$R/tag-code-dolma/attributes/benchcode" 4000; }
+  both tag-code "${DOLMA:+dolma}" code_loam code_dolma code_check
+fi
 if want tag; then both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
 elif want mix; then log "mix: tagging with loam for the mix (untimed; --stages tag,mix also compares it with dolma)"
   mix_attrs "$R/tag-loam" bench "$RULE_TAGGERS"; fi
@@ -758,6 +780,12 @@ OUT=$W/results.md
   echo "- Throughput is MB of document text (10^6 bytes) per second of wall time; peak memory is PSS summed over the process tree; $REPEATS repeat(s), median shown; loam/peer time < 1 means loam is faster."
   echo
   [ -s "$RESULTS" ] && $LIB table "$RESULTS" "$C/stats.json" "$AGREE" "$T"
+  if [ -s "$RESULTS_C" ]; then
+    echo
+    echo "tag-code: $(python3 -c "import json; s=json.load(open('$CC/stats.json')); print(f\"{s['documents']} source files as documents ({s['text_bytes']} bytes; per extension {s['per_language']}; {s['copies']} pass(es) over {s['source_files']} files)\")"), the machine's own files, so only each run's ratio compares:"
+    echo
+    $LIB table "$RESULTS_C" "$CC/stats.json" "$AGREE" "$T"
+  fi
   if [ -s "$RESULTS_U" ]; then
     echo
     echo "mix-uneven: the $(python3 -c "import json; s=json.load(open('$U/stats.json')); print(f\"{s['documents']} source documents ({s['text_bytes']} bytes of text, {s['gzip_bytes']} gzip) in their {s['shards']} files as they are, the largest {s['largest_file']} bytes gzip\")") (not replicated, whatever --size-mb); attributes from loam (rule taggers, paragraph dedup); 1 jq exclude, duplicate paragraphs removed by span replacement:"

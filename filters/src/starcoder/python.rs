@@ -77,20 +77,34 @@ const OPERATORS: [&str; 47] = [
 
 /// The byte length of the operator at the start of `rest`, or 0.
 fn operator_len(rest: &str) -> usize {
-    OPERATORS
-        .iter()
-        .find(|op| rest.starts_with(**op))
-        .map_or(0, |op| op.len())
+    // Most tokens are names: a byte that starts no operator answers at once.
+    match rest.as_bytes().first() {
+        Some(b'!' | b'%' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b'-' | b'.' | b'/')
+        | Some(b':' | b';' | b'<' | b'=' | b'>' | b'@' | b'[' | b']' | b'^' | b'{' | b'|')
+        | Some(b'}' | b'~') => OPERATORS
+            .iter()
+            .find(|op| rest.starts_with(**op))
+            .map_or(0, |op| op.len()),
+        _ => 0,
+    }
 }
 
 /// Whether `p` (the characters before a quote) is one of `tokenize`'s string prefixes: the
 /// empty string and every case and order of `b`, `r`, `u`, `f`, `br`, `fr`.
 fn is_string_prefix(p: &str) -> bool {
-    let lower = p.to_ascii_lowercase();
-    matches!(
-        lower.as_str(),
-        "" | "b" | "r" | "u" | "f" | "br" | "rb" | "fr" | "rf"
-    )
+    let lower = |i: usize| p.as_bytes().get(i).map(u8::to_ascii_lowercase);
+    match p.len() {
+        0 => true,
+        1 => matches!(lower(0), Some(b'b' | b'r' | b'u' | b'f')),
+        2 => matches!(
+            (lower(0), lower(1)),
+            (Some(b'b'), Some(b'r'))
+                | (Some(b'r'), Some(b'b'))
+                | (Some(b'f'), Some(b'r'))
+                | (Some(b'r'), Some(b'f'))
+        ),
+        _ => false,
+    }
 }
 
 /// The length of a string prefix followed by a quote at the start of `s`: `(prefix length,
@@ -397,7 +411,10 @@ fn tokenize(text: &str) -> Tokens {
                     }
                 }
             }
-            let n = number_len(rest);
+            // `Number` starts with a digit, or `.` and a digit.
+            let numeric = c.is_ascii_digit()
+                || c == b'.' && rest.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+            let n = if numeric { number_len(rest) } else { 0 };
             if n > 0 {
                 pos = start + n;
                 continue;
