@@ -222,15 +222,16 @@ sec_check() { $LIB check-tag "$R/tag-secrets-loam/attributes/benchsec" "$R/tag-s
 if want tag-secrets; then both tag-secrets "${DOLMA:+dolma}" sec_loam sec_dolma sec_check; fi
 # code_starcoder_taggers_v2 (issue 15) needs source files with their extension, not web
 # text: a corpus of the dolma venv's Python, npm's JavaScript and the machine's HTML
-# documentation (and Java where $BENCH_JAVA_SRC points at some), a fifth of --size-mb
-# (dolma lexes at about 1 MB/s), experiment `benchcode`.
-RESULTS_C=$W/results-code.jsonl CC=$W/corpus-code-v1-$(( (SIZE_MB + 4) / 5 ))
+# documentation (and Java where $BENCH_JAVA_SRC points at some), half of --size-mb (dolma
+# runs at about 2.4 MB/s; loam's run then lasts long enough that the ~0.05 s the
+# measurement costs each run does not set the ratio), experiment `benchcode`.
+RESULTS_C=$W/results-code.jsonl CC=$W/corpus-code-v1-$(( (SIZE_MB + 1) / 2 ))
 rm -f "$RESULTS_C"
 if want tag-code; then
   if [ ! -f "$CC/stats.json" ]; then
     PY=${DOLMA:+$DOLMA/bin/python}
     SITE=$("${PY:-python3}" -c 'import site; print(site.getsitepackages()[0])')
-    rm -rf "$CC"; $LIB code-corpus "$CC" $(( (SIZE_MB + 4) / 5 )) 4 "$SITE" /usr/lib/node_modules /usr/share/doc ${BENCH_JAVA_SRC:-} > /dev/null
+    rm -rf "$CC"; $LIB code-corpus "$CC" $(( (SIZE_MB + 1) / 2 )) 4 "$SITE" /usr/lib/node_modules /usr/share/doc ${BENCH_JAVA_SRC:-} > /dev/null
   fi
   log "tag-code: $(python3 -c "import json; s=json.load(open('$CC/stats.json')); print(s['documents'], 'documents,', s['text_bytes'], 'bytes of source,', s['per_language'])")"
   code_loam() { local d=$R/tag-code-loam

@@ -58,6 +58,9 @@ struct Tokens {
     max_indents: usize,
     /// The largest expression depth bound seen (see [`DEPTH_LIMIT`]).
     depth_bound: usize,
+    /// A string (or `(`) starts a statement somewhere: only then can a body's first statement
+    /// be a docstring, and only then does the parse matter.
+    docstring_candidate: bool,
     /// CPython's tokenizer raises `TabError`: an indentation whose order differs with tabs
     /// of 8 and of 1 column (the pure-Python `tokenize` does not check it).
     tab_error: bool,
@@ -258,6 +261,9 @@ fn tokenize(text: &str) -> Tokens {
     // CPython's tokenizer also measures indentation with tabs of 1 column.
     let mut alt_indents: Vec<usize> = vec![0];
     let mut next_start = 0usize;
+    // The next token starts a statement: the first of a logical line, or the one after a
+    // compound statement's `:` on the same line.
+    let mut opens = false;
     // Open `elif` chains: (column, length).
     let mut elifs: Vec<(usize, usize)> = Vec::new();
     // A string continued over lines: its quote, triple or not, and (single-quoted) whether
@@ -322,6 +328,7 @@ fn tokenize(text: &str) -> Tokens {
                 out.indent_edits
                     .push((line_start, line_start + pos, column));
             }
+            opens = true;
             match b[pos] {
                 b'#' => {
                     comments.push_str(line[pos..].trim_end_matches(['\r', '\n']));
@@ -397,6 +404,8 @@ fn tokenize(text: &str) -> Tokens {
             if let Some((plen, q)) = string {
                 let qs = rest.as_bytes();
                 if qs.get(plen + 1) == Some(&q) && qs.get(plen + 2) == Some(&q) {
+                    out.docstring_candidate |= opens;
+                    opens = false;
                     // Triple: its end on this line, or a string continued.
                     let body = start + plen + 3;
                     match string_end(&line[body..], q, true) {
@@ -416,10 +425,12 @@ fn tokenize(text: &str) -> Tokens {
                 || c == b'.' && rest.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
             let n = if numeric { number_len(rest) } else { 0 };
             if n > 0 {
+                opens = false;
                 pos = start + n;
                 continue;
             }
             if c == b'\n' || rest.starts_with("\r\n") {
+                opens = false;
                 if parenlev == 0 {
                     depth.reset();
                 }
@@ -438,11 +449,15 @@ fn tokenize(text: &str) -> Tokens {
                     _ => {}
                 }
                 depth.op(op);
+                out.docstring_candidate |= opens && op == "(";
+                opens = op == ":" && parenlev == 0;
                 pos = start + o;
                 continue;
             }
             if let Some((plen, q)) = string {
                 if let Some((end, cont)) = cont_str(&rest[plen..], q) {
+                    out.docstring_candidate |= opens;
+                    opens = false;
                     if cont {
                         contstr = Some((q, false));
                         break;
@@ -456,11 +471,13 @@ fn tokenize(text: &str) -> Tokens {
                 .find(|&(_, ch)| !is_word(ch))
                 .map_or(rest.len(), |(i, _)| i);
             if name_len > 0 {
+                opens = false;
                 depth.name(&rest[..name_len]);
                 pos = start + name_len;
                 continue;
             }
             // ERRORTOKEN: one character at `pos` (which may be the whitespace before).
+            opens = false;
             pos += line[pos..].chars().next().map_or(1, char::len_utf8);
         }
         out.depth_bound = out.depth_bound.max(depth.max);
@@ -684,7 +701,7 @@ pub fn natural_text_len(text: &str) -> usize {
         (text, None)
     };
     let lines = lines.as_ref().unwrap_or(&tokens);
-    let docs = if cpython_limits_exceeded(source, lines) {
+    let docs = if !lines.docstring_candidate || cpython_limits_exceeded(source, lines) {
         None
     } else {
         let respaced;
@@ -739,6 +756,12 @@ mod tests {
         ("a NUL character fails the parse", "\"\"\"doc\"\"\"\n# c\nx = \"\\0\"\u{0}\n", 1),
         ("whitespace docstrings strip into the next", "class A:\n    \"\"\"\n        \n  \"\"\"\nclass B:\n    \"\"\"  b  \"\"\"\n", 1),
         ("sorted by kind then name", "def b():\n    \"\"\"B\"\"\"\ndef a():\n    \"\"\"  A\"\"\"\nclass Z:\n    \"\"\"Z\"\"\"\n", 5),
+        ("a docstring after a one-line compound statement's colon", "def f(): \"one line\"\n", 8),
+        ("and before a semicolon", "class A: \"\"\"doc\"\"\"; x = 1\n", 3),
+        ("a parenthesized docstring", "(\"paren\" \"thesized\")\nx = 1\n", 13),
+        ("a docstring after a backslash continuation", "\\\n\"\"\"after a continuation\"\"\"\n", 20),
+        ("a string after a semicolon is none", "x = 1; \"not a docstring\"\n", 0),
+        ("annotations are none", "def f(a: \"ann\") -> \"ret\": pass\n", 0),
         ("type aliases are 3.12", "\"\"\"d\"\"\"\ntype X = int\n", 0),
         ("comment-only file", "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n", 42),
         ("form feed and backslash continuation", "\u{c}\"\"\"d\"\"\"\nx = 1 + \\\n    2  # c\n", 4),
