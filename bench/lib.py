@@ -191,6 +191,8 @@ def code_corpus(out, size_mb, shards, *roots):
                     except (UnicodeDecodeError, OSError):
                         pass
     langs = [l for l in by_lang if by_lang[l]]
+    if not langs:
+        sys.exit(f"no .py, .js, .java or .html files of 200 B - 64 KB under {roots}")
     order = []
     for i in range(max(len(v) for v in by_lang.values())):
         order += [(l, by_lang[l][i]) for l in langs if i < len(by_lang[l])]
