@@ -107,6 +107,48 @@ pub fn attributes(data: &[u8]) {
     }
 }
 
+/// The code taggers on source text: the first byte picks `metadata.ext` (Python, Java,
+/// JavaScript, HTML or none), the rest is the text (invalid UTF-8 replaced). Every tagger
+/// answers (no error: the star count is absent) with its document signals, and
+/// `code_starcoder_taggers_v2`'s ratios stay where dolma's can be.
+pub fn code_taggers(data: &[u8]) {
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let ext = ["py", "java", "js", "html", "c"][usize::from(sel) % 5];
+    let text = String::from_utf8_lossy(body).into_owned();
+    let doc = loam_pipeline::document::Document::from_json(
+        &serde_json::json!({"id": "d", "text": text, "metadata": {"ext": ext}}).to_string(),
+    )
+    .expect("a document built from a string");
+    for name in [
+        "code_starcoder_taggers_v2",
+        "code_copyright_comments_v1",
+        "code_redpajama_taggers_v1",
+        "code_secrets_v1",
+    ] {
+        let tagger = loam_filters::registry::build(name).expect("a registered tagger");
+        let mut out = loam_pipeline::tagger::Signals::default();
+        tagger
+            .tag(&doc, &mut out)
+            .expect("code taggers accept any text");
+        if name == "code_starcoder_taggers_v2" {
+            for (key, spans) in out.iter() {
+                let score = spans[0].score;
+                match key.as_str() {
+                    "code_to_comment_ratio_doc" | "code_to_text_ratio_html_doc" => {
+                        assert!(
+                            score == -1.0 || (0.0..=1.0).contains(&score),
+                            "{key} {score}"
+                        )
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// Config text for every config loam reads: the first byte picks YAML or JSON; the text is
 /// parsed once and deserialized and validated as each config type.
 pub fn configs(data: &[u8]) {

@@ -5,7 +5,8 @@
 #
 # Targets (fuzz/fuzz_targets/): documents (JSONL plain/gzip/zstd and Parquet shards),
 # attributes (attribute-file lines as the mixer reads them), configs (every config type,
-# YAML and JSON), warc_reader (WARC/WET records, charset, HTML extraction), dedup_files
+# YAML and JSON), warc_reader (WARC/WET records, charset, HTML extraction), code_taggers
+# (source text through the code taggers, starcoder's Python/Pygments/BeautifulSoup ports), dedup_files
 # (suffix, substring match, exact key and MinHash signature files; no seeds here: libFuzzer
 # starts from nothing, the stable run seeds it with files loam wrote). Their bodies are
 # fuzz/targets.rs, which CI also runs on stable over mutated real files (tests/fuzz.rs).
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(documents attributes configs warc_reader dedup_files)
+[ ${#targets[@]} -gt 0 ] || targets=(documents attributes configs warc_reader code_taggers dedup_files)
 command -v cargo-fuzz >/dev/null || { echo "fuzz.sh: cargo-fuzz not installed (cargo install cargo-fuzz --version 0.12.0)" >&2; exit 2; }
 
 corpus=$(mktemp -d)
@@ -40,6 +41,11 @@ for name in ("sample", "pii", "toxicity"):
         put("attributes", f"{name}{j}", (json.loads(line)["id"] + "\n" + line).encode())
 for p in ["examples/quickstart.yaml"] + sorted(glob.glob("examples/dolma/*.yaml")):
     put("configs", os.path.basename(p), b"\0" + open(p, "rb").read())
+# code_taggers: an extension byte (0 py, 1 java, 2 js, 3 html, 4 other), then the text
+for j, line in enumerate(gzip.open("tests/fixtures/tagger-starcoder/documents/code.jsonl.gz", "rt").read().splitlines()[::8]):
+    d = json.loads(line)
+    sel = {"py": 0, "java": 1, "js": 2, "html": 3}.get(d["id"].split("/")[0], 0)
+    put("code_taggers", f"code{j}", bytes([sel]) + d["text"][:3000].encode())
 for p in sorted(glob.glob("tests/fixtures/warc/*.gz")):
     put("warc_reader", os.path.basename(p), open(p, "rb").read()[:200000])
 PY

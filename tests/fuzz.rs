@@ -372,6 +372,31 @@ fn config_loaders_survive_mutated_configs() {
     smoke("configs", targets::configs, &seeds, 20_000, 4);
 }
 
+#[test]
+fn code_taggers_survive_mutated_source() {
+    // The starcoder fixture's files (every 8th, their first 3,000 characters), each under its
+    // own extension.
+    let bytes = read(repo().join("tests/fixtures/tagger-starcoder/documents/code.jsonl.gz"));
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut seeds = Vec::new();
+    for line in text.lines().step_by(8) {
+        let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+        let t = doc["text"].as_str().unwrap();
+        let end = t.char_indices().nth(3000).map_or(t.len(), |(i, _)| i);
+        // The extension byte of `targets::code_taggers`: the kind the id starts with.
+        let kind = doc["id"].as_str().unwrap().split('/').next().unwrap();
+        let sel = ["py", "java", "js", "html"]
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(0) as u8;
+        seeds.push([vec![sel], t.as_bytes()[..end].to_vec()].concat());
+    }
+    smoke("code_taggers", targets::code_taggers, &seeds, 6_000, 6);
+}
+
 /// The harness itself: a target that panics on some mutation is caught and reported with
 /// the saved input (a smoke run that could not fail would prove nothing).
 #[test]
