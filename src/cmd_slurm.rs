@@ -3,7 +3,9 @@
 //! One array per stage (tag → dedupe → mix), each task running
 //! `loam run PIPELINE --stage S --rank $SLURM_ARRAY_TASK_ID --world N` on its deterministic
 //! share of units, chained with `afterok`; a last one-task job runs `loam run PIPELINE`, which
-//! finds every unit done and writes the manifest. A partitioned MinHash dedupe
+//! finds every unit done and writes the manifest. A pipeline with no dedup between tag and
+//! mix is one array (`tag-mix`: `loam run PIPELINE --rank … --world N`, each task tagging
+//! its shards as it mixes them, one read each) before that job. A partitioned MinHash dedupe
 //! (`dedupe.minhash.partitions`) is one array per phase (`--phase`: signatures, bands,
 //! partitions, `⌈log₂ P⌉` merge rounds, verify, marks) instead of the one-task dedupe job. Completion markers make a resubmission skip
 //! finished units, and the bytes are those of a single-machine run.
@@ -301,10 +303,17 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
         },
         Target::Recipe { stages, .. } => stages.contains(&s),
     };
+    // A pipeline with no dedup between tag and mix: one array whose tasks tag and mix their
+    // shards in one read (`loam run` without --stage), then the manifest.
+    let fused =
+        matches!(&target, Target::Pipeline(cfg) if loam_runner::run::tags_while_mixing(cfg));
+    if fused {
+        stages.push(("tag-mix".into(), opts.tasks));
+    }
     if has("warc") {
         stages.push(("warc".into(), opts.tasks));
     }
-    if has("tag") {
+    if has("tag") && !fused {
         stages.push(("tag".into(), opts.tasks));
     }
     let phases = match &target {
@@ -325,7 +334,9 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
         // One global decision (first copy in canonical order): one task.
         stages.push(("dedupe".into(), 1));
     }
-    stages.push(("mix".into(), opts.tasks));
+    if !fused {
+        stages.push(("mix".into(), opts.tasks));
+    }
     stages.push(("finalize".into(), 1));
     let mut jobs = Jobs::default();
     let mut prev: Option<String> = None;
@@ -351,6 +362,10 @@ pub fn submit(configs: &[PathBuf], opts: &SubmitOptions) -> Result<()> {
         );
         if stage == "finalize" {
             s.push_str(&format!("{base}\n"));
+        } else if stage == "tag-mix" {
+            s.push_str(&format!(
+                "{base} --rank \"$SLURM_ARRAY_TASK_ID\" --world {n}\n"
+            ));
         } else if let Some(phase) = stage.strip_prefix("dedupe-") {
             s.push_str(&format!(
                 "{base} --stage dedupe --phase {phase} --rank \"$SLURM_ARRAY_TASK_ID\" --world {n}\n"
@@ -466,7 +481,7 @@ pub fn status(configs: &[PathBuf]) -> Result<bool> {
         };
         let done = match (stage.as_str(), markers) {
             (_, Some(m)) => format!("{} unit(s) done", count_done(&m)),
-            ("mix", None) => {
+            ("mix" | "tag-mix", None) => {
                 let root = out.join(&cfg.mix.name);
                 let mut n = 0;
                 if let Ok(rd) = std::fs::read_dir(&root) {

@@ -145,11 +145,13 @@ enum Command {
         /// Run only this stage (cluster tasks); earlier stages must be complete.
         #[arg(long, value_enum)]
         stage: Option<Stage>,
-        /// This task's index among --world tasks (needs --stage).
-        #[arg(long, default_value_t = 0, requires = "stage")]
+        /// This task's index among --world tasks (needs --stage, but for a pipeline file
+        /// whose tag and mix have no dedup between them: a task then makes both stages of its
+        /// shards, reading each once).
+        #[arg(long, default_value_t = 0)]
         rank: usize,
-        /// Number of tasks sharing the stage's units (needs --stage).
-        #[arg(long, default_value_t = 1, requires = "stage")]
+        /// Number of tasks sharing the stage's units (see --rank).
+        #[arg(long, default_value_t = 1)]
         world: usize,
         /// Only this phase of a phased dedupe section (needs --stage dedupe): exact
         /// (`documents.partitions`): keys, survivors; MinHash (`minhash.partitions`):
@@ -658,6 +660,13 @@ fn main() -> ExitCode {
                 Err(anyhow::Error::new(UsageError(format!(
                     "--rank {rank} must be below --world {world}"
                 ))))
+            } else if stage.is_none()
+                && world > 1
+                && !matches!(configs.as_slice(), [one] if dolma_cmds::is_pipeline_file(one).unwrap_or(false))
+            {
+                Err(anyhow::Error::new(UsageError(
+                    "--rank/--world need --stage for a dolma recipe: its tasks run one stage at a time".into(),
+                )))
             } else if let [one] = configs.as_slice() {
                 match dolma_cmds::is_pipeline_file(one) {
                     Ok(true) if dolma_bugs || manifest_dir.is_some() => {

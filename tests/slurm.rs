@@ -22,15 +22,46 @@ fn setup() -> tempfile::TempDir {
             .unwrap();
         }
     }
-    std::fs::write(
-        dir.path().join("p.yaml"),
-        "name: s\ndocuments: [documents/*]\noutput: out\n\
-         tag: {experiment: e, taggers: [char_length_v1, whitespace_tokenizer_v1]}\n\
-         dedupe: {name: d, documents: {attribute_name: dup, key: $.text}}\n\
-         mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 100}]}\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("p.yaml"), PIPELINE).unwrap();
     dir
+}
+
+/// Tag, exact document dedup, mix.
+const PIPELINE: &str = "name: s\ndocuments: [documents/*]\noutput: out\n\
+     tag: {experiment: e, taggers: [char_length_v1, whitespace_tokenizer_v1]}\n\
+     dedupe: {name: d, documents: {attribute_name: dup, key: $.text}}\n\
+     mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 100}]}\n";
+
+/// The quickstart shards (twice) under `pipeline`, run locally, and the same submitted to
+/// Slurm in `tasks` tasks: (local dir, cluster dir, what `submit` printed).
+fn local_and_submitted(
+    pipeline: &str,
+    tasks: &str,
+) -> (tempfile::TempDir, tempfile::TempDir, String) {
+    let make = || {
+        let dir = setup();
+        std::fs::write(dir.path().join("p.yaml"), pipeline).unwrap();
+        dir
+    };
+    let local = make();
+    let o = loam(local.path(), &["run", "p.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let cluster = make();
+    let o = loam(
+        cluster.path(),
+        &[
+            "--threads",
+            "1",
+            "slurm",
+            "submit",
+            "p.yaml",
+            "--tasks",
+            tasks,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    (local, cluster, out)
 }
 
 fn wait_for(dir: &Path) {
@@ -140,23 +171,7 @@ fn slurm_job_arrays_give_the_local_bytes() {
     if !have_slurm() {
         return;
     }
-    let local = setup();
-    let o = loam(local.path(), &["run", "p.yaml"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let cluster = setup();
-    let o = loam(
-        cluster.path(),
-        &[
-            "--threads",
-            "1",
-            "slurm",
-            "submit",
-            "p.yaml",
-            "--tasks",
-            "4",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (local, cluster, _) = local_and_submitted(PIPELINE, "4");
     wait_for(cluster.path());
     let want = snapshot(&local.path().join("out"), true);
     let got = snapshot(&cluster.path().join("out"), true);
@@ -182,6 +197,35 @@ fn slurm_job_arrays_give_the_local_bytes() {
     );
 }
 
+/// A pipeline with no dedup between tag and mix is one job array whose tasks tag and mix
+/// their shards in one read (`tag-mix`), then the final run: the bytes of a local run.
+#[test]
+fn slurm_tags_and_mixes_in_one_array_without_dedup() {
+    if !have_slurm() {
+        return;
+    }
+    let (local, cluster, out) = local_and_submitted(
+        "name: s\ndocuments: [documents/*]\noutput: out\n\
+         tag: {experiment: e, taggers: [char_length_v1, whitespace_tokenizer_v1]}\n\
+         mix: {name: m, version: v1, drop: [{rule: short, attribute: e__whitespace_tokenizer_v1__length, op: lt, value: 100}]}\n",
+        "3",
+    );
+    let arrays: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" job "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(arrays, ["tag-mix", "finalize"], "{out}");
+    wait_for(cluster.path());
+    let want = snapshot(&local.path().join("out"), true);
+    assert!(want.keys().any(|k| k.ends_with("manifest.json")));
+    assert_same(
+        &want,
+        &snapshot(&cluster.path().join("out"), true),
+        &cluster.path().join("out/.loam/slurm/logs"),
+    );
+}
+
 /// A partitioned MinHash dedupe (`dedupe.minhash.partitions: 4`) as one job array per phase
 /// (signatures, bands, partitions, merge-1, merge-2, marks) of 4 tasks: the bytes of a local
 /// run.
@@ -190,40 +234,17 @@ fn slurm_dedup_tasks_give_the_local_bytes() {
     if !have_slurm() {
         return;
     }
-    let make = || {
-        let dir = setup();
-        std::fs::write(
-            dir.path().join("p.yaml"),
-            "name: s\ndocuments: [documents/*]\noutput: out\n\
-             dedupe:\n\
-             - {name: exact, documents: {attribute_name: dup, partitions: 2}}\n\
-             - {name: near, minhash: {attribute_name: near_dup, num_bands: 16, rows_per_band: 4, partitions: 4}}\n\
-             - {name: sub, substring: {attribute_name: repeated, min_length: 64, partitions: 3}}\n\
-             - {name: paras, paragraphs: {attribute_name: para_dup}}\n\
-             mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: near, attribute: near_dup, op: exists}], \
-             span_replacement: [{span: $.attributes.repeated, min_score: 0.5, replacement: ''}]}\n",
-        )
-        .unwrap();
-        dir
-    };
-    let local = make();
-    let o = loam(local.path(), &["run", "p.yaml"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let cluster = make();
-    let o = loam(
-        cluster.path(),
-        &[
-            "--threads",
-            "1",
-            "slurm",
-            "submit",
-            "p.yaml",
-            "--tasks",
-            "4",
-        ],
+    let (local, cluster, out) = local_and_submitted(
+        "name: s\ndocuments: [documents/*]\noutput: out\n\
+         dedupe:\n\
+         - {name: exact, documents: {attribute_name: dup, partitions: 2}}\n\
+         - {name: near, minhash: {attribute_name: near_dup, num_bands: 16, rows_per_band: 4, partitions: 4}}\n\
+         - {name: sub, substring: {attribute_name: repeated, min_length: 64, partitions: 3}}\n\
+         - {name: paras, paragraphs: {attribute_name: para_dup}}\n\
+         mix: {name: m, version: v1, drop: [{rule: dup, attribute: dup, op: exists}, {rule: near, attribute: near_dup, op: exists}], \
+         span_replacement: [{span: $.attributes.repeated, min_score: 0.5, replacement: ''}]}\n",
+        "4",
     );
-    assert!(o.status.success(), "{}", text(&o));
-    let out = String::from_utf8_lossy(&o.stdout);
     for phase in [
         "dedupe-keys",
         "dedupe-survivors",

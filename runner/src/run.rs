@@ -76,6 +76,22 @@ impl Part {
     }
 }
 
+/// Whether `loam run` tags each shard as its mix reads it (one read of the shard): a tag
+/// section, no warc or dedupe section, and no `sample.max_tokens` or `buckets` (which count
+/// every document before the mix). Then a task of a cluster run (`--rank/--world` without
+/// `--stage`) makes both stages of its shards, and `loam slurm submit` runs one array.
+pub fn tags_while_mixing(cfg: &PipelineConfig) -> bool {
+    cfg.warc.is_none() && tags_while_mixing_after_warc(cfg)
+}
+
+/// [`tags_while_mixing`] for the shards a warc section wrote (in one process).
+fn tags_while_mixing_after_warc(cfg: &PipelineConfig) -> bool {
+    cfg.tag.is_some()
+        && cfg.dedupe_sections().is_empty()
+        && matches!(cfg.mix.sample, None | Some(SampleSpec::Rate(_)))
+        && cfg.mix.buckets.is_none()
+}
+
 /// An earlier stage's results are needed but some of its units are not done.
 pub(crate) fn incomplete(stage: &str, missing: usize) -> Error {
     Error::Usage(format!(
@@ -492,6 +508,12 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let started_at = ui::now_rfc3339();
     let (cfg, raw) = loam_pipeline::config::load::<PipelineConfig>(config_path)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    if opts.part.stage.is_none() && opts.part.units.world > 1 && !tags_while_mixing(&cfg) {
+        return Err(Error::Usage(format!(
+            "{}: --rank/--world without --stage runs a task's share of the tag and mix stages in one read, which needs a pipeline with a tag section and no warc or dedupe section, sample.max_tokens or buckets (those need every shard's results before the mix); run the stages one at a time with --stage",
+            config_path.display()
+        )));
+    }
     let config_bytes =
         std::fs::read(config_path).with_context(|| format!("reading {}", config_path.display()))?;
     let storage: &dyn Storage = storage_for(&cfg.output)?;
@@ -561,11 +583,7 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     let mut tag_fp = String::new();
     // With no dedup between them, a whole run tags each shard as its mix reads it, and each
     // shard is read once; the files are those of the two stages run one after the other.
-    let fuse = cfg.tag.is_some()
-        && cfg.dedupe_sections().is_empty()
-        && opts.part.stage.is_none()
-        && matches!(cfg.mix.sample, None | Some(SampleSpec::Rate(_)))
-        && cfg.mix.buckets.is_none();
+    let fuse = opts.part.stage.is_none() && tags_while_mixing_after_warc(&cfg);
     let mut deferred: Option<TagPass<'_>> = None;
     // Exact document dedup in this one process: the tag stage collects its keys as it reads,
     // and the dedupe stage need not read the shards for them.
@@ -1261,7 +1279,13 @@ pub fn run_pipeline(config_path: &Path, opts: RunOptions) -> Result<Outcome> {
     // ---- manifest: only for a complete mix ----
     let manifest_path = format!("{mix_dir}/manifest.json");
     let complete = complete && shuffle_complete;
-    let manifest = if failures.is_empty() && opts.part.stage.is_none() && complete {
+    // A task of a cluster run (`--world` > 1) leaves it to the final run, as it leaves the
+    // shuffle: the manifest is written once, by one process.
+    let manifest = if failures.is_empty()
+        && opts.part.stage.is_none()
+        && opts.part.units.world <= 1
+        && complete
+    {
         let m = build_manifest(
             &cfg,
             config_path,

@@ -206,3 +206,43 @@ fn a_missing_dedup_key_is_reported_as_when_the_stage_reads_the_shards() {
     };
     assert_eq!(lines(&want), lines(&got));
 }
+
+/// A cluster task of such a pipeline (`--rank/--world` without `--stage`, what `loam slurm
+/// submit` runs) tags and mixes its own shards in one read; no task writes the manifest, the
+/// final run does, and the files are those of the stages run apart. A pipeline with dedup, or
+/// a dolma recipe, needs `--stage` for its tasks: a usage error, nothing written.
+#[test]
+fn cluster_tasks_tag_and_mix_their_shards_in_one_read() {
+    let want = apart("");
+    let dir = setup("");
+    for rank in ["1", "0"] {
+        let out = ok(
+            dir.path(),
+            &["run", "p.yaml", "--rank", rank, "--world", "2"],
+        );
+        assert!(!out.contains("manifest:"), "{out}");
+    }
+    let mix = version_dir(&dir.path().join("out/m"), "v1");
+    assert!(!mix.join("manifest.json").exists());
+    // The final run finds every unit done: it only writes the manifest.
+    let last = ok(dir.path(), &["run", "p.yaml"]);
+    assert!(last.contains("manifest:"), "{last}");
+    assert_same(&want, &outputs(dir.path()), "two tasks, then the final run");
+
+    let dedup = setup_dedup("{attribute_name: dup, key: $.text}");
+    let o = loam(
+        dedup.path(),
+        &["run", "p.yaml", "--rank", "0", "--world", "2"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--stage"), "{}", text(&o));
+    assert!(!dedup.path().join("out").exists());
+
+    let recipe = recipe_dir();
+    let o = loam(
+        recipe.path(),
+        &["run", "tag.yaml", "mix.yaml", "--rank", "0", "--world", "2"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("need --stage"), "{}", text(&o));
+}
