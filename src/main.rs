@@ -660,13 +660,6 @@ fn main() -> ExitCode {
                 Err(anyhow::Error::new(UsageError(format!(
                     "--rank {rank} must be below --world {world}"
                 ))))
-            } else if stage.is_none()
-                && world > 1
-                && !matches!(configs.as_slice(), [one] if dolma_cmds::is_pipeline_file(one).unwrap_or(false))
-            {
-                Err(anyhow::Error::new(UsageError(
-                    "--rank/--world need --stage for a dolma recipe: its tasks run one stage at a time".into(),
-                )))
             } else if let [one] = configs.as_slice() {
                 match dolma_cmds::is_pipeline_file(one) {
                     Ok(true) if dolma_bugs || manifest_dir.is_some() => {

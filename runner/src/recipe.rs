@@ -6,7 +6,7 @@
 //! configs, counts and models.
 
 use crate::dolma::{guess_kind, usage, StageRun};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::mix::Prior;
 use crate::outcome::{self as ui, Outcome, StageLine};
 use crate::run::{RunOptions, Stage};
@@ -198,6 +198,14 @@ pub fn run(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let started_at = ui::now_rfc3339();
+    // Unlike a pipeline file without dedup (`run::tags_while_mixing`), a recipe's stages
+    // cannot share a task's read.
+    if opts.part.stage.is_none() && opts.part.units.world > 1 {
+        return Err(Error::Usage(
+            "--rank/--world need --stage for a dolma recipe: its tasks run one stage at a time"
+                .into(),
+        ));
+    }
     let recipe = load(paths)?;
     if let Some(out) = dry_run(&recipe, started)? {
         return Ok(out);

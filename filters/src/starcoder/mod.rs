@@ -30,6 +30,23 @@ use loam_pipeline::document::{Document, Span};
 use loam_pipeline::tagger::{Signals, TagError, Tagger};
 use serde_json::Value;
 
+/// Whether `c` lies in one of `table`'s inclusive, sorted, disjoint code-point ranges (the
+/// generated character-class tables of the ports).
+pub(crate) fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
+    let cp = u32::from(c);
+    table
+        .binary_search_by(|&(lo, hi)| {
+            if hi < cp {
+                std::cmp::Ordering::Less
+            } else if lo > cp {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
 /// The languages of dolma's `ext_to_lang_mapping.json` that the tagger treats apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeLang {

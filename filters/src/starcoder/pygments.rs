@@ -245,21 +245,6 @@ impl Cur<'_> {
 // Character classes of CPython 3.11 `re` (str patterns) and Pygments' unistring.
 // ---------------------------------------------------------------------------------------------
 
-fn in_table(table: &[(u32, u32)], c: char) -> bool {
-    let c = u32::from(c);
-    table
-        .binary_search_by(|&(lo, hi)| {
-            if hi < c {
-                std::cmp::Ordering::Less
-            } else if lo > c {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
-}
-
 /// ASCII flag bits, derived at compile time from the generated tables.
 const A_W: u8 = 1;
 const A_D: u8 = 2;
@@ -301,12 +286,12 @@ static ASCII: [u8; 128] = ascii_flags();
 fn class(c: char, bit: u8, table: &[(u32, u32)]) -> bool {
     match ASCII.get(c as usize) {
         Some(f) => f & bit != 0,
-        None => in_table(table, c),
+        None => super::in_ranges(table, c),
     }
 }
 
-/// Python `\w`: `str.isalnum()` or `_`.
-fn is_w(c: char) -> bool {
+/// Python `\w`: `str.isalnum()` or `_` (also the Python tokenizer's names, `super::python`).
+pub(super) fn is_w(c: char) -> bool {
     class(c, A_W, PY_WORD)
 }
 

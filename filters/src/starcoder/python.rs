@@ -27,7 +27,8 @@
 //!   parameters) and expressions too deep for CPython's AST construction (bounded here from
 //!   the tokens, see [`DEPTH_LIMIT`]).
 
-use crate::pytext::{is_py_alpha, is_py_space, py_strip, utf8_len};
+use super::pygments::is_w as is_word;
+use crate::pytext::{is_py_space, py_strip, utf8_len};
 use rustpython_parser::ast::{self, Constant, ExceptHandler, Expr, Stmt};
 use rustpython_parser::Parse;
 use std::collections::VecDeque;
@@ -39,11 +40,6 @@ use std::collections::VecDeque;
 /// above this bound the file is taken as one CPython cannot parse, which also keeps the
 /// recursive Rust parser far from the end of a 2 MiB thread stack.
 pub const DEPTH_LIMIT: usize = 2900;
-
-/// `re`'s `\w` for `str` patterns: `str.isalnum()` (`L*` or `N*`) or `_`.
-fn is_word(c: char) -> bool {
-    c == '_' || c.is_ascii_alphanumeric() || !c.is_ascii() && (is_py_alpha(c) || c.is_numeric())
-}
 
 /// The comments `tokenize` yields, and what the AST side needs from the same tokens.
 #[derive(Debug, Default)]

@@ -28,6 +28,7 @@
 
 mod py_tables;
 
+use super::in_ranges;
 use crate::pytext::{is_py_space, utf8_len};
 use memchr::{memchr, memchr2, memmem};
 use std::borrow::Cow;
@@ -425,21 +426,6 @@ fn py_lower(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
-    let cp = c as u32;
-    table
-        .binary_search_by(|&(lo, hi)| {
-            if hi < cp {
-                std::cmp::Ordering::Less
-            } else if lo > cp {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
 }
 
 /// CPython's `handle_capital_sigma` for the `Σ` at byte `idx` of `s`.
