@@ -242,6 +242,11 @@ if want tag-code; then
     C=$CC RESULTS=$RESULTS_C run tag-code dolma "$1" "$d" "$DOLMA/bin/dolma" -c "$W/tag-code-dolma.yaml" tag; }
   code_check() { $LIB check-tag "$R/tag-code-loam/attributes/benchcode" "$R/tag-code-dolma/attributes/benchcode" 4000; }
   both tag-code "${DOLMA:+dolma}" code_loam code_dolma code_check
+  # Untimed: how long CPython's C parser alone takes on the corpus's Python files (the part
+  # of dolma's time loam has to match with a parser of its own; BENCHMARKS.md).
+  if [ -n "${DOLMA:-}" ]; then
+    log "tag-code, CPython's share: $("$DOLMA/bin/python" "$ROOT/bench/lib.py" python-parse-bound "$CC/documents")"
+  fi
 fi
 if want tag; then both tag "${DOLMA:+dolma}" tag_loam tag_dolma tag_check
 elif want mix; then log "mix: tagging with loam for the mix (untimed; --stages tag,mix also compares it with dolma)"
