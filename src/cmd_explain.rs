@@ -64,6 +64,9 @@ struct LineAttributes {
     attributes: Map<String, Value>,
     /// The merged `duplicate_of` objects (loam's exact dedup: attribute → kept copy).
     duplicate_of: Map<String, Value>,
+    /// The merged `duplicate_spans_of` objects (loam's exact paragraph dedup: attribute →
+    /// each duplicate span with its kept copy's file, line and span).
+    duplicate_spans_of: Map<String, Value>,
     /// Taggers not run on this document (`tag.gate`): tagger → the rule that made it moot.
     not_evaluated: Map<String, Value>,
 }
@@ -85,6 +88,9 @@ fn attributes_at(files: &[String], lines: &BTreeSet<u64>) -> Result<BTreeMap<u64
                 }
                 if let Some(a) = v.get("duplicate_of").and_then(Value::as_object) {
                     e.duplicate_of.extend(a.clone());
+                }
+                if let Some(a) = v.get("duplicate_spans_of").and_then(Value::as_object) {
+                    e.duplicate_spans_of.extend(a.clone());
                 }
                 if let Some(a) = v.get("not_evaluated").and_then(Value::as_object) {
                     e.not_evaluated.extend(a.clone());
@@ -297,6 +303,32 @@ pub fn explain(mix: &Path, id: &str, json: bool, root: Option<&Path>) -> Result<
                 answer["kept_by"] = Value::String(policy.to_string());
             }
         }
+        if !line_attrs.duplicate_spans_of.is_empty() {
+            say!("kept copies of its duplicate spans (first in canonical order)");
+            let mut shown = Vec::new();
+            for (attribute, list) in &line_attrs.duplicate_spans_of {
+                let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+                for (n, e) in list.iter().enumerate() {
+                    if n == KEPT_SPANS_SHOWN {
+                        say!("  {attribute}: … {} more", list.len() - n);
+                        break;
+                    }
+                    let span = |k: &str| {
+                        let r = e.get(k).and_then(Value::as_array);
+                        let at = |i: usize| r.and_then(|r| r.get(i)).and_then(Value::as_u64);
+                        (at(0).unwrap_or(0), at(1).unwrap_or(0))
+                    };
+                    let ((s0, e0), (s1, e1)) = (span("span"), span("kept_span"));
+                    let k = kept_copy(&m, &dir, Some(e));
+                    say!("  {attribute} [{s0}, {e0}) = [{s1}, {e1}) of {k}");
+                    shown.push(serde_json::json!({
+                        "attribute": attribute, "span": [s0, e0], "kept_span": [s1, e1],
+                        "kept_copy": k,
+                    }));
+                }
+            }
+            answer["kept_spans"] = Value::Array(shown);
+        }
         let attrs = line_attrs.attributes;
         let skipped = &line_attrs.not_evaluated;
         // The gated tagger behind an attribute key `<experiment>__<tagger>__<signal>`.
@@ -364,6 +396,10 @@ pub fn explain(mix: &Path, id: &str, json: bool, root: Option<&Path>) -> Result<
     }
     Ok(())
 }
+
+/// Duplicate spans of one attribute whose kept copies `loam explain` looks up (each reads a
+/// ledger row).
+const KEPT_SPANS_SHOWN: usize = 20;
 
 /// Describes the surviving copy of a duplicate from its `duplicate_of` entry: its id and
 /// decision from the ledger of its file (row = line − 1), and its location.

@@ -332,9 +332,12 @@ fn dedup_files_survive_mutation() {
         6
     );
     let exec = loam_pipeline::executor::Executor::new(1).unwrap();
-    let plans =
-        [(docs_plan.clone(), "a"), (ngram_plan.clone(), "b")].map(|(b, p)| Ok((b, p.to_string())));
-    let (bits, _) = loam_dedup::bloom_tasks::check(plans, &ngram_job, &exec).unwrap();
+    let plans = [(docs_plan.clone(), "a"), (ngram_plan.clone(), "b")];
+    let mut load = |k: usize| {
+        let (b, p) = &plans[k];
+        Ok((b.clone(), p.to_string()))
+    };
+    let (bits, _) = loam_dedup::bloom_tasks::check(2, &mut load, &ngram_job, &exec).unwrap();
     let seeds = vec![
         with(0, sfx),
         with(1, ssm),

@@ -14,14 +14,17 @@
 //! first. It reads 16 bytes per key; the reading and hashing (most of the time) and the
 //! writing are spread over the tasks.
 
-use crate::engine::{self, DocPlan, Job, ParaKind, ParaPlan, ShardOutcome, ShardPlan};
+use crate::engine::{
+    self, DocPlan, Job, KeptAt, Located, ParaKind, ParaPlan, ShardOutcome, ShardPlan,
+};
 use crate::exact::DedupUnit;
 use loam_pipeline::executor::{Executor, Progress};
 use loam_pipeline::shard::ScanReport;
 use loam_pipeline::storage::Storage;
 
 const PLAN_MAGIC: &[u8; 8] = b"LOAMBPL1";
-const BITS_MAGIC: &[u8; 8] = b"LOAMBPR1";
+// 2: the bits then, for an exact key set, where each duplicate key's kept copy is.
+const BITS_MAGIC: &[u8; 8] = b"LOAMBPR2";
 
 /// A plan or bit file that is damaged or does not belong to this run.
 #[derive(Debug, thiserror::Error)]
@@ -314,22 +317,24 @@ fn read_plan(b: &[u8], path: &str, scan: ScanReport) -> Result<ShardPlan, TaskFi
     })
 }
 
-/// Phase 2: checks (and, unless read-only, inserts) the keys of every plan (`(bytes,
-/// path)`, canonical order; each read, used and dropped in turn, so only the keys stay)
-/// against the job's key set, saving an updated Bloom filter at
-/// [`engine::pending_filter_path`]; returns the bit file and what was found.
-pub fn check<I>(plans: I, job: &Job, exec: &Executor) -> Result<(Vec<u8>, CheckOutcome), String>
-where
-    I: IntoIterator<Item = Result<(Vec<u8>, String), String>>,
-{
+/// Phase 2: checks (and, unless read-only, inserts) the keys of the `n` plans `load(k)`
+/// gives (`(bytes, path)`, canonical order; each read, used and dropped in turn, so only the
+/// keys stay) against the job's key set, saving an updated Bloom filter at
+/// [`engine::pending_filter_path`]; returns the bit file and what was found. With an exact
+/// key set the plans are loaded a second time, to find where each duplicate's first copy
+/// is, which the bit file then records.
+pub fn check(
+    n: usize,
+    load: &mut dyn FnMut(usize) -> Result<(Vec<u8>, String), String>,
+    job: &Job,
+    exec: &Executor,
+) -> Result<(Vec<u8>, CheckOutcome), String> {
     let filter = engine::open_key_set(job).map_err(|e| e.to_string())?;
     let mut all: Vec<u128> = Vec::new();
     let mut offsets = Vec::new();
     let (mut skipped, mut other) = (0, 0);
-    let mut shards = 0u64;
-    for plan in plans {
-        let (b, path) = plan?;
-        shards += 1;
+    for k in 0..n {
+        let (b, path) = load(k)?;
         offsets.push(all.len() as u64);
         let h = read_head(&b, &path, &mut all).map_err(|e| e.to_string())?;
         skipped += h.skipped;
@@ -337,15 +342,37 @@ where
     }
     offsets.push(all.len() as u64);
     let keys = all.len();
-    let present = engine::check_all(filter.as_ref(), all, job, exec).map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(24 + offsets.len() * 8 + keys.div_ceil(8));
+    let (present, firsts) =
+        engine::check_all(filter.as_ref(), all, job, exec).map_err(|e| e.to_string())?;
+    let survivors = match firsts {
+        Some(pairs) => {
+            let mut found = Located::new(&pairs);
+            for k in 0..n {
+                let (b, path) = load(k)?;
+                let p = read_plan(&b, &path, ScanReport::default()).map_err(|e| e.to_string())?;
+                found.shard(k as u32, offsets.get(k).copied().unwrap_or(0), &p);
+            }
+            found.survivors(pairs).0
+        }
+        None => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(40 + offsets.len() * 8 + keys.div_ceil(8));
     out.extend_from_slice(BITS_MAGIC);
-    put64(&mut out, shards);
+    put64(&mut out, n as u64);
     for o in &offsets {
         put64(&mut out, *o);
     }
+    put64(&mut out, present.0.len() as u64);
     for w in &present.0 {
         put64(&mut out, w.load(std::sync::atomic::Ordering::Relaxed));
+    }
+    put64(&mut out, survivors.len() as u64);
+    for (dup, k) in &survivors {
+        put64(&mut out, *dup);
+        put32(&mut out, k.shard);
+        put64(&mut out, k.line);
+        put32(&mut out, k.start);
+        put32(&mut out, k.end);
     }
     let check = xxhash_rust::xxh3::xxh3_64(&out);
     put64(&mut out, check);
@@ -365,10 +392,11 @@ where
 }
 
 /// Phase 3: shard `i`'s attribute file from its plan (`(bytes, path)`) and the bit file
-/// (`(bytes, path)`); `scan` is what phase 1 read of it (its counts and digest).
+/// (`(bytes, path)`); `scan` is what phase 1 read of it (its counts and digest). `units`
+/// are the run's, in canonical order (kept copies are named by them).
 pub fn marks(
     storage: &dyn Storage,
-    unit: &DedupUnit,
+    units: &[DedupUnit],
     i: usize,
     plan: (&[u8], &str),
     bits: (&[u8], &str),
@@ -376,17 +404,22 @@ pub fn marks(
     job: &Job,
 ) -> Result<ShardOutcome, TaskFileError> {
     let p = read_plan(plan.0, plan.1, scan)?;
-    let (lo, words) = shard_bits(bits.0, bits.1, i, p.keys.len() as u64)?;
+    let b = read_bits(bits.0, bits.1, i, p.keys.len() as u64)?;
     let hit = |k: u32| {
-        let at = lo + u64::from(k);
+        let at = b.first + u64::from(k);
         let w = (at / 64) as usize * 8;
-        words.get(w..w + 8).is_some_and(|b| {
+        b.words.get(w..w + 8).is_some_and(|b| {
             let mut a = [0u8; 8];
             a.copy_from_slice(b);
             u64::from_le_bytes(a) & (1 << (at % 64)) != 0
         })
     };
-    Ok(engine::write_shard(storage, unit, &p, &hit, job))
+    let kept = |k: u32| {
+        let g = b.first + u64::from(k);
+        let j = b.kept.binary_search_by_key(&g, |x| x.0).ok()?;
+        b.kept.get(j).map(|x| x.1)
+    };
+    Ok(engine::write_shard(storage, units, i, &p, &hit, &kept, job))
 }
 
 /// What one task of each phase holds, per unit of data (`loam dedupe plan -c` prints it):
@@ -399,7 +432,11 @@ pub fn memory_coefficients(exact: bool) -> Vec<(&'static str, f64, String)> {
             "key of its shard, plus 20 per paragraph and 48 per document with its id".into(),
         ),
         match exact {
-            true => ("filter", 20.0, "key of the corpus".into()),
+            true => (
+                "filter",
+                20.0,
+                "key of the corpus, plus 36 per duplicate key (its kept copy's place)".into(),
+            ),
             false => (
                 "filter",
                 36.0,
@@ -427,6 +464,25 @@ pub fn shard_bits<'a>(
     i: usize,
     keys: u64,
 ) -> Result<(u64, &'a [u8]), TaskFileError> {
+    read_bits(b, path, i, keys).map(|r| (r.first, r.words))
+}
+
+/// What a bit file says of one shard.
+struct ShardBits<'a> {
+    /// The index of its first key among every key.
+    first: u64,
+    /// Every key's bits (u64 words, little-endian).
+    words: &'a [u8],
+    /// Its duplicate keys' kept copies (exact key sets), by key index among every key.
+    kept: Vec<(u64, KeptAt)>,
+}
+
+fn read_bits<'a>(
+    b: &'a [u8],
+    path: &'a str,
+    i: usize,
+    keys: u64,
+) -> Result<ShardBits<'a>, TaskFileError> {
     let mut c = Cursor::checked(b, BITS_MAGIC, path, "bit")?;
     let shards = c.count(8)?;
     if i >= shards {
@@ -443,10 +499,35 @@ pub fn shard_bits<'a>(
             hi.saturating_sub(lo)
         )));
     }
-    let words = c.take(c.b.len() - c.at)?;
+    let nwords = c.count(8)?;
+    let words = c.take(nwords * 8)?;
     let total = offsets.last().copied().unwrap_or(0);
-    if (words.len() as u64) < total.div_ceil(64) * 8 {
+    if (nwords as u64) < total.div_ceil(64) {
         return Err(c.bad("fewer bits than keys"));
     }
-    Ok((lo, words))
+    let n = c.count(28)?;
+    let mut kept = Vec::new();
+    for _ in 0..n {
+        let dup = c.u64()?;
+        let at = KeptAt {
+            shard: c.u32()?,
+            line: c.u64()?,
+            start: c.u32()?,
+            end: c.u32()?,
+        };
+        if (lo..hi).contains(&dup) {
+            kept.push((dup, at));
+        }
+    }
+    if c.at != c.b.len() {
+        return Err(c.bad("bytes after the kept copies"));
+    }
+    if kept.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(c.bad("kept copies out of order"));
+    }
+    Ok(ShardBits {
+        first: lo,
+        words,
+        kept,
+    })
 }

@@ -18,6 +18,7 @@ use crate::bloom::{key_hash, region_of, BloomError, BloomFilter, BloomPlan, REGI
 use crate::config::{DedupeConfig, DedupeMode};
 use crate::exact::{DedupKey, DedupUnit};
 use crate::text::{paragraphs, words};
+use loam_pipeline::document::KeptCopy;
 use loam_pipeline::executor::{Executor, Progress};
 use loam_pipeline::shard::{scan, ScanReport};
 use loam_pipeline::storage::Storage;
@@ -670,13 +671,27 @@ pub fn run(
         p.keys = Vec::new();
     }
     let keys = all.len() as u64;
-    let present = check_all(filter.as_ref(), all, job, exec)?;
+    let (present, firsts) = check_all(filter.as_ref(), all, job, exec)?;
     let keys_present = present.count();
+    // An exact key set knows each duplicate's first copy: find where each one is.
+    let survivors = firsts.map(|pairs| {
+        let mut found = Located::new(&pairs);
+        for (s, p) in plans.iter().enumerate() {
+            if !p.scan.failed() {
+                found.shard(s as u32, offsets[s] as u64, p);
+            }
+        }
+        found.survivors(pairs)
+    });
     // Phase 3.
     let work: Vec<usize> = (0..units.len()).collect();
     let shards = exec.map(&work, |&i| {
         let hit = |k: u32| present.get(offsets[i] + k as usize);
-        write_shard(storage, &units[i], &plans[i], &hit, job)
+        let kept = |k: u32| {
+            let s = survivors.as_ref()?;
+            s.get(offsets[i] as u64 + u64::from(k))
+        };
+        write_shard(storage, units, i, &plans[i], &hit, &kept, job)
     });
     let keys_skipped = plans.iter().map(|p| p.skipped).sum();
     let keys_other_partitions = plans.iter().map(|p| p.other).sum();
@@ -723,21 +738,124 @@ pub(crate) fn open_key_set(job: &Job) -> Result<Option<BloomFilter>, BloomError>
 
 /// Phase 2 over either key set: `all` (every shard's keys, canonical order) against `filter`
 /// ([`check_keys`], the updated filter then saved at [`pending_filter_path`] unless
-/// read-only) or, without one, against each other ([`exact_keys`]).
+/// read-only) or, without one, against each other ([`exact_keys`], which also gives each
+/// duplicate key's first copy: `(duplicate, first)` indices, by duplicate).
 pub(crate) fn check_all(
     filter: Option<&BloomFilter>,
     all: Vec<u128>,
     job: &Job,
     exec: &Executor,
-) -> Result<Flags, BloomError> {
+) -> Result<(Flags, Option<FirstCopies>), BloomError> {
     let Some(f) = filter else {
-        return Ok(exact_keys(all, exec));
+        let (present, firsts) = exact_keys(all, exec);
+        return Ok((present, Some(firsts)));
     };
     let present = check_keys(f, all, job.read_only, exec);
     if !job.read_only {
         f.save(&pending_filter_path(&job.filter_file))?;
     }
-    Ok(present)
+    Ok((present, None))
+}
+
+/// `(duplicate, first copy)` key indices, sorted by duplicate ([`exact_keys`]).
+pub(crate) type FirstCopies = Vec<(u32, u32)>;
+
+/// Where a duplicate key's kept copy is: its shard (index in the run's canonical order),
+/// 1-based line, and the span its key covers, in the units of the attribute spans (the whole
+/// text for a document key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeptAt {
+    pub(crate) shard: u32,
+    pub(crate) line: u64,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+/// Each duplicate key's kept copy, by the duplicate's index among every key of the run
+/// (sorted). Keys that are sampled n-grams have no single place and are left out.
+pub(crate) struct Survivors(pub(crate) Vec<(u64, KeptAt)>);
+
+impl Survivors {
+    /// The kept copy of the duplicate key `global`, if it has one.
+    pub(crate) fn get(&self, global: u64) -> Option<KeptAt> {
+        let i = self.0.binary_search_by_key(&global, |p| p.0).ok()?;
+        self.0.get(i).map(|p| p.1)
+    }
+}
+
+/// Finds, shard by shard in canonical order, where the first copies named by
+/// [`exact_keys`] are.
+pub(crate) struct Located {
+    /// The first copies wanted, sorted, without repeats.
+    need: Vec<u64>,
+    /// Those found so far, in the same order (shards come in canonical order and keys are
+    /// numbered in reading order).
+    found: Vec<(u64, KeptAt)>,
+}
+
+impl Located {
+    pub(crate) fn new(pairs: &[(u32, u32)]) -> Located {
+        let mut need: Vec<u64> = pairs.iter().map(|p| u64::from(p.1)).collect();
+        need.sort_unstable();
+        need.dedup();
+        Located {
+            need,
+            found: Vec::new(),
+        }
+    }
+
+    /// Looks through shard `shard`'s plan, whose keys are numbered from `offset`.
+    pub(crate) fn shard(&mut self, shard: u32, offset: u64, plan: &ShardPlan) {
+        let mut at = |key: u32, line: u64, start: u32, end: u32| {
+            let g = offset + u64::from(key);
+            if self.need.binary_search(&g).is_ok() {
+                let kept = KeptAt {
+                    shard,
+                    line,
+                    start,
+                    end,
+                };
+                self.found.push((g, kept));
+            }
+        };
+        for (i, d) in plan.docs.iter().enumerate() {
+            let line = i as u64 + 1;
+            match *d {
+                DocPlan::Key { key, chars, .. } => {
+                    at(key, line, 0, u32::try_from(chars).unwrap_or(u32::MAX))
+                }
+                DocPlan::Paras { first, n } => {
+                    let paras = plan.paras.get(first as usize..(first + n) as usize);
+                    for q in paras.unwrap_or_default() {
+                        match q.kind {
+                            ParaKind::Whole { key } | ParaKind::Short { key } => {
+                                at(key, line, q.start, q.end)
+                            }
+                            ParaKind::Ngrams { .. } => {}
+                        }
+                    }
+                }
+                DocPlan::Empty | DocPlan::Nothing => {}
+            }
+        }
+    }
+
+    /// Each duplicate of `pairs` with the place of its first copy.
+    pub(crate) fn survivors(mut self, pairs: Vec<(u32, u32)>) -> Survivors {
+        // Keys are found in increasing order, but keep the lookup safe if they are not.
+        self.found.sort_unstable_by_key(|f| f.0);
+        let found = self.found;
+        let place = |first: u64| {
+            let i = found.binary_search_by_key(&first, |f| f.0).ok()?;
+            found.get(i).map(|f| f.1)
+        };
+        Survivors(
+            pairs
+                .into_iter()
+                .filter_map(|(dup, first)| Some((u64::from(dup), place(u64::from(first))?)))
+                .collect(),
+        )
+    }
 }
 
 /// The warning for a filter that now holds more keys than it was sized for.
@@ -753,9 +871,10 @@ pub(crate) fn overfull(filter: &BloomFilter, job: &Job) -> Option<String> {
 }
 
 /// Phase 2 for an exact key set: bit `i` says whether key `i` (canonical order) occurred
-/// before it. Sorting indices by (key, index) puts each key's copies together, first copy
-/// first; 4 bytes per key beside the keys.
-pub(crate) fn exact_keys(all: Vec<u128>, exec: &Executor) -> Flags {
+/// before it, and each such key is paired with its first copy (`(duplicate, first)`, sorted
+/// by duplicate). Sorting indices by (key, index) puts each key's copies together, first
+/// copy first; 4 bytes per key beside the keys, 8 per duplicate.
+pub(crate) fn exact_keys(all: Vec<u128>, exec: &Executor) -> (Flags, Vec<(u32, u32)>) {
     if all.len() > u32::MAX as usize {
         // u32 indices, as the Bloom check's.
         panic!("more than 2^32 keys in one task: use dedupe.num_partitions");
@@ -767,14 +886,23 @@ pub(crate) fn exact_keys(all: Vec<u128>, exec: &Executor) -> Flags {
         use rayon::prelude::*;
         order.par_sort_unstable_by_key(|i| (key(i), *i));
     });
+    let mut firsts = Vec::new();
+    let mut head = order.first().copied().unwrap_or(0);
     for w in order.windows(2) {
         if let [a, b] = w {
             if key(a) == key(b) {
                 present.set(*b as usize);
+                firsts.push((*b, head));
+            } else {
+                head = *b;
             }
         }
     }
-    present
+    exec.install(|| {
+        use rayon::prelude::*;
+        firsts.par_sort_unstable();
+    });
+    (present, firsts)
 }
 
 /// Phase 2: checks `all` (every shard's keys, canonical order) against `filter`, inserting
@@ -865,10 +993,24 @@ impl Serialize for Spans<'_> {
     }
 }
 
-/// `{"attributes":{…},"id":…}`: dolma's deduper writes keys sorted (serde_json's map).
+/// `{"attributes":{…},"id":…}`: dolma's deduper writes keys sorted (serde_json's map). An
+/// exact key set adds, between them, where each duplicate's kept copy is: `duplicate_of`
+/// for a whole document (as `dedup::exact` writes it), `duplicate_spans_of` for paragraphs.
 struct Record<'a> {
     attribute: Option<(&'a str, &'a [OutSpan])>,
+    kept_document: Option<KeptCopy>,
+    kept_spans: &'a [KeptSpan],
     id: &'a str,
+}
+
+/// A duplicate paragraph's span and its kept copy: the document file (below `documents/`),
+/// 1-based line and span there.
+#[derive(Serialize)]
+struct KeptSpan {
+    span: [u32; 2],
+    file: String,
+    line: u64,
+    kept_span: [u32; 2],
 }
 
 struct Attrs<'a>(Option<(&'a str, &'a [OutSpan])>);
@@ -885,9 +1027,27 @@ impl Serialize for Attrs<'_> {
 
 impl Serialize for Record<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("attributes", &Attrs(self.attribute))?;
+        let name = self.attribute.map_or("", |a| a.0);
+        if let Some(k) = &self.kept_document {
+            m.serialize_entry("duplicate_of", &One(name, k))?;
+        }
+        if !self.kept_spans.is_empty() {
+            m.serialize_entry("duplicate_spans_of", &One(name, &self.kept_spans))?;
+        }
         m.serialize_entry("id", self.id)?;
+        m.end()
+    }
+}
+
+/// `{name: value}`.
+struct One<'a, V>(&'a str, &'a V);
+
+impl<V: Serialize> Serialize for One<'_, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(self.0, self.1)?;
         m.end()
     }
 }
@@ -897,12 +1057,16 @@ fn round5(x: f64) -> f64 {
     loam_pipeline::document::round5(x)
 }
 
-/// Phase 3: a shard's attribute file; `hit(k)` says whether its key `k` was present.
+/// Phase 3: shard `i`'s attribute file; `hit(k)` says whether its key `k` was present and
+/// `kept(k)` where the kept copy of a present key is (an exact key set; never for a Bloom
+/// filter, which cannot say).
 pub(crate) fn write_shard(
     storage: &dyn Storage,
-    unit: &DedupUnit,
+    units: &[DedupUnit],
+    i: usize,
     plan: &ShardPlan,
     hit: &dyn Fn(u32) -> bool,
+    kept: &dyn Fn(u32) -> Option<KeptAt>,
     job: &Job,
 ) -> ShardOutcome {
     let mut out = ShardOutcome {
@@ -912,6 +1076,27 @@ pub(crate) fn write_shard(
         duplicate_chars: 0,
         duplicate_document_bytes: 0,
         output: None,
+    };
+    let Some(unit) = units.get(i) else {
+        let why = format!("internal error: no unit {i} of {}", units.len());
+        out.scan.record(why, true);
+        return out;
+    };
+    // Kept copies are named below `documents/`, as attribute files are, so the attributes
+    // do not depend on where the corpus is stored.
+    let file = |shard: u32| {
+        let input = units.get(shard as usize).map_or("", |u| u.input.as_str());
+        loam_pipeline::layout::relative_to_documents(input)
+            .unwrap_or(input)
+            .to_string()
+    };
+    let named = |key: u32, p: &ParaPlan| {
+        kept(key).map(|k| KeptSpan {
+            span: [p.start, p.end],
+            file: file(k.shard),
+            line: k.line,
+            kept_span: [k.start, k.end],
+        })
     };
     if plan.scan.failed() {
         return out;
@@ -929,8 +1114,11 @@ pub(crate) fn write_shard(
     };
     let name = job.attribute.as_str();
     let mut spans: Vec<OutSpan> = Vec::new();
+    let mut kept_spans: Vec<KeptSpan> = Vec::new();
     for (id, d) in plan.ids.iter().zip(&plan.docs) {
         spans.clear();
+        kept_spans.clear();
+        let mut kept_document = None;
         let attribute = match *d {
             DocPlan::Nothing => None,
             DocPlan::Empty => Some((name, &spans[..])),
@@ -938,6 +1126,11 @@ pub(crate) fn write_shard(
                 if hit(key) {
                     out.duplicate_document_bytes += bytes;
                     spans.push(OutSpan(0, chars as u32, Score::One));
+                    kept_document = kept(key).map(|k| KeptCopy {
+                        file: file(k.shard),
+                        line: k.line,
+                        kept_by: None,
+                    });
                     Some((name, &spans[..]))
                 } else {
                     None
@@ -955,12 +1148,14 @@ pub(crate) fn write_shard(
                         ParaKind::Whole { key } => {
                             if hit(key) {
                                 spans.push(OutSpan(p.start, p.end, Score::One));
+                                kept_spans.extend(named(key, p));
                             }
                         }
                         ParaKind::Short { key } => {
                             let score: f32 = if hit(key) { 1.0 } else { 0.0 };
                             if score >= t {
                                 spans.push(OutSpan(p.start, p.end, Score::Float(score as f64)));
+                                kept_spans.extend(named(key, p));
                             }
                         }
                         ParaKind::Ngrams { first, n, sampled } => {
@@ -989,7 +1184,13 @@ pub(crate) fn write_shard(
             out.duplicate_documents += 1;
             out.duplicate_spans += marked;
         }
-        if let Err(e) = writer.write(&Record { attribute, id }) {
+        let record = Record {
+            attribute,
+            kept_document,
+            kept_spans: &kept_spans,
+            id,
+        };
+        if let Err(e) = writer.write(&record) {
             out.scan.record(e.to_string(), true);
             return out;
         }

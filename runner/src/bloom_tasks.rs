@@ -80,15 +80,19 @@ impl Tasks<'_> {
                 for w in self.job.warnings() {
                     eprintln!("warning: {w}");
                 }
-                // Each plan read, digested and reduced to its keys in turn.
-                let mut read = Vec::with_capacity(self.sec.units.len());
-                let plans = (0..self.sec.units.len()).map(|k| {
+                // Each plan read, digested and reduced to its keys in turn (an exact key
+                // set reads them again, for the kept copies' places: digested once).
+                let n = self.sec.units.len();
+                let mut read = Vec::with_capacity(n);
+                let mut load = |k: usize| {
                     let p = self.plan_path(k);
                     let b = read_all(s, &p)?;
-                    read.push(digest_of(&p, &b));
+                    if read.len() == k {
+                        read.push(digest_of(&p, &b));
+                    }
                     Ok((b, p))
-                });
-                let (bytes, o) = bloom_tasks::check(plans, self.job, self.sec.exec)?;
+                };
+                let (bytes, o) = bloom_tasks::check(n, &mut load, self.job, self.sec.exec)?;
                 if let Some(w) = &o.warning {
                     eprintln!("warning: {w}");
                 }
@@ -141,7 +145,7 @@ impl Tasks<'_> {
         };
         let rep = bloom_tasks::marks(
             s,
-            &self.sec.units[i],
+            self.sec.units,
             i,
             (&plan, &pp),
             (&bits, &bp),

@@ -153,8 +153,99 @@ fn an_exact_key_set_marks_what_a_bloom_filter_without_false_positives_marks() {
         // it has none, so its marks are the exact ones.
         let b = fresh("paragraphs", bloom);
         ok(b.path(), &["run", "p.yaml"]);
-        let (x, y) = (outputs(e.path()), outputs(b.path()));
+        // The exact key set also names each duplicate's kept copy, which a Bloom filter
+        // cannot: the rest is the same.
+        let (mut x, y) = (outputs(e.path()), outputs(b.path()));
+        for (k, v) in x.iter_mut().filter(|(k, _)| k.starts_with("attributes/")) {
+            let lines = String::from_utf8(v.clone()).unwrap();
+            let mut plain = String::new();
+            for l in lines.lines() {
+                let mut r: serde_json::Value = serde_json::from_str(l).unwrap();
+                r.as_object_mut().unwrap().remove("duplicate_spans_of");
+                plain.push_str(&serde_json::to_string(&r).unwrap());
+                plain.push('\n');
+            }
+            assert!(plain.len() <= v.len(), "{k}");
+            *v = plain.into_bytes();
+        }
         assert_same(&y, &x, exact);
+    }
+}
+
+/// Each duplicate paragraph an exact key set marks names its kept copy: a paragraph earlier
+/// in canonical order (file, line, then position) that holds the same text; `loam
+/// explain` shows them. n-gram spans, which no single copy explains, name none.
+#[test]
+fn an_exact_key_set_names_each_duplicate_paragraphs_kept_copy() {
+    let e = fresh("paragraphs", EXACT_PARAS);
+    ok(e.path(), &["run", "p.yaml"]);
+    let texts = |file: &str| -> Vec<String> {
+        crate::helpers::text_lines(&e.path().join("documents").join(file))
+            .iter()
+            .map(|l| {
+                let d: serde_json::Value = serde_json::from_str(l).unwrap();
+                d["text"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let chars = |t: &str, [a, b]: [u64; 2]| -> String {
+        t.chars().skip(a as usize).take((b - a) as usize).collect()
+    };
+    let pair = |v: &serde_json::Value| [v[0].as_u64().unwrap(), v[1].as_u64().unwrap()];
+    let (mut named, mut example) = (0, None);
+    for f in crate::helpers::files_under(&e.path().join("out/attributes/bl"), ".jsonl") {
+        let file = f.file_name().unwrap().to_string_lossy().to_string();
+        let own = texts(&file);
+        for (i, l) in crate::helpers::text_lines(&f).iter().enumerate() {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            let marked = r["attributes"]["dup"].as_array().unwrap();
+            let kept = r["duplicate_spans_of"]["dup"].as_array();
+            // Every whole-paragraph duplicate names its copy, in span order.
+            assert_eq!(kept.map_or(0, Vec::len), marked.len(), "{file}:{}", i + 1);
+            for k in kept.into_iter().flatten() {
+                let span = pair(&k["span"]);
+                let (kf, kl) = (k["file"].as_str().unwrap(), k["line"].as_u64().unwrap());
+                let kept_span = pair(&k["kept_span"]);
+                let earlier = (kf, kl, kept_span[0]) < (file.as_str(), i as u64 + 1, span[0]);
+                assert!(earlier, "{k} is not earlier");
+                let kept_text = chars(&texts(kf)[kl as usize - 1], kept_span);
+                let text = chars(&own[i], span);
+                assert_eq!(
+                    kept_text.trim_end_matches('\n'),
+                    text.trim_end_matches('\n')
+                );
+                named += 1;
+                example.get_or_insert((r["id"].as_str().unwrap().to_string(), kf.to_string()));
+            }
+        }
+    }
+    assert!(named >= 10, "{named} duplicate spans named");
+    // explain shows them for an edited document.
+    let (id, kept_file) = example.unwrap();
+    std::fs::write(
+        e.path().join("p.yaml"),
+        "name: t\ndocuments: [documents/*]\noutput: out\ndedupe:\n  name: bl\n  paragraphs: {attribute_name: dup}\nmix:\n  name: m2\n  version: v1\n  drop: []\n  span_replacement: [{span: $.attributes.dup, min_score: 0.5, replacement: ''}]\n",
+    )
+    .unwrap();
+    ok(e.path(), &["run", "p.yaml"]);
+    let mix = version_dir(&e.path().join("out/m2"), "v1");
+    let out = ok(e.path(), &["explain", mix.to_str().unwrap(), &id]);
+    assert!(out.contains("edited by rule"), "{out}");
+    assert!(out.contains("kept copies of its duplicate spans"), "{out}");
+    assert!(out.contains(&format!("documents/{kept_file}:")), "{out}");
+    // n-grams: none named.
+    let g = fresh("paragraphs", EXACT_NGRAMS);
+    ok(g.path(), &["run", "p.yaml"]);
+    for f in crate::helpers::files_under(&g.path().join("out/attributes/bl"), ".jsonl") {
+        for l in crate::helpers::text_lines(&f) {
+            let r: serde_json::Value = serde_json::from_str(&l).unwrap();
+            let spans = r["attributes"]["dup"].as_array().unwrap();
+            let named = r["duplicate_spans_of"]["dup"]
+                .as_array()
+                .map_or(0, Vec::len);
+            let whole = spans.iter().filter(|s| s[2].as_f64() == Some(1.0)).count();
+            assert!(named <= whole, "{l}");
+        }
     }
 }
 
