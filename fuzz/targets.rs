@@ -97,13 +97,42 @@ pub fn attributes(data: &[u8]) {
         return;
     };
     let (id, line) = s.split_once('\n').unwrap_or(("d", s));
-    let mut out = Vec::new();
-    let read = loam_mixes::align::AttrRead::Line(1, line.to_string());
-    if loam_mixes::align::check_line("docs.jsonl", "attrs.jsonl", id, 1, read, &mut out).is_ok() {
-        assert_eq!(out.len(), 1);
-        for v in out[0].values() {
-            let _ = loam_mixes::rules::attribute_value(v);
+    let check = |wanted: Option<&std::collections::BTreeSet<String>>| {
+        let mut out = Vec::new();
+        let read = loam_mixes::align::AttrRead::Line(1, line.to_string());
+        let r = loam_mixes::align::check_line(
+            "docs.jsonl",
+            "attrs.jsonl",
+            id,
+            1,
+            read,
+            wanted,
+            &mut out,
+        );
+        r.map(|()| out)
+    };
+    // The lean read (one attribute's value wanted) agrees with the full one: the same
+    // outcome, the same names, the wanted value equal, the others null.
+    let wanted: std::collections::BTreeSet<String> = ["a".to_string()].into();
+    match (check(None), check(Some(&wanted))) {
+        (Ok(all), Ok(lean)) => {
+            assert_eq!(all.len(), 1);
+            assert_eq!(lean.len(), 1);
+            assert!(all[0].keys().eq(lean[0].keys()));
+            for (k, v) in &lean[0] {
+                let want = if k == "a" {
+                    &all[0][k]
+                } else {
+                    &serde_json::Value::Null
+                };
+                assert_eq!(v, want);
+            }
+            for v in all[0].values() {
+                let _ = loam_mixes::rules::attribute_value(v);
+            }
         }
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("full {a:?}, lean {b:?}"),
     }
 }
 

@@ -437,6 +437,49 @@ pub struct CompiledStream {
     pub duplicate_attributes: Vec<String>,
     /// What a kept document looks like when written.
     pub shape: Shape,
+    /// The parts of a document its jq programs read, when they read only named parts
+    /// ([`crate::jq_needs`]): documents are converted to jq values only there.
+    pub jq_needs: Option<crate::jq_needs::Needs>,
+}
+
+impl CompiledStream {
+    /// The attributes (of the attribute files) whose values the stream reads — its rules'
+    /// attributes, its jq programs' ([`crate::jq_needs`]) and its span selectors'
+    /// (`$.attributes.NAME`) — when it reads no others: attributes are not written out
+    /// (`discard_fields: [attributes]`, or loam's pipeline file, which writes documents as
+    /// read) and no JSONPath filter sees the whole document. The other attributes are then
+    /// read over without building their values (only their names are kept). `None`: all.
+    pub fn attribute_values(&self) -> Option<BTreeSet<String>> {
+        let written =
+            self.shape == Shape::Dolma && !self.discard_fields.iter().any(|f| f == "attributes");
+        if written || matches!(self.filter, DocFilter::JsonPath { .. }) {
+            return None;
+        }
+        let mut out: BTreeSet<String> = self.jq_needs.as_ref()?.attributes.clone();
+        for r in &self.replacers {
+            if let Some(p) = r.jsonpath_source() {
+                out.insert(simple_attribute_path(p)?.to_string());
+            }
+        }
+        out.extend(self.rules.iter().map(|r| r.attribute.clone()));
+        Some(out)
+    }
+}
+
+/// NAME of a JSONPath `$.attributes.NAME` (NAME of letters, digits, `_`, `-`), else `None`.
+fn simple_attribute_path(p: &str) -> Option<&str> {
+    let name = p.trim().strip_prefix("$.attributes.")?;
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    (!name.is_empty() && name.chars().all(ok)).then_some(name)
+}
+
+/// What the jq programs of a filter and span replacements read together.
+fn jq_needs(filter: &DocFilter, replacers: &[SpanReplacer]) -> Option<crate::jq_needs::Needs> {
+    let sources = filter
+        .jq_sources()
+        .into_iter()
+        .chain(replacers.iter().flat_map(SpanReplacer::jq_sources));
+    crate::jq_needs::Needs::of_all(sources)
 }
 
 /// What a kept document looks like when written.
@@ -459,8 +502,6 @@ impl CompiledStream {
         let (filter, replacers, attribute_refs) =
             compile(s.filter.as_ref(), &s.span_replacement, at)?;
         Ok(CompiledStream {
-            filter,
-            replacers,
             discard_fields: s.output.discard_fields.clone(),
             min_text_length: s.output.min_text_length,
             has_attributes: !s.attributes.is_empty(),
@@ -469,6 +510,9 @@ impl CompiledStream {
             rules: Vec::new(),
             duplicate_attributes: Vec::new(),
             shape: Shape::Dolma,
+            jq_needs: jq_needs(&filter, &replacers),
+            filter,
+            replacers,
         })
     }
 
@@ -484,8 +528,6 @@ impl CompiledStream {
     ) -> Result<CompiledStream, Vec<ExprError>> {
         let (filter, replacers, attribute_refs) = compile(filter, span_replacement, at)?;
         Ok(CompiledStream {
-            filter,
-            replacers,
             discard_fields: Vec::new(),
             min_text_length: 0,
             has_attributes: true,
@@ -494,6 +536,9 @@ impl CompiledStream {
             rules: rules.to_vec(),
             duplicate_attributes: duplicate_attributes.to_vec(),
             shape: Shape::AsRead,
+            jq_needs: jq_needs(&filter, &replacers),
+            filter,
+            replacers,
         })
     }
 }
@@ -910,10 +955,16 @@ fn mix_unit_inner(
         );
         return rep;
     }
+    // Quality buckets read their group and score attributes by config: all values then.
+    let wanted = match opts.buckets {
+        Some(_) => None,
+        None => stream.attribute_values(),
+    };
     let ctx = Ctx {
         storage,
         unit,
         stream,
+        wanted,
         rules: Rules::new(stream),
         opts,
         progress,
@@ -1024,6 +1075,8 @@ struct Ctx<'a> {
     storage: &'a dyn Storage,
     unit: &'a OutputUnit,
     stream: &'a CompiledStream,
+    /// [`CompiledStream::attribute_values`].
+    wanted: Option<BTreeSet<String>>,
     rules: Rules,
     opts: &'a MixOptions,
     progress: &'a dyn Progress,
@@ -1420,6 +1473,7 @@ fn process_item(
     let text_bytes = doc.text.len() as u64;
     let id = ic.want_id.then(|| doc.id.clone());
     let mut maps: Vec<Map<String, Value>> = Vec::with_capacity(attrs.len() + 1);
+    let wanted = ic.ctx.wanted.as_ref();
     // Tagged here: its line is the first attribute line, read back as the mix reads a file's.
     let tagged = match ic.ctx.tagging {
         None => None,
@@ -1430,7 +1484,9 @@ fn process_item(
                     let json = buf.strip_suffix(b"\n").unwrap_or(&buf);
                     let text = String::from_utf8_lossy(json).into_owned();
                     let read = AttrRead::Line(line, text);
-                    if let Err(e) = check_line(doc_path, t.output, &doc.id, line, read, &mut maps) {
+                    if let Err(e) =
+                        check_line(doc_path, t.output, &doc.id, line, read, wanted, &mut maps)
+                    {
                         return Outcome::Misaligned(e);
                     }
                     Some((buf, tg))
@@ -1449,7 +1505,7 @@ fn process_item(
     };
     // Attribute lines first: their problems name both files.
     for (read, apath) in attrs.into_iter().zip(&ic.attr_paths) {
-        if let Err(e) = check_line(doc_path, apath, &doc.id, line, read, &mut maps) {
+        if let Err(e) = check_line(doc_path, apath, &doc.id, line, read, wanted, &mut maps) {
             return Outcome::Misaligned(e);
         }
     }
@@ -1818,7 +1874,7 @@ fn process_document(
         }
     }
     let mut value = Value::Object(map);
-    let mut view = DocView::new(&value);
+    let mut view = DocView::with_needs(&value, stream.jq_needs.as_ref());
     match stream.filter.decide(&mut view).map_err(DocError::Plain)? {
         Decision::Keep => {}
         Decision::NoInclude => {
@@ -2054,5 +2110,59 @@ fn locate(
     match found {
         Some(a) => format!(" (attribute `{key}` at {a}:{line})"),
         None => format!(" (attribute `{key}` of the document itself)"),
+    }
+}
+
+#[cfg(test)]
+mod attribute_values_tests {
+    use super::*;
+    use crate::config::{FilterConfig, FilterSyntax, SpanReplacementConfig};
+    use crate::rules::{Op, Rule};
+
+    fn stream(syntax: FilterSyntax, exclude: &str, span: &str) -> CompiledStream {
+        let filter = FilterConfig {
+            include: Vec::new(),
+            exclude: vec![exclude.to_string()],
+            syntax,
+        };
+        let spans = [SpanReplacementConfig {
+            span: span.to_string(),
+            min_score: None,
+            max_score: None,
+            replacement: String::new(),
+            syntax: FilterSyntax::Jsonpath,
+        }];
+        let rules = [Rule {
+            rule: "r".into(),
+            attribute: "x".into(),
+            op: Op::Exists,
+            value: None,
+        }];
+        let tok = crate::tokens::Tokenizer::default();
+        CompiledStream::as_read(&rules, &[], Some(&filter), &spans, tok, "mix").unwrap()
+    }
+
+    #[test]
+    fn only_what_rules_programs_and_selectors_read() {
+        let s = stream(
+            FilterSyntax::Jq,
+            ".attributes.a[0][2] > 1",
+            "$.attributes.b",
+        );
+        let want: BTreeSet<String> = ["a", "b", "x"].map(String::from).into();
+        assert_eq!(s.attribute_values(), Some(want));
+        for s in [
+            stream(FilterSyntax::Jsonpath, "$.attributes.a", "$.attributes.b"),
+            stream(FilterSyntax::Jq, "length > 1", "$.attributes.b"),
+            stream(FilterSyntax::Jq, ".attributes.a", "$.attributes[?(@.b)]"),
+        ] {
+            assert_eq!(s.attribute_values(), None);
+        }
+        // dolma's shape writes the attributes out unless they are discarded.
+        let mut s = stream(FilterSyntax::Jq, ".attributes.a", "$.attributes.b");
+        s.shape = Shape::Dolma;
+        assert_eq!(s.attribute_values(), None);
+        s.discard_fields = vec!["attributes".into()];
+        assert!(s.attribute_values().is_some());
     }
 }

@@ -33,6 +33,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 
 use crate::config::{FilterConfig, FilterSyntax};
+use crate::jq_needs::Needs;
 
 /// The attribute names an expression reads, found in its text: `.attributes.NAME`,
 /// `.attributes?.NAME`, `.attributes["NAME"]` (jq and JSONPath), and `@.NAME` inside a
@@ -479,18 +480,67 @@ pub struct DocView<'a> {
     /// The document, attributes merged.
     pub json: &'a Value,
     jq: Option<Val>,
+    needs: Option<&'a Needs>,
 }
 
 impl<'a> DocView<'a> {
     /// A view of `json`.
     pub fn new(json: &'a Value) -> Self {
-        DocView { json, jq: None }
+        DocView {
+            json,
+            jq: None,
+            needs: None,
+        }
+    }
+
+    /// A view of `json` whose jq form holds only what `needs` names (every jq program run
+    /// on it must read no more: [`crate::jq_needs`]); the whole document when `None`.
+    pub fn with_needs(json: &'a Value, needs: Option<&'a Needs>) -> Self {
+        DocView {
+            json,
+            jq: None,
+            needs,
+        }
     }
 
     /// The jq value of the document.
     pub fn jq(&mut self) -> &Val {
-        self.jq.get_or_insert_with(|| to_val(self.json))
+        let (json, needs) = (self.json, self.needs);
+        self.jq.get_or_insert_with(|| match needs {
+            Some(n) => project(json, n),
+            None => to_val(json),
+        })
     }
+}
+
+/// The jq value of the parts of `doc` that `n` names: the same values at those paths as
+/// [`to_val`] of the whole document, without converting its text or other attributes.
+fn project(doc: &Value, n: &Needs) -> Val {
+    let Value::Object(o) = doc else {
+        return to_val(doc);
+    };
+    let mut nums = Vec::new();
+    let mut out: Vec<(Rc<String>, Val)> = Vec::new();
+    for k in &n.fields {
+        if let Some(v) = o.get(k) {
+            out.push((Rc::new(k.clone()), to_val_with(v, &mut nums)));
+        }
+    }
+    if !n.attributes.is_empty() {
+        match o.get("attributes") {
+            Some(Value::Object(a)) => {
+                let picked = n
+                    .attributes
+                    .iter()
+                    .filter_map(|k| Some((Rc::new(k.clone()), to_val_with(a.get(k)?, &mut nums))))
+                    .collect();
+                out.push((Rc::new("attributes".to_string()), Val::obj(picked)));
+            }
+            Some(other) => out.push((Rc::new("attributes".into()), to_val_with(other, &mut nums))),
+            None => {}
+        }
+    }
+    Val::obj(out.into_iter().collect())
 }
 
 /// The rule name of a document no `include` pattern matched, in counts and ledgers.
@@ -595,6 +645,18 @@ impl DocFilter {
         }
     }
 
+    /// The jq programs it runs on documents (none for JSONPath).
+    pub fn jq_sources(&self) -> Vec<&str> {
+        match self {
+            DocFilter::Jq { include, exclude } => include
+                .iter()
+                .chain(exclude)
+                .map(JqProgram::source)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The expression of an exclude pattern, for reports.
     pub fn exclude_source(&self, i: usize) -> &str {
         match self {
@@ -628,6 +690,48 @@ mod tests {
 
     use super::*;
     use serde_json::json;
+
+    /// Programs that read named parts give the same results and the same errors on the
+    /// projected document as on the whole one.
+    #[test]
+    fn projected_documents_answer_like_whole_ones() {
+        let docs = [
+            json!({"id": "1", "text": "a b c", "metadata": {"url": "http://x", "n": 3},
+                   "attributes": {"a": [[0, 5, 0.25], [5, 9, 1.0]], "b": [[0, 5, 120]],
+                                  "c": [], "d": null, "e": "str", "f": [[0, 1, 1e300]]}}),
+            json!({"id": "2", "text": "", "attributes": {"a": [[0, 1, 0.5]]}}),
+            json!({"id": "3", "text": "x", "attributes": null}),
+            json!({"id": "4", "text": "xy", "metadata": null}),
+            json!({"id": "5", "text": "long text here", "attributes": {"a": {"k": [1, 2]}}}),
+        ];
+        let programs = [
+            r#"(.attributes.a | if type == "array" and length > 0 and .[0] != null and .[0][2] != null then .[0][2] < 0.5 else false end)"#,
+            ".attributes.b[0][2] > 100",
+            ".attributes.a[1][2] == 1",
+            ".attributes.a.k",
+            ".attributes.e + 1",
+            ".attributes.d // \"none\"",
+            ".attributes.f[0][2] > 1",
+            ".attributes.c | length == 0",
+            "(.text | length) > 3 and .metadata.url != null",
+            ".metadata.n * 2",
+            "[.attributes.a[]? | select(.[2] > 0.3)] | length",
+            ".attributes.zz",
+            ".attributes?.a?[0]?",
+            "try (.attributes.a | .[\"x\"]) catch .",
+            "\"\\(.attributes.b)\" | length",
+            ".id | tonumber > 2",
+        ];
+        for p in programs {
+            let n = crate::jq_needs::needs(p).unwrap_or_else(|| panic!("{p}: not analyzed"));
+            let prog = JqProgram::new(p, "t").unwrap();
+            for d in &docs {
+                let whole = prog.run(&to_val(d)).map(|v| format!("{v:?}"));
+                let part = prog.run(&project(d, &n)).map(|v| format!("{v:?}"));
+                assert_eq!(whole, part, "{p} on {d}");
+            }
+        }
+    }
 
     fn jsonpath(include: &[&str], exclude: &[&str]) -> DocFilter {
         let cfg = FilterConfig {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod dolma_mix;
 pub mod filter;
 pub mod index;
+pub mod jq_needs;
 pub mod ledger;
 pub mod mix;
 pub mod replace;

@@ -137,6 +137,26 @@ impl SpanReplacer {
         }
     }
 
+    /// Its selector's JSONPath, when it is one.
+    pub fn jsonpath_source(&self) -> Option<&str> {
+        match &self.selector {
+            Selector::JsonPath(p) => Some(p.source()),
+            Selector::Jq(_) => None,
+        }
+    }
+
+    /// The jq programs it runs on documents: its selector and its replacement, when jq.
+    pub fn jq_sources(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        if let Selector::Jq(p) = &self.selector {
+            out.push(p.source());
+        }
+        if let Replacement::Jq(p) = &self.replacement {
+            out.push(p.source());
+        }
+        out
+    }
+
     /// Adds the spans this replacer selects in `doc` to `out`. `chars` gives the text's
     /// length in characters (computed once per document, on demand). Returns how many
     /// selected spans ended past the text and were cut at its end: dolma 1.2.1's paragraph
