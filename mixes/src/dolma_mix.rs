@@ -444,18 +444,24 @@ pub struct CompiledStream {
 
 impl CompiledStream {
     /// The attributes (of the attribute files) whose values the stream reads — its rules'
-    /// attributes, its jq programs' ([`crate::jq_needs`]) and its span selectors'
-    /// (`$.attributes.NAME`) — when it reads no others: attributes are not written out
-    /// (`discard_fields: [attributes]`, or loam's pipeline file, which writes documents as
-    /// read) and no JSONPath filter sees the whole document. The other attributes are then
-    /// read over without building their values (only their names are kept). `None`: all.
+    /// attributes, its jq programs' and JSONPath filters' ([`crate::jq_needs`]) and its span
+    /// selectors' (`$.attributes.NAME`) — when it reads no others and attributes are not
+    /// written out (`discard_fields: [attributes]`, or loam's pipeline file, which writes
+    /// documents as read). Anything added that reads merged attribute values in the mix must
+    /// name them here. The other attributes are then read over without building their values
+    /// (only their names are kept). `None`: all.
     pub fn attribute_values(&self) -> Option<BTreeSet<String>> {
         let written =
             self.shape == Shape::Dolma && !self.discard_fields.iter().any(|f| f == "attributes");
-        if written || matches!(self.filter, DocFilter::JsonPath { .. }) {
+        if written {
             return None;
         }
         let mut out: BTreeSet<String> = self.jq_needs.as_ref()?.attributes.clone();
+        if let DocFilter::JsonPath { include, exclude } = &self.filter {
+            for p in include.iter().chain(exclude) {
+                out.extend(crate::jq_needs::jsonpath_filter_needs(p.source())?);
+            }
+        }
         for r in &self.replacers {
             if let Some(p) = r.jsonpath_source() {
                 out.insert(simple_attribute_path(p)?.to_string());
@@ -2150,9 +2156,15 @@ mod attribute_values_tests {
             "$.attributes.b",
         );
         let want: BTreeSet<String> = ["a", "b", "x"].map(String::from).into();
+        assert_eq!(s.attribute_values(), Some(want.clone()));
+        let s = stream(
+            FilterSyntax::Jsonpath,
+            "$.attributes[?(@.a[0][2] > 1)]",
+            "$.attributes.b",
+        );
         assert_eq!(s.attribute_values(), Some(want));
         for s in [
-            stream(FilterSyntax::Jsonpath, "$.attributes.a", "$.attributes.b"),
+            stream(FilterSyntax::Jsonpath, "$.attributes.*", "$.attributes.b"),
             stream(FilterSyntax::Jq, "length > 1", "$.attributes.b"),
             stream(FilterSyntax::Jq, ".attributes.a", "$.attributes[?(@.b)]"),
         ] {

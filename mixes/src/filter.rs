@@ -733,6 +733,45 @@ mod tests {
         }
     }
 
+    /// JSONPath filters that name their attributes find the same on a document whose other
+    /// attributes are `null` (the mixer's lean reading) as on the whole one.
+    #[test]
+    fn jsonpath_filters_match_lean_documents_like_whole_ones() {
+        let docs = [
+            json!({"text": "t", "attributes": {"a": [[0, 5, 0.75]], "b": [[0, 5, 1]],
+                   "z": {"a": [[0, 1, 1.0]], "b": 1}, "y": [[0, 5, 2.0]]}}),
+            json!({"text": "t", "attributes": {"b": [[0, 5, 0.25]], "z": {"a": 1}}}),
+            json!({"text": "t", "attributes": {"a": [], "z": [[0, 1, 9]]}}),
+            json!({"text": "t", "attributes": {"a": null, "b": "x"}}),
+            json!({"text": "t", "metadata": {"url": "u"}, "attributes": {"z": {"a": [1]}}}),
+        ];
+        let patterns = [
+            "$.attributes[?(@.a && @.a[0] && @.a[0][2] >= 0.5)]",
+            "$.attributes[?(@.a[0][2] < 0.5 || @.b[0][2] == 1)]",
+            "$.attributes[?(@.b)]",
+            "$.attributes[?(!@.a)]",
+            "$.attributes.a[0][2]",
+            "$.attributes.a",
+            "$.metadata.url",
+        ];
+        for p in patterns {
+            let names = crate::jq_needs::jsonpath_filter_needs(p)
+                .unwrap_or_else(|| panic!("{p}: not analyzed"));
+            let path = JsonPath::new(p, "t").unwrap();
+            for d in &docs {
+                let mut lean = d.clone();
+                if let Some(Value::Object(a)) = lean.get_mut("attributes") {
+                    for (k, v) in a.iter_mut() {
+                        if !names.contains(k) {
+                            *v = Value::Null;
+                        }
+                    }
+                }
+                assert_eq!(path.matches(d), path.matches(&lean), "{p} on {d}");
+            }
+        }
+    }
+
     fn jsonpath(include: &[&str], exclude: &[&str]) -> DocFilter {
         let cfg = FilterConfig {
             include: include.iter().map(|s| s.to_string()).collect(),

@@ -1,5 +1,5 @@
-//! Which parts of a document a jq program can observe, so the mixer converts only those to
-//! jq values.
+//! Which parts of a document a jq program (or a JSONPath filter,
+//! [`jsonpath_filter_needs`]) can observe, so the mixer converts and reads only those.
 //!
 //! Converting a whole document (its text, every attribute's spans) to a jq value costs more
 //! than running typical filters on it, which read a few attributes
@@ -230,6 +230,68 @@ fn literal_key(p: &PathPart<Spanned<Filter>>) -> Option<&str> {
     }
 }
 
+/// The attributes a dolma JSONPath *filter* pattern can observe, when it observes only named
+/// ones: `$.attributes.NAME…` and `$.attributes[?(COND)]` whose condition refers to the
+/// document only through `@.NAME…` (numbers, comparisons, `&&`, `||`, `!` and parentheses
+/// around them), or a path of literal segments outside `attributes` (none). A filter only
+/// asks whether the pattern finds anything, and `[?(…)]` on an object tests the object itself,
+/// so other attributes cannot change the answer. Anything else (`*`, `..`, quotes, `$` in the
+/// condition, `@` alone or bracketed): `None`.
+pub fn jsonpath_filter_needs(source: &str) -> Option<BTreeSet<String>> {
+    fn ident(s: &str) -> Option<(&str, &str)> {
+        let end = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len());
+        let first = s.chars().next()?;
+        (end > 0 && !first.is_ascii_digit()).then(|| s.split_at(end))
+    }
+    // `(.IDENT | [DIGITS])*`
+    fn tail(mut s: &str) -> &str {
+        loop {
+            if let Some((_, r)) = s.strip_prefix('.').and_then(ident) {
+                s = r;
+            } else if let Some(r) = s.strip_prefix('[') {
+                let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+                match r.get(end..).and_then(|x| x.strip_prefix(']')) {
+                    Some(x) if end > 0 => s = x,
+                    _ => return s,
+                }
+            } else {
+                return s;
+            }
+        }
+    }
+    let (first, rest) = ident(source.trim().strip_prefix("$.")?)?;
+    if first != "attributes" {
+        return tail(rest).is_empty().then(BTreeSet::new);
+    }
+    if let Some(r) = rest.strip_prefix('.') {
+        let (name, r) = ident(r)?;
+        return tail(r)
+            .is_empty()
+            .then(|| BTreeSet::from([name.to_string()]));
+    }
+    let mut body = rest.strip_prefix("[?(")?.strip_suffix(")]")?;
+    let mut names = BTreeSet::new();
+    while let Some(c) = body.chars().next() {
+        if let Some(r) = body.strip_prefix("@.") {
+            let (name, r) = ident(r)?;
+            names.insert(name.to_string());
+            body = tail(r);
+        } else if c.is_ascii_digit() || " \t()!<>=&|.+-eE".contains(c) {
+            body = body.get(1..).unwrap_or_default();
+        } else if let Some(r) = ["true", "false", "null"]
+            .iter()
+            .find_map(|w| body.strip_prefix(w))
+        {
+            body = r;
+        } else {
+            return None;
+        }
+    }
+    Some(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +357,35 @@ mod tests {
             "this is not jq (",
         ] {
             assert_eq!(needs(p), None, "{p}");
+        }
+    }
+
+    #[test]
+    fn jsonpath_filters_that_name_their_attributes() {
+        let j = jsonpath_filter_needs;
+        assert_eq!(
+            j("$.attributes[?(@.bff_dup && @.bff_dup[0] && @.bff_dup[0][2] >= 1.0)]"),
+            Some(set(&["bff_dup"]))
+        );
+        assert_eq!(
+            j("$.attributes[?(@.a[0][2] < 0.5 || !(@.b_2[0][2] > 1e-3))]"),
+            Some(set(&["a", "b_2"]))
+        );
+        assert_eq!(j(" $.attributes.x[0][2] "), Some(set(&["x"])));
+        assert_eq!(j("$.metadata.url"), Some(set(&[])));
+        for p in [
+            "$.attributes",
+            "$.attributes[?(@)]",
+            "$.attributes[?(@['a'])]",
+            "$.attributes[?(@.a > $.b)]",
+            "$.attributes.*",
+            "$..a",
+            "$.attributes[?(@.a)][0]",
+            "$.attributes[*]",
+            "$.metadata[?(@.a)]",
+            "$.attributes[?(@.a == 'x')]",
+        ] {
+            assert_eq!(j(p), None, "{p}");
         }
     }
 
