@@ -15,7 +15,7 @@
 //! writing are spread over the tasks.
 
 use crate::engine::{
-    self, DocPlan, Job, KeptAt, Located, ParaKind, ParaPlan, ShardOutcome, ShardPlan,
+    self, DocPlan, Job, KeptAt, Located, ParaKind, ParaPlan, ShardOutcome, ShardPlan, Survivors,
 };
 use crate::exact::DedupUnit;
 use loam_pipeline::executor::{Executor, Progress};
@@ -414,11 +414,7 @@ pub fn marks(
             u64::from_le_bytes(a) & (1 << (at % 64)) != 0
         })
     };
-    let kept = |k: u32| {
-        let g = b.first + u64::from(k);
-        let j = b.kept.binary_search_by_key(&g, |x| x.0).ok()?;
-        b.kept.get(j).map(|x| x.1)
-    };
+    let kept = |k: u32| b.kept.get(b.first + u64::from(k));
     Ok(engine::write_shard(storage, units, i, &p, &hit, &kept, job))
 }
 
@@ -474,7 +470,7 @@ struct ShardBits<'a> {
     /// Every key's bits (u64 words, little-endian).
     words: &'a [u8],
     /// Its duplicate keys' kept copies (exact key sets), by key index among every key.
-    kept: Vec<(u64, KeptAt)>,
+    kept: Survivors,
 }
 
 fn read_bits<'a>(
@@ -528,6 +524,6 @@ fn read_bits<'a>(
     Ok(ShardBits {
         first: lo,
         words,
-        kept,
+        kept: Survivors(kept),
     })
 }

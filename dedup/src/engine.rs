@@ -771,12 +771,13 @@ pub(crate) struct KeptAt {
     pub(crate) end: u32,
 }
 
-/// Each duplicate key's kept copy, by the duplicate's index among every key of the run
-/// (sorted). Keys that are sampled n-grams have no single place and are left out.
+/// Places by key index among every key of the run, sorted: each duplicate key's kept copy
+/// (keys that are sampled n-grams have no single place and are left out), or each first
+/// copy's own place while they are found.
 pub(crate) struct Survivors(pub(crate) Vec<(u64, KeptAt)>);
 
 impl Survivors {
-    /// The kept copy of the duplicate key `global`, if it has one.
+    /// The place of key `global`, if it has one.
     pub(crate) fn get(&self, global: u64) -> Option<KeptAt> {
         let i = self.0.binary_search_by_key(&global, |p| p.0).ok()?;
         self.0.get(i).map(|p| p.1)
@@ -844,15 +845,11 @@ impl Located {
     pub(crate) fn survivors(mut self, pairs: Vec<(u32, u32)>) -> Survivors {
         // Keys are found in increasing order, but keep the lookup safe if they are not.
         self.found.sort_unstable_by_key(|f| f.0);
-        let found = self.found;
-        let place = |first: u64| {
-            let i = found.binary_search_by_key(&first, |f| f.0).ok()?;
-            found.get(i).map(|f| f.1)
-        };
+        let found = Survivors(self.found);
         Survivors(
             pairs
                 .into_iter()
-                .filter_map(|(dup, first)| Some((u64::from(dup), place(u64::from(first))?)))
+                .filter_map(|(dup, first)| Some((u64::from(dup), found.get(u64::from(first))?)))
                 .collect(),
         )
     }

@@ -445,7 +445,7 @@ pub struct CompiledStream {
 impl CompiledStream {
     /// The attributes (of the attribute files) whose values the stream reads — its rules'
     /// attributes, its jq programs' and JSONPath filters' ([`crate::jq_needs`]) and its span
-    /// selectors' (`$.attributes.NAME`) — when it reads no others and attributes are not
+    /// selectors' (`$.attributes.NAME…`) — when it reads no others and attributes are not
     /// written out (`discard_fields: [attributes]`, or loam's pipeline file, which writes
     /// documents as read). Anything added that reads merged attribute values in the mix must
     /// name them here. The other attributes are then read over without building their values
@@ -464,19 +464,12 @@ impl CompiledStream {
         }
         for r in &self.replacers {
             if let Some(p) = r.jsonpath_source() {
-                out.insert(simple_attribute_path(p)?.to_string());
+                out.extend(crate::jq_needs::jsonpath_path_needs(p)?);
             }
         }
         out.extend(self.rules.iter().map(|r| r.attribute.clone()));
         Some(out)
     }
-}
-
-/// NAME of a JSONPath `$.attributes.NAME` (NAME of letters, digits, `_`, `-`), else `None`.
-fn simple_attribute_path(p: &str) -> Option<&str> {
-    let name = p.trim().strip_prefix("$.attributes.")?;
-    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    (!name.is_empty() && name.chars().all(ok)).then_some(name)
 }
 
 /// What the jq programs of a filter and span replacements read together.

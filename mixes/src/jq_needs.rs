@@ -230,54 +230,76 @@ fn literal_key(p: &PathPart<Spanned<Filter>>) -> Option<&str> {
     }
 }
 
-/// The attributes a dolma JSONPath *filter* pattern can observe, when it observes only named
-/// ones: `$.attributes.NAME…` and `$.attributes[?(COND)]` whose condition refers to the
-/// document only through `@.NAME…` (numbers, comparisons, `&&`, `||`, `!` and parentheses
-/// around them), or a path of literal segments outside `attributes` (none). A filter only
-/// asks whether the pattern finds anything, and `[?(…)]` on an object tests the object itself,
-/// so other attributes cannot change the answer. Anything else (`*`, `..`, quotes, `$` in the
-/// condition, `@` alone or bracketed): `None`.
-pub fn jsonpath_filter_needs(source: &str) -> Option<BTreeSet<String>> {
-    fn ident(s: &str) -> Option<(&str, &str)> {
-        let end = s
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(s.len());
-        let first = s.chars().next()?;
-        (end > 0 && !first.is_ascii_digit()).then(|| s.split_at(end))
-    }
-    // `(.IDENT | [DIGITS])*`
-    fn tail(mut s: &str) -> &str {
-        loop {
-            if let Some((_, r)) = s.strip_prefix('.').and_then(ident) {
-                s = r;
-            } else if let Some(r) = s.strip_prefix('[') {
-                let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-                match r.get(end..).and_then(|x| x.strip_prefix(']')) {
-                    Some(x) if end > 0 => s = x,
-                    _ => return s,
-                }
-            } else {
-                return s;
+/// A name after `@.` in a JSONPath filter: ASCII letters, digits and `_`, not starting with
+/// a digit.
+fn ident(s: &str) -> Option<(&str, &str)> {
+    name_with(s, |c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A name in a `$.` path: also `-` (jsonpath-rust reads `$.attributes.a-b` as key `a-b`).
+fn segment(s: &str) -> Option<(&str, &str)> {
+    name_with(s, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn name_with(s: &str, ok: impl Fn(char) -> bool) -> Option<(&str, &str)> {
+    let end = s.find(|c: char| !ok(c)).unwrap_or(s.len());
+    let first = s.chars().next()?;
+    (end > 0 && !first.is_ascii_digit()).then(|| s.split_at(end))
+}
+
+/// Skips `(.NAME | [DIGITS])*`, names read by `name`.
+fn tail(mut s: &str, name: fn(&str) -> Option<(&str, &str)>) -> &str {
+    loop {
+        if let Some((_, r)) = s.strip_prefix('.').and_then(name) {
+            s = r;
+        } else if let Some(r) = s.strip_prefix('[') {
+            let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+            match r.get(end..).and_then(|x| x.strip_prefix(']')) {
+                Some(x) if end > 0 => s = x,
+                _ => return s,
             }
+        } else {
+            return s;
         }
     }
-    let (first, rest) = ident(source.trim().strip_prefix("$.")?)?;
+}
+
+/// The attributes a literal JSONPath path reads (a span selector's or a filter's):
+/// `$.attributes.NAME…` reads NAME, a path of literal segments outside `attributes`
+/// (`$.metadata.url`) none; anything else — `$.attributes` alone, `*`, `..`, a filter,
+/// quotes — `None`.
+pub fn jsonpath_path_needs(source: &str) -> Option<BTreeSet<String>> {
+    let (first, rest) = segment(source.trim().strip_prefix("$.")?)?;
     if first != "attributes" {
-        return tail(rest).is_empty().then(BTreeSet::new);
+        return tail(rest, segment).is_empty().then(BTreeSet::new);
     }
-    if let Some(r) = rest.strip_prefix('.') {
-        let (name, r) = ident(r)?;
-        return tail(r)
-            .is_empty()
-            .then(|| BTreeSet::from([name.to_string()]));
+    let (name, r) = segment(rest.strip_prefix('.')?)?;
+    tail(r, segment)
+        .is_empty()
+        .then(|| BTreeSet::from([name.to_string()]))
+}
+
+/// The attributes a dolma JSONPath *filter* pattern can observe, when it observes only named
+/// ones: a literal path ([`jsonpath_path_needs`]) or `$.attributes[?(COND)]` whose
+/// condition refers to the document only through `@.NAME…` (numbers, comparisons, `&&`,
+/// `||`, `!` and parentheses around them). A filter only asks whether the pattern finds
+/// anything, and `[?(…)]` on an object tests the object itself, so other attributes cannot
+/// change the answer. Anything else (`*`, `..`, quotes, `$` in the condition, `@` alone or
+/// bracketed): `None`.
+pub fn jsonpath_filter_needs(source: &str) -> Option<BTreeSet<String>> {
+    if let Some(n) = jsonpath_path_needs(source) {
+        return Some(n);
     }
-    let mut body = rest.strip_prefix("[?(")?.strip_suffix(")]")?;
+    let mut body = source
+        .trim()
+        .strip_prefix("$.attributes[?(")?
+        .strip_suffix(")]")?;
     let mut names = BTreeSet::new();
     while let Some(c) = body.chars().next() {
         if let Some(r) = body.strip_prefix("@.") {
             let (name, r) = ident(r)?;
             names.insert(name.to_string());
-            body = tail(r);
+            body = tail(r, ident);
         } else if c.is_ascii_digit() || " \t()!<>=&|.+-eE".contains(c) {
             body = body.get(1..).unwrap_or_default();
         } else if let Some(r) = ["true", "false", "null"]
@@ -372,6 +394,13 @@ mod tests {
             Some(set(&["a", "b_2"]))
         );
         assert_eq!(j(" $.attributes.x[0][2] "), Some(set(&["x"])));
+        assert_eq!(j("$.attributes.a-b"), Some(set(&["a-b"])));
+        // Paths (span selectors) alone: a filter's condition is not one.
+        let p = jsonpath_path_needs;
+        assert_eq!(p("$.attributes.a-b[0]"), Some(set(&["a-b"])));
+        assert_eq!(p("$.metadata.url"), Some(set(&[])));
+        assert_eq!(p("$.attributes[?(@.a)]"), None);
+        assert_eq!(p("$.attributes"), None);
         assert_eq!(j("$.metadata.url"), Some(set(&[])));
         for p in [
             "$.attributes",
