@@ -1109,6 +1109,8 @@ struct Block {
     link_chars: usize,
     chars: usize,
     pre: bool,
+    /// 1–6 for a heading's line (`<h1>`…`<h6>`), else 0.
+    heading: u8,
 }
 
 struct Lines {
@@ -1134,6 +1136,12 @@ impl Lines {
     }
 
     fn push(&mut self, s: &str, in_link: bool, pre: bool) {
+        // Invisible format characters a browser does not show: soft hyphens (`Mit&shy;tel`
+        // reads `Mittel`), word joiners and stray byte-order marks.
+        if s.contains(INVISIBLE) {
+            let visible: String = s.chars().filter(|c| !INVISIBLE.contains(c)).collect();
+            return self.push(&visible, in_link, pre);
+        }
         if pre {
             for (k, line) in s.split('\n').enumerate() {
                 if k > 0 {
@@ -1175,6 +1183,9 @@ impl Lines {
     }
 }
 
+/// Characters that take no space in a rendered page and are dropped from the text.
+const INVISIBLE: [char; 3] = ['\u{ad}', '\u{2060}', '\u{feff}'];
+
 fn linearize(ctx: &Ctx, roots: &[NodeId], lines: &mut Lines) {
     enum Step {
         Enter(NodeId, bool, bool),
@@ -1208,6 +1219,7 @@ fn linearize(ctx: &Ctx, roots: &[NodeId], lines: &mut Lines) {
                         let block = tag.is_block();
                         if block {
                             lines.brk();
+                            lines.cur.heading = heading_level(tag);
                         } else if matches!(tag, T::Td | T::Th) {
                             lines.push(" ", in_link, false);
                         }
@@ -1254,8 +1266,21 @@ const STOCK_LINES: &[&str] = &[
     "scroll to continue with content",
 ];
 
+fn heading_level(tag: T) -> u8 {
+    match tag {
+        T::H1 => 1,
+        T::H2 => 2,
+        T::H3 => 3,
+        T::H4 => 4,
+        T::H5 => 5,
+        T::H6 => 6,
+        _ => 0,
+    }
+}
+
 fn finish(blocks: Vec<Block>, filter: bool) -> String {
-    let mut out = String::new();
+    // The kept lines, each with whether lines were dropped right after it.
+    let mut kept: Vec<(Block, bool)> = Vec::with_capacity(blocks.len());
     for b in blocks {
         let t = b.text.trim();
         if t.is_empty() {
@@ -1267,22 +1292,81 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
             } else {
                 b.link_chars as f64 / b.chars as f64
             };
-            if ld > 0.5 && !b.pre {
-                continue;
-            }
             let lower = t.to_lowercase();
-            if b.chars < 40
-                && STOCK_LINES.contains(&lower.trim_end_matches([':', '.', '»', '›']).trim())
+            if (ld > 0.5 && !b.pre)
+                || (b.chars < 40
+                    && STOCK_LINES.contains(&lower.trim_end_matches([':', '.', '»', '›']).trim()))
             {
+                if let Some(last) = kept.last_mut() {
+                    last.1 = true;
+                }
                 continue;
             }
+        }
+        kept.push((b, false));
+    }
+    let keep = if filter {
+        titles_of_something(&kept)
+    } else {
+        vec![true; kept.len()]
+    };
+    let mut out = String::new();
+    for ((b, _), k) in kept.iter().zip(keep) {
+        if !k {
+            continue;
         }
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(t);
+        out.push_str(b.text.trim());
     }
     out
+}
+
+/// Which lines to keep: all but headings over an empty section — followed by a heading of the
+/// same or a higher level, or by nothing — whose lines were dropped (links, stock lines) or
+/// that end the text. "Related articles" over a dropped list of links, "Leave a comment" over
+/// a removed form: a title of nothing is not text. Headings used as list items (`<li><h3>`)
+/// dropped nothing and stay; so does `<h1>`, the page's own title.
+/// A line this long is a paragraph of the text (see [`titles_of_something`]).
+const TAIL_PROSE_CHARS: usize = 100;
+
+fn titles_of_something(lines: &[(Block, bool)]) -> Vec<bool> {
+    let mut keep = vec![true; lines.len()];
+    // Only after the text's last paragraph: between paragraphs, headings over links are a
+    // documentation index's or a listing's sections.
+    let tail = lines
+        .iter()
+        .rposition(|(b, _)| b.heading == 0 && b.chars >= TAIL_PROSE_CHARS)
+        .map_or(0, |i| i + 1);
+    // Backwards, so that a heading over only empty subsections is empty too.
+    let mut next_level: u8 = 0; // of the next kept line: 0 = none, 7 = not a heading
+    let mut gap_heading: u8 = 0; // the highest heading dropped since the next kept line
+    for (i, (b, dropped_after)) in lines.iter().enumerate().skip(tail).rev() {
+        if b.heading == 0 {
+            next_level = 7;
+            gap_heading = 0;
+            continue;
+        }
+        let empty = next_level == 0 || next_level <= b.heading;
+        // Dropped lines right after it; the end of the text, or subsections that were empty
+        // (not siblings: `<li><h3>` items before an empty last one stay).
+        let of_nothing = *dropped_after
+            || (gap_heading == 0 && next_level == 0)
+            || (gap_heading != 0 && gap_heading > b.heading);
+        if b.heading > 1 && empty && of_nothing {
+            keep[i] = false;
+            gap_heading = if gap_heading == 0 {
+                b.heading
+            } else {
+                gap_heading.min(b.heading)
+            };
+        } else {
+            next_level = b.heading;
+            gap_heading = 0;
+        }
+    }
+    keep
 }
 
 /// Whether the page's text lives in `<noscript>`: more text there than in the rest of the
@@ -1844,5 +1928,43 @@ mod tests {
             assert!(main.contains(s), "{s}: {main}");
         }
         assert!(!main.contains("555-0100"), "{main}");
+    }
+
+    #[test]
+    fn soft_hyphens_are_not_text() {
+        let html = format!(
+            "<html><body><article><p>{}</p><p>Das Mit&shy;tel&shy;al&shy;ter \u{ad}war lang.</p></article></body></html>",
+            para("Words")
+        );
+        let main = main_text(&html);
+        assert!(main.contains("Das Mittelalter war lang."), "{main}");
+        assert!(!main.contains('\u{ad}'), "{main}");
+    }
+
+    #[test]
+    fn headings_over_nothing_are_dropped_headings_used_as_items_are_not() {
+        let links = r#"<ul><li><a href="/a">Another story here</a></li><li><a href="/b">And one more story</a></li></ul>"#;
+        let html = format!(
+            r#"<html><body><article><h1>Title</h1><p>{}</p>
+            <h2>Materials</h2><ul><li><h3>organic cotton</h3></li><li><h3>linen</h3></li></ul>
+            <p>{}</p>
+            <h2>Related articles</h2>{links}
+            <h3>Leave a comment</h3></article></body></html>"#,
+            para("First"),
+            para("Second")
+        );
+        let main = main_text(&html);
+        for kept in [
+            "Title",
+            "Materials",
+            "organic cotton",
+            "linen",
+            "Second, a sentence",
+        ] {
+            assert!(main.contains(kept), "{kept}: {main}");
+        }
+        for gone in ["Related articles", "Another story", "Leave a comment"] {
+            assert!(!main.contains(gone), "{gone}: {main}");
+        }
     }
 }
