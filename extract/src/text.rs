@@ -253,6 +253,12 @@ const BUILDER_PREFIXES: &[&str] = &[
     "gb",
 ];
 
+/// First words of class names that give an element's state or options rather than its role.
+const MODIFIER_HEADS: &[&str] = &[
+    "has", "no", "not", "hide", "show", "with", "without", "disable", "disabled", "enable",
+    "enabled", "allow", "can",
+];
+
 /// Words whose meaning inside a builder's class is structural, not boilerplate.
 const BUILDER_STRUCTURAL: &[&str] = &["widget", "widgets", "module", "element", "block"];
 
@@ -377,6 +383,11 @@ fn negative_words(hints: &str, terms: &NegativeTerms) -> bool {
         let Some(&head) = words.first() else {
             continue;
         };
+        // A state or option, not what the element is: `has-sidebar`, `no-comments`,
+        // `hide-read-more-ad`, `with-share-bar`.
+        if words.len() > 1 && MODIFIER_HEADS.contains(&head) {
+            continue;
+        }
         let builder = words.len() > 1 && BUILDER_PREFIXES.contains(&head);
         let single = words.iter().any(|w| {
             matches!(*w, "ad" | "ads")
@@ -1966,5 +1977,25 @@ mod tests {
         for gone in ["Related articles", "Another story", "Leave a comment"] {
             assert!(!main.contains(gone), "{gone}: {main}");
         }
+    }
+
+    #[test]
+    fn state_classes_do_not_name_boilerplate() {
+        // `hide-read-more-ad` says what the element does not show, `has-sidebar` what the
+        // page has: neither is an ad or a sidebar.
+        let html = format!(
+            r#"<html><body><main><div class="grid hide-read-more-ad"><p>{}</p></div>
+            <div class="layout has-sidebar"><p>{}</p></div>
+            <div class="read-more-ad"><p>{}</p></div></main></body></html>"#,
+            para("Kept one"),
+            para("Kept two"),
+            para("Dropped")
+        );
+        let main = main_text(&html);
+        assert!(
+            main.contains("Kept one") && main.contains("Kept two"),
+            "{main}"
+        );
+        assert!(!main.contains("Dropped"), "{main}");
     }
 }
