@@ -113,6 +113,11 @@ const NEGATIVE: &[&str] = &[
     "byline",
     "author-info",
     "author-bio",
+    "author-box",
+    "authorbox",
+    "post-author",
+    "about-author",
+    "author-card",
     "caption",
     "credit",
     "nav",
@@ -332,6 +337,8 @@ mod hint {
     pub const HIDDEN: u8 = 8;
     /// A [`super::SURE_NEGATIVE`] word.
     pub const SURE: u8 = 16;
+    /// A name free of negative words says content ([`super::rescued`]).
+    pub const RESCUE: u8 = 32;
 }
 
 fn hint_bits(hints: &str) -> u8 {
@@ -350,6 +357,9 @@ fn hint_bits(hints: &str) -> u8 {
         if negative_words(hints, sure_terms()) {
             b |= hint::SURE;
         }
+    }
+    if b & (hint::STRONG | hint::POSITIVE) != 0 && rescued(hints) {
+        b |= hint::RESCUE;
     }
     if hidden_class(hints) {
         b |= hint::HIDDEN;
@@ -373,32 +383,67 @@ fn all_hint_bits(dom: &Dom) -> Vec<u8> {
 /// "jump". Tailwind variants (`md:…`, `hover:…`) apply only in some states and are skipped;
 /// builders' structural words (`elementor-widget-container`) are not boilerplate.
 fn negative_words(hints: &str, terms: &NegativeTerms) -> bool {
-    let mut words: Vec<&str> = Vec::with_capacity(8);
-    for class in hints.split_ascii_whitespace() {
-        if class.contains(':') {
-            continue;
-        }
-        words.clear();
-        words.extend(class_words(class));
-        let Some(&head) = words.first() else {
-            continue;
-        };
-        // A state or option, not what the element is: `has-sidebar`, `no-comments`,
-        // `hide-read-more-ad`, `with-share-bar`.
-        if words.len() > 1 && MODIFIER_HEADS.contains(&head) {
-            continue;
-        }
-        let builder = words.len() > 1 && BUILDER_PREFIXES.contains(&head);
-        let single = words.iter().any(|w| {
-            matches!(*w, "ad" | "ads")
-                || (terms.single.contains(w) && !(builder && BUILDER_STRUCTURAL.contains(w)))
-        });
-        if single || terms.multi.iter().any(|t| has_term(&words, t)) {
-            return true;
-        }
-    }
-    false
+    hints
+        .split_ascii_whitespace()
+        .any(|class| negative_name(class, terms))
 }
+
+/// Whether one class name (or the id) holds a negative term as whole words.
+fn negative_name(class: &str, terms: &NegativeTerms) -> bool {
+    if class.contains(':') {
+        return false;
+    }
+    let mut words: [&str; 12] = [""; 12];
+    let mut n = 0;
+    for w in class_words(class) {
+        if n == words.len() {
+            break;
+        }
+        words[n] = w;
+        n += 1;
+    }
+    let words = &words[..n];
+    let Some(&head) = words.first() else {
+        return false;
+    };
+    // A state or option, not what the element is: `has-sidebar`, `no-comments`,
+    // `hide-read-more-ad`, `with-share-bar`.
+    if words.len() > 1 && MODIFIER_HEADS.contains(&head) {
+        return false;
+    }
+    // A builder's block, or a block of the article (`articleWidgetHTML`, `content-module`).
+    let builder = words.len() > 1 && (BUILDER_PREFIXES.contains(&head) || POSITIVE.contains(&head));
+    let single = words.iter().any(|w| {
+        matches!(*w, "ad" | "ads")
+            || (terms.single.contains(w) && !(builder && BUILDER_STRUCTURAL.contains(w)))
+    });
+    single || terms.multi.iter().any(|t| has_term(words, t))
+}
+
+/// Whether a class name free of negative terms says content (`post`, `entry-content`): it
+/// outweighs another name's negative word (`class="widget entry-content"`). A positive word
+/// in the negative name itself does not (`related-posts`, `post-author`, `share-post`),
+/// except next to comment words: `comment-content` is a post's text in a forum, and an
+/// article's comments go with their section (`#comments`).
+fn rescued(hints: &str) -> bool {
+    static TERMS: std::sync::OnceLock<NegativeTerms> = std::sync::OnceLock::new();
+    let terms = TERMS.get_or_init(|| {
+        let not_comments: Vec<&'static str> = NEGATIVE
+            .iter()
+            .copied()
+            .filter(|t| !COMMENT_WORDS.contains(t))
+            .collect();
+        NegativeTerms::of(&not_comments)
+    });
+    hints.split_ascii_whitespace().any(|class| {
+        !class.contains(':')
+            && (has_word(class, POSITIVE) || has_word(class, POSITIVE_STRONG))
+            && !negative_name(class, terms)
+    })
+}
+
+/// The [`NEGATIVE`] words of comment sections.
+const COMMENT_WORDS: &[&str] = &["comment", "comments", "commentlist", "respond", "disqus"];
 
 /// [`NEGATIVE`] split into one-word terms (looked up) and multi-word ones (scanned).
 struct NegativeTerms {
@@ -567,7 +612,7 @@ fn is_boilerplate(tag: T, bits: u8, fl: u8, hints: Hints) -> bool {
     if hints == Hints::Off || bits == 0 || tag == T::Article {
         return false;
     }
-    if bits & hint::STRONG != 0 {
+    if bits & hint::STRONG != 0 && bits & hint::RESCUE != 0 {
         return false;
     }
     if bits & hint::HIDDEN != 0 {
@@ -577,7 +622,7 @@ fn is_boilerplate(tag: T, bits: u8, fl: u8, hints: Hints) -> bool {
         Hints::Sure => hint::SURE,
         _ => hint::NEGATIVE,
     };
-    bits & negative != 0 && bits & hint::POSITIVE == 0
+    bits & negative != 0 && bits & hint::RESCUE == 0
 }
 
 fn full_dropped(tag: T, fl: u8) -> bool {
@@ -1072,9 +1117,13 @@ impl<'a> Ctx<'a> {
                 break;
             }
         }
-        // Anonymous `div`s and `span`s repeat for layout, not as a series.
+        // Anonymous `div`s and `span`s repeat for layout, not as a series; one that only
+        // wraps an element (`<div><div class="widget">`) has that element's shape.
         if !any && !matches!(tag, T::Article | T::Li | T::Section | T::Tr) {
-            return None;
+            return self.only_child(id).and_then(|c| {
+                self.shape(c)
+                    .map(|(t, k)| (tag, k ^ (t as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+            });
         }
         Some((
             tag,
@@ -1084,6 +1133,19 @@ impl<'a> Ctx<'a> {
                 0
             },
         ))
+    }
+
+    /// The one element child of an element whose other children are blank text.
+    fn only_child(&self, id: NodeId) -> Option<NodeId> {
+        let mut only = None;
+        for &c in &self.dom.nodes[id as usize].children {
+            match &self.dom.nodes[c as usize].kind {
+                Kind::Text(t) if t.trim().is_empty() => {}
+                Kind::Element { .. } if only.is_none() => only = Some(c),
+                _ => return None,
+            }
+        }
+        only
     }
 
     fn reads_as_text(&self, id: NodeId) -> bool {
@@ -1314,6 +1376,11 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
                 continue;
             }
         }
+        let mut b = b;
+        if b.heading == 0 && b.chars < LABEL_CHARS && b.text.trim_end().ends_with([':', '：']) {
+            // A label ("Read also:", "Authors:") introduces what follows, like a heading.
+            b.heading = 6;
+        }
         kept.push((b, false));
     }
     let keep = if filter {
@@ -1339,6 +1406,9 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
 /// that end the text. "Related articles" over a dropped list of links, "Leave a comment" over
 /// a removed form: a title of nothing is not text. Headings used as list items (`<li><h3>`)
 /// dropped nothing and stay; so does `<h1>`, the page's own title.
+/// A line shorter than this ending with a colon is a label, read as a heading.
+const LABEL_CHARS: usize = 60;
+
 /// A line this long is a paragraph of the text (see [`titles_of_something`]).
 const TAIL_PROSE_CHARS: usize = 100;
 
@@ -1997,5 +2067,61 @@ mod tests {
             "{main}"
         );
         assert!(!main.contains("Dropped"), "{main}");
+    }
+
+    #[test]
+    fn a_content_word_inside_a_boilerplate_name_does_not_keep_it() {
+        let html = format!(
+            r#"<html><body><div class="post"><p>{}</p><p>{}</p>
+            <div class="related-posts"><p>{}</p></div>
+            <div class="post-author"><p>{}</p></div>
+            <div class="widget entry-content"><p>{}</p></div></div></body></html>"#,
+            para("Body one"),
+            para("Body two"),
+            para("Related teaser"),
+            para("Author bio"),
+            para("Body three")
+        );
+        let main = main_text(&html);
+        for kept in ["Body one", "Body two", "Body three"] {
+            assert!(main.contains(kept), "{kept}: {main}");
+        }
+        for gone in ["Related teaser", "Author bio"] {
+            assert!(!main.contains(gone), "{gone}: {main}");
+        }
+    }
+
+    #[test]
+    fn a_label_over_nothing_at_the_end_is_dropped() {
+        let html = format!(
+            "<html><body><article><p>{}</p><p>Ingredients:</p><ul><li>two eggs</li></ul><p>{}</p><p>Authors:</p></article></body></html>",
+            para("Text"),
+            para("More")
+        );
+        let main = main_text(&html);
+        assert!(
+            main.contains("Ingredients:") && main.contains("two eggs"),
+            "{main}"
+        );
+        assert!(!main.contains("Authors:"), "{main}");
+    }
+
+    #[test]
+    fn wrappers_of_like_blocks_have_their_shape() {
+        // Each block of the article sits in its own anonymous wrapper.
+        let html = r#"<html><body><div class="layout"><div> <div class="article-widget">a</div> </div><div><div class="article-widget">b</div></div><div><div class="promo">c</div></div><div>d</div></div></body></html>"#;
+        let dom = parse(html).unwrap();
+        let bits = all_hint_bits(&dom);
+        let prose = prose_chars(&dom);
+        let ctx = Ctx::new(&dom, &bits, &prose, Mode::Main, Hints::Off, false);
+        let layout = (0..dom.nodes.len() as NodeId)
+            .find(|&i| matches!(element(&dom, i), Some((_, "layout", _))))
+            .unwrap();
+        let w = &dom.nodes[layout as usize].children;
+        assert_eq!(w.len(), 4);
+        let shapes: Vec<_> = w.iter().map(|&c| ctx.shape(c)).collect();
+        assert!(shapes[0].is_some() && shapes[0] == shapes[1], "{shapes:?}");
+        assert!(shapes[2].is_some() && shapes[2] != shapes[0], "{shapes:?}");
+        assert_eq!(shapes[3], None, "a bare div is no series member");
     }
 }
