@@ -487,6 +487,7 @@ impl Builder {
         let mut hints = String::new();
         let mut fl = 0u8;
         let mut hidden_attr = false;
+        let mut tab_panel = false;
         let mut react = None;
         for a in &tag.attrs {
             let k: &str = &a.name.local;
@@ -520,6 +521,7 @@ impl Builder {
                     "navigation" | "banner" | "contentinfo" | "complementary" | "menu"
                     | "menubar" | "search" | "dialog" | "alert" => fl |= flags::ROLE_BOILERPLATE,
                     "main" | "article" => fl |= flags::ROLE_MAIN,
+                    "tabpanel" => tab_panel = true,
                     _ => {}
                 },
                 _ => {}
@@ -538,6 +540,11 @@ impl Builder {
             }
             _ if hidden_attr => fl |= flags::HIDDEN,
             _ => {}
+        }
+        // A tab panel is hidden until its tab is clicked: the page's content all the same
+        // (the same steps for another language or system), not boilerplate.
+        if tab_panel {
+            fl &= !flags::HIDDEN;
         }
         if name == "noscript" {
             fl |= flags::NOSCRIPT;

@@ -2124,4 +2124,23 @@ mod tests {
         assert!(shapes[2].is_some() && shapes[2] != shapes[0], "{shapes:?}");
         assert_eq!(shapes[3], None, "a bare div is no series member");
     }
+
+    #[test]
+    fn hidden_tab_panels_are_content() {
+        let html = format!(
+            r#"<html><body><article><p>{}</p>
+            <div role="tabpanel"><p>{}</p></div>
+            <div role="tabpanel" hidden style="display:none"><p>{}</p></div>
+            <div hidden><p>{}</p></div></article></body></html>"#,
+            para("Intro"),
+            para("Python steps"),
+            para("Node steps"),
+            para("Hidden note")
+        );
+        let main = main_text(&html);
+        for kept in ["Intro", "Python steps", "Node steps"] {
+            assert!(main.contains(kept), "{kept}: {main}");
+        }
+        assert!(!main.contains("Hidden note"), "{main}");
+    }
 }
