@@ -287,6 +287,10 @@ struct Builder {
     /// React segments (`S:n`) and placeholders (`B:n`, `P:n`) by number, in document order.
     react_segments: Vec<(u64, NodeId)>,
     react_placeholders: Vec<(u64, NodeId)>,
+    /// Hidden elements with an `id`, and the ids that disclosure buttons control
+    /// (`aria-controls` next to `aria-expanded`): collapsed panels a click opens.
+    hidden_ids: Vec<(Box<str>, NodeId)>,
+    disclosed: std::collections::HashSet<Box<str>>,
     stack: Vec<NodeId>,
     /// Inside script/style/…: text dropped.
     raw: bool,
@@ -299,6 +303,19 @@ struct Builder {
 impl Builder {
     fn current(&self) -> NodeId {
         *self.stack.last().unwrap_or(&0)
+    }
+
+    /// Shows the collapsed panels that a disclosure button controls (WAI-ARIA's accordion
+    /// and disclosure patterns): the browser shows them on a click, and they are the page's
+    /// text (FAQ answers, a product's details), not boilerplate.
+    fn show_disclosed(&mut self) {
+        for (id, node) in &self.hidden_ids {
+            if self.disclosed.contains(id) {
+                if let Kind::Element { flags: fl, .. } = &mut self.nodes[*node as usize].kind {
+                    *fl &= !flags::HIDDEN;
+                }
+            }
+        }
     }
 
     /// Moves each React segment to where its placeholder stands, as React's inline script
@@ -489,6 +506,9 @@ impl Builder {
         let mut hidden_attr = false;
         let mut tab_panel = false;
         let mut react = None;
+        let mut raw_id: Option<&str> = None;
+        let mut controls: Option<&str> = None;
+        let mut expandable = false;
         for a in &tag.attrs {
             let k: &str = &a.name.local;
             let v: &str = &a.value;
@@ -500,6 +520,7 @@ impl Builder {
                     push_hint_words(&mut hints, v);
                     if k == "id" {
                         react = react_slot(v);
+                        raw_id = Some(v);
                     }
                 }
                 // `until-found` content is revealed by find-in-page and fragment links: the
@@ -517,6 +538,8 @@ impl Builder {
                     }
                 }
                 "itemprop" if v.eq_ignore_ascii_case("articlebody") => fl |= flags::ARTICLE_BODY,
+                "aria-controls" => controls = Some(v),
+                "aria-expanded" => expandable = true,
                 "role" => match v.to_ascii_lowercase().as_str() {
                     "navigation" | "banner" | "contentinfo" | "complementary" | "menu"
                     | "menubar" | "search" | "dialog" | "alert" => fl |= flags::ROLE_BOILERPLATE,
@@ -545,6 +568,19 @@ impl Builder {
         // (the same steps for another language or system), not boilerplate.
         if tab_panel {
             fl &= !flags::HIDDEN;
+        }
+        if let (true, Some(c)) = (expandable, controls) {
+            // An accordion's or a "read more" button's panel: its content is the page's.
+            self.disclosed.extend(
+                c.split_ascii_whitespace()
+                    .map(|w| w.to_owned().into_boxed_str()),
+            );
+        }
+        if let (true, Some(i)) = (fl & flags::HIDDEN != 0, raw_id) {
+            if self.hidden_ids.len() < 4096 {
+                self.hidden_ids
+                    .push((i.to_owned().into_boxed_str(), self.nodes.len() as NodeId));
+            }
         }
         if name == "noscript" {
             fl |= flags::NOSCRIPT;
@@ -668,6 +704,8 @@ pub fn parse(html: &str) -> Result<Dom, TooDeep> {
         stack: Vec::with_capacity(64),
         react_segments: Vec::new(),
         react_placeholders: Vec::new(),
+        hidden_ids: Vec::new(),
+        disclosed: std::collections::HashSet::new(),
         raw: false,
         in_title: false,
         title: String::new(),
@@ -700,6 +738,7 @@ pub fn parse(html: &str) -> Result<Dom, TooDeep> {
         return Err(TooDeep);
     }
     b.place_react_segments();
+    b.show_disclosed();
     Ok(Dom {
         nodes: b.nodes,
         title: b.title.split_whitespace().collect::<Vec<_>>().join(" "),

@@ -2143,4 +2143,20 @@ mod tests {
         }
         assert!(!main.contains("Hidden note"), "{main}");
     }
+
+    #[test]
+    fn collapsed_panels_a_button_discloses_are_content() {
+        let html = format!(
+            r#"<html><body><article><p>{}</p>
+            <button aria-expanded="false" aria-controls="faq-1">Question?</button>
+            <div id="faq-1" hidden><p>{}</p></div>
+            <div id="faq-2" hidden><p>{}</p></div></article></body></html>"#,
+            para("Intro"),
+            para("The answer"),
+            para("Not disclosed")
+        );
+        let main = main_text(&html);
+        assert!(main.contains("The answer"), "{main}");
+        assert!(!main.contains("Not disclosed"), "{main}");
+    }
 }
