@@ -369,11 +369,15 @@ fn hint_bits(hints: &str) -> u8 {
 
 /// [`hint_bits`] of every node.
 fn all_hint_bits(dom: &Dom) -> Vec<u8> {
+    // Templates repeat their class lists (every card, every post): each is read once.
+    let mut seen: std::collections::HashMap<&str, u8> = std::collections::HashMap::new();
     dom.nodes
         .iter()
         .map(|n| match &n.kind {
-            Kind::Element { hints, .. } => hint_bits(hints),
-            Kind::Text(_) => 0,
+            Kind::Element { hints, .. } if !hints.is_empty() => {
+                *seen.entry(hints).or_insert_with(|| hint_bits(hints))
+            }
+            _ => 0,
         })
         .collect()
 }
@@ -636,20 +640,20 @@ impl<'a> Ctx<'a> {
     fn new(
         dom: &'a Dom,
         bits: &'a [u8],
-        prose: &[u32],
+        page: &Page,
         mode: Mode,
         hints: Hints,
         noscript: bool,
     ) -> Self {
         let n = dom.nodes.len();
         let mut keep_headers = vec![false; n];
-        let mut ctx = Self::build(dom, bits, prose, mode, hints, noscript, &keep_headers);
+        let mut ctx = Self::build(dom, bits, page, mode, hints, noscript, &keep_headers);
         let has_header = (1..n).any(|i| dom.tag(i as NodeId) == Some(T::Header));
         if mode == Mode::Main && has_header {
             // `<header>` is usually a masthead, but some sites wrap real content in one: keep
             // the ones that hold a lot of text and few links.
             let mut any = false;
-            let probe = Self::build(dom, bits, prose, mode, hints, noscript, &vec![true; n]);
+            let probe = Self::build(dom, bits, page, mode, hints, noscript, &vec![true; n]);
             for (i, keep) in keep_headers.iter_mut().enumerate().skip(1) {
                 if dom.tag(i as NodeId) == Some(T::Header)
                     && !probe.removed[i]
@@ -661,7 +665,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if any {
-                ctx = Self::build(dom, bits, prose, mode, hints, noscript, &keep_headers);
+                ctx = Self::build(dom, bits, page, mode, hints, noscript, &keep_headers);
             }
         }
         ctx
@@ -670,7 +674,7 @@ impl<'a> Ctx<'a> {
     fn build(
         dom: &'a Dom,
         bits: &'a [u8],
-        prose: &[u32],
+        page: &Page,
         mode: Mode,
         hints: Hints,
         noscript: bool,
@@ -696,8 +700,8 @@ impl<'a> Ctx<'a> {
                                 // a deferred block that scripts open.
                                 && ((t != T::Aside
                                     && is_boilerplate(t, 0, f & !flags::HIDDEN, Hints::Off))
-                                    || 100 * u64::from(prose[i])
-                                        < LAYOUT_PROSE_PERCENT * u64::from(prose[0]));
+                                    || 100 * u64::from(page.prose[i])
+                                        < LAYOUT_PROSE_PERCENT * u64::from(page.prose[0]));
                             if gone && hints == Hints::All && !removed[p] {
                                 weak_only |= !is_boilerplate(t, bits[i], f, Hints::Sure);
                             }
@@ -716,8 +720,8 @@ impl<'a> Ctx<'a> {
             if removed[i] {
                 continue;
             }
-            if let Kind::Text(t) = &dom.nodes[i].kind {
-                let (c, commas) = normalized_len(t);
+            if let Kind::Text(_) = &dom.nodes[i].kind {
+                let (c, commas) = page.lens[i];
                 stat[i].chars += c;
                 stat[i].commas += commas;
             }
@@ -1485,8 +1489,35 @@ fn noscript_carries_page(dom: &Dom) -> bool {
     inside > outside
 }
 
-/// Characters of paragraph (`<p>`) text under each node, script and style left out.
-fn prose_chars(dom: &Dom) -> Vec<u32> {
+/// What every pass over a page reads, computed once.
+struct Page {
+    /// [`normalized_len`] of each text node (zero for elements).
+    lens: Vec<(u32, u32)>,
+    /// Characters of paragraph (`<p>`) text under each node, script and style left out
+    /// (main text only).
+    prose: Vec<u32>,
+}
+
+impl Page {
+    fn of(dom: &Dom, mode: Mode) -> Self {
+        let lens: Vec<(u32, u32)> = dom
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                Kind::Text(t) => normalized_len(t),
+                Kind::Element { .. } => (0, 0),
+            })
+            .collect();
+        let prose = if mode == Mode::Main {
+            prose_chars(dom, &lens)
+        } else {
+            Vec::new()
+        };
+        Page { lens, prose }
+    }
+}
+
+fn prose_chars(dom: &Dom, lens: &[(u32, u32)]) -> Vec<u32> {
     let n = dom.nodes.len();
     let mut in_p = vec![false; n];
     let mut dropped = vec![false; n];
@@ -1500,10 +1531,8 @@ fn prose_chars(dom: &Dom) -> Vec<u32> {
         if dropped[i] {
             continue;
         }
-        if let Kind::Text(t) = &dom.nodes[i].kind {
-            if in_p[i] {
-                prose[i] += normalized_len(t).0;
-            }
+        if in_p[i] {
+            prose[i] += lens[i].0;
         }
         let p = dom.nodes[i].parent as usize;
         prose[p] += prose[i];
@@ -1519,9 +1548,10 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
     } else {
         Vec::new()
     };
+    let page = Page::of(dom, mode);
     match mode {
         Mode::Full => {
-            let ctx = Ctx::new(dom, &bits, &[], Mode::Full, Hints::Off, noscript);
+            let ctx = Ctx::new(dom, &bits, &page, Mode::Full, Hints::Off, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let text = finish(lines.blocks, false);
@@ -1537,9 +1567,8 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
             text
         }
         Mode::Main => {
-            let prose = prose_chars(dom);
             let main_text = |hints: Hints| {
-                let ctx = Ctx::new(dom, &bits, &prose, Mode::Main, hints, noscript);
+                let ctx = Ctx::new(dom, &bits, &page, Mode::Main, hints, noscript);
                 ctx.select().map(|roots| {
                     let mut lines = Lines::new();
                     linearize(&ctx, &roots, &mut lines);
@@ -1573,7 +1602,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
                 }
             }
             // Still short: the whole pruned page, link lists dropped.
-            let ctx = Ctx::new(dom, &bits, &prose, Mode::Main, Hints::All, noscript);
+            let ctx = Ctx::new(dom, &bits, &page, Mode::Main, Hints::All, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
             let all = finish(lines.blocks, true);
@@ -1844,8 +1873,8 @@ mod tests {
         )
         .unwrap();
         let bits = all_hint_bits(&dom);
-        let prose = prose_chars(&dom);
-        let ctx = Ctx::new(&dom, &bits, &prose, Mode::Main, Hints::All, false);
+        let page = Page::of(&dom, Mode::Main);
+        let ctx = Ctx::new(&dom, &bits, &page, Mode::Main, Hints::All, false);
         let els: Vec<NodeId> = (0..dom.nodes.len() as NodeId)
             .filter(|&i| matches!(dom.tag(i), Some(T::Div | T::Section)))
             .collect();
@@ -2112,8 +2141,8 @@ mod tests {
         let html = r#"<html><body><div class="layout"><div> <div class="article-widget">a</div> </div><div><div class="article-widget">b</div></div><div><div class="promo">c</div></div><div>d</div></div></body></html>"#;
         let dom = parse(html).unwrap();
         let bits = all_hint_bits(&dom);
-        let prose = prose_chars(&dom);
-        let ctx = Ctx::new(&dom, &bits, &prose, Mode::Main, Hints::Off, false);
+        let page = Page::of(&dom, Mode::Main);
+        let ctx = Ctx::new(&dom, &bits, &page, Mode::Main, Hints::Off, false);
         let layout = (0..dom.nodes.len() as NodeId)
             .find(|&i| matches!(element(&dom, i), Some((_, "layout", _))))
             .unwrap();
