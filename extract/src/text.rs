@@ -118,6 +118,8 @@ const NEGATIVE: &[&str] = &[
     "post-author",
     "about-author",
     "author-card",
+    "signature",
+    "signatures",
     "caption",
     "credit",
     "nav",
@@ -1393,14 +1395,26 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
         vec![true; kept.len()]
     };
     let mut out = String::new();
+    // A long line said again word for word is a template's (a forum signature, a signup
+    // box repeated down the page): the first is kept. (A pull quote repeating the article's
+    // own sentence goes too: a benchmark's truth may count it twice, a corpus need not.)
+    let mut said: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
     for ((b, _), k) in kept.iter().zip(keep) {
         if !k {
             continue;
         }
+        let t = b.text.trim();
+        if filter && b.chars >= REPEAT_LINE_CHARS && !b.pre {
+            let n = said.entry(t).or_insert(0);
+            *n += 1;
+            if *n > REPEATS_KEPT {
+                continue;
+            }
+        }
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(b.text.trim());
+        out.push_str(t);
     }
     out
 }
@@ -1410,6 +1424,10 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
 /// that end the text. "Related articles" over a dropped list of links, "Leave a comment" over
 /// a removed form: a title of nothing is not text. Headings used as list items (`<li><h3>`)
 /// dropped nothing and stay; so does `<h1>`, the page's own title.
+/// A line this long said more than [`REPEATS_KEPT`] times is dropped after that.
+const REPEAT_LINE_CHARS: usize = 40;
+const REPEATS_KEPT: u32 = 1;
+
 /// A line shorter than this ending with a colon is a label, read as a heading.
 const LABEL_CHARS: usize = 60;
 
@@ -2187,5 +2205,25 @@ mod tests {
         let main = main_text(&html);
         assert!(main.contains("The answer"), "{main}");
         assert!(!main.contains("Not disclosed"), "{main}");
+    }
+
+    #[test]
+    fn a_long_line_said_again_is_kept_once() {
+        let sig = "Posted from my workshop, three printers and a laser cutter";
+        let html = format!(
+            r#"<html><body><div class="thread"><div class="post"><p>{}</p><p>{sig}</p></div>
+            <div class="post"><p>{}</p><p>{sig}</p></div><div class="post"><p>{}</p><p>Thanks</p><p>Thanks</p></div></div></body></html>"#,
+            para("First post"),
+            para("Second post"),
+            para("Third post"),
+        );
+        let main = main_text(&html);
+        assert_eq!(main.matches(sig).count(), 1, "{main}");
+        assert_eq!(
+            main.matches("Thanks").count(),
+            2,
+            "short lines stay: {main}"
+        );
+        assert!(main.contains("Third post"), "{main}");
     }
 }
