@@ -1266,6 +1266,14 @@ impl Lines {
 const INVISIBLE: [char; 3] = ['\u{ad}', '\u{2060}', '\u{feff}'];
 
 fn linearize(ctx: &Ctx, roots: &[NodeId], lines: &mut Lines) {
+    // Cards are content on a listing (much of its text); in a marked article's prose they
+    // are teasers of other pages ("related" cards under it) and read as links.
+    let (text, cards) = roots.iter().fold((0u32, 0u32), |(t, c), &r| {
+        let s = ctx.stat[r as usize];
+        (t + s.chars, c + s.card_chars)
+    });
+    let cards_are_content = f64::from(cards) >= CARDS_CONTENT_SHARE * f64::from(text.max(1))
+        || !roots.iter().all(|&r| ctx.marked_article(r).is_some());
     enum Step {
         Enter(NodeId, bool, bool),
         Leave(bool),
@@ -1303,7 +1311,8 @@ fn linearize(ctx: &Ctx, roots: &[NodeId], lines: &mut Lines) {
                             lines.push(" ", in_link, false);
                         }
                         stack.push(Step::Leave(block));
-                        let l = in_link || (tag == T::A && !ctx.card[id as usize]);
+                        let l = in_link
+                            || (tag == T::A && (!ctx.card[id as usize] || !cards_are_content));
                         let p = in_pre || tag == T::Pre;
                         for &c in node.children.iter().rev() {
                             stack.push(Step::Enter(c, l, p));
@@ -1424,6 +1433,9 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
 /// that end the text. "Related articles" over a dropped list of links, "Leave a comment" over
 /// a removed form: a title of nothing is not text. Headings used as list items (`<li><h3>`)
 /// dropped nothing and stay; so does `<h1>`, the page's own title.
+/// Card links are content when they hold this share of the chosen text.
+const CARDS_CONTENT_SHARE: f64 = 0.3;
+
 /// A line this long said more than [`REPEATS_KEPT`] times is dropped after that.
 const REPEAT_LINE_CHARS: usize = 40;
 const REPEATS_KEPT: u32 = 1;
@@ -1646,7 +1658,7 @@ mod tests {
             r#"<html><head><title>T</title><style>p{{}}</style></head><body>
             <nav><a href="/">Home</a> <a href="/x">News</a></nav>
             <div class="sidebar"><p>{body}</p></div>
-            <article><h1>Headline</h1><p>{body}</p><p>{body}</p>
+            <article><h1>Headline</h1><p>{body}</p><p>Second: {body}</p>
             <p><a href="a">Link one</a> <a href="b">Link two</a></p></article>
             <footer>Copyright 2020</footer></body></html>"#
         );
@@ -2225,5 +2237,25 @@ mod tests {
             "short lines stay: {main}"
         );
         assert!(main.contains("Third post"), "{main}");
+    }
+
+    #[test]
+    fn cards_under_an_article_are_teasers() {
+        let card = |t: &str| {
+            format!(
+                r#"<a href="/{t}"><div class="card"><h3>{t} headline here</h3><p>{t} teaser text of another story.</p></div></a>"#
+            )
+        };
+        let html = format!(
+            r#"<html><body><article><h1>Title</h1><p>{}</p><p>{}</p><p>{}</p>{}{}</article></body></html>"#,
+            para("One"),
+            para("Two"),
+            para("Three"),
+            card("Other"),
+            card("Another")
+        );
+        let main = main_text(&html);
+        assert!(main.contains("Three, a sentence"), "{main}");
+        assert!(!main.contains("teaser text"), "{main}");
     }
 }
