@@ -1374,7 +1374,37 @@ fn heading_level(tag: T) -> u8 {
     }
 }
 
-fn finish(blocks: Vec<Block>, filter: bool) -> String {
+fn link_line(b: &Block) -> bool {
+    !b.pre && b.chars > 0 && b.link_chars as f64 / b.chars as f64 > 0.5
+}
+
+/// Which lines [`finish`] drops.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    /// None (full text).
+    None,
+    /// Boilerplate lines of the chosen content.
+    Content,
+    /// Boilerplate lines of the whole pruned page: there, of the lines of links, only those
+    /// that read as items' titles are kept, however many there are.
+    Page,
+}
+
+fn finish(blocks: Vec<Block>, filter: Filter) -> String {
+    // Lines that are mostly links are navigation around a text, but they are the text of a
+    // list of links (a listing, an index): kept when they hold most of the content — on the
+    // whole page (no container chosen), only those that read as an item's title (several
+    // words), not a menu's entries.
+    let (all, links) = blocks.iter().fold((0usize, 0usize), |(a, l), b| {
+        (a + b.chars, l + if link_line(b) { b.chars } else { 0 })
+    });
+    let links_are_text =
+        filter != Filter::None && (links as f64) >= LINK_LIST_SHARE * (all.max(1) as f64);
+    let kept_link = |b: &Block| {
+        links_are_text
+            && (filter == Filter::Content || b.text.split_whitespace().count() >= TITLE_WORDS)
+    };
+    let filter = filter != Filter::None;
     // The kept lines, each with whether lines were dropped right after it.
     let mut kept: Vec<(Block, bool)> = Vec::with_capacity(blocks.len());
     for b in blocks {
@@ -1383,13 +1413,8 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
             continue;
         }
         if filter {
-            let ld = if b.chars == 0 {
-                0.0
-            } else {
-                b.link_chars as f64 / b.chars as f64
-            };
             let lower = t.to_lowercase();
-            if (ld > 0.5 && !b.pre)
+            if (link_line(&b) && !kept_link(&b))
                 || (b.chars < 40
                     && STOCK_LINES.contains(&lower.trim_end_matches([':', '.', '»', '›']).trim()))
             {
@@ -1441,6 +1466,12 @@ fn finish(blocks: Vec<Block>, filter: bool) -> String {
 /// that end the text. "Related articles" over a dropped list of links, "Leave a comment" over
 /// a removed form: a title of nothing is not text. Headings used as list items (`<li><h3>`)
 /// dropped nothing and stay; so does `<h1>`, the page's own title.
+/// A link line of this many words reads as an item's title, not a menu entry.
+const TITLE_WORDS: usize = 4;
+
+/// Lines of links are the text when they hold this share of it.
+const LINK_LIST_SHARE: f64 = 0.5;
+
 /// Card links are content when they hold this share of the chosen text.
 const CARDS_CONTENT_SHARE: f64 = 0.3;
 
@@ -1592,7 +1623,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
             let ctx = Ctx::new(dom, &bits, &page, Mode::Full, Hints::Off, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
-            let text = finish(lines.blocks, false);
+            let text = finish(lines.blocks, Filter::None);
             if text.is_empty() {
                 // No visible text at all (scripts load it): the page's title and summary.
                 return [dom.title.as_str(), dom.description.as_str()]
@@ -1610,7 +1641,11 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
                 ctx.select().map(|roots| {
                     let mut lines = Lines::new();
                     linearize(&ctx, &roots, &mut lines);
-                    let text = finish(lines.blocks, true);
+                    let whole = roots == [0];
+                    let text = finish(
+                        lines.blocks,
+                        if whole { Filter::Page } else { Filter::Content },
+                    );
                     let n = text.chars().count();
                     (text, n, ctx.weak_only)
                 })
@@ -1643,7 +1678,7 @@ pub fn extract(dom: &Dom, mode: Mode) -> String {
             let ctx = Ctx::new(dom, &bits, &page, Mode::Main, Hints::All, noscript);
             let mut lines = Lines::new();
             linearize(&ctx, &[0], &mut lines);
-            let all = finish(lines.blocks, true);
+            let all = finish(lines.blocks, Filter::Page);
             let best = if all.len() > best.len() { all } else { best };
             if best.trim().is_empty() {
                 // Nothing survived boilerplate removal: better the whole text than nothing.
@@ -2265,5 +2300,28 @@ mod tests {
         let main = main_text(&html);
         assert!(main.contains("Three, a sentence"), "{main}");
         assert!(!main.contains("teaser text"), "{main}");
+    }
+
+    #[test]
+    fn a_list_of_links_is_the_text_when_it_is_most_of_it() {
+        let items: String = (0..12)
+            .map(|i| {
+                format!(r#"<li><a href="/p{i}">Story number {i} about the harbour works</a></li>"#)
+            })
+            .collect();
+        let html = format!(
+            r#"<html><body><nav><a href="/">Home</a></nav><main class="listing"><h1>Latest news</h1><p>Our stories, newest first, from the harbour and the town.</p><ul>{items}</ul></main>
+            <footer><p>Contact us</p></footer></body></html>"#
+        );
+        let main = main_text(&html);
+        assert!(main.contains("Story number 11 about"), "{main}");
+        // Under an article, a few links are navigation.
+        let html = format!(
+            r#"<html><body><article><p>{}</p><p>{}</p><ul><li><a href="/a">Story number one about the harbour</a></li></ul></article></body></html>"#,
+            para("One"),
+            para("Two")
+        );
+        let main = main_text(&html);
+        assert!(!main.contains("Story number one"), "{main}");
     }
 }
