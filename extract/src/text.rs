@@ -57,6 +57,9 @@ const RELAX_FACTOR: usize = 3;
 /// `<main>` replaces a choice inside it only when at most this share of its text is links.
 const MAIN_MAX_LINK_DENSITY: f64 = 0.3;
 
+/// A marked article with this many like siblings is one item of a list.
+const LIST_MIN_ITEMS: usize = 3;
+
 /// The text a member of a series must hold to count.
 const REPEAT_MIN_CHARS: u32 = 80;
 
@@ -856,7 +859,10 @@ impl<'a> Ctx<'a> {
             if chosen < SPREAD_SHARE * clean(m)
                 && roots.iter().all(|&r| self.marked_article(r) == Some(m))
             {
-                return Some(vec![m as NodeId]);
+                return Some(
+                    self.list_of(m as NodeId)
+                        .unwrap_or_else(|| vec![m as NodeId]),
+                );
             }
             return Some(roots);
         }
@@ -864,6 +870,23 @@ impl<'a> Ctx<'a> {
             return Some(vec![0]);
         }
         Some(roots)
+    }
+
+    /// The list `id` is an item of: [`LIST_MIN_ITEMS`] or more siblings of its shape (a
+    /// listing's `<article>` cards, a thread's posts), whatever their links.
+    fn list_of(&self, id: NodeId) -> Option<Vec<NodeId>> {
+        let key = self.shape(id)?;
+        let p = self.dom.nodes[id as usize].parent;
+        if p == 0 {
+            return None;
+        }
+        let items: Vec<NodeId> = self.dom.nodes[p as usize]
+            .children
+            .iter()
+            .copied()
+            .filter(|&c| !self.removed[c as usize] && self.shape(c) == Some(key))
+            .collect();
+        (items.len() >= LIST_MIN_ITEMS).then_some(items)
     }
 
     /// Whether the choice holds the page's one visible `<h1>`: then it is what the page is
@@ -2323,5 +2346,29 @@ mod tests {
         );
         let main = main_text(&html);
         assert!(!main.contains("Story number one"), "{main}");
+    }
+
+    #[test]
+    fn an_article_card_among_like_cards_is_one_item_of_the_list() {
+        let item = |i: usize| {
+            format!(
+                r#"<article class="list-item"><h2><a href="/n{i}">Hotel group {i} opens a resort</a></h2></article>"#
+            )
+        };
+        let three: String = (0..3).map(item).collect();
+        let two: String = (0..2).map(item).collect();
+        let html = format!(
+            r#"<html><body><div class="a">{three}<p>x</p></div><div class="b">{two}</div></body></html>"#
+        );
+        let dom = parse(&html).unwrap();
+        let bits = all_hint_bits(&dom);
+        let page = Page::of(&dom, Mode::Main);
+        let ctx = Ctx::new(&dom, &bits, &page, Mode::Main, Hints::All, false);
+        let articles: Vec<NodeId> = (0..dom.nodes.len() as NodeId)
+            .filter(|&i| dom.tag(i) == Some(T::Article))
+            .collect();
+        assert_eq!(articles.len(), 5);
+        assert_eq!(ctx.list_of(articles[1]), Some(articles[..3].to_vec()));
+        assert_eq!(ctx.list_of(articles[3]), None, "two are not a list");
     }
 }
