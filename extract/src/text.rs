@@ -331,17 +331,6 @@ fn class_words(class: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-/// Whether `words` holds `term`'s words (`side-bar` → `side`, `bar`) consecutively.
-fn has_term(words: &[&str], term: &str) -> bool {
-    if !term.contains('-') {
-        return words.contains(&term);
-    }
-    let n = term.split('-').count();
-    words
-        .windows(n)
-        .any(|w| w.iter().zip(term.split('-')).all(|(a, b)| *a == b))
-}
-
 /// What an element's `class`/`id` says, computed once per element ([`hint_bits`]).
 mod hint {
     pub const STRONG: u8 = 1;
@@ -359,11 +348,12 @@ fn hint_bits(hints: &str) -> u8 {
         return 0;
     }
     let mut b = 0;
-    if has_word(hints, POSITIVE_STRONG) {
-        b |= hint::STRONG;
-    }
+    // Every strong term holds a positive word: without one, none can match.
     if has_word(hints, POSITIVE) {
         b |= hint::POSITIVE;
+        if has_word(hints, POSITIVE_STRONG) {
+            b |= hint::STRONG;
+        }
     }
     if negative_words(hints, negative_terms()) {
         b |= hint::NEGATIVE;
@@ -383,7 +373,7 @@ fn hint_bits(hints: &str) -> u8 {
 /// [`hint_bits`] of every node.
 fn all_hint_bits(dom: &Dom) -> Vec<u8> {
     // Templates repeat their class lists (every card, every post): each is read once.
-    let mut seen: std::collections::HashMap<&str, u8> = std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<&str, u8, Fnv> = Default::default();
     dom.nodes
         .iter()
         .map(|n| match &n.kind {
@@ -430,11 +420,12 @@ fn negative_name(class: &str, terms: &NegativeTerms) -> bool {
     }
     // A builder's block, or a block of the article (`articleWidgetHTML`, `content-module`).
     let builder = words.len() > 1 && (BUILDER_PREFIXES.contains(&head) || POSITIVE.contains(&head));
-    let single = words.iter().any(|w| {
-        matches!(*w, "ad" | "ads")
-            || (terms.single.contains(w) && !(builder && BUILDER_STRUCTURAL.contains(w)))
-    });
-    single || terms.multi.iter().any(|t| has_term(words, t))
+    (0..words.len()).any(|i| {
+        let w = words[i];
+        matches!(w, "ad" | "ads")
+            || (terms.single.contains(w) && !(builder && BUILDER_STRUCTURAL.contains(&w)))
+            || terms.starts(&words[i..])
+    })
 }
 
 /// Whether a class name free of negative terms says content (`post`, `entry-content`): it
@@ -453,29 +444,66 @@ fn rescued(hints: &str) -> bool {
         NegativeTerms::of(&not_comments)
     });
     hints.split_ascii_whitespace().any(|class| {
-        !class.contains(':')
-            && (has_word(class, POSITIVE) || has_word(class, POSITIVE_STRONG))
-            && !negative_name(class, terms)
+        !class.contains(':') && has_word(class, POSITIVE) && !negative_name(class, terms)
     })
 }
 
 /// The [`NEGATIVE`] words of comment sections.
 const COMMENT_WORDS: &[&str] = &["comment", "comments", "commentlist", "respond", "disqus"];
 
-/// [`NEGATIVE`] split into one-word terms (looked up) and multi-word ones (scanned).
+/// [`NEGATIVE`] split into one-word terms and multi-word ones (by their first word), both
+/// looked up: class names are read on every page.
 struct NegativeTerms {
-    single: std::collections::HashSet<&'static str>,
-    multi: Vec<&'static str>,
+    single: std::collections::HashSet<&'static str, Fnv>,
+    multi: std::collections::HashMap<&'static str, Vec<Vec<&'static str>>, Fnv>,
 }
 
 impl NegativeTerms {
     fn of(terms: &[&'static str]) -> Self {
+        let mut multi: std::collections::HashMap<&'static str, Vec<Vec<&'static str>>, Fnv> =
+            Default::default();
+        for t in terms.iter().filter(|t| t.contains('-')) {
+            let words: Vec<&'static str> = t.split('-').collect();
+            multi.entry(words[0]).or_default().push(words);
+        }
         NegativeTerms {
             single: terms.iter().copied().filter(|t| !t.contains('-')).collect(),
-            multi: terms.iter().copied().filter(|t| t.contains('-')).collect(),
+            multi,
         }
     }
+
+    /// Whether the term starting at `words[0]` is one of these (whole words).
+    fn starts(&self, words: &[&str]) -> bool {
+        self.multi
+            .get(words[0])
+            .is_some_and(|ts| ts.iter().any(|t| words.starts_with(t)))
+    }
 }
+
+/// FNV-1a: a fast hash for the short keys of these tables (no untrusted-key flooding matters
+/// here: the keys are the fixed word lists).
+#[derive(Default, Clone, Copy)]
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
 
 fn negative_terms() -> &'static NegativeTerms {
     static TERMS: std::sync::OnceLock<NegativeTerms> = std::sync::OnceLock::new();
@@ -1435,17 +1463,20 @@ fn finish(blocks: Vec<Block>, filter: Filter) -> String {
         if t.is_empty() {
             continue;
         }
-        if filter {
-            let lower = t.to_lowercase();
-            if (link_line(&b) && !kept_link(&b))
-                || (b.chars < 40
-                    && STOCK_LINES.contains(&lower.trim_end_matches([':', '.', '»', '›']).trim()))
-            {
-                if let Some(last) = kept.last_mut() {
-                    last.1 = true;
-                }
-                continue;
+        let stock = || {
+            // Lower-cased only when short: most lines are not.
+            b.chars < 40
+                && STOCK_LINES.contains(
+                    &t.to_lowercase()
+                        .trim_end_matches([':', '.', '»', '›'])
+                        .trim(),
+                )
+        };
+        if filter && ((link_line(&b) && !kept_link(&b)) || stock()) {
+            if let Some(last) = kept.last_mut() {
+                last.1 = true;
             }
+            continue;
         }
         let mut b = b;
         if b.heading == 0 && b.chars < LABEL_CHARS && b.text.trim_end().ends_with([':', '：']) {
@@ -1463,7 +1494,7 @@ fn finish(blocks: Vec<Block>, filter: Filter) -> String {
     // A long line said again word for word is a template's (a forum signature, a signup
     // box repeated down the page): the first is kept. (A pull quote repeating the article's
     // own sentence goes too: a benchmark's truth may count it twice, a corpus need not.)
-    let mut said: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut said: std::collections::HashMap<&str, u32, Fnv> = Default::default();
     for ((b, _), k) in kept.iter().zip(keep) {
         if !k {
             continue;
@@ -2370,5 +2401,13 @@ mod tests {
         assert_eq!(articles.len(), 5);
         assert_eq!(ctx.list_of(articles[1]), Some(articles[..3].to_vec()));
         assert_eq!(ctx.list_of(articles[3]), None, "two are not a list");
+    }
+
+    #[test]
+    fn every_strong_term_holds_a_positive_word() {
+        // `hint_bits` looks for strong terms only where a positive word is.
+        for t in POSITIVE_STRONG {
+            assert!(has_word(t, POSITIVE), "{t}");
+        }
     }
 }
