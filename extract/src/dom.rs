@@ -269,6 +269,10 @@ fn react_slot(id: &str) -> Option<(ReactSlot, u64)> {
     u64::from_str_radix(num, 16).ok().map(|n| (slot, n))
 }
 
+/// The most hidden elements with an id, and the most ids disclosure buttons control, a page
+/// keeps track of.
+const MAX_DISCLOSURES: usize = 4096;
+
 /// Appends `class`/`id` words lower-cased, marking camel-case word starts with `-`
 /// (`articleBody` → `article-body`) so words can be matched whole.
 fn push_hint_words(hints: &mut String, v: &str) {
@@ -571,13 +575,17 @@ impl Builder {
         }
         if let (true, Some(c)) = (expandable, controls) {
             // An accordion's or a "read more" button's panel: its content is the page's.
-            self.disclosed.extend(
-                c.split_ascii_whitespace()
-                    .map(|w| w.to_owned().into_boxed_str()),
-            );
+            // (Both tables are capped: memory stays bounded on hostile pages.)
+            if self.disclosed.len() < MAX_DISCLOSURES {
+                self.disclosed.extend(
+                    c.split_ascii_whitespace()
+                        .take(16)
+                        .map(|w| w.to_owned().into_boxed_str()),
+                );
+            }
         }
         if let (true, Some(i)) = (fl & flags::HIDDEN != 0, raw_id) {
-            if self.hidden_ids.len() < 4096 {
+            if self.hidden_ids.len() < MAX_DISCLOSURES {
                 self.hidden_ids
                     .push((i.to_owned().into_boxed_str(), self.nodes.len() as NodeId));
             }

@@ -29,8 +29,13 @@
 //!    inside it says it is the article, the text is spread over unlike sections (service
 //!    and landing pages): the pruned page is taken. Inside such markup, a choice under
 //!    `SPREAD_SHARE` of the marked element is one of its sections: the element is taken.
-//! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links and
-//!    stock boilerplate lines ("Advertisement", "Share this article", …).
+//! 4. **Linearize** it into blocks, one per line, dropping blocks made mostly of links (unless
+//!    they are most of the content: a listing, an index), stock boilerplate lines
+//!    ("Advertisement", "Share this article", …), headings and labels over nothing after the
+//!    last paragraph, and second copies of long lines (signatures, repeated signup boxes).
+//!
+//! Hidden content that a click shows is read as shown: tab panels and the panels disclosure
+//! buttons control (`aria-controls`), besides React's streamed segments ([`crate::dom`]).
 //!
 //! When words outside `SURE_NEGATIVE` (`banner`, `promo`, `notice`, …: words some
 //! templates give their content sections) removed elements, the steps run again pruning by
