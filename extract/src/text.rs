@@ -486,29 +486,8 @@ impl NegativeTerms {
 }
 
 /// FNV-1a: a fast hash for the short keys of these tables (no untrusted-key flooding matters
-/// here: the keys are the fixed word lists).
-#[derive(Default, Clone, Copy)]
-struct FnvHasher(u64);
-
-impl std::hash::Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
+/// here: the keys are the fixed word lists and one page's own strings).
+type Fnv = fnv::FnvBuildHasher;
 
 fn negative_terms() -> &'static NegativeTerms {
     static TERMS: std::sync::OnceLock<NegativeTerms> = std::sync::OnceLock::new();

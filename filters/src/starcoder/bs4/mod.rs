@@ -607,27 +607,7 @@ fn predefined_id(name: &str) -> Option<u32> {
 }
 
 /// FNV-1a, enough for interning tag names.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &c in bytes {
-            h = (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+type FnvBuild = fnv::FnvBuildHasher;
 
 struct Tree {
     /// Ids of other tag names, from `PREDEFINED` on.
