@@ -68,6 +68,25 @@ const LIST_MIN_ITEMS: usize = 3;
 /// The text a member of a series must hold to count.
 const REPEAT_MIN_CHARS: u32 = 80;
 
+/// A link line of this many words reads as an item's title, not a menu entry.
+const TITLE_WORDS: usize = 4;
+
+/// Lines of links are the text when they hold this share of it.
+const LINK_LIST_SHARE: f64 = 0.5;
+
+/// Card links are content when they hold this share of the chosen text.
+const CARDS_CONTENT_SHARE: f64 = 0.3;
+
+/// A line this long said more than [`REPEATS_KEPT`] times is dropped after that.
+const REPEAT_LINE_CHARS: usize = 40;
+const REPEATS_KEPT: u32 = 1;
+
+/// A line shorter than this ending with a colon is a label, read as a heading.
+const LABEL_CHARS: usize = 60;
+
+/// A line this long is a paragraph of the text (see [`titles_of_something`]).
+const TAIL_PROSE_CHARS: usize = 100;
+
 /// What to extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -1504,25 +1523,6 @@ fn finish(blocks: Vec<Block>, filter: Filter) -> String {
 /// that end the text. "Related articles" over a dropped list of links, "Leave a comment" over
 /// a removed form: a title of nothing is not text. Headings used as list items (`<li><h3>`)
 /// dropped nothing and stay; so does `<h1>`, the page's own title.
-/// A link line of this many words reads as an item's title, not a menu entry.
-const TITLE_WORDS: usize = 4;
-
-/// Lines of links are the text when they hold this share of it.
-const LINK_LIST_SHARE: f64 = 0.5;
-
-/// Card links are content when they hold this share of the chosen text.
-const CARDS_CONTENT_SHARE: f64 = 0.3;
-
-/// A line this long said more than [`REPEATS_KEPT`] times is dropped after that.
-const REPEAT_LINE_CHARS: usize = 40;
-const REPEATS_KEPT: u32 = 1;
-
-/// A line shorter than this ending with a colon is a label, read as a heading.
-const LABEL_CHARS: usize = 60;
-
-/// A line this long is a paragraph of the text (see [`titles_of_something`]).
-const TAIL_PROSE_CHARS: usize = 100;
-
 fn titles_of_something(lines: &[(Block, bool)]) -> Vec<bool> {
     let mut keep = vec![true; lines.len()];
     // Only after the text's last paragraph: between paragraphs, headings over links are a
