@@ -154,7 +154,20 @@ impl T {
 
     /// A heading.
     pub fn is_heading(self) -> bool {
-        matches!(self, T::H1 | T::H2 | T::H3 | T::H4 | T::H5 | T::H6)
+        self.heading_level() > 0
+    }
+
+    /// 1–6 for `<h1>`…`<h6>`, else 0.
+    pub fn heading_level(self) -> u8 {
+        match self {
+            T::H1 => 1,
+            T::H2 => 2,
+            T::H3 => 3,
+            T::H4 => 4,
+            T::H5 => 5,
+            T::H6 => 6,
+            _ => 0,
+        }
     }
 }
 

@@ -1368,7 +1368,7 @@ fn linearize(ctx: &Ctx, roots: &[NodeId], lines: &mut Lines) {
                         let block = tag.is_block();
                         if block {
                             lines.brk();
-                            lines.cur.heading = heading_level(tag);
+                            lines.cur.heading = tag.heading_level();
                         } else if matches!(tag, T::Td | T::Th) {
                             lines.push(" ", in_link, false);
                         }
@@ -1415,18 +1415,6 @@ const STOCK_LINES: &[&str] = &[
     "loading...",
     "scroll to continue with content",
 ];
-
-fn heading_level(tag: T) -> u8 {
-    match tag {
-        T::H1 => 1,
-        T::H2 => 2,
-        T::H3 => 3,
-        T::H4 => 4,
-        T::H5 => 5,
-        T::H6 => 6,
-        _ => 0,
-    }
-}
 
 fn link_line(b: &Block) -> bool {
     !b.pre && b.chars > 0 && b.link_chars as f64 / b.chars as f64 > 0.5
