@@ -911,13 +911,17 @@ impl<'a> Ctx<'a> {
         if p == 0 {
             return None;
         }
-        let items: Vec<NodeId> = self.dom.nodes[p as usize]
+        let items: Vec<NodeId> = self.children_shaped(p, key).collect();
+        (items.len() >= LIST_MIN_ITEMS).then_some(items)
+    }
+
+    /// The children of `p` left after pruning that have the shape `key` ([`Ctx::shape`]).
+    fn children_shaped(&self, p: NodeId, key: (T, u64)) -> impl Iterator<Item = NodeId> + '_ {
+        self.dom.nodes[p as usize]
             .children
             .iter()
             .copied()
-            .filter(|&c| !self.removed[c as usize] && self.shape(c) == Some(key))
-            .collect();
-        (items.len() >= LIST_MIN_ITEMS).then_some(items)
+            .filter(move |&c| !self.removed[c as usize] && self.shape(c) == Some(key))
     }
 
     /// Whether the choice holds the page's one visible `<h1>`: then it is what the page is
@@ -1134,16 +1138,12 @@ impl<'a> Ctx<'a> {
                 break;
             }
             if let Some(key) = self.shape(a) {
-                let series: Vec<NodeId> = self.dom.nodes[p as usize]
-                    .children
-                    .iter()
-                    .copied()
+                let series: Vec<NodeId> = self
+                    .children_shaped(p, key)
                     .filter(|&c| {
-                        !self.removed[c as usize]
-                            && self.shape(c) == Some(key)
-                            && (c == a
-                                || (self.reads_as_text(c)
-                                    && (self.card_share(c) - self.card_share(a)).abs() < 0.5))
+                        c == a
+                            || (self.reads_as_text(c)
+                                && (self.card_share(c) - self.card_share(a)).abs() < 0.5)
                     })
                     .collect();
                 let chars = series
